@@ -1,0 +1,160 @@
+# facesearch - build, models, tests.
+#
+#   make deps        install the Debian packages (apt-get; sudo when not root)
+#   make             bin/facesearch and lib/libfacesearch.a
+#   make models      fetch, verify and convert the network weights
+#   make check       build and run the Check suite   (SAN=1: ASan + UBSan)
+#   make test        make check, then make check SAN=1 (what CI runs)
+#   make demo        the main job on a small demo
+#   make bench-embed the embedding benchmark with its peers
+#
+# Every target stands on `deps` (order-only: it never forces a rebuild).
+# SAN=1 builds into build/san so sanitized and plain objects never mix.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+  BUILD    := build/san
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+else
+  BUILD    := build/rel
+  SANFLAGS :=
+endif
+
+CC  ?= cc
+CXX ?= g++
+PKGS      := openblas lmdb libcrypto opencv4 dlib-1 check
+PKG_CFLAGS = $(shell pkg-config --cflags openblas lmdb libcrypto opencv4 2>/dev/null)
+WARN      := -Wall -Wextra -Werror
+# snprintf truncates on purpose (messages); paths check its result instead
+CFLAGS_NOTRUNC := -Wno-format-truncation
+CFLAGS    := -std=c11 -O2 -g $(WARN) $(CFLAGS_NOTRUNC) -Wstrict-prototypes -D_GNU_SOURCE \
+             -ffp-contract=off -pthread $(SANFLAGS)
+CXXFLAGS  := -std=c++17 -O2 -g $(WARN) -pthread $(SANFLAGS)
+LDLIBS     = $(shell pkg-config --libs openblas lmdb libcrypto 2>/dev/null) \
+             $(shell pkg-config --libs opencv4 2>/dev/null | \
+                 sed 's/-lopencv_[a-z0-9_]*//g') \
+             -lopencv_imgcodecs -lopencv_imgproc -lopencv_core \
+             -ldlib -lm -pthread
+LDFLAGS   := $(SANFLAGS)
+
+MODEL       := models/face_resnet_v1.fsm
+FACEAPI_PKG := @vladmandic/face-api@1.7.15
+SHARED      ?= $(abspath ../shared)
+
+# Debian packages, and the command that proves each present.
+DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
+            libssl-dev check libopencv-dev libdlib-dev libdlib-data
+
+LIB_SRCS := engine/fs_error.c engine/fs_json.c engine/fs_pool.c \
+            engine/facesearch.c \
+            embed/fs_model.c embed/fs_net.c \
+            detect/fs_image.c
+LIB_CXX  := detect/cv_adapter.cpp
+CLI_SRCS := tools/main.c tools/cmd_embed.c tools/cmd_bench.c tools/fs_cli.c \
+            benchmarks/bench_embed.c
+TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
+             tests/check_json.c tests/check_cli.c tests/fs_testutil.c
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \
+      $(patsubst %.cpp,$(BUILD)/%.o,$(filter %.cpp,$(1)))
+
+LIB_OBJS  := $(call obj,$(LIB_SRCS) $(LIB_CXX))
+CLI_OBJS  := $(call obj,$(CLI_SRCS))
+TEST_OBJS := $(call obj,$(TEST_SRCS))
+
+ifeq ($(SAN),1)
+  BIN_DIR := $(BUILD)/bin
+else
+  BIN_DIR := bin
+endif
+LIB       := $(BUILD)/libfacesearch.a
+FACESEARCH := $(BIN_DIR)/facesearch
+CONVERT   := $(BUILD)/fs-model-convert
+PEER_DLIB := $(BIN_DIR)/fs-peer-dlib-embed
+CHECK_BIN := $(BUILD)/check_facesearch
+
+.PHONY: all deps models check test demo bench-embed clean distclean
+all: $(FACESEARCH) lib/libfacesearch.a
+
+deps:
+	@missing=; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
+	    || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.cpp | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+lib/libfacesearch.a: $(LIB)
+	@mkdir -p lib
+	cp $< $@
+
+$(FACESEARCH): $(CLI_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(PEER_DLIB): benchmarks/peer_dlib_embed.cpp $(LIB) | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -O3 $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(CONVERT): $(BUILD)/models/fs_model_convert.o $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The weights come from the npm package, never at run time: `npm pack`
+# fetches the tarball, sha256sum -c holds both files to the pinned sums.
+models: $(MODEL)
+# Rebuilt when the format or the conversion changes, not on every relink.
+$(MODEL): models/SHA256SUMS models/fs_model_convert.c embed/fs_model.c \
+          embed/fs_embed.h | $(CONVERT) deps
+	@rm -rf build/npm && mkdir -p build/npm
+	cd build/npm && npm pack --silent $(FACEAPI_PKG) >/dev/null
+	cd build/npm && tar xzf vladmandic-face-api-1.7.15.tgz \
+	  package/model/face_recognition_model.bin \
+	  package/model/face_recognition_model-weights_manifest.json
+	cd build/npm/package/model && sha256sum --quiet -c $(CURDIR)/models/SHA256SUMS
+	$(CONVERT) build/npm/package/model/face_recognition_model-weights_manifest.json \
+	  build/npm/package/model/face_recognition_model.bin $@
+
+$(CHECK_BIN): $(TEST_OBJS) $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS) \
+	  $(shell pkg-config --libs check)
+
+# The suite runs the real binary too, so it builds everything first.
+check: $(CHECK_BIN) $(FACESEARCH) $(MODEL)
+	FACESEARCH_MODEL=$(CURDIR)/$(MODEL) FACESEARCH_BIN=$(CURDIR)/$(FACESEARCH) \
+	FACESEARCH_SHARED=$(SHARED) FACESEARCH_TESTS=$(CURDIR)/tests $(CHECK_BIN)
+
+test: | deps
+	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory check SAN=1
+
+demo: all $(MODEL)
+	@sh tools/demo.sh $(FACESEARCH) $(SHARED)
+
+bench-embed: all $(MODEL)
+	$(FACESEARCH) bench embed
+
+clean:
+	rm -rf build bin lib
+
+distclean: clean
+	rm -f $(MODEL)
+
+-include $(shell find build -name '*.d' 2>/dev/null)

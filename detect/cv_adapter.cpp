@@ -1,0 +1,93 @@
+// cv_adapter.cpp - OpenCV image decoding behind cv_adapter.h.
+//
+// Library code never prints, but OpenCV writes some decoder failures
+// straight to std::cerr (imdecode_'s catch block) and logs others.  On
+// first use the adapter mutes both: OpenCV's logger, and std::cerr, which
+// only the C++ dependencies use (our C code writes through stdio, which
+// is untouched).
+// Decodes with IMREAD_UNCHANGED first so the caller learns what the file
+// really holds (a grey or 16-bit chip is refused upstream, not silently
+// converted), then converts to 8-bit RGB.
+extern "C" {
+#include "cv_adapter.h"
+#include "../engine/fs_error.h"
+}
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <streambuf>
+#include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace {
+
+class null_buf : public std::streambuf {
+protected:
+    int overflow(int c) override { return traits_type::not_eof(c); }
+    std::streamsize xsputn(const char *, std::streamsize n) override
+    {
+        return n;
+    }
+};
+
+void mute_cpp_diagnostics()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        // never destroyed: std::cerr is flushed after static destructors
+        std::cerr.rdbuf(new null_buf);
+        cv::utils::logging::setLogLevel(
+            cv::utils::logging::LOG_LEVEL_SILENT);
+    });
+}
+
+} // namespace
+
+extern "C" int fs_cv_decode(const uint8_t *data, size_t len, int *width,
+                            int *height, int *channels, int *depth_bits,
+                            uint8_t **rgb)
+{
+    try {
+        mute_cpp_diagnostics();
+        if (len == 0 || len > (size_t)INT32_MAX)
+            return FS_EDECODE;
+        cv::Mat buf(1, (int)len, CV_8UC1, const_cast<uint8_t *>(data));
+        cv::Mat img = cv::imdecode(buf, cv::IMREAD_UNCHANGED |
+                                            cv::IMREAD_IGNORE_ORIENTATION);
+        if (img.empty() || img.dims != 2)
+            return FS_EDECODE;
+        int ch = img.channels(), depth = img.depth();
+        if ((depth != CV_8U && depth != CV_16U) ||
+            (ch != 1 && ch != 3 && ch != 4))
+            return FS_EDECODE;
+        cv::Mat eight = img;
+        if (depth == CV_16U)
+            img.convertTo(eight, CV_8U, 1.0 / 257.0);
+        cv::Mat out;
+        if (ch == 1)
+            cv::cvtColor(eight, out, cv::COLOR_GRAY2RGB);
+        else if (ch == 3)
+            cv::cvtColor(eight, out, cv::COLOR_BGR2RGB);
+        else
+            cv::cvtColor(eight, out, cv::COLOR_BGRA2RGB);
+        size_t bytes = (size_t)out.cols * out.rows * 3;
+        uint8_t *p = static_cast<uint8_t *>(std::malloc(bytes ? bytes : 1));
+        if (!p)
+            return FS_ENOMEM;
+        for (int y = 0; y < out.rows; y++)
+            std::memcpy(p + (size_t)y * out.cols * 3, out.ptr(y),
+                        (size_t)out.cols * 3);
+        *width = out.cols;
+        *height = out.rows;
+        *channels = ch;
+        *depth_bits = depth == CV_16U ? 16 : 8;
+        *rgb = p;
+        return FS_OK;
+    } catch (...) {
+        return FS_EDECODE;
+    }
+}

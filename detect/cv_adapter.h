@@ -1,0 +1,27 @@
+/*
+ * cv_adapter.h - the C face of detect/'s OpenCV code.  Private to detect/.
+ * No C++ type crosses this header; every function catches all C++
+ * exceptions and turns them into FS_E* codes.
+ */
+#ifndef FS_CV_ADAPTER_H
+#define FS_CV_ADAPTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Decodes an encoded image held in memory.  On success *rgb is a malloc'd
+ * width*height*3 buffer of 8-bit R,G,B; *channels and *depth_bits tell
+ * what the file itself held (1, 3 or 4 channels; 8 or 16 bits).
+ * FS_EDECODE when OpenCV cannot decode it, FS_ENOMEM. */
+int fs_cv_decode(const uint8_t *data, size_t len, int *width, int *height,
+                 int *channels, int *depth_bits, uint8_t **rgb);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FS_CV_ADAPTER_H */

@@ -1,0 +1,593 @@
+/*
+ * fs_net.c - forward pass of dlib's face-recognition ResNet (NETWORK.md).
+ *
+ * Activations are NHWC float32 in three buffers per batch.  Every
+ * convolution runs as tiles of output rows: each thread turns a tile of
+ * its rows into an im2col matrix (contiguous runs of C floats, since a
+ * row of neighbours is contiguous in NHWC), multiplies it by the filters
+ * with one single-threaded sgemm, then writes the tile out in one fused
+ * pass: + bias (conv bias and batch-norm shift folded), + residual,
+ * ReLU.  The batch-norm scale is folded into the filters at create time.
+ *
+ * A whole batch is one fs_pool_run: threads split every layer's output
+ * rows and meet at a barrier between layers, so a single chip is spread
+ * over all cores as well as a batch.
+ *
+ * The residual add happens in place: conv2 of a block writes
+ * relu(conv + bias + x) over x, row by row, and no thread reads x for that
+ * layer except at the row it writes.  In a down block the conv branch can
+ * be smaller than the pooled shortcut (3x3 vs 4x4, 1x1 vs 2x2); the
+ * shortcut positions it does not reach are left as they are, which is
+ * relu(shortcut + 0): the shortcut averages ReLU outputs, so it is >= 0.
+ */
+#include "fs_embed.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "../engine/fs_pool.h"
+
+#define NBUF        3
+#define TILE_FLOATS (1 << 18)     /* im2col tile budget per thread */
+#define TILE_MIN    256           /* rows: keeps filter repacking cheap */
+#define MAX_CONVS   32
+#define MAX_OPS     64
+
+typedef struct conv {
+    int    k, stride, pad, cin, cout;
+    float *w;                       /* [k*k*cin][cout], scale folded in */
+    float *b;                       /* [cout] */
+} conv;
+
+enum { OP_CONV, OP_MAXPOOL, OP_AVGPOOL };
+
+typedef struct op {
+    int         kind;
+    int         src, dst, add;      /* buffers; add < 0: none */
+    int         relu;
+    int         h, w, c;            /* input */
+    int         ho, wo, co;         /* output grid of the op */
+    int         dh, dw;             /* spatial size of the dst tensor */
+    const conv *cv;
+} op;
+
+struct fs_net {
+    fs_pool *pool;
+    int      max_batch;
+    int      nconv, nops;
+    conv     convs[MAX_CONVS];
+    op       ops[MAX_OPS];
+    float   *fc;                    /* [256][128] */
+    int      final_h, final_w, final_c, final_buf;
+    size_t   act_floats;            /* largest activation of one chip */
+    size_t   batch_alloc;           /* chips the buffers hold */
+    float   *buf[NBUF];
+    size_t   tile_floats, ctile_floats;
+    float  **tile, **ctile;         /* per thread */
+    double   flops;
+};
+
+static void *alloc64(size_t floats)
+{
+    size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* ---- building the plan ------------------------------------------------ */
+
+typedef struct builder {
+    fs_net         *net;
+    const fs_model *m;
+    fs_detail      *d;
+    int             h, w, c, x;     /* current tensor and its buffer */
+} builder;
+
+static int tensor(builder *b, const char *name, unsigned ndim,
+                  const unsigned *dims, fs_tensor *t)
+{
+    if (fs_model_find(b->m, name, t) != FS_OK)
+        return fs_fail(b->d, FS_EFORMAT, "model has no tensor '%s'", name);
+    int ok = t->ndim == ndim;
+    for (unsigned i = 0; ok && i < ndim; i++)
+        ok = t->dims[i] == dims[i];
+    if (!ok)
+        return fs_fail(b->d, FS_ESHAPE, "model tensor '%s' has the wrong "
+                       "shape", name);
+    return FS_OK;
+}
+
+/* Loads "<prefix>/conv/filters|bias" and "<prefix>/scale/weights|biases"
+ * and folds them: w' = w*s, b' = b*s + t. */
+static int load_conv(builder *b, const char *prefix, int k, int stride,
+                     int pad, int cin, int cout, const conv **out)
+{
+    fs_net *net = b->net;
+    assert(net->nconv < MAX_CONVS);
+    conv *cv = &net->convs[net->nconv++];
+    *cv = (conv){ k, stride, pad, cin, cout, NULL, NULL };
+    char name[FS_MODEL_NAME_MAX];
+    fs_tensor f, bias, sw, sb;
+    unsigned fd[4] = { (unsigned)k, (unsigned)k, (unsigned)cin,
+                       (unsigned)cout };
+    unsigned cd[1] = { (unsigned)cout };
+    int rc;
+    snprintf(name, sizeof name, "%s/conv/filters", prefix);
+    if ((rc = tensor(b, name, 4, fd, &f)) != FS_OK)
+        return rc;
+    snprintf(name, sizeof name, "%s/conv/bias", prefix);
+    if ((rc = tensor(b, name, 1, cd, &bias)) != FS_OK)
+        return rc;
+    snprintf(name, sizeof name, "%s/scale/weights", prefix);
+    if ((rc = tensor(b, name, 1, cd, &sw)) != FS_OK)
+        return rc;
+    snprintf(name, sizeof name, "%s/scale/biases", prefix);
+    if ((rc = tensor(b, name, 1, cd, &sb)) != FS_OK)
+        return rc;
+    size_t kk = (size_t)k * k * cin;
+    cv->w = alloc64(kk * cout);
+    cv->b = alloc64(cout);
+    if (!cv->w || !cv->b)
+        return FS_ENOMEM;
+    for (size_t r = 0; r < kk; r++)
+        for (int o = 0; o < cout; o++)
+            cv->w[r * cout + o] = f.data[r * cout + o] * sw.data[o];
+    for (int o = 0; o < cout; o++)
+        cv->b[o] = bias.data[o] * sw.data[o] + sb.data[o];
+    *out = cv;
+    return FS_OK;
+}
+
+static void track(fs_net *net, int h, int w, int c)
+{
+    size_t n = (size_t)h * w * c;
+    if (n > net->act_floats)
+        net->act_floats = n;
+}
+
+static op *add_op(builder *b, int kind, int src, int dst)
+{
+    fs_net *net = b->net;
+    assert(net->nops < MAX_OPS);
+    op *o = &net->ops[net->nops++];
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    o->src = src;
+    o->dst = dst;
+    o->add = -1;
+    o->h = b->h;
+    o->w = b->w;
+    o->c = b->c;
+    return o;
+}
+
+/* conv of the current tensor (buffer src) into dst; dst's spatial size is
+ * the conv's own unless dh/dw are larger (a down block's shortcut). */
+static int plan_conv(builder *b, const char *prefix, int k, int stride,
+                     int pad, int cout, int relu, int src, int dst, int add,
+                     int dh, int dw)
+{
+    const conv *cv;
+    int rc = load_conv(b, prefix, k, stride, pad, b->c, cout, &cv);
+    if (rc != FS_OK)
+        return rc;
+    op *o = add_op(b, OP_CONV, src, dst);
+    o->cv = cv;
+    o->relu = relu;
+    o->add = add;
+    o->ho = (b->h + 2 * pad - k) / stride + 1;
+    o->wo = (b->w + 2 * pad - k) / stride + 1;
+    o->co = cout;
+    o->dh = dh > o->ho ? dh : o->ho;
+    o->dw = dw > o->wo ? dw : o->wo;
+    b->net->flops += 2.0 * o->ho * o->wo * (double)k * k * b->c * cout;
+    b->h = o->ho;
+    b->w = o->wo;
+    b->c = cout;
+    track(b->net, o->dh, o->dw, cout);
+    return FS_OK;
+}
+
+static int plan_residual(builder *b, const char *stage)
+{
+    char p[64];
+    int x = b->x, a = (x + 1) % NBUF, c = b->c, rc;
+    snprintf(p, sizeof p, "%s/conv1", stage);
+    if ((rc = plan_conv(b, p, 3, 1, 1, c, 1, x, a, -1, 0, 0)) != FS_OK)
+        return rc;
+    snprintf(p, sizeof p, "%s/conv2", stage);
+    return plan_conv(b, p, 3, 1, 1, c, 1, a, x, x, 0, 0);
+}
+
+static int plan_residual_down(builder *b, const char *stage, int cout)
+{
+    char p[64];
+    int x = b->x, a = (x + 1) % NBUF, s = (x + 2) % NBUF, rc;
+    int h = b->h, w = b->w;
+    /* shortcut: 2x2 average pool, channels zero-extended to cout */
+    op *o = add_op(b, OP_AVGPOOL, x, s);
+    o->ho = o->dh = h / 2;
+    o->wo = o->dw = w / 2;
+    o->co = cout;
+    track(b->net, h / 2, w / 2, cout);
+    snprintf(p, sizeof p, "%s/conv1", stage);
+    if ((rc = plan_conv(b, p, 3, 2, 0, cout, 1, x, a, -1, 0, 0)) != FS_OK)
+        return rc;
+    snprintf(p, sizeof p, "%s/conv2", stage);
+    if ((rc = plan_conv(b, p, 3, 1, 1, cout, 1, a, s, s, h / 2,
+                        w / 2)) != FS_OK)
+        return rc;
+    b->h = h / 2;
+    b->w = w / 2;
+    b->x = s;
+    return FS_OK;
+}
+
+static int plan(builder *b)
+{
+    static const struct { const char *name; int down, cout; } stages[] = {
+        { "conv32_1", 0, 32 },   { "conv32_2", 0, 32 },
+        { "conv32_3", 0, 32 },   { "conv64_down", 1, 64 },
+        { "conv64_1", 0, 64 },   { "conv64_2", 0, 64 },
+        { "conv64_3", 0, 64 },   { "conv128_down", 1, 128 },
+        { "conv128_1", 0, 128 }, { "conv128_2", 0, 128 },
+        { "conv256_down", 1, 256 }, { "conv256_1", 0, 256 },
+        { "conv256_2", 0, 256 }, { "conv256_down_out", 1, 256 },
+    };
+    int rc;
+    b->h = b->w = FS_CHIP_SIZE;
+    b->c = 3;
+    track(b->net, b->h, b->w, b->c);
+    /* buffer 0 holds the normalised input */
+    if ((rc = plan_conv(b, "conv32_down", 7, 2, 0, 32, 1, 0, 1, -1, 0,
+                        0)) != FS_OK)
+        return rc;
+    op *o = add_op(b, OP_MAXPOOL, 1, 0);
+    o->ho = o->dh = (b->h - 3) / 2 + 1;
+    o->wo = o->dw = (b->w - 3) / 2 + 1;
+    o->co = b->c;
+    b->h = o->ho;
+    b->w = o->wo;
+    b->x = 0;
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+        rc = stages[i].down ? plan_residual_down(b, stages[i].name,
+                                                 stages[i].cout)
+                            : plan_residual(b, stages[i].name);
+        if (rc != FS_OK)
+            return rc;
+    }
+    fs_tensor fc;
+    unsigned fd[2] = { (unsigned)b->c, FS_DESC_DIM };
+    if ((rc = tensor(b, "fc", 2, fd, &fc)) != FS_OK)
+        return rc;
+    b->net->fc = alloc64(fc.count);
+    if (!b->net->fc)
+        return FS_ENOMEM;
+    memcpy(b->net->fc, fc.data, fc.count * sizeof(float));
+    b->net->flops += 2.0 * b->c * FS_DESC_DIM;
+    b->net->final_h = b->h;
+    b->net->final_w = b->w;
+    b->net->final_c = b->c;
+    b->net->final_buf = b->x;
+    return FS_OK;
+}
+
+static int tile_rows(const conv *cv)
+{
+    int k = cv->k * cv->k * cv->cin;
+    int t = TILE_FLOATS / k;
+    return t > TILE_MIN ? t : TILE_MIN;
+}
+
+int fs_net_create(const fs_model *m, const fs_net_options *opt,
+                  fs_net **out, fs_detail *d)
+{
+    fs_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return fs_fail(d, FS_ENOMEM, "no memory for the network");
+    net->max_batch = opt && opt->max_batch > 0 ? opt->max_batch : 16;
+    builder b = { net, m, d, 0, 0, 0, 0 };
+    int rc = plan(&b);
+    if (rc == FS_OK)
+        rc = fs_pool_create(opt ? opt->threads : 0, &net->pool);
+    if (rc != FS_OK) {
+        fs_net_free(net);
+        return rc == FS_ENOMEM ? fs_fail(d, rc, "no memory for the "
+                                         "network") : rc;
+    }
+    for (int i = 0; i < net->nconv; i++) {
+        const conv *cv = &net->convs[i];
+        size_t t = (size_t)tile_rows(cv);
+        size_t k = (size_t)cv->k * cv->k * cv->cin;
+        if (t * k > net->tile_floats)
+            net->tile_floats = t * k;
+        if (t * cv->cout > net->ctile_floats)
+            net->ctile_floats = t * cv->cout;
+    }
+    int nt = fs_pool_threads(net->pool);
+    net->tile = calloc((size_t)nt, sizeof *net->tile);
+    net->ctile = calloc((size_t)nt, sizeof *net->ctile);
+    for (int i = 0; net->tile && net->ctile && i < nt; i++) {
+        net->tile[i] = alloc64(net->tile_floats);
+        net->ctile[i] = alloc64(net->ctile_floats);
+        if (!net->tile[i] || !net->ctile[i])
+            break;
+    }
+    if (!net->tile || !net->ctile || !net->tile[nt - 1] ||
+        !net->ctile[nt - 1]) {
+        fs_net_free(net);
+        return fs_fail(d, FS_ENOMEM, "no memory for the network");
+    }
+    /* Our team owns the cores: BLAS threads under it would fight it. */
+    openblas_set_num_threads(1);
+    *out = net;
+    return FS_OK;
+}
+
+void fs_net_free(fs_net *net)
+{
+    if (!net)
+        return;
+    if (net->pool) {
+        int nt = fs_pool_threads(net->pool);
+        for (int i = 0; i < nt; i++) {
+            if (net->tile)
+                free(net->tile[i]);
+            if (net->ctile)
+                free(net->ctile[i]);
+        }
+        fs_pool_free(net->pool);
+    }
+    free(net->tile);
+    free(net->ctile);
+    for (int i = 0; i < net->nconv; i++) {
+        free(net->convs[i].w);
+        free(net->convs[i].b);
+    }
+    for (int i = 0; i < NBUF; i++)
+        free(net->buf[i]);
+    free(net->fc);
+    free(net);
+}
+
+int fs_net_threads(const fs_net *net)
+{
+    return fs_pool_threads(net->pool);
+}
+
+double fs_net_flops_per_chip(const fs_net *net)
+{
+    return net->flops;
+}
+
+/* ---- running it ------------------------------------------------------- */
+
+typedef struct job {
+    fs_net        *net;
+    const uint8_t *chips;
+    int            n;
+    float         *desc;
+} job;
+
+/* One fused pass over a finished tile: bias, residual, ReLU.  `add` may
+ * be `out` itself (the in-place residual), so neither is restrict.  Vectorised
+ * by the compiler for each ISA; the best is chosen at load time. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void epilogue(float *out, const float *restrict c,
+                     const float *restrict bias, const float *add, int n,
+                     int relu)
+{
+    if (add)
+        for (int i = 0; i < n; i++) {
+            float v = c[i] + bias[i] + add[i];
+            out[i] = relu && v < 0.0f ? 0.0f : v;
+        }
+    else
+        for (int i = 0; i < n; i++) {
+            float v = c[i] + bias[i];
+            out[i] = relu && v < 0.0f ? 0.0f : v;
+        }
+}
+
+/* Rows [r0, r1) of the im2col matrix of op o over input `in`. */
+static void im2col(const op *o, const float *in, long r0, long r1,
+                   float *restrict a)
+{
+    const conv *cv = o->cv;
+    int k = cv->k, c = o->c;
+    size_t kc = (size_t)k * c;
+    for (long r = r0; r < r1; r++) {
+        long n = r / ((long)o->ho * o->wo);
+        int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
+        int iy0 = oy * cv->stride - cv->pad, ix0 = ox * cv->stride - cv->pad;
+        const float *img = in + (size_t)n * o->h * o->w * c;
+        for (int ky = 0; ky < k; ky++, a += kc) {
+            int iy = iy0 + ky;
+            if (iy < 0 || iy >= o->h) {
+                memset(a, 0, kc * sizeof *a);
+                continue;
+            }
+            const float *row = img + (size_t)iy * o->w * c;
+            if (ix0 >= 0 && ix0 + k <= o->w) {     /* the common case */
+                memcpy(a, row + (size_t)ix0 * c, kc * sizeof *a);
+                continue;
+            }
+            for (int kx = 0; kx < k; kx++) {
+                int ix = ix0 + kx;
+                if (ix < 0 || ix >= o->w)
+                    memset(a + (size_t)kx * c, 0, c * sizeof *a);
+                else
+                    memcpy(a + (size_t)kx * c, row + (size_t)ix * c,
+                           c * sizeof *a);
+            }
+        }
+    }
+}
+
+static void run_conv(fs_net *net, const op *o, int nimg, int tid, int nt)
+{
+    const conv *cv = o->cv;
+    int kk = cv->k * cv->k * o->c, co = o->co;
+    long rows = (long)nimg * o->ho * o->wo, lo, hi;
+    fs_pool_split(rows, tid, nt, &lo, &hi);
+    const float *in = net->buf[o->src];
+    float *out = net->buf[o->dst];
+    const float *add = o->add >= 0 ? net->buf[o->add] : NULL;
+    float *a = net->tile[tid], *c = net->ctile[tid];
+    long step = tile_rows(cv);
+    for (long r0 = lo; r0 < hi; r0 += step) {
+        long r1 = r0 + step < hi ? r0 + step : hi;
+        im2col(o, in, r0, r1, a);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                    (int)(r1 - r0), co, kk, 1.0f, a, kk, cv->w, co, 0.0f,
+                    c, co);
+        for (long r = r0; r < r1; r++) {
+            long n = r / ((long)o->ho * o->wo);
+            int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
+            size_t at = (((size_t)n * o->dh + oy) * o->dw + ox) * co;
+            epilogue(out + at, c + (size_t)(r - r0) * co, cv->b,
+                     add ? add + at : NULL, co, o->relu);
+        }
+    }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void run_maxpool(fs_net *net, const op *o, int nimg, int tid, int nt)
+{
+    long rows = (long)nimg * o->ho * o->wo, lo, hi;
+    fs_pool_split(rows, tid, nt, &lo, &hi);
+    int c = o->c;
+    for (long r = lo; r < hi; r++) {
+        long n = r / ((long)o->ho * o->wo);
+        int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
+        const float *img = net->buf[o->src] + (size_t)n * o->h * o->w * c;
+        float *restrict out = net->buf[o->dst] + (size_t)r * c;
+        const float *p = img + ((size_t)(2 * oy) * o->w + 2 * ox) * c;
+        memcpy(out, p, c * sizeof *out);
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+                const float *q = p + ((size_t)ky * o->w + kx) * c;
+                for (int i = 0; i < c; i++)
+                    out[i] = q[i] > out[i] ? q[i] : out[i];
+            }
+    }
+}
+
+static void run_avgpool(fs_net *net, const op *o, int nimg, int tid, int nt)
+{
+    long rows = (long)nimg * o->ho * o->wo, lo, hi;
+    fs_pool_split(rows, tid, nt, &lo, &hi);
+    int c = o->c, co = o->co;
+    for (long r = lo; r < hi; r++) {
+        long n = r / ((long)o->ho * o->wo);
+        int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
+        const float *img = net->buf[o->src] + (size_t)n * o->h * o->w * c;
+        const float *p = img + ((size_t)(2 * oy) * o->w + 2 * ox) * c;
+        const float *q = p + (size_t)o->w * c;
+        float *restrict out = net->buf[o->dst] + (size_t)r * co;
+        for (int i = 0; i < c; i++)
+            out[i] = (p[i] + p[c + i] + q[i] + q[c + i]) * 0.25f;
+        memset(out + c, 0, (size_t)(co - c) * sizeof *out);
+    }
+}
+
+static void run_input(fs_net *net, const job *j, int tid, int nt)
+{
+    static const float mean[3] = { 122.782f, 117.001f, 104.298f };
+    long px = (long)j->n * FS_CHIP_SIZE * FS_CHIP_SIZE, lo, hi;
+    fs_pool_split(px, tid, nt, &lo, &hi);
+    float *x = net->buf[0];
+    for (long i = lo; i < hi; i++)
+        for (int c = 0; c < 3; c++)
+            x[3 * i + c] = ((float)j->chips[3 * i + c] - mean[c]) / 256.0f;
+}
+
+static void run_head(fs_net *net, const job *j, int tid, int nt)
+{
+    long lo, hi;
+    fs_pool_split(j->n, tid, nt, &lo, &hi);
+    int hw = net->final_h * net->final_w, c = net->final_c;
+    float g[256];
+    assert(c <= 256);
+    for (long n = lo; n < hi; n++) {
+        const float *x = net->buf[net->final_buf] + (size_t)n * hw * c;
+        for (int i = 0; i < c; i++) {
+            float s = 0.0f;
+            for (int p = 0; p < hw; p++)
+                s += x[(size_t)p * c + i];
+            g[i] = s / (float)hw;
+        }
+        float *out = j->desc + (size_t)n * FS_DESC_DIM;
+        for (int o = 0; o < FS_DESC_DIM; o++)
+            out[o] = 0.0f;
+        for (int i = 0; i < c; i++)
+            for (int o = 0; o < FS_DESC_DIM; o++)
+                out[o] += g[i] * net->fc[(size_t)i * FS_DESC_DIM + o];
+    }
+}
+
+static void forward_team(void *arg, int tid, int nt)
+{
+    job *j = arg;
+    fs_net *net = j->net;
+    run_input(net, j, tid, nt);
+    for (int i = 0; i < net->nops; i++) {
+        fs_pool_barrier(net->pool);
+        const op *o = &net->ops[i];
+        if (o->kind == OP_CONV)
+            run_conv(net, o, j->n, tid, nt);
+        else if (o->kind == OP_MAXPOOL)
+            run_maxpool(net, o, j->n, tid, nt);
+        else
+            run_avgpool(net, o, j->n, tid, nt);
+    }
+    fs_pool_barrier(net->pool);
+    run_head(net, j, tid, nt);
+}
+
+static int reserve(fs_net *net, size_t n)
+{
+    if (n <= net->batch_alloc)
+        return FS_OK;
+    for (int i = 0; i < NBUF; i++) {
+        free(net->buf[i]);
+        net->buf[i] = alloc64(net->act_floats * n);
+        if (!net->buf[i]) {
+            net->batch_alloc = 0;
+            return FS_ENOMEM;
+        }
+    }
+    net->batch_alloc = n;
+    return FS_OK;
+}
+
+int fs_net_forward(fs_net *net, const uint8_t *chips, size_t n, float *desc)
+{
+    size_t batch = n < (size_t)net->max_batch ? n : (size_t)net->max_batch;
+    int rc = reserve(net, batch);
+    if (rc != FS_OK)
+        return rc;
+    for (size_t done = 0; done < n; done += batch) {
+        size_t now = n - done < batch ? n - done : batch;
+        job j = { net, chips + done * FS_CHIP_BYTES, (int)now,
+                  desc + done * FS_DESC_DIM };
+        fs_pool_run(net->pool, forward_team, &j);
+    }
+    return FS_OK;
+}
+
+int fs_template_from_descriptor(const float *desc, float *tmpl)
+{
+    double ss = 0.0;
+    for (int i = 0; i < FS_DESC_DIM; i++)
+        ss += (double)desc[i] * desc[i];
+    if (!(ss > 0.0) || !isfinite(ss))
+        return FS_EINVAL;
+    float inv = (float)(1.0 / sqrt(ss));
+    for (int i = 0; i < FS_DESC_DIM; i++)
+        tmpl[i] = desc[i] * inv;
+    return FS_OK;
+}

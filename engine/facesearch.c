@@ -1,0 +1,95 @@
+/*
+ * facesearch.c - the engine: composes detect/ and embed/ behind
+ * facesearch.h.
+ */
+#include "facesearch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../detect/fs_detect.h"
+#include "../embed/fs_embed.h"
+
+struct fs_engine {
+    fs_net *net;
+    char    model_id[FS_MODEL_ID_MAX];
+    char    model_sha[65];
+};
+
+int fs_engine_open(const fs_engine_options *opt, fs_engine **out,
+                   fs_detail *d)
+{
+    if (!opt || !opt->model_path)
+        return fs_fail(d, FS_EINVAL, "no model file given");
+    fs_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return fs_fail(d, FS_ENOMEM, "no memory for the engine");
+    fs_model *m;
+    int rc = fs_model_open(opt->model_path, &m, d);
+    if (rc != FS_OK) {
+        free(e);
+        return rc;
+    }
+    fs_net_options no = { opt->threads, opt->max_batch };
+    rc = fs_net_create(m, &no, &e->net, d);
+    if (rc == FS_OK) {
+        snprintf(e->model_id, sizeof e->model_id, "%s", fs_model_id(m));
+        snprintf(e->model_sha, sizeof e->model_sha, "%s",
+                 fs_model_sha256_hex(m));
+    }
+    fs_model_close(m);               /* the network keeps its own copy */
+    if (rc != FS_OK) {
+        free(e);
+        return rc;
+    }
+    *out = e;
+    return FS_OK;
+}
+
+void fs_engine_close(fs_engine *e)
+{
+    if (!e)
+        return;
+    fs_net_free(e->net);
+    free(e);
+}
+
+const char *fs_engine_model_id(const fs_engine *e)
+{
+    return e->model_id;
+}
+
+const char *fs_engine_model_sha256(const fs_engine *e)
+{
+    return e->model_sha;
+}
+
+int fs_engine_threads(const fs_engine *e)
+{
+    return fs_net_threads(e->net);
+}
+
+double fs_engine_flops_per_chip(const fs_engine *e)
+{
+    return fs_net_flops_per_chip(e->net);
+}
+
+int fs_engine_embed(fs_engine *e, const uint8_t *chips, size_t n,
+                    float *desc, float *tmpl)
+{
+    int rc = fs_net_forward(e->net, chips, n, desc);
+    if (rc != FS_OK || !tmpl)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        rc = fs_template_from_descriptor(desc + i * FS_DESC_DIM,
+                                         tmpl + i * FS_DESC_DIM);
+        if (rc != FS_OK)
+            return rc;
+    }
+    return FS_OK;
+}
+
+int fs_chip_read(const char *path, uint8_t *chip, fs_detail *d)
+{
+    return fs_chip_load(path, chip, d);
+}

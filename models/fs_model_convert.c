@@ -1,0 +1,184 @@
+/*
+ * fs_model_convert.c - turns face-api's quantised face-recognition
+ * weights (weights manifest + .bin) into facesearch's model file.
+ *
+ *   fs-model-convert MANIFEST.json WEIGHTS.bin OUT.fsm
+ *
+ * The .bin is the plain concatenation of the manifest's tensors in order:
+ * uint8 tensors (one byte each) carry a per-tensor scale and min, the rest
+ * are raw float32 little-endian.  A uint8 value is dequantised exactly as
+ * tfjs does it, q*scale+min in double then rounded once to float32
+ * (NETWORK.md section 1): float arithmetic differs in millions of weights.
+ * This file is built with -ffp-contract=off so no FMA changes the rounding.
+ *
+ * Every byte of the .bin must be consumed; any mismatch is refused.
+ * The sha256 sums of both inputs are checked by the Makefile against
+ * models/SHA256SUMS before this runs.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "../embed/fs_embed.h"
+#include "../engine/fs_json.h"
+
+#define MODEL_ID "dlib_face_recognition_resnet_model_v1 (face-api 1.7.15)"
+
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "fs-model-convert: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 2;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    unsigned char *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        if (*len == cap) {
+            cap = cap ? 2 * cap : 1 << 20;
+            unsigned char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + *len, 1, cap - *len, f);
+        *len += got;
+        if (got == 0)
+            break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Reads one manifest entry into t, dequantising from bin at *pos. */
+static int convert_entry(const fs_json *w, const unsigned char *bin,
+                         size_t bin_len, size_t *pos, fs_tensor *t,
+                         float **storage)
+{
+    const fs_json *name = fs_json_get(w, "name");
+    const fs_json *shape = fs_json_get(w, "shape");
+    const fs_json *dtype = fs_json_get(w, "dtype");
+    const fs_json *quant = fs_json_get(w, "quantization");
+    if (!name || name->type != FS_JSON_STRING || !shape ||
+        shape->type != FS_JSON_ARRAY || shape->n < 1 || shape->n > 4 ||
+        !dtype || dtype->type != FS_JSON_STRING ||
+        strcmp(dtype->string, "float32") != 0)
+        return die("manifest entry without name, shape or float32 dtype");
+    t->name = name->string;
+    t->ndim = (unsigned)shape->n;
+    t->count = 1;
+    for (size_t k = 0; k < shape->n; k++) {
+        double v = shape->items[k]->number;
+        if (shape->items[k]->type != FS_JSON_NUMBER || v < 1 || v > 1 << 20)
+            return die("tensor '%s' has a bad shape", name->string);
+        t->dims[k] = (unsigned)v;
+        t->count *= t->dims[k];
+    }
+    float *out = malloc(t->count * sizeof *out);
+    if (!out)
+        return die("out of memory");
+    *storage = out;
+    t->data = out;
+    if (quant) {
+        const fs_json *qt = fs_json_get(quant, "dtype");
+        const fs_json *scale = fs_json_get(quant, "scale");
+        const fs_json *min = fs_json_get(quant, "min");
+        if (!qt || qt->type != FS_JSON_STRING ||
+            strcmp(qt->string, "uint8") != 0 || !scale ||
+            scale->type != FS_JSON_NUMBER || !min ||
+            min->type != FS_JSON_NUMBER)
+            return die("tensor '%s': unsupported quantization",
+                       name->string);
+        if (bin_len - *pos < t->count)
+            return die("tensor '%s' runs past the end of the .bin",
+                       name->string);
+        for (size_t i = 0; i < t->count; i++)
+            out[i] = (float)((double)bin[*pos + i] * scale->number +
+                             min->number);
+        *pos += t->count;
+    } else {
+        if ((bin_len - *pos) / 4 < t->count)
+            return die("tensor '%s' runs past the end of the .bin",
+                       name->string);
+        memcpy(out, bin + *pos, t->count * 4);  /* unaligned, LE host */
+        *pos += t->count * 4;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: fs-model-convert MANIFEST.json WEIGHTS.bin "
+                "OUT.fsm\n");
+        return 2;
+    }
+    fs_detail d = { "" };
+    fs_json *man = NULL;
+    if (fs_json_parse_file(argv[1], &man, &d) != FS_OK)
+        return die("%s", d.msg);
+    size_t bin_len;
+    unsigned char *bin = slurp(argv[2], &bin_len);
+    if (!bin)
+        return die("cannot read '%s': %s", argv[2], strerror(errno));
+
+    const fs_json *group = man->type == FS_JSON_ARRAY && man->n == 1 ?
+                           man->items[0] : NULL;
+    const fs_json *weights = fs_json_get(group, "weights");
+    if (!weights || weights->type != FS_JSON_ARRAY || weights->n == 0 ||
+        weights->n > FS_MODEL_MAX_TENSORS)
+        return die("'%s' is not a one-group weights manifest", argv[1]);
+
+    fs_tensor *t = calloc(weights->n, sizeof *t);
+    float **storage = calloc(weights->n, sizeof *storage);
+    if (!t || !storage)
+        return die("out of memory");
+    size_t pos = 0;
+    for (size_t i = 0; i < weights->n; i++)
+        if (convert_entry(weights->items[i], bin, bin_len, &pos, &t[i],
+                          &storage[i]) != 0)
+            return 2;
+    if (pos != bin_len) {
+        return die("the manifest uses %zu of the %zu bytes of '%s'", pos,
+                   bin_len, argv[2]);
+    }
+
+    unsigned char src_sha[32];
+    unsigned int sha_len = 32;
+    EVP_Digest(bin, bin_len, src_sha, &sha_len, EVP_sha256(), NULL);
+    if (fs_model_write(argv[3], MODEL_ID, src_sha, t, weights->n, &d) != FS_OK)
+        return die("%s", d.msg);
+    printf("fs-model-convert: wrote %s (%zu tensors)\n", argv[3], weights->n);
+
+    for (size_t i = 0; i < weights->n; i++)
+        free(storage[i]);
+    free(storage);
+    free(t);
+    free(bin);
+    fs_json_free(man);
+    return 0;
+}

@@ -1,0 +1,229 @@
+/*
+ * check_cli.c - the facesearch binary as a user runs it: `embed` on real
+ * and synthetic chips, every refusal with its exit status and message and
+ * nothing on stdout, and `--help` on every command.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../engine/fs_json.h"
+#include "../engine/facesearch.h"
+#include "fs_testutil.h"
+
+static char *tmp;
+
+static void setup(void)
+{
+    tmp = tu_mkdtemp();
+}
+
+static void teardown(void)
+{
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
+#define RUN(out, err, ...) tu_run((char *const[]){ "facesearch", __VA_ARGS__, \
+                                                    NULL }, out, err)
+
+/* Runs the binary and expects a refusal (see expect_refusal). */
+#define REFUSED(want, what, ...) do {                                      \
+        char *o_, *e_;                                                    \
+        int st_ = RUN(&o_, &e_, __VA_ARGS__);                             \
+        expect_refusal(st_, want, o_, e_, what);                          \
+        free(o_);                                                         \
+        free(e_);                                                         \
+    } while (0)
+
+/* A refusal: exit status, a message naming `what`, nothing on stdout. */
+static void expect_refusal(int status, int want, const char *out,
+                           const char *err, const char *what)
+{
+    ck_assert_int_eq(status, want);
+    ck_assert_msg(out[0] == 0, "stdout not empty on error: %s", out);
+    ck_assert_msg(strncmp(err, "facesearch: ", 12) == 0, "message: %s", err);
+    ck_assert_msg(strstr(err, what) != NULL, "'%s' not in: %s", what, err);
+}
+
+START_TEST(test_cli_embed_json_matches_reference)
+{
+    uint8_t chip[FS_CHIP_BYTES];
+    ck_assert_int_eq(tu_synthetic_chip("syn_lcg.png", chip), 0);
+    const char *p = tu_path(tmp, "lcg.bmp");
+    ck_assert_int_eq(tu_write_bmp(p, chip, 150, 150), 0);
+    char *out, *err;
+    int st = RUN(&out, &err, "embed", "--json", (char *)p);
+    ck_assert_msg(st == 0, "%s", err);
+    fs_json *j, *ref;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_json_parse(out, strlen(out), &j, &d) == FS_OK, "%s",
+                  d.msg);
+    const char *dir = getenv("FACESEARCH_TESTS");
+    ck_assert_int_eq(fs_json_parse_file(tu_path(dir && *dir ? dir : "tests",
+                                                 "golden_synthetic.json"),
+                                        &ref, &d), FS_OK);
+    ck_assert_int_eq(j->type, FS_JSON_ARRAY);
+    ck_assert_uint_eq(j->n, 1);
+    ck_assert_str_eq(fs_json_get(j->items[0], "file")->string, p);
+    const fs_json *desc = fs_json_get(j->items[0], "descriptor");
+    const fs_json *want = fs_json_get(ref->items[3], "embedding");
+    ck_assert_str_eq(fs_json_get(ref->items[3], "file")->string,
+                     "syn_lcg.png");
+    ck_assert_uint_eq(desc->n, FS_DESC_DIM);
+    for (int k = 0; k < FS_DESC_DIM; k++)
+        ck_assert_double_eq_tol(desc->items[k]->number,
+                                want->items[k]->number, 1e-5);
+    fs_json_free(j);
+    fs_json_free(ref);
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(test_cli_embed_golden_pngs)
+{
+    const char *sh = tu_shared();
+    if (!sh)
+        return;
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/golden/face1.png", sh);
+    snprintf(b, sizeof b, "%s/golden/face2_flip.png", sh);
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "embed", a, b), 0);
+    /* human layout: each file, its norm, then 16 rows of 8 values */
+    ck_assert_ptr_nonnull(strstr(out, "face1.png  (L2 norm "));
+    ck_assert_ptr_nonnull(strstr(out, "face2_flip.png  (L2 norm "));
+    int lines = 0;
+    for (const char *c = out; *c; c++)
+        lines += *c == '\n';
+    ck_assert_int_eq(lines, 2 * 17);
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(test_cli_embed_refuses_wrong_chips)
+{
+    uint8_t small[100 * 100 * 3] = { 0 };
+    ck_assert_int_eq(tu_write_bmp(tu_path(tmp, "small.bmp"), small, 100, 100),
+                     0);
+    ck_assert_int_eq(tu_write_pgm(tu_path(tmp, "grey.png"), 150, 150, 8), 0);
+    ck_assert_int_eq(tu_write_pgm(tu_path(tmp, "deep.png"), 150, 150, 16), 0);
+    ck_assert_int_eq(tu_write(tu_path(tmp, "text.png"), "hello\n", 6), 0);
+    ck_assert_int_eq(tu_write(tu_path(tmp, "empty.png"), "", 0), 0);
+    uint8_t chip[FS_CHIP_BYTES];
+    ck_assert_int_eq(tu_synthetic_chip("syn_gradient.png", chip), 0);
+    ck_assert_int_eq(tu_write_bmp(tu_path(tmp, "ok.bmp"), chip, 150, 150), 0);
+    size_t len;
+    char *okbytes = tu_read(tu_path(tmp, "ok.bmp"), &len);
+    ck_assert_int_eq(tu_write(tu_path(tmp, "cut.bmp"), okbytes, len / 3), 0);
+    free(okbytes);
+    mkdir(tu_path(tmp, "adir.png"), 0700);
+
+    static const struct { const char *file, *what; } cases[] = {
+        { "small.bmp", "is 100x100" },
+        { "grey.png", "1 channel of 8 bits" },
+        { "deep.png", "of 16 bits" },
+        { "text.png", "not a decodable image" },
+        { "empty.png", "is empty" },
+        { "cut.bmp", "not a decodable image" },
+        { "adir.png", "not a regular file" },
+        { "missing.png", "No such file" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out, *err;
+        /* a good chip first: one bad file refuses the whole call */
+        int st = RUN(&out, &err, "embed", "--json",
+                     (char *)tu_path(tmp, "ok.bmp"),
+                     (char *)tu_path(tmp, cases[i].file));
+        expect_refusal(st, 2, out, err, cases[i].what);
+        ck_assert_ptr_nonnull(strstr(err, cases[i].file));
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
+START_TEST(test_cli_usage_errors)
+{
+    REFUSED(2, "no chip given", "embed");
+    REFUSED(2, "unknown option '--frobnicate'", "embed", "--frobnicate",
+            "x.png");
+    REFUSED(2, "--threads must be a whole number", "embed", "--threads",
+            "many", "x.png");
+    REFUSED(2, "takes no value", "embed", "--json=1", "x.png");
+    REFUSED(2, "needs a value", "embed", "x.png", "--threads");
+    REFUSED(2, "unknown command 'frobnicate'", "frobnicate");
+    REFUSED(2, "unknown benchmark 'nosuch'", "bench", "nosuch");
+    REFUSED(2, "unknown peer 'faiss'", "bench", "embed", "--peers", "faiss");
+}
+END_TEST
+
+START_TEST(test_cli_missing_model_is_internal_error)
+{
+    uint8_t chip[FS_CHIP_BYTES];
+    ck_assert_int_eq(tu_synthetic_chip("syn_gradient.png", chip), 0);
+    const char *p = tu_path(tmp, "ok.bmp");
+    ck_assert_int_eq(tu_write_bmp(p, chip, 150, 150), 0);
+    char *out, *err;
+    int st = RUN(&out, &err, "embed", "--model",
+                 (char *)tu_path(tmp, "none.fsm"), (char *)p);
+    expect_refusal(st, 3, out, err, "none.fsm");
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* Every command answers --help with its usage, on stdout, status 0. */
+START_TEST(test_cli_help_on_every_command)
+{
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "--help"), 0);
+    /* the command list in the main help is the table: ask each one */
+    const char *list = strstr(out, "commands:\n");
+    ck_assert_ptr_nonnull(list);
+    int seen = 0;
+    for (const char *l = strchr(list, '\n') + 1; l[0] == ' ' && l[1] == ' ';
+         l = strchr(l, '\n') + 1) {
+        char name[32];
+        ck_assert_int_eq(sscanf(l, " %31s", name), 1);
+        char *o2, *e2;
+        ck_assert_int_eq(RUN(&o2, &e2, name, "--help"), 0);
+        ck_assert_msg(strstr(o2, "usage: facesearch ") != NULL,
+                      "%s --help: %s", name, o2);
+        ck_assert_ptr_nonnull(strstr(o2, "--json"));
+        free(o2);
+        free(e2);
+        seen++;
+    }
+    ck_assert_int_ge(seen, 2);
+    free(out);
+    free(err);
+    ck_assert_int_eq(RUN(&out, &err, "--version"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "facesearch " FS_VERSION));
+    ck_assert_ptr_nonnull(strstr(out, "model: dlib_face_recognition"));
+    free(out);
+    free(err);
+}
+END_TEST
+
+Suite *suite_cli(void);
+Suite *suite_cli(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("facesearch");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_cli_embed_json_matches_reference);
+    tcase_add_test(tc, test_cli_embed_golden_pngs);
+    tcase_add_test(tc, test_cli_embed_refuses_wrong_chips);
+    tcase_add_test(tc, test_cli_usage_errors);
+    tcase_add_test(tc, test_cli_missing_model_is_internal_error);
+    tcase_add_test(tc, test_cli_help_on_every_command);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,201 @@
+/*
+ * check_embed.c - the network: dlib's descriptors to float32 precision
+ * on the golden chips, the same answer whatever the batch size, chunking
+ * or thread count, and the unit-norm template.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/facesearch.h"
+#include "../engine/fs_json.h"
+#include "fs_testutil.h"
+
+#define GOLDEN_TOL 1e-5     /* per element, as the issue and NETWORK.md */
+
+static fs_engine *open_engine(int threads, int max_batch)
+{
+    fs_engine_options o = { tu_model_path(), threads, max_batch };
+    fs_engine *e = NULL;
+    fs_detail d = { "" };
+    int rc = fs_engine_open(&o, &e, &d);
+    ck_assert_msg(rc == FS_OK, "engine: %s", d.msg);
+    return e;
+}
+
+/* Embeds every chip named in a golden-format JSON file and returns the
+ * largest deviation from its reference embedding. */
+static double check_against(const char *json_path, const char *chip_dir,
+                            int *count)
+{
+    fs_json *g;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_json_parse_file(json_path, &g, &d) == FS_OK, "%s",
+                  d.msg);
+    size_t n = g->n;
+    uint8_t *chips = malloc(n * FS_CHIP_BYTES);
+    float *desc = malloc(n * FS_DESC_DIM * sizeof *desc);
+    for (size_t i = 0; i < n; i++) {
+        const char *file = fs_json_get(g->items[i], "file")->string;
+        uint8_t *c = chips + i * FS_CHIP_BYTES;
+        if (chip_dir) {
+            int rc = fs_chip_read(tu_path(chip_dir, file), c, &d);
+            ck_assert_msg(rc == FS_OK, "%s", d.msg);
+        } else {
+            ck_assert_int_eq(tu_synthetic_chip(file, c), 0);
+        }
+    }
+    fs_engine *e = open_engine(0, 16);
+    ck_assert_int_eq(fs_engine_embed(e, chips, n, desc, NULL), FS_OK);
+    fs_engine_close(e);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        const fs_json *ref = fs_json_get(g->items[i], "embedding");
+        ck_assert_uint_eq(ref->n, FS_DESC_DIM);
+        for (int k = 0; k < FS_DESC_DIM; k++) {
+            double diff = fabs(desc[i * FS_DESC_DIM + k] -
+                               ref->items[k]->number);
+            ck_assert_msg(diff <= GOLDEN_TOL, "%s[%d]: %.9g vs %.9g",
+                          fs_json_get(g->items[i], "file")->string, k,
+                          desc[i * FS_DESC_DIM + k], ref->items[k]->number);
+            if (diff > worst)
+                worst = diff;
+        }
+    }
+    *count = (int)n;
+    free(chips);
+    free(desc);
+    fs_json_free(g);
+    return worst;
+}
+
+/* All 16 golden chips (6 faces, their mirrors, 4 synthetic) against the
+ * reference implementation's output. */
+START_TEST(test_embed_golden_chips)
+{
+    const char *sh = tu_shared();
+    if (!sh)
+        return;
+    char dir[4096], json[4200];
+    snprintf(dir, sizeof dir, "%s/golden", sh);
+    snprintf(json, sizeof json, "%s/golden.json", dir);
+    int n;
+    double worst = check_against(json, dir, &n);
+    ck_assert_int_eq(n, 16);
+    fprintf(stderr, "golden: 16 chips, max |diff| %.3g\n", worst);
+}
+END_TEST
+
+/* The synthetic golden chips, rebuilt from their recipes, against the
+ * reference embeddings kept in tests/ (copied from golden.json), so the
+ * network is checked on a machine without ../shared as well. */
+START_TEST(test_embed_synthetic_chips_without_shared)
+{
+    int n;
+    const char *dir = getenv("FACESEARCH_TESTS");
+    check_against(tu_path(dir && *dir ? dir : "tests",
+                          "golden_synthetic.json"), NULL, &n);
+    ck_assert_int_eq(n, 4);
+}
+END_TEST
+
+static void make_chips(uint8_t *c, int n)
+{
+    static const char *names[] = { "syn_gradient.png", "syn_checker.png",
+                                   "syn_gray128.png", "syn_lcg.png" };
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(tu_synthetic_chip(names[i % 4],
+                                           c + (size_t)i * FS_CHIP_BYTES), 0);
+    /* make every chip distinct */
+    for (int i = 0; i < n; i++)
+        c[(size_t)i * FS_CHIP_BYTES + 3 * (75 * 150 + 75)] = (uint8_t)(i * 9);
+}
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs((double)a[i] - b[i]) > m)
+            m = fabs((double)a[i] - b[i]);
+    return m;
+}
+
+/* One chip alone, in a batch of 20 cut into chunks of 8, and on 1 or 2
+ * threads: the descriptor does not depend on how the work was cut. */
+START_TEST(test_embed_batch_and_threads_invariant)
+{
+    enum { N = 20 };
+    uint8_t *chips = malloc((size_t)N * FS_CHIP_BYTES);
+    make_chips(chips, N);
+    float *one = malloc(N * FS_DESC_DIM * sizeof(float));
+    float *batch = malloc(N * FS_DESC_DIM * sizeof(float));
+    float *two = malloc(N * FS_DESC_DIM * sizeof(float));
+    fs_engine *e1 = open_engine(1, 8), *e2 = open_engine(2, 16);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(fs_engine_embed(e1, chips + (size_t)i * FS_CHIP_BYTES,
+                                         1, one + i * FS_DESC_DIM, NULL),
+                         FS_OK);
+    ck_assert_int_eq(fs_engine_embed(e1, chips, N, batch, NULL), FS_OK);
+    ck_assert_int_eq(fs_engine_embed(e2, chips, N, two, NULL), FS_OK);
+    ck_assert_double_le(max_diff(one, batch, N * FS_DESC_DIM), 1e-6);
+    ck_assert_double_le(max_diff(one, two, N * FS_DESC_DIM), 1e-6);
+    /* distinct chips give distinct descriptors: the batch is not mixed */
+    ck_assert_double_gt(max_diff(one, one + FS_DESC_DIM, FS_DESC_DIM), 1e-4);
+    fs_engine_close(e1);
+    fs_engine_close(e2);
+    free(chips);
+    free(one);
+    free(batch);
+    free(two);
+}
+END_TEST
+
+START_TEST(test_embed_template_is_unit_norm)
+{
+    uint8_t chip[FS_CHIP_BYTES];
+    ck_assert_int_eq(tu_synthetic_chip("syn_gradient.png", chip), 0);
+    float desc[FS_DESC_DIM], tmpl[FS_DESC_DIM];
+    fs_engine *e = open_engine(1, 1);
+    ck_assert_int_eq(fs_engine_embed(e, chip, 1, desc, tmpl), FS_OK);
+    fs_engine_close(e);
+    double ss = 0, dot = 0, dn = 0;
+    for (int k = 0; k < FS_DESC_DIM; k++) {
+        ss += (double)tmpl[k] * tmpl[k];
+        dot += (double)tmpl[k] * desc[k];
+        dn += (double)desc[k] * desc[k];
+    }
+    ck_assert_double_eq_tol(ss, 1.0, 1e-6);
+    ck_assert_double_eq_tol(dot, sqrt(dn), 1e-5);   /* same direction */
+    ck_assert_double_gt(sqrt(dn), 1.0);             /* raw is not normalised */
+}
+END_TEST
+
+START_TEST(test_engine_bad_model_path)
+{
+    fs_engine_options o = { "/nonexistent/model.fsm", 1, 1 };
+    fs_engine *e = NULL;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_ENOENT);
+    ck_assert_ptr_null(e);
+    ck_assert_ptr_nonnull(strstr(d.msg, "/nonexistent/model.fsm"));
+    o.model_path = NULL;
+    ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_EINVAL);
+}
+END_TEST
+
+Suite *suite_embed(void);
+Suite *suite_embed(void)
+{
+    Suite *s = suite_create("embed");
+    TCase *tc = tcase_create("network");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_embed_golden_chips);
+    tcase_add_test(tc, test_embed_synthetic_chips_without_shared);
+    tcase_add_test(tc, test_embed_batch_and_threads_invariant);
+    tcase_add_test(tc, test_embed_template_is_unit_norm);
+    tcase_add_test(tc, test_engine_bad_model_path);
+    suite_add_tcase(s, tc);
+    return s;
+}

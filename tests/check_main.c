@@ -1,0 +1,24 @@
+/*
+ * check_main.c - the one runner of every Check suite; its summary line
+ * ("N%: Checks: ..., Failures: ..., Errors: ...") is what CI reads.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+Suite *suite_json(void);
+Suite *suite_model(void);
+Suite *suite_embed(void);
+Suite *suite_cli(void);
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite_json());
+    srunner_add_suite(sr, suite_model());
+    srunner_add_suite(sr, suite_embed());
+    srunner_add_suite(sr, suite_cli());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,243 @@
+/*
+ * fs_testutil.c - helpers of the Check suites (see fs_testutil.h).
+ */
+#include "fs_testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *tu_model_path(void)
+{
+    const char *p = getenv("FACESEARCH_MODEL");
+    ck_assert_msg(p && *p, "FACESEARCH_MODEL is not set: run 'make check'");
+    return p;
+}
+
+const char *tu_bin(void)
+{
+    const char *p = getenv("FACESEARCH_BIN");
+    ck_assert_msg(p && *p, "FACESEARCH_BIN is not set: run 'make check'");
+    return p;
+}
+
+const char *tu_shared(void)
+{
+    static int told;
+    const char *p = getenv("FACESEARCH_SHARED");
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s/golden/golden.json", p ? p : "");
+    if (p && *p && access(probe, R_OK) == 0)
+        return p;
+    if (!told++)
+        fprintf(stderr, "note: ../shared is absent; tests on the golden "
+                "chips and the data sets are skipped\n");
+    return NULL;
+}
+
+char *tu_mkdtemp(void)
+{
+    const char *t = getenv("TMPDIR");
+    char *dir = malloc(4096);
+    ck_assert_ptr_nonnull(dir);
+    snprintf(dir, 4096, "%s/fstest-XXXXXX", t && *t ? t : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    chmod(p, 0700);
+    return remove(p);
+}
+
+void tu_rmtree(const char *dir)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *tu_path(const char *dir, const char *name)
+{
+    static char ring[8][4096];
+    static int next;
+    char *b = ring[next++ % 8];
+    snprintf(b, 4096, "%s/%s", dir, name);
+    return b;
+}
+
+int tu_write(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = len ? fwrite(data, 1, len, f) : 0;
+    return (fclose(f) == 0 && w == len) ? 0 : -1;
+}
+
+void *tu_read(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (p) {
+        p[n] = 0;
+        *len = (size_t)n;
+    }
+    return p;
+}
+
+int tu_synthetic_chip(const char *name, uint8_t c[FS_CHIP_BYTES])
+{
+    const int s = FS_CHIP_SIZE;
+    if (strcmp(name, "syn_lcg.png") == 0) {
+        uint32_t state = 12345;
+        for (int i = 0; i < FS_CHIP_BYTES; i++) {
+            state = 1664525u * state + 1013904223u;
+            c[i] = (uint8_t)(state >> 24);
+        }
+        return 0;
+    }
+    for (int y = 0; y < s; y++)
+        for (int x = 0; x < s; x++) {
+            uint8_t *p = c + 3 * (y * s + x);
+            if (strcmp(name, "syn_gradient.png") == 0) {
+                p[0] = (uint8_t)(255 * x / 149);
+                p[1] = (uint8_t)(255 * y / 149);
+                p[2] = (uint8_t)(255 * (x + y) / 298);
+            } else if (strcmp(name, "syn_checker.png") == 0) {
+                p[0] = p[1] = p[2] = ((x / 15 + y / 15) % 2) ? 255 : 0;
+            } else if (strcmp(name, "syn_gray128.png") == 0) {
+                p[0] = p[1] = p[2] = 128;
+            } else {
+                return -1;
+            }
+        }
+    return 0;
+}
+
+static void le16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void le32(uint8_t *p, unsigned v) { le16(p, v & 0xffff); le16(p + 2, v >> 16); }
+
+int tu_write_bmp(const char *path, const uint8_t *rgb, int w, int h)
+{
+    int row = (3 * w + 3) & ~3;
+    size_t size = 54 + (size_t)row * h;
+    uint8_t *b = calloc(1, size);
+    if (!b)
+        return -1;
+    b[0] = 'B';
+    b[1] = 'M';
+    le32(b + 2, (unsigned)size);
+    le32(b + 10, 54);
+    le32(b + 14, 40);
+    le32(b + 18, (unsigned)w);
+    le32(b + 22, (unsigned)h);
+    le16(b + 26, 1);
+    le16(b + 28, 24);
+    le32(b + 34, (unsigned)(row * h));
+    for (int y = 0; y < h; y++)           /* bottom-up, B,G,R */
+        for (int x = 0; x < w; x++) {
+            const uint8_t *s = rgb + 3 * ((size_t)y * w + x);
+            uint8_t *d = b + 54 + (size_t)(h - 1 - y) * row + 3 * x;
+            d[0] = s[2];
+            d[1] = s[1];
+            d[2] = s[0];
+        }
+    int rc = tu_write(path, b, size);
+    free(b);
+    return rc;
+}
+
+int tu_write_pgm(const char *path, int w, int h, int bits)
+{
+    char head[64];
+    int n = snprintf(head, sizeof head, "P5\n%d %d\n%d\n", w, h,
+                     bits == 16 ? 65535 : 255);
+    size_t px = (size_t)w * h * (bits == 16 ? 2 : 1);
+    uint8_t *b = malloc((size_t)n + px);
+    if (!b)
+        return -1;
+    memcpy(b, head, (size_t)n);
+    for (size_t i = 0; i < px; i++)
+        b[n + i] = (uint8_t)(i * 31);
+    int rc = tu_write(path, b, (size_t)n + px);
+    free(b);
+    return rc;
+}
+
+static char *slurp_fd(int fd)
+{
+    size_t len = 0, cap = 4096;
+    char *b = malloc(cap);
+    for (;;) {
+        if (len + 1 >= cap)
+            b = realloc(b, cap *= 2);
+        ssize_t r = read(fd, b + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    b[len] = 0;
+    return b;
+}
+
+int tu_run(char *const argv[], char **out, char **err)
+{
+    char *dir = tu_mkdtemp();
+    char ofile[4200], efile[4200];
+    snprintf(ofile, sizeof ofile, "%s/out", dir);
+    snprintf(efile, sizeof efile, "%s/err", dir);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, ofile, O_WRONLY | O_CREAT, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, efile, O_WRONLY | O_CREAT, 0600);
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    char **av = calloc(n + 1, sizeof *av);
+    av[0] = (char *)tu_bin();
+    for (size_t i = 1; i < n; i++)
+        av[i] = argv[i];
+    pid_t pid;
+    int rc = posix_spawn(&pid, av[0], &fa, NULL, av, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    free(av);
+    ck_assert_int_eq(rc, 0);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int fd = open(ofile, O_RDONLY);
+    *out = slurp_fd(fd);
+    close(fd);
+    fd = open(efile, O_RDONLY);
+    *err = slurp_fd(fd);
+    close(fd);
+    tu_rmtree(dir);
+    free(dir);
+    ck_assert_msg(WIFEXITED(status), "facesearch died with signal %d: %s",
+                  WIFSIGNALED(status) ? WTERMSIG(status) : 0, *err);
+    return WEXITSTATUS(status);
+}

@@ -1,0 +1,45 @@
+/*
+ * fs_testutil.h - what the Check suites share: where things are, scratch
+ * directories, synthetic chips, small image writers and a runner for the
+ * real binary.
+ */
+#ifndef FS_TESTUTIL_H
+#define FS_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../engine/fs_types.h"
+
+/* $FACESEARCH_MODEL (set by `make check`); the suite cannot run without. */
+const char *tu_model_path(void);
+/* $FACESEARCH_BIN: the facesearch binary under test. */
+const char *tu_bin(void);
+/* ../shared, or NULL (with a note printed once) when it is absent. */
+const char *tu_shared(void);
+
+/* A fresh directory under $TMPDIR, removed by tu_rmtree. */
+char *tu_mkdtemp(void);
+void  tu_rmtree(const char *dir);
+/* dir + "/" + name, in a static ring of buffers. */
+const char *tu_path(const char *dir, const char *name);
+
+int   tu_write(const char *path, const void *data, size_t len);
+void *tu_read(const char *path, size_t *len);
+
+/* The golden set's synthetic chips, made from their recipes (NETWORK.md
+ * section 5): "syn_gradient.png", "syn_checker.png", "syn_gray128.png",
+ * "syn_lcg.png".  Returns 0 on success. */
+int tu_synthetic_chip(const char *name, uint8_t chip[FS_CHIP_BYTES]);
+
+/* Uncompressed 24-bit BMP and binary PGM writers (8 or 16 bits). */
+int tu_write_bmp(const char *path, const uint8_t *rgb, int w, int h);
+int tu_write_pgm(const char *path, int w, int h, int bits);
+
+/* Runs the binary with argv (argv[0] ignored), stdin from /dev/null.
+ * Returns the exit status; *out and *err (malloc'd, NUL-terminated)
+ * hold what it printed. */
+int tu_run(char *const argv[], char **out, char **err);
+
+#endif /* FS_TESTUTIL_H */

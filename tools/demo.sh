@@ -1,0 +1,36 @@
+#!/bin/sh
+# demo.sh BIN SHARED - the main job on a small demo: face descriptors of
+# aligned chips, and how far apart they are.  Uses the golden chips of
+# ../shared when it is there, else a chip it draws itself.
+set -eu
+bin=$1
+shared=$2
+"$bin" --version
+echo
+if [ -f "$shared/golden/face1.png" ]; then
+    g=$shared/golden
+    echo "== descriptors of two face chips and of the first one mirrored"
+    "$bin" embed "$g/face1.png" "$g/face1_flip.png" "$g/face2.png" | \
+        awk '/L2 norm/ { print } /^ / { n++; if (n % 16 == 1) print "  ..." }'
+    echo
+    echo "== euclidean distances between raw descriptors (dlib: same person below 0.6)"
+    "$bin" embed --json "$g/face1.png" "$g/face1_flip.png" "$g/face2.png" | \
+        tr -d '[]{}"' | tr ',' '\n' | awk -F: '
+            /^file/ { f[++n] = $2; k = 0; next }
+            /^descriptor/ { v[n, ++k] = $2; next }
+            NF { v[n, ++k] = $1 }
+            END {
+                for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) {
+                    s = 0
+                    for (d = 1; d <= 128; d++) s += (v[i, d] - v[j, d]) ^ 2
+                    sub(".*/", "", f[i]); sub(".*/", "", f[j])
+                    printf "  %-16s %-16s %.3f\n", f[i], f[j], sqrt(s)
+                }
+            }'
+else
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    { printf 'P6\n150 150\n255\n'; head -c 67500 /dev/urandom; } > "$tmp/noise.ppm"
+    echo "== ../shared is absent: the descriptor of a noise chip"
+    "$bin" embed "$tmp/noise.ppm"
+fi

@@ -1,0 +1,314 @@
+/*
+ * fs_cli.c - option parsing, messages, JSON and progress output for the
+ * facesearch command (see fs_cli.h).
+ */
+#include "fs_cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Options every command takes; their values land in fs_args fields. */
+static const fs_opt common_opts[] = {
+    { "json", NULL, "print one JSON document on stdout" },
+    { "gallery", "DIR", "the gallery (default $FACESEARCH_GALLERY or "
+                        "./gallery)" },
+    { "model", "FILE", "the model file (default $FACESEARCH_MODEL or the "
+                       "one 'make models' wrote)" },
+    { "help", NULL, "show this help" },
+    { NULL, NULL, NULL }
+};
+
+static void print_opts(const fs_opt *o, FILE *f)
+{
+    for (; o && o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "",
+                 o->arg ? o->arg : "");
+        fprintf(f, "  %-22s %s\n", left, o->help);
+    }
+}
+
+void fs_print_help(const fs_cmd *cmd, FILE *f)
+{
+    const char *u = cmd->usage;
+    fprintf(f, "%s\n\nusage: ", cmd->summary);
+    /* usage holds one or more lines; each gets the program name */
+    while (*u) {
+        const char *nl = strchr(u, '\n');
+        int len = nl ? (int)(nl - u) : (int)strlen(u);
+        fprintf(f, "%sfacesearch %.*s\n", u == cmd->usage ? "" : "       ",
+                len, u);
+        u += len + (nl ? 1 : 0);
+    }
+    if (cmd->opts && cmd->opts->name) {
+        fprintf(f, "\noptions:\n");
+        print_opts(cmd->opts, f);
+    }
+    fprintf(f, "\ncommon options:\n");
+    print_opts(common_opts, f);
+}
+
+void fs_error_msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("facesearch: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int fs_usage_error(const fs_args *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("facesearch: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'facesearch %s --help'.\n", a->cmd->name);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+int fs_exit_status(int rc)
+{
+    switch (rc) {
+    case FS_OK:
+        return EXIT_OK;
+    case FS_DENIED:
+        return EXIT_REFUSED;
+    case FS_ENOENT: case FS_EINVAL: case FS_EFORMAT: case FS_ETRUNC:
+    case FS_ESHAPE: case FS_EDECODE: case FS_ETOOBIG: case FS_EUNSUPPORTED:
+    case FS_NOTFOUND: case FS_EXISTS: case FS_EACCESS: case FS_ENOTFILE:
+        return EXIT_USAGE;
+    default:
+        return EXIT_INTERNAL;
+    }
+}
+
+static int find_opt(const fs_opt *opts, const char *name, size_t len)
+{
+    for (int i = 0; opts && opts[i].name; i++)
+        if (strlen(opts[i].name) == len &&
+            strncmp(opts[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+int fs_parse_args(const fs_cmd *cmd, int argc, char **argv, fs_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->cmd = cmd;
+    a->gallery = getenv("FACESEARCH_GALLERY");
+    if (!a->gallery || !*a->gallery)
+        a->gallery = "./gallery";
+    a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
+    if (!a->pos) {
+        fs_error_msg("out of memory");
+        return EXIT_INTERNAL;
+    }
+    int only_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        char *s = argv[i];
+        if (only_pos || s[0] != '-' || s[1] != '-' ) {
+            if (!only_pos && s[0] == '-' && s[1] != 0)
+                return fs_usage_error(a, "unknown option '%s'", s);
+            a->pos[a->npos++] = s;
+            continue;
+        }
+        if (s[2] == 0) {                /* "--" ends the options */
+            only_pos = 1;
+            continue;
+        }
+        const char *name = s + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        int k = find_opt(cmd->opts, name, len);
+        const fs_opt *o = k >= 0 ? &cmd->opts[k] : NULL;
+        int c = -1;
+        if (!o) {
+            c = find_opt(common_opts, name, len);
+            if (c < 0)
+                return fs_usage_error(a, "unknown option '--%.*s'",
+                                      (int)len, name);
+            o = &common_opts[c];
+        }
+        const char *val = "";
+        if (o->arg) {
+            if (eq)
+                val = eq + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else
+                return fs_usage_error(a, "option '--%s' needs a value (%s)",
+                                      o->name, o->arg);
+        } else if (eq) {
+            return fs_usage_error(a, "option '--%s' takes no value",
+                                  o->name);
+        }
+        if (k >= 0)
+            a->value[k] = val;
+        else if (strcmp(o->name, "json") == 0)
+            a->json = 1;
+        else if (strcmp(o->name, "gallery") == 0)
+            a->gallery = val;
+        else if (strcmp(o->name, "model") == 0)
+            a->model = val;
+        else {                          /* --help */
+            fs_print_help(cmd, stdout);
+            return -1;
+        }
+    }
+    return EXIT_OK;
+}
+
+const char *fs_arg(const fs_args *a, const char *name)
+{
+    int k = find_opt(a->cmd->opts, name, strlen(name));
+    return k >= 0 ? a->value[k] : NULL;
+}
+
+int fs_arg_int(const fs_args *a, const char *name, long lo, long hi,
+               long dflt, long *out)
+{
+    const char *s = fs_arg(a, name);
+    if (!s) {
+        *out = dflt;
+        return EXIT_OK;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return fs_usage_error(a, "--%s must be a whole number from %ld to "
+                              "%ld, not '%s'", name, lo, hi, s);
+    *out = v;
+    return EXIT_OK;
+}
+
+int fs_arg_double(const fs_args *a, const char *name, double lo, double hi,
+                  double dflt, double *out)
+{
+    const char *s = fs_arg(a, name);
+    if (!s) {
+        *out = dflt;
+        return EXIT_OK;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return fs_usage_error(a, "--%s must be a number from %g to %g, not "
+                              "'%s'", name, lo, hi, s);
+    *out = v;
+    return EXIT_OK;
+}
+
+const char *fs_exe_dir(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0) {
+        snprintf(buf, len, ".");
+        return buf;
+    }
+    buf[n] = 0;
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = 0;
+    return buf;
+}
+
+const char *fs_model_path(const fs_args *a, char *buf, size_t len)
+{
+    if (a->model && *a->model)
+        return a->model;
+    const char *env = getenv("FACESEARCH_MODEL");
+    if (env && *env)
+        return env;
+    char dir[4096];
+    fs_exe_dir(dir, sizeof dir);
+    /* bin/facesearch or build/san/bin/facesearch: walk up to the tree */
+    for (int up = 1; up <= 3; up++) {
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            break;
+        *slash = 0;
+        snprintf(buf, len, "%s/models/face_resnet_v1.fsm", dir);
+        if (access(buf, F_OK) == 0)
+            return buf;
+    }
+    fs_exe_dir(dir, sizeof dir);
+    snprintf(buf, len, "%s/../models/face_resnet_v1.fsm", dir);
+    return buf;
+}
+
+void fs_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+void fs_json_float(FILE *f, double v)
+{
+    if (!isfinite(v))
+        fputs("null", f);
+    else
+        fprintf(f, "%.9g", v);    /* enough digits to round-trip a float */
+}
+
+double fs_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+void fs_progress_begin(fs_progress *p, const char *what, long total)
+{
+    p->what = what;
+    p->total = total;
+    p->done = 0;
+    p->start = p->last = fs_now();
+    p->tty = isatty(STDERR_FILENO);
+}
+
+void fs_progress_step(fs_progress *p, long done)
+{
+    double t = fs_now();
+    p->done = done;
+    if (t - p->last < (p->tty ? 0.1 : 5.0) && done < p->total)
+        return;
+    p->last = t;
+    double el = t - p->start, rate = el > 0 ? (double)done / el : 0;
+    double eta = rate > 0 ? (double)(p->total - done) / rate : 0;
+    if (p->tty) {
+        int width = 30, fill = p->total ? (int)(width * done / p->total) : 0;
+        fprintf(stderr, "\r%s [%.*s%*s] %ld/%ld  %.1f/s  ETA %.0fs ",
+                p->what, fill, "##############################",
+                width - fill, "", done, p->total, rate, eta);
+    } else {
+        fprintf(stderr, "%s: %ld/%ld (%.1f/s, ETA %.0fs)\n", p->what, done,
+                p->total, rate, eta);
+    }
+}
+
+void fs_progress_end(fs_progress *p)
+{
+    if (p->tty)
+        fputc('\n', stderr);
+}

@@ -1,0 +1,99 @@
+/*
+ * fs_cli.h - what the files of the facesearch command share: the command
+ * table's types, the option parser, and the output helpers.  Private to
+ * tools/.
+ *
+ * Each command is a row of the table in main.c: its name, one-line
+ * summary, usage lines and option table.  That row is the single source
+ * of `--help`, of usage errors and of the parser's knowledge, so they
+ * cannot drift apart.  A handler returns the exit status of CLI.md:
+ * 0 success, 1 refused by the gate or policy, 2 bad input or usage,
+ * 3 internal or storage error.
+ */
+#ifndef FS_CLI_H
+#define FS_CLI_H
+
+#include <stdio.h>
+
+#include "../engine/facesearch.h"
+
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
+
+#define FS_CLI_MAX_OPTS 24
+
+typedef struct fs_opt {
+    const char *name;      /* long name without "--" */
+    const char *arg;       /* metavariable, or NULL for a flag */
+    const char *help;
+} fs_opt;
+
+typedef struct fs_args fs_args;
+
+typedef struct fs_cmd {
+    const char   *name;
+    const char   *summary;
+    const char   *usage;       /* lines after "usage: facesearch " */
+    const fs_opt *opts;        /* NULL-terminated; common ones are added */
+    int         (*run)(fs_args *a);
+} fs_cmd;
+
+struct fs_args {
+    const fs_cmd *cmd;
+    const char   *prog;
+    int           json;
+    const char   *gallery;
+    const char   *model;
+    const char   *value[FS_CLI_MAX_OPTS];   /* per option of cmd->opts */
+    int           npos;
+    char        **pos;                      /* positional arguments */
+};
+
+/* Value of a command option (NULL when absent; "" for a given flag). */
+const char *fs_arg(const fs_args *a, const char *name);
+/* Parses an integer option in [lo, hi]; prints the usage error itself. */
+int fs_arg_int(const fs_args *a, const char *name, long lo, long hi,
+               long dflt, long *out);
+int fs_arg_double(const fs_args *a, const char *name, double lo, double hi,
+                  double dflt, double *out);
+
+/* Parses argv of one command into a (returns -1 when it has printed
+ * --help, else an exit status: EXIT_OK to go on, or EXIT_USAGE). */
+int fs_parse_args(const fs_cmd *cmd, int argc, char **argv, fs_args *a);
+void fs_print_help(const fs_cmd *cmd, FILE *f);
+
+/* "facesearch: <message>" on stderr, lowercase, no full stop. */
+void fs_error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int  fs_usage_error(const fs_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Exit status for a library code: bad input 2, refusals 1, the rest 3. */
+int  fs_exit_status(int rc);
+
+/* The model file: --model, else $FACESEARCH_MODEL, else the file
+ * `make models` writes next to the binary's tree. */
+const char *fs_model_path(const fs_args *a, char *buf, size_t len);
+/* Directory holding the running binary. */
+const char *fs_exe_dir(char *buf, size_t len);
+
+/* Minimal JSON writer: strings escaped, floats round-tripping. */
+void fs_json_str(FILE *f, const char *s);
+void fs_json_float(FILE *f, double v);
+
+/* Progress for long work: a bar with rate and ETA on a TTY, plain lines
+ * otherwise (at most one every few seconds).  Goes to stderr. */
+typedef struct fs_progress {
+    const char *what;
+    long        total, done;
+    double      start, last;
+    int         tty;
+} fs_progress;
+void fs_progress_begin(fs_progress *p, const char *what, long total);
+void fs_progress_step(fs_progress *p, long done);
+void fs_progress_end(fs_progress *p);
+double fs_now(void);
+
+/* Commands */
+int cmd_embed(fs_args *a);
+int cmd_bench(fs_args *a);
+extern const fs_opt cmd_embed_opts[], cmd_bench_opts[];
+
+#endif /* FS_CLI_H */
