@@ -28,7 +28,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags openblas lmdb libcrypto opencv4 2>/dev/
 WARN      := -Wall -Wextra -Werror
 # snprintf truncates on purpose (messages); paths check its result instead
 CFLAGS_NOTRUNC := -Wno-format-truncation
-CFLAGS    := -std=c11 -O2 -g $(WARN) $(CFLAGS_NOTRUNC) -Wstrict-prototypes -D_GNU_SOURCE \
+CFLAGS    := -std=c11 -O3 -g $(WARN) $(CFLAGS_NOTRUNC) -Wstrict-prototypes -D_GNU_SOURCE \
              -ffp-contract=off -pthread $(SANFLAGS)
 CXXFLAGS  := -std=c++17 -O2 -g $(WARN) -pthread $(SANFLAGS)
 LDLIBS     = $(shell pkg-config --libs openblas lmdb libcrypto 2>/dev/null) \

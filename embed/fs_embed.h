@@ -6,7 +6,8 @@
  * (dlib_face_recognition_resnet_model_v1: 29 conv layers, 150x150 RGB
  * chip in, 128-D descriptor out), computed exactly as dlib computes it
  * (input (p - mean)/256), with the weights face-api ships.  The forward
- * pass is NHWC; each convolution is an im2col tile fed to sgemm with the
+ * pass is NHWC; each convolution is an im2col tile fed to sgemm (the 3x3
+ * stride-1 ones as Winograd F(2x2,3x3) tiles, 16 sgemm calls) with the
  * batch-norm scale folded into the filters and bias, ReLU and the
  * residual add fused into one pass over the tile.
  *
@@ -90,6 +91,8 @@ typedef struct fs_net fs_net;
 typedef struct fs_net_options {
     int threads;        /* <= 0: one per online CPU */
     int max_batch;      /* chips per internal batch; <= 0: 16 */
+    int direct;         /* 1: im2col for every layer, no Winograd (the
+                           reference the fast path is tested against) */
 } fs_net_options;
 
 /* Checks every tensor the network needs (name and shape) and prepares

@@ -8,6 +8,9 @@
  * with one single-threaded sgemm, then writes the tile out in one fused
  * pass: + bias (conv bias and batch-norm shift folded), + residual,
  * ReLU.  The batch-norm scale is folded into the filters at create time.
+ * The 3x3 stride-1 layers (86% of the FLOPs) run as Winograd F(2x2,3x3)
+ * instead: 16 sgemm calls over transformed tiles, 2.25x fewer products;
+ * the im2col path stays as their tested reference (fs_net_options.direct).
  *
  * A whole batch is one fs_pool_run: threads split every layer's output
  * rows and meet at a barrier between layers, so a single chip is spread
@@ -41,6 +44,8 @@ typedef struct conv {
     int    k, stride, pad, cin, cout;
     float *w;                       /* [k*k*cin][cout], scale folded in */
     float *b;                       /* [cout] */
+    float *u;                       /* Winograd filters [16][cin][cout], or
+                                       NULL: 3x3 stride 1 only */
 } conv;
 
 enum { OP_CONV, OP_MAXPOOL, OP_AVGPOOL };
@@ -58,6 +63,7 @@ typedef struct op {
 struct fs_net {
     fs_pool *pool;
     int      max_batch;
+    int      direct;                /* no Winograd: the reference path */
     int      nconv, nops;
     conv     convs[MAX_CONVS];
     op       ops[MAX_OPS];
@@ -100,6 +106,43 @@ static int tensor(builder *b, const char *name, unsigned ndim,
     return FS_OK;
 }
 
+/*
+ * Winograd F(2x2, 3x3) (Lavin & Gray 2016): a 2x2 output tile from a 4x4
+ * input tile in 16 products instead of 36.  With
+ *   G   = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]      (filter, 4x3)
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]  (input, 4x4)
+ *   A^T = [1 1 1 0; 0 1 -1 -1]                     (output, 2x4)
+ * y = A^T [ (G g G^T) .* (B^T d B) ] A, and the elementwise product over
+ * all tiles and channels at one of the 16 positions xi is a matrix
+ * product: M_xi[tile][co] = sum_ci V_xi[tile][ci] U_xi[ci][co], done by
+ * sgemm.  F(2x2) keeps float32 error at the level of direct convolution
+ * (its transforms only add, subtract and halve).
+ */
+static void wino_filters(conv *cv)
+{
+    static const double G[4][3] = {
+        { 1, 0, 0 }, { .5, .5, .5 }, { .5, -.5, .5 }, { 0, 0, 1 }
+    };
+    int cin = cv->cin, cout = cv->cout;
+    for (int ci = 0; ci < cin; ci++)
+        for (int co = 0; co < cout; co++) {
+            double g[3][3], t[4][3];
+            for (int y = 0; y < 3; y++)
+                for (int x = 0; x < 3; x++)
+                    g[y][x] = cv->w[((size_t)(y * 3 + x) * cin + ci) * cout +
+                                    co];
+            for (int i = 0; i < 4; i++)
+                for (int x = 0; x < 3; x++)
+                    t[i][x] = G[i][0] * g[0][x] + G[i][1] * g[1][x] +
+                              G[i][2] * g[2][x];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    cv->u[((size_t)(i * 4 + j) * cin + ci) * cout + co] =
+                        (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] +
+                                t[i][2] * G[j][2]);
+        }
+}
+
 /* Loads "<prefix>/conv/filters|bias" and "<prefix>/scale/weights|biases"
  * and folds them: w' = w*s, b' = b*s + t. */
 static int load_conv(builder *b, const char *prefix, int k, int stride,
@@ -108,7 +151,7 @@ static int load_conv(builder *b, const char *prefix, int k, int stride,
     fs_net *net = b->net;
     assert(net->nconv < MAX_CONVS);
     conv *cv = &net->convs[net->nconv++];
-    *cv = (conv){ k, stride, pad, cin, cout, NULL, NULL };
+    *cv = (conv){ k, stride, pad, cin, cout, NULL, NULL, NULL };
     char name[FS_MODEL_NAME_MAX];
     fs_tensor f, bias, sw, sb;
     unsigned fd[4] = { (unsigned)k, (unsigned)k, (unsigned)cin,
@@ -137,6 +180,13 @@ static int load_conv(builder *b, const char *prefix, int k, int stride,
             cv->w[r * cout + o] = f.data[r * cout + o] * sw.data[o];
     for (int o = 0; o < cout; o++)
         cv->b[o] = bias.data[o] * sw.data[o] + sb.data[o];
+    if (k == 3 && stride == 1 && pad == 1 && cin % 16 == 0 &&
+        cout % 16 == 0 && !b->net->direct) {
+        cv->u = alloc64((size_t)16 * cin * cout);
+        if (!cv->u)
+            return FS_ENOMEM;
+        wino_filters(cv);
+    }
     *out = cv;
     return FS_OK;
 }
@@ -275,6 +325,13 @@ static int plan(builder *b)
     return FS_OK;
 }
 
+/* Tiles per chunk of a Winograd layer: V and M of a chunk stay in L2. */
+static int wino_tiles(const conv *cv)
+{
+    int t = TILE_FLOATS / (16 * (cv->cin + cv->cout));
+    return t > 16 ? t : 16;
+}
+
 static int tile_rows(const conv *cv)
 {
     int k = cv->k * cv->k * cv->cin;
@@ -289,6 +346,7 @@ int fs_net_create(const fs_model *m, const fs_net_options *opt,
     if (!net)
         return fs_fail(d, FS_ENOMEM, "no memory for the network");
     net->max_batch = opt && opt->max_batch > 0 ? opt->max_batch : 16;
+    net->direct = opt ? opt->direct : 0;
     builder b = { net, m, d, 0, 0, 0, 0 };
     int rc = plan(&b);
     if (rc == FS_OK)
@@ -306,6 +364,13 @@ int fs_net_create(const fs_model *m, const fs_net_options *opt,
             net->tile_floats = t * k;
         if (t * cv->cout > net->ctile_floats)
             net->ctile_floats = t * cv->cout;
+        if (cv->u) {
+            size_t w = 16 * (size_t)wino_tiles(cv);
+            if (w * cv->cin > net->tile_floats)
+                net->tile_floats = w * cv->cin;
+            if (w * cv->cout > net->ctile_floats)
+                net->ctile_floats = w * cv->cout;
+        }
     }
     int nt = fs_pool_threads(net->pool);
     net->tile = calloc((size_t)nt, sizeof *net->tile);
@@ -346,6 +411,7 @@ void fs_net_free(fs_net *net)
     for (int i = 0; i < net->nconv; i++) {
         free(net->convs[i].w);
         free(net->convs[i].b);
+        free(net->convs[i].u);
     }
     for (int i = 0; i < NBUF; i++)
         free(net->buf[i]);
@@ -454,6 +520,134 @@ static void run_conv(fs_net *net, const op *o, int nimg, int tid, int nt)
     }
 }
 
+/* 16 channels at a time: one AVX-512 register, two AVX2, four SSE; the
+ * ISA is picked per function by target_clones.  Winograd layers have
+ * channel counts that are multiples of 16 (wino_eligible). */
+typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int v16i __attribute__((vector_size(64)));
+#define V16(p) (*(v16 *)(p))
+
+/* V_xi[t][ci] = (B^T d B)[xi] for tiles [t0, t1) of op o. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void wino_input(const op *o, const float *in, long t0, long t1,
+                       float *restrict v)
+{
+    static const float zeros[16];
+    int c = o->c, th = (o->h + 1) / 2, tw = (o->w + 1) / 2;
+    size_t plane = (size_t)(t1 - t0) * c;     /* one V_xi matrix */
+    for (long t = t0; t < t1; t++) {
+        long n = t / ((long)th * tw);
+        int ty = (int)(t / tw % th), tx = (int)(t % tw);
+        int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
+        const float *img = in + (size_t)n * o->h * o->w * c;
+        const float *p[4][4];
+        size_t step[4][4];                   /* 0 for padding */
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                int y = y0 + i, x = x0 + j;
+                int inside = y >= 0 && y < o->h && x >= 0 && x < o->w;
+                p[i][j] = inside ? img + ((size_t)y * o->w + x) * c : zeros;
+                step[i][j] = inside ? 16 : 0;
+            }
+        float *dst = v + (size_t)(t - t0) * c;
+        for (int ci = 0; ci < c; ci += 16) {
+            v16 r[4][4];
+            for (int j = 0; j < 4; j++) {       /* B^T d, column j */
+                v16 d0 = V16(p[0][j]), d1 = V16(p[1][j]),
+                    d2 = V16(p[2][j]), d3 = V16(p[3][j]);
+                r[0][j] = d0 - d2;
+                r[1][j] = d1 + d2;
+                r[2][j] = d2 - d1;
+                r[3][j] = d1 - d3;
+            }
+            for (int i = 0; i < 4; i++) {       /* (B^T d) B, row i */
+                float *q = dst + (size_t)(i * 4) * plane + ci;
+                V16(q) = r[i][0] - r[i][2];
+                V16(q + plane) = r[i][1] + r[i][2];
+                V16(q + 2 * plane) = r[i][2] - r[i][1];
+                V16(q + 3 * plane) = r[i][1] - r[i][3];
+            }
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    p[i][j] += step[i][j];
+        }
+    }
+}
+
+/* y = A^T M A for tiles [t0, t1), then bias, residual and ReLU. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void wino_output(const op *o, const float *m, long t0, long t1,
+                        float *out, const float *add)
+{
+    int co = o->co, th = (o->h + 1) / 2, tw = (o->w + 1) / 2;
+    size_t plane = (size_t)(t1 - t0) * co;
+    const float *bias = o->cv->b;
+    const v16 zero = { 0 };
+    for (long t = t0; t < t1; t++) {
+        long n = t / ((long)th * tw);
+        int ty = (int)(t / tw % th), tx = (int)(t % tw);
+        const float *src = m + (size_t)(t - t0) * co;
+        float *dst[2][2];
+        const float *ad[2][2];
+        for (int dy = 0; dy < 2; dy++)
+            for (int dx = 0; dx < 2; dx++) {
+                int y = 2 * ty + dy, x = 2 * tx + dx;
+                size_t at = (((size_t)n * o->dh + y) * o->dw + x) * co;
+                int inside = y < o->ho && x < o->wo;
+                dst[dy][dx] = inside ? out + at : NULL;
+                ad[dy][dx] = inside && add ? add + at : NULL;
+            }
+        for (int c = 0; c < co; c += 16) {
+            v16 s[4][2];
+            for (int i = 0; i < 4; i++) {       /* M A, row i */
+                const float *q = src + (size_t)(i * 4) * plane + c;
+                v16 m0 = V16(q), m1 = V16(q + plane), m2 = V16(q + 2 * plane),
+                    m3 = V16(q + 3 * plane);
+                s[i][0] = m0 + m1 + m2;
+                s[i][1] = m1 - m2 - m3;
+            }
+            v16 b = V16(bias + c);
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++) {
+                    if (!dst[dy][dx])
+                        continue;
+                    v16 r = dy == 0 ? s[0][dx] + s[1][dx] + s[2][dx]
+                                    : s[1][dx] - s[2][dx] - s[3][dx];
+                    r += b;
+                    if (ad[dy][dx])
+                        r += V16(ad[dy][dx] + c);
+                    if (o->relu)
+                        r = (v16)((v16i)r & (r > zero));
+                    V16(dst[dy][dx] + c) = r;
+                }
+        }
+    }
+}
+
+static void run_wino(fs_net *net, const op *o, int nimg, int tid, int nt)
+{
+    const conv *cv = o->cv;
+    int th = (o->h + 1) / 2, tw = (o->w + 1) / 2, ci = o->c, co = o->co;
+    long tiles = (long)nimg * th * tw, lo, hi;
+    fs_pool_split(tiles, tid, nt, &lo, &hi);
+    const float *in = net->buf[o->src];
+    float *out = net->buf[o->dst];
+    const float *add = o->add >= 0 ? net->buf[o->add] : NULL;
+    float *v = net->tile[tid], *m = net->ctile[tid];
+    long step = wino_tiles(cv);
+    for (long t0 = lo; t0 < hi; t0 += step) {
+        long t1 = t0 + step < hi ? t0 + step : hi;
+        int rows = (int)(t1 - t0);
+        wino_input(o, in, t0, t1, v);
+        for (int xi = 0; xi < 16; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, co,
+                        ci, 1.0f, v + (size_t)xi * rows * ci, ci,
+                        cv->u + (size_t)xi * ci * co, co, 0.0f,
+                        m + (size_t)xi * rows * co, co);
+        wino_output(o, m, t0, t1, out, add);
+    }
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void run_maxpool(fs_net *net, const op *o, int nimg, int tid, int nt)
 {
@@ -537,7 +731,9 @@ static void forward_team(void *arg, int tid, int nt)
     for (int i = 0; i < net->nops; i++) {
         fs_pool_barrier(net->pool);
         const op *o = &net->ops[i];
-        if (o->kind == OP_CONV)
+        if (o->kind == OP_CONV && o->cv->u)
+            run_wino(net, o, j->n, tid, nt);
+        else if (o->kind == OP_CONV)
             run_conv(net, o, j->n, tid, nt);
         else if (o->kind == OP_MAXPOOL)
             run_maxpool(net, o, j->n, tid, nt);

@@ -30,7 +30,7 @@ int fs_engine_open(const fs_engine_options *opt, fs_engine **out,
         free(e);
         return rc;
     }
-    fs_net_options no = { opt->threads, opt->max_batch };
+    fs_net_options no = { opt->threads, opt->max_batch, 0 };
     rc = fs_net_create(m, &no, &e->net, d);
     if (rc == FS_OK) {
         snprintf(e->model_id, sizeof e->model_id, "%s", fs_model_id(m));

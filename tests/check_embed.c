@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../embed/fs_embed.h"
 #include "../engine/facesearch.h"
 #include "../engine/fs_json.h"
 #include "fs_testutil.h"
@@ -152,6 +153,42 @@ START_TEST(test_embed_batch_and_threads_invariant)
 }
 END_TEST
 
+/* The fast path (Winograd F(2x2,3x3) for the 3x3 stride-1 layers) gives
+ * the descriptors of the reference path (im2col + sgemm everywhere), at
+ * batch 1 and in a batch that leaves partial tiles, on 1 and 2 threads. */
+START_TEST(test_embed_winograd_matches_direct)
+{
+    enum { N = 5 };
+    uint8_t *chips = malloc((size_t)N * FS_CHIP_BYTES);
+    make_chips(chips, N);
+    fs_model *m;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_model_open(tu_model_path(), &m, &d), FS_OK);
+    float ref[N * FS_DESC_DIM], got[N * FS_DESC_DIM];
+    fs_net *direct, *fast1, *fast2;
+    fs_net_options od = { 1, 4, 1 }, o1 = { 1, 4, 0 }, o2 = { 2, 3, 0 };
+    ck_assert_int_eq(fs_net_create(m, &od, &direct, &d), FS_OK);
+    ck_assert_int_eq(fs_net_create(m, &o1, &fast1, &d), FS_OK);
+    ck_assert_int_eq(fs_net_create(m, &o2, &fast2, &d), FS_OK);
+    fs_model_close(m);
+    ck_assert_int_eq(fs_net_forward(direct, chips, N, ref), FS_OK);
+    ck_assert_int_eq(fs_net_forward(fast1, chips, N, got), FS_OK);
+    ck_assert_double_le(max_diff(ref, got, N * FS_DESC_DIM), 2e-6);
+    ck_assert_int_eq(fs_net_forward(fast2, chips, 1, got), FS_OK);
+    ck_assert_double_le(max_diff(ref, got, FS_DESC_DIM), 2e-6);
+    ck_assert_int_eq(fs_net_forward(fast2, chips, N, got), FS_OK);
+    ck_assert_double_le(max_diff(ref, got, N * FS_DESC_DIM), 2e-6);
+    /* the fast path really is a different computation */
+    ck_assert_double_gt(max_diff(ref, got, N * FS_DESC_DIM), 0.0);
+    ck_assert_double_eq_tol(fs_net_flops_per_chip(direct),
+                            fs_net_flops_per_chip(fast1), 1.0);
+    fs_net_free(direct);
+    fs_net_free(fast1);
+    fs_net_free(fast2);
+    free(chips);
+}
+END_TEST
+
 START_TEST(test_embed_template_is_unit_norm)
 {
     uint8_t chip[FS_CHIP_BYTES];
@@ -194,6 +231,7 @@ Suite *suite_embed(void)
     tcase_add_test(tc, test_embed_golden_chips);
     tcase_add_test(tc, test_embed_synthetic_chips_without_shared);
     tcase_add_test(tc, test_embed_batch_and_threads_invariant);
+    tcase_add_test(tc, test_embed_winograd_matches_direct);
     tcase_add_test(tc, test_embed_template_is_unit_norm);
     tcase_add_test(tc, test_engine_bad_model_path);
     suite_add_tcase(s, tc);

@@ -199,7 +199,7 @@ static int net_from_tensors(fs_tensor *t, size_t n, fs_detail *d)
     fs_model *m;
     ck_assert_int_eq(fs_model_open(p, &m, d), FS_OK);
     fs_net *net = NULL;
-    fs_net_options o = { 1, 1 };
+    fs_net_options o = { 1, 1, 0 };
     int rc = fs_net_create(m, &o, &net, d);
     fs_net_free(net);
     fs_model_close(m);
