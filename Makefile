@@ -75,7 +75,7 @@ PEER_DLIB := $(BIN_DIR)/fs-peer-dlib-embed
 CHECK_BIN := $(BUILD)/check_facesearch
 
 .PHONY: all deps models check test demo bench-embed clean distclean
-all: $(FACESEARCH) lib/libfacesearch.a
+all: $(FACESEARCH) $(PEER_DLIB) lib/libfacesearch.a
 
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
@@ -145,10 +145,10 @@ test: | deps
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory check SAN=1
 
-demo: all $(MODEL)
+demo: $(FACESEARCH) $(MODEL)
 	@sh tools/demo.sh $(FACESEARCH) $(SHARED)
 
-bench-embed: all $(MODEL)
+bench-embed: $(FACESEARCH) $(PEER_DLIB) $(MODEL)
 	$(FACESEARCH) bench embed
 
 clean:

@@ -473,6 +473,11 @@ int fs_bench_embed(const fs_bench_embed_options *o,
                     snprintf(r->note, sizeof r->note, "%s", why);
                     continue;
                 }
+                if (pi == 0 && access(dlib, X_OK) != 0) {
+                    snprintf(r->note, sizeof r->note, "%s is not built "
+                             "(make all)", dlib);
+                    continue;
+                }
                 say(o, "%s: %d thread(s), batch %d", engine, tlist[ti],
                     blist[bi]);
                 char cnt[16], bs[16], secs[32], th[16];
