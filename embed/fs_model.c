@@ -1,5 +1,5 @@
 /*
- * fs_model.c - reads and writes the model file described in fs_model.h.
+ * fs_model.c - reads and writes the model file described in fs_embed.h.
  *
  * The reader loads the whole file into one 64-byte-aligned buffer and
  * checks it completely (magic, version, sizes, both sha256 sums, every

@@ -37,6 +37,7 @@
 #define NBUF        3
 #define TILE_FLOATS (1 << 18)     /* im2col tile budget per thread */
 #define TILE_MIN    256           /* rows: keeps filter repacking cheap */
+#define SPLIT_ROWS_MIN 64         /* rows per thread before channels split */
 #define MAX_CONVS   32
 #define MAX_OPS     64
 
@@ -493,12 +494,36 @@ static void im2col(const op *o, const float *in, long r0, long r1,
     }
 }
 
+/* Which part of a layer thread tid computes: rows [*r0, *r1) and output
+ * channels [*c0, *c1).  Rows are split while each thread gets enough of
+ * them for an efficient sgemm; below that (the small late layers, above
+ * all at batch 1) every thread takes all rows and a block of channels,
+ * repeating the cheap im2col or input transform, so a single chip is
+ * still spread over every core. */
+static void split_work(long rows, int co, int tid, int nt, long *r0,
+                       long *r1, int *c0, int *c1)
+{
+    if (nt == 1 || rows >= (long)SPLIT_ROWS_MIN * nt || co < 16 * nt) {
+        fs_pool_split(rows, tid, nt, r0, r1);
+        *c0 = 0;
+        *c1 = co;
+        return;
+    }
+    long u0, u1;                          /* in units of 16 channels */
+    fs_pool_split(co / 16, tid, nt, &u0, &u1);
+    *r0 = 0;
+    *r1 = rows;
+    *c0 = (int)(16 * u0);
+    *c1 = (int)(16 * u1);
+}
+
 static void run_conv(fs_net *net, const op *o, int nimg, int tid, int nt)
 {
     const conv *cv = o->cv;
-    int kk = cv->k * cv->k * o->c, co = o->co;
-    long rows = (long)nimg * o->ho * o->wo, lo, hi;
-    fs_pool_split(rows, tid, nt, &lo, &hi);
+    int kk = cv->k * cv->k * o->c, co = o->co, c0, c1;
+    long lo, hi;
+    split_work((long)nimg * o->ho * o->wo, co, tid, nt, &lo, &hi, &c0, &c1);
+    int cn = c1 - c0;
     const float *in = net->buf[o->src];
     float *out = net->buf[o->dst];
     const float *add = o->add >= 0 ? net->buf[o->add] : NULL;
@@ -508,14 +533,14 @@ static void run_conv(fs_net *net, const op *o, int nimg, int tid, int nt)
         long r1 = r0 + step < hi ? r0 + step : hi;
         im2col(o, in, r0, r1, a);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                    (int)(r1 - r0), co, kk, 1.0f, a, kk, cv->w, co, 0.0f,
-                    c, co);
+                    (int)(r1 - r0), cn, kk, 1.0f, a, kk, cv->w + c0, co,
+                    0.0f, c, cn);
         for (long r = r0; r < r1; r++) {
             long n = r / ((long)o->ho * o->wo);
             int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
-            size_t at = (((size_t)n * o->dh + oy) * o->dw + ox) * co;
-            epilogue(out + at, c + (size_t)(r - r0) * co, cv->b,
-                     add ? add + at : NULL, co, o->relu);
+            size_t at = (((size_t)n * o->dh + oy) * o->dw + ox) * co + c0;
+            epilogue(out + at, c + (size_t)(r - r0) * cn, cv->b + c0,
+                     add ? add + at : NULL, cn, o->relu);
         }
     }
 }
@@ -574,30 +599,31 @@ static void wino_input(const op *o, const float *in, long t0, long t1,
     }
 }
 
-/* y = A^T M A for tiles [t0, t1), then bias, residual and ReLU. */
+/* y = A^T M A for tiles [t0, t1) and channels [c0, c1) (the columns M
+ * holds), then bias, residual and ReLU. */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void wino_output(const op *o, const float *m, long t0, long t1,
-                        float *out, const float *add)
+                        int c0, int c1, float *out, const float *add)
 {
-    int co = o->co, th = (o->h + 1) / 2, tw = (o->w + 1) / 2;
-    size_t plane = (size_t)(t1 - t0) * co;
+    int co = o->co, cn = c1 - c0, th = (o->h + 1) / 2, tw = (o->w + 1) / 2;
+    size_t plane = (size_t)(t1 - t0) * cn;
     const float *bias = o->cv->b;
     const v16 zero = { 0 };
     for (long t = t0; t < t1; t++) {
         long n = t / ((long)th * tw);
         int ty = (int)(t / tw % th), tx = (int)(t % tw);
-        const float *src = m + (size_t)(t - t0) * co;
+        const float *src = m + (size_t)(t - t0) * cn;
         float *dst[2][2];
         const float *ad[2][2];
         for (int dy = 0; dy < 2; dy++)
             for (int dx = 0; dx < 2; dx++) {
                 int y = 2 * ty + dy, x = 2 * tx + dx;
-                size_t at = (((size_t)n * o->dh + y) * o->dw + x) * co;
+                size_t at = (((size_t)n * o->dh + y) * o->dw + x) * co + c0;
                 int inside = y < o->ho && x < o->wo;
                 dst[dy][dx] = inside ? out + at : NULL;
                 ad[dy][dx] = inside && add ? add + at : NULL;
             }
-        for (int c = 0; c < co; c += 16) {
+        for (int c = 0; c < cn; c += 16) {
             v16 s[4][2];
             for (int i = 0; i < 4; i++) {       /* M A, row i */
                 const float *q = src + (size_t)(i * 4) * plane + c;
@@ -606,7 +632,7 @@ static void wino_output(const op *o, const float *m, long t0, long t1,
                 s[i][0] = m0 + m1 + m2;
                 s[i][1] = m1 - m2 - m3;
             }
-            v16 b = V16(bias + c);
+            v16 b = V16(bias + c0 + c);
             for (int dy = 0; dy < 2; dy++)
                 for (int dx = 0; dx < 2; dx++) {
                     if (!dst[dy][dx])
@@ -628,8 +654,10 @@ static void run_wino(fs_net *net, const op *o, int nimg, int tid, int nt)
 {
     const conv *cv = o->cv;
     int th = (o->h + 1) / 2, tw = (o->w + 1) / 2, ci = o->c, co = o->co;
-    long tiles = (long)nimg * th * tw, lo, hi;
-    fs_pool_split(tiles, tid, nt, &lo, &hi);
+    int c0, c1;
+    long lo, hi;
+    split_work((long)nimg * th * tw, co, tid, nt, &lo, &hi, &c0, &c1);
+    int cn = c1 - c0;
     const float *in = net->buf[o->src];
     float *out = net->buf[o->dst];
     const float *add = o->add >= 0 ? net->buf[o->add] : NULL;
@@ -640,11 +668,11 @@ static void run_wino(fs_net *net, const op *o, int nimg, int tid, int nt)
         int rows = (int)(t1 - t0);
         wino_input(o, in, t0, t1, v);
         for (int xi = 0; xi < 16; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, co,
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cn,
                         ci, 1.0f, v + (size_t)xi * rows * ci, ci,
-                        cv->u + (size_t)xi * ci * co, co, 0.0f,
-                        m + (size_t)xi * rows * co, co);
-        wino_output(o, m, t0, t1, out, add);
+                        cv->u + (size_t)xi * ci * co + c0, co, 0.0f,
+                        m + (size_t)xi * rows * cn, cn);
+        wino_output(o, m, t0, t1, c0, c1, out, add);
     }
 }
 
