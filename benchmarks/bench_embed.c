@@ -192,39 +192,35 @@ static fs_bench_result *add_result(fs_bench_embed_report *rep,
     return r;
 }
 
-static void time_ours(fs_engine *e, const uint8_t *chips, int nchips,
-                      int batch, double seconds, fs_bench_result *r,
-                      double flops)
+/* One round of our engine: median ms per face over batches timed for
+ * `seconds` (at least MIN_TIMED of them). */
+static double time_ours(fs_engine *e, const uint8_t *chips, int nchips,
+                        int batch, double seconds)
 {
     uint8_t *in = malloc((size_t)batch * FS_CHIP_BYTES);
     float *desc = malloc((size_t)batch * FS_DESC_DIM * sizeof *desc);
-    double *t = malloc(100000 * sizeof *t);
-    if (!in || !desc || !t) {
-        snprintf(r->note, sizeof r->note, "out of memory");
+    enum { MAXT = 100000 };
+    double *t = malloc(MAXT * sizeof *t), ms = 0;
+    if (!in || !desc || !t)
         goto out;
-    }
     for (int i = 0; i < batch; i++)
         memcpy(in + (size_t)i * FS_CHIP_BYTES,
                chips + (size_t)(i % nchips) * FS_CHIP_BYTES, FS_CHIP_BYTES);
     fs_engine_embed(e, in, (size_t)batch, desc, NULL);     /* warm-up */
     int n = 0;
     double start = now();
-    while (n < 100000 && (n < MIN_TIMED || now() - start < seconds)) {
+    while (n < MAXT && (n < MIN_TIMED || now() - start < seconds)) {
         double t0 = now();
-        if (fs_engine_embed(e, in, (size_t)batch, desc, NULL) != FS_OK) {
-            snprintf(r->note, sizeof r->note, "embedding failed");
+        if (fs_engine_embed(e, in, (size_t)batch, desc, NULL) != FS_OK)
             goto out;
-        }
         t[n++] = now() - t0;
     }
-    r->ms_per_face = median(t, n) * 1e3 / batch;
-    r->faces_per_s = 1e3 / r->ms_per_face;
-    r->gflops = flops / (r->ms_per_face * 1e-3) / 1e9;
-    r->ok = 1;
+    ms = median(t, n) * 1e3 / batch;
 out:
     free(in);
     free(desc);
     free(t);
+    return ms;
 }
 
 /* ---- peers ------------------------------------------------------------ */
@@ -328,8 +324,10 @@ static double max_abs_diff(const char *dump, const float *ours, int n)
     return mx;
 }
 
-static void run_peer(const peer_run *p, const char *tmp, const float *ours,
-                     int nchips, fs_bench_result *r)
+/* One round of a peer: its ms per face (0 on failure, with r->note
+ * saying why); with p->dump, also its descriptors against ours. */
+static double run_peer(const peer_run *p, const char *tmp, const float *ours,
+                       int nchips, fs_bench_result *r)
 {
     char errfile[4200], out[4096];
     snprintf(errfile, sizeof errfile, "%s/%s.err", tmp, p->engine);
@@ -341,7 +339,7 @@ static void run_peer(const peer_run *p, const char *tmp, const float *ours,
         last_line(errfile, tail, sizeof tail);
         snprintf(r->note, sizeof r->note, "%s failed%s%s", p->engine,
                  tail[0] ? ": " : "", tail);
-        return;
+        return 0;
     }
     if (fs_json_parse(out, strcspn(out, "\n"), &j, NULL) != FS_OK ||
         !(ms = fs_json_get(j, "ms_per_face")) ||
@@ -349,18 +347,13 @@ static void run_peer(const peer_run *p, const char *tmp, const float *ours,
         snprintf(r->note, sizeof r->note, "%s printed no result",
                  p->engine);
         fs_json_free(j);
-        return;
+        return 0;
     }
-    r->ms_per_face = ms->number;
-    r->faces_per_s = 1e3 / ms->number;
-    r->ok = 1;
-    const fs_json *te = fs_json_get(j, "threads_effective");
-    if (te && te->type == FS_JSON_NUMBER && (int)te->number != p->threads)
-        snprintf(r->note, sizeof r->note, "ran on %d thread(s)",
-                 (int)te->number);
+    double v = ms->number;
     fs_json_free(j);
     if (p->dump)
         r->max_abs_diff = max_abs_diff(p->dump, ours, nchips);
+    return v;
 }
 
 /* Installs the tfjs peer under build/peers once (npm ci); 0 when ready. */
@@ -426,81 +419,132 @@ int fs_bench_embed(const fs_bench_embed_options *o,
     }
 
     say(o, "OpenBLAS sgemm 1024^3: 1 thread, then %d at once", rep->ncpu);
-    rep->sgemm_gflops_1 = sgemm_peak(1, o->seconds / 2);
-    rep->sgemm_gflops_all = sgemm_peak(rep->ncpu, o->seconds / 2);
+    rep->sgemm_gflops_1 = sgemm_peak(1, 1.0);
+    rep->sgemm_gflops_all = sgemm_peak(rep->ncpu, 1.0);
+    snprintf(rep->blas_core, sizeof rep->blas_core, "%s",
+             openblas_get_corename());
+    snprintf(rep->isa, sizeof rep->isa, "%s",
+             __builtin_cpu_supports("avx512f") ? "avx512f" :
+             __builtin_cpu_supports("avx2") ? "avx2" : "sse2");
 
+    fs_engine *eng[2] = { NULL, NULL };
     for (int ti = 0; ti < nt; ti++) {
         fs_engine_options eo = { o->model_path, tlist[ti], 16 };
-        fs_engine *e;
-        if ((rc = fs_engine_open(&eo, &e, d)) != FS_OK)
-            goto out;
-        rep->flops_per_face = fs_engine_flops_per_chip(e);
-        snprintf(rep->model_sha256, sizeof rep->model_sha256, "%s",
-                 fs_engine_model_sha256(e));
-        if (ti == 0)
-            fs_engine_embed(e, chips, (size_t)rep->chips, ours, NULL);
-        for (int bi = 0; bi < nb; bi++) {
-            say(o, "facesearch: %d thread(s), batch %d", tlist[ti],
-                blist[bi]);
-            fs_bench_result *r = add_result(rep, "facesearch", tlist[ti],
-                                            blist[bi]);
-            if (r)
-                time_ours(e, chips, rep->chips, blist[bi], o->seconds, r,
-                          rep->flops_per_face);
-        }
-        fs_engine_close(e);
+        if ((rc = fs_engine_open(&eo, &eng[ti], d)) != FS_OK)
+            goto out_engines;
     }
+    rep->flops_per_face = fs_engine_flops_per_chip(eng[0], 0);
+    rep->flops_executed = fs_engine_flops_per_chip(eng[0], 1);
+    snprintf(rep->model_sha256, sizeof rep->model_sha256, "%s",
+             fs_engine_model_sha256(eng[0]));
+    if ((rc = fs_engine_embed(eng[0], chips, (size_t)rep->chips, ours,
+                              NULL)) != FS_OK) {
+        fs_fail(d, rc, "embedding the chips failed");
+        goto out_engines;
+    }
+
+    /* every result slot first, so rounds fill them in a fixed order */
+    static const char *names[3] = { "facesearch", "dlib-dnn", "tfjs-wasm" };
+    int want[3] = { 1, !!(o->peers & FS_PEER_DLIB),
+                    !!(o->peers & FS_PEER_TFJS) };
+    fs_bench_result *slot[3][2][2] = { { { NULL } } };
+    for (int ei = 0; ei < 3; ei++)
+        for (int ti = 0; want[ei] && ti < nt; ti++)
+            for (int bi = 0; bi < nb; bi++)
+                slot[ei][ti][bi] = add_result(rep, names[ei], tlist[ti],
+                                              blist[bi]);
 
     char dlib[4200], node_dir[4096], script[4200], why[300] = "";
     snprintf(dlib, sizeof dlib, "%s/fs-peer-dlib-embed", o->exe_dir);
-    int tfjs_ok = (o->peers & FS_PEER_TFJS) &&
-                  tfjs_ready(o, node_dir, sizeof node_dir, why,
-                             sizeof why) == 0;
+    if (want[1] && access(dlib, X_OK) != 0) {
+        snprintf(why, sizeof why, "%s is not built (make all)", dlib);
+        want[1] = 0;
+    }
+    for (int ti = 0; !want[1] && ti < nt; ti++)
+        for (int bi = 0; bi < nb; bi++)
+            if (slot[1][ti][bi])
+                snprintf(slot[1][ti][bi]->note, sizeof slot[1][ti][bi]->note,
+                         "%s", why);
+    if (want[2] && tfjs_ready(o, node_dir, sizeof node_dir, why,
+                              sizeof why) != 0)
+        want[2] = 0;
     snprintf(script, sizeof script, "%s/peer_tfjs_wasm.mjs", node_dir);
-    for (int pi = 0; pi < 2; pi++) {
-        int mask = pi == 0 ? FS_PEER_DLIB : FS_PEER_TFJS;
-        const char *engine = pi == 0 ? "dlib-dnn" : "tfjs-wasm";
-        if (!(o->peers & mask))
-            continue;
-        int first = 1;
-        for (int ti = 0; ti < nt; ti++)
-            for (int bi = 0; bi < nb; bi++) {
-                fs_bench_result *r = add_result(rep, engine, tlist[ti],
-                                                blist[bi]);
-                if (!r)
-                    continue;
-                if (pi == 1 && !tfjs_ok) {
-                    snprintf(r->note, sizeof r->note, "%s", why);
-                    continue;
-                }
-                if (pi == 0 && access(dlib, X_OK) != 0) {
-                    snprintf(r->note, sizeof r->note, "%s is not built "
-                             "(make all)", dlib);
-                    continue;
-                }
-                say(o, "%s: %d thread(s), batch %d", engine, tlist[ti],
-                    blist[bi]);
-                char cnt[16], bs[16], secs[32], th[16];
-                snprintf(cnt, sizeof cnt, "%d", rep->chips);
-                snprintf(bs, sizeof bs, "%d", blist[bi]);
-                snprintf(secs, sizeof secs, "%g", o->seconds);
-                snprintf(th, sizeof th, "%d", tlist[ti]);
-                char *dl[] = { dlib, "--model", (char *)o->model_path,
-                               "--chips", chipfile, "--count", cnt,
-                               "--batch", bs, "--seconds", secs,
-                               first ? "--dump" : NULL, dump, NULL };
-                char *tf[] = { "node", script, "--chips", chipfile,
-                               "--count", cnt, "--batch", bs, "--threads",
-                               th, "--seconds", secs,
-                               first ? "--dump" : NULL, dump, NULL };
-                peer_run p = { engine, pi == 0 ? dl : tf, tlist[ti],
-                               first ? dump : NULL };
-                run_peer(&p, tmp, ours, rep->chips, r);
-                if (r->ok)
-                    first = 0;
+    for (int ti = 0; ti < nt; ti++)
+        for (int bi = 0; bi < nb; bi++) {
+            fs_bench_result *r = slot[2][ti][bi];
+            if (r && !want[2])
+                snprintf(r->note, sizeof r->note, "%s", why);
+            else if (r && tlist[ti] > 1) {
+                /* tfjs-wasm has no threads under Node: the 1-thread row
+                 * is its figure; timing it again would only add noise */
+                snprintf(r->note, sizeof r->note, "tfjs-wasm runs on one "
+                         "thread under Node");
+                slot[2][ti][bi] = NULL;
             }
+        }
+
+    int rounds = o->rounds > 0 ? o->rounds : 3;
+    if (rounds > FS_BENCH_MAX_ROUNDS)
+        rounds = FS_BENCH_MAX_ROUNDS;
+    double per = o->seconds / rounds;
+    int dumped[3] = { 1, 0, 0 };
+    for (int round = 0; round < rounds; round++)
+        for (int ti = 0; ti < nt; ti++)
+            for (int bi = 0; bi < nb; bi++)
+                for (int ei = 0; ei < 3; ei++) {
+                    fs_bench_result *r = slot[ei][ti][bi];
+                    if (!r || !want[ei])
+                        continue;
+                    say(o, "round %d/%d: %s, %d thread(s), batch %d",
+                        round + 1, rounds, names[ei], tlist[ti], blist[bi]);
+                    double ms;
+                    if (ei == 0) {
+                        ms = time_ours(eng[ti], chips, rep->chips,
+                                       blist[bi], per);
+                    } else {
+                        char cnt[16], bs[16], secs[32], th[16];
+                        snprintf(cnt, sizeof cnt, "%d", rep->chips);
+                        snprintf(bs, sizeof bs, "%d", blist[bi]);
+                        snprintf(secs, sizeof secs, "%g", per);
+                        snprintf(th, sizeof th, "%d", tlist[ti]);
+                        char *dump_arg = dumped[ei] ? NULL : "--dump";
+                        char *dl[] = { dlib, "--model",
+                                       (char *)o->model_path, "--chips",
+                                       chipfile, "--count", cnt, "--batch",
+                                       bs, "--seconds", secs, dump_arg, dump,
+                                       NULL };
+                        char *tf[] = { "node", script, "--chips", chipfile,
+                                       "--count", cnt, "--batch", bs,
+                                       "--threads", th, "--seconds", secs,
+                                       dump_arg, dump, NULL };
+                        peer_run p = { names[ei], ei == 1 ? dl : tf,
+                                       tlist[ti], dump_arg ? dump : NULL };
+                        ms = run_peer(&p, tmp, ours, rep->chips, r);
+                        if (ms > 0)
+                            dumped[ei] = 1;
+                    }
+                    if (ms > 0)
+                        r->round_ms[r->rounds++] = ms;
+                }
+    for (int i = 0; i < rep->n; i++) {
+        fs_bench_result *r = &rep->r[i];
+        if (r->rounds == 0)
+            continue;
+        double v[FS_BENCH_MAX_ROUNDS];
+        memcpy(v, r->round_ms, sizeof v);
+        r->ms_per_face = median(v, r->rounds);
+        r->faces_per_s = 1e3 / r->ms_per_face;
+        r->ok = 1;
+        if (strcmp(r->engine, "facesearch") == 0) {
+            r->gflops = rep->flops_per_face / (r->ms_per_face * 1e-3) / 1e9;
+            r->gflops_executed = rep->flops_executed /
+                                 (r->ms_per_face * 1e-3) / 1e9;
+        }
     }
     rc = FS_OK;
+out_engines:
+    fs_engine_close(eng[0]);
+    fs_engine_close(eng[1]);
 out:
     unlink(chipfile);
     unlink(dump);
@@ -525,4 +569,15 @@ const fs_bench_result *fs_bench_find(const fs_bench_embed_report *rep,
             rep->r[i].ok)
             return &rep->r[i];
     return NULL;
+}
+
+double fs_bench_ratio(const fs_bench_result *a, const fs_bench_result *b)
+{
+    if (!a || !b)
+        return 0;
+    double v[FS_BENCH_MAX_ROUNDS];
+    int n = 0;
+    for (int i = 0; i < a->rounds && i < b->rounds; i++)
+        v[n++] = a->round_ms[i] / b->round_ms[i];
+    return n ? median(v, n) : 0;
 }

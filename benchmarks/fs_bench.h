@@ -2,9 +2,11 @@
  * fs_bench.h - the benchmarks behind `facesearch bench`: our engine and
  * its peers measured in one run, on the same inputs and weights.
  *
- * Every figure is a median over repeated timed batches after a warm-up;
- * targets are judged as ratios against peers measured in the same run,
- * never as absolute times.  Nothing here prints: progress goes through a
+ * Every figure is a median over repeated timed batches after a warm-up.
+ * The engines take turns in rounds (ours, then each peer, for every
+ * configuration, then again), so slow drift of a shared machine hits all
+ * of them alike; a ratio is the median of the per-round ratios.  Targets
+ * are judged as such ratios, never as absolute times.  Nothing here prints: progress goes through a
  * callback, results into a report the command formats.
  */
 #ifndef FS_BENCH_H
@@ -13,6 +15,7 @@
 #include "../engine/fs_error.h"
 
 #define FS_BENCH_MAX_RESULTS 32
+#define FS_BENCH_MAX_ROUNDS  9
 
 enum { FS_PEER_DLIB = 1, FS_PEER_TFJS = 2 };
 
@@ -21,7 +24,10 @@ typedef struct fs_bench_result {
     int    threads, batch;
     int    ok;                 /* 0: see note */
     double ms_per_face, faces_per_s;
-    double gflops;             /* facesearch only */
+    double gflops;             /* facesearch only: nominal FLOPs/time */
+    double gflops_executed;    /* facesearch only: FLOPs it computes */
+    int    rounds;             /* rounds measured */
+    double round_ms[FS_BENCH_MAX_ROUNDS];   /* ms per face, per round */
     double max_abs_diff;       /* peers: against our descriptors; <0 n/a */
     char   note[200];
 } fs_bench_result;
@@ -34,7 +40,8 @@ typedef struct fs_bench_embed_options {
                                   NULL or absent: synthetic chips then */
     int         threads;       /* 0: 1 and all cores */
     int         batch;         /* 0: 1 and 16 */
-    double      seconds;       /* per measurement */
+    double      seconds;       /* per engine and configuration, in all */
+    int         rounds;        /* turns the engines take; <= 0: 3 */
     int         peers;         /* FS_PEER_* mask */
     void      (*progress)(void *ctx, const char *msg);
     void       *ctx;
@@ -45,7 +52,10 @@ typedef struct fs_bench_embed_report {
     int    chips;
     char   chip_source[64];
     char   model_sha256[65];
-    double flops_per_face;
+    char   blas_core[32];      /* OpenBLAS's kernel set (openblas_get_corename) */
+    char   isa[16];            /* widest vector ISA our kernels use */
+    double flops_per_face;     /* nominal, as direct convolution */
+    double flops_executed;     /* what facesearch computes per face */
     double sgemm_gflops_1;     /* OpenBLAS sgemm 1024^3, one thread */
     double sgemm_gflops_all;   /* the same on every core at once */
     int    n;
@@ -59,5 +69,9 @@ int fs_bench_embed(const fs_bench_embed_options *opt,
 const fs_bench_result *fs_bench_find(const fs_bench_embed_report *rep,
                                      const char *engine, int threads,
                                      int batch);
+
+/* Median over the rounds both measured of time(a) / time(b); 0 when
+ * either is missing. */
+double fs_bench_ratio(const fs_bench_result *a, const fs_bench_result *b);
 
 #endif /* FS_BENCH_H */

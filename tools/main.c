@@ -10,8 +10,8 @@
 
 static const fs_cmd commands[] = {
     { "bench", "Measure the engine beside its peers, in one run.",
-      "bench embed [--threads T] [--batch B] [--seconds S] [--peers LIST] "
-      "[--json]",
+      "bench embed [--threads T] [--batch B] [--seconds S] [--rounds R]\n"
+      "  [--peers LIST] [--json]",
       cmd_bench_opts, cmd_bench },
     { "embed", "Compute the 128-D face descriptor of aligned 150x150 chips.",
       "embed [--json] CHIP.png...",
