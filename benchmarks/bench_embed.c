@@ -434,7 +434,7 @@ int fs_bench_embed(const fs_bench_embed_options *o,
             goto out_engines;
     }
     rep->flops_per_face = fs_engine_flops_per_chip(eng[0], 0);
-    rep->flops_executed = fs_engine_flops_per_chip(eng[0], 1);
+    rep->flops_executed = fs_engine_flops_per_chip(eng[0], 16);
     snprintf(rep->model_sha256, sizeof rep->model_sha256, "%s",
              fs_engine_model_sha256(eng[0]));
     if ((rc = fs_engine_embed(eng[0], chips, (size_t)rep->chips, ours,
@@ -537,7 +537,7 @@ int fs_bench_embed(const fs_bench_embed_options *o,
         r->ok = 1;
         if (strcmp(r->engine, "facesearch") == 0) {
             r->gflops = rep->flops_per_face / (r->ms_per_face * 1e-3) / 1e9;
-            r->gflops_executed = rep->flops_executed /
+            r->gflops_executed = fs_engine_flops_per_chip(eng[0], r->batch) /
                                  (r->ms_per_face * 1e-3) / 1e9;
         }
     }

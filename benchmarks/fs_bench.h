@@ -55,7 +55,8 @@ typedef struct fs_bench_embed_report {
     char   blas_core[32];      /* OpenBLAS's kernel set (openblas_get_corename) */
     char   isa[16];            /* widest vector ISA our kernels use */
     double flops_per_face;     /* nominal, as direct convolution */
-    double flops_executed;     /* what facesearch computes per face */
+    double flops_executed;     /* what facesearch computes per face at
+                                  batch 16 (more at batch 1) */
     double sgemm_gflops_1;     /* OpenBLAS sgemm 1024^3, one thread */
     double sgemm_gflops_all;   /* the same on every core at once */
     int    n;

@@ -109,8 +109,10 @@ int  fs_net_forward(fs_net *net, const uint8_t *chips, size_t n,
                     float *desc);
 
 int    fs_net_threads(const fs_net *net);
-/* Floating-point operations of one chip's forward pass. */
-double fs_net_flops_per_chip(const fs_net *net);
+/* Floating-point operations of one chip's forward pass: with batch 0 as
+ * direct convolution (the network's nominal cost, the same for every
+ * implementation), else what this one computes per chip at that batch. */
+double fs_net_flops_per_chip(const fs_net *net, int batch);
 
 /* The ranking template: desc scaled to unit L2 norm (tmpl may equal
  * desc).  FS_EINVAL for a zero vector. */

@@ -38,6 +38,7 @@
 #define TILE_FLOATS (1 << 18)     /* im2col tile budget per thread */
 #define TILE_MIN    256           /* rows: keeps filter repacking cheap */
 #define SPLIT_ROWS_MIN 64         /* rows per thread before channels split */
+#define WINO_TILES_MIN 16         /* tiles in a layer for Winograd to pay */
 #define MAX_CONVS   32
 #define MAX_OPS     64
 
@@ -75,7 +76,8 @@ struct fs_net {
     float   *buf[NBUF];
     size_t   tile_floats, ctile_floats;
     float  **tile, **ctile;         /* per thread */
-    double   flops;
+    double   flops;                 /* as direct convolution */
+    double   head_flops;            /* pooling and fc */
 };
 
 static void *alloc64(size_t floats)
@@ -147,7 +149,8 @@ static void wino_filters(conv *cv)
 /* Loads "<prefix>/conv/filters|bias" and "<prefix>/scale/weights|biases"
  * and folds them: w' = w*s, b' = b*s + t. */
 static int load_conv(builder *b, const char *prefix, int k, int stride,
-                     int pad, int cin, int cout, const conv **out)
+                     int pad, int cin, int cout, int centre,
+                     const conv **out)
 {
     fs_net *net = b->net;
     assert(net->nconv < MAX_CONVS);
@@ -181,7 +184,15 @@ static int load_conv(builder *b, const char *prefix, int k, int stride,
             cv->w[r * cout + o] = f.data[r * cout + o] * sw.data[o];
     for (int o = 0; o < cout; o++)
         cv->b[o] = bias.data[o] * sw.data[o] + sb.data[o];
-    if (k == 3 && stride == 1 && pad == 1 && cin % 16 == 0 &&
+    if (centre) {
+        /* a 'same' kxk conv on a 1x1 input only ever meets the zero
+         * padding outside its centre tap: it is a 1x1 conv */
+        size_t c = (size_t)(k / 2) * k + k / 2;
+        memmove(cv->w, cv->w + c * cin * cout, (size_t)cin * cout *
+                sizeof *cv->w);
+        cv->k = 1;
+        cv->pad = 0;
+    } else if (k == 3 && stride == 1 && pad == 1 && cin % 16 == 0 &&
         cout % 16 == 0 && !b->net->direct) {
         cv->u = alloc64((size_t)16 * cin * cout);
         if (!cv->u)
@@ -222,7 +233,8 @@ static int plan_conv(builder *b, const char *prefix, int k, int stride,
                      int dh, int dw)
 {
     const conv *cv;
-    int rc = load_conv(b, prefix, k, stride, pad, b->c, cout, &cv);
+    int centre = b->h == 1 && b->w == 1 && stride == 1 && 2 * pad + 1 == k;
+    int rc = load_conv(b, prefix, k, stride, pad, b->c, cout, centre, &cv);
     if (rc != FS_OK)
         return rc;
     op *o = add_op(b, OP_CONV, src, dst);
@@ -318,7 +330,8 @@ static int plan(builder *b)
     if (!b->net->fc)
         return FS_ENOMEM;
     memcpy(b->net->fc, fc.data, fc.count * sizeof(float));
-    b->net->flops += 2.0 * b->c * FS_DESC_DIM;
+    b->net->head_flops = 2.0 * b->c * FS_DESC_DIM;
+    b->net->flops += b->net->head_flops;
     b->net->final_h = b->h;
     b->net->final_w = b->w;
     b->net->final_c = b->c;
@@ -425,9 +438,29 @@ int fs_net_threads(const fs_net *net)
     return fs_pool_threads(net->pool);
 }
 
-double fs_net_flops_per_chip(const fs_net *net)
+/* Winograd pays off while each of its 16 sgemm calls has enough tiles;
+ * below that (4x4 layers at batch 1) the one im2col sgemm is faster. */
+static int use_wino(const op *o, int nimg)
 {
-    return net->flops;
+    return o->cv->u && (long)nimg * ((o->h + 1) / 2) * ((o->w + 1) / 2) >=
+                       WINO_TILES_MIN;
+}
+
+double fs_net_flops_per_chip(const fs_net *net, int batch)
+{
+    if (batch <= 0)
+        return net->flops;
+    double f = net->head_flops;
+    for (int i = 0; i < net->nops; i++) {
+        const op *o = &net->ops[i];
+        if (o->kind != OP_CONV)
+            continue;
+        const conv *cv = o->cv;
+        f += use_wino(o, batch)
+             ? 2.0 * 16 * ((o->ho + 1) / 2) * ((o->wo + 1) / 2) * o->c * o->co
+             : 2.0 * o->ho * o->wo * (double)cv->k * cv->k * o->c * o->co;
+    }
+    return f;
 }
 
 /* ---- running it ------------------------------------------------------- */
@@ -759,7 +792,7 @@ static void forward_team(void *arg, int tid, int nt)
     for (int i = 0; i < net->nops; i++) {
         fs_pool_barrier(net->pool);
         const op *o = &net->ops[i];
-        if (o->kind == OP_CONV && o->cv->u)
+        if (o->kind == OP_CONV && use_wino(o, j->n))
             run_wino(net, o, j->n, tid, nt);
         else if (o->kind == OP_CONV)
             run_conv(net, o, j->n, tid, nt);

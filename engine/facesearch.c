@@ -69,9 +69,9 @@ int fs_engine_threads(const fs_engine *e)
     return fs_net_threads(e->net);
 }
 
-double fs_engine_flops_per_chip(const fs_engine *e)
+double fs_engine_flops_per_chip(const fs_engine *e, int batch)
 {
-    return fs_net_flops_per_chip(e->net);
+    return fs_net_flops_per_chip(e->net, batch);
 }
 
 int fs_engine_embed(fs_engine *e, const uint8_t *chips, size_t n,

@@ -38,7 +38,9 @@ void fs_engine_close(fs_engine *e);
 const char *fs_engine_model_id(const fs_engine *e);
 const char *fs_engine_model_sha256(const fs_engine *e);
 int         fs_engine_threads(const fs_engine *e);
-double      fs_engine_flops_per_chip(const fs_engine *e);
+/* Per chip: with batch 0 the network's nominal FLOPs (as direct
+ * convolution), else those this engine computes at that batch size. */
+double      fs_engine_flops_per_chip(const fs_engine *e, int batch);
 
 /* Descriptors of n aligned chips (n * FS_CHIP_BYTES bytes, R,G,B).
  * desc receives n * FS_DESC_DIM raw network outputs, as dlib computes
