@@ -12,9 +12,12 @@
  * instead: 16 sgemm calls over transformed tiles, 2.25x fewer products;
  * the im2col path stays as their tested reference (fs_net_options.direct).
  *
- * A whole batch is one fs_pool_run: threads split every layer's output
- * rows and meet at a barrier between layers, so a single chip is spread
- * over all cores as well as a batch.
+ * A whole batch is one fs_pool_run.  With a few chips, threads split every
+ * layer's output rows (or, for small layers, its output channels) and
+ * meet at a barrier between layers, so a single chip is spread over all
+ * cores.  With enough chips for every thread, each runs the whole network
+ * on its own share of them, with no barrier for one core's jitter to
+ * stall the others on.
  *
  * The residual add happens in place: conv2 of a block writes
  * relu(conv + bias + x) over x, row by row, and no thread reads x for that
@@ -39,6 +42,7 @@
 #define TILE_MIN    256           /* rows: keeps filter repacking cheap */
 #define SPLIT_ROWS_MIN 64         /* rows per thread before channels split */
 #define WINO_TILES_MIN 16         /* tiles in a layer for Winograd to pay */
+#define BY_IMAGE_MIN   4          /* images per thread to split by image */
 #define MAX_CONVS   32
 #define MAX_OPS     64
 
@@ -59,6 +63,7 @@ typedef struct op {
     int         h, w, c;            /* input */
     int         ho, wo, co;         /* output grid of the op */
     int         dh, dw;             /* spatial size of the dst tensor */
+    size_t      img;                /* floats between images in a buffer */
     const conv *cv;
 } op;
 
@@ -363,6 +368,12 @@ int fs_net_create(const fs_model *m, const fs_net_options *opt,
     net->direct = opt ? opt->direct : 0;
     builder b = { net, m, d, 0, 0, 0, 0 };
     int rc = plan(&b);
+    /* Every image owns one slot of the largest activation in every
+     * buffer, whatever layer fills it: threads running their own images
+     * through different layers at once never touch each other's. */
+    net->act_floats = (net->act_floats + 15) & ~(size_t)15;
+    for (int i = 0; i < net->nops; i++)
+        net->ops[i].img = net->act_floats;
     if (rc == FS_OK)
         rc = fs_pool_create(opt ? opt->threads : 0, &net->pool);
     if (rc != FS_OK) {
@@ -472,6 +483,25 @@ typedef struct job {
     float         *desc;
 } job;
 
+/* What one thread computes of a batch: images [n0, n0 + n), of which it
+ * is share `sub` of `nsub`; tid picks its scratch buffers.  Either every
+ * thread shares every layer (nsub = team size, barriers between layers)
+ * or each runs the whole network on its own images (nsub = 1). */
+typedef struct part {
+    int tid;
+    int n0, n;
+    int sub, nsub;
+} part;
+
+/* Rows [*lo, *hi) of an op with `per` rows per image that part p owns,
+ * when they are split by rows. */
+static void part_rows(const part *p, long per, long *lo, long *hi)
+{
+    fs_pool_split(p->n * per, p->sub, p->nsub, lo, hi);
+    *lo += p->n0 * per;
+    *hi += p->n0 * per;
+}
+
 /* One fused pass over a finished tile: bias, residual, ReLU.  `add` may
  * be `out` itself (the in-place residual), so neither is restrict.  Vectorised
  * by the compiler for each ISA; the best is chosen at load time. */
@@ -503,7 +533,7 @@ static void im2col(const op *o, const float *in, long r0, long r1,
         long n = r / ((long)o->ho * o->wo);
         int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
         int iy0 = oy * cv->stride - cv->pad, ix0 = ox * cv->stride - cv->pad;
-        const float *img = in + (size_t)n * o->h * o->w * c;
+        const float *img = in + (size_t)n * o->img;
         for (int ky = 0; ky < k; ky++, a += kc) {
             int iy = iy0 + ky;
             if (iy < 0 || iy >= o->h) {
@@ -533,34 +563,35 @@ static void im2col(const op *o, const float *in, long r0, long r1,
  * all at batch 1) every thread takes all rows and a block of channels,
  * repeating the cheap im2col or input transform, so a single chip is
  * still spread over every core. */
-static void split_work(long rows, int co, int tid, int nt, long *r0,
+static void split_work(const part *p, long per, int co, long *r0,
                        long *r1, int *c0, int *c1)
 {
-    if (nt == 1 || rows >= (long)SPLIT_ROWS_MIN * nt || co < 16 * nt) {
-        fs_pool_split(rows, tid, nt, r0, r1);
+    int nt = p->nsub;
+    if (nt == 1 || p->n * per >= (long)SPLIT_ROWS_MIN * nt || co < 16 * nt) {
+        part_rows(p, per, r0, r1);
         *c0 = 0;
         *c1 = co;
         return;
     }
     long u0, u1;                          /* in units of 16 channels */
-    fs_pool_split(co / 16, tid, nt, &u0, &u1);
-    *r0 = 0;
-    *r1 = rows;
+    fs_pool_split(co / 16, p->sub, nt, &u0, &u1);
+    *r0 = p->n0 * per;
+    *r1 = (p->n0 + p->n) * per;
     *c0 = (int)(16 * u0);
     *c1 = (int)(16 * u1);
 }
 
-static void run_conv(fs_net *net, const op *o, int nimg, int tid, int nt)
+static void run_conv(fs_net *net, const op *o, const part *p)
 {
     const conv *cv = o->cv;
     int kk = cv->k * cv->k * o->c, co = o->co, c0, c1;
     long lo, hi;
-    split_work((long)nimg * o->ho * o->wo, co, tid, nt, &lo, &hi, &c0, &c1);
+    split_work(p, (long)o->ho * o->wo, co, &lo, &hi, &c0, &c1);
     int cn = c1 - c0;
     const float *in = net->buf[o->src];
     float *out = net->buf[o->dst];
     const float *add = o->add >= 0 ? net->buf[o->add] : NULL;
-    float *a = net->tile[tid], *c = net->ctile[tid];
+    float *a = net->tile[p->tid], *c = net->ctile[p->tid];
     long step = tile_rows(cv);
     for (long r0 = lo; r0 < hi; r0 += step) {
         long r1 = r0 + step < hi ? r0 + step : hi;
@@ -571,7 +602,8 @@ static void run_conv(fs_net *net, const op *o, int nimg, int tid, int nt)
         for (long r = r0; r < r1; r++) {
             long n = r / ((long)o->ho * o->wo);
             int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
-            size_t at = (((size_t)n * o->dh + oy) * o->dw + ox) * co + c0;
+            size_t at = (size_t)n * o->img + ((size_t)oy * o->dw + ox) * co +
+                        c0;
             epilogue(out + at, c + (size_t)(r - r0) * cn, cv->b + c0,
                      add ? add + at : NULL, cn, o->relu);
         }
@@ -597,7 +629,7 @@ static void wino_input(const op *o, const float *in, long t0, long t1,
         long n = t / ((long)th * tw);
         int ty = (int)(t / tw % th), tx = (int)(t % tw);
         int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
-        const float *img = in + (size_t)n * o->h * o->w * c;
+        const float *img = in + (size_t)n * o->img;
         const float *p[4][4];
         size_t step[4][4];                   /* 0 for padding */
         for (int i = 0; i < 4; i++)
@@ -651,7 +683,8 @@ static void wino_output(const op *o, const float *m, long t0, long t1,
         for (int dy = 0; dy < 2; dy++)
             for (int dx = 0; dx < 2; dx++) {
                 int y = 2 * ty + dy, x = 2 * tx + dx;
-                size_t at = (((size_t)n * o->dh + y) * o->dw + x) * co + c0;
+                size_t at = (size_t)n * o->img + ((size_t)y * o->dw + x) * co +
+                            c0;
                 int inside = y < o->ho && x < o->wo;
                 dst[dy][dx] = inside ? out + at : NULL;
                 ad[dy][dx] = inside && add ? add + at : NULL;
@@ -683,18 +716,18 @@ static void wino_output(const op *o, const float *m, long t0, long t1,
     }
 }
 
-static void run_wino(fs_net *net, const op *o, int nimg, int tid, int nt)
+static void run_wino(fs_net *net, const op *o, const part *p)
 {
     const conv *cv = o->cv;
     int th = (o->h + 1) / 2, tw = (o->w + 1) / 2, ci = o->c, co = o->co;
     int c0, c1;
     long lo, hi;
-    split_work((long)nimg * th * tw, co, tid, nt, &lo, &hi, &c0, &c1);
+    split_work(p, (long)th * tw, co, &lo, &hi, &c0, &c1);
     int cn = c1 - c0;
     const float *in = net->buf[o->src];
     float *out = net->buf[o->dst];
     const float *add = o->add >= 0 ? net->buf[o->add] : NULL;
-    float *v = net->tile[tid], *m = net->ctile[tid];
+    float *v = net->tile[p->tid], *m = net->ctile[p->tid];
     long step = wino_tiles(cv);
     for (long t0 = lo; t0 < hi; t0 += step) {
         long t1 = t0 + step < hi ? t0 + step : hi;
@@ -710,65 +743,70 @@ static void run_wino(fs_net *net, const op *o, int nimg, int tid, int nt)
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
-static void run_maxpool(fs_net *net, const op *o, int nimg, int tid, int nt)
+static void run_maxpool(fs_net *net, const op *o, const part *p)
 {
-    long rows = (long)nimg * o->ho * o->wo, lo, hi;
-    fs_pool_split(rows, tid, nt, &lo, &hi);
+    long lo, hi;
+    part_rows(p, (long)o->ho * o->wo, &lo, &hi);
     int c = o->c;
     for (long r = lo; r < hi; r++) {
         long n = r / ((long)o->ho * o->wo);
         int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
-        const float *img = net->buf[o->src] + (size_t)n * o->h * o->w * c;
-        float *restrict out = net->buf[o->dst] + (size_t)r * c;
-        const float *p = img + ((size_t)(2 * oy) * o->w + 2 * ox) * c;
-        memcpy(out, p, c * sizeof *out);
+        const float *img = net->buf[o->src] + (size_t)n * o->img;
+        float *restrict out = net->buf[o->dst] + (size_t)n * o->img +
+                              ((size_t)oy * o->wo + ox) * c;
+        const float *win = img + ((size_t)(2 * oy) * o->w + 2 * ox) * c;
+        memcpy(out, win, c * sizeof *out);
         for (int ky = 0; ky < 3; ky++)
             for (int kx = 0; kx < 3; kx++) {
-                const float *q = p + ((size_t)ky * o->w + kx) * c;
+                const float *q = win + ((size_t)ky * o->w + kx) * c;
                 for (int i = 0; i < c; i++)
                     out[i] = q[i] > out[i] ? q[i] : out[i];
             }
     }
 }
 
-static void run_avgpool(fs_net *net, const op *o, int nimg, int tid, int nt)
+static void run_avgpool(fs_net *net, const op *o, const part *p)
 {
-    long rows = (long)nimg * o->ho * o->wo, lo, hi;
-    fs_pool_split(rows, tid, nt, &lo, &hi);
+    long lo, hi;
+    part_rows(p, (long)o->ho * o->wo, &lo, &hi);
     int c = o->c, co = o->co;
     for (long r = lo; r < hi; r++) {
         long n = r / ((long)o->ho * o->wo);
         int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
-        const float *img = net->buf[o->src] + (size_t)n * o->h * o->w * c;
-        const float *p = img + ((size_t)(2 * oy) * o->w + 2 * ox) * c;
-        const float *q = p + (size_t)o->w * c;
-        float *restrict out = net->buf[o->dst] + (size_t)r * co;
+        const float *img = net->buf[o->src] + (size_t)n * o->img;
+        const float *top = img + ((size_t)(2 * oy) * o->w + 2 * ox) * c;
+        const float *bot = top + (size_t)o->w * c;
+        float *restrict out = net->buf[o->dst] + (size_t)n * o->img +
+                              ((size_t)oy * o->wo + ox) * co;
         for (int i = 0; i < c; i++)
-            out[i] = (p[i] + p[c + i] + q[i] + q[c + i]) * 0.25f;
+            out[i] = (top[i] + top[c + i] + bot[i] + bot[c + i]) * 0.25f;
         memset(out + c, 0, (size_t)(co - c) * sizeof *out);
     }
 }
 
-static void run_input(fs_net *net, const job *j, int tid, int nt)
+static void run_input(fs_net *net, const job *j, const part *p)
 {
     static const float mean[3] = { 122.782f, 117.001f, 104.298f };
-    long px = (long)j->n * FS_CHIP_SIZE * FS_CHIP_SIZE, lo, hi;
-    fs_pool_split(px, tid, nt, &lo, &hi);
-    float *x = net->buf[0];
-    for (long i = lo; i < hi; i++)
+    long lo, hi;
+    part_rows(p, (long)FS_CHIP_SIZE * FS_CHIP_SIZE, &lo, &hi);
+    const long px = (long)FS_CHIP_SIZE * FS_CHIP_SIZE;
+    for (long i = lo; i < hi; i++) {
+        float *x = net->buf[0] + (size_t)(i / px) * net->act_floats +
+                   3 * (size_t)(i % px);
         for (int c = 0; c < 3; c++)
-            x[3 * i + c] = ((float)j->chips[3 * i + c] - mean[c]) / 256.0f;
+            x[c] = ((float)j->chips[3 * i + c] - mean[c]) / 256.0f;
+    }
 }
 
-static void run_head(fs_net *net, const job *j, int tid, int nt)
+static void run_head(fs_net *net, const job *j, const part *p)
 {
     long lo, hi;
-    fs_pool_split(j->n, tid, nt, &lo, &hi);
+    part_rows(p, 1, &lo, &hi);
     int hw = net->final_h * net->final_w, c = net->final_c;
     float g[256];
     assert(c <= 256);
     for (long n = lo; n < hi; n++) {
-        const float *x = net->buf[net->final_buf] + (size_t)n * hw * c;
+        const float *x = net->buf[net->final_buf] + (size_t)n * net->act_floats;
         for (int i = 0; i < c; i++) {
             float s = 0.0f;
             for (int p = 0; p < hw; p++)
@@ -788,21 +826,33 @@ static void forward_team(void *arg, int tid, int nt)
 {
     job *j = arg;
     fs_net *net = j->net;
-    run_input(net, j, tid, nt);
-    for (int i = 0; i < net->nops; i++) {
-        fs_pool_barrier(net->pool);
-        const op *o = &net->ops[i];
-        if (o->kind == OP_CONV && use_wino(o, j->n))
-            run_wino(net, o, j->n, tid, nt);
-        else if (o->kind == OP_CONV)
-            run_conv(net, o, j->n, tid, nt);
-        else if (o->kind == OP_MAXPOOL)
-            run_maxpool(net, o, j->n, tid, nt);
-        else
-            run_avgpool(net, o, j->n, tid, nt);
+    part p = { tid, 0, j->n, tid, nt };
+    /* Enough images for every thread, evenly: each runs the network on
+     * its own, with no barrier between layers for jitter to stall on. */
+    int by_image = nt > 1 && j->n >= BY_IMAGE_MIN * nt &&
+                   (j->n % nt == 0 || j->n >= 2 * BY_IMAGE_MIN * nt);
+    if (by_image) {
+        long lo, hi;
+        fs_pool_split(j->n, tid, nt, &lo, &hi);
+        p = (part){ tid, (int)lo, (int)(hi - lo), 0, 1 };
     }
-    fs_pool_barrier(net->pool);
-    run_head(net, j, tid, nt);
+    run_input(net, j, &p);
+    for (int i = 0; i < net->nops; i++) {
+        if (!by_image)
+            fs_pool_barrier(net->pool);
+        const op *o = &net->ops[i];
+        if (o->kind == OP_CONV && use_wino(o, p.n))
+            run_wino(net, o, &p);
+        else if (o->kind == OP_CONV)
+            run_conv(net, o, &p);
+        else if (o->kind == OP_MAXPOOL)
+            run_maxpool(net, o, &p);
+        else
+            run_avgpool(net, o, &p);
+    }
+    if (!by_image)
+        fs_pool_barrier(net->pool);
+    run_head(net, j, &p);
 }
 
 static int reserve(fs_net *net, size_t n)

@@ -155,21 +155,25 @@ END_TEST
 
 /* The fast path (Winograd F(2x2,3x3) for the 3x3 stride-1 layers) gives
  * the descriptors of the reference path (im2col + sgemm everywhere), at
- * batch 1 and in a batch that leaves partial tiles, on 1 and 2 threads. */
+ * batch 1, in batches that leave partial tiles, on 1 and 2 threads, with
+ * the threads sharing each layer (batches of 3) or each running its own
+ * images (a batch of 8). */
 START_TEST(test_embed_winograd_matches_direct)
 {
-    enum { N = 5 };
+    enum { N = 8 };
     uint8_t *chips = malloc((size_t)N * FS_CHIP_BYTES);
     make_chips(chips, N);
     fs_model *m;
     fs_detail d = { "" };
     ck_assert_int_eq(fs_model_open(tu_model_path(), &m, &d), FS_OK);
     float ref[N * FS_DESC_DIM], got[N * FS_DESC_DIM];
-    fs_net *direct, *fast1, *fast2;
-    fs_net_options od = { 1, 4, 1 }, o1 = { 1, 4, 0 }, o2 = { 2, 3, 0 };
+    fs_net *direct, *fast1, *fast2, *fast3;
+    fs_net_options od = { 1, 4, 1 }, o1 = { 1, 4, 0 }, o2 = { 2, 3, 0 },
+                   o3 = { 2, 8, 0 };
     ck_assert_int_eq(fs_net_create(m, &od, &direct, &d), FS_OK);
     ck_assert_int_eq(fs_net_create(m, &o1, &fast1, &d), FS_OK);
     ck_assert_int_eq(fs_net_create(m, &o2, &fast2, &d), FS_OK);
+    ck_assert_int_eq(fs_net_create(m, &o3, &fast3, &d), FS_OK);
     fs_model_close(m);
     ck_assert_int_eq(fs_net_forward(direct, chips, N, ref), FS_OK);
     ck_assert_int_eq(fs_net_forward(fast1, chips, N, got), FS_OK);
@@ -177,6 +181,9 @@ START_TEST(test_embed_winograd_matches_direct)
     ck_assert_int_eq(fs_net_forward(fast2, chips, 1, got), FS_OK);
     ck_assert_double_le(max_diff(ref, got, FS_DESC_DIM), 2e-6);
     ck_assert_int_eq(fs_net_forward(fast2, chips, N, got), FS_OK);
+    ck_assert_double_le(max_diff(ref, got, N * FS_DESC_DIM), 2e-6);
+    memset(got, 0, sizeof got);
+    ck_assert_int_eq(fs_net_forward(fast3, chips, N, got), FS_OK);
     ck_assert_double_le(max_diff(ref, got, N * FS_DESC_DIM), 2e-6);
     /* the fast path really is a different computation */
     ck_assert_double_gt(max_diff(ref, got, N * FS_DESC_DIM), 0.0);
@@ -197,6 +204,7 @@ START_TEST(test_embed_winograd_matches_direct)
     fs_net_free(direct);
     fs_net_free(fast1);
     fs_net_free(fast2);
+    fs_net_free(fast3);
     free(chips);
 }
 END_TEST
