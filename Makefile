@@ -46,7 +46,7 @@ SHARED      ?= $(abspath ../shared)
 DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
             libssl-dev check libopencv-dev libdlib-dev libdlib-data
 
-LIB_SRCS := engine/fs_error.c engine/fs_json.c engine/fs_pool.c \
+LIB_SRCS := engine/fs_error.c engine/fs_file.c engine/fs_json.c engine/fs_pool.c \
             engine/facesearch.c \
             embed/fs_model.c embed/fs_net.c \
             detect/fs_image.c

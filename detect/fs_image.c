@@ -3,69 +3,19 @@
  */
 #include "fs_detect.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "../engine/fs_file.h"
 #include "cv_adapter.h"
 
 #define CHIP_SIDE 150
-
-static int read_file(const char *path, uint8_t **buf, size_t *len,
-                     fs_detail *d)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fs_fail(d, fs_errno_code(errno), "cannot open '%s': %s",
-                       path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return fs_fail(d, FS_EIO, "cannot stat '%s': %s", path,
-                       strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return fs_fail(d, FS_ENOTFILE, "'%s' is not a regular file", path);
-    }
-    if ((size_t)st.st_size > FS_IMAGE_MAX_BYTES) {
-        close(fd);
-        return fs_fail(d, FS_ETOOBIG, "'%s' is %lld bytes, over the limit "
-                       "of %zu", path, (long long)st.st_size,
-                       FS_IMAGE_MAX_BYTES);
-    }
-    size_t n = (size_t)st.st_size, got = 0;
-    uint8_t *p = malloc(n ? n : 1);
-    if (!p) {
-        close(fd);
-        return fs_fail(d, FS_ENOMEM, "no memory to read '%s'", path);
-    }
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != n) {
-        free(p);
-        return fs_fail(d, FS_EIO, "cannot read '%s'", path);
-    }
-    *buf = p;
-    *len = n;
-    return FS_OK;
-}
 
 int fs_image_load(const char *path, fs_image *img, fs_detail *d)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = read_file(path, &buf, &len, d);
+    int rc = fs_read_file(path, FS_IMAGE_MAX_BYTES, &buf, &len, d);
     if (rc != FS_OK)
         return rc;
     if (len == 0) {
@@ -95,7 +45,7 @@ void fs_image_release(fs_image *img)
 
 int fs_chip_load(const char *path, uint8_t *chip, fs_detail *d)
 {
-    fs_image img;
+    fs_image img = { 0, 0, 0, 0, NULL };
     int rc = fs_image_load(path, &img, d);
     if (rc != FS_OK)
         return rc;

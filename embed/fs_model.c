@@ -18,6 +18,8 @@
 
 #include <openssl/evp.h>
 
+#include "../engine/fs_file.h"
+
 struct fs_model {
     uint8_t   *file;           /* whole file, aligned */
     size_t     file_bytes;
@@ -66,44 +68,6 @@ static void sha256(const void *data, size_t len, uint8_t out[32])
 static size_t align64(size_t x)
 {
     return (x + 63) & ~(size_t)63;
-}
-
-static int read_whole(const char *path, uint8_t **buf, size_t *len,
-                      fs_detail *d)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return fs_fail(d, fs_errno_code(errno), "cannot open model file "
-                       "'%s': %s", path, strerror(errno));
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return fs_fail(d, FS_ENOTFILE, "model file '%s' is not a regular "
-                       "file", path);
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *p = aligned_alloc(64, align64(n ? n : 1));
-    if (!p) {
-        close(fd);
-        return fs_fail(d, FS_ENOMEM, "no memory for model file '%s'", path);
-    }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            free(p);
-            close(fd);
-            return fs_fail(d, FS_EIO, "cannot read model file '%s'", path);
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    *buf = p;
-    *len = n;
-    return FS_OK;
 }
 
 static int check_entry(fs_model *m, size_t i, const uint8_t *e,
@@ -217,7 +181,9 @@ int fs_model_open(const char *path, fs_model **out, fs_detail *d)
     fs_model *m = calloc(1, sizeof *m);
     if (!m)
         return fs_fail(d, FS_ENOMEM, "no memory for model");
-    int rc = read_whole(path, &m->file, &m->file_bytes, d);
+    /* 4 GiB: far above any model, far below a mistake like a disk image */
+    int rc = fs_read_file(path, (size_t)1 << 32, &m->file, &m->file_bytes,
+                          d);
     if (rc == FS_OK)
         rc = parse(m, path, d);
     if (rc != FS_OK) {

@@ -3,7 +3,8 @@
  */
 #include "fs_json.h"
 
-#include <errno.h>
+#include "fs_file.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,35 +281,12 @@ int fs_json_parse(const char *text, size_t len, fs_json **out, fs_detail *d)
 
 int fs_json_parse_file(const char *path, fs_json **out, fs_detail *d)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fs_fail(d, fs_errno_code(errno), "cannot open '%s': %s",
-                       path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 65536;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return FS_ENOMEM;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        return fs_fail(d, FS_EIO, "cannot read '%s'", path);
-    }
-    int rc = fs_json_parse(buf, len, out, d);
+    uint8_t *buf;
+    size_t len;
+    int rc = fs_read_file(path, FS_JSON_MAX_FILE, &buf, &len, d);
+    if (rc != FS_OK)
+        return rc;
+    rc = fs_json_parse((const char *)buf, len, out, d);
     free(buf);
     if (rc == FS_EFORMAT && d) {
         char inner[sizeof d->msg];

@@ -16,6 +16,7 @@
 #include "fs_error.h"
 
 #define FS_JSON_MAX_DEPTH 64
+#define FS_JSON_MAX_FILE  ((size_t)256 << 20)   /* fs_json_parse_file */
 
 typedef enum {
     FS_JSON_NULL, FS_JSON_FALSE, FS_JSON_TRUE, FS_JSON_NUMBER,

@@ -15,7 +15,6 @@
  * The sha256 sums of both inputs are checked by the Makefile against
  * models/SHA256SUMS before this runs.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "../embed/fs_embed.h"
+#include "../engine/fs_file.h"
 #include "../engine/fs_json.h"
 
 #define MODEL_ID "dlib_face_recognition_resnet_model_v1 (face-api 1.7.15)"
@@ -41,41 +41,8 @@ static int die(const char *fmt, ...)
     return 2;
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = NULL;
-    size_t cap = 0;
-    *len = 0;
-    for (;;) {
-        if (*len == cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            unsigned char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + *len, 1, cap - *len, f);
-        *len += got;
-        if (got == 0)
-            break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
 /* Reads one manifest entry into t, dequantising from bin at *pos. */
-static int convert_entry(const fs_json *w, const unsigned char *bin,
+static int convert_entry(const fs_json *w, const uint8_t *bin,
                          size_t bin_len, size_t *pos, fs_tensor *t,
                          float **storage)
 {
@@ -142,9 +109,9 @@ int main(int argc, char **argv)
     if (fs_json_parse_file(argv[1], &man, &d) != FS_OK)
         return die("%s", d.msg);
     size_t bin_len;
-    unsigned char *bin = slurp(argv[2], &bin_len);
-    if (!bin)
-        return die("cannot read '%s': %s", argv[2], strerror(errno));
+    uint8_t *bin;
+    if (fs_read_file(argv[2], (size_t)1 << 30, &bin, &bin_len, &d) != FS_OK)
+        return die("%s", d.msg);
 
     const fs_json *group = man->type == FS_JSON_ARRAY && man->n == 1 ?
                            man->items[0] : NULL;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../engine/fs_json.h"
 #include "../engine/facesearch.h"
@@ -123,6 +124,12 @@ START_TEST(test_cli_embed_refuses_wrong_chips)
     ck_assert_int_eq(tu_write(tu_path(tmp, "cut.bmp"), okbytes, len / 3), 0);
     free(okbytes);
     mkdir(tu_path(tmp, "adir.png"), 0700);
+    /* over the size limit: refused from its size, before any read (the
+     * sparse file would read as zeros) */
+    FILE *big = fopen(tu_path(tmp, "big.png"), "wb");
+    ck_assert_ptr_nonnull(big);
+    ck_assert_int_eq(ftruncate(fileno(big), (off_t)65 << 20), 0);
+    fclose(big);
 
     static const struct { const char *file, *what; } cases[] = {
         { "small.bmp", "is 100x100" },
@@ -133,6 +140,7 @@ START_TEST(test_cli_embed_refuses_wrong_chips)
         { "cut.bmp", "not a decodable image" },
         { "adir.png", "not a regular file" },
         { "missing.png", "No such file" },
+        { "big.png", "over the limit" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out, *err;
@@ -145,6 +153,29 @@ START_TEST(test_cli_embed_refuses_wrong_chips)
         free(out);
         free(err);
     }
+}
+END_TEST
+
+START_TEST(test_cli_embed_refuses_unreadable_chip)
+{
+    uint8_t chip[FS_CHIP_BYTES];
+    ck_assert_int_eq(tu_synthetic_chip("syn_gradient.png", chip), 0);
+    const char *p = tu_path(tmp, "locked.bmp");
+    ck_assert_int_eq(tu_write_bmp(p, chip, 150, 150), 0);
+    ck_assert_int_eq(chmod(p, 0), 0);
+    ck_assert_int_eq(chmod(tmp, 0755), 0);
+    /* root reads anything: then run the binary as nobody */
+    char *nobody[] = { "setpriv", "--reuid=65534", "--regid=65534",
+                       "--clear-groups", NULL };
+    char *out, *err;
+    int st = tu_run_prefixed(geteuid() == 0 ? nobody : NULL,
+                             (char *const[]){ "facesearch", "embed",
+                                              (char *)p, NULL },
+                             &out, &err);
+    expect_refusal(st, 2, out, err, "Permission denied");
+    ck_assert_ptr_nonnull(strstr(err, "locked.bmp"));
+    free(out);
+    free(err);
 }
 END_TEST
 
@@ -221,6 +252,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_embed_json_matches_reference);
     tcase_add_test(tc, test_cli_embed_golden_pngs);
     tcase_add_test(tc, test_cli_embed_refuses_wrong_chips);
+    tcase_add_test(tc, test_cli_embed_refuses_unreadable_chip);
     tcase_add_test(tc, test_cli_usage_errors);
     tcase_add_test(tc, test_cli_missing_model_is_internal_error);
     tcase_add_test(tc, test_cli_help_on_every_command);

@@ -205,6 +205,12 @@ static char *slurp_fd(int fd)
 
 int tu_run(char *const argv[], char **out, char **err)
 {
+    return tu_run_prefixed(NULL, argv, out, err);
+}
+
+int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
+                    char **err)
+{
     char *dir = tu_mkdtemp();
     char ofile[4200], efile[4200];
     snprintf(ofile, sizeof ofile, "%s/out", dir);
@@ -214,15 +220,19 @@ int tu_run(char *const argv[], char **out, char **err)
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, ofile, O_WRONLY | O_CREAT, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, efile, O_WRONLY | O_CREAT, 0600);
-    size_t n = 0;
+    size_t n = 0, np = 0;
     while (argv[n])
         n++;
-    char **av = calloc(n + 1, sizeof *av);
-    av[0] = (char *)tu_bin();
+    while (prefix && prefix[np])
+        np++;
+    char **av = calloc(np + n + 1, sizeof *av);
+    for (size_t i = 0; i < np; i++)
+        av[i] = prefix[i];
+    av[np] = (char *)tu_bin();
     for (size_t i = 1; i < n; i++)
-        av[i] = argv[i];
+        av[np + i] = argv[i];
     pid_t pid;
-    int rc = posix_spawn(&pid, av[0], &fa, NULL, av, environ);
+    int rc = posix_spawnp(&pid, av[0], &fa, NULL, av, environ);
     posix_spawn_file_actions_destroy(&fa);
     free(av);
     ck_assert_int_eq(rc, 0);

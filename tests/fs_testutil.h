@@ -41,5 +41,8 @@ int tu_write_pgm(const char *path, int w, int h, int bits);
  * Returns the exit status; *out and *err (malloc'd, NUL-terminated)
  * hold what it printed. */
 int tu_run(char *const argv[], char **out, char **err);
+/* The same behind a command prefix, e.g. { "setpriv", ..., NULL }. */
+int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
+                    char **err);
 
 #endif /* FS_TESTUTIL_H */
