@@ -132,8 +132,10 @@ $(MODEL): models/SHA256SUMS models/fs_model_convert.c embed/fs_model.c \
 	$(CONVERT) build/npm/package/model/face_recognition_model-weights_manifest.json \
 	  build/npm/package/model/face_recognition_model.bin $@
 
+# The suite counts the engine's allocations (tests/fs_testutil.c).
+WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc
 $(CHECK_BIN): $(TEST_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS) \
+	$(CXX) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS) \
 	  $(shell pkg-config --libs check)
 
 # The suite runs the real binary too, so it builds everything first.

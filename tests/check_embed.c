@@ -209,6 +209,37 @@ START_TEST(test_embed_winograd_matches_direct)
 }
 END_TEST
 
+/* After warm-up, embedding allocates nothing: the buffers are sized by
+ * the largest batch seen, on the layer-shared and per-thread paths. */
+START_TEST(test_embed_no_allocation_after_warm_up)
+{
+    enum { N = 16 };
+    uint8_t *chips = malloc((size_t)N * FS_CHIP_BYTES);
+    make_chips(chips, N);
+    float *desc = malloc(N * FS_DESC_DIM * sizeof(float));
+    float *tmpl = malloc(N * FS_DESC_DIM * sizeof(float));
+    fs_engine *e = open_engine(2, N);
+    ck_assert_int_eq(fs_engine_embed(e, chips, N, desc, tmpl), FS_OK);
+    /* no ck_assert inside: Check's own bookkeeping allocates */
+    int bad = 0;
+    long before = tu_alloc_count();
+    for (int r = 0; r < 2; r++)
+        for (int n = 1; n <= N; n *= 2)
+            bad |= fs_engine_embed(e, chips, (size_t)n, desc, tmpl) != FS_OK;
+    long after = tu_alloc_count();
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(after, before);
+    /* the counter does see the engine's allocations */
+    fs_engine_close(e);
+    e = open_engine(1, 4);
+    ck_assert_int_gt(tu_alloc_count(), before);
+    fs_engine_close(e);
+    free(chips);
+    free(desc);
+    free(tmpl);
+}
+END_TEST
+
 START_TEST(test_embed_template_is_unit_norm)
 {
     uint8_t chip[FS_CHIP_BYTES];
@@ -252,6 +283,7 @@ Suite *suite_embed(void)
     tcase_add_test(tc, test_embed_synthetic_chips_without_shared);
     tcase_add_test(tc, test_embed_batch_and_threads_invariant);
     tcase_add_test(tc, test_embed_winograd_matches_direct);
+    tcase_add_test(tc, test_embed_no_allocation_after_warm_up);
     tcase_add_test(tc, test_embed_template_is_unit_norm);
     tcase_add_test(tc, test_engine_bad_model_path);
     suite_add_tcase(s, tc);

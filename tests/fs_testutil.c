@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,48 @@
 #include <unistd.h>
 
 extern char **environ;
+
+/* The suite is linked with -Wl,--wrap for the allocator: every call our
+ * statically linked engine makes lands here and is counted. */
+static atomic_long allocs;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t a, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t k, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_aligned_alloc(size_t a, size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+    atomic_fetch_add(&allocs, 1);
+    return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t k, size_t n)
+{
+    atomic_fetch_add(&allocs, 1);
+    return __real_calloc(k, n);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    atomic_fetch_add(&allocs, 1);
+    return __real_realloc(p, n);
+}
+
+void *__wrap_aligned_alloc(size_t a, size_t n)
+{
+    atomic_fetch_add(&allocs, 1);
+    return __real_aligned_alloc(a, n);
+}
+
+long tu_alloc_count(void)
+{
+    return atomic_load(&allocs);
+}
 
 const char *tu_model_path(void)
 {

@@ -45,4 +45,8 @@ int tu_run(char *const argv[], char **out, char **err);
 int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
                     char **err);
 
+/* Allocations (malloc, calloc, realloc, aligned_alloc) made so far by
+ * code linked into the suite, the engine included. */
+long tu_alloc_count(void);
+
 #endif /* FS_TESTUTIL_H */
