@@ -49,12 +49,13 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
 LIB_SRCS := engine/fs_error.c engine/fs_file.c engine/fs_json.c engine/fs_pool.c \
             engine/facesearch.c \
             embed/fs_model.c embed/fs_net.c \
-            detect/fs_image.c
+            detect/fs_image.c detect/fs_intake.c
 LIB_CXX  := detect/cv_adapter.cpp
 CLI_SRCS := tools/main.c tools/cmd_embed.c tools/cmd_bench.c tools/fs_cli.c \
             benchmarks/bench_embed.c
 TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
-             tests/check_json.c tests/check_cli.c tests/fs_testutil.c
+             tests/check_json.c tests/check_cli.c tests/check_intake.c \
+             tests/fs_testutil.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \
       $(patsubst %.cpp,$(BUILD)/%.o,$(filter %.cpp,$(1)))

@@ -5,32 +5,105 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../engine/fs_file.h"
 #include "cv_adapter.h"
 
 #define CHIP_SIDE 150
 
+/* Refuses devices and streams by what the path is, before opening it:
+ * opening a camera or a FIFO could block or start a capture. */
+static int check_node(const char *path, fs_detail *d)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return FS_OK;                 /* fs_read_file names the error */
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+        return fs_fail(d, FS_DENIED, "G8: '%s' is a device; facial "
+                       "recognition runs on one still image file only", path);
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+        return fs_fail(d, FS_DENIED, "G8: '%s' is a stream (pipe or "
+                       "socket); facial recognition runs on one still "
+                       "image file only", path);
+    return FS_OK;
+}
+
+/* Turns a decoded image upright: EXIF orientations 2-8 are mirror
+ * and quarter-turn combinations of the stored pixels. */
+static int orient(fs_image *img, int o)
+{
+    if (o <= 1 || o > 8)
+        return FS_OK;
+    int w = img->width, h = img->height, swap = o >= 5;
+    int ow = swap ? h : w, oh = swap ? w : h;
+    uint8_t *out = malloc((size_t)ow * oh * 3);
+    if (!out)
+        return FS_ENOMEM;
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+            int sx, sy;
+            switch (o) {
+            case 2:  sx = w - 1 - ox; sy = oy;          break;
+            case 3:  sx = w - 1 - ox; sy = h - 1 - oy;  break;
+            case 4:  sx = ox;         sy = h - 1 - oy;  break;
+            case 5:  sx = oy;         sy = ox;          break;
+            case 6:  sx = oy;         sy = h - 1 - ox;  break;
+            case 7:  sx = w - 1 - oy; sy = h - 1 - ox;  break;
+            default: sx = w - 1 - oy; sy = ox;          break;   /* 8 */
+            }
+            memcpy(out + 3 * ((size_t)oy * ow + ox),
+                   img->rgb + 3 * ((size_t)sy * w + sx), 3);
+        }
+    free(img->rgb);
+    img->rgb = out;
+    img->width = ow;
+    img->height = oh;
+    return FS_OK;
+}
+
 int fs_image_load(const char *path, fs_image *img, fs_detail *d)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = fs_read_file(path, FS_IMAGE_MAX_BYTES, &buf, &len, d);
+    int rc = fs_intake_check_arg(path, d);
+    if (rc == FS_OK)
+        rc = check_node(path, d);
     if (rc != FS_OK)
         return rc;
-    if (len == 0) {
-        free(buf);
-        return fs_fail(d, FS_EDECODE, "'%s' is empty", path);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rc = fs_read_file(path, FS_IMAGE_MAX_BYTES, &buf, &len, d);
+    if (rc != FS_OK)
+        return rc;
+    fs_image out = { 0, 0, 0, 0, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0 }, NULL };
+    rc = fs_intake_identify(buf, len, path, &out.still, d);
+    if (rc == FS_OK && out.still.orientation_at) {
+        /* decoders differ on whether they apply it: none sees it */
+        uint8_t *v = buf + out.still.orientation_at;
+        v[0] = out.still.orientation_be ? 0 : 1;
+        v[1] = out.still.orientation_be ? 1 : 0;
     }
-    fs_image out = { 0, 0, 0, 0, NULL };
+    if (rc != FS_OK) {
+        free(buf);
+        return rc;                    /* intake said why */
+    }
     rc = fs_cv_decode(buf, len, &out.width, &out.height, &out.channels,
                       &out.depth_bits, &out.rgb);
     free(buf);
     if (rc == FS_ENOMEM)
         return fs_fail(d, rc, "no memory to decode '%s'", path);
     if (rc != FS_OK)
-        return fs_fail(d, FS_EDECODE, "'%s' is not a decodable image "
-                       "(corrupt, truncated or of an unknown type)", path);
+        return fs_fail(d, FS_EDECODE, "'%s' could not be decoded (corrupt "
+                       "image data)", path);
+    if (out.width != out.still.width || out.height != out.still.height) {
+        fs_image_release(&out);
+        return fs_fail(d, FS_EDECODE, "'%s' decodes to %dx%d pixels but "
+                       "its header says %dx%d: corrupt", path, out.width,
+                       out.height, out.still.width, out.still.height);
+    }
+    if ((rc = orient(&out, out.still.orientation)) != FS_OK) {
+        fs_image_release(&out);
+        return fs_fail(d, rc, "no memory to turn '%s' upright", path);
+    }
     *img = out;
     return FS_OK;
 }
@@ -45,7 +118,7 @@ void fs_image_release(fs_image *img)
 
 int fs_chip_load(const char *path, uint8_t *chip, fs_detail *d)
 {
-    fs_image img = { 0, 0, 0, 0, NULL };
+    fs_image img = { 0, 0, 0, 0, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0 }, NULL };
     int rc = fs_image_load(path, &img, d);
     if (rc != FS_OK)
         return rc;

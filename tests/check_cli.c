@@ -112,8 +112,10 @@ START_TEST(test_cli_embed_refuses_wrong_chips)
     uint8_t small[100 * 100 * 3] = { 0 };
     ck_assert_int_eq(tu_write_bmp(tu_path(tmp, "small.bmp"), small, 100, 100),
                      0);
-    ck_assert_int_eq(tu_write_pgm(tu_path(tmp, "grey.png"), 150, 150, 8), 0);
-    ck_assert_int_eq(tu_write_pgm(tu_path(tmp, "deep.png"), 150, 150, 16), 0);
+    ck_assert_int_eq(tu_write_png(tu_path(tmp, "grey.png"), 150, 150, 1, 8),
+                     0);
+    ck_assert_int_eq(tu_write_png(tu_path(tmp, "deep.png"), 150, 150, 3, 16),
+                     0);
     ck_assert_int_eq(tu_write(tu_path(tmp, "text.png"), "hello\n", 6), 0);
     ck_assert_int_eq(tu_write(tu_path(tmp, "empty.png"), "", 0), 0);
     uint8_t chip[FS_CHIP_BYTES];
@@ -134,10 +136,10 @@ START_TEST(test_cli_embed_refuses_wrong_chips)
     static const struct { const char *file, *what; } cases[] = {
         { "small.bmp", "is 100x100" },
         { "grey.png", "1 channel of 8 bits" },
-        { "deep.png", "of 16 bits" },
-        { "text.png", "not a decodable image" },
+        { "deep.png", "3 channels of 16 bits" },
+        { "text.png", "not an image of a supported type" },
         { "empty.png", "is empty" },
-        { "cut.bmp", "not a decodable image" },
+        { "cut.bmp", "truncated BMP" },
         { "adir.png", "not a regular file" },
         { "missing.png", "No such file" },
         { "big.png", "over the limit" },
@@ -176,6 +178,19 @@ START_TEST(test_cli_embed_refuses_unreadable_chip)
     ck_assert_ptr_nonnull(strstr(err, "locked.bmp"));
     free(out);
     free(err);
+}
+END_TEST
+
+/* G8 through the command: a stream address or a video is refused with
+ * exit status 1 and the rule named. */
+START_TEST(test_G8_cli_refuses_stream_and_video)
+{
+    REFUSED(1, "G8", "embed", "rtsp://10.1.1.1/cam");
+    REFUSED(1, "a device", "embed", "/dev/video0");
+    const char *mp4 = tu_path(tmp, "clip.png");
+    ck_assert_int_eq(tu_write(mp4, "\0\0\0\x18" "ftypmp42\0\0\0\0mp42isom",
+                              24), 0);
+    REFUSED(1, "ISO-BMFF", "embed", (char *)mp4);
 }
 END_TEST
 
@@ -253,6 +268,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_embed_golden_pngs);
     tcase_add_test(tc, test_cli_embed_refuses_wrong_chips);
     tcase_add_test(tc, test_cli_embed_refuses_unreadable_chip);
+    tcase_add_test(tc, test_G8_cli_refuses_stream_and_video);
     tcase_add_test(tc, test_cli_usage_errors);
     tcase_add_test(tc, test_cli_missing_model_is_internal_error);
     tcase_add_test(tc, test_cli_help_on_every_command);

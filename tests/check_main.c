@@ -10,11 +10,13 @@ Suite *suite_json(void);
 Suite *suite_model(void);
 Suite *suite_embed(void);
 Suite *suite_cli(void);
+Suite *suite_intake(void);
 
 int main(void)
 {
     SRunner *sr = srunner_create(suite_json());
     srunner_add_suite(sr, suite_model());
+    srunner_add_suite(sr, suite_intake());
     srunner_add_suite(sr, suite_embed());
     srunner_add_suite(sr, suite_cli());
     srunner_run_all(sr, CK_NORMAL);

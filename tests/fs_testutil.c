@@ -211,19 +211,108 @@ int tu_write_bmp(const char *path, const uint8_t *rgb, int w, int h)
     return rc;
 }
 
-int tu_write_pgm(const char *path, int w, int h, int bits)
+uint32_t tu_crc32(const uint8_t *p, size_t n)
 {
-    char head[64];
-    int n = snprintf(head, sizeof head, "P5\n%d %d\n%d\n", w, h,
-                     bits == 16 ? 65535 : 255);
-    size_t px = (size_t)w * h * (bits == 16 ? 2 : 1);
-    uint8_t *b = malloc((size_t)n + px);
-    if (!b)
-        return -1;
-    memcpy(b, head, (size_t)n);
-    for (size_t i = 0; i < px; i++)
-        b[n + i] = (uint8_t)(i * 31);
-    int rc = tu_write(path, b, (size_t)n + px);
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return ~c;
+}
+
+typedef struct out {
+    uint8_t *p;
+    size_t   n, cap;
+    int      full;
+} out;
+
+static void emit(out *o, const void *p, size_t n)
+{
+    if (o->n + n > o->cap) {
+        o->full = 1;
+        return;
+    }
+    memcpy(o->p + o->n, p, n);
+    o->n += n;
+}
+
+static void emit32(out *o, uint32_t v)
+{
+    uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+                     (uint8_t)(v >> 8), (uint8_t)v };
+    emit(o, b, 4);
+}
+
+static void chunk(out *o, const char *type, const uint8_t *data, size_t n)
+{
+    emit32(o, (uint32_t)n);
+    size_t start = o->n;
+    emit(o, type, 4);
+    emit(o, data, n);
+    if (!o->full)
+        emit32(o, tu_crc32(o->p + start, n + 4));
+}
+
+size_t tu_png(uint8_t *dst, size_t cap, uint32_t w, uint32_t h,
+              int channels, int bits, int frames)
+{
+    out o = { dst, 0, cap, 0 };
+    emit(&o, "\x89PNG\r\n\x1A\n", 8);
+    uint8_t ihdr[13] = { 0 };
+    for (int i = 0; i < 4; i++) {
+        ihdr[i] = (uint8_t)(w >> (24 - 8 * i));
+        ihdr[4 + i] = (uint8_t)(h >> (24 - 8 * i));
+    }
+    ihdr[8] = (uint8_t)bits;
+    ihdr[9] = channels == 1 ? 0 : 2;          /* grey or RGB */
+    chunk(&o, "IHDR", ihdr, 13);
+    if (frames > 1) {
+        uint8_t actl[8] = { 0, 0, 0, (uint8_t)frames, 0, 0, 0, 0 };
+        chunk(&o, "acTL", actl, 8);
+    }
+    size_t row = 1 + (size_t)w * channels * (bits / 8);
+    if ((uint64_t)row * h <= 1 << 20) {       /* pixels, unless a bomb */
+        size_t rn = row * h, blocks = (rn + 65534) / 65535;
+        uint8_t *raw = calloc(1, rn), *z = malloc(rn + 5 * blocks + 6);
+        for (size_t y = 0; y < h; y++)        /* filter 0, then samples */
+            memset(raw + y * row + 1, 200, row - 1);
+        size_t zn = 0;
+        z[zn++] = 0x78;
+        z[zn++] = 0x01;
+        for (size_t off = 0; off < rn; off += 65535) {
+            size_t n = rn - off < 65535 ? rn - off : 65535;
+            z[zn++] = off + n == rn;          /* final block? stored */
+            z[zn++] = (uint8_t)n;
+            z[zn++] = (uint8_t)(n >> 8);
+            z[zn++] = (uint8_t)~n;
+            z[zn++] = (uint8_t)(~n >> 8);
+            memcpy(z + zn, raw + off, n);
+            zn += n;
+        }
+        uint32_t a = 1, b = 0;
+        for (size_t i = 0; i < rn; i++) {
+            a = (a + raw[i]) % 65521;
+            b = (b + a) % 65521;
+        }
+        for (int i = 0; i < 4; i++)
+            z[zn++] = (uint8_t)((b << 16 | a) >> (24 - 8 * i));
+        chunk(&o, "IDAT", z, zn);
+        free(raw);
+        free(z);
+    }
+    chunk(&o, "IEND", (const uint8_t *)"", 0);
+    return o.full ? 0 : o.n;
+}
+
+int tu_write_png(const char *path, uint32_t w, uint32_t h, int channels,
+                 int bits)
+{
+    size_t cap = 2 * (size_t)w * h * channels * (bits / 8) + 4096;
+    uint8_t *b = malloc(cap);
+    size_t n = b ? tu_png(b, cap, w, h, channels, bits, 1) : 0;
+    int rc = n ? tu_write(path, b, n) : -1;
     free(b);
     return rc;
 }

@@ -33,9 +33,18 @@ void *tu_read(const char *path, size_t *len);
  * "syn_lcg.png".  Returns 0 on success. */
 int tu_synthetic_chip(const char *name, uint8_t chip[FS_CHIP_BYTES]);
 
-/* Uncompressed 24-bit BMP and binary PGM writers (8 or 16 bits). */
+/* Uncompressed 24-bit BMP writer. */
 int tu_write_bmp(const char *path, const uint8_t *rgb, int w, int h);
-int tu_write_pgm(const char *path, int w, int h, int bits);
+
+/* A PNG of w x h pixels, channels 1 (grey) or 3 (RGB), 8 or 16 bits,
+ * every sample 200, in stored (uncompressed) deflate blocks; frames > 1
+ * adds an acTL chunk (an APNG).  The pixel data is left out past 1 MB
+ * (a header-only "bomb").  Returns the bytes written, 0 if over cap. */
+size_t tu_png(uint8_t *out, size_t cap, uint32_t w, uint32_t h,
+              int channels, int bits, int frames);
+int    tu_write_png(const char *path, uint32_t w, uint32_t h, int channels,
+                    int bits);
+uint32_t tu_crc32(const uint8_t *p, size_t n);
 
 /* Runs the binary with argv (argv[0] ignored), stdin from /dev/null.
  * Returns the exit status; *out and *err (malloc'd, NUL-terminated)

@@ -30,7 +30,12 @@ if [ -f "$shared/golden/face1.png" ]; then
 else
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
-    { printf 'P6\n150 150\n255\n'; head -c 67500 /dev/urandom; } > "$tmp/noise.ppm"
+    # a 150x150 24-bit BMP of noise: 54-byte header, rows of 452 bytes
+    { printf 'BM\016\011\001\000\000\000\000\000\066\000\000\000'
+      printf '\050\000\000\000\226\000\000\000\226\000\000\000'
+      printf '\001\000\030\000\000\000\000\000\330\010\001\000'
+      printf '\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000'
+      head -c 67800 /dev/urandom; } > "$tmp/noise.bmp"
     echo "== ../shared is absent: the descriptor of a noise chip"
-    "$bin" embed "$tmp/noise.ppm"
+    "$bin" embed "$tmp/noise.bmp"
 fi
