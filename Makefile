@@ -49,12 +49,14 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
 LIB_SRCS := engine/fs_error.c engine/fs_file.c engine/fs_json.c engine/fs_pool.c \
             engine/facesearch.c \
             embed/fs_model.c embed/fs_net.c \
-            detect/fs_image.c detect/fs_intake.c
-LIB_CXX  := detect/cv_adapter.cpp
-CLI_SRCS := tools/main.c tools/cmd_embed.c tools/cmd_bench.c tools/fs_cli.c \
+            detect/fs_image.c detect/fs_intake.c detect/fs_detect.c
+LIB_CXX  := detect/cv_adapter.cpp detect/dlib_adapter.cpp
+CLI_SRCS := tools/main.c tools/cmd_bench.c tools/cmd_detect.c \
+            tools/cmd_embed.c tools/fs_cli.c \
             benchmarks/bench_embed.c
 TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
+             tests/check_detect.c \
              tests/fs_testutil.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \
@@ -161,3 +163,26 @@ distclean: clean
 	rm -f $(MODEL)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Fuzzing (not in CI): libFuzzer + ASan + UBSan over intake and decode.
+#   make fuzz [FUZZ_SECONDS=600]   crashes land in build/fuzz/crashes/;
+#   keep them in tests/fuzz/regress/, which `make check` replays.
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=all -D_GNU_SOURCE -ffp-contract=off
+FUZZ_SRCS := engine/fs_error.c engine/fs_file.c detect/fs_intake.c \
+             detect/fs_image.c
+.PHONY: fuzz
+fuzz: | deps
+	@mkdir -p build/fuzz/corpus build/fuzz/crashes
+	clang -std=c11 $(FUZZ_FLAGS) -c tests/fuzz/fuzz_intake.c -o build/fuzz/fuzz_intake.o
+	for f in $(FUZZ_SRCS); do clang -std=c11 $(FUZZ_FLAGS) \
+	  -c $$f -o build/fuzz/$$(basename $$f .c).o || exit 1; done
+	clang++ -std=c++17 $(FUZZ_FLAGS) $(PKG_CFLAGS) -c detect/cv_adapter.cpp \
+	  -o build/fuzz/cv_adapter.o
+	clang++ -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_intake \
+	  build/fuzz/*.o -lopencv_imgcodecs -lopencv_imgproc -lopencv_core
+	sh tests/fuzz/seeds.sh build/fuzz/corpus $(SHARED)
+	build/fuzz/fuzz_intake -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	  -rss_limit_mb=2048 -max_len=262144 -artifact_prefix=build/fuzz/crashes/ \
+	  build/fuzz/corpus tests/fuzz/regress

@@ -91,3 +91,17 @@ extern "C" int fs_cv_decode(const uint8_t *data, size_t len, int *width,
         return FS_EDECODE;
     }
 }
+
+extern "C" int fs_cv_write_png(const char *path, const uint8_t *rgb,
+                               int width, int height)
+{
+    try {
+        mute_cpp_diagnostics();
+        cv::Mat in(height, width, CV_8UC3, const_cast<uint8_t *>(rgb));
+        cv::Mat bgr;
+        cv::cvtColor(in, bgr, cv::COLOR_RGB2BGR);
+        return cv::imwrite(path, bgr) ? FS_OK : FS_EIO;
+    } catch (...) {
+        return FS_EIO;
+    }
+}

@@ -20,6 +20,10 @@ extern "C" {
 int fs_cv_decode(const uint8_t *data, size_t len, int *width, int *height,
                  int *channels, int *depth_bits, uint8_t **rgb);
 
+/* Writes width*height 8-bit R,G,B pixels as a PNG file.  FS_EIO. */
+int fs_cv_write_png(const char *path, const uint8_t *rgb, int width,
+                    int height);
+
 #ifdef __cplusplus
 }
 #endif

@@ -62,6 +62,40 @@ static int orient(fs_image *img, int o)
     return FS_OK;
 }
 
+int fs_image_decode(uint8_t *buf, size_t len, const char *name,
+                    fs_image *img, fs_detail *d)
+{
+    fs_image out = { 0, 0, 0, 0, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0 }, NULL };
+    int rc = fs_intake_identify(buf, len, name, &out.still, d);
+    if (rc != FS_OK)
+        return rc;                    /* intake said why */
+    if (out.still.orientation_at) {
+        /* decoders differ on whether they apply it: none sees it */
+        uint8_t *v = buf + out.still.orientation_at;
+        v[0] = out.still.orientation_be ? 0 : 1;
+        v[1] = out.still.orientation_be ? 1 : 0;
+    }
+    rc = fs_cv_decode(buf, len, &out.width, &out.height, &out.channels,
+                      &out.depth_bits, &out.rgb);
+    if (rc == FS_ENOMEM)
+        return fs_fail(d, rc, "no memory to decode '%s'", name);
+    if (rc != FS_OK)
+        return fs_fail(d, FS_EDECODE, "'%s' could not be decoded (corrupt "
+                       "image data)", name);
+    if (out.width != out.still.width || out.height != out.still.height) {
+        fs_image_release(&out);
+        return fs_fail(d, FS_EDECODE, "'%s' decodes to %dx%d pixels but "
+                       "its header says %dx%d: corrupt", name, out.width,
+                       out.height, out.still.width, out.still.height);
+    }
+    if ((rc = orient(&out, out.still.orientation)) != FS_OK) {
+        fs_image_release(&out);
+        return fs_fail(d, rc, "no memory to turn '%s' upright", name);
+    }
+    *img = out;
+    return FS_OK;
+}
+
 int fs_image_load(const char *path, fs_image *img, fs_detail *d)
 {
     int rc = fs_intake_check_arg(path, d);
@@ -74,38 +108,9 @@ int fs_image_load(const char *path, fs_image *img, fs_detail *d)
     rc = fs_read_file(path, FS_IMAGE_MAX_BYTES, &buf, &len, d);
     if (rc != FS_OK)
         return rc;
-    fs_image out = { 0, 0, 0, 0, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0 }, NULL };
-    rc = fs_intake_identify(buf, len, path, &out.still, d);
-    if (rc == FS_OK && out.still.orientation_at) {
-        /* decoders differ on whether they apply it: none sees it */
-        uint8_t *v = buf + out.still.orientation_at;
-        v[0] = out.still.orientation_be ? 0 : 1;
-        v[1] = out.still.orientation_be ? 1 : 0;
-    }
-    if (rc != FS_OK) {
-        free(buf);
-        return rc;                    /* intake said why */
-    }
-    rc = fs_cv_decode(buf, len, &out.width, &out.height, &out.channels,
-                      &out.depth_bits, &out.rgb);
+    rc = fs_image_decode(buf, len, path, img, d);
     free(buf);
-    if (rc == FS_ENOMEM)
-        return fs_fail(d, rc, "no memory to decode '%s'", path);
-    if (rc != FS_OK)
-        return fs_fail(d, FS_EDECODE, "'%s' could not be decoded (corrupt "
-                       "image data)", path);
-    if (out.width != out.still.width || out.height != out.still.height) {
-        fs_image_release(&out);
-        return fs_fail(d, FS_EDECODE, "'%s' decodes to %dx%d pixels but "
-                       "its header says %dx%d: corrupt", path, out.width,
-                       out.height, out.still.width, out.still.height);
-    }
-    if ((rc = orient(&out, out.still.orientation)) != FS_OK) {
-        fs_image_release(&out);
-        return fs_fail(d, rc, "no memory to turn '%s' upright", path);
-    }
-    *img = out;
-    return FS_OK;
+    return rc;
 }
 
 void fs_image_release(fs_image *img)

@@ -11,7 +11,9 @@
 #include "../embed/fs_embed.h"
 
 struct fs_engine {
-    fs_net *net;
+    fs_net      *net;              /* NULL: opened without a model */
+    fs_detector *det;              /* opened on first use */
+    char         landmarks[4096];
     char    model_id[FS_MODEL_ID_MAX];
     char    model_sha[65];
 };
@@ -19,11 +21,17 @@ struct fs_engine {
 int fs_engine_open(const fs_engine_options *opt, fs_engine **out,
                    fs_detail *d)
 {
-    if (!opt || !opt->model_path)
-        return fs_fail(d, FS_EINVAL, "no model file given");
+    if (!opt)
+        return fs_fail(d, FS_EINVAL, "no engine options given");
     fs_engine *e = calloc(1, sizeof *e);
     if (!e)
         return fs_fail(d, FS_ENOMEM, "no memory for the engine");
+    snprintf(e->landmarks, sizeof e->landmarks, "%s",
+             opt->landmarks_path ? opt->landmarks_path : FS_LANDMARKS_PATH);
+    if (!opt->model_path) {
+        *out = e;
+        return FS_OK;
+    }
     fs_model *m;
     int rc = fs_model_open(opt->model_path, &m, d);
     if (rc != FS_OK) {
@@ -51,6 +59,7 @@ void fs_engine_close(fs_engine *e)
     if (!e)
         return;
     fs_net_free(e->net);
+    fs_detector_close(e->det);
     free(e);
 }
 
@@ -77,6 +86,8 @@ double fs_engine_flops_per_chip(const fs_engine *e, int batch)
 int fs_engine_embed(fs_engine *e, const uint8_t *chips, size_t n,
                     float *desc, float *tmpl)
 {
+    if (!e->net)
+        return FS_EINVAL;
     int rc = fs_net_forward(e->net, chips, n, desc);
     if (rc != FS_OK || !tmpl)
         return rc;
@@ -92,4 +103,26 @@ int fs_engine_embed(fs_engine *e, const uint8_t *chips, size_t n,
 int fs_chip_read(const char *path, uint8_t *chip, fs_detail *d)
 {
     return fs_chip_load(path, chip, d);
+}
+
+int fs_image_read(const char *path, fs_image *img, fs_detail *d)
+{
+    return fs_image_load(path, img, d);
+}
+
+int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
+                     int max, int *n, fs_detail *d)
+{
+    if (!e->det) {
+        int rc = fs_detector_open(e->landmarks, &e->det, d);
+        if (rc != FS_OK)
+            return rc;
+    }
+    return fs_detect_faces(e->det, img, NULL, faces, max, n, d);
+}
+
+int fs_engine_face_chip(fs_engine *e, const fs_image *img,
+                        const fs_face *f, uint8_t *chip, fs_detail *d)
+{
+    return fs_face_chip(e->det, img, f, chip, d);
 }

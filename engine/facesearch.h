@@ -20,13 +20,16 @@
 
 #include "fs_error.h"
 #include "fs_types.h"
+#include "../detect/fs_detect.h"    /* fs_image, fs_face: pipeline results */
 
 #define FS_VERSION "0.1.0"
 
 typedef struct fs_engine fs_engine;
 
 typedef struct fs_engine_options {
-    const char *model_path;   /* the converted model file (make models) */
+    const char *model_path;   /* the converted model file (make models);
+                                 NULL: no embedding (detection only) */
+    const char *landmarks_path;  /* NULL: FS_LANDMARKS_PATH */
     int         threads;      /* <= 0: one per online CPU */
     int         max_batch;    /* chips per network batch; <= 0: 16 */
 } fs_engine_options;
@@ -51,5 +54,17 @@ int fs_engine_embed(fs_engine *e, const uint8_t *chips, size_t n,
 /* Reads an aligned chip file: a 150x150 8-bit RGB image (FS_ESHAPE
  * otherwise, with the detail naming what the file holds). */
 int fs_chip_read(const char *path, uint8_t *chip, fs_detail *d);
+
+/* Reads a still image through intake (G8: refusals name the rule) and
+ * decodes it upright. */
+int fs_image_read(const char *path, fs_image *img, fs_detail *d);
+
+/* Faces in an image, strongest first, each with landmarks and quality
+ * (G13).  The landmark model loads on the first call. */
+int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
+                     int max, int *n, fs_detail *d);
+/* The aligned 150x150 chip of a detected face. */
+int fs_engine_face_chip(fs_engine *e, const fs_image *img,
+                        const fs_face *f, uint8_t *chip, fs_detail *d);
 
 #endif /* FACESEARCH_H */

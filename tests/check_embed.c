@@ -18,7 +18,8 @@
 
 static fs_engine *open_engine(int threads, int max_batch)
 {
-    fs_engine_options o = { tu_model_path(), threads, max_batch };
+    fs_engine_options o = { .model_path = tu_model_path(), .threads = threads,
+                            .max_batch = max_batch };
     fs_engine *e = NULL;
     fs_detail d = { "" };
     int rc = fs_engine_open(&o, &e, &d);
@@ -262,14 +263,14 @@ END_TEST
 
 START_TEST(test_engine_bad_model_path)
 {
-    fs_engine_options o = { "/nonexistent/model.fsm", 1, 1 };
+    fs_engine_options o = { .model_path = "/nonexistent/model.fsm",
+                            .threads = 1, .max_batch = 1 };
     fs_engine *e = NULL;
     fs_detail d = { "" };
     ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_ENOENT);
     ck_assert_ptr_null(e);
     ck_assert_ptr_nonnull(strstr(d.msg, "/nonexistent/model.fsm"));
-    o.model_path = NULL;
-    ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_EINVAL);
+    ck_assert_int_eq(fs_engine_open(NULL, &e, &d), FS_EINVAL);
 }
 END_TEST
 

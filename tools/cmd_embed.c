@@ -72,8 +72,8 @@ int cmd_embed(fs_args *a)
         goto out;
     }
     char mbuf[4096];
-    fs_engine_options o = { fs_model_path(a, mbuf, sizeof mbuf),
-                            (int)threads, 16 };
+    fs_engine_options o = { .model_path = fs_model_path(a, mbuf, sizeof mbuf),
+                            .threads = (int)threads, .max_batch = 16 };
     fs_engine *e;
     rc = fs_engine_open(&o, &e, &d);
     if (rc != FS_OK) {

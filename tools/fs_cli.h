@@ -92,8 +92,9 @@ void fs_progress_end(fs_progress *p);
 double fs_now(void);
 
 /* Commands */
-int cmd_embed(fs_args *a);
 int cmd_bench(fs_args *a);
-extern const fs_opt cmd_embed_opts[], cmd_bench_opts[];
+int cmd_detect(fs_args *a);
+int cmd_embed(fs_args *a);
+extern const fs_opt cmd_bench_opts[], cmd_detect_opts[], cmd_embed_opts[];
 
 #endif /* FS_CLI_H */

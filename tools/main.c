@@ -13,6 +13,9 @@ static const fs_cmd commands[] = {
       "bench embed [--threads T] [--batch B] [--seconds S] [--rounds R]\n"
       "  [--peers LIST] [--json]",
       cmd_bench_opts, cmd_bench },
+    { "detect", "Find the faces of a still image and judge each for search.",
+      "detect IMAGE [--json] [--annotate OUT.png] [--face N]",
+      cmd_detect_opts, cmd_detect },
     { "embed", "Compute the 128-D face descriptor of aligned 150x150 chips.",
       "embed [--json] CHIP.png...",
       cmd_embed_opts, cmd_embed },
@@ -39,7 +42,8 @@ static int print_version(void)
     char buf[4096];
     const char *path = fs_model_path(&a, buf, sizeof buf);
     printf("facesearch %s\n", FS_VERSION);
-    fs_engine_options o = { path, 1, 1 };
+    fs_engine_options o = { .model_path = path, .threads = 1,
+                            .max_batch = 1 };
     fs_engine *e;
     fs_detail d = { "" };
     if (fs_engine_open(&o, &e, &d) != FS_OK) {

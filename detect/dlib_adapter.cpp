@@ -1,0 +1,212 @@
+// dlib_adapter.cpp - dlib's HOG detector, shape predictor and face-chip
+// extraction behind dlib_adapter.h.  Thin on purpose: the choices (which
+// upsampling, which face, what quality) are made in C, in fs_detect.c.
+extern "C" {
+#include "dlib_adapter.h"
+#include "../engine/fs_error.h"
+}
+
+#include <algorithm>
+#include <fstream>
+#include <new>
+#include <vector>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wall"
+#pragma GCC diagnostic ignored "-Wextra"
+#pragma GCC diagnostic ignored "-Wdeprecated-copy"
+#include <dlib/image_processing.h>
+#include <dlib/image_processing/frontal_face_detector.h>
+#include <dlib/image_transforms.h>
+#include <dlib/serialize.h>
+#pragma GCC diagnostic pop
+
+struct fs_dimg {
+    dlib::matrix<dlib::rgb_pixel> m;
+};
+
+struct fs_hog {
+    dlib::frontal_face_detector det;
+};
+
+struct fs_landmarker {
+    dlib::shape_predictor sp;
+};
+
+extern "C" int fs_dimg_create(const uint8_t *rgb, int width, int height,
+                              fs_dimg **out)
+{
+    try {
+        fs_dimg *img = new fs_dimg;
+        img->m.set_size(height, width);
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++) {
+                const uint8_t *p = rgb + 3 * ((size_t)y * width + x);
+                img->m(y, x) = dlib::rgb_pixel(p[0], p[1], p[2]);
+            }
+        *out = img;
+        return FS_OK;
+    } catch (const std::bad_alloc &) {
+        return FS_ENOMEM;
+    } catch (...) {
+        return FS_EINTERNAL;
+    }
+}
+
+extern "C" void fs_dimg_free(fs_dimg *img)
+{
+    delete img;
+}
+
+extern "C" int fs_hog_create(fs_hog **out)
+{
+    try {
+        fs_hog *h = new fs_hog;
+        h->det = dlib::get_frontal_face_detector();
+        *out = h;
+        return FS_OK;
+    } catch (const std::bad_alloc &) {
+        return FS_ENOMEM;
+    } catch (...) {
+        return FS_EINTERNAL;
+    }
+}
+
+extern "C" void fs_hog_free(fs_hog *hog)
+{
+    delete hog;
+}
+
+extern "C" int fs_hog_detect(fs_hog *hog, const fs_dimg *img, int upsample,
+                             fs_hog_box *boxes, int max, int *n)
+{
+    try {
+        std::vector<dlib::rect_detection> dets;
+        double scale = 1.0;
+        if (upsample <= 0) {
+            hog->det(img->m, dets);
+        } else {
+            dlib::matrix<dlib::rgb_pixel> up = img->m;
+            for (int i = 0; i < upsample; i++) {     /* as dlib's Python */
+                dlib::pyramid_up(up);
+                scale *= 2.0;
+            }
+            hog->det(up, dets);
+        }
+        std::sort(dets.begin(), dets.end(),
+                  [](const dlib::rect_detection &a,
+                     const dlib::rect_detection &b) {
+                      return a.detection_confidence > b.detection_confidence;
+                  });
+        int k = 0;
+        for (const auto &d : dets) {
+            if (k == max)
+                break;
+            boxes[k].left = d.rect.left() / scale;
+            boxes[k].top = d.rect.top() / scale;
+            boxes[k].right = (d.rect.right() + 1) / scale - 1;
+            boxes[k].bottom = (d.rect.bottom() + 1) / scale - 1;
+            boxes[k].score = d.detection_confidence;
+            boxes[k].pose = (int)d.weight_index;
+            k++;
+        }
+        *n = k;
+        return FS_OK;
+    } catch (const std::bad_alloc &) {
+        return FS_ENOMEM;
+    } catch (...) {
+        return FS_EINTERNAL;
+    }
+}
+
+extern "C" int fs_landmarker_open(const char *path, fs_landmarker **out)
+{
+    try {
+        std::ifstream f(path, std::ios::binary);
+        if (!f)
+            return FS_ENOENT;
+        fs_landmarker *lm = new fs_landmarker;
+        try {
+            dlib::deserialize(lm->sp, f);
+        } catch (...) {
+            delete lm;
+            return FS_EFORMAT;
+        }
+        if (lm->sp.num_parts() != 68) {
+            delete lm;
+            return FS_EFORMAT;
+        }
+        *out = lm;
+        return FS_OK;
+    } catch (const std::bad_alloc &) {
+        return FS_ENOMEM;
+    } catch (...) {
+        return FS_EINTERNAL;
+    }
+}
+
+extern "C" void fs_landmarker_close(fs_landmarker *lm)
+{
+    delete lm;
+}
+
+static dlib::rectangle to_rect(const fs_hog_box *b)
+{
+    return dlib::rectangle((long)(b->left + 0.5), (long)(b->top + 0.5),
+                           (long)(b->right + 0.5), (long)(b->bottom + 0.5));
+}
+
+extern "C" int fs_landmarker_fit(const fs_landmarker *lm, const fs_dimg *img,
+                                 const fs_hog_box *box, float points[136])
+{
+    try {
+        dlib::full_object_detection s = lm->sp(img->m, to_rect(box));
+        if (s.num_parts() != 68)
+            return FS_EINTERNAL;
+        for (unsigned i = 0; i < 68; i++) {
+            points[2 * i] = (float)s.part(i).x();
+            points[2 * i + 1] = (float)s.part(i).y();
+        }
+        return FS_OK;
+    } catch (const std::bad_alloc &) {
+        return FS_ENOMEM;
+    } catch (...) {
+        return FS_EINTERNAL;
+    }
+}
+
+extern "C" int fs_dlib_face_chip(const fs_dimg *img, const float points[136],
+                                 uint8_t *chip)
+{
+    try {
+        std::vector<dlib::point> parts(68);
+        long l = (long)points[0], t = (long)points[1], r = l, b = t;
+        for (unsigned i = 0; i < 68; i++) {
+            parts[i] = dlib::point((long)points[2 * i],
+                                   (long)points[2 * i + 1]);
+            l = std::min(l, parts[i].x());
+            r = std::max(r, parts[i].x());
+            t = std::min(t, parts[i].y());
+            b = std::max(b, parts[i].y());
+        }
+        dlib::full_object_detection s(dlib::rectangle(l, t, r, b), parts);
+        dlib::matrix<dlib::rgb_pixel> out;
+        dlib::extract_image_chip(img->m, dlib::get_face_chip_details(s, 150,
+                                                                     0.25),
+                                 out);
+        if (out.nr() != 150 || out.nc() != 150)
+            return FS_EINTERNAL;
+        for (long y = 0; y < 150; y++)
+            for (long x = 0; x < 150; x++) {
+                uint8_t *p = chip + 3 * (y * 150 + x);
+                p[0] = out(y, x).red;
+                p[1] = out(y, x).green;
+                p[2] = out(y, x).blue;
+            }
+        return FS_OK;
+    } catch (const std::bad_alloc &) {
+        return FS_ENOMEM;
+    } catch (...) {
+        return FS_EINTERNAL;
+    }
+}

@@ -1,0 +1,59 @@
+/*
+ * dlib_adapter.h - the C face of detect/'s dlib code: the HOG frontal
+ * face detector, the 68-point shape predictor and dlib's face-chip
+ * extraction.  Private to detect/.  No C++ type crosses this header;
+ * every function catches all C++ exceptions and returns FS_E* codes.
+ *
+ * Threads: an fs_dimg and an fs_hog serve one thread at a time (dlib's
+ * detector keeps per-image state); an fs_landmarker is read-only after
+ * open and may be shared.
+ */
+#ifndef FS_DLIB_ADAPTER_H
+#define FS_DLIB_ADAPTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fs_dimg fs_dimg;              /* an image in dlib's form */
+typedef struct fs_hog fs_hog;
+typedef struct fs_landmarker fs_landmarker;
+
+typedef struct fs_hog_box {
+    double left, top, right, bottom;         /* pixels of the original */
+    double score;                            /* detection confidence */
+    int    pose;                             /* which of dlib's 5 filters */
+} fs_hog_box;
+
+int  fs_dimg_create(const uint8_t *rgb, int width, int height,
+                    fs_dimg **out);
+void fs_dimg_free(fs_dimg *img);
+
+int  fs_hog_create(fs_hog **out);
+void fs_hog_free(fs_hog *hog);
+/* Faces found after doubling the image `upsample` times (0: as is),
+ * boxes in the original image's pixels, at most max of them, strongest
+ * first; *n is how many. */
+int  fs_hog_detect(fs_hog *hog, const fs_dimg *img, int upsample,
+                   fs_hog_box *boxes, int max, int *n);
+
+/* FS_ENOENT, FS_EFORMAT (not a shape predictor file), FS_ENOMEM. */
+int  fs_landmarker_open(const char *path, fs_landmarker **out);
+void fs_landmarker_close(fs_landmarker *lm);
+/* 68 points (x0, y0, x1, y1, ...) of the face in box. */
+int  fs_landmarker_fit(const fs_landmarker *lm, const fs_dimg *img,
+                       const fs_hog_box *box, float points[136]);
+
+/* The 150x150 RGB chip of dlib's get_face_chip_details(shape, 150, 0.25)
+ * and extract_image_chip, from the 68 points. */
+int  fs_dlib_face_chip(const fs_dimg *img, const float points[136],
+                       uint8_t *chip);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FS_DLIB_ADAPTER_H */

@@ -1,0 +1,280 @@
+/*
+ * fs_detect.c - faces in a still image: where (dlib's HOG detector),
+ * their 68 landmarks, their aligned chips, and whether they are fit for
+ * search (G13).  dlib does the pixel work through dlib_adapter.h; the
+ * choices are made here.
+ *
+ * Upsampling: dlib's HOG window is 80x80, so one doubling finds faces
+ * down to about 40 px.  Doubling costs four times the scan, so images are
+ * scanned as they are first and doubled only when that found nothing.
+ *
+ * Not thread-safe per detector (dlib's scanner keeps per-image state);
+ * one detector per thread.
+ */
+#include "fs_detect.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cv_adapter.h"
+#include "dlib_adapter.h"
+
+#define MAX_UPSAMPLED_SIDE 2000   /* doubling larger images costs too much */
+
+struct fs_detector {
+    fs_hog        *hog;
+    fs_landmarker *lm;
+};
+
+void fs_quality_defaults(fs_quality_limits *q)
+{
+    q->min_eye_distance = 20;
+    q->max_roll = 30;
+    q->max_yaw = 45;
+    q->min_sharpness = 20;
+    q->min_brightness = 40;
+    q->max_brightness = 220;
+    q->min_contrast = 15;
+}
+
+int fs_detector_open(const char *path, fs_detector **out, fs_detail *d)
+{
+    if (!path)
+        path = FS_LANDMARKS_PATH;
+    fs_detector *det = calloc(1, sizeof *det);
+    if (!det)
+        return fs_fail(d, FS_ENOMEM, "no memory for the face detector");
+    int rc = fs_landmarker_open(path, &det->lm);
+    if (rc == FS_OK)
+        rc = fs_hog_create(&det->hog);
+    else if (rc == FS_ENOENT)
+        fs_fail(d, rc, "cannot open the landmark model '%s' (Debian "
+                "package libdlib-data; run 'make deps')", path);
+    else
+        fs_fail(d, rc, "'%s' is not a 68-point shape predictor", path);
+    if (rc != FS_OK) {
+        fs_detector_close(det);
+        return rc;
+    }
+    *out = det;
+    return FS_OK;
+}
+
+void fs_detector_close(fs_detector *det)
+{
+    if (!det)
+        return;
+    fs_hog_free(det->hog);
+    fs_landmarker_close(det->lm);
+    free(det);
+}
+
+static void add_reason(fs_quality *q, const char *fmt, double v, double lim)
+{
+    size_t n = strlen(q->reasons);
+    snprintf(q->reasons + n, sizeof q->reasons - n, "%s", n ? "; " : "");
+    n = strlen(q->reasons);
+    snprintf(q->reasons + n, sizeof q->reasons - n, fmt, v, lim);
+    q->ok = 0;
+}
+
+static void mean_point(const float *pts, int from, int to, double *x,
+                       double *y)
+{
+    *x = *y = 0;
+    for (int i = from; i <= to; i++) {
+        *x += pts[2 * i];
+        *y += pts[2 * i + 1];
+    }
+    *x /= to - from + 1;
+    *y /= to - from + 1;
+}
+
+/* Grey-level statistics inside the face box: mean, deviation, and the
+ * variance of the 4-neighbour Laplacian (focus). */
+static void grey_stats(const fs_image *img, const double box[4],
+                       fs_quality *q)
+{
+    int x0 = (int)fmax(1, box[0]), y0 = (int)fmax(1, box[1]);
+    int x1 = (int)fmin(img->width - 2, box[0] + box[2]);
+    int y1 = (int)fmin(img->height - 2, box[1] + box[3]);
+    double s = 0, ss = 0, ls = 0, lss = 0;
+    long n = 0;
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) {
+#define GREY(xx, yy) (0.299 * img->rgb[3 * ((size_t)(yy) * img->width + (xx))] + \
+                      0.587 * img->rgb[3 * ((size_t)(yy) * img->width + (xx)) + 1] + \
+                      0.114 * img->rgb[3 * ((size_t)(yy) * img->width + (xx)) + 2])
+            double g = GREY(x, y);
+            double lap = GREY(x - 1, y) + GREY(x + 1, y) + GREY(x, y - 1) +
+                         GREY(x, y + 1) - 4 * g;
+#undef GREY
+            s += g;
+            ss += g * g;
+            ls += lap;
+            lss += lap * lap;
+            n++;
+        }
+    if (n == 0)
+        return;
+    q->brightness = s / n;
+    q->contrast = sqrt(fmax(0, ss / n - q->brightness * q->brightness));
+    q->sharpness = fmax(0, lss / n - (ls / n) * (ls / n));
+}
+
+static void judge(const fs_image *img, fs_face *f, const fs_quality_limits *l)
+{
+    fs_quality *q = &f->quality;
+    memset(q, 0, sizeof *q);
+    q->ok = 1;
+    const float *p = f->landmarks;
+    double lx, ly, rx, ry;
+    mean_point(p, 36, 41, &lx, &ly);           /* the subject's right eye */
+    mean_point(p, 42, 47, &rx, &ry);
+    q->face_width = f->box[2];
+    q->eye_distance = hypot(rx - lx, ry - ly);
+    q->roll = atan2(ry - ly, rx - lx) * 180 / M_PI;
+    /* yaw from how the nose tip (30) splits the jaw (0 .. 16) */
+    double dl = hypot(p[60] - p[0], p[61] - p[1]);
+    double dr = hypot(p[32] - p[60], p[33] - p[61]);
+    double t = dl + dr > 0 ? (dl - dr) / (dl + dr) : 0;
+    q->yaw = asin(fmax(-1, fmin(1, t))) * 180 / M_PI;
+    grey_stats(img, f->box, q);
+    if (q->eye_distance < l->min_eye_distance)
+        add_reason(q, "eyes %.0f px apart, under %.0f", q->eye_distance,
+                   l->min_eye_distance);
+    if (fabs(q->roll) > l->max_roll)
+        add_reason(q, "head tilted %.0f degrees, over %.0f", fabs(q->roll),
+                   l->max_roll);
+    if (fabs(q->yaw) > l->max_yaw)
+        add_reason(q, "head turned about %.0f degrees, over %.0f",
+                   fabs(q->yaw), l->max_yaw);
+    if (q->sharpness < l->min_sharpness)
+        add_reason(q, "blurred (sharpness %.0f, under %.0f)", q->sharpness,
+                   l->min_sharpness);
+    if (q->brightness < l->min_brightness)
+        add_reason(q, "too dark (mean grey %.0f, under %.0f)", q->brightness,
+                   l->min_brightness);
+    if (q->brightness > l->max_brightness)
+        add_reason(q, "overexposed (mean grey %.0f, over %.0f)",
+                   q->brightness, l->max_brightness);
+    if (q->contrast < l->min_contrast)
+        add_reason(q, "flat contrast (%.0f, under %.0f)", q->contrast,
+                   l->min_contrast);
+}
+
+int fs_detect_faces(fs_detector *det, const fs_image *img,
+                    const fs_quality_limits *ql, fs_face *faces, int max,
+                    int *n, fs_detail *d)
+{
+    fs_quality_limits defaults;
+    if (!ql) {
+        fs_quality_defaults(&defaults);
+        ql = &defaults;
+    }
+    fs_dimg *di;
+    int rc = fs_dimg_create(img->rgb, img->width, img->height, &di);
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "no memory for face detection");
+    fs_hog_box boxes[FS_MAX_FACES];
+    int found = 0, up = 0;
+    rc = fs_hog_detect(det->hog, di, 0, boxes, FS_MAX_FACES, &found);
+    if (rc == FS_OK && found == 0 &&
+        (img->width <= MAX_UPSAMPLED_SIDE && img->height <= MAX_UPSAMPLED_SIDE)) {
+        up = 1;
+        rc = fs_hog_detect(det->hog, di, 1, boxes, FS_MAX_FACES, &found);
+    }
+    int k = 0;
+    for (int i = 0; rc == FS_OK && i < found && k < max; i++, k++) {
+        fs_face *f = &faces[k];
+        memset(f, 0, sizeof *f);
+        f->box[0] = boxes[i].left;
+        f->box[1] = boxes[i].top;
+        f->box[2] = boxes[i].right - boxes[i].left + 1;
+        f->box[3] = boxes[i].bottom - boxes[i].top + 1;
+        f->score = boxes[i].score;
+        f->upsampled = up;
+        rc = fs_landmarker_fit(det->lm, di, &boxes[i], f->landmarks);
+        if (rc == FS_OK)
+            judge(img, f, ql);
+    }
+    fs_dimg_free(di);
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "face detection failed: %s", fs_strerror(rc));
+    *n = k;
+    return FS_OK;
+}
+
+int fs_default_face(const fs_face *faces, int n, int width, int height)
+{
+    int best = -1;
+    double bd = 0;
+    for (int i = 0; i < n; i++) {
+        double cx = faces[i].box[0] + faces[i].box[2] / 2 - width / 2.0;
+        double cy = faces[i].box[1] + faces[i].box[3] / 2 - height / 2.0;
+        double dist = cx * cx + cy * cy;
+        if (best < 0 || dist < bd) {
+            best = i;
+            bd = dist;
+        }
+    }
+    return best;
+}
+
+int fs_face_chip(fs_detector *det, const fs_image *img, const fs_face *f,
+                 uint8_t *chip, fs_detail *d)
+{
+    (void)det;
+    fs_dimg *di;
+    int rc = fs_dimg_create(img->rgb, img->width, img->height, &di);
+    if (rc == FS_OK)
+        rc = fs_dlib_face_chip(di, f->landmarks, chip);
+    fs_dimg_free(di);
+    return rc == FS_OK ? FS_OK : fs_fail(d, rc, "cannot cut the face chip: "
+                                         "%s", fs_strerror(rc));
+}
+
+static void dot(uint8_t *px, int w, int h, int x, int y, const uint8_t c[3])
+{
+    if (x >= 0 && y >= 0 && x < w && y < h)
+        memcpy(px + 3 * ((size_t)y * w + x), c, 3);
+}
+
+int fs_annotate(const fs_image *img, const fs_face *faces, int n,
+                int chosen, const char *png_path, fs_detail *d)
+{
+    static const uint8_t green[3] = { 0, 220, 0 }, red[3] = { 230, 0, 0 },
+                         yellow[3] = { 255, 230, 0 };
+    int w = img->width, h = img->height;
+    uint8_t *px = malloc((size_t)w * h * 3);
+    if (!px)
+        return fs_fail(d, FS_ENOMEM, "no memory to annotate");
+    memcpy(px, img->rgb, (size_t)w * h * 3);
+    for (int i = 0; i < n; i++) {
+        const fs_face *f = &faces[i];
+        const uint8_t *c = f->quality.ok ? green : red;
+        int x0 = (int)f->box[0], y0 = (int)f->box[1];
+        int x1 = (int)(f->box[0] + f->box[2]), y1 = (int)(f->box[1] + f->box[3]);
+        for (int t = 0; t < (i == chosen ? 3 : 1); t++) {
+            for (int x = x0 - t; x <= x1 + t; x++) {
+                dot(px, w, h, x, y0 - t, c);
+                dot(px, w, h, x, y1 + t, c);
+            }
+            for (int y = y0 - t; y <= y1 + t; y++) {
+                dot(px, w, h, x0 - t, y, c);
+                dot(px, w, h, x1 + t, y, c);
+            }
+        }
+        for (int k = 0; k < 68; k++)
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++)
+                    dot(px, w, h, (int)(f->landmarks[2 * k] + 0.5f) + dx,
+                        (int)(f->landmarks[2 * k + 1] + 0.5f) + dy, yellow);
+    }
+    int rc = fs_cv_write_png(png_path, px, w, h);
+    free(px);
+    return rc == FS_OK ? FS_OK : fs_fail(d, rc, "cannot write '%s'",
+                                         png_path);
+}

@@ -1,0 +1,136 @@
+/*
+ * cmd_detect.c - `facesearch detect IMAGE [--json] [--annotate OUT.png]
+ * [--face N]`: the faces of a still image, their landmarks and whether
+ * each is fit for search (G13), for an examiner judging a probe.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_cli.h"
+
+const fs_opt cmd_detect_opts[] = {
+    { "annotate", "OUT.png", "write the image with boxes and landmarks" },
+    { "face", "N", "the face to use (default: the one nearest the centre)" },
+    { NULL, NULL, NULL }
+};
+
+static void print_reasons_json(const char *reasons)
+{
+    putchar('[');
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", reasons);
+    int first = 1;
+    for (char *save, *r = strtok_r(buf, ";", &save); r;
+         r = strtok_r(NULL, ";", &save)) {
+        while (*r == ' ')
+            r++;
+        printf("%s", first ? "" : ",");
+        fs_json_str(stdout, r);
+        first = 0;
+    }
+    putchar(']');
+}
+
+static void print_json(const char *path, const fs_image *img,
+                       const fs_face *f, int n, int chosen)
+{
+    printf("{\"image\":");
+    fs_json_str(stdout, path);
+    printf(",\"width\":%d,\"height\":%d,\"face\":%d,\"faces\":[",
+           img->width, img->height, chosen);
+    for (int i = 0; i < n; i++) {
+        const fs_quality *q = &f[i].quality;
+        printf("%s{\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":", i ? "," : "",
+               f[i].box[0], f[i].box[1], f[i].box[2], f[i].box[3]);
+        fs_json_float(stdout, f[i].score);
+        printf(",\"upsampled\":%d,\"landmarks\":[", f[i].upsampled);
+        for (int k = 0; k < 68; k++)
+            printf("%s[%.1f,%.1f]", k ? "," : "", f[i].landmarks[2 * k],
+                   f[i].landmarks[2 * k + 1]);
+        printf("],\"quality\":{\"face_width\":%.1f,\"eye_distance\":%.1f,"
+               "\"roll\":%.1f,\"yaw\":%.1f,\"sharpness\":%.1f,"
+               "\"brightness\":%.1f,\"contrast\":%.1f,\"verdict\":\"%s\","
+               "\"reasons\":", q->face_width, q->eye_distance, q->roll,
+               q->yaw, q->sharpness, q->brightness, q->contrast,
+               q->ok ? "ok" : "unsuitable");
+        print_reasons_json(q->reasons);
+        printf("}}");
+    }
+    printf("]}\n");
+}
+
+static void print_human(const char *path, const fs_image *img,
+                        const fs_face *f, int n, int chosen)
+{
+    printf("%s: %dx%d, %d face%s\n", path, img->width, img->height, n,
+           n == 1 ? "" : "s");
+    for (int i = 0; i < n; i++) {
+        const fs_quality *q = &f[i].quality;
+        printf("  face %d%s: box %.0f,%.0f %.0fx%.0f, score %.2f, eyes %.0f "
+               "px apart, roll %.0f, yaw %.0f: %s%s%s\n", i,
+               i == chosen ? " (used)" : "", f[i].box[0], f[i].box[1],
+               f[i].box[2], f[i].box[3], f[i].score, q->eye_distance,
+               q->roll, q->yaw, q->ok ? "ok" : "unsuitable",
+               q->ok ? "" : ": ", q->reasons);
+    }
+    if (n == 0)
+        printf("  no face found\n");
+}
+
+int cmd_detect(fs_args *a)
+{
+    if (a->npos != 1)
+        return fs_usage_error(a, a->npos ? "one image at a time" :
+                              "no image given");
+    long want;
+    int st = fs_arg_int(a, "face", 0, FS_MAX_FACES - 1, -1, &want);
+    if (st != EXIT_OK)
+        return st;
+    const char *path = a->pos[0];
+    fs_detail d = { "" };
+    fs_image img;
+    int rc = fs_image_read(path, &img, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
+    }
+    fs_engine_options o = { .model_path = NULL };
+    fs_engine *e = NULL;
+    fs_face *faces = calloc(FS_MAX_FACES, sizeof *faces);
+    int n = 0;
+    if (!faces)
+        rc = fs_fail(&d, FS_ENOMEM, "out of memory");
+    if (rc == FS_OK)
+        rc = fs_engine_open(&o, &e, &d);
+    if (rc == FS_OK)
+        rc = fs_engine_detect(e, &img, faces, FS_MAX_FACES, &n, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        st = EXIT_INTERNAL;
+        goto out;
+    }
+    int chosen = fs_default_face(faces, n, img.width, img.height);
+    if (want >= 0) {
+        if (want >= n) {
+            st = fs_usage_error(a, "--face %ld: '%s' has %d face%s", want,
+                                path, n, n == 1 ? "" : "s");
+            goto out;
+        }
+        chosen = (int)want;
+    }
+    const char *ann = fs_arg(a, "annotate");
+    if (ann && (rc = fs_annotate(&img, faces, n, chosen, ann, &d)) != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        st = fs_exit_status(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_INTERNAL;
+        goto out;
+    }
+    if (a->json)
+        print_json(path, &img, faces, n, chosen);
+    else
+        print_human(path, &img, faces, n, chosen);
+out:
+    fs_engine_close(e);
+    free(faces);
+    fs_image_release(&img);
+    return st;
+}
