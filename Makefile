@@ -34,7 +34,7 @@ CXXFLAGS  := -std=c++17 -O2 -g $(WARN) -pthread $(SANFLAGS)
 LDLIBS     = $(shell pkg-config --libs openblas lmdb libcrypto 2>/dev/null) \
              $(shell pkg-config --libs opencv4 2>/dev/null | \
                  sed 's/-lopencv_[a-z0-9_]*//g') \
-             -lopencv_imgcodecs -lopencv_imgproc -lopencv_core \
+             -lopencv_objdetect -lopencv_imgcodecs -lopencv_imgproc -lopencv_core \
              -ldlib -lm -pthread
 LDFLAGS   := $(SANFLAGS)
 
@@ -44,7 +44,8 @@ SHARED      ?= $(abspath ../shared)
 
 # Debian packages, and the command that proves each present.
 DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
-            libssl-dev check libopencv-dev libdlib-dev libdlib-data
+            libssl-dev check libopencv-dev libdlib-dev libdlib-data \
+            opencv-data
 
 LIB_SRCS := engine/fs_error.c engine/fs_file.c engine/fs_json.c engine/fs_pool.c \
             engine/facesearch.c \
@@ -181,7 +182,8 @@ fuzz: | deps
 	clang++ -std=c++17 $(FUZZ_FLAGS) $(PKG_CFLAGS) -c detect/cv_adapter.cpp \
 	  -o build/fuzz/cv_adapter.o
 	clang++ -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_intake \
-	  build/fuzz/*.o -lopencv_imgcodecs -lopencv_imgproc -lopencv_core
+	  build/fuzz/*.o -lopencv_objdetect -lopencv_imgcodecs -lopencv_imgproc \
+	  -lopencv_core
 	sh tests/fuzz/seeds.sh build/fuzz/corpus $(SHARED)
 	build/fuzz/fuzz_intake -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	  -rss_limit_mb=2048 -max_len=262144 -artifact_prefix=build/fuzz/crashes/ \

@@ -22,6 +22,11 @@ extern "C" {
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+#include <algorithm>
+#include <new>
+#include <numeric>
+#include <vector>
 
 namespace {
 
@@ -103,5 +108,68 @@ extern "C" int fs_cv_write_png(const char *path, const uint8_t *rgb,
         return cv::imwrite(path, bgr) ? FS_OK : FS_EIO;
     } catch (...) {
         return FS_EIO;
+    }
+}
+
+struct fs_cascade {
+    cv::CascadeClassifier cc;
+};
+
+extern "C" int fs_cascade_open(const char *xml_path, fs_cascade **out)
+{
+    try {
+        mute_cpp_diagnostics();
+        fs_cascade *c = new fs_cascade;
+        if (!c->cc.load(xml_path)) {
+            delete c;
+            return FS_ENOENT;
+        }
+        *out = c;
+        return FS_OK;
+    } catch (const std::bad_alloc &) {
+        return FS_ENOMEM;
+    } catch (...) {
+        return FS_EFORMAT;
+    }
+}
+
+extern "C" void fs_cascade_close(fs_cascade *c)
+{
+    delete c;
+}
+
+extern "C" int fs_cascade_detect(fs_cascade *c, const uint8_t *rgb,
+                                 int width, int height, int min_side,
+                                 double (*boxes)[4], int max, int *n)
+{
+    try {
+        cv::Mat in(height, width, CV_8UC3, const_cast<uint8_t *>(rgb)), grey;
+        cv::cvtColor(in, grey, cv::COLOR_RGB2GRAY);
+        cv::equalizeHist(grey, grey);
+        std::vector<cv::Rect> r;
+        std::vector<int> votes;
+        c->cc.detectMultiScale(grey, r, votes, 1.1, 5, 0,
+                               cv::Size(min_side, min_side));
+        std::vector<size_t> order(r.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+            return votes[a] > votes[b];
+        });
+        int k = 0;
+        for (size_t i : order) {
+            if (k == max)
+                break;
+            boxes[k][0] = r[i].x;
+            boxes[k][1] = r[i].y;
+            boxes[k][2] = r[i].width;
+            boxes[k][3] = r[i].height;
+            k++;
+        }
+        *n = k;
+        return FS_OK;
+    } catch (const std::bad_alloc &) {
+        return FS_ENOMEM;
+    } catch (...) {
+        return FS_EINTERNAL;
     }
 }

@@ -20,6 +20,17 @@ extern "C" {
 int fs_cv_decode(const uint8_t *data, size_t len, int *width, int *height,
                  int *channels, int *depth_bits, uint8_t **rgb);
 
+/* OpenCV's cascade face detector, the fallback where dlib's HOG finds
+ * nothing.  One thread at a time per cascade. */
+typedef struct fs_cascade fs_cascade;
+int  fs_cascade_open(const char *xml_path, fs_cascade **out);
+void fs_cascade_close(fs_cascade *c);
+/* Boxes (x, y, width, height) of faces at least min_side pixels wide,
+ * most confirmed first; *n is how many (at most max). */
+int  fs_cascade_detect(fs_cascade *c, const uint8_t *rgb, int width,
+                       int height, int min_side, double (*boxes)[4],
+                       int max, int *n);
+
 /* Writes width*height 8-bit R,G,B pixels as a PNG file.  FS_EIO. */
 int fs_cv_write_png(const char *path, const uint8_t *rgb, int width,
                     int height);

@@ -23,9 +23,17 @@
 
 #define MAX_UPSAMPLED_SIDE 2000   /* doubling larger images costs too much */
 
+/* Where dlib's HOG box sits relative to the cascade's, measured on 390
+ * LFW faces both found: 0.913 of its width (sd 0.093), centred 0.081
+ * widths lower.  The shape predictor was trained on HOG boxes. */
+#define CASCADE_TO_HOG_SCALE 0.913
+#define CASCADE_TO_HOG_DOWN  0.081
+#define MIN_FACE             40
+
 struct fs_detector {
     fs_hog        *hog;
     fs_landmarker *lm;
+    fs_cascade    *cascade;
 };
 
 void fs_quality_defaults(fs_quality_limits *q)
@@ -47,13 +55,18 @@ int fs_detector_open(const char *path, fs_detector **out, fs_detail *d)
     if (!det)
         return fs_fail(d, FS_ENOMEM, "no memory for the face detector");
     int rc = fs_landmarker_open(path, &det->lm);
-    if (rc == FS_OK)
+    if (rc == FS_OK) {
         rc = fs_hog_create(&det->hog);
-    else if (rc == FS_ENOENT)
+        if (rc == FS_OK && (rc = fs_cascade_open(FS_CASCADE_PATH,
+                                                 &det->cascade)) != FS_OK)
+            fs_fail(d, rc, "cannot load the face cascade '%s' (Debian "
+                    "package opencv-data; run 'make deps')", FS_CASCADE_PATH);
+    } else if (rc == FS_ENOENT) {
         fs_fail(d, rc, "cannot open the landmark model '%s' (Debian "
                 "package libdlib-data; run 'make deps')", path);
-    else
+    } else {
         fs_fail(d, rc, "'%s' is not a 68-point shape predictor", path);
+    }
     if (rc != FS_OK) {
         fs_detector_close(det);
         return rc;
@@ -68,6 +81,7 @@ void fs_detector_close(fs_detector *det)
         return;
     fs_hog_free(det->hog);
     fs_landmarker_close(det->lm);
+    fs_cascade_close(det->cascade);
     free(det);
 }
 
@@ -179,12 +193,26 @@ int fs_detect_faces(fs_detector *det, const fs_image *img,
     if (rc != FS_OK)
         return fs_fail(d, rc, "no memory for face detection");
     fs_hog_box boxes[FS_MAX_FACES];
-    int found = 0, up = 0;
+    int found = 0, by = FS_FOUND_HOG;
     rc = fs_hog_detect(det->hog, di, 0, boxes, FS_MAX_FACES, &found);
     if (rc == FS_OK && found == 0 &&
         (img->width <= MAX_UPSAMPLED_SIDE && img->height <= MAX_UPSAMPLED_SIDE)) {
-        up = 1;
+        by = FS_FOUND_HOG_X2;
         rc = fs_hog_detect(det->hog, di, 1, boxes, FS_MAX_FACES, &found);
+    }
+    if (rc == FS_OK && found == 0) {
+        double cb[FS_MAX_FACES][4];
+        by = FS_FOUND_CASCADE;
+        rc = fs_cascade_detect(det->cascade, img->rgb, img->width,
+                               img->height, MIN_FACE, cb, FS_MAX_FACES,
+                               &found);
+        for (int i = 0; rc == FS_OK && i < found; i++) {
+            double w = cb[i][2] * CASCADE_TO_HOG_SCALE;
+            double cx = cb[i][0] + cb[i][2] / 2;
+            double cy = cb[i][1] + cb[i][3] / 2 + cb[i][2] * CASCADE_TO_HOG_DOWN;
+            boxes[i] = (fs_hog_box){ cx - w / 2, cy - w / 2, cx + w / 2 - 1,
+                                     cy + w / 2 - 1, 0, 0 };
+        }
     }
     int k = 0;
     for (int i = 0; rc == FS_OK && i < found && k < max; i++, k++) {
@@ -195,7 +223,7 @@ int fs_detect_faces(fs_detector *det, const fs_image *img,
         f->box[2] = boxes[i].right - boxes[i].left + 1;
         f->box[3] = boxes[i].bottom - boxes[i].top + 1;
         f->score = boxes[i].score;
-        f->upsampled = up;
+        f->found_by = by;
         rc = fs_landmarker_fit(det->lm, di, &boxes[i], f->landmarks);
         if (rc == FS_OK)
             judge(img, f, ql);

@@ -70,7 +70,12 @@ void fs_image_release(fs_image *img);
 /* ---- faces ------------------------------------------------------------ */
 
 #define FS_LANDMARKS_PATH "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
+#define FS_CASCADE_PATH \
+    "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 #define FS_MAX_FACES      64
+
+/* Which pass found a face. */
+enum { FS_FOUND_HOG, FS_FOUND_HOG_X2, FS_FOUND_CASCADE };
 
 /* Quality thresholds (G13); a profile may change them. */
 typedef struct fs_quality_limits {
@@ -91,8 +96,8 @@ typedef struct fs_quality {
 
 typedef struct fs_face {
     double     box[4];          /* x, y, width, height */
-    double     score;           /* detector confidence */
-    int        upsampled;       /* found on the image doubled this often */
+    double     score;           /* HOG confidence; 0 for the cascade */
+    int        found_by;        /* FS_FOUND_* */
     float      landmarks[136];  /* 68 points: x0, y0, x1, y1, ... */
     fs_quality quality;
 } fs_face;
@@ -100,7 +105,8 @@ typedef struct fs_face {
 typedef struct fs_detector fs_detector;
 
 /* Loads the 68-point shape predictor (FS_LANDMARKS_PATH when path is
- * NULL).  A detector serves one thread at a time. */
+ * NULL) and the fallback cascade (FS_CASCADE_PATH).  A detector serves
+ * one thread at a time. */
 int  fs_detector_open(const char *landmarks_path, fs_detector **out,
                       fs_detail *d);
 void fs_detector_close(fs_detector *det);
@@ -108,8 +114,8 @@ void fs_quality_defaults(fs_quality_limits *q);
 
 /* All faces in img, strongest first, with landmarks and quality judged
  * against q (defaults when NULL).  Faces of about 40 px and up are
- * found: images are scanned as they are, then doubled where that found
- * nothing. */
+ * found: dlib's HOG scans the image as it is, then doubled where that
+ * found nothing, then OpenCV's cascade where HOG found nothing at all. */
 int  fs_detect_faces(fs_detector *det, const fs_image *img,
                      const fs_quality_limits *q, fs_face *faces, int max,
                      int *n, fs_detail *d);

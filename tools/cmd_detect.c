@@ -43,7 +43,8 @@ static void print_json(const char *path, const fs_image *img,
         printf("%s{\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":", i ? "," : "",
                f[i].box[0], f[i].box[1], f[i].box[2], f[i].box[3]);
         fs_json_float(stdout, f[i].score);
-        printf(",\"upsampled\":%d,\"landmarks\":[", f[i].upsampled);
+        static const char *by[] = { "hog", "hog-x2", "cascade" };
+        printf(",\"detector\":\"%s\",\"landmarks\":[", by[f[i].found_by]);
         for (int k = 0; k < 68; k++)
             printf("%s[%.1f,%.1f]", k ? "," : "", f[i].landmarks[2 * k],
                    f[i].landmarks[2 * k + 1]);
