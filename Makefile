@@ -54,7 +54,7 @@ LIB_SRCS := engine/fs_error.c engine/fs_file.c engine/fs_json.c engine/fs_pool.c
 LIB_CXX  := detect/cv_adapter.cpp detect/dlib_adapter.cpp
 CLI_SRCS := tools/main.c tools/cmd_bench.c tools/cmd_detect.c \
             tools/cmd_embed.c tools/fs_cli.c \
-            benchmarks/bench_embed.c
+            benchmarks/bench_embed.c benchmarks/bench_detect.c
 TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
              tests/check_detect.c \

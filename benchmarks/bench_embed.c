@@ -429,7 +429,8 @@ int fs_bench_embed(const fs_bench_embed_options *o,
 
     fs_engine *eng[2] = { NULL, NULL };
     for (int ti = 0; ti < nt; ti++) {
-        fs_engine_options eo = { o->model_path, tlist[ti], 16 };
+        fs_engine_options eo = { .model_path = o->model_path,
+                                  .threads = tlist[ti], .max_batch = 16 };
         if ((rc = fs_engine_open(&eo, &eng[ti], d)) != FS_OK)
             goto out_engines;
     }

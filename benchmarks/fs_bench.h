@@ -75,4 +75,30 @@ const fs_bench_result *fs_bench_find(const fs_bench_embed_report *rep,
  * either is missing. */
 double fs_bench_ratio(const fs_bench_result *a, const fs_bench_result *b);
 
+/* ---- bench detect ------------------------------------------------------ */
+
+typedef struct fs_bench_detect_options {
+    const char *shared_dir;    /* ../shared: datasets/lfw-dev, faces94 */
+    int         limit;         /* images per set; <= 0: all */
+    int         large;         /* LFW photos enlarged to 1920x1920 */
+    int         threads;       /* 0: 1 and all cores */
+    void      (*progress)(void *ctx, const char *msg);
+    void       *ctx;
+} fs_bench_detect_options;
+
+typedef struct fs_bench_detect_result {
+    char   engine[32];         /* "facesearch", "dlib-upsample1" */
+    char   set[32];            /* "lfw-dev", "faces94", "large-1920" */
+    int    threads, images, with_face;
+    double detection_rate, images_per_s, ms_per_image;
+} fs_bench_detect_result;
+
+typedef struct fs_bench_detect_report {
+    int                    ncpu, n;
+    fs_bench_detect_result r[FS_BENCH_MAX_RESULTS];
+} fs_bench_detect_report;
+
+int fs_bench_detect(const fs_bench_detect_options *opt,
+                    fs_bench_detect_report *rep, fs_detail *d);
+
 #endif /* FS_BENCH_H */

@@ -34,7 +34,13 @@ struct fs_detector {
     fs_hog        *hog;
     fs_landmarker *lm;
     fs_cascade    *cascade;
+    int            mode;          /* FS_DETECT_* */
 };
+
+void fs_detector_set_mode(fs_detector *det, int mode)
+{
+    det->mode = mode;
+}
 
 void fs_quality_defaults(fs_quality_limits *q)
 {
@@ -194,6 +200,11 @@ int fs_detect_faces(fs_detector *det, const fs_image *img,
         return fs_fail(d, rc, "no memory for face detection");
     fs_hog_box boxes[FS_MAX_FACES];
     int found = 0, by = FS_FOUND_HOG;
+    if (det->mode == FS_DETECT_UPSAMPLE_ALWAYS) {
+        rc = fs_hog_detect(det->hog, di, 1, boxes, FS_MAX_FACES, &found);
+        by = FS_FOUND_HOG_X2;
+        goto fit;
+    }
     rc = fs_hog_detect(det->hog, di, 0, boxes, FS_MAX_FACES, &found);
     if (rc == FS_OK && found == 0 &&
         (img->width <= MAX_UPSAMPLED_SIDE && img->height <= MAX_UPSAMPLED_SIDE)) {
@@ -214,6 +225,7 @@ int fs_detect_faces(fs_detector *det, const fs_image *img,
                                      cy + w / 2 - 1, 0, 0 };
         }
     }
+fit:;
     int k = 0;
     for (int i = 0; rc == FS_OK && i < found && k < max; i++, k++) {
         fs_face *f = &faces[k];

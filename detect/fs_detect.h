@@ -104,6 +104,11 @@ typedef struct fs_face {
 
 typedef struct fs_detector fs_detector;
 
+/* How to look for faces: ours, or dlib's HOG with one upsampling on every
+ * image, as the face_recognition library calls it by default (the peer
+ * `bench detect` measures against). */
+enum { FS_DETECT_DEFAULT, FS_DETECT_UPSAMPLE_ALWAYS };
+
 /* Loads the 68-point shape predictor (FS_LANDMARKS_PATH when path is
  * NULL) and the fallback cascade (FS_CASCADE_PATH).  A detector serves
  * one thread at a time. */
@@ -119,6 +124,7 @@ void fs_quality_defaults(fs_quality_limits *q);
 int  fs_detect_faces(fs_detector *det, const fs_image *img,
                      const fs_quality_limits *q, fs_face *faces, int max,
                      int *n, fs_detail *d);
+void fs_detector_set_mode(fs_detector *det, int mode);
 
 /* The face used when none is named: the one nearest the image centre
  * (in group photos the largest is often the wrong one; LFW: rank-1 0.957

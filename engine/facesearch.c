@@ -14,6 +14,7 @@ struct fs_engine {
     fs_net      *net;              /* NULL: opened without a model */
     fs_detector *det;              /* opened on first use */
     char         landmarks[4096];
+    int          detect_mode;
     char    model_id[FS_MODEL_ID_MAX];
     char    model_sha[65];
 };
@@ -28,6 +29,7 @@ int fs_engine_open(const fs_engine_options *opt, fs_engine **out,
         return fs_fail(d, FS_ENOMEM, "no memory for the engine");
     snprintf(e->landmarks, sizeof e->landmarks, "%s",
              opt->landmarks_path ? opt->landmarks_path : FS_LANDMARKS_PATH);
+    e->detect_mode = opt->detect_mode;
     if (!opt->model_path) {
         *out = e;
         return FS_OK;
@@ -117,6 +119,7 @@ int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
         int rc = fs_detector_open(e->landmarks, &e->det, d);
         if (rc != FS_OK)
             return rc;
+        fs_detector_set_mode(e->det, e->detect_mode);
     }
     return fs_detect_faces(e->det, img, NULL, faces, max, n, d);
 }

@@ -30,6 +30,7 @@ typedef struct fs_engine_options {
     const char *model_path;   /* the converted model file (make models);
                                  NULL: no embedding (detection only) */
     const char *landmarks_path;  /* NULL: FS_LANDMARKS_PATH */
+    int         detect_mode;     /* FS_DETECT_*: 0 is ours */
     int         threads;      /* <= 0: one per online CPU */
     int         max_batch;    /* chips per network batch; <= 0: 16 */
 } fs_engine_options;

@@ -242,6 +242,35 @@ START_TEST(test_cli_detect_json_and_refusals)
 }
 END_TEST
 
+/* bench detect runs both engines on the same images and says so; with
+ * no data set it refuses clearly. */
+START_TEST(test_cli_bench_detect)
+{
+    char *out, *err;
+    if (tu_shared()) {
+        int st = tu_run((char *const[]){ "facesearch", "bench", "detect",
+                                         "--json", "--limit", "3", "--large",
+                                         "0", "--threads", "1", NULL },
+                        &out, &err);
+        ck_assert_msg(st == 0, "%s", err);
+        ck_assert_ptr_nonnull(strstr(out, "\"engine\":\"facesearch\","
+                                          "\"set\":\"lfw-dev\",\"threads\":1,"
+                                          "\"images\":3,\"with_face\":3"));
+        ck_assert_ptr_nonnull(strstr(out, "\"engine\":\"dlib-upsample1\","
+                                          "\"set\":\"lfw-dev\""));
+        free(out);
+        free(err);
+    }
+    setenv("FACESEARCH_SHARED", "/nonexistent", 1);
+    int st = tu_run((char *const[]){ "facesearch", "bench", "detect", NULL },
+                    &out, &err);
+    ck_assert_int_eq(st, 2);
+    ck_assert_ptr_nonnull(strstr(err, "needs ../shared/datasets"));
+    free(out);
+    free(err);
+}
+END_TEST
+
 Suite *suite_detect(void);
 Suite *suite_detect(void)
 {
@@ -252,6 +281,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, test_detect_chip_embed_identity);
     tcase_add_test(tc, test_G13_quality_flags_blur_and_darkness);
     tcase_add_test(tc, test_cli_detect_json_and_refusals);
+    tcase_add_test(tc, test_cli_bench_detect);
     suite_add_tcase(s, tc);
     return s;
 }

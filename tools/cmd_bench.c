@@ -15,7 +15,9 @@ const fs_opt cmd_bench_opts[] = {
     { "batch", "B", "only this batch size (default: 1 and 16)" },
     { "seconds", "S", "time per engine and configuration (default 6)" },
     { "rounds", "R", "turns the engines take (default 3)" },
-    { "peers", "LIST", "peers to run: dlib,tfjs (default) or none" },
+    { "peers", "LIST", "embed: peers to run: dlib,tfjs (default) or none" },
+    { "limit", "N", "detect: images per set (default 600; 0: all)" },
+    { "large", "N", "detect: LFW photos enlarged to 1920 px (default 8)" },
     { NULL, NULL, NULL }
 };
 
@@ -218,11 +220,83 @@ static void print_human(const fs_bench_embed_report *rep)
         printf("  not judged: a peer or a configuration was not run\n");
 }
 
+static const fs_bench_detect_result *
+find_detect(const fs_bench_detect_report *rep, const char *engine,
+            const char *set, int threads)
+{
+    for (int i = 0; i < rep->n; i++)
+        if (strcmp(rep->r[i].engine, engine) == 0 &&
+            strcmp(rep->r[i].set, set) == 0 && rep->r[i].threads == threads)
+            return &rep->r[i];
+    return NULL;
+}
+
+static int bench_detect(fs_args *a, const char *shared, long threads)
+{
+    long limit, large;
+    int st;
+    if ((st = fs_arg_int(a, "limit", 0, 1000000, 600, &limit)) != EXIT_OK ||
+        (st = fs_arg_int(a, "large", 0, 100, 8, &large)) != EXIT_OK)
+        return st;
+    fs_bench_detect_options o = { shared, (int)limit, (int)large,
+                                  (int)threads, progress, NULL };
+    fs_bench_detect_report rep;
+    fs_detail d = { "" };
+    int rc = fs_bench_detect(&o, &rep, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return rc == FS_ENOENT ? EXIT_USAGE : EXIT_INTERNAL;
+    }
+    if (a->json) {
+        printf("{\"bench\":\"detect\",\"ncpu\":%d,\"results\":[", rep.ncpu);
+        for (int i = 0; i < rep.n; i++) {
+            const fs_bench_detect_result *r = &rep.r[i];
+            printf("%s{\"engine\":\"%s\",\"set\":\"%s\",\"threads\":%d,"
+                   "\"images\":%d,\"with_face\":%d", i ? "," : "",
+                   r->engine, r->set, r->threads, r->images, r->with_face);
+            json_num("detection_rate", r->detection_rate);
+            json_num("images_per_s", r->images_per_s);
+            json_num("ms_per_image", r->ms_per_image);
+            putchar('}');
+        }
+        printf("]}\n");
+        return EXIT_OK;
+    }
+    printf("bench detect: intake + decode + detection + landmarks + chip, "
+           "files in memory\n\n%-15s %-11s %7s %7s %10s %10s %9s\n",
+           "engine", "set", "threads", "images", "with face", "images/s",
+           "ms/image");
+    for (int i = 0; i < rep.n; i++) {
+        const fs_bench_detect_result *r = &rep.r[i];
+        printf("%-15s %-11s %7d %7d %9.2f%% %10.1f %9.1f\n", r->engine,
+               r->set, r->threads, r->images, 100 * r->detection_rate,
+               r->images_per_s, r->ms_per_image);
+    }
+    printf("\nfacesearch / dlib-upsample1 (as face_recognition calls it):\n");
+    static const char *sets[] = { "lfw-dev", "faces94", "large-1920" };
+    for (int k = 0; k < 3; k++)
+        for (int t = 1; t <= rep.ncpu; t += rep.ncpu > 1 ? rep.ncpu - 1 : 1) {
+            const fs_bench_detect_result *f =
+                find_detect(&rep, "facesearch", sets[k], t);
+            const fs_bench_detect_result *p =
+                find_detect(&rep, "dlib-upsample1", sets[k], t);
+            if (f && p)
+                printf("  %-10s %d thread(s): %.2fx the images/s, detection "
+                       "%.2f%% vs %.2f%%\n", sets[k], t,
+                       f->images_per_s / p->images_per_s,
+                       100 * f->detection_rate, 100 * p->detection_rate);
+        }
+    printf("\ntargets: detection at least the peer's on lfw-dev and 100%% on "
+           "faces94, at 3x the peer's images/s\n");
+    return EXIT_OK;
+}
+
 int cmd_bench(fs_args *a)
 {
-    if (a->npos != 1 || strcmp(a->pos[0], "embed") != 0)
+    if (a->npos != 1 || (strcmp(a->pos[0], "embed") != 0 &&
+                         strcmp(a->pos[0], "detect") != 0))
         return fs_usage_error(a, a->npos ? "unknown benchmark '%s'" :
-                              "which benchmark? (embed)%s",
+                              "which benchmark? (embed, detect)%s",
                               a->npos ? a->pos[0] : "");
     long threads, batch, rounds;
     double seconds;
@@ -256,6 +330,8 @@ int cmd_bench(fs_args *a)
         snprintf(shared, sizeof shared, "%s/../shared", tree);
         sh = shared;
     }
+    if (strcmp(a->pos[0], "detect") == 0)
+        return bench_detect(a, sh, threads);
     fs_bench_embed_options o = {
         fs_model_path(a, model, sizeof model), fs_exe_dir(exe, sizeof exe),
         tree, sh, (int)threads, (int)batch, seconds, (int)rounds, peers,

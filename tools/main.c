@@ -11,7 +11,8 @@
 static const fs_cmd commands[] = {
     { "bench", "Measure the engine beside its peers, in one run.",
       "bench embed [--threads T] [--batch B] [--seconds S] [--rounds R]\n"
-      "  [--peers LIST] [--json]",
+      "  [--peers LIST] [--json]\n"
+      "bench detect [--threads T] [--limit N] [--large N] [--json]",
       cmd_bench_opts, cmd_bench },
     { "detect", "Find the faces of a still image and judge each for search.",
       "detect IMAGE [--json] [--annotate OUT.png] [--face N]",
