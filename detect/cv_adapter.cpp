@@ -12,6 +12,7 @@ extern "C" {
 #include "cv_adapter.h"
 #include "../engine/fs_error.h"
 }
+#include "adapter_guard.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -56,7 +57,7 @@ extern "C" int fs_cv_decode(const uint8_t *data, size_t len, int *width,
                             int *height, int *channels, int *depth_bits,
                             uint8_t **rgb)
 {
-    try {
+    return fs_guarded([&] {
         mute_cpp_diagnostics();
         if (len == 0 || len > (size_t)INT32_MAX)
             return FS_EDECODE;
@@ -92,23 +93,19 @@ extern "C" int fs_cv_decode(const uint8_t *data, size_t len, int *width,
         *depth_bits = depth == CV_16U ? 16 : 8;
         *rgb = p;
         return FS_OK;
-    } catch (...) {
-        return FS_EDECODE;
-    }
+    }, FS_EDECODE);
 }
 
 extern "C" int fs_cv_write_png(const char *path, const uint8_t *rgb,
                                int width, int height)
 {
-    try {
+    return fs_guarded([&] {
         mute_cpp_diagnostics();
         cv::Mat in(height, width, CV_8UC3, const_cast<uint8_t *>(rgb));
         cv::Mat bgr;
         cv::cvtColor(in, bgr, cv::COLOR_RGB2BGR);
         return cv::imwrite(path, bgr) ? FS_OK : FS_EIO;
-    } catch (...) {
-        return FS_EIO;
-    }
+    }, FS_EIO);
 }
 
 struct fs_cascade {
@@ -117,7 +114,7 @@ struct fs_cascade {
 
 extern "C" int fs_cascade_open(const char *xml_path, fs_cascade **out)
 {
-    try {
+    return fs_guarded([&] {
         mute_cpp_diagnostics();
         fs_cascade *c = new fs_cascade;
         if (!c->cc.load(xml_path)) {
@@ -126,11 +123,7 @@ extern "C" int fs_cascade_open(const char *xml_path, fs_cascade **out)
         }
         *out = c;
         return FS_OK;
-    } catch (const std::bad_alloc &) {
-        return FS_ENOMEM;
-    } catch (...) {
-        return FS_EFORMAT;
-    }
+    }, FS_EFORMAT);
 }
 
 extern "C" void fs_cascade_close(fs_cascade *c)
@@ -142,7 +135,7 @@ extern "C" int fs_cascade_detect(fs_cascade *c, const uint8_t *rgb,
                                  int width, int height, int min_side,
                                  double (*boxes)[4], int max, int *n)
 {
-    try {
+    return fs_guarded([&] {
         cv::Mat in(height, width, CV_8UC3, const_cast<uint8_t *>(rgb)), grey;
         cv::cvtColor(in, grey, cv::COLOR_RGB2GRAY);
         cv::equalizeHist(grey, grey);
@@ -167,9 +160,5 @@ extern "C" int fs_cascade_detect(fs_cascade *c, const uint8_t *rgb,
         }
         *n = k;
         return FS_OK;
-    } catch (const std::bad_alloc &) {
-        return FS_ENOMEM;
-    } catch (...) {
-        return FS_EINTERNAL;
-    }
+    });
 }

@@ -5,6 +5,7 @@ extern "C" {
 #include "dlib_adapter.h"
 #include "../engine/fs_error.h"
 }
+#include "adapter_guard.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -36,7 +37,7 @@ struct fs_landmarker {
 extern "C" int fs_dimg_create(const uint8_t *rgb, int width, int height,
                               fs_dimg **out)
 {
-    try {
+    return fs_guarded([&] {
         fs_dimg *img = new fs_dimg;
         img->m.set_size(height, width);
         for (int y = 0; y < height; y++)
@@ -46,11 +47,7 @@ extern "C" int fs_dimg_create(const uint8_t *rgb, int width, int height,
             }
         *out = img;
         return FS_OK;
-    } catch (const std::bad_alloc &) {
-        return FS_ENOMEM;
-    } catch (...) {
-        return FS_EINTERNAL;
-    }
+    });
 }
 
 extern "C" void fs_dimg_free(fs_dimg *img)
@@ -60,16 +57,12 @@ extern "C" void fs_dimg_free(fs_dimg *img)
 
 extern "C" int fs_hog_create(fs_hog **out)
 {
-    try {
+    return fs_guarded([&] {
         fs_hog *h = new fs_hog;
         h->det = dlib::get_frontal_face_detector();
         *out = h;
         return FS_OK;
-    } catch (const std::bad_alloc &) {
-        return FS_ENOMEM;
-    } catch (...) {
-        return FS_EINTERNAL;
-    }
+    });
 }
 
 extern "C" void fs_hog_free(fs_hog *hog)
@@ -80,7 +73,7 @@ extern "C" void fs_hog_free(fs_hog *hog)
 extern "C" int fs_hog_detect(fs_hog *hog, const fs_dimg *img, int upsample,
                              fs_hog_box *boxes, int max, int *n)
 {
-    try {
+    return fs_guarded([&] {
         std::vector<dlib::rect_detection> dets;
         double scale = 1.0;
         if (upsample <= 0) {
@@ -112,16 +105,12 @@ extern "C" int fs_hog_detect(fs_hog *hog, const fs_dimg *img, int upsample,
         }
         *n = k;
         return FS_OK;
-    } catch (const std::bad_alloc &) {
-        return FS_ENOMEM;
-    } catch (...) {
-        return FS_EINTERNAL;
-    }
+    });
 }
 
 extern "C" int fs_landmarker_open(const char *path, fs_landmarker **out)
 {
-    try {
+    return fs_guarded([&] {
         std::ifstream f(path, std::ios::binary);
         if (!f)
             return FS_ENOENT;
@@ -138,11 +127,7 @@ extern "C" int fs_landmarker_open(const char *path, fs_landmarker **out)
         }
         *out = lm;
         return FS_OK;
-    } catch (const std::bad_alloc &) {
-        return FS_ENOMEM;
-    } catch (...) {
-        return FS_EINTERNAL;
-    }
+    });
 }
 
 extern "C" void fs_landmarker_close(fs_landmarker *lm)
@@ -159,7 +144,7 @@ static dlib::rectangle to_rect(const fs_hog_box *b)
 extern "C" int fs_landmarker_fit(const fs_landmarker *lm, const fs_dimg *img,
                                  const fs_hog_box *box, float points[136])
 {
-    try {
+    return fs_guarded([&] {
         dlib::full_object_detection s = lm->sp(img->m, to_rect(box));
         if (s.num_parts() != 68)
             return FS_EINTERNAL;
@@ -168,17 +153,13 @@ extern "C" int fs_landmarker_fit(const fs_landmarker *lm, const fs_dimg *img,
             points[2 * i + 1] = (float)s.part(i).y();
         }
         return FS_OK;
-    } catch (const std::bad_alloc &) {
-        return FS_ENOMEM;
-    } catch (...) {
-        return FS_EINTERNAL;
-    }
+    });
 }
 
 extern "C" int fs_dlib_face_chip(const fs_dimg *img, const float points[136],
                                  uint8_t *chip)
 {
-    try {
+    return fs_guarded([&] {
         std::vector<dlib::point> parts(68);
         long l = (long)points[0], t = (long)points[1], r = l, b = t;
         for (unsigned i = 0; i < 68; i++) {
@@ -204,9 +185,5 @@ extern "C" int fs_dlib_face_chip(const fs_dimg *img, const float points[136],
                 p[2] = out(y, x).blue;
             }
         return FS_OK;
-    } catch (const std::bad_alloc &) {
-        return FS_ENOMEM;
-    } catch (...) {
-        return FS_EINTERNAL;
-    }
+    });
 }
