@@ -112,6 +112,12 @@ static void mean_point(const float *pts, int from, int to, double *x,
     *y /= to - from + 1;
 }
 
+static inline double grey(const fs_image *img, int x, int y)
+{
+    const uint8_t *p = img->rgb + 3 * ((size_t)y * img->width + x);
+    return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+}
+
 /* Grey-level statistics inside the face box: mean, deviation, and the
  * variance of the 4-neighbour Laplacian (focus). */
 static void grey_stats(const fs_image *img, const double box[4],
@@ -124,13 +130,9 @@ static void grey_stats(const fs_image *img, const double box[4],
     long n = 0;
     for (int y = y0; y <= y1; y++)
         for (int x = x0; x <= x1; x++) {
-#define GREY(xx, yy) (0.299 * img->rgb[3 * ((size_t)(yy) * img->width + (xx))] + \
-                      0.587 * img->rgb[3 * ((size_t)(yy) * img->width + (xx)) + 1] + \
-                      0.114 * img->rgb[3 * ((size_t)(yy) * img->width + (xx)) + 2])
-            double g = GREY(x, y);
-            double lap = GREY(x - 1, y) + GREY(x + 1, y) + GREY(x, y - 1) +
-                         GREY(x, y + 1) - 4 * g;
-#undef GREY
+            double g = grey(img, x, y);
+            double lap = grey(img, x - 1, y) + grey(img, x + 1, y) +
+                         grey(img, x, y - 1) + grey(img, x, y + 1) - 4 * g;
             s += g;
             ss += g * g;
             ls += lap;
@@ -263,10 +265,9 @@ int fs_default_face(const fs_face *faces, int n, int width, int height)
     return best;
 }
 
-int fs_face_chip(fs_detector *det, const fs_image *img, const fs_face *f,
-                 uint8_t *chip, fs_detail *d)
+int fs_face_chip(const fs_image *img, const fs_face *f, uint8_t *chip,
+                 fs_detail *d)
 {
-    (void)det;
     fs_dimg *di;
     int rc = fs_dimg_create(img->rgb, img->width, img->height, &di);
     if (rc == FS_OK)

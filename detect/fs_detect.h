@@ -138,8 +138,8 @@ int  fs_annotate(const fs_image *img, const fs_face *faces, int n,
                  int chosen, const char *png_path, fs_detail *d);
 
 /* The aligned 150x150 chip of a face, made as dlib makes it. */
-int  fs_face_chip(fs_detector *det, const fs_image *img, const fs_face *f,
-                  uint8_t *chip, fs_detail *d);
+int  fs_face_chip(const fs_image *img, const fs_face *f, uint8_t *chip,
+                  fs_detail *d);
 
 /* Loads an already aligned face chip: exactly 150x150, 8-bit, 3-channel
  * RGB, else FS_ESHAPE naming what the file holds.  chip receives

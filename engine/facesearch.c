@@ -127,5 +127,6 @@ int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
 int fs_engine_face_chip(fs_engine *e, const fs_image *img,
                         const fs_face *f, uint8_t *chip, fs_detail *d)
 {
-    return fs_face_chip(e->det, img, f, chip, d);
+    (void)e;                          /* no state: dlib's own geometry */
+    return fs_face_chip(img, f, chip, d);
 }
