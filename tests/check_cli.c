@@ -15,18 +15,6 @@
 #include "../engine/facesearch.h"
 #include "fs_testutil.h"
 
-static char *tmp;
-
-static void setup(void)
-{
-    tmp = tu_mkdtemp();
-}
-
-static void teardown(void)
-{
-    tu_rmtree(tmp);
-    free(tmp);
-}
 
 #define RUN(out, err, ...) tu_run((char *const[]){ "facesearch", __VA_ARGS__, \
                                                     NULL }, out, err)
@@ -54,7 +42,7 @@ START_TEST(test_cli_embed_json_matches_reference)
 {
     uint8_t chip[FS_CHIP_BYTES];
     ck_assert_int_eq(tu_synthetic_chip("syn_lcg.png", chip), 0);
-    const char *p = tu_path(tmp, "lcg.bmp");
+    const char *p = tu_path(tu_tmp, "lcg.bmp");
     ck_assert_int_eq(tu_write_bmp(p, chip, 150, 150), 0);
     char *out, *err;
     int st = RUN(&out, &err, "embed", "--json", (char *)p);
@@ -110,25 +98,26 @@ END_TEST
 START_TEST(test_cli_embed_refuses_wrong_chips)
 {
     uint8_t small[100 * 100 * 3] = { 0 };
-    ck_assert_int_eq(tu_write_bmp(tu_path(tmp, "small.bmp"), small, 100, 100),
+    ck_assert_int_eq(tu_write_bmp(tu_path(tu_tmp, "small.bmp"), small, 100,
+                                  100), 0);
+    ck_assert_int_eq(tu_write_png(tu_path(tu_tmp, "grey.png"), 150, 150, 1, 8),
                      0);
-    ck_assert_int_eq(tu_write_png(tu_path(tmp, "grey.png"), 150, 150, 1, 8),
+    ck_assert_int_eq(tu_write_png(tu_path(tu_tmp, "deep.png"), 150, 150, 3, 16),
                      0);
-    ck_assert_int_eq(tu_write_png(tu_path(tmp, "deep.png"), 150, 150, 3, 16),
-                     0);
-    ck_assert_int_eq(tu_write(tu_path(tmp, "text.png"), "hello\n", 6), 0);
-    ck_assert_int_eq(tu_write(tu_path(tmp, "empty.png"), "", 0), 0);
+    ck_assert_int_eq(tu_write(tu_path(tu_tmp, "text.png"), "hello\n", 6), 0);
+    ck_assert_int_eq(tu_write(tu_path(tu_tmp, "empty.png"), "", 0), 0);
     uint8_t chip[FS_CHIP_BYTES];
     ck_assert_int_eq(tu_synthetic_chip("syn_gradient.png", chip), 0);
-    ck_assert_int_eq(tu_write_bmp(tu_path(tmp, "ok.bmp"), chip, 150, 150), 0);
+    ck_assert_int_eq(tu_write_bmp(tu_path(tu_tmp, "ok.bmp"), chip, 150, 150),
+                     0);
     size_t len;
-    char *okbytes = tu_read(tu_path(tmp, "ok.bmp"), &len);
-    ck_assert_int_eq(tu_write(tu_path(tmp, "cut.bmp"), okbytes, len / 3), 0);
+    char *okbytes = tu_read(tu_path(tu_tmp, "ok.bmp"), &len);
+    ck_assert_int_eq(tu_write(tu_path(tu_tmp, "cut.bmp"), okbytes, len / 3), 0);
     free(okbytes);
-    mkdir(tu_path(tmp, "adir.png"), 0700);
+    mkdir(tu_path(tu_tmp, "adir.png"), 0700);
     /* over the size limit: refused from its size, before any read (the
      * sparse file would read as zeros) */
-    FILE *big = fopen(tu_path(tmp, "big.png"), "wb");
+    FILE *big = fopen(tu_path(tu_tmp, "big.png"), "wb");
     ck_assert_ptr_nonnull(big);
     ck_assert_int_eq(ftruncate(fileno(big), (off_t)65 << 20), 0);
     fclose(big);
@@ -148,8 +137,8 @@ START_TEST(test_cli_embed_refuses_wrong_chips)
         char *out, *err;
         /* a good chip first: one bad file refuses the whole call */
         int st = RUN(&out, &err, "embed", "--json",
-                     (char *)tu_path(tmp, "ok.bmp"),
-                     (char *)tu_path(tmp, cases[i].file));
+                     (char *)tu_path(tu_tmp, "ok.bmp"),
+                     (char *)tu_path(tu_tmp, cases[i].file));
         expect_refusal(st, 2, out, err, cases[i].what);
         ck_assert_ptr_nonnull(strstr(err, cases[i].file));
         free(out);
@@ -162,10 +151,10 @@ START_TEST(test_cli_embed_refuses_unreadable_chip)
 {
     uint8_t chip[FS_CHIP_BYTES];
     ck_assert_int_eq(tu_synthetic_chip("syn_gradient.png", chip), 0);
-    const char *p = tu_path(tmp, "locked.bmp");
+    const char *p = tu_path(tu_tmp, "locked.bmp");
     ck_assert_int_eq(tu_write_bmp(p, chip, 150, 150), 0);
     ck_assert_int_eq(chmod(p, 0), 0);
-    ck_assert_int_eq(chmod(tmp, 0755), 0);
+    ck_assert_int_eq(chmod(tu_tmp, 0755), 0);
     /* root reads anything: then run the binary as nobody */
     char *nobody[] = { "setpriv", "--reuid=65534", "--regid=65534",
                        "--clear-groups", NULL };
@@ -187,7 +176,7 @@ START_TEST(test_G8_cli_refuses_stream_and_video)
 {
     REFUSED(1, "G8", "embed", "rtsp://10.1.1.1/cam");
     REFUSED(1, "a device", "embed", "/dev/video0");
-    const char *mp4 = tu_path(tmp, "clip.png");
+    const char *mp4 = tu_path(tu_tmp, "clip.png");
     ck_assert_int_eq(tu_write(mp4, "\0\0\0\x18" "ftypmp42\0\0\0\0mp42isom",
                               24), 0);
     REFUSED(1, "ISO-BMFF", "embed", (char *)mp4);
@@ -213,11 +202,11 @@ START_TEST(test_cli_missing_model_is_internal_error)
 {
     uint8_t chip[FS_CHIP_BYTES];
     ck_assert_int_eq(tu_synthetic_chip("syn_gradient.png", chip), 0);
-    const char *p = tu_path(tmp, "ok.bmp");
+    const char *p = tu_path(tu_tmp, "ok.bmp");
     ck_assert_int_eq(tu_write_bmp(p, chip, 150, 150), 0);
     char *out, *err;
     int st = RUN(&out, &err, "embed", "--model",
-                 (char *)tu_path(tmp, "none.fsm"), (char *)p);
+                 (char *)tu_path(tu_tmp, "none.fsm"), (char *)p);
     expect_refusal(st, 3, out, err, "none.fsm");
     free(out);
     free(err);
@@ -262,7 +251,7 @@ Suite *suite_cli(void)
 {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("facesearch");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_cli_embed_json_matches_reference);
     tcase_add_test(tc, test_cli_embed_golden_pngs);

@@ -14,18 +14,6 @@
 #include "../detect/fs_detect.h"
 #include "fs_testutil.h"
 
-static char *tmp;
-
-static void setup(void)
-{
-    tmp = tu_mkdtemp();
-}
-
-static void teardown(void)
-{
-    tu_rmtree(tmp);
-    free(tmp);
-}
 
 /* ---- fixture writers -------------------------------------------------- */
 
@@ -245,7 +233,7 @@ END_TEST
  * would block forever with no writer). */
 START_TEST(test_G8_refuses_fifo_without_blocking)
 {
-    const char *p = tu_path(tmp, "pipe.jpg");
+    const char *p = tu_path(tu_tmp, "pipe.jpg");
     ck_assert_int_eq(mkfifo(p, 0600), 0);
     fs_image img;
     fs_detail d = { "" };
@@ -288,7 +276,7 @@ START_TEST(test_intake_refuses_truncated_and_corrupt)
     expect(&tif, FS_EDECODE, "truncated TIFF");
 
     uint8_t rgb[4 * 4 * 3] = { 0 };
-    const char *p = tu_path(tmp, "x.bmp");
+    const char *p = tu_path(tu_tmp, "x.bmp");
     ck_assert_int_eq(tu_write_bmp(p, rgb, 4, 4), 0);
     size_t n;
     uint8_t *bmp = tu_read(p, &n);
@@ -329,7 +317,7 @@ START_TEST(test_intake_accepts_stills_by_content_not_name)
 {
     buf png = { { 0 }, 0 };
     make_png(&png, 4, 3, 1);
-    const char *p = tu_path(tmp, "photo.jpg");   /* a PNG named .jpg */
+    const char *p = tu_path(tu_tmp, "photo.jpg");   /* a PNG named .jpg */
     ck_assert_int_eq(tu_write(p, png.data, png.n), 0);
     fs_image img;
     fs_detail d = { "" };
@@ -343,7 +331,7 @@ START_TEST(test_intake_accepts_stills_by_content_not_name)
 
     buf tif = { { 0 }, 0 };
     make_tiff(&tif, 5, 2, 1, 0);
-    p = tu_path(tmp, "scan.bin");
+    p = tu_path(tu_tmp, "scan.bin");
     ck_assert_int_eq(tu_write(p, tif.data, tif.n), 0);
     ck_assert_msg(fs_image_load(p, &img, &d) == FS_OK, "%s", d.msg);
     ck_assert_int_eq(img.still.type, FS_IMG_TIFF);
@@ -355,7 +343,7 @@ START_TEST(test_intake_accepts_stills_by_content_not_name)
     uint8_t rgb[6 * 4 * 3];
     for (size_t i = 0; i < sizeof rgb; i++)
         rgb[i] = (uint8_t)i;
-    p = tu_path(tmp, "mugshot");
+    p = tu_path(tu_tmp, "mugshot");
     ck_assert_int_eq(tu_write_bmp(p, rgb, 6, 4), 0);
     ck_assert_msg(fs_image_load(p, &img, &d) == FS_OK, "%s", d.msg);
     ck_assert_int_eq(img.still.type, FS_IMG_BMP);
@@ -371,7 +359,7 @@ START_TEST(test_intake_applies_exif_orientation)
     for (int o = 1; o <= 8; o++) {
         buf tif = { { 0 }, 0 };
         make_tiff(&tif, 5, 2, 1, o);
-        const char *p = tu_path(tmp, "oriented.tif");
+        const char *p = tu_path(tu_tmp, "oriented.tif");
         ck_assert_int_eq(tu_write(p, tif.data, tif.n), 0);
         fs_image img;
         fs_detail d = { "" };
@@ -409,7 +397,7 @@ Suite *suite_intake(void)
 {
     Suite *s = suite_create("intake");
     TCase *tc = tcase_create("G8");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_G8_refuses_video_containers);
     tcase_add_test(tc, test_G8_refuses_animated_gif);

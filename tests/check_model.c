@@ -15,21 +15,19 @@
 #include "../engine/fs_json.h"
 #include "fs_testutil.h"
 
-static char *tmp;
 static uint8_t *orig;
 static size_t orig_len;
 
 static void setup(void)
 {
-    tmp = tu_mkdtemp();
+    tu_tmp_setup();
     orig = tu_read(tu_model_path(), &orig_len);
     ck_assert_msg(orig != NULL, "cannot read the model: run 'make models'");
 }
 
 static void teardown(void)
 {
-    tu_rmtree(tmp);
-    free(tmp);
+    tu_tmp_teardown();
     free(orig);
 }
 
@@ -44,7 +42,7 @@ static int open_variant(size_t len, long at, uint8_t flip, fs_detail *d)
         memset(b + orig_len, 0, len - orig_len);
     if (at >= 0)
         b[at] ^= flip;
-    const char *p = tu_path(tmp, "variant.fsm");
+    const char *p = tu_path(tu_tmp, "variant.fsm");
     ck_assert_int_eq(tu_write(p, b, len), 0);
     free(b);
     fs_model *m = NULL;
@@ -120,10 +118,10 @@ START_TEST(test_model_missing_refused)
 {
     fs_model *m = NULL;
     fs_detail d = { "" };
-    ck_assert_int_eq(fs_model_open(tu_path(tmp, "none.fsm"), &m, &d),
+    ck_assert_int_eq(fs_model_open(tu_path(tu_tmp, "none.fsm"), &m, &d),
                      FS_ENOENT);
     ck_assert_ptr_nonnull(strstr(d.msg, "none.fsm"));
-    ck_assert_int_eq(fs_model_open(tmp, &m, &d), FS_ENOTFILE); /* a dir */
+    ck_assert_int_eq(fs_model_open(tu_tmp, &m, &d), FS_ENOTFILE); /* a dir */
     ck_assert_ptr_nonnull(strstr(d.msg, "not a regular file"));
 }
 END_TEST
@@ -193,7 +191,7 @@ END_TEST
  * is refused by the network with the tensor named. */
 static int net_from_tensors(fs_tensor *t, size_t n, fs_detail *d)
 {
-    const char *p = tu_path(tmp, "edited.fsm");
+    const char *p = tu_path(tu_tmp, "edited.fsm");
     uint8_t sha[32] = { 0 };
     ck_assert_int_eq(fs_model_write(p, "edited", sha, t, n, d), FS_OK);
     fs_model *m;
@@ -235,10 +233,10 @@ START_TEST(test_model_write_leaves_nothing_on_failure)
     fs_tensor t;
     fs_model_tensor_at(m, 0, &t);
     uint8_t sha[32] = { 0 };
-    const char *p = tu_path(tmp, "no/such/dir/m.fsm");
+    const char *p = tu_path(tu_tmp, "no/such/dir/m.fsm");
     ck_assert_int_eq(fs_model_write(p, "x", sha, &t, 1, &d), FS_EIO);
     struct stat st;
-    ck_assert_int_ne(stat(tu_path(tmp, "no"), &st), 0);
+    ck_assert_int_ne(stat(tu_path(tu_tmp, "no"), &st), 0);
     fs_model_close(m);
 }
 END_TEST

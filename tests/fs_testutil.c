@@ -110,6 +110,20 @@ void tu_rmtree(const char *dir)
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+char *tu_tmp;
+
+void tu_tmp_setup(void)
+{
+    tu_tmp = tu_mkdtemp();
+}
+
+void tu_tmp_teardown(void)
+{
+    tu_rmtree(tu_tmp);
+    free(tu_tmp);
+    tu_tmp = NULL;
+}
+
 const char *tu_path(const char *dir, const char *name)
 {
     static char ring[8][4096];

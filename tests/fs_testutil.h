@@ -19,6 +19,12 @@ const char *tu_bin(void);
 /* ../shared, or NULL (with a note printed once) when it is absent. */
 const char *tu_shared(void);
 
+/* The scratch directory of the running test: a Check fixture pair that
+ * makes it fresh for each test and removes it after. */
+extern char *tu_tmp;
+void tu_tmp_setup(void);
+void tu_tmp_teardown(void);
+
 /* A fresh directory under $TMPDIR, removed by tu_rmtree. */
 char *tu_mkdtemp(void);
 void  tu_rmtree(const char *dir);
