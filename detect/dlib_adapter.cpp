@@ -4,6 +4,7 @@
 extern "C" {
 #include "dlib_adapter.h"
 #include "../engine/fs_error.h"
+#include "../engine/fs_types.h"
 }
 #include "adapter_guard.hpp"
 
@@ -172,14 +173,15 @@ extern "C" int fs_dlib_face_chip(const fs_dimg *img, const float points[136],
         }
         dlib::full_object_detection s(dlib::rectangle(l, t, r, b), parts);
         dlib::matrix<dlib::rgb_pixel> out;
-        dlib::extract_image_chip(img->m, dlib::get_face_chip_details(s, 150,
-                                                                     0.25),
+        const long side = FS_CHIP_SIZE;
+        dlib::extract_image_chip(img->m,
+                                 dlib::get_face_chip_details(s, side, 0.25),
                                  out);
-        if (out.nr() != 150 || out.nc() != 150)
+        if (out.nr() != side || out.nc() != side)
             return FS_EINTERNAL;
-        for (long y = 0; y < 150; y++)
-            for (long x = 0; x < 150; x++) {
-                uint8_t *p = chip + 3 * (y * 150 + x);
+        for (long y = 0; y < side; y++)
+            for (long x = 0; x < side; x++) {
+                uint8_t *p = chip + 3 * (y * side + x);
                 p[0] = out(y, x).red;
                 p[1] = out(y, x).green;
                 p[2] = out(y, x).blue;

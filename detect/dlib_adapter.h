@@ -47,7 +47,8 @@ void fs_landmarker_close(fs_landmarker *lm);
 int  fs_landmarker_fit(const fs_landmarker *lm, const fs_dimg *img,
                        const fs_hog_box *box, float points[136]);
 
-/* The 150x150 RGB chip of dlib's get_face_chip_details(shape, 150, 0.25)
+/* The FS_CHIP_SIZE-square RGB chip of dlib's
+ * get_face_chip_details(shape, FS_CHIP_SIZE, 0.25)
  * and extract_image_chip, from the 68 points. */
 int  fs_dlib_face_chip(const fs_dimg *img, const float points[136],
                        uint8_t *chip);

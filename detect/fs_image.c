@@ -8,9 +8,8 @@
 #include <sys/stat.h>
 
 #include "../engine/fs_file.h"
+#include "../engine/fs_types.h"
 #include "cv_adapter.h"
-
-#define CHIP_SIDE 150
 
 /* Refuses devices and streams by what the path is, before opening it:
  * opening a camera or a FIFO could block or start a capture. */
@@ -127,7 +126,7 @@ int fs_chip_load(const char *path, uint8_t *chip, fs_detail *d)
     int rc = fs_image_load(path, &img, d);
     if (rc != FS_OK)
         return rc;
-    if (img.width != CHIP_SIDE || img.height != CHIP_SIDE ||
+    if (img.width != FS_CHIP_SIZE || img.height != FS_CHIP_SIZE ||
         img.channels != 3 || img.depth_bits != 8) {
         rc = fs_fail(d, FS_ESHAPE, "'%s' is %dx%d with %d channel%s of %d "
                      "bits; a chip must be 150x150 8-bit RGB", path,
@@ -136,7 +135,7 @@ int fs_chip_load(const char *path, uint8_t *chip, fs_detail *d)
         fs_image_release(&img);
         return rc;
     }
-    memcpy(chip, img.rgb, (size_t)CHIP_SIDE * CHIP_SIDE * 3);
+    memcpy(chip, img.rgb, (size_t)FS_CHIP_SIZE * FS_CHIP_SIZE * 3);
     fs_image_release(&img);
     return FS_OK;
 }

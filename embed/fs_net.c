@@ -522,6 +522,15 @@ static void epilogue(float *out, const float *restrict c,
         }
 }
 
+/* Image n and position (y, x) of row r of an h x w grid stacked over the
+ * images of a batch: output rows, pooling windows, Winograd tiles. */
+static inline void grid_pos(long r, int h, int w, long *n, int *y, int *x)
+{
+    *n = r / ((long)h * w);
+    *y = (int)(r / w % h);
+    *x = (int)(r % w);
+}
+
 /* Rows [r0, r1) of the im2col matrix of op o over input `in`. */
 static void im2col(const op *o, const float *in, long r0, long r1,
                    float *restrict a)
@@ -530,8 +539,9 @@ static void im2col(const op *o, const float *in, long r0, long r1,
     int k = cv->k, c = o->c;
     size_t kc = (size_t)k * c;
     for (long r = r0; r < r1; r++) {
-        long n = r / ((long)o->ho * o->wo);
-        int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
+        long n;
+        int oy, ox;
+        grid_pos(r, o->ho, o->wo, &n, &oy, &ox);
         int iy0 = oy * cv->stride - cv->pad, ix0 = ox * cv->stride - cv->pad;
         const float *img = in + (size_t)n * o->img;
         for (int ky = 0; ky < k; ky++, a += kc) {
@@ -600,8 +610,9 @@ static void run_conv(fs_net *net, const op *o, const part *p)
                     (int)(r1 - r0), cn, kk, 1.0f, a, kk, cv->w + c0, co,
                     0.0f, c, cn);
         for (long r = r0; r < r1; r++) {
-            long n = r / ((long)o->ho * o->wo);
-            int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
+            long n;
+            int oy, ox;
+            grid_pos(r, o->ho, o->wo, &n, &oy, &ox);
             size_t at = (size_t)n * o->img + ((size_t)oy * o->dw + ox) * co +
                         c0;
             epilogue(out + at, c + (size_t)(r - r0) * cn, cv->b + c0,
@@ -626,8 +637,9 @@ static void wino_input(const op *o, const float *in, long t0, long t1,
     int c = o->c, th = (o->h + 1) / 2, tw = (o->w + 1) / 2;
     size_t plane = (size_t)(t1 - t0) * c;     /* one V_xi matrix */
     for (long t = t0; t < t1; t++) {
-        long n = t / ((long)th * tw);
-        int ty = (int)(t / tw % th), tx = (int)(t % tw);
+        long n;
+        int ty, tx;
+        grid_pos(t, th, tw, &n, &ty, &tx);
         int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
         const float *img = in + (size_t)n * o->img;
         const float *p[4][4];
@@ -675,8 +687,9 @@ static void wino_output(const op *o, const float *m, long t0, long t1,
     const float *bias = o->cv->b;
     const v16 zero = { 0 };
     for (long t = t0; t < t1; t++) {
-        long n = t / ((long)th * tw);
-        int ty = (int)(t / tw % th), tx = (int)(t % tw);
+        long n;
+        int ty, tx;
+        grid_pos(t, th, tw, &n, &ty, &tx);
         const float *src = m + (size_t)(t - t0) * cn;
         float *dst[2][2];
         const float *ad[2][2];
@@ -749,8 +762,9 @@ static void run_maxpool(fs_net *net, const op *o, const part *p)
     part_rows(p, (long)o->ho * o->wo, &lo, &hi);
     int c = o->c;
     for (long r = lo; r < hi; r++) {
-        long n = r / ((long)o->ho * o->wo);
-        int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
+        long n;
+        int oy, ox;
+        grid_pos(r, o->ho, o->wo, &n, &oy, &ox);
         const float *img = net->buf[o->src] + (size_t)n * o->img;
         float *restrict out = net->buf[o->dst] + (size_t)n * o->img +
                               ((size_t)oy * o->wo + ox) * c;
@@ -771,8 +785,9 @@ static void run_avgpool(fs_net *net, const op *o, const part *p)
     part_rows(p, (long)o->ho * o->wo, &lo, &hi);
     int c = o->c, co = o->co;
     for (long r = lo; r < hi; r++) {
-        long n = r / ((long)o->ho * o->wo);
-        int oy = (int)(r / o->wo % o->ho), ox = (int)(r % o->wo);
+        long n;
+        int oy, ox;
+        grid_pos(r, o->ho, o->wo, &n, &oy, &ox);
         const float *img = net->buf[o->src] + (size_t)n * o->img;
         const float *top = img + ((size_t)(2 * oy) * o->w + 2 * ox) * c;
         const float *bot = top + (size_t)o->w * c;
