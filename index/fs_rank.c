@@ -288,58 +288,152 @@ static void *alloc64(size_t bytes)
     return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
 }
 
-/* Scans rows [lo, hi) for the r->nq probes of the call; lo is a multiple
- * of BLOCK_ROWS. */
-static void scan(fs_ranker *r, worker *w, size_t lo, size_t hi)
+/* Where the scores of a chunk come from: score i is row a + i (CONTIG,
+ * i < lim), or for FS_F32_STREAMS streams of len rows from row a, row
+ * a + (i % 16) * len + i0 + i / 16 (F32), or for FS_Q8_STREAMS streams of
+ * len blocks from block a, a row of block a + (i / 16 % 4) * len + i0 +
+ * i / 64 (Q8). */
+typedef struct chunk {
+    enum { CONTIG, F32, Q8 } kind;
+    size_t a, len, i0, lim;
+} chunk;
+
+static inline size_t chunk_row(const chunk *c, size_t i)
 {
-    const fs_rank_kernels *k = r->kern;
-    size_t nq = r->nq;
-    for (size_t q = 0; q < nq; q++)
-        tk_reset(&w->tk[q], r->keep);
+    switch (c->kind) {
+    case F32:
+        return c->a + i % FS_F32_STREAMS * c->len + c->i0 +
+               i / FS_F32_STREAMS;
+    case Q8:
+        return (c->a + i / FS_Q8_ROWS % FS_Q8_STREAMS * c->len + c->i0 +
+                i / (FS_Q8_ROWS * FS_Q8_STREAMS)) * FS_Q8_ROWS +
+               i % FS_Q8_ROWS;
+    default:
+        return i < c->lim ? c->a + i : SIZE_MAX;
+    }
+}
+
+/* The scores s[0..n) of one probe into its topk: the vector filter first,
+ * so only scores that can still enter are looked at. */
+static void take(const fs_ranker *r, topk *t, uint32_t *idx, const float *s,
+                 size_t n, const chunk *c)
+{
+    size_t m = r->kern->filter_ge(s, n, t->thr, idx);
+    for (size_t j = 0; j < m; j++) {
+        size_t i = idx[j], row;
+        if (s[i] >= t->thr && (row = chunk_row(c, i)) < r->n)
+            tk_push(t, s[i], r->subject[row], (uint32_t)row);
+    }
+}
+
+/* Rows [lo, hi) in blocks of BLOCK_ROWS, each scored for every probe by
+ * one sgemm: batches are bound by arithmetic, not memory. */
+static void scan_sgemm(fs_ranker *r, worker *w, size_t lo, size_t hi)
+{
     for (size_t row = lo; row < hi; row += BLOCK_ROWS) {
         size_t nb = hi - row < BLOCK_ROWS ? hi - row : BLOCK_ROWS;
-        if (r->mode == FS_RANK_COMPRESSED) {
-            const uint8_t *blk = r->q8 + row / FS_Q8_ROWS * FS_Q8_BLOCK;
-            size_t nblk = (nb + FS_Q8_ROWS - 1) / FS_Q8_ROWS;
-            for (size_t q = 0; q < nq; q++)
-                k->dot_u8(blk, nblk, r->pq8 + q * FS_DESC_DIM,
-                          w->scores + q * BLOCK_ROWS);
-        } else if (nq >= BLAS_MIN_NQ) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq,
-                        (int)nb, FS_DESC_DIM, 1.0f, r->probes, FS_DESC_DIM,
-                        r->vec + row * FS_DESC_DIM, FS_DESC_DIM, 0.0f,
-                        w->scores, BLOCK_ROWS);
-        } else {
-            for (size_t q = 0; q < nq; q++)
-                k->dot_f32(r->vec + row * FS_DESC_DIM, nb,
-                           r->probes + q * FS_DESC_DIM,
-                           w->scores + q * BLOCK_ROWS);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r->nq,
+                    (int)nb, FS_DESC_DIM, 1.0f, r->probes, FS_DESC_DIM,
+                    r->vec + row * FS_DESC_DIM, FS_DESC_DIM, 0.0f,
+                    w->scores, BLOCK_ROWS);
+        chunk c = { CONTIG, row, 0, 0, nb };
+        for (size_t q = 0; q < r->nq; q++)
+            take(r, &w->tk[q], w->idx, w->scores + q * BLOCK_ROWS, nb, &c);
+    }
+}
+
+/* Rows [lo, hi) as FS_F32_STREAMS streams read side by side, a chunk of
+ * BLOCK_ROWS rows at a time (it stays in L2 while every probe passes over
+ * it), then the few rows the streams leave over. */
+static void scan_f32(fs_ranker *r, worker *w, size_t lo, size_t hi)
+{
+    const fs_rank_kernels *k = r->kern;
+    size_t len = (hi - lo) / FS_F32_STREAMS;
+    size_t step = BLOCK_ROWS / FS_F32_STREAMS;
+    const float *base[FS_F32_STREAMS];
+    for (size_t i0 = 0; i0 < len; i0 += step) {
+        size_t ni = len - i0 < step ? len - i0 : step;
+        for (int s = 0; s < FS_F32_STREAMS; s++)
+            base[s] = r->vec + (lo + (size_t)s * len + i0) * FS_DESC_DIM;
+        chunk c = { F32, lo, len, i0, 0 };
+        for (size_t q = 0; q < r->nq; q++) {
+            float *sc = w->scores + q * BLOCK_ROWS;
+            k->dot_f32_streams(base, ni, r->probes + q * FS_DESC_DIM, sc);
+            take(r, &w->tk[q], w->idx, sc, ni * FS_F32_STREAMS, &c);
         }
-        for (size_t q = 0; q < nq; q++) {
-            topk *t = &w->tk[q];
-            const float *s = w->scores + q * BLOCK_ROWS;
-            size_t m = k->filter_ge(s, nb, t->thr, w->idx);
-            for (size_t j = 0; j < m; j++) {
-                size_t i = w->idx[j];
-                if (s[i] >= t->thr)
-                    tk_push(t, s[i], r->subject[row + i],
-                            (uint32_t)(row + i));
-            }
+    }
+    size_t rest = lo + len * FS_F32_STREAMS;
+    if (rest == hi)
+        return;
+    for (size_t i = rest; i < hi; i++)
+        base[i - rest] = r->vec + i * FS_DESC_DIM;
+    chunk c = { CONTIG, rest, 0, 0, hi - rest };
+    for (size_t q = 0; q < r->nq; q++) {
+        float *sc = w->scores + q * BLOCK_ROWS;
+        k->dot_f32_rows(base, hi - rest, r->probes + q * FS_DESC_DIM, sc);
+        take(r, &w->tk[q], w->idx, sc, hi - rest, &c);
+    }
+}
+
+/* The int8 blocks of rows [lo, hi) the same way, FS_Q8_STREAMS streams;
+ * the blocks left over go as one more group, padded with a zero block. */
+static void scan_q8(fs_ranker *r, worker *w, size_t lo, size_t hi)
+{
+    const fs_rank_kernels *k = r->kern;
+    size_t b0 = lo / FS_Q8_ROWS;
+    size_t nb = (hi - lo + FS_Q8_ROWS - 1) / FS_Q8_ROWS;
+    size_t len = nb / FS_Q8_STREAMS;
+    size_t step = BLOCK_ROWS / (FS_Q8_ROWS * FS_Q8_STREAMS);
+    const uint8_t *base[FS_Q8_STREAMS];
+    for (size_t i0 = 0; i0 < len; i0 += step) {
+        size_t ni = len - i0 < step ? len - i0 : step;
+        for (int s = 0; s < FS_Q8_STREAMS; s++)
+            base[s] = r->q8 + (b0 + (size_t)s * len + i0) * FS_Q8_BLOCK;
+        chunk c = { Q8, b0, len, i0, 0 };
+        for (size_t q = 0; q < r->nq; q++) {
+            float *sc = w->scores + q * BLOCK_ROWS;
+            k->dot_u8_streams(base, ni, r->pq8 + q * FS_DESC_DIM, sc);
+            take(r, &w->tk[q], w->idx, sc,
+                 ni * FS_Q8_STREAMS * FS_Q8_ROWS, &c);
         }
+    }
+    size_t rest = b0 + len * FS_Q8_STREAMS, left = b0 + nb - rest;
+    if (left == 0)
+        return;
+    for (size_t s = 0; s < FS_Q8_STREAMS; s++)
+        base[s] = s < left ? r->q8 + (rest + s) * FS_Q8_BLOCK
+                           : fs_rank_zero_block;
+    chunk c = { CONTIG, rest * FS_Q8_ROWS, 0, 0, left * FS_Q8_ROWS };
+    for (size_t q = 0; q < r->nq; q++) {
+        float *sc = w->scores + q * BLOCK_ROWS;
+        k->dot_u8_streams(base, 1, r->pq8 + q * FS_DESC_DIM, sc);
+        take(r, &w->tk[q], w->idx, sc, FS_Q8_STREAMS * FS_Q8_ROWS, &c);
     }
 }
 
 static void scan_team(void *arg, int tid, int nt)
 {
     fs_ranker *r = arg;
+    worker *w = &r->w[tid];
     long lo, hi;
     /* whole blocks per thread: every block is scored by the same calls
-     * whatever the thread count (sgemm's rounding depends on its operands'
-     * shapes), and int8 blocks stay whole */
+     * whatever the thread count (sgemm's rounding depends on its
+     * operands' shapes), and int8 blocks stay whole */
     fs_pool_split((long)((r->n + BLOCK_ROWS - 1) / BLOCK_ROWS), tid, nt,
                   &lo, &hi);
     size_t a = (size_t)lo * BLOCK_ROWS, b = (size_t)hi * BLOCK_ROWS;
-    scan(r, &r->w[tid], a, b < r->n ? b : r->n);
+    if (b > r->n)
+        b = r->n;
+    for (size_t q = 0; q < r->nq; q++)
+        tk_reset(&w->tk[q], r->keep);
+    if (a >= b)
+        return;
+    if (r->mode == FS_RANK_COMPRESSED)
+        scan_q8(r, w, a, b);
+    else if (r->nq >= BLAS_MIN_NQ)
+        scan_sgemm(r, w, a, b);
+    else
+        scan_f32(r, w, a, b);
 }
 
 /* Every thread's entries for probe q into r->merge. */
@@ -357,22 +451,20 @@ static void merge_threads(fs_ranker *r, size_t q, uint32_t keep)
 /* The exact float score of every row of every shortlisted subject. */
 static void rerank(fs_ranker *r, const float *probe, uint32_t k)
 {
-    float buf[FS_Q8_ROWS * FS_DESC_DIM] __attribute__((aligned(64)));
+    const float *rows[FS_Q8_ROWS];
     float sc[FS_Q8_ROWS];
-    uint32_t rows[FS_Q8_ROWS], m = 0;
+    uint32_t id[FS_Q8_ROWS], m = 0;
     tk_reset(&r->rerank, k);
     for (uint32_t e = 0; e < r->merge.n; e++) {
         uint32_t first = r->merge.h[e].row, i = first;
         do {
-            memcpy(buf + (size_t)m * FS_DESC_DIM,
-                   r->vec + (size_t)i * FS_DESC_DIM, sizeof(float) *
-                   FS_DESC_DIM);
-            rows[m++] = i;
+            rows[m] = r->vec + (size_t)i * FS_DESC_DIM;
+            id[m++] = i;
             i = r->next[i];
             if (m == FS_Q8_ROWS || (i == first && e + 1 == r->merge.n)) {
-                r->kern->dot_f32(buf, m, probe, sc);
+                r->kern->dot_f32_rows(rows, m, probe, sc);
                 for (uint32_t j = 0; j < m; j++)
-                    tk_push(&r->rerank, sc[j], r->subject[rows[j]], rows[j]);
+                    tk_push(&r->rerank, sc[j], r->subject[id[j]], id[j]);
                 m = 0;
             }
         } while (i != first);

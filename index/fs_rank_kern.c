@@ -8,10 +8,11 @@
  * shipped binary never depends on the build machine.
  *
  * Float kernels score a group of rows together (16 for AVX-512, 8 for
- * AVX2): one accumulator per row, then a transposing reduction tree that
- * does the same additions for every row.  A short tail is copied into a
- * zero-padded group and scored by the same code, so a row's score never
- * depends on where it lies; equal rows tie exactly.
+ * AVX2), given as pointers: one accumulator per row, then a transposing
+ * reduction tree that does the same additions for every row.  A short
+ * group is filled up with a row of zeros and scored by the same code, so
+ * a row's score never depends on where it lies or which rows share its
+ * group; equal rows tie exactly.
  *
  * Everything here is pure computation: no allocation, no state; safe from
  * any number of threads.
@@ -31,34 +32,51 @@
 
 /* ---- the plain-C reference ------------------------------------------- */
 
+const float fs_rank_zero_row[FS_DESC_DIM] __attribute__((aligned(64)));
+const uint8_t fs_rank_zero_block[FS_Q8_BLOCK] __attribute__((aligned(64)));
+
 /* Eight interleaved partial sums, combined in a fixed order: the compiler
  * may vectorise the lanes (no reassociation needed), and the result is
  * the same on every machine. */
-static void dot_f32_generic(const float *rows, size_t n, const float *q,
-                            float *out)
+static float dot_generic(const float *x, const float *q)
 {
-    for (size_t i = 0; i < n; i++) {
-        const float *x = rows + i * FS_DESC_DIM;
-        float acc[8] = { 0 };
-        for (int d = 0; d < FS_DESC_DIM; d += 8)
-            for (int l = 0; l < 8; l++)
-                acc[l] += x[d + l] * q[d + l];
-        out[i] = ((acc[0] + acc[4]) + (acc[2] + acc[6])) +
-                 ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-    }
+    float acc[8] = { 0 };
+    for (int d = 0; d < FS_DESC_DIM; d += 8)
+        for (int l = 0; l < 8; l++)
+            acc[l] += x[d + l] * q[d + l];
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) +
+           ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
-static void dot_u8_generic(const uint8_t *blk, size_t nblk, const int8_t *q,
-                           float *out)
+static void dot_f32_streams_generic(const float *const *base, size_t n,
+                                    const float *q, float *out)
 {
-    for (size_t b = 0; b < nblk; b++, blk += FS_Q8_BLOCK)
-        for (int r = 0; r < FS_Q8_ROWS; r++) {
-            int32_t s = 0;
-            for (int g = 0; g < FS_DESC_DIM / 4; g++)
-                for (int j = 0; j < 4; j++)
-                    s += (int32_t)blk[g * 4 * FS_Q8_ROWS + r * 4 + j] *
-                         q[4 * g + j];
-            out[b * FS_Q8_ROWS + (size_t)r] = (float)s;
+    for (size_t i = 0; i < n; i++)
+        for (int s = 0; s < FS_F32_STREAMS; s++)
+            *out++ = dot_generic(base[s] + i * FS_DESC_DIM, q);
+}
+
+static void dot_f32_rows_generic(const float *const *rows, size_t n,
+                                 const float *q, float *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = dot_generic(rows[i], q);
+}
+
+static void dot_u8_streams_generic(const uint8_t *const *base, size_t nblk,
+                                   const int8_t *q, float *out)
+{
+    for (size_t b = 0; b < nblk; b++)
+        for (int st = 0; st < FS_Q8_STREAMS; st++) {
+            const uint8_t *blk = base[st] + b * FS_Q8_BLOCK;
+            for (int r = 0; r < FS_Q8_ROWS; r++) {
+                int32_t s = 0;
+                for (int g = 0; g < FS_DESC_DIM / 4; g++)
+                    for (int j = 0; j < 4; j++)
+                        s += (int32_t)blk[g * 4 * FS_Q8_ROWS + r * 4 + j] *
+                             q[4 * g + j];
+                *out++ = (float)s;
+            }
         }
 }
 
@@ -73,22 +91,32 @@ static size_t filter_ge_generic(const float *s, size_t n, float thr,
 }
 
 static const fs_rank_kernels kern_generic = {
-    dot_f32_generic, dot_u8_generic, filter_ge_generic, "generic"
+    dot_f32_streams_generic, dot_f32_rows_generic, dot_u8_streams_generic,
+    filter_ge_generic, "generic"
 };
 
 #ifdef FS_X86
+
+/* Each stream's next row is asked for while this one is scored: the
+ * hardware prefetcher alone keeps too few reads in flight.  (A prefetch
+ * past the end of the matrix is harmless: it never faults.) */
+static inline void prefetch_row(const float *row)
+{
+    for (int c = 0; c < FS_DESC_DIM; c += 16)
+        _mm_prefetch((const char *)(row + c), _MM_HINT_T0);
+}
 
 /* ---- AVX2 + FMA -------------------------------------------------------- */
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
 /* 8 rows against q (16 ymm of the probe in registers) into out[0..8). */
-static inline AVX2 void dot8_avx2(const float *x, const __m256 *qv,
+static inline AVX2 void dot8_avx2(const float *const *x, const __m256 *qv,
                                   float *out)
 {
     __m256 acc[8];
     for (int r = 0; r < 8; r++) {
-        const float *row = x + r * FS_DESC_DIM;
+        const float *row = x[r];
         __m256 s = _mm256_mul_ps(_mm256_loadu_ps(row), qv[0]);
         for (int j = 1; j < FS_DESC_DIM / 8; j++)
             s = _mm256_fmadd_ps(_mm256_loadu_ps(row + 8 * j), qv[j], s);
@@ -103,29 +131,51 @@ static inline AVX2 void dot8_avx2(const float *x, const __m256 *qv,
     _mm256_storeu_ps(out, _mm256_add_ps(lo, hi));
 }
 
-static AVX2 void dot_f32_avx2(const float *rows, size_t n, const float *q,
-                              float *out)
+static inline AVX2 void load_q_avx2(const float *q, __m256 *qv)
 {
-    __m256 qv[FS_DESC_DIM / 8];
     for (int j = 0; j < FS_DESC_DIM / 8; j++)
         qv[j] = _mm256_loadu_ps(q + 8 * j);
+}
+
+static AVX2 void dot_f32_streams_avx2(const float *const *base, size_t n,
+                                      const float *q, float *out)
+{
+    __m256 qv[FS_DESC_DIM / 8];
+    load_q_avx2(q, qv);
+    const float *x[FS_F32_STREAMS];
+    for (size_t i = 0; i < n; i++, out += FS_F32_STREAMS) {
+        for (int s = 0; s < FS_F32_STREAMS; s++) {
+            x[s] = base[s] + i * FS_DESC_DIM;
+            prefetch_row(x[s] + FS_DESC_DIM);
+        }
+        dot8_avx2(x, qv, out);
+        dot8_avx2(x + 8, qv, out + 8);
+    }
+}
+
+static AVX2 void dot_f32_rows_avx2(const float *const *rows, size_t n,
+                                   const float *q, float *out)
+{
+    __m256 qv[FS_DESC_DIM / 8];
+    load_q_avx2(q, qv);
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        dot8_avx2(rows + i * FS_DESC_DIM, qv, out + i);
+        dot8_avx2(rows + i, qv, out + i);
     if (i < n) {
-        float pad[8 * FS_DESC_DIM] __attribute__((aligned(32))), o[8];
-        memset(pad, 0, sizeof pad);
-        memcpy(pad, rows + i * FS_DESC_DIM,
-               (n - i) * FS_DESC_DIM * sizeof *pad);
-        dot8_avx2(pad, qv, o);
+        const float *x[8];
+        float o[8];
+        for (int r = 0; r < 8; r++)
+            x[r] = i + (size_t)r < n ? rows[i + (size_t)r] : fs_rank_zero_row;
+        dot8_avx2(x, qv, o);
         memcpy(out + i, o, (n - i) * sizeof *o);
     }
 }
 
 /* vpmaddwd on zero-extended bytes: exact 32-bit sums, no saturation (the
  * vpmaddubsw shortcut saturates at 16 bits). */
-static AVX2 void dot_u8_avx2(const uint8_t *blk, size_t nblk,
-                             const int8_t *q, float *out)
+static AVX2 void dot_u8_streams_avx2(const uint8_t *const *base,
+                                     size_t nblk, const int8_t *q,
+                                     float *out)
 {
     int64_t qw[FS_DESC_DIM / 4];         /* 4 probe words per group */
     for (int g = 0; g < FS_DESC_DIM / 4; g++) {
@@ -135,26 +185,29 @@ static AVX2 void dot_u8_avx2(const uint8_t *blk, size_t nblk,
         qw[g] = (int64_t)w;
     }
     const __m256i order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
-    for (size_t b = 0; b < nblk; b++, blk += FS_Q8_BLOCK) {
-        __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(),
-                           _mm256_setzero_si256(), _mm256_setzero_si256() };
-        for (int g = 0; g < FS_DESC_DIM / 4; g++) {
-            const uint8_t *p = blk + g * 4 * FS_Q8_ROWS;
-            __m256i w = _mm256_set1_epi64x(qw[g]);
-            for (int a = 0; a < 4; a++) {     /* rows 4a .. 4a+3 */
-                __m256i x = _mm256_cvtepu8_epi16(
-                    _mm_loadu_si128((const __m128i *)(p + 16 * a)));
-                acc[a] = _mm256_add_epi32(acc[a], _mm256_madd_epi16(x, w));
+    for (size_t b = 0; b < nblk; b++)
+        for (int st = 0; st < FS_Q8_STREAMS; st++, out += FS_Q8_ROWS) {
+            const uint8_t *blk = base[st] + b * FS_Q8_BLOCK;
+            __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(),
+                               _mm256_setzero_si256(),
+                               _mm256_setzero_si256() };
+            for (int g = 0; g < FS_DESC_DIM / 4; g++) {
+                const uint8_t *p = blk + g * 4 * FS_Q8_ROWS;
+                __m256i w = _mm256_set1_epi64x(qw[g]);
+                for (int a = 0; a < 4; a++) {     /* rows 4a .. 4a+3 */
+                    __m256i x = _mm256_cvtepu8_epi16(
+                        _mm_loadu_si128((const __m128i *)(p + 16 * a)));
+                    acc[a] = _mm256_add_epi32(acc[a],
+                                              _mm256_madd_epi16(x, w));
+                }
+            }
+            /* each row holds two partial sums in adjacent lanes */
+            for (int h = 0; h < 2; h++) {
+                __m256i s = _mm256_hadd_epi32(acc[2 * h], acc[2 * h + 1]);
+                s = _mm256_permutevar8x32_epi32(s, order);
+                _mm256_storeu_ps(out + 8 * h, _mm256_cvtepi32_ps(s));
             }
         }
-        /* each row holds two partial sums in adjacent lanes */
-        for (int h = 0; h < 2; h++) {
-            __m256i s = _mm256_hadd_epi32(acc[2 * h], acc[2 * h + 1]);
-            s = _mm256_permutevar8x32_epi32(s, order);
-            _mm256_storeu_ps(out + b * FS_Q8_ROWS + 8 * (size_t)h,
-                             _mm256_cvtepi32_ps(s));
-        }
-    }
 }
 
 static AVX2 size_t filter_ge_avx2(const float *s, size_t n, float thr,
@@ -175,7 +228,8 @@ static AVX2 size_t filter_ge_avx2(const float *s, size_t n, float thr,
 }
 
 static const fs_rank_kernels kern_avx2 = {
-    dot_f32_avx2, dot_u8_avx2, filter_ge_avx2, "avx2 vpmaddwd"
+    dot_f32_streams_avx2, dot_f32_rows_avx2, dot_u8_streams_avx2,
+    filter_ge_avx2, "avx2 vpmaddwd"
 };
 
 /* ---- AVX-512 ----------------------------------------------------------- */
@@ -185,12 +239,12 @@ static const fs_rank_kernels kern_avx2 = {
     __attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma")))
 
 /* 16 rows against q (8 zmm of the probe) into out[0..16). */
-static inline AVX512 void dot16_avx512(const float *x, const __m512 *qv,
-                                       float *out)
+static inline AVX512 void dot16_avx512(const float *const *x,
+                                       const __m512 *qv, float *out)
 {
     __m512 acc[16];
     for (int r = 0; r < 16; r++) {
-        const float *row = x + r * FS_DESC_DIM;
+        const float *row = x[r];
         __m512 s = _mm512_mul_ps(_mm512_loadu_ps(row), qv[0]);
         for (int j = 1; j < FS_DESC_DIM / 16; j++)
             s = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16 * j), qv[j], s);
@@ -214,48 +268,70 @@ static inline AVX512 void dot16_avx512(const float *x, const __m512 *qv,
         _mm512_castpd_ps(_mm512_unpackhi_pd(e0, e1))));
 }
 
-static AVX512 void dot_f32_avx512(const float *rows, size_t n,
-                                  const float *q, float *out)
+static inline AVX512 void load_q_avx512(const float *q, __m512 *qv)
 {
-    __m512 qv[FS_DESC_DIM / 16];
     for (int j = 0; j < FS_DESC_DIM / 16; j++)
         qv[j] = _mm512_loadu_ps(q + 16 * j);
+}
+
+static AVX512 void dot_f32_streams_avx512(const float *const *base,
+                                          size_t n, const float *q,
+                                          float *out)
+{
+    __m512 qv[FS_DESC_DIM / 16];
+    load_q_avx512(q, qv);
+    const float *x[FS_F32_STREAMS];
+    for (size_t i = 0; i < n; i++, out += FS_F32_STREAMS) {
+        for (int s = 0; s < FS_F32_STREAMS; s++) {
+            x[s] = base[s] + i * FS_DESC_DIM;
+            prefetch_row(x[s] + FS_DESC_DIM);
+        }
+        dot16_avx512(x, qv, out);
+    }
+}
+
+static AVX512 void dot_f32_rows_avx512(const float *const *rows, size_t n,
+                                       const float *q, float *out)
+{
+    __m512 qv[FS_DESC_DIM / 16];
+    load_q_avx512(q, qv);
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
-        dot16_avx512(rows + i * FS_DESC_DIM, qv, out + i);
+        dot16_avx512(rows + i, qv, out + i);
     if (i < n) {
-        float pad[16 * FS_DESC_DIM] __attribute__((aligned(64))), o[16];
-        memset(pad, 0, sizeof pad);
-        memcpy(pad, rows + i * FS_DESC_DIM,
-               (n - i) * FS_DESC_DIM * sizeof *pad);
-        dot16_avx512(pad, qv, o);
+        const float *x[16];
+        float o[16];
+        for (int r = 0; r < 16; r++)
+            x[r] = i + (size_t)r < n ? rows[i + (size_t)r] : fs_rank_zero_row;
+        dot16_avx512(x, qv, o);
         memcpy(out + i, o, (n - i) * sizeof *o);
     }
 }
 
-/* One vpdpbusd per group of 4 dimensions scores 16 rows at once; four
- * accumulators keep the instruction's latency off the critical path. */
-static AVX512VNNI void dot_u8_vnni(const uint8_t *blk, size_t nblk,
-                                   const int8_t *q, float *out)
+/* One vpdpbusd per group of 4 dimensions scores 16 rows at once; the
+ * streams' blocks are worked on together, which also keeps the
+ * instruction's latency off the critical path. */
+static AVX512VNNI void dot_u8_streams_vnni(const uint8_t *const *base,
+                                           size_t nblk, const int8_t *q,
+                                           float *out)
 {
     int32_t q4[FS_DESC_DIM / 4];
     memcpy(q4, q, sizeof q4);
-    for (size_t b = 0; b < nblk; b++, blk += FS_Q8_BLOCK) {
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-        for (int g = 0; g < FS_DESC_DIM / 4; g += 4) {
-            const uint8_t *p = blk + g * 64;
-            a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(p),
-                                     _mm512_set1_epi32(q4[g]));
-            a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(p + 64),
-                                     _mm512_set1_epi32(q4[g + 1]));
-            a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(p + 128),
-                                     _mm512_set1_epi32(q4[g + 2]));
-            a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(p + 192),
-                                     _mm512_set1_epi32(q4[g + 3]));
+    for (size_t b = 0; b < nblk; b++, out += FS_Q8_STREAMS * FS_Q8_ROWS) {
+        __m512i acc[FS_Q8_STREAMS];
+        const uint8_t *p[FS_Q8_STREAMS];
+        for (int s = 0; s < FS_Q8_STREAMS; s++) {
+            acc[s] = _mm512_setzero_si512();
+            p[s] = base[s] + b * FS_Q8_BLOCK;
         }
-        __m512i s = _mm512_add_epi32(_mm512_add_epi32(a0, a1),
-                                     _mm512_add_epi32(a2, a3));
-        _mm512_storeu_ps(out + b * FS_Q8_ROWS, _mm512_cvtepi32_ps(s));
+        for (int g = 0; g < FS_DESC_DIM / 4; g++) {
+            __m512i w = _mm512_set1_epi32(q4[g]);
+            for (int s = 0; s < FS_Q8_STREAMS; s++)
+                acc[s] = _mm512_dpbusd_epi32(
+                    acc[s], _mm512_loadu_si512(p[s] + g * 64), w);
+        }
+        for (int s = 0; s < FS_Q8_STREAMS; s++)
+            _mm512_storeu_ps(out + s * FS_Q8_ROWS, _mm512_cvtepi32_ps(acc[s]));
     }
 }
 
@@ -278,10 +354,12 @@ static AVX512 size_t filter_ge_avx512(const float *s, size_t n, float thr,
 /* Without VNNI the AVX2 int8 kernel serves: the only AVX-512 int8 route
  * worth having is vpdpbusd. */
 static const fs_rank_kernels kern_avx512 = {
-    dot_f32_avx512, dot_u8_avx2, filter_ge_avx512, "avx2 vpmaddwd"
+    dot_f32_streams_avx512, dot_f32_rows_avx512, dot_u8_streams_avx2,
+    filter_ge_avx512, "avx2 vpmaddwd"
 };
 static const fs_rank_kernels kern_avx512_vnni = {
-    dot_f32_avx512, dot_u8_vnni, filter_ge_avx512, "avx512 vpdpbusd"
+    dot_f32_streams_avx512, dot_f32_rows_avx512, dot_u8_streams_vnni,
+    filter_ge_avx512, "avx512 vpdpbusd"
 };
 
 /* ---- what this CPU and OS offer ---------------------------------------- */
