@@ -7,6 +7,7 @@
 #   make test        make check, then make check SAN=1 (what CI runs)
 #   make demo        the main job on a small demo
 #   make bench-embed the embedding benchmark with its peers
+#   make bench-rank  the ranking benchmark beside Faiss and hnswlib
 #
 # Every target stands on `deps` (order-only: it never forces a rebuild).
 # SAN=1 builds into build/san so sanitized and plain objects never mix.
@@ -55,7 +56,8 @@ LIB_SRCS := engine/fs_error.c engine/fs_file.c engine/fs_json.c engine/fs_pool.c
 LIB_CXX  := detect/cv_adapter.cpp detect/dlib_adapter.cpp
 CLI_SRCS := tools/main.c tools/cmd_bench.c tools/cmd_detect.c \
             tools/cmd_embed.c tools/fs_cli.c \
-            benchmarks/bench_embed.c benchmarks/bench_detect.c
+            benchmarks/bench_embed.c benchmarks/bench_detect.c \
+            benchmarks/bench_rank.c benchmarks/bench_util.c
 TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
              tests/check_detect.c tests/check_rank.c \
@@ -77,10 +79,11 @@ LIB       := $(BUILD)/libfacesearch.a
 FACESEARCH := $(BIN_DIR)/facesearch
 CONVERT   := $(BUILD)/fs-model-convert
 PEER_DLIB := $(BIN_DIR)/fs-peer-dlib-embed
+PEER_RANK := $(BIN_DIR)/fs-peer-rank
 CHECK_BIN := $(BUILD)/check_facesearch
 
-.PHONY: all deps models check test demo bench-embed clean distclean
-all: $(FACESEARCH) $(PEER_DLIB) lib/libfacesearch.a
+.PHONY: all deps models check test demo bench-embed bench-rank clean distclean
+all: $(FACESEARCH) $(PEER_DLIB) $(PEER_RANK) lib/libfacesearch.a
 
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
@@ -118,6 +121,15 @@ $(FACESEARCH): $(CLI_OBJS) $(LIB)
 $(PEER_DLIB): benchmarks/peer_dlib_embed.cpp $(LIB) | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -O3 $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Debian's Faiss is a static library built for generic x86-64; it needs
+# OpenMP and BLAS/LAPACK (OpenBLAS has both).  hnswlib is headers only and
+# gets AVX2+FMA here, the SIMD path it picks for itself on such a CPU.
+FAISS_LIB := /usr/lib/$(shell $(CC) -print-multiarch)/libfaiss.a
+$(PEER_RANK): benchmarks/peer_rank.cpp | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -O3 -mavx2 -mfma -fopenmp $(PKG_CFLAGS) -o $@ $< \
+	  $(FAISS_LIB) $(shell pkg-config --libs openblas)
 
 $(CONVERT): $(BUILD)/models/fs_model_convert.o $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -157,6 +169,9 @@ demo: $(FACESEARCH) $(MODEL)
 
 bench-embed: $(FACESEARCH) $(PEER_DLIB) $(MODEL)
 	$(FACESEARCH) bench embed
+
+bench-rank: $(FACESEARCH) $(PEER_RANK)
+	$(FACESEARCH) bench rank
 
 clean:
 	rm -rf build bin lib

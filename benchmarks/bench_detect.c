@@ -13,13 +13,13 @@
  * the peer, then the peer, then ours, so drift hits both alike.
  */
 #include "fs_bench.h"
+#include "fs_bench_int.h"
 
 #include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../engine/facesearch.h"
 #include "../engine/fs_file.h"
@@ -37,13 +37,6 @@ typedef struct set {
     blob       *files;
     int         n;
 } set;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -216,9 +209,9 @@ static double pass(fs_pool *pool, fs_engine **eng, const set *s,
                    int *with_face)
 {
     run r = { eng, s, 0, 0, 0 };
-    double t = now();
+    double t = fs_bench_now();
     fs_pool_run(pool, run_team, &r);
-    t = now() - t;
+    t = fs_bench_now() - t;
     *with_face = atomic_load(&r.with_face);
     return t;
 }

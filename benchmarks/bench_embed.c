@@ -13,18 +13,15 @@
  * so a fast but wrong peer (or a wrong us) shows in the report.
  */
 #include "fs_bench.h"
+#include "fs_bench_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -33,28 +30,7 @@
 #include "../engine/fs_json.h"
 #include "../engine/fs_pool.h"
 
-extern char **environ;
-
 #define MIN_TIMED 5
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void say(const fs_bench_embed_options *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -111,15 +87,6 @@ static int load_chips(const fs_bench_embed_options *o, uint8_t **out,
     return FS_OK;
 }
 
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return FS_EIO;
-    size_t w = fwrite(data, 1, len, f);
-    return fclose(f) == 0 && w == len ? FS_OK : FS_EIO;
-}
-
 /* ---- OpenBLAS's own peak ---------------------------------------------- */
 
 typedef struct sgemm_job {
@@ -146,16 +113,16 @@ static void sgemm_team(void *arg, int tid, int nt)
     }
     double t[64];
     int reps = 0;
-    double start = now();
+    double start = fs_bench_now();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->n, j->n, j->n,
                 1.0f, a, j->n, b, j->n, 0.0f, c, j->n);       /* warm-up */
-    while (reps < 64 && (reps < 3 || now() - start < j->seconds)) {
-        double t0 = now();
+    while (reps < 64 && (reps < 3 || fs_bench_now() - start < j->seconds)) {
+        double t0 = fs_bench_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->n, j->n,
                     j->n, 1.0f, a, j->n, b, j->n, 0.0f, c, j->n);
-        t[reps++] = now() - t0;
+        t[reps++] = fs_bench_now() - t0;
     }
-    j->gflops[tid] = 2.0 * j->n * (double)nn / median(t, reps) / 1e9;
+    j->gflops[tid] = 2.0 * j->n * (double)nn / fs_bench_median(t, reps) / 1e9;
     free(a); free(b); free(c);
 }
 
@@ -208,14 +175,14 @@ static double time_ours(fs_engine *e, const uint8_t *chips, int nchips,
                chips + (size_t)(i % nchips) * FS_CHIP_BYTES, FS_CHIP_BYTES);
     fs_engine_embed(e, in, (size_t)batch, desc, NULL);     /* warm-up */
     int n = 0;
-    double start = now();
-    while (n < MAXT && (n < MIN_TIMED || now() - start < seconds)) {
-        double t0 = now();
+    double start = fs_bench_now();
+    while (n < MAXT && (n < MIN_TIMED || fs_bench_now() - start < seconds)) {
+        double t0 = fs_bench_now();
         if (fs_engine_embed(e, in, (size_t)batch, desc, NULL) != FS_OK)
             goto out;
-        t[n++] = now() - t0;
+        t[n++] = fs_bench_now() - t0;
     }
-    ms = median(t, n) * 1e3 / batch;
+    ms = fs_bench_median(t, n) * 1e3 / batch;
 out:
     free(in);
     free(desc);
@@ -232,78 +199,16 @@ typedef struct peer_run {
     const char *dump;          /* file the peer writes descriptors to */
 } peer_run;
 
-/* Spawns argv with BLAS/OpenMP threads set, returns its stdout (one JSON
- * line) in out, the tail of its stderr in err. */
+/* Runs argv with BLAS/OpenMP threads set; its stdout (one JSON line) in
+ * out. */
 static int spawn_capture(char **argv, int threads, const char *errfile,
                          char *out, size_t outlen)
 {
-    int fds[2];
-    if (pipe(fds) != 0)
-        return FS_EIO;
-    size_t nenv = 0;
-    while (environ[nenv])
-        nenv++;
-    char **env = calloc(nenv + 3, sizeof *env);
     char blas[64], omp[64];
     snprintf(blas, sizeof blas, "OPENBLAS_NUM_THREADS=%d", threads);
     snprintf(omp, sizeof omp, "OMP_NUM_THREADS=%d", threads);
-    size_t k = 0;
-    for (size_t i = 0; env && i < nenv; i++)
-        if (strncmp(environ[i], "OPENBLAS_NUM_THREADS=", 21) != 0 &&
-            strncmp(environ[i], "OMP_NUM_THREADS=", 16) != 0)
-            env[k++] = environ[i];
-    if (env) {
-        env[k++] = blas;
-        env[k++] = omp;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, errfile,
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
-                                     O_RDONLY, 0);
-    pid_t pid;
-    int rc = env ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, env) : ENOMEM;
-    posix_spawn_file_actions_destroy(&fa);
-    free(env);
-    close(fds[1]);
-    if (rc != 0) {
-        close(fds[0]);
-        return FS_ENOENT;
-    }
-    size_t got = 0;
-    for (;;) {
-        ssize_t r = read(fds[0], out + got, outlen - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        if (got == outlen - 1)
-            break;
-    }
-    out[got] = 0;
-    close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? FS_OK : FS_EIO;
-}
-
-static void last_line(const char *path, char *buf, size_t len)
-{
-    buf[0] = 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f))
-        if (line[0] != '\n')
-            snprintf(buf, len, "%s", line);
-    fclose(f);
-    buf[strcspn(buf, "\n")] = 0;
+    const char *env[] = { blas, omp, NULL };
+    return fs_bench_spawn_capture(argv, env, errfile, out, outlen);
 }
 
 static double max_abs_diff(const char *dump, const float *ours, int n)
@@ -336,7 +241,7 @@ static double run_peer(const peer_run *p, const char *tmp, const float *ours,
     const fs_json *ms;
     if (rc != FS_OK) {
         char tail[200];
-        last_line(errfile, tail, sizeof tail);
+        fs_bench_last_line(errfile, tail, sizeof tail);
         snprintf(r->note, sizeof r->note, "%s failed%s%s", p->engine,
                  tail[0] ? ": " : "", tail);
         return 0;
@@ -412,7 +317,7 @@ int fs_bench_embed(const fs_bench_embed_options *o,
     snprintf(chipfile, sizeof chipfile, "%s/chips.rgb", tmp);
     snprintf(dump, sizeof dump, "%s/peer.f32", tmp);
     ours = malloc((size_t)rep->chips * FS_DESC_DIM * sizeof *ours);
-    if (!ours || write_file(chipfile, chips,
+    if (!ours || fs_bench_write_file(chipfile, chips,
                             (size_t)rep->chips * FS_CHIP_BYTES) != FS_OK) {
         rc = fs_fail(d, FS_EIO, "cannot write chips to '%s'", tmp);
         goto out;
@@ -533,7 +438,7 @@ int fs_bench_embed(const fs_bench_embed_options *o,
             continue;
         double v[FS_BENCH_MAX_ROUNDS];
         memcpy(v, r->round_ms, sizeof v);
-        r->ms_per_face = median(v, r->rounds);
+        r->ms_per_face = fs_bench_median(v, r->rounds);
         r->faces_per_s = 1e3 / r->ms_per_face;
         r->ok = 1;
         if (strcmp(r->engine, "facesearch") == 0) {
@@ -580,5 +485,5 @@ double fs_bench_ratio(const fs_bench_result *a, const fs_bench_result *b)
     int n = 0;
     for (int i = 0; i < a->rounds && i < b->rounds; i++)
         v[n++] = a->round_ms[i] / b->round_ms[i];
-    return n ? median(v, n) : 0;
+    return n ? fs_bench_median(v, n) : 0;
 }

@@ -12,12 +12,16 @@
 #ifndef FS_BENCH_H
 #define FS_BENCH_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "../engine/fs_error.h"
 
 #define FS_BENCH_MAX_RESULTS 32
 #define FS_BENCH_MAX_ROUNDS  9
 
-enum { FS_PEER_DLIB = 1, FS_PEER_TFJS = 2 };
+enum { FS_PEER_DLIB = 1, FS_PEER_TFJS = 2,        /* bench embed */
+       FS_PEER_FAISS = 4, FS_PEER_HNSW = 8 };     /* bench rank */
 
 typedef struct fs_bench_result {
     char   engine[32];         /* "facesearch", "dlib-dnn", "tfjs-wasm" */
@@ -100,5 +104,76 @@ typedef struct fs_bench_detect_report {
 
 int fs_bench_detect(const fs_bench_detect_options *opt,
                     fs_bench_detect_report *rep, fs_detail *d);
+
+/* ---- bench rank -------------------------------------------------------- */
+
+#define FS_BENCH_RANK_BATCH    64        /* the batch configuration */
+#define FS_BENCH_HNSW_MAX      2000000   /* no hnswlib build above this */
+
+typedef struct fs_bench_rank_options {
+    const char *exe_dir;       /* where fs-peer-rank lives */
+    const char *work_dir;      /* vectors, the hnswlib cache (build/bench) */
+    size_t      n;             /* gallery rows (random unit vectors) */
+    int         queries;       /* probes, cycled through */
+    int         k;
+    int         threads;       /* 0: 1 and all cores */
+    double      seconds;       /* per engine and configuration and round */
+    int         rounds;        /* <= 0: 3 */
+    int         peers;         /* FS_PEER_FAISS | FS_PEER_HNSW */
+    uint64_t    seed;
+    void      (*progress)(void *ctx, const char *msg);
+    void       *ctx;
+} fs_bench_rank_options;
+
+typedef struct fs_bench_rank_result {
+    char   engine[32];         /* "facesearch-exact", "facesearch-compressed",
+                                  "faiss-flatip", "hnswlib" */
+    int    threads, batch;
+    int    ok;                 /* 0: see note */
+    double probes_per_s;
+    double ms_p50, ms_p99;     /* per probe (a batch's time / its size) */
+    double gb_per_s;           /* the fp32 gallery's bytes x probes/s */
+    double recall_at_k;        /* against facesearch-exact's lists; <0 n/a */
+    int    rounds;
+    double round_ms[FS_BENCH_MAX_ROUNDS];   /* median ms per probe */
+    char   note[200];
+} fs_bench_rank_result;
+
+typedef struct fs_bench_rank_report {
+    int      ncpu, nt, tlist[2];   /* thread counts run */
+    size_t   rows;                 /* gallery size */
+    int      dim, k, queries, rounds;
+    uint64_t seed;
+    char     isa[16];              /* our float kernels' level */
+    char     q8_kernel[32];        /* the int8 first pass's instruction */
+    char     gallery_source[128];
+    double   gallery_s;            /* making or opening the gallery */
+    double   compress_s;           /* building the int8 copy (all cores) */
+    size_t   shortlist;            /* compressed: subjects re-ranked */
+    /* memory read bandwidth, per thread count of tlist, GB/s */
+    double   mem_gbs[2], mem_gbs_1stream[2];
+    double   mem_round[2][FS_BENCH_MAX_ROUNDS];
+    int      n_notes;
+    char     notes[6][200];
+    int      n;
+    fs_bench_rank_result r[16];
+} fs_bench_rank_report;
+
+int fs_bench_rank(const fs_bench_rank_options *opt, fs_bench_rank_report *rep,
+                  fs_detail *d);
+
+const fs_bench_rank_result *fs_bench_rank_find(const fs_bench_rank_report *rep,
+                                               const char *engine,
+                                               int threads, int batch);
+
+/* The exact mode's single-probe scan on one thread as a share of the
+ * memory bandwidth measured on one thread in the same rounds (median of
+ * the per-round shares); 0 when not run. */
+double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep);
+
+/* Median over the rounds both measured of time(slow) / time(fast): how
+ * many times faster `fast` is; 0 when either is missing. */
+double fs_bench_rank_speedup(const fs_bench_rank_result *fast,
+                             const fs_bench_rank_result *slow);
 
 #endif /* FS_BENCH_H */

@@ -189,6 +189,17 @@ int  fs_ranker_create(const fs_templates *t, const fs_rank_options *opt,
                       fs_ranker **out, fs_detail *d);
 void fs_ranker_free(fs_ranker *r);
 
+/* What a ranker runs, for reports: its level, the int8 kernel and the
+ * shortlist it would re-rank for k (compressed mode), the int8 copy's
+ * size in bytes. */
+typedef struct fs_rank_info {
+    int         mode, isa;
+    const char *int8_kernel;    /* "avx512 vpdpbusd", "avx2 vpmaddwd", ... */
+    size_t      shortlist;      /* 0 in exact mode */
+    size_t      copy_bytes;
+} fs_rank_info;
+void fs_ranker_info(const fs_ranker *r, size_t k, fs_rank_info *info);
+
 typedef struct fs_hit {
     uint32_t subject;           /* subject number */
     uint32_t row;               /* the subject's best template */

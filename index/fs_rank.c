@@ -2,14 +2,16 @@
  * fs_rank.c - exact top-k of distinct subjects over a template matrix
  * (the ranking half of fs_index.h).
  *
- * A search is a scan.  The rows are cut into one contiguous range per
- * thread of the pool (a single probe uses every core), each range into
- * blocks of BLOCK_ROWS rows.  For each block the kernels of
- * fs_rank_kern.c write the scores of every probe into a small buffer
- * (batches of BLAS_MIN_NQ probes or more go through one OpenBLAS sgemm
- * per block instead), and a vector filter keeps only the scores at or
- * above the probe's current k-th best: after the first blocks almost
- * nothing reaches the heap.
+ * A search is a scan.  The rows are cut into one contiguous range of
+ * whole blocks (BLOCK_ROWS rows) per thread of the pool, so a single probe
+ * uses every core.  A thread reads its range as FS_F32_STREAMS far-apart
+ * streams side by side (FS_Q8_STREAMS for int8), BLOCK_ROWS rows at a
+ * time: the kernels of fs_rank_kern.c write the scores of every probe of
+ * the call into a small buffer, and a vector filter keeps only the scores
+ * at or above the probe's current k-th best, so after the first chunks
+ * almost nothing reaches the heap.  Batches of BLAS_MIN_NQ probes or more
+ * are bound by arithmetic rather than memory: their blocks go through one
+ * single-threaded OpenBLAS sgemm each instead.
  *
  * The heap ("topk") keeps one entry per subject: a small open-addressing
  * table maps a subject to its heap slot, so a second row of a kept
@@ -488,6 +490,26 @@ static void quantise_probe(const fs_ranker *r, const float *p, int8_t *out)
     }
 }
 
+/* Subjects each thread keeps per probe: k, or the compressed shortlist. */
+static size_t keep_for(const fs_ranker *r, size_t k)
+{
+    if (r->mode != FS_RANK_COMPRESSED)
+        return k;
+    size_t keep = r->shortlist ? r->shortlist : default_shortlist(k);
+    if (keep < k)
+        keep = k;
+    return keep > r->tkcap ? r->tkcap : keep;
+}
+
+void fs_ranker_info(const fs_ranker *r, size_t k, fs_rank_info *info)
+{
+    info->mode = r->mode;
+    info->isa = r->isa;
+    info->int8_kernel = r->kern->dot_u8_name;
+    info->shortlist = r->mode == FS_RANK_COMPRESSED ? keep_for(r, k) : 0;
+    info->copy_bytes = r->q8_bytes;
+}
+
 int fs_rank_topk(fs_ranker *r, const float *probes, size_t nq, size_t k,
                  fs_hit *hits, size_t *nhits)
 {
@@ -497,14 +519,7 @@ int fs_rank_topk(fs_ranker *r, const float *probes, size_t nq, size_t k,
     for (size_t i = 0; i < nq * FS_DESC_DIM; i++)
         if (!isfinite(probes[i]))
             return FS_EINVAL;
-    size_t keep = k;
-    if (r->mode == FS_RANK_COMPRESSED) {
-        keep = r->shortlist ? r->shortlist : default_shortlist(k);
-        if (keep < k)
-            keep = k;
-        if (keep > r->tkcap)
-            keep = r->tkcap;
-    }
+    size_t keep = keep_for(r, k);
     for (size_t q0 = 0; q0 < nq; q0 += BATCH) {
         r->probes = probes + q0 * FS_DESC_DIM;
         r->nq = nq - q0 < BATCH ? nq - q0 : BATCH;

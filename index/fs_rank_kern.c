@@ -257,8 +257,9 @@ static inline AVX512 void dot16_avx512(const float *const *x,
             _mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0x44),
             _mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0xee));
     for (int i = 0; i < 4; i++)
-        c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0x88),
-                             _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0xdd));
+        c[i] = _mm512_add_ps(
+            _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0x88),
+            _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0xdd));
     for (int i = 0; i < 2; i++)
         e[i] = _mm512_add_ps(_mm512_unpacklo_ps(c[2 * i], c[2 * i + 1]),
                              _mm512_unpackhi_ps(c[2 * i], c[2 * i + 1]));

@@ -198,6 +198,65 @@ START_TEST(test_cli_usage_errors)
 }
 END_TEST
 
+/* bench rank on a small gallery without peers: the JSON contract of
+ * CLI.md, our two engines measured, the peers said to be left out. */
+START_TEST(test_cli_bench_rank_json)
+{
+    char *out, *err;
+    int st = RUN(&out, &err, "bench", "rank", "--gallery", "3000",
+                 "--queries", "20", "--k", "10", "--peers", "none",
+                 "--rounds", "1", "--seconds", "0.02", "--threads", "2",
+                 "--json");
+    ck_assert_msg(st == 0, "%s", err);
+    fs_json *j;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_json_parse(out, strlen(out), &j, &d) == FS_OK, "%s",
+                  d.msg);
+    ck_assert_str_eq(fs_json_get(j, "bench")->string, "rank");
+    ck_assert(fs_json_get(j, "n")->number == 3000);
+    ck_assert(fs_json_get(j, "dim")->number == FS_DESC_DIM);
+    ck_assert(fs_json_get(j, "k")->number == 10);
+    ck_assert(fs_json_get(j, "threads")->number == 2);
+    ck_assert(fs_json_get(j, "memory_gb_per_s")->number > 0);
+    const fs_json *res = fs_json_get(j, "results");
+    ck_assert_int_eq(res->type, FS_JSON_ARRAY);
+    int ours = 0, peers = 0;
+    for (size_t i = 0; i < res->n; i++) {
+        const fs_json *r = res->items[i];
+        const char *e = fs_json_get(r, "engine")->string;
+        double batch = fs_json_get(r, "batch")->number;
+        ck_assert(batch == 1 || batch == 64);
+        ck_assert(fs_json_get(r, "threads")->number == 2);
+        if (strncmp(e, "facesearch-", 11) == 0) {
+            ours++;
+            static const char *keys[] = { "probes_per_s", "ms_p50",
+                                          "ms_p99", "gb_per_s",
+                                          "recall_at_k" };
+            for (int k = 0; k < 5; k++) {
+                const fs_json *v = fs_json_get(r, keys[k]);
+                ck_assert_msg(v && v->type == FS_JSON_NUMBER &&
+                              v->number > 0, "%s of %s", keys[k], e);
+            }
+            ck_assert(fs_json_get(r, "ms_p99")->number >=
+                      fs_json_get(r, "ms_p50")->number);
+            ck_assert(fs_json_get(r, "recall_at_k")->number <= 1);
+        } else {
+            peers++;
+            ck_assert_int_eq(fs_json_get(r, "ok")->type, FS_JSON_FALSE);
+            ck_assert_ptr_nonnull(fs_json_get(r, "note"));
+        }
+    }
+    ck_assert_int_eq(ours, 4);
+    ck_assert_int_eq(peers, 4);
+    fs_json_free(j);
+    free(out);
+    free(err);
+    REFUSED(2, "--gallery", "bench", "rank", "--gallery", "0");
+    REFUSED(2, "--k", "bench", "rank", "--k", "1001");
+    REFUSED(2, "unknown peer 'dlib'", "bench", "rank", "--peers", "dlib");
+}
+END_TEST
+
 START_TEST(test_cli_missing_model_is_internal_error)
 {
     uint8_t chip[FS_CHIP_BYTES];
@@ -259,6 +318,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_embed_refuses_unreadable_chip);
     tcase_add_test(tc, test_G8_cli_refuses_stream_and_video);
     tcase_add_test(tc, test_cli_usage_errors);
+    tcase_add_test(tc, test_cli_bench_rank_json);
     tcase_add_test(tc, test_cli_missing_model_is_internal_error);
     tcase_add_test(tc, test_cli_help_on_every_command);
     suite_add_tcase(s, tc);

@@ -1,5 +1,5 @@
 /*
- * cmd_bench.c - `facesearch bench embed|...`: runs a benchmark of
+ * cmd_bench.c - `facesearch bench embed|rank|detect`: runs a benchmark of
  * benchmarks/ and prints its figures, the ratios to the peers and the
  * targets they are held to.
  */
@@ -12,12 +12,19 @@
 
 const fs_opt cmd_bench_opts[] = {
     { "threads", "T", "only this thread count (default: 1 and all cores)" },
-    { "batch", "B", "only this batch size (default: 1 and 16)" },
-    { "seconds", "S", "time per engine and configuration (default 6)" },
+    { "batch", "B", "embed: only this batch size (default: 1 and 16)" },
+    { "seconds", "S", "time per engine and configuration (embed: 6 in all; "
+                      "rank: 1 per round)" },
     { "rounds", "R", "turns the engines take (default 3)" },
-    { "peers", "LIST", "embed: peers to run: dlib,tfjs (default) or none" },
+    { "peers", "LIST", "embed: dlib,tfjs (default) or none; rank: "
+                       "faiss,hnswlib (default) or none" },
     { "limit", "N", "detect: images per set (default 600; 0: all)" },
     { "large", "N", "detect: LFW photos enlarged to 1920 px (default 8)" },
+    { "gallery", "N", "rank: gallery of N random unit vectors (default "
+                      "1000000)" },
+    { "queries", "Q", "rank: probes, cycled through (default 200)" },
+    { "k", "K", "rank: subjects per list (default 50)" },
+    { "seed", "S", "rank: seed of the random vectors (default 1)" },
     { NULL, NULL, NULL }
 };
 
@@ -291,12 +298,242 @@ static int bench_detect(fs_args *a, const char *shared, long threads)
     return EXIT_OK;
 }
 
+/* ---- bench rank --------------------------------------------------------- */
+
+/* The targets of benchmarks/README.md, each judged on ratios measured in
+ * the same run: the median over rounds of the per-round ratio. */
+static int rank_targets(const fs_bench_rank_report *rep, target t[5])
+{
+    int n = 0, all = rep->tlist[rep->nt - 1];
+    double bw = fs_bench_rank_bandwidth_share(rep);
+    if (bw > 0)
+        t[n++] = (target){ "exact_1thread_share_of_bandwidth", bw, 0.80, 0 };
+    if (all == 1 && rep->ncpu > 1)
+        return n;                     /* --threads 1: nothing on all cores */
+    const fs_bench_rank_result
+        *ex = fs_bench_rank_find(rep, "facesearch-exact", all, 1),
+        *exb = fs_bench_rank_find(rep, "facesearch-exact", all, 64),
+        *cp = fs_bench_rank_find(rep, "facesearch-compressed", all, 1),
+        *fa = fs_bench_rank_find(rep, "faiss-flatip", all, 1),
+        *fab = fs_bench_rank_find(rep, "faiss-flatip", all, 64);
+    double v;
+    if ((v = fs_bench_rank_speedup(ex, fa)) > 0)
+        t[n++] = (target){ "exact_single_probe_vs_faiss", v, 5.5, 0 };
+    if ((v = fs_bench_rank_speedup(exb, fab)) > 0)
+        t[n++] = (target){ "exact_batch64_vs_faiss", v, 1.2, 0 };
+    if ((v = fs_bench_rank_speedup(cp, fa)) > 0)
+        t[n++] = (target){ "compressed_single_probe_vs_faiss", v, 16, 0 };
+    if (cp && cp->recall_at_k >= 0)
+        t[n++] = (target){ rep->k == 50 ? "compressed_recall_at_50"
+                                        : "compressed_recall_at_k",
+                           cp->recall_at_k, 0.999, 0 };
+    return n;
+}
+
+static void print_rank_json(const fs_bench_rank_report *rep)
+{
+    int all = rep->tlist[rep->nt - 1];
+    printf("{\"bench\":\"rank\",\"n\":%zu,\"dim\":%d,\"k\":%d,\"threads\":%d",
+           rep->rows, rep->dim, rep->k, all);
+    json_num("memory_gb_per_s", rep->mem_gbs[rep->nt - 1]);
+    printf(",\"ncpu\":%d,\"queries\":%d,\"rounds\":%d,\"seed\":%llu,"
+           "\"isa\":\"%s\",\"int8_kernel\":", rep->ncpu, rep->queries,
+           rep->rounds, (unsigned long long)rep->seed, rep->isa);
+    fs_json_str(stdout, rep->q8_kernel);
+    printf(",\"shortlist\":%zu,\"gallery\":", rep->shortlist);
+    fs_json_str(stdout, rep->gallery_source);
+    json_num("gallery_s", rep->gallery_s);
+    json_num("compress_s", rep->compress_s);
+    printf(",\"memory\":[");
+    for (int i = 0; i < rep->nt; i++) {
+        printf("%s{\"threads\":%d", i ? "," : "", rep->tlist[i]);
+        json_num("gb_per_s", rep->mem_gbs[i]);
+        json_num("gb_per_s_one_stream", rep->mem_gbs_1stream[i]);
+        putchar('}');
+    }
+    printf("],\"results\":[");
+    for (int i = 0; i < rep->n; i++) {
+        const fs_bench_rank_result *r = &rep->r[i];
+        printf("%s{\"engine\":\"%s\",\"batch\":%d,\"threads\":%d,\"ok\":%s",
+               i ? "," : "", r->engine, r->batch, r->threads,
+               r->ok ? "true" : "false");
+        if (r->ok) {
+            json_num("probes_per_s", r->probes_per_s);
+            json_num("ms_p50", r->ms_p50);
+            json_num("ms_p99", r->ms_p99);
+            json_num("gb_per_s", r->gb_per_s);
+            printf(",\"rounds_ms\":[");
+            for (int k = 0; k < r->rounds; k++) {
+                if (k)
+                    putchar(',');
+                fs_json_float(stdout, r->round_ms[k]);
+            }
+            putchar(']');
+        }
+        if (r->recall_at_k >= 0)
+            json_num("recall_at_k", r->recall_at_k);
+        if (r->note[0]) {
+            printf(",\"note\":");
+            fs_json_str(stdout, r->note);
+        }
+        putchar('}');
+    }
+    printf("],\"targets\":[");
+    target t[5];
+    int nt = rank_targets(rep, t);
+    for (int i = 0; i < nt; i++) {
+        printf("%s{\"name\":\"%s\"", i ? "," : "", t[i].name);
+        json_num("value", t[i].value);
+        json_num("at_least", t[i].bound);
+        printf(",\"met\":%s}", met(&t[i]) ? "true" : "false");
+    }
+    printf("],\"notes\":[");
+    for (int i = 0; i < rep->n_notes; i++) {
+        if (i)
+            putchar(',');
+        fs_json_str(stdout, rep->notes[i]);
+    }
+    printf("]}\n");
+}
+
+static void print_rank_human(const fs_bench_rank_report *rep)
+{
+    printf("bench rank: %zu random unit vectors of %d dimensions (%s, "
+           "%.1f s), k=%d, %d queries, %d rounds\n", rep->rows, rep->dim,
+           rep->gallery_source, rep->gallery_s, rep->k, rep->queries,
+           rep->rounds);
+    printf("%d CPUs; float kernels %s; compressed: int8 copy by %s, built "
+           "in %.2f s, re-ranks %zu subjects\n", rep->ncpu, rep->isa,
+           rep->q8_kernel, rep->compress_s, rep->shortlist);
+    printf("memory read bandwidth (the bound of an exact scan):");
+    for (int i = 0; i < rep->nt; i++)
+        printf("%s %.1f GB/s on %d thread(s) (one stream each: %.1f)",
+               i ? "," : "", rep->mem_gbs[i], rep->tlist[i],
+               rep->mem_gbs_1stream[i]);
+    printf("\n\n%-22s %7s %5s %10s %9s %9s %8s %9s\n", "engine", "threads",
+           "batch", "probes/s", "ms p50", "ms p99", "GB/s", "recall@k");
+    for (int i = 0; i < rep->n; i++) {
+        const fs_bench_rank_result *r = &rep->r[i];
+        if (!r->ok) {
+            printf("%-22s %7d %5d   not run: %s\n", r->engine, r->threads,
+                   r->batch, r->note);
+            continue;
+        }
+        printf("%-22s %7d %5d %10.1f %9.3f %9.3f %8.1f", r->engine,
+               r->threads, r->batch, r->probes_per_s, r->ms_p50, r->ms_p99,
+               r->gb_per_s);
+        if (r->recall_at_k >= 0)
+            printf(" %9.4f", r->recall_at_k);
+        putchar('\n');
+    }
+    printf("\n(ms per probe: a batch's time divided by its 64 probes; GB/s: "
+           "the fp32 gallery's size x probes/s)\n");
+    printf("\nspeed-ups, median over rounds of the per-round ratio:\n");
+    for (int ti = 0; ti < rep->nt; ti++)
+        for (int b = 1; b <= 64; b += 63) {
+            int th = rep->tlist[ti];
+            const fs_bench_rank_result *fa =
+                fs_bench_rank_find(rep, "faiss-flatip", th, b);
+            const fs_bench_rank_result *hn =
+                fs_bench_rank_find(rep, "hnswlib", th, b);
+            for (int m = 0; m < 2; m++) {
+                const char *e = m ? "facesearch-compressed" :
+                                    "facesearch-exact";
+                const fs_bench_rank_result *us =
+                    fs_bench_rank_find(rep, e, th, b);
+                double sf = fs_bench_rank_speedup(us, fa);
+                double sh = fs_bench_rank_speedup(us, hn);
+                if (sf > 0 || sh > 0)
+                    printf("  %-21s %d thread(s), batch %2d: %6.2fx "
+                           "faiss-flatip, %6.2fx hnswlib\n", e, th, b, sf,
+                           sh);
+            }
+        }
+    target t[5];
+    int nt = rank_targets(rep, t);
+    printf("\ntargets (all cores = %d threads):\n", rep->tlist[rep->nt - 1]);
+    for (int i = 0; i < nt; i++)
+        printf("  %-34s %8.4g, at least %g: %s\n", t[i].name, t[i].value,
+               t[i].bound, met(&t[i]) ? "met" : "NOT met");
+    if (nt == 0)
+        printf("  not judged: a peer or a configuration was not run\n");
+    for (int i = 0; i < rep->n_notes; i++)
+        printf("note: %s\n", rep->notes[i]);
+}
+
+static int bench_rank(fs_args *a, const char *tree, long threads,
+                      long rounds, int peers)
+{
+    long n, queries, k, seed;
+    double seconds;
+    int st;
+    if ((st = fs_arg_int(a, "gallery", 1, 100000000, 1000000, &n)) !=
+            EXIT_OK ||
+        (st = fs_arg_int(a, "queries", 1, 100000, 200, &queries)) !=
+            EXIT_OK ||
+        (st = fs_arg_int(a, "k", 1, 1000, 50, &k)) != EXIT_OK ||
+        (st = fs_arg_int(a, "seed", 0, 1L << 62, 1, &seed)) != EXIT_OK ||
+        (st = fs_arg_double(a, "seconds", 0.01, 600, 1, &seconds)) !=
+            EXIT_OK)
+        return st;
+    char exe[4096], work[4200];
+    snprintf(work, sizeof work, "%s/build/bench", tree);
+    fs_bench_rank_options o = {
+        fs_exe_dir(exe, sizeof exe), work, (size_t)n, (int)queries, (int)k,
+        (int)threads, seconds, (int)rounds, peers, (uint64_t)seed,
+        progress, NULL
+    };
+    fs_bench_rank_report *rep = malloc(sizeof *rep);
+    if (!rep) {
+        fs_error_msg("out of memory");
+        return EXIT_INTERNAL;
+    }
+    fs_detail d = { "" };
+    int rc = fs_bench_rank(&o, rep, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg[0] ? d.msg : fs_strerror(rc));
+        free(rep);
+        return fs_exit_status(rc);
+    }
+    if (a->json)
+        print_rank_json(rep);
+    else
+        print_rank_human(rep);
+    free(rep);
+    return EXIT_OK;
+}
+
+/* The peers named in --peers, from those a benchmark knows. */
+static int parse_peers(fs_args *a, const char *const *names,
+                       const int *bits, int nnames, int *peers)
+{
+    const char *pl = fs_arg(a, "peers");
+    if (!pl)
+        return EXIT_OK;
+    *peers = 0;
+    char list[256];
+    snprintf(list, sizeof list, "%s", pl);
+    for (char *save, *t = strtok_r(list, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        int i = 0;
+        while (i < nnames && strcmp(t, names[i]) != 0)
+            i++;
+        if (i < nnames)
+            *peers |= bits[i];
+        else if (strcmp(t, "none") != 0)
+            return fs_usage_error(a, "unknown peer '%s' (%s, %s, none)", t,
+                                  names[0], names[1]);
+    }
+    return EXIT_OK;
+}
+
 int cmd_bench(fs_args *a)
 {
     if (a->npos != 1 || (strcmp(a->pos[0], "embed") != 0 &&
-                         strcmp(a->pos[0], "detect") != 0))
+                         strcmp(a->pos[0], "detect") != 0 &&
+                         strcmp(a->pos[0], "rank") != 0))
         return fs_usage_error(a, a->npos ? "unknown benchmark '%s'" :
-                              "which benchmark? (embed, detect)%s",
+                              "which benchmark? (embed, rank, detect)%s",
                               a->npos ? a->pos[0] : "");
     long threads, batch, rounds;
     double seconds;
@@ -304,27 +541,23 @@ int cmd_bench(fs_args *a)
     if ((st = fs_arg_int(a, "threads", 1, 256, 0, &threads)) != EXIT_OK ||
         (st = fs_arg_int(a, "batch", 1, 256, 0, &batch)) != EXIT_OK ||
         (st = fs_arg_int(a, "rounds", 1, 9, 3, &rounds)) != EXIT_OK ||
-        (st = fs_arg_double(a, "seconds", 0.1, 600, 6, &seconds)) != EXIT_OK)
+        (st = fs_arg_double(a, "seconds", 0.01, 600, 6, &seconds)) != EXIT_OK)
         return st;
-    int peers = FS_PEER_DLIB | FS_PEER_TFJS;
-    const char *pl = fs_arg(a, "peers");
-    if (pl) {
-        peers = 0;
-        char list[256];
-        snprintf(list, sizeof list, "%s", pl);
-        for (char *save, *t = strtok_r(list, ",", &save); t;
-             t = strtok_r(NULL, ",", &save)) {
-            if (strcmp(t, "dlib") == 0)
-                peers |= FS_PEER_DLIB;
-            else if (strcmp(t, "tfjs") == 0)
-                peers |= FS_PEER_TFJS;
-            else if (strcmp(t, "none") != 0)
-                return fs_usage_error(a, "unknown peer '%s' (dlib, tfjs, "
-                                      "none)", t);
-        }
-    }
+    int rank = strcmp(a->pos[0], "rank") == 0;
+    static const char *const embed_peers[] = { "dlib", "tfjs" };
+    static const char *const rank_peers[] = { "faiss", "hnswlib" };
+    static const int embed_bits[] = { FS_PEER_DLIB, FS_PEER_TFJS };
+    static const int rank_bits[] = { FS_PEER_FAISS, FS_PEER_HNSW };
+    int peers = rank ? FS_PEER_FAISS | FS_PEER_HNSW
+                     : FS_PEER_DLIB | FS_PEER_TFJS;
+    if ((st = parse_peers(a, rank ? rank_peers : embed_peers,
+                          rank ? rank_bits : embed_bits, 2, &peers)) !=
+        EXIT_OK)
+        return st;
     char model[4096], exe[4096], tree[4096], shared[4200];
     tree_dir(tree, sizeof tree);
+    if (rank)
+        return bench_rank(a, tree, threads, rounds, peers);
     const char *sh = getenv("FACESEARCH_SHARED");
     if (!sh || !*sh) {
         snprintf(shared, sizeof shared, "%s/../shared", tree);

@@ -1,0 +1,901 @@
+/*
+ * bench_rank.c - `facesearch bench rank`: top-k search over a gallery of
+ * N random unit vectors (128-D), single probes and batches of 64, on one
+ * thread and on all cores, beside the libraries a user would otherwise
+ * pick, on the same vectors in the same run:
+ *   - facesearch-exact       fs_rank_topk, exact float (the default mode)
+ *   - facesearch-compressed  the int8 first pass + exact re-rank
+ *   - faiss-flatip           Debian's Faiss 1.7.3 IndexFlatIP (exact)
+ *   - hnswlib                hnswlib 0.6.2, M=16, ef_construction=200,
+ *                            ef=200 (approximate)
+ * and the machine's memory read bandwidth, measured in every round, as
+ * the physical bound of an exact scan.
+ *
+ * The peers live in one child process (benchmarks/peer_rank.cpp,
+ * bin/fs-peer-rank) that maps the vectors from a raw file under work_dir
+ * and answers commands line by line, so the engines take turns in rounds
+ * without reloading anything.  Faiss runs with OMP_WAIT_POLICY=PASSIVE:
+ * OpenMP's default spinning makes it several times slower on a small
+ * shared machine, and we measure it at its best.  The hnswlib index is
+ * cached in work_dir, keyed by N and seed.
+ *
+ * Recall is measured on every query against facesearch-exact's lists (one
+ * subject per row here, so rows are the ids).  Effective GB/s is the fp32
+ * gallery's size times probes per second: for an exact single probe it is
+ * the bandwidth really used, for batches and the compressed mode it says
+ * how far they get past that bound.
+ */
+#include "fs_bench.h"
+#include "fs_bench_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "../engine/fs_pool.h"
+#include "../index/fs_index.h"
+
+#define D          FS_DESC_DIM
+#define BATCH      FS_BENCH_RANK_BATCH
+#define MIN_CALLS  3
+#define MAX_LAT    (1 << 16)      /* latencies kept per result */
+#define HUGE_ALIGN ((size_t)2 << 20)
+#define VEC_FORMAT 1              /* bump when the vectors change */
+
+enum { E_EXACT, E_COMPRESSED, E_FAISS, E_HNSW, NENGINES };
+static const char *const engine_name[NENGINES] = {
+    "facesearch-exact", "facesearch-compressed", "faiss-flatip", "hnswlib"
+};
+static const char *const peer_engine[NENGINES] = {
+    NULL, NULL, "faiss", "hnswlib"
+};
+
+static void say(const fs_bench_rank_options *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void say(const fs_bench_rank_options *o, const char *fmt, ...)
+{
+    if (!o->progress)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    o->progress(o->ctx, msg);
+}
+
+static void note(fs_bench_rank_report *rep, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void note(fs_bench_rank_report *rep, const char *fmt, ...)
+{
+    if (rep->n_notes >= 6)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rep->notes[rep->n_notes++], sizeof rep->notes[0], fmt, ap);
+    va_end(ap);
+}
+
+/* ---- the vectors -------------------------------------------------------- */
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Row `index` of the set `seed`: Gaussian components (Box-Muller),
+ * normalised in double.  Each row has its own stream, so rows can be
+ * made in any order on any number of threads. */
+static void random_unit(uint64_t seed, uint64_t index, float *out)
+{
+    uint64_t s = seed * 0x2545F4914F6CDD1Dull ^ index;
+    double v[D], sum = 0;
+    for (int d = 0; d < D; d += 2) {
+        double u1 = ((double)(splitmix(&s) >> 11) + 0.5) / 9007199254740992.0;
+        double u2 = (double)(splitmix(&s) >> 11) / 9007199254740992.0;
+        double r = sqrt(-2 * log(u1));
+        v[d] = r * cos(6.283185307179586 * u2);
+        v[d + 1] = r * sin(6.283185307179586 * u2);
+        sum += v[d] * v[d] + v[d + 1] * v[d + 1];
+    }
+    double inv = 1 / sqrt(sum);
+    for (int d = 0; d < D; d++)
+        out[d] = (float)(v[d] * inv);
+}
+
+typedef struct fill_job {
+    float   *vec;
+    size_t   n;
+    uint64_t seed;
+} fill_job;
+
+static void fill_team(void *arg, int tid, int nt)
+{
+    fill_job *j = arg;
+    long lo, hi;
+    fs_pool_split((long)j->n, tid, nt, &lo, &hi);
+    for (long i = lo; i < hi; i++)
+        random_unit(j->seed, (uint64_t)i, j->vec + (size_t)i * D);
+}
+
+/* Memory for a matrix that a scan walks end to end: 2 MB aligned and
+ * advised into huge pages before the first touch. */
+static float *alloc_matrix(size_t rows, size_t *bytes)
+{
+    *bytes = (rows * D * sizeof(float) + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+    float *m = aligned_alloc(HUGE_ALIGN, *bytes ? *bytes : HUGE_ALIGN);
+    if (m)
+        madvise(m, *bytes, MADV_HUGEPAGE);
+    return m;
+}
+
+/* The gallery the engines search: n random unit vectors, one subject
+ * each.  Made in memory from the seed; the peer gets them through a raw
+ * file. */
+typedef struct gallery {
+    float    *vec;
+    uint32_t *subject;
+    size_t    n, bytes;
+} gallery;
+
+static int gallery_get(const fs_bench_rank_options *o, fs_pool *pool,
+                       gallery *g, fs_bench_rank_report *rep, fs_detail *d)
+{
+    double t0 = fs_bench_now();
+    g->n = o->n;
+    g->vec = alloc_matrix(o->n, &g->bytes);
+    g->subject = malloc((o->n ? o->n : 1) * sizeof *g->subject);
+    if (!g->vec || !g->subject)
+        return fs_fail(d, FS_ENOMEM, "no memory for %zu vectors", o->n);
+    say(o, "making %zu random unit vectors (seed %llu)", o->n,
+        (unsigned long long)o->seed);
+    fill_job j = { g->vec, o->n, o->seed };
+    fs_pool_run(pool, fill_team, &j);
+    for (size_t i = 0; i < o->n; i++)
+        g->subject[i] = (uint32_t)i;
+    rep->gallery_s = fs_bench_now() - t0;
+    snprintf(rep->gallery_source, sizeof rep->gallery_source,
+             "in memory, made from seed %llu", (unsigned long long)o->seed);
+    return FS_OK;
+}
+
+static void gallery_release(gallery *g)
+{
+    free(g->vec);
+    free(g->subject);
+}
+
+/* The raw file of rows for the peer, kept between runs (same name, same
+ * content: the rows are a function of n and seed). */
+static int raw_file(const char *path, const float *rows, size_t n)
+{
+    struct stat st;
+    size_t bytes = n * D * sizeof(float);
+    if (stat(path, &st) == 0 && (size_t)st.st_size == bytes)
+        return FS_OK;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int rc = fs_bench_write_file(tmp, rows, bytes);
+    if (rc == FS_OK && rename(tmp, path) != 0)
+        rc = FS_EIO;
+    if (rc != FS_OK)
+        unlink(tmp);
+    return rc;
+}
+
+/* ---- memory bandwidth --------------------------------------------------- */
+
+typedef struct read_job {
+    const float *buf;
+    size_t       rows;
+    int          streams;      /* 1, or 16 read side by side */
+    uint64_t     sink[256];
+} read_job;
+
+#if defined(__x86_64__)
+__attribute__((target("avx2")))
+static uint64_t read_rows_avx2(const float *const *base, int streams,
+                               size_t len)
+{
+    __m256i acc = _mm256_setzero_si256();
+    for (size_t i = 0; i < len; i++)
+        for (int s = 0; s < streams; s++) {
+            const __m256i *p = (const __m256i *)(base[s] + i * D);
+            if (streams > 1)
+                for (int c = 0; c < D * 4; c += 64)
+                    _mm_prefetch((const char *)(p + D / 8) + c, _MM_HINT_T0);
+            for (int c = 0; c < D / 8; c++)
+                acc = _mm256_xor_si256(acc, _mm256_load_si256(p + c));
+        }
+    return (uint64_t)_mm256_extract_epi64(acc, 0) ^
+           (uint64_t)_mm256_extract_epi64(acc, 3);
+}
+#endif
+
+static uint64_t read_rows(const float *const *base, int streams, size_t len)
+{
+#if defined(__x86_64__)
+    if (fs_isa_best() >= FS_ISA_AVX2)
+        return read_rows_avx2(base, streams, len);
+#endif
+    uint64_t acc = 0;
+    for (size_t i = 0; i < len; i++)
+        for (int s = 0; s < streams; s++) {
+            const uint64_t *p = (const uint64_t *)(const void *)(base[s] +
+                                                                  i * D);
+            for (int c = 0; c < D / 2; c++)
+                acc ^= p[c];
+        }
+    return acc;
+}
+
+static void read_team(void *arg, int tid, int nt)
+{
+    read_job *j = arg;
+    long lo, hi;
+    fs_pool_split((long)j->rows, tid, nt, &lo, &hi);
+    size_t len = (size_t)(hi - lo) / (size_t)j->streams;
+    const float *base[16];
+    for (int s = 0; s < j->streams; s++)
+        base[s] = j->buf + ((size_t)lo + (size_t)s * len) * D;
+    j->sink[tid % 256] = read_rows(base, j->streams, len);
+}
+
+/* GB/s of reading the whole buffer, best pattern of the two, median of 3
+ * passes after a warm-up; *one_stream gets the single-stream figure. */
+static double bandwidth(fs_pool *pool, const float *buf, size_t rows,
+                        double *one_stream)
+{
+    double best = 0;
+    for (int streams = 1; streams <= 16; streams += 15) {
+        read_job j = { buf, rows, streams, { 0 } };
+        double t[3];
+        fs_pool_run(pool, read_team, &j);
+        for (int i = 0; i < 3; i++) {
+            double t0 = fs_bench_now();
+            fs_pool_run(pool, read_team, &j);
+            t[i] = fs_bench_now() - t0;
+        }
+        double gbs = (double)rows * D * sizeof(float) /
+                     fs_bench_median(t, 3) / 1e9;
+        if (streams == 1)
+            *one_stream = gbs;
+        if (gbs > best)
+            best = gbs;
+    }
+    return best;
+}
+
+/* ---- timing ------------------------------------------------------------- */
+
+typedef struct lat_list {
+    double *v;
+    size_t  n;
+} lat_list;
+
+static void lat_add(lat_list *l, double ms)
+{
+    if (l->n < MAX_LAT)
+        l->v[l->n++] = ms;
+}
+
+/* Probes [first, first + batch) of the query set, wrapping around. */
+static const float *probes_at(const float *q, int nq, long first, int batch,
+                              float *buf)
+{
+    if (first % nq + batch <= nq)
+        return q + (size_t)(first % nq) * D;
+    for (int i = 0; i < batch; i++)
+        memcpy(buf + (size_t)i * D, q + (size_t)((first + i) % nq) * D,
+               D * sizeof *buf);
+    return buf;
+}
+
+/* One round of one of our rankers: calls of `batch` probes for `seconds`
+ * (at least MIN_CALLS), each call's ms per probe into lat and the round's
+ * median into *round_ms. */
+static int time_ours(fs_ranker *r, const float *q, int nq, long *cursor,
+                     int batch, int k, double seconds, float *buf,
+                     fs_hit *hits, size_t *nh, lat_list *lat,
+                     double *round_ms)
+{
+    double *mine = malloc(MAX_LAT * sizeof *mine);
+    if (!mine)
+        return FS_ENOMEM;
+    int rc = fs_rank_topk(r, probes_at(q, nq, *cursor, batch, buf),
+                          (size_t)batch, (size_t)k, hits, nh);  /* warm-up */
+    int calls = 0;
+    double start = fs_bench_now();
+    while (rc == FS_OK && calls < MAX_LAT &&
+           (calls < MIN_CALLS || fs_bench_now() - start < seconds)) {
+        *cursor += batch;
+        const float *p = probes_at(q, nq, *cursor, batch, buf);
+        double t0 = fs_bench_now();
+        rc = fs_rank_topk(r, p, (size_t)batch, (size_t)k, hits, nh);
+        double ms = (fs_bench_now() - t0) * 1e3 / batch;
+        mine[calls++] = ms;
+        lat_add(lat, ms);
+    }
+    *round_ms = fs_bench_median(mine, calls);
+    free(mine);
+    return rc;
+}
+
+/* ---- the peer process --------------------------------------------------- */
+
+typedef struct peer {
+    fs_bench_child c;
+    int            up;
+    int            has[NENGINES];
+    char           errfile[4200];
+    char          *line;
+    size_t         cap;
+} peer;
+
+static int peer_line(peer *p)
+{
+    ssize_t got = getline(&p->line, &p->cap, p->c.from);
+    if (got <= 0)
+        return FS_EIO;
+    p->line[strcspn(p->line, "\n")] = 0;
+    return FS_OK;
+}
+
+static void peer_failed(peer *p, char *why, size_t len)
+{
+    char tail[200];
+    fs_bench_last_line(p->errfile, tail, sizeof tail);
+    snprintf(why, len, "fs-peer-rank failed%s%s", tail[0] ? ": " : "", tail);
+}
+
+static int peer_start(const fs_bench_rank_options *o, peer *p, int want_hnsw,
+                      const char *vecfile, const char *qfile,
+                      const char *hnsw_cache, char *why, size_t whylen)
+{
+    char exe[4200], n[32], nq[32], k[32], engines[32];
+    snprintf(exe, sizeof exe, "%s/fs-peer-rank", o->exe_dir);
+    if (access(exe, X_OK) != 0) {
+        snprintf(why, whylen, "%s is not built (make all)", exe);
+        return FS_ENOENT;
+    }
+    snprintf(n, sizeof n, "%zu", o->n);
+    snprintf(nq, sizeof nq, "%d", o->queries);
+    snprintf(k, sizeof k, "%d", o->k);
+    snprintf(engines, sizeof engines, "%s%s%s",
+             o->peers & FS_PEER_FAISS ? "faiss" : "",
+             (o->peers & FS_PEER_FAISS) && want_hnsw ? "," : "",
+             want_hnsw ? "hnswlib" : "");
+    char *argv[] = { exe, "--vectors", (char *)vecfile, "--n", n,
+                     "--queries", (char *)qfile, "--nq", nq, "--k", k,
+                     "--engines", engines, "--hnsw-cache", (char *)hnsw_cache,
+                     NULL };
+    const char *env[] = { "OMP_WAIT_POLICY=PASSIVE", NULL };
+    snprintf(p->errfile, sizeof p->errfile, "%s/peer-rank.err", o->work_dir);
+    if (fs_bench_child_start(argv, env, p->errfile, &p->c) != FS_OK) {
+        snprintf(why, whylen, "cannot start %s", exe);
+        return FS_EIO;
+    }
+    p->up = 1;
+    while (peer_line(p) == FS_OK) {
+        if (strncmp(p->line, "progress ", 9) == 0) {
+            say(o, "%s", p->line + 9);
+        } else if (strcmp(p->line, "ready") == 0) {
+            p->has[E_FAISS] = !!(o->peers & FS_PEER_FAISS);
+            p->has[E_HNSW] = want_hnsw;
+            return FS_OK;
+        }
+    }
+    peer_failed(p, why, whylen);
+    fs_bench_child_stop(&p->c);
+    p->up = 0;
+    return FS_EIO;
+}
+
+/* The peer's result rows for every query (k per query, -1 for none). */
+static int peer_ids(peer *p, int e, int nq, int k, long *ids)
+{
+    fprintf(p->c.to, "ids %s\n", peer_engine[e]);
+    fflush(p->c.to);
+    if (peer_line(p) != FS_OK || strncmp(p->line, "ids ", 4) != 0)
+        return FS_EIO;
+    for (int q = 0; q < nq; q++) {
+        if (peer_line(p) != FS_OK)
+            return FS_EIO;
+        char *s = p->line, *end;
+        for (int j = 0; j < k; j++, s = end) {
+            ids[(size_t)q * k + j] = strtol(s, &end, 10);
+            if (end == s)
+                return FS_EIO;
+        }
+    }
+    return FS_OK;
+}
+
+/* One round of a peer engine, as time_ours. */
+static int peer_time(peer *p, int e, int batch, int threads, double seconds,
+                     long *cursor, lat_list *lat, double *round_ms)
+{
+    fprintf(p->c.to, "run %s %d %d %g %ld\n", peer_engine[e], batch, threads,
+            seconds, *cursor);
+    fflush(p->c.to);
+    if (peer_line(p) != FS_OK || strncmp(p->line, "lat ", 4) != 0)
+        return FS_EIO;
+    char *s = p->line + 4 + strcspn(p->line + 4, " "), *end;
+    long calls = strtol(s, &end, 10);
+    if (end == s || calls <= 0)
+        return FS_EIO;
+    double *mine = malloc((size_t)calls * sizeof *mine);
+    if (!mine)
+        return FS_ENOMEM;
+    long got = 0;
+    for (s = end; got < calls; s = end) {
+        double ms = strtod(s, &end);
+        if (end == s)
+            break;
+        mine[got++] = ms / batch;
+        lat_add(lat, ms / batch);
+    }
+    *round_ms = fs_bench_median(mine, (int)got);
+    *cursor += (calls + 1) * batch;
+    free(mine);
+    return got == calls ? FS_OK : FS_EIO;
+}
+
+/* ---- recall ------------------------------------------------------------- */
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Mean over queries of |ids ∩ truth| / |truth|; both lists k per query,
+ * -1 padding in ids.  Sorts both in place. */
+static double recall(long *ids, long *truth, const size_t *ntruth, int nq,
+                     int k)
+{
+    double sum = 0;
+    for (int q = 0; q < nq; q++) {
+        long *a = ids + (size_t)q * k, *b = truth + (size_t)q * k;
+        size_t nb = ntruth[q], hit = 0;
+        qsort(a, (size_t)k, sizeof *a, cmp_long);
+        qsort(b, nb, sizeof *b, cmp_long);
+        for (size_t i = 0, j = 0; i < (size_t)k && j < nb;) {
+            if (a[i] < b[j])
+                i++;
+            else if (a[i] > b[j])
+                j++;
+            else {
+                hit += a[i] >= 0;
+                i++;
+                j++;
+            }
+        }
+        sum += nb ? (double)hit / (double)nb : 1.0;
+    }
+    return sum / nq;
+}
+
+/* Rows of our lists as ids, k per query. */
+static void hit_rows(const fs_hit *h, const size_t *nh, int nq, int k,
+                     long *out)
+{
+    for (int q = 0; q < nq; q++)
+        for (int j = 0; j < k; j++)
+            out[(size_t)q * k + j] = (size_t)j < nh[q] ?
+                (long)h[(size_t)q * k + j].row : -1;
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+static fs_bench_rank_result *add_result(fs_bench_rank_report *rep, int e,
+                                        int threads, int batch)
+{
+    if (rep->n >= (int)(sizeof rep->r / sizeof rep->r[0]))
+        return NULL;
+    fs_bench_rank_result *r = &rep->r[rep->n++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->engine, sizeof r->engine, "%s", engine_name[e]);
+    r->threads = threads;
+    r->batch = batch;
+    r->recall_at_k = -1;
+    return r;
+}
+
+typedef struct run {
+    const fs_bench_rank_options *o;
+    fs_bench_rank_report *rep;
+    gallery      g;
+    float       *queries, *buf;
+    fs_pool     *pool[2];
+    fs_ranker   *rk[2][2];         /* [thread list index][exact/compr.] */
+    fs_hit      *hits;
+    size_t      *nh;
+    long        *truth, *ids;
+    size_t      *ntruth;
+    peer         peer;
+    fs_bench_rank_result *slot[2][2][NENGINES];   /* [t][batch][engine] */
+    lat_list     lat[2][2][NENGINES];
+} run;
+
+static int setup_rankers(run *u, fs_detail *d)
+{
+    const fs_bench_rank_options *o = u->o;
+    fs_bench_rank_report *rep = u->rep;
+    fs_templates t = { u->g.vec, u->g.subject, u->g.n };
+    for (int ti = 0; ti < rep->nt; ti++) {
+        int rc = fs_pool_create(rep->tlist[ti], &u->pool[ti]);
+        if (rc != FS_OK)
+            return fs_fail(d, rc, "cannot start %d threads", rep->tlist[ti]);
+        for (int m = 0; m < 2; m++) {
+            fs_rank_options ro = { m == 0 ? FS_RANK_EXACT : FS_RANK_COMPRESSED,
+                                   -1, rep->tlist[ti] > 1 ? u->pool[ti] : NULL,
+                                   0 };
+            double t0 = fs_bench_now();
+            if (m == 1)
+                say(o, "building the int8 copy (%d thread(s))",
+                    rep->tlist[ti]);
+            if ((rc = fs_ranker_create(&t, &ro, &u->rk[ti][m], d)) != FS_OK)
+                return rc;
+            if (m == 1 && ti == rep->nt - 1)
+                rep->compress_s = fs_bench_now() - t0;
+        }
+    }
+    return FS_OK;
+}
+
+/* Our exact lists for every query (the truth every recall is measured
+ * against) and the compressed mode's recall. */
+static int our_recall(run *u, fs_detail *d)
+{
+    const fs_bench_rank_options *o = u->o;
+    fs_bench_rank_report *rep = u->rep;
+    size_t nq = (size_t)o->queries;
+    int last = rep->nt - 1, rc;
+    say(o, "exact lists of all %zu queries", nq);
+    for (size_t q0 = 0; q0 < nq; q0 += BATCH) {
+        size_t m = nq - q0 < BATCH ? nq - q0 : BATCH;
+        if ((rc = fs_rank_topk(u->rk[last][0], u->queries + q0 * D, m,
+                               (size_t)o->k, u->hits + q0 * o->k,
+                               u->ntruth + q0)) != FS_OK)
+            return fs_fail(d, rc, "exact ranking failed");
+    }
+    hit_rows(u->hits, u->ntruth, o->queries, o->k, u->truth);
+    for (size_t q0 = 0; q0 < nq; q0 += BATCH) {
+        size_t m = nq - q0 < BATCH ? nq - q0 : BATCH;
+        if ((rc = fs_rank_topk(u->rk[last][1], u->queries + q0 * D, m,
+                               (size_t)o->k, u->hits + q0 * o->k,
+                               u->nh + q0)) != FS_OK)
+            return fs_fail(d, rc, "compressed ranking failed");
+    }
+    hit_rows(u->hits, u->nh, o->queries, o->k, u->ids);
+    long *truth = malloc(nq * (size_t)o->k * sizeof *truth);
+    if (!truth)
+        return fs_fail(d, FS_ENOMEM, "no memory");
+    memcpy(truth, u->truth, nq * (size_t)o->k * sizeof *truth);
+    double rc_recall = recall(u->ids, truth, u->ntruth, o->queries, o->k);
+    free(truth);
+    for (int ti = 0; ti < rep->nt; ti++)
+        for (int bi = 0; bi < 2; bi++) {
+            if (u->slot[ti][bi][E_EXACT])
+                u->slot[ti][bi][E_EXACT]->recall_at_k = 1.0;
+            if (u->slot[ti][bi][E_COMPRESSED])
+                u->slot[ti][bi][E_COMPRESSED]->recall_at_k = rc_recall;
+        }
+    return FS_OK;
+}
+
+static void peer_recall(run *u, int e)
+{
+    const fs_bench_rank_options *o = u->o;
+    size_t cells = (size_t)o->queries * o->k;
+    long *truth = malloc(cells * sizeof *truth);
+    double rcl = -1;
+    if (truth && peer_ids(&u->peer, e, o->queries, o->k, u->ids) == FS_OK) {
+        memcpy(truth, u->truth, cells * sizeof *truth);
+        rcl = recall(u->ids, truth, u->ntruth, o->queries, o->k);
+    }
+    free(truth);
+    for (int ti = 0; ti < u->rep->nt; ti++)
+        for (int bi = 0; bi < 2; bi++)
+            if (u->slot[ti][bi][e])
+                u->slot[ti][bi][e]->recall_at_k = rcl;
+}
+
+/* Starts the peer (or says in every peer slot why not). */
+static void start_peers(run *u)
+{
+    const fs_bench_rank_options *o = u->o;
+    fs_bench_rank_report *rep = u->rep;
+    char vecfile[4200], qfile[4200], cache[4200], why[300] = "";
+    unsigned long long seed = (unsigned long long)o->seed;
+    snprintf(vecfile, sizeof vecfile, "%s/rank-v%d-n%zu-s%llu.f32",
+             o->work_dir, VEC_FORMAT, o->n, seed);
+    snprintf(qfile, sizeof qfile, "%s/rank-v%d-q%d-s%llu.f32", o->work_dir,
+             VEC_FORMAT, o->queries, seed);
+    snprintf(cache, sizeof cache, "%s/hnsw-v%d-n%zu-s%llu-M16-efc200.bin",
+             o->work_dir, VEC_FORMAT, o->n, seed);
+    int want_hnsw = !!(o->peers & FS_PEER_HNSW);
+    char hnsw_why[200] = "not asked for (--peers)";
+    if (want_hnsw && o->n > FS_BENCH_HNSW_MAX && access(cache, R_OK) != 0) {
+        want_hnsw = 0;
+        snprintf(hnsw_why, sizeof hnsw_why, "not built above %d vectors "
+                 "(%.0f+ minutes at the ~1200 inserts/s of 2 cores here); "
+                 "a cached index in %s would be used", FS_BENCH_HNSW_MAX,
+                 (double)o->n / 1200.0 / 60.0, o->work_dir);
+    }
+    if (!(o->peers & FS_PEER_FAISS) && !want_hnsw) {
+        snprintf(why, sizeof why, "not asked for (--peers)");
+    } else {
+        say(o, "writing the vectors for the peer to %s", vecfile);
+        if (raw_file(vecfile, u->g.vec, u->g.n) != FS_OK ||
+            raw_file(qfile, u->queries, (size_t)o->queries) != FS_OK)
+            snprintf(why, sizeof why, "cannot write %s", vecfile);
+        else if (want_hnsw && access(cache, R_OK) != 0)
+            say(o, "hnswlib: building the index once (cached in %s)", cache);
+        if (!why[0] && peer_start(o, &u->peer, want_hnsw, vecfile, qfile,
+                                  cache, why, sizeof why) == FS_OK)
+            note(rep, "faiss-flatip runs with OMP_WAIT_POLICY=PASSIVE "
+                 "(OpenMP's default spinning is several times slower on a "
+                 "small shared machine); hnswlib answers one probe on one "
+                 "thread, a batch on all given threads");
+    }
+    for (int e = E_FAISS; e < NENGINES; e++)
+        for (int ti = 0; ti < rep->nt; ti++)
+            for (int bi = 0; bi < 2; bi++) {
+                fs_bench_rank_result *r = u->slot[ti][bi][e];
+                if (r && !u->peer.has[e])
+                    snprintf(r->note, sizeof r->note, "%s",
+                             e == E_HNSW && !want_hnsw ? hnsw_why :
+                             why[0] ? why : "not asked for (--peers)");
+            }
+    for (int e = E_FAISS; e < NENGINES; e++)
+        if (u->peer.has[e]) {
+            say(o, "%s: lists of all %d queries", engine_name[e], o->queries);
+            peer_recall(u, e);
+        }
+}
+
+static int rounds_run(run *u, fs_detail *d)
+{
+    const fs_bench_rank_options *o = u->o;
+    fs_bench_rank_report *rep = u->rep;
+    static const int batches[2] = { 1, BATCH };
+    long cursor[NENGINES] = { 0 };
+    double one[2][FS_BENCH_MAX_ROUNDS];
+    int rc = FS_OK;
+    const float *membuf = u->g.vec;
+    size_t memrows = u->g.n, membytes = 0;
+    float *own = NULL;
+    if (memrows * D * sizeof(float) < (256u << 20)) {
+        /* a small gallery sits in cache; the bound is DRAM's */
+        memrows = (256u << 20) / (D * sizeof(float));
+        own = alloc_matrix(memrows, &membytes);
+        if (!own)
+            return fs_fail(d, FS_ENOMEM, "no memory for the bandwidth test");
+        memset(own, 1, membytes);
+        membuf = own;
+    }
+    for (int round = 0; round < rep->rounds && rc == FS_OK; round++)
+        for (int ti = 0; ti < rep->nt && rc == FS_OK; ti++) {
+            int th = rep->tlist[ti];
+            say(o, "round %d/%d: memory read bandwidth, %d thread(s)",
+                round + 1, rep->rounds, th);
+            rep->mem_round[ti][round] = bandwidth(u->pool[ti], membuf,
+                                                  memrows, &one[ti][round]);
+            for (int bi = 0; bi < 2 && rc == FS_OK; bi++)
+                for (int e = 0; e < NENGINES && rc == FS_OK; e++) {
+                    fs_bench_rank_result *r = u->slot[ti][bi][e];
+                    lat_list *lat = &u->lat[ti][bi][e];
+                    if (!r || (e >= E_FAISS && !u->peer.has[e]))
+                        continue;
+                    say(o, "round %d/%d: %s, %d thread(s), batch %d",
+                        round + 1, rep->rounds, r->engine, th, batches[bi]);
+                    double ms = 0;
+                    if (e < E_FAISS) {
+                        rc = time_ours(u->rk[ti][e], u->queries,
+                                       o->queries, &cursor[e], batches[bi],
+                                       o->k, o->seconds, u->buf, u->hits,
+                                       u->nh, lat, &ms);
+                        if (rc != FS_OK)
+                            fs_fail(d, rc, "%s failed", r->engine);
+                    } else if (peer_time(&u->peer, e, batches[bi], th,
+                                         o->seconds, &cursor[e], lat,
+                                         &ms) != FS_OK) {
+                        char why[300];
+                        peer_failed(&u->peer, why, sizeof why);
+                        snprintf(r->note, sizeof r->note, "%s", why);
+                        u->peer.has[E_FAISS] = u->peer.has[E_HNSW] = 0;
+                        continue;
+                    }
+                    if (ms > 0)
+                        r->round_ms[r->rounds++] = ms;
+                }
+        }
+    for (int ti = 0; ti < rep->nt; ti++) {
+        double v[FS_BENCH_MAX_ROUNDS];
+        memcpy(v, rep->mem_round[ti], sizeof v);
+        rep->mem_gbs[ti] = fs_bench_median(v, rep->rounds);
+        rep->mem_gbs_1stream[ti] = fs_bench_median(one[ti], rep->rounds);
+    }
+    free(own);
+    return rc;
+}
+
+static void summarise(run *u)
+{
+    fs_bench_rank_report *rep = u->rep;
+    double gallery_gb = (double)rep->rows * D * sizeof(float) / 1e9;
+    for (int ti = 0; ti < rep->nt; ti++)
+        for (int bi = 0; bi < 2; bi++)
+            for (int e = 0; e < NENGINES; e++) {
+                fs_bench_rank_result *r = u->slot[ti][bi][e];
+                lat_list *l = &u->lat[ti][bi][e];
+                if (!r || r->rounds == 0 || l->n == 0)
+                    continue;
+                double sum = 0;
+                for (size_t i = 0; i < l->n; i++)
+                    sum += l->v[i];
+                r->ms_p50 = fs_bench_quantile(l->v, l->n, 0.5);
+                r->ms_p99 = fs_bench_quantile(l->v, l->n, 0.99);
+                r->probes_per_s = 1e3 * (double)l->n / sum;
+                r->gb_per_s = gallery_gb * r->probes_per_s;
+                r->ok = 1;
+            }
+}
+
+int fs_bench_rank(const fs_bench_rank_options *o, fs_bench_rank_report *rep,
+                  fs_detail *d)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->ncpu = fs_cpu_count();
+    rep->tlist[0] = o->threads > 0 ? o->threads : 1;
+    rep->tlist[1] = rep->ncpu;
+    rep->nt = o->threads > 0 || rep->ncpu == 1 ? 1 : 2;
+    rep->rows = o->n;
+    rep->dim = D;
+    rep->k = o->k;
+    rep->queries = o->queries;
+    rep->seed = o->seed;
+    rep->rounds = o->rounds > 0 ? o->rounds : 3;
+    if (rep->rounds > FS_BENCH_MAX_ROUNDS)
+        rep->rounds = FS_BENCH_MAX_ROUNDS;
+    snprintf(rep->isa, sizeof rep->isa, "%s", fs_isa_name(fs_isa_best()));
+    if (o->n < 1 || o->n > UINT32_MAX - 1 || o->queries < 1 || o->k < 1 ||
+        o->k > FS_RANK_MAX_K)
+        return fs_fail(d, FS_EINVAL, "bad gallery size, query count or k");
+    if (mkdir(o->work_dir, 0755) != 0 && errno != EEXIST)
+        return fs_fail(d, FS_EIO, "cannot create '%s': %s", o->work_dir,
+                       strerror(errno));
+
+    run u;
+    memset(&u, 0, sizeof u);
+    u.o = o;
+    u.rep = rep;
+    size_t cells = (size_t)o->queries * o->k;
+    size_t most = o->queries > BATCH ? (size_t)o->queries : BATCH;
+    int rc = FS_OK;
+    fs_pool *all = NULL;
+    u.queries = aligned_alloc(64, (size_t)o->queries * D * sizeof(float));
+    u.buf = aligned_alloc(64, BATCH * D * sizeof(float));
+    u.hits = malloc(most * o->k * sizeof *u.hits);    /* a batch, or all */
+    u.nh = malloc(most * sizeof *u.nh);
+    u.ntruth = malloc((size_t)o->queries * sizeof *u.ntruth);
+    u.truth = malloc(cells * sizeof *u.truth);
+    u.ids = malloc(cells * sizeof *u.ids);
+    if (!u.queries || !u.buf || !u.hits || !u.nh || !u.ntruth || !u.truth ||
+        !u.ids) {
+        rc = fs_fail(d, FS_ENOMEM, "no memory");
+        goto out;
+    }
+    for (int ti = 0; ti < rep->nt; ti++)
+        for (int bi = 0; bi < 2; bi++)
+            for (int e = 0; e < NENGINES; e++) {
+                u.slot[ti][bi][e] = add_result(rep, e, rep->tlist[ti],
+                                               bi ? BATCH : 1);
+                u.lat[ti][bi][e].v = malloc(MAX_LAT * sizeof(double));
+                if (!u.lat[ti][bi][e].v) {
+                    rc = fs_fail(d, FS_ENOMEM, "no memory");
+                    goto out;
+                }
+            }
+    if ((rc = fs_pool_create(rep->ncpu, &all)) != FS_OK) {
+        rc = fs_fail(d, rc, "cannot start threads");
+        goto out;
+    }
+    if ((rc = gallery_get(o, all, &u.g, rep, d)) != FS_OK)
+        goto out;
+    for (int i = 0; i < o->queries; i++)       /* probes: another set */
+        random_unit(o->seed + 0x5eed, (uint64_t)i, u.queries + (size_t)i * D);
+    if ((rc = setup_rankers(&u, d)) != FS_OK)
+        goto out;
+    fs_rank_info info;
+    fs_ranker_info(u.rk[rep->nt - 1][1], (size_t)o->k, &info);
+    rep->shortlist = info.shortlist;
+    snprintf(rep->q8_kernel, sizeof rep->q8_kernel, "%s", info.int8_kernel);
+    if ((rc = our_recall(&u, d)) != FS_OK)
+        goto out;
+    start_peers(&u);
+    if ((rc = rounds_run(&u, d)) != FS_OK)
+        goto out;
+    summarise(&u);
+out:
+    if (u.peer.up) {
+        fprintf(u.peer.c.to, "quit\n");
+        fs_bench_child_stop(&u.peer.c);
+    }
+    free(u.peer.line);
+    for (int ti = 0; ti < 2; ti++) {
+        for (int m = 0; m < 2; m++)
+            fs_ranker_free(u.rk[ti][m]);
+        fs_pool_free(u.pool[ti]);
+    }
+    for (int ti = 0; ti < 2; ti++)
+        for (int bi = 0; bi < 2; bi++)
+            for (int e = 0; e < NENGINES; e++)
+                free(u.lat[ti][bi][e].v);
+    fs_pool_free(all);
+    gallery_release(&u.g);
+    free(u.queries);
+    free(u.buf);
+    free(u.hits);
+    free(u.nh);
+    free(u.ntruth);
+    free(u.truth);
+    free(u.ids);
+    return rc;
+}
+
+const fs_bench_rank_result *fs_bench_rank_find(const fs_bench_rank_report *rep,
+                                               const char *engine,
+                                               int threads, int batch)
+{
+    for (int i = 0; i < rep->n; i++)
+        if (strcmp(rep->r[i].engine, engine) == 0 &&
+            rep->r[i].threads == threads && rep->r[i].batch == batch &&
+            rep->r[i].ok)
+            return &rep->r[i];
+    return NULL;
+}
+
+double fs_bench_rank_speedup(const fs_bench_rank_result *fast,
+                             const fs_bench_rank_result *slow)
+{
+    if (!fast || !slow)
+        return 0;
+    double v[FS_BENCH_MAX_ROUNDS];
+    int n = 0;
+    for (int i = 0; i < fast->rounds && i < slow->rounds; i++)
+        v[n++] = slow->round_ms[i] / fast->round_ms[i];
+    return n ? fs_bench_median(v, n) : 0;
+}
+
+double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep)
+{
+    const fs_bench_rank_result *e = fs_bench_rank_find(
+        rep, "facesearch-exact", 1, 1);
+    if (!e || rep->tlist[0] != 1)
+        return 0;
+    double gb = (double)rep->rows * D * sizeof(float) / 1e9;
+    double v[FS_BENCH_MAX_ROUNDS];
+    int n = 0;
+    for (int i = 0; i < e->rounds && i < rep->rounds; i++)
+        if (rep->mem_round[0][i] > 0)
+            v[n++] = gb / (e->round_ms[i] * 1e-3) / rep->mem_round[0][i];
+    return fs_bench_median(v, n);
+}
