@@ -12,6 +12,7 @@ Suite *suite_embed(void);
 Suite *suite_cli(void);
 Suite *suite_intake(void);
 Suite *suite_detect(void);
+Suite *suite_gallery(void);
 
 int main(void)
 {
@@ -20,6 +21,7 @@ int main(void)
     srunner_add_suite(sr, suite_intake());
     srunner_add_suite(sr, suite_embed());
     srunner_add_suite(sr, suite_detect());
+    srunner_add_suite(sr, suite_gallery());
     srunner_add_suite(sr, suite_cli());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -1,0 +1,210 @@
+/*
+ * fs_index.h - the mugshot gallery on LMDB and the exact ranking over it.
+ *
+ * Two halves, one contract:
+ *
+ *  - The gallery (fs_gallery_*): subjects, mugshot records with their image
+ *    bytes, unit-length templates and a meta record naming the model that
+ *    made them, in one LMDB environment.  Every change is one LMDB write
+ *    transaction, so a crash at any moment leaves the gallery as it was at
+ *    the last commit.  Templates live in fixed-size blocks of
+ *    FS_TBLOCK_ROWS rows; fs_gallery_load reads them in one sequential pass
+ *    into an aligned matrix that the kernels scan.
+ *
+ *  - The ranker (fs_ranker_*, fs_rank_topk): exact top-k by cosine
+ *    similarity over such a matrix, one hit per distinct subject (its best
+ *    template), ties broken by the lower subject number.  SIMD kernels are
+ *    chosen at run time; an int8 first pass with an exact float re-rank of
+ *    a shortlist is there for galleries where memory bandwidth rules.
+ *
+ * Records are written in an envelope (a small header, then the payload) so
+ * that encryption at rest (G21: AES-256-GCM per record and per template
+ * block, the key as associated data) changes no format: only the envelope's
+ * flags and nonce/tag fields are filled.
+ *
+ * Thread-safety: a gallery handle serves one thread at a time.  A ranker
+ * is read-only after creation; fs_rank_topk calls on one ranker must be
+ * serialised because it owns scratch space and a thread pool.
+ */
+#ifndef FS_INDEX_H
+#define FS_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../engine/fs_error.h"
+#include "../engine/fs_pool.h"
+#include "../engine/fs_types.h"
+
+/* ---- the gallery -------------------------------------------------------- */
+
+#define FS_GALLERY_SCHEMA   1
+#define FS_TBLOCK_ROWS      1024     /* templates per stored block */
+#define FS_SUBJECT_MAX      64       /* bytes of a subject id */
+#define FS_FIELD_MAX        128      /* bytes of a metadata field */
+
+typedef struct fs_gallery fs_gallery;
+
+typedef struct fs_gallery_options {
+    int         create;        /* make the gallery when the directory has none */
+    int         readonly;
+    const char *model_id;      /* the model the templates must come from;
+                                  NULL: accept the stored one (admin tools) */
+    const char *model_sha256;  /* hex; required with model_id */
+    size_t      map_size;      /* bytes; 0: large enough for 10M faces */
+} fs_gallery_options;
+
+int  fs_gallery_open(const char *dir, const fs_gallery_options *opt,
+                     fs_gallery **out, fs_detail *d);
+void fs_gallery_close(fs_gallery *g);
+
+/* One mugshot to enrol.  Strings are NUL-terminated, at most
+ * FS_FIELD_MAX - 1 bytes (FS_SUBJECT_MAX - 1 for the subject id, which
+ * holds only [A-Za-z0-9._-] and does not start with '.'). */
+typedef struct fs_mugshot {
+    const char    *subject;
+    const char    *name;             /* the subject's name; NULL or "" kept */
+    const char    *booking_number;
+    const char    *capture_date;     /* YYYY-MM-DD or "" */
+    const char    *source_agency;
+    const char    *lawful_source;    /* e.g. "booking", "parole" */
+    const uint8_t *image;            /* the image bytes, kept in the gallery */
+    size_t         image_len;
+    uint8_t        sha256[32];       /* of the image bytes: the record's key */
+    float          tmpl[FS_DESC_DIM];   /* unit length */
+} fs_mugshot;
+
+/* Writes are grouped: begin, put as many as the batch holds, commit.
+ * Nothing of a batch is visible, or survives a crash, before its commit. */
+typedef struct fs_gallery_batch fs_gallery_batch;
+int  fs_gallery_begin(fs_gallery *g, fs_gallery_batch **out, fs_detail *d);
+typedef struct fs_put_result {
+    uint64_t image_id;         /* the new image, or the one already there */
+    uint32_t subject_number;   /* what the ranker returns for it */
+    int      new_subject;      /* this put created the subject */
+} fs_put_result;
+/* FS_EXISTS when an image with that sha256 is already enrolled (nothing
+ * written; res->image_id names it).  res may be NULL. */
+int  fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
+                    fs_put_result *res, fs_detail *d);
+int  fs_gallery_commit(fs_gallery_batch *b, fs_detail *d);
+void fs_gallery_abort(fs_gallery_batch *b);
+
+/* The image id enrolled with those bytes: FS_OK or FS_NOTFOUND. */
+int  fs_gallery_find_sha(fs_gallery *g, const uint8_t sha256[32],
+                         uint64_t *image_id);
+
+typedef struct fs_gallery_stats {
+    uint64_t subjects, images, templates, blocks;
+    uint64_t image_bytes;              /* sum of stored image sizes */
+    uint64_t file_bytes;               /* the LMDB data file */
+    int      schema, dim;
+    char     metric[16];
+    char     model_id[64];
+    char     model_sha256[65];
+} fs_gallery_stats;
+int  fs_gallery_stat(fs_gallery *g, fs_gallery_stats *st, fs_detail *d);
+
+typedef struct fs_subject_info {
+    char     id[FS_SUBJECT_MAX];
+    char     name[FS_FIELD_MAX];
+    uint32_t number;                   /* what the ranker returns */
+    uint32_t images;
+} fs_subject_info;
+
+typedef struct fs_image_info {
+    uint64_t id;
+    char     subject[FS_SUBJECT_MAX];
+    char     booking_number[FS_FIELD_MAX];
+    char     capture_date[FS_FIELD_MAX];
+    char     source_agency[FS_FIELD_MAX];
+    char     lawful_source[FS_FIELD_MAX];
+    uint8_t  sha256[32];
+    uint64_t image_len;
+    int64_t  enrolled;                 /* unix seconds */
+} fs_image_info;
+
+/* FS_NOTFOUND when there is no such subject.  images may be NULL; else
+ * up to max image records are written and *n says how many exist. */
+int  fs_gallery_subject(fs_gallery *g, const char *subject,
+                        fs_subject_info *info, fs_image_info *images,
+                        size_t max, size_t *n, fs_detail *d);
+/* The subject id for a subject number (what fs_rank_topk returns). */
+int  fs_gallery_subject_id(fs_gallery *g, uint32_t number,
+                           char id[FS_SUBJECT_MAX]);
+/* The stored bytes of an image, in a buffer the caller frees. */
+int  fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
+                      size_t *len, fs_detail *d);
+
+/* Removes a subject with every record, template and image in one
+ * transaction (G20); FS_NOTFOUND when there is no such subject. */
+int  fs_gallery_remove(fs_gallery *g, const char *subject, fs_detail *d);
+
+/* Walks every record and checks the invariants that tie them together
+ * (rows dense and pointing back at their images, indexes complete,
+ * counters right): FS_OK, or FS_EFORMAT naming the first broken one. */
+int  fs_gallery_verify(fs_gallery *g, fs_detail *d);
+
+/* ---- the template matrix ------------------------------------------------- */
+
+/* A read-only view of n templates in memory, what the ranker scans. */
+typedef struct fs_templates {
+    const float    *vec;       /* n rows of FS_DESC_DIM floats, unit length;
+                                  64-byte aligned */
+    const uint32_t *subject;   /* n subject numbers; rows of one subject
+                                  count once in a ranking */
+    size_t          n;
+} fs_templates;
+
+/* Reads every template block in one sequential pass into memory owned by
+ * the gallery, valid until fs_gallery_close or the next write. */
+int  fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d);
+
+/* ---- ranking ------------------------------------------------------------- */
+
+#define FS_RANK_MAX_K 1000
+
+enum {                          /* instruction-set levels of the kernels */
+    FS_ISA_GENERIC = 0,         /* plain C, the reference */
+    FS_ISA_AVX2    = 1,         /* AVX2 + FMA */
+    FS_ISA_AVX512  = 2          /* AVX-512 F/BW (+VNNI where present) */
+};
+/* The widest level this CPU and OS support. */
+int         fs_isa_best(void);
+const char *fs_isa_name(int isa);
+
+enum {
+    FS_RANK_EXACT      = 0,     /* float dot products over every row */
+    FS_RANK_COMPRESSED = 1      /* int8 first pass, exact float re-rank of
+                                   a shortlist */
+};
+
+typedef struct fs_rank_options {
+    int      mode;              /* FS_RANK_* */
+    int      isa;               /* -1: fs_isa_best(); else at most that */
+    fs_pool *pool;              /* NULL: the calling thread alone */
+    size_t   shortlist;         /* compressed: rows re-ranked; 0: default */
+} fs_rank_options;
+
+typedef struct fs_ranker fs_ranker;
+
+/* The ranker keeps a pointer to t's arrays (they must outlive it); the
+ * compressed mode builds its own int8 copy here. */
+int  fs_ranker_create(const fs_templates *t, const fs_rank_options *opt,
+                      fs_ranker **out, fs_detail *d);
+void fs_ranker_free(fs_ranker *r);
+
+typedef struct fs_hit {
+    uint32_t subject;           /* subject number */
+    uint32_t row;               /* the subject's best template */
+    float    score;             /* cosine similarity */
+} fs_hit;
+
+/* Top k distinct subjects for each of nq unit-length probes (nq x
+ * FS_DESC_DIM floats): hits[q * k ...] best first, nhits[q] how many
+ * (fewer than k when the gallery has fewer subjects).  k in 1..
+ * FS_RANK_MAX_K.  Batches of probes go through sgemm. */
+int  fs_rank_topk(fs_ranker *r, const float *probes, size_t nq, size_t k,
+                  fs_hit *hits, size_t *nhits);
+
+#endif /* FS_INDEX_H */
