@@ -13,6 +13,7 @@ Suite *suite_cli(void);
 Suite *suite_intake(void);
 Suite *suite_detect(void);
 Suite *suite_gallery(void);
+Suite *suite_rank(void);
 
 int main(void)
 {
@@ -22,6 +23,7 @@ int main(void)
     srunner_add_suite(sr, suite_embed());
     srunner_add_suite(sr, suite_detect());
     srunner_add_suite(sr, suite_gallery());
+    srunner_add_suite(sr, suite_rank());
     srunner_add_suite(sr, suite_cli());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

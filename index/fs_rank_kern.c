@@ -1,0 +1,362 @@
+/*
+ * fs_rank_kern.c - the ranking kernels of fs_rank_int.h at each
+ * instruction-set level, and the run-time choice of the level.
+ *
+ * Each SIMD function carries __attribute__((target(...))), so the file
+ * builds for plain x86-64 and the wide instructions run only where
+ * fs_isa_best() found them in CPUID and enabled by the OS (XCR0): the
+ * shipped binary never depends on the build machine.
+ *
+ * Float kernels score a group of rows together (16 for AVX-512, 8 for
+ * AVX2): one accumulator per row, then a transposing reduction tree that
+ * does the same additions for every row.  A short tail is copied into a
+ * zero-padded group and scored by the same code, so a row's score never
+ * depends on where it lies; equal rows tie exactly.
+ *
+ * Everything here is pure computation: no allocation, no state; safe from
+ * any number of threads.
+ */
+#include "fs_rank_int.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "fs_index.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define FS_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+/* ---- the plain-C reference ------------------------------------------- */
+
+/* Eight interleaved partial sums, combined in a fixed order: the compiler
+ * may vectorise the lanes (no reassociation needed), and the result is
+ * the same on every machine. */
+static void dot_f32_generic(const float *rows, size_t n, const float *q,
+                            float *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *x = rows + i * FS_DESC_DIM;
+        float acc[8] = { 0 };
+        for (int d = 0; d < FS_DESC_DIM; d += 8)
+            for (int l = 0; l < 8; l++)
+                acc[l] += x[d + l] * q[d + l];
+        out[i] = ((acc[0] + acc[4]) + (acc[2] + acc[6])) +
+                 ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    }
+}
+
+static void dot_u8_generic(const uint8_t *blk, size_t nblk, const int8_t *q,
+                           float *out)
+{
+    for (size_t b = 0; b < nblk; b++, blk += FS_Q8_BLOCK)
+        for (int r = 0; r < FS_Q8_ROWS; r++) {
+            int32_t s = 0;
+            for (int g = 0; g < FS_DESC_DIM / 4; g++)
+                for (int j = 0; j < 4; j++)
+                    s += (int32_t)blk[g * 4 * FS_Q8_ROWS + r * 4 + j] *
+                         q[4 * g + j];
+            out[b * FS_Q8_ROWS + (size_t)r] = (float)s;
+        }
+}
+
+static size_t filter_ge_generic(const float *s, size_t n, float thr,
+                                uint32_t *idx)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= thr)
+            idx[m++] = (uint32_t)i;
+    return m;
+}
+
+static const fs_rank_kernels kern_generic = {
+    dot_f32_generic, dot_u8_generic, filter_ge_generic, "generic"
+};
+
+#ifdef FS_X86
+
+/* ---- AVX2 + FMA -------------------------------------------------------- */
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* 8 rows against q (16 ymm of the probe in registers) into out[0..8). */
+static inline AVX2 void dot8_avx2(const float *x, const __m256 *qv,
+                                  float *out)
+{
+    __m256 acc[8];
+    for (int r = 0; r < 8; r++) {
+        const float *row = x + r * FS_DESC_DIM;
+        __m256 s = _mm256_mul_ps(_mm256_loadu_ps(row), qv[0]);
+        for (int j = 1; j < FS_DESC_DIM / 8; j++)
+            s = _mm256_fmadd_ps(_mm256_loadu_ps(row + 8 * j), qv[j], s);
+        acc[r] = s;
+    }
+    __m256 h[4];
+    for (int i = 0; i < 4; i++)
+        h[i] = _mm256_hadd_ps(acc[2 * i], acc[2 * i + 1]);
+    __m256 g0 = _mm256_hadd_ps(h[0], h[1]), g1 = _mm256_hadd_ps(h[2], h[3]);
+    __m256 lo = _mm256_permute2f128_ps(g0, g1, 0x20);
+    __m256 hi = _mm256_permute2f128_ps(g0, g1, 0x31);
+    _mm256_storeu_ps(out, _mm256_add_ps(lo, hi));
+}
+
+static AVX2 void dot_f32_avx2(const float *rows, size_t n, const float *q,
+                              float *out)
+{
+    __m256 qv[FS_DESC_DIM / 8];
+    for (int j = 0; j < FS_DESC_DIM / 8; j++)
+        qv[j] = _mm256_loadu_ps(q + 8 * j);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        dot8_avx2(rows + i * FS_DESC_DIM, qv, out + i);
+    if (i < n) {
+        float pad[8 * FS_DESC_DIM] __attribute__((aligned(32))), o[8];
+        memset(pad, 0, sizeof pad);
+        memcpy(pad, rows + i * FS_DESC_DIM,
+               (n - i) * FS_DESC_DIM * sizeof *pad);
+        dot8_avx2(pad, qv, o);
+        memcpy(out + i, o, (n - i) * sizeof *o);
+    }
+}
+
+/* vpmaddwd on zero-extended bytes: exact 32-bit sums, no saturation (the
+ * vpmaddubsw shortcut saturates at 16 bits). */
+static AVX2 void dot_u8_avx2(const uint8_t *blk, size_t nblk,
+                             const int8_t *q, float *out)
+{
+    int64_t qw[FS_DESC_DIM / 4];         /* 4 probe words per group */
+    for (int g = 0; g < FS_DESC_DIM / 4; g++) {
+        uint64_t w = 0;
+        for (int j = 0; j < 4; j++)
+            w |= (uint64_t)(uint16_t)(int16_t)q[4 * g + j] << (16 * j);
+        qw[g] = (int64_t)w;
+    }
+    const __m256i order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    for (size_t b = 0; b < nblk; b++, blk += FS_Q8_BLOCK) {
+        __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(),
+                           _mm256_setzero_si256(), _mm256_setzero_si256() };
+        for (int g = 0; g < FS_DESC_DIM / 4; g++) {
+            const uint8_t *p = blk + g * 4 * FS_Q8_ROWS;
+            __m256i w = _mm256_set1_epi64x(qw[g]);
+            for (int a = 0; a < 4; a++) {     /* rows 4a .. 4a+3 */
+                __m256i x = _mm256_cvtepu8_epi16(
+                    _mm_loadu_si128((const __m128i *)(p + 16 * a)));
+                acc[a] = _mm256_add_epi32(acc[a], _mm256_madd_epi16(x, w));
+            }
+        }
+        /* each row holds two partial sums in adjacent lanes */
+        for (int h = 0; h < 2; h++) {
+            __m256i s = _mm256_hadd_epi32(acc[2 * h], acc[2 * h + 1]);
+            s = _mm256_permutevar8x32_epi32(s, order);
+            _mm256_storeu_ps(out + b * FS_Q8_ROWS + 8 * (size_t)h,
+                             _mm256_cvtepi32_ps(s));
+        }
+    }
+}
+
+static AVX2 size_t filter_ge_avx2(const float *s, size_t n, float thr,
+                                  uint32_t *idx)
+{
+    __m256 t = _mm256_set1_ps(thr);
+    size_t m = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        unsigned bits = (unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_loadu_ps(s + i), t, _CMP_GE_OQ));
+        for (; bits; bits &= bits - 1)
+            idx[m++] = (uint32_t)(i + (size_t)__builtin_ctz(bits));
+    }
+    for (; i < n; i++)
+        if (s[i] >= thr)
+            idx[m++] = (uint32_t)i;
+    return m;
+}
+
+static const fs_rank_kernels kern_avx2 = {
+    dot_f32_avx2, dot_u8_avx2, filter_ge_avx2, "avx2 vpmaddwd"
+};
+
+/* ---- AVX-512 ----------------------------------------------------------- */
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx2,fma")))
+#define AVX512VNNI \
+    __attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma")))
+
+/* 16 rows against q (8 zmm of the probe) into out[0..16). */
+static inline AVX512 void dot16_avx512(const float *x, const __m512 *qv,
+                                       float *out)
+{
+    __m512 acc[16];
+    for (int r = 0; r < 16; r++) {
+        const float *row = x + r * FS_DESC_DIM;
+        __m512 s = _mm512_mul_ps(_mm512_loadu_ps(row), qv[0]);
+        for (int j = 1; j < FS_DESC_DIM / 16; j++)
+            s = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16 * j), qv[j], s);
+        acc[r % 4 * 4 + r / 4] = s;   /* the tree below transposes 4x4 */
+    }
+    /* transpose-and-add: 16 vectors of 16 partial sums -> 16 sums */
+    __m512 b[8], c[4], e[2];
+    for (int i = 0; i < 8; i++)
+        b[i] = _mm512_add_ps(
+            _mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0x44),
+            _mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0xee));
+    for (int i = 0; i < 4; i++)
+        c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0xdd));
+    for (int i = 0; i < 2; i++)
+        e[i] = _mm512_add_ps(_mm512_unpacklo_ps(c[2 * i], c[2 * i + 1]),
+                             _mm512_unpackhi_ps(c[2 * i], c[2 * i + 1]));
+    __m512d e0 = _mm512_castps_pd(e[0]), e1 = _mm512_castps_pd(e[1]);
+    _mm512_storeu_ps(out, _mm512_add_ps(
+        _mm512_castpd_ps(_mm512_unpacklo_pd(e0, e1)),
+        _mm512_castpd_ps(_mm512_unpackhi_pd(e0, e1))));
+}
+
+static AVX512 void dot_f32_avx512(const float *rows, size_t n,
+                                  const float *q, float *out)
+{
+    __m512 qv[FS_DESC_DIM / 16];
+    for (int j = 0; j < FS_DESC_DIM / 16; j++)
+        qv[j] = _mm512_loadu_ps(q + 16 * j);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        dot16_avx512(rows + i * FS_DESC_DIM, qv, out + i);
+    if (i < n) {
+        float pad[16 * FS_DESC_DIM] __attribute__((aligned(64))), o[16];
+        memset(pad, 0, sizeof pad);
+        memcpy(pad, rows + i * FS_DESC_DIM,
+               (n - i) * FS_DESC_DIM * sizeof *pad);
+        dot16_avx512(pad, qv, o);
+        memcpy(out + i, o, (n - i) * sizeof *o);
+    }
+}
+
+/* One vpdpbusd per group of 4 dimensions scores 16 rows at once; four
+ * accumulators keep the instruction's latency off the critical path. */
+static AVX512VNNI void dot_u8_vnni(const uint8_t *blk, size_t nblk,
+                                   const int8_t *q, float *out)
+{
+    int32_t q4[FS_DESC_DIM / 4];
+    memcpy(q4, q, sizeof q4);
+    for (size_t b = 0; b < nblk; b++, blk += FS_Q8_BLOCK) {
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (int g = 0; g < FS_DESC_DIM / 4; g += 4) {
+            const uint8_t *p = blk + g * 64;
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(p),
+                                     _mm512_set1_epi32(q4[g]));
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(p + 64),
+                                     _mm512_set1_epi32(q4[g + 1]));
+            a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(p + 128),
+                                     _mm512_set1_epi32(q4[g + 2]));
+            a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(p + 192),
+                                     _mm512_set1_epi32(q4[g + 3]));
+        }
+        __m512i s = _mm512_add_epi32(_mm512_add_epi32(a0, a1),
+                                     _mm512_add_epi32(a2, a3));
+        _mm512_storeu_ps(out + b * FS_Q8_ROWS, _mm512_cvtepi32_ps(s));
+    }
+}
+
+static AVX512 size_t filter_ge_avx512(const float *s, size_t n, float thr,
+                                      uint32_t *idx)
+{
+    __m512 t = _mm512_set1_ps(thr);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 live = n - i >= 16 ? (__mmask16)0xffff
+                                     : (__mmask16)((1u << (n - i)) - 1);
+        unsigned bits = _mm512_mask_cmp_ps_mask(
+            live, _mm512_maskz_loadu_ps(live, s + i), t, _CMP_GE_OQ);
+        for (; bits; bits &= bits - 1)
+            idx[m++] = (uint32_t)(i + (size_t)__builtin_ctz(bits));
+    }
+    return m;
+}
+
+/* Without VNNI the AVX2 int8 kernel serves: the only AVX-512 int8 route
+ * worth having is vpdpbusd. */
+static const fs_rank_kernels kern_avx512 = {
+    dot_f32_avx512, dot_u8_avx2, filter_ge_avx512, "avx2 vpmaddwd"
+};
+static const fs_rank_kernels kern_avx512_vnni = {
+    dot_f32_avx512, dot_u8_vnni, filter_ge_avx512, "avx512 vpdpbusd"
+};
+
+/* ---- what this CPU and OS offer ---------------------------------------- */
+
+/* XCR0: which register states the OS saves on a context switch. */
+static uint64_t xcr0(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (uint64_t)hi << 32 | lo;
+}
+
+int fs_isa_best(void)
+{
+    uint64_t x = xcr0();
+    int ymm = (x & 0x6) == 0x6;             /* SSE + AVX state */
+    int zmm = ymm && (x & 0xe0) == 0xe0;    /* opmask, ZMM_Hi256, Hi16_ZMM */
+    if (zmm && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return FS_ISA_AVX512;
+    if (ymm && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        return FS_ISA_AVX2;
+    return FS_ISA_GENERIC;
+}
+
+int fs_rank_has_vnni(void)
+{
+    return fs_isa_best() == FS_ISA_AVX512 &&
+           __builtin_cpu_supports("avx512vnni");
+}
+
+const fs_rank_kernels *fs_rank_kernels_for(int isa)
+{
+    switch (isa) {
+    case FS_ISA_AVX512:
+        return fs_rank_has_vnni() ? &kern_avx512_vnni : &kern_avx512;
+    case FS_ISA_AVX2:
+        return &kern_avx2;
+    default:
+        return &kern_generic;
+    }
+}
+
+#else /* not x86 */
+
+int fs_isa_best(void)
+{
+    return FS_ISA_GENERIC;
+}
+
+int fs_rank_has_vnni(void)
+{
+    return 0;
+}
+
+const fs_rank_kernels *fs_rank_kernels_for(int isa)
+{
+    (void)isa;
+    return &kern_generic;
+}
+
+#endif
+
+const char *fs_isa_name(int isa)
+{
+    switch (isa) {
+    case FS_ISA_GENERIC: return "generic";
+    case FS_ISA_AVX2:    return "avx2";
+    case FS_ISA_AVX512:  return "avx512";
+    default:             return "unknown";
+    }
+}
