@@ -115,6 +115,11 @@ enum { FS_DETECT_DEFAULT, FS_DETECT_UPSAMPLE_ALWAYS };
 int  fs_detector_open(const char *landmarks_path, fs_detector **out,
                       fs_detail *d);
 void fs_detector_close(fs_detector *det);
+/* A detector for another thread: it shares src's landmark model (95 MB,
+ * read-only, what makes opening slow) and has its own HOG and cascade
+ * state.  Close them in any order. */
+int  fs_detector_clone(const fs_detector *src, fs_detector **out,
+                       fs_detail *d);
 void fs_quality_defaults(fs_quality_limits *q);
 
 /* All faces in img, strongest first, with landmarks and quality judged
@@ -131,6 +136,12 @@ void fs_detector_set_mode(fs_detector *det, int mode);
  * against 0.948, the figure this issue quotes; our own measure comes
  * with `facesearch eval`).  -1 when n == 0. */
 int  fs_default_face(const fs_face *faces, int n, int width, int height);
+
+/* The gallery rule: a mugshot holds exactly one dominant face, the
+ * largest, at least FS_DOMINANT_WIDTH_RATIO times as wide as any other.
+ * Its index, or -1 when there is no face or none dominates. */
+#define FS_DOMINANT_WIDTH_RATIO 2.0
+int  fs_dominant_face(const fs_face *faces, int n);
 
 /* Writes img as a PNG with every face drawn: its box (green when fit for
  * search, red when not; thicker for `chosen`) and its landmarks. */

@@ -586,7 +586,9 @@ int fs_gallery_open(const char *dir, const fs_gallery_options *opt,
         if (rc == FS_OK)
             rc = check_meta(g, txn, opt, d);
     }
-    if (rc == FS_OK && !opt->readonly) {
+    /* Committed even when read-only: an aborted transaction would take
+     * the database handles it opened with it. */
+    if (rc == FS_OK) {
         mrc = mdb_txn_commit(txn);
         if (mrc)
             rc = mdb_fail(g, d, mrc, "creating");
@@ -802,7 +804,7 @@ int fs_gallery_commit(fs_gallery_batch *b, fs_detail *d)
 
 /* Subject ids become LMDB keys, file names in reports and CSV cells:
  * a small safe alphabet. */
-static int check_subject_id(const char *s, fs_detail *d)
+int fs_gallery_check_subject_id(const char *s, fs_detail *d)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0)
@@ -840,7 +842,7 @@ static int check_field(const char *name, const char *s, fs_detail *d)
 
 static int check_mugshot(const fs_mugshot *m, fs_detail *d)
 {
-    int rc = check_subject_id(m->subject, d);
+    int rc = fs_gallery_check_subject_id(m->subject, d);
     if (rc == FS_OK) rc = check_field("name", m->name, d);
     if (rc == FS_OK) rc = check_field("booking number", m->booking_number, d);
     if (rc == FS_OK) rc = check_field("capture date", m->capture_date, d);
@@ -1094,7 +1096,7 @@ static int subject_image_ids(const fs_gallery *g, MDB_txn *txn,
 
 int fs_gallery_remove(fs_gallery *g, const char *subject, fs_detail *d)
 {
-    int rc = check_subject_id(subject, d);
+    int rc = fs_gallery_check_subject_id(subject, d);
     if (rc != FS_OK)
         return rc;
     fs_gallery_batch *b;
@@ -1177,7 +1179,7 @@ int fs_gallery_subject(fs_gallery *g, const char *subject,
                        fs_subject_info *info, fs_image_info *images,
                        size_t max, size_t *n, fs_detail *d)
 {
-    int rc = check_subject_id(subject, d);
+    int rc = fs_gallery_check_subject_id(subject, d);
     if (rc != FS_OK)
         return rc;
     MDB_txn *txn;

@@ -74,6 +74,9 @@ typedef struct fs_mugshot {
     float          tmpl[FS_DESC_DIM];   /* unit length */
 } fs_mugshot;
 
+/* FS_OK when s is a valid subject id, else FS_EINVAL saying why. */
+int  fs_gallery_check_subject_id(const char *s, fs_detail *d);
+
 /* Writes are grouped: begin, put as many as the batch holds, commit.
  * Nothing of a batch is visible, or survives a crash, before its commit. */
 typedef struct fs_gallery_batch fs_gallery_batch;

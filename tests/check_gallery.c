@@ -102,7 +102,9 @@ START_TEST(test_gallery_roundtrip)
     enrol_range(g, 0, FS_TBLOCK_ROWS + 300, 500);
     fs_gallery_close(g);
 
-    fs_gallery_options o = { .model_id = MODEL_ID, .model_sha256 = MODEL_SHA };
+    /* read-only, as the admin tools open it */
+    fs_gallery_options o = { .readonly = 1, .model_id = MODEL_ID,
+                             .model_sha256 = MODEL_SHA };
     fs_detail d = { "" };
     ck_assert_int_eq(fs_gallery_open(gdir(), &o, &g, &d), FS_OK);
     fs_gallery_stats st;
