@@ -1132,6 +1132,51 @@ int fs_gallery_remove(fs_gallery *g, const char *subject, fs_detail *d)
     return fs_gallery_commit(b, d);
 }
 
+/* ---- settings --------------------------------------------------------------- */
+
+static const char *const rank_modes[] = { "exact", "compressed" };
+
+static int read_rank_mode(const fs_gallery *g, MDB_txn *txn, int *mode)
+{
+    char buf[16];
+    int mrc = meta_get(g, txn, "rank_mode", buf, sizeof buf);
+    *mode = FS_RANK_EXACT;
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc)
+        return mrc;
+    for (int i = 0; i < 2; i++)
+        if (strcmp(buf, rank_modes[i]) == 0)
+            *mode = i;
+    return 0;
+}
+
+int fs_gallery_rank_mode(fs_gallery *g, int *mode)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(g->env, NULL, MDB_RDONLY, &txn))
+        return FS_EIO;
+    int mrc = read_rank_mode(g, txn, mode);
+    mdb_txn_abort(txn);
+    return mrc ? FS_EIO : FS_OK;
+}
+
+int fs_gallery_set_rank_mode(fs_gallery *g, int mode, fs_detail *d)
+{
+    if (mode != FS_RANK_EXACT && mode != FS_RANK_COMPRESSED)
+        return fs_fail(d, FS_EINVAL, "no ranking mode %d", mode);
+    fs_gallery_batch *b;
+    int rc = fs_gallery_begin(g, &b, d);
+    if (rc != FS_OK)
+        return rc;
+    int mrc = meta_put(g, b->txn, "rank_mode", rank_modes[mode]);
+    if (mrc) {
+        fs_gallery_abort(b);
+        return mdb_fail(g, d, mrc, "writing the ranking mode");
+    }
+    return fs_gallery_commit(b, d);
+}
+
 /* ---- reading ---------------------------------------------------------------- */
 
 static int read_txn(fs_gallery *g, MDB_txn **txn, fs_detail *d)
@@ -1155,6 +1200,7 @@ int fs_gallery_stat(fs_gallery *g, fs_gallery_stats *st, fs_detail *d)
                                  sizeof s.model_id);
         if (!mrc) mrc = meta_get(g, txn, "model_sha256", s.model_sha256,
                                  sizeof s.model_sha256);
+        if (!mrc) mrc = read_rank_mode(g, txn, &s.rank_mode);
         if (mrc)
             rc = mdb_fail(g, d, mrc, "reading the meta record");
     }

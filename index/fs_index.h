@@ -102,6 +102,7 @@ typedef struct fs_gallery_stats {
     uint64_t image_bytes;              /* sum of stored image sizes */
     uint64_t file_bytes;               /* the LMDB data file */
     int      schema, dim;
+    int      rank_mode;                /* FS_RANK_* */
     char     metric[16];
     char     model_id[64];
     char     model_sha256[65];
@@ -126,6 +127,12 @@ typedef struct fs_image_info {
     uint64_t image_len;
     int64_t  enrolled;                 /* unix seconds */
 } fs_image_info;
+
+/* The admin's choice of ranking for this gallery, FS_RANK_EXACT unless
+ * set to FS_RANK_COMPRESSED (the int8 first pass, for galleries where
+ * memory bandwidth rules; bench rank measures its recall). */
+int  fs_gallery_rank_mode(fs_gallery *g, int *mode);
+int  fs_gallery_set_rank_mode(fs_gallery *g, int mode, fs_detail *d);
 
 /* FS_NOTFOUND when there is no such subject.  images may be NULL; else
  * up to max image records are written and *n says how many exist. */

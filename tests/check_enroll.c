@@ -359,6 +359,8 @@ START_TEST(test_enroll_refuses_bad_usage)
     TU_REFUSED(2, "no gallery at", "gallery", "stats", "--gallery", gal);
     TU_REFUSED(2, "unknown subcommand 'drop'", "gallery", "drop");
     TU_REFUSED(2, "show needs one SUBJECT", "gallery", "show");
+    TU_REFUSED(2, "--rank must be exact or compressed", "gallery", "config",
+               "--rank", "fast");
 }
 END_TEST
 

@@ -207,6 +207,28 @@ START_TEST(test_gallery_abort_leaves_nothing)
 }
 END_TEST
 
+/* The admin's ranking choice persists; exact unless set. */
+START_TEST(test_gallery_rank_mode)
+{
+    fs_gallery *g = open_new(gdir());
+    int mode = -1;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_rank_mode(g, &mode), FS_OK);
+    ck_assert_int_eq(mode, FS_RANK_EXACT);
+    ck_assert_int_eq(fs_gallery_set_rank_mode(g, 7, &d), FS_EINVAL);
+    ck_assert_int_eq(fs_gallery_set_rank_mode(g, FS_RANK_COMPRESSED, &d),
+                     FS_OK);
+    fs_gallery_close(g);
+    ck_assert_int_eq(fs_gallery_open(gdir(), NULL, &g, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_rank_mode(g, &mode), FS_OK);
+    ck_assert_int_eq(mode, FS_RANK_COMPRESSED);
+    fs_gallery_stats st;
+    ck_assert_int_eq(fs_gallery_stat(g, &st, &d), FS_OK);
+    ck_assert_int_eq(st.rank_mode, FS_RANK_COMPRESSED);
+    fs_gallery_close(g);
+}
+END_TEST
+
 START_TEST(test_gallery_refuses_bad_records)
 {
     fs_gallery *g = open_new(gdir());
@@ -474,6 +496,7 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_gallery_put_idempotent_by_sha);
     tcase_add_test(tc, test_gallery_abort_leaves_nothing);
     tcase_add_test(tc, test_gallery_refuses_bad_records);
+    tcase_add_test(tc, test_gallery_rank_mode);
     tcase_add_test(tc, test_G20_remove_leaves_no_trace);
     tcase_add_test(tc, test_gallery_refuses_other_model);
     tcase_add_test(tc, test_gallery_refuses_other_schema_and_dim);

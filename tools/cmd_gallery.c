@@ -10,6 +10,8 @@
 
 const fs_opt cmd_gallery_opts[] = {
     { "reason", "TEXT", "remove: why (sealed, expunged...); required" },
+    { "rank", "MODE", "config: exact (default) or compressed (int8 first "
+                      "pass, exact re-rank)" },
     { NULL, NULL, NULL }
 };
 
@@ -53,17 +55,19 @@ static int stats(fs_args *a, fs_gallery *g)
         fs_json_str(stdout, s.metric);
         printf(",\"model\":");
         fs_json_str(stdout, s.model_id);
-        printf(",\"model_sha256\":\"%s\"}\n", s.model_sha256);
+        printf(",\"model_sha256\":\"%s\",\"rank\":\"%s\"}\n",
+               s.model_sha256, s.rank_mode ? "compressed" : "exact");
         return EXIT_OK;
     }
     printf("gallery %s\n  subjects   %llu\n  images     %llu (%.1f MB)\n"
            "  templates  %llu in %llu blocks of %d\n  file       %.1f MB\n"
-           "  model      %s (sha256 %.16s...)\n  schema     %d, %d-D %s\n",
+           "  model      %s (sha256 %.16s...)\n  schema     %d, %d-D %s\n"
+           "  ranking    %s\n",
            a->gallery, (unsigned long long)s.subjects,
            (unsigned long long)s.images, s.image_bytes / 1e6,
            (unsigned long long)s.templates, (unsigned long long)s.blocks,
            FS_TBLOCK_ROWS, s.file_bytes / 1e6, s.model_id, s.model_sha256,
-           s.schema, s.dim, s.metric);
+           s.schema, s.dim, s.metric, s.rank_mode ? "compressed" : "exact");
     return EXIT_OK;
 }
 
@@ -172,15 +176,33 @@ static int verify(fs_args *a, fs_gallery *g)
     return EXIT_OK;
 }
 
+static int set_rank(fs_args *a, fs_gallery *g, int mode)
+{
+    fs_detail d = { "" };
+    int rc = fs_gallery_set_rank_mode(g, mode, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
+    }
+    const char *name = mode == FS_RANK_EXACT ? "exact" : "compressed";
+    if (a->json)
+        printf("{\"rank\":\"%s\"}\n", name);
+    else
+        printf("gallery %s ranks %s\n", a->gallery, mode == FS_RANK_EXACT ?
+               "exactly (float, every row)" : "compressed (int8 first "
+               "pass, exact float re-rank of a shortlist)");
+    return EXIT_OK;
+}
+
 int cmd_gallery(fs_args *a)
 {
     static const struct { const char *name; int args, readonly; } sub[] = {
-        { "remove", 1, 0 }, { "show", 1, 1 }, { "stats", 0, 1 },
-        { "verify", 0, 1 },
+        { "config", 0, 0 }, { "remove", 1, 0 }, { "show", 1, 1 },
+        { "stats", 0, 1 }, { "verify", 0, 1 },
     };
     if (a->npos == 0)
         return fs_usage_error(a, "no subcommand (stats, show, remove, "
-                              "verify)");
+                              "verify, config)");
     size_t k = 0;
     while (k < sizeof sub / sizeof *sub && strcmp(sub[k].name, a->pos[0]))
         k++;
@@ -189,8 +211,16 @@ int cmd_gallery(fs_args *a)
     if (a->npos - 1 != sub[k].args)
         return fs_usage_error(a, sub[k].args ? "%s needs one SUBJECT"
                               : "%s takes no arguments", sub[k].name);
-    const char *reason = fs_arg(a, "reason");
-    if (k == 0 && (!reason || !*reason))
+    const char *reason = fs_arg(a, "reason"), *rank = fs_arg(a, "rank");
+    int mode = -1;
+    for (int i = 0; rank && i < 2; i++)
+        if (strcmp(rank, (const char *[]){ "exact", "compressed" }[i]) == 0)
+            mode = i;
+    if (k == 0 && mode < 0)
+        return fs_usage_error(a, rank ? "--rank must be exact or "
+                              "compressed, not '%s'" : "config needs "
+                              "--rank exact|compressed", rank);
+    if (k == 1 && (!reason || !*reason))
         return fs_usage_error(a, "remove needs --reason TEXT (G20: every "
                               "gallery change says why)");
     fs_gallery *g;
@@ -198,9 +228,10 @@ int cmd_gallery(fs_args *a)
     if (st != EXIT_OK)
         return st;
     switch (k) {
-    case 0:  st = remove_subject(a, g, a->pos[1]); break;
-    case 1:  st = show(a, g, a->pos[1]); break;
-    case 2:  st = stats(a, g); break;
+    case 0:  st = set_rank(a, g, mode); break;
+    case 1:  st = remove_subject(a, g, a->pos[1]); break;
+    case 2:  st = show(a, g, a->pos[1]); break;
+    case 3:  st = stats(a, g); break;
     default: st = verify(a, g); break;
     }
     fs_gallery_close(g);

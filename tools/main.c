@@ -31,7 +31,8 @@ static const fs_cmd commands[] = {
       "gallery stats [--json]\n"
       "gallery show SUBJECT [--json]\n"
       "gallery remove SUBJECT --reason TEXT\n"
-      "gallery verify [--json]",
+      "gallery verify [--json]\n"
+      "gallery config --rank exact|compressed",
       cmd_gallery_opts, cmd_gallery },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
