@@ -48,13 +48,14 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
             opencv-data libfaiss-dev libhnswlib-dev
 
 LIB_SRCS := engine/fs_error.c engine/fs_file.c engine/fs_json.c engine/fs_pool.c \
-            engine/facesearch.c engine/fs_enroll.c \
+            engine/facesearch.c engine/fs_enroll.c engine/fs_faces.c \
             embed/fs_model.c embed/fs_net.c \
             detect/fs_image.c detect/fs_intake.c detect/fs_detect.c \
             index/fs_gallery.c index/fs_rank.c index/fs_rank_kern.c
 LIB_CXX  := detect/cv_adapter.cpp detect/dlib_adapter.cpp
 CLI_SRCS := tools/main.c tools/cmd_bench.c tools/cmd_detect.c \
-            tools/cmd_embed.c tools/cmd_enroll.c tools/cmd_gallery.c \
+            tools/cmd_embed.c tools/cmd_enroll.c tools/cmd_eval.c \
+            tools/cmd_gallery.c \
             tools/fs_cli.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c
 TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \

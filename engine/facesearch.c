@@ -57,6 +57,9 @@ void fs_engine_close(fs_engine *e)
             fs_detector_close(e->det[i]);
     free(e->det);
     fs_pool_free(e->front);
+    free(e->chips);
+    free(e->desc);
+    free(e->tmpl);
     free(e);
 }
 

@@ -69,6 +69,41 @@ int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
 int fs_engine_face_chip(fs_engine *e, const fs_image *img,
                         const fs_face *f, uint8_t *chip, fs_detail *d);
 
+/* ---- templates from image files ----------------------------------------- */
+
+/* Which face of an image makes its template. */
+enum {
+    FS_FACE_CENTRE   = 0,   /* the one nearest the image centre: probes */
+    FS_FACE_LARGEST  = 1,   /* the widest */
+    FS_FACE_DOMINANT = 2    /* exactly one dominant face, else refused:
+                               the gallery rule */
+};
+
+/* One image file on its way to a template. */
+typedef struct fs_face_job {
+    const char *path;             /* in */
+    int         skip;             /* in: leave this job alone */
+    int         rc;               /* out: FS_OK, or why no template */
+    char        reason[320];      /* out: the why, naming the file */
+    uint8_t     sha256[32];       /* after fs_engine_read */
+    uint8_t    *bytes;            /* after fs_engine_read: the file as read */
+    size_t      len;
+    int         faces;            /* after fs_engine_templates: found */
+    float       tmpl[FS_DESC_DIM];   /* after fs_engine_templates */
+} fs_face_job;
+
+/* Reads and hashes every job's file on the engine's threads, refusing
+ * stream and device arguments (G8) before opening anything. */
+int  fs_engine_read(fs_engine *e, fs_face_job *jobs, size_t n, fs_detail *d);
+/* For every job read and not skipped: intake's still-image checks (G8),
+ * decode, detection, the face the rule picks, alignment, and one network
+ * batch for all the chips.  Per-job refusals land in the jobs; the return
+ * code is for failures of the whole call. */
+int  fs_engine_templates(fs_engine *e, fs_face_job *jobs, size_t n, int rule,
+                         fs_detail *d);
+/* Frees what fs_engine_read kept (the bytes). */
+void fs_face_jobs_release(fs_face_job *jobs, size_t n);
+
 /* ---- enrolment --------------------------------------------------------- */
 
 /* Cosine similarity from which a new subject's face is reported as a

@@ -18,6 +18,9 @@ struct fs_engine {
      * thread has its own.  Both are made on first use. */
     fs_pool      *front;
     fs_detector **det;              /* fs_pool_threads(front) of them */
+    uint8_t      *chips;            /* fs_engine_templates' scratch */
+    float        *desc, *tmpl;
+    size_t        scratch;          /* chips the scratch holds */
     char          landmarks[4096];
     int           detect_mode;
     char          model_id[FS_MODEL_ID_MAX];

@@ -1,16 +1,12 @@
 /*
  * fs_enroll.c - enrolment: image files in, gallery records out.
  *
- * A batch goes through four stages, each over every item at once:
- *   1. read and hash (threads): intake refuses streams and devices (G8)
- *      before a byte is read, the whole file is read and its sha256 taken;
- *   2. dedupe (serial): images already in the gallery, or twice in the
- *      batch, are reported as such and go no further;
- *   3. see (threads): intake's still-image checks, decode, detection, the
- *      one-dominant-face rule, alignment;
- *   4. embed the accepted chips in one network batch, write them with
- *      their bytes in one gallery commit, and only then check each new
- *      subject against every other subject for a possible duplicate.
+ * A batch goes: checks of what the admin wrote (subject id, lawful
+ * source: G20), files read and hashed (fs_engine_read), images already in
+ * the gallery or twice in the batch set aside before anything is decoded,
+ * templates made under the gallery rule of one dominant face
+ * (fs_engine_templates), one gallery commit, and only then each new
+ * subject checked against every other subject for a possible duplicate.
  * Nothing here reads anything but the paths the admin named (G12: a probe
  * can only get in by being named).
  *
@@ -20,151 +16,34 @@
  */
 #include "fs_engine_int.h"
 
-#include <openssl/evp.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "fs_file.h"
-
-typedef struct job {
-    fs_enroll_item *it;
-    uint8_t        *bytes;
-    size_t          len;
-    uint8_t         sha[32];
-    int             alive;           /* not yet refused or skipped */
-    fs_put_result   put;
-    uint8_t        *chip;            /* in the enroller's chip scratch */
-    float           tmpl[FS_DESC_DIM];
-} job;
-
 struct fs_enroller {
-    fs_engine  *e;
-    fs_gallery *g;
-    job        *jobs;
-    size_t      njobs_cap;
-    uint8_t    *chips;               /* njobs_cap chips */
-    float      *desc, *tmpl;         /* njobs_cap descriptors each */
+    fs_engine     *e;
+    fs_gallery    *g;
+    fs_face_job   *jobs;
+    fs_put_result *put;
+    size_t         njobs_cap;
     /* every template of the gallery, for the duplicate check */
-    float      *vec;
-    uint32_t   *subj;
-    size_t      n, cap, vec_bytes;
+    float         *vec;
+    uint32_t      *subj;
+    size_t         n, cap, vec_bytes;
 };
 
-typedef struct team {
-    fs_enroller *en;
-    job         *jobs;
-    size_t       n;
-    atomic_size_t next;
-    int          stage;
-} team;
-
-static void reject(job *j, int rc, const char *why)
+static void reject(fs_enroll_item *it, int rc, const char *why)
 {
-    j->alive = 0;
-    j->it->status = FS_ENROLL_REJECTED;
-    j->it->rc = rc;
-    snprintf(j->it->reason, sizeof j->it->reason, "%s", why);
+    it->status = FS_ENROLL_REJECTED;
+    it->rc = rc;
+    snprintf(it->reason, sizeof it->reason, "%s", why);
 }
 
 static int lawful_source_ok(const char *s)
 {
     return s && (strcmp(s, "booking") == 0 || strcmp(s, "arrest") == 0 ||
                  strcmp(s, "parole") == 0);
-}
-
-static void read_one(job *j)
-{
-    fs_detail d = { "" };
-    const fs_enroll_item *it = j->it;
-    if (!lawful_source_ok(it->lawful_source)) {
-        snprintf(d.msg, sizeof d.msg, "lawful source '%s' is not a mugshot "
-                 "source (G20: booking, arrest or parole)",
-                 it->lawful_source ? it->lawful_source : "");
-        reject(j, FS_DENIED, d.msg);
-        return;
-    }
-    int rc = fs_gallery_check_subject_id(it->subject, &d);
-    if (rc == FS_OK)
-        rc = fs_intake_check_arg(it->path, &d);
-    if (rc == FS_OK)
-        rc = fs_read_file(it->path, FS_IMAGE_MAX_BYTES, &j->bytes, &j->len,
-                          &d);
-    if (rc != FS_OK) {
-        reject(j, rc, d.msg);
-        return;
-    }
-    if (!EVP_Digest(j->bytes, j->len, j->sha, NULL, EVP_sha256(), NULL))
-        reject(j, FS_EINTERNAL, "sha256 failed");
-}
-
-/* Decode, detect, choose the face, align: what makes a chip. */
-static void see_one(fs_detector *det, job *j)
-{
-    fs_detail d = { "" };
-    fs_still st;
-    int rc = fs_intake_identify(j->bytes, j->len, j->it->path, &st, &d);
-    if (rc != FS_OK) {
-        reject(j, rc, d.msg);
-        return;
-    }
-    /* Decoding neutralises the orientation tag in place; the gallery
-     * keeps the bytes as they came. */
-    uint8_t tag[2] = { 0, 0 };
-    if (st.orientation_at)
-        memcpy(tag, j->bytes + st.orientation_at, 2);
-    fs_image img;
-    rc = fs_image_decode(j->bytes, j->len, j->it->path, &img, &d);
-    if (st.orientation_at)
-        memcpy(j->bytes + st.orientation_at, tag, 2);
-    if (rc != FS_OK) {
-        reject(j, rc, d.msg);
-        return;
-    }
-    fs_face faces[FS_MAX_FACES];
-    int n = 0;
-    rc = fs_detect_faces(det, &img, NULL, faces, FS_MAX_FACES, &n, &d);
-    int f = rc == FS_OK ? fs_dominant_face(faces, n) : -1;
-    if (rc != FS_OK) {
-        reject(j, rc, d.msg);
-    } else if (n == 0) {
-        reject(j, FS_NOTFOUND, "no face found");
-    } else if (f < 0) {
-        snprintf(d.msg, sizeof d.msg, "%d faces and none dominant (a "
-                 "mugshot holds exactly one face)", n);
-        reject(j, FS_EINVAL, d.msg);
-    } else {
-        rc = fs_face_chip(&img, &faces[f], j->chip, &d);
-        if (rc != FS_OK)
-            reject(j, rc, d.msg);
-    }
-    fs_image_release(&img);
-}
-
-static void front_team(void *arg, int tid, int nthreads)
-{
-    (void)nthreads;
-    team *t = arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&t->next, 1);
-        if (i >= t->n)
-            break;
-        job *j = &t->jobs[i];
-        if (!j->alive)
-            continue;
-        if (t->stage == 1)
-            read_one(j);
-        else
-            see_one(t->en->e->det[tid], j);
-    }
-}
-
-static void run_stage(fs_enroller *en, size_t n, int stage)
-{
-    team t = { en, en->jobs, n, 0, stage };
-    fs_pool_run(en->e->front, front_team, &t);
 }
 
 /* ---- the enroller's copy of the templates ------------------------------- */
@@ -237,9 +116,7 @@ void fs_enroller_close(fs_enroller *en)
     if (!en)
         return;
     free(en->jobs);
-    free(en->chips);
-    free(en->desc);
-    free(en->tmpl);
+    free(en->put);
     if (en->vec)
         munmap(en->vec, en->vec_bytes);
     free(en->subj);
@@ -248,18 +125,17 @@ void fs_enroller_close(fs_enroller *en)
 
 /* Each new subject against every other subject: the best other one, when
  * close enough, is reported as a possible duplicate record. */
-static int check_duplicates(fs_enroller *en, size_t n, fs_detail *d)
+static int check_duplicates(fs_enroller *en, fs_enroll_item *items,
+                            size_t n, fs_detail *d)
 {
     size_t nq = 0;
     for (size_t i = 0; i < n; i++)
-        nq += en->jobs[i].it->status == FS_ENROLLED &&
-              en->jobs[i].put.new_subject;
+        nq += items[i].status == FS_ENROLLED && en->put[i].new_subject;
     if (nq == 0 || en->n < 2)
         return FS_OK;
     float *q = malloc(nq * FS_DESC_DIM * sizeof *q);
     fs_hit *hits = malloc(nq * 2 * sizeof *hits);
-    size_t *nhits = malloc(nq * sizeof *nhits);
-    job **who = malloc(nq * sizeof *who);
+    size_t *nhits = malloc(nq * sizeof *nhits), *who = malloc(nq * sizeof *who);
     fs_templates t = { en->vec, en->subj, en->n };
     fs_rank_options ro = { .mode = FS_RANK_EXACT, .isa = -1,
                            .pool = en->e->front };
@@ -269,25 +145,25 @@ static int check_duplicates(fs_enroller *en, size_t n, fs_detail *d)
         rc = fs_ranker_create(&t, &ro, &r, d);
     if (rc == FS_OK) {
         size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            job *j = &en->jobs[i];
-            if (j->it->status == FS_ENROLLED && j->put.new_subject) {
-                memcpy(q + k * FS_DESC_DIM, j->tmpl, sizeof j->tmpl);
-                who[k++] = j;
+        for (size_t i = 0; i < n; i++)
+            if (items[i].status == FS_ENROLLED && en->put[i].new_subject) {
+                memcpy(q + k * FS_DESC_DIM, en->jobs[i].tmpl,
+                       sizeof en->jobs[i].tmpl);
+                who[k++] = i;
             }
-        }
         rc = fs_rank_topk(r, q, nq, 2, hits, nhits);
     }
+    /* hits are distinct subjects: the new one itself, and the best other */
     for (size_t k = 0; rc == FS_OK && k < nq; k++) {
-        job *j = who[k];
+        size_t i = who[k];
         for (size_t h = 0; h < nhits[k]; h++) {
             const fs_hit *hit = &hits[k * 2 + h];
-            if (hit->subject == j->put.subject_number)
+            if (hit->subject == en->put[i].subject_number)
                 continue;
             if (hit->score >= FS_DUPLICATE_COSINE &&
                 fs_gallery_subject_id(en->g, hit->subject,
-                                      j->it->duplicate_of) == FS_OK)
-                j->it->duplicate_score = hit->score;
+                                      items[i].duplicate_of) == FS_OK)
+                items[i].duplicate_score = hit->score;
             break;
         }
     }
@@ -300,32 +176,29 @@ static int check_duplicates(fs_enroller *en, size_t n, fs_detail *d)
                                      "check") : rc;
 }
 
-static int write_batch(fs_enroller *en, size_t n, fs_detail *d)
+static int write_batch(fs_enroller *en, fs_enroll_item *items, size_t n,
+                       fs_detail *d)
 {
     fs_gallery_batch *b;
     int rc = fs_gallery_begin(en->g, &b, d);
     for (size_t i = 0; rc == FS_OK && i < n; i++) {
-        job *j = &en->jobs[i];
-        fs_enroll_item *it = j->it;
-        if (!j->alive)
+        fs_face_job *j = &en->jobs[i];
+        fs_enroll_item *it = &items[i];
+        if (it->status)
             continue;
         fs_mugshot m = { it->subject, it->name, it->booking_number,
                          it->capture_date, it->source_agency,
                          it->lawful_source, j->bytes, j->len, { 0 },
                          { 0 } };
-        memcpy(m.sha256, j->sha, 32);
+        memcpy(m.sha256, j->sha256, 32);
         memcpy(m.tmpl, j->tmpl, sizeof m.tmpl);
         fs_detail pd = { "" };
-        int prc = fs_gallery_put(b, &m, &j->put, &pd);
-        if (prc == FS_OK) {
-            it->status = FS_ENROLLED;
-            it->image_id = j->put.image_id;
-        } else if (prc == FS_EXISTS) {
-            it->status = FS_ENROLL_ALREADY;
-            it->image_id = j->put.image_id;
-            j->alive = 0;
+        int prc = fs_gallery_put(b, &m, &en->put[i], &pd);
+        if (prc == FS_OK || prc == FS_EXISTS) {
+            it->status = prc == FS_OK ? FS_ENROLLED : FS_ENROLL_ALREADY;
+            it->image_id = en->put[i].image_id;
         } else if (prc == FS_EINVAL) {   /* refused before any write */
-            reject(j, prc, pd.msg);
+            reject(it, prc, pd.msg);
         } else {
             snprintf(d->msg, sizeof d->msg, "%s", pd.msg);
             rc = prc;
@@ -347,15 +220,11 @@ int fs_enroller_run(fs_enroller *en, fs_enroll_item *items, size_t n,
         d = &scratch;
     if (n > en->njobs_cap) {
         free(en->jobs);
-        free(en->chips);
-        free(en->desc);
-        free(en->tmpl);
-        en->jobs = malloc(n * sizeof *en->jobs);
-        en->chips = malloc(n * FS_CHIP_BYTES);
-        en->desc = malloc(n * FS_DESC_DIM * sizeof *en->desc);
-        en->tmpl = malloc(n * FS_DESC_DIM * sizeof *en->tmpl);
+        free(en->put);
+        en->jobs = calloc(n, sizeof *en->jobs);
+        en->put = calloc(n, sizeof *en->put);
         en->njobs_cap = n;
-        if (!en->jobs || !en->chips || !en->desc || !en->tmpl) {
+        if (!en->jobs || !en->put) {
             en->njobs_cap = 0;
             return fs_fail(d, FS_ENOMEM, "no memory for a batch of %zu", n);
         }
@@ -363,69 +232,65 @@ int fs_enroller_run(fs_enroller *en, fs_enroll_item *items, size_t n,
     int rc = grow(en, en->n + n);
     if (rc != FS_OK)
         return fs_fail(d, rc, "no memory for %zu more templates", n);
-    for (size_t i = 0; i < n; i++) {
-        job *j = &en->jobs[i];
-        j->it = &items[i];
-        j->chip = en->chips + i * FS_CHIP_BYTES;
-        j->bytes = NULL;
-        j->len = 0;
-        j->alive = 1;
-        items[i].status = 0;
-        items[i].rc = FS_OK;
-        items[i].reason[0] = 0;
-        items[i].image_id = 0;
-        items[i].duplicate_of[0] = 0;
-        items[i].duplicate_score = 0;
-    }
 
-    run_stage(en, n, 1);
+    /* what the admin wrote, before any file is touched */
     for (size_t i = 0; i < n; i++) {
-        job *j = &en->jobs[i];
-        if (!j->alive)
+        fs_enroll_item *it = &items[i];
+        fs_face_job *j = &en->jobs[i];
+        memset(j, 0, sizeof *j);
+        j->path = it->path;
+        it->status = 0;
+        it->rc = FS_OK;
+        it->reason[0] = it->duplicate_of[0] = 0;
+        it->image_id = 0;
+        it->duplicate_score = 0;
+        fs_detail id = { "" };
+        if (fs_gallery_check_subject_id(it->subject, &id) != FS_OK) {
+            reject(it, FS_EINVAL, id.msg);
+        } else if (!lawful_source_ok(it->lawful_source)) {
+            snprintf(id.msg, sizeof id.msg, "lawful source '%s' is not a "
+                     "mugshot source (G20: booking, arrest or parole)",
+                     it->lawful_source ? it->lawful_source : "");
+            reject(it, FS_DENIED, id.msg);
+        }
+        j->skip = it->status != 0;
+    }
+    rc = fs_engine_read(en->e, en->jobs, n, d);
+
+    /* images already in, or twice in this batch, go no further */
+    for (size_t i = 0; rc == FS_OK && i < n; i++) {
+        fs_face_job *j = &en->jobs[i];
+        if (j->skip)
             continue;
-        uint64_t id;
-        int seen = fs_gallery_find_sha(en->g, j->sha, &id) == FS_OK;
+        if (j->rc != FS_OK) {
+            reject(&items[i], j->rc, j->reason);
+            j->skip = 1;
+            continue;
+        }
+        uint64_t id = 0;
+        int seen = fs_gallery_find_sha(en->g, j->sha256, &id) == FS_OK;
         for (size_t p = 0; !seen && p < i; p++)
-            if (en->jobs[p].alive && memcmp(en->jobs[p].sha, j->sha, 32) == 0)
-                seen = 1, id = 0;
+            seen = !en->jobs[p].skip &&
+                   memcmp(en->jobs[p].sha256, j->sha256, 32) == 0;
         if (seen) {
-            j->alive = 0;
-            j->it->status = FS_ENROLL_ALREADY;
-            j->it->image_id = id;
+            items[i].status = FS_ENROLL_ALREADY;
+            items[i].image_id = id;
+            j->skip = 1;
         }
     }
-    size_t todo = 0;
-    for (size_t i = 0; i < n; i++)
-        todo += en->jobs[i].alive;
-    if (todo && (rc = fs_engine_front(en->e, d)) != FS_OK)
-        return rc;
-    run_stage(en, n, 2);
-
-    /* One network batch for every accepted chip, packed in place. */
-    size_t nc = 0;
-    for (size_t i = 0; i < n; i++)
-        if (en->jobs[i].alive && nc++ != i)
-            memcpy(en->chips + (nc - 1) * FS_CHIP_BYTES, en->jobs[i].chip,
-                   FS_CHIP_BYTES);
-    rc = nc ? fs_engine_embed(en->e, en->chips, nc, en->desc, en->tmpl)
-            : FS_OK;
-    if (rc != FS_OK)
-        fs_fail(d, rc, "embedding failed: %s", fs_strerror(rc));
-    for (size_t i = 0, c = 0; rc == FS_OK && i < n; i++)
-        if (en->jobs[i].alive)
-            memcpy(en->jobs[i].tmpl, en->tmpl + c++ * FS_DESC_DIM,
-                   sizeof en->jobs[i].tmpl);
     if (rc == FS_OK)
-        rc = write_batch(en, n, d);
+        rc = fs_engine_templates(en->e, en->jobs, n, FS_FACE_DOMINANT, d);
+    for (size_t i = 0; rc == FS_OK && i < n; i++)
+        if (!en->jobs[i].skip && en->jobs[i].rc != FS_OK)
+            reject(&items[i], en->jobs[i].rc, en->jobs[i].reason);
+    if (rc == FS_OK)
+        rc = write_batch(en, items, n, d);
     if (rc == FS_OK) {
         for (size_t i = 0; i < n; i++)
-            if (en->jobs[i].it->status == FS_ENROLLED)
-                append(en, en->jobs[i].tmpl, en->jobs[i].put.subject_number);
-        rc = check_duplicates(en, n, d);
+            if (items[i].status == FS_ENROLLED)
+                append(en, en->jobs[i].tmpl, en->put[i].subject_number);
+        rc = check_duplicates(en, items, n, d);
     }
-    for (size_t i = 0; i < n; i++) {
-        free(en->jobs[i].bytes);
-        en->jobs[i].bytes = NULL;
-    }
+    fs_face_jobs_release(en->jobs, n);
     return rc;
 }

@@ -1,12 +1,13 @@
 /*
- * check_enroll.c - `facesearch enroll` and `facesearch gallery` as an
- * admin runs them: the per-image report, idempotent re-runs, refusals of
+ * check_enroll.c - `facesearch enroll`, `gallery` and `eval` as an admin
+ * and a benchmarker run them: the per-image report, idempotent re-runs, refusals of
  * bad input (G8, G20), possible duplicate records, and an enrolment killed
  * with SIGKILL mid-batch that a re-run finishes with nothing lost and
  * nothing twice.  The tests with faces use ../shared/datasets/faces94 and
  * skip when it is absent.
  */
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -364,6 +365,73 @@ START_TEST(test_enroll_refuses_bad_usage)
 }
 END_TEST
 
+/* eval on dlib's johns: three identities searched, two as non-mated
+ * probes of one image each. */
+START_TEST(test_cli_eval_cmc_and_open_set)
+{
+    const char *sh = tu_shared();
+    if (!sh)
+        return;
+    static const char *const johns[] = { "John_Salley", "John_Savage",
+        "John_Schneider", "John_Shimkus", "John_Simm" };
+    char *set = (char *)tu_path(tu_tmp, "set");
+    mkdir(set, 0700);
+    for (int i = 0; i < 5; i++) {
+        char src[4096], dst[4096];
+        snprintf(src, sizeof src, "%s/datasets/dlib_johns/%s", sh, johns[i]);
+        snprintf(dst, sizeof dst, "%s/%s", set, johns[i]);
+        if (i < 3) {
+            ck_assert_int_eq(symlink(src, dst), 0);
+            continue;
+        }
+        mkdir(dst, 0700);                 /* one image: non-mated */
+        char one[4200], link[4200];
+        struct dirent **f;
+        int nf = scandir(src, &f, NULL, alphasort);
+        ck_assert_int_gt(nf, 2);
+        snprintf(one, sizeof one, "%s/%s", src, f[2]->d_name);
+        snprintf(link, sizeof link, "%s/x.jpg", dst);
+        ck_assert_int_eq(symlink(one, link), 0);
+        for (int k = 0; k < nf; k++)
+            free(f[k]);
+        free(f);
+    }
+    char *svg = (char *)tu_path(tu_tmp, "cmc.svg");
+    fs_json *j = run_json(0, (char *const[]){ "facesearch", "eval", set,
+        "--svg", svg, "--json", NULL });
+    ck_assert_int_eq(num(j, "images"), 35);
+    ck_assert_int_eq(num(j, "gallery"), 3);
+    ck_assert_int_eq(num(j, "mated_probes"), 30);
+    ck_assert_int_eq(num(j, "nonmated_probes"), 2);
+    const fs_json *cmc = fs_json_get(fs_json_get(j, "closed_set"), "cmc");
+    ck_assert_double_ge(num(cmc, "1"), 0.95);
+    ck_assert_double_eq(num(cmc, "50"), 1.0);
+    const fs_json *at = fs_json_get(fs_json_get(fs_json_get(j, "open_set"),
+                                                "fnir_at_fpir"), "0.1");
+    ck_assert_double_ge(num(at, "threshold"), 0.5);
+    ck_assert_double_le(num(at, "fnir"), 0.2);
+    fs_json_free(j);
+    size_t len;
+    char *text = tu_read(svg, &len);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "<svg"));
+    ck_assert_ptr_nonnull(strstr(text, "<polyline"));
+    free(text);
+}
+END_TEST
+
+START_TEST(test_cli_eval_refuses_bad_input)
+{
+    char *empty = (char *)tu_path(tu_tmp, "empty");
+    mkdir(empty, 0700);
+    TU_REFUSED(2, "give one DATASET_DIR", "eval");
+    TU_REFUSED(2, "holds no images", "eval", empty);
+    TU_REFUSED(2, "nowhere", "eval", (char *)tu_path(tu_tmp, "nowhere"));
+    TU_REFUSED(2, "--face must be centre or largest", "eval", empty,
+               "--face", "left");
+}
+END_TEST
+
 Suite *suite_enroll(void);
 Suite *suite_enroll(void)
 {
@@ -377,6 +445,8 @@ Suite *suite_enroll(void)
     tcase_add_test(tc, test_enroll_killed_then_resumed);
     tcase_add_test(tc, test_G20_cli_remove);
     tcase_add_test(tc, test_enroll_refuses_bad_usage);
+    tcase_add_test(tc, test_cli_eval_cmc_and_open_set);
+    tcase_add_test(tc, test_cli_eval_refuses_bad_input);
     suite_add_tcase(s, tc);
     return s;
 }

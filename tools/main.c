@@ -27,6 +27,12 @@ static const fs_cmd commands[] = {
       "  DIR holds DIR/<subject-id>/<image>; a manifest has the columns\n"
       "  image,subject_id,name,booking_number,capture_date,source[,agency]",
       cmd_enroll_opts, cmd_enroll },
+    { "eval", "Measure identification on a labelled data set (CMC, FNIR).",
+      "eval DATASET_DIR [--face centre|largest] [--svg OUT.svg] [--json]\n"
+      "  DATASET_DIR/<identity>/<image>; the first image of each identity\n"
+      "  with two or more is enrolled, the others search (mated), and\n"
+      "  identities with one image search as non-mated probes",
+      cmd_eval_opts, cmd_eval },
     { "gallery", "Look after the gallery: counts, records, removal (admin).",
       "gallery stats [--json]\n"
       "gallery show SUBJECT [--json]\n"
