@@ -15,6 +15,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,9 +31,16 @@
 #define CASCADE_TO_HOG_DOWN  0.081
 #define MIN_FACE             40
 
+/* The landmark model is 95 MB and read-only once loaded: clones share
+ * it, and the last one closed frees it. */
+typedef struct shared_lm {
+    fs_landmarker *lm;
+    atomic_int     refs;
+} shared_lm;
+
 struct fs_detector {
     fs_hog        *hog;
-    fs_landmarker *lm;
+    shared_lm     *lm;
     fs_cascade    *cascade;
     int            mode;          /* FS_DETECT_* */
 };
@@ -53,26 +61,23 @@ void fs_quality_defaults(fs_quality_limits *q)
     q->min_contrast = 15;
 }
 
-int fs_detector_open(const char *path, fs_detector **out, fs_detail *d)
+/* HOG and cascade: the per-thread state around a landmark model. */
+static int detector_make(shared_lm *lm, int mode, fs_detector **out,
+                         fs_detail *d)
 {
-    if (!path)
-        path = FS_LANDMARKS_PATH;
     fs_detector *det = calloc(1, sizeof *det);
     if (!det)
         return fs_fail(d, FS_ENOMEM, "no memory for the face detector");
-    int rc = fs_landmarker_open(path, &det->lm);
-    if (rc == FS_OK) {
-        rc = fs_hog_create(&det->hog);
-        if (rc == FS_OK && (rc = fs_cascade_open(FS_CASCADE_PATH,
-                                                 &det->cascade)) != FS_OK)
-            fs_fail(d, rc, "cannot load the face cascade '%s' (Debian "
-                    "package opencv-data; run 'make deps')", FS_CASCADE_PATH);
-    } else if (rc == FS_ENOENT) {
-        fs_fail(d, rc, "cannot open the landmark model '%s' (Debian "
-                "package libdlib-data; run 'make deps')", path);
-    } else {
-        fs_fail(d, rc, "'%s' is not a 68-point shape predictor", path);
-    }
+    atomic_fetch_add(&lm->refs, 1);
+    det->lm = lm;
+    det->mode = mode;
+    int rc = fs_hog_create(&det->hog);
+    if (rc == FS_OK && (rc = fs_cascade_open(FS_CASCADE_PATH,
+                                             &det->cascade)) != FS_OK)
+        fs_fail(d, rc, "cannot load the face cascade '%s' (Debian "
+                "package opencv-data; run 'make deps')", FS_CASCADE_PATH);
+    else if (rc != FS_OK)
+        fs_fail(d, rc, "cannot make the HOG face detector");
     if (rc != FS_OK) {
         fs_detector_close(det);
         return rc;
@@ -81,13 +86,46 @@ int fs_detector_open(const char *path, fs_detector **out, fs_detail *d)
     return FS_OK;
 }
 
+int fs_detector_open(const char *path, fs_detector **out, fs_detail *d)
+{
+    if (!path)
+        path = FS_LANDMARKS_PATH;
+    shared_lm *lm = calloc(1, sizeof *lm);
+    if (!lm)
+        return fs_fail(d, FS_ENOMEM, "no memory for the face detector");
+    int rc = fs_landmarker_open(path, &lm->lm);
+    if (rc == FS_ENOENT)
+        fs_fail(d, rc, "cannot open the landmark model '%s' (Debian "
+                "package libdlib-data; run 'make deps')", path);
+    else if (rc != FS_OK)
+        fs_fail(d, rc, "'%s' is not a 68-point shape predictor", path);
+    if (rc != FS_OK) {
+        free(lm);
+        return rc;
+    }
+    rc = detector_make(lm, FS_DETECT_DEFAULT, out, d);
+    if (rc != FS_OK) {                  /* the detector held the only ref */
+        return rc;
+    }
+    return FS_OK;
+}
+
+int fs_detector_clone(const fs_detector *src, fs_detector **out,
+                      fs_detail *d)
+{
+    return detector_make(src->lm, src->mode, out, d);
+}
+
 void fs_detector_close(fs_detector *det)
 {
     if (!det)
         return;
     fs_hog_free(det->hog);
-    fs_landmarker_close(det->lm);
     fs_cascade_close(det->cascade);
+    if (atomic_fetch_sub(&det->lm->refs, 1) == 1) {
+        fs_landmarker_close(det->lm->lm);
+        free(det->lm);
+    }
     free(det);
 }
 
@@ -238,7 +276,7 @@ fit:;
         f->box[3] = boxes[i].bottom - boxes[i].top + 1;
         f->score = boxes[i].score;
         f->found_by = by;
-        rc = fs_landmarker_fit(det->lm, di, &boxes[i], f->landmarks);
+        rc = fs_landmarker_fit(det->lm->lm, di, &boxes[i], f->landmarks);
         if (rc == FS_OK)
             judge(img, f, ql);
     }
@@ -262,6 +300,19 @@ int fs_default_face(const fs_face *faces, int n, int width, int height)
             bd = dist;
         }
     }
+    return best;
+}
+
+int fs_dominant_face(const fs_face *faces, int n)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++)
+        if (best < 0 || faces[i].box[2] > faces[best].box[2])
+            best = i;
+    for (int i = 0; i < n; i++)
+        if (i != best &&
+            faces[best].box[2] < FS_DOMINANT_WIDTH_RATIO * faces[i].box[2])
+            return -1;
     return best;
 }
 

@@ -2,22 +2,12 @@
  * facesearch.c - the engine: composes detect/ and embed/ behind
  * facesearch.h.
  */
-#include "facesearch.h"
+#include "fs_engine_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../detect/fs_detect.h"
-#include "../embed/fs_embed.h"
-
-struct fs_engine {
-    fs_net      *net;              /* NULL: opened without a model */
-    fs_detector *det;              /* opened on first use */
-    char         landmarks[4096];
-    int          detect_mode;
-    char    model_id[FS_MODEL_ID_MAX];
-    char    model_sha[65];
-};
 
 int fs_engine_open(const fs_engine_options *opt, fs_engine **out,
                    fs_detail *d)
@@ -30,6 +20,7 @@ int fs_engine_open(const fs_engine_options *opt, fs_engine **out,
     snprintf(e->landmarks, sizeof e->landmarks, "%s",
              opt->landmarks_path ? opt->landmarks_path : FS_LANDMARKS_PATH);
     e->detect_mode = opt->detect_mode;
+    e->threads = opt->threads;
     if (!opt->model_path) {
         *out = e;
         return FS_OK;
@@ -61,7 +52,14 @@ void fs_engine_close(fs_engine *e)
     if (!e)
         return;
     fs_net_free(e->net);
-    fs_detector_close(e->det);
+    if (e->det)
+        for (int i = 0; i < fs_pool_threads(e->front); i++)
+            fs_detector_close(e->det[i]);
+    free(e->det);
+    fs_pool_free(e->front);
+    free(e->chips);
+    free(e->desc);
+    free(e->tmpl);
     free(e);
 }
 
@@ -112,16 +110,52 @@ int fs_image_read(const char *path, fs_image *img, fs_detail *d)
     return fs_image_load(path, img, d);
 }
 
+int fs_engine_pool(fs_engine *e, fs_detail *d)
+{
+    int rc = e->front ? FS_OK : fs_pool_create(e->threads, &e->front);
+    return rc == FS_OK ? rc : fs_fail(d, rc, "cannot start the engine's "
+                                      "threads");
+}
+
+int fs_engine_front(fs_engine *e, fs_detail *d)
+{
+    if (e->det)
+        return FS_OK;
+    int rc = fs_engine_pool(e, d);
+    if (rc != FS_OK)
+        return rc;
+    int nt = fs_pool_threads(e->front);
+    fs_detector **det = calloc((size_t)nt, sizeof *det);
+    if (!det)
+        return fs_fail(d, FS_ENOMEM, "no memory for the detectors");
+    rc = fs_detector_open(e->landmarks, &det[0], d);
+    if (rc == FS_OK)
+        fs_detector_set_mode(det[0], e->detect_mode);
+    for (int i = 1; i < nt && rc == FS_OK; i++)
+        rc = fs_detector_clone(det[0], &det[i], d);
+    if (rc != FS_OK) {
+        for (int i = 0; i < nt; i++)
+            fs_detector_close(det[i]);
+        free(det);
+        return rc;
+    }
+    e->det = det;
+    return FS_OK;
+}
+
+/* A single image needs one detector, not a team's worth. */
 int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
                      int max, int *n, fs_detail *d)
 {
     if (!e->det) {
-        int rc = fs_detector_open(e->landmarks, &e->det, d);
+        int rc = e->front ? FS_OK : fs_pool_create(1, &e->front);
+        if (rc != FS_OK)
+            return fs_fail(d, rc, "cannot start the engine's threads");
+        rc = fs_engine_front(e, d);
         if (rc != FS_OK)
             return rc;
-        fs_detector_set_mode(e->det, e->detect_mode);
     }
-    return fs_detect_faces(e->det, img, NULL, faces, max, n, d);
+    return fs_detect_faces(e->det[0], img, NULL, faces, max, n, d);
 }
 
 int fs_engine_face_chip(fs_engine *e, const fs_image *img,

@@ -30,6 +30,7 @@ const char *fs_strerror(int rc)
     case FS_EINTERNAL:    return "internal error";
     case FS_EACCESS:      return "permission denied";
     case FS_ENOTFILE:     return "not a regular file";
+    case FS_EMODEL:       return "made by another model";
     }
     return "unknown error";
 }

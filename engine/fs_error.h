@@ -39,7 +39,8 @@ enum {
     FS_ETOOBIG   = -16,  /* input over a configured limit */
     FS_EINTERNAL = -17,  /* an impossible state; a bug */
     FS_EACCESS   = -18,  /* permission denied */
-    FS_ENOTFILE  = -19   /* a directory or device where a file belongs */
+    FS_ENOTFILE  = -19,  /* a directory or device where a file belongs */
+    FS_EMODEL    = -20   /* data made by another model than this engine's */
 };
 
 /* Fixed, lowercase text for a code; never NULL. */

@@ -74,6 +74,9 @@ typedef struct fs_mugshot {
     float          tmpl[FS_DESC_DIM];   /* unit length */
 } fs_mugshot;
 
+/* FS_OK when s is a valid subject id, else FS_EINVAL saying why. */
+int  fs_gallery_check_subject_id(const char *s, fs_detail *d);
+
 /* Writes are grouped: begin, put as many as the batch holds, commit.
  * Nothing of a batch is visible, or survives a crash, before its commit. */
 typedef struct fs_gallery_batch fs_gallery_batch;
@@ -99,6 +102,7 @@ typedef struct fs_gallery_stats {
     uint64_t image_bytes;              /* sum of stored image sizes */
     uint64_t file_bytes;               /* the LMDB data file */
     int      schema, dim;
+    int      rank_mode;                /* FS_RANK_* */
     char     metric[16];
     char     model_id[64];
     char     model_sha256[65];
@@ -124,6 +128,12 @@ typedef struct fs_image_info {
     int64_t  enrolled;                 /* unix seconds */
 } fs_image_info;
 
+/* The admin's choice of ranking for this gallery, FS_RANK_EXACT unless
+ * set to FS_RANK_COMPRESSED (the int8 first pass, for galleries where
+ * memory bandwidth rules; bench rank measures its recall). */
+int  fs_gallery_rank_mode(fs_gallery *g, int *mode);
+int  fs_gallery_set_rank_mode(fs_gallery *g, int mode, fs_detail *d);
+
 /* FS_NOTFOUND when there is no such subject.  images may be NULL; else
  * up to max image records are written and *n says how many exist. */
 int  fs_gallery_subject(fs_gallery *g, const char *subject,
@@ -139,6 +149,11 @@ int  fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
 /* Removes a subject with every record, template and image in one
  * transaction (G20); FS_NOTFOUND when there is no such subject. */
 int  fs_gallery_remove(fs_gallery *g, const char *subject, fs_detail *d);
+
+/* Walks every record and checks the invariants that tie them together
+ * (rows dense and pointing back at their images, indexes complete,
+ * counters right): FS_OK, or FS_EFORMAT naming the first broken one. */
+int  fs_gallery_verify(fs_gallery *g, fs_detail *d);
 
 /* ---- the template matrix ------------------------------------------------- */
 

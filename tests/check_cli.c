@@ -16,28 +16,6 @@
 #include "fs_testutil.h"
 
 
-#define RUN(out, err, ...) tu_run((char *const[]){ "facesearch", __VA_ARGS__, \
-                                                    NULL }, out, err)
-
-/* Runs the binary and expects a refusal (see expect_refusal). */
-#define REFUSED(want, what, ...) do {                                      \
-        char *o_, *e_;                                                    \
-        int st_ = RUN(&o_, &e_, __VA_ARGS__);                             \
-        expect_refusal(st_, want, o_, e_, what);                          \
-        free(o_);                                                         \
-        free(e_);                                                         \
-    } while (0)
-
-/* A refusal: exit status, a message naming `what`, nothing on stdout. */
-static void expect_refusal(int status, int want, const char *out,
-                           const char *err, const char *what)
-{
-    ck_assert_int_eq(status, want);
-    ck_assert_msg(out[0] == 0, "stdout not empty on error: %s", out);
-    ck_assert_msg(strncmp(err, "facesearch: ", 12) == 0, "message: %s", err);
-    ck_assert_msg(strstr(err, what) != NULL, "'%s' not in: %s", what, err);
-}
-
 START_TEST(test_cli_embed_json_matches_reference)
 {
     uint8_t chip[FS_CHIP_BYTES];
@@ -45,7 +23,7 @@ START_TEST(test_cli_embed_json_matches_reference)
     const char *p = tu_path(tu_tmp, "lcg.bmp");
     ck_assert_int_eq(tu_write_bmp(p, chip, 150, 150), 0);
     char *out, *err;
-    int st = RUN(&out, &err, "embed", "--json", (char *)p);
+    int st = TU_RUN(&out, &err, "embed", "--json", (char *)p);
     ck_assert_msg(st == 0, "%s", err);
     fs_json *j, *ref;
     fs_detail d = { "" };
@@ -82,7 +60,7 @@ START_TEST(test_cli_embed_golden_pngs)
     snprintf(a, sizeof a, "%s/golden/face1.png", sh);
     snprintf(b, sizeof b, "%s/golden/face2_flip.png", sh);
     char *out, *err;
-    ck_assert_int_eq(RUN(&out, &err, "embed", a, b), 0);
+    ck_assert_int_eq(TU_RUN(&out, &err, "embed", a, b), 0);
     /* human layout: each file, its norm, then 16 rows of 8 values */
     ck_assert_ptr_nonnull(strstr(out, "face1.png  (L2 norm "));
     ck_assert_ptr_nonnull(strstr(out, "face2_flip.png  (L2 norm "));
@@ -136,10 +114,10 @@ START_TEST(test_cli_embed_refuses_wrong_chips)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out, *err;
         /* a good chip first: one bad file refuses the whole call */
-        int st = RUN(&out, &err, "embed", "--json",
+        int st = TU_RUN(&out, &err, "embed", "--json",
                      (char *)tu_path(tu_tmp, "ok.bmp"),
                      (char *)tu_path(tu_tmp, cases[i].file));
-        expect_refusal(st, 2, out, err, cases[i].what);
+        tu_expect_refusal(st, 2, out, err, cases[i].what);
         ck_assert_ptr_nonnull(strstr(err, cases[i].file));
         free(out);
         free(err);
@@ -163,7 +141,7 @@ START_TEST(test_cli_embed_refuses_unreadable_chip)
                              (char *const[]){ "facesearch", "embed",
                                               (char *)p, NULL },
                              &out, &err);
-    expect_refusal(st, 2, out, err, "Permission denied");
+    tu_expect_refusal(st, 2, out, err, "Permission denied");
     ck_assert_ptr_nonnull(strstr(err, "locked.bmp"));
     free(out);
     free(err);
@@ -174,27 +152,27 @@ END_TEST
  * exit status 1 and the rule named. */
 START_TEST(test_G8_cli_refuses_stream_and_video)
 {
-    REFUSED(1, "G8", "embed", "rtsp://10.1.1.1/cam");
-    REFUSED(1, "a device", "embed", "/dev/video0");
+    TU_REFUSED(1, "G8", "embed", "rtsp://10.1.1.1/cam");
+    TU_REFUSED(1, "a device", "embed", "/dev/video0");
     const char *mp4 = tu_path(tu_tmp, "clip.png");
     ck_assert_int_eq(tu_write(mp4, "\0\0\0\x18" "ftypmp42\0\0\0\0mp42isom",
                               24), 0);
-    REFUSED(1, "ISO-BMFF", "embed", (char *)mp4);
+    TU_REFUSED(1, "ISO-BMFF", "embed", (char *)mp4);
 }
 END_TEST
 
 START_TEST(test_cli_usage_errors)
 {
-    REFUSED(2, "no chip given", "embed");
-    REFUSED(2, "unknown option '--frobnicate'", "embed", "--frobnicate",
+    TU_REFUSED(2, "no chip given", "embed");
+    TU_REFUSED(2, "unknown option '--frobnicate'", "embed", "--frobnicate",
             "x.png");
-    REFUSED(2, "--threads must be a whole number", "embed", "--threads",
+    TU_REFUSED(2, "--threads must be a whole number", "embed", "--threads",
             "many", "x.png");
-    REFUSED(2, "takes no value", "embed", "--json=1", "x.png");
-    REFUSED(2, "needs a value", "embed", "x.png", "--threads");
-    REFUSED(2, "unknown command 'frobnicate'", "frobnicate");
-    REFUSED(2, "unknown benchmark 'nosuch'", "bench", "nosuch");
-    REFUSED(2, "unknown peer 'faiss'", "bench", "embed", "--peers", "faiss");
+    TU_REFUSED(2, "takes no value", "embed", "--json=1", "x.png");
+    TU_REFUSED(2, "needs a value", "embed", "x.png", "--threads");
+    TU_REFUSED(2, "unknown command 'frobnicate'", "frobnicate");
+    TU_REFUSED(2, "unknown benchmark 'nosuch'", "bench", "nosuch");
+    TU_REFUSED(2, "unknown peer 'faiss'", "bench", "embed", "--peers", "faiss");
 }
 END_TEST
 
@@ -203,7 +181,7 @@ END_TEST
 START_TEST(test_cli_bench_rank_json)
 {
     char *out, *err;
-    int st = RUN(&out, &err, "bench", "rank", "--gallery", "3000",
+    int st = TU_RUN(&out, &err, "bench", "rank", "--gallery", "3000",
                  "--queries", "20", "--k", "10", "--peers", "none",
                  "--rounds", "1", "--seconds", "0.02", "--threads", "2",
                  "--json");
@@ -251,9 +229,9 @@ START_TEST(test_cli_bench_rank_json)
     fs_json_free(j);
     free(out);
     free(err);
-    REFUSED(2, "--gallery", "bench", "rank", "--gallery", "0");
-    REFUSED(2, "--k", "bench", "rank", "--k", "1001");
-    REFUSED(2, "unknown peer 'dlib'", "bench", "rank", "--peers", "dlib");
+    TU_REFUSED(2, "--gallery", "bench", "rank", "--gallery", "0");
+    TU_REFUSED(2, "--k", "bench", "rank", "--k", "1001");
+    TU_REFUSED(2, "unknown peer 'dlib'", "bench", "rank", "--peers", "dlib");
 }
 END_TEST
 
@@ -264,9 +242,9 @@ START_TEST(test_cli_missing_model_is_internal_error)
     const char *p = tu_path(tu_tmp, "ok.bmp");
     ck_assert_int_eq(tu_write_bmp(p, chip, 150, 150), 0);
     char *out, *err;
-    int st = RUN(&out, &err, "embed", "--model",
+    int st = TU_RUN(&out, &err, "embed", "--model",
                  (char *)tu_path(tu_tmp, "none.fsm"), (char *)p);
-    expect_refusal(st, 3, out, err, "none.fsm");
+    tu_expect_refusal(st, 3, out, err, "none.fsm");
     free(out);
     free(err);
 }
@@ -276,7 +254,7 @@ END_TEST
 START_TEST(test_cli_help_on_every_command)
 {
     char *out, *err;
-    ck_assert_int_eq(RUN(&out, &err, "--help"), 0);
+    ck_assert_int_eq(TU_RUN(&out, &err, "--help"), 0);
     /* the command list in the main help is the table: ask each one */
     const char *list = strstr(out, "commands:\n");
     ck_assert_ptr_nonnull(list);
@@ -286,7 +264,7 @@ START_TEST(test_cli_help_on_every_command)
         char name[32];
         ck_assert_int_eq(sscanf(l, " %31s", name), 1);
         char *o2, *e2;
-        ck_assert_int_eq(RUN(&o2, &e2, name, "--help"), 0);
+        ck_assert_int_eq(TU_RUN(&o2, &e2, name, "--help"), 0);
         ck_assert_msg(strstr(o2, "usage: facesearch ") != NULL,
                       "%s --help: %s", name, o2);
         ck_assert_ptr_nonnull(strstr(o2, "--json"));
@@ -297,7 +275,7 @@ START_TEST(test_cli_help_on_every_command)
     ck_assert_int_ge(seen, 2);
     free(out);
     free(err);
-    ck_assert_int_eq(RUN(&out, &err, "--version"), 0);
+    ck_assert_int_eq(TU_RUN(&out, &err, "--version"), 0);
     ck_assert_ptr_nonnull(strstr(out, "facesearch " FS_VERSION));
     ck_assert_ptr_nonnull(strstr(out, "model: dlib_face_recognition"));
     free(out);

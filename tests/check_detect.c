@@ -244,6 +244,24 @@ END_TEST
 
 /* bench detect runs both engines on the same images and says so; with
  * no data set it refuses clearly. */
+/* The gallery rule: exactly one dominant face (twice as wide as any
+ * other), else none. */
+START_TEST(test_gallery_rule_one_dominant_face)
+{
+    fs_face f[3];
+    memset(f, 0, sizeof f);
+    ck_assert_int_eq(fs_dominant_face(f, 0), -1);
+    f[0].box[2] = 80;
+    ck_assert_int_eq(fs_dominant_face(f, 1), 0);
+    f[1].box[2] = 200;                    /* a big face behind the first */
+    ck_assert_int_eq(fs_dominant_face(f, 2), 1);
+    f[2].box[2] = 120;                    /* two faces of like size */
+    ck_assert_int_eq(fs_dominant_face(f, 3), -1);
+    f[2].box[2] = 100;                    /* exactly half: still dominant */
+    ck_assert_int_eq(fs_dominant_face(f, 3), 1);
+}
+END_TEST
+
 START_TEST(test_cli_bench_detect)
 {
     char *out, *err;
@@ -282,6 +300,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, test_G13_quality_flags_blur_and_darkness);
     tcase_add_test(tc, test_cli_detect_json_and_refusals);
     tcase_add_test(tc, test_cli_bench_detect);
+    tcase_add_test(tc, test_gallery_rule_one_dominant_face);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,7 +12,9 @@ Suite *suite_embed(void);
 Suite *suite_cli(void);
 Suite *suite_intake(void);
 Suite *suite_detect(void);
+Suite *suite_gallery(void);
 Suite *suite_rank(void);
+Suite *suite_enroll(void);
 
 int main(void)
 {
@@ -21,7 +23,9 @@ int main(void)
     srunner_add_suite(sr, suite_intake());
     srunner_add_suite(sr, suite_embed());
     srunner_add_suite(sr, suite_detect());
+    srunner_add_suite(sr, suite_gallery());
     srunner_add_suite(sr, suite_rank());
+    srunner_add_suite(sr, suite_enroll());
     srunner_add_suite(sr, suite_cli());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -397,3 +397,12 @@ int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
                   WIFSIGNALED(status) ? WTERMSIG(status) : 0, *err);
     return WEXITSTATUS(status);
 }
+
+void tu_expect_refusal(int status, int want, const char *out,
+                       const char *err, const char *what)
+{
+    ck_assert_int_eq(status, want);
+    ck_assert_msg(out[0] == 0, "stdout not empty on error: %s", out);
+    ck_assert_msg(strncmp(err, "facesearch: ", 12) == 0, "message: %s", err);
+    ck_assert_msg(strstr(err, what) != NULL, "'%s' not in: %s", what, err);
+}

@@ -60,6 +60,22 @@ int tu_run(char *const argv[], char **out, char **err);
 int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
                     char **err);
 
+/* Runs facesearch with the given arguments (see tu_run). */
+#define TU_RUN(out, err, ...) \
+    tu_run((char *const[]){ "facesearch", __VA_ARGS__, NULL }, out, err)
+
+/* A refusal as users see it: exit status `want`, a "facesearch: "
+ * message naming `what` on stderr, nothing on stdout. */
+void tu_expect_refusal(int status, int want, const char *out,
+                       const char *err, const char *what);
+#define TU_REFUSED(want, what, ...) do {                                   \
+        char *o_, *e_;                                                    \
+        int st_ = TU_RUN(&o_, &e_, __VA_ARGS__);                          \
+        tu_expect_refusal(st_, want, o_, e_, what);                       \
+        free(o_);                                                         \
+        free(e_);                                                         \
+    } while (0)
+
 /* Allocations (malloc, calloc, realloc, aligned_alloc) made so far by
  * code linked into the suite, the engine included. */
 long tu_alloc_count(void);

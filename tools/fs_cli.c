@@ -84,6 +84,7 @@ int fs_exit_status(int rc)
     case FS_ENOENT: case FS_EINVAL: case FS_EFORMAT: case FS_ETRUNC:
     case FS_ESHAPE: case FS_EDECODE: case FS_ETOOBIG: case FS_EUNSUPPORTED:
     case FS_NOTFOUND: case FS_EXISTS: case FS_EACCESS: case FS_ENOTFILE:
+    case FS_EMODEL:
         return EXIT_USAGE;
     default:
         return EXIT_INTERNAL;

@@ -95,6 +95,10 @@ double fs_now(void);
 int cmd_bench(fs_args *a);
 int cmd_detect(fs_args *a);
 int cmd_embed(fs_args *a);
-extern const fs_opt cmd_bench_opts[], cmd_detect_opts[], cmd_embed_opts[];
+int cmd_enroll(fs_args *a);
+int cmd_eval(fs_args *a);
+int cmd_gallery(fs_args *a);
+extern const fs_opt cmd_bench_opts[], cmd_detect_opts[], cmd_embed_opts[],
+    cmd_enroll_opts[], cmd_eval_opts[], cmd_gallery_opts[];
 
 #endif /* FS_CLI_H */

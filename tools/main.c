@@ -22,6 +22,26 @@ static const fs_cmd commands[] = {
     { "embed", "Compute the 128-D face descriptor of aligned 150x150 chips.",
       "embed [--json] CHIP.png...",
       cmd_embed_opts, cmd_embed },
+    { "enroll", "Enrol mugshots into the gallery (admin).",
+      "enroll DIR [--source booking|arrest|parole] [--agency NAME]\n"
+      "  [--report OUT.csv] [--batch N] [--threads T] [--json]\n"
+      "enroll --manifest FILE.csv [--report OUT.csv] [--json]\n"
+      "  DIR holds DIR/<subject-id>/<image>; a manifest has the columns\n"
+      "  image,subject_id,name,booking_number,capture_date,source[,agency]",
+      cmd_enroll_opts, cmd_enroll },
+    { "eval", "Measure identification on a labelled data set (CMC, FNIR).",
+      "eval DATASET_DIR [--face centre|largest] [--svg OUT.svg] [--json]\n"
+      "  DATASET_DIR/<identity>/<image>; the first image of each identity\n"
+      "  with two or more is enrolled, the others search (mated), and\n"
+      "  identities with one image search as non-mated probes",
+      cmd_eval_opts, cmd_eval },
+    { "gallery", "Look after the gallery: counts, records, removal (admin).",
+      "gallery stats [--json]\n"
+      "gallery show SUBJECT [--json]\n"
+      "gallery remove SUBJECT --reason TEXT\n"
+      "gallery verify [--json]\n"
+      "gallery config --rank exact|compressed",
+      cmd_gallery_opts, cmd_gallery },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,36 @@
+/*
+ * fs_engine_int.h - the engine's insides, shared by the files of engine/
+ * that compose the pipeline (facesearch.c, fs_enroll.c).  No other module
+ * includes it.
+ */
+#ifndef FS_ENGINE_INT_H
+#define FS_ENGINE_INT_H
+
+#include "facesearch.h"
+#include "fs_pool.h"
+#include "../embed/fs_embed.h"
+
+struct fs_engine {
+    fs_net       *net;              /* NULL: opened without a model */
+    int           threads;          /* as asked: <= 0 one per CPU */
+    /* The front of the pipeline (intake, detection, alignment) runs one
+     * image per thread; dlib's detectors are not safe to share, so each
+     * thread has its own.  Both are made on first use. */
+    fs_pool      *front;
+    fs_detector **det;              /* fs_pool_threads(front) of them */
+    uint8_t      *chips;            /* fs_engine_templates' scratch */
+    float        *desc, *tmpl;
+    size_t        scratch;          /* chips the scratch holds */
+    char          landmarks[4096];
+    int           detect_mode;
+    char          model_id[FS_MODEL_ID_MAX];
+    char          model_sha[65];
+};
+
+/* The front pool, made on first use; fs_engine_front adds every
+ * thread's detector (loading the landmark model takes a second or two,
+ * which work that finds nothing to detect never pays). */
+int fs_engine_pool(fs_engine *e, fs_detail *d);
+int fs_engine_front(fs_engine *e, fs_detail *d);
+
+#endif /* FS_ENGINE_INT_H */

@@ -1,0 +1,296 @@
+/*
+ * fs_enroll.c - enrolment: image files in, gallery records out.
+ *
+ * A batch goes: checks of what the admin wrote (subject id, lawful
+ * source: G20), files read and hashed (fs_engine_read), images already in
+ * the gallery or twice in the batch set aside before anything is decoded,
+ * templates made under the gallery rule of one dominant face
+ * (fs_engine_templates), one gallery commit, and only then each new
+ * subject checked against every other subject for a possible duplicate.
+ * Nothing here reads anything but the paths the admin named (G12: a probe
+ * can only get in by being named).
+ *
+ * The enroller keeps its own copy of the gallery's templates, grown as
+ * batches commit, so the duplicate check never rereads the store.  Not
+ * thread-safe: it drives the engine's threads itself.
+ */
+#include "fs_engine_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct fs_enroller {
+    fs_engine     *e;
+    fs_gallery    *g;
+    fs_face_job   *jobs;
+    fs_put_result *put;
+    size_t         njobs_cap;
+    /* every template of the gallery, for the duplicate check */
+    float         *vec;
+    uint32_t      *subj;
+    size_t         n, cap, vec_bytes;
+};
+
+static void reject(fs_enroll_item *it, int rc, const char *why)
+{
+    it->status = FS_ENROLL_REJECTED;
+    it->rc = rc;
+    snprintf(it->reason, sizeof it->reason, "%s", why);
+}
+
+static int lawful_source_ok(const char *s)
+{
+    return s && (strcmp(s, "booking") == 0 || strcmp(s, "arrest") == 0 ||
+                 strcmp(s, "parole") == 0);
+}
+
+/* ---- the enroller's copy of the templates ------------------------------- */
+
+static int grow(fs_enroller *en, size_t need)
+{
+    if (need <= en->cap)
+        return FS_OK;
+    size_t cap = en->cap ? en->cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    size_t bytes = cap * FS_DESC_DIM * sizeof(float);
+    float *vec = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint32_t *subj = realloc(en->subj, cap * sizeof *subj);
+    if (vec == MAP_FAILED || !subj) {
+        if (vec != MAP_FAILED)
+            munmap(vec, bytes);
+        if (subj)
+            en->subj = subj;
+        return FS_ENOMEM;
+    }
+    if (en->vec) {
+        memcpy(vec, en->vec, en->n * FS_DESC_DIM * sizeof(float));
+        munmap(en->vec, en->vec_bytes);
+    }
+    en->vec = vec;
+    en->subj = subj;
+    en->cap = cap;
+    en->vec_bytes = bytes;
+    return FS_OK;
+}
+
+static void append(fs_enroller *en, const float *tmpl, uint32_t subject)
+{
+    memcpy(en->vec + en->n * FS_DESC_DIM, tmpl, FS_DESC_DIM * sizeof(float));
+    en->subj[en->n++] = subject;
+}
+
+int fs_enroller_open(fs_engine *e, fs_gallery *g, fs_enroller **out,
+                     fs_detail *d)
+{
+    if (!e->net)
+        return fs_fail(d, FS_EINVAL, "enrolment needs the model");
+    int rc = fs_engine_pool(e, d);
+    if (rc != FS_OK)
+        return rc;
+    fs_enroller *en = calloc(1, sizeof *en);
+    if (!en)
+        return fs_fail(d, FS_ENOMEM, "no memory for enrolment");
+    en->e = e;
+    en->g = g;
+    fs_templates t;
+    rc = fs_gallery_load(g, &t, d);
+    if (rc == FS_OK && grow(en, t.n + 1) != FS_OK)
+        rc = fs_fail(d, FS_ENOMEM, "no memory for %zu templates", t.n);
+    if (rc != FS_OK) {
+        fs_enroller_close(en);
+        return rc;
+    }
+    memcpy(en->vec, t.vec, t.n * FS_DESC_DIM * sizeof(float));
+    memcpy(en->subj, t.subject, t.n * sizeof *en->subj);
+    en->n = t.n;
+    *out = en;
+    return FS_OK;
+}
+
+void fs_enroller_close(fs_enroller *en)
+{
+    if (!en)
+        return;
+    free(en->jobs);
+    free(en->put);
+    if (en->vec)
+        munmap(en->vec, en->vec_bytes);
+    free(en->subj);
+    free(en);
+}
+
+/* Each new subject against every other subject: the best other one, when
+ * close enough, is reported as a possible duplicate record. */
+static int check_duplicates(fs_enroller *en, fs_enroll_item *items,
+                            size_t n, fs_detail *d)
+{
+    size_t nq = 0;
+    for (size_t i = 0; i < n; i++)
+        nq += items[i].status == FS_ENROLLED && en->put[i].new_subject;
+    if (nq == 0 || en->n < 2)
+        return FS_OK;
+    float *q = malloc(nq * FS_DESC_DIM * sizeof *q);
+    fs_hit *hits = malloc(nq * 2 * sizeof *hits);
+    size_t *nhits = malloc(nq * sizeof *nhits), *who = malloc(nq * sizeof *who);
+    fs_templates t = { en->vec, en->subj, en->n };
+    fs_rank_options ro = { .mode = FS_RANK_EXACT, .isa = -1,
+                           .pool = en->e->front };
+    fs_ranker *r = NULL;
+    int rc = q && hits && nhits && who ? FS_OK : FS_ENOMEM;
+    if (rc == FS_OK)
+        rc = fs_ranker_create(&t, &ro, &r, d);
+    if (rc == FS_OK) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (items[i].status == FS_ENROLLED && en->put[i].new_subject) {
+                memcpy(q + k * FS_DESC_DIM, en->jobs[i].tmpl,
+                       sizeof en->jobs[i].tmpl);
+                who[k++] = i;
+            }
+        rc = fs_rank_topk(r, q, nq, 2, hits, nhits);
+    }
+    /* hits are distinct subjects: the new one itself, and the best other */
+    for (size_t k = 0; rc == FS_OK && k < nq; k++) {
+        size_t i = who[k];
+        for (size_t h = 0; h < nhits[k]; h++) {
+            const fs_hit *hit = &hits[k * 2 + h];
+            if (hit->subject == en->put[i].subject_number)
+                continue;
+            if (hit->score >= FS_DUPLICATE_COSINE &&
+                fs_gallery_subject_id(en->g, hit->subject,
+                                      items[i].duplicate_of) == FS_OK)
+                items[i].duplicate_score = hit->score;
+            break;
+        }
+    }
+    fs_ranker_free(r);
+    free(q);
+    free(hits);
+    free(nhits);
+    free(who);
+    return rc == FS_ENOMEM ? fs_fail(d, rc, "no memory for the duplicate "
+                                     "check") : rc;
+}
+
+static int write_batch(fs_enroller *en, fs_enroll_item *items, size_t n,
+                       fs_detail *d)
+{
+    fs_gallery_batch *b;
+    int rc = fs_gallery_begin(en->g, &b, d);
+    for (size_t i = 0; rc == FS_OK && i < n; i++) {
+        fs_face_job *j = &en->jobs[i];
+        fs_enroll_item *it = &items[i];
+        if (it->status)
+            continue;
+        fs_mugshot m = { it->subject, it->name, it->booking_number,
+                         it->capture_date, it->source_agency,
+                         it->lawful_source, j->bytes, j->len, { 0 },
+                         { 0 } };
+        memcpy(m.sha256, j->sha256, 32);
+        memcpy(m.tmpl, j->tmpl, sizeof m.tmpl);
+        fs_detail pd = { "" };
+        int prc = fs_gallery_put(b, &m, &en->put[i], &pd);
+        if (prc == FS_OK || prc == FS_EXISTS) {
+            it->status = prc == FS_OK ? FS_ENROLLED : FS_ENROLL_ALREADY;
+            it->image_id = en->put[i].image_id;
+        } else if (prc == FS_EINVAL) {   /* refused before any write */
+            reject(it, prc, pd.msg);
+        } else {
+            snprintf(d->msg, sizeof d->msg, "%s", pd.msg);
+            rc = prc;
+        }
+    }
+    if (rc != FS_OK) {
+        if (b)
+            fs_gallery_abort(b);
+        return rc;
+    }
+    return fs_gallery_commit(b, d);
+}
+
+int fs_enroller_run(fs_enroller *en, fs_enroll_item *items, size_t n,
+                    fs_detail *d)
+{
+    fs_detail scratch;
+    if (!d)
+        d = &scratch;
+    if (n > en->njobs_cap) {
+        free(en->jobs);
+        free(en->put);
+        en->jobs = calloc(n, sizeof *en->jobs);
+        en->put = calloc(n, sizeof *en->put);
+        en->njobs_cap = n;
+        if (!en->jobs || !en->put) {
+            en->njobs_cap = 0;
+            return fs_fail(d, FS_ENOMEM, "no memory for a batch of %zu", n);
+        }
+    }
+    int rc = grow(en, en->n + n);
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "no memory for %zu more templates", n);
+
+    /* what the admin wrote, before any file is touched */
+    for (size_t i = 0; i < n; i++) {
+        fs_enroll_item *it = &items[i];
+        fs_face_job *j = &en->jobs[i];
+        memset(j, 0, sizeof *j);
+        j->path = it->path;
+        it->status = 0;
+        it->rc = FS_OK;
+        it->reason[0] = it->duplicate_of[0] = 0;
+        it->image_id = 0;
+        it->duplicate_score = 0;
+        fs_detail id = { "" };
+        if (fs_gallery_check_subject_id(it->subject, &id) != FS_OK) {
+            reject(it, FS_EINVAL, id.msg);
+        } else if (!lawful_source_ok(it->lawful_source)) {
+            snprintf(id.msg, sizeof id.msg, "lawful source '%s' is not a "
+                     "mugshot source (G20: booking, arrest or parole)",
+                     it->lawful_source ? it->lawful_source : "");
+            reject(it, FS_DENIED, id.msg);
+        }
+        j->skip = it->status != 0;
+    }
+    rc = fs_engine_read(en->e, en->jobs, n, d);
+
+    /* images already in, or twice in this batch, go no further */
+    for (size_t i = 0; rc == FS_OK && i < n; i++) {
+        fs_face_job *j = &en->jobs[i];
+        if (j->skip)
+            continue;
+        if (j->rc != FS_OK) {
+            reject(&items[i], j->rc, j->reason);
+            j->skip = 1;
+            continue;
+        }
+        uint64_t id = 0;
+        int seen = fs_gallery_find_sha(en->g, j->sha256, &id) == FS_OK;
+        for (size_t p = 0; !seen && p < i; p++)
+            seen = !en->jobs[p].skip &&
+                   memcmp(en->jobs[p].sha256, j->sha256, 32) == 0;
+        if (seen) {
+            items[i].status = FS_ENROLL_ALREADY;
+            items[i].image_id = id;
+            j->skip = 1;
+        }
+    }
+    if (rc == FS_OK)
+        rc = fs_engine_templates(en->e, en->jobs, n, FS_FACE_DOMINANT, d);
+    for (size_t i = 0; rc == FS_OK && i < n; i++)
+        if (!en->jobs[i].skip && en->jobs[i].rc != FS_OK)
+            reject(&items[i], en->jobs[i].rc, en->jobs[i].reason);
+    if (rc == FS_OK)
+        rc = write_batch(en, items, n, d);
+    if (rc == FS_OK) {
+        for (size_t i = 0; i < n; i++)
+            if (items[i].status == FS_ENROLLED)
+                append(en, en->jobs[i].tmpl, en->put[i].subject_number);
+        rc = check_duplicates(en, items, n, d);
+    }
+    fs_face_jobs_release(en->jobs, n);
+    return rc;
+}

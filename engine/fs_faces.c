@@ -1,0 +1,203 @@
+/*
+ * fs_faces.c - image files in, templates out: the front of enrolment,
+ * evaluation and search.
+ *
+ * Two calls, so that a caller can act between them (enrolment drops the
+ * images it already holds before anything is decoded):
+ *   fs_engine_read       files read whole and hashed, one per thread;
+ *   fs_engine_templates  intake's still checks, decode, detect, the face
+ *                        the rule picks, alignment (one per thread), then
+ *                        one network batch for every chip.
+ * Threads take jobs from a shared counter: images differ in size, so a
+ * fixed split would leave a core idle.  Not thread-safe: the engine's
+ * threads are driven from here.
+ */
+#include "fs_engine_int.h"
+
+#include <openssl/evp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_file.h"
+
+static void refuse(fs_face_job *j, int rc, const char *why)
+{
+    j->rc = rc;
+    snprintf(j->reason, sizeof j->reason, "%s", why);
+}
+
+static void read_one(fs_face_job *j)
+{
+    fs_detail d = { "" };
+    int rc = fs_intake_check_arg(j->path, &d);
+    if (rc == FS_OK)
+        rc = fs_read_file(j->path, FS_IMAGE_MAX_BYTES, &j->bytes, &j->len,
+                          &d);
+    if (rc != FS_OK)
+        refuse(j, rc, d.msg);
+    else if (!EVP_Digest(j->bytes, j->len, j->sha256, NULL, EVP_sha256(),
+                         NULL))
+        refuse(j, FS_EINTERNAL, "sha256 failed");
+}
+
+static int pick(const fs_image *img, const fs_face *f, int n, int rule)
+{
+    if (rule == FS_FACE_DOMINANT)
+        return fs_dominant_face(f, n);
+    if (rule == FS_FACE_LARGEST) {
+        int best = n ? 0 : -1;
+        for (int i = 1; i < n; i++)
+            if (f[i].box[2] > f[best].box[2])
+                best = i;
+        return best;
+    }
+    return fs_default_face(f, n, img->width, img->height);
+}
+
+/* Decode, detect, pick, align: what makes a chip. */
+static void see_one(fs_detector *det, fs_face_job *j, int rule,
+                    uint8_t *chip)
+{
+    fs_detail d = { "" };
+    fs_still st;
+    int rc = fs_intake_identify(j->bytes, j->len, j->path, &st, &d);
+    if (rc != FS_OK) {
+        refuse(j, rc, d.msg);
+        return;
+    }
+    /* Decoding neutralises the orientation tag in place; callers keep
+     * the bytes as they came. */
+    uint8_t tag[2] = { 0, 0 };
+    if (st.orientation_at)
+        memcpy(tag, j->bytes + st.orientation_at, 2);
+    fs_image img;
+    rc = fs_image_decode(j->bytes, j->len, j->path, &img, &d);
+    if (st.orientation_at)
+        memcpy(j->bytes + st.orientation_at, tag, 2);
+    if (rc != FS_OK) {
+        refuse(j, rc, d.msg);
+        return;
+    }
+    fs_face faces[FS_MAX_FACES];
+    int n = 0;
+    rc = fs_detect_faces(det, &img, NULL, faces, FS_MAX_FACES, &n, &d);
+    int f = rc == FS_OK ? pick(&img, faces, n, rule) : -1;
+    j->faces = n;
+    if (rc != FS_OK) {
+        refuse(j, rc, d.msg);
+    } else if (n == 0) {
+        refuse(j, FS_NOTFOUND, "no face found");
+    } else if (f < 0) {
+        snprintf(d.msg, sizeof d.msg, "%d faces and none dominant (a "
+                 "mugshot holds exactly one face)", n);
+        refuse(j, FS_EINVAL, d.msg);
+    } else if ((rc = fs_face_chip(&img, &faces[f], chip, &d)) != FS_OK) {
+        refuse(j, rc, d.msg);
+    }
+    fs_image_release(&img);
+}
+
+typedef struct team {
+    fs_engine    *e;
+    fs_face_job  *jobs;
+    size_t        n;
+    atomic_size_t next;
+    int           stage, rule;
+} team;
+
+static void front_team(void *arg, int tid, int nthreads)
+{
+    (void)nthreads;
+    team *t = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&t->next, 1);
+        if (i >= t->n)
+            break;
+        fs_face_job *j = &t->jobs[i];
+        if (j->skip || j->rc != FS_OK)
+            continue;
+        if (t->stage == 1)
+            read_one(j);
+        else
+            see_one(t->e->det[tid], j, t->rule,
+                    t->e->chips + i * FS_CHIP_BYTES);
+    }
+}
+
+int fs_engine_read(fs_engine *e, fs_face_job *jobs, size_t n, fs_detail *d)
+{
+    int rc = fs_engine_pool(e, d);
+    if (rc != FS_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        jobs[i].rc = FS_OK;
+        jobs[i].reason[0] = 0;
+        jobs[i].bytes = NULL;
+        jobs[i].len = 0;
+        jobs[i].faces = 0;
+    }
+    team t = { e, jobs, n, 0, 1, 0 };
+    fs_pool_run(e->front, front_team, &t);
+    return FS_OK;
+}
+
+static int reserve(fs_engine *e, size_t n, fs_detail *d)
+{
+    if (n <= e->scratch)
+        return FS_OK;
+    free(e->chips);
+    free(e->desc);
+    free(e->tmpl);
+    e->chips = malloc(n * FS_CHIP_BYTES);
+    e->desc = malloc(n * FS_DESC_DIM * sizeof *e->desc);
+    e->tmpl = malloc(n * FS_DESC_DIM * sizeof *e->tmpl);
+    e->scratch = n;
+    if (e->chips && e->desc && e->tmpl)
+        return FS_OK;
+    e->scratch = 0;
+    return fs_fail(d, FS_ENOMEM, "no memory for %zu face chips", n);
+}
+
+int fs_engine_templates(fs_engine *e, fs_face_job *jobs, size_t n, int rule,
+                        fs_detail *d)
+{
+    if (!e->net)
+        return fs_fail(d, FS_EINVAL, "templates need the model");
+    size_t todo = 0;
+    for (size_t i = 0; i < n; i++)
+        todo += !jobs[i].skip && jobs[i].rc == FS_OK;
+    if (todo == 0)
+        return FS_OK;
+    int rc = fs_engine_front(e, d);
+    if (rc == FS_OK)
+        rc = reserve(e, n, d);
+    if (rc != FS_OK)
+        return rc;
+    team t = { e, jobs, n, 0, 2, rule };
+    fs_pool_run(e->front, front_team, &t);
+
+    /* One network batch for every chip, packed in place. */
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!jobs[i].skip && jobs[i].rc == FS_OK && nc++ != i)
+            memcpy(e->chips + (nc - 1) * FS_CHIP_BYTES,
+                   e->chips + i * FS_CHIP_BYTES, FS_CHIP_BYTES);
+    rc = nc ? fs_engine_embed(e, e->chips, nc, e->desc, e->tmpl) : FS_OK;
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "embedding failed: %s", fs_strerror(rc));
+    for (size_t i = 0, c = 0; i < n; i++)
+        if (!jobs[i].skip && jobs[i].rc == FS_OK)
+            memcpy(jobs[i].tmpl, e->tmpl + c++ * FS_DESC_DIM,
+                   sizeof jobs[i].tmpl);
+    return FS_OK;
+}
+
+void fs_face_jobs_release(fs_face_job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(jobs[i].bytes);
+        jobs[i].bytes = NULL;
+    }
+}

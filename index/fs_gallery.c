@@ -1,0 +1,1534 @@
+/*
+ * fs_gallery.c - the mugshot gallery: one LMDB environment.
+ *
+ * Named databases:
+ *   meta            text key -> value: schema, dim, metric, model, counters
+ *   subjects        subject id -> record {number, images, name}
+ *   subject_num     subject number (u32 BE) -> subject id
+ *   subject_images  subject id -> image ids (u64 BE), DUPSORT
+ *   images          image id (u64 BE) -> record {row, sizes, sha, metadata}
+ *   image_data      image id (u64 BE) -> record {the image bytes}
+ *   sha             sha256 of the bytes -> image id: enrolment's idempotence
+ *   tblocks         block number (u32 BE) -> record {FS_TBLOCK_ROWS rows}
+ *
+ * Invariants, true after every commit:
+ *   - the template rows are dense, 0 .. rows-1; every block but the last
+ *     is full, and a row's slot in its block names its image and subject;
+ *   - every image record names its row, and that row names the image;
+ *   - a subject exists exactly while it has at least one image.
+ * Removal keeps rows dense by moving the last row into the hole.
+ *
+ * Every record value but meta's is an envelope: a 32-byte header (magic,
+ * version, flags, nonce, tag) and the payload.  Encryption at rest (G21)
+ * will seal payloads with AES-256-GCM, the database name and key as
+ * associated data, and set a flag; readers already refuse sealed records
+ * they cannot open, so no format change is needed.
+ *
+ * Each fs_gallery_batch is one LMDB write transaction: a crash at any
+ * moment leaves the gallery at its last commit.  Not thread-safe: a
+ * handle serves one thread at a time.
+ */
+#include "fs_index.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+
+enum { DB_META, DB_SUBJECTS, DB_SUBJECT_NUM, DB_SUBJECT_IMAGES, DB_IMAGES,
+       DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS, DB_COUNT };
+
+static const char *const db_names[DB_COUNT] = {
+    "meta", "subjects", "subject_num", "subject_images", "images",
+    "image_data", "sha", "tblocks"
+};
+
+#define ENV_HDR      32                  /* envelope header bytes */
+#define ENV_MAGIC0   'F'
+#define ENV_MAGIC1   'R'
+#define ENV_VERSION  1
+#define ENV_SEALED   0x01                /* payload is AES-256-GCM (G21) */
+
+/* A template block: row count, then per row its subject and image, then
+ * the rows themselves, 64-byte aligned within the payload. */
+typedef struct tslot {
+    uint32_t subject;
+    uint32_t reserved;
+    uint64_t image;
+} tslot;
+
+#define TBLK_SLOTS_OFF  64
+#define TBLK_VEC_OFF    (TBLK_SLOTS_OFF + FS_TBLOCK_ROWS * sizeof(tslot))
+#define TBLK_PAYLOAD    (TBLK_VEC_OFF + \
+                         (size_t)FS_TBLOCK_ROWS * FS_DESC_DIM * sizeof(float))
+
+#define DEFAULT_MAP_SIZE ((size_t)1 << 40)   /* address space, not disk */
+#define META_METRIC      "cosine"
+
+typedef struct counters {
+    uint64_t next_image, rows, images, image_bytes;
+    uint32_t next_subject, subjects;
+} counters;
+
+struct fs_gallery {
+    MDB_env  *env;
+    MDB_dbi   dbi[DB_COUNT];
+    char      dir[4096];
+    int       readonly;
+    fs_gallery_batch *open_batch;
+    /* fs_gallery_load's matrix */
+    float    *vec;
+    uint32_t *subj;
+    size_t    vec_bytes, nrows;
+};
+
+typedef struct cached_block {
+    uint32_t no;
+    int      dirty;
+    uint8_t *payload;                    /* TBLK_PAYLOAD bytes, aligned */
+} cached_block;
+
+struct fs_gallery_batch {
+    fs_gallery   *g;
+    MDB_txn      *txn;
+    counters      c;
+    cached_block *blk;
+    size_t        nblk, capblk;
+};
+
+/* ---- little helpers ------------------------------------------------------ */
+
+static void be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8
+           | p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* LMDB's codes into ours, with the gallery and the step named. */
+static int mdb_fail(const fs_gallery *g, fs_detail *d, int mrc,
+                    const char *what)
+{
+    int rc;
+    switch (mrc) {
+    case MDB_MAP_FULL:
+        rc = FS_ETOOBIG;
+        break;
+    case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
+    case MDB_VERSION_MISMATCH: case MDB_BAD_TXN:
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (%s: %s)",
+                       g->dir, what, mdb_strerror(mrc));
+    case ENOMEM:
+        rc = FS_ENOMEM;
+        break;
+    case EACCES: case EPERM: case EROFS:
+        rc = FS_EACCESS;
+        break;
+    default:
+        rc = FS_EIO;
+    }
+    return fs_fail(d, rc, "gallery '%s': %s: %s", g->dir, what,
+                   mdb_strerror(mrc));
+}
+
+/* ---- records: envelope and fields ---------------------------------------- */
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t   len, cap;
+    int      oom;
+} wbuf;
+
+static void wb_put(wbuf *w, const void *src, size_t n)
+{
+    if (w->oom)
+        return;
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 256;
+        while (cap < w->len + n)
+            cap *= 2;
+        uint8_t *p = realloc(w->p, cap);
+        if (!p) {
+            w->oom = 1;
+            return;
+        }
+        w->p = p;
+        w->cap = cap;
+    }
+    memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+
+static void wb_u64(wbuf *w, uint64_t v)
+{
+    wb_put(w, &v, sizeof v);
+}
+
+static void wb_str(wbuf *w, const char *s)
+{
+    uint16_t n = (uint16_t)(s ? strlen(s) : 0);
+    wb_put(w, &n, sizeof n);
+    wb_put(w, s ? s : "", n);
+}
+
+/* A fresh record: the envelope header, payload to follow. */
+static void wb_envelope(wbuf *w)
+{
+    uint8_t hdr[ENV_HDR] = { ENV_MAGIC0, ENV_MAGIC1, ENV_VERSION, 0 };
+    w->len = 0;
+    wb_put(w, hdr, sizeof hdr);
+}
+
+typedef struct rbuf {
+    const uint8_t *p;
+    size_t         len, off;
+    int            bad;
+} rbuf;
+
+/* The payload of a stored record, or FS_EFORMAT / FS_EACCESS. */
+static int open_envelope(const fs_gallery *g, const MDB_val *v, rbuf *r,
+                         const char *what, fs_detail *d)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size < ENV_HDR || p[0] != ENV_MAGIC0 || p[1] != ENV_MAGIC1)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (bad %s "
+                       "record)", g->dir, what);
+    if (p[2] != ENV_VERSION)
+        return fs_fail(d, FS_EVERSION, "gallery '%s': %s record of "
+                       "version %d, this build reads %d", g->dir, what,
+                       p[2], ENV_VERSION);
+    if (p[3] & ENV_SEALED)
+        return fs_fail(d, FS_EACCESS, "gallery '%s': %s record is "
+                       "encrypted and no key was given", g->dir, what);
+    *r = (rbuf){ p + ENV_HDR, v->mv_size - ENV_HDR, 0, 0 };
+    return FS_OK;
+}
+
+static void rb_get(rbuf *r, void *dst, size_t n)
+{
+    if (r->bad || r->len - r->off < n) {
+        r->bad = 1;
+        memset(dst, 0, n);
+        return;
+    }
+    memcpy(dst, r->p + r->off, n);
+    r->off += n;
+}
+
+static uint64_t rb_u64(rbuf *r)
+{
+    uint64_t v;
+    rb_get(r, &v, sizeof v);
+    return v;
+}
+
+static void rb_str(rbuf *r, char *dst, size_t cap)
+{
+    uint16_t n;
+    rb_get(r, &n, sizeof n);
+    if (r->bad || n >= cap || r->len - r->off < n) {
+        r->bad = 1;
+        dst[0] = 0;
+        return;
+    }
+    memcpy(dst, r->p + r->off, n);
+    dst[n] = 0;
+    r->off += n;
+}
+
+/* ---- subject and image records ------------------------------------------- */
+
+typedef struct subject_rec {
+    uint32_t number, images;
+    char     name[FS_FIELD_MAX];
+} subject_rec;
+
+static int put_subject(fs_gallery_batch *b, const char *id,
+                       const subject_rec *s, fs_detail *d)
+{
+    wbuf w = { 0 };
+    wb_envelope(&w);
+    wb_u64(&w, s->number);
+    wb_u64(&w, s->images);
+    wb_str(&w, s->name);
+    int rc = FS_OK;
+    if (w.oom) {
+        rc = fs_fail(d, FS_ENOMEM, "no memory for a subject record");
+    } else {
+        MDB_val k = { strlen(id), (void *)id }, v = { w.len, w.p };
+        int mrc = mdb_put(b->txn, b->g->dbi[DB_SUBJECTS], &k, &v, 0);
+        if (mrc)
+            rc = mdb_fail(b->g, d, mrc, "writing a subject");
+    }
+    free(w.p);
+    return rc;
+}
+
+/* FS_OK, FS_NOTFOUND, or a failure. */
+static int get_subject(const fs_gallery *g, MDB_txn *txn, const char *id,
+                       subject_rec *s, fs_detail *d)
+{
+    MDB_val k = { strlen(id), (void *)id }, v;
+    int mrc = mdb_get(txn, g->dbi[DB_SUBJECTS], &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return FS_NOTFOUND;
+    if (mrc)
+        return mdb_fail(g, d, mrc, "reading a subject");
+    rbuf r = { 0 };
+    int rc = open_envelope(g, &v, &r, "subject", d);
+    if (rc != FS_OK)
+        return rc;
+    s->number = (uint32_t)rb_u64(&r);
+    s->images = (uint32_t)rb_u64(&r);
+    rb_str(&r, s->name, sizeof s->name);
+    if (r.bad)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (subject "
+                       "'%s')", g->dir, id);
+    return FS_OK;
+}
+
+typedef struct image_rec {
+    uint64_t row, image_len;
+    int64_t  enrolled;
+    uint8_t  sha256[32];
+    char     subject[FS_SUBJECT_MAX];
+    char     booking_number[FS_FIELD_MAX], capture_date[FS_FIELD_MAX];
+    char     source_agency[FS_FIELD_MAX], lawful_source[FS_FIELD_MAX];
+} image_rec;
+
+static int put_image_rec(fs_gallery_batch *b, uint64_t id,
+                         const image_rec *im, fs_detail *d)
+{
+    wbuf w = { 0 };
+    wb_envelope(&w);
+    wb_u64(&w, im->row);
+    wb_u64(&w, im->image_len);
+    wb_u64(&w, (uint64_t)im->enrolled);
+    wb_put(&w, im->sha256, 32);
+    wb_str(&w, im->subject);
+    wb_str(&w, im->booking_number);
+    wb_str(&w, im->capture_date);
+    wb_str(&w, im->source_agency);
+    wb_str(&w, im->lawful_source);
+    int rc = FS_OK;
+    if (w.oom) {
+        rc = fs_fail(d, FS_ENOMEM, "no memory for an image record");
+    } else {
+        uint8_t key[8];
+        be64(key, id);
+        MDB_val k = { 8, key }, v = { w.len, w.p };
+        int mrc = mdb_put(b->txn, b->g->dbi[DB_IMAGES], &k, &v, 0);
+        if (mrc)
+            rc = mdb_fail(b->g, d, mrc, "writing an image record");
+    }
+    free(w.p);
+    return rc;
+}
+
+static int get_image_rec(const fs_gallery *g, MDB_txn *txn, uint64_t id,
+                         image_rec *im, fs_detail *d)
+{
+    uint8_t key[8];
+    be64(key, id);
+    MDB_val k = { 8, key }, v;
+    int mrc = mdb_get(txn, g->dbi[DB_IMAGES], &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return FS_NOTFOUND;
+    if (mrc)
+        return mdb_fail(g, d, mrc, "reading an image record");
+    rbuf r = { 0 };
+    int rc = open_envelope(g, &v, &r, "image", d);
+    if (rc != FS_OK)
+        return rc;
+    im->row = rb_u64(&r);
+    im->image_len = rb_u64(&r);
+    im->enrolled = (int64_t)rb_u64(&r);
+    rb_get(&r, im->sha256, 32);
+    rb_str(&r, im->subject, sizeof im->subject);
+    rb_str(&r, im->booking_number, sizeof im->booking_number);
+    rb_str(&r, im->capture_date, sizeof im->capture_date);
+    rb_str(&r, im->source_agency, sizeof im->source_agency);
+    rb_str(&r, im->lawful_source, sizeof im->lawful_source);
+    if (r.bad)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (image "
+                       "%llu)", g->dir, (unsigned long long)id);
+    return FS_OK;
+}
+
+/* ---- meta ------------------------------------------------------------------ */
+
+static int meta_get(const fs_gallery *g, MDB_txn *txn, const char *key,
+                    char *out, size_t cap)
+{
+    MDB_val k = { strlen(key), (void *)key }, v;
+    int mrc = mdb_get(txn, g->dbi[DB_META], &k, &v);
+    if (mrc)
+        return mrc;
+    if (v.mv_size >= cap)
+        return MDB_CORRUPTED;
+    memcpy(out, v.mv_data, v.mv_size);
+    out[v.mv_size] = 0;
+    return 0;
+}
+
+static int meta_put(const fs_gallery *g, MDB_txn *txn, const char *key,
+                    const char *val)
+{
+    MDB_val k = { strlen(key), (void *)key }, v = { strlen(val), (void *)val };
+    return mdb_put(txn, g->dbi[DB_META], &k, &v, 0);
+}
+
+static int meta_get_u64(const fs_gallery *g, MDB_txn *txn, const char *key,
+                        uint64_t *out)
+{
+    char buf[32], *end;
+    int mrc = meta_get(g, txn, key, buf, sizeof buf);
+    if (mrc)
+        return mrc;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (errno || end == buf || *end)
+        return MDB_CORRUPTED;
+    *out = v;
+    return 0;
+}
+
+static int meta_put_u64(const fs_gallery *g, MDB_txn *txn, const char *key,
+                        uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    return meta_put(g, txn, key, buf);
+}
+
+static const char *const counter_keys[] = {
+    "next_image", "rows", "images", "image_bytes", "next_subject", "subjects"
+};
+
+static int counters_read(const fs_gallery *g, MDB_txn *txn, counters *c,
+                         fs_detail *d)
+{
+    uint64_t v[6];
+    for (int i = 0; i < 6; i++) {
+        int mrc = meta_get_u64(g, txn, counter_keys[i], &v[i]);
+        if (mrc)
+            return mdb_fail(g, d, mrc == MDB_NOTFOUND ? MDB_CORRUPTED : mrc,
+                            "reading the counters");
+    }
+    *c = (counters){ v[0], v[1], v[2], v[3], (uint32_t)v[4], (uint32_t)v[5] };
+    return FS_OK;
+}
+
+static int counters_write(const fs_gallery *g, MDB_txn *txn,
+                          const counters *c)
+{
+    uint64_t v[6] = { c->next_image, c->rows, c->images, c->image_bytes,
+                      c->next_subject, c->subjects };
+    for (int i = 0; i < 6; i++) {
+        int mrc = meta_put_u64(g, txn, counter_keys[i], v[i]);
+        if (mrc)
+            return mrc;
+    }
+    return 0;
+}
+
+/* ---- open ------------------------------------------------------------------ */
+
+static int create_meta(fs_gallery *g, MDB_txn *txn,
+                       const fs_gallery_options *opt, fs_detail *d)
+{
+    if (!opt->model_id || !opt->model_sha256)
+        return fs_fail(d, FS_EINVAL, "a new gallery needs the model that "
+                       "makes its templates");
+    counters c = { 1, 0, 0, 0, 1, 0 };
+    char created[32];
+    snprintf(created, sizeof created, "%lld", (long long)time(NULL));
+    int mrc = meta_put_u64(g, txn, "schema", FS_GALLERY_SCHEMA);
+    if (!mrc) mrc = meta_put_u64(g, txn, "dim", FS_DESC_DIM);
+    if (!mrc) mrc = meta_put(g, txn, "metric", META_METRIC);
+    if (!mrc) mrc = meta_put(g, txn, "model_id", opt->model_id);
+    if (!mrc) mrc = meta_put(g, txn, "model_sha256", opt->model_sha256);
+    if (!mrc) mrc = meta_put(g, txn, "created", created);
+    if (!mrc) mrc = counters_write(g, txn, &c);
+    return mrc ? mdb_fail(g, d, mrc, "writing the meta record") : FS_OK;
+}
+
+/* The meta record against this build and the caller's model. */
+static int check_meta(fs_gallery *g, MDB_txn *txn,
+                      const fs_gallery_options *opt, fs_detail *d)
+{
+    uint64_t schema, dim;
+    char metric[16], model[64], sha[80];
+    int mrc = meta_get_u64(g, txn, "schema", &schema);
+    if (mrc == MDB_NOTFOUND)
+        return fs_fail(d, FS_EFORMAT, "'%s' is not a facesearch gallery "
+                       "(no meta record)", g->dir);
+    if (mrc)
+        return mdb_fail(g, d, mrc, "reading the meta record");
+    if (schema != FS_GALLERY_SCHEMA)
+        return fs_fail(d, FS_EVERSION, "gallery '%s' has schema version "
+                       "%llu; this build reads version %d", g->dir,
+                       (unsigned long long)schema, FS_GALLERY_SCHEMA);
+    mrc = meta_get_u64(g, txn, "dim", &dim);
+    if (!mrc) mrc = meta_get(g, txn, "metric", metric, sizeof metric);
+    if (!mrc) mrc = meta_get(g, txn, "model_id", model, sizeof model);
+    if (!mrc) mrc = meta_get(g, txn, "model_sha256", sha, sizeof sha);
+    if (mrc)
+        return mdb_fail(g, d, mrc == MDB_NOTFOUND ? MDB_CORRUPTED : mrc,
+                        "reading the meta record");
+    if (dim != FS_DESC_DIM || strcmp(metric, META_METRIC) != 0)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' holds %llu-D %s "
+                       "templates; this engine ranks %d-D %s", g->dir,
+                       (unsigned long long)dim, metric, FS_DESC_DIM,
+                       META_METRIC);
+    if (opt && opt->model_id &&
+        (strcmp(model, opt->model_id) != 0 || !opt->model_sha256 ||
+         strcmp(sha, opt->model_sha256) != 0))
+        return fs_fail(d, FS_EMODEL, "gallery '%s' was made by model %s "
+                       "(sha256 %.12s...); this engine runs %s (sha256 "
+                       "%.12s...): its templates are not comparable",
+                       g->dir, model, sha, opt->model_id,
+                       opt->model_sha256 ? opt->model_sha256 : "?");
+    return FS_OK;
+}
+
+int fs_gallery_open(const char *dir, const fs_gallery_options *opt,
+                    fs_gallery **out, fs_detail *d)
+{
+    static const fs_gallery_options none = { 0 };
+    if (!dir || !*dir || !out)
+        return fs_fail(d, FS_EINVAL, "no gallery directory given");
+    if (!opt)
+        opt = &none;
+    fs_gallery *g = calloc(1, sizeof *g);
+    if (!g)
+        return fs_fail(d, FS_ENOMEM, "no memory for the gallery");
+    snprintf(g->dir, sizeof g->dir, "%s", dir);
+    g->readonly = opt->readonly;
+
+    int rc = FS_OK;
+    struct stat st;
+    char data[4200];
+    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    if (stat(dir, &st) != 0) {
+        if (errno != ENOENT || !opt->create) {
+            rc = fs_fail(d, fs_errno_code(errno), "no gallery at '%s': %s",
+                         dir, strerror(errno));
+            goto fail;
+        }
+        if (mkdir(dir, 0700) != 0) {
+            rc = fs_fail(d, fs_errno_code(errno), "cannot create gallery "
+                         "'%s': %s", dir, strerror(errno));
+            goto fail;
+        }
+    } else if (!S_ISDIR(st.st_mode)) {
+        rc = fs_fail(d, FS_ENOTFILE, "gallery '%s' is not a directory", dir);
+        goto fail;
+    } else if (!opt->create && stat(data, &st) != 0) {
+        rc = fs_fail(d, FS_ENOENT, "no gallery at '%s' (no data.mdb)", dir);
+        goto fail;
+    }
+
+    int mrc = mdb_env_create(&g->env);
+    if (!mrc) mrc = mdb_env_set_maxdbs(g->env, 32);
+    if (!mrc) mrc = mdb_env_set_mapsize(g->env, opt->map_size ?
+                                        opt->map_size : DEFAULT_MAP_SIZE);
+    if (!mrc) mrc = mdb_env_open(g->env, dir, (opt->readonly ? MDB_RDONLY : 0)
+                                 | MDB_NOTLS, 0600);
+    if (mrc) {
+        rc = mdb_fail(g, d, mrc, "opening");
+        goto fail;
+    }
+    MDB_txn *txn;
+    mrc = mdb_txn_begin(g->env, NULL, opt->readonly ? MDB_RDONLY : 0, &txn);
+    if (mrc) {
+        rc = mdb_fail(g, d, mrc, "starting a transaction");
+        goto fail;
+    }
+    for (int i = 0; i < DB_COUNT && !mrc; i++) {
+        unsigned flags = opt->readonly ? 0 : MDB_CREATE;
+        if (i == DB_SUBJECT_IMAGES)
+            flags |= MDB_DUPSORT | MDB_DUPFIXED;
+        mrc = mdb_dbi_open(txn, db_names[i], flags, &g->dbi[i]);
+    }
+    if (mrc == MDB_NOTFOUND) {
+        rc = fs_fail(d, FS_EFORMAT, "'%s' is not a facesearch gallery", dir);
+    } else if (mrc) {
+        rc = mdb_fail(g, d, mrc, "opening its databases");
+    } else {
+        uint64_t schema;
+        mrc = meta_get_u64(g, txn, "schema", &schema);
+        if (mrc == MDB_NOTFOUND && opt->create && !opt->readonly)
+            rc = create_meta(g, txn, opt, d);
+        if (rc == FS_OK)
+            rc = check_meta(g, txn, opt, d);
+    }
+    /* Committed even when read-only: an aborted transaction would take
+     * the database handles it opened with it. */
+    if (rc == FS_OK) {
+        mrc = mdb_txn_commit(txn);
+        if (mrc)
+            rc = mdb_fail(g, d, mrc, "creating");
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (rc != FS_OK)
+        goto fail;
+    *out = g;
+    return FS_OK;
+fail:
+    if (g->env)
+        mdb_env_close(g->env);
+    free(g);
+    return rc;
+}
+
+static void release_matrix(fs_gallery *g)
+{
+    if (g->vec)
+        munmap(g->vec, g->vec_bytes);
+    free(g->subj);
+    g->vec = NULL;
+    g->subj = NULL;
+    g->vec_bytes = 0;
+    g->nrows = 0;
+}
+
+void fs_gallery_close(fs_gallery *g)
+{
+    if (!g)
+        return;
+    if (g->open_batch)
+        fs_gallery_abort(g->open_batch);
+    release_matrix(g);
+    mdb_env_close(g->env);
+    free(g);
+}
+
+/* ---- template blocks ------------------------------------------------------- */
+
+static tslot *blk_slots(uint8_t *payload)
+{
+    return (tslot *)(void *)(payload + TBLK_SLOTS_OFF);
+}
+
+static float *blk_vec(uint8_t *payload)
+{
+    return (float *)(void *)(payload + TBLK_VEC_OFF);
+}
+
+/* The writable copy of block no within the batch, read from the store
+ * the first time (or zeroed when the block does not exist yet). */
+static int blk_get(fs_gallery_batch *b, uint32_t no, uint8_t **payload,
+                   fs_detail *d)
+{
+    for (size_t i = 0; i < b->nblk; i++)
+        if (b->blk[i].no == no) {
+            *payload = b->blk[i].payload;
+            return FS_OK;
+        }
+    if (b->nblk == b->capblk) {
+        size_t cap = b->capblk ? b->capblk * 2 : 4;
+        cached_block *nb = realloc(b->blk, cap * sizeof *nb);
+        if (!nb)
+            return fs_fail(d, FS_ENOMEM, "no memory for a template block");
+        b->blk = nb;
+        b->capblk = cap;
+    }
+    uint8_t *p = aligned_alloc(64, TBLK_PAYLOAD);
+    if (!p)
+        return fs_fail(d, FS_ENOMEM, "no memory for a template block");
+    uint8_t key[4];
+    be32(key, no);
+    MDB_val k = { 4, key }, v;
+    int mrc = mdb_get(b->txn, b->g->dbi[DB_TBLOCKS], &k, &v);
+    if (mrc == MDB_NOTFOUND) {
+        memset(p, 0, TBLK_PAYLOAD);
+    } else if (mrc) {
+        free(p);
+        return mdb_fail(b->g, d, mrc, "reading a template block");
+    } else {
+        rbuf r = { 0 };
+        int rc = open_envelope(b->g, &v, &r, "template block", d);
+        if (rc == FS_OK && r.len != TBLK_PAYLOAD)
+            rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (template "
+                         "block %u has %zu bytes)", b->g->dir, no, r.len);
+        if (rc != FS_OK) {
+            free(p);
+            return rc;
+        }
+        memcpy(p, r.p, TBLK_PAYLOAD);
+    }
+    b->blk[b->nblk++] = (cached_block){ no, 0, p };
+    *payload = p;
+    return FS_OK;
+}
+
+static void blk_dirty(fs_gallery_batch *b, const uint8_t *payload)
+{
+    for (size_t i = 0; i < b->nblk; i++)
+        if (b->blk[i].payload == payload)
+            b->blk[i].dirty = 1;
+}
+
+/* Writes the dirty blocks that still hold rows and deletes those past
+ * the end; the block count follows from the row count. */
+static int blk_flush(fs_gallery_batch *b, fs_detail *d)
+{
+    uint64_t nblocks = (b->c.rows + FS_TBLOCK_ROWS - 1) / FS_TBLOCK_ROWS;
+    for (size_t i = 0; i < b->nblk; i++) {
+        cached_block *cb = &b->blk[i];
+        if (!cb->dirty)
+            continue;
+        uint8_t key[4];
+        be32(key, cb->no);
+        MDB_val k = { 4, key }, v;
+        int mrc;
+        if (cb->no >= nblocks) {
+            mrc = mdb_del(b->txn, b->g->dbi[DB_TBLOCKS], &k, NULL);
+            if (mrc == MDB_NOTFOUND)
+                mrc = 0;
+        } else {
+            uint32_t rows = (uint32_t)(cb->no + 1 < nblocks ? FS_TBLOCK_ROWS
+                            : b->c.rows - (uint64_t)cb->no * FS_TBLOCK_ROWS);
+            memcpy(cb->payload, &rows, sizeof rows);
+            v.mv_size = ENV_HDR + TBLK_PAYLOAD;
+            mrc = mdb_put(b->txn, b->g->dbi[DB_TBLOCKS], &k, &v, MDB_RESERVE);
+            if (!mrc) {
+                uint8_t hdr[ENV_HDR] = { ENV_MAGIC0, ENV_MAGIC1, ENV_VERSION };
+                memcpy(v.mv_data, hdr, ENV_HDR);
+                memcpy((uint8_t *)v.mv_data + ENV_HDR, cb->payload,
+                       TBLK_PAYLOAD);
+            }
+        }
+        if (mrc)
+            return mdb_fail(b->g, d, mrc, "writing a template block");
+        cb->dirty = 0;
+    }
+    return FS_OK;
+}
+
+static void blk_release(fs_gallery_batch *b)
+{
+    for (size_t i = 0; i < b->nblk; i++)
+        free(b->blk[i].payload);
+    free(b->blk);
+    b->blk = NULL;
+    b->nblk = b->capblk = 0;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+int fs_gallery_begin(fs_gallery *g, fs_gallery_batch **out, fs_detail *d)
+{
+    if (g->readonly)
+        return fs_fail(d, FS_EACCESS, "gallery '%s' is open read-only",
+                       g->dir);
+    if (g->open_batch)
+        return fs_fail(d, FS_EINVAL, "gallery '%s' already has a batch "
+                       "open", g->dir);
+    fs_gallery_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return fs_fail(d, FS_ENOMEM, "no memory for a batch");
+    b->g = g;
+    int mrc = mdb_txn_begin(g->env, NULL, 0, &b->txn);
+    if (mrc) {
+        free(b);
+        return mdb_fail(g, d, mrc, "starting a transaction");
+    }
+    int rc = counters_read(g, b->txn, &b->c, d);
+    if (rc != FS_OK) {
+        mdb_txn_abort(b->txn);
+        free(b);
+        return rc;
+    }
+    g->open_batch = b;
+    *out = b;
+    return FS_OK;
+}
+
+void fs_gallery_abort(fs_gallery_batch *b)
+{
+    if (!b)
+        return;
+    mdb_txn_abort(b->txn);
+    blk_release(b);
+    b->g->open_batch = NULL;
+    free(b);
+}
+
+int fs_gallery_commit(fs_gallery_batch *b, fs_detail *d)
+{
+    fs_gallery *g = b->g;
+    int rc = blk_flush(b, d);
+    if (rc == FS_OK) {
+        int mrc = counters_write(g, b->txn, &b->c);
+        if (mrc)
+            rc = mdb_fail(g, d, mrc, "writing the counters");
+    }
+    if (rc != FS_OK) {
+        fs_gallery_abort(b);
+        return rc;
+    }
+    int mrc = mdb_txn_commit(b->txn);
+    b->txn = NULL;
+    blk_release(b);
+    g->open_batch = NULL;
+    free(b);
+    release_matrix(g);                  /* the loaded matrix is stale now */
+    return mrc ? mdb_fail(g, d, mrc, "committing") : FS_OK;
+}
+
+/* Subject ids become LMDB keys, file names in reports and CSV cells:
+ * a small safe alphabet. */
+int fs_gallery_check_subject_id(const char *s, fs_detail *d)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0)
+        return fs_fail(d, FS_EINVAL, "empty subject id");
+    if (n >= FS_SUBJECT_MAX)
+        return fs_fail(d, FS_EINVAL, "subject id '%.20s...' is longer than "
+                       "%d bytes", s, FS_SUBJECT_MAX - 1);
+    if (s[0] == '.')
+        return fs_fail(d, FS_EINVAL, "subject id '%s' starts with '.'", s);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return fs_fail(d, FS_EINVAL, "subject id '%s' holds '%c' "
+                           "(allowed: letters, digits, '.', '_', '-')", s,
+                           c >= 0x20 && c < 0x7f ? c : '?');
+    }
+    return FS_OK;
+}
+
+static int check_field(const char *name, const char *s, fs_detail *d)
+{
+    if (!s)
+        return FS_OK;
+    size_t n = strlen(s);
+    if (n >= FS_FIELD_MAX)
+        return fs_fail(d, FS_EINVAL, "%s is longer than %d bytes", name,
+                       FS_FIELD_MAX - 1);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return fs_fail(d, FS_EINVAL, "%s holds a control character",
+                           name);
+    return FS_OK;
+}
+
+static int check_mugshot(const fs_mugshot *m, fs_detail *d)
+{
+    int rc = fs_gallery_check_subject_id(m->subject, d);
+    if (rc == FS_OK) rc = check_field("name", m->name, d);
+    if (rc == FS_OK) rc = check_field("booking number", m->booking_number, d);
+    if (rc == FS_OK) rc = check_field("capture date", m->capture_date, d);
+    if (rc == FS_OK) rc = check_field("source agency", m->source_agency, d);
+    if (rc == FS_OK) rc = check_field("lawful source", m->lawful_source, d);
+    if (rc != FS_OK)
+        return rc;
+    double ss = 0;
+    for (int i = 0; i < FS_DESC_DIM; i++)
+        ss += (double)m->tmpl[i] * m->tmpl[i];
+    if (!(ss > 0.98 && ss < 1.02))
+        return fs_fail(d, FS_EINVAL, "template of subject '%s' is not of "
+                       "unit length", m->subject);
+    if (m->image_len && !m->image)
+        return fs_fail(d, FS_EINVAL, "image bytes missing");
+    return FS_OK;
+}
+
+int fs_gallery_find_sha(fs_gallery *g, const uint8_t sha256[32],
+                        uint64_t *image_id)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(g->env, NULL, MDB_RDONLY, &txn))
+        return FS_EIO;
+    MDB_val k = { 32, (void *)sha256 }, v;
+    int mrc = mdb_get(txn, g->dbi[DB_SHA], &k, &v);
+    int rc = FS_OK;
+    if (mrc == MDB_NOTFOUND)
+        rc = FS_NOTFOUND;
+    else if (mrc || v.mv_size != 8)
+        rc = FS_EFORMAT;
+    else
+        *image_id = get_be64(v.mv_data);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
+                   fs_put_result *res, fs_detail *d)
+{
+    fs_gallery *g = b->g;
+    int rc = check_mugshot(m, d);
+    if (rc != FS_OK)
+        return rc;
+    MDB_val sk = { 32, (void *)m->sha256 }, sv;
+    int mrc = mdb_get(b->txn, g->dbi[DB_SHA], &sk, &sv);
+    if (mrc == 0) {
+        if (sv.mv_size != 8)
+            return mdb_fail(g, d, MDB_CORRUPTED, "reading the sha index");
+        if (res)
+            *res = (fs_put_result){ get_be64(sv.mv_data), 0, 0 };
+        return FS_EXISTS;
+    }
+    if (mrc != MDB_NOTFOUND)
+        return mdb_fail(g, d, mrc, "reading the sha index");
+
+    /* Work on a copy of the counters: a failed put leaves them as they
+     * were, and the caller may still commit the batch's other puts. */
+    counters c = b->c;
+    subject_rec s;
+    int new_subject = 0;
+    rc = get_subject(g, b->txn, m->subject, &s, d);
+    if (rc == FS_NOTFOUND) {
+        new_subject = 1;
+        s = (subject_rec){ c.next_subject++, 0, "" };
+        snprintf(s.name, sizeof s.name, "%s", m->name ? m->name : "");
+        c.subjects++;
+        uint8_t nk[4];
+        be32(nk, s.number);
+        MDB_val k = { 4, nk }, v = { strlen(m->subject), (void *)m->subject };
+        mrc = mdb_put(b->txn, g->dbi[DB_SUBJECT_NUM], &k, &v, 0);
+        if (mrc)
+            return mdb_fail(g, d, mrc, "writing a subject");
+    } else if (rc != FS_OK) {
+        return rc;
+    } else if (!s.name[0] && m->name) {
+        snprintf(s.name, sizeof s.name, "%s", m->name);
+    }
+    s.images++;
+    rc = put_subject(b, m->subject, &s, d);
+    if (rc != FS_OK)
+        return rc;
+
+    uint64_t id = c.next_image++;
+    image_rec im = { .row = c.rows, .image_len = m->image_len,
+                     .enrolled = (int64_t)time(NULL) };
+    memcpy(im.sha256, m->sha256, 32);
+    snprintf(im.subject, sizeof im.subject, "%s", m->subject);
+#define COPY(f) snprintf(im.f, sizeof im.f, "%s", m->f ? m->f : "")
+    COPY(booking_number);
+    COPY(capture_date);
+    COPY(source_agency);
+    COPY(lawful_source);
+#undef COPY
+    rc = put_image_rec(b, id, &im, d);
+    if (rc != FS_OK)
+        return rc;
+    uint8_t ik[8];
+    be64(ik, id);
+    MDB_val k = { 8, ik }, v;
+    if (m->image_len) {
+        v.mv_size = ENV_HDR + m->image_len;
+        mrc = mdb_put(b->txn, g->dbi[DB_IMAGE_DATA], &k, &v, MDB_RESERVE);
+        if (mrc)
+            return mdb_fail(g, d, mrc, "writing an image");
+        uint8_t hdr[ENV_HDR] = { ENV_MAGIC0, ENV_MAGIC1, ENV_VERSION };
+        memcpy(v.mv_data, hdr, ENV_HDR);
+        memcpy((uint8_t *)v.mv_data + ENV_HDR, m->image, m->image_len);
+    }
+    v = (MDB_val){ 8, ik };
+    mrc = mdb_put(b->txn, g->dbi[DB_SHA], &sk, &v, 0);
+    if (!mrc) {
+        MDB_val subk = { strlen(m->subject), (void *)m->subject };
+        mrc = mdb_put(b->txn, g->dbi[DB_SUBJECT_IMAGES], &subk, &v, 0);
+    }
+    if (mrc)
+        return mdb_fail(g, d, mrc, "writing the indexes");
+
+    uint8_t *blk;
+    rc = blk_get(b, (uint32_t)(c.rows / FS_TBLOCK_ROWS), &blk, d);
+    if (rc != FS_OK)
+        return rc;
+    size_t slot = c.rows % FS_TBLOCK_ROWS;
+    blk_slots(blk)[slot] = (tslot){ s.number, 0, id };
+    memcpy(blk_vec(blk) + slot * FS_DESC_DIM, m->tmpl, sizeof m->tmpl);
+    blk_dirty(b, blk);
+    c.rows++;
+    c.images++;
+    c.image_bytes += m->image_len;
+    b->c = c;
+    if (res)
+        *res = (fs_put_result){ id, s.number, new_subject };
+    return FS_OK;
+}
+
+/* Frees template row `row` by moving the last row into it. */
+static int remove_row(fs_gallery_batch *b, uint64_t row, fs_detail *d)
+{
+    uint64_t last = b->c.rows - 1;
+    uint8_t *dst, *src;
+    int rc = blk_get(b, (uint32_t)(row / FS_TBLOCK_ROWS), &dst, d);
+    if (rc == FS_OK)
+        rc = blk_get(b, (uint32_t)(last / FS_TBLOCK_ROWS), &src, d);
+    if (rc != FS_OK)
+        return rc;
+    size_t ds = row % FS_TBLOCK_ROWS, ss = last % FS_TBLOCK_ROWS;
+    if (row != last) {
+        tslot moved = blk_slots(src)[ss];
+        image_rec im;
+        rc = get_image_rec(b->g, b->txn, moved.image, &im, d);
+        if (rc == FS_NOTFOUND)
+            rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (row %llu "
+                         "names no image)", b->g->dir,
+                         (unsigned long long)last);
+        if (rc != FS_OK)
+            return rc;
+        im.row = row;
+        rc = put_image_rec(b, moved.image, &im, d);
+        if (rc != FS_OK)
+            return rc;
+        blk_slots(dst)[ds] = moved;
+        memcpy(blk_vec(dst) + ds * FS_DESC_DIM,
+               blk_vec(src) + ss * FS_DESC_DIM, FS_DESC_DIM * sizeof(float));
+    }
+    memset(&blk_slots(src)[ss], 0, sizeof(tslot));
+    memset(blk_vec(src) + ss * FS_DESC_DIM, 0, FS_DESC_DIM * sizeof(float));
+    blk_dirty(b, dst);
+    blk_dirty(b, src);
+    b->c.rows--;
+    return FS_OK;
+}
+
+static int remove_image(fs_gallery_batch *b, uint64_t id, fs_detail *d)
+{
+    fs_gallery *g = b->g;
+    image_rec im;
+    int rc = get_image_rec(g, b->txn, id, &im, d);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (image %llu "
+                       "is listed but missing)", g->dir,
+                       (unsigned long long)id);
+    if (rc != FS_OK)
+        return rc;
+    if (im.row >= b->c.rows)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (image %llu "
+                       "names row %llu of %llu)", g->dir,
+                       (unsigned long long)id, (unsigned long long)im.row,
+                       (unsigned long long)b->c.rows);
+    rc = remove_row(b, im.row, d);
+    if (rc != FS_OK)
+        return rc;
+    uint8_t ik[8];
+    be64(ik, id);
+    MDB_val k = { 8, ik }, sk = { 32, im.sha256 };
+    int mrc = mdb_del(b->txn, g->dbi[DB_IMAGES], &k, NULL);
+    if (!mrc) {
+        mrc = mdb_del(b->txn, g->dbi[DB_IMAGE_DATA], &k, NULL);
+        if (mrc == MDB_NOTFOUND)         /* template-only records */
+            mrc = 0;
+    }
+    if (!mrc)
+        mrc = mdb_del(b->txn, g->dbi[DB_SHA], &sk, NULL);
+    if (mrc)
+        return mdb_fail(g, d, mrc, "removing an image");
+    b->c.images--;
+    b->c.image_bytes -= im.image_len;
+    return FS_OK;
+}
+
+/* Image ids of a subject, in a buffer the caller frees. */
+static int subject_image_ids(const fs_gallery *g, MDB_txn *txn,
+                             const char *subject, uint64_t **ids, size_t *n,
+                             fs_detail *d)
+{
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, g->dbi[DB_SUBJECT_IMAGES], &cur);
+    if (mrc)
+        return mdb_fail(g, d, mrc, "listing a subject's images");
+    MDB_val k = { strlen(subject), (void *)subject }, v;
+    size_t cnt = 0, cap = 0;
+    uint64_t *out = NULL;
+    int rc = FS_OK;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+        if (v.mv_size != 8) {
+            mrc = MDB_CORRUPTED;
+            break;
+        }
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *p = realloc(out, cap * sizeof *p);
+            if (!p) {
+                rc = fs_fail(d, FS_ENOMEM, "no memory for image ids");
+                break;
+            }
+            out = p;
+        }
+        out[cnt++] = get_be64(v.mv_data);
+    }
+    mdb_cursor_close(cur);
+    if (rc == FS_OK && mrc != MDB_NOTFOUND)
+        rc = mdb_fail(g, d, mrc, "listing a subject's images");
+    if (rc != FS_OK) {
+        free(out);
+        return rc;
+    }
+    *ids = out;
+    *n = cnt;
+    return FS_OK;
+}
+
+int fs_gallery_remove(fs_gallery *g, const char *subject, fs_detail *d)
+{
+    int rc = fs_gallery_check_subject_id(subject, d);
+    if (rc != FS_OK)
+        return rc;
+    fs_gallery_batch *b;
+    rc = fs_gallery_begin(g, &b, d);
+    if (rc != FS_OK)
+        return rc;
+    subject_rec s;
+    uint64_t *ids = NULL;
+    size_t n = 0;
+    rc = get_subject(g, b->txn, subject, &s, d);
+    if (rc == FS_NOTFOUND)
+        fs_fail(d, rc, "no subject '%s' in gallery '%s'", subject, g->dir);
+    if (rc == FS_OK)
+        rc = subject_image_ids(g, b->txn, subject, &ids, &n, d);
+    for (size_t i = 0; rc == FS_OK && i < n; i++)
+        rc = remove_image(b, ids[i], d);
+    free(ids);
+    if (rc == FS_OK) {
+        uint8_t nk[4];
+        be32(nk, s.number);
+        MDB_val k = { strlen(subject), (void *)subject }, numk = { 4, nk };
+        int mrc = mdb_del(b->txn, g->dbi[DB_SUBJECT_IMAGES], &k, NULL);
+        if (!mrc) mrc = mdb_del(b->txn, g->dbi[DB_SUBJECTS], &k, NULL);
+        if (!mrc) mrc = mdb_del(b->txn, g->dbi[DB_SUBJECT_NUM], &numk, NULL);
+        if (mrc)
+            rc = mdb_fail(g, d, mrc, "removing a subject");
+        b->c.subjects--;
+    }
+    if (rc != FS_OK) {
+        fs_gallery_abort(b);
+        return rc;
+    }
+    return fs_gallery_commit(b, d);
+}
+
+/* ---- settings --------------------------------------------------------------- */
+
+static const char *const rank_modes[] = { "exact", "compressed" };
+
+static int read_rank_mode(const fs_gallery *g, MDB_txn *txn, int *mode)
+{
+    char buf[16];
+    int mrc = meta_get(g, txn, "rank_mode", buf, sizeof buf);
+    *mode = FS_RANK_EXACT;
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc)
+        return mrc;
+    for (int i = 0; i < 2; i++)
+        if (strcmp(buf, rank_modes[i]) == 0)
+            *mode = i;
+    return 0;
+}
+
+int fs_gallery_rank_mode(fs_gallery *g, int *mode)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(g->env, NULL, MDB_RDONLY, &txn))
+        return FS_EIO;
+    int mrc = read_rank_mode(g, txn, mode);
+    mdb_txn_abort(txn);
+    return mrc ? FS_EIO : FS_OK;
+}
+
+int fs_gallery_set_rank_mode(fs_gallery *g, int mode, fs_detail *d)
+{
+    if (mode != FS_RANK_EXACT && mode != FS_RANK_COMPRESSED)
+        return fs_fail(d, FS_EINVAL, "no ranking mode %d", mode);
+    fs_gallery_batch *b;
+    int rc = fs_gallery_begin(g, &b, d);
+    if (rc != FS_OK)
+        return rc;
+    int mrc = meta_put(g, b->txn, "rank_mode", rank_modes[mode]);
+    if (mrc) {
+        fs_gallery_abort(b);
+        return mdb_fail(g, d, mrc, "writing the ranking mode");
+    }
+    return fs_gallery_commit(b, d);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+static int read_txn(fs_gallery *g, MDB_txn **txn, fs_detail *d)
+{
+    int mrc = mdb_txn_begin(g->env, NULL, MDB_RDONLY, txn);
+    return mrc ? mdb_fail(g, d, mrc, "starting a read") : FS_OK;
+}
+
+int fs_gallery_stat(fs_gallery *g, fs_gallery_stats *st, fs_detail *d)
+{
+    MDB_txn *txn;
+    int rc = read_txn(g, &txn, d);
+    if (rc != FS_OK)
+        return rc;
+    counters c;
+    fs_gallery_stats s = { .schema = FS_GALLERY_SCHEMA, .dim = FS_DESC_DIM };
+    rc = counters_read(g, txn, &c, d);
+    if (rc == FS_OK) {
+        int mrc = meta_get(g, txn, "metric", s.metric, sizeof s.metric);
+        if (!mrc) mrc = meta_get(g, txn, "model_id", s.model_id,
+                                 sizeof s.model_id);
+        if (!mrc) mrc = meta_get(g, txn, "model_sha256", s.model_sha256,
+                                 sizeof s.model_sha256);
+        if (!mrc) mrc = read_rank_mode(g, txn, &s.rank_mode);
+        if (mrc)
+            rc = mdb_fail(g, d, mrc, "reading the meta record");
+    }
+    mdb_txn_abort(txn);
+    if (rc != FS_OK)
+        return rc;
+    s.subjects = c.subjects;
+    s.images = c.images;
+    s.templates = c.rows;
+    s.blocks = (c.rows + FS_TBLOCK_ROWS - 1) / FS_TBLOCK_ROWS;
+    s.image_bytes = c.image_bytes;
+    char data[4200];
+    struct stat fst;
+    snprintf(data, sizeof data, "%s/data.mdb", g->dir);
+    if (stat(data, &fst) == 0)
+        s.file_bytes = (uint64_t)fst.st_size;
+    *st = s;
+    return FS_OK;
+}
+
+int fs_gallery_subject(fs_gallery *g, const char *subject,
+                       fs_subject_info *info, fs_image_info *images,
+                       size_t max, size_t *n, fs_detail *d)
+{
+    int rc = fs_gallery_check_subject_id(subject, d);
+    if (rc != FS_OK)
+        return rc;
+    MDB_txn *txn;
+    rc = read_txn(g, &txn, d);
+    if (rc != FS_OK)
+        return rc;
+    subject_rec s;
+    uint64_t *ids = NULL;
+    size_t cnt = 0;
+    rc = get_subject(g, txn, subject, &s, d);
+    if (rc == FS_NOTFOUND)
+        fs_fail(d, rc, "no subject '%s' in gallery '%s'", subject, g->dir);
+    if (rc == FS_OK && images)
+        rc = subject_image_ids(g, txn, subject, &ids, &cnt, d);
+    for (size_t i = 0; rc == FS_OK && i < cnt && i < max; i++) {
+        image_rec im;
+        rc = get_image_rec(g, txn, ids[i], &im, d);
+        if (rc == FS_NOTFOUND)
+            rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (image "
+                         "%llu is listed but missing)", g->dir,
+                         (unsigned long long)ids[i]);
+        if (rc != FS_OK)
+            break;
+        fs_image_info *ii = &images[i];
+        memset(ii, 0, sizeof *ii);
+        ii->id = ids[i];
+        ii->image_len = im.image_len;
+        ii->enrolled = im.enrolled;
+        memcpy(ii->sha256, im.sha256, 32);
+        memcpy(ii->subject, im.subject, sizeof ii->subject);
+        memcpy(ii->booking_number, im.booking_number, FS_FIELD_MAX);
+        memcpy(ii->capture_date, im.capture_date, FS_FIELD_MAX);
+        memcpy(ii->source_agency, im.source_agency, FS_FIELD_MAX);
+        memcpy(ii->lawful_source, im.lawful_source, FS_FIELD_MAX);
+    }
+    mdb_txn_abort(txn);
+    free(ids);
+    if (rc != FS_OK)
+        return rc;
+    if (info) {
+        memset(info, 0, sizeof *info);
+        snprintf(info->id, sizeof info->id, "%s", subject);
+        memcpy(info->name, s.name, sizeof info->name);
+        info->number = s.number;
+        info->images = s.images;
+    }
+    if (n)
+        *n = images ? cnt : s.images;
+    return FS_OK;
+}
+
+int fs_gallery_subject_id(fs_gallery *g, uint32_t number,
+                          char id[FS_SUBJECT_MAX])
+{
+    MDB_txn *txn;
+    if (read_txn(g, &txn, NULL) != FS_OK)
+        return FS_EIO;
+    uint8_t nk[4];
+    be32(nk, number);
+    MDB_val k = { 4, nk }, v;
+    int mrc = mdb_get(txn, g->dbi[DB_SUBJECT_NUM], &k, &v);
+    int rc = FS_OK;
+    if (mrc == MDB_NOTFOUND)
+        rc = FS_NOTFOUND;
+    else if (mrc || v.mv_size == 0 || v.mv_size >= FS_SUBJECT_MAX)
+        rc = FS_EFORMAT;
+    else {
+        memcpy(id, v.mv_data, v.mv_size);
+        id[v.mv_size] = 0;
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
+                     size_t *len, fs_detail *d)
+{
+    MDB_txn *txn;
+    int rc = read_txn(g, &txn, d);
+    if (rc != FS_OK)
+        return rc;
+    uint8_t ik[8];
+    be64(ik, image_id);
+    MDB_val k = { 8, ik }, v;
+    int mrc = mdb_get(txn, g->dbi[DB_IMAGE_DATA], &k, &v);
+    rbuf r = { 0 };
+    if (mrc == MDB_NOTFOUND)
+        rc = fs_fail(d, FS_NOTFOUND, "no image %llu in gallery '%s'",
+                     (unsigned long long)image_id, g->dir);
+    else if (mrc)
+        rc = mdb_fail(g, d, mrc, "reading an image");
+    else
+        rc = open_envelope(g, &v, &r, "image", d);
+    if (rc == FS_OK) {
+        uint8_t *p = malloc(r.len ? r.len : 1);
+        if (!p) {
+            rc = fs_fail(d, FS_ENOMEM, "no memory for an image");
+        } else {
+            memcpy(p, r.p, r.len);
+            *bytes = p;
+            *len = r.len;
+        }
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* The matrix is mapped, not malloc'd: fresh zero pages, huge pages where
+ * the kernel gives them, and no heap fragmentation for gigabytes. */
+int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
+{
+    if (g->vec) {
+        *out = (fs_templates){ g->vec, g->subj, g->nrows };
+        return FS_OK;
+    }
+    MDB_txn *txn;
+    int rc = read_txn(g, &txn, d);
+    if (rc != FS_OK)
+        return rc;
+    counters c;
+    rc = counters_read(g, txn, &c, d);
+    if (rc != FS_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    size_t n = (size_t)c.rows;
+    size_t bytes = (n ? n : 1) * FS_DESC_DIM * sizeof(float);
+    float *vec = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint32_t *subj = malloc((n ? n : 1) * sizeof *subj);
+    if (vec == MAP_FAILED || !subj) {
+        if (vec != MAP_FAILED)
+            munmap(vec, bytes);
+        free(subj);
+        mdb_txn_abort(txn);
+        return fs_fail(d, FS_ENOMEM, "no memory for %zu templates", n);
+    }
+    madvise(vec, bytes, MADV_HUGEPAGE);
+    uint64_t nblocks = (n + FS_TBLOCK_ROWS - 1) / FS_TBLOCK_ROWS, seen = 0;
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, g->dbi[DB_TBLOCKS], &cur);
+    if (mrc)
+        rc = mdb_fail(g, d, mrc, "reading the templates");
+    MDB_val k, v;
+    for (mrc = rc == FS_OK ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : 0;
+         rc == FS_OK && mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        rbuf r = { 0 };
+        if (k.mv_size != 4 || seen >= nblocks ||
+            get_be32(k.mv_data) != seen) {
+            rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (template "
+                         "block %llu is missing or out of place)", g->dir,
+                         (unsigned long long)seen);
+            break;
+        }
+        rc = open_envelope(g, &v, &r, "template block", d);
+        if (rc != FS_OK)
+            break;
+        uint32_t rows;
+        memcpy(&rows, r.p, sizeof rows);
+        size_t want = seen + 1 < nblocks ? FS_TBLOCK_ROWS
+                      : n - (size_t)seen * FS_TBLOCK_ROWS;
+        if (r.len != TBLK_PAYLOAD || rows != want) {
+            rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (template "
+                         "block %llu)", g->dir, (unsigned long long)seen);
+            break;
+        }
+        size_t row0 = (size_t)seen * FS_TBLOCK_ROWS;
+        memcpy(vec + row0 * FS_DESC_DIM, r.p + TBLK_VEC_OFF,
+               want * FS_DESC_DIM * sizeof(float));
+        const tslot *slots = (const tslot *)(const void *)
+                             (r.p + TBLK_SLOTS_OFF);
+        for (size_t i = 0; i < want; i++)
+            subj[row0 + i] = slots[i].subject;
+        seen++;
+    }
+    if (rc == FS_OK && mrc != MDB_NOTFOUND)
+        rc = mdb_fail(g, d, mrc, "reading the templates");
+    if (rc == FS_OK && seen != nblocks)
+        rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (%llu template "
+                     "blocks for %zu rows)", g->dir,
+                     (unsigned long long)seen, n);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc != FS_OK) {
+        munmap(vec, bytes);
+        free(subj);
+        return rc;
+    }
+    g->vec = vec;
+    g->subj = subj;
+    g->vec_bytes = bytes;
+    g->nrows = n;
+    *out = (fs_templates){ vec, subj, n };
+    return FS_OK;
+}
+
+/* ---- verify ------------------------------------------------------------------ */
+
+static int damaged(const fs_gallery *g, fs_detail *d, const char *what,
+                   unsigned long long id)
+{
+    return fs_fail(d, FS_EFORMAT, "gallery '%s' is inconsistent: %s (%llu)",
+                   g->dir, what, id);
+}
+
+int fs_gallery_verify(fs_gallery *g, fs_detail *d)
+{
+    fs_templates t;
+    int rc = fs_gallery_load(g, &t, d);     /* blocks dense and in place */
+    if (rc != FS_OK)
+        return rc;
+    MDB_txn *txn;
+    rc = read_txn(g, &txn, d);
+    if (rc != FS_OK)
+        return rc;
+    counters c;
+    rc = counters_read(g, txn, &c, d);
+    MDB_stat ms[DB_COUNT];
+    for (int i = 0; rc == FS_OK && i < DB_COUNT; i++) {
+        int mrc = mdb_stat(txn, g->dbi[i], &ms[i]);
+        if (mrc)
+            rc = mdb_fail(g, d, mrc, "reading its statistics");
+    }
+    if (rc == FS_OK && (ms[DB_IMAGES].ms_entries != c.images ||
+                        ms[DB_SHA].ms_entries != c.images ||
+                        c.rows != c.images))
+        rc = damaged(g, d, "image, sha and row counts differ", c.images);
+    if (rc == FS_OK && (ms[DB_SUBJECTS].ms_entries != c.subjects ||
+                        ms[DB_SUBJECT_NUM].ms_entries != c.subjects))
+        rc = damaged(g, d, "subject counts differ", c.subjects);
+    if (rc == FS_OK && ms[DB_SUBJECT_IMAGES].ms_entries != c.images)
+        rc = damaged(g, d, "subject image lists miss images", c.images);
+
+    /* Every image: its row names it, its sha names it, its subject lists
+     * it and holds the row's subject number. */
+    MDB_cursor *cur = NULL;
+    if (rc == FS_OK && mdb_cursor_open(txn, g->dbi[DB_IMAGES], &cur))
+        rc = mdb_fail(g, d, EIO, "listing images");
+    uint8_t *row_seen = rc == FS_OK ? calloc(c.rows ? c.rows : 1, 1) : NULL;
+    if (rc == FS_OK && !row_seen)
+        rc = fs_fail(d, FS_ENOMEM, "no memory to verify");
+    uint64_t bytes = 0;
+    MDB_val k, v;
+    int mrc = rc == FS_OK ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : 0;
+    for (; rc == FS_OK && mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8) {
+            rc = damaged(g, d, "bad image key", 0);
+            break;
+        }
+        uint64_t id = get_be64(k.mv_data);
+        image_rec im;
+        subject_rec s;
+        rc = get_image_rec(g, txn, id, &im, d);
+        if (rc != FS_OK)
+            break;
+        if (im.row >= t.n || row_seen[im.row]) {
+            rc = damaged(g, d, "image names a bad or shared row", id);
+            break;
+        }
+        row_seen[im.row] = 1;
+        bytes += im.image_len;
+        MDB_val sk = { 32, im.sha256 }, sv;
+        if (mdb_get(txn, g->dbi[DB_SHA], &sk, &sv) || sv.mv_size != 8 ||
+            get_be64(sv.mv_data) != id) {
+            rc = damaged(g, d, "sha index does not name the image", id);
+            break;
+        }
+        rc = get_subject(g, txn, im.subject, &s, d);
+        if (rc == FS_NOTFOUND)
+            rc = damaged(g, d, "image of a missing subject", id);
+        if (rc != FS_OK)
+            break;
+        if (t.subject[im.row] != s.number) {
+            rc = damaged(g, d, "row holds another subject", im.row);
+            break;
+        }
+        uint8_t ik[8];
+        be64(ik, id);
+        MDB_val subk = { strlen(im.subject), im.subject }, iv = { 8, ik };
+        MDB_cursor *dc;
+        if (mdb_cursor_open(txn, g->dbi[DB_SUBJECT_IMAGES], &dc) == 0) {
+            int found = mdb_cursor_get(dc, &subk, &iv, MDB_GET_BOTH) == 0;
+            mdb_cursor_close(dc);
+            if (!found)
+                rc = damaged(g, d, "subject does not list its image", id);
+        }
+        if (im.image_len) {
+            MDB_val dv;
+            MDB_val dk = { 8, ik };
+            if (mdb_get(txn, g->dbi[DB_IMAGE_DATA], &dk, &dv) ||
+                dv.mv_size != ENV_HDR + im.image_len)
+                rc = damaged(g, d, "image bytes missing or cut", id);
+        }
+    }
+    if (rc == FS_OK && mrc != MDB_NOTFOUND)
+        rc = mdb_fail(g, d, mrc, "listing images");
+    if (rc == FS_OK && bytes != c.image_bytes)
+        rc = damaged(g, d, "image byte count differs", bytes);
+    if (cur)
+        mdb_cursor_close(cur);
+    free(row_seen);
+    mdb_txn_abort(txn);
+    return rc;
+}

@@ -1,0 +1,452 @@
+/*
+ * check_enroll.c - `facesearch enroll`, `gallery` and `eval` as an admin
+ * and a benchmarker run them: the per-image report, idempotent re-runs, refusals of
+ * bad input (G8, G20), possible duplicate records, and an enrolment killed
+ * with SIGKILL mid-batch that a re-run finishes with nothing lost and
+ * nothing twice.  The tests with faces use ../shared/datasets/faces94 and
+ * skip when it is absent.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../engine/fs_json.h"
+#include "../index/fs_index.h"
+#include "fs_testutil.h"
+
+extern char **environ;
+
+/* faces94 identities, each one sitting of 20 frontal photos. */
+static const char *const people[] = { "9326871", "9332898", "9336923",
+                                      "9338446", "9338454", "9338462" };
+
+static const char *faces94(void)
+{
+    static char dir[4096];
+    const char *sh = tu_shared();
+    if (!sh)
+        return NULL;
+    snprintf(dir, sizeof dir, "%s/datasets/faces94", sh);
+    return access(dir, R_OK) == 0 ? dir : NULL;
+}
+
+/* DIR/<subject>/<person>.<k>.jpg linked to faces94's photos k0..k0+n-1. */
+static void link_photos(const char *dir, const char *subject,
+                        const char *person, int k0, int n)
+{
+    char sub[4096], src[4096], dst[4200];
+    snprintf(sub, sizeof sub, "%s/%s", dir, subject);
+    mkdir(dir, 0700);
+    mkdir(sub, 0700);
+    for (int k = k0; k < k0 + n; k++) {
+        snprintf(src, sizeof src, "%s/%s/%s.%d.jpg", faces94(), person,
+                 person, k);
+        snprintf(dst, sizeof dst, "%s/%s.%d.jpg", sub, person, k);
+        ck_assert_int_eq(symlink(src, dst), 0);
+    }
+}
+
+static fs_json *run_json(int want_status, char *const argv[])
+{
+    char *out, *err;
+    int st = tu_run(argv, &out, &err);
+    ck_assert_msg(st == want_status, "status %d: %s", st, err);
+    fs_json *j = NULL;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_json_parse(out, strlen(out), &j, &d) == FS_OK,
+                  "not JSON (%s): %s", d.msg, out);
+    free(out);
+    free(err);
+    return j;
+}
+
+static double num(const fs_json *j, const char *key)
+{
+    const fs_json *v = fs_json_get(j, key);
+    ck_assert_msg(v && v->type == FS_JSON_NUMBER, "no number '%s'", key);
+    return v->number;
+}
+
+/* The item of the JSON report whose image path ends with `tail`. */
+static const fs_json *item(const fs_json *j, const char *tail)
+{
+    const fs_json *items = fs_json_get(j, "items");
+    for (size_t i = 0; items && i < items->n; i++) {
+        const char *p = fs_json_get(items->items[i], "image")->string;
+        size_t lp = strlen(p), lt = strlen(tail);
+        if (lp >= lt && strcmp(p + lp - lt, tail) == 0)
+            return items->items[i];
+    }
+    ck_abort_msg("no item '%s' in the report", tail);
+    return NULL;
+}
+
+static const char *str(const fs_json *j, const char *key)
+{
+    const fs_json *v = fs_json_get(j, key);
+    return v && v->type == FS_JSON_STRING ? v->string : "";
+}
+
+START_TEST(test_enroll_dir_report_and_rerun)
+{
+    if (!faces94())
+        return;
+    char *dir = (char *)tu_path(tu_tmp, "mugshots");
+    char *gal = (char *)tu_path(tu_tmp, "gallery");
+    char *rep = (char *)tu_path(tu_tmp, "report.csv");
+    link_photos(dir, "A100", people[0], 1, 2);
+    link_photos(dir, "B200", people[1], 1, 2);
+    /* bad input beside good: a text file named .jpg, an MP4 (G8), a
+     * stray file outside any subject folder, a bad subject folder name */
+    ck_assert_int_eq(tu_write(tu_path(dir, "B200/notes.jpg"), "hello", 5), 0);
+    static const uint8_t mp4[] = { 0, 0, 0, 24, 'f', 't', 'y', 'p', 'i',
+        's', 'o', 'm', 0, 0, 2, 0, 'i', 's', 'o', 'm', 'm', 'p', '4', '1' };
+    ck_assert_int_eq(tu_write(tu_path(dir, "A100/clip.jpg"), mp4,
+                              sizeof mp4), 0);
+    ck_assert_int_eq(tu_write(tu_path(dir, "stray.jpg"), "x", 1), 0);
+    link_photos(dir, "bad name", people[2], 1, 1);
+
+    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+        "--gallery", gal, "--report", rep, "--batch", "3", "--json", NULL });
+    ck_assert_int_eq(num(j, "images"), 8);
+    ck_assert_int_eq(num(j, "enrolled"), 4);
+    ck_assert_int_eq(num(j, "rejected"), 4);
+    ck_assert_str_eq(str(item(j, "A100/9326871.1.jpg"), "status"),
+                     "enrolled");
+    ck_assert_str_eq(str(item(j, "A100/9326871.1.jpg"), "subject"), "A100");
+    ck_assert_ptr_nonnull(strstr(str(item(j, "A100/clip.jpg"), "reason"),
+                                 "G8"));
+    ck_assert_ptr_nonnull(strstr(str(item(j, "B200/notes.jpg"), "reason"),
+                                 "notes.jpg"));
+    ck_assert_ptr_nonnull(strstr(str(item(j, "stray.jpg"), "reason"),
+                                 "subject folder"));
+    ck_assert_ptr_nonnull(strstr(str(item(j, "bad name/9336923.1.jpg"),
+                                     "reason"), "subject id"));
+    fs_json_free(j);
+
+    /* the CSV report: a header and one row per image */
+    size_t len;
+    char *csv = tu_read(rep, &len);
+    ck_assert_ptr_nonnull(csv);
+    ck_assert_ptr_nonnull(strstr(csv, "image,subject,status,image_id,"));
+    int rows = 0;
+    for (char *p = csv; (p = strchr(p, '\n')); p++)
+        rows++;
+    ck_assert_int_eq(rows, 9);
+    ck_assert_ptr_nonnull(strstr(csv, "B200,enrolled,"));
+    free(csv);
+
+    /* a re-run enrols nothing twice */
+    j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+        "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "enrolled"), 0);
+    ck_assert_int_eq(num(j, "already"), 4);
+    fs_json_free(j);
+
+    j = run_json(0, (char *const[]){ "facesearch", "gallery", "stats",
+        "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "subjects"), 2);
+    ck_assert_int_eq(num(j, "images"), 4);
+    ck_assert_ptr_nonnull(strstr(str(j, "model"), "dlib"));
+    fs_json_free(j);
+
+    j = run_json(0, (char *const[]){ "facesearch", "gallery", "show", "A100",
+        "--gallery", gal, "--json", NULL });
+    const fs_json *imgs = fs_json_get(j, "images");
+    ck_assert_uint_eq(imgs->n, 2);
+    ck_assert_str_eq(str(imgs->items[0], "lawful_source"), "booking");
+    fs_json_free(j);
+}
+END_TEST
+
+START_TEST(test_enroll_manifest)
+{
+    if (!faces94())
+        return;
+    char *gal = (char *)tu_path(tu_tmp, "gallery");
+    char *man = (char *)tu_path(tu_tmp, "list.csv");
+    char csv[8192];
+    const char *f = faces94();
+    snprintf(csv, sizeof csv,
+             "image,subject_id,name,booking_number,capture_date,source,agency\n"
+             "%s/%s/%s.1.jpg,S1,\"Roe, Richard \"\"Rick\"\"\",BK-1,2023-04-01,"
+             "booking,Unit 7\n"
+             "%s/%s/%s.2.jpg,S1,,BK-2,2023-13-01,booking,\n"
+             "%s/%s/%s.3.jpg,S2,Jane Doe,BK-3,,facebook,\n"
+             "missing.jpg,S3,,,,arrest,\n"
+             "only,three,fields\n",
+             f, people[0], people[0], f, people[0], people[0], f, people[1],
+             people[1]);
+    ck_assert_int_eq(tu_write(man, csv, strlen(csv)), 0);
+    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll",
+        "--manifest", man, "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "images"), 5);
+    ck_assert_int_eq(num(j, "enrolled"), 1);
+    ck_assert_ptr_nonnull(strstr(str(item(j, "9326871.2.jpg"), "reason"),
+                                 "capture_date"));
+    ck_assert_ptr_nonnull(strstr(str(item(j, "9332898.3.jpg"), "reason"),
+                                 "G20"));
+    ck_assert_ptr_nonnull(strstr(str(item(j, "missing.jpg"), "reason"),
+                                 "missing.jpg"));
+    ck_assert_ptr_nonnull(strstr(str(item(j, "list.csv"), "reason"),
+                                 "line 6"));
+    fs_json_free(j);
+    j = run_json(0, (char *const[]){ "facesearch", "gallery", "show", "S1",
+        "--gallery", gal, "--json", NULL });
+    ck_assert_str_eq(str(j, "name"), "Roe, Richard \"Rick\"");
+    const fs_json *im = fs_json_get(j, "images")->items[0];
+    ck_assert_str_eq(str(im, "booking_number"), "BK-1");
+    ck_assert_str_eq(str(im, "capture_date"), "2023-04-01");
+    ck_assert_str_eq(str(im, "source_agency"), "Unit 7");
+    fs_json_free(j);
+}
+END_TEST
+
+/* Two subject records holding photos of one person: the second is
+ * reported as a possible duplicate of the first. */
+START_TEST(test_enroll_reports_possible_duplicate)
+{
+    if (!faces94())
+        return;
+    char *dir = (char *)tu_path(tu_tmp, "mugshots");
+    char *gal = (char *)tu_path(tu_tmp, "gallery");
+    link_photos(dir, "P1", people[3], 1, 1);
+    link_photos(dir, "P2", people[4], 1, 1);
+    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+        "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "possible_duplicates"), 0);
+    fs_json_free(j);
+    char *dir2 = (char *)tu_path(tu_tmp, "more");
+    link_photos(dir2, "P9", people[3], 5, 1);     /* P1's face again */
+    j = run_json(0, (char *const[]){ "facesearch", "enroll", dir2,
+        "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "possible_duplicates"), 1);
+    const fs_json *it = item(j, "P9/9338446.5.jpg");
+    ck_assert_str_eq(str(it, "possible_duplicate_of"), "P1");
+    ck_assert_double_ge(num(it, "similarity"), 0.95);
+    fs_json_free(j);
+}
+END_TEST
+
+static uint64_t images_in(const char *gal)
+{
+    fs_gallery *g;
+    fs_gallery_options o = { .readonly = 1 };
+    fs_gallery_stats st = { 0 };
+    if (fs_gallery_open(gal, &o, &g, NULL) != FS_OK)
+        return 0;
+    fs_gallery_stat(g, &st, NULL);
+    fs_gallery_close(g);
+    return st.images;
+}
+
+/* SIGKILL once some batches are in and others are not: the gallery is
+ * consistent, and a re-run ends with every image exactly once. */
+START_TEST(test_enroll_killed_then_resumed)
+{
+    if (!faces94())
+        return;
+    enum { PEOPLE = 6, EACH = 4 };
+    char *dir = (char *)tu_path(tu_tmp, "mugshots");
+    char *gal = (char *)tu_path(tu_tmp, "gallery");
+    for (int p = 0; p < PEOPLE; p++)
+        link_photos(dir, people[p], people[p], 1, EACH);
+    char *argv[] = { "facesearch", "enroll", dir, "--gallery", gal,
+                     "--batch", "2", NULL };
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    ck_assert_int_eq(posix_spawn(&pid, tu_bin(), &fa, NULL, argv, environ),
+                     0);
+    posix_spawn_file_actions_destroy(&fa);
+    uint64_t seen = 0;
+    for (int i = 0; i < 6000 && seen < 4; i++) {
+        usleep(10000);
+        seen = images_in(gal);
+    }
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert_msg(WIFSIGNALED(status), "the enrolment ended before the "
+                  "kill: the test proves nothing");
+    seen = images_in(gal);
+    ck_assert_uint_lt(seen, PEOPLE * EACH);
+    ck_assert_uint_eq(seen % 2, 0);              /* whole batches only */
+
+    char *out, *err;
+    ck_assert_int_eq(TU_RUN(&out, &err, "gallery", "verify", "--gallery",
+                            gal), 0);
+    free(out);
+    free(err);
+    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+        "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "already"), (double)seen);
+    ck_assert_int_eq(num(j, "enrolled"), PEOPLE * EACH - (double)seen);
+    fs_json_free(j);
+    ck_assert_uint_eq(images_in(gal), PEOPLE * EACH);
+    ck_assert_int_eq(TU_RUN(&out, &err, "gallery", "verify", "--gallery",
+                            gal), 0);
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* G20: a removed subject is gone from every view, and its images can be
+ * enrolled again as new. */
+START_TEST(test_G20_cli_remove)
+{
+    if (!faces94())
+        return;
+    char *dir = (char *)tu_path(tu_tmp, "mugshots");
+    char *gal = (char *)tu_path(tu_tmp, "gallery");
+    link_photos(dir, "R1", people[5], 1, 2);
+    link_photos(dir, "R2", people[0], 1, 1);
+    fs_json_free(run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+        "--gallery", gal, "--json", NULL }));
+    TU_REFUSED(2, "--reason", "gallery", "remove", "R1", "--gallery", gal);
+    char *out, *err;
+    ck_assert_int_eq(TU_RUN(&out, &err, "gallery", "remove", "R1",
+                            "--reason", "record sealed by court order",
+                            "--gallery", gal), 0);
+    ck_assert_ptr_nonnull(strstr(out, "removed subject R1"));
+    free(out);
+    free(err);
+    TU_REFUSED(2, "no subject 'R1'", "gallery", "show", "R1", "--gallery",
+               gal);
+    TU_REFUSED(2, "no subject 'R1'", "gallery", "remove", "R1", "--reason",
+               "again", "--gallery", gal);
+    fs_json *j = run_json(0, (char *const[]){ "facesearch", "gallery",
+        "stats", "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "subjects"), 1);
+    ck_assert_int_eq(num(j, "images"), 1);
+    fs_json_free(j);
+    j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+        "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "enrolled"), 2);
+    ck_assert_int_eq(num(j, "already"), 1);
+    fs_json_free(j);
+}
+END_TEST
+
+START_TEST(test_enroll_refuses_bad_usage)
+{
+    char *gal = (char *)tu_path(tu_tmp, "gallery");
+    char *empty = (char *)tu_path(tu_tmp, "empty");
+    mkdir(empty, 0700);
+    TU_REFUSED(2, "no DIR or --manifest", "enroll");
+    TU_REFUSED(2, "not both", "enroll", empty, "--manifest", "x.csv");
+    TU_REFUSED(2, "nowhere", "enroll", (char *)tu_path(tu_tmp, "nowhere"),
+               "--gallery", gal);
+    TU_REFUSED(2, "names no images", "enroll", empty, "--gallery", gal);
+    TU_REFUSED(2, "--batch must be", "enroll", empty, "--batch", "0");
+    char *man = (char *)tu_path(tu_tmp, "m.csv");
+    ck_assert_int_eq(tu_write(man, "image,subject_id\nx.jpg,S\n", 25), 0);
+    TU_REFUSED(2, "no 'name' column", "enroll", "--manifest", man,
+               "--gallery", gal);
+    ck_assert_int_eq(tu_write(man, "\x89PNG\0\0", 6), 0);
+    TU_REFUSED(2, "not a text file", "enroll", "--manifest", man);
+    /* nothing above made a gallery */
+    ck_assert_int_ne(access(gal, F_OK), 0);
+    TU_REFUSED(2, "no gallery at", "gallery", "stats", "--gallery", gal);
+    TU_REFUSED(2, "unknown subcommand 'drop'", "gallery", "drop");
+    TU_REFUSED(2, "show needs one SUBJECT", "gallery", "show");
+    TU_REFUSED(2, "--rank must be exact or compressed", "gallery", "config",
+               "--rank", "fast");
+}
+END_TEST
+
+/* eval on dlib's johns: three identities searched, two as non-mated
+ * probes of one image each. */
+START_TEST(test_cli_eval_cmc_and_open_set)
+{
+    const char *sh = tu_shared();
+    if (!sh)
+        return;
+    static const char *const johns[] = { "John_Salley", "John_Savage",
+        "John_Schneider", "John_Shimkus", "John_Simm" };
+    char *set = (char *)tu_path(tu_tmp, "set");
+    mkdir(set, 0700);
+    for (int i = 0; i < 5; i++) {
+        char src[4096], dst[4096];
+        snprintf(src, sizeof src, "%s/datasets/dlib_johns/%s", sh, johns[i]);
+        snprintf(dst, sizeof dst, "%s/%s", set, johns[i]);
+        if (i < 3) {
+            ck_assert_int_eq(symlink(src, dst), 0);
+            continue;
+        }
+        mkdir(dst, 0700);                 /* one image: non-mated */
+        char one[4200], link[4200];
+        struct dirent **f;
+        int nf = scandir(src, &f, NULL, alphasort);
+        ck_assert_int_gt(nf, 2);
+        snprintf(one, sizeof one, "%s/%s", src, f[2]->d_name);
+        snprintf(link, sizeof link, "%s/x.jpg", dst);
+        ck_assert_int_eq(symlink(one, link), 0);
+        for (int k = 0; k < nf; k++)
+            free(f[k]);
+        free(f);
+    }
+    char *svg = (char *)tu_path(tu_tmp, "cmc.svg");
+    fs_json *j = run_json(0, (char *const[]){ "facesearch", "eval", set,
+        "--svg", svg, "--json", NULL });
+    ck_assert_int_eq(num(j, "images"), 35);
+    ck_assert_int_eq(num(j, "gallery"), 3);
+    ck_assert_int_eq(num(j, "mated_probes"), 30);
+    ck_assert_int_eq(num(j, "nonmated_probes"), 2);
+    const fs_json *cmc = fs_json_get(fs_json_get(j, "closed_set"), "cmc");
+    ck_assert_double_ge(num(cmc, "1"), 0.95);
+    ck_assert_double_eq(num(cmc, "50"), 1.0);
+    const fs_json *at = fs_json_get(fs_json_get(fs_json_get(j, "open_set"),
+                                                "fnir_at_fpir"), "0.1");
+    ck_assert_double_ge(num(at, "threshold"), 0.5);
+    ck_assert_double_le(num(at, "fnir"), 0.2);
+    fs_json_free(j);
+    size_t len;
+    char *text = tu_read(svg, &len);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "<svg"));
+    ck_assert_ptr_nonnull(strstr(text, "<polyline"));
+    free(text);
+}
+END_TEST
+
+START_TEST(test_cli_eval_refuses_bad_input)
+{
+    char *empty = (char *)tu_path(tu_tmp, "empty");
+    mkdir(empty, 0700);
+    TU_REFUSED(2, "give one DATASET_DIR", "eval");
+    TU_REFUSED(2, "holds no images", "eval", empty);
+    TU_REFUSED(2, "nowhere", "eval", (char *)tu_path(tu_tmp, "nowhere"));
+    TU_REFUSED(2, "--face must be centre or largest", "eval", empty,
+               "--face", "left");
+}
+END_TEST
+
+Suite *suite_enroll(void);
+Suite *suite_enroll(void)
+{
+    Suite *s = suite_create("enroll");
+    TCase *tc = tcase_create("enroll");
+    tcase_add_checked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_enroll_dir_report_and_rerun);
+    tcase_add_test(tc, test_enroll_manifest);
+    tcase_add_test(tc, test_enroll_reports_possible_duplicate);
+    tcase_add_test(tc, test_enroll_killed_then_resumed);
+    tcase_add_test(tc, test_G20_cli_remove);
+    tcase_add_test(tc, test_enroll_refuses_bad_usage);
+    tcase_add_test(tc, test_cli_eval_cmc_and_open_set);
+    tcase_add_test(tc, test_cli_eval_refuses_bad_input);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,507 @@
+/*
+ * cmd_enroll.c - `facesearch enroll DIR | --manifest FILE.csv`: an admin
+ * enrols mugshots into the gallery.
+ *
+ * DIR holds one folder per subject, named by the subject id, with that
+ * subject's images.  A manifest is a CSV file with a header naming its
+ * columns: image, subject_id, name, booking_number, capture_date, source
+ * (and optionally agency); image paths are relative to the manifest.
+ *
+ * Batches are committed one by one, and the per-image report is written
+ * after each commit, so a crash or kill loses at most the batch in hand;
+ * a re-run skips what is in (by image sha256) and finishes the job.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../engine/fs_file.h"
+#include "fs_cli.h"
+
+const fs_opt cmd_enroll_opts[] = {
+    { "manifest", "FILE.csv", "enrol the images a CSV manifest lists" },
+    { "report", "OUT.csv", "write the per-image report (CSV)" },
+    { "source", "TAG", "DIR: lawful source of the photos: booking (default), "
+                       "arrest or parole" },
+    { "agency", "NAME", "DIR: the agency the photos come from" },
+    { "batch", "N", "images per commit (default 64)" },
+    { "threads", "T", "threads (default: every core)" },
+    { NULL, NULL, NULL }
+};
+
+/* Everything the items point into lives here, freed at once. */
+typedef struct plan {
+    fs_enroll_item *items;
+    size_t          n, cap;
+    char          **strings;
+    size_t          nstr, capstr;
+    int             oom;
+} plan;
+
+static char *keep(plan *p, const char *s)
+{
+    if (p->oom)
+        return NULL;
+    if (p->nstr == p->capstr) {
+        size_t cap = p->capstr ? p->capstr * 2 : 256;
+        char **ns = realloc(p->strings, cap * sizeof *ns);
+        if (!ns) {
+            p->oom = 1;
+            return NULL;
+        }
+        p->strings = ns;
+        p->capstr = cap;
+    }
+    char *c = strdup(s ? s : "");
+    if (!c) {
+        p->oom = 1;
+        return NULL;
+    }
+    return p->strings[p->nstr++] = c;
+}
+
+static fs_enroll_item *add_item(plan *p)
+{
+    if (p->oom)
+        return NULL;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 256;
+        fs_enroll_item *ni = realloc(p->items, cap * sizeof *ni);
+        if (!ni) {
+            p->oom = 1;
+            return NULL;
+        }
+        p->items = ni;
+        p->cap = cap;
+    }
+    fs_enroll_item *it = &p->items[p->n++];
+    memset(it, 0, sizeof *it);
+    return it;
+}
+
+static void plan_free(plan *p)
+{
+    for (size_t i = 0; i < p->nstr; i++)
+        free(p->strings[i]);
+    free(p->strings);
+    free(p->items);
+}
+
+/* An item refused before enrolment (a bad manifest row, a stray file). */
+static void add_refused(plan *p, const char *path, const char *subject,
+                        const char *why)
+{
+    fs_enroll_item *it = add_item(p);
+    if (!it)
+        return;
+    it->path = keep(p, path);
+    it->subject = keep(p, subject);
+    it->status = FS_ENROLL_REJECTED;
+    it->rc = FS_EINVAL;
+    snprintf(it->reason, sizeof it->reason, "%s", why);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int visible(const struct dirent *e)
+{
+    return e->d_name[0] != '.';
+}
+
+/* DIR/<subject>/<image>, in name order so runs and reports repeat. */
+static int plan_dir(plan *p, const char *dir, const char *source,
+                    const char *agency)
+{
+    struct dirent **subs;
+    int ns = scandir(dir, &subs, visible, by_name);
+    if (ns < 0) {
+        fs_error_msg("cannot read '%s': %s", dir, strerror(errno));
+        return errno == ENOENT || errno == ENOTDIR ? EXIT_USAGE
+                                                   : EXIT_INTERNAL;
+    }
+    for (int i = 0; i < ns; i++) {
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]->d_name);
+        struct stat st;
+        if (stat(sub, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            add_refused(p, sub, "", "not in a subject folder (DIR/<subject>/"
+                        "<image>)");
+            free(subs[i]);
+            continue;
+        }
+        struct dirent **files;
+        int nf = scandir(sub, &files, visible, by_name);
+        for (int k = 0; k < nf; k++) {
+            char path[8192];
+            snprintf(path, sizeof path, "%s/%s", sub, files[k]->d_name);
+            fs_enroll_item *it = add_item(p);
+            if (it) {
+                it->path = keep(p, path);
+                it->subject = keep(p, subs[i]->d_name);
+                it->lawful_source = keep(p, source);
+                it->source_agency = keep(p, agency);
+            }
+            free(files[k]);
+        }
+        if (nf < 0)
+            add_refused(p, sub, subs[i]->d_name, strerror(errno));
+        free(files);
+        free(subs[i]);
+    }
+    free(subs);
+    return EXIT_OK;
+}
+
+/* ---- the manifest (RFC 4180 CSV) ------------------------------------------ */
+
+/* Splits the next record at *s into at most max fields, in place;
+ * returns the field count, or -1 on an unterminated quote. */
+static int csv_record(char **s, char **field, int max)
+{
+    char *p = *s, *w;
+    int n = 0;
+    for (;;) {
+        char *start = w = p;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (*p == 0)
+                    return -1;
+                if (*p == '"' && p[1] == '"') {
+                    *w++ = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    *w++ = *p++;
+                }
+            }
+            while (*p && *p != ',' && *p != '\n' && *p != '\r')
+                p++;                       /* junk after the quote */
+        } else {
+            while (*p && *p != ',' && *p != '\n' && *p != '\r')
+                w = ++p;
+        }
+        char end = *p;
+        *w = 0;
+        if (n < max)
+            field[n] = start;
+        n++;
+        if (end == ',') {
+            p++;
+            continue;
+        }
+        if (end == '\r' && p[1] == '\n')
+            p += 2;
+        else if (end == '\r' || end == '\n')
+            p++;
+        *s = p;
+        return n;
+    }
+}
+
+enum { C_IMAGE, C_SUBJECT, C_NAME, C_BOOKING, C_DATE, C_SOURCE, C_AGENCY,
+       C_COUNT };
+static const char *const columns[C_COUNT] = {
+    "image", "subject_id", "name", "booking_number", "capture_date",
+    "source", "agency"
+};
+
+static int date_ok(const char *s)
+{
+    if (!*s)
+        return 1;
+    int y, m, d;
+    char tail;
+    return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d,
+                                     &tail) == 3 &&
+           y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+static int plan_manifest(plan *p, const char *path)
+{
+    uint8_t *buf;
+    size_t len;
+    fs_detail d = { "" };
+    int rc = fs_read_file(path, (size_t)256 << 20, &buf, &len, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
+    }
+    if (memchr(buf, 0, len)) {
+        free(buf);
+        fs_error_msg("manifest '%s' is not a text file", path);
+        return EXIT_USAGE;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[1] = 0;
+    else
+        dir[0] = 0;
+
+    char *s = (char *)buf, *f[32];
+    int col[C_COUNT];
+    for (int c = 0; c < C_COUNT; c++)
+        col[c] = -1;
+    int nh = csv_record(&s, f, 32);
+    for (int i = 0; i < nh && i < 32; i++)
+        for (int c = 0; c < C_COUNT; c++)
+            if (strcmp(f[i], columns[c]) == 0)
+                col[c] = i;
+    for (int c = 0; c < C_AGENCY; c++)
+        if (col[c] < 0) {
+            free(buf);
+            fs_error_msg("manifest '%s' has no '%s' column (its header "
+                         "must name: image,subject_id,name,booking_number,"
+                         "capture_date,source)", path, columns[c]);
+            return EXIT_USAGE;
+        }
+    for (long line = 2; *s; line++) {
+        int nf = csv_record(&s, f, 32);
+        char why[160], img[8192];
+        if (nf == 1 && f[0][0] == 0)
+            continue;                      /* blank line */
+        if (nf < 0) {
+            snprintf(why, sizeof why, "manifest line %ld: unterminated "
+                     "quote", line);
+            add_refused(p, path, "", why);
+            break;
+        }
+        if (nf != nh) {
+            snprintf(why, sizeof why, "manifest line %ld: %d fields, the "
+                     "header has %d", line, nf, nh);
+            add_refused(p, path, "", why);
+            continue;
+        }
+        const char *image = f[col[C_IMAGE]];
+        snprintf(img, sizeof img, "%s%s", image[0] == '/' ? "" : dir, image);
+        if (!*image) {
+            snprintf(why, sizeof why, "manifest line %ld: no image", line);
+            add_refused(p, path, f[col[C_SUBJECT]], why);
+            continue;
+        }
+        if (!date_ok(f[col[C_DATE]])) {
+            snprintf(why, sizeof why, "manifest line %ld: capture_date "
+                     "'%.20s' is not YYYY-MM-DD", line, f[col[C_DATE]]);
+            add_refused(p, img, f[col[C_SUBJECT]], why);
+            continue;
+        }
+        fs_enroll_item *it = add_item(p);
+        if (!it)
+            break;
+        it->path = keep(p, img);
+        it->subject = keep(p, f[col[C_SUBJECT]]);
+        it->name = keep(p, f[col[C_NAME]]);
+        it->booking_number = keep(p, f[col[C_BOOKING]]);
+        it->capture_date = keep(p, f[col[C_DATE]]);
+        it->lawful_source = keep(p, f[col[C_SOURCE]]);
+        it->source_agency = keep(p, col[C_AGENCY] >= 0 ? f[col[C_AGENCY]]
+                                                        : "");
+    }
+    free(buf);
+    return EXIT_OK;
+}
+
+/* ---- the report ------------------------------------------------------------- */
+
+static const char *status_word(int status)
+{
+    switch (status) {
+    case FS_ENROLLED:       return "enrolled";
+    case FS_ENROLL_ALREADY: return "already";
+    default:                return "rejected";
+    }
+}
+
+static void csv_cell(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void report_rows(FILE *f, const fs_enroll_item *it, size_t n)
+{
+    for (size_t i = 0; i < n; i++, it++) {
+        csv_cell(f, it->path);
+        fputc(',', f);
+        csv_cell(f, it->subject ? it->subject : "");
+        fprintf(f, ",%s,", status_word(it->status));
+        if (it->image_id)
+            fprintf(f, "%llu", (unsigned long long)it->image_id);
+        fputc(',', f);
+        csv_cell(f, it->duplicate_of);
+        fputc(',', f);
+        if (it->duplicate_of[0])
+            fprintf(f, "%.4f", it->duplicate_score);
+        fputc(',', f);
+        csv_cell(f, it->reason);
+        fputc('\n', f);
+    }
+}
+
+static void print_json(const plan *p, const size_t count[4], size_t dups)
+{
+    printf("{\"images\":%zu,\"enrolled\":%zu,\"already\":%zu,"
+           "\"rejected\":%zu,\"possible_duplicates\":%zu,\"items\":[",
+           p->n, count[FS_ENROLLED], count[FS_ENROLL_ALREADY],
+           count[FS_ENROLL_REJECTED], dups);
+    for (size_t i = 0; i < p->n; i++) {
+        const fs_enroll_item *it = &p->items[i];
+        printf("%s{\"image\":", i ? "," : "");
+        fs_json_str(stdout, it->path);
+        printf(",\"subject\":");
+        fs_json_str(stdout, it->subject ? it->subject : "");
+        printf(",\"status\":\"%s\"", status_word(it->status));
+        if (it->image_id)
+            printf(",\"image_id\":%llu", (unsigned long long)it->image_id);
+        if (it->status == FS_ENROLL_REJECTED) {
+            printf(",\"reason\":");
+            fs_json_str(stdout, it->reason);
+        }
+        if (it->duplicate_of[0]) {
+            printf(",\"possible_duplicate_of\":");
+            fs_json_str(stdout, it->duplicate_of);
+            printf(",\"similarity\":%.4f", it->duplicate_score);
+        }
+        putchar('}');
+    }
+    printf("]}\n");
+}
+
+int cmd_enroll(fs_args *a)
+{
+    const char *manifest = fs_arg(a, "manifest");
+    if ((a->npos == 1) == (manifest != NULL))
+        return fs_usage_error(a, manifest ? "give DIR or --manifest, not "
+                              "both" : "no DIR or --manifest given");
+    long batch, threads;
+    int st = fs_arg_int(a, "batch", 1, 4096, 64, &batch);
+    if (st == EXIT_OK)
+        st = fs_arg_int(a, "threads", 0, 1024, 0, &threads);
+    if (st != EXIT_OK)
+        return st;
+    const char *source = fs_arg(a, "source");
+    const char *agency = fs_arg(a, "agency");
+
+    plan p = { 0 };
+    st = manifest ? plan_manifest(&p, manifest)
+                  : plan_dir(&p, a->pos[0], source ? source : "booking",
+                             agency ? agency : "");
+    if (st == EXIT_OK && p.oom) {
+        fs_error_msg("out of memory");
+        st = EXIT_INTERNAL;
+    }
+    if (st == EXIT_OK && p.n == 0) {
+        fs_error_msg("'%s' names no images", manifest ? manifest
+                                                      : a->pos[0]);
+        st = EXIT_USAGE;
+    }
+    FILE *rep = NULL;
+    const char *rpath = fs_arg(a, "report");
+    if (st == EXIT_OK && rpath) {
+        rep = fopen(rpath, "w");
+        if (!rep) {
+            fs_error_msg("cannot write report '%s': %s", rpath,
+                         strerror(errno));
+            st = EXIT_USAGE;
+        } else {
+            fprintf(rep, "image,subject,status,image_id,possible_duplicate_of,"
+                    "similarity,reason\n");
+        }
+    }
+    if (st != EXIT_OK) {
+        plan_free(&p);
+        return st;
+    }
+
+    char mbuf[4096];
+    fs_engine_options eo = { .model_path = fs_model_path(a, mbuf, sizeof mbuf),
+                             .threads = (int)threads };
+    fs_engine *e = NULL;
+    fs_gallery *g = NULL;
+    fs_enroller *en = NULL;
+    fs_detail d = { "" };
+    int rc = fs_engine_open(&eo, &e, &d);
+    if (rc == FS_OK) {
+        fs_gallery_options go = { .create = 1,
+                                  .model_id = fs_engine_model_id(e),
+                                  .model_sha256 = fs_engine_model_sha256(e) };
+        rc = fs_gallery_open(a->gallery, &go, &g, &d);
+    }
+    if (rc == FS_OK)
+        rc = fs_enroller_open(e, g, &en, &d);
+
+    size_t count[4] = { 0 }, dups = 0;
+    fs_progress pr;
+    fs_progress_begin(&pr, "enrolling", (long)p.n);
+    for (size_t done = 0; rc == FS_OK && done < p.n; ) {
+        /* items refused while planning go straight to the report */
+        size_t end = done;
+        while (end < p.n && end - done < (size_t)batch &&
+               p.items[end].status == 0)
+            end++;
+        if (end > done)
+            rc = fs_enroller_run(en, p.items + done, end - done, &d);
+        else
+            end = done + 1;
+        if (rc != FS_OK)
+            break;
+        for (size_t i = done; i < end; i++) {
+            count[p.items[i].status & 3]++;
+            dups += p.items[i].duplicate_of[0] != 0;
+        }
+        if (rep) {
+            report_rows(rep, p.items + done, end - done);
+            fflush(rep);
+        }
+        done = end;
+        fs_progress_step(&pr, (long)done);
+    }
+    fs_progress_end(&pr);
+    if (rep && fclose(rep) != 0 && rc == FS_OK)
+        rc = fs_fail(&d, FS_EIO, "cannot write report '%s'", rpath);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        st = fs_exit_status(rc);
+    } else if (a->json) {
+        print_json(&p, count, dups);
+    } else {
+        for (size_t i = 0; i < p.n; i++) {
+            const fs_enroll_item *it = &p.items[i];
+            if (it->status == FS_ENROLL_REJECTED)
+                printf("rejected %s: %s\n", it->path, it->reason);
+            if (it->duplicate_of[0])
+                printf("possible duplicate: subject '%s' (%s) resembles "
+                       "subject '%s' (similarity %.3f)\n", it->subject,
+                       it->path, it->duplicate_of, it->duplicate_score);
+        }
+        printf("%zu image%s: %zu enrolled, %zu already in the gallery, "
+               "%zu rejected, %zu possible duplicate record%s\n", p.n,
+               p.n == 1 ? "" : "s", count[FS_ENROLLED],
+               count[FS_ENROLL_ALREADY], count[FS_ENROLL_REJECTED], dups,
+               dups == 1 ? "" : "s");
+    }
+    fs_enroller_close(en);
+    fs_gallery_close(g);
+    fs_engine_close(e);
+    plan_free(&p);
+    return st;
+}

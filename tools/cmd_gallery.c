@@ -1,0 +1,239 @@
+/*
+ * cmd_gallery.c - `facesearch gallery stats | show SUBJECT | remove SUBJECT
+ * --reason TEXT | verify`: what an admin needs to look after the gallery.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs_cli.h"
+
+const fs_opt cmd_gallery_opts[] = {
+    { "reason", "TEXT", "remove: why (sealed, expunged...); required" },
+    { "rank", "MODE", "config: exact (default) or compressed (int8 first "
+                      "pass, exact re-rank)" },
+    { NULL, NULL, NULL }
+};
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+static int open_gallery(fs_args *a, int readonly, fs_gallery **g)
+{
+    fs_gallery_options o = { .readonly = readonly };
+    fs_detail d = { "" };
+    int rc = fs_gallery_open(a->gallery, &o, g, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
+    }
+    return EXIT_OK;
+}
+
+static int stats(fs_args *a, fs_gallery *g)
+{
+    fs_gallery_stats s;
+    fs_detail d = { "" };
+    int rc = fs_gallery_stat(g, &s, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
+    }
+    if (a->json) {
+        printf("{\"gallery\":");
+        fs_json_str(stdout, a->gallery);
+        printf(",\"subjects\":%llu,\"images\":%llu,\"templates\":%llu,"
+               "\"template_blocks\":%llu,\"image_bytes\":%llu,"
+               "\"file_bytes\":%llu,\"schema\":%d,\"dim\":%d,\"metric\":",
+               (unsigned long long)s.subjects, (unsigned long long)s.images,
+               (unsigned long long)s.templates, (unsigned long long)s.blocks,
+               (unsigned long long)s.image_bytes,
+               (unsigned long long)s.file_bytes, s.schema, s.dim);
+        fs_json_str(stdout, s.metric);
+        printf(",\"model\":");
+        fs_json_str(stdout, s.model_id);
+        printf(",\"model_sha256\":\"%s\",\"rank\":\"%s\"}\n",
+               s.model_sha256, s.rank_mode ? "compressed" : "exact");
+        return EXIT_OK;
+    }
+    printf("gallery %s\n  subjects   %llu\n  images     %llu (%.1f MB)\n"
+           "  templates  %llu in %llu blocks of %d\n  file       %.1f MB\n"
+           "  model      %s (sha256 %.16s...)\n  schema     %d, %d-D %s\n"
+           "  ranking    %s\n",
+           a->gallery, (unsigned long long)s.subjects,
+           (unsigned long long)s.images, s.image_bytes / 1e6,
+           (unsigned long long)s.templates, (unsigned long long)s.blocks,
+           FS_TBLOCK_ROWS, s.file_bytes / 1e6, s.model_id, s.model_sha256,
+           s.schema, s.dim, s.metric, s.rank_mode ? "compressed" : "exact");
+    return EXIT_OK;
+}
+
+static int show(fs_args *a, fs_gallery *g, const char *subject)
+{
+    fs_subject_info si;
+    size_t n;
+    fs_detail d = { "" };
+    int rc = fs_gallery_subject(g, subject, &si, NULL, 0, &n, &d);
+    fs_image_info *im = NULL;
+    if (rc == FS_OK && !(im = calloc(n ? n : 1, sizeof *im)))
+        rc = fs_fail(&d, FS_ENOMEM, "out of memory");
+    if (rc == FS_OK)
+        rc = fs_gallery_subject(g, subject, &si, im, n, &n, &d);
+    if (rc != FS_OK) {
+        free(im);
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
+    }
+    if (a->json) {
+        printf("{\"subject\":");
+        fs_json_str(stdout, si.id);
+        printf(",\"name\":");
+        fs_json_str(stdout, si.name);
+        printf(",\"images\":[");
+    } else {
+        printf("subject %s%s%s%s: %u image%s\n", si.id, si.name[0] ? " (" : "",
+               si.name, si.name[0] ? ")" : "", si.images,
+               si.images == 1 ? "" : "s");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char sha[65], when[32];
+        hex(im[i].sha256, 32, sha);
+        time_t t = (time_t)im[i].enrolled;
+        struct tm tm;
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        if (a->json) {
+            printf("%s{\"image_id\":%llu,\"booking_number\":", i ? "," : "",
+                   (unsigned long long)im[i].id);
+            fs_json_str(stdout, im[i].booking_number);
+            printf(",\"capture_date\":");
+            fs_json_str(stdout, im[i].capture_date);
+            printf(",\"source_agency\":");
+            fs_json_str(stdout, im[i].source_agency);
+            printf(",\"lawful_source\":");
+            fs_json_str(stdout, im[i].lawful_source);
+            printf(",\"bytes\":%llu,\"sha256\":\"%s\",\"enrolled\":\"%s\"}",
+                   (unsigned long long)im[i].image_len, sha, when);
+        } else {
+            printf("  image %llu: booking number %s, captured %s, %s photo"
+                   "%s%s, %llu bytes, enrolled %s\n    sha256 %s\n",
+                   (unsigned long long)im[i].id,
+                   im[i].booking_number[0] ? im[i].booking_number : "-",
+                   im[i].capture_date[0] ? im[i].capture_date : "-",
+                   im[i].lawful_source, im[i].source_agency[0] ? " from " : "",
+                   im[i].source_agency, (unsigned long long)im[i].image_len,
+                   when, sha);
+        }
+    }
+    if (a->json)
+        printf("]}\n");
+    free(im);
+    return EXIT_OK;
+}
+
+static int remove_subject(fs_args *a, fs_gallery *g, const char *subject)
+{
+    const char *reason = fs_arg(a, "reason");
+    fs_detail d = { "" };
+    int rc = fs_gallery_remove(g, subject, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
+    }
+    if (a->json) {
+        printf("{\"removed\":");
+        fs_json_str(stdout, subject);
+        printf(",\"reason\":");
+        fs_json_str(stdout, reason);
+        printf("}\n");
+    } else {
+        printf("removed subject %s with its images and templates (%s)\n",
+               subject, reason);
+    }
+    return EXIT_OK;
+}
+
+static int verify(fs_args *a, fs_gallery *g)
+{
+    fs_detail d = { "" };
+    int rc = fs_gallery_verify(g, &d);
+    if (a->json) {
+        printf("{\"consistent\":%s", rc == FS_OK ? "true" : "false");
+        if (rc != FS_OK) {
+            printf(",\"problem\":");
+            fs_json_str(stdout, d.msg);
+        }
+        printf("}\n");
+    }
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
+    }
+    if (!a->json)
+        printf("gallery %s is consistent\n", a->gallery);
+    return EXIT_OK;
+}
+
+static int set_rank(fs_args *a, fs_gallery *g, int mode)
+{
+    fs_detail d = { "" };
+    int rc = fs_gallery_set_rank_mode(g, mode, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
+    }
+    const char *name = mode == FS_RANK_EXACT ? "exact" : "compressed";
+    if (a->json)
+        printf("{\"rank\":\"%s\"}\n", name);
+    else
+        printf("gallery %s ranks %s\n", a->gallery, mode == FS_RANK_EXACT ?
+               "exactly (float, every row)" : "compressed (int8 first "
+               "pass, exact float re-rank of a shortlist)");
+    return EXIT_OK;
+}
+
+int cmd_gallery(fs_args *a)
+{
+    static const struct { const char *name; int args, readonly; } sub[] = {
+        { "config", 0, 0 }, { "remove", 1, 0 }, { "show", 1, 1 },
+        { "stats", 0, 1 }, { "verify", 0, 1 },
+    };
+    if (a->npos == 0)
+        return fs_usage_error(a, "no subcommand (stats, show, remove, "
+                              "verify, config)");
+    size_t k = 0;
+    while (k < sizeof sub / sizeof *sub && strcmp(sub[k].name, a->pos[0]))
+        k++;
+    if (k == sizeof sub / sizeof *sub)
+        return fs_usage_error(a, "unknown subcommand '%s'", a->pos[0]);
+    if (a->npos - 1 != sub[k].args)
+        return fs_usage_error(a, sub[k].args ? "%s needs one SUBJECT"
+                              : "%s takes no arguments", sub[k].name);
+    const char *reason = fs_arg(a, "reason"), *rank = fs_arg(a, "rank");
+    int mode = -1;
+    for (int i = 0; rank && i < 2; i++)
+        if (strcmp(rank, (const char *[]){ "exact", "compressed" }[i]) == 0)
+            mode = i;
+    if (k == 0 && mode < 0)
+        return fs_usage_error(a, rank ? "--rank must be exact or "
+                              "compressed, not '%s'" : "config needs "
+                              "--rank exact|compressed", rank);
+    if (k == 1 && (!reason || !*reason))
+        return fs_usage_error(a, "remove needs --reason TEXT (G20: every "
+                              "gallery change says why)");
+    fs_gallery *g;
+    int st = open_gallery(a, sub[k].readonly, &g);
+    if (st != EXIT_OK)
+        return st;
+    switch (k) {
+    case 0:  st = set_rank(a, g, mode); break;
+    case 1:  st = remove_subject(a, g, a->pos[1]); break;
+    case 2:  st = show(a, g, a->pos[1]); break;
+    case 3:  st = stats(a, g); break;
+    default: st = verify(a, g); break;
+    }
+    fs_gallery_close(g);
+    return st;
+}
