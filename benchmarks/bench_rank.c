@@ -45,6 +45,8 @@
 #include "../engine/fs_pool.h"
 #include "../index/fs_index.h"
 
+#include <openssl/evp.h>
+
 #define D          FS_DESC_DIM
 #define BATCH      FS_BENCH_RANK_BATCH
 #define MIN_CALLS  3
@@ -122,6 +124,7 @@ typedef struct fill_job {
     float   *vec;
     size_t   n;
     uint64_t seed;
+    size_t   first;           /* index of vec's first row in the set */
 } fill_job;
 
 static void fill_team(void *arg, int tid, int nt)
@@ -130,7 +133,7 @@ static void fill_team(void *arg, int tid, int nt)
     long lo, hi;
     fs_pool_split((long)j->n, tid, nt, &lo, &hi);
     for (long i = lo; i < hi; i++)
-        random_unit(j->seed, (uint64_t)i, j->vec + (size_t)i * D);
+        random_unit(j->seed, j->first + (size_t)i, j->vec + (size_t)i * D);
 }
 
 /* Memory for a matrix that a scan walks end to end: 2 MB aligned and
@@ -145,39 +148,106 @@ static float *alloc_matrix(size_t rows, size_t *bytes)
 }
 
 /* The gallery the engines search: n random unit vectors, one subject
- * each.  Made in memory from the seed; the peer gets them through a raw
- * file. */
+ * each ("r0000001"...), enrolled through the gallery API like any other
+ * (no image; the record's sha256 is that of the vector's bytes), in
+ * batches of ENROL_BATCH, under work_dir keyed by n and seed.  A gallery
+ * left there by an earlier run is reused, and one cut short (commits are
+ * atomic and in order) is finished from where it stopped.  Then the
+ * engines scan what fs_gallery_load reads back, the peer gets those very
+ * bytes through a raw file. */
+#define ENROL_BATCH 10000
+#define BENCH_MODEL "bench-random-unit-v1"   /* not a network: a recipe */
+
 typedef struct gallery {
-    float    *vec;
-    uint32_t *subject;
-    size_t    n, bytes;
+    fs_gallery  *g;
+    fs_templates t;
 } gallery;
 
-static int gallery_get(const fs_bench_rank_options *o, fs_pool *pool,
-                       gallery *g, fs_bench_rank_report *rep, fs_detail *d)
+static int enrol(const fs_bench_rank_options *o, fs_pool *pool, fs_gallery *g,
+                 size_t have, fs_detail *d)
 {
+    float *vec = malloc((size_t)ENROL_BATCH * D * sizeof *vec);
+    if (!vec)
+        return fs_fail(d, FS_ENOMEM, "no memory");
+    int rc = FS_OK;
     double t0 = fs_bench_now();
-    g->n = o->n;
-    g->vec = alloc_matrix(o->n, &g->bytes);
-    g->subject = malloc((o->n ? o->n : 1) * sizeof *g->subject);
-    if (!g->vec || !g->subject)
-        return fs_fail(d, FS_ENOMEM, "no memory for %zu vectors", o->n);
-    say(o, "making %zu random unit vectors (seed %llu)", o->n,
-        (unsigned long long)o->seed);
-    fill_job j = { g->vec, o->n, o->seed };
-    fs_pool_run(pool, fill_team, &j);
-    for (size_t i = 0; i < o->n; i++)
-        g->subject[i] = (uint32_t)i;
+    say(o, "enrolling %zu random unit vectors into the gallery (%zu there "
+        "already)", o->n - have, have);
+    for (size_t i0 = have; rc == FS_OK && i0 < o->n; i0 += ENROL_BATCH) {
+        size_t m = o->n - i0 < ENROL_BATCH ? o->n - i0 : ENROL_BATCH;
+        fill_job j = { vec, m, o->seed, i0 };
+        fs_pool_run(pool, fill_team, &j);
+        fs_gallery_batch *b;
+        if ((rc = fs_gallery_begin(g, &b, d)) != FS_OK)
+            break;
+        for (size_t i = 0; rc == FS_OK && i < m; i++) {
+            char subject[FS_SUBJECT_MAX];
+            snprintf(subject, sizeof subject, "r%07zu", i0 + i + 1);
+            fs_mugshot ms = { .subject = subject, .lawful_source = "bench" };
+            memcpy(ms.tmpl, vec + i * D, sizeof ms.tmpl);
+            EVP_Digest(ms.tmpl, sizeof ms.tmpl, ms.sha256, NULL, EVP_sha256(),
+                       NULL);
+            rc = fs_gallery_put(b, &ms, NULL, d);
+            if (rc == FS_EXISTS)        /* an earlier run's: keep it */
+                rc = FS_OK;
+        }
+        if (rc == FS_OK)
+            rc = fs_gallery_commit(b, d);
+        else
+            fs_gallery_abort(b);
+        double el = fs_bench_now() - t0, rate = (double)(i0 + m - have) / el;
+        say(o, "gallery: %zu/%zu vectors, %.0f/s, ETA %.0f s", i0 + m, o->n,
+            rate, (double)(o->n - i0 - m) / rate);
+    }
+    free(vec);
+    return rc;
+}
+
+static int gallery_get(const fs_bench_rank_options *o, fs_pool *pool,
+                       gallery *gal, fs_bench_rank_report *rep, fs_detail *d)
+{
+    char dir[4200], sha[65];
+    unsigned char md[32];
+    snprintf(dir, sizeof dir, "%s/gallery-v%d-n%zu-s%llu", o->work_dir,
+             VEC_FORMAT, o->n, (unsigned long long)o->seed);
+    EVP_Digest(BENCH_MODEL, strlen(BENCH_MODEL), md, NULL, EVP_sha256(),
+               NULL);
+    for (int i = 0; i < 32; i++)
+        snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    fs_gallery_options go = { 1, 0, BENCH_MODEL, sha, 0 };
+    double t0 = fs_bench_now();
+    int rc = fs_gallery_open(dir, &go, &gal->g, d);
+    fs_gallery_stats st;
+    if (rc == FS_OK)
+        rc = fs_gallery_stat(gal->g, &st, d);
+    if (rc != FS_OK)
+        return rc;
+    int fresh = st.templates < o->n;
+    if (fresh && (rc = enrol(o, pool, gal->g, (size_t)st.templates, d)) !=
+                     FS_OK)
+        return rc;
+    if (fresh) {                  /* time the open as a later run sees it */
+        rep->build_s = fs_bench_now() - t0;
+        fs_gallery_close(gal->g);
+        gal->g = NULL;
+        t0 = fs_bench_now();
+        if ((rc = fs_gallery_open(dir, &go, &gal->g, d)) != FS_OK)
+            return rc;
+    }
+    say(o, "opening the gallery %s", dir);
+    if ((rc = fs_gallery_load(gal->g, &gal->t, d)) != FS_OK)
+        return rc;
     rep->gallery_s = fs_bench_now() - t0;
-    snprintf(rep->gallery_source, sizeof rep->gallery_source,
-             "in memory, made from seed %llu", (unsigned long long)o->seed);
+    if (gal->t.n != o->n)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' holds %zu templates, "
+                       "not %zu", dir, gal->t.n, o->n);
+    snprintf(rep->gallery_source, sizeof rep->gallery_source, "%s", dir);
     return FS_OK;
 }
 
-static void gallery_release(gallery *g)
+static void gallery_release(gallery *gal)
 {
-    free(g->vec);
-    free(g->subject);
+    fs_gallery_close(gal->g);
 }
 
 /* The raw file of rows for the peer, kept between runs (same name, same
@@ -537,7 +607,7 @@ static int setup_rankers(run *u, fs_detail *d)
 {
     const fs_bench_rank_options *o = u->o;
     fs_bench_rank_report *rep = u->rep;
-    fs_templates t = { u->g.vec, u->g.subject, u->g.n };
+    const fs_templates *t = &u->g.t;
     for (int ti = 0; ti < rep->nt; ti++) {
         int rc = fs_pool_create(rep->tlist[ti], &u->pool[ti]);
         if (rc != FS_OK)
@@ -550,7 +620,7 @@ static int setup_rankers(run *u, fs_detail *d)
             if (m == 1)
                 say(o, "building the int8 copy (%d thread(s))",
                     rep->tlist[ti]);
-            if ((rc = fs_ranker_create(&t, &ro, &u->rk[ti][m], d)) != FS_OK)
+            if ((rc = fs_ranker_create(t, &ro, &u->rk[ti][m], d)) != FS_OK)
                 return rc;
             if (m == 1 && ti == rep->nt - 1)
                 rep->compress_s = fs_bench_now() - t0;
@@ -643,7 +713,7 @@ static void start_peers(run *u)
         snprintf(why, sizeof why, "not asked for (--peers)");
     } else {
         say(o, "writing the vectors for the peer to %s", vecfile);
-        if (raw_file(vecfile, u->g.vec, u->g.n) != FS_OK ||
+        if (raw_file(vecfile, u->g.t.vec, u->g.t.n) != FS_OK ||
             raw_file(qfile, u->queries, (size_t)o->queries) != FS_OK)
             snprintf(why, sizeof why, "cannot write %s", vecfile);
         else if (want_hnsw && access(cache, R_OK) != 0)
@@ -679,8 +749,8 @@ static int rounds_run(run *u, fs_detail *d)
     long cursor[NENGINES] = { 0 };
     double one[2][FS_BENCH_MAX_ROUNDS];
     int rc = FS_OK;
-    const float *membuf = u->g.vec;
-    size_t memrows = u->g.n, membytes = 0;
+    const float *membuf = u->g.t.vec;
+    size_t memrows = u->g.t.n, membytes = 0;
     float *own = NULL;
     if (memrows * D * sizeof(float) < (256u << 20)) {
         /* a small gallery sits in cache; the bound is DRAM's */

@@ -112,7 +112,8 @@ int fs_bench_detect(const fs_bench_detect_options *opt,
 
 typedef struct fs_bench_rank_options {
     const char *exe_dir;       /* where fs-peer-rank lives */
-    const char *work_dir;      /* vectors, the hnswlib cache (build/bench) */
+    const char *work_dir;      /* the gallery, the peer's vectors, the
+                                  hnswlib cache (build/bench) */
     size_t      n;             /* gallery rows (random unit vectors) */
     int         queries;       /* probes, cycled through */
     int         k;
@@ -146,8 +147,9 @@ typedef struct fs_bench_rank_report {
     uint64_t seed;
     char     isa[16];              /* our float kernels' level */
     char     q8_kernel[32];        /* the int8 first pass's instruction */
-    char     gallery_source[128];
-    double   gallery_s;            /* making or opening the gallery */
+    char     gallery_source[4200]; /* its directory */
+    double   build_s;              /* enrolling the vectors; 0: reused */
+    double   gallery_s;            /* opening it: fs_gallery_open + _load */
     double   compress_s;           /* building the int8 copy (all cores) */
     size_t   shortlist;            /* compressed: subjects re-ranked */
     /* memory read bandwidth, per thread count of tlist, GB/s */

@@ -342,7 +342,8 @@ static void print_rank_json(const fs_bench_rank_report *rep)
     fs_json_str(stdout, rep->q8_kernel);
     printf(",\"shortlist\":%zu,\"gallery\":", rep->shortlist);
     fs_json_str(stdout, rep->gallery_source);
-    json_num("gallery_s", rep->gallery_s);
+    json_num("build_s", rep->build_s);
+    json_num("open_s", rep->gallery_s);
     json_num("compress_s", rep->compress_s);
     printf(",\"memory\":[");
     for (int i = 0; i < rep->nt; i++) {
@@ -398,10 +399,16 @@ static void print_rank_json(const fs_bench_rank_report *rep)
 
 static void print_rank_human(const fs_bench_rank_report *rep)
 {
-    printf("bench rank: %zu random unit vectors of %d dimensions (%s, "
-           "%.1f s), k=%d, %d queries, %d rounds\n", rep->rows, rep->dim,
-           rep->gallery_source, rep->gallery_s, rep->k, rep->queries,
-           rep->rounds);
+    printf("bench rank: %zu random unit vectors of %d dimensions, k=%d, "
+           "%d queries, %d rounds\n", rep->rows, rep->dim, rep->k,
+           rep->queries, rep->rounds);
+    if (rep->build_s > 0)
+        printf("gallery %s: enrolled in %.1f s, ", rep->gallery_source,
+               rep->build_s);
+    else
+        printf("gallery %s (reused): ", rep->gallery_source);
+    printf("opened (fs_gallery_open + fs_gallery_load) in %.2f s\n",
+           rep->gallery_s);
     printf("%d CPUs; float kernels %s; compressed: int8 copy by %s, built "
            "in %.2f s, re-ranks %zu subjects\n", rep->ncpu, rep->isa,
            rep->q8_kernel, rep->compress_s, rep->shortlist);
