@@ -193,7 +193,9 @@ typedef struct fs_rank_options {
     int      mode;              /* FS_RANK_* */
     int      isa;               /* -1: fs_isa_best(); else at most that */
     fs_pool *pool;              /* NULL: the calling thread alone */
-    size_t   shortlist;         /* compressed: rows re-ranked; 0: default */
+    size_t   shortlist;         /* compressed: subjects the first pass
+                                   keeps, all of whose rows are re-ranked
+                                   (at least k, at most 65536); 0: 2k + 64 */
 } fs_rank_options;
 
 typedef struct fs_ranker fs_ranker;
@@ -222,9 +224,12 @@ typedef struct fs_hit {
 } fs_hit;
 
 /* Top k distinct subjects for each of nq unit-length probes (nq x
- * FS_DESC_DIM floats): hits[q * k ...] best first, nhits[q] how many
- * (fewer than k when the gallery has fewer subjects).  k in 1..
- * FS_RANK_MAX_K.  Batches of probes go through sgemm. */
+ * FS_DESC_DIM floats): hits[q * k ...] best first (score descending, then
+ * subject number, then row ascending), nhits[q] how many (fewer than k
+ * when the gallery has fewer subjects).  k in 1..FS_RANK_MAX_K; probes
+ * must be finite (FS_EINVAL otherwise, nothing written).  Batches of 12
+ * probes or more go through sgemm, whose rounding may differ from a
+ * single probe's in the last bit.  Allocates nothing. */
 int  fs_rank_topk(fs_ranker *r, const float *probes, size_t nq, size_t k,
                   fs_hit *hits, size_t *nhits);
 
