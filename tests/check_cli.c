@@ -184,7 +184,7 @@ START_TEST(test_cli_bench_rank_json)
     int st = TU_RUN(&out, &err, "bench", "rank", "--gallery", "3000",
                  "--queries", "20", "--k", "10", "--peers", "none",
                  "--rounds", "1", "--seconds", "0.02", "--threads", "2",
-                 "--json");
+                 "--dir", tu_tmp, "--json");
     ck_assert_msg(st == 0, "%s", err);
     fs_json *j;
     fs_detail d = { "" };
@@ -226,6 +226,8 @@ START_TEST(test_cli_bench_rank_json)
     }
     ck_assert_int_eq(ours, 4);
     ck_assert_int_eq(peers, 4);
+    struct stat sb;            /* the gallery went where it was told */
+    ck_assert_int_eq(stat(tu_path(tu_tmp, "gallery-v1-n3000-s1"), &sb), 0);
     fs_json_free(j);
     free(out);
     free(err);

@@ -25,6 +25,8 @@ const fs_opt cmd_bench_opts[] = {
     { "queries", "Q", "rank: probes, cycled through (default 200)" },
     { "k", "K", "rank: subjects per list (default 50)" },
     { "seed", "S", "rank: seed of the random vectors (default 1)" },
+    { "dir", "DIR", "rank: where the gallery, the peer's vectors and the "
+                    "hnswlib index are kept (default build/bench)" },
     { NULL, NULL, NULL }
 };
 
@@ -484,7 +486,9 @@ static int bench_rank(fs_args *a, const char *tree, long threads,
             EXIT_OK)
         return st;
     char exe[4096], work[4200];
-    snprintf(work, sizeof work, "%s/build/bench", tree);
+    const char *dir = fs_arg(a, "dir");
+    snprintf(work, sizeof work, "%s%s", dir ? dir : tree,
+             dir ? "" : "/build/bench");
     fs_bench_rank_options o = {
         fs_exe_dir(exe, sizeof exe), work, (size_t)n, (int)queries, (int)k,
         (int)threads, seconds, (int)rounds, peers, (uint64_t)seed,

@@ -13,7 +13,8 @@ static const fs_cmd commands[] = {
       "bench embed [--threads T] [--batch B] [--seconds S] [--rounds R]\n"
       "  [--peers LIST] [--json]\n"
       "bench rank [--gallery N] [--queries Q] [--k K] [--threads T]\n"
-      "  [--seconds S] [--rounds R] [--peers LIST] [--seed S] [--json]\n"
+      "  [--seconds S] [--rounds R] [--peers LIST] [--seed S] [--dir DIR]\n"
+      "  [--json]\n"
       "bench detect [--threads T] [--limit N] [--large N] [--json]",
       cmd_bench_opts, cmd_bench },
     { "detect", "Find the faces of a still image and judge each for search.",
