@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh BIN SHARED - the main job on a small demo: face descriptors of
-# aligned chips, and how far apart they are.  Uses the golden chips of
-# ../shared when it is there, else a chip it draws itself.
+# aligned chips and how far apart they are, then a small mugshot gallery
+# enrolled and an identification measured.  Uses the golden chips and data
+# sets of ../shared when they are there, else a chip it draws itself.
 set -eu
 bin=$1
 shared=$2
@@ -38,4 +39,27 @@ else
       head -c 67800 /dev/urandom; } > "$tmp/noise.bmp"
     echo "== ../shared is absent: the descriptor of a noise chip"
     "$bin" embed "$tmp/noise.bmp"
+fi
+
+faces=$shared/datasets/faces94
+if [ -d "$faces" ]; then
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    # ten people, two photos each, as DIR/<subject>/<image>
+    for p in $(ls "$faces" | head -10); do
+        mkdir -p "$tmp/mugshots/$p"
+        for f in $(ls "$faces/$p" | head -2); do
+            ln -s "$faces/$p/$f" "$tmp/mugshots/$p/$f"
+        done
+    done
+    echo
+    echo "== enrolling 20 mugshots of 10 people (report: per image)"
+    "$bin" enroll "$tmp/mugshots" --gallery "$tmp/gallery" \
+        --report "$tmp/report.csv" 2>/dev/null
+    head -3 "$tmp/report.csv" | cut -c1-110
+    echo
+    "$bin" gallery stats --gallery "$tmp/gallery"
+    echo
+    echo "== identification on dlib's 'johns' (5 people, 55 photos)"
+    "$bin" eval "$shared/datasets/dlib_johns" 2>/dev/null
 fi
