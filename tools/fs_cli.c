@@ -37,12 +37,16 @@ void fs_print_help(const fs_cmd *cmd, FILE *f)
 {
     const char *u = cmd->usage;
     fprintf(f, "%s\n\nusage: ", cmd->summary);
-    /* usage holds one or more lines; each gets the program name */
+    /* usage holds one or more lines; each gets the program name, but a
+     * line that starts with two spaces continues the one above */
     while (*u) {
         const char *nl = strchr(u, '\n');
         int len = nl ? (int)(nl - u) : (int)strlen(u);
-        fprintf(f, "%sfacesearch %.*s\n", u == cmd->usage ? "" : "       ",
-                len, u);
+        if (u != cmd->usage && u[0] == ' ' && u[1] == ' ')
+            fprintf(f, "                 %.*s\n", len - 2, u + 2);
+        else
+            fprintf(f, "%sfacesearch %.*s\n", u == cmd->usage ? "" :
+                    "       ", len, u);
         u += len + (nl ? 1 : 0);
     }
     if (cmd->opts && cmd->opts->name) {
@@ -172,8 +176,10 @@ const char *fs_arg(const fs_args *a, const char *name)
     return k >= 0 ? a->value[k] : NULL;
 }
 
-int fs_arg_int(const fs_args *a, const char *name, long lo, long hi,
-               long dflt, long *out)
+/* One parser for both: a whole number is a number whose text strtol
+ * reads to the end. */
+static int arg_number(const fs_args *a, const char *name, int whole,
+                      double lo, double hi, double dflt, double *out)
 {
     const char *s = fs_arg(a, name);
     if (!s) {
@@ -182,30 +188,31 @@ int fs_arg_int(const fs_args *a, const char *name, long lo, long hi,
     }
     char *end;
     errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return fs_usage_error(a, "--%s must be a whole number from %ld to "
-                              "%ld, not '%s'", name, lo, hi, s);
+    double v = whole ? (double)strtol(s, &end, 10) : strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return whole ? fs_usage_error(a, "--%s must be a whole number from "
+                                      "%.0f to %.0f, not '%s'", name, lo, hi,
+                                      s)
+                     : fs_usage_error(a, "--%s must be a number from %g to "
+                                      "%g, not '%s'", name, lo, hi, s);
     *out = v;
     return EXIT_OK;
+}
+
+int fs_arg_int(const fs_args *a, const char *name, long lo, long hi,
+               long dflt, long *out)
+{
+    double v = 0;
+    int st = arg_number(a, name, 1, (double)lo, (double)hi, (double)dflt, &v);
+    if (st == EXIT_OK)
+        *out = (long)v;
+    return st;
 }
 
 int fs_arg_double(const fs_args *a, const char *name, double lo, double hi,
                   double dflt, double *out)
 {
-    const char *s = fs_arg(a, name);
-    if (!s) {
-        *out = dflt;
-        return EXIT_OK;
-    }
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
-        return fs_usage_error(a, "--%s must be a number from %g to %g, not "
-                              "'%s'", name, lo, hi, s);
-    *out = v;
-    return EXIT_OK;
+    return arg_number(a, name, 0, lo, hi, dflt, out);
 }
 
 const char *fs_exe_dir(char *buf, size_t len)
