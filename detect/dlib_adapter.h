@@ -34,9 +34,10 @@ void fs_dimg_free(fs_dimg *img);
 
 int  fs_hog_create(fs_hog **out);
 void fs_hog_free(fs_hog *hog);
-/* Faces found after doubling the image `upsample` times (0: as is),
- * boxes in the original image's pixels, at most max of them, strongest
- * first; *n is how many. */
+/* Faces found after doubling the image `upsample` times (0: as is, on
+ * its grey levels; doubled: on RGB, as dlib's Python calls it), boxes in
+ * the original image's pixels, at most max of them, strongest first; *n
+ * is how many. */
 int  fs_hog_detect(fs_hog *hog, const fs_dimg *img, int upsample,
                    fs_hog_box *boxes, int max, int *n);
 

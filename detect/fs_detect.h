@@ -124,8 +124,9 @@ void fs_quality_defaults(fs_quality_limits *q);
 
 /* All faces in img, strongest first, with landmarks and quality judged
  * against q (defaults when NULL).  Faces of about 40 px and up are
- * found: dlib's HOG scans the image as it is, then doubled where that
- * found nothing, then OpenCV's cascade where HOG found nothing at all. */
+ * found: dlib's HOG scans the image as it is (grey levels), then
+ * doubled where that found nothing, then OpenCV's cascade where HOG
+ * found nothing at all. */
 int  fs_detect_faces(fs_detector *det, const fs_image *img,
                      const fs_quality_limits *q, fs_face *faces, int max,
                      int *n, fs_detail *d);
