@@ -135,8 +135,8 @@ void fs_detector_set_mode(fs_detector *det, int mode);
 /* The face used when none is named: the one nearest the image centre.
  * In group photos the largest is often the wrong one: `facesearch eval
  * --face centre|largest` on lfw-dev (501 enrolled, 1983 mated probes)
- * gives rank-1 0.953 for this rule against 0.946 for the largest face,
- * and rank-20 0.9945 against 0.9884.  -1 when n == 0. */
+ * gives rank-1 0.952 for this rule against 0.944 for the largest face,
+ * and rank-20 0.9950 against 0.9899.  -1 when n == 0. */
 int  fs_default_face(const fs_face *faces, int n, int width, int height);
 
 /* The gallery rule: a mugshot holds exactly one dominant face, the
