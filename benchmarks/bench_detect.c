@@ -295,12 +295,8 @@ int fs_bench_detect(const fs_bench_detect_options *o,
         for (int si = 0; rc == FS_OK && si < 3; si++) {
             if (sets[si].n == 0)
                 continue;
-            if (o->progress) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "%s: %d images, %d thread(s)",
-                         sets[si].name, sets[si].n, T);
-                o->progress(o->ctx, msg);
-            }
+            say(o, "%s: %d images, %d thread(s)", sets[si].name, sets[si].n,
+                T);
             double secs[2] = { 0, 0 };
             int faces[2] = { 0, 0 };
             static const int order[4] = { 0, 1, 1, 0 };

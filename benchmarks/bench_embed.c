@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,21 +30,6 @@
 #include "../engine/fs_pool.h"
 
 #define MIN_TIMED 5
-
-static void say(const fs_bench_embed_options *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void say(const fs_bench_embed_options *o, const char *fmt, ...)
-{
-    if (!o->progress)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    o->progress(o->ctx, msg);
-}
 
 /* ---- inputs ----------------------------------------------------------- */
 
@@ -481,9 +465,6 @@ double fs_bench_ratio(const fs_bench_result *a, const fs_bench_result *b)
 {
     if (!a || !b)
         return 0;
-    double v[FS_BENCH_MAX_ROUNDS];
-    int n = 0;
-    for (int i = 0; i < a->rounds && i < b->rounds; i++)
-        v[n++] = a->round_ms[i] / b->round_ms[i];
-    return n ? fs_bench_median(v, n) : 0;
+    return fs_bench_round_ratio(a->round_ms, a->rounds, b->round_ms,
+                                b->rounds);
 }

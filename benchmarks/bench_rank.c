@@ -62,21 +62,6 @@ static const char *const peer_engine[NENGINES] = {
     NULL, NULL, "faiss", "hnswlib"
 };
 
-static void say(const fs_bench_rank_options *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void say(const fs_bench_rank_options *o, const char *fmt, ...)
-{
-    if (!o->progress)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    o->progress(o->ctx, msg);
-}
-
 static void note(fs_bench_rank_report *rep, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -629,6 +614,20 @@ static int setup_rankers(run *u, fs_detail *d)
     return FS_OK;
 }
 
+/* Every query's list from ranker r, in batches, into u->hits and n. */
+static int rank_all(run *u, fs_ranker *r, size_t *n)
+{
+    size_t nq = (size_t)u->o->queries, k = (size_t)u->o->k;
+    for (size_t q0 = 0; q0 < nq; q0 += BATCH) {
+        size_t m = nq - q0 < BATCH ? nq - q0 : BATCH;
+        int rc = fs_rank_topk(r, u->queries + q0 * D, m, k,
+                              u->hits + q0 * k, n + q0);
+        if (rc != FS_OK)
+            return rc;
+    }
+    return FS_OK;
+}
+
 /* Our exact lists for every query (the truth every recall is measured
  * against) and the compressed mode's recall. */
 static int our_recall(run *u, fs_detail *d)
@@ -638,21 +637,11 @@ static int our_recall(run *u, fs_detail *d)
     size_t nq = (size_t)o->queries;
     int last = rep->nt - 1, rc;
     say(o, "exact lists of all %zu queries", nq);
-    for (size_t q0 = 0; q0 < nq; q0 += BATCH) {
-        size_t m = nq - q0 < BATCH ? nq - q0 : BATCH;
-        if ((rc = fs_rank_topk(u->rk[last][0], u->queries + q0 * D, m,
-                               (size_t)o->k, u->hits + q0 * o->k,
-                               u->ntruth + q0)) != FS_OK)
-            return fs_fail(d, rc, "exact ranking failed");
-    }
+    if ((rc = rank_all(u, u->rk[last][0], u->ntruth)) != FS_OK)
+        return fs_fail(d, rc, "exact ranking failed");
     hit_rows(u->hits, u->ntruth, o->queries, o->k, u->truth);
-    for (size_t q0 = 0; q0 < nq; q0 += BATCH) {
-        size_t m = nq - q0 < BATCH ? nq - q0 : BATCH;
-        if ((rc = fs_rank_topk(u->rk[last][1], u->queries + q0 * D, m,
-                               (size_t)o->k, u->hits + q0 * o->k,
-                               u->nh + q0)) != FS_OK)
-            return fs_fail(d, rc, "compressed ranking failed");
-    }
+    if ((rc = rank_all(u, u->rk[last][1], u->nh)) != FS_OK)
+        return fs_fail(d, rc, "compressed ranking failed");
     hit_rows(u->hits, u->nh, o->queries, o->k, u->ids);
     long *truth = malloc(nq * (size_t)o->k * sizeof *truth);
     if (!truth)
@@ -948,11 +937,8 @@ double fs_bench_rank_speedup(const fs_bench_rank_result *fast,
 {
     if (!fast || !slow)
         return 0;
-    double v[FS_BENCH_MAX_ROUNDS];
-    int n = 0;
-    for (int i = 0; i < fast->rounds && i < slow->rounds; i++)
-        v[n++] = slow->round_ms[i] / fast->round_ms[i];
-    return n ? fs_bench_median(v, n) : 0;
+    return fs_bench_round_ratio(slow->round_ms, slow->rounds, fast->round_ms,
+                                fast->rounds);
 }
 
 double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep)

@@ -2,10 +2,13 @@
  * bench_util.c - the helpers of fs_bench_int.h.
  */
 #include "fs_bench_int.h"
+#include "fs_bench.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -200,4 +203,27 @@ int fs_bench_child_stop(fs_bench_child *c)
     fclose(c->to);
     fclose(c->from);
     return reap(c->pid);
+}
+
+void fs_bench_say(void (*progress)(void *ctx, const char *msg), void *ctx,
+                  const char *fmt, ...)
+{
+    if (!progress)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    progress(ctx, msg);
+}
+
+double fs_bench_round_ratio(const double *a, int na, const double *b,
+                            int nb)
+{
+    double v[FS_BENCH_MAX_ROUNDS];
+    int n = 0;
+    for (int i = 0; i < na && i < nb && n < FS_BENCH_MAX_ROUNDS; i++)
+        v[n++] = a[i] / b[i];
+    return n ? fs_bench_median(v, n) : 0;
 }

@@ -16,11 +16,20 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+/* Formats a progress message for an options struct's callback, when it
+ * has one.  say(o, ...) in each benchmark is this on o's fields. */
+void fs_bench_say(void (*progress)(void *ctx, const char *msg), void *ctx,
+                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define say(o, ...) fs_bench_say((o)->progress, (o)->ctx, __VA_ARGS__)
+
 /* Monotonic seconds. */
 double fs_bench_now(void);
 
 /* Median of v[0..n) (sorts v); 0 when n is 0. */
 double fs_bench_median(double *v, int n);
+/* Median over the rounds both measured of a[i] / b[i]; 0 when none. */
+double fs_bench_round_ratio(const double *a, int na, const double *b,
+                            int nb);
 /* The q-quantile (0..1, nearest rank) of v[0..n) (sorts v). */
 double fs_bench_quantile(double *v, size_t n, double q);
 

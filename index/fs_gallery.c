@@ -378,6 +378,18 @@ static int get_image_rec(const fs_gallery *g, MDB_txn *txn, uint64_t id,
     return FS_OK;
 }
 
+/* An image a subject lists: missing, it is damage, not an answer. */
+static int get_listed_image(const fs_gallery *g, MDB_txn *txn, uint64_t id,
+                            image_rec *im, fs_detail *d)
+{
+    int rc = get_image_rec(g, txn, id, im, d);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (image %llu "
+                       "is listed but missing)", g->dir,
+                       (unsigned long long)id);
+    return rc;
+}
+
 /* ---- meta ------------------------------------------------------------------ */
 
 static int meta_get(const fs_gallery *g, MDB_txn *txn, const char *key,
@@ -1019,11 +1031,7 @@ static int remove_image(fs_gallery_batch *b, uint64_t id, fs_detail *d)
 {
     fs_gallery *g = b->g;
     image_rec im;
-    int rc = get_image_rec(g, b->txn, id, &im, d);
-    if (rc == FS_NOTFOUND)
-        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (image %llu "
-                       "is listed but missing)", g->dir,
-                       (unsigned long long)id);
+    int rc = get_listed_image(g, b->txn, id, &im, d);
     if (rc != FS_OK)
         return rc;
     if (im.row >= b->c.rows)
@@ -1094,6 +1102,21 @@ static int subject_image_ids(const fs_gallery *g, MDB_txn *txn,
     return FS_OK;
 }
 
+/* A subject by id, and its image ids when ids is not NULL (the caller
+ * frees them); FS_NOTFOUND names the subject and the gallery. */
+static int find_subject(const fs_gallery *g, MDB_txn *txn,
+                        const char *subject, subject_rec *s, uint64_t **ids,
+                        size_t *n, fs_detail *d)
+{
+    int rc = get_subject(g, txn, subject, s, d);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, rc, "no subject '%s' in gallery '%s'", subject,
+                       g->dir);
+    if (rc == FS_OK && ids)
+        rc = subject_image_ids(g, txn, subject, ids, n, d);
+    return rc;
+}
+
 int fs_gallery_remove(fs_gallery *g, const char *subject, fs_detail *d)
 {
     int rc = fs_gallery_check_subject_id(subject, d);
@@ -1106,11 +1129,7 @@ int fs_gallery_remove(fs_gallery *g, const char *subject, fs_detail *d)
     subject_rec s;
     uint64_t *ids = NULL;
     size_t n = 0;
-    rc = get_subject(g, b->txn, subject, &s, d);
-    if (rc == FS_NOTFOUND)
-        fs_fail(d, rc, "no subject '%s' in gallery '%s'", subject, g->dir);
-    if (rc == FS_OK)
-        rc = subject_image_ids(g, b->txn, subject, &ids, &n, d);
+    rc = find_subject(g, b->txn, subject, &s, &ids, &n, d);
     for (size_t i = 0; rc == FS_OK && i < n; i++)
         rc = remove_image(b, ids[i], d);
     free(ids);
@@ -1235,18 +1254,10 @@ int fs_gallery_subject(fs_gallery *g, const char *subject,
     subject_rec s;
     uint64_t *ids = NULL;
     size_t cnt = 0;
-    rc = get_subject(g, txn, subject, &s, d);
-    if (rc == FS_NOTFOUND)
-        fs_fail(d, rc, "no subject '%s' in gallery '%s'", subject, g->dir);
-    if (rc == FS_OK && images)
-        rc = subject_image_ids(g, txn, subject, &ids, &cnt, d);
+    rc = find_subject(g, txn, subject, &s, images ? &ids : NULL, &cnt, d);
     for (size_t i = 0; rc == FS_OK && i < cnt && i < max; i++) {
         image_rec im;
-        rc = get_image_rec(g, txn, ids[i], &im, d);
-        if (rc == FS_NOTFOUND)
-            rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (image "
-                         "%llu is listed but missing)", g->dir,
-                         (unsigned long long)ids[i]);
+        rc = get_listed_image(g, txn, ids[i], &im, d);
         if (rc != FS_OK)
             break;
         fs_image_info *ii = &images[i];

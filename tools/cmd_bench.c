@@ -92,6 +92,18 @@ static void json_num(const char *key, double v)
     fs_json_float(stdout, v);
 }
 
+/* Each round's figure, for a script that judges the spread itself. */
+static void json_rounds(const double *ms, int n)
+{
+    printf(",\"rounds_ms\":[");
+    for (int k = 0; k < n; k++) {
+        if (k)
+            putchar(',');
+        fs_json_float(stdout, ms[k]);
+    }
+    putchar(']');
+}
+
 static void print_json(const fs_bench_embed_report *rep)
 {
     printf("{\"bench\":\"embed\",\"ncpu\":%d,\"chips\":%d,"
@@ -115,13 +127,7 @@ static void print_json(const fs_bench_embed_report *rep)
         if (r->ok) {
             json_num("ms_per_face", r->ms_per_face);
             json_num("faces_per_s", r->faces_per_s);
-            printf(",\"rounds_ms\":[");
-            for (int k = 0; k < r->rounds; k++) {
-                if (k)
-                    putchar(',');
-                fs_json_float(stdout, r->round_ms[k]);
-            }
-            putchar(']');
+            json_rounds(r->round_ms, r->rounds);
         }
         if (r->gflops > 0) {
             json_num("gflops", r->gflops);
@@ -365,13 +371,7 @@ static void print_rank_json(const fs_bench_rank_report *rep)
             json_num("ms_p50", r->ms_p50);
             json_num("ms_p99", r->ms_p99);
             json_num("gb_per_s", r->gb_per_s);
-            printf(",\"rounds_ms\":[");
-            for (int k = 0; k < r->rounds; k++) {
-                if (k)
-                    putchar(',');
-                fs_json_float(stdout, r->round_ms[k]);
-            }
-            putchar(']');
+            json_rounds(r->round_ms, r->rounds);
         }
         if (r->recall_at_k >= 0)
             json_num("recall_at_k", r->recall_at_k);
@@ -452,10 +452,16 @@ static void print_rank_human(const fs_bench_rank_report *rep)
                     fs_bench_rank_find(rep, e, th, b);
                 double sf = fs_bench_rank_speedup(us, fa);
                 double sh = fs_bench_rank_speedup(us, hn);
-                if (sf > 0 || sh > 0)
-                    printf("  %-21s %d thread(s), batch %2d: %6.2fx "
-                           "faiss-flatip, %6.2fx hnswlib\n", e, th, b, sf,
-                           sh);
+                if (sf > 0 || sh > 0) {
+                    /* a peer that did not run has no ratio, not 0x */
+                    char f[16] = "    n/a", h[16] = "    n/a";
+                    if (sf > 0)
+                        snprintf(f, sizeof f, "%6.2fx", sf);
+                    if (sh > 0)
+                        snprintf(h, sizeof h, "%6.2fx", sh);
+                    printf("  %-21s %d thread(s), batch %2d: %s faiss-flatip,"
+                           " %s hnswlib\n", e, th, b, f, h);
+                }
             }
         }
     target t[5];
