@@ -355,6 +355,13 @@ START_TEST(test_enroll_refuses_bad_usage)
                "--gallery", gal);
     ck_assert_int_eq(tu_write(man, "\x89PNG\0\0", 6), 0);
     TU_REFUSED(2, "not a text file", "enroll", "--manifest", man);
+    char *one = (char *)tu_path(tu_tmp, "one");
+    mkdir(one, 0700);
+    mkdir(tu_path(one, "S1"), 0700);
+    ck_assert_int_eq(tu_write(tu_path(one, "S1/x.jpg"), "x", 1), 0);
+    TU_REFUSED(2, "cannot write report", "enroll", one, "--report",
+               (char *)tu_path(tu_tmp, "no/such/dir/r.csv"), "--gallery",
+               gal);
     /* nothing above made a gallery */
     ck_assert_int_ne(access(gal, F_OK), 0);
     TU_REFUSED(2, "no gallery at", "gallery", "stats", "--gallery", gal);
@@ -362,6 +369,25 @@ START_TEST(test_enroll_refuses_bad_usage)
     TU_REFUSED(2, "show needs one SUBJECT", "gallery", "show");
     TU_REFUSED(2, "--rank must be exact or compressed", "gallery", "config",
                "--rank", "fast");
+}
+END_TEST
+
+/* A manifest whose only row never closes its quote: that row is
+ * rejected with its line, nothing is enrolled, the run itself succeeds. */
+START_TEST(test_enroll_manifest_unterminated_quote)
+{
+    char *gal = (char *)tu_path(tu_tmp, "gallery");
+    char *man = (char *)tu_path(tu_tmp, "m.csv");
+    const char *csv = "image,subject_id,name,booking_number,capture_date,"
+                      "source\nx.jpg,S1,\"Roe, Rich,B1,,booking\n";
+    ck_assert_int_eq(tu_write(man, csv, strlen(csv)), 0);
+    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll",
+        "--manifest", man, "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "enrolled"), 0);
+    ck_assert_int_eq(num(j, "rejected"), 1);
+    ck_assert_ptr_nonnull(strstr(str(item(j, "m.csv"), "reason"),
+                                 "line 2: unterminated quote"));
+    fs_json_free(j);
 }
 END_TEST
 
@@ -445,6 +471,7 @@ Suite *suite_enroll(void)
     tcase_add_test(tc, test_enroll_killed_then_resumed);
     tcase_add_test(tc, test_G20_cli_remove);
     tcase_add_test(tc, test_enroll_refuses_bad_usage);
+    tcase_add_test(tc, test_enroll_manifest_unterminated_quote);
     tcase_add_test(tc, test_cli_eval_cmc_and_open_set);
     tcase_add_test(tc, test_cli_eval_refuses_bad_input);
     suite_add_tcase(s, tc);
