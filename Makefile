@@ -48,7 +48,7 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
             libssl-dev check libopencv-dev libdlib-dev libdlib-data \
             opencv-data libfaiss-dev libhnswlib-dev
 
-LIB_SRCS := engine/fs_error.c engine/fs_file.c engine/fs_json.c engine/fs_pool.c \
+LIB_SRCS := engine/fs_crypt.c engine/fs_error.c engine/fs_file.c engine/fs_json.c engine/fs_pool.c \
             engine/facesearch.c engine/fs_enroll.c engine/fs_faces.c \
             embed/fs_model.c embed/fs_net.c \
             detect/fs_image.c detect/fs_intake.c detect/fs_detect.c \

@@ -45,7 +45,7 @@
 #include "../engine/fs_pool.h"
 #include "../index/fs_index.h"
 
-#include <openssl/evp.h>
+#include "../engine/fs_crypt.h"
 
 #define D          FS_DESC_DIM
 #define BATCH      FS_BENCH_RANK_BATCH
@@ -170,8 +170,7 @@ static int enrol(const fs_bench_rank_options *o, fs_pool *pool, fs_gallery *g,
             snprintf(subject, sizeof subject, "r%07zu", i0 + i + 1);
             fs_mugshot ms = { .subject = subject, .lawful_source = "bench" };
             memcpy(ms.tmpl, vec + i * D, sizeof ms.tmpl);
-            EVP_Digest(ms.tmpl, sizeof ms.tmpl, ms.sha256, NULL, EVP_sha256(),
-                       NULL);
+            fs_sha256(ms.tmpl, sizeof ms.tmpl, ms.sha256);
             rc = fs_gallery_put(b, &ms, NULL, d);
             if (rc == FS_EXISTS)        /* an earlier run's: keep it */
                 rc = FS_OK;
@@ -193,12 +192,10 @@ static int gallery_get(const fs_bench_rank_options *o, fs_pool *pool,
 {
     char dir[4200], sha[65];
     unsigned char md[32];
-    snprintf(dir, sizeof dir, "%s/gallery-v%d-n%zu-s%llu", o->work_dir,
-             VEC_FORMAT, o->n, (unsigned long long)o->seed);
-    EVP_Digest(BENCH_MODEL, strlen(BENCH_MODEL), md, NULL, EVP_sha256(),
-               NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    snprintf(dir, sizeof dir, "%s/gallery-v%d-g%d-n%zu-s%llu", o->work_dir,
+             VEC_FORMAT, FS_GALLERY_SCHEMA, o->n, (unsigned long long)o->seed);
+    fs_sha256(BENCH_MODEL, strlen(BENCH_MODEL), md);
+    fs_hex(md, 32, sha);
     fs_gallery_options go = { 1, 0, BENCH_MODEL, sha, 0 };
     double t0 = fs_bench_now();
     int rc = fs_gallery_open(dir, &go, &gal->g, d);

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
+#include "../engine/fs_crypt.h"
 #include "../engine/fs_file.h"
 
 struct fs_model {
@@ -57,12 +57,6 @@ static void put64(uint8_t *p, uint64_t v)
 {
     put32(p, (uint32_t)v);
     put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static void sha256(const void *data, size_t len, uint8_t out[32])
-{
-    unsigned int outlen = 32;
-    EVP_Digest(data, len, out, &outlen, EVP_sha256(), NULL);
 }
 
 static size_t align64(size_t x)
@@ -127,7 +121,7 @@ static int parse(fs_model *m, const char *path, fs_detail *d)
                        "%u, this build reads version %u; run 'make models'",
                        path, version, FS_MODEL_VERSION);
     uint8_t sum[32];
-    sha256(h, H_HEADER_SHA, sum);
+    fs_sha256(h, H_HEADER_SHA, sum);
     if (memcmp(sum, h + H_HEADER_SHA, 32) != 0)
         return fs_fail(d, FS_ECHECKSUM, "model file '%s' is corrupt (header "
                        "checksum mismatch)", path);
@@ -148,16 +142,15 @@ static int parse(fs_model *m, const char *path, fs_detail *d)
         return fs_fail(d, FS_EFORMAT, "model file '%s' has %llu trailing "
                        "bytes", path,
                        (unsigned long long)(len - poff - pbytes));
-    sha256(h + FS_MODEL_HEADER_BYTES, table_end - FS_MODEL_HEADER_BYTES, sum);
+    fs_sha256(h + FS_MODEL_HEADER_BYTES, table_end - FS_MODEL_HEADER_BYTES, sum);
     if (memcmp(sum, h + H_TABLE_SHA, 32) != 0)
         return fs_fail(d, FS_ECHECKSUM, "model file '%s' is corrupt (tensor "
                        "table checksum mismatch)", path);
-    sha256(h + poff, pbytes, sum);
+    fs_sha256(h + poff, pbytes, sum);
     if (memcmp(sum, h + H_PAYLOAD_SHA, 32) != 0)
         return fs_fail(d, FS_ECHECKSUM, "model file '%s' is corrupt (weights "
                        "checksum mismatch)", path);
-    for (int i = 0; i < 32; i++)
-        snprintf(m->sha_hex + 2 * i, 3, "%02x", sum[i]);
+    fs_hex(sum, 32, m->sha_hex);
     memcpy(m->id, h + H_ID, FS_MODEL_ID_MAX);
     if (memchr(m->id, 0, FS_MODEL_ID_MAX) == NULL)
         return fs_fail(d, FS_EFORMAT, "model file '%s' has no valid model id",
@@ -289,10 +282,10 @@ int fs_model_write(const char *path, const char *model_id,
     put64(buf + H_PAYLOAD_BYTES, pbytes);
     memcpy(buf + H_ID, model_id, strlen(model_id));
     memcpy(buf + H_SRC_SHA, source_sha256, 32);
-    sha256(buf + FS_MODEL_HEADER_BYTES, table_end - FS_MODEL_HEADER_BYTES,
+    fs_sha256(buf + FS_MODEL_HEADER_BYTES, table_end - FS_MODEL_HEADER_BYTES,
            buf + H_TABLE_SHA);
-    sha256(buf + poff, pbytes, buf + H_PAYLOAD_SHA);
-    sha256(buf, H_HEADER_SHA, buf + H_HEADER_SHA);
+    fs_sha256(buf + poff, pbytes, buf + H_PAYLOAD_SHA);
+    fs_sha256(buf, H_HEADER_SHA, buf + H_HEADER_SHA);
 
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path,

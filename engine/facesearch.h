@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fs_crypt.h"
 #include "fs_error.h"
 #include "fs_types.h"
 #include "../detect/fs_detect.h"    /* fs_image, fs_face: pipeline results */

@@ -31,6 +31,12 @@ const char *fs_strerror(int rc)
     case FS_EACCESS:      return "permission denied";
     case FS_ENOTFILE:     return "not a regular file";
     case FS_EMODEL:       return "made by another model";
+    case FS_EKEY:         return "wrong or missing key";
+    case FS_ETAMPER:      return "record fails its integrity check";
+    case FS_EAUTH:        return "wrong user name or password";
+    case FS_ESESSION:     return "no valid session";
+    case FS_ELOCKED:      return "account locked";
+    case FS_EDISABLED:    return "account disabled";
     }
     return "unknown error";
 }

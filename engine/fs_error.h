@@ -40,7 +40,13 @@ enum {
     FS_EINTERNAL = -17,  /* an impossible state; a bug */
     FS_EACCESS   = -18,  /* permission denied */
     FS_ENOTFILE  = -19,  /* a directory or device where a file belongs */
-    FS_EMODEL    = -20   /* data made by another model than this engine's */
+    FS_EMODEL    = -20,  /* data made by another model than this engine's */
+    FS_EKEY      = -21,  /* the key is missing or is not this data's key */
+    FS_ETAMPER   = -22,  /* a record fails its integrity check (G18, G21) */
+    FS_EAUTH     = -23,  /* wrong user name or password */
+    FS_ESESSION  = -24,  /* no valid session: none, expired or forged */
+    FS_ELOCKED   = -25,  /* the account is locked after failed logins */
+    FS_EDISABLED = -26   /* the account is disabled (G3) */
 };
 
 /* Fixed, lowercase text for a code; never NULL. */

@@ -14,12 +14,12 @@
  */
 #include "fs_engine_int.h"
 
-#include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs_crypt.h"
 #include "fs_file.h"
 
 static void refuse(fs_face_job *j, int rc, const char *why)
@@ -37,9 +37,8 @@ static void read_one(fs_face_job *j)
                           &d);
     if (rc != FS_OK)
         refuse(j, rc, d.msg);
-    else if (!EVP_Digest(j->bytes, j->len, j->sha256, NULL, EVP_sha256(),
-                         NULL))
-        refuse(j, FS_EINTERNAL, "sha256 failed");
+    else
+        fs_sha256(j->bytes, j->len, j->sha256);
 }
 
 static int pick(const fs_image *img, const fs_face *f, int n, int rule)

@@ -10,6 +10,8 @@
  *   image_data      image id (u64 BE) -> record {the image bytes}
  *   sha             sha256 of the bytes -> image id: enrolment's idempotence
  *   tblocks         block number (u32 BE) -> record {FS_TBLOCK_ROWS rows}
+ *   records         table number (1 byte) + key -> the bytes of the modules
+ *                   above (fs_record_*): their tables share this database
  *
  * Invariants, true after every commit:
  *   - the template rows are dense, 0 .. rows-1; every block but the last
@@ -40,11 +42,11 @@
 #include <time.h>
 
 enum { DB_META, DB_SUBJECTS, DB_SUBJECT_NUM, DB_SUBJECT_IMAGES, DB_IMAGES,
-       DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS, DB_COUNT };
+       DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS, DB_RECORDS, DB_COUNT };
 
 static const char *const db_names[DB_COUNT] = {
     "meta", "subjects", "subject_num", "subject_images", "images",
-    "image_data", "sha", "tblocks"
+    "image_data", "sha", "tblocks", "records"
 };
 
 #define ENV_HDR      32                  /* envelope header bytes */
@@ -95,6 +97,7 @@ typedef struct cached_block {
 struct fs_gallery_batch {
     fs_gallery   *g;
     MDB_txn      *txn;
+    int           readonly;          /* fs_gallery_begin_read's view */
     counters      c;
     cached_block *blk;
     size_t        nblk, capblk;
@@ -754,9 +757,10 @@ static void blk_release(fs_gallery_batch *b)
 
 /* ---- writing ---------------------------------------------------------------- */
 
-int fs_gallery_begin(fs_gallery *g, fs_gallery_batch **out, fs_detail *d)
+static int begin(fs_gallery *g, int readonly, fs_gallery_batch **out,
+                 fs_detail *d)
 {
-    if (g->readonly)
+    if (!readonly && g->readonly)
         return fs_fail(d, FS_EACCESS, "gallery '%s' is open read-only",
                        g->dir);
     if (g->open_batch)
@@ -766,7 +770,8 @@ int fs_gallery_begin(fs_gallery *g, fs_gallery_batch **out, fs_detail *d)
     if (!b)
         return fs_fail(d, FS_ENOMEM, "no memory for a batch");
     b->g = g;
-    int mrc = mdb_txn_begin(g->env, NULL, 0, &b->txn);
+    b->readonly = readonly;
+    int mrc = mdb_txn_begin(g->env, NULL, readonly ? MDB_RDONLY : 0, &b->txn);
     if (mrc) {
         free(b);
         return mdb_fail(g, d, mrc, "starting a transaction");
@@ -782,6 +787,23 @@ int fs_gallery_begin(fs_gallery *g, fs_gallery_batch **out, fs_detail *d)
     return FS_OK;
 }
 
+int fs_gallery_begin(fs_gallery *g, fs_gallery_batch **out, fs_detail *d)
+{
+    return begin(g, 0, out, d);
+}
+
+int fs_gallery_begin_read(fs_gallery *g, fs_gallery_batch **out,
+                          fs_detail *d)
+{
+    return begin(g, 1, out, d);
+}
+
+static int writable(const fs_gallery_batch *b, fs_detail *d)
+{
+    return b->readonly ? fs_fail(d, FS_EACCESS, "gallery '%s': a write in "
+                                 "a read-only view", b->g->dir) : FS_OK;
+}
+
 void fs_gallery_abort(fs_gallery_batch *b)
 {
     if (!b)
@@ -795,6 +817,10 @@ void fs_gallery_abort(fs_gallery_batch *b)
 int fs_gallery_commit(fs_gallery_batch *b, fs_detail *d)
 {
     fs_gallery *g = b->g;
+    if (b->readonly) {
+        fs_gallery_abort(b);
+        return FS_OK;
+    }
     int rc = blk_flush(b, d);
     if (rc == FS_OK) {
         int mrc = counters_write(g, b->txn, &b->c);
@@ -896,7 +922,9 @@ int fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
                    fs_put_result *res, fs_detail *d)
 {
     fs_gallery *g = b->g;
-    int rc = check_mugshot(m, d);
+    int rc = writable(b, d);
+    if (rc == FS_OK)
+        rc = check_mugshot(m, d);
     if (rc != FS_OK)
         return rc;
     MDB_val sk = { 32, (void *)m->sha256 }, sv;
@@ -1117,15 +1145,15 @@ static int find_subject(const fs_gallery *g, MDB_txn *txn,
     return rc;
 }
 
-int fs_gallery_remove(fs_gallery *g, const char *subject, fs_detail *d)
+int fs_gallery_remove(fs_gallery_batch *b, const char *subject,
+                      fs_detail *d)
 {
-    int rc = fs_gallery_check_subject_id(subject, d);
+    int rc = writable(b, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_check_subject_id(subject, d);
     if (rc != FS_OK)
         return rc;
-    fs_gallery_batch *b;
-    rc = fs_gallery_begin(g, &b, d);
-    if (rc != FS_OK)
-        return rc;
+    fs_gallery *g = b->g;
     subject_rec s;
     uint64_t *ids = NULL;
     size_t n = 0;
@@ -1133,22 +1161,148 @@ int fs_gallery_remove(fs_gallery *g, const char *subject, fs_detail *d)
     for (size_t i = 0; rc == FS_OK && i < n; i++)
         rc = remove_image(b, ids[i], d);
     free(ids);
-    if (rc == FS_OK) {
-        uint8_t nk[4];
-        be32(nk, s.number);
-        MDB_val k = { strlen(subject), (void *)subject }, numk = { 4, nk };
-        int mrc = mdb_del(b->txn, g->dbi[DB_SUBJECT_IMAGES], &k, NULL);
-        if (!mrc) mrc = mdb_del(b->txn, g->dbi[DB_SUBJECTS], &k, NULL);
-        if (!mrc) mrc = mdb_del(b->txn, g->dbi[DB_SUBJECT_NUM], &numk, NULL);
-        if (mrc)
-            rc = mdb_fail(g, d, mrc, "removing a subject");
-        b->c.subjects--;
-    }
-    if (rc != FS_OK) {
-        fs_gallery_abort(b);
+    if (rc != FS_OK)
         return rc;
+    uint8_t nk[4];
+    be32(nk, s.number);
+    MDB_val k = { strlen(subject), (void *)subject }, numk = { 4, nk };
+    int mrc = mdb_del(b->txn, g->dbi[DB_SUBJECT_IMAGES], &k, NULL);
+    if (!mrc) mrc = mdb_del(b->txn, g->dbi[DB_SUBJECTS], &k, NULL);
+    if (!mrc) mrc = mdb_del(b->txn, g->dbi[DB_SUBJECT_NUM], &numk, NULL);
+    if (mrc)
+        return mdb_fail(g, d, mrc, "removing a subject");
+    b->c.subjects--;
+    return FS_OK;
+}
+
+/* ---- records of the modules above ------------------------------------------ */
+
+/* A record's LMDB key: its table's byte, then the caller's key. */
+static int record_key(unsigned table, const void *key, size_t klen,
+                      uint8_t *buf, MDB_val *k)
+{
+    if (table == 0 || table > 255 || klen > FS_RECORD_KEY_MAX ||
+        (klen && !key))
+        return FS_EINVAL;
+    buf[0] = (uint8_t)table;
+    if (klen)
+        memcpy(buf + 1, key, klen);
+    *k = (MDB_val){ klen + 1, buf };
+    return FS_OK;
+}
+
+static void record_out(const MDB_val *k, const MDB_val *v, fs_record *out)
+{
+    *out = (fs_record){ (const uint8_t *)k->mv_data + 1, k->mv_size - 1,
+                        v->mv_data, v->mv_size };
+}
+
+int fs_record_get(fs_gallery_batch *b, unsigned table, const void *key,
+                  size_t klen, fs_record *out, fs_detail *d)
+{
+    uint8_t buf[FS_RECORD_KEY_MAX + 1];
+    MDB_val k, v;
+    if (record_key(table, key, klen, buf, &k) != FS_OK)
+        return fs_fail(d, FS_EINVAL, "bad record key (table %u, %zu bytes)",
+                       table, klen);
+    int mrc = mdb_get(b->txn, b->g->dbi[DB_RECORDS], &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return FS_NOTFOUND;
+    if (mrc)
+        return mdb_fail(b->g, d, mrc, "reading a record");
+    *out = (fs_record){ key, klen, v.mv_data, v.mv_size };
+    return FS_OK;
+}
+
+int fs_record_put(fs_gallery_batch *b, unsigned table, const void *key,
+                  size_t klen, const void *val, size_t vlen, int flags,
+                  fs_detail *d)
+{
+    uint8_t buf[FS_RECORD_KEY_MAX + 1];
+    MDB_val k, v = { vlen, (void *)val };
+    int rc = writable(b, d);
+    if (rc != FS_OK)
+        return rc;
+    if (record_key(table, key, klen, buf, &k) != FS_OK)
+        return fs_fail(d, FS_EINVAL, "bad record key (table %u, %zu bytes)",
+                       table, klen);
+    int mrc = mdb_put(b->txn, b->g->dbi[DB_RECORDS], &k, &v,
+                      (flags & FS_RECORD_NEW) ? MDB_NOOVERWRITE : 0);
+    if (mrc == MDB_KEYEXIST)
+        return FS_EXISTS;
+    return mrc ? mdb_fail(b->g, d, mrc, "writing a record") : FS_OK;
+}
+
+int fs_record_del(fs_gallery_batch *b, unsigned table, const void *key,
+                  size_t klen, fs_detail *d)
+{
+    uint8_t buf[FS_RECORD_KEY_MAX + 1];
+    MDB_val k;
+    int rc = writable(b, d);
+    if (rc != FS_OK)
+        return rc;
+    if (record_key(table, key, klen, buf, &k) != FS_OK)
+        return fs_fail(d, FS_EINVAL, "bad record key (table %u, %zu bytes)",
+                       table, klen);
+    int mrc = mdb_del(b->txn, b->g->dbi[DB_RECORDS], &k, NULL);
+    if (mrc == MDB_NOTFOUND)
+        return FS_NOTFOUND;
+    return mrc ? mdb_fail(b->g, d, mrc, "removing a record") : FS_OK;
+}
+
+/* One cursor step from a key: the first record at or after it (after:
+ * strictly after), or the table's last record (last). */
+static int record_find(fs_gallery_batch *b, unsigned table, const void *key,
+                       size_t klen, int after, int last, fs_record *out,
+                       fs_detail *d)
+{
+    uint8_t buf[FS_RECORD_KEY_MAX + 2];
+    MDB_val k, v;
+    if (record_key(table, key, klen, buf, &k) != FS_OK)
+        return fs_fail(d, FS_EINVAL, "bad record key (table %u, %zu bytes)",
+                       table, klen);
+    if (last) {
+        /* The table's end is just before the next table's first key. */
+        if (table == 255)
+            return fs_fail(d, FS_EINVAL, "no table after 255");
+        buf[0] = (uint8_t)(table + 1);
+        k.mv_size = 1;
     }
-    return fs_gallery_commit(b, d);
+    MDB_cursor *c;
+    int mrc = mdb_cursor_open(b->txn, b->g->dbi[DB_RECORDS], &c);
+    if (mrc)
+        return mdb_fail(b->g, d, mrc, "reading records");
+    MDB_val want = k;
+    mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    if (last) {
+        mrc = mdb_cursor_get(c, &k, &v, mrc == MDB_NOTFOUND ? MDB_LAST
+                                                              : MDB_PREV);
+    } else if (!mrc && after && k.mv_size == want.mv_size &&
+               memcmp(k.mv_data, want.mv_data, k.mv_size) == 0) {
+        mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    int rc = FS_OK;
+    if (mrc == MDB_NOTFOUND || (!mrc && ((const uint8_t *)k.mv_data)[0] !=
+                                           (uint8_t)table))
+        rc = FS_NOTFOUND;
+    else if (mrc)
+        rc = mdb_fail(b->g, d, mrc, "reading records");
+    else
+        record_out(&k, &v, out);
+    mdb_cursor_close(c);
+    return rc;
+}
+
+int fs_record_seek(fs_gallery_batch *b, unsigned table, const void *key,
+                   size_t klen, int after, fs_record *out, fs_detail *d)
+{
+    return record_find(b, table, key, klen, after, 0, out, d);
+}
+
+int fs_record_last(fs_gallery_batch *b, unsigned table, fs_record *out,
+                   fs_detail *d)
+{
+    return record_find(b, table, NULL, 0, 0, 1, out, d);
 }
 
 /* ---- settings --------------------------------------------------------------- */
@@ -1180,20 +1334,15 @@ int fs_gallery_rank_mode(fs_gallery *g, int *mode)
     return mrc ? FS_EIO : FS_OK;
 }
 
-int fs_gallery_set_rank_mode(fs_gallery *g, int mode, fs_detail *d)
+int fs_gallery_set_rank_mode(fs_gallery_batch *b, int mode, fs_detail *d)
 {
-    if (mode != FS_RANK_EXACT && mode != FS_RANK_COMPRESSED)
-        return fs_fail(d, FS_EINVAL, "no ranking mode %d", mode);
-    fs_gallery_batch *b;
-    int rc = fs_gallery_begin(g, &b, d);
+    int rc = writable(b, d);
     if (rc != FS_OK)
         return rc;
-    int mrc = meta_put(g, b->txn, "rank_mode", rank_modes[mode]);
-    if (mrc) {
-        fs_gallery_abort(b);
-        return mdb_fail(g, d, mrc, "writing the ranking mode");
-    }
-    return fs_gallery_commit(b, d);
+    if (mode != FS_RANK_EXACT && mode != FS_RANK_COMPRESSED)
+        return fs_fail(d, FS_EINVAL, "no ranking mode %d", mode);
+    int mrc = meta_put(b->g, b->txn, "rank_mode", rank_modes[mode]);
+    return mrc ? mdb_fail(b->g, d, mrc, "writing the ranking mode") : FS_OK;
 }
 
 /* ---- reading ---------------------------------------------------------------- */

@@ -38,7 +38,7 @@
 
 /* ---- the gallery -------------------------------------------------------- */
 
-#define FS_GALLERY_SCHEMA   1
+#define FS_GALLERY_SCHEMA   2        /* 2: the records database */
 #define FS_TBLOCK_ROWS      1024     /* templates per stored block */
 #define FS_SUBJECT_MAX      64       /* bytes of a subject id */
 #define FS_FIELD_MAX        128      /* bytes of a metadata field */
@@ -78,9 +78,16 @@ typedef struct fs_mugshot {
 int  fs_gallery_check_subject_id(const char *s, fs_detail *d);
 
 /* Writes are grouped: begin, put as many as the batch holds, commit.
- * Nothing of a batch is visible, or survives a crash, before its commit. */
+ * Nothing of a batch is visible, or survives a crash, before its commit.
+ * A batch is one LMDB write transaction: the gate writes its audit entry
+ * into the batch that makes the change it records (fs_record_put), so one
+ * cannot commit without the other (G18).  fs_gallery_begin_read gives a
+ * consistent read-only view through the same calls (writes are refused
+ * with FS_EACCESS; its commit just ends it).  One batch at a time. */
 typedef struct fs_gallery_batch fs_gallery_batch;
 int  fs_gallery_begin(fs_gallery *g, fs_gallery_batch **out, fs_detail *d);
+int  fs_gallery_begin_read(fs_gallery *g, fs_gallery_batch **out,
+                           fs_detail *d);
 typedef struct fs_put_result {
     uint64_t image_id;         /* the new image, or the one already there */
     uint32_t subject_number;   /* what the ranker returns for it */
@@ -132,7 +139,7 @@ typedef struct fs_image_info {
  * set to FS_RANK_COMPRESSED (the int8 first pass, for galleries where
  * memory bandwidth rules; bench rank measures its recall). */
 int  fs_gallery_rank_mode(fs_gallery *g, int *mode);
-int  fs_gallery_set_rank_mode(fs_gallery *g, int mode, fs_detail *d);
+int  fs_gallery_set_rank_mode(fs_gallery_batch *b, int mode, fs_detail *d);
 
 /* FS_NOTFOUND when there is no such subject.  images may be NULL; else
  * up to max image records are written and *n says how many exist. */
@@ -146,14 +153,52 @@ int  fs_gallery_subject_id(fs_gallery *g, uint32_t number,
 int  fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
                       size_t *len, fs_detail *d);
 
-/* Removes a subject with every record, template and image in one
- * transaction (G20); FS_NOTFOUND when there is no such subject. */
-int  fs_gallery_remove(fs_gallery *g, const char *subject, fs_detail *d);
+/* Removes a subject with every record, template and image within the
+ * batch (G20); FS_NOTFOUND when there is no such subject.  On failure the
+ * caller aborts the batch. */
+int  fs_gallery_remove(fs_gallery_batch *b, const char *subject,
+                       fs_detail *d);
 
 /* Walks every record and checks the invariants that tie them together
  * (rows dense and pointing back at their images, indexes complete,
  * counters right): FS_OK, or FS_EFORMAT naming the first broken one. */
 int  fs_gallery_verify(fs_gallery *g, fs_detail *d);
+
+/* ---- records of the modules above --------------------------------------- */
+
+/* The gate keeps accounts, sessions, cases and the audit trail in the
+ * gallery's environment so that each change commits with its audit entry.
+ * Its records live in tables numbered 1..255 by the caller, ordered by
+ * key bytes; the bytes are the caller's, who seals what must be sealed.
+ * A record read stays valid until the next write in its batch or the
+ * batch's end. */
+#define FS_RECORD_KEY_MAX 400
+
+typedef struct fs_record {
+    const uint8_t *key;
+    size_t         klen;
+    const uint8_t *val;
+    size_t         vlen;
+} fs_record;
+
+enum { FS_RECORD_NEW = 1 };   /* put: FS_EXISTS rather than overwrite */
+
+/* FS_OK, or FS_NOTFOUND. */
+int  fs_record_get(fs_gallery_batch *b, unsigned table, const void *key,
+                   size_t klen, fs_record *out, fs_detail *d);
+int  fs_record_put(fs_gallery_batch *b, unsigned table, const void *key,
+                   size_t klen, const void *val, size_t vlen, int flags,
+                   fs_detail *d);
+/* FS_OK, or FS_NOTFOUND. */
+int  fs_record_del(fs_gallery_batch *b, unsigned table, const void *key,
+                   size_t klen, fs_detail *d);
+/* The table's first record with a key at or after key (strictly after
+ * when after is set; klen 0: from the table's start), or FS_NOTFOUND. */
+int  fs_record_seek(fs_gallery_batch *b, unsigned table, const void *key,
+                    size_t klen, int after, fs_record *out, fs_detail *d);
+/* The table's last record, or FS_NOTFOUND when it is empty. */
+int  fs_record_last(fs_gallery_batch *b, unsigned table, fs_record *out,
+                    fs_detail *d);
 
 /* ---- the template matrix ------------------------------------------------- */
 

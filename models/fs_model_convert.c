@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "../engine/fs_crypt.h"
 
 #include "../embed/fs_embed.h"
 #include "../engine/fs_file.h"
@@ -135,8 +135,7 @@ int main(int argc, char **argv)
     }
 
     unsigned char src_sha[32];
-    unsigned int sha_len = 32;
-    EVP_Digest(bin, bin_len, src_sha, &sha_len, EVP_sha256(), NULL);
+    fs_sha256(bin, bin_len, src_sha);
     if (fs_model_write(argv[3], MODEL_ID, src_sha, t, weights->n, &d) != FS_OK)
         return die("%s", d.msg);
     printf("fs-model-convert: wrote %s (%zu tensors)\n", argv[3], weights->n);

@@ -227,7 +227,9 @@ START_TEST(test_cli_bench_rank_json)
     ck_assert_int_eq(ours, 4);
     ck_assert_int_eq(peers, 4);
     struct stat sb;            /* the gallery went where it was told */
-    ck_assert_int_eq(stat(tu_path(tu_tmp, "gallery-v1-n3000-s1"), &sb), 0);
+    char name[64];
+    snprintf(name, sizeof name, "gallery-v1-g%d-n3000-s1", FS_GALLERY_SCHEMA);
+    ck_assert_int_eq(stat(tu_path(tu_tmp, name), &sb), 0);
     fs_json_free(j);
     free(out);
     free(err);

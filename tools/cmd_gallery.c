@@ -15,12 +15,6 @@ const fs_opt cmd_gallery_opts[] = {
     { NULL, NULL, NULL }
 };
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 static int open_gallery(fs_args *a, int readonly, fs_gallery **g)
 {
     fs_gallery_options o = { .readonly = readonly };
@@ -100,7 +94,7 @@ static int show(fs_args *a, fs_gallery *g, const char *subject)
     }
     for (size_t i = 0; i < n; i++) {
         char sha[65], when[32];
-        hex(im[i].sha256, 32, sha);
+        fs_hex(im[i].sha256, 32, sha);
         time_t t = (time_t)im[i].enrolled;
         struct tm tm;
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
@@ -137,7 +131,15 @@ static int remove_subject(fs_args *a, fs_gallery *g, const char *subject)
 {
     const char *reason = fs_arg(a, "reason");
     fs_detail d = { "" };
-    int rc = fs_gallery_remove(g, subject, &d);
+    fs_gallery_batch *b;
+    int rc = fs_gallery_begin(g, &b, &d);
+    if (rc == FS_OK) {
+        rc = fs_gallery_remove(b, subject, &d);
+        if (rc == FS_OK)
+            rc = fs_gallery_commit(b, &d);
+        else
+            fs_gallery_abort(b);
+    }
     if (rc != FS_OK) {
         fs_error_msg("%s", d.msg);
         return fs_exit_status(rc);
@@ -179,7 +181,15 @@ static int verify(fs_args *a, fs_gallery *g)
 static int set_rank(fs_args *a, fs_gallery *g, int mode)
 {
     fs_detail d = { "" };
-    int rc = fs_gallery_set_rank_mode(g, mode, &d);
+    fs_gallery_batch *b;
+    int rc = fs_gallery_begin(g, &b, &d);
+    if (rc == FS_OK) {
+        rc = fs_gallery_set_rank_mode(b, mode, &d);
+        if (rc == FS_OK)
+            rc = fs_gallery_commit(b, &d);
+        else
+            fs_gallery_abort(b);
+    }
     if (rc != FS_OK) {
         fs_error_msg("%s", d.msg);
         return fs_exit_status(rc);

@@ -83,12 +83,13 @@ int fs_exit_status(int rc)
     switch (rc) {
     case FS_OK:
         return EXIT_OK;
-    case FS_DENIED:
+    case FS_DENIED: case FS_EAUTH: case FS_ESESSION: case FS_ELOCKED:
+    case FS_EDISABLED:
         return EXIT_REFUSED;
     case FS_ENOENT: case FS_EINVAL: case FS_EFORMAT: case FS_ETRUNC:
     case FS_ESHAPE: case FS_EDECODE: case FS_ETOOBIG: case FS_EUNSUPPORTED:
     case FS_NOTFOUND: case FS_EXISTS: case FS_EACCESS: case FS_ENOTFILE:
-    case FS_EMODEL:
+    case FS_EMODEL: case FS_EKEY:
         return EXIT_USAGE;
     default:
         return EXIT_INTERNAL;
