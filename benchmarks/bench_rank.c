@@ -196,7 +196,8 @@ static int gallery_get(const fs_bench_rank_options *o, fs_pool *pool,
              VEC_FORMAT, FS_GALLERY_SCHEMA, o->n, (unsigned long long)o->seed);
     fs_sha256(BENCH_MODEL, strlen(BENCH_MODEL), md);
     fs_hex(md, 32, sha);
-    fs_gallery_options go = { 1, 0, BENCH_MODEL, sha, 0 };
+    fs_gallery_options go = { .create = 1, .model_id = BENCH_MODEL,
+                              .model_sha256 = sha };
     double t0 = fs_bench_now();
     int rc = fs_gallery_open(dir, &go, &gal->g, d);
     fs_gallery_stats st;

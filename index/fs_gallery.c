@@ -20,11 +20,20 @@
  *   - a subject exists exactly while it has at least one image.
  * Removal keeps rows dense by moving the last row into the hole.
  *
- * Every record value but meta's is an envelope: a 32-byte header (magic,
- * version, flags, nonce, tag) and the payload.  Encryption at rest (G21)
- * will seal payloads with AES-256-GCM, the database name and key as
- * associated data, and set a flag; readers already refuse sealed records
- * they cannot open, so no format change is needed.
+ * The values of subjects, images, image_data and tblocks are envelopes: a
+ * 32-byte header (magic, version, flags, nonce, tag) and the payload.  In
+ * a sealed gallery (G21; meta "sealed" = "1") every envelope is sealed
+ * with AES-256-GCM under the data key fs_gallery_unlock gives: a fresh
+ * nonce per write, the database name and the record's key as associated
+ * data, so a value copied under another key fails its tag.  A sealed
+ * gallery holds no plain envelope; one found there was planted.  What is
+ * left plain: meta, the records database (its callers seal their own),
+ * and the indexes subject_num, subject_images and sha, which hold subject
+ * ids, image ids and image hashes, never a face, a template or a name.
+ * Readers decrypt into memory of their own (the map is read-only, nothing
+ * decrypted goes back to disk) and wipe what held images or templates.
+ * The key check in meta (the empty payload sealed under the data key)
+ * tells a wrong key from damage before any record is read.
  *
  * Each fs_gallery_batch is one LMDB write transaction: a crash at any
  * moment leaves the gallery at its last commit.  Not thread-safe: a
@@ -32,6 +41,7 @@
  */
 #include "fs_index.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
@@ -40,6 +50,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include "../engine/fs_crypt.h"
 
 enum { DB_META, DB_SUBJECTS, DB_SUBJECT_NUM, DB_SUBJECT_IMAGES, DB_IMAGES,
        DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS, DB_RECORDS, DB_COUNT };
@@ -54,6 +66,10 @@ static const char *const db_names[DB_COUNT] = {
 #define ENV_MAGIC1   'R'
 #define ENV_VERSION  1
 #define ENV_SEALED   0x01                /* payload is AES-256-GCM (G21) */
+#define ENV_NONCE    4                   /* header offsets of nonce, tag */
+#define ENV_TAG      (ENV_NONCE + FS_NONCE_BYTES)
+#define REC_MAX      1024                /* a subject or image record */
+#define AAD_MAX      (16 + 511)          /* a database name, an LMDB key */
 
 /* A template block: row count, then per row its subject and image, then
  * the rows themselves, 64-byte aligned within the payload. */
@@ -81,6 +97,9 @@ struct fs_gallery {
     MDB_dbi   dbi[DB_COUNT];
     char      dir[4096];
     int       readonly;
+    int       sealed;                    /* G21: envelopes are sealed */
+    int       unlocked;                  /* key holds the data key */
+    uint8_t   key[FS_KEY_BYTES];
     fs_gallery_batch *open_batch;
     /* fs_gallery_load's matrix */
     float    *vec;
@@ -98,6 +117,7 @@ struct fs_gallery_batch {
     fs_gallery   *g;
     MDB_txn      *txn;
     int           readonly;          /* fs_gallery_begin_read's view */
+    int           wrote_key_check;   /* an abort takes the key back */
     counters      c;
     cached_block *blk;
     size_t        nblk, capblk;
@@ -157,30 +177,168 @@ static int mdb_fail(const fs_gallery *g, fs_detail *d, int mrc,
                    mdb_strerror(mrc));
 }
 
+static int read_txn(fs_gallery *g, MDB_txn **txn, fs_detail *d)
+{
+    int mrc = mdb_txn_begin(g->env, NULL, MDB_RDONLY, txn);
+    return mrc ? mdb_fail(g, d, mrc, "starting a read") : FS_OK;
+}
+
 /* ---- records: envelope and fields ---------------------------------------- */
 
+/* Sealed records need the data key: FS_EKEY until fs_gallery_unlock. */
+static int need_key(const fs_gallery *g, fs_detail *d)
+{
+    if (!g->sealed || g->unlocked)
+        return FS_OK;
+    return fs_fail(d, FS_EKEY, "gallery '%s' has its data sealed and no key "
+                   "was given", g->dir);
+}
+
+/* What a record is called in messages. */
+static void record_name(int db, const MDB_val *k, char *out, size_t cap)
+{
+    const uint8_t *p = k->mv_data;
+    switch (db) {
+    case DB_SUBJECTS:
+        snprintf(out, cap, "subject '%.*s'",
+                 (int)(k->mv_size < FS_SUBJECT_MAX ? k->mv_size
+                                                   : FS_SUBJECT_MAX),
+                 (const char *)p);
+        break;
+    case DB_IMAGES: case DB_IMAGE_DATA:
+        snprintf(out, cap, "image %llu's %s", k->mv_size == 8 ?
+                 (unsigned long long)get_be64(p) : 0ull,
+                 db == DB_IMAGES ? "record" : "data");
+        break;
+    case DB_TBLOCKS:
+        snprintf(out, cap, "template block %u",
+                 k->mv_size == 4 ? get_be32(p) : 0u);
+        break;
+    default:
+        snprintf(out, cap, "a %s record", db_names[db]);
+    }
+}
+
+/* The associated data of a record's seal: its database's name and its
+ * key, so that a value copied or moved under another key fails its tag. */
+static size_t record_aad(int db, const MDB_val *k, uint8_t aad[AAD_MAX])
+{
+    size_t n = strlen(db_names[db]) + 1;         /* the NUL separates */
+    assert(n + k->mv_size <= AAD_MAX);           /* LMDB keys: <= 511 */
+    memcpy(aad, db_names[db], n);
+    memcpy(aad + n, k->mv_data, k->mv_size);
+    return n + k->mv_size;
+}
+
+/* Writes a record in its envelope straight into the space LMDB reserves
+ * for it, the payload sealed when the gallery is: the plaintext never
+ * reaches the map.  Every enveloped record goes through here. */
+static int env_put(fs_gallery_batch *b, int db, const MDB_val *k,
+                   const void *payload, size_t len, fs_detail *d)
+{
+    fs_gallery *g = b->g;
+    char name[96];
+    int rc = need_key(g, d);
+    if (rc != FS_OK)
+        return rc;
+    MDB_val key = *k, v = { ENV_HDR + len, NULL };
+    int mrc = mdb_put(b->txn, g->dbi[db], &key, &v, MDB_RESERVE);
+    if (mrc) {
+        char what[128];
+        record_name(db, k, name, sizeof name);
+        snprintf(what, sizeof what, "writing %s", name);
+        return mdb_fail(g, d, mrc, what);
+    }
+    uint8_t *out = v.mv_data;
+    memset(out, 0, ENV_HDR);
+    out[0] = ENV_MAGIC0;
+    out[1] = ENV_MAGIC1;
+    out[2] = ENV_VERSION;
+    if (!g->sealed) {
+        if (len)
+            memcpy(out + ENV_HDR, payload, len);
+        return FS_OK;
+    }
+    out[3] = ENV_SEALED;
+    uint8_t aad[AAD_MAX];
+    rc = fs_seal(g->key, aad, record_aad(db, k, aad), payload, len,
+                 out + ENV_HDR, out + ENV_NONCE, out + ENV_TAG);
+    if (rc == FS_OK)
+        return FS_OK;
+    fs_wipe(out + ENV_HDR, len);             /* whatever it left there */
+    record_name(db, k, name, sizeof name);
+    return fs_fail(d, rc, "gallery '%s': cannot seal %s", g->dir, name);
+}
+
+typedef struct rbuf {
+    const uint8_t *p;
+    size_t         len, off;
+    int            bad;
+} rbuf;
+
+/* The payload of the stored value v of record k in *r: where it lies in
+ * LMDB's map when plain, or decrypted into out (cap bytes) when sealed,
+ * since the map is read-only and nothing decrypted may reach the disk.
+ * Every enveloped record is read through here. */
+static int env_open(const fs_gallery *g, int db, const MDB_val *k,
+                    const MDB_val *v, uint8_t *out, size_t cap, rbuf *r,
+                    fs_detail *d)
+{
+    const uint8_t *p = v->mv_data;
+    size_t len = v->mv_size >= ENV_HDR ? v->mv_size - ENV_HDR : 0;
+    char buf[64];
+    const char *why = buf;
+    int rc;
+    if (v->mv_size < ENV_HDR || p[0] != ENV_MAGIC0 || p[1] != ENV_MAGIC1) {
+        rc = FS_EFORMAT;
+        why = "has no envelope (damaged)";
+    } else if (p[2] != ENV_VERSION) {
+        rc = FS_EVERSION;
+        snprintf(buf, sizeof buf, "is of envelope version %d; this build "
+                 "reads %d", p[2], ENV_VERSION);
+    } else if (!(p[3] & ENV_SEALED) != !g->sealed) {
+        /* Either plaintext planted among sealed records, or sealed
+         * records in a gallery whose meta no longer says so. */
+        rc = FS_ETAMPER;
+        why = g->sealed ? "is not sealed in a sealed gallery (planted or "
+                          "tampered)"
+                        : "is sealed but the gallery is not marked sealed "
+                          "(meta tampered)";
+    } else if (!g->sealed) {
+        *r = (rbuf){ p + ENV_HDR, len, 0, 0 };
+        return FS_OK;
+    } else if (!g->unlocked) {
+        return need_key(g, d);
+    } else if (len > cap) {
+        rc = FS_EFORMAT;
+        snprintf(buf, sizeof buf, "is too long (%zu bytes; damaged)", len);
+    } else {
+        uint8_t aad[AAD_MAX];
+        rc = fs_unseal(g->key, aad, record_aad(db, k, aad), p + ENV_HDR,
+                       len, out, p + ENV_NONCE, p + ENV_TAG);
+        if (rc == FS_OK) {
+            *r = (rbuf){ out, len, 0, 0 };
+            return FS_OK;
+        }
+        why = rc == FS_ETAMPER ? "fails its integrity check (tampered or "
+                                 "damaged)"
+                               : "cannot be decrypted";
+    }
+    char name[96];
+    record_name(db, k, name, sizeof name);
+    return fs_fail(d, rc, "gallery '%s': %s %s", g->dir, name, why);
+}
+
+/* A small record's payload (subject, image record): fields are checked on
+ * the way in, so they always fit. */
 typedef struct wbuf {
-    uint8_t *p;
-    size_t   len, cap;
-    int      oom;
+    uint8_t p[REC_MAX];
+    size_t  len;
 } wbuf;
 
 static void wb_put(wbuf *w, const void *src, size_t n)
 {
-    if (w->oom)
-        return;
-    if (w->len + n > w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 256;
-        while (cap < w->len + n)
-            cap *= 2;
-        uint8_t *p = realloc(w->p, cap);
-        if (!p) {
-            w->oom = 1;
-            return;
-        }
-        w->p = p;
-        w->cap = cap;
-    }
+    assert(n <= sizeof w->p - w->len);
     memcpy(w->p + w->len, src, n);
     w->len += n;
 }
@@ -195,39 +353,6 @@ static void wb_str(wbuf *w, const char *s)
     uint16_t n = (uint16_t)(s ? strlen(s) : 0);
     wb_put(w, &n, sizeof n);
     wb_put(w, s ? s : "", n);
-}
-
-/* A fresh record: the envelope header, payload to follow. */
-static void wb_envelope(wbuf *w)
-{
-    uint8_t hdr[ENV_HDR] = { ENV_MAGIC0, ENV_MAGIC1, ENV_VERSION, 0 };
-    w->len = 0;
-    wb_put(w, hdr, sizeof hdr);
-}
-
-typedef struct rbuf {
-    const uint8_t *p;
-    size_t         len, off;
-    int            bad;
-} rbuf;
-
-/* The payload of a stored record, or FS_EFORMAT / FS_EACCESS. */
-static int open_envelope(const fs_gallery *g, const MDB_val *v, rbuf *r,
-                         const char *what, fs_detail *d)
-{
-    const uint8_t *p = v->mv_data;
-    if (v->mv_size < ENV_HDR || p[0] != ENV_MAGIC0 || p[1] != ENV_MAGIC1)
-        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (bad %s "
-                       "record)", g->dir, what);
-    if (p[2] != ENV_VERSION)
-        return fs_fail(d, FS_EVERSION, "gallery '%s': %s record of "
-                       "version %d, this build reads %d", g->dir, what,
-                       p[2], ENV_VERSION);
-    if (p[3] & ENV_SEALED)
-        return fs_fail(d, FS_EACCESS, "gallery '%s': %s record is "
-                       "encrypted and no key was given", g->dir, what);
-    *r = (rbuf){ p + ENV_HDR, v->mv_size - ENV_HDR, 0, 0 };
-    return FS_OK;
 }
 
 static void rb_get(rbuf *r, void *dst, size_t n)
@@ -272,22 +397,12 @@ typedef struct subject_rec {
 static int put_subject(fs_gallery_batch *b, const char *id,
                        const subject_rec *s, fs_detail *d)
 {
-    wbuf w = { 0 };
-    wb_envelope(&w);
+    wbuf w = { .len = 0 };
     wb_u64(&w, s->number);
     wb_u64(&w, s->images);
     wb_str(&w, s->name);
-    int rc = FS_OK;
-    if (w.oom) {
-        rc = fs_fail(d, FS_ENOMEM, "no memory for a subject record");
-    } else {
-        MDB_val k = { strlen(id), (void *)id }, v = { w.len, w.p };
-        int mrc = mdb_put(b->txn, b->g->dbi[DB_SUBJECTS], &k, &v, 0);
-        if (mrc)
-            rc = mdb_fail(b->g, d, mrc, "writing a subject");
-    }
-    free(w.p);
-    return rc;
+    MDB_val k = { strlen(id), (void *)id };
+    return env_put(b, DB_SUBJECTS, &k, w.p, w.len, d);
 }
 
 /* FS_OK, FS_NOTFOUND, or a failure. */
@@ -300,8 +415,9 @@ static int get_subject(const fs_gallery *g, MDB_txn *txn, const char *id,
         return FS_NOTFOUND;
     if (mrc)
         return mdb_fail(g, d, mrc, "reading a subject");
+    uint8_t buf[REC_MAX];
     rbuf r = { 0 };
-    int rc = open_envelope(g, &v, &r, "subject", d);
+    int rc = env_open(g, DB_SUBJECTS, &k, &v, buf, sizeof buf, &r, d);
     if (rc != FS_OK)
         return rc;
     s->number = (uint32_t)rb_u64(&r);
@@ -325,8 +441,7 @@ typedef struct image_rec {
 static int put_image_rec(fs_gallery_batch *b, uint64_t id,
                          const image_rec *im, fs_detail *d)
 {
-    wbuf w = { 0 };
-    wb_envelope(&w);
+    wbuf w = { .len = 0 };
     wb_u64(&w, im->row);
     wb_u64(&w, im->image_len);
     wb_u64(&w, (uint64_t)im->enrolled);
@@ -336,19 +451,10 @@ static int put_image_rec(fs_gallery_batch *b, uint64_t id,
     wb_str(&w, im->capture_date);
     wb_str(&w, im->source_agency);
     wb_str(&w, im->lawful_source);
-    int rc = FS_OK;
-    if (w.oom) {
-        rc = fs_fail(d, FS_ENOMEM, "no memory for an image record");
-    } else {
-        uint8_t key[8];
-        be64(key, id);
-        MDB_val k = { 8, key }, v = { w.len, w.p };
-        int mrc = mdb_put(b->txn, b->g->dbi[DB_IMAGES], &k, &v, 0);
-        if (mrc)
-            rc = mdb_fail(b->g, d, mrc, "writing an image record");
-    }
-    free(w.p);
-    return rc;
+    uint8_t key[8];
+    be64(key, id);
+    MDB_val k = { 8, key };
+    return env_put(b, DB_IMAGES, &k, w.p, w.len, d);
 }
 
 static int get_image_rec(const fs_gallery *g, MDB_txn *txn, uint64_t id,
@@ -362,8 +468,9 @@ static int get_image_rec(const fs_gallery *g, MDB_txn *txn, uint64_t id,
         return FS_NOTFOUND;
     if (mrc)
         return mdb_fail(g, d, mrc, "reading an image record");
+    uint8_t buf[REC_MAX];
     rbuf r = { 0 };
-    int rc = open_envelope(g, &v, &r, "image", d);
+    int rc = env_open(g, DB_IMAGES, &k, &v, buf, sizeof buf, &r, d);
     if (rc != FS_OK)
         return rc;
     im->row = rb_u64(&r);
@@ -381,15 +488,24 @@ static int get_image_rec(const fs_gallery *g, MDB_txn *txn, uint64_t id,
     return FS_OK;
 }
 
-/* An image a subject lists: missing, it is damage, not an answer. */
-static int get_listed_image(const fs_gallery *g, MDB_txn *txn, uint64_t id,
-                            image_rec *im, fs_detail *d)
+/* An image a subject lists: missing, it is damage, not an answer.  The
+ * list is a plain index; the image record (sealed, in a sealed gallery)
+ * has the last word on whose image it is, so that a doctored list can
+ * neither show one person's face under another's id nor have a removal
+ * take it. */
+static int get_listed_image(const fs_gallery *g, MDB_txn *txn,
+                            const char *subject, uint64_t id, image_rec *im,
+                            fs_detail *d)
 {
     int rc = get_image_rec(g, txn, id, im, d);
     if (rc == FS_NOTFOUND)
         return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (image %llu "
                        "is listed but missing)", g->dir,
                        (unsigned long long)id);
+    if (rc == FS_OK && strcmp(im->subject, subject) != 0)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (image %llu "
+                       "is listed under subject '%s' but is of '%s')",
+                       g->dir, (unsigned long long)id, subject, im->subject);
     return rc;
 }
 
@@ -487,6 +603,7 @@ static int create_meta(fs_gallery *g, MDB_txn *txn,
     if (!mrc) mrc = meta_put(g, txn, "model_id", opt->model_id);
     if (!mrc) mrc = meta_put(g, txn, "model_sha256", opt->model_sha256);
     if (!mrc) mrc = meta_put(g, txn, "created", created);
+    if (!mrc && opt->sealed) mrc = meta_put(g, txn, "sealed", "1");
     if (!mrc) mrc = counters_write(g, txn, &c);
     return mrc ? mdb_fail(g, d, mrc, "writing the meta record") : FS_OK;
 }
@@ -527,6 +644,16 @@ static int check_meta(fs_gallery *g, MDB_txn *txn,
                        "%.12s...): its templates are not comparable",
                        g->dir, model, sha, opt->model_id,
                        opt->model_sha256 ? opt->model_sha256 : "?");
+    char sealed[4];
+    mrc = meta_get(g, txn, "sealed", sealed, sizeof sealed);
+    if (mrc == MDB_NOTFOUND)
+        return FS_OK;
+    if (mrc)
+        return mdb_fail(g, d, mrc, "reading the meta record");
+    if (strcmp(sealed, "1") != 0)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (meta "
+                       "'sealed' is '%s')", g->dir, sealed);
+    g->sealed = 1;
     return FS_OK;
 }
 
@@ -632,6 +759,13 @@ static void release_matrix(fs_gallery *g)
     g->nrows = 0;
 }
 
+/* Forgets the data key. */
+static void lock(fs_gallery *g)
+{
+    fs_wipe(g->key, sizeof g->key);
+    g->unlocked = 0;
+}
+
 void fs_gallery_close(fs_gallery *g)
 {
     if (!g)
@@ -639,8 +773,99 @@ void fs_gallery_close(fs_gallery *g)
     if (g->open_batch)
         fs_gallery_abort(g->open_batch);
     release_matrix(g);
+    lock(g);
     mdb_env_close(g->env);
     free(g);
+}
+
+/* ---- the data key ---------------------------------------------------------- */
+
+/* The key check is the empty payload sealed under the data key, with the
+ * associated data of a record "key_check" in meta (no record of another
+ * database can have it), kept in hex as meta values are text.  It tells a
+ * wrong key at once instead of as tags failing record by record.
+ * FS_OK when key opens it, FS_EKEY when it does not, FS_NOTFOUND when the
+ * gallery has none yet and txn cannot write one; *wrote says it wrote. */
+static int check_key(fs_gallery *g, MDB_txn *txn, int writable,
+                     const uint8_t key[FS_KEY_BYTES], int *wrote,
+                     fs_detail *d)
+{
+    static const char name[] = "key_check";
+    MDB_val k = { sizeof name - 1, (void *)name };
+    uint8_t aad[AAD_MAX], sealed[FS_SEAL_OVERHEAD], none[1];
+    size_t aadlen = record_aad(DB_META, &k, aad);
+    char hex[2 * FS_SEAL_OVERHEAD + 2];
+    *wrote = 0;
+    int mrc = meta_get(g, txn, name, hex, sizeof hex);
+    if (mrc == MDB_NOTFOUND && !writable)
+        return FS_NOTFOUND;
+    if (mrc == MDB_NOTFOUND) {
+        int rc = fs_seal_buf(key, aad, aadlen, NULL, 0, sealed);
+        if (rc != FS_OK)
+            return fs_fail(d, rc, "gallery '%s': cannot seal its key check",
+                           g->dir);
+        fs_hex(sealed, sizeof sealed, hex);
+        mrc = meta_put(g, txn, name, hex);
+        if (mrc)
+            return mdb_fail(g, d, mrc, "writing the key check");
+        *wrote = 1;
+        return FS_OK;
+    }
+    if (mrc)
+        return mdb_fail(g, d, mrc, "reading the key check");
+    if (fs_unhex(hex, sealed, sizeof sealed) != FS_OK)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (its key "
+                       "check is not %d hex bytes)", g->dir,
+                       FS_SEAL_OVERHEAD);
+    if (fs_unseal_buf(key, aad, aadlen, sealed, sizeof sealed, none) !=
+        FS_OK)
+        return fs_fail(d, FS_EKEY, "gallery '%s': not this gallery's key",
+                       g->dir);
+    return FS_OK;
+}
+
+int fs_gallery_unlock(fs_gallery *g, const uint8_t key[FS_KEY_BYTES],
+                      fs_detail *d)
+{
+    if (!g->sealed)
+        return fs_fail(d, FS_EINVAL, "gallery '%s' is not sealed and takes "
+                       "no key", g->dir);
+    fs_gallery_batch *b = g->open_batch;
+    int rc, wrote = 0;
+    if (b) {
+        /* The first key check commits with the batch (and the gate's
+         * wrapped key in it), or not at all. */
+        rc = check_key(g, b->txn, !b->readonly, key, &wrote, d);
+        b->wrote_key_check |= wrote;
+    } else {
+        /* A read first: every unlock but the first finds the check, and a
+         * read waits on no writer. */
+        MDB_txn *txn;
+        rc = read_txn(g, &txn, d);
+        if (rc == FS_OK) {
+            rc = check_key(g, txn, 0, key, &wrote, d);
+            mdb_txn_abort(txn);
+        }
+        if (rc == FS_NOTFOUND && !g->readonly) {
+            int mrc = mdb_txn_begin(g->env, NULL, 0, &txn);
+            rc = mrc ? mdb_fail(g, d, mrc, "starting a transaction")
+                     : check_key(g, txn, 1, key, &wrote, d);
+            if (rc == FS_OK)
+                mrc = mdb_txn_commit(txn);
+            else if (!mrc)
+                mdb_txn_abort(txn);
+            if (rc == FS_OK && mrc)
+                rc = mdb_fail(g, d, mrc, "writing the key check");
+        }
+    }
+    if (rc == FS_NOTFOUND)
+        rc = fs_fail(d, FS_EACCESS, "gallery '%s' has no key check yet and "
+                     "a read-only handle or view cannot write one", g->dir);
+    if (rc != FS_OK)
+        return rc;
+    memcpy(g->key, key, sizeof g->key);
+    g->unlocked = 1;
+    return FS_OK;
 }
 
 /* ---- template blocks ------------------------------------------------------- */
@@ -655,8 +880,19 @@ static float *blk_vec(uint8_t *payload)
     return (float *)(void *)(payload + TBLK_VEC_OFF);
 }
 
+/* A block's plaintext is a thousand templates: wiped before the heap
+ * gets it back when the gallery keeps them sealed. */
+static void blk_free(const fs_gallery *g, uint8_t *payload)
+{
+    if (payload && g->sealed)
+        fs_wipe(payload, TBLK_PAYLOAD);
+    free(payload);
+}
+
 /* The writable copy of block no within the batch, read from the store
- * the first time (or zeroed when the block does not exist yet). */
+ * the first time (or zeroed when the block does not exist yet).  The
+ * batch works on these plaintext copies; they are sealed once, at
+ * commit. */
 static int blk_get(fs_gallery_batch *b, uint32_t no, uint8_t **payload,
                    fs_detail *d)
 {
@@ -687,15 +923,16 @@ static int blk_get(fs_gallery_batch *b, uint32_t no, uint8_t **payload,
         return mdb_fail(b->g, d, mrc, "reading a template block");
     } else {
         rbuf r = { 0 };
-        int rc = open_envelope(b->g, &v, &r, "template block", d);
+        int rc = env_open(b->g, DB_TBLOCKS, &k, &v, p, TBLK_PAYLOAD, &r, d);
         if (rc == FS_OK && r.len != TBLK_PAYLOAD)
             rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (template "
                          "block %u has %zu bytes)", b->g->dir, no, r.len);
         if (rc != FS_OK) {
-            free(p);
+            blk_free(b->g, p);
             return rc;
         }
-        memcpy(p, r.p, TBLK_PAYLOAD);
+        if (r.p != p)                   /* plain: still in the map */
+            memcpy(p, r.p, TBLK_PAYLOAD);
     }
     b->blk[b->nblk++] = (cached_block){ no, 0, p };
     *payload = p;
@@ -720,27 +957,19 @@ static int blk_flush(fs_gallery_batch *b, fs_detail *d)
             continue;
         uint8_t key[4];
         be32(key, cb->no);
-        MDB_val k = { 4, key }, v;
-        int mrc;
+        MDB_val k = { 4, key };
         if (cb->no >= nblocks) {
-            mrc = mdb_del(b->txn, b->g->dbi[DB_TBLOCKS], &k, NULL);
-            if (mrc == MDB_NOTFOUND)
-                mrc = 0;
+            int mrc = mdb_del(b->txn, b->g->dbi[DB_TBLOCKS], &k, NULL);
+            if (mrc && mrc != MDB_NOTFOUND)
+                return mdb_fail(b->g, d, mrc, "removing a template block");
         } else {
             uint32_t rows = (uint32_t)(cb->no + 1 < nblocks ? FS_TBLOCK_ROWS
                             : b->c.rows - (uint64_t)cb->no * FS_TBLOCK_ROWS);
             memcpy(cb->payload, &rows, sizeof rows);
-            v.mv_size = ENV_HDR + TBLK_PAYLOAD;
-            mrc = mdb_put(b->txn, b->g->dbi[DB_TBLOCKS], &k, &v, MDB_RESERVE);
-            if (!mrc) {
-                uint8_t hdr[ENV_HDR] = { ENV_MAGIC0, ENV_MAGIC1, ENV_VERSION };
-                memcpy(v.mv_data, hdr, ENV_HDR);
-                memcpy((uint8_t *)v.mv_data + ENV_HDR, cb->payload,
-                       TBLK_PAYLOAD);
-            }
+            int rc = env_put(b, DB_TBLOCKS, &k, cb->payload, TBLK_PAYLOAD, d);
+            if (rc != FS_OK)
+                return rc;
         }
-        if (mrc)
-            return mdb_fail(b->g, d, mrc, "writing a template block");
         cb->dirty = 0;
     }
     return FS_OK;
@@ -749,7 +978,7 @@ static int blk_flush(fs_gallery_batch *b, fs_detail *d)
 static void blk_release(fs_gallery_batch *b)
 {
     for (size_t i = 0; i < b->nblk; i++)
-        free(b->blk[i].payload);
+        blk_free(b->g, b->blk[i].payload);
     free(b->blk);
     b->blk = NULL;
     b->nblk = b->capblk = 0;
@@ -810,6 +1039,10 @@ void fs_gallery_abort(fs_gallery_batch *b)
         return;
     mdb_txn_abort(b->txn);
     blk_release(b);
+    /* The key check this batch wrote is gone: a key kept without it
+     * could seal records that no later unlock would vouch for. */
+    if (b->wrote_key_check)
+        lock(b->g);
     b->g->open_batch = NULL;
     free(b);
 }
@@ -924,6 +1157,8 @@ int fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
     fs_gallery *g = b->g;
     int rc = writable(b, d);
     if (rc == FS_OK)
+        rc = need_key(g, d);
+    if (rc == FS_OK)
         rc = check_mugshot(m, d);
     if (rc != FS_OK)
         return rc;
@@ -982,17 +1217,12 @@ int fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
         return rc;
     uint8_t ik[8];
     be64(ik, id);
-    MDB_val k = { 8, ik }, v;
+    MDB_val k = { 8, ik }, v = { 8, ik };
     if (m->image_len) {
-        v.mv_size = ENV_HDR + m->image_len;
-        mrc = mdb_put(b->txn, g->dbi[DB_IMAGE_DATA], &k, &v, MDB_RESERVE);
-        if (mrc)
-            return mdb_fail(g, d, mrc, "writing an image");
-        uint8_t hdr[ENV_HDR] = { ENV_MAGIC0, ENV_MAGIC1, ENV_VERSION };
-        memcpy(v.mv_data, hdr, ENV_HDR);
-        memcpy((uint8_t *)v.mv_data + ENV_HDR, m->image, m->image_len);
+        rc = env_put(b, DB_IMAGE_DATA, &k, m->image, m->image_len, d);
+        if (rc != FS_OK)
+            return rc;
     }
-    v = (MDB_val){ 8, ik };
     mrc = mdb_put(b->txn, g->dbi[DB_SHA], &sk, &v, 0);
     if (!mrc) {
         MDB_val subk = { strlen(m->subject), (void *)m->subject };
@@ -1055,11 +1285,12 @@ static int remove_row(fs_gallery_batch *b, uint64_t row, fs_detail *d)
     return FS_OK;
 }
 
-static int remove_image(fs_gallery_batch *b, uint64_t id, fs_detail *d)
+static int remove_image(fs_gallery_batch *b, const char *subject,
+                        uint64_t id, fs_detail *d)
 {
     fs_gallery *g = b->g;
     image_rec im;
-    int rc = get_listed_image(g, b->txn, id, &im, d);
+    int rc = get_listed_image(g, b->txn, subject, id, &im, d);
     if (rc != FS_OK)
         return rc;
     if (im.row >= b->c.rows)
@@ -1148,18 +1379,20 @@ static int find_subject(const fs_gallery *g, MDB_txn *txn,
 int fs_gallery_remove(fs_gallery_batch *b, const char *subject,
                       fs_detail *d)
 {
+    fs_gallery *g = b->g;
     int rc = writable(b, d);
+    if (rc == FS_OK)
+        rc = need_key(g, d);
     if (rc == FS_OK)
         rc = fs_gallery_check_subject_id(subject, d);
     if (rc != FS_OK)
         return rc;
-    fs_gallery *g = b->g;
     subject_rec s;
     uint64_t *ids = NULL;
     size_t n = 0;
     rc = find_subject(g, b->txn, subject, &s, &ids, &n, d);
     for (size_t i = 0; rc == FS_OK && i < n; i++)
-        rc = remove_image(b, ids[i], d);
+        rc = remove_image(b, subject, ids[i], d);
     free(ids);
     if (rc != FS_OK)
         return rc;
@@ -1347,12 +1580,6 @@ int fs_gallery_set_rank_mode(fs_gallery_batch *b, int mode, fs_detail *d)
 
 /* ---- reading ---------------------------------------------------------------- */
 
-static int read_txn(fs_gallery *g, MDB_txn **txn, fs_detail *d)
-{
-    int mrc = mdb_txn_begin(g->env, NULL, MDB_RDONLY, txn);
-    return mrc ? mdb_fail(g, d, mrc, "starting a read") : FS_OK;
-}
-
 int fs_gallery_stat(fs_gallery *g, fs_gallery_stats *st, fs_detail *d)
 {
     MDB_txn *txn;
@@ -1380,6 +1607,7 @@ int fs_gallery_stat(fs_gallery *g, fs_gallery_stats *st, fs_detail *d)
     s.templates = c.rows;
     s.blocks = (c.rows + FS_TBLOCK_ROWS - 1) / FS_TBLOCK_ROWS;
     s.image_bytes = c.image_bytes;
+    s.sealed = g->sealed;
     char data[4200];
     struct stat fst;
     snprintf(data, sizeof data, "%s/data.mdb", g->dir);
@@ -1393,7 +1621,9 @@ int fs_gallery_subject(fs_gallery *g, const char *subject,
                        fs_subject_info *info, fs_image_info *images,
                        size_t max, size_t *n, fs_detail *d)
 {
-    int rc = fs_gallery_check_subject_id(subject, d);
+    int rc = need_key(g, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_check_subject_id(subject, d);
     if (rc != FS_OK)
         return rc;
     MDB_txn *txn;
@@ -1406,7 +1636,7 @@ int fs_gallery_subject(fs_gallery *g, const char *subject,
     rc = find_subject(g, txn, subject, &s, images ? &ids : NULL, &cnt, d);
     for (size_t i = 0; rc == FS_OK && i < cnt && i < max; i++) {
         image_rec im;
-        rc = get_listed_image(g, txn, ids[i], &im, d);
+        rc = get_listed_image(g, txn, subject, ids[i], &im, d);
         if (rc != FS_OK)
             break;
         fs_image_info *ii = &images[i];
@@ -1437,15 +1667,22 @@ int fs_gallery_subject(fs_gallery *g, const char *subject,
     return FS_OK;
 }
 
+/* The number index is plain; the subject's own record (sealed, in a
+ * sealed gallery) holds its number and has the last word, so that a
+ * doctored index cannot put one person's id on another's face. */
 int fs_gallery_subject_id(fs_gallery *g, uint32_t number,
                           char id[FS_SUBJECT_MAX])
 {
     MDB_txn *txn;
+    if (need_key(g, NULL) != FS_OK)
+        return FS_EKEY;
     if (read_txn(g, &txn, NULL) != FS_OK)
         return FS_EIO;
     uint8_t nk[4];
     be32(nk, number);
     MDB_val k = { 4, nk }, v;
+    char found[FS_SUBJECT_MAX];
+    subject_rec s;
     int mrc = mdb_get(txn, g->dbi[DB_SUBJECT_NUM], &k, &v);
     int rc = FS_OK;
     if (mrc == MDB_NOTFOUND)
@@ -1453,10 +1690,15 @@ int fs_gallery_subject_id(fs_gallery *g, uint32_t number,
     else if (mrc || v.mv_size == 0 || v.mv_size >= FS_SUBJECT_MAX)
         rc = FS_EFORMAT;
     else {
-        memcpy(id, v.mv_data, v.mv_size);
-        id[v.mv_size] = 0;
+        memcpy(found, v.mv_data, v.mv_size);
+        found[v.mv_size] = 0;
+        rc = get_subject(g, txn, found, &s, NULL);
+        if (rc == FS_NOTFOUND || (rc == FS_OK && s.number != number))
+            rc = FS_EFORMAT;
     }
     mdb_txn_abort(txn);
+    if (rc == FS_OK)
+        memcpy(id, found, sizeof found);
     return rc;
 }
 
@@ -1464,51 +1706,70 @@ int fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
                      size_t *len, fs_detail *d)
 {
     MDB_txn *txn;
-    int rc = read_txn(g, &txn, d);
+    int rc = need_key(g, d);
+    if (rc == FS_OK)
+        rc = read_txn(g, &txn, d);
     if (rc != FS_OK)
         return rc;
     uint8_t ik[8];
     be64(ik, image_id);
     MDB_val k = { 8, ik }, v;
     int mrc = mdb_get(txn, g->dbi[DB_IMAGE_DATA], &k, &v);
+    uint8_t *p = NULL;
+    size_t cap = 0;
     rbuf r = { 0 };
-    if (mrc == MDB_NOTFOUND)
+    if (mrc == MDB_NOTFOUND) {
         rc = fs_fail(d, FS_NOTFOUND, "no image %llu in gallery '%s'",
                      (unsigned long long)image_id, g->dir);
-    else if (mrc)
+    } else if (mrc) {
         rc = mdb_fail(g, d, mrc, "reading an image");
-    else
-        rc = open_envelope(g, &v, &r, "image", d);
+    } else {
+        /* The caller's buffer is where a sealed image is opened. */
+        cap = v.mv_size > ENV_HDR ? v.mv_size - ENV_HDR : 0;
+        p = malloc(cap ? cap : 1);
+        rc = p ? env_open(g, DB_IMAGE_DATA, &k, &v, p, cap, &r, d)
+               : fs_fail(d, FS_ENOMEM, "no memory for an image");
+    }
     if (rc == FS_OK) {
-        uint8_t *p = malloc(r.len ? r.len : 1);
-        if (!p) {
-            rc = fs_fail(d, FS_ENOMEM, "no memory for an image");
-        } else {
+        if (r.p != p)                   /* plain: still in the map */
             memcpy(p, r.p, r.len);
-            *bytes = p;
-            *len = r.len;
-        }
+        *bytes = p;
+        *len = r.len;
+    } else {
+        free(p);                        /* fs_unseal wiped it */
     }
     mdb_txn_abort(txn);
     return rc;
 }
 
 /* The matrix is mapped, not malloc'd: fresh zero pages, huge pages where
- * the kernel gives them, and no heap fragmentation for gigabytes. */
+ * the kernel gives them, and no heap fragmentation for gigabytes (and the
+ * kernel, not the heap, gets its plaintext back).  A sealed block is
+ * opened once into one scratch block and copied from there as a plain
+ * one is copied from the map: the one pass is all that sealing costs. */
 int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
 {
+    int rc = need_key(g, d);
+    if (rc != FS_OK)
+        return rc;
     if (g->vec) {
         *out = (fs_templates){ g->vec, g->subj, g->nrows };
         return FS_OK;
     }
+    uint8_t *scratch = g->sealed ? aligned_alloc(64, TBLK_PAYLOAD) : NULL;
+    if (g->sealed && !scratch)
+        return fs_fail(d, FS_ENOMEM, "no memory for a template block");
     MDB_txn *txn;
-    int rc = read_txn(g, &txn, d);
-    if (rc != FS_OK)
+    rc = read_txn(g, &txn, d);
+    if (rc != FS_OK) {
+        free(scratch);
         return rc;
+    }
     counters c;
     rc = counters_read(g, txn, &c, d);
     if (rc != FS_OK) {
         mdb_txn_abort(txn);
+        free(scratch);
         return rc;
     }
     size_t n = (size_t)c.rows;
@@ -1520,12 +1781,13 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
         if (vec != MAP_FAILED)
             munmap(vec, bytes);
         free(subj);
+        free(scratch);
         mdb_txn_abort(txn);
         return fs_fail(d, FS_ENOMEM, "no memory for %zu templates", n);
     }
     madvise(vec, bytes, MADV_HUGEPAGE);
     uint64_t nblocks = (n + FS_TBLOCK_ROWS - 1) / FS_TBLOCK_ROWS, seen = 0;
-    MDB_cursor *cur;
+    MDB_cursor *cur = NULL;
     int mrc = mdb_cursor_open(txn, g->dbi[DB_TBLOCKS], &cur);
     if (mrc)
         rc = mdb_fail(g, d, mrc, "reading the templates");
@@ -1541,11 +1803,12 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
                          (unsigned long long)seen);
             break;
         }
-        rc = open_envelope(g, &v, &r, "template block", d);
+        rc = env_open(g, DB_TBLOCKS, &k, &v, scratch, TBLK_PAYLOAD, &r, d);
         if (rc != FS_OK)
             break;
-        uint32_t rows;
-        memcpy(&rows, r.p, sizeof rows);
+        uint32_t rows = 0;
+        if (r.len == TBLK_PAYLOAD)
+            memcpy(&rows, r.p, sizeof rows);
         size_t want = seen + 1 < nblocks ? FS_TBLOCK_ROWS
                       : n - (size_t)seen * FS_TBLOCK_ROWS;
         if (r.len != TBLK_PAYLOAD || rows != want) {
@@ -1568,8 +1831,13 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
         rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (%llu template "
                      "blocks for %zu rows)", g->dir,
                      (unsigned long long)seen, n);
-    mdb_cursor_close(cur);
+    if (cur)
+        mdb_cursor_close(cur);
     mdb_txn_abort(txn);
+    if (scratch) {
+        fs_wipe(scratch, TBLK_PAYLOAD);
+        free(scratch);
+    }
     if (rc != FS_OK) {
         munmap(vec, bytes);
         free(subj);
@@ -1592,6 +1860,26 @@ static int damaged(const fs_gallery *g, fs_detail *d, const char *what,
                    g->dir, what, id);
 }
 
+/* Room for n bytes of plaintext in *buf: a bigger buffer replaces the
+ * old one, wiped first (realloc would leave a copy in the heap). */
+static int plain_fit(uint8_t **buf, size_t *cap, size_t n, fs_detail *d)
+{
+    if (n <= *cap)
+        return FS_OK;
+    if (*buf)
+        fs_wipe(*buf, *cap);
+    free(*buf);
+    *cap = 0;
+    *buf = malloc(n);
+    if (!*buf)
+        return fs_fail(d, FS_ENOMEM, "no memory for an image of %zu bytes",
+                       n);
+    *cap = n;
+    return FS_OK;
+}
+
+/* In a sealed gallery every record is opened, the image bytes too, so
+ * that every tag is checked: the whole file is read and decrypted. */
 int fs_gallery_verify(fs_gallery *g, fs_detail *d)
 {
     fs_templates t;
@@ -1629,6 +1917,8 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
     if (rc == FS_OK && !row_seen)
         rc = fs_fail(d, FS_ENOMEM, "no memory to verify");
     uint64_t bytes = 0;
+    uint8_t *plain = NULL;              /* where sealed images are opened */
+    size_t plain_cap = 0;
     MDB_val k, v;
     int mrc = rc == FS_OK ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : 0;
     for (; rc == FS_OK && mrc == 0;
@@ -1674,12 +1964,17 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
             if (!found)
                 rc = damaged(g, d, "subject does not list its image", id);
         }
-        if (im.image_len) {
-            MDB_val dv;
-            MDB_val dk = { 8, ik };
+        if (rc == FS_OK && im.image_len) {
+            MDB_val dv, dk = { 8, ik };
+            rbuf r = { 0 };
             if (mdb_get(txn, g->dbi[DB_IMAGE_DATA], &dk, &dv) ||
                 dv.mv_size != ENV_HDR + im.image_len)
                 rc = damaged(g, d, "image bytes missing or cut", id);
+            else if (g->sealed)
+                rc = plain_fit(&plain, &plain_cap, im.image_len, d);
+            if (rc == FS_OK)
+                rc = env_open(g, DB_IMAGE_DATA, &dk, &dv, plain, plain_cap,
+                              &r, d);
         }
     }
     if (rc == FS_OK && mrc != MDB_NOTFOUND)
@@ -1688,6 +1983,9 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
         rc = damaged(g, d, "image byte count differs", bytes);
     if (cur)
         mdb_cursor_close(cur);
+    if (plain)
+        fs_wipe(plain, plain_cap);
+    free(plain);
     free(row_seen);
     mdb_txn_abort(txn);
     return rc;

@@ -17,10 +17,15 @@
  *    chosen at run time; an int8 first pass with an exact float re-rank of
  *    a shortlist is there for galleries where memory bandwidth rules.
  *
- * Records are written in an envelope (a small header, then the payload) so
- * that encryption at rest (G21: AES-256-GCM per record and per template
- * block, the key as associated data) changes no format: only the envelope's
- * flags and nonce/tag fields are filled.
+ * Encryption at rest (G21): a gallery made sealed keeps every face image,
+ * template block, image record and subject record sealed with AES-256-GCM
+ * under a 32-byte data key that never enters the gallery: the caller (the
+ * gate, which keeps it wrapped in its own records) hands it over with
+ * fs_gallery_unlock after each open.  Each record carries its own nonce
+ * and tag in its envelope, with its database and key as associated data,
+ * so a changed, moved or planted record is refused (FS_ETAMPER) rather
+ * than read.  Unsealed galleries (benchmarks, tests) use the same
+ * envelopes, plain.
  *
  * Thread-safety: a gallery handle serves one thread at a time.  A ranker
  * is read-only after creation; fs_rank_topk calls on one ranker must be
@@ -32,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../engine/fs_crypt.h"
 #include "../engine/fs_error.h"
 #include "../engine/fs_pool.h"
 #include "../engine/fs_types.h"
@@ -52,11 +58,37 @@ typedef struct fs_gallery_options {
                                   NULL: accept the stored one (admin tools) */
     const char *model_sha256;  /* hex; required with model_id */
     size_t      map_size;      /* bytes; 0: large enough for 10M faces */
+    int         sealed;        /* create: a sealed gallery (G21); an
+                                  existing gallery stays as it was made,
+                                  fs_gallery_stat says which */
 } fs_gallery_options;
 
 int  fs_gallery_open(const char *dir, const fs_gallery_options *opt,
                      fs_gallery **out, fs_detail *d);
+/* Also wipes the handle's copy of the data key. */
 void fs_gallery_close(fs_gallery *g);
+
+/* Gives a sealed gallery its data key; the handle keeps a copy until
+ * fs_gallery_close.  The key is checked against the key check in meta:
+ * FS_EKEY when it is not this gallery's key, and nothing changes (a
+ * handle already unlocked keeps its key).  A sealed gallery without a key
+ * check yet (just created) gets one, written in the open batch when there
+ * is one (an abort of that batch takes the key back) or else in a
+ * transaction of its own; a read-only handle or view cannot, FS_EACCESS.
+ * FS_EINVAL on a gallery that is not sealed: a caller holding a key for
+ * it should take that as an alarm (its meta may have been changed).
+ *
+ * Until unlocked, a sealed gallery answers FS_EKEY to every call that
+ * reads or writes sealed records: fs_gallery_put, _remove, _load,
+ * _subject, _subject_id, _image and _verify.  Open, close, batches
+ * (begin, commit, abort), fs_gallery_stat, the rank mode,
+ * fs_gallery_find_sha (the sha index is not sealed) and fs_record_* work
+ * without it, so the caller can read its wrapped key in a batch first.
+ * Once unlocked, a record whose tag fails, or a plain record where a
+ * sealed one belongs, is FS_ETAMPER, the detail naming it ("image 17's
+ * data", "template block 3", "subject 'x'"). */
+int  fs_gallery_unlock(fs_gallery *g, const uint8_t key[FS_KEY_BYTES],
+                       fs_detail *d);
 
 /* One mugshot to enrol.  Strings are NUL-terminated, at most
  * FS_FIELD_MAX - 1 bytes (FS_SUBJECT_MAX - 1 for the subject id, which
@@ -94,7 +126,9 @@ typedef struct fs_put_result {
     int      new_subject;      /* this put created the subject */
 } fs_put_result;
 /* FS_EXISTS when an image with that sha256 is already enrolled (nothing
- * written; res->image_id names it).  res may be NULL. */
+ * written; res->image_id names it).  res may be NULL.  In a sealed
+ * gallery the records are sealed as they are written; template blocks
+ * are held in plaintext in the batch and sealed once, at commit. */
 int  fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
                     fs_put_result *res, fs_detail *d);
 int  fs_gallery_commit(fs_gallery_batch *b, fs_detail *d);
@@ -110,6 +144,7 @@ typedef struct fs_gallery_stats {
     uint64_t file_bytes;               /* the LMDB data file */
     int      schema, dim;
     int      rank_mode;                /* FS_RANK_* */
+    int      sealed;                   /* G21: fs_gallery_unlock needed */
     char     metric[16];
     char     model_id[64];
     char     model_sha256[65];
@@ -146,10 +181,13 @@ int  fs_gallery_set_rank_mode(fs_gallery_batch *b, int mode, fs_detail *d);
 int  fs_gallery_subject(fs_gallery *g, const char *subject,
                         fs_subject_info *info, fs_image_info *images,
                         size_t max, size_t *n, fs_detail *d);
-/* The subject id for a subject number (what fs_rank_topk returns). */
+/* The subject id for a subject number (what fs_rank_topk returns),
+ * checked against the subject's own record: FS_OK, FS_NOTFOUND, FS_EKEY,
+ * FS_ETAMPER, or FS_EFORMAT when the number index disagrees with it. */
 int  fs_gallery_subject_id(fs_gallery *g, uint32_t number,
                            char id[FS_SUBJECT_MAX]);
-/* The stored bytes of an image, in a buffer the caller frees. */
+/* The stored bytes of an image, in a buffer the caller frees (and, being
+ * a face, wipes). */
 int  fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
                       size_t *len, fs_detail *d);
 
@@ -161,7 +199,10 @@ int  fs_gallery_remove(fs_gallery_batch *b, const char *subject,
 
 /* Walks every record and checks the invariants that tie them together
  * (rows dense and pointing back at their images, indexes complete,
- * counters right): FS_OK, or FS_EFORMAT naming the first broken one. */
+ * counters right): FS_OK, or FS_EFORMAT naming the first broken one.  In
+ * a sealed gallery it opens every record, image bytes included, so a
+ * failed tag anywhere is FS_ETAMPER naming the record; it reads and
+ * decrypts the whole file. */
 int  fs_gallery_verify(fs_gallery *g, fs_detail *d);
 
 /* ---- records of the modules above --------------------------------------- */
@@ -212,7 +253,9 @@ typedef struct fs_templates {
 } fs_templates;
 
 /* Reads every template block in one sequential pass into memory owned by
- * the gallery, valid until fs_gallery_close or the next write. */
+ * the gallery, valid until fs_gallery_close or the next write.  A sealed
+ * block is decrypted once on the way: FS_ETAMPER naming the block when its
+ * tag fails. */
 int  fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d);
 
 /* ---- ranking ------------------------------------------------------------- */

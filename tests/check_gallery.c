@@ -2,7 +2,10 @@
  * check_gallery.c - the LMDB gallery: writes and reads back, idempotent
  * enrolment by image sha256, removal without a trace (G20), refusal of
  * galleries from another model, schema or dimension, of damaged files,
- * and consistency after a writer is killed mid-batch.
+ * and consistency after a writer is killed mid-batch.  Encryption at rest
+ * (G21): no image or template in the file, no read without the key,
+ * tampered or planted records refused; and the store's tests run again on
+ * a sealed gallery (the "sealed" test case).
  */
 #include <check.h>
 #include <fcntl.h>
@@ -22,15 +25,71 @@
 #define MODEL_ID  "dlib_resnet_v1"
 #define MODEL_SHA "f54a6b36be16aaaa0000111122223333444455556666777788889999aaaabbbb"
 
-static fs_gallery *open_new(const char *dir)
+/* The test case's mode: the "sealed" case runs the store's tests again
+ * on sealed galleries, through open_gallery and open_new. */
+static int sealed_mode;
+
+static void plain_setup(void)
+{
+    tu_tmp_setup();
+    sealed_mode = 0;
+}
+
+static void sealed_setup(void)
+{
+    tu_tmp_setup();
+    sealed_mode = 1;
+}
+
+/* A data key of the tests; seeds tell keys apart. */
+static void test_key(uint8_t key[FS_KEY_BYTES], int seed)
+{
+    for (int i = 0; i < FS_KEY_BYTES; i++)
+        key[i] = (uint8_t)(seed * 101 + i * 7);
+}
+
+/* Opens a gallery; a sealed one is unlocked with key 1, as the gate
+ * would after reading its wrapped key. */
+static int open_gallery(const char *dir, const fs_gallery_options *o,
+                        fs_gallery **g, fs_detail *d)
+{
+    fs_gallery *h = NULL;
+    fs_gallery_stats st;
+    int rc = fs_gallery_open(dir, o, &h, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_stat(h, &st, d);
+    if (rc == FS_OK && st.sealed) {
+        uint8_t key[FS_KEY_BYTES];
+        test_key(key, 1);
+        rc = fs_gallery_unlock(h, key, d);
+    }
+    if (rc != FS_OK) {
+        fs_gallery_close(h);
+        return rc;
+    }
+    *g = h;
+    return FS_OK;
+}
+
+/* A new gallery, sealed or not. */
+static fs_gallery *open_made(const char *dir, int sealed)
 {
     fs_gallery_options o = { .create = 1, .model_id = MODEL_ID,
-                             .model_sha256 = MODEL_SHA };
+                             .model_sha256 = MODEL_SHA, .sealed = sealed };
     fs_gallery *g = NULL;
     fs_detail d = { "" };
-    int rc = fs_gallery_open(dir, &o, &g, &d);
+    int rc = open_gallery(dir, &o, &g, &d);
     ck_assert_msg(rc == FS_OK, "open: %s", d.msg);
+    fs_gallery_stats st;
+    ck_assert_int_eq(fs_gallery_stat(g, &st, &d), FS_OK);
+    ck_assert_int_eq(st.sealed, sealed);
     return g;
+}
+
+/* A new gallery in the test case's mode. */
+static fs_gallery *open_new(const char *dir)
+{
+    return open_made(dir, sealed_mode);
 }
 
 static const char *gdir(void)
@@ -65,12 +124,11 @@ static void fake_mugshot(int i, const char *subject, fs_mugshot *m,
     m->image_len = len;
 }
 
-/* Enrols images [from, to): image i belongs to subject "s<i % nsub>". */
-static void enrol_range(fs_gallery *g, int from, int to, int nsub)
+/* Puts images [from, to) in batch b: image i belongs to subject
+ * "s<i % nsub>". */
+static void put_range(fs_gallery_batch *b, int from, int to, int nsub)
 {
-    fs_gallery_batch *b;
     fs_detail d = { "" };
-    ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
     for (int i = from; i < to; i++) {
         char subject[32];
         uint8_t bytes[64];
@@ -80,10 +138,18 @@ static void enrol_range(fs_gallery *g, int from, int to, int nsub)
         int rc = fs_gallery_put(b, &m, NULL, &d);
         ck_assert_msg(rc == FS_OK || rc == FS_EXISTS, "put %d: %s", i, d.msg);
     }
+}
+
+/* The same in a batch of its own. */
+static void enrol_range(fs_gallery *g, int from, int to, int nsub)
+{
+    fs_gallery_batch *b;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+    put_range(b, from, to, nsub);
     ck_assert_msg(fs_gallery_commit(b, &d) == FS_OK, "commit: %s", d.msg);
 }
 
-/* The row holding image number i's template, found by its content. */
 /* One change in a batch of its own, as the CLI makes it. */
 static int remove_subject(fs_gallery *g, const char *subject, fs_detail *d)
 {
@@ -113,6 +179,7 @@ static int set_rank_mode(fs_gallery *g, int mode, fs_detail *d)
     return fs_gallery_commit(b, d);
 }
 
+/* The row holding image number i's template, found by its content. */
 static long find_row(const fs_templates *t, int i)
 {
     fs_mugshot m;
@@ -135,7 +202,7 @@ START_TEST(test_gallery_roundtrip)
     fs_gallery_options o = { .readonly = 1, .model_id = MODEL_ID,
                              .model_sha256 = MODEL_SHA };
     fs_detail d = { "" };
-    ck_assert_int_eq(fs_gallery_open(gdir(), &o, &g, &d), FS_OK);
+    ck_assert_int_eq(open_gallery(gdir(), &o, &g, &d), FS_OK);
     fs_gallery_stats st;
     ck_assert_int_eq(fs_gallery_stat(g, &st, &d), FS_OK);
     ck_assert_uint_eq(st.images, FS_TBLOCK_ROWS + 300);
@@ -363,8 +430,32 @@ START_TEST(test_gallery_refuses_other_model)
 }
 END_TEST
 
-/* Rewrites one meta value behind the gallery's back. */
-static void poke_meta(const char *dir, const char *key, const char *val)
+/* Behind the gallery's back, straight through LMDB: one record of one
+ * database read (a malloc'd copy), written (val), or deleted (val NULL). */
+static void *raw_get(const char *dir, const char *db, const void *key,
+                     size_t klen, size_t *len)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k = { klen, (void *)key }, v;
+    ck_assert_int_eq(mdb_get(txn, dbi, &k, &v), 0);
+    void *copy = malloc(v.mv_size);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, v.mv_data, v.mv_size);
+    *len = v.mv_size;
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return copy;
+}
+
+static void raw_put(const char *dir, const char *db, const void *key,
+                    size_t klen, const void *val, size_t vlen)
 {
     MDB_env *env;
     MDB_txn *txn;
@@ -373,11 +464,18 @@ static void poke_meta(const char *dir, const char *key, const char *val)
     mdb_env_set_maxdbs(env, 32);
     ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
     ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-    MDB_val k = { strlen(key), (void *)key }, v = { strlen(val), (void *)val };
-    ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+    ck_assert_int_eq(val ? mdb_put(txn, dbi, &k, &v, 0)
+                         : mdb_del(txn, dbi, &k, NULL), 0);
     ck_assert_int_eq(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
+}
+
+/* Rewrites one meta value. */
+static void poke_meta(const char *dir, const char *key, const char *val)
+{
+    raw_put(dir, "meta", key, strlen(key), val, strlen(val));
 }
 
 START_TEST(test_gallery_refuses_other_schema_and_dim)
@@ -441,19 +539,8 @@ START_TEST(test_gallery_refuses_damaged_block)
     fs_gallery *g = open_new(gdir());
     enrol_range(g, 0, 10, 10);
     fs_gallery_close(g);
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 32);
-    ck_assert_int_eq(mdb_env_open(env, gdir(), 0, 0600), 0);
-    mdb_txn_begin(env, NULL, 0, &txn);
-    ck_assert_int_eq(mdb_dbi_open(txn, "tblocks", 0, &dbi), 0);
     uint8_t key[4] = { 0 }, val[100] = { 'F', 'R', 1 };
-    MDB_val k = { 4, key }, v = { sizeof val, val };
-    ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
-    ck_assert_int_eq(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    raw_put(gdir(), "tblocks", key, sizeof key, val, sizeof val);
 
     fs_detail d = { "" };
     ck_assert_int_eq(fs_gallery_open(gdir(), NULL, &g, &d), FS_OK);
@@ -480,7 +567,7 @@ START_TEST(test_gallery_survives_sigkill)
             fs_gallery_options o = { .model_id = MODEL_ID,
                                      .model_sha256 = MODEL_SHA };
             fs_gallery *cg;
-            if (fs_gallery_open(gdir(), &o, &cg, NULL) != FS_OK)
+            if (open_gallery(gdir(), &o, &cg, NULL) != FS_OK)
                 _exit(2);
             for (int from = 0; from < TOTAL; from += BATCH)
                 enrol_range(cg, from, from + BATCH, NSUB);
@@ -492,7 +579,7 @@ START_TEST(test_gallery_survives_sigkill)
         waitpid(pid, &status, 0);
 
         fs_detail d = { "" };
-        ck_assert_int_eq(fs_gallery_open(gdir(), NULL, &g, &d), FS_OK);
+        ck_assert_int_eq(open_gallery(gdir(), NULL, &g, &d), FS_OK);
         ck_assert_msg(fs_gallery_verify(g, &d) == FS_OK, "trial %d: %s",
                       trial, d.msg);
         fs_gallery_stats st;
@@ -587,11 +674,380 @@ START_TEST(test_gallery_records)
 }
 END_TEST
 
+/* ---- G21: encryption at rest ------------------------------------------- */
+
+/* Enrols a few mugshots whose image bytes hold one distinctive 64-byte
+ * run, under a distinctive name, then counts what the raw data file
+ * shows of them: the run, the name, and the first 64 bytes of each
+ * template as stored (floats). */
+static int plaintext_in_file(const char *dir, int sealed)
+{
+    enum { N = 4, LEN = 700 };
+    static const char name[] = "Qwertyuiop, Zanzibar";
+    uint8_t run[64];
+    for (int j = 0; j < 64; j++)
+        run[j] = (uint8_t)(0xa5 ^ (j * 29));
+    float tmpl[N][FS_DESC_DIM];
+    fs_gallery *g = open_made(dir, sealed);
+    fs_gallery_batch *b;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+    for (int i = 0; i < N; i++) {
+        uint8_t bytes[LEN];
+        fs_mugshot m;
+        fake_mugshot(100 + i, "g21", &m, bytes, sizeof bytes);
+        memcpy(bytes + 100 + i, run, sizeof run);
+        m.name = name;
+        memcpy(tmpl[i], m.tmpl, sizeof m.tmpl);
+        ck_assert_msg(fs_gallery_put(b, &m, NULL, &d) == FS_OK, "%s", d.msg);
+    }
+    ck_assert_int_eq(fs_gallery_commit(b, &d), FS_OK);
+    fs_gallery_close(g);
+
+    size_t len;
+    uint8_t *file = tu_read(tu_path(dir, "data.mdb"), &len);
+    ck_assert_ptr_nonnull(file);
+    int found = (memmem(file, len, run, sizeof run) != NULL) +
+                (memmem(file, len, name, strlen(name)) != NULL);
+    for (int i = 0; i < N; i++)
+        found += memmem(file, len, tmpl[i], 64) != NULL;
+    free(file);
+    return found;
+}
+
+START_TEST(test_G21_sealed_file_holds_no_image_or_template)
+{
+    /* the search finds them all where nothing is sealed */
+    ck_assert_int_eq(plaintext_in_file(tu_path(tu_tmp, "plain"), 0), 6);
+    ck_assert_int_eq(plaintext_in_file(tu_path(tu_tmp, "sealed"), 1), 0);
+}
+END_TEST
+
+/* Every read or write of sealed records refused for want of the key;
+ * what needs no key (stat, batches, the gate's records, the rank mode)
+ * still works. */
+static void expect_locked(fs_gallery *g)
+{
+    fs_detail d = { "" };
+    fs_templates t;
+    ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_EKEY);
+    ck_assert_ptr_nonnull(strstr(d.msg, "sealed and no key was given"));
+    ck_assert_int_eq(fs_gallery_subject(g, "s1", NULL, NULL, 0, NULL, &d),
+                     FS_EKEY);
+    uint8_t *bytes;
+    size_t len;
+    ck_assert_int_eq(fs_gallery_image(g, 1, &bytes, &len, &d), FS_EKEY);
+    char id[FS_SUBJECT_MAX];
+    ck_assert_int_eq(fs_gallery_subject_id(g, 1, id), FS_EKEY);
+    ck_assert_int_eq(fs_gallery_verify(g, &d), FS_EKEY);
+    fs_gallery_batch *b;
+    ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+    fs_mugshot m;
+    uint8_t img[64];
+    fake_mugshot(50, "s1", &m, img, sizeof img);
+    ck_assert_int_eq(fs_gallery_put(b, &m, NULL, &d), FS_EKEY);
+    ck_assert_int_eq(fs_gallery_remove(b, "s1", &d), FS_EKEY);
+    ck_assert_int_eq(fs_record_put(b, 1, "k", 1, "v", 1, 0, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_set_rank_mode(b, FS_RANK_EXACT, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_commit(b, &d), FS_OK);
+    fs_gallery_stats st;
+    ck_assert_int_eq(fs_gallery_stat(g, &st, &d), FS_OK);
+    ck_assert_int_eq(st.sealed, 1);
+}
+
+/* Everything enrol_range(from, to, nsub) wrote reads back equal. */
+static void expect_enrolled(fs_gallery *g, int from, int to, int nsub)
+{
+    fs_detail d = { "" };
+    fs_templates t;
+    ck_assert_msg(fs_gallery_load(g, &t, &d) == FS_OK, "load: %s", d.msg);
+    ck_assert_uint_eq(t.n, (size_t)(to - from));
+    for (int i = from; i < to; i++) {
+        char subject[32], id[FS_SUBJECT_MAX];
+        uint8_t want[64], *bytes;
+        size_t len;
+        uint64_t image;
+        fs_mugshot m;
+        snprintf(subject, sizeof subject, "s%d", i % nsub);
+        fake_mugshot(i, subject, &m, want, sizeof want);
+        long row = find_row(&t, i);
+        ck_assert_int_ge(row, 0);
+        ck_assert_int_eq(fs_gallery_subject_id(g, t.subject[row], id), FS_OK);
+        ck_assert_str_eq(id, subject);
+        ck_assert_int_eq(fs_gallery_find_sha(g, m.sha256, &image), FS_OK);
+        ck_assert_int_eq(fs_gallery_image(g, image, &bytes, &len, &d), FS_OK);
+        ck_assert_uint_eq(len, sizeof want);
+        ck_assert_int_eq(memcmp(bytes, want, len), 0);
+        free(bytes);
+    }
+    fs_subject_info si;
+    ck_assert_int_eq(fs_gallery_subject(g, "s1", &si, NULL, 0, NULL, &d),
+                     FS_OK);
+    ck_assert_str_eq(si.name, "Doe, John");
+    ck_assert_msg(fs_gallery_verify(g, &d) == FS_OK, "verify: %s", d.msg);
+}
+
+START_TEST(test_G21_wrong_or_missing_key_refused)
+{
+    fs_gallery *g = open_made(gdir(), 1);        /* key 1 */
+    enrol_range(g, 0, 10, 5);
+    fs_gallery_close(g);
+
+    fs_detail d = { "" };
+    uint8_t key[FS_KEY_BYTES];
+    ck_assert_int_eq(fs_gallery_open(gdir(), NULL, &g, &d), FS_OK);
+    expect_locked(g);
+    test_key(key, 2);
+    ck_assert_int_eq(fs_gallery_unlock(g, key, &d), FS_EKEY);
+    ck_assert_ptr_nonnull(strstr(d.msg, "not this gallery's key"));
+    expect_locked(g);
+    test_key(key, 1);
+    ck_assert_int_eq(fs_gallery_unlock(g, key, &d), FS_OK);
+    expect_enrolled(g, 0, 10, 5);
+    /* a wrong key later leaves the right one in place */
+    test_key(key, 3);
+    ck_assert_int_eq(fs_gallery_unlock(g, key, &d), FS_EKEY);
+    expect_enrolled(g, 0, 10, 5);
+    fs_gallery_close(g);
+
+    g = open_made(tu_path(tu_tmp, "plain"), 0);
+    ck_assert_int_eq(fs_gallery_unlock(g, key, &d), FS_EINVAL);
+    fs_gallery_close(g);
+}
+END_TEST
+
+/* The gate's first unlock: its wrapped data key and the gallery's key
+ * check go in one batch and commit, or abort, together. */
+START_TEST(test_G21_first_key_check_commits_with_its_batch)
+{
+    fs_gallery_options o = { .create = 1, .model_id = MODEL_ID,
+                             .model_sha256 = MODEL_SHA, .sealed = 1 };
+    fs_gallery *g;
+    fs_gallery_batch *b;
+    fs_detail d = { "" };
+    uint8_t k1[FS_KEY_BYTES], k2[FS_KEY_BYTES];
+    test_key(k1, 1);
+    test_key(k2, 2);
+    ck_assert_int_eq(fs_gallery_open(gdir(), &o, &g, &d), FS_OK);
+
+    /* aborted: the key check is gone, so is the key */
+    ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_unlock(g, k2, &d), FS_OK);
+    put_range(b, 0, 3, 2);
+    fs_gallery_abort(b);
+    expect_locked(g);
+
+    /* committed: the key, kept in the gate's records, opens it later */
+    ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+    ck_assert_int_eq(fs_record_put(b, 7, "data key", 8, k1, sizeof k1,
+                                   FS_RECORD_NEW, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_unlock(g, k1, &d), FS_OK);
+    put_range(b, 0, 10, 5);
+    ck_assert_int_eq(fs_gallery_commit(b, &d), FS_OK);
+    fs_gallery_close(g);
+
+    ck_assert_int_eq(fs_gallery_open(gdir(), NULL, &g, &d), FS_OK);
+    uint8_t key[FS_KEY_BYTES];
+    fs_record r;
+    ck_assert_int_eq(fs_gallery_begin_read(g, &b, &d), FS_OK);
+    ck_assert_int_eq(fs_record_get(b, 7, "data key", 8, &r, &d), FS_OK);
+    ck_assert_uint_eq(r.vlen, sizeof key);
+    memcpy(key, r.val, sizeof key);
+    ck_assert_int_eq(fs_gallery_commit(b, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_unlock(g, k2, &d), FS_EKEY);
+    ck_assert_int_eq(fs_gallery_unlock(g, key, &d), FS_OK);
+    expect_enrolled(g, 0, 10, 5);
+    fs_gallery_close(g);
+}
+END_TEST
+
+/* The LMDB key of image number i's record (ids[i]), of block 0, or of
+ * subject "s<i % 5>", in buf. */
+static size_t spoil_key(const char *db, int i, const uint64_t *ids,
+                        uint8_t *buf)
+{
+    if (strcmp(db, "tblocks") == 0) {
+        memset(buf, 0, 4);
+        return 4;
+    }
+    if (strcmp(db, "subjects") == 0)
+        return (size_t)snprintf((char *)buf, 16, "s%d", i % 5);
+    for (int j = 0; j < 8; j++)
+        buf[j] = (uint8_t)(ids[i] >> (56 - 8 * j));
+    return 8;
+}
+
+/* The read a spoiled record stops, and how its detail names it. */
+static int read_spoiled(fs_gallery *g, const char *db, int i,
+                        const uint64_t *ids, char *name, size_t cap,
+                        fs_detail *d)
+{
+    char subject[16];
+    snprintf(subject, sizeof subject, "s%d", i % 5);
+    if (strcmp(db, "tblocks") == 0) {
+        fs_templates t;
+        snprintf(name, cap, "template block 0");
+        return fs_gallery_load(g, &t, d);
+    }
+    if (strcmp(db, "image_data") == 0) {
+        uint8_t *bytes = NULL;
+        size_t len;
+        snprintf(name, cap, "image %llu's data",
+                 (unsigned long long)ids[i]);
+        int rc = fs_gallery_image(g, ids[i], &bytes, &len, d);
+        free(bytes);
+        return rc;
+    }
+    if (strcmp(db, "images") == 0)
+        snprintf(name, cap, "image %llu's record",
+                 (unsigned long long)ids[i]);
+    else
+        snprintf(name, cap, "subject '%s'", subject);
+    fs_image_info ii[8];
+    size_t n;
+    return fs_gallery_subject(g, subject, NULL, ii, 8, &n, d);
+}
+
+/* Records changed behind the gallery's back, one at a time and put back
+ * after: a flipped ciphertext byte, a value copied under another key, a
+ * plain envelope planted.  The read that meets it and fs_gallery_verify
+ * both refuse it, naming it. */
+START_TEST(test_G21_tampered_ciphertext_refused)
+{
+    enum { FLIP, COPY, PLANT };
+    static const struct {
+        const char *db;
+        int         how, victim, source;
+        size_t      at;                        /* FLIP: byte of the value */
+    } cases[] = {
+        { "image_data", FLIP,  2, 0, 32 + 10 },
+        { "tblocks",    FLIP,  0, 0, 40000 },
+        { "subjects",   FLIP,  1, 0, 32 + 3 },
+        { "images",     FLIP,  3, 0, 33 },     /* its ciphertext's first */
+        { "image_data", COPY,  4, 1, 0 },
+        { "images",     COPY,  4, 1, 0 },
+        { "image_data", PLANT, 3, 0, 0 },
+    };
+    fs_gallery *g = open_made(gdir(), 1);
+    enrol_range(g, 0, 10, 5);
+    uint64_t ids[10];
+    for (int i = 0; i < 10; i++) {
+        fs_mugshot m;
+        uint8_t none[1];
+        fake_mugshot(i, "x", &m, none, 0);
+        ck_assert_int_eq(fs_gallery_find_sha(g, m.sha256, &ids[i]), FS_OK);
+    }
+    fs_gallery_close(g);
+
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const char *db = cases[c].db;
+        uint8_t key[16], src[16];
+        size_t klen = spoil_key(db, cases[c].victim, ids, key), len, slen;
+        uint8_t *orig = raw_get(gdir(), db, key, klen, &len);
+        uint8_t *val;
+        if (cases[c].how == COPY) {
+            size_t sk = spoil_key(db, cases[c].source, ids, src);
+            val = raw_get(gdir(), db, src, sk, &slen);
+        } else {
+            val = malloc(len);
+            ck_assert_ptr_nonnull(val);
+            memcpy(val, orig, len);
+            slen = len;
+            if (cases[c].how == FLIP)
+                val[cases[c].at] ^= 0x01;
+            else
+                val[3] = 0;                    /* flags: not sealed */
+        }
+        raw_put(gdir(), db, key, klen, val, slen);
+
+        fs_detail d = { "" };
+        char name[64];
+        ck_assert_int_eq(open_gallery(gdir(), NULL, &g, &d), FS_OK);
+        int rc = read_spoiled(g, db, cases[c].victim, ids, name,
+                              sizeof name, &d);
+        ck_assert_msg(rc == FS_ETAMPER, "case %zu: %d %s", c, rc, d.msg);
+        ck_assert_msg(strstr(d.msg, name), "case %zu: '%s' does not name "
+                      "%s", c, d.msg, name);
+        ck_assert_ptr_nonnull(strstr(d.msg, cases[c].how == PLANT ?
+                                     "not sealed" : "integrity check"));
+        ck_assert_int_eq(fs_gallery_verify(g, &d), FS_ETAMPER);
+        ck_assert_msg(strstr(d.msg, name), "verify, case %zu: %s", c,
+                      d.msg);
+        fs_gallery_close(g);
+        raw_put(gdir(), db, key, klen, orig, len);
+        free(orig);
+        free(val);
+    }
+
+    /* meta no longer saying "sealed": no key is taken, and the sealed
+     * records are not read as plain ones */
+    raw_put(gdir(), "meta", "sealed", 6, NULL, 0);
+    fs_detail d = { "" };
+    uint8_t key[FS_KEY_BYTES], *bytes;
+    size_t len;
+    test_key(key, 1);
+    ck_assert_int_eq(fs_gallery_open(gdir(), NULL, &g, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_unlock(g, key, &d), FS_EINVAL);
+    ck_assert_int_eq(fs_gallery_image(g, ids[0], &bytes, &len, &d),
+                     FS_ETAMPER);
+    ck_assert_ptr_nonnull(strstr(d.msg, "not marked sealed"));
+    fs_gallery_close(g);
+
+    /* put back, the gallery is whole: the changes alone were refused */
+    poke_meta(gdir(), "sealed", "1");
+    ck_assert_int_eq(open_gallery(gdir(), NULL, &g, &d), FS_OK);
+    expect_enrolled(g, 0, 10, 5);
+    fs_gallery_close(g);
+}
+END_TEST
+
+/* The plain indexes cannot lend one subject's face to another: a number
+ * or an image listed under the wrong id is refused by the sealed records
+ * it points to, and a removal through it takes nothing. */
+START_TEST(test_G21_doctored_index_cannot_swap_faces)
+{
+    fs_gallery *g = open_made(gdir(), 1);
+    enrol_range(g, 0, 10, 5);
+    fs_detail d = { "" };
+    fs_subject_info s1, s2;
+    fs_image_info ii[4];
+    size_t n;
+    ck_assert_int_eq(fs_gallery_subject(g, "s1", &s1, NULL, 0, NULL, &d),
+                     FS_OK);
+    ck_assert_int_eq(fs_gallery_subject(g, "s2", &s2, ii, 4, &n, &d), FS_OK);
+    fs_gallery_close(g);
+
+    uint8_t num[4] = { (uint8_t)(s1.number >> 24), (uint8_t)(s1.number >> 16),
+                       (uint8_t)(s1.number >> 8), (uint8_t)s1.number };
+    raw_put(gdir(), "subject_num", num, 4, "s2", 2);
+    ck_assert_int_eq(open_gallery(gdir(), NULL, &g, &d), FS_OK);
+    char id[FS_SUBJECT_MAX];
+    ck_assert_int_eq(fs_gallery_subject_id(g, s1.number, id), FS_EFORMAT);
+    fs_gallery_close(g);
+    raw_put(gdir(), "subject_num", num, 4, "s1", 2);
+
+    uint8_t image[8];
+    for (int j = 0; j < 8; j++)
+        image[j] = (uint8_t)(ii[0].id >> (56 - 8 * j));
+    raw_put(gdir(), "subject_images", "s1", 2, image, 8);
+    ck_assert_int_eq(open_gallery(gdir(), NULL, &g, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_subject(g, "s1", NULL, ii, 4, &n, &d),
+                     FS_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(d.msg, "listed under subject 's1'"));
+    ck_assert_int_eq(remove_subject(g, "s1", &d), FS_EFORMAT);
+    uint8_t *bytes;
+    size_t len;
+    ck_assert_int_eq(fs_gallery_image(g, ii[0].id, &bytes, &len, &d), FS_OK);
+    free(bytes);
+    fs_gallery_close(g);
+}
+END_TEST
+
 Suite *suite_gallery(void)
 {
     Suite *s = suite_create("gallery");
     TCase *tc = tcase_create("store");
-    tcase_add_checked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
+    tcase_add_checked_fixture(tc, plain_setup, tu_tmp_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_gallery_roundtrip);
     tcase_add_test(tc, test_gallery_put_idempotent_by_sha);
@@ -604,6 +1060,23 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_gallery_refuses_other_schema_and_dim);
     tcase_add_test(tc, test_gallery_refuses_damaged_or_missing);
     tcase_add_test(tc, test_gallery_refuses_damaged_block);
+    tcase_add_test(tc, test_gallery_survives_sigkill);
+    tcase_add_test(tc, test_G21_sealed_file_holds_no_image_or_template);
+    tcase_add_test(tc, test_G21_wrong_or_missing_key_refused);
+    tcase_add_test(tc, test_G21_first_key_check_commits_with_its_batch);
+    tcase_add_test(tc, test_G21_tampered_ciphertext_refused);
+    tcase_add_test(tc, test_G21_doctored_index_cannot_swap_faces);
+    suite_add_tcase(s, tc);
+
+    /* The store's own tests again, on sealed galleries (G21). */
+    tc = tcase_create("sealed");
+    tcase_add_checked_fixture(tc, sealed_setup, tu_tmp_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_gallery_roundtrip);
+    tcase_add_test(tc, test_gallery_put_idempotent_by_sha);
+    tcase_add_test(tc, test_gallery_abort_leaves_nothing);
+    tcase_add_test(tc, test_gallery_refuses_bad_records);
+    tcase_add_test(tc, test_G20_remove_leaves_no_trace);
     tcase_add_test(tc, test_gallery_survives_sigkill);
     suite_add_tcase(s, tc);
     return s;
