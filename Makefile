@@ -52,24 +52,32 @@ LIB_SRCS := engine/fs_crypt.c engine/fs_error.c engine/fs_file.c engine/fs_json.
             engine/facesearch.c engine/fs_enroll.c engine/fs_faces.c \
             embed/fs_model.c embed/fs_net.c \
             detect/fs_image.c detect/fs_intake.c detect/fs_detect.c \
-            index/fs_gallery.c index/fs_rank.c index/fs_rank_kern.c
+            index/fs_gallery.c index/fs_rank.c index/fs_rank_kern.c \
+            engine/fs_pack.c \
+            gate/fs_account.c gate/fs_audit.c gate/fs_gate.c gate/fs_keys.c \
+            gate/fs_profile.c gate/fs_session.c
+# The shipped policy profiles, in fs_profile_names' order, compiled in.
+PROFILES := $(addprefix gate/profiles/,detroit.profile miami.profile \
+            nypd.profile nys-model.profile lacris.profile)
 LIB_CXX  := detect/cv_adapter.cpp detect/dlib_adapter.cpp
 CLI_SRCS := tools/main.c tools/cmd_bench.c tools/cmd_detect.c \
             tools/cmd_embed.c tools/cmd_enroll.c tools/cmd_eval.c \
-            tools/cmd_gallery.c \
+            tools/cmd_gallery.c tools/cmd_init.c tools/cmd_login.c \
+            tools/cmd_user.c tools/cmd_key.c tools/cmd_audit.c \
+            tools/cmd_profile.c \
             tools/fs_cli.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_util.c
 TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
              tests/check_detect.c tests/check_gallery.c tests/check_rank.c \
-             tests/check_enroll.c \
+             tests/check_enroll.c tests/check_gate.c \
              tests/fs_testutil.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \
       $(patsubst %.cpp,$(BUILD)/%.o,$(filter %.cpp,$(1)))
 
-LIB_OBJS  := $(call obj,$(LIB_SRCS) $(LIB_CXX))
+LIB_OBJS  := $(call obj,$(LIB_SRCS) $(LIB_CXX)) $(BUILD)/gen/fs_profiles.o
 CLI_OBJS  := $(call obj,$(CLI_SRCS))
 TEST_OBJS := $(call obj,$(TEST_SRCS))
 
@@ -108,6 +116,19 @@ $(BUILD)/%.o: %.c | deps
 $(BUILD)/%.o: %.cpp | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+# Each profile becomes a C string literal, line by line.
+$(BUILD)/gen/fs_profiles.c: $(PROFILES) Makefile
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from gate/profiles/ by the Makefile */'; \
+	  echo 'const char *const fs_profile_texts[] = {'; \
+	  for f in $(PROFILES); do \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' \
+	        -e 's/$$/\\n"/' $$f; echo '    ,'; done; \
+	  echo '    0 };'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/fs_profiles.o: $(BUILD)/gen/fs_profiles.c
+	$(CC) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

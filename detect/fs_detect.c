@@ -52,6 +52,7 @@ void fs_detector_set_mode(fs_detector *det, int mode)
 
 void fs_quality_defaults(fs_quality_limits *q)
 {
+    q->min_face_width = 40;
     q->min_eye_distance = 20;
     q->max_roll = 30;
     q->max_yaw = 45;
@@ -202,6 +203,9 @@ static void judge(const fs_image *img, fs_face *f, const fs_quality_limits *l)
     double t = dl + dr > 0 ? (dl - dr) / (dl + dr) : 0;
     q->yaw = asin(fmax(-1, fmin(1, t))) * 180 / M_PI;
     grey_stats(img, f->box, q);
+    if (q->face_width < l->min_face_width)
+        add_reason(q, "face %.0f px wide, under %.0f", q->face_width,
+                   l->min_face_width);
     if (q->eye_distance < l->min_eye_distance)
         add_reason(q, "eyes %.0f px apart, under %.0f", q->eye_distance,
                    l->min_eye_distance);

@@ -79,6 +79,7 @@ enum { FS_FOUND_HOG, FS_FOUND_HOG_X2, FS_FOUND_CASCADE };
 
 /* Quality thresholds (G13); a profile may change them. */
 typedef struct fs_quality_limits {
+    double min_face_width;      /* pixels, the detector's box */
     double min_eye_distance;    /* pixels between eye centres */
     double max_roll, max_yaw;   /* degrees */
     double min_sharpness;       /* variance of the Laplacian, grey levels^2 */

@@ -20,6 +20,10 @@ int fs_engine_open(const fs_engine_options *opt, fs_engine **out,
     snprintf(e->landmarks, sizeof e->landmarks, "%s",
              opt->landmarks_path ? opt->landmarks_path : FS_LANDMARKS_PATH);
     e->detect_mode = opt->detect_mode;
+    if (opt->quality)
+        e->quality = *opt->quality;
+    else
+        fs_quality_defaults(&e->quality);
     e->threads = opt->threads;
     if (!opt->model_path) {
         *out = e;
@@ -155,7 +159,7 @@ int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
         if (rc != FS_OK)
             return rc;
     }
-    return fs_detect_faces(e->det[0], img, NULL, faces, max, n, d);
+    return fs_detect_faces(e->det[0], img, &e->quality, faces, max, n, d);
 }
 
 int fs_engine_face_chip(fs_engine *e, const fs_image *img,

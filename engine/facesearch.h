@@ -23,6 +23,7 @@
 #include "fs_types.h"
 #include "../detect/fs_detect.h"    /* fs_image, fs_face: pipeline results */
 #include "../index/fs_index.h"      /* fs_gallery: the mugshot store */
+#include "../gate/fs_gate.h"        /* accounts, sessions, keys, audit */
 
 #define FS_VERSION "0.1.0"
 
@@ -35,6 +36,9 @@ typedef struct fs_engine_options {
     int         detect_mode;     /* FS_DETECT_*: 0 is ours */
     int         threads;      /* <= 0: one per online CPU */
     int         max_batch;    /* chips per network batch; <= 0: 16 */
+    const fs_quality_limits *quality;  /* G13 verdicts: a profile's
+                                          (fs_profile.quality); NULL:
+                                          fs_quality_defaults */
 } fs_engine_options;
 
 int  fs_engine_open(const fs_engine_options *opt, fs_engine **out,
@@ -134,8 +138,10 @@ typedef struct fs_enroll_item {
 typedef struct fs_enroller fs_enroller;
 
 /* Holds the gallery's templates in memory for the duplicate check; the
- * engine must have a model, the gallery must have been opened for it. */
-int  fs_enroller_open(fs_engine *e, fs_gallery *g, fs_enroller **out,
+ * engine must have a model, the gate's gallery templates from that model
+ * (FS_EMODEL otherwise).  Each batch commits with its audit entry under
+ * the gate's session (G18, G20). */
+int  fs_enroller_open(fs_engine *e, fs_gate *gate, fs_enroller **out,
                       fs_detail *d);
 /* Enrols a batch: reads, checks (G8 intake), detects, aligns and embeds
  * the images on all the engine's threads, then writes the accepted ones

@@ -12,7 +12,21 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <string.h>
+
+/* OpenSSL 3 looks an algorithm up on every use unless it is fetched once;
+ * for small records the look-up cost more than the cipher.  Fetched on
+ * first use, kept for the life of the process. */
+static EVP_CIPHER *gcm_cipher;
+static EVP_MAC    *hmac_mac;
+static pthread_once_t fetched = PTHREAD_ONCE_INIT;
+
+static void fetch(void)
+{
+    gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
 
 int fs_random(void *buf, size_t n)
 {
@@ -26,10 +40,13 @@ static int gcm(int enc, const uint8_t *key, const void *aad, size_t aadlen,
 {
     if (len > INT32_MAX || aadlen > INT32_MAX)
         return FS_ETOOBIG;
+    pthread_once(&fetched, fetch);
+    if (!gcm_cipher)
+        return FS_EINTERNAL;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     if (!c)
         return FS_ENOMEM;
-    int ok = EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc)
+    int ok = EVP_CipherInit_ex(c, gcm_cipher, NULL, NULL, NULL, enc)
              && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, FS_NONCE_BYTES,
                                     NULL)
              && EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc);
@@ -103,8 +120,8 @@ void fs_hmac_sha256(const uint8_t key[FS_KEY_BYTES], const void *const *part,
 {
     /* HMAC over parts by hand from two digests would be easy to get wrong;
      * EVP_MAC is OpenSSL 3's one interface for it. */
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    pthread_once(&fetched, fetch);
+    EVP_MAC_CTX *c = hmac_mac ? EVP_MAC_CTX_new(hmac_mac) : NULL;
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
         OSSL_PARAM_construct_end()
@@ -118,7 +135,6 @@ void fs_hmac_sha256(const uint8_t key[FS_KEY_BYTES], const void *const *part,
     if (!ok || outl != FS_SHA256_BYTES)
         memset(out, 0, FS_SHA256_BYTES);   /* matches no chain: fails safe */
     EVP_MAC_CTX_free(c);
-    EVP_MAC_free(mac);
 }
 
 int fs_equal_ct(const void *a, const void *b, size_t n)

@@ -23,6 +23,7 @@ struct fs_engine {
     size_t        scratch;          /* chips the scratch holds */
     char          landmarks[4096];
     int           detect_mode;
+    fs_quality_limits quality;      /* G13: the profile's, or defaults */
     char          model_id[FS_MODEL_ID_MAX];
     char          model_sha[65];
 };

@@ -23,6 +23,7 @@
 
 struct fs_enroller {
     fs_engine     *e;
+    fs_gate       *gate;
     fs_gallery    *g;
     fs_face_job   *jobs;
     fs_put_result *put;
@@ -83,18 +84,31 @@ static void append(fs_enroller *en, const float *tmpl, uint32_t subject)
     en->subj[en->n++] = subject;
 }
 
-int fs_enroller_open(fs_engine *e, fs_gallery *g, fs_enroller **out,
+int fs_enroller_open(fs_engine *e, fs_gate *gate, fs_enroller **out,
                      fs_detail *d)
 {
     if (!e->net)
         return fs_fail(d, FS_EINVAL, "enrolment needs the model");
-    int rc = fs_engine_pool(e, d);
+    fs_gallery *g = fs_gate_gallery(gate);
+    fs_gallery_stats st;
+    int rc = fs_gallery_stat(g, &st, d);
+    if (rc != FS_OK)
+        return rc;
+    if (strcmp(st.model_id, fs_engine_model_id(e)) != 0 ||
+        strcmp(st.model_sha256, fs_engine_model_sha256(e)) != 0)
+        return fs_fail(d, FS_EMODEL, "the gallery's templates come from "
+                       "model %s (sha256 %.12s...); this engine runs %s "
+                       "(sha256 %.12s...): they are not comparable",
+                       st.model_id, st.model_sha256, fs_engine_model_id(e),
+                       fs_engine_model_sha256(e));
+    rc = fs_engine_pool(e, d);
     if (rc != FS_OK)
         return rc;
     fs_enroller *en = calloc(1, sizeof *en);
     if (!en)
         return fs_fail(d, FS_ENOMEM, "no memory for enrolment");
     en->e = e;
+    en->gate = gate;
     en->g = g;
     fs_templates t;
     rc = fs_gallery_load(g, &t, d);
@@ -176,6 +190,39 @@ static int check_duplicates(fs_enroller *en, fs_enroll_item *items,
                                      "check") : rc;
 }
 
+/* The batch's audit entry, committed with it (G18, G20): which images
+ * came in, for which subjects, from which lawful sources. */
+static int audit_batch(fs_enroller *en, fs_gallery_batch *b,
+                       const fs_enroll_item *items, size_t n, fs_detail *d)
+{
+    char objects[1024] = "", sources[64] = "";
+    size_t len = 0, added = 0;
+    for (size_t i = 0; i < n; i++) {
+        const fs_enroll_item *it = &items[i];
+        if (it->status != FS_ENROLLED)
+            continue;
+        added++;
+        if (len < sizeof objects - 64)
+            len += (size_t)snprintf(objects + len, sizeof objects - len,
+                                    "%s%s/%llu", len ? " " : "", it->subject,
+                                    (unsigned long long)it->image_id);
+        if (!strstr(sources, it->lawful_source) &&
+            strlen(sources) + strlen(it->lawful_source) + 2 < sizeof sources)
+            snprintf(sources + strlen(sources),
+                     sizeof sources - strlen(sources), "%s%s",
+                     sources[0] ? "," : "", it->lawful_source);
+    }
+    if (!added)
+        return FS_OK;             /* nothing changed: the run's note says */
+    if (len >= sizeof objects - 64)
+        snprintf(objects + len, sizeof objects - len, " ...");
+    char why[128];
+    snprintf(why, sizeof why, "%zu image%s enrolled; lawful source %s",
+             added, added == 1 ? "" : "s", sources);
+    fs_audit_entry e = { "enroll", NULL, why, objects, "ok" };
+    return fs_gate_audit(en->gate, b, &e, d);
+}
+
 static int write_batch(fs_enroller *en, fs_enroll_item *items, size_t n,
                        fs_detail *d)
 {
@@ -204,6 +251,8 @@ static int write_batch(fs_enroller *en, fs_enroll_item *items, size_t n,
             rc = prc;
         }
     }
+    if (rc == FS_OK)
+        rc = audit_batch(en, b, items, n, d);
     if (rc != FS_OK) {
         if (b)
             fs_gallery_abort(b);

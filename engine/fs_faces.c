@@ -56,8 +56,8 @@ static int pick(const fs_image *img, const fs_face *f, int n, int rule)
 }
 
 /* Decode, detect, pick, align: what makes a chip. */
-static void see_one(fs_detector *det, fs_face_job *j, int rule,
-                    uint8_t *chip)
+static void see_one(fs_detector *det, const fs_quality_limits *ql,
+                    fs_face_job *j, int rule, uint8_t *chip)
 {
     fs_detail d = { "" };
     fs_still st;
@@ -81,7 +81,7 @@ static void see_one(fs_detector *det, fs_face_job *j, int rule,
     }
     fs_face faces[FS_MAX_FACES];
     int n = 0;
-    rc = fs_detect_faces(det, &img, NULL, faces, FS_MAX_FACES, &n, &d);
+    rc = fs_detect_faces(det, &img, ql, faces, FS_MAX_FACES, &n, &d);
     int f = rc == FS_OK ? pick(&img, faces, n, rule) : -1;
     j->faces = n;
     if (rc != FS_OK) {
@@ -120,7 +120,7 @@ static void front_team(void *arg, int tid, int nthreads)
         if (t->stage == 1)
             read_one(j);
         else
-            see_one(t->e->det[tid], j, t->rule,
+            see_one(t->e->det[tid], &t->e->quality, j, t->rule,
                     t->e->chips + i * FS_CHIP_BYTES);
     }
 }

@@ -101,6 +101,7 @@ START_TEST(test_enroll_dir_report_and_rerun)
         return;
     char *dir = (char *)tu_path(tu_tmp, "mugshots");
     char *gal = (char *)tu_path(tu_tmp, "gallery");
+    tu_init_gallery(gal);
     char *rep = (char *)tu_path(tu_tmp, "report.csv");
     link_photos(dir, "A100", people[0], 1, 2);
     link_photos(dir, "B200", people[1], 1, 2);
@@ -172,6 +173,7 @@ START_TEST(test_enroll_manifest)
     if (!faces94())
         return;
     char *gal = (char *)tu_path(tu_tmp, "gallery");
+    tu_init_gallery(gal);
     char *man = (char *)tu_path(tu_tmp, "list.csv");
     char csv[8192];
     const char *f = faces94();
@@ -218,6 +220,7 @@ START_TEST(test_enroll_reports_possible_duplicate)
         return;
     char *dir = (char *)tu_path(tu_tmp, "mugshots");
     char *gal = (char *)tu_path(tu_tmp, "gallery");
+    tu_init_gallery(gal);
     link_photos(dir, "P1", people[3], 1, 1);
     link_photos(dir, "P2", people[4], 1, 1);
     fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
@@ -232,6 +235,45 @@ START_TEST(test_enroll_reports_possible_duplicate)
     const fs_json *it = item(j, "P9/9338446.5.jpg");
     ck_assert_str_eq(str(it, "possible_duplicate_of"), "P1");
     ck_assert_double_ge(num(it, "similarity"), 0.95);
+    fs_json_free(j);
+}
+END_TEST
+
+/* G21: an enrolled photo's bytes are nowhere in the gallery's file (nor
+ * the administrator's password); the test first proves it can find them
+ * in a file that does hold them. */
+START_TEST(test_G21_enrolled_image_not_in_the_file)
+{
+    if (!faces94())
+        return;
+    char *dir = (char *)tu_path(tu_tmp, "mugshots");
+    char gal[4096];
+    snprintf(gal, sizeof gal, "%s", tu_path(tu_tmp, "gallery"));
+    tu_init_gallery(gal);
+    link_photos(dir, "K1", people[1], 3, 1);
+    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+        "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "enrolled"), 1);
+    fs_json_free(j);
+    char photo[4200];
+    snprintf(photo, sizeof photo, "%s/%s/%s.3.jpg", faces94(), people[1],
+             people[1]);
+    size_t plen, flen;
+    uint8_t *img = tu_read(photo, &plen);
+    uint8_t *file = tu_read(tu_path(gal, "data.mdb"), &flen);
+    ck_assert_ptr_nonnull(img);
+    ck_assert_ptr_nonnull(file);
+    ck_assert_uint_gt(plen, 4096);
+    const uint8_t *run = img + plen / 2;          /* 64 bytes of scan data */
+    ck_assert_ptr_nonnull(memmem(img, plen, run, 64));
+    ck_assert_msg(memmem(file, flen, run, 64) == NULL, "the photo's bytes "
+                  "are readable in data.mdb");
+    ck_assert_ptr_null(memmem(file, flen, TU_PASSWORD, strlen(TU_PASSWORD)));
+    free(img);
+    free(file);
+    /* and the gallery reads back what went in, through the key */
+    j = run_json(0, (char *const[]){ "facesearch", "gallery", "show", "K1",
+        "--gallery", gal, "--json", NULL });
     fs_json_free(j);
 }
 END_TEST
@@ -257,6 +299,7 @@ START_TEST(test_enroll_killed_then_resumed)
     enum { PEOPLE = 6, EACH = 4 };
     char *dir = (char *)tu_path(tu_tmp, "mugshots");
     char *gal = (char *)tu_path(tu_tmp, "gallery");
+    tu_init_gallery(gal);
     for (int p = 0; p < PEOPLE; p++)
         link_photos(dir, people[p], people[p], 1, EACH);
     char *argv[] = { "facesearch", "enroll", dir, "--gallery", gal,
@@ -309,6 +352,7 @@ START_TEST(test_G20_cli_remove)
         return;
     char *dir = (char *)tu_path(tu_tmp, "mugshots");
     char *gal = (char *)tu_path(tu_tmp, "gallery");
+    tu_init_gallery(gal);
     link_photos(dir, "R1", people[5], 1, 2);
     link_photos(dir, "R2", people[0], 1, 1);
     fs_json_free(run_json(0, (char *const[]){ "facesearch", "enroll", dir,
@@ -340,21 +384,26 @@ END_TEST
 
 START_TEST(test_enroll_refuses_bad_usage)
 {
-    char *gal = (char *)tu_path(tu_tmp, "gallery");
+    char gal[4096];       /* kept: tu_path's buffers are reused */
+    snprintf(gal, sizeof gal, "%s", tu_path(tu_tmp, "gallery"));
+    tu_init_gallery(gal);
     char *empty = (char *)tu_path(tu_tmp, "empty");
     mkdir(empty, 0700);
-    TU_REFUSED(2, "no DIR or --manifest", "enroll");
-    TU_REFUSED(2, "not both", "enroll", empty, "--manifest", "x.csv");
+    TU_REFUSED(2, "no DIR or --manifest", "enroll", "--gallery", gal);
+    TU_REFUSED(2, "not both", "enroll", empty, "--manifest", "x.csv",
+               "--gallery", gal);
     TU_REFUSED(2, "nowhere", "enroll", (char *)tu_path(tu_tmp, "nowhere"),
                "--gallery", gal);
     TU_REFUSED(2, "names no images", "enroll", empty, "--gallery", gal);
-    TU_REFUSED(2, "--batch must be", "enroll", empty, "--batch", "0");
+    TU_REFUSED(2, "--batch must be", "enroll", empty, "--batch", "0",
+               "--gallery", gal);
     char *man = (char *)tu_path(tu_tmp, "m.csv");
     ck_assert_int_eq(tu_write(man, "image,subject_id\nx.jpg,S\n", 25), 0);
     TU_REFUSED(2, "no 'name' column", "enroll", "--manifest", man,
                "--gallery", gal);
     ck_assert_int_eq(tu_write(man, "\x89PNG\0\0", 6), 0);
-    TU_REFUSED(2, "not a text file", "enroll", "--manifest", man);
+    TU_REFUSED(2, "not a text file", "enroll", "--manifest", man,
+               "--gallery", gal);
     char *one = (char *)tu_path(tu_tmp, "one");
     mkdir(one, 0700);
     mkdir(tu_path(one, "S1"), 0700);
@@ -362,13 +411,19 @@ START_TEST(test_enroll_refuses_bad_usage)
     TU_REFUSED(2, "cannot write report", "enroll", one, "--report",
                (char *)tu_path(tu_tmp, "no/such/dir/r.csv"), "--gallery",
                gal);
-    /* nothing above made a gallery */
-    ck_assert_int_ne(access(gal, F_OK), 0);
-    TU_REFUSED(2, "no gallery at", "gallery", "stats", "--gallery", gal);
-    TU_REFUSED(2, "unknown subcommand 'drop'", "gallery", "drop");
-    TU_REFUSED(2, "show needs one SUBJECT", "gallery", "show");
+    /* nothing above enrolled anything */
+    fs_json *j = run_json(0, (char *const[]){ "facesearch", "gallery",
+        "stats", "--gallery", gal, "--json", NULL });
+    ck_assert_int_eq(num(j, "images"), 0);
+    fs_json_free(j);
+    TU_REFUSED(2, "no gallery at", "gallery", "stats", "--gallery",
+               (char *)tu_path(tu_tmp, "nowhere"));
+    TU_REFUSED(2, "unknown gallery command 'drop'", "gallery", "drop");
+    TU_REFUSED(2, "which gallery command", "gallery");
+    TU_REFUSED(2, "show needs one SUBJECT", "gallery", "show", "--gallery",
+               gal);
     TU_REFUSED(2, "--rank must be exact or compressed", "gallery", "config",
-               "--rank", "fast");
+               "--rank", "fast", "--gallery", gal);
 }
 END_TEST
 
@@ -377,6 +432,7 @@ END_TEST
 START_TEST(test_enroll_manifest_unterminated_quote)
 {
     char *gal = (char *)tu_path(tu_tmp, "gallery");
+    tu_init_gallery(gal);
     char *man = (char *)tu_path(tu_tmp, "m.csv");
     const char *csv = "image,subject_id,name,booking_number,capture_date,"
                       "source\nx.jpg,S1,\"Roe, Rich,B1,,booking\n";
@@ -469,6 +525,7 @@ Suite *suite_enroll(void)
     tcase_add_test(tc, test_enroll_manifest);
     tcase_add_test(tc, test_enroll_reports_possible_duplicate);
     tcase_add_test(tc, test_enroll_killed_then_resumed);
+    tcase_add_test(tc, test_G21_enrolled_image_not_in_the_file);
     tcase_add_test(tc, test_G20_cli_remove);
     tcase_add_test(tc, test_enroll_refuses_bad_usage);
     tcase_add_test(tc, test_enroll_manifest_unterminated_quote);

@@ -15,6 +15,7 @@ Suite *suite_detect(void);
 Suite *suite_gallery(void);
 Suite *suite_rank(void);
 Suite *suite_enroll(void);
+Suite *suite_gate(void);
 
 int main(void)
 {
@@ -26,6 +27,7 @@ int main(void)
     srunner_add_suite(sr, suite_gallery());
     srunner_add_suite(sr, suite_rank());
     srunner_add_suite(sr, suite_enroll());
+    srunner_add_suite(sr, suite_gate());
     srunner_add_suite(sr, suite_cli());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -115,6 +115,12 @@ char *tu_tmp;
 void tu_tmp_setup(void)
 {
     tu_tmp = tu_mkdtemp();
+    /* Sessions and key files of the test's own, gone with its directory;
+     * nothing of the person running the suite is touched. */
+    setenv("XDG_RUNTIME_DIR", tu_path(tu_tmp, "run"), 1);
+    setenv("XDG_CONFIG_HOME", tu_path(tu_tmp, "config"), 1);
+    unsetenv("FACESEARCH_KEY_FILE");
+    unsetenv("FACESEARCH_GALLERY");
 }
 
 void tu_tmp_teardown(void)
@@ -349,21 +355,40 @@ static char *slurp_fd(int fd)
     return b;
 }
 
+static int run_spawn(char *const prefix[], const char *input,
+                     char *const argv[], char **out, char **err);
+
 int tu_run(char *const argv[], char **out, char **err)
 {
-    return tu_run_prefixed(NULL, argv, out, err);
+    return run_spawn(NULL, NULL, argv, out, err);
+}
+
+int tu_run_input(const char *input, char *const argv[], char **out,
+                 char **err)
+{
+    return run_spawn(NULL, input, argv, out, err);
 }
 
 int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
                     char **err)
 {
+    return run_spawn(prefix, NULL, argv, out, err);
+}
+
+static int run_spawn(char *const prefix[], const char *input,
+                     char *const argv[], char **out, char **err)
+{
     char *dir = tu_mkdtemp();
-    char ofile[4200], efile[4200];
+    char ofile[4200], efile[4200], ifile[4200];
     snprintf(ofile, sizeof ofile, "%s/out", dir);
     snprintf(efile, sizeof efile, "%s/err", dir);
+    snprintf(ifile, sizeof ifile, "%s/in", dir);
+    if (input)
+        ck_assert_int_eq(tu_write(ifile, input, strlen(input)), 0);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 0, input ? ifile : "/dev/null",
+                                     O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, ofile, O_WRONLY | O_CREAT, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, efile, O_WRONLY | O_CREAT, 0600);
     size_t n = 0, np = 0;
@@ -405,4 +430,54 @@ void tu_expect_refusal(int status, int want, const char *out,
     ck_assert_msg(out[0] == 0, "stdout not empty on error: %s", out);
     ck_assert_msg(strncmp(err, "facesearch: ", 12) == 0, "message: %s", err);
     ck_assert_msg(strstr(err, what) != NULL, "'%s' not in: %s", what, err);
+}
+
+void tu_init_gallery_as(const char *gal, const char *profile,
+                        const char *admin)
+{
+    char *out, *err, pw[128];
+    snprintf(pw, sizeof pw, "%s\n", TU_PASSWORD);
+    int st = tu_run_input(pw, (char *const[]){ "facesearch", "init",
+        "--profile", (char *)profile, "--admin", (char *)admin, "--unit",
+        "TEST", "--password-stdin", "--gallery", (char *)gal, NULL },
+        &out, &err);
+    ck_assert_msg(st == 0, "init: %s", err);
+    free(out);
+    free(err);
+    ck_assert_int_eq(tu_login(gal, admin, TU_PASSWORD), 0);
+}
+
+void tu_init_gallery(const char *gal)
+{
+    tu_init_gallery_as(gal, "detroit", "admin");
+}
+
+int tu_login(const char *gal, const char *user, const char *password)
+{
+    char *out, *err, pw[1100];
+    snprintf(pw, sizeof pw, "%s\n", password);
+    int st = tu_run_input(pw, (char *const[]){ "facesearch", "login",
+        "--user", (char *)user, "--password-stdin", "--gallery", (char *)gal,
+        NULL }, &out, &err);
+    free(out);
+    free(err);
+    return st;
+}
+
+void tu_add_user(const char *gal, const char *user, const char *roles,
+                 const char *trained)
+{
+    char *out, *err, pw[128];
+    snprintf(pw, sizeof pw, "%s\n", TU_PASSWORD);
+    char *argv[16] = { "facesearch", "user", "add", (char *)user, "--roles",
+                       (char *)roles, "--unit", "TEST", "--password-stdin",
+                       "--gallery", (char *)gal };
+    if (trained) {
+        argv[11] = "--trained";
+        argv[12] = (char *)trained;
+    }
+    int st = tu_run_input(pw, argv, &out, &err);
+    ck_assert_msg(st == 0, "user add %s: %s", user, err);
+    free(out);
+    free(err);
 }

@@ -56,6 +56,9 @@ uint32_t tu_crc32(const uint8_t *p, size_t n);
  * Returns the exit status; *out and *err (malloc'd, NUL-terminated)
  * hold what it printed. */
 int tu_run(char *const argv[], char **out, char **err);
+/* The same with stdin holding input (a password line, say). */
+int tu_run_input(const char *input, char *const argv[], char **out,
+                 char **err);
 /* The same behind a command prefix, e.g. { "setpriv", ..., NULL }. */
 int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
                     char **err);
@@ -75,6 +78,23 @@ void tu_expect_refusal(int status, int want, const char *out,
         free(o_);                                                         \
         free(e_);                                                         \
     } while (0)
+
+/* Every test account's password: strong enough for the profiles. */
+#define TU_PASSWORD "Test-Passw0rd-2026"
+
+/* A new gallery at gal made by `facesearch init` under profile (a name
+ * or a file) with administrator admin, who is then logged in (the
+ * session lives in the test's scratch directory). */
+void tu_init_gallery_as(const char *gal, const char *profile,
+                        const char *admin);
+/* The same under detroit with administrator "admin". */
+void tu_init_gallery(const char *gal);
+/* `facesearch login`: its exit status. */
+int  tu_login(const char *gal, const char *user, const char *password);
+/* `facesearch user add` (password TU_PASSWORD) by the session's admin;
+ * trained may be NULL. */
+void tu_add_user(const char *gal, const char *user, const char *roles,
+                 const char *trained);
 
 /* Allocations (malloc, calloc, realloc, aligned_alloc) made so far by
  * code linked into the suite, the engine included. */

@@ -11,6 +11,8 @@
 const fs_opt cmd_detect_opts[] = {
     { "annotate", "OUT.png", "write the image with boxes and landmarks" },
     { "face", "N", "the face to use (default: the one nearest the centre)" },
+    { "profile", "NAME|FILE", "judge quality by this policy profile's "
+                              "limits (G13; default: the engine's)" },
     { NULL, NULL, NULL }
 };
 
@@ -89,13 +91,21 @@ int cmd_detect(fs_args *a)
         return st;
     const char *path = a->pos[0];
     fs_detail d = { "" };
+    fs_profile prof;
+    const char *pname = fs_arg(a, "profile");
+    int rc = pname ? fs_profile_load(pname, &prof, NULL, &d) : FS_OK;
+    if (rc == FS_NOTFOUND)
+        return fs_usage_error(a, "--profile: %s", d.msg);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
     fs_image img;
-    int rc = fs_image_read(path, &img, &d);
+    rc = fs_image_read(path, &img, &d);
     if (rc != FS_OK) {
         fs_error_msg("%s", d.msg);
         return fs_exit_status(rc);
     }
-    fs_engine_options o = { .model_path = NULL };
+    fs_engine_options o = { .model_path = NULL,
+                            .quality = pname ? &prof.quality : NULL };
     fs_engine *e = NULL;
     fs_face *faces = calloc(FS_MAX_FACES, sizeof *faces);
     int n = 0;

@@ -436,18 +436,11 @@ int cmd_enroll(fs_args *a)
     fs_engine_options eo = { .model_path = fs_model_path(a, mbuf, sizeof mbuf),
                              .threads = (int)threads };
     fs_engine *e = NULL;
-    fs_gallery *g = NULL;
     fs_enroller *en = NULL;
     fs_detail d = { "" };
     int rc = fs_engine_open(&eo, &e, &d);
-    if (rc == FS_OK) {
-        fs_gallery_options go = { .create = 1,
-                                  .model_id = fs_engine_model_id(e),
-                                  .model_sha256 = fs_engine_model_sha256(e) };
-        rc = fs_gallery_open(a->gallery, &go, &g, &d);
-    }
     if (rc == FS_OK)
-        rc = fs_enroller_open(e, g, &en, &d);
+        rc = fs_enroller_open(e, a->gate, &en, &d);
 
     size_t count[4] = { 0 }, dups = 0;
     fs_progress pr;
@@ -476,6 +469,15 @@ int cmd_enroll(fs_args *a)
         fs_progress_step(&pr, (long)done);
     }
     fs_progress_end(&pr);
+    if (rc == FS_OK) {           /* the run itself, rejections included */
+        char objects[160];
+        snprintf(objects, sizeof objects, "%zu images: %zu enrolled, %zu "
+                 "already in, %zu rejected", p.n, count[FS_ENROLLED],
+                 count[FS_ENROLL_ALREADY], count[FS_ENROLL_REJECTED]);
+        fs_audit_entry e = { "enroll", NULL, a->npos ? a->pos[0]
+                             : fs_arg(a, "manifest"), objects, "ok" };
+        rc = fs_gate_note(a->gate, &e, &d);
+    }
     if (rep && fclose(rep) != 0 && rc == FS_OK)
         rc = fs_fail(&d, FS_EIO, "cannot write report '%s'", rpath);
     if (rc != FS_OK) {
@@ -500,7 +502,6 @@ int cmd_enroll(fs_args *a)
                dups == 1 ? "" : "s");
     }
     fs_enroller_close(en);
-    fs_gallery_close(g);
     fs_engine_close(e);
     plan_free(&p);
     return st;

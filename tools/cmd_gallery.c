@@ -15,18 +15,6 @@ const fs_opt cmd_gallery_opts[] = {
     { NULL, NULL, NULL }
 };
 
-static int open_gallery(fs_args *a, int readonly, fs_gallery **g)
-{
-    fs_gallery_options o = { .readonly = readonly };
-    fs_detail d = { "" };
-    int rc = fs_gallery_open(a->gallery, &o, g, &d);
-    if (rc != FS_OK) {
-        fs_error_msg("%s", d.msg);
-        return fs_exit_status(rc);
-    }
-    return EXIT_OK;
-}
-
 static int stats(fs_args *a, fs_gallery *g)
 {
     fs_gallery_stats s;
@@ -132,11 +120,13 @@ static int remove_subject(fs_args *a, fs_gallery *g, const char *subject)
     const char *reason = fs_arg(a, "reason");
     fs_detail d = { "" };
     fs_gallery_batch *b;
+    char objects[FS_SUBJECT_MAX + 16];
+    snprintf(objects, sizeof objects, "subject %s", subject);
     int rc = fs_gallery_begin(g, &b, &d);
     if (rc == FS_OK) {
         rc = fs_gallery_remove(b, subject, &d);
         if (rc == FS_OK)
-            rc = fs_gallery_commit(b, &d);
+            rc = fs_cli_commit(a, b, reason, objects, &d);
         else
             fs_gallery_abort(b);
     }
@@ -182,11 +172,14 @@ static int set_rank(fs_args *a, fs_gallery *g, int mode)
 {
     fs_detail d = { "" };
     fs_gallery_batch *b;
+    const char *name = mode == FS_RANK_EXACT ? "exact" : "compressed";
+    char objects[32];
+    snprintf(objects, sizeof objects, "rank %s", name);
     int rc = fs_gallery_begin(g, &b, &d);
     if (rc == FS_OK) {
         rc = fs_gallery_set_rank_mode(b, mode, &d);
         if (rc == FS_OK)
-            rc = fs_gallery_commit(b, &d);
+            rc = fs_cli_commit(a, b, NULL, objects, &d);
         else
             fs_gallery_abort(b);
     }
@@ -194,7 +187,6 @@ static int set_rank(fs_args *a, fs_gallery *g, int mode)
         fs_error_msg("%s", d.msg);
         return fs_exit_status(rc);
     }
-    const char *name = mode == FS_RANK_EXACT ? "exact" : "compressed";
     if (a->json)
         printf("{\"rank\":\"%s\"}\n", name);
     else
@@ -206,18 +198,14 @@ static int set_rank(fs_args *a, fs_gallery *g, int mode)
 
 int cmd_gallery(fs_args *a)
 {
+    /* the dispatcher has checked the name against main.c's table */
     static const struct { const char *name; int args, readonly; } sub[] = {
         { "config", 0, 0 }, { "remove", 1, 0 }, { "show", 1, 1 },
         { "stats", 0, 1 }, { "verify", 0, 1 },
     };
-    if (a->npos == 0)
-        return fs_usage_error(a, "no subcommand (stats, show, remove, "
-                              "verify, config)");
     size_t k = 0;
-    while (k < sizeof sub / sizeof *sub && strcmp(sub[k].name, a->pos[0]))
+    while (strcmp(sub[k].name, a->pos[0]))
         k++;
-    if (k == sizeof sub / sizeof *sub)
-        return fs_usage_error(a, "unknown subcommand '%s'", a->pos[0]);
     if (a->npos - 1 != sub[k].args)
         return fs_usage_error(a, sub[k].args ? "%s needs one SUBJECT"
                               : "%s takes no arguments", sub[k].name);
@@ -233,17 +221,19 @@ int cmd_gallery(fs_args *a)
     if (k == 1 && (!reason || !*reason))
         return fs_usage_error(a, "remove needs --reason TEXT (G20: every "
                               "gallery change says why)");
-    fs_gallery *g;
-    int st = open_gallery(a, sub[k].readonly, &g);
+    fs_gallery *g = fs_gate_gallery(a->gate);
+    char objects[FS_SUBJECT_MAX + 16] = "";
+    if (sub[k].args)
+        snprintf(objects, sizeof objects, "subject %s", a->pos[1]);
+    /* Reads are on the trail before anything is shown (G18). */
+    int st = sub[k].readonly ? fs_cli_note(a, objects) : EXIT_OK;
     if (st != EXIT_OK)
         return st;
     switch (k) {
-    case 0:  st = set_rank(a, g, mode); break;
-    case 1:  st = remove_subject(a, g, a->pos[1]); break;
-    case 2:  st = show(a, g, a->pos[1]); break;
-    case 3:  st = stats(a, g); break;
-    default: st = verify(a, g); break;
+    case 0:  return set_rank(a, g, mode);
+    case 1:  return remove_subject(a, g, a->pos[1]);
+    case 2:  return show(a, g, a->pos[1]);
+    case 3:  return stats(a, g);
+    default: return verify(a, g);
     }
-    fs_gallery_close(g);
-    return st;
 }

@@ -52,13 +52,26 @@ if [ -d "$faces" ]; then
             ln -s "$faces/$p/$f" "$tmp/mugshots/$p/$f"
         done
     done
+    # the demo's own gallery, key file and session, gone at the end; its
+    # administrator's password is random and used once
+    export FACESEARCH_GALLERY="$tmp/gallery" XDG_CONFIG_HOME="$tmp/config" \
+        XDG_RUNTIME_DIR="$tmp/run"
+    pw=$(head -c 18 /dev/urandom | base64)
+    echo
+    echo "== a gallery under the detroit profile, its administrator logged in"
+    echo "$pw" | "$bin" init --profile detroit --admin demo.admin \
+        --unit "Crime Intelligence" --password-stdin
+    echo "$pw" | "$bin" login --user demo.admin --password-stdin
     echo
     echo "== enrolling 20 mugshots of 10 people (report: per image)"
-    "$bin" enroll "$tmp/mugshots" --gallery "$tmp/gallery" \
-        --report "$tmp/report.csv" 2>/dev/null
+    "$bin" enroll "$tmp/mugshots" --report "$tmp/report.csv" 2>/dev/null
     head -3 "$tmp/report.csv" | cut -c1-110
     echo
-    "$bin" gallery stats --gallery "$tmp/gallery"
+    "$bin" gallery stats
+    echo
+    echo "== the audit trail: every action, chained (G18)"
+    "$bin" audit log | cut -c1-150
+    "$bin" audit verify
     echo
     echo "== identification on dlib's 'johns' (5 people, 55 photos)"
     "$bin" eval "$shared/datasets/dlib_johns" 2>/dev/null

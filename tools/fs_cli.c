@@ -5,10 +5,12 @@
 #include "fs_cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +21,10 @@ static const fs_opt common_opts[] = {
                         "./gallery)" },
     { "model", "FILE", "the model file (default $FACESEARCH_MODEL or the "
                        "one 'make models' wrote)" },
+    { "key-file", "PATH", "the gallery's key file (default "
+                          "$FACESEARCH_KEY_FILE, else where init put it)" },
+    { "password-stdin", NULL, "read the password from one line of "
+                              "standard input" },
     { "help", NULL, "show this help" },
     { NULL, NULL, NULL }
 };
@@ -112,6 +118,9 @@ int fs_parse_args(const fs_cmd *cmd, int argc, char **argv, fs_args *a)
     a->gallery = getenv("FACESEARCH_GALLERY");
     if (!a->gallery || !*a->gallery)
         a->gallery = "./gallery";
+    a->key_file = getenv("FACESEARCH_KEY_FILE");
+    if (a->key_file && !*a->key_file)
+        a->key_file = NULL;
     a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
     if (!a->pos) {
         fs_error_msg("out of memory");
@@ -163,6 +172,10 @@ int fs_parse_args(const fs_cmd *cmd, int argc, char **argv, fs_args *a)
             a->gallery = val;
         else if (strcmp(o->name, "model") == 0)
             a->model = val;
+        else if (strcmp(o->name, "key-file") == 0)
+            a->key_file = val;
+        else if (strcmp(o->name, "password-stdin") == 0)
+            a->password_stdin = 1;
         else {                          /* --help */
             fs_print_help(cmd, stdout);
             return -1;
@@ -320,4 +333,83 @@ void fs_progress_end(fs_progress *p)
 {
     if (p->tty)
         fputc('\n', stderr);
+}
+
+int fs_cli_fail(int rc, const fs_detail *d)
+{
+    fs_error_msg("%s", d && d->msg[0] ? d->msg : fs_strerror(rc));
+    return fs_exit_status(rc);
+}
+
+/* One line from f into buf, without its newline: 0, or -1 at EOF or
+ * when the line does not fit. */
+static int read_line(FILE *f, char *buf, size_t cap)
+{
+    if (!fgets(buf, (int)cap, f))
+        return -1;
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] == '\n')
+        buf[--n] = 0;
+    else if (!feof(f))
+        return -1;
+    if (n && buf[n - 1] == '\r')
+        buf[--n] = 0;
+    return 0;
+}
+
+static int ask_tty(FILE *tty, const char *prompt, char *buf, size_t cap)
+{
+    struct termios old, quiet;
+    int fd = fileno(tty);
+    if (tcgetattr(fd, &old) != 0)
+        return -1;
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    fprintf(tty, "%s: ", prompt);
+    fflush(tty);
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+    int rc = read_line(tty, buf, cap);
+    tcsetattr(fd, TCSAFLUSH, &old);
+    fprintf(tty, "\n");
+    return rc;
+}
+
+int fs_cli_password(const fs_args *a, const char *prompt, int confirm,
+                    char *buf, size_t cap)
+{
+    if (a->password_stdin) {
+        if (read_line(stdin, buf, cap) != 0 || !buf[0])
+            return fs_usage_error(a, "--password-stdin: no password line "
+                                  "on standard input");
+        return EXIT_OK;
+    }
+    FILE *tty = fopen("/dev/tty", "r+");
+    if (!tty)
+        return fs_usage_error(a, "no terminal to ask the password on: "
+                              "use --password-stdin");
+    char again[1100];
+    int st = EXIT_OK;
+    if (ask_tty(tty, prompt, buf, cap) != 0 || !buf[0])
+        st = fs_usage_error(a, "no password given");
+    else if (confirm && (ask_tty(tty, "again", again, sizeof again) != 0 ||
+                         strcmp(again, buf) != 0))
+        st = fs_usage_error(a, "the two passwords differ");
+    fs_wipe(again, sizeof again);
+    fclose(tty);
+    return st;
+}
+
+int fs_cli_note(fs_args *a, const char *objects)
+{
+    fs_audit_entry e = { a->action, NULL, NULL, objects, "ok" };
+    fs_detail d = { "" };
+    int rc = fs_gate_note(a->gate, &e, &d);
+    return rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
+}
+
+int fs_cli_commit(fs_args *a, fs_gallery_batch *b, const char *why,
+                  const char *objects, fs_detail *d)
+{
+    fs_audit_entry e = { a->action, NULL, why, objects, "ok" };
+    return fs_gate_commit(a->gate, b, &e, d);
 }

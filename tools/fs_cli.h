@@ -29,12 +29,29 @@ typedef struct fs_opt {
 
 typedef struct fs_args fs_args;
 
+/* What a command needs before its handler runs; the dispatcher provides
+ * it or refuses, once for all commands. */
+enum {
+    NEED_NOTHING = 0,          /* engine tools: no gallery, no session */
+    NEED_GATE    = 1,          /* the gallery opened and unlocked (login) */
+    NEED_SESSION = 2           /* and a session holding one of the roles */
+};
+
+/* A subcommand and the roles (any of) that may run it. */
+typedef struct fs_sub {
+    const char *name;
+    unsigned    roles;         /* FS_ROLE_*; 0: any account */
+} fs_sub;
+
 typedef struct fs_cmd {
     const char   *name;
     const char   *summary;
     const char   *usage;       /* lines after "usage: facesearch " */
     const fs_opt *opts;        /* NULL-terminated; common ones are added */
     int         (*run)(fs_args *a);
+    int           need;        /* NEED_* */
+    unsigned      roles;       /* NEED_SESSION without subcommands */
+    const fs_sub *subs;        /* NULL-terminated, or NULL */
 } fs_cmd;
 
 struct fs_args {
@@ -46,6 +63,12 @@ struct fs_args {
     const char   *value[FS_CLI_MAX_OPTS];   /* per option of cmd->opts */
     int           npos;
     char        **pos;                      /* positional arguments */
+    const char   *key_file;                 /* --key-file */
+    int           password_stdin;           /* --password-stdin */
+    /* set by the dispatcher for NEED_GATE and NEED_SESSION */
+    fs_gate      *gate;
+    fs_user       who;                      /* NEED_SESSION: who acts */
+    char          action[64];               /* "gallery stats": audited */
 };
 
 /* Value of a command option (NULL when absent; "" for a given flag). */
@@ -91,6 +114,23 @@ void fs_progress_step(fs_progress *p, long done);
 void fs_progress_end(fs_progress *p);
 double fs_now(void);
 
+/* The password for user: one line of stdin with --password-stdin, else
+ * asked on the terminal without echo (twice when confirm is set).  Never
+ * from arguments or the environment.  An exit status; buf is wiped by
+ * the caller. */
+int  fs_cli_password(const fs_args *a, const char *prompt, int confirm,
+                     char *buf, size_t cap);
+
+/* The message and exit status for a failed library call. */
+int  fs_cli_fail(int rc, const fs_detail *d);
+
+/* The action's audit entry (G18) for a command that read and changed
+ * nothing: an exit status.  Commands that change something commit their
+ * batch with fs_cli_commit, the entry inside (a library code). */
+int  fs_cli_note(fs_args *a, const char *objects);
+int  fs_cli_commit(fs_args *a, fs_gallery_batch *b, const char *why,
+                   const char *objects, fs_detail *d);
+
 /* Commands */
 int cmd_bench(fs_args *a);
 int cmd_detect(fs_args *a);
@@ -98,7 +138,16 @@ int cmd_embed(fs_args *a);
 int cmd_enroll(fs_args *a);
 int cmd_eval(fs_args *a);
 int cmd_gallery(fs_args *a);
+int cmd_init(fs_args *a);
+int cmd_login(fs_args *a);
+int cmd_logout(fs_args *a);
+int cmd_user(fs_args *a);
+int cmd_key(fs_args *a);
+int cmd_audit(fs_args *a);
+int cmd_profile(fs_args *a);
 extern const fs_opt cmd_bench_opts[], cmd_detect_opts[], cmd_embed_opts[],
-    cmd_enroll_opts[], cmd_eval_opts[], cmd_gallery_opts[];
+    cmd_enroll_opts[], cmd_eval_opts[], cmd_gallery_opts[], cmd_init_opts[],
+    cmd_login_opts[], cmd_logout_opts[], cmd_user_opts[], cmd_key_opts[],
+    cmd_audit_opts[], cmd_profile_opts[];
 
 #endif /* FS_CLI_H */

@@ -8,7 +8,33 @@
 
 #include "fs_cli.h"
 
+#define ADMIN      FS_ROLE_ADMIN
+#define OVERSIGHT  (FS_ROLE_ADMIN | FS_ROLE_AUDITOR)
+
+static const fs_sub audit_subs[] = {
+    { "verify", OVERSIGHT }, { "log", OVERSIGHT }, { "purge", ADMIN },
+    { NULL, 0 }
+};
+static const fs_sub gallery_subs[] = {
+    { "stats", OVERSIGHT }, { "show", ADMIN }, { "remove", ADMIN },
+    { "verify", OVERSIGHT }, { "config", ADMIN }, { NULL, 0 }
+};
+static const fs_sub key_subs[] = { { "rotate", ADMIN }, { NULL, 0 } };
+static const fs_sub profile_subs[] = {
+    { "show", 0 }, { "set", ADMIN }, { NULL, 0 }
+};
+static const fs_sub user_subs[] = {
+    { "add", ADMIN }, { "disable", ADMIN }, { "list", OVERSIGHT },
+    { NULL, 0 }
+};
+
 static const fs_cmd commands[] = {
+    { "audit", "Check and read the tamper-evident audit trail (auditor).",
+      "audit verify [--json]\n"
+      "audit log [--since DATE] [--until DATE] [--user NAME] [--case NUMBER]\n"
+      "  [--json]\n"
+      "audit purge --before DATE [--dry-run]   (admin; G18 retention)",
+      cmd_audit_opts, cmd_audit, NEED_SESSION, 0, audit_subs },
     { "bench", "Measure the engine beside its peers, in one run.",
       "bench embed [--threads T] [--batch B] [--seconds S] [--rounds R]\n"
       "  [--peers LIST] [--json]\n"
@@ -16,33 +42,62 @@ static const fs_cmd commands[] = {
       "  [--seconds S] [--rounds R] [--peers LIST] [--seed S] [--dir DIR]\n"
       "  [--json]\n"
       "bench detect [--threads T] [--limit N] [--large N] [--json]",
-      cmd_bench_opts, cmd_bench },
+      cmd_bench_opts, cmd_bench, NEED_NOTHING, 0, NULL },
     { "detect", "Find the faces of a still image and judge each for search.",
-      "detect IMAGE [--json] [--annotate OUT.png] [--face N]",
-      cmd_detect_opts, cmd_detect },
+      "detect IMAGE [--json] [--annotate OUT.png] [--face N]\n"
+      "  [--profile NAME|FILE]",
+      cmd_detect_opts, cmd_detect, NEED_NOTHING, 0, NULL },
     { "embed", "Compute the 128-D face descriptor of aligned 150x150 chips.",
       "embed [--json] CHIP.png...",
-      cmd_embed_opts, cmd_embed },
+      cmd_embed_opts, cmd_embed, NEED_NOTHING, 0, NULL },
     { "enroll", "Enrol mugshots into the gallery (admin).",
       "enroll DIR [--source booking|arrest|parole] [--agency NAME]\n"
       "  [--report OUT.csv] [--batch N] [--threads T] [--json]\n"
       "enroll --manifest FILE.csv [--report OUT.csv] [--json]\n"
       "  DIR holds DIR/<subject-id>/<image>; a manifest has the columns\n"
       "  image,subject_id,name,booking_number,capture_date,source[,agency]",
-      cmd_enroll_opts, cmd_enroll },
+      cmd_enroll_opts, cmd_enroll, NEED_SESSION, ADMIN, NULL },
     { "eval", "Measure identification on a labelled data set (CMC, FNIR).",
       "eval DATASET_DIR [--face centre|largest] [--svg OUT.svg] [--json]\n"
       "  DATASET_DIR/<identity>/<image>; the first image of each identity\n"
       "  with two or more is enrolled, the others search (mated), and\n"
       "  identities with one image search as non-mated probes",
-      cmd_eval_opts, cmd_eval },
+      cmd_eval_opts, cmd_eval, NEED_NOTHING, 0, NULL },
     { "gallery", "Look after the gallery: counts, records, removal (admin).",
       "gallery stats [--json]\n"
       "gallery show SUBJECT [--json]\n"
       "gallery remove SUBJECT --reason TEXT\n"
       "gallery verify [--json]\n"
       "gallery config --rank exact|compressed",
-      cmd_gallery_opts, cmd_gallery },
+      cmd_gallery_opts, cmd_gallery, NEED_SESSION, 0, gallery_subs },
+    { "init", "Create a gallery under a profile with its first admin.",
+      "init --profile detroit|miami|nypd|nys-model|lacris|FILE\n"
+      "  --admin NAME --unit UNIT [--password-stdin] [--key-file PATH]\n"
+      "  The key file (0600) defaults to a per-gallery file under\n"
+      "  $XDG_CONFIG_HOME/facesearch/; init prints where.  There is no\n"
+      "  default password: the first admin sets one.",
+      cmd_init_opts, cmd_init, NEED_NOTHING, 0, NULL },
+    { "key", "Re-wrap the gallery's keys under a new key file (admin).",
+      "key rotate",
+      cmd_key_opts, cmd_key, NEED_SESSION, 0, key_subs },
+    { "login", "Open a session (the token is kept 0600 and expires).",
+      "login --user NAME [--password-stdin]",
+      cmd_login_opts, cmd_login, NEED_GATE, 0, NULL },
+    { "logout", "End this session.",
+      "logout",
+      cmd_logout_opts, cmd_logout, NEED_SESSION, 0, NULL },
+    { "profile", "Show or replace the policy profile the gallery runs under.",
+      "profile show [--json]\n"
+      "profile set NAME|FILE   (admin; an edited or another profile)",
+      cmd_profile_opts, cmd_profile, NEED_SESSION, 0, profile_subs },
+    { "user", "Manage accounts and roles (admin).",
+      "user add NAME --roles ROLE[,ROLE...] --unit UNIT\n"
+      "  [--trained YYYY-MM-DD] [--password-stdin]\n"
+      "  roles: admin, examiner, supervisor, requester, auditor; examiner\n"
+      "  and supervisor need a training date (G3)\n"
+      "user disable NAME\n"
+      "user list [--json]",
+      cmd_user_opts, cmd_user, NEED_SESSION, 0, user_subs },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -59,7 +114,8 @@ static void print_main_help(FILE *f)
 
 static int print_version(void)
 {
-    static const fs_cmd version_cmd = { "--version", "", "", NULL, NULL };
+    static const fs_cmd version_cmd = { "--version", "", "", NULL, NULL,
+                                        NEED_NOTHING, 0, NULL };
     fs_args a;
     memset(&a, 0, sizeof a);
     a.cmd = &version_cmd;
@@ -78,6 +134,38 @@ static int print_version(void)
            fs_engine_model_sha256(e));
     fs_engine_close(e);
     return EXIT_OK;
+}
+
+/* The checks every command shares, once: the subcommand, the gallery
+ * opened and unlocked, the session and its roles (refusals audited by
+ * the gate), then the handler. */
+static int run(const fs_cmd *c, fs_args *a)
+{
+    if (c->need == NEED_NOTHING)
+        return c->run(a);
+    unsigned roles = c->roles;
+    snprintf(a->action, sizeof a->action, "%s", c->name);
+    if (c->subs) {
+        const fs_sub *s = c->subs;
+        while (s->name && (a->npos < 1 || strcmp(s->name, a->pos[0]) != 0))
+            s++;
+        if (!s->name)
+            return a->npos < 1
+                   ? fs_usage_error(a, "which %s command?", c->name)
+                   : fs_usage_error(a, "unknown %s command '%s'", c->name,
+                                    a->pos[0]);
+        roles = s->roles;
+        snprintf(a->action, sizeof a->action, "%s %s", c->name, s->name);
+    }
+    fs_gate_options o = { .key_file = a->key_file };
+    fs_detail d = { "" };
+    int rc = fs_gate_open(a->gallery, &o, &a->gate, &d);
+    if (rc == FS_OK && c->need == NEED_SESSION)
+        rc = fs_gate_session(a->gate, roles, a->action, &a->who, &d);
+    int st = rc == FS_OK ? c->run(a) : fs_cli_fail(rc, &d);
+    fs_gate_close(a->gate);
+    a->gate = NULL;
+    return st;
 }
 
 int main(int argc, char **argv)
@@ -100,7 +188,7 @@ int main(int argc, char **argv)
         fs_args a;
         int rc = fs_parse_args(&commands[i], argc - 2, argv + 2, &a);
         if (rc == EXIT_OK)
-            rc = commands[i].run(&a);
+            rc = run(&commands[i], &a);
         else if (rc < 0)
             rc = EXIT_OK;           /* --help was printed */
         free(a.pos);

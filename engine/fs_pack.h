@@ -1,0 +1,41 @@
+/*
+ * fs_pack.h - packing records into bytes and back, the one way stored
+ * records are laid out: fixed-width integers in host order (a gallery
+ * never leaves its machine's architecture: LMDB's own pages are
+ * host-order), strings as a 16-bit length and the bytes.
+ *
+ * Writers grow a buffer and remember running out of memory; readers
+ * remember running off the end or meeting a string too long for its
+ * field.  Either is checked once, after the last field, so record code
+ * reads as a list of fields.  Base layer: any module may include it.
+ */
+#ifndef FS_PACK_H
+#define FS_PACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fs_wbuf {
+    uint8_t *p;
+    size_t   len, cap;
+    int      oom;             /* a grow failed: the record is unusable */
+} fs_wbuf;
+
+void fs_wbuf_put(fs_wbuf *w, const void *src, size_t n);
+void fs_wbuf_u64(fs_wbuf *w, uint64_t v);
+void fs_wbuf_str(fs_wbuf *w, const char *s);     /* NULL packs as "" */
+/* Frees the bytes, wiping them first (records may hold secrets). */
+void fs_wbuf_free(fs_wbuf *w);
+
+typedef struct fs_rbuf {
+    const uint8_t *p;
+    size_t         len, off;
+    int            bad;       /* ran off the end or a string overflowed */
+} fs_rbuf;
+
+void     fs_rbuf_get(fs_rbuf *r, void *dst, size_t n);
+uint64_t fs_rbuf_u64(fs_rbuf *r);
+/* Into dst of cap bytes, NUL-terminated; longer strings set bad. */
+void     fs_rbuf_str(fs_rbuf *r, char *dst, size_t cap);
+
+#endif /* FS_PACK_H */

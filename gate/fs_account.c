@@ -1,0 +1,329 @@
+/*
+ * fs_account.c - accounts, roles and passwords (G1-G3).
+ *
+ * Passwords are kept only as scrypt hashes (OpenSSL's EVP_PBE_scrypt:
+ * N = 2^15, r = 8, p = 1, 32 MiB and about 0.1 s per try on one core)
+ * with a random 16-byte salt; the cost is stored with each hash so it
+ * can rise later without invalidating accounts.  Comparison is
+ * constant-time.  Plain passwords are wiped as soon as they are hashed.
+ */
+#include "fs_gate_int.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const struct { unsigned bit; const char *name; } role_names[] = {
+    { FS_ROLE_ADMIN, "admin" },
+    { FS_ROLE_EXAMINER, "examiner" },
+    { FS_ROLE_SUPERVISOR, "supervisor" },
+    { FS_ROLE_REQUESTER, "requester" },
+    { FS_ROLE_AUDITOR, "auditor" },
+};
+#define NROLES (sizeof role_names / sizeof role_names[0])
+
+int fs_roles_parse(const char *list, unsigned *roles, fs_detail *d)
+{
+    unsigned r = 0;
+    const char *s = list ? list : "";
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        size_t i = 0;
+        while (i < NROLES && !(strlen(role_names[i].name) == n &&
+                               strncmp(role_names[i].name, s, n) == 0))
+            i++;
+        if (i == NROLES)
+            return fs_fail(d, FS_EINVAL, "unknown role '%.*s' (roles: admin, "
+                           "examiner, supervisor, requester, auditor)",
+                           (int)(n > 32 ? 32 : n), s);
+        r |= role_names[i].bit;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    if (!r)
+        return fs_fail(d, FS_EINVAL, "no role given");
+    *roles = r;
+    return FS_OK;
+}
+
+void fs_roles_format(unsigned roles, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < NROLES; i++)
+        if (roles & role_names[i].bit)
+            len += (size_t)snprintf(buf + (len < cap ? len : cap),
+                                    len < cap ? cap - len : 0, "%s%s",
+                                    len ? "," : "", role_names[i].name);
+}
+
+int fs_user_check_name(const char *name, fs_detail *d)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n >= FS_USER_MAX)
+        return fs_fail(d, FS_EINVAL, "a user name has 1 to %d characters",
+                       FS_USER_MAX - 1);
+    if (!islower((unsigned char)name[0]))
+        return fs_fail(d, FS_EINVAL, "user name '%s' must start with a "
+                       "lower-case letter", name);
+    for (size_t i = 0; i < n; i++)
+        if (!islower((unsigned char)name[i]) &&
+            !isdigit((unsigned char)name[i]) && !strchr("._-", name[i]))
+            return fs_fail(d, FS_EINVAL, "user name '%s' may hold only "
+                           "a-z, 0-9, '.', '_' and '-'", name);
+    return FS_OK;
+}
+
+/* Case-insensitive substring: a password holding the user name. */
+static int contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; n && *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+int fs_password_check(const char *pw, const char *user, int min_len,
+                      fs_detail *d)
+{
+    size_t n = pw ? strlen(pw) : 0;
+    if (n < (size_t)min_len)
+        return fs_fail(d, FS_EINVAL, "the password is too short: at least "
+                       "%d characters", min_len);
+    if (n > 1024)
+        return fs_fail(d, FS_EINVAL, "the password is longer than 1024 "
+                       "characters");
+    int lower = 0, upper = 0, digit = 0, other = 0, same = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)pw[i];
+        if (c < 0x20 || c == 0x7f)
+            return fs_fail(d, FS_EINVAL, "the password holds a control "
+                           "character");
+        lower |= islower(c) != 0;
+        upper |= isupper(c) != 0;
+        digit |= isdigit(c) != 0;
+        other |= !isalnum(c);
+        same &= pw[i] == pw[0];
+    }
+    if (same)
+        return fs_fail(d, FS_EINVAL, "the password is one character "
+                       "repeated");
+    if (user && strlen(user) >= 3 && contains_ci(pw, user))
+        return fs_fail(d, FS_EINVAL, "the password contains the user name");
+    if (lower + upper + digit + other < 3 && n < 2 * (size_t)min_len)
+        return fs_fail(d, FS_EINVAL, "the password needs three of: lower "
+                       "case, upper case, digits, other characters (or "
+                       "%d characters of any kind)", 2 * min_len);
+    return FS_OK;
+}
+
+/* ---- password hashes -------------------------------------------------------- */
+
+/* pwrec: [0] algorithm (1 = scrypt), [1] log2 N, [2] r, [3] p,
+ * [16..31] salt, [32..63] hash. */
+enum { PW_SCRYPT = 1, PW_LOGN = 15, PW_R = 8, PW_P = 1 };
+
+static int scrypt(const char *pw, const uint8_t pwrec[], uint8_t out[32])
+{
+    uint64_t N = (uint64_t)1 << pwrec[1];
+    uint64_t mem = 128 * (uint64_t)pwrec[2] * (N + (uint64_t)pwrec[3] + 2);
+    if (pwrec[0] != PW_SCRYPT || pwrec[1] < 10 || pwrec[1] > 22 ||
+        !pwrec[2] || !pwrec[3])
+        return FS_EFORMAT;
+    return EVP_PBE_scrypt(pw, strlen(pw), pwrec + 16, 16, N, pwrec[2],
+                          pwrec[3], mem + (1 << 20), out, 32) == 1
+           ? FS_OK : FS_ENOMEM;
+}
+
+int gate_password_hash(const char *password, uint8_t pwrec[])
+{
+    memset(pwrec, 0, GATE_PWREC_BYTES);
+    pwrec[0] = PW_SCRYPT;
+    pwrec[1] = PW_LOGN;
+    pwrec[2] = PW_R;
+    pwrec[3] = PW_P;
+    int rc = fs_random(pwrec + 16, 16);
+    return rc == FS_OK ? scrypt(password, pwrec, pwrec + 32) : rc;
+}
+
+int gate_password_verify(const char *password, const uint8_t pwrec[])
+{
+    uint8_t h[32];
+    int ok = scrypt(password, pwrec, h) == FS_OK &&
+             fs_equal_ct(h, pwrec + 32, 32);
+    fs_wipe(h, sizeof h);
+    return ok;
+}
+
+/* ---- account records ---------------------------------------------------------- */
+
+#define USER_VERSION 1
+
+int gate_user_put(fs_gallery_batch *b, const fs_user *u,
+                  const uint8_t pwrec[], fs_detail *d)
+{
+    fs_wbuf w = { 0 };
+    fs_wbuf_u64(&w, USER_VERSION);
+    fs_wbuf_str(&w, u->unit);
+    fs_wbuf_u64(&w, u->roles);
+    fs_wbuf_str(&w, u->trained);
+    fs_wbuf_u64(&w, (uint64_t)u->disabled);
+    fs_wbuf_u64(&w, (uint64_t)u->created);
+    fs_wbuf_u64(&w, (uint64_t)u->failures);
+    fs_wbuf_u64(&w, (uint64_t)u->locked_until);
+    fs_wbuf_put(&w, pwrec, GATE_PWREC_BYTES);
+    int rc = w.oom ? fs_fail(d, FS_ENOMEM, "no memory for an account")
+                   : fs_record_put(b, GT_USERS, u->name, strlen(u->name),
+                                   w.p, w.len, 0, d);
+    fs_wbuf_free(&w);
+    return rc;
+}
+
+int gate_user_get(fs_gallery_batch *b, const char *name, fs_user *u,
+                  uint8_t pwrec[], fs_detail *d)
+{
+    fs_record r;
+    int rc = fs_record_get(b, GT_USERS, name, strlen(name), &r, d);
+    if (rc != FS_OK)
+        return rc;
+    fs_user x;
+    memset(&x, 0, sizeof x);
+    fs_rbuf rb = { r.val, r.vlen, 0, 0 };
+    uint64_t version = fs_rbuf_u64(&rb);
+    fs_rbuf_str(&rb, x.unit, sizeof x.unit);
+    x.roles = (unsigned)fs_rbuf_u64(&rb);
+    fs_rbuf_str(&rb, x.trained, sizeof x.trained);
+    x.disabled = (int)fs_rbuf_u64(&rb);
+    x.created = (int64_t)fs_rbuf_u64(&rb);
+    x.failures = (int)fs_rbuf_u64(&rb);
+    x.locked_until = (int64_t)fs_rbuf_u64(&rb);
+    uint8_t pw[GATE_PWREC_BYTES];
+    fs_rbuf_get(&rb, pw, sizeof pw);
+    if (rb.bad || version != USER_VERSION || rb.off != rb.len ||
+        strlen(name) >= sizeof x.name)
+        return fs_fail(d, FS_EFORMAT, "the account record of '%s' is "
+                       "damaged", name);
+    memcpy(x.name, name, strlen(name) + 1);
+    *u = x;
+    if (pwrec)
+        memcpy(pwrec, pw, sizeof pw);
+    return FS_OK;
+}
+
+static int valid_date(const char *s)
+{
+    int y, m, dd;
+    char tail;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &dd,
+                                  &tail) != 3)
+        return 0;
+    struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = dd,
+                     .tm_hour = 12 };
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    return y >= 1900 && back.tm_year == y - 1900 && back.tm_mon == m - 1 &&
+           back.tm_mday == dd;
+}
+
+int gate_user_create(fs_gallery_batch *b, const fs_user *u,
+                     const char *password, int min_len, fs_detail *d)
+{
+    int rc = fs_user_check_name(u->name, d);
+    if (rc != FS_OK)
+        return rc;
+    if (!u->unit[0])
+        return fs_fail(d, FS_EINVAL, "user '%s' needs a unit", u->name);
+    if (!u->roles || (u->roles & ~(unsigned)((1u << NROLES) - 1)))
+        return fs_fail(d, FS_EINVAL, "user '%s' needs at least one known "
+                       "role", u->name);
+    if (u->trained[0] && !valid_date(u->trained))
+        return fs_fail(d, FS_EINVAL, "training date '%s' is not a date "
+                       "(YYYY-MM-DD)", u->trained);
+    if ((u->roles & FS_ROLES_TRAINED) && !u->trained[0])
+        return fs_fail(d, FS_DENIED, "G3: examiner and supervisor roles "
+                       "need a training date (--trained YYYY-MM-DD)");
+    if ((rc = fs_password_check(password, u->name, min_len, d)) != FS_OK)
+        return rc;
+    fs_user x = *u;
+    x.created = (int64_t)time(NULL);
+    x.disabled = 0;
+    x.failures = 0;
+    x.locked_until = 0;
+    fs_record r;
+    rc = fs_record_get(b, GT_USERS, u->name, strlen(u->name), &r, d);
+    if (rc == FS_OK)
+        return fs_fail(d, FS_EXISTS, "user '%s' already exists", u->name);
+    if (rc != FS_NOTFOUND)
+        return rc;
+    uint8_t pwrec[GATE_PWREC_BYTES];
+    rc = gate_password_hash(password, pwrec);
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "cannot hash the password");
+    return gate_user_put(b, &x, pwrec, d);
+}
+
+int fs_user_add(fs_gate *g, fs_gallery_batch *b, const fs_user *u,
+                const char *password, fs_detail *d)
+{
+    return gate_user_create(b, u, password, g->profile.password_min_length,
+                            d);
+}
+
+int fs_user_disable(fs_gate *g, fs_gallery_batch *b, const char *name,
+                    fs_detail *d)
+{
+    (void)g;
+    fs_user u;
+    uint8_t pwrec[GATE_PWREC_BYTES];
+    int rc = gate_user_get(b, name, &u, pwrec, d);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, FS_NOTFOUND, "no user '%s'", name);
+    if (rc != FS_OK)
+        return rc;
+    u.disabled = 1;
+    return gate_user_put(b, &u, pwrec, d);
+}
+
+int fs_user_list(fs_gate *g, fs_gallery_batch *b, fs_user **out, size_t *n,
+                 fs_detail *d)
+{
+    (void)g;
+    fs_user *v = NULL;
+    size_t len = 0, cap = 0;
+    fs_record r;
+    int rc = fs_record_seek(b, GT_USERS, NULL, 0, 0, &r, d);
+    while (rc == FS_OK) {
+        char name[FS_USER_MAX];
+        if (r.klen >= sizeof name) {
+            rc = fs_fail(d, FS_EFORMAT, "an account record has a bad name");
+            break;
+        }
+        memcpy(name, r.key, r.klen);
+        name[r.klen] = 0;
+        if (len == cap) {
+            cap = cap ? 2 * cap : 16;
+            fs_user *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                rc = fs_fail(d, FS_ENOMEM, "no memory for the accounts");
+                break;
+            }
+            v = nv;
+        }
+        if ((rc = gate_user_get(b, name, &v[len], NULL, d)) != FS_OK)
+            break;
+        len++;
+        rc = fs_record_seek(b, GT_USERS, name, strlen(name), 1, &r, d);
+    }
+    if (rc != FS_NOTFOUND) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return FS_OK;
+}

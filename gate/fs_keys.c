@@ -1,0 +1,154 @@
+/*
+ * fs_keys.c - the key file and the wrapped keys (G21).
+ *
+ * The key file holds the key-encryption key (KEK) and the id of the one
+ * gallery it belongs to: one line, "facesearch-key 1 <gallery id> <KEK>",
+ * hex.  It is created 0600 with O_EXCL (never overwriting a key) and
+ * refused when anyone but its owner could read it.  The gallery keeps the
+ * data and audit keys only sealed under the KEK, with the gallery's id
+ * as associated data, so a key file opens exactly one gallery.
+ */
+#include "fs_gate_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../engine/fs_file.h"
+
+#define KEYFILE_TAG "facesearch-key 1"
+
+int gate_mkdirs(const char *path, fs_detail *d)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return fs_fail(d, FS_EINVAL, "path too long: '%.64s...'", path);
+    for (char *s = buf + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return fs_fail(d, fs_errno_code(errno), "cannot create '%s': %s",
+                           buf, strerror(errno));
+        *s = '/';
+    }
+    return FS_OK;
+}
+
+int gate_keyfile_default(const uint8_t id[GATE_ID_BYTES], char *path,
+                         size_t cap, fs_detail *d)
+{
+    char hex[2 * GATE_ID_BYTES + 1];
+    fs_hex(id, GATE_ID_BYTES, hex);
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    int n;
+    if (xdg && *xdg == '/')
+        n = snprintf(path, cap, "%s/facesearch/%s.key", xdg, hex);
+    else if (home && *home == '/')
+        n = snprintf(path, cap, "%s/.config/facesearch/%s.key", home, hex);
+    else
+        return fs_fail(d, FS_EINVAL, "neither XDG_CONFIG_HOME nor HOME "
+                       "is set: name the key file with --key-file");
+    return n < (int)cap ? FS_OK : fs_fail(d, FS_EINVAL, "key file path too "
+                                          "long");
+}
+
+int gate_keyfile_create(const char *path, const char *id_hex,
+                        const uint8_t kek[FS_KEY_BYTES], fs_detail *d)
+{
+    int rc = gate_mkdirs(path, d);
+    if (rc != FS_OK)
+        return rc;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fs_fail(d, errno == EEXIST ? FS_EXISTS : fs_errno_code(errno),
+                       "cannot create key file '%s': %s", path,
+                       errno == EEXIST ? "a file is already there (a key is "
+                       "never overwritten)" : strerror(errno));
+    char line[128], hex[2 * FS_KEY_BYTES + 1];
+    fs_hex(kek, FS_KEY_BYTES, hex);
+    int n = snprintf(line, sizeof line, KEYFILE_TAG " %s %s\n", id_hex, hex);
+    int ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+    int err = errno;
+    close(fd);
+    fs_wipe(line, sizeof line);
+    fs_wipe(hex, sizeof hex);
+    if (!ok) {
+        unlink(path);
+        return fs_fail(d, FS_EIO, "cannot write key file '%s': %s", path,
+                       strerror(err));
+    }
+    return FS_OK;
+}
+
+int gate_keyfile_read(const char *path, const char *id_hex,
+                      uint8_t kek[FS_KEY_BYTES], fs_detail *d)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return fs_fail(d, FS_EKEY, "cannot read key file '%s': %s", path,
+                       strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fs_fail(d, FS_EKEY, "key file '%s' is not a regular file",
+                       path);
+    if (st.st_uid != geteuid() || (st.st_mode & 077))
+        return fs_fail(d, FS_EKEY, "key file '%s' is open to others than "
+                       "its owner (mode %03o): it must be 0600 and yours",
+                       path, (unsigned)(st.st_mode & 0777));
+    uint8_t *buf;
+    size_t len;
+    fs_detail rd;
+    int rc = fs_read_file(path, 4096, &buf, &len, &rd);
+    if (rc != FS_OK)
+        return fs_fail(d, FS_EKEY, "%s", rd.msg);
+    char tag1[32], tag2[8], id[64], hex[80];
+    int fields = sscanf((char *)buf, "%31s %7s %63s %79s", tag1, tag2, id,
+                        hex);
+    fs_wipe(buf, len);
+    free(buf);
+    if (fields != 4 || strcmp(tag1, "facesearch-key") != 0 ||
+        strcmp(tag2, "1") != 0 || fs_unhex(hex, kek, FS_KEY_BYTES) != FS_OK)
+        rc = fs_fail(d, FS_EKEY, "'%s' is not a facesearch key file", path);
+    else if (strcmp(id, id_hex) != 0)
+        rc = fs_fail(d, FS_EKEY, "key file '%s' belongs to gallery %s, not "
+                     "to this one (%s)", path, id, id_hex);
+    fs_wipe(hex, sizeof hex);
+    return rc;
+}
+
+static void keys_aad(const fs_gate *g, uint8_t aad[GATE_ID_BYTES + 16])
+{
+    memcpy(aad, "facesearch keys1", 16);
+    memcpy(aad + 16, g->id, GATE_ID_BYTES);
+}
+
+int gate_keys_wrap(const fs_gate *g, const uint8_t kek[FS_KEY_BYTES],
+                   uint8_t out[GATE_WRAPPED_BYTES])
+{
+    uint8_t plain[2 * FS_KEY_BYTES], aad[GATE_ID_BYTES + 16];
+    memcpy(plain, g->data_key, FS_KEY_BYTES);
+    memcpy(plain + FS_KEY_BYTES, g->audit_key, FS_KEY_BYTES);
+    keys_aad(g, aad);
+    int rc = fs_seal_buf(kek, aad, sizeof aad, plain, sizeof plain, out);
+    fs_wipe(plain, sizeof plain);
+    return rc;
+}
+
+int gate_keys_unwrap(fs_gate *g, const uint8_t kek[FS_KEY_BYTES],
+                     const uint8_t in[GATE_WRAPPED_BYTES])
+{
+    uint8_t plain[2 * FS_KEY_BYTES], aad[GATE_ID_BYTES + 16];
+    keys_aad(g, aad);
+    int rc = fs_unseal_buf(kek, aad, sizeof aad, in, GATE_WRAPPED_BYTES,
+                           plain);
+    if (rc == FS_OK) {
+        memcpy(g->data_key, plain, FS_KEY_BYTES);
+        memcpy(g->audit_key, plain + FS_KEY_BYTES, FS_KEY_BYTES);
+    }
+    fs_wipe(plain, sizeof plain);
+    return rc;
+}

@@ -1,0 +1,371 @@
+/*
+ * fs_session.c - logging in, the session token, and who is acting.
+ *
+ * A session is 32 random bytes.  The user's copy sits in a 0600 file of
+ * their own, one per gallery (named by the gallery's id) under
+ * $XDG_RUNTIME_DIR/facesearch/ (tmpfs, gone at logout of the machine) or
+ * else $XDG_CONFIG_HOME/facesearch/sessions/; the gallery keeps only its
+ * SHA-256 with the account and the expiry, so a copy of the gallery opens
+ * no session.  A token file readable by others is refused, as is any
+ * token whose hash the gallery does not hold (forged, ended, expired).
+ *
+ * Failed logins cost the profile's delay, count against the account and
+ * lock it for a while after too many in a row; each is audited (G18).
+ * An unknown name costs the same hash work and gets the same answer as a
+ * wrong password, so names cannot be probed.
+ */
+#include "fs_gate_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../engine/fs_file.h"
+
+#define TOKEN_BYTES 32
+
+static int session_file(const fs_gate *g, char *path, size_t cap,
+                        fs_detail *d)
+{
+    const char *run = getenv("XDG_RUNTIME_DIR");
+    const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    int n;
+    if (run && *run == '/')
+        n = snprintf(path, cap, "%s/facesearch/%s.session", run, g->id_hex);
+    else if (cfg && *cfg == '/')
+        n = snprintf(path, cap, "%s/facesearch/sessions/%s.session", cfg,
+                     g->id_hex);
+    else if (home && *home == '/')
+        n = snprintf(path, cap, "%s/.config/facesearch/sessions/%s.session",
+                     home, g->id_hex);
+    else
+        return fs_fail(d, FS_ESESSION, "no XDG_RUNTIME_DIR, XDG_CONFIG_HOME "
+                       "or HOME to keep a session in");
+    return n < (int)cap ? FS_OK : fs_fail(d, FS_EINVAL, "session path too "
+                                          "long");
+}
+
+/* The token in this user's session file: FS_ESESSION when there is none
+ * or it is not a private, well-formed file. */
+static int token_read(const fs_gate *g, uint8_t token[TOKEN_BYTES],
+                      fs_detail *d)
+{
+    char path[4200];
+    int rc = session_file(g, path, sizeof path, d);
+    if (rc != FS_OK)
+        return rc;
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return fs_fail(d, FS_ESESSION, "no session: log in first "
+                       "('facesearch login --user NAME')");
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+        return fs_fail(d, FS_ESESSION, "session file '%s' is not a private "
+                       "file of yours (mode %03o): refused; log in again",
+                       path, (unsigned)(st.st_mode & 0777));
+    uint8_t *buf;
+    size_t len;
+    rc = fs_read_file(path, 256, &buf, &len, NULL);
+    if (rc != FS_OK)
+        return fs_fail(d, FS_ESESSION, "cannot read session file '%s'", path);
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        buf[--len] = 0;
+    rc = fs_unhex((const char *)buf, token, TOKEN_BYTES);
+    fs_wipe(buf, len);
+    free(buf);
+    return rc == FS_OK ? FS_OK : fs_fail(d, FS_ESESSION, "session file '%s' "
+                                         "is damaged; log in again", path);
+}
+
+static int token_write(const fs_gate *g, const uint8_t token[TOKEN_BYTES],
+                       char *out, size_t cap, fs_detail *d)
+{
+    char path[4200], tmp[4300], hex[2 * TOKEN_BYTES + 2];
+    int rc = session_file(g, path, sizeof path, d);
+    if (rc == FS_OK)
+        rc = gate_mkdirs(path, d);
+    if (rc != FS_OK)
+        return rc;
+    snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+    fs_hex(token, TOKEN_BYTES, hex);
+    hex[2 * TOKEN_BYTES] = '\n';
+    hex[2 * TOKEN_BYTES + 1] = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+    int ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
+             write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) &&
+             fsync(fd) == 0;
+    int err = errno;
+    if (fd >= 0)
+        close(fd);
+    fs_wipe(hex, sizeof hex);
+    if (!ok || rename(tmp, path) != 0) {
+        err = ok ? errno : err;
+        unlink(tmp);
+        return fs_fail(d, fs_errno_code(err), "cannot write session file "
+                       "'%s': %s", path, strerror(err));
+    }
+    snprintf(out, cap, "%s", path);
+    return FS_OK;
+}
+
+/* Session record: user, created, expires (unix seconds). */
+static int session_get(fs_gallery_batch *b, const uint8_t hash[32],
+                       char user[FS_USER_MAX], int64_t *expires,
+                       fs_detail *d)
+{
+    fs_record r;
+    int rc = fs_record_get(b, GT_SESSIONS, hash, 32, &r, d);
+    if (rc != FS_OK)
+        return rc;
+    fs_rbuf rb = { r.val, r.vlen, 0, 0 };
+    fs_rbuf_str(&rb, user, FS_USER_MAX);
+    (void)fs_rbuf_u64(&rb);
+    *expires = (int64_t)fs_rbuf_u64(&rb);
+    return rb.bad ? fs_fail(d, FS_EFORMAT, "a session record is damaged")
+                  : FS_OK;
+}
+
+/* Sessions past their expiry go at each login. */
+static int prune_sessions(fs_gallery_batch *b, int64_t now, fs_detail *d)
+{
+    fs_record r;
+    int rc = fs_record_seek(b, GT_SESSIONS, NULL, 0, 0, &r, d);
+    while (rc == FS_OK) {
+        uint8_t key[32];
+        char user[FS_USER_MAX];
+        int64_t expires;
+        if (r.klen != 32)
+            return fs_fail(d, FS_EFORMAT, "a session record is damaged");
+        memcpy(key, r.key, 32);
+        rc = session_get(b, key, user, &expires, d);
+        if (rc == FS_OK && expires <= now)
+            rc = fs_record_del(b, GT_SESSIONS, key, 32, d);
+        if (rc == FS_OK)
+            rc = fs_record_seek(b, GT_SESSIONS, key, 32, 1, &r, d);
+    }
+    return rc == FS_NOTFOUND ? FS_OK : rc;
+}
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* A refused login: counted, maybe locking the account, audited under
+ * the name given, and the same slow answer whatever the reason. */
+static int login_refused(fs_gate *g, fs_gallery_batch *b, const char *name,
+                         fs_user *u, const uint8_t *pwrec, int rc,
+                         const char *why, fs_detail *d)
+{
+    const fs_profile *p = &g->profile;
+    char outcome[200];
+    snprintf(outcome, sizeof outcome, "refused: %s", why);
+    if (u && rc == FS_EAUTH) {
+        int64_t now = (int64_t)time(NULL);
+        if (++u->failures >= p->login_max_failures) {
+            u->locked_until = now + 60LL * p->login_lockout_minutes;
+            u->failures = 0;
+            snprintf(outcome, sizeof outcome, "refused: %s; account locked "
+                     "for %d minutes after %d failures", why,
+                     p->login_lockout_minutes, p->login_max_failures);
+        }
+        int wrc = gate_user_put(b, u, pwrec, d);
+        if (wrc != FS_OK) {
+            fs_gallery_abort(b);
+            return wrc;
+        }
+    }
+    fs_audit_entry e = { "login", NULL, NULL, name, outcome };
+    int arc = gate_audit_append(g, b, name, u ? u->unit : "", &e, d);
+    if (arc == FS_OK)
+        arc = fs_gallery_commit(b, d);
+    else
+        fs_gallery_abort(b);
+    if (arc != FS_OK)
+        return arc;
+    pause_ms(p->login_failure_delay_ms);
+    switch (rc) {
+    case FS_ELOCKED:
+        return fs_fail(d, rc, "account '%s' is locked after repeated failed "
+                       "logins; try again later or ask an admin", name);
+    case FS_EDISABLED:
+        return fs_fail(d, rc, "G3: account '%s' is disabled", name);
+    default:
+        return fs_fail(d, FS_EAUTH, "login refused: wrong user name or "
+                       "password");
+    }
+}
+
+int fs_gate_login(fs_gate *g, const char *name, const char *password,
+                  char *session_path, size_t cap, fs_detail *d)
+{
+    fs_gallery_batch *b;
+    int rc = fs_gate_begin(g, &b, d);
+    if (rc != FS_OK)
+        return rc;
+    fs_user u;
+    uint8_t pwrec[GATE_PWREC_BYTES];
+    int64_t now = (int64_t)time(NULL);
+    rc = fs_user_check_name(name, NULL) == FS_OK
+         ? gate_user_get(b, name, &u, pwrec, d) : FS_NOTFOUND;
+    if (rc == FS_NOTFOUND) {
+        uint8_t dummy[GATE_PWREC_BYTES];   /* the same work as a real try */
+        gate_password_hash(password, dummy);
+        return login_refused(g, b, name, NULL, NULL, FS_EAUTH,
+                             "no such user", d);
+    }
+    if (rc != FS_OK) {
+        fs_gallery_abort(b);
+        return rc;
+    }
+    if (u.disabled)
+        return login_refused(g, b, name, &u, pwrec, FS_EDISABLED,
+                             "account disabled (G3)", d);
+    if (u.locked_until > now)
+        return login_refused(g, b, name, &u, pwrec, FS_ELOCKED,
+                             "account locked", d);
+    if (!gate_password_verify(password, pwrec))
+        return login_refused(g, b, name, &u, pwrec, FS_EAUTH,
+                             "wrong password", d);
+
+    uint8_t token[TOKEN_BYTES], hash[32], old[TOKEN_BYTES];
+    u.failures = 0;
+    u.locked_until = 0;
+    rc = gate_user_put(b, &u, pwrec, d);
+    if (rc == FS_OK && token_read(g, old, NULL) == FS_OK) {
+        fs_sha256(old, sizeof old, hash);     /* this user's last session */
+        int drc = fs_record_del(b, GT_SESSIONS, hash, 32, d);
+        rc = drc == FS_NOTFOUND ? FS_OK : drc;
+    }
+    if (rc == FS_OK)
+        rc = prune_sessions(b, now, d);
+    if (rc == FS_OK && fs_random(token, sizeof token) != FS_OK)
+        rc = fs_fail(d, FS_EINTERNAL, "the random generator failed");
+    if (rc == FS_OK) {
+        fs_sha256(token, sizeof token, hash);
+        fs_wbuf w = { 0 };
+        fs_wbuf_str(&w, u.name);
+        fs_wbuf_u64(&w, (uint64_t)now);
+        fs_wbuf_u64(&w, (uint64_t)(now + 3600LL * g->profile.session_hours));
+        rc = w.oom ? FS_ENOMEM : fs_record_put(b, GT_SESSIONS, hash, 32, w.p,
+                                               w.len, FS_RECORD_NEW, d);
+        fs_wbuf_free(&w);
+    }
+    if (rc == FS_OK)
+        rc = token_write(g, token, session_path, cap, d);
+    fs_wipe(token, sizeof token);
+    if (rc != FS_OK) {
+        fs_gallery_abort(b);
+        return rc;
+    }
+    g->who = u;
+    g->have_who = 1;
+    fs_audit_entry e = { "login", NULL, NULL, u.name, "ok" };
+    return fs_gate_commit(g, b, &e, d);
+}
+
+int fs_gate_logout(fs_gate *g, fs_detail *d)
+{
+    fs_user who;
+    int rc = fs_gate_session(g, 0, "logout", &who, d);
+    if (rc != FS_OK)
+        return rc;
+    uint8_t token[TOKEN_BYTES], hash[32];
+    char path[4200];
+    fs_gallery_batch *b;
+    if ((rc = token_read(g, token, d)) != FS_OK ||
+        (rc = session_file(g, path, sizeof path, d)) != FS_OK ||
+        (rc = fs_gate_begin(g, &b, d)) != FS_OK)
+        return rc;
+    fs_sha256(token, sizeof token, hash);
+    fs_wipe(token, sizeof token);
+    rc = fs_record_del(b, GT_SESSIONS, hash, 32, d);
+    fs_audit_entry e = { "logout", NULL, NULL, who.name, "ok" };
+    if (rc == FS_OK)
+        rc = fs_gate_commit(g, b, &e, d);
+    else
+        fs_gallery_abort(b);
+    if (rc == FS_OK && unlink(path) != 0)
+        rc = fs_fail(d, fs_errno_code(errno), "the session is ended but its "
+                     "file '%s' stays: %s", path, strerror(errno));
+    return rc;
+}
+
+static const char *role_word(unsigned any_of, char *buf, size_t cap)
+{
+    fs_roles_format(any_of, buf, cap);
+    for (char *c = buf; *c; c++)
+        if (*c == ',')
+            *c = '|';
+    return buf;
+}
+
+/* A refused action on record; the refusal's own code is what returns. */
+static int refused(fs_gate *g, const char *user, const char *unit,
+                   const char *action, int rc, fs_detail *d)
+{
+    fs_gallery_batch *b;
+    char outcome[600];
+    snprintf(outcome, sizeof outcome, "refused: %s", d ? d->msg : "");
+    fs_audit_entry e = { action, NULL, NULL, NULL, outcome };
+    if (fs_gate_begin(g, &b, NULL) == FS_OK) {
+        if (gate_audit_append(g, b, user, unit, &e, NULL) == FS_OK)
+            fs_gallery_commit(b, NULL);
+        else
+            fs_gallery_abort(b);
+    }
+    return rc;
+}
+
+int fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
+                    fs_user *who, fs_detail *d)
+{
+    uint8_t token[TOKEN_BYTES], hash[32];
+    int rc = token_read(g, token, d);
+    if (rc != FS_OK)
+        return refused(g, "-", "", action, rc, d);
+    fs_sha256(token, sizeof token, hash);
+    fs_wipe(token, sizeof token);
+    fs_gallery_batch *b;
+    if ((rc = fs_gallery_begin_read(g->gal, &b, d)) != FS_OK)
+        return rc;
+    char name[FS_USER_MAX];
+    int64_t expires;
+    fs_user u;
+    rc = session_get(b, hash, name, &expires, d);
+    if (rc == FS_OK)
+        rc = gate_user_get(b, name, &u, NULL, d);
+    fs_gallery_abort(b);
+    if (rc == FS_NOTFOUND)
+        return refused(g, "-", "", action, fs_fail(d, FS_ESESSION, "the "
+                       "session token is not valid here (ended, forged or "
+                       "from another gallery): log in again"), d);
+    if (rc != FS_OK)
+        return rc;
+    if (expires <= (int64_t)time(NULL))
+        return refused(g, u.name, u.unit, action, fs_fail(d, FS_ESESSION,
+                       "the session of '%s' has expired: log in again",
+                       u.name), d);
+    if (u.disabled)
+        return refused(g, u.name, u.unit, action, fs_fail(d, FS_EDISABLED,
+                       "G3: account '%s' is disabled", u.name), d);
+    if (any_of && !(u.roles & any_of)) {
+        char need[96], has[96];
+        fs_roles_format(u.roles, has, sizeof has);
+        return refused(g, u.name, u.unit, action, fs_fail(d, FS_DENIED,
+                       "G2: '%s' needs the role %s; %s holds %s", action,
+                       role_word(any_of, need, sizeof need), u.name, has),
+                       d);
+    }
+    g->who = u;
+    g->have_who = 1;
+    *who = u;
+    return FS_OK;
+}

@@ -1,0 +1,191 @@
+/*
+ * cmd_audit.c - `facesearch audit verify | log | purge`: the auditor's
+ * view of the tamper-evident trail (G18).  Reading the trail is itself
+ * on the trail.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs_cli.h"
+
+const fs_opt cmd_audit_opts[] = {
+    { "since", "DATE", "log: entries from DATE (YYYY-MM-DD[THH:MM:SS], "
+                       "UTC)" },
+    { "until", "DATE", "log: entries before DATE" },
+    { "user", "NAME", "log: one user's entries" },
+    { "case", "NUMBER", "log: one case's entries" },
+    { "before", "DATE", "purge: remove entries older than DATE" },
+    { "dry-run", NULL, "purge: say what would go, change nothing" },
+    { NULL, NULL, NULL }
+};
+
+/* A date option as unix microseconds (UTC); 0 when absent. */
+static int date_opt(const fs_args *a, const char *name, int64_t *us)
+{
+    const char *s = fs_arg(a, name);
+    *us = 0;
+    if (!s)
+        return EXIT_OK;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(s, "%Y-%m-%d", &tm);
+    if (end && *end == 'T')
+        end = strptime(end + 1, "%H:%M:%S", &tm);
+    if (!end || *end)
+        return fs_usage_error(a, "--%s must be YYYY-MM-DD or "
+                              "YYYY-MM-DDTHH:MM:SS, not '%s'", name, s);
+    *us = (int64_t)timegm(&tm) * 1000000;
+    return EXIT_OK;
+}
+
+static void print_time(FILE *f, int64_t us)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(f, "%s.%06lldZ", buf, (long long)(us % 1000000));
+}
+
+static int verify(fs_args *a)
+{
+    fs_detail d = { "" };
+    uint64_t n = 0, bad = 0;
+    int rc = fs_audit_verify(a->gate, &n, &bad, &d);
+    char objects[64];
+    snprintf(objects, sizeof objects, rc == FS_OK ? "%llu entries intact"
+             : "broken at entry %llu", (unsigned long long)(rc == FS_OK
+                                                            ? n : bad));
+    int st = fs_cli_note(a, objects);
+    if (a->json) {
+        printf("{\"intact\":%s,\"entries\":%llu", rc == FS_OK ? "true"
+               : "false", (unsigned long long)n);
+        if (rc != FS_OK) {
+            printf(",\"first_bad_entry\":%llu,\"problem\":",
+                   (unsigned long long)bad);
+            fs_json_str(stdout, d.msg);
+        }
+        printf("}\n");
+    }
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    if (!a->json)
+        printf("audit trail intact: %llu entries, each chained to the one "
+               "before\n", (unsigned long long)n);
+    return st;
+}
+
+typedef struct log_ctx {
+    const fs_args *a;
+    size_t         n;
+} log_ctx;
+
+static int print_entry(void *ctx, const fs_audit_record *r)
+{
+    log_ctx *c = ctx;
+    if (c->a->json) {
+        printf("%s{\"seq\":%llu,\"time\":\"", c->n ? "," : "",
+               (unsigned long long)r->seq);
+        print_time(stdout, r->time_us);
+        const char *k[] = { "user", "unit", "action", "case",
+                            "justification", "objects", "outcome" };
+        const char *v[] = { r->user, r->unit, r->action, r->case_no,
+                            r->justification, r->objects, r->outcome };
+        printf("\"");
+        for (int i = 0; i < 7; i++) {
+            printf(",\"%s\":", k[i]);
+            fs_json_str(stdout, v[i]);
+        }
+        printf("}");
+    } else {
+        printf("%6llu  ", (unsigned long long)r->seq);
+        print_time(stdout, r->time_us);
+        printf("  %s (%s)  %s", r->user, r->unit[0] ? r->unit : "-",
+               r->action);
+        if (r->case_no[0])
+            printf("  case %s", r->case_no);
+        if (r->objects[0])
+            printf("  [%s]", r->objects);
+        if (r->justification[0])
+            printf("  \"%s\"", r->justification);
+        printf("  -> %s\n", r->outcome);
+    }
+    c->n++;
+    return 0;
+}
+
+static int log_entries(fs_args *a)
+{
+    fs_audit_filter f = { 0, 0, fs_arg(a, "user"), fs_arg(a, "case") };
+    int st = date_opt(a, "since", &f.since_us);
+    if (st == EXIT_OK)
+        st = date_opt(a, "until", &f.until_us);
+    if (st != EXIT_OK)
+        return st;
+    /* the reading goes on the trail first, so it shows in its own log */
+    if ((st = fs_cli_note(a, "audit log")) != EXIT_OK)
+        return st;
+    log_ctx c = { a, 0 };
+    fs_detail d = { "" };
+    if (a->json)
+        printf("[");
+    int rc = fs_audit_walk(a->gate, &f, print_entry, &c, &d);
+    if (a->json)
+        printf("]\n");
+    return rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
+}
+
+static int count_entry(void *ctx, const fs_audit_record *r)
+{
+    (void)r;
+    ((log_ctx *)ctx)->n++;
+    return 0;
+}
+
+static int purge(fs_args *a)
+{
+    int64_t before;
+    int st = date_opt(a, "before", &before);
+    if (st != EXIT_OK)
+        return st;
+    if (!before)
+        return fs_usage_error(a, "purge needs --before DATE");
+    fs_detail d = { "" };
+    uint64_t n = 0;
+    int rc;
+    if (fs_arg(a, "dry-run")) {
+        fs_audit_filter f = { 0, before, NULL, NULL };
+        log_ctx c = { a, 0 };
+        rc = fs_audit_walk(a->gate, &f, count_entry, &c, &d);
+        n = c.n;
+        if (rc == FS_OK)
+            st = fs_cli_note(a, "dry run");
+    } else {
+        rc = fs_audit_purge(a->gate, before, &n, &d);
+    }
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    if (a->json)
+        printf("{\"purged\":%llu,\"dry_run\":%s}\n", (unsigned long long)n,
+               fs_arg(a, "dry-run") ? "true" : "false");
+    else
+        printf("%s%llu audit entr%s older than %s\n",
+               fs_arg(a, "dry-run") ? "would purge " : "purged ",
+               (unsigned long long)n, n == 1 ? "y" : "ies",
+               fs_arg(a, "before"));
+    return st;
+}
+
+int cmd_audit(fs_args *a)
+{
+    if (strcmp(a->pos[0], "verify") == 0)
+        return a->npos == 1 ? verify(a)
+               : fs_usage_error(a, "audit verify takes no arguments");
+    if (a->npos != 1)
+        return fs_usage_error(a, "audit %s takes options only", a->pos[0]);
+    if (strcmp(a->pos[0], "log") == 0)
+        return log_entries(a);
+    return purge(a);
+}

@@ -1,0 +1,86 @@
+/*
+ * cmd_init.c - `facesearch init`: a new gallery under a profile, with its
+ * key file and its first administrator.  There is no default password
+ * (G1): the administrator sets one here, checked against the profile's
+ * strength rule.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_cli.h"
+
+const fs_opt cmd_init_opts[] = {
+    { "profile", "NAME|FILE", "detroit, miami, nypd, nys-model, lacris, or "
+                              "a profile file" },
+    { "admin", "NAME", "the first administrator's user name" },
+    { "unit", "UNIT", "the administrator's unit" },
+    { NULL, NULL, NULL }
+};
+
+int cmd_init(fs_args *a)
+{
+    const char *profile = fs_arg(a, "profile"), *admin = fs_arg(a, "admin");
+    const char *unit = fs_arg(a, "unit");
+    if (a->npos)
+        return fs_usage_error(a, "init takes no arguments");
+    if (!profile || !*profile)
+        return fs_usage_error(a, "init needs --profile (detroit, miami, "
+                              "nypd, nys-model, lacris, or a file)");
+    if (!admin || !*admin || !unit || !*unit)
+        return fs_usage_error(a, "init needs --admin NAME and --unit UNIT");
+    fs_detail d = { "" };
+    int rc = fs_user_check_name(admin, &d);
+    if (rc != FS_OK)
+        return fs_usage_error(a, "--admin: %s", d.msg);
+
+    fs_profile prof;
+    char *text = NULL;
+    rc = fs_profile_load(profile, &prof, &text, &d);
+    if (rc == FS_NOTFOUND)
+        return fs_usage_error(a, "--profile: %s", d.msg);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    char pw[1100], key_path[4096];
+    int st = fs_cli_password(a, "password for the new administrator", 1, pw,
+                             sizeof pw);
+    if (st == EXIT_OK) {
+        fs_gate_init in = { text, strlen(text), admin, unit, pw,
+                            a->key_file, NULL, NULL };
+        /* The gallery is tied to the model its templates will come from. */
+        char mbuf[4096];
+        fs_engine_options eo = { .model_path = fs_model_path(a, mbuf,
+                                                             sizeof mbuf),
+                                 .threads = 1, .max_batch = 1 };
+        fs_engine *e = NULL;
+        rc = fs_engine_open(&eo, &e, &d);
+        if (rc == FS_OK) {
+            in.model_id = fs_engine_model_id(e);
+            in.model_sha256 = fs_engine_model_sha256(e);
+            rc = fs_gate_create(a->gallery, &in, key_path, sizeof key_path,
+                                &d);
+        }
+        fs_engine_close(e);
+        st = rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
+    }
+    fs_wipe(pw, sizeof pw);
+    free(text);
+    if (st != EXIT_OK)
+        return st;
+    if (a->json) {
+        printf("{\"gallery\":");
+        fs_json_str(stdout, a->gallery);
+        printf(",\"profile\":");
+        fs_json_str(stdout, profile);
+        printf(",\"admin\":");
+        fs_json_str(stdout, admin);
+        printf(",\"key_file\":");
+        fs_json_str(stdout, key_path);
+        printf("}\n");
+    } else {
+        printf("created gallery %s under profile %s with administrator %s\n"
+               "key file: %s\n  (0600; keep it outside the gallery and back "
+               "it up: without it the gallery cannot be read)\n",
+               a->gallery, profile, admin, key_path);
+    }
+    return EXIT_OK;
+}

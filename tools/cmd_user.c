@@ -1,0 +1,157 @@
+/*
+ * cmd_user.c - `facesearch user add | disable | list`: accounts and roles
+ * (G1-G3), each change committed with its audit entry.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs_cli.h"
+
+const fs_opt cmd_user_opts[] = {
+    { "roles", "LIST", "add: admin,examiner,supervisor,requester,auditor" },
+    { "unit", "UNIT", "add: the user's unit" },
+    { "trained", "DATE", "add: training date YYYY-MM-DD (needed for "
+                         "examiner and supervisor, G3)" },
+    { NULL, NULL, NULL }
+};
+
+static int add(fs_args *a)
+{
+    if (a->npos != 2)
+        return fs_usage_error(a, "user add needs one NAME");
+    const char *roles = fs_arg(a, "roles"), *unit = fs_arg(a, "unit");
+    const char *trained = fs_arg(a, "trained");
+    fs_user u;
+    memset(&u, 0, sizeof u);
+    fs_detail d = { "" };
+    if (fs_user_check_name(a->pos[1], &d) != FS_OK)
+        return fs_usage_error(a, "%s", d.msg);
+    if (!roles || fs_roles_parse(roles, &u.roles, &d) != FS_OK)
+        return fs_usage_error(a, "--roles: %s", roles ? d.msg
+                              : "user add needs --roles");
+    if (!unit || !*unit || strlen(unit) >= sizeof u.unit)
+        return fs_usage_error(a, "user add needs --unit UNIT (at most %zu "
+                              "characters)", sizeof u.unit - 1);
+    if (trained && strlen(trained) >= sizeof u.trained)
+        return fs_usage_error(a, "--trained must be YYYY-MM-DD");
+    snprintf(u.name, sizeof u.name, "%s", a->pos[1]);
+    snprintf(u.unit, sizeof u.unit, "%s", unit);
+    snprintf(u.trained, sizeof u.trained, "%s", trained ? trained : "");
+
+    char pw[1100], objects[160];
+    int st = fs_cli_password(a, "password for the new user", 1, pw,
+                             sizeof pw);
+    if (st != EXIT_OK)
+        return st;
+    snprintf(objects, sizeof objects, "user %s roles %s", u.name, roles);
+    fs_gallery_batch *b;
+    int rc = fs_gate_begin(a->gate, &b, &d);
+    if (rc == FS_OK) {
+        rc = fs_user_add(a->gate, b, &u, pw, &d);
+        if (rc == FS_OK)
+            rc = fs_cli_commit(a, b, NULL, objects, &d);
+        else
+            fs_gallery_abort(b);
+    }
+    fs_wipe(pw, sizeof pw);
+    if (rc != FS_OK) {
+        if (rc == FS_DENIED || rc == FS_EINVAL || rc == FS_EXISTS) {
+            char outcome[600];      /* refusals are on the trail too */
+            snprintf(outcome, sizeof outcome, "refused: %s", d.msg);
+            fs_audit_entry e = { a->action, NULL, NULL, objects, outcome };
+            fs_gate_note(a->gate, &e, NULL);
+        }
+        return fs_cli_fail(rc, &d);
+    }
+    if (a->json) {
+        printf("{\"id\":");
+        fs_json_str(stdout, u.name);
+        printf("}\n");
+    } else {
+        printf("added user %s (%s, unit %s)\n", u.name, roles, u.unit);
+    }
+    return EXIT_OK;
+}
+
+static int disable(fs_args *a)
+{
+    if (a->npos != 2)
+        return fs_usage_error(a, "user disable needs one NAME");
+    char objects[FS_USER_MAX + 8];
+    snprintf(objects, sizeof objects, "user %s", a->pos[1]);
+    fs_detail d = { "" };
+    fs_gallery_batch *b;
+    int rc = fs_gate_begin(a->gate, &b, &d);
+    if (rc == FS_OK) {
+        rc = fs_user_disable(a->gate, b, a->pos[1], &d);
+        if (rc == FS_OK)
+            rc = fs_cli_commit(a, b, NULL, objects, &d);
+        else
+            fs_gallery_abort(b);
+    }
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    if (a->json)
+        printf("{\"disabled\":\"%s\"}\n", a->pos[1]);
+    else
+        printf("disabled user %s\n", a->pos[1]);
+    return EXIT_OK;
+}
+
+static int list(fs_args *a)
+{
+    if (a->npos != 1)
+        return fs_usage_error(a, "user list takes no arguments");
+    int st = fs_cli_note(a, "accounts");
+    if (st != EXIT_OK)
+        return st;
+    fs_detail d = { "" };
+    fs_gallery_batch *b;
+    fs_user *u = NULL;
+    size_t n = 0;
+    int rc = fs_gallery_begin_read(fs_gate_gallery(a->gate), &b, &d);
+    if (rc == FS_OK) {
+        rc = fs_user_list(a->gate, b, &u, &n, &d);
+        fs_gallery_abort(b);
+    }
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    if (a->json)
+        printf("[");
+    else
+        printf("%-20s %-36s %-12s %-10s %s\n", "user", "roles", "unit",
+               "trained", "state");
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        char roles[96];
+        fs_roles_format(u[i].roles, roles, sizeof roles);
+        const char *state = u[i].disabled ? "disabled"
+                            : u[i].locked_until > now ? "locked" : "active";
+        if (a->json) {
+            printf("%s{\"user\":", i ? "," : "");
+            fs_json_str(stdout, u[i].name);
+            printf(",\"roles\":\"%s\",\"unit\":", roles);
+            fs_json_str(stdout, u[i].unit);
+            printf(",\"trained\":");
+            fs_json_str(stdout, u[i].trained);
+            printf(",\"state\":\"%s\"}", state);
+        } else {
+            printf("%-20s %-36s %-12s %-10s %s\n", u[i].name, roles,
+                   u[i].unit, u[i].trained[0] ? u[i].trained : "-", state);
+        }
+    }
+    if (a->json)
+        printf("]\n");
+    free(u);
+    return EXIT_OK;
+}
+
+int cmd_user(fs_args *a)
+{
+    if (strcmp(a->pos[0], "add") == 0)
+        return add(a);
+    if (strcmp(a->pos[0], "disable") == 0)
+        return disable(a);
+    return list(a);
+}
