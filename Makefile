@@ -91,10 +91,11 @@ FACESEARCH := $(BIN_DIR)/facesearch
 CONVERT   := $(BUILD)/fs-model-convert
 PEER_DLIB := $(BIN_DIR)/fs-peer-dlib-embed
 PEER_RANK := $(BIN_DIR)/fs-peer-rank
+PEER_CHIP := $(BIN_DIR)/fs-peer-dlib-chip
 CHECK_BIN := $(BUILD)/check_facesearch
 
 .PHONY: all deps models check test demo bench-embed bench-rank clean distclean
-all: $(FACESEARCH) $(PEER_DLIB) $(PEER_RANK) lib/libfacesearch.a
+all: $(FACESEARCH) $(PEER_DLIB) $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
 
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
@@ -158,6 +159,14 @@ $(PEER_RANK): benchmarks/peer_rank.cpp | deps
 	$(CXX) $(CXXFLAGS) -O3 -mavx2 -mfma -fopenmp $(PKG_CFLAGS) -o $@ $< \
 	  $(FAISS_LIB) $(shell pkg-config --libs openblas)
 
+# The reference the chip test holds ours to: dlib end to end, so it links
+# dlib alone, none of our library.  Never sanitized: it is the yardstick,
+# not code under test, and ASan triples its model load.
+$(PEER_CHIP): benchmarks/peer_dlib_chip.cpp | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(filter-out $(SANFLAGS),$(CXXFLAGS)) -o $@ $< \
+	  $(shell pkg-config --libs dlib-1)
+
 $(CONVERT): $(BUILD)/models/fs_model_convert.o $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -183,8 +192,9 @@ $(CHECK_BIN): $(TEST_OBJS) $(LIB)
 	  $(shell pkg-config --libs check)
 
 # The suite runs the real binary too, so it builds everything first.
-check: $(CHECK_BIN) $(FACESEARCH) $(MODEL)
+check: $(CHECK_BIN) $(FACESEARCH) $(PEER_CHIP) $(MODEL)
 	FACESEARCH_MODEL=$(CURDIR)/$(MODEL) FACESEARCH_BIN=$(CURDIR)/$(FACESEARCH) \
+	FACESEARCH_PEER_CHIP=$(CURDIR)/$(PEER_CHIP) \
 	FACESEARCH_SHARED=$(SHARED) FACESEARCH_TESTS=$(CURDIR)/tests $(CHECK_BIN)
 
 test: | deps

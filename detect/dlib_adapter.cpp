@@ -144,10 +144,12 @@ extern "C" void fs_landmarker_close(fs_landmarker *lm)
     delete lm;
 }
 
+/* Whole pixels as dlib itself rounds a box in doubles (drectangle:
+ * floor(v + 0.5), also left of the image), so that the predictor sees
+ * the box that dlib's own tools, and our reference, would give it. */
 static dlib::rectangle to_rect(const fs_hog_box *b)
 {
-    return dlib::rectangle((long)(b->left + 0.5), (long)(b->top + 0.5),
-                           (long)(b->right + 0.5), (long)(b->bottom + 0.5));
+    return dlib::drectangle(b->left, b->top, b->right, b->bottom);
 }
 
 extern "C" int fs_landmarker_fit(const fs_landmarker *lm, const fs_dimg *img,

@@ -2,10 +2,13 @@
  * check_detect.c - faces in real photos (../shared/datasets, skipped
  * when absent): found, with landmarks where faces have them; a photo
  * through detection, alignment and the network gives dlib's verdict on
- * identity; quality (G13) turns unsuitable when the face is blurred or
- * dark.  Plus the detect command's refusals, which need no data set.
+ * identity; the chip is dlib's own, pixel for pixel, beside a reference
+ * that is dlib end to end; quality (G13) turns unsuitable when the face
+ * is blurred or dark.  Plus the detect command's refusals, which need no
+ * data set.
  */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,8 +245,165 @@ START_TEST(test_cli_detect_json_and_refusals)
 }
 END_TEST
 
-/* bench detect runs both engines on the same images and says so; with
- * no data set it refuses clearly. */
+static int visible(const struct dirent *e)
+{
+    return e->d_name[0] != '.';
+}
+
+/* n photos of ../shared/datasets/SET (SET/<identity>/<image>), spread
+ * evenly over its identities in name order, the i-th pick taking the
+ * identity's (i mod count)-th photo so that not every pick is a first
+ * sitting.  The paths are malloc'd; returns how many. */
+static int spread_photos(const char *set, int n, char **paths)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/datasets/%s", tu_shared(), set);
+    struct dirent **ids;
+    int nid = scandir(dir, &ids, visible, alphasort), k = 0;
+    ck_assert_msg(nid > 0, "no identities in '%s'", dir);
+    for (int i = 0; i < n && i < nid; i++) {
+        const char *id = ids[(long)i * nid / n]->d_name;
+        char sub[8192];
+        snprintf(sub, sizeof sub, "%s/%s", dir, id);
+        struct dirent **ph;
+        int np = scandir(sub, &ph, visible, alphasort);
+        ck_assert_msg(np > 0, "no photos in '%s'", sub);
+        ck_assert_int_ge(asprintf(&paths[k++], "%s/%s", sub,
+                                  ph[i % np]->d_name), 0);
+        for (int j = 0; j < np; j++)
+            free(ph[j]);
+        free(ph);
+    }
+    for (int j = 0; j < nid; j++)
+        free(ids[j]);
+    free(ids);
+    return k;
+}
+
+/* Photos whose faces the other passes find, so that boxes in fractions
+ * of a pixel are held to dlib's rounding too (the spread picks hold one):
+ * doubled HOG (halves; this box 90.5 wide) and the cascade (any
+ * fraction; the second a small face near the edge). */
+static const char *const other_passes[] = {
+    "faces94/ksunth/ksunth.13.jpg",
+    "lfw-dev/Abdoulaye_Wade/Abdoulaye_Wade_0003.jpg",
+    "lfw-dev/Chung_Mong-hun/Chung_Mong-hun_0001.jpg",
+};
+#define N_OTHER    (int)(sizeof other_passes / sizeof other_passes[0])
+#define REF_PHOTOS (40 + 20 + N_OTHER)  /* lfw-dev, faces94, the above */
+#define REF_FACES  (4 * REF_PHOTOS)
+
+/* Issue 3: the chip our pipeline makes (OpenCV's decode, our detector,
+ * dlib's landmarks and chip geometry) equals dlib's own end to end (its
+ * decoder, landmarks and chip; benchmarks/peer_dlib_chip.cpp) on real
+ * photos, given the same face box: every landmark the same and every
+ * chip sample within one grey level.  What the network was trained on is
+ * dlib's chip; a drift here would move every descriptor. */
+START_TEST(test_chip_equals_dlib_reference)
+{
+    if (!tu_shared())
+        return;
+    char *photos[REF_PHOTOS];
+    int np = spread_photos("lfw-dev", 40, photos);
+    np += spread_photos("faces94", 20, photos + np);
+    for (int i = 0; i < N_OTHER; i++)
+        ck_assert_int_ge(asprintf(&photos[np++], "%s/datasets/%s",
+                                  tu_shared(), other_passes[i]), 0);
+    char *dir = tu_mkdtemp();
+    char list[4200], chips_path[4200];
+    snprintf(list, sizeof list, "%s/faces.txt", dir);
+    snprintf(chips_path, sizeof chips_path, "%s/chips.rgb", dir);
+    FILE *lf = fopen(list, "w");
+    ck_assert_ptr_nonnull(lf);
+
+    fs_engine *e = engine(0);
+    uint8_t *ours = malloc((size_t)REF_FACES * FS_CHIP_BYTES);
+    float (*pts)[136] = malloc(REF_FACES * sizeof *pts);
+    int face_photo[REF_FACES], nf = 0, with_face = 0;
+    fs_face faces[FS_MAX_FACES];
+    fs_detail d = { "" };
+    for (int i = 0; i < np; i++) {
+        fs_image img;
+        int n = 0;
+        ck_assert_msg(fs_image_read(photos[i], &img, &d) == FS_OK, "%s",
+                      d.msg);
+        ck_assert_msg(fs_engine_detect(e, &img, faces, FS_MAX_FACES, &n,
+                                       &d) == FS_OK, "%s", d.msg);
+        with_face += n > 0;
+        for (int k = 0; k < n && nf < REF_FACES; k++, nf++) {
+            const double *b = faces[k].box;
+            ck_assert_msg(fs_engine_face_chip(e, &img, &faces[k],
+                                              ours + (size_t)nf *
+                                              FS_CHIP_BYTES, &d) == FS_OK,
+                          "%s", d.msg);
+            memcpy(pts[nf], faces[k].landmarks, sizeof pts[nf]);
+            face_photo[nf] = i;
+            /* the box as dlib's rectangle: right and bottom inclusive */
+            fprintf(lf, "%.17g %.17g %.17g %.17g %s\n", b[0], b[1],
+                    b[0] + b[2] - 1, b[1] + b[3] - 1, photos[i]);
+        }
+        fs_image_release(&img);
+    }
+    fs_engine_close(e);
+    ck_assert_int_eq(fclose(lf), 0);
+    ck_assert_int_eq(with_face, np);
+
+    char *out, *err;
+    int st = tu_run_program(tu_peer_chip(), (char *const[]){ "peer",
+        "--landmarks", FS_LANDMARKS_PATH, "--faces", list, "--out",
+        chips_path, NULL }, &out, &err);
+    ck_assert_msg(st == 0, "reference failed (%d): %s", st, err);
+    size_t len = 0;
+    uint8_t *ref = tu_read(chips_path, &len);
+    ck_assert_ptr_nonnull(ref);
+    ck_assert_int_eq(len, (size_t)nf * FS_CHIP_BYTES);
+
+    /* every difference counted before judging, so a failure says how
+     * far off and how widespread, and at which stage it began */
+    int max_diff = 0, worst = -1, moved = 0, first_moved = -1;
+    long differing = 0;
+    const char *line = out;
+    for (int f = 0; f < nf; f++) {
+        char *end;
+        for (int k = 0; k < 136; k++, line = end) {
+            long v = strtol(line, &end, 10);
+            ck_assert_msg(end != line, "reference landmarks short at face "
+                          "%d", f);
+            if (v != (long)pts[f][k] && moved++ == 0)
+                first_moved = f;
+        }
+        for (int p = 0; p < FS_CHIP_SIZE * FS_CHIP_SIZE; p++) {
+            const uint8_t *a = ours + (size_t)f * FS_CHIP_BYTES + 3 * p;
+            const uint8_t *r = ref + (size_t)f * FS_CHIP_BYTES + 3 * p;
+            int dp = 0;
+            for (int c = 0; c < 3; c++)
+                dp = abs(a[c] - r[c]) > dp ? abs(a[c] - r[c]) : dp;
+            differing += dp > 0;
+            if (dp > max_diff) {
+                max_diff = dp;
+                worst = f;
+            }
+        }
+    }
+    ck_assert_msg(moved == 0 && max_diff <= 1, "%d of %d landmark "
+                  "coordinates differ from dlib's (first in '%s'); chips "
+                  "differ by up to %d grey levels (worst '%s'), %ld of %d "
+                  "pixels, over %d faces", moved, 136 * nf,
+                  moved ? photos[face_photo[first_moved]] : "none",
+                  max_diff, max_diff ? photos[face_photo[worst]] : "none",
+                  differing, nf * FS_CHIP_SIZE * FS_CHIP_SIZE, nf);
+    free(out);
+    free(err);
+    free(ref);
+    free(pts);
+    free(ours);
+    for (int i = 0; i < np; i++)
+        free(photos[i]);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* The gallery rule: exactly one dominant face (twice as wide as any
  * other), else none. */
 START_TEST(test_gallery_rule_one_dominant_face)
@@ -262,6 +422,8 @@ START_TEST(test_gallery_rule_one_dominant_face)
 }
 END_TEST
 
+/* bench detect runs both engines on the same images and says so; with
+ * no data set it refuses clearly. */
 START_TEST(test_cli_bench_detect)
 {
     char *out, *err;
@@ -297,6 +459,7 @@ Suite *suite_detect(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_detect_faces_and_landmarks_in_lfw);
     tcase_add_test(tc, test_detect_chip_embed_identity);
+    tcase_add_test(tc, test_chip_equals_dlib_reference);
     tcase_add_test(tc, test_G13_quality_flags_blur_and_darkness);
     tcase_add_test(tc, test_cli_detect_json_and_refusals);
     tcase_add_test(tc, test_cli_bench_detect);

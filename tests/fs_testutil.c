@@ -59,18 +59,27 @@ long tu_alloc_count(void)
     return atomic_load(&allocs);
 }
 
+/* What `make check` sets; the suite cannot run without it. */
+static const char *made_by_check(const char *var)
+{
+    const char *p = getenv(var);
+    ck_assert_msg(p && *p, "%s is not set: run 'make check'", var);
+    return p;
+}
+
 const char *tu_model_path(void)
 {
-    const char *p = getenv("FACESEARCH_MODEL");
-    ck_assert_msg(p && *p, "FACESEARCH_MODEL is not set: run 'make check'");
-    return p;
+    return made_by_check("FACESEARCH_MODEL");
 }
 
 const char *tu_bin(void)
 {
-    const char *p = getenv("FACESEARCH_BIN");
-    ck_assert_msg(p && *p, "FACESEARCH_BIN is not set: run 'make check'");
-    return p;
+    return made_by_check("FACESEARCH_BIN");
+}
+
+const char *tu_peer_chip(void)
+{
+    return made_by_check("FACESEARCH_PEER_CHIP");
 }
 
 const char *tu_shared(void)
@@ -355,28 +364,11 @@ static char *slurp_fd(int fd)
     return b;
 }
 
-static int run_spawn(char *const prefix[], const char *input,
-                     char *const argv[], char **out, char **err);
-
-int tu_run(char *const argv[], char **out, char **err)
-{
-    return run_spawn(NULL, NULL, argv, out, err);
-}
-
-int tu_run_input(const char *input, char *const argv[], char **out,
-                 char **err)
-{
-    return run_spawn(NULL, input, argv, out, err);
-}
-
-int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
-                    char **err)
-{
-    return run_spawn(prefix, NULL, argv, out, err);
-}
-
-static int run_spawn(char *const prefix[], const char *input,
-                     char *const argv[], char **out, char **err)
+/* prefix..., prog, argv[1]... with stdin from input (or /dev/null) and
+ * both outputs captured through files (a pipe could fill and stall it). */
+static int run_captured(char *const prefix[], const char *prog,
+                        const char *input, char *const argv[], char **out,
+                        char **err)
 {
     char *dir = tu_mkdtemp();
     char ofile[4200], efile[4200], ifile[4200];
@@ -399,7 +391,7 @@ static int run_spawn(char *const prefix[], const char *input,
     char **av = calloc(np + n + 1, sizeof *av);
     for (size_t i = 0; i < np; i++)
         av[i] = prefix[i];
-    av[np] = (char *)tu_bin();
+    av[np] = (char *)prog;
     for (size_t i = 1; i < n; i++)
         av[np + i] = argv[i];
     pid_t pid;
@@ -418,9 +410,32 @@ static int run_spawn(char *const prefix[], const char *input,
     close(fd);
     tu_rmtree(dir);
     free(dir);
-    ck_assert_msg(WIFEXITED(status), "facesearch died with signal %d: %s",
+    ck_assert_msg(WIFEXITED(status), "%s died with signal %d: %s", prog,
                   WIFSIGNALED(status) ? WTERMSIG(status) : 0, *err);
     return WEXITSTATUS(status);
+}
+
+int tu_run(char *const argv[], char **out, char **err)
+{
+    return run_captured(NULL, tu_bin(), NULL, argv, out, err);
+}
+
+int tu_run_input(const char *input, char *const argv[], char **out,
+                 char **err)
+{
+    return run_captured(NULL, tu_bin(), input, argv, out, err);
+}
+
+int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
+                    char **err)
+{
+    return run_captured(prefix, tu_bin(), NULL, argv, out, err);
+}
+
+int tu_run_program(const char *prog, char *const argv[], char **out,
+                   char **err)
+{
+    return run_captured(NULL, prog, NULL, argv, out, err);
 }
 
 void tu_expect_refusal(int status, int want, const char *out,

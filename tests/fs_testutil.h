@@ -1,7 +1,7 @@
 /*
  * fs_testutil.h - what the Check suites share: where things are, scratch
  * directories, synthetic chips, small image writers and a runner for the
- * real binary.
+ * real binary and the reference peers.
  */
 #ifndef FS_TESTUTIL_H
 #define FS_TESTUTIL_H
@@ -16,6 +16,9 @@
 const char *tu_model_path(void);
 /* $FACESEARCH_BIN: the facesearch binary under test. */
 const char *tu_bin(void);
+/* $FACESEARCH_PEER_CHIP: dlib's own chip, the reference of ours
+ * (benchmarks/peer_dlib_chip.cpp). */
+const char *tu_peer_chip(void);
 /* ../shared, or NULL (with a note printed once) when it is absent. */
 const char *tu_shared(void);
 
@@ -62,6 +65,10 @@ int tu_run_input(const char *input, char *const argv[], char **out,
 /* The same behind a command prefix, e.g. { "setpriv", ..., NULL }. */
 int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
                     char **err);
+
+/* The same for another program, e.g. a peer (argv[0] ignored). */
+int tu_run_program(const char *prog, char *const argv[], char **out,
+                   char **err);
 
 /* Runs facesearch with the given arguments (see tu_run). */
 #define TU_RUN(out, err, ...) \
