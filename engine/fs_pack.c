@@ -13,6 +13,10 @@ void fs_wbuf_put(fs_wbuf *w, const void *src, size_t n)
     if (w->oom)
         return;
     if (w->len + n > w->cap) {
+        if (w->fixed) {
+            w->oom = 1;
+            return;
+        }
         size_t cap = w->cap ? w->cap * 2 : 256;
         while (cap < w->len + n)
             cap *= 2;
@@ -55,6 +59,10 @@ void fs_wbuf_free(fs_wbuf *w)
 {
     if (w->p)
         fs_wipe(w->p, w->cap);
+    if (w->fixed) {
+        w->len = 0;
+        return;
+    }
     free(w->p);
     *w = (fs_wbuf){ 0 };
 }

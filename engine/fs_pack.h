@@ -18,13 +18,20 @@
 typedef struct fs_wbuf {
     uint8_t *p;
     size_t   len, cap;
-    int      oom;             /* a grow failed: the record is unusable */
+    int      oom;             /* a grow failed (or a fixed buffer is full):
+                                 the record is unusable */
+    int      fixed;           /* p is the caller's cap bytes, never grown
+                                 or freed: no heap copy of a secret */
 } fs_wbuf;
+
+/* A writer over the caller's buffer. */
+#define FS_WBUF_FIXED(buf) { (buf), 0, sizeof(buf), 0, 1 }
 
 void fs_wbuf_put(fs_wbuf *w, const void *src, size_t n);
 void fs_wbuf_u64(fs_wbuf *w, uint64_t v);
 void fs_wbuf_str(fs_wbuf *w, const char *s);     /* NULL packs as "" */
-/* Frees the bytes, wiping them first (records may hold secrets). */
+/* Frees the bytes (a fixed buffer: only wipes it), wiping them first:
+ * records may hold secrets. */
 void fs_wbuf_free(fs_wbuf *w);
 
 typedef struct fs_rbuf {

@@ -328,6 +328,22 @@ int fs_gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
     return fs_gallery_commit(b, d);
 }
 
+int fs_gate_change(fs_gate *g,
+                   int (*change)(void *ctx, fs_gallery_batch *b,
+                                 fs_detail *d),
+                   void *ctx, const fs_audit_entry *e, fs_detail *d)
+{
+    fs_gallery_batch *b;
+    int rc = fs_gate_begin(g, &b, d);
+    if (rc != FS_OK)
+        return rc;
+    if ((rc = change(ctx, b, d)) != FS_OK) {
+        fs_gallery_abort(b);
+        return rc;
+    }
+    return fs_gate_commit(g, b, e, d);
+}
+
 int fs_gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d)
 {
     fs_gallery_batch *b;
@@ -336,6 +352,18 @@ int fs_gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d)
 }
 
 /* ---- the profile ---------------------------------------------------------- */
+
+typedef struct meta_value {
+    const char *name;
+    const void *val;
+    size_t      len;
+} meta_value;
+
+static int put_meta_value(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    const meta_value *v = ctx;
+    return gate_meta_put(b, v->name, v->val, v->len, d);
+}
 
 int fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
                         fs_detail *d)
@@ -350,15 +378,9 @@ int fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
     char objects[128];
     snprintf(objects, sizeof objects, "profile %s -> %s (%zu bytes)",
              g->profile.name, p.name, len);
-    fs_gallery_batch *b;
-    if ((rc = fs_gate_begin(g, &b, d)) == FS_OK) {
-        rc = gate_meta_put(b, "profile", text, len, d);
-        fs_audit_entry e = { "profile set", NULL, NULL, objects, "ok" };
-        if (rc == FS_OK)
-            rc = fs_gate_commit(g, b, &e, d);
-        else
-            fs_gallery_abort(b);
-    }
+    meta_value v = { "profile", copy, len };
+    fs_audit_entry e = { "profile set", NULL, NULL, objects, "ok" };
+    rc = fs_gate_change(g, put_meta_value, &v, &e, d);
     if (rc != FS_OK) {
         free(copy);
         return rc;
@@ -381,14 +403,10 @@ int fs_gate_key_rotate(fs_gate *g, fs_detail *d)
              ? gate_keys_wrap(g, kek, wrapped) : FS_EINTERNAL;
     if (rc == FS_OK)
         rc = gate_keyfile_create(next, g->id_hex, kek, d);
-    fs_gallery_batch *b;
-    if (rc == FS_OK && (rc = fs_gate_begin(g, &b, d)) == FS_OK) {
-        rc = gate_meta_put(b, "keys", wrapped, sizeof wrapped, d);
+    if (rc == FS_OK) {
+        meta_value v = { "keys", wrapped, sizeof wrapped };
         fs_audit_entry e = { "key rotate", NULL, NULL, g->key_path, "ok" };
-        if (rc == FS_OK)
-            rc = fs_gate_commit(g, b, &e, d);
-        else
-            fs_gallery_abort(b);
+        rc = fs_gate_change(g, put_meta_value, &v, &e, d);
     }
     if (rc != FS_OK) {
         unlink(next);

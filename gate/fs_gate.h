@@ -197,6 +197,13 @@ typedef struct fs_audit_entry {
 int  fs_gate_begin(fs_gate *g, fs_gallery_batch **b, fs_detail *d);
 int  fs_gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
                     fs_detail *d);
+/* The usual shape of both: change(ctx, b, d) runs in a fresh batch, then
+ * the entry is appended and both commit, or neither (the change's own
+ * code returns when it fails). */
+int  fs_gate_change(fs_gate *g,
+                    int (*change)(void *ctx, fs_gallery_batch *b,
+                                  fs_detail *d),
+                    void *ctx, const fs_audit_entry *e, fs_detail *d);
 /* Appends an entry within a batch the caller commits (enrolment commits
  * batch by batch, each with its entry). */
 int  fs_gate_audit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,

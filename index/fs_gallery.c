@@ -52,6 +52,7 @@
 #include <time.h>
 
 #include "../engine/fs_crypt.h"
+#include "../engine/fs_pack.h"
 
 enum { DB_META, DB_SUBJECTS, DB_SUBJECT_NUM, DB_SUBJECT_IMAGES, DB_IMAGES,
        DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS, DB_RECORDS, DB_COUNT };
@@ -270,18 +271,13 @@ static int env_put(fs_gallery_batch *b, int db, const MDB_val *k,
     return fs_fail(d, rc, "gallery '%s': cannot seal %s", g->dir, name);
 }
 
-typedef struct rbuf {
-    const uint8_t *p;
-    size_t         len, off;
-    int            bad;
-} rbuf;
 
 /* The payload of the stored value v of record k in *r: where it lies in
  * LMDB's map when plain, or decrypted into out (cap bytes) when sealed,
  * since the map is read-only and nothing decrypted may reach the disk.
  * Every enveloped record is read through here. */
 static int env_open(const fs_gallery *g, int db, const MDB_val *k,
-                    const MDB_val *v, uint8_t *out, size_t cap, rbuf *r,
+                    const MDB_val *v, uint8_t *out, size_t cap, fs_rbuf *r,
                     fs_detail *d)
 {
     const uint8_t *p = v->mv_data;
@@ -305,7 +301,7 @@ static int env_open(const fs_gallery *g, int db, const MDB_val *k,
                         : "is sealed but the gallery is not marked sealed "
                           "(meta tampered)";
     } else if (!g->sealed) {
-        *r = (rbuf){ p + ENV_HDR, len, 0, 0 };
+        *r = (fs_rbuf){ p + ENV_HDR, len, 0, 0 };
         return FS_OK;
     } else if (!g->unlocked) {
         return need_key(g, d);
@@ -317,7 +313,7 @@ static int env_open(const fs_gallery *g, int db, const MDB_val *k,
         rc = fs_unseal(g->key, aad, record_aad(db, k, aad), p + ENV_HDR,
                        len, out, p + ENV_NONCE, p + ENV_TAG);
         if (rc == FS_OK) {
-            *r = (rbuf){ out, len, 0, 0 };
+            *r = (fs_rbuf){ out, len, 0, 0 };
             return FS_OK;
         }
         why = rc == FS_ETAMPER ? "fails its integrity check (tampered or "
@@ -327,64 +323,6 @@ static int env_open(const fs_gallery *g, int db, const MDB_val *k,
     char name[96];
     record_name(db, k, name, sizeof name);
     return fs_fail(d, rc, "gallery '%s': %s %s", g->dir, name, why);
-}
-
-/* A small record's payload (subject, image record): fields are checked on
- * the way in, so they always fit. */
-typedef struct wbuf {
-    uint8_t p[REC_MAX];
-    size_t  len;
-} wbuf;
-
-static void wb_put(wbuf *w, const void *src, size_t n)
-{
-    assert(n <= sizeof w->p - w->len);
-    memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-
-static void wb_u64(wbuf *w, uint64_t v)
-{
-    wb_put(w, &v, sizeof v);
-}
-
-static void wb_str(wbuf *w, const char *s)
-{
-    uint16_t n = (uint16_t)(s ? strlen(s) : 0);
-    wb_put(w, &n, sizeof n);
-    wb_put(w, s ? s : "", n);
-}
-
-static void rb_get(rbuf *r, void *dst, size_t n)
-{
-    if (r->bad || r->len - r->off < n) {
-        r->bad = 1;
-        memset(dst, 0, n);
-        return;
-    }
-    memcpy(dst, r->p + r->off, n);
-    r->off += n;
-}
-
-static uint64_t rb_u64(rbuf *r)
-{
-    uint64_t v;
-    rb_get(r, &v, sizeof v);
-    return v;
-}
-
-static void rb_str(rbuf *r, char *dst, size_t cap)
-{
-    uint16_t n;
-    rb_get(r, &n, sizeof n);
-    if (r->bad || n >= cap || r->len - r->off < n) {
-        r->bad = 1;
-        dst[0] = 0;
-        return;
-    }
-    memcpy(dst, r->p + r->off, n);
-    dst[n] = 0;
-    r->off += n;
 }
 
 /* ---- subject and image records ------------------------------------------- */
@@ -397,12 +335,16 @@ typedef struct subject_rec {
 static int put_subject(fs_gallery_batch *b, const char *id,
                        const subject_rec *s, fs_detail *d)
 {
-    wbuf w = { .len = 0 };
-    wb_u64(&w, s->number);
-    wb_u64(&w, s->images);
-    wb_str(&w, s->name);
+    uint8_t rec[REC_MAX];        /* fields are checked on the way in */
+    fs_wbuf w = FS_WBUF_FIXED(rec);
+    fs_wbuf_u64(&w, s->number);
+    fs_wbuf_u64(&w, s->images);
+    fs_wbuf_str(&w, s->name);
     MDB_val k = { strlen(id), (void *)id };
-    return env_put(b, DB_SUBJECTS, &k, w.p, w.len, d);
+    assert(!w.oom);
+    int rc = env_put(b, DB_SUBJECTS, &k, w.p, w.len, d);
+    fs_wbuf_free(&w);                /* wipes the plaintext copy */
+    return rc;
 }
 
 /* FS_OK, FS_NOTFOUND, or a failure. */
@@ -416,13 +358,13 @@ static int get_subject(const fs_gallery *g, MDB_txn *txn, const char *id,
     if (mrc)
         return mdb_fail(g, d, mrc, "reading a subject");
     uint8_t buf[REC_MAX];
-    rbuf r = { 0 };
+    fs_rbuf r = { 0 };
     int rc = env_open(g, DB_SUBJECTS, &k, &v, buf, sizeof buf, &r, d);
     if (rc != FS_OK)
         return rc;
-    s->number = (uint32_t)rb_u64(&r);
-    s->images = (uint32_t)rb_u64(&r);
-    rb_str(&r, s->name, sizeof s->name);
+    s->number = (uint32_t)fs_rbuf_u64(&r);
+    s->images = (uint32_t)fs_rbuf_u64(&r);
+    fs_rbuf_str(&r, s->name, sizeof s->name);
     if (r.bad)
         return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (subject "
                        "'%s')", g->dir, id);
@@ -441,20 +383,24 @@ typedef struct image_rec {
 static int put_image_rec(fs_gallery_batch *b, uint64_t id,
                          const image_rec *im, fs_detail *d)
 {
-    wbuf w = { .len = 0 };
-    wb_u64(&w, im->row);
-    wb_u64(&w, im->image_len);
-    wb_u64(&w, (uint64_t)im->enrolled);
-    wb_put(&w, im->sha256, 32);
-    wb_str(&w, im->subject);
-    wb_str(&w, im->booking_number);
-    wb_str(&w, im->capture_date);
-    wb_str(&w, im->source_agency);
-    wb_str(&w, im->lawful_source);
+    uint8_t rec[REC_MAX];        /* fields are checked on the way in */
+    fs_wbuf w = FS_WBUF_FIXED(rec);
+    fs_wbuf_u64(&w, im->row);
+    fs_wbuf_u64(&w, im->image_len);
+    fs_wbuf_u64(&w, (uint64_t)im->enrolled);
+    fs_wbuf_put(&w, im->sha256, 32);
+    fs_wbuf_str(&w, im->subject);
+    fs_wbuf_str(&w, im->booking_number);
+    fs_wbuf_str(&w, im->capture_date);
+    fs_wbuf_str(&w, im->source_agency);
+    fs_wbuf_str(&w, im->lawful_source);
     uint8_t key[8];
     be64(key, id);
     MDB_val k = { 8, key };
-    return env_put(b, DB_IMAGES, &k, w.p, w.len, d);
+    assert(!w.oom);
+    int rc = env_put(b, DB_IMAGES, &k, w.p, w.len, d);
+    fs_wbuf_free(&w);                /* wipes the plaintext copy */
+    return rc;
 }
 
 static int get_image_rec(const fs_gallery *g, MDB_txn *txn, uint64_t id,
@@ -469,19 +415,19 @@ static int get_image_rec(const fs_gallery *g, MDB_txn *txn, uint64_t id,
     if (mrc)
         return mdb_fail(g, d, mrc, "reading an image record");
     uint8_t buf[REC_MAX];
-    rbuf r = { 0 };
+    fs_rbuf r = { 0 };
     int rc = env_open(g, DB_IMAGES, &k, &v, buf, sizeof buf, &r, d);
     if (rc != FS_OK)
         return rc;
-    im->row = rb_u64(&r);
-    im->image_len = rb_u64(&r);
-    im->enrolled = (int64_t)rb_u64(&r);
-    rb_get(&r, im->sha256, 32);
-    rb_str(&r, im->subject, sizeof im->subject);
-    rb_str(&r, im->booking_number, sizeof im->booking_number);
-    rb_str(&r, im->capture_date, sizeof im->capture_date);
-    rb_str(&r, im->source_agency, sizeof im->source_agency);
-    rb_str(&r, im->lawful_source, sizeof im->lawful_source);
+    im->row = fs_rbuf_u64(&r);
+    im->image_len = fs_rbuf_u64(&r);
+    im->enrolled = (int64_t)fs_rbuf_u64(&r);
+    fs_rbuf_get(&r, im->sha256, 32);
+    fs_rbuf_str(&r, im->subject, sizeof im->subject);
+    fs_rbuf_str(&r, im->booking_number, sizeof im->booking_number);
+    fs_rbuf_str(&r, im->capture_date, sizeof im->capture_date);
+    fs_rbuf_str(&r, im->source_agency, sizeof im->source_agency);
+    fs_rbuf_str(&r, im->lawful_source, sizeof im->lawful_source);
     if (r.bad)
         return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (image "
                        "%llu)", g->dir, (unsigned long long)id);
@@ -922,7 +868,7 @@ static int blk_get(fs_gallery_batch *b, uint32_t no, uint8_t **payload,
         free(p);
         return mdb_fail(b->g, d, mrc, "reading a template block");
     } else {
-        rbuf r = { 0 };
+        fs_rbuf r = { 0 };
         int rc = env_open(b->g, DB_TBLOCKS, &k, &v, p, TBLK_PAYLOAD, &r, d);
         if (rc == FS_OK && r.len != TBLK_PAYLOAD)
             rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (template "
@@ -1151,13 +1097,18 @@ int fs_gallery_find_sha(fs_gallery *g, const uint8_t sha256[32],
     return rc;
 }
 
+/* Writes of sealed records need a write batch and, sealed, the key. */
+static int can_change(fs_gallery_batch *b, fs_detail *d)
+{
+    int rc = writable(b, d);
+    return rc == FS_OK ? need_key(b->g, d) : rc;
+}
+
 int fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
                    fs_put_result *res, fs_detail *d)
 {
     fs_gallery *g = b->g;
-    int rc = writable(b, d);
-    if (rc == FS_OK)
-        rc = need_key(g, d);
+    int rc = can_change(b, d);
     if (rc == FS_OK)
         rc = check_mugshot(m, d);
     if (rc != FS_OK)
@@ -1380,9 +1331,7 @@ int fs_gallery_remove(fs_gallery_batch *b, const char *subject,
                       fs_detail *d)
 {
     fs_gallery *g = b->g;
-    int rc = writable(b, d);
-    if (rc == FS_OK)
-        rc = need_key(g, d);
+    int rc = can_change(b, d);
     if (rc == FS_OK)
         rc = fs_gallery_check_subject_id(subject, d);
     if (rc != FS_OK)
@@ -1717,7 +1666,7 @@ int fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
     int mrc = mdb_get(txn, g->dbi[DB_IMAGE_DATA], &k, &v);
     uint8_t *p = NULL;
     size_t cap = 0;
-    rbuf r = { 0 };
+    fs_rbuf r = { 0 };
     if (mrc == MDB_NOTFOUND) {
         rc = fs_fail(d, FS_NOTFOUND, "no image %llu in gallery '%s'",
                      (unsigned long long)image_id, g->dir);
@@ -1795,7 +1744,7 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
     for (mrc = rc == FS_OK ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : 0;
          rc == FS_OK && mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        rbuf r = { 0 };
+        fs_rbuf r = { 0 };
         if (k.mv_size != 4 || seen >= nblocks ||
             get_be32(k.mv_data) != seen) {
             rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (template "
@@ -1966,7 +1915,7 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
         }
         if (rc == FS_OK && im.image_len) {
             MDB_val dv, dk = { 8, ik };
-            rbuf r = { 0 };
+            fs_rbuf r = { 0 };
             if (mdb_get(txn, g->dbi[DB_IMAGE_DATA], &dk, &dv) ||
                 dv.mv_size != ENV_HDR + im.image_len)
                 rc = damaged(g, d, "image bytes missing or cut", id);

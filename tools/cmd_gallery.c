@@ -115,25 +115,19 @@ static int show(fs_args *a, fs_gallery *g, const char *subject)
     return EXIT_OK;
 }
 
-static int remove_subject(fs_args *a, fs_gallery *g, const char *subject)
+static int remove_in(void *subject, fs_gallery_batch *b, fs_detail *d)
+{
+    return fs_gallery_remove(b, subject, d);
+}
+
+static int remove_subject(fs_args *a, const char *subject)
 {
     const char *reason = fs_arg(a, "reason");
-    fs_detail d = { "" };
-    fs_gallery_batch *b;
     char objects[FS_SUBJECT_MAX + 16];
     snprintf(objects, sizeof objects, "subject %s", subject);
-    int rc = fs_gallery_begin(g, &b, &d);
-    if (rc == FS_OK) {
-        rc = fs_gallery_remove(b, subject, &d);
-        if (rc == FS_OK)
-            rc = fs_cli_commit(a, b, reason, objects, &d);
-        else
-            fs_gallery_abort(b);
-    }
-    if (rc != FS_OK) {
-        fs_error_msg("%s", d.msg);
-        return fs_exit_status(rc);
-    }
+    int st = fs_cli_change(a, remove_in, (void *)subject, reason, objects);
+    if (st != EXIT_OK)
+        return st;
     if (a->json) {
         printf("{\"removed\":");
         fs_json_str(stdout, subject);
@@ -168,25 +162,19 @@ static int verify(fs_args *a, fs_gallery *g)
     return EXIT_OK;
 }
 
-static int set_rank(fs_args *a, fs_gallery *g, int mode)
+static int rank_in(void *mode, fs_gallery_batch *b, fs_detail *d)
 {
-    fs_detail d = { "" };
-    fs_gallery_batch *b;
+    return fs_gallery_set_rank_mode(b, *(int *)mode, d);
+}
+
+static int set_rank(fs_args *a, int mode)
+{
     const char *name = mode == FS_RANK_EXACT ? "exact" : "compressed";
     char objects[32];
     snprintf(objects, sizeof objects, "rank %s", name);
-    int rc = fs_gallery_begin(g, &b, &d);
-    if (rc == FS_OK) {
-        rc = fs_gallery_set_rank_mode(b, mode, &d);
-        if (rc == FS_OK)
-            rc = fs_cli_commit(a, b, NULL, objects, &d);
-        else
-            fs_gallery_abort(b);
-    }
-    if (rc != FS_OK) {
-        fs_error_msg("%s", d.msg);
-        return fs_exit_status(rc);
-    }
+    int st = fs_cli_change(a, rank_in, &mode, NULL, objects);
+    if (st != EXIT_OK)
+        return st;
     if (a->json)
         printf("{\"rank\":\"%s\"}\n", name);
     else
@@ -230,8 +218,8 @@ int cmd_gallery(fs_args *a)
     if (st != EXIT_OK)
         return st;
     switch (k) {
-    case 0:  return set_rank(a, g, mode);
-    case 1:  return remove_subject(a, g, a->pos[1]);
+    case 0:  return set_rank(a, mode);
+    case 1:  return remove_subject(a, a->pos[1]);
     case 2:  return show(a, g, a->pos[1]);
     case 3:  return stats(a, g);
     default: return verify(a, g);

@@ -16,6 +16,29 @@ const fs_opt cmd_user_opts[] = {
     { NULL, NULL, NULL }
 };
 
+typedef struct new_user {
+    fs_gate       *gate;
+    const fs_user *u;
+    const char    *password;
+} new_user;
+
+static int add_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    const new_user *nu = ctx;
+    return fs_user_add(nu->gate, b, nu->u, nu->password, d);
+}
+
+typedef struct named {
+    fs_gate    *gate;
+    const char *name;
+} named;
+
+static int disable_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    const named *n = ctx;
+    return fs_user_disable(n->gate, b, n->name, d);
+}
+
 static int add(fs_args *a)
 {
     if (a->npos != 2)
@@ -45,15 +68,9 @@ static int add(fs_args *a)
     if (st != EXIT_OK)
         return st;
     snprintf(objects, sizeof objects, "user %s roles %s", u.name, roles);
-    fs_gallery_batch *b;
-    int rc = fs_gate_begin(a->gate, &b, &d);
-    if (rc == FS_OK) {
-        rc = fs_user_add(a->gate, b, &u, pw, &d);
-        if (rc == FS_OK)
-            rc = fs_cli_commit(a, b, NULL, objects, &d);
-        else
-            fs_gallery_abort(b);
-    }
+    new_user nu = { a->gate, &u, pw };
+    fs_audit_entry e = { a->action, NULL, NULL, objects, "ok" };
+    int rc = fs_gate_change(a->gate, add_in, &nu, &e, &d);
     fs_wipe(pw, sizeof pw);
     if (rc != FS_OK) {
         if (rc == FS_DENIED || rc == FS_EINVAL || rc == FS_EXISTS) {
@@ -80,18 +97,10 @@ static int disable(fs_args *a)
         return fs_usage_error(a, "user disable needs one NAME");
     char objects[FS_USER_MAX + 8];
     snprintf(objects, sizeof objects, "user %s", a->pos[1]);
-    fs_detail d = { "" };
-    fs_gallery_batch *b;
-    int rc = fs_gate_begin(a->gate, &b, &d);
-    if (rc == FS_OK) {
-        rc = fs_user_disable(a->gate, b, a->pos[1], &d);
-        if (rc == FS_OK)
-            rc = fs_cli_commit(a, b, NULL, objects, &d);
-        else
-            fs_gallery_abort(b);
-    }
-    if (rc != FS_OK)
-        return fs_cli_fail(rc, &d);
+    named n = { a->gate, a->pos[1] };
+    int st = fs_cli_change(a, disable_in, &n, NULL, objects);
+    if (st != EXIT_OK)
+        return st;
     if (a->json)
         printf("{\"disabled\":\"%s\"}\n", a->pos[1]);
     else

@@ -407,9 +407,12 @@ int fs_cli_note(fs_args *a, const char *objects)
     return rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
 }
 
-int fs_cli_commit(fs_args *a, fs_gallery_batch *b, const char *why,
-                  const char *objects, fs_detail *d)
+int fs_cli_change(fs_args *a, int (*change)(void *ctx, fs_gallery_batch *b,
+                                            fs_detail *d),
+                  void *ctx, const char *why, const char *objects)
 {
     fs_audit_entry e = { a->action, NULL, why, objects, "ok" };
-    return fs_gate_commit(a->gate, b, &e, d);
+    fs_detail d = { "" };
+    int rc = fs_gate_change(a->gate, change, ctx, &e, &d);
+    return rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
 }

@@ -125,11 +125,13 @@ int  fs_cli_password(const fs_args *a, const char *prompt, int confirm,
 int  fs_cli_fail(int rc, const fs_detail *d);
 
 /* The action's audit entry (G18) for a command that read and changed
- * nothing: an exit status.  Commands that change something commit their
- * batch with fs_cli_commit, the entry inside (a library code). */
+ * nothing: an exit status. */
 int  fs_cli_note(fs_args *a, const char *objects);
-int  fs_cli_commit(fs_args *a, fs_gallery_batch *b, const char *why,
-                   const char *objects, fs_detail *d);
+/* A change and the action's audit entry in one transaction
+ * (fs_gate_change); the exit status, the message printed on failure. */
+int  fs_cli_change(fs_args *a, int (*change)(void *ctx, fs_gallery_batch *b,
+                                             fs_detail *d),
+                   void *ctx, const char *why, const char *objects);
 
 /* Commands */
 int cmd_bench(fs_args *a);
