@@ -42,29 +42,16 @@
 #include <dlib/serialize.h>
 #pragma GCC diagnostic pop
 
+#include "peer_main.hpp"
+
 namespace {
 
 const char *const PROG = "fs-peer-dlib-chip";
-constexpr int EXIT_BADINPUT = 2;
-constexpr int EXIT_OTHER = 3;
+using peer::EXIT_BADINPUT;
+using peer::EXIT_OTHER;
+using peer::fail;
 constexpr unsigned long CHIP_SIDE = 150;    // face_recognition's default
 constexpr double CHIP_PADDING = 0.25;       // ... and dlib Python's
-
-struct peer_error {
-    int code;
-    std::string msg;
-};
-
-[[noreturn]] __attribute__((format(printf, 2, 3)))
-void fail(int code, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    std::vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    throw peer_error{code, buf};
-}
 
 struct args {
     std::string landmarks, faces, out;
@@ -188,19 +175,5 @@ int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    try {
-        return run(argc, argv);
-    } catch (const peer_error &e) {
-        std::fprintf(stderr, "%s: %s\n", PROG, e.msg.c_str());
-        return e.code;
-    } catch (const std::bad_alloc &) {
-        std::fprintf(stderr, "%s: out of memory\n", PROG);
-        return EXIT_OTHER;
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "%s: %s\n", PROG, e.what());
-        return EXIT_OTHER;
-    } catch (...) {
-        std::fprintf(stderr, "%s: unknown error\n", PROG);
-        return EXIT_OTHER;
-    }
+    return peer::main(PROG, run, argc, argv);
 }

@@ -69,6 +69,8 @@ extern "C" {
 #include "../embed/fs_embed.h"
 }
 
+#include "peer_main.hpp"
+
 namespace {
 
 // ---------------------------------------------------------------------------
@@ -113,24 +115,9 @@ using anet_type = loss_metric<fc_no_bias<128, avg_pool_everything<
 // Errors.
 
 const char *const PROG = "fs-peer-dlib-embed";
-constexpr int EXIT_BADINPUT = 2;
-constexpr int EXIT_OTHER = 3;
-
-struct peer_error {
-    int code;
-    std::string msg;
-};
-
-[[noreturn]] __attribute__((format(printf, 2, 3)))
-void fail(int code, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    std::vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    throw peer_error{code, buf};
-}
+using peer::EXIT_BADINPUT;
+using peer::EXIT_OTHER;
+using peer::fail;
 
 // ---------------------------------------------------------------------------
 // Arguments.
@@ -608,19 +595,5 @@ int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    try {
-        return run(argc, argv);
-    } catch (const peer_error &e) {
-        std::fprintf(stderr, "%s: %s\n", PROG, e.msg.c_str());
-        return e.code;
-    } catch (const std::bad_alloc &) {
-        std::fprintf(stderr, "%s: out of memory\n", PROG);
-        return EXIT_OTHER;
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "%s: %s\n", PROG, e.what());
-        return EXIT_OTHER;
-    } catch (...) {
-        std::fprintf(stderr, "%s: unknown error\n", PROG);
-        return EXIT_OTHER;
-    }
+    return peer::main(PROG, run, argc, argv);
 }
