@@ -4,9 +4,13 @@
  * extraction.  Private to detect/.  No C++ type crosses this header;
  * every function catches all C++ exceptions and returns FS_E* codes.
  *
- * Threads: an fs_dimg and an fs_hog serve one thread at a time (dlib's
- * detector keeps per-image state); an fs_landmarker is read-only after
- * open and may be shared.
+ * Images are our 8-bit R,G,B buffers (width*height*3, row-major), which
+ * dlib reads where they lie, not from a copy; nothing of them is kept
+ * past the call.
+ *
+ * Threads: an fs_hog serves one thread at a time (dlib's detector keeps
+ * per-image state); an fs_landmarker is read-only after open and may be
+ * shared.
  */
 #ifndef FS_DLIB_ADAPTER_H
 #define FS_DLIB_ADAPTER_H
@@ -18,7 +22,6 @@
 extern "C" {
 #endif
 
-typedef struct fs_dimg fs_dimg;              /* an image in dlib's form */
 typedef struct fs_hog fs_hog;
 typedef struct fs_landmarker fs_landmarker;
 
@@ -28,31 +31,28 @@ typedef struct fs_hog_box {
     int    pose;                             /* which of dlib's 5 filters */
 } fs_hog_box;
 
-int  fs_dimg_create(const uint8_t *rgb, int width, int height,
-                    fs_dimg **out);
-void fs_dimg_free(fs_dimg *img);
-
 int  fs_hog_create(fs_hog **out);
 void fs_hog_free(fs_hog *hog);
 /* Faces found after doubling the image `upsample` times (0: as is, on
  * its grey levels; doubled: on RGB, as dlib's Python calls it), boxes in
  * the original image's pixels, at most max of them, strongest first; *n
  * is how many. */
-int  fs_hog_detect(fs_hog *hog, const fs_dimg *img, int upsample,
-                   fs_hog_box *boxes, int max, int *n);
+int  fs_hog_detect(fs_hog *hog, const uint8_t *rgb, int width, int height,
+                   int upsample, fs_hog_box *boxes, int max, int *n);
 
 /* FS_ENOENT, FS_EFORMAT (not a shape predictor file), FS_ENOMEM. */
 int  fs_landmarker_open(const char *path, fs_landmarker **out);
 void fs_landmarker_close(fs_landmarker *lm);
 /* 68 points (x0, y0, x1, y1, ...) of the face in box. */
-int  fs_landmarker_fit(const fs_landmarker *lm, const fs_dimg *img,
-                       const fs_hog_box *box, float points[136]);
+int  fs_landmarker_fit(const fs_landmarker *lm, const uint8_t *rgb,
+                       int width, int height, const fs_hog_box *box,
+                       float points[136]);
 
 /* The FS_CHIP_SIZE-square RGB chip of dlib's
  * get_face_chip_details(shape, FS_CHIP_SIZE, 0.25)
  * and extract_image_chip, from the 68 points. */
-int  fs_dlib_face_chip(const fs_dimg *img, const float points[136],
-                       uint8_t *chip);
+int  fs_dlib_face_chip(const uint8_t *rgb, int width, int height,
+                       const float points[136], uint8_t *chip);
 
 #ifdef __cplusplus
 }

@@ -238,22 +238,22 @@ int fs_detect_faces(fs_detector *det, const fs_image *img,
         fs_quality_defaults(&defaults);
         ql = &defaults;
     }
-    fs_dimg *di;
-    int rc = fs_dimg_create(img->rgb, img->width, img->height, &di);
-    if (rc != FS_OK)
-        return fs_fail(d, rc, "no memory for face detection");
+    /* every pass reads img's own pixels (dlib_adapter.h: no copy) */
     fs_hog_box boxes[FS_MAX_FACES];
-    int found = 0, by = FS_FOUND_HOG;
+    int found = 0, by = FS_FOUND_HOG, rc;
     if (det->mode == FS_DETECT_UPSAMPLE_ALWAYS) {
-        rc = fs_hog_detect(det->hog, di, 1, boxes, FS_MAX_FACES, &found);
+        rc = fs_hog_detect(det->hog, img->rgb, img->width, img->height, 1,
+                           boxes, FS_MAX_FACES, &found);
         by = FS_FOUND_HOG_X2;
         goto fit;
     }
-    rc = fs_hog_detect(det->hog, di, 0, boxes, FS_MAX_FACES, &found);
+    rc = fs_hog_detect(det->hog, img->rgb, img->width, img->height, 0,
+                       boxes, FS_MAX_FACES, &found);
     if (rc == FS_OK && found == 0 &&
         (img->width <= MAX_UPSAMPLED_SIDE && img->height <= MAX_UPSAMPLED_SIDE)) {
         by = FS_FOUND_HOG_X2;
-        rc = fs_hog_detect(det->hog, di, 1, boxes, FS_MAX_FACES, &found);
+        rc = fs_hog_detect(det->hog, img->rgb, img->width, img->height, 1,
+                           boxes, FS_MAX_FACES, &found);
     }
     if (rc == FS_OK && found == 0) {
         double cb[FS_MAX_FACES][4];
@@ -280,11 +280,11 @@ fit:;
         f->box[3] = boxes[i].bottom - boxes[i].top + 1;
         f->score = boxes[i].score;
         f->found_by = by;
-        rc = fs_landmarker_fit(det->lm->lm, di, &boxes[i], f->landmarks);
+        rc = fs_landmarker_fit(det->lm->lm, img->rgb, img->width,
+                               img->height, &boxes[i], f->landmarks);
         if (rc == FS_OK)
             judge(img, f, ql);
     }
-    fs_dimg_free(di);
     if (rc != FS_OK)
         return fs_fail(d, rc, "face detection failed: %s", fs_strerror(rc));
     *n = k;
@@ -323,11 +323,8 @@ int fs_dominant_face(const fs_face *faces, int n)
 int fs_face_chip(const fs_image *img, const fs_face *f, uint8_t *chip,
                  fs_detail *d)
 {
-    fs_dimg *di;
-    int rc = fs_dimg_create(img->rgb, img->width, img->height, &di);
-    if (rc == FS_OK)
-        rc = fs_dlib_face_chip(di, f->landmarks, chip);
-    fs_dimg_free(di);
+    int rc = fs_dlib_face_chip(img->rgb, img->width, img->height,
+                               f->landmarks, chip);
     return rc == FS_OK ? FS_OK : fs_fail(d, rc, "cannot cut the face chip: "
                                          "%s", fs_strerror(rc));
 }
