@@ -91,7 +91,8 @@ FACESEARCH := $(BIN_DIR)/facesearch
 CONVERT   := $(BUILD)/fs-model-convert
 PEER_DLIB := $(BIN_DIR)/fs-peer-dlib-embed
 PEER_RANK := $(BIN_DIR)/fs-peer-rank
-PEER_CHIP := $(BIN_DIR)/fs-peer-dlib-chip
+# Unsanitized in every build (see its rule), so one binary serves both.
+PEER_CHIP := bin/fs-peer-dlib-chip
 CHECK_BIN := $(BUILD)/check_facesearch
 
 .PHONY: all deps models check test demo bench-embed bench-rank clean distclean
@@ -192,7 +193,9 @@ $(CHECK_BIN): $(TEST_OBJS) $(LIB)
 	  $(shell pkg-config --libs check)
 
 # The suite runs the real binary too, so it builds everything first.
-check: $(CHECK_BIN) $(FACESEARCH) $(PEER_CHIP) $(MODEL)
+# The chip peer only serves the tests on ../shared's photos.
+check: $(CHECK_BIN) $(FACESEARCH) $(MODEL) \
+       $(if $(wildcard $(SHARED)/datasets),$(PEER_CHIP))
 	FACESEARCH_MODEL=$(CURDIR)/$(MODEL) FACESEARCH_BIN=$(CURDIR)/$(FACESEARCH) \
 	FACESEARCH_PEER_CHIP=$(CURDIR)/$(PEER_CHIP) \
 	FACESEARCH_SHARED=$(SHARED) FACESEARCH_TESTS=$(CURDIR)/tests $(CHECK_BIN)

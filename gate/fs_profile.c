@@ -67,14 +67,14 @@ static const pkey keys[] = {
     INT("login.lockout_minutes", login_lockout_minutes, 1, 1, 60 * 24 * 30),
     INT("login.failure_delay_ms", login_failure_delay_ms, 1, 0, 10000),
     INT("password.min_length", password_min_length, 1, 10, 128),
-    REAL("quality.min_face_px", quality.min_face_width, 1, 1, 10000),
-    REAL("quality.min_eye_px", quality.min_eye_distance, 1, 1, 10000),
-    REAL("quality.max_roll_deg", quality.max_roll, 1, 0, 180),
-    REAL("quality.max_yaw_deg", quality.max_yaw, 1, 0, 90),
-    REAL("quality.min_sharpness", quality.min_sharpness, 1, 0, 1e9),
-    REAL("quality.min_brightness", quality.min_brightness, 1, 0, 255),
-    REAL("quality.max_brightness", quality.max_brightness, 1, 0, 255),
-    REAL("quality.min_contrast", quality.min_contrast, 1, 0, 255),
+    REAL("quality.min_face_px", quality.min_face_width, 0, 1, 10000),
+    REAL("quality.min_eye_px", quality.min_eye_distance, 0, 1, 10000),
+    REAL("quality.max_roll_deg", quality.max_roll, 0, 0, 180),
+    REAL("quality.max_yaw_deg", quality.max_yaw, 0, 0, 90),
+    REAL("quality.min_sharpness", quality.min_sharpness, 0, 0, 1e9),
+    REAL("quality.min_brightness", quality.min_brightness, 0, 0, 255),
+    REAL("quality.max_brightness", quality.max_brightness, 0, 0, 255),
+    REAL("quality.min_contrast", quality.min_contrast, 0, 0, 255),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -150,6 +150,9 @@ int fs_profile_parse(const char *text, size_t len, fs_profile *out,
 {
     fs_profile p;
     memset(&p, 0, sizeof p);
+    /* Optional keys: the quality limits default to the engine's own, so a
+     * profile written before a limit existed still reads. */
+    fs_quality_defaults(&p.quality);
     char seen[NKEYS] = { 0 };
     char *copy = malloc(len + 1);
     if (!copy)

@@ -3,6 +3,8 @@
  */
 #include "fs_testutil.h"
 
+#include "../gate/fs_gate.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -464,7 +466,21 @@ void tu_init_gallery_as(const char *gal, const char *profile,
 
 void tu_init_gallery(const char *gal)
 {
-    tu_init_gallery_as(gal, "detroit", "admin");
+    /* detroit as shipped but for a 0.1 s pause after a failed login (not
+     * 1 s): the tests that fail logins on purpose stay quick; the pause
+     * itself has its own test */
+    const char *text = fs_profile_builtin("detroit");
+    const char *key = "login.failure_delay_ms = ", *at = strstr(text, key);
+    ck_assert_ptr_nonnull(at);
+    const char *end = strchr(at, '\n');
+    size_t cap = strlen(text) + 16;
+    char *edited = malloc(cap);
+    snprintf(edited, cap, "%.*s%s100%s", (int)(at - text), text, key, end);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/quick-detroit.profile", tu_tmp);
+    ck_assert_int_eq(tu_write(path, edited, strlen(edited)), 0);
+    free(edited);
+    tu_init_gallery_as(gal, path, "admin");
 }
 
 int tu_login(const char *gal, const char *user, const char *password)

@@ -94,7 +94,8 @@ void tu_expect_refusal(int status, int want, const char *out,
  * session lives in the test's scratch directory). */
 void tu_init_gallery_as(const char *gal, const char *profile,
                         const char *admin);
-/* The same under detroit with administrator "admin". */
+/* The same under detroit (its failed-login pause cut to 0.1 s) with
+ * administrator "admin". */
 void tu_init_gallery(const char *gal);
 /* `facesearch login`: its exit status. */
 int  tu_login(const char *gal, const char *user, const char *password);
