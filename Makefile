@@ -12,6 +12,11 @@
 # Every target stands on `deps` (order-only: it never forces a rebuild).
 # SAN=1 builds into build/san so sanitized and plain objects never mix.
 
+# Every core builds unless the caller chose (-j N): CI runs plain `make test`.
+ifeq ($(filter -j% --jobs%,$(MAKEFLAGS)),)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
 SAN ?= 0
 ifeq ($(SAN),1)
   BUILD    := build/san
