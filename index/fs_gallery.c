@@ -1396,18 +1396,27 @@ int fs_record_get(fs_gallery_batch *b, unsigned table, const void *key,
     return FS_OK;
 }
 
+/* The key of a record about to be written or removed, in a write batch. */
+static int write_key(const fs_gallery_batch *b, unsigned table,
+                     const void *key, size_t klen, uint8_t *buf, MDB_val *k,
+                     fs_detail *d)
+{
+    int rc = writable(b, d);
+    if (rc == FS_OK && record_key(table, key, klen, buf, k) != FS_OK)
+        rc = fs_fail(d, FS_EINVAL, "bad record key (table %u, %zu bytes)",
+                     table, klen);
+    return rc;
+}
+
 int fs_record_put(fs_gallery_batch *b, unsigned table, const void *key,
                   size_t klen, const void *val, size_t vlen, int flags,
                   fs_detail *d)
 {
     uint8_t buf[FS_RECORD_KEY_MAX + 1];
     MDB_val k, v = { vlen, (void *)val };
-    int rc = writable(b, d);
+    int rc = write_key(b, table, key, klen, buf, &k, d);
     if (rc != FS_OK)
         return rc;
-    if (record_key(table, key, klen, buf, &k) != FS_OK)
-        return fs_fail(d, FS_EINVAL, "bad record key (table %u, %zu bytes)",
-                       table, klen);
     int mrc = mdb_put(b->txn, b->g->dbi[DB_RECORDS], &k, &v,
                       (flags & FS_RECORD_NEW) ? MDB_NOOVERWRITE : 0);
     if (mrc == MDB_KEYEXIST)
@@ -1420,12 +1429,9 @@ int fs_record_del(fs_gallery_batch *b, unsigned table, const void *key,
 {
     uint8_t buf[FS_RECORD_KEY_MAX + 1];
     MDB_val k;
-    int rc = writable(b, d);
+    int rc = write_key(b, table, key, klen, buf, &k, d);
     if (rc != FS_OK)
         return rc;
-    if (record_key(table, key, klen, buf, &k) != FS_OK)
-        return fs_fail(d, FS_EINVAL, "bad record key (table %u, %zu bytes)",
-                       table, klen);
     int mrc = mdb_del(b->txn, b->g->dbi[DB_RECORDS], &k, NULL);
     if (mrc == MDB_NOTFOUND)
         return FS_NOTFOUND;
