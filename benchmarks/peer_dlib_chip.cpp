@@ -166,8 +166,6 @@ int run(int argc, char **argv)
     if (std::fclose(out) != 0)
         fail(EXIT_OTHER, "cannot write '%s': %s", a.out.c_str(),
              std::strerror(errno));
-    if (std::fflush(stdout) != 0 || std::ferror(stdout))
-        fail(EXIT_OTHER, "cannot write to stdout");
     return 0;
 }
 

@@ -32,12 +32,16 @@ inline void fail(int code, const char *fmt, ...)
     throw error{code, buf};
 }
 
-// run(argc, argv) with every failure reported as "prog: message".
+// run(argc, argv) with every failure reported as "prog: message", and
+// the output it printed checked written.
 inline int main(const char *prog, int (*run)(int, char **), int argc,
                 char **argv)
 {
     try {
-        return run(argc, argv);
+        int rc = run(argc, argv);
+        if (std::fflush(stdout) != 0 || std::ferror(stdout))
+            fail(EXIT_OTHER, "cannot write to stdout");
+        return rc;
     } catch (const error &e) {
         std::fprintf(stderr, "%s: %s\n", prog, e.msg.c_str());
         return e.code;

@@ -373,6 +373,48 @@ int fs_audit_walk(fs_gate *g, const fs_audit_filter *f,
     return rc == FS_NOTFOUND ? FS_OK : rc;
 }
 
+typedef struct purge {
+    fs_gate *g;
+    int64_t  before_us;
+    uint64_t n;
+    char     objects[64];        /* the entry's, filled as the batch ends */
+} purge;
+
+/* The oldest entries go, while they are older than before_us; the base
+ * moves past them so the chain still verifies. */
+static int purge_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    purge *p = ctx;
+    fs_gate *g = p->g;
+    uint64_t n = 0, bad;
+    chain_end base;
+    int rc = verify_in(g, b, &n, &bad, d);
+    if (rc == FS_OK)
+        rc = end_get(g, b, "audit.base", &base, d);
+    fs_record rec;
+    while (rc == FS_OK &&
+           (rc = fs_record_seek(b, GT_AUDIT, NULL, 0, 0, &rec, d)) == FS_OK) {
+        fs_audit_record r;
+        const uint8_t *mac;
+        size_t plen;
+        if ((rc = entry_parse(&rec, &r, &mac, &plen)) != FS_OK)
+            break;
+        if (r.time_us >= p->before_us)
+            break;
+        base.seq = r.seq + 1;
+        memcpy(base.mac, mac, FS_SHA256_BYTES);
+        uint8_t key[8];
+        memcpy(key, rec.key, 8);
+        if ((rc = fs_record_del(b, GT_AUDIT, key, 8, d)) == FS_OK)
+            p->n++;
+    }
+    if (rc == FS_NOTFOUND || rc == FS_OK)
+        rc = end_put(g, b, "audit.base", &base, d);
+    snprintf(p->objects, sizeof p->objects, "%llu entries",
+             (unsigned long long)p->n);
+    return rc;
+}
+
 int fs_audit_purge(fs_gate *g, int64_t before_us, uint64_t *purged,
                    fs_detail *d)
 {
@@ -382,43 +424,10 @@ int fs_audit_purge(fs_gate *g, int64_t before_us, uint64_t *purged,
         return fs_fail(d, FS_DENIED, "G18: profile %s keeps the audit trail "
                        "%d days; entries younger than that cannot be purged",
                        g->profile.name, g->profile.retention_audit_days);
-    fs_gallery_batch *b;
-    int rc = fs_gate_begin(g, &b, d);
-    if (rc != FS_OK)
-        return rc;
-    uint64_t n = 0, bad;
-    chain_end base;
-    if ((rc = verify_in(g, b, &n, &bad, d)) == FS_OK)
-        rc = end_get(g, b, "audit.base", &base, d);
-    n = 0;
-    fs_record rec;
-    while (rc == FS_OK &&
-           (rc = fs_record_seek(b, GT_AUDIT, NULL, 0, 0, &rec, d)) == FS_OK) {
-        fs_audit_record r;
-        const uint8_t *mac;
-        size_t plen;
-        if ((rc = entry_parse(&rec, &r, &mac, &plen)) != FS_OK)
-            break;
-        if (r.time_us >= before_us)
-            break;
-        base.seq = r.seq + 1;
-        memcpy(base.mac, mac, FS_SHA256_BYTES);
-        uint8_t key[8];
-        memcpy(key, rec.key, 8);
-        if ((rc = fs_record_del(b, GT_AUDIT, key, 8, d)) == FS_OK)
-            n++;
-    }
-    if (rc == FS_NOTFOUND || rc == FS_OK)
-        rc = end_put(g, b, "audit.base", &base, d);
-    if (rc != FS_OK) {
-        fs_gallery_abort(b);
-        return rc;
-    }
-    char objects[64];
-    snprintf(objects, sizeof objects, "%llu entries", (unsigned long long)n);
-    fs_audit_entry e = { "audit purge", NULL, "retention", objects, "ok" };
-    rc = fs_gate_commit(g, b, &e, d);
+    purge p = { g, before_us, 0, "" };
+    fs_audit_entry e = { "audit purge", NULL, "retention", p.objects, "ok" };
+    int rc = fs_gate_change(g, purge_in, &p, &e, d);
     if (rc == FS_OK)
-        *purged = n;
+        *purged = p.n;
     return rc;
 }

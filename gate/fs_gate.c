@@ -79,19 +79,17 @@ static void remove_gallery_dir(const char *dir)
     rmdir(dir);
 }
 
-static int create_records(fs_gate *g, const fs_gate_init *in, fs_detail *d)
+typedef struct first_records {
+    fs_gate             *g;
+    const fs_gate_init  *in;
+} first_records;
+
+static int put_first_records(void *ctx, fs_gallery_batch *b, fs_detail *d)
 {
-    fs_gallery_batch *b;
-    int rc = fs_gallery_begin(g->gal, &b, d);
-    if (rc != FS_OK)
-        return rc;
+    const first_records *f = ctx;
+    fs_gate *g = f->g;
     uint8_t wrapped[GATE_WRAPPED_BYTES];
-    fs_user admin;
-    memset(&admin, 0, sizeof admin);
-    snprintf(admin.name, sizeof admin.name, "%s", in->admin);
-    snprintf(admin.unit, sizeof admin.unit, "%s", in->unit);
-    admin.roles = FS_ROLE_ADMIN;
-    rc = fs_gallery_unlock(g->gal, g->data_key, d);
+    int rc = fs_gallery_unlock(g->gal, g->data_key, d);
     if (rc == FS_OK)
         rc = gate_keys_wrap(g, g->kek, wrapped);
     if (rc == FS_OK)
@@ -105,21 +103,28 @@ static int create_records(fs_gate *g, const fs_gate_init *in, fs_detail *d)
         rc = gate_meta_put(b, "profile", g->profile_text,
                            strlen(g->profile_text), d);
     if (rc == FS_OK)
-        rc = gate_user_create(b, &admin, in->password,
+        rc = gate_user_create(b, &g->who, f->in->password,
                               g->profile.password_min_length, d);
     if (rc == FS_OK)
         rc = gate_audit_start(g, b, d);
-    if (rc == FS_OK) {
-        g->who = admin;
-        g->have_who = 1;
-        char objects[160];
-        snprintf(objects, sizeof objects, "gallery %s, profile %s, admin %s",
-                 g->id_hex, g->profile.name, admin.name);
-        fs_audit_entry e = { "init", NULL, NULL, objects, "ok" };
-        return fs_gate_commit(g, b, &e, d);
-    }
-    fs_gallery_abort(b);
     return rc;
+}
+
+/* The gallery's first commit: keys, profile, administrator, the trail's
+ * base, and the init entry by that administrator. */
+static int create_records(fs_gate *g, const fs_gate_init *in, fs_detail *d)
+{
+    memset(&g->who, 0, sizeof g->who);
+    snprintf(g->who.name, sizeof g->who.name, "%s", in->admin);
+    snprintf(g->who.unit, sizeof g->who.unit, "%s", in->unit);
+    g->who.roles = FS_ROLE_ADMIN;
+    g->have_who = 1;
+    char objects[160];
+    snprintf(objects, sizeof objects, "gallery %s, profile %s, admin %s",
+             g->id_hex, g->profile.name, g->who.name);
+    fs_audit_entry e = { "init", NULL, NULL, objects, "ok" };
+    first_records f = { g, in };
+    return fs_gate_change(g, put_first_records, &f, &e, d);
 }
 
 int fs_gate_create(const char *dir, const fs_gate_init *in, char *key_path,
@@ -339,9 +344,32 @@ int fs_gate_change(fs_gate *g,
         return rc;
     if ((rc = change(ctx, b, d)) != FS_OK) {
         fs_gallery_abort(b);
+        /* a change the rules or its input refused is on the trail too */
+        if (rc == FS_DENIED || rc == FS_EINVAL || rc == FS_EXISTS ||
+            rc == FS_NOTFOUND)
+            gate_refusal(g, g->who.name, g->who.unit, e->action, e->objects,
+                         rc, d);
         return rc;
     }
     return fs_gate_commit(g, b, e, d);
+}
+
+int gate_refusal(fs_gate *g, const char *user, const char *unit,
+                 const char *action, const char *objects, int rc,
+                 const fs_detail *why)
+{
+    char outcome[600];
+    snprintf(outcome, sizeof outcome, "refused: %s",
+             why && why->msg[0] ? why->msg : fs_strerror(rc));
+    fs_audit_entry e = { action, NULL, NULL, objects, outcome };
+    fs_gallery_batch *b;
+    if (fs_gate_begin(g, &b, NULL) == FS_OK) {
+        if (gate_audit_append(g, b, user, unit, &e, NULL) == FS_OK)
+            fs_gallery_commit(b, NULL);
+        else
+            fs_gallery_abort(b);
+    }
+    return rc;
 }
 
 int fs_gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d)

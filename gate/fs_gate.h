@@ -170,7 +170,8 @@ const char       *fs_gate_key_path(const fs_gate *g);
  * The token goes to a 0600 file whose path session_path receives. */
 int  fs_gate_login(fs_gate *g, const char *name, const char *password,
                    char *session_path, size_t cap, fs_detail *d);
-/* Ends this OS user's session on this gallery: FS_ESESSION when none. */
+/* Ends this OS user's session on this gallery (the one fs_gate_session
+ * found, else it is looked up): FS_ESESSION when none. */
 int  fs_gate_logout(fs_gate *g, fs_detail *d);
 
 /* The person acting: this OS user's session on this gallery, valid and
@@ -199,7 +200,9 @@ int  fs_gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
                     fs_detail *d);
 /* The usual shape of both: change(ctx, b, d) runs in a fresh batch, then
  * the entry is appended and both commit, or neither (the change's own
- * code returns when it fails). */
+ * code returns when it fails).  A change refused by a rule or by its
+ * input (FS_DENIED, FS_EINVAL, FS_EXISTS, FS_NOTFOUND) goes on the trail
+ * as refused, with the reason. */
 int  fs_gate_change(fs_gate *g,
                     int (*change)(void *ctx, fs_gallery_batch *b,
                                   fs_detail *d),

@@ -34,6 +34,7 @@ struct fs_gate {
     char       *profile_text;
     fs_user     who;                      /* the session's account */
     int         have_who;
+    uint8_t     session[FS_SHA256_BYTES]; /* its token's hash, as stored */
 };
 
 /* Meta values: a NUL-terminated copy (FS_NOTFOUND when absent). */
@@ -78,5 +79,12 @@ int  gate_audit_append(fs_gate *g, fs_gallery_batch *b, const char *user,
 int  gate_audit_start(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
 
 int64_t gate_now_us(void);
+
+/* A refused action on the trail, under user (the session's, or the name
+ * tried), in a transaction of its own; returns rc.  Best effort: a trail
+ * that cannot take it has refused the action anyway. */
+int  gate_refusal(fs_gate *g, const char *user, const char *unit,
+                  const char *action, const char *objects, int rc,
+                  const fs_detail *why);
 
 #endif /* FS_GATE_INT_H */

@@ -271,27 +271,22 @@ int fs_gate_login(fs_gate *g, const char *name, const char *password,
     return fs_gate_commit(g, b, &e, d);
 }
 
+static int end_session(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    return fs_record_del(b, GT_SESSIONS, ctx, FS_SHA256_BYTES, d);
+}
+
 int fs_gate_logout(fs_gate *g, fs_detail *d)
 {
     fs_user who;
-    int rc = fs_gate_session(g, 0, "logout", &who, d);
+    char path[4200];
+    int rc = g->have_who ? FS_OK : fs_gate_session(g, 0, "logout", &who, d);
+    if (rc == FS_OK)
+        rc = session_file(g, path, sizeof path, d);
     if (rc != FS_OK)
         return rc;
-    uint8_t token[TOKEN_BYTES], hash[32];
-    char path[4200];
-    fs_gallery_batch *b;
-    if ((rc = token_read(g, token, d)) != FS_OK ||
-        (rc = session_file(g, path, sizeof path, d)) != FS_OK ||
-        (rc = fs_gate_begin(g, &b, d)) != FS_OK)
-        return rc;
-    fs_sha256(token, sizeof token, hash);
-    fs_wipe(token, sizeof token);
-    rc = fs_record_del(b, GT_SESSIONS, hash, 32, d);
-    fs_audit_entry e = { "logout", NULL, NULL, who.name, "ok" };
-    if (rc == FS_OK)
-        rc = fs_gate_commit(g, b, &e, d);
-    else
-        fs_gallery_abort(b);
+    fs_audit_entry e = { "logout", NULL, NULL, g->who.name, "ok" };
+    rc = fs_gate_change(g, end_session, g->session, &e, d);
     if (rc == FS_OK && unlink(path) != 0)
         rc = fs_fail(d, fs_errno_code(errno), "the session is ended but its "
                      "file '%s' stays: %s", path, strerror(errno));
@@ -307,21 +302,11 @@ static const char *role_word(unsigned any_of, char *buf, size_t cap)
     return buf;
 }
 
-/* A refused action on record; the refusal's own code is what returns. */
+/* A refused session check on record; the refusal's code returns. */
 static int refused(fs_gate *g, const char *user, const char *unit,
                    const char *action, int rc, fs_detail *d)
 {
-    fs_gallery_batch *b;
-    char outcome[600];
-    snprintf(outcome, sizeof outcome, "refused: %s", d ? d->msg : "");
-    fs_audit_entry e = { action, NULL, NULL, NULL, outcome };
-    if (fs_gate_begin(g, &b, NULL) == FS_OK) {
-        if (gate_audit_append(g, b, user, unit, &e, NULL) == FS_OK)
-            fs_gallery_commit(b, NULL);
-        else
-            fs_gallery_abort(b);
-    }
-    return rc;
+    return gate_refusal(g, user, unit, action, NULL, rc, d);
 }
 
 int fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
@@ -366,6 +351,7 @@ int fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
     }
     g->who = u;
     g->have_who = 1;
+    memcpy(g->session, hash, sizeof hash);
     *who = u;
     return FS_OK;
 }

@@ -99,6 +99,35 @@ static int keys_made(void)
     return n;
 }
 
+/* Bad usage of init, login and user add: a clear error naming the
+ * argument, and an existing gallery neither touched nor replaced. */
+START_TEST(test_gate_commands_refuse_bad_usage)
+{
+    EXPECT_IN(PW "\n", 2, "--admin NAME and --unit UNIT", "init",
+              "--profile", "detroit", "--unit", "CIU", "--password-stdin");
+    EXPECT_IN(PW "\n", 2, "needs --profile", "init", "--admin", "alice",
+              "--unit", "CIU", "--password-stdin");
+    EXPECT_IN(PW "\n", 2, "must start with a lower-case letter", "init",
+              "--profile", "detroit", "--admin", "Alice", "--unit", "CIU",
+              "--password-stdin");
+    ck_assert_int_ne(access(gal, F_OK), 0);
+    ck_assert_int_eq(keys_made(), 0);
+    tu_init_gallery(gal);
+    EXPECT_IN(PW "\n", 2, "already exists", "init", "--profile", "nypd",
+              "--admin", "other", "--unit", "CIU", "--password-stdin");
+    ck_assert_int_eq(keys_made(), 1);
+    EXPECT(0, "intact: 2 entries", "audit", "verify");  /* still ours */
+    EXPECT(2, "login needs --user", "login", "--password-stdin");
+    EXPECT(2, "takes no arguments", "logout", "now");
+    EXPECT_IN(PW "\n", 2, "--roles", "user", "add", "bob", "--unit", "CIU",
+              "--password-stdin");
+    EXPECT_IN(PW "\n", 2, "needs --unit", "user", "add", "bob", "--roles",
+              "auditor", "--password-stdin");
+    EXPECT(2, "which user command", "user");
+    EXPECT(0, "admin", "user", "list");
+}
+END_TEST
+
 /* ---- G1: no default password, strength, no password in the clear -------- */
 
 START_TEST(test_G1_init_has_no_default_password)
@@ -267,6 +296,8 @@ START_TEST(test_G3_disabled_user_can_do_nothing)
     setenv("XDG_RUNTIME_DIR", admin_run, 1);
     free((void *)admin_run);
     EXPECT(0, "G3", "audit", "log", "--user", "aud");
+    /* a change refused for its input is on the trail too */
+    EXPECT(0, "refused: no user 'ghost'", "audit", "log", "--user", "admin");
 }
 END_TEST
 
@@ -856,6 +887,7 @@ Suite *suite_gate(void)
     TCase *tc = tcase_create("gate");
     tcase_set_timeout(tc, 120);
     tcase_add_checked_fixture(tc, gate_setup, tu_tmp_teardown);
+    tcase_add_test(tc, test_gate_commands_refuse_bad_usage);
     tcase_add_test(tc, test_G1_init_has_no_default_password);
     tcase_add_test(tc, test_G1_weak_passwords_refused);
     tcase_add_test(tc, test_G3_examiner_and_supervisor_need_training);

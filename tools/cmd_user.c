@@ -72,15 +72,8 @@ static int add(fs_args *a)
     fs_audit_entry e = { a->action, NULL, NULL, objects, "ok" };
     int rc = fs_gate_change(a->gate, add_in, &nu, &e, &d);
     fs_wipe(pw, sizeof pw);
-    if (rc != FS_OK) {
-        if (rc == FS_DENIED || rc == FS_EINVAL || rc == FS_EXISTS) {
-            char outcome[600];      /* refusals are on the trail too */
-            snprintf(outcome, sizeof outcome, "refused: %s", d.msg);
-            fs_audit_entry e = { a->action, NULL, NULL, objects, outcome };
-            fs_gate_note(a->gate, &e, NULL);
-        }
+    if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
-    }
     if (a->json) {
         printf("{\"id\":");
         fs_json_str(stdout, u.name);
