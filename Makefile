@@ -36,7 +36,7 @@ WARN      := -Wall -Wextra -Werror
 CFLAGS_NOTRUNC := -Wno-format-truncation
 CFLAGS    := -std=c11 -O3 -g $(WARN) $(CFLAGS_NOTRUNC) -Wstrict-prototypes -D_GNU_SOURCE \
              -ffp-contract=off -pthread $(SANFLAGS)
-CXXFLAGS  := -std=c++17 -O2 -g $(WARN) -pthread $(SANFLAGS)
+CXXFLAGS  := -std=c++17 -O3 -g $(WARN) -pthread $(SANFLAGS)
 LDLIBS     = $(shell pkg-config --libs openblas lmdb libcrypto 2>/dev/null) \
              $(shell pkg-config --libs opencv4 2>/dev/null | \
                  sed 's/-lopencv_[a-z0-9_]*//g') \

@@ -14,6 +14,9 @@ extern "C" {
 #include <new>
 #include <vector>
 
+#include <stdlib.h>
+#include <sys/mman.h>
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wall"
 #pragma GCC diagnostic ignored "-Wextra"
@@ -64,8 +67,22 @@ struct fs_hog {
     dlib::frontal_face_detector det;
 };
 
+/* dlib's shape_predictor, its forests flattened (dlib_adapter.h).  In
+ * dlib's own layout every leaf is a separate heap vector, 120,000 of
+ * them: a fit adds 7,500 leaves scattered over 65 MB and spent most of
+ * its time waiting for memory (4.6 ms a face on faces94, one thread).
+ * Contiguous, on huge pages where the kernel gives them, and fetched
+ * ahead (fs_detect.c), the same fit takes 1.4 ms. */
 struct fs_landmarker {
-    dlib::shape_predictor sp;
+    dlib::matrix<float, 0, 1>                            initial;
+    std::vector<std::vector<unsigned long>>              anchor;
+    std::vector<std::vector<dlib::vector<float, 2>>>     delta;
+    std::vector<fs_shape_split>                          split;
+    float                                               *leaf = nullptr;
+    size_t                                               leaf_bytes = 0;
+    fs_shape_forest                                      forest = {};
+
+    ~fs_landmarker() { free(leaf); }
 };
 
 extern "C" int fs_hog_create(fs_hog **out)
@@ -136,22 +153,120 @@ extern "C" int fs_hog_detect(fs_hog *hog, const uint8_t *rgb, int width,
     });
 }
 
+/* Room for n floats on 2 MB boundaries, so that the kernel may back
+ * them with huge pages. */
+static float *alloc_leaves(size_t n, size_t *bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    *bytes = (n * sizeof(float) + huge - 1) / huge * huge;
+    void *p = nullptr;
+    if (posix_memalign(&p, huge, *bytes) != 0)
+        throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    madvise(p, *bytes, MADV_HUGEPAGE);    /* advice: refusal is harmless */
+#endif
+    return static_cast<float *>(p);
+}
+
+/* dlib's serialize(shape_predictor): version 1, the initial shape, the
+ * forests (a vector per cascade of trees, each its splits and leaves),
+ * the anchor indexes and deltas.  Read one tree at a time into the flat
+ * arrays, and checked, since dlib trusts the file's indexes. */
+static int read_predictor(std::istream &in, fs_landmarker &lm)
+{
+    int version;
+    unsigned long cascades;
+    dlib::deserialize(version, in);
+    dlib::deserialize(lm.initial, in);
+    dlib::deserialize(cascades, in);
+    if (version != 1 || lm.initial.size() != FS_SHAPE_COORDS ||
+        cascades == 0 || cascades > 64)
+        return FS_EFORMAT;
+    fs_shape_forest &f = lm.forest;
+    dlib::impl::regression_tree tree;
+    size_t at = 0;
+    for (unsigned long c = 0; c < cascades; c++) {
+        unsigned long trees;
+        dlib::deserialize(trees, in);
+        if (trees == 0 || trees > FS_SHAPE_MAX_TREES ||
+            (c > 0 && trees != (unsigned long)f.trees))
+            return FS_EFORMAT;
+        for (unsigned long t = 0; t < trees; t++) {
+            deserialize(tree, in);           /* dlib::impl's, by ADL */
+            size_t splits = tree.splits.size();
+            if (c == 0 && t == 0) {
+                if (splits == 0 || splits > 255 ||
+                    ((splits + 1) & splits) != 0)
+                    return FS_EFORMAT;
+                f.cascades = (int)cascades;
+                f.trees = (int)trees;
+                f.splits = (int)splits;
+                lm.split.resize(cascades * trees * splits);
+                lm.leaf = alloc_leaves(cascades * trees * (splits + 1) *
+                                       FS_SHAPE_COORDS, &lm.leaf_bytes);
+            }
+            if (splits != (size_t)f.splits ||
+                tree.leaf_values.size() != splits + 1)
+                return FS_EFORMAT;
+            for (size_t k = 0; k < splits; k++) {
+                const auto &sp = tree.splits[k];
+                if (sp.idx1 >= FS_SHAPE_MAX_PIXELS ||
+                    sp.idx2 >= FS_SHAPE_MAX_PIXELS)
+                    return FS_EFORMAT;
+                lm.split[at * splits + k] = { (uint16_t)sp.idx1,
+                                              (uint16_t)sp.idx2, sp.thresh };
+            }
+            for (size_t k = 0; k <= splits; k++) {
+                const auto &v = tree.leaf_values[k];
+                if (v.size() != FS_SHAPE_COORDS)
+                    return FS_EFORMAT;
+                std::copy(&v(0), &v(0) + FS_SHAPE_COORDS,
+                          lm.leaf + (at * (splits + 1) + k) *
+                                        FS_SHAPE_COORDS);
+            }
+            at++;
+        }
+    }
+    dlib::deserialize(lm.anchor, in);
+    dlib::deserialize(lm.delta, in);
+    if (lm.anchor.size() != cascades || lm.delta.size() != cascades)
+        return FS_EFORMAT;
+    size_t pixels = lm.anchor[0].size();
+    for (unsigned long c = 0; c < cascades; c++) {
+        if (lm.anchor[c].size() != pixels || lm.delta[c].size() != pixels)
+            return FS_EFORMAT;
+        for (unsigned long a : lm.anchor[c])
+            if (a >= FS_SHAPE_COORDS / 2)
+                return FS_EFORMAT;
+    }
+    for (const fs_shape_split &sp : lm.split)
+        if (sp.a >= pixels || sp.b >= pixels)
+            return FS_EFORMAT;
+    f.pixels = (int)pixels;
+    f.initial = &lm.initial(0);
+    f.split = lm.split.data();
+    f.leaf = lm.leaf;
+    return FS_OK;
+}
+
 extern "C" int fs_landmarker_open(const char *path, fs_landmarker **out)
 {
-    return fs_guarded([&] {
+    return fs_guarded([&]() -> int {
         std::ifstream f(path, std::ios::binary);
         if (!f)
             return FS_ENOENT;
         fs_landmarker *lm = new fs_landmarker;
+        int rc;
         try {
-            dlib::deserialize(lm->sp, f);
+            rc = read_predictor(f, *lm);
+        } catch (const std::bad_alloc &) {
+            rc = FS_ENOMEM;
         } catch (...) {
-            delete lm;
-            return FS_EFORMAT;
+            rc = FS_EFORMAT;
         }
-        if (lm->sp.num_parts() != 68) {
+        if (rc != FS_OK) {
             delete lm;
-            return FS_EFORMAT;
+            return rc;
         }
         *out = lm;
         return FS_OK;
@@ -163,6 +278,11 @@ extern "C" void fs_landmarker_close(fs_landmarker *lm)
     delete lm;
 }
 
+extern "C" const fs_shape_forest *fs_landmarker_forest(const fs_landmarker *lm)
+{
+    return &lm->forest;
+}
+
 /* Whole pixels as dlib itself rounds a box in doubles (drectangle:
  * floor(v + 0.5), also left of the image), so that the predictor sees
  * the box that dlib's own tools, and our reference, would give it. */
@@ -171,18 +291,40 @@ static dlib::rectangle to_rect(const fs_hog_box *b)
     return dlib::drectangle(b->left, b->top, b->right, b->bottom);
 }
 
-extern "C" int fs_landmarker_fit(const fs_landmarker *lm, const uint8_t *rgb,
-                                 int width, int height, const fs_hog_box *box,
-                                 float points[136])
+static dlib::matrix<float, 0, 1> to_shape(const float *shape)
+{
+    dlib::matrix<float, 0, 1> m(FS_SHAPE_COORDS);
+    std::copy(shape, shape + FS_SHAPE_COORDS, &m(0));
+    return m;
+}
+
+extern "C" int fs_landmarker_sample(const fs_landmarker *lm,
+                                    const uint8_t *rgb, int width,
+                                    int height, const fs_hog_box *box,
+                                    int cascade, const float *shape,
+                                    float *values)
 {
     return fs_guarded([&] {
-        dlib::full_object_detection s =
-            lm->sp(view(rgb, width, height), to_rect(box));
-        if (s.num_parts() != 68)
-            return FS_EINTERNAL;
-        for (unsigned i = 0; i < 68; i++) {
-            points[2 * i] = (float)s.part(i).x();
-            points[2 * i + 1] = (float)s.part(i).y();
+        std::vector<float> v;
+        dlib::impl::extract_feature_pixel_values(
+            view(rgb, width, height), to_rect(box), to_shape(shape),
+            lm->initial, lm->anchor[cascade], lm->delta[cascade], v);
+        std::copy(v.begin(), v.end(), values);
+        return FS_OK;
+    });
+}
+
+extern "C" int fs_landmarker_place(const fs_hog_box *box, const float *shape,
+                                   float points[FS_SHAPE_COORDS])
+{
+    return fs_guarded([&] {
+        const dlib::point_transform_affine to_img =
+            dlib::impl::unnormalizing_tform(to_rect(box));
+        const dlib::matrix<float, 0, 1> s = to_shape(shape);
+        for (unsigned i = 0; i < FS_SHAPE_COORDS / 2; i++) {
+            const dlib::point p = to_img(dlib::impl::location(s, i));
+            points[2 * i] = (float)p.x();
+            points[2 * i + 1] = (float)p.y();
         }
         return FS_OK;
     });

@@ -40,13 +40,49 @@ void fs_hog_free(fs_hog *hog);
 int  fs_hog_detect(fs_hog *hog, const uint8_t *rgb, int width, int height,
                    int upsample, fs_hog_box *boxes, int max, int *n);
 
-/* FS_ENOENT, FS_EFORMAT (not a shape predictor file), FS_ENOMEM. */
+/*
+ * The 68-point shape predictor, split where dlib's arithmetic ends.
+ * dlib's file is read into flat arrays that C walks (fs_detect.c): a
+ * cascade of regression forests, each tree a full binary tree stored as
+ * dlib stores it (node i's children at 2i+1 and 2i+2, leaves after the
+ * splits).  Which pixels a cascade compares depends on the current shape
+ * through dlib's similarity transform, so that sampling stays here, and
+ * so does the rounding of the final points: the landmarks are dlib's to
+ * the bit (test_chip_equals_dlib_reference).
+ *
+ * Shapes are the predictor's normalised coordinates, x0, y0, x1, y1, ...
+ * (FS_SHAPE_COORDS floats).
+ */
+#define FS_SHAPE_COORDS     136      /* 68 points */
+#define FS_SHAPE_MAX_PIXELS 4096     /* feature pixels per cascade */
+#define FS_SHAPE_MAX_TREES  4096     /* trees per cascade */
+
+typedef struct fs_shape_split {
+    uint16_t a, b;                   /* go left when pixel a - pixel b */
+    float    thresh;                 /* exceeds this */
+} fs_shape_split;
+
+typedef struct fs_shape_forest {
+    int                   cascades, trees, splits;  /* splits per tree */
+    int                   pixels;                   /* per cascade */
+    const float          *initial;                  /* FS_SHAPE_COORDS */
+    const fs_shape_split *split;    /* [cascade][tree][splits] */
+    const float          *leaf;     /* [cascade][tree][splits + 1][COORDS] */
+} fs_shape_forest;
+
+/* FS_ENOENT, FS_EFORMAT (not a 68-point shape predictor file, or one
+ * whose indexes point outside its own arrays), FS_ENOMEM. */
 int  fs_landmarker_open(const char *path, fs_landmarker **out);
 void fs_landmarker_close(fs_landmarker *lm);
-/* 68 points (x0, y0, x1, y1, ...) of the face in box. */
-int  fs_landmarker_fit(const fs_landmarker *lm, const uint8_t *rgb,
-                       int width, int height, const fs_hog_box *box,
-                       float points[136]);
+const fs_shape_forest *fs_landmarker_forest(const fs_landmarker *lm);
+/* The grey levels of cascade's feature pixels (forest->pixels of them)
+ * for the face in box, placed relative to shape. */
+int  fs_landmarker_sample(const fs_landmarker *lm, const uint8_t *rgb,
+                          int width, int height, const fs_hog_box *box,
+                          int cascade, const float *shape, float *values);
+/* shape in the image's pixels, rounded as dlib rounds them. */
+int  fs_landmarker_place(const fs_hog_box *box, const float *shape,
+                         float points[FS_SHAPE_COORDS]);
 
 /* The FS_CHIP_SIZE-square RGB chip of dlib's
  * get_face_chip_details(shape, FS_CHIP_SIZE, 0.25)

@@ -229,6 +229,52 @@ static void judge(const fs_image *img, fs_face *f, const fs_quality_limits *l)
                    l->min_contrast);
 }
 
+/* Leaves are fetched this many trees ahead of their add: enough loads
+ * in flight to hide memory behind the adds (the adds of a faces94 face,
+ * one run each: 0.70 ms at 8 ahead, 0.84 at none, 0.89 at 16). */
+#define LEAF_PREFETCH 8
+
+/* dlib's shape_predictor::operator(), on the flat forests: per cascade,
+ * the feature pixels for the current shape, then every tree's leaf, then
+ * the leaves added in tree order, so that the sums, and the landmarks,
+ * are dlib's to the bit.  A cascade's pixels are fixed before its trees
+ * run, so all its leaves are known before the first add and can be
+ * fetched ahead. */
+static int fit_landmarks(const fs_landmarker *lm, const fs_image *img,
+                         const fs_hog_box *box, float points[136])
+{
+    const fs_shape_forest *f = fs_landmarker_forest(lm);
+    const int leaves = f->splits + 1;
+    float shape[FS_SHAPE_COORDS], pix[FS_SHAPE_MAX_PIXELS];
+    const float *leaf[FS_SHAPE_MAX_TREES];
+    memcpy(shape, f->initial, sizeof shape);
+    for (int c = 0; c < f->cascades; c++) {
+        int rc = fs_landmarker_sample(lm, img->rgb, img->width, img->height,
+                                      box, c, shape, pix);
+        if (rc != FS_OK)
+            return rc;
+        const size_t first = (size_t)c * f->trees;
+        for (int t = 0; t < f->trees; t++) {
+            const fs_shape_split *sp = f->split + (first + t) * f->splits;
+            int i = 0;
+            while (i < f->splits)
+                i = pix[sp[i].a] - pix[sp[i].b] > sp[i].thresh ? 2 * i + 1
+                                                               : 2 * i + 2;
+            leaf[t] = f->leaf + ((first + t) * leaves + (i - f->splits)) *
+                                    FS_SHAPE_COORDS;
+        }
+        for (int t = 0; t < f->trees; t++) {
+            if (t + LEAF_PREFETCH < f->trees)
+                for (int o = 0; o < FS_SHAPE_COORDS; o += 16)
+                    __builtin_prefetch(leaf[t + LEAF_PREFETCH] + o);
+            const float *v = leaf[t];
+            for (int k = 0; k < FS_SHAPE_COORDS; k++)
+                shape[k] += v[k];
+        }
+    }
+    return fs_landmarker_place(box, shape, points);
+}
+
 int fs_detect_faces(fs_detector *det, const fs_image *img,
                     const fs_quality_limits *ql, fs_face *faces, int max,
                     int *n, fs_detail *d)
@@ -280,8 +326,7 @@ fit:;
         f->box[3] = boxes[i].bottom - boxes[i].top + 1;
         f->score = boxes[i].score;
         f->found_by = by;
-        rc = fs_landmarker_fit(det->lm->lm, img->rgb, img->width,
-                               img->height, &boxes[i], f->landmarks);
+        rc = fit_landmarks(det->lm->lm, img, &boxes[i], f->landmarks);
         if (rc == FS_OK)
             judge(img, f, ql);
     }

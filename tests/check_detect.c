@@ -422,6 +422,81 @@ START_TEST(test_gallery_rule_one_dominant_face)
 }
 END_TEST
 
+/* Bytes of dlib's packed integers: a count byte (low nibble), then that
+ * many bytes.  Floats are two of them, mantissa and exponent. */
+static size_t skip_packed(const uint8_t *p, size_t at, int n)
+{
+    while (n-- > 0)
+        at += 1 + (p[at] & 0x0f);
+    return at;
+}
+
+/* The engine's detection with the landmark model at path: its code. */
+static int detect_with_landmarks(const char *path)
+{
+    fs_engine_options o = { .landmarks_path = path, .threads = 1 };
+    fs_engine *e;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_OK);
+    uint8_t px[3 * 64 * 64] = { 0 };
+    fs_image img = { .width = 64, .height = 64, .channels = 3, .depth_bits = 8,
+                     .rgb = px };
+    fs_face f;
+    int n = 0, rc = fs_engine_detect(e, &img, &f, 1, &n, &d);
+    if (rc != FS_OK)
+        ck_assert_msg(strstr(d.msg, path) != NULL, "%s", d.msg);
+    fs_engine_close(e);
+    return rc;
+}
+
+/* The landmark model is read into our own arrays, and its indexes are
+ * checked there (dlib trusts them): a damaged model is refused whole,
+ * never half-loaded or read past its arrays. */
+START_TEST(test_landmark_model_refusals)
+{
+    size_t len;
+    uint8_t *good = tu_read(FS_LANDMARKS_PATH, &len);
+    ck_assert_ptr_nonnull(good);
+    char *dir = tu_mkdtemp();
+    const char *bad = tu_path(dir, "landmarks.dat");
+
+    ck_assert_int_eq(detect_with_landmarks(tu_path(dir, "absent.dat")),
+                     FS_ENOENT);
+    ck_assert_int_eq(tu_write(bad, "", 0), 0);
+    ck_assert_int_eq(detect_with_landmarks(bad), FS_EFORMAT);
+    ck_assert_int_eq(tu_write(bad, "not a model\n", 12), 0);
+    ck_assert_int_eq(detect_with_landmarks(bad), FS_EFORMAT);
+    const size_t cuts[] = { 7, 4096, len / 2, len - 9 };
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        ck_assert_int_eq(tu_write(bad, good, cuts[i]), 0);
+        ck_assert_msg(detect_with_landmarks(bad) == FS_EFORMAT,
+                      "cut at %zu", cuts[i]);
+    }
+    /* The first split's first pixel: after the version, the initial
+     * shape (rows, columns, 136 floats), the counts of cascades, trees
+     * and splits.  600 is past the cascade's 500 pixels but under the
+     * format's limit; 60000 over both. */
+    size_t at = skip_packed(good, 0, 1 + 2 + 2 * 136 + 3);
+    size_t next = skip_packed(good, at, 1);
+    static const uint8_t past[][3] = { { 2, 600 & 0xff, 600 >> 8 },
+                                       { 2, 60000 & 0xff, 60000 >> 8 } };
+    for (int k = 0; k < 2; k++) {
+        FILE *f = fopen(bad, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(good, 1, at, f), at);
+        ck_assert_uint_eq(fwrite(past[k], 1, 3, f), 3);
+        ck_assert_uint_eq(fwrite(good + next, 1, len - next, f), len - next);
+        ck_assert_int_eq(fclose(f), 0);
+        ck_assert_int_eq(detect_with_landmarks(bad), FS_EFORMAT);
+    }
+    ck_assert_int_eq(tu_write(bad, good, len), 0);      /* the real thing */
+    ck_assert_int_eq(detect_with_landmarks(bad), FS_OK);
+    free(good);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* bench detect runs both engines on the same images and says so; with
  * no data set it refuses clearly. */
 START_TEST(test_cli_bench_detect)
@@ -464,6 +539,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, test_cli_detect_json_and_refusals);
     tcase_add_test(tc, test_cli_bench_detect);
     tcase_add_test(tc, test_gallery_rule_one_dominant_face);
+    tcase_add_test(tc, test_landmark_model_refusals);
     suite_add_tcase(s, tc);
     return s;
 }
