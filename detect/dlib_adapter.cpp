@@ -11,6 +11,7 @@ extern "C" {
 #include <algorithm>
 #include <cstddef>
 #include <fstream>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -79,7 +80,6 @@ struct fs_landmarker {
     std::vector<std::vector<dlib::vector<float, 2>>>     delta;
     std::vector<fs_shape_split>                          split;
     float                                               *leaf = nullptr;
-    size_t                                               leaf_bytes = 0;
     fs_shape_forest                                      forest = {};
 
     ~fs_landmarker() { free(leaf); }
@@ -155,15 +155,15 @@ extern "C" int fs_hog_detect(fs_hog *hog, const uint8_t *rgb, int width,
 
 /* Room for n floats on 2 MB boundaries, so that the kernel may back
  * them with huge pages. */
-static float *alloc_leaves(size_t n, size_t *bytes)
+static float *alloc_leaves(size_t n)
 {
     const size_t huge = (size_t)2 << 20;
-    *bytes = (n * sizeof(float) + huge - 1) / huge * huge;
+    const size_t bytes = (n * sizeof(float) + huge - 1) / huge * huge;
     void *p = nullptr;
-    if (posix_memalign(&p, huge, *bytes) != 0)
+    if (posix_memalign(&p, huge, bytes) != 0)
         throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
-    madvise(p, *bytes, MADV_HUGEPAGE);    /* advice: refusal is harmless */
+    madvise(p, bytes, MADV_HUGEPAGE);     /* advice: refusal is harmless */
 #endif
     return static_cast<float *>(p);
 }
@@ -203,7 +203,7 @@ static int read_predictor(std::istream &in, fs_landmarker &lm)
                 f.splits = (int)splits;
                 lm.split.resize(cascades * trees * splits);
                 lm.leaf = alloc_leaves(cascades * trees * (splits + 1) *
-                                       FS_SHAPE_COORDS, &lm.leaf_bytes);
+                                       FS_SHAPE_COORDS);
             }
             if (splits != (size_t)f.splits ||
                 tree.leaf_values.size() != splits + 1)
@@ -251,26 +251,17 @@ static int read_predictor(std::istream &in, fs_landmarker &lm)
 
 extern "C" int fs_landmarker_open(const char *path, fs_landmarker **out)
 {
+    /* dlib's deserialize throws on a short or malformed file */
     return fs_guarded([&]() -> int {
         std::ifstream f(path, std::ios::binary);
         if (!f)
             return FS_ENOENT;
-        fs_landmarker *lm = new fs_landmarker;
-        int rc;
-        try {
-            rc = read_predictor(f, *lm);
-        } catch (const std::bad_alloc &) {
-            rc = FS_ENOMEM;
-        } catch (...) {
-            rc = FS_EFORMAT;
-        }
-        if (rc != FS_OK) {
-            delete lm;
-            return rc;
-        }
-        *out = lm;
-        return FS_OK;
-    });
+        std::unique_ptr<fs_landmarker> lm(new fs_landmarker);
+        int rc = read_predictor(f, *lm);
+        if (rc == FS_OK)
+            *out = lm.release();
+        return rc;
+    }, FS_EFORMAT);
 }
 
 extern "C" void fs_landmarker_close(fs_landmarker *lm)

@@ -271,7 +271,6 @@ static int env_put(fs_gallery_batch *b, int db, const MDB_val *k,
     return fs_fail(d, rc, "gallery '%s': cannot seal %s", g->dir, name);
 }
 
-
 /* The payload of the stored value v of record k in *r: where it lies in
  * LMDB's map when plain, or decrypted into out (cap bytes) when sealed,
  * since the map is read-only and nothing decrypted may reach the disk.
