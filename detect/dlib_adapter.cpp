@@ -232,6 +232,8 @@ static int read_predictor(std::istream &in, fs_landmarker &lm)
     if (lm.anchor.size() != cascades || lm.delta.size() != cascades)
         return FS_EFORMAT;
     size_t pixels = lm.anchor[0].size();
+    if (pixels == 0 || pixels > FS_SHAPE_MAX_PIXELS)   /* fs_detect.c's room */
+        return FS_EFORMAT;
     for (unsigned long c = 0; c < cascades; c++) {
         if (lm.anchor[c].size() != pixels || lm.delta[c].size() != pixels)
             return FS_EFORMAT;

@@ -431,6 +431,63 @@ static size_t skip_packed(const uint8_t *p, size_t at, int n)
     return at;
 }
 
+/* dlib's serialization, enough to write a predictor: integers packed as
+ * a count byte (0x80: negative) and that many little-endian bytes. */
+static void put_packed(FILE *f, long long v)
+{
+    uint8_t buf[9], n = 0;
+    unsigned long long u = v < 0 ? -(unsigned long long)v : (unsigned long long)v;
+    do
+        buf[1 + n++] = (uint8_t)(u & 0xff);
+    while ((u >>= 8) != 0);
+    buf[0] = n | (v < 0 ? 0x80 : 0);
+    ck_assert_uint_eq(fwrite(buf, 1, 1 + n, f), 1 + n);
+}
+
+static void put_zero_float(FILE *f)        /* mantissa 0, exponent 0 */
+{
+    put_packed(f, 0);
+    put_packed(f, 0);
+}
+
+static void put_zero_shape(FILE *f)        /* a 136 x 1 dlib matrix */
+{
+    put_packed(f, -136);
+    put_packed(f, -1);
+    for (int i = 0; i < 136; i++)
+        put_zero_float(f);
+}
+
+/* A one-cascade, one-tree, one-split predictor sampling `pixels` pixels:
+ * valid in dlib's format whatever the count. */
+static void write_tiny_predictor(const char *path, long pixels)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    put_packed(f, 1);                       /* version */
+    put_zero_shape(f);                      /* initial shape */
+    put_packed(f, 1);                       /* cascades */
+    put_packed(f, 1);                       /* trees */
+    put_packed(f, 1);                       /* splits: pixel 0 - pixel 1 */
+    put_packed(f, 0);
+    put_packed(f, 1);
+    put_zero_float(f);
+    put_packed(f, 2);                       /* leaves */
+    put_zero_shape(f);
+    put_zero_shape(f);
+    put_packed(f, 1);                       /* anchors, per cascade */
+    put_packed(f, pixels);
+    for (long i = 0; i < pixels; i++)
+        put_packed(f, 0);
+    put_packed(f, 1);                       /* deltas, per cascade */
+    put_packed(f, pixels);
+    for (long i = 0; i < pixels; i++) {
+        put_zero_float(f);
+        put_zero_float(f);
+    }
+    ck_assert_int_eq(fclose(f), 0);
+}
+
 /* The engine's detection with the landmark model at path: its code. */
 static int detect_with_landmarks(const char *path)
 {
@@ -489,6 +546,12 @@ START_TEST(test_landmark_model_refusals)
         ck_assert_int_eq(fclose(f), 0);
         ck_assert_int_eq(detect_with_landmarks(bad), FS_EFORMAT);
     }
+    /* A cascade samples at most 4096 pixels, the room the fit keeps for
+     * them: one more would be written past it. */
+    write_tiny_predictor(bad, 4096);
+    ck_assert_int_eq(detect_with_landmarks(bad), FS_OK);
+    write_tiny_predictor(bad, 4097);
+    ck_assert_int_eq(detect_with_landmarks(bad), FS_EFORMAT);
     ck_assert_int_eq(tu_write(bad, good, len), 0);      /* the real thing */
     ck_assert_int_eq(detect_with_landmarks(bad), FS_OK);
     free(good);
