@@ -59,14 +59,15 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
             libssl-dev check libopencv-dev libdlib-dev libdlib-data \
             opencv-data libfaiss-dev libhnswlib-dev
 
-LIB_SRCS := engine/fs_crypt.c engine/fs_error.c engine/fs_file.c engine/fs_json.c engine/fs_pool.c \
-            engine/facesearch.c engine/fs_enroll.c engine/fs_faces.c \
+LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c engine/base/fs_json.c engine/base/fs_pool.c \
+            engine/facesearch.c engine/fs_faces.c \
             embed/fs_model.c embed/fs_net.c \
             detect/fs_image.c detect/fs_intake.c detect/fs_detect.c \
             index/fs_gallery.c index/fs_rank.c index/fs_rank_kern.c \
-            engine/fs_pack.c \
-            gate/fs_account.c gate/fs_audit.c gate/fs_gate.c gate/fs_keys.c \
-            gate/fs_profile.c gate/fs_session.c
+            engine/base/fs_pack.c \
+            gate/fs_account.c gate/fs_audit.c gate/fs_care.c gate/fs_enroll.c \
+            gate/fs_gate.c gate/fs_keys.c gate/fs_profile.c gate/fs_request.c \
+            gate/fs_search.c gate/fs_session.c gate/fs_store.c
 # The shipped policy profiles, in fs_profile_names' order, compiled in.
 PROFILES := $(addprefix gate/profiles/,detroit.profile miami.profile \
             nypd.profile nys-model.profile lacris.profile)
@@ -75,7 +76,8 @@ CLI_SRCS := tools/main.c tools/cmd_bench.c tools/cmd_detect.c \
             tools/cmd_embed.c tools/cmd_enroll.c tools/cmd_eval.c \
             tools/cmd_gallery.c tools/cmd_init.c tools/cmd_login.c \
             tools/cmd_user.c tools/cmd_key.c tools/cmd_audit.c \
-            tools/cmd_profile.c \
+            tools/cmd_profile.c tools/cmd_agency.c tools/cmd_purge.c \
+            tools/cmd_request.c tools/cmd_search.c \
             tools/fs_cli.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_util.c
@@ -238,7 +240,7 @@ distclean: clean
 FUZZ_SECONDS ?= 600
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
               -fno-sanitize-recover=all -D_GNU_SOURCE -ffp-contract=off
-FUZZ_SRCS := engine/fs_error.c engine/fs_file.c detect/fs_intake.c \
+FUZZ_SRCS := engine/base/fs_error.c engine/base/fs_file.c detect/fs_intake.c \
              detect/fs_image.c
 .PHONY: fuzz
 fuzz: | deps

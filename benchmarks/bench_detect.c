@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include "../engine/facesearch.h"
-#include "../engine/fs_file.h"
-#include "../engine/fs_pool.h"
+#include "../engine/base/fs_file.h"
+#include "../engine/base/fs_pool.h"
 
 #define LARGE_SIDE 1920
 

@@ -26,8 +26,8 @@
 #include <cblas.h>
 
 #include "../engine/facesearch.h"
-#include "../engine/fs_json.h"
-#include "../engine/fs_pool.h"
+#include "../engine/base/fs_json.h"
+#include "../engine/base/fs_pool.h"
 
 #define MIN_TIMED 5
 

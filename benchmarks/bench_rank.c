@@ -42,10 +42,10 @@
 #include <immintrin.h>
 #endif
 
-#include "../engine/fs_pool.h"
+#include "../engine/base/fs_pool.h"
 #include "../index/fs_index.h"
 
-#include "../engine/fs_crypt.h"
+#include "../engine/base/fs_crypt.h"
 
 #define D          FS_DESC_DIM
 #define BATCH      FS_BENCH_RANK_BATCH

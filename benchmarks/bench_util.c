@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../engine/fs_error.h"
+#include "../engine/base/fs_error.h"
 
 extern char **environ;
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/fs_error.h"
+#include "../engine/base/fs_error.h"
 
 #define FS_BENCH_MAX_RESULTS 32
 #define FS_BENCH_MAX_ROUNDS  9

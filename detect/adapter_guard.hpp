@@ -9,7 +9,7 @@
 #include <new>
 
 extern "C" {
-#include "../engine/fs_error.h"
+#include "../engine/base/fs_error.h"
 }
 
 template <typename Body>

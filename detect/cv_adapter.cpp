@@ -10,7 +10,7 @@
 // converted), then converts to 8-bit RGB.
 extern "C" {
 #include "cv_adapter.h"
-#include "../engine/fs_error.h"
+#include "../engine/base/fs_error.h"
 }
 #include "adapter_guard.hpp"
 

@@ -3,8 +3,8 @@
 // upsampling, which face, what quality) are made in C, in fs_detect.c.
 extern "C" {
 #include "dlib_adapter.h"
-#include "../engine/fs_error.h"
-#include "../engine/fs_types.h"
+#include "../engine/base/fs_error.h"
+#include "../engine/base/fs_types.h"
 }
 #include "adapter_guard.hpp"
 

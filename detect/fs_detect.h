@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/fs_error.h"
+#include "../engine/base/fs_error.h"
 
 #define FS_IMAGE_MAX_BYTES  ((size_t)64 << 20)
 #define FS_IMAGE_MAX_PIXELS (40L * 1000 * 1000)    /* declared, pre-decode */

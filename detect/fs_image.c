@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../engine/fs_file.h"
-#include "../engine/fs_types.h"
+#include "../engine/base/fs_file.h"
+#include "../engine/base/fs_types.h"
 #include "cv_adapter.h"
 
 /* Refuses devices and streams by what the path is, before opening it:

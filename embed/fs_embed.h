@@ -44,8 +44,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/fs_error.h"
-#include "../engine/fs_types.h"
+#include "../engine/base/fs_error.h"
+#include "../engine/base/fs_types.h"
 
 #define FS_MODEL_MAGIC         "FSMODEL"   /* 7 chars + NUL = 8 bytes */
 #define FS_MODEL_VERSION       1u

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 
-#include "../engine/fs_crypt.h"
-#include "../engine/fs_file.h"
+#include "../engine/base/fs_crypt.h"
+#include "../engine/base/fs_file.h"
 
 struct fs_model {
     uint8_t   *file;           /* whole file, aligned */

@@ -35,7 +35,7 @@
 
 #include <cblas.h>
 
-#include "../engine/fs_pool.h"
+#include "../engine/base/fs_pool.h"
 
 #define NBUF        3
 #define TILE_FLOATS (1 << 18)     /* im2col tile budget per thread */

@@ -1,6 +1,6 @@
 /*
  * facesearch.c - the engine: composes detect/ and embed/ behind
- * facesearch.h.
+ * fs_engine.h.
  */
 #include "fs_engine_int.h"
 
@@ -109,23 +109,31 @@ int fs_chip_read(const char *path, uint8_t *chip, fs_detail *d)
     return fs_chip_load(path, chip, d);
 }
 
+void fs_engine_set_quality(fs_engine *e, const fs_quality_limits *q)
+{
+    e->quality = *q;
+}
+
 int fs_image_read(const char *path, fs_image *img, fs_detail *d)
 {
     return fs_image_load(path, img, d);
 }
 
-int fs_engine_pool(fs_engine *e, fs_detail *d)
+int fs_engine_pool(fs_engine *e, fs_pool **pool, fs_detail *d)
 {
     int rc = e->front ? FS_OK : fs_pool_create(e->threads, &e->front);
-    return rc == FS_OK ? rc : fs_fail(d, rc, "cannot start the engine's "
-                                      "threads");
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "cannot start the engine's threads");
+    if (pool)
+        *pool = e->front;
+    return FS_OK;
 }
 
 int fs_engine_front(fs_engine *e, fs_detail *d)
 {
     if (e->det)
         return FS_OK;
-    int rc = fs_engine_pool(e, d);
+    int rc = fs_engine_pool(e, NULL, d);
     if (rc != FS_OK)
         return rc;
     int nt = fs_pool_threads(e->front);

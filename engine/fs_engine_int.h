@@ -1,13 +1,13 @@
 /*
  * fs_engine_int.h - the engine's insides, shared by the files of engine/
- * that compose the pipeline (facesearch.c, fs_enroll.c).  No other module
+ * that compose the pipeline (facesearch.c, fs_faces.c).  No other module
  * includes it.
  */
 #ifndef FS_ENGINE_INT_H
 #define FS_ENGINE_INT_H
 
-#include "facesearch.h"
-#include "fs_pool.h"
+#include "fs_engine.h"
+#include "base/fs_pool.h"
 #include "../embed/fs_embed.h"
 
 struct fs_engine {
@@ -28,10 +28,9 @@ struct fs_engine {
     char          model_sha[65];
 };
 
-/* The front pool, made on first use; fs_engine_front adds every
+/* fs_engine_front adds to the pool (fs_engine_pool) every
  * thread's detector (loading the landmark model takes a second or two,
  * which work that finds nothing to detect never pays). */
-int fs_engine_pool(fs_engine *e, fs_detail *d);
 int fs_engine_front(fs_engine *e, fs_detail *d);
 
 #endif /* FS_ENGINE_INT_H */

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_crypt.h"
-#include "fs_file.h"
+#include "base/fs_crypt.h"
+#include "base/fs_file.h"
 
 static void refuse(fs_face_job *j, int rc, const char *why)
 {
@@ -127,7 +127,7 @@ static void front_team(void *arg, int tid, int nthreads)
 
 int fs_engine_read(fs_engine *e, fs_face_job *jobs, size_t n, fs_detail *d)
 {
-    int rc = fs_engine_pool(e, d);
+    int rc = fs_engine_pool(e, NULL, d);
     if (rc != FS_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {

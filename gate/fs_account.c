@@ -214,7 +214,7 @@ int gate_user_get(fs_gallery_batch *b, const char *name, fs_user *u,
     return FS_OK;
 }
 
-static int valid_date(const char *s)
+int gate_valid_date(const char *s)
 {
     int y, m, dd;
     char tail;
@@ -241,12 +241,20 @@ int gate_user_create(fs_gallery_batch *b, const fs_user *u,
     if (!u->roles || (u->roles & ~(unsigned)((1u << NROLES) - 1)))
         return fs_fail(d, FS_EINVAL, "user '%s' needs at least one known "
                        "role", u->name);
-    if (u->trained[0] && !valid_date(u->trained))
+    if (u->trained[0] && !gate_valid_date(u->trained))
         return fs_fail(d, FS_EINVAL, "training date '%s' is not a date "
                        "(YYYY-MM-DD)", u->trained);
     if ((u->roles & FS_ROLES_TRAINED) && !u->trained[0])
         return fs_fail(d, FS_DENIED, "G3: examiner and supervisor roles "
                        "need a training date (--trained YYYY-MM-DD)");
+    char today[11];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(today, sizeof today, "%Y-%m-%d", gmtime_r(&now, &tm));
+    if (u->trained[0] && strcmp(u->trained, today) > 0)
+        return fs_fail(d, FS_DENIED, "G3: training date %s is still to "
+                       "come: a role that needs training waits for it",
+                       u->trained);
     if ((rc = fs_password_check(password, u->name, min_len, d)) != FS_OK)
         return rc;
     fs_user x = *u;
@@ -267,32 +275,60 @@ int gate_user_create(fs_gallery_batch *b, const fs_user *u,
     return gate_user_put(b, &x, pwrec, d);
 }
 
-int fs_user_add(fs_gate *g, fs_gallery_batch *b, const fs_user *u,
-                const char *password, fs_detail *d)
+typedef struct new_user {
+    fs_gate       *g;
+    const fs_user *u;
+    const char    *password;
+} new_user;
+
+static int add_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
 {
-    return gate_user_create(b, u, password, g->profile.password_min_length,
-                            d);
+    const new_user *nu = ctx;
+    return gate_user_create(b, nu->u, nu->password,
+                            nu->g->profile.password_min_length, d);
 }
 
-int fs_user_disable(fs_gate *g, fs_gallery_batch *b, const char *name,
-                    fs_detail *d)
+int fs_user_add(fs_gate *g, const fs_user *u, const char *password,
+                fs_detail *d)
 {
-    (void)g;
+    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "user add", d);
+    if (rc != FS_OK)
+        return rc;
+    char roles[96], objects[FS_USER_MAX + 128];
+    fs_roles_format(u->roles, roles, sizeof roles);
+    snprintf(objects, sizeof objects, "user %s roles %s", u->name, roles);
+    new_user nu = { g, u, password };
+    fs_audit_entry e = { "user add", NULL, NULL, objects, "ok" };
+    return gate_change(g, add_in, &nu, &e, d);
+}
+
+static int disable_in(void *name, fs_gallery_batch *b, fs_detail *d)
+{
     fs_user u;
     uint8_t pwrec[GATE_PWREC_BYTES];
     int rc = gate_user_get(b, name, &u, pwrec, d);
     if (rc == FS_NOTFOUND)
-        return fs_fail(d, FS_NOTFOUND, "no user '%s'", name);
+        return fs_fail(d, FS_NOTFOUND, "no user '%s'", (const char *)name);
     if (rc != FS_OK)
         return rc;
     u.disabled = 1;
     return gate_user_put(b, &u, pwrec, d);
 }
 
-int fs_user_list(fs_gate *g, fs_gallery_batch *b, fs_user **out, size_t *n,
-                 fs_detail *d)
+int fs_user_disable(fs_gate *g, const char *name, fs_detail *d)
 {
-    (void)g;
+    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "user disable", d);
+    if (rc != FS_OK)
+        return rc;
+    char objects[FS_USER_MAX + 8];
+    snprintf(objects, sizeof objects, "user %s", name);
+    fs_audit_entry e = { "user disable", NULL, NULL, objects, "ok" };
+    return gate_change(g, disable_in, (void *)name, &e, d);
+}
+
+static int list_in(fs_gallery_batch *b, fs_user **out, size_t *n,
+                   fs_detail *d)
+{
     fs_user *v = NULL;
     size_t len = 0, cap = 0;
     fs_record r;
@@ -326,4 +362,20 @@ int fs_user_list(fs_gate *g, fs_gallery_batch *b, fs_user **out, size_t *n,
     *out = v;
     *n = len;
     return FS_OK;
+}
+
+int fs_user_list(fs_gate *g, fs_user **out, size_t *n, fs_detail *d)
+{
+    fs_gallery_batch *b;
+    int rc = gate_require(g, FS_ROLE_ADMIN | FS_ROLE_AUDITOR, 0, "user list",
+                          d);
+    if (rc == FS_OK)
+        rc = gate_note_read(g, "user list", "accounts", d);
+    if (rc == FS_OK)
+        rc = gate_read(g, &b, d);
+    if (rc != FS_OK)
+        return rc;
+    rc = list_in(b, out, n, d);
+    fs_gallery_abort(b);
+    return rc;
 }

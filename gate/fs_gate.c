@@ -60,7 +60,6 @@ void fs_gate_close(fs_gate *g)
     gate_free(g);
 }
 
-fs_gallery *fs_gate_gallery(fs_gate *g) { return g->gal; }
 const fs_profile *fs_gate_profile(const fs_gate *g) { return &g->profile; }
 const char *fs_gate_profile_text(const fs_gate *g) { return g->profile_text; }
 const char *fs_gate_key_path(const fs_gate *g) { return g->key_path; }
@@ -124,7 +123,7 @@ static int create_records(fs_gate *g, const fs_gate_init *in, fs_detail *d)
              g->id_hex, g->profile.name, g->who.name);
     fs_audit_entry e = { "init", NULL, NULL, objects, "ok" };
     first_records f = { g, in };
-    return fs_gate_change(g, put_first_records, &f, &e, d);
+    return gate_change(g, put_first_records, &f, &e, d);
 }
 
 int fs_gate_create(const char *dir, const fs_gate_init *in, char *key_path,
@@ -308,12 +307,17 @@ int fs_gate_open(const char *dir, const fs_gate_options *opt, fs_gate **out,
 
 /* ---- actions ---------------------------------------------------------------------- */
 
-int fs_gate_begin(fs_gate *g, fs_gallery_batch **b, fs_detail *d)
+int gate_begin(fs_gate *g, fs_gallery_batch **b, fs_detail *d)
 {
     return fs_gallery_begin(g->gal, b, d);
 }
 
-int fs_gate_audit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
+int gate_read(fs_gate *g, fs_gallery_batch **b, fs_detail *d)
+{
+    return fs_gallery_begin_read(g->gal, b, d);
+}
+
+int gate_audit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
                   fs_detail *d)
 {
     if (!g->have_who)
@@ -322,10 +326,10 @@ int fs_gate_audit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
     return gate_audit_append(g, b, g->who.name, g->who.unit, e, d);
 }
 
-int fs_gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
-                   fs_detail *d)
+int gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
+                fs_detail *d)
 {
-    int rc = fs_gate_audit(g, b, e, d);
+    int rc = gate_audit(g, b, e, d);
     if (rc != FS_OK) {
         fs_gallery_abort(b);
         return rc;
@@ -333,13 +337,12 @@ int fs_gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
     return fs_gallery_commit(b, d);
 }
 
-int fs_gate_change(fs_gate *g,
-                   int (*change)(void *ctx, fs_gallery_batch *b,
-                                 fs_detail *d),
-                   void *ctx, const fs_audit_entry *e, fs_detail *d)
+int gate_change(fs_gate *g,
+                int (*change)(void *ctx, fs_gallery_batch *b, fs_detail *d),
+                void *ctx, const fs_audit_entry *e, fs_detail *d)
 {
     fs_gallery_batch *b;
-    int rc = fs_gate_begin(g, &b, d);
+    int rc = gate_begin(g, &b, d);
     if (rc != FS_OK)
         return rc;
     if ((rc = change(ctx, b, d)) != FS_OK) {
@@ -351,7 +354,7 @@ int fs_gate_change(fs_gate *g,
                          rc, d);
         return rc;
     }
-    return fs_gate_commit(g, b, e, d);
+    return gate_commit(g, b, e, d);
 }
 
 int gate_refusal(fs_gate *g, const char *user, const char *unit,
@@ -363,7 +366,7 @@ int gate_refusal(fs_gate *g, const char *user, const char *unit,
              why && why->msg[0] ? why->msg : fs_strerror(rc));
     fs_audit_entry e = { action, NULL, NULL, objects, outcome };
     fs_gallery_batch *b;
-    if (fs_gate_begin(g, &b, NULL) == FS_OK) {
+    if (gate_begin(g, &b, NULL) == FS_OK) {
         if (gate_audit_append(g, b, user, unit, &e, NULL) == FS_OK)
             fs_gallery_commit(b, NULL);
         else
@@ -372,11 +375,24 @@ int gate_refusal(fs_gate *g, const char *user, const char *unit,
     return rc;
 }
 
-int fs_gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d)
+static int note(fs_gate *g, const fs_audit_entry *e, fs_detail *d)
 {
     fs_gallery_batch *b;
-    int rc = fs_gate_begin(g, &b, d);
-    return rc == FS_OK ? fs_gate_commit(g, b, e, d) : rc;
+    int rc = gate_begin(g, &b, d);
+    return rc == FS_OK ? gate_commit(g, b, e, d) : rc;
+}
+
+int fs_gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d)
+{
+    int rc = gate_require(g, 0, 0, e->action, d);
+    return rc == FS_OK ? note(g, e, d) : rc;
+}
+
+int gate_note_read(fs_gate *g, const char *action, const char *objects,
+                   fs_detail *d)
+{
+    fs_audit_entry e = { action, NULL, NULL, objects, "ok" };
+    return note(g, &e, d);
 }
 
 /* ---- the profile ---------------------------------------------------------- */
@@ -397,7 +413,9 @@ int fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
                         fs_detail *d)
 {
     fs_profile p;
-    int rc = fs_profile_parse(text, len, &p, d);
+    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "profile set", d);
+    if (rc == FS_OK)
+        rc = fs_profile_parse(text, len, &p, d);
     if (rc != FS_OK)
         return rc;
     char *copy = strndup(text, len);
@@ -408,7 +426,7 @@ int fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
              g->profile.name, p.name, len);
     meta_value v = { "profile", copy, len };
     fs_audit_entry e = { "profile set", NULL, NULL, objects, "ok" };
-    rc = fs_gate_change(g, put_meta_value, &v, &e, d);
+    rc = gate_change(g, put_meta_value, &v, &e, d);
     if (rc != FS_OK) {
         free(copy);
         return rc;
@@ -423,18 +441,21 @@ int fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
 
 int fs_gate_key_rotate(fs_gate *g, fs_detail *d)
 {
+    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "key rotate", d);
+    if (rc != FS_OK)
+        return rc;
     uint8_t kek[FS_KEY_BYTES], wrapped[GATE_WRAPPED_BYTES];
     char next[4200];
     snprintf(next, sizeof next, "%s.new", g->key_path);
     unlink(next);                 /* a stale one: the current key works */
-    int rc = fs_random(kek, sizeof kek) == FS_OK
-             ? gate_keys_wrap(g, kek, wrapped) : FS_EINTERNAL;
+    rc = fs_random(kek, sizeof kek) == FS_OK
+         ? gate_keys_wrap(g, kek, wrapped) : FS_EINTERNAL;
     if (rc == FS_OK)
         rc = gate_keyfile_create(next, g->id_hex, kek, d);
     if (rc == FS_OK) {
         meta_value v = { "keys", wrapped, sizeof wrapped };
         fs_audit_entry e = { "key rotate", NULL, NULL, g->key_path, "ok" };
-        rc = fs_gate_change(g, put_meta_value, &v, &e, d);
+        rc = gate_change(g, put_meta_value, &v, &e, d);
     }
     if (rc != FS_OK) {
         unlink(next);

@@ -1,18 +1,21 @@
 /*
- * fs_gate.h - the policy gate's foundation: the profile a gallery runs
- * under, accounts and roles, sessions, the keys of encryption at rest and
- * the tamper-evident audit trail (rules G1-G3, G18, G21 of GATE.md).
+ * fs_gate.h - the policy gate: the profile a gallery runs under, accounts
+ * and roles, sessions, keys, agencies and requests, the gated search, the
+ * gallery's care and the tamper-evident audit trail (rules G1-G13, G18,
+ * G20, G21 of GATE.md).
  *
- * A gate is a gallery opened for people.  Everything it keeps lives in
- * the gallery's LMDB environment (fs_record_* tables), so that every
- * change commits in one transaction with the audit entry that records it:
- * an action without its entry cannot happen (G18).  The pattern is
- *
- *     fs_gate_begin(gate, &b)  ->  the change, through b  ->
- *     fs_gate_commit(gate, b, &entry)   (appends the entry, commits)
- *
- * and fs_gate_note for an action that changes nothing but must be on
- * record (a read, a refusal, a failed login).
+ * The gate is the only door to the gallery.  A gate is a gallery opened
+ * for people; the unlocked gallery never leaves it.  Every verb below
+ * checks, itself, who acts (the session), their roles and training, and
+ * the policy conditions of the action, so that every front end (the CLI,
+ * the service, a test) inherits the same checks.  Everything the gate
+ * keeps lives in the gallery's LMDB environment, so every change commits
+ * in one transaction with the audit entry that records it: an action
+ * without its entry cannot happen (G18), and a refusal is on the trail
+ * too.  The one way to subject ids and scores for a probe is
+ * fs_gate_search, which returns an opaque candidate list only after every
+ * condition of G10 holds and the search, sealed, is committed with its
+ * entry.
  *
  * Keys (G21): a random data key seals the gallery's images and templates
  * and a separate random audit key MACs the trail; both are stored only
@@ -33,8 +36,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/fs_crypt.h"
-#include "../engine/fs_error.h"
+#include "../engine/base/fs_crypt.h"
+#include "../engine/base/fs_error.h"
+#include "../engine/fs_engine.h"
 #include "../detect/fs_detect.h"
 #include "../index/fs_index.h"
 
@@ -80,6 +84,11 @@ const char *fs_profile_builtin(const char *name);
  * caller frees.  FS_NOTFOUND for an unknown name. */
 int  fs_profile_load(const char *name_or_path, fs_profile *p, char **text,
                      fs_detail *d);
+/* 1 when text states one of the profile's prohibited purposes (G6), in
+ * the profile's words for it or the purpose's own; the purpose's slug
+ * goes to purpose.  0 otherwise. */
+int  fs_profile_prohibited(const fs_profile *p, const char *text,
+                           char *purpose, size_t cap);
 
 /* ---- accounts and roles (G1-G3) --------------------------------------------- */
 
@@ -154,7 +163,6 @@ int  fs_gate_open(const char *dir, const fs_gate_options *opt, fs_gate **out,
                   fs_detail *d);
 void fs_gate_close(fs_gate *g);
 
-fs_gallery       *fs_gate_gallery(fs_gate *g);
 const fs_profile *fs_gate_profile(const fs_gate *g);
 /* The profile's text as the gallery keeps it. */
 const char       *fs_gate_profile_text(const fs_gate *g);
@@ -182,7 +190,7 @@ int  fs_gate_logout(fs_gate *g, fs_detail *d);
 int  fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
                      fs_user *who, fs_detail *d);
 
-/* ---- actions and the audit trail (G18) ------------------------------------ */
+/* ---- the audit trail (G18) ------------------------------------------------ */
 
 typedef struct fs_audit_entry {
     const char *action;             /* "user add", "enroll", "login" ... */
@@ -192,26 +200,9 @@ typedef struct fs_audit_entry {
     const char *outcome;            /* "ok", or what was refused and why */
 } fs_audit_entry;
 
-/* A write batch for a change; fs_gate_commit appends the entry for the
- * session's user and commits both, or nothing (the batch is ended either
- * way). */
-int  fs_gate_begin(fs_gate *g, fs_gallery_batch **b, fs_detail *d);
-int  fs_gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
-                    fs_detail *d);
-/* The usual shape of both: change(ctx, b, d) runs in a fresh batch, then
- * the entry is appended and both commit, or neither (the change's own
- * code returns when it fails).  A change refused by a rule or by its
- * input (FS_DENIED, FS_EINVAL, FS_EXISTS, FS_NOTFOUND) goes on the trail
- * as refused, with the reason. */
-int  fs_gate_change(fs_gate *g,
-                    int (*change)(void *ctx, fs_gallery_batch *b,
-                                  fs_detail *d),
-                    void *ctx, const fs_audit_entry *e, fs_detail *d);
-/* Appends an entry within a batch the caller commits (enrolment commits
- * batch by batch, each with its entry). */
-int  fs_gate_audit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
-                   fs_detail *d);
-/* An entry in a transaction of its own: reads and refusals. */
+/* Puts an action that changes nothing on the trail, for the session's
+ * user (any role): the end of a long run, say.  Changes are never made
+ * this way: each verb below commits its own entry with its change. */
 int  fs_gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d);
 
 typedef struct fs_audit_record {
@@ -250,18 +241,16 @@ int  fs_audit_walk(fs_gate *g, const fs_audit_filter *f,
 int  fs_audit_purge(fs_gate *g, int64_t before_us, uint64_t *purged,
                     fs_detail *d);
 
-/* ---- administration --------------------------------------------------------- */
+/* ---- administration (admin unless said) --------------------------------- */
 
 /* Adds an account (G1-G3): FS_EXISTS, FS_EINVAL for a bad name, roles
  * or password, FS_DENIED when examiner or supervisor is asked for
- * without a training date (G3). */
-int  fs_user_add(fs_gate *g, fs_gallery_batch *b, const fs_user *u,
-                 const char *password, fs_detail *d);
-int  fs_user_disable(fs_gate *g, fs_gallery_batch *b, const char *name,
-                     fs_detail *d);
-/* Every account, by name, in an array the caller frees. */
-int  fs_user_list(fs_gate *g, fs_gallery_batch *b, fs_user **out, size_t *n,
-                  fs_detail *d);
+ * without a training date, or with one in the future (G3). */
+int  fs_user_add(fs_gate *g, const fs_user *u, const char *password,
+                 fs_detail *d);
+int  fs_user_disable(fs_gate *g, const char *name, fs_detail *d);
+/* Every account, by name, in an array the caller frees (admin, auditor). */
+int  fs_user_list(fs_gate *g, fs_user **out, size_t *n, fs_detail *d);
 
 /* Replaces the profile the gallery runs under with the text of an edited
  * or another profile file (parsed first: FS_EINVAL naming the line, and
@@ -274,5 +263,236 @@ int  fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
  * Audited.  A crash midway leaves the gallery openable with the old file
  * or the new one (new_path's ".new" sibling is picked up at open). */
 int  fs_gate_key_rotate(fs_gate *g, fs_detail *d);
+
+/* ---- the gallery's care (G20) ------------------------------------------- */
+
+/* Counts and settings (admin, auditor). */
+int  fs_gate_gallery_stat(fs_gate *g, fs_gallery_stats *st, fs_detail *d);
+/* A subject's record and up to max of its images' records (admin);
+ * FS_NOTFOUND when there is none. */
+int  fs_gate_subject_show(fs_gate *g, const char *subject,
+                          fs_subject_info *info, fs_image_info *images,
+                          size_t max, size_t *n, fs_detail *d);
+/* Removes a subject with all its records, templates and images (admin);
+ * reason is required: a sealed or expunged record, say. */
+int  fs_gate_subject_remove(fs_gate *g, const char *subject,
+                            const char *reason, fs_detail *d);
+/* fs_gallery_verify over the whole store (admin, auditor). */
+int  fs_gate_gallery_verify(fs_gate *g, fs_detail *d);
+/* The gallery's ranking, FS_RANK_EXACT or FS_RANK_COMPRESSED (admin). */
+int  fs_gate_set_rank_mode(fs_gate *g, int mode, fs_detail *d);
+
+/* Writes mugshots whose templates are already made (admin): one batch
+ * committed with its entry, or nothing.  res (n of them, or NULL) says
+ * what became of each; an image already enrolled is FS_EXISTS in
+ * res->image_id's sense and not an error.  What the enroller below
+ * commits through; benchmarks fill galleries with it. */
+int  fs_gate_enroll_templates(fs_gate *g, const fs_mugshot *m, size_t n,
+                              fs_put_result *res, fs_detail *d);
+
+/* ---- enrolment --------------------------------------------------------- */
+
+/* Cosine similarity from which a new subject's face is reported as a
+ * possible duplicate of an existing subject's record.  Measured on
+ * lfw-dev (3630 enrolled faces, 6.5M pairs): 0.95 is passed by 73% of
+ * pairs of one person and 9e-6 of pairs of two (0.92: 99% and 2e-3). */
+#define FS_DUPLICATE_COSINE 0.95
+
+enum { FS_ENROLLED = 1, FS_ENROLL_ALREADY = 2, FS_ENROLL_REJECTED = 3 };
+
+/* One image the admin named, and what became of it. */
+typedef struct fs_enroll_item {
+    /* in */
+    const char *path;
+    const char *subject;
+    const char *name, *booking_number, *capture_date, *source_agency;
+    const char *lawful_source;       /* "booking", "arrest" or "parole" */
+    /* out */
+    int      status;                 /* FS_ENROLLED, ... */
+    int      rc;                     /* rejected: why, as a code */
+    char     reason[320];            /* rejected: why, for the report */
+    uint64_t image_id;               /* enrolled or already there */
+    char     duplicate_of[FS_SUBJECT_MAX];   /* "" or a possible duplicate */
+    float    duplicate_score;
+} fs_enroll_item;
+
+typedef struct fs_enroller fs_enroller;
+
+/* Enrolment (admin, G20).  Holds the gallery's templates in memory for
+ * the duplicate check; the engine must have a model, the gate's gallery
+ * templates from that model (FS_EMODEL otherwise).  Each batch commits
+ * with its audit entry, which names every image it added (G18, G20). */
+int  fs_enroller_open(fs_engine *e, fs_gate *gate, fs_enroller **out,
+                      fs_detail *d);
+/* Enrols a batch: reads, checks (G8 intake), detects, aligns and embeds
+ * the images on all the engine's threads, then writes the accepted ones
+ * in one commit.  Per-image refusals land in the items; the return code
+ * is for failures of the whole batch (storage), after which nothing of
+ * the batch was written.  Images already enrolled (same sha256) are
+ * skipped before any decoding. */
+int  fs_enroller_run(fs_enroller *en, fs_enroll_item *items, size_t n,
+                     fs_detail *d);
+void fs_enroller_close(fs_enroller *en);
+
+
+/* ---- agencies (G7, admin) ------------------------------------------------- */
+
+typedef struct fs_agency {
+    char    name[FS_FIELD_MAX];
+    char    mou[FS_FIELD_MAX];        /* the agreement on file */
+    int     suspended;
+    char    reason[256];              /* why suspended */
+    int64_t added, changed;           /* unix seconds */
+} fs_agency;
+
+/* FS_EXISTS, FS_EINVAL naming the field. */
+int  fs_agency_add(fs_gate *g, const char *name, const char *mou,
+                   fs_detail *d);
+/* Suspends (reason required) or reinstates an agency: FS_NOTFOUND. */
+int  fs_agency_suspend(fs_gate *g, const char *name, const char *reason,
+                       fs_detail *d);
+int  fs_agency_reinstate(fs_gate *g, const char *name, fs_detail *d);
+/* Every agency, by name (admin, supervisor, auditor). */
+int  fs_agency_list(fs_gate *g, fs_agency **out, size_t *n, fs_detail *d);
+
+/* ---- requests (G4-G8) ------------------------------------------------------- */
+
+#define FS_ID_MAX         16            /* "R12", "S345": request, search */
+#define FS_JUSTIFY_MIN    20            /* characters of stated facts */
+#define FS_JUSTIFY_MAX    1024
+
+/* What a requester files (G4). */
+typedef struct fs_request_form {
+    const char *case_no;            /* case or incident number */
+    const char *crime;              /* crime type or authorized use (G5) */
+    const char *requester;          /* the requesting officer's name */
+    const char *agency;             /* unit or agency */
+    const char *contact;            /* an e-mail address or phone number */
+    const char *justification;      /* the facts (reasonable suspicion) */
+    const char *source;             /* lawful source of the probe image */
+    int         from_video;         /* a still taken from video (G8) */
+    int         ack_disclaimer;     /* the requester acknowledged it (G7) */
+} fs_request_form;
+
+enum { FS_REQUEST_OPEN = 0, FS_REQUEST_CLOSED = 1 };
+enum {
+    FS_OUTCOME_NONE = 0,
+    FS_OUTCOME_LEAD = 1,            /* a lead went to the requester */
+    FS_OUTCOME_NO_CANDIDATE = 2,    /* no viable candidate (G12, G15) */
+    FS_OUTCOME_REJECTED = 3         /* the request or its image refused */
+};
+/* "lead", "no-candidate", "rejected" <-> FS_OUTCOME_*: FS_EINVAL. */
+int         fs_outcome_parse(const char *s, int *outcome);
+const char *fs_outcome_name(int outcome);
+
+typedef struct fs_request {
+    char     id[FS_ID_MAX];
+    char     case_no[FS_FIELD_MAX];
+    char     crime[64];
+    char     requester[FS_FIELD_MAX];
+    char     agency[FS_FIELD_MAX];
+    char     contact[FS_FIELD_MAX];
+    char     justification[FS_JUSTIFY_MAX];
+    char     source[FS_FIELD_MAX];
+    int      from_video, ack_disclaimer;
+    int      outside;               /* an outside agency's (G7) */
+    char     filed_by[FS_USER_MAX];
+    int64_t  filed;                 /* unix seconds */
+    int      state, outcome;        /* FS_REQUEST_*, FS_OUTCOME_* */
+    char     closed_by[FS_USER_MAX];
+    int64_t  closed;
+    int      evidence;              /* its probes are kept (G12) */
+    uint32_t searches, rejections;  /* released lists; unfit probes (G13) */
+    char     last_rejection[256];   /* the quality reasons (G13) */
+} fs_request;
+
+/* The rules a form meets whatever the gallery holds, for profile p: every
+ * G4 field present and well formed (FS_EINVAL naming the field), no
+ * prohibited purpose stated in the crime type, justification or source
+ * (FS_DENIED naming G6 and the purpose), the crime type authorized (G5),
+ * no still from video where the profile forbids recorded video (G8). */
+int  fs_request_check(const fs_profile *p, const fs_request_form *f,
+                      fs_detail *d);
+/* Files a request (requester, examiner, supervisor): fs_request_check,
+ * then, for an agency other than the filing user's unit, G7 (outside
+ * agencies allowed, an MOU on file, not suspended, the disclaimer
+ * acknowledged).  id receives the new request's id.  Refusals are on the
+ * trail with the rule. */
+int  fs_request_file(fs_gate *g, const fs_request_form *f,
+                     char id[FS_ID_MAX], fs_detail *d);
+/* A request (requesters see only those they filed): FS_NOTFOUND. */
+int  fs_request_get(fs_gate *g, const char *id, fs_request *r, fs_detail *d);
+/* Requests in filing order, open ones only when open_only; an array the
+ * caller frees. */
+int  fs_request_list(fs_gate *g, int open_only, fs_request **out, size_t *n,
+                     fs_detail *d);
+/* Closes an open request with its outcome (requester who filed it,
+ * examiner, supervisor): a state only moves forward, so a closed request
+ * is FS_DENIED.  Closing with no viable candidate under a profile that
+ * says so purges the request's probes at once (G12); *purged (may be
+ * NULL) says how many. */
+int  fs_request_close(fs_gate *g, const char *id, int outcome,
+                      uint64_t *purged, fs_detail *d);
+/* Marks a request's probes as evidence, kept past the retention (G12;
+ * examiner, supervisor, admin). */
+int  fs_request_hold(fs_gate *g, const char *id, const char *reason,
+                     fs_detail *d);
+
+/* ---- the gated search (G8-G13) ---------------------------------------------- */
+
+typedef struct fs_search_in {
+    const char    *request_id;
+    const uint8_t *probe;           /* the probe image's bytes */
+    size_t         probe_len;
+    const char    *probe_name;      /* where it came from: checked as
+                                       intake checks a path (a stream or
+                                       device is refused, G8), and names
+                                       it in messages; NULL: "the probe" */
+    int            face;            /* which face, strongest first; -1:
+                                       the one nearest the centre */
+    int            k;               /* candidates, 1..FS_RANK_MAX_K */
+    int            human_review;    /* G10(c): the examiner affirms the
+                                       list goes to human comparison as
+                                       an investigative lead only */
+} fs_search_in;
+
+/* A released candidate list: opaque; only fs_gate_search makes one. */
+typedef struct fs_candidates fs_candidates;
+
+typedef struct fs_candidate {
+    int   rank;                     /* 1 is the most similar */
+    char  subject[FS_SUBJECT_MAX];
+    float score;                    /* cosine similarity of the templates */
+} fs_candidate;
+
+/* The search (examiners, trained: G3, G9).  In this order, and before
+ * any ranking, so that a refusal depends on nothing in the gallery: the
+ * session and role; the request exists, is open, its crime type is
+ * authorized under the profile in force now and its agency is not
+ * suspended (G10 a-b, G7, G8); the human-review flag (G10 c).  Then
+ * intake (G8: a still image's bytes, not a stream or a video), detection, the quality verdict (an unfit
+ * probe, or one with no face, is FS_DENIED naming G13, and the image
+ * rejection is stored on the request with the probe), the template, the
+ * exact ranking of distinct subjects, and one commit holding the search
+ * (request, model, k, the list), the probe sealed in the case file (G12)
+ * and the audit entry with case and justification (G9, G18).  Only then
+ * is *out set.  A refusal names its rule in the detail, and nothing of
+ * any list exists to leak. */
+int  fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
+                    fs_candidates **out, fs_detail *d);
+size_t      fs_candidates_count(const fs_candidates *c);
+/* The i-th candidate, best first: FS_EINVAL past the end. */
+int         fs_candidates_get(const fs_candidates *c, size_t i,
+                              fs_candidate *out);
+const char *fs_candidates_search_id(const fs_candidates *c);
+const char *fs_candidates_request_id(const fs_candidates *c);
+/* The profile's disclaimer, which every output of the list carries (G11). */
+const char *fs_candidates_disclaimer(const fs_candidates *c);
+void        fs_candidates_free(fs_candidates *c);
+
+/* Removes the probes past the profile's retention, except those of
+ * requests held as evidence (G12; admin).  With dry_run nothing is
+ * removed; *n says how many were (or would be).  Audited. */
+int  fs_gate_purge(fs_gate *g, int dry_run, uint64_t *n, fs_detail *d);
 
 #endif /* FS_GATE_H */

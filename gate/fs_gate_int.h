@@ -9,15 +9,22 @@
  *   GT_USERS     user name -> account record
  *   GT_SESSIONS  sha256(token) -> {user, created, expires}
  *   GT_AUDIT     sequence number (u64 BE) -> entry || its MAC
- * Table numbers are stored; they are only ever appended.
+ *   GT_AGENCIES  agency name -> agency record (G7)
+ *   GT_REQUESTS  request number (u64 BE) -> sealed request (G4)
+ *   GT_SEARCHES  search number (u64 BE) -> sealed search: its request,
+ *                model, k and list, or its image rejection (G9-G13)
+ *   GT_PROBES    search number (u64 BE) -> sealed probe image (G12)
+ * Table numbers are stored; they are only ever appended.  Sealed records
+ * are AES-256-GCM under the data key, bound to their table and key.
  */
 #ifndef FS_GATE_INT_H
 #define FS_GATE_INT_H
 
 #include "fs_gate.h"
-#include "../engine/fs_pack.h"
+#include "../engine/base/fs_pack.h"
 
-enum { GT_META = 1, GT_USERS = 2, GT_SESSIONS = 3, GT_AUDIT = 4 };
+enum { GT_META = 1, GT_USERS = 2, GT_SESSIONS = 3, GT_AUDIT = 4,
+       GT_AGENCIES = 5, GT_REQUESTS = 6, GT_SEARCHES = 7, GT_PROBES = 8 };
 
 #define GATE_ID_BYTES 16
 
@@ -36,6 +43,59 @@ struct fs_gate {
     int         have_who;
     uint8_t     session[FS_SHA256_BYTES]; /* its token's hash, as stored */
 };
+
+/* ---- authorization and transactions ------------------------------------- */
+
+/* The person acting, checked afresh for each verb: the session valid, the
+ * account enabled and holding one of any_of (0: any account), and, with
+ * trained, a training date on record that is not in the future (G3, G9).
+ * Refusals go on the trail under action. */
+int  gate_require(fs_gate *g, unsigned any_of, int trained,
+                  const char *action, fs_detail *d);
+
+/* The one write path: a batch, the change through it, and the commit
+ * that appends the session user's entry first; a failed change can only
+ * be aborted.  gate_change runs change(ctx, b, d) so; a change refused by
+ * a rule or its input (FS_DENIED, FS_EINVAL, FS_EXISTS, FS_NOTFOUND) goes
+ * on the trail as refused, with the reason. */
+int  gate_begin(fs_gate *g, fs_gallery_batch **b, fs_detail *d);
+int  gate_read(fs_gate *g, fs_gallery_batch **b, fs_detail *d);
+int  gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
+                 fs_detail *d);
+int  gate_audit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
+                fs_detail *d);
+int  gate_change(fs_gate *g,
+                 int (*change)(void *ctx, fs_gallery_batch *b, fs_detail *d),
+                 void *ctx, const fs_audit_entry *e, fs_detail *d);
+/* A read on the trail (G18), before anything is shown. */
+int  gate_note_read(fs_gate *g, const char *action, const char *objects,
+                    fs_detail *d);
+
+/* ---- sealed records ---------------------------------------------------------- */
+
+/* Records keyed by a sequence number: the key bytes (u64 big-endian, so
+ * they sort in order) and the id people see, prefix and number ("R12"). */
+void gate_seq_key(uint64_t seq, uint8_t key[8]);
+uint64_t gate_seq_of(const uint8_t key[8]);
+void gate_id_format(char prefix, uint64_t seq, char id[FS_ID_MAX]);
+/* FS_NOTFOUND (with the detail) unless id is prefix and a number. */
+int  gate_id_parse(const char *id, char prefix, uint64_t *seq, fs_detail *d);
+/* The next number of a counter kept in GT_META (1, 2, ...). */
+int  gate_next_seq(fs_gallery_batch *b, const char *counter, uint64_t *seq,
+                   fs_detail *d);
+
+/* Sealed under the data key, bound to table and key: a record moved,
+ * edited or planted is FS_ETAMPER naming what.  get returns the plain
+ * bytes in a buffer the caller wipes and frees. */
+int  gate_sealed_put(fs_gate *g, fs_gallery_batch *b, unsigned table,
+                     const void *key, size_t klen, const void *val,
+                     size_t len, fs_detail *d);
+int  gate_sealed_get(fs_gate *g, fs_gallery_batch *b, unsigned table,
+                     const void *key, size_t klen, uint8_t **val,
+                     size_t *len, fs_detail *d);
+/* The same for a record already read (a walk). */
+int  gate_sealed_open(fs_gate *g, unsigned table, const fs_record *r,
+                      uint8_t **val, size_t *len, fs_detail *d);
 
 /* Meta values: a NUL-terminated copy (FS_NOTFOUND when absent). */
 int  gate_meta_get(fs_gallery_batch *b, const char *name, char *out,
@@ -77,6 +137,38 @@ int  gate_audit_append(fs_gate *g, fs_gallery_batch *b, const char *user,
                        const char *unit, const fs_audit_entry *e,
                        fs_detail *d);
 int  gate_audit_start(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
+
+/* Calls fn for every record of a sealed table in key order, opened; fn
+ * returning non-zero stops the walk with that value. */
+int  gate_walk_sealed(fs_gate *g, fs_gallery_batch *b, unsigned table,
+                      int (*fn)(void *ctx, const fs_record *r,
+                                const uint8_t *v, size_t len, fs_detail *d),
+                      void *ctx, fs_detail *d);
+
+/* G7: an agency other than the filing user's own unit is an outside
+ * agency, which needs the profile's leave, an agreement on file, no
+ * suspension and the requester's acknowledgement of the disclaimer. */
+int  gate_outside_ok(fs_gate *g, fs_gallery_batch *b, const char *agency,
+                     int ack, fs_detail *d);
+
+/* Requests (fs_request.c): the record, read and written in a batch. */
+int  gate_request_get(fs_gate *g, fs_gallery_batch *b, const char *id,
+                      fs_request *r, fs_detail *d);
+int  gate_request_put(fs_gate *g, fs_gallery_batch *b, const fs_request *r,
+                      fs_detail *d);
+/* Probes (fs_search.c): removes every probe of a request (G12). */
+int  gate_probes_drop(fs_gallery_batch *b, const char *request,
+                      uint64_t *n, fs_detail *d);
+/* The enroller's way in (fs_care.c), after it checked the admin: the
+ * gallery to read, and the write of a batch with its entry; with rcs,
+ * an image refused before any write (FS_EINVAL, why[i]) is left out
+ * rather than failing the batch. */
+fs_gallery *gate_gallery(fs_gate *g);
+int  gate_enroll_put(fs_gate *g, const fs_mugshot *m, size_t n,
+                     fs_put_result *res, int *rcs, fs_detail *why,
+                     fs_detail *d);
+/* A date YYYY-MM-DD that exists: 1, else 0. */
+int  gate_valid_date(const char *s);
 
 int64_t gate_now_us(void);
 

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../engine/fs_file.h"
+#include "../engine/base/fs_file.h"
 
 #define KEYFILE_TAG "facesearch-key 1"
 

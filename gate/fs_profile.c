@@ -8,10 +8,11 @@
  */
 #include "fs_gate.h"
 
-#include "../engine/fs_file.h"
+#include "../engine/base/fs_file.h"
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,4 +227,24 @@ int fs_profile_load(const char *name, fs_profile *p, char **text,
     else
         free(buf);
     return rc;
+}
+
+/* TEMPORARY until the phrase lists land: the slugs' own words. */
+int fs_profile_prohibited(const fs_profile *p, const char *text,
+                          char *purpose, size_t cap)
+{
+    if (!text)
+        return 0;
+    char low[2048];
+    size_t n = 0;
+    for (const char *c = text; *c && n < sizeof low - 1; c++)
+        low[n++] = (*c >= 'A' && *c <= 'Z') ? (char)(*c + 32)
+                   : (*c == ' ' ? '-' : *c);
+    low[n] = 0;
+    for (int i = 0; i < p->n_prohibited; i++)
+        if (strstr(low, p->prohibited[i])) {
+            snprintf(purpose, cap, "%s", p->prohibited[i]);
+            return 1;
+        }
+    return 0;
 }

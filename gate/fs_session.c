@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../engine/fs_file.h"
+#include "../engine/base/fs_file.h"
 
 #define TOKEN_BYTES 32
 
@@ -207,7 +207,7 @@ int fs_gate_login(fs_gate *g, const char *name, const char *password,
                   char *session_path, size_t cap, fs_detail *d)
 {
     fs_gallery_batch *b;
-    int rc = fs_gate_begin(g, &b, d);
+    int rc = gate_begin(g, &b, d);
     if (rc != FS_OK)
         return rc;
     fs_user u;
@@ -268,7 +268,7 @@ int fs_gate_login(fs_gate *g, const char *name, const char *password,
     g->who = u;
     g->have_who = 1;
     fs_audit_entry e = { "login", NULL, NULL, u.name, "ok" };
-    return fs_gate_commit(g, b, &e, d);
+    return gate_commit(g, b, &e, d);
 }
 
 static int end_session(void *ctx, fs_gallery_batch *b, fs_detail *d)
@@ -286,7 +286,7 @@ int fs_gate_logout(fs_gate *g, fs_detail *d)
     if (rc != FS_OK)
         return rc;
     fs_audit_entry e = { "logout", NULL, NULL, g->who.name, "ok" };
-    rc = fs_gate_change(g, end_session, g->session, &e, d);
+    rc = gate_change(g, end_session, g->session, &e, d);
     if (rc == FS_OK && unlink(path) != 0)
         rc = fs_fail(d, fs_errno_code(errno), "the session is ended but its "
                      "file '%s' stays: %s", path, strerror(errno));
@@ -355,3 +355,27 @@ int fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
     *who = u;
     return FS_OK;
 }
+
+/* Trained: a training date on record, and not one still to come (G3). */
+static int trained_now(const fs_user *u)
+{
+    char today[11];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(today, sizeof today, "%Y-%m-%d", gmtime_r(&t, &tm));
+    return gate_valid_date(u->trained) && strcmp(u->trained, today) <= 0;
+}
+
+int gate_require(fs_gate *g, unsigned any_of, int trained,
+                 const char *action, fs_detail *d)
+{
+    fs_user who;
+    int rc = fs_gate_session(g, any_of, action, &who, d);
+    if (rc != FS_OK || !trained || trained_now(&who))
+        return rc;
+    return refused(g, who.name, who.unit, action, fs_fail(d, FS_DENIED,
+                   "G3, G9: '%s' needs a trained examiner; %s has no "
+                   "training on record%s", action, who.name,
+                   who.trained[0] ? " that has taken place" : ""), d);
+}
+

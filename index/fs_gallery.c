@@ -51,8 +51,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../engine/fs_crypt.h"
-#include "../engine/fs_pack.h"
+#include "../engine/base/fs_crypt.h"
+#include "../engine/base/fs_pack.h"
 
 enum { DB_META, DB_SUBJECTS, DB_SUBJECT_NUM, DB_SUBJECT_IMAGES, DB_IMAGES,
        DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS, DB_RECORDS, DB_COUNT };
@@ -119,6 +119,8 @@ struct fs_gallery_batch {
     MDB_txn      *txn;
     int           readonly;          /* fs_gallery_begin_read's view */
     int           wrote_key_check;   /* an abort takes the key back */
+    int           failed;            /* a write failed part way: the batch
+                                        can only be aborted */
     counters      c;
     cached_block *blk;
     size_t        nblk, capblk;
@@ -978,6 +980,18 @@ static int writable(const fs_gallery_batch *b, fs_detail *d)
                                  "a read-only view", b->g->dir) : FS_OK;
 }
 
+/* A write that failed part way may have left some of its records: LMDB
+ * marks such a transaction failed, and so does the batch, which can then
+ * only be aborted.  Refusals made before any write (a record already
+ * there, none to remove, bad input, no key) leave it fit to go on. */
+static int wrote(fs_gallery_batch *b, int rc)
+{
+    if (rc != FS_OK && rc != FS_EXISTS && rc != FS_NOTFOUND &&
+        rc != FS_EINVAL && rc != FS_EKEY && rc != FS_EACCESS)
+        b->failed = 1;
+    return rc;
+}
+
 void fs_gallery_abort(fs_gallery_batch *b)
 {
     if (!b)
@@ -998,6 +1012,11 @@ int fs_gallery_commit(fs_gallery_batch *b, fs_detail *d)
     if (b->readonly) {
         fs_gallery_abort(b);
         return FS_OK;
+    }
+    if (b->failed) {
+        fs_gallery_abort(b);
+        return fs_fail(d, FS_EINTERNAL, "a write of this batch failed part "
+                       "way: it was aborted, not committed");
     }
     int rc = blk_flush(b, d);
     if (rc == FS_OK) {
@@ -1103,8 +1122,8 @@ static int can_change(fs_gallery_batch *b, fs_detail *d)
     return rc == FS_OK ? need_key(b->g, d) : rc;
 }
 
-int fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
-                   fs_put_result *res, fs_detail *d)
+static int gallery_put_in(fs_gallery_batch *b, const fs_mugshot *m,
+                          fs_put_result *res, fs_detail *d)
 {
     fs_gallery *g = b->g;
     int rc = can_change(b, d);
@@ -1196,6 +1215,12 @@ int fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
     if (res)
         *res = (fs_put_result){ id, s.number, new_subject };
     return FS_OK;
+}
+
+int fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
+                   fs_put_result *res, fs_detail *d)
+{
+    return wrote(b, gallery_put_in(b, m, res, d));
 }
 
 /* Frees template row `row` by moving the last row into it. */
@@ -1326,8 +1351,8 @@ static int find_subject(const fs_gallery *g, MDB_txn *txn,
     return rc;
 }
 
-int fs_gallery_remove(fs_gallery_batch *b, const char *subject,
-                      fs_detail *d)
+static int gallery_remove_in(fs_gallery_batch *b, const char *subject,
+                             fs_detail *d)
 {
     fs_gallery *g = b->g;
     int rc = can_change(b, d);
@@ -1354,6 +1379,12 @@ int fs_gallery_remove(fs_gallery_batch *b, const char *subject,
         return mdb_fail(g, d, mrc, "removing a subject");
     b->c.subjects--;
     return FS_OK;
+}
+
+int fs_gallery_remove(fs_gallery_batch *b, const char *subject,
+                      fs_detail *d)
+{
+    return wrote(b, gallery_remove_in(b, subject, d));
 }
 
 /* ---- records of the modules above ------------------------------------------ */
@@ -1407,9 +1438,9 @@ static int write_key(const fs_gallery_batch *b, unsigned table,
     return rc;
 }
 
-int fs_record_put(fs_gallery_batch *b, unsigned table, const void *key,
-                  size_t klen, const void *val, size_t vlen, int flags,
-                  fs_detail *d)
+static int record_put_in(fs_gallery_batch *b, unsigned table,
+                         const void *key, size_t klen, const void *val,
+                         size_t vlen, int flags, fs_detail *d)
 {
     uint8_t buf[FS_RECORD_KEY_MAX + 1];
     MDB_val k, v = { vlen, (void *)val };
@@ -1423,8 +1454,16 @@ int fs_record_put(fs_gallery_batch *b, unsigned table, const void *key,
     return mrc ? mdb_fail(b->g, d, mrc, "writing a record") : FS_OK;
 }
 
-int fs_record_del(fs_gallery_batch *b, unsigned table, const void *key,
-                  size_t klen, fs_detail *d)
+int fs_record_put(fs_gallery_batch *b, unsigned table, const void *key,
+                  size_t klen, const void *val, size_t vlen, int flags,
+                  fs_detail *d)
+{
+    return wrote(b, record_put_in(b, table, key, klen, val, vlen, flags,
+                                  d));
+}
+
+static int record_del_in(fs_gallery_batch *b, unsigned table,
+                         const void *key, size_t klen, fs_detail *d)
 {
     uint8_t buf[FS_RECORD_KEY_MAX + 1];
     MDB_val k;
@@ -1435,6 +1474,12 @@ int fs_record_del(fs_gallery_batch *b, unsigned table, const void *key,
     if (mrc == MDB_NOTFOUND)
         return FS_NOTFOUND;
     return mrc ? mdb_fail(b->g, d, mrc, "removing a record") : FS_OK;
+}
+
+int fs_record_del(fs_gallery_batch *b, unsigned table, const void *key,
+                  size_t klen, fs_detail *d)
+{
+    return wrote(b, record_del_in(b, table, key, klen, d));
 }
 
 /* One cursor step from a key: the first record at or after it (after:
@@ -1521,7 +1566,8 @@ int fs_gallery_rank_mode(fs_gallery *g, int *mode)
     return mrc ? FS_EIO : FS_OK;
 }
 
-int fs_gallery_set_rank_mode(fs_gallery_batch *b, int mode, fs_detail *d)
+static int gallery_set_rank_mode_in(fs_gallery_batch *b, int mode,
+                                    fs_detail *d)
 {
     int rc = writable(b, d);
     if (rc != FS_OK)
@@ -1530,6 +1576,11 @@ int fs_gallery_set_rank_mode(fs_gallery_batch *b, int mode, fs_detail *d)
         return fs_fail(d, FS_EINVAL, "no ranking mode %d", mode);
     int mrc = meta_put(b->g, b->txn, "rank_mode", rank_modes[mode]);
     return mrc ? mdb_fail(b->g, d, mrc, "writing the ranking mode") : FS_OK;
+}
+
+int fs_gallery_set_rank_mode(fs_gallery_batch *b, int mode, fs_detail *d)
+{
+    return wrote(b, gallery_set_rank_mode_in(b, mode, d));
 }
 
 /* ---- reading ---------------------------------------------------------------- */

@@ -37,10 +37,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/fs_crypt.h"
-#include "../engine/fs_error.h"
-#include "../engine/fs_pool.h"
-#include "../engine/fs_types.h"
+#include "../engine/base/fs_crypt.h"
+#include "../engine/base/fs_error.h"
+#include "../engine/base/fs_pool.h"
+#include "../engine/base/fs_types.h"
 
 /* ---- the gallery -------------------------------------------------------- */
 

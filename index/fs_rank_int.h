@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/fs_types.h"
+#include "../engine/base/fs_types.h"
 
 #define FS_Q8_ROWS   16                      /* rows per int8 block */
 #define FS_Q8_BLOCK  (FS_Q8_ROWS * FS_DESC_DIM)  /* bytes per int8 block */

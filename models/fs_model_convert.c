@@ -20,11 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/fs_crypt.h"
+#include "../engine/base/fs_crypt.h"
 
 #include "../embed/fs_embed.h"
-#include "../engine/fs_file.h"
-#include "../engine/fs_json.h"
+#include "../engine/base/fs_file.h"
+#include "../engine/base/fs_json.h"
 
 #define MODEL_ID "dlib_face_recognition_resnet_model_v1 (face-api 1.7.15)"
 

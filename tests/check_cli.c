@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../engine/fs_json.h"
+#include "../engine/base/fs_json.h"
 #include "../engine/facesearch.h"
 #include "fs_testutil.h"
 

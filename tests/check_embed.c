@@ -11,7 +11,7 @@
 
 #include "../embed/fs_embed.h"
 #include "../engine/facesearch.h"
-#include "../engine/fs_json.h"
+#include "../engine/base/fs_json.h"
 #include "fs_testutil.h"
 
 #define GOLDEN_TOL 1e-5     /* per element, as the issue and NETWORK.md */

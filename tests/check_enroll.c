@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../engine/fs_json.h"
+#include "../engine/base/fs_json.h"
 #include "../index/fs_index.h"
 #include "fs_testutil.h"
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../engine/facesearch.h"
-#include "../engine/fs_json.h"
+#include "../engine/base/fs_json.h"
 #include "fs_testutil.h"
 
 #define PW TU_PASSWORD

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../engine/fs_json.h"
+#include "../engine/base/fs_json.h"
 
 static int parse(const char *s, fs_json **j)
 {

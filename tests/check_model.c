@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "../embed/fs_embed.h"
-#include "../engine/fs_json.h"
+#include "../engine/base/fs_json.h"
 #include "fs_testutil.h"
 
 static uint8_t *orig;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/fs_types.h"
+#include "../engine/base/fs_types.h"
 
 /* $FACESEARCH_MODEL (set by `make check`); the suite cannot run without. */
 const char *tu_model_path(void);

@@ -54,11 +54,16 @@ static int verify(fs_args *a)
     fs_detail d = { "" };
     uint64_t n = 0, bad = 0;
     int rc = fs_audit_verify(a->gate, &n, &bad, &d);
+    if (rc != FS_OK && rc != FS_ETAMPER)
+        return fs_cli_fail(rc, &d);
     char objects[64];
     snprintf(objects, sizeof objects, rc == FS_OK ? "%llu entries intact"
              : "broken at entry %llu", (unsigned long long)(rc == FS_OK
                                                             ? n : bad));
-    int st = fs_cli_note(a, objects);
+    fs_audit_entry e = { a->action, NULL, NULL, objects, "ok" };
+    fs_detail nd = { "" };
+    int st = fs_gate_note(a->gate, &e, &nd) == FS_OK ? EXIT_OK
+             : EXIT_INTERNAL;
     if (a->json) {
         printf("{\"intact\":%s,\"entries\":%llu", rc == FS_OK ? "true"
                : "false", (unsigned long long)n);
@@ -124,9 +129,6 @@ static int log_entries(fs_args *a)
         st = date_opt(a, "until", &f.until_us);
     if (st != EXIT_OK)
         return st;
-    /* the reading goes on the trail first, so it shows in its own log */
-    if ((st = fs_cli_note(a, "audit log")) != EXIT_OK)
-        return st;
     log_ctx c = { a, 0 };
     fs_detail d = { "" };
     if (a->json)
@@ -160,8 +162,9 @@ static int purge(fs_args *a)
         log_ctx c = { a, 0 };
         rc = fs_audit_walk(a->gate, &f, count_entry, &c, &d);
         n = c.n;
+        fs_audit_entry e = { a->action, NULL, NULL, "dry run", "ok" };
         if (rc == FS_OK)
-            st = fs_cli_note(a, "dry run");
+            rc = fs_gate_note(a->gate, &e, &d);
     } else {
         rc = fs_audit_purge(a->gate, before, &n, &d);
     }

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../engine/fs_file.h"
+#include "../engine/base/fs_file.h"
 #include "fs_cli.h"
 
 const fs_opt cmd_enroll_opts[] = {
@@ -401,6 +401,22 @@ int cmd_enroll(fs_args *a)
     const char *source = fs_arg(a, "source");
     const char *agency = fs_arg(a, "agency");
 
+    /* The gate says whether this account may enrol before any file of
+     * the run is read. */
+    char mbuf[4096];
+    fs_engine_options eo = { .model_path = fs_model_path(a, mbuf, sizeof mbuf),
+                             .threads = (int)threads };
+    fs_engine *e = NULL;
+    fs_enroller *en = NULL;
+    fs_detail d = { "" };
+    int rc = fs_engine_open(&eo, &e, &d);
+    if (rc == FS_OK)
+        rc = fs_enroller_open(e, a->gate, &en, &d);
+    if (rc != FS_OK) {
+        fs_engine_close(e);
+        return fs_cli_fail(rc, &d);
+    }
+
     plan p = { 0 };
     st = manifest ? plan_manifest(&p, manifest)
                   : plan_dir(&p, a->pos[0], source ? source : "booking",
@@ -428,19 +444,12 @@ int cmd_enroll(fs_args *a)
         }
     }
     if (st != EXIT_OK) {
+        fs_enroller_close(en);
+        fs_engine_close(e);
         plan_free(&p);
         return st;
     }
 
-    char mbuf[4096];
-    fs_engine_options eo = { .model_path = fs_model_path(a, mbuf, sizeof mbuf),
-                             .threads = (int)threads };
-    fs_engine *e = NULL;
-    fs_enroller *en = NULL;
-    fs_detail d = { "" };
-    int rc = fs_engine_open(&eo, &e, &d);
-    if (rc == FS_OK)
-        rc = fs_enroller_open(e, a->gate, &en, &d);
 
     size_t count[4] = { 0 }, dups = 0;
     fs_progress pr;

@@ -15,15 +15,13 @@ const fs_opt cmd_gallery_opts[] = {
     { NULL, NULL, NULL }
 };
 
-static int stats(fs_args *a, fs_gallery *g)
+static int stats(fs_args *a)
 {
     fs_gallery_stats s;
     fs_detail d = { "" };
-    int rc = fs_gallery_stat(g, &s, &d);
-    if (rc != FS_OK) {
-        fs_error_msg("%s", d.msg);
-        return fs_exit_status(rc);
-    }
+    int rc = fs_gate_gallery_stat(a->gate, &s, &d);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
     if (a->json) {
         printf("{\"gallery\":");
         fs_json_str(stdout, a->gallery);
@@ -53,21 +51,24 @@ static int stats(fs_args *a, fs_gallery *g)
     return EXIT_OK;
 }
 
-static int show(fs_args *a, fs_gallery *g, const char *subject)
+static int show(fs_args *a, const char *subject)
 {
     fs_subject_info si;
-    size_t n;
+    size_t n = 0, cap = 16;
     fs_detail d = { "" };
-    int rc = fs_gallery_subject(g, subject, &si, NULL, 0, &n, &d);
     fs_image_info *im = NULL;
-    if (rc == FS_OK && !(im = calloc(n ? n : 1, sizeof *im)))
-        rc = fs_fail(&d, FS_ENOMEM, "out of memory");
-    if (rc == FS_OK)
-        rc = fs_gallery_subject(g, subject, &si, im, n, &n, &d);
+    int rc;
+    do {                     /* once, or again with room for every image */
+        free(im);
+        cap = n > cap ? n : cap;
+        im = calloc(cap, sizeof *im);
+        rc = im ? fs_gate_subject_show(a->gate, subject, &si, im, cap, &n,
+                                       &d)
+                : fs_fail(&d, FS_ENOMEM, "out of memory");
+    } while (rc == FS_OK && n > cap);
     if (rc != FS_OK) {
         free(im);
-        fs_error_msg("%s", d.msg);
-        return fs_exit_status(rc);
+        return fs_cli_fail(rc, &d);
     }
     if (a->json) {
         printf("{\"subject\":");
@@ -115,19 +116,13 @@ static int show(fs_args *a, fs_gallery *g, const char *subject)
     return EXIT_OK;
 }
 
-static int remove_in(void *subject, fs_gallery_batch *b, fs_detail *d)
-{
-    return fs_gallery_remove(b, subject, d);
-}
-
 static int remove_subject(fs_args *a, const char *subject)
 {
     const char *reason = fs_arg(a, "reason");
-    char objects[FS_SUBJECT_MAX + 16];
-    snprintf(objects, sizeof objects, "subject %s", subject);
-    int st = fs_cli_change(a, remove_in, (void *)subject, reason, objects);
-    if (st != EXIT_OK)
-        return st;
+    fs_detail d = { "" };
+    int rc = fs_gate_subject_remove(a->gate, subject, reason, &d);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
     if (a->json) {
         printf("{\"removed\":");
         fs_json_str(stdout, subject);
@@ -141,10 +136,10 @@ static int remove_subject(fs_args *a, const char *subject)
     return EXIT_OK;
 }
 
-static int verify(fs_args *a, fs_gallery *g)
+static int verify(fs_args *a)
 {
     fs_detail d = { "" };
-    int rc = fs_gallery_verify(g, &d);
+    int rc = fs_gate_gallery_verify(a->gate, &d);
     if (a->json) {
         printf("{\"consistent\":%s", rc == FS_OK ? "true" : "false");
         if (rc != FS_OK) {
@@ -162,19 +157,13 @@ static int verify(fs_args *a, fs_gallery *g)
     return EXIT_OK;
 }
 
-static int rank_in(void *mode, fs_gallery_batch *b, fs_detail *d)
-{
-    return fs_gallery_set_rank_mode(b, *(int *)mode, d);
-}
-
 static int set_rank(fs_args *a, int mode)
 {
     const char *name = mode == FS_RANK_EXACT ? "exact" : "compressed";
-    char objects[32];
-    snprintf(objects, sizeof objects, "rank %s", name);
-    int st = fs_cli_change(a, rank_in, &mode, NULL, objects);
-    if (st != EXIT_OK)
-        return st;
+    fs_detail d = { "" };
+    int rc = fs_gate_set_rank_mode(a->gate, mode, &d);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
     if (a->json)
         printf("{\"rank\":\"%s\"}\n", name);
     else
@@ -187,9 +176,9 @@ static int set_rank(fs_args *a, int mode)
 int cmd_gallery(fs_args *a)
 {
     /* the dispatcher has checked the name against main.c's table */
-    static const struct { const char *name; int args, readonly; } sub[] = {
-        { "config", 0, 0 }, { "remove", 1, 0 }, { "show", 1, 1 },
-        { "stats", 0, 1 }, { "verify", 0, 1 },
+    static const struct { const char *name; int args; } sub[] = {
+        { "config", 0 }, { "remove", 1 }, { "show", 1 }, { "stats", 0 },
+        { "verify", 0 },
     };
     size_t k = 0;
     while (strcmp(sub[k].name, a->pos[0]))
@@ -209,19 +198,11 @@ int cmd_gallery(fs_args *a)
     if (k == 1 && (!reason || !*reason))
         return fs_usage_error(a, "remove needs --reason TEXT (G20: every "
                               "gallery change says why)");
-    fs_gallery *g = fs_gate_gallery(a->gate);
-    char objects[FS_SUBJECT_MAX + 16] = "";
-    if (sub[k].args)
-        snprintf(objects, sizeof objects, "subject %s", a->pos[1]);
-    /* Reads are on the trail before anything is shown (G18). */
-    int st = sub[k].readonly ? fs_cli_note(a, objects) : EXIT_OK;
-    if (st != EXIT_OK)
-        return st;
     switch (k) {
     case 0:  return set_rank(a, mode);
     case 1:  return remove_subject(a, a->pos[1]);
-    case 2:  return show(a, g, a->pos[1]);
-    case 3:  return stats(a, g);
-    default: return verify(a, g);
+    case 2:  return show(a, a->pos[1]);
+    case 3:  return stats(a);
+    default: return verify(a);
     }
 }

@@ -50,9 +50,11 @@ int cmd_profile(fs_args *a)
         return set(a);
     if (a->npos != 1)
         return fs_usage_error(a, "profile show takes no arguments");
-    int st = fs_cli_note(a, NULL);
-    if (st != EXIT_OK)
-        return st;
+    fs_audit_entry e = { a->action, NULL, NULL, NULL, "ok" };
+    fs_detail d = { "" };
+    int rc = fs_gate_note(a->gate, &e, &d);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
     const fs_profile *p = fs_gate_profile(a->gate);
     if (!a->json) {
         fputs(fs_gate_profile_text(a->gate), stdout);

@@ -16,29 +16,6 @@ const fs_opt cmd_user_opts[] = {
     { NULL, NULL, NULL }
 };
 
-typedef struct new_user {
-    fs_gate       *gate;
-    const fs_user *u;
-    const char    *password;
-} new_user;
-
-static int add_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
-{
-    const new_user *nu = ctx;
-    return fs_user_add(nu->gate, b, nu->u, nu->password, d);
-}
-
-typedef struct named {
-    fs_gate    *gate;
-    const char *name;
-} named;
-
-static int disable_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
-{
-    const named *n = ctx;
-    return fs_user_disable(n->gate, b, n->name, d);
-}
-
 static int add(fs_args *a)
 {
     if (a->npos != 2)
@@ -62,15 +39,12 @@ static int add(fs_args *a)
     snprintf(u.unit, sizeof u.unit, "%s", unit);
     snprintf(u.trained, sizeof u.trained, "%s", trained ? trained : "");
 
-    char pw[1100], objects[160];
+    char pw[1100];
     int st = fs_cli_password(a, "password for the new user", 1, pw,
                              sizeof pw);
     if (st != EXIT_OK)
         return st;
-    snprintf(objects, sizeof objects, "user %s roles %s", u.name, roles);
-    new_user nu = { a->gate, &u, pw };
-    fs_audit_entry e = { a->action, NULL, NULL, objects, "ok" };
-    int rc = fs_gate_change(a->gate, add_in, &nu, &e, &d);
+    int rc = fs_user_add(a->gate, &u, pw, &d);
     fs_wipe(pw, sizeof pw);
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
@@ -88,12 +62,10 @@ static int disable(fs_args *a)
 {
     if (a->npos != 2)
         return fs_usage_error(a, "user disable needs one NAME");
-    char objects[FS_USER_MAX + 8];
-    snprintf(objects, sizeof objects, "user %s", a->pos[1]);
-    named n = { a->gate, a->pos[1] };
-    int st = fs_cli_change(a, disable_in, &n, NULL, objects);
-    if (st != EXIT_OK)
-        return st;
+    fs_detail d = { "" };
+    int rc = fs_user_disable(a->gate, a->pos[1], &d);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
     if (a->json)
         printf("{\"disabled\":\"%s\"}\n", a->pos[1]);
     else
@@ -105,18 +77,10 @@ static int list(fs_args *a)
 {
     if (a->npos != 1)
         return fs_usage_error(a, "user list takes no arguments");
-    int st = fs_cli_note(a, "accounts");
-    if (st != EXIT_OK)
-        return st;
     fs_detail d = { "" };
-    fs_gallery_batch *b;
     fs_user *u = NULL;
     size_t n = 0;
-    int rc = fs_gallery_begin_read(fs_gate_gallery(a->gate), &b, &d);
-    if (rc == FS_OK) {
-        rc = fs_user_list(a->gate, b, &u, &n, &d);
-        fs_gallery_abort(b);
-    }
+    int rc = fs_user_list(a->gate, &u, &n, &d);
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
     if (a->json)

@@ -399,20 +399,3 @@ int fs_cli_password(const fs_args *a, const char *prompt, int confirm,
     return st;
 }
 
-int fs_cli_note(fs_args *a, const char *objects)
-{
-    fs_audit_entry e = { a->action, NULL, NULL, objects, "ok" };
-    fs_detail d = { "" };
-    int rc = fs_gate_note(a->gate, &e, &d);
-    return rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
-}
-
-int fs_cli_change(fs_args *a, int (*change)(void *ctx, fs_gallery_batch *b,
-                                            fs_detail *d),
-                  void *ctx, const char *why, const char *objects)
-{
-    fs_audit_entry e = { a->action, NULL, why, objects, "ok" };
-    fs_detail d = { "" };
-    int rc = fs_gate_change(a->gate, change, ctx, &e, &d);
-    return rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
-}

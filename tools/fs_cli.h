@@ -34,13 +34,13 @@ typedef struct fs_args fs_args;
 enum {
     NEED_NOTHING = 0,          /* engine tools: no gallery, no session */
     NEED_GATE    = 1,          /* the gallery opened and unlocked (login) */
-    NEED_SESSION = 2           /* and a session holding one of the roles */
+    NEED_SESSION = 2           /* and a session (the verb checks roles) */
 };
 
-/* A subcommand and the roles (any of) that may run it. */
+/* A subcommand.  Who may run it is the gate's to say: each gate verb
+ * checks the roles itself, whatever front end calls it. */
 typedef struct fs_sub {
     const char *name;
-    unsigned    roles;         /* FS_ROLE_*; 0: any account */
 } fs_sub;
 
 typedef struct fs_cmd {
@@ -50,7 +50,6 @@ typedef struct fs_cmd {
     const fs_opt *opts;        /* NULL-terminated; common ones are added */
     int         (*run)(fs_args *a);
     int           need;        /* NEED_* */
-    unsigned      roles;       /* NEED_SESSION without subcommands */
     const fs_sub *subs;        /* NULL-terminated, or NULL */
 } fs_cmd;
 
@@ -124,15 +123,6 @@ int  fs_cli_password(const fs_args *a, const char *prompt, int confirm,
 /* The message and exit status for a failed library call. */
 int  fs_cli_fail(int rc, const fs_detail *d);
 
-/* The action's audit entry (G18) for a command that read and changed
- * nothing: an exit status. */
-int  fs_cli_note(fs_args *a, const char *objects);
-/* A change and the action's audit entry in one transaction
- * (fs_gate_change); the exit status, the message printed on failure. */
-int  fs_cli_change(fs_args *a, int (*change)(void *ctx, fs_gallery_batch *b,
-                                             fs_detail *d),
-                   void *ctx, const char *why, const char *objects);
-
 /* Commands */
 int cmd_bench(fs_args *a);
 int cmd_detect(fs_args *a);
@@ -147,9 +137,14 @@ int cmd_user(fs_args *a);
 int cmd_key(fs_args *a);
 int cmd_audit(fs_args *a);
 int cmd_profile(fs_args *a);
+int cmd_agency(fs_args *a);
+int cmd_purge(fs_args *a);
+int cmd_request(fs_args *a);
+int cmd_search(fs_args *a);
 extern const fs_opt cmd_bench_opts[], cmd_detect_opts[], cmd_embed_opts[],
     cmd_enroll_opts[], cmd_eval_opts[], cmd_gallery_opts[], cmd_init_opts[],
     cmd_login_opts[], cmd_logout_opts[], cmd_user_opts[], cmd_key_opts[],
-    cmd_audit_opts[], cmd_profile_opts[];
+    cmd_audit_opts[], cmd_profile_opts[], cmd_agency_opts[],
+    cmd_purge_opts[], cmd_request_opts[], cmd_search_opts[];
 
 #endif /* FS_CLI_H */

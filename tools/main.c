@@ -8,33 +8,40 @@
 
 #include "fs_cli.h"
 
-#define ADMIN      FS_ROLE_ADMIN
-#define OVERSIGHT  (FS_ROLE_ADMIN | FS_ROLE_AUDITOR)
-
+/* Subcommands, each a sorted list; who may run them is each gate verb's
+ * own check, not this table's. */
+static const fs_sub agency_subs[] = {
+    { "add" }, { "list" }, { "reinstate" }, { "suspend" }, { NULL }
+};
 static const fs_sub audit_subs[] = {
-    { "verify", OVERSIGHT }, { "log", OVERSIGHT }, { "purge", ADMIN },
-    { NULL, 0 }
+    { "log" }, { "purge" }, { "verify" }, { NULL }
 };
 static const fs_sub gallery_subs[] = {
-    { "stats", OVERSIGHT }, { "show", ADMIN }, { "remove", ADMIN },
-    { "verify", OVERSIGHT }, { "config", ADMIN }, { NULL, 0 }
+    { "config" }, { "remove" }, { "show" }, { "stats" }, { "verify" },
+    { NULL }
 };
-static const fs_sub key_subs[] = { { "rotate", ADMIN }, { NULL, 0 } };
-static const fs_sub profile_subs[] = {
-    { "show", 0 }, { "set", ADMIN }, { NULL, 0 }
+static const fs_sub key_subs[] = { { "rotate" }, { NULL } };
+static const fs_sub profile_subs[] = { { "set" }, { "show" }, { NULL } };
+static const fs_sub request_subs[] = {
+    { "close" }, { "hold" }, { "list" }, { "new" }, { "show" }, { NULL }
 };
 static const fs_sub user_subs[] = {
-    { "add", ADMIN }, { "disable", ADMIN }, { "list", OVERSIGHT },
-    { NULL, 0 }
+    { "add" }, { "disable" }, { "list" }, { NULL }
 };
 
 static const fs_cmd commands[] = {
+    { "agency", "Outside agencies and their agreements (admin, G7).",
+      "agency add NAME --mou REF\n"
+      "agency suspend NAME --reason TEXT\n"
+      "agency reinstate NAME\n"
+      "agency list [--json]",
+      cmd_agency_opts, cmd_agency, NEED_SESSION, agency_subs },
     { "audit", "Check and read the tamper-evident audit trail (auditor).",
       "audit verify [--json]\n"
       "audit log [--since DATE] [--until DATE] [--user NAME] [--case NUMBER]\n"
       "  [--json]\n"
       "audit purge --before DATE [--dry-run]   (admin; G18 retention)",
-      cmd_audit_opts, cmd_audit, NEED_SESSION, 0, audit_subs },
+      cmd_audit_opts, cmd_audit, NEED_SESSION, audit_subs },
     { "bench", "Measure the engine beside its peers, in one run.",
       "bench embed [--threads T] [--batch B] [--seconds S] [--rounds R]\n"
       "  [--peers LIST] [--json]\n"
@@ -42,54 +49,73 @@ static const fs_cmd commands[] = {
       "  [--seconds S] [--rounds R] [--peers LIST] [--seed S] [--dir DIR]\n"
       "  [--json]\n"
       "bench detect [--threads T] [--limit N] [--large N] [--json]",
-      cmd_bench_opts, cmd_bench, NEED_NOTHING, 0, NULL },
+      cmd_bench_opts, cmd_bench, NEED_NOTHING, NULL },
     { "detect", "Find the faces of a still image and judge each for search.",
       "detect IMAGE [--json] [--annotate OUT.png] [--face N]\n"
       "  [--profile NAME|FILE]",
-      cmd_detect_opts, cmd_detect, NEED_NOTHING, 0, NULL },
+      cmd_detect_opts, cmd_detect, NEED_NOTHING, NULL },
     { "embed", "Compute the 128-D face descriptor of aligned 150x150 chips.",
       "embed [--json] CHIP.png...",
-      cmd_embed_opts, cmd_embed, NEED_NOTHING, 0, NULL },
+      cmd_embed_opts, cmd_embed, NEED_NOTHING, NULL },
     { "enroll", "Enrol mugshots into the gallery (admin).",
       "enroll DIR [--source booking|arrest|parole] [--agency NAME]\n"
       "  [--report OUT.csv] [--batch N] [--threads T] [--json]\n"
       "enroll --manifest FILE.csv [--report OUT.csv] [--json]\n"
       "  DIR holds DIR/<subject-id>/<image>; a manifest has the columns\n"
       "  image,subject_id,name,booking_number,capture_date,source[,agency]",
-      cmd_enroll_opts, cmd_enroll, NEED_SESSION, ADMIN, NULL },
+      cmd_enroll_opts, cmd_enroll, NEED_SESSION, NULL },
     { "eval", "Measure identification on a labelled data set (CMC, FNIR).",
       "eval DATASET_DIR [--face centre|largest] [--svg OUT.svg] [--json]\n"
       "  DATASET_DIR/<identity>/<image>; the first image of each identity\n"
       "  with two or more is enrolled, the others search (mated), and\n"
       "  identities with one image search as non-mated probes",
-      cmd_eval_opts, cmd_eval, NEED_NOTHING, 0, NULL },
+      cmd_eval_opts, cmd_eval, NEED_NOTHING, NULL },
     { "gallery", "Look after the gallery: counts, records, removal (admin).",
       "gallery stats [--json]\n"
       "gallery show SUBJECT [--json]\n"
       "gallery remove SUBJECT --reason TEXT\n"
       "gallery verify [--json]\n"
       "gallery config --rank exact|compressed",
-      cmd_gallery_opts, cmd_gallery, NEED_SESSION, 0, gallery_subs },
+      cmd_gallery_opts, cmd_gallery, NEED_SESSION, gallery_subs },
     { "init", "Create a gallery under a profile with its first admin.",
       "init --profile detroit|miami|nypd|nys-model|lacris|FILE\n"
       "  --admin NAME --unit UNIT [--password-stdin] [--key-file PATH]\n"
       "  The key file (0600) defaults to a per-gallery file under\n"
       "  $XDG_CONFIG_HOME/facesearch/; init prints where.  There is no\n"
       "  default password: the first admin sets one.",
-      cmd_init_opts, cmd_init, NEED_NOTHING, 0, NULL },
+      cmd_init_opts, cmd_init, NEED_NOTHING, NULL },
     { "key", "Re-wrap the gallery's keys under a new key file (admin).",
       "key rotate",
-      cmd_key_opts, cmd_key, NEED_SESSION, 0, key_subs },
+      cmd_key_opts, cmd_key, NEED_SESSION, key_subs },
     { "login", "Open a session (the token is kept 0600 and expires).",
       "login --user NAME [--password-stdin]",
-      cmd_login_opts, cmd_login, NEED_GATE, 0, NULL },
+      cmd_login_opts, cmd_login, NEED_GATE, NULL },
     { "logout", "End this session.",
       "logout",
-      cmd_logout_opts, cmd_logout, NEED_SESSION, 0, NULL },
+      cmd_logout_opts, cmd_logout, NEED_SESSION, NULL },
     { "profile", "Show or replace the policy profile the gallery runs under.",
       "profile show [--json]\n"
       "profile set NAME|FILE   (admin; an edited or another profile)",
-      cmd_profile_opts, cmd_profile, NEED_SESSION, 0, profile_subs },
+      cmd_profile_opts, cmd_profile, NEED_SESSION, profile_subs },
+    { "purge", "Remove probes past the profile's retention (admin, G12).",
+      "purge [--dry-run] [--json]\n"
+      "  probes of requests held as evidence are kept",
+      cmd_purge_opts, cmd_purge, NEED_SESSION, NULL },
+    { "request", "File and follow search requests (G4-G8).",
+      "request new --case NUMBER --crime TYPE --requester NAME --agency AGENCY\n"
+      "  --contact TEXT --justification TEXT --source TEXT [--from-video]\n"
+      "  [--ack-disclaimer] [--json]\n"
+      "request show ID [--json]\n"
+      "request list [--open] [--json]\n"
+      "request close ID --outcome lead|no-candidate|rejected\n"
+      "request hold ID --reason TEXT   (keep its probes as evidence, G12)",
+      cmd_request_opts, cmd_request, NEED_SESSION, request_subs },
+    { "search", "Search the gallery for a probe, through the gate (G9-G13).",
+      "search --request ID PROBE_IMAGE [--face N] [--k K] [--human-review]\n"
+      "  [--json]\n"
+      "  examiners only; the list is released only for an open request\n"
+      "  with an authorized crime type and --human-review (G10)",
+      cmd_search_opts, cmd_search, NEED_SESSION, NULL },
     { "user", "Manage accounts and roles (admin).",
       "user add NAME --roles ROLE[,ROLE...] --unit UNIT\n"
       "  [--trained YYYY-MM-DD] [--password-stdin]\n"
@@ -97,7 +123,7 @@ static const fs_cmd commands[] = {
       "  and supervisor need a training date (G3)\n"
       "user disable NAME\n"
       "user list [--json]",
-      cmd_user_opts, cmd_user, NEED_SESSION, 0, user_subs },
+      cmd_user_opts, cmd_user, NEED_SESSION, user_subs },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -115,7 +141,7 @@ static void print_main_help(FILE *f)
 static int print_version(void)
 {
     static const fs_cmd version_cmd = { "--version", "", "", NULL, NULL,
-                                        NEED_NOTHING, 0, NULL };
+                                        NEED_NOTHING, NULL };
     fs_args a;
     memset(&a, 0, sizeof a);
     a.cmd = &version_cmd;
@@ -137,13 +163,12 @@ static int print_version(void)
 }
 
 /* The checks every command shares, once: the subcommand, the gallery
- * opened and unlocked, the session and its roles (refusals audited by
- * the gate), then the handler. */
+ * opened and unlocked, a session (refusals audited by the gate), then the
+ * handler, whose gate verbs check the roles. */
 static int run(const fs_cmd *c, fs_args *a)
 {
     if (c->need == NEED_NOTHING)
         return c->run(a);
-    unsigned roles = c->roles;
     snprintf(a->action, sizeof a->action, "%s", c->name);
     if (c->subs) {
         const fs_sub *s = c->subs;
@@ -154,14 +179,13 @@ static int run(const fs_cmd *c, fs_args *a)
                    ? fs_usage_error(a, "which %s command?", c->name)
                    : fs_usage_error(a, "unknown %s command '%s'", c->name,
                                     a->pos[0]);
-        roles = s->roles;
         snprintf(a->action, sizeof a->action, "%s %s", c->name, s->name);
     }
     fs_gate_options o = { .key_file = a->key_file };
     fs_detail d = { "" };
     int rc = fs_gate_open(a->gallery, &o, &a->gate, &d);
     if (rc == FS_OK && c->need == NEED_SESSION)
-        rc = fs_gate_session(a->gate, roles, a->action, &a->who, &d);
+        rc = fs_gate_session(a->gate, 0, a->action, &a->who, &d);
     int st = rc == FS_OK ? c->run(a) : fs_cli_fail(rc, &d);
     fs_gate_close(a->gate);
     a->gate = NULL;

@@ -14,7 +14,7 @@
  * batches commit, so the duplicate check never rereads the store.  Not
  * thread-safe: it drives the engine's threads itself.
  */
-#include "fs_engine_int.h"
+#include "fs_gate_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,7 @@
 
 struct fs_enroller {
     fs_engine     *e;
+    fs_pool       *pool;
     fs_gate       *gate;
     fs_gallery    *g;
     fs_face_job   *jobs;
@@ -87,11 +88,14 @@ static void append(fs_enroller *en, const float *tmpl, uint32_t subject)
 int fs_enroller_open(fs_engine *e, fs_gate *gate, fs_enroller **out,
                      fs_detail *d)
 {
-    if (!e->net)
+    int rc = gate_require(gate, FS_ROLE_ADMIN, 0, "enroll", d);
+    if (rc != FS_OK)
+        return rc;
+    if (!fs_engine_model_id(e)[0])
         return fs_fail(d, FS_EINVAL, "enrolment needs the model");
-    fs_gallery *g = fs_gate_gallery(gate);
+    fs_gallery *g = gate_gallery(gate);
     fs_gallery_stats st;
-    int rc = fs_gallery_stat(g, &st, d);
+    rc = fs_gallery_stat(g, &st, d);
     if (rc != FS_OK)
         return rc;
     if (strcmp(st.model_id, fs_engine_model_id(e)) != 0 ||
@@ -101,13 +105,15 @@ int fs_enroller_open(fs_engine *e, fs_gate *gate, fs_enroller **out,
                        "(sha256 %.12s...): they are not comparable",
                        st.model_id, st.model_sha256, fs_engine_model_id(e),
                        fs_engine_model_sha256(e));
-    rc = fs_engine_pool(e, d);
+    fs_pool *pool;
+    rc = fs_engine_pool(e, &pool, d);
     if (rc != FS_OK)
         return rc;
     fs_enroller *en = calloc(1, sizeof *en);
     if (!en)
         return fs_fail(d, FS_ENOMEM, "no memory for enrolment");
     en->e = e;
+    en->pool = pool;
     en->gate = gate;
     en->g = g;
     fs_templates t;
@@ -152,7 +158,7 @@ static int check_duplicates(fs_enroller *en, fs_enroll_item *items,
     size_t *nhits = malloc(nq * sizeof *nhits), *who = malloc(nq * sizeof *who);
     fs_templates t = { en->vec, en->subj, en->n };
     fs_rank_options ro = { .mode = FS_RANK_EXACT, .isa = -1,
-                           .pool = en->e->front };
+                           .pool = en->pool };
     fs_ranker *r = NULL;
     int rc = q && hits && nhits && who ? FS_OK : FS_ENOMEM;
     if (rc == FS_OK)
@@ -190,75 +196,51 @@ static int check_duplicates(fs_enroller *en, fs_enroll_item *items,
                                      "check") : rc;
 }
 
-/* The batch's audit entry, committed with it (G18, G20): which images
- * came in, for which subjects, from which lawful sources. */
-static int audit_batch(fs_enroller *en, fs_gallery_batch *b,
-                       const fs_enroll_item *items, size_t n, fs_detail *d)
-{
-    char objects[1024] = "", sources[64] = "";
-    size_t len = 0, added = 0;
-    for (size_t i = 0; i < n; i++) {
-        const fs_enroll_item *it = &items[i];
-        if (it->status != FS_ENROLLED)
-            continue;
-        added++;
-        if (len < sizeof objects - 64)
-            len += (size_t)snprintf(objects + len, sizeof objects - len,
-                                    "%s%s/%llu", len ? " " : "", it->subject,
-                                    (unsigned long long)it->image_id);
-        if (!strstr(sources, it->lawful_source) &&
-            strlen(sources) + strlen(it->lawful_source) + 2 < sizeof sources)
-            snprintf(sources + strlen(sources),
-                     sizeof sources - strlen(sources), "%s%s",
-                     sources[0] ? "," : "", it->lawful_source);
-    }
-    if (!added)
-        return FS_OK;             /* nothing changed: the run's note says */
-    if (len >= sizeof objects - 64)
-        snprintf(objects + len, sizeof objects - len, " ...");
-    char why[128];
-    snprintf(why, sizeof why, "%zu image%s enrolled; lawful source %s",
-             added, added == 1 ? "" : "s", sources);
-    fs_audit_entry e = { "enroll", NULL, why, objects, "ok" };
-    return fs_gate_audit(en->gate, b, &e, d);
-}
-
+/* The accepted images, written in one commit with the entry that names
+ * them (fs_care.c); an image the gallery refuses before writing is
+ * rejected with its reason and the rest go in. */
 static int write_batch(fs_enroller *en, fs_enroll_item *items, size_t n,
                        fs_detail *d)
 {
-    fs_gallery_batch *b;
-    int rc = fs_gallery_begin(en->g, &b, d);
+    fs_mugshot *m = calloc(n, sizeof *m);
+    size_t *at = calloc(n, sizeof *at);
+    int *rcs = calloc(n, sizeof *rcs);
+    fs_detail *why = calloc(n, sizeof *why);
+    fs_put_result *res = calloc(n, sizeof *res);
+    size_t k = 0;
+    int rc = m && at && rcs && why && res ? FS_OK
+             : fs_fail(d, FS_ENOMEM, "no memory for a batch of %zu", n);
     for (size_t i = 0; rc == FS_OK && i < n; i++) {
-        fs_face_job *j = &en->jobs[i];
-        fs_enroll_item *it = &items[i];
+        const fs_face_job *j = &en->jobs[i];
+        const fs_enroll_item *it = &items[i];
         if (it->status)
             continue;
-        fs_mugshot m = { it->subject, it->name, it->booking_number,
-                         it->capture_date, it->source_agency,
-                         it->lawful_source, j->bytes, j->len, { 0 },
-                         { 0 } };
-        memcpy(m.sha256, j->sha256, 32);
-        memcpy(m.tmpl, j->tmpl, sizeof m.tmpl);
-        fs_detail pd = { "" };
-        int prc = fs_gallery_put(b, &m, &en->put[i], &pd);
-        if (prc == FS_OK || prc == FS_EXISTS) {
-            it->status = prc == FS_OK ? FS_ENROLLED : FS_ENROLL_ALREADY;
-            it->image_id = en->put[i].image_id;
-        } else if (prc == FS_EINVAL) {   /* refused before any write */
-            reject(it, prc, pd.msg);
-        } else {
-            snprintf(d->msg, sizeof d->msg, "%s", pd.msg);
-            rc = prc;
+        m[k] = (fs_mugshot){ it->subject, it->name, it->booking_number,
+                             it->capture_date, it->source_agency,
+                             it->lawful_source, j->bytes, j->len, { 0 },
+                             { 0 } };
+        memcpy(m[k].sha256, j->sha256, 32);
+        memcpy(m[k].tmpl, j->tmpl, sizeof m[k].tmpl);
+        at[k++] = i;
+    }
+    if (rc == FS_OK && k)
+        rc = gate_enroll_put(en->gate, m, k, res, rcs, why, d);
+    for (size_t q = 0; rc == FS_OK && q < k; q++) {
+        fs_enroll_item *it = &items[at[q]];
+        en->put[at[q]] = res[q];
+        if (rcs[q] == FS_EINVAL) {
+            reject(it, rcs[q], why[q].msg);
+            continue;
         }
+        it->status = rcs[q] == FS_OK ? FS_ENROLLED : FS_ENROLL_ALREADY;
+        it->image_id = res[q].image_id;
     }
-    if (rc == FS_OK)
-        rc = audit_batch(en, b, items, n, d);
-    if (rc != FS_OK) {
-        if (b)
-            fs_gallery_abort(b);
-        return rc;
-    }
-    return fs_gallery_commit(b, d);
+    free(m);
+    free(at);
+    free(rcs);
+    free(why);
+    free(res);
+    return rc;
 }
 
 int fs_enroller_run(fs_enroller *en, fs_enroll_item *items, size_t n,

@@ -1,0 +1,114 @@
+/*
+ * fs_engine.h - the pipeline's front: still images in, faces, aligned
+ * chips and templates out.  It composes detect/ and embed/ and knows
+ * nothing of galleries, people or cases: the gate (gate/fs_gate.h) sits
+ * above it and is the only layer that turns a template into candidates.
+ *
+ * Errors follow fs_error.h: FS_OK or a negative FS_E* code, results in
+ * out-parameters written only on success, and an optional fs_detail for
+ * the human message.
+ *
+ * An fs_engine runs one call at a time (callers serialise); it spreads
+ * each call over its own threads.
+ */
+#ifndef FS_ENGINE_H
+#define FS_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/fs_crypt.h"
+#include "base/fs_error.h"
+#include "base/fs_types.h"
+#include "../detect/fs_detect.h"    /* fs_image, fs_face: pipeline results */
+#include "base/fs_pool.h"
+
+typedef struct fs_engine fs_engine;
+
+typedef struct fs_engine_options {
+    const char *model_path;   /* the converted model file (make models);
+                                 NULL: no embedding (detection only) */
+    const char *landmarks_path;  /* NULL: FS_LANDMARKS_PATH */
+    int         detect_mode;     /* FS_DETECT_*: 0 is ours */
+    int         threads;      /* <= 0: one per online CPU */
+    int         max_batch;    /* chips per network batch; <= 0: 16 */
+    const fs_quality_limits *quality;  /* G13 verdicts: a profile's
+                                          (fs_profile.quality); NULL:
+                                          fs_quality_defaults */
+} fs_engine_options;
+
+int  fs_engine_open(const fs_engine_options *opt, fs_engine **out,
+                    fs_detail *d);
+void fs_engine_close(fs_engine *e);
+
+const char *fs_engine_model_id(const fs_engine *e);
+const char *fs_engine_model_sha256(const fs_engine *e);
+int         fs_engine_threads(const fs_engine *e);
+/* The engine's thread pool, made on first use: work of the layers above
+ * (ranking) runs on the same threads as the pipeline. */
+int         fs_engine_pool(fs_engine *e, fs_pool **pool, fs_detail *d);
+/* Per chip: with batch 0 the network's nominal FLOPs (as direct
+ * convolution), else those this engine computes at that batch size. */
+double      fs_engine_flops_per_chip(const fs_engine *e, int batch);
+
+/* Descriptors of n aligned chips (n * FS_CHIP_BYTES bytes, R,G,B).
+ * desc receives n * FS_DESC_DIM raw network outputs, as dlib computes
+ * them; tmpl, when not NULL, the unit-norm templates used for ranking. */
+int fs_engine_embed(fs_engine *e, const uint8_t *chips, size_t n,
+                    float *desc, float *tmpl);
+
+/* Reads an aligned chip file: a 150x150 8-bit RGB image (FS_ESHAPE
+ * otherwise, with the detail naming what the file holds). */
+int fs_chip_read(const char *path, uint8_t *chip, fs_detail *d);
+
+/* Reads a still image through intake (G8: refusals name the rule) and
+ * decodes it upright. */
+int fs_image_read(const char *path, fs_image *img, fs_detail *d);
+
+/* Faces in an image, strongest first, each with landmarks and quality
+ * (G13).  The landmark model loads on the first call. */
+int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
+                     int max, int *n, fs_detail *d);
+/* The limits fs_engine_detect judges faces by from now on (G13): the
+ * gate sets its profile's before it judges a probe. */
+void fs_engine_set_quality(fs_engine *e, const fs_quality_limits *q);
+/* The aligned 150x150 chip of a detected face. */
+int fs_engine_face_chip(fs_engine *e, const fs_image *img,
+                        const fs_face *f, uint8_t *chip, fs_detail *d);
+
+/* ---- templates from image files ----------------------------------------- */
+
+/* Which face of an image makes its template. */
+enum {
+    FS_FACE_CENTRE   = 0,   /* the one nearest the image centre: probes */
+    FS_FACE_LARGEST  = 1,   /* the widest */
+    FS_FACE_DOMINANT = 2    /* exactly one dominant face, else refused:
+                               the gallery rule */
+};
+
+/* One image file on its way to a template. */
+typedef struct fs_face_job {
+    const char *path;             /* in */
+    int         skip;             /* in: leave this job alone */
+    int         rc;               /* out: FS_OK, or why no template */
+    char        reason[320];      /* out: the why, naming the file */
+    uint8_t     sha256[32];       /* after fs_engine_read */
+    uint8_t    *bytes;            /* after fs_engine_read: the file as read */
+    size_t      len;
+    int         faces;            /* after fs_engine_templates: found */
+    float       tmpl[FS_DESC_DIM];   /* after fs_engine_templates */
+} fs_face_job;
+
+/* Reads and hashes every job's file on the engine's threads, refusing
+ * stream and device arguments (G8) before opening anything. */
+int  fs_engine_read(fs_engine *e, fs_face_job *jobs, size_t n, fs_detail *d);
+/* For every job read and not skipped: intake's still-image checks (G8),
+ * decode, detection, the face the rule picks, alignment, and one network
+ * batch for all the chips.  Per-job refusals land in the jobs; the return
+ * code is for failures of the whole call. */
+int  fs_engine_templates(fs_engine *e, fs_face_job *jobs, size_t n, int rule,
+                         fs_detail *d);
+/* Frees what fs_engine_read kept (the bytes). */
+void fs_face_jobs_release(fs_face_job *jobs, size_t n);
+
+#endif /* FS_ENGINE_H */

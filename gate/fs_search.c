@@ -1,0 +1,495 @@
+/*
+ * fs_search.c - the gated search (G8-G13) and the custody of probes (G12).
+ *
+ * fs_gate_search is the one door to a candidate list.  Every condition of
+ * the gate is checked before the probe is even decoded, so a refused
+ * search has no list to leak, not even through its timing; the list that
+ * is made is committed, sealed, with the probe and the audit entry in one
+ * transaction before the caller sees it, so no list exists without its
+ * entry.  The ranking below knows rows, subject numbers and scores; the
+ * subject ids are looked up here, in the gate, through the unlocked
+ * gallery that never leaves it.
+ *
+ * Records: GT_SEARCHES[search number] holds who searched, when, for which
+ * request, with which model, k, face and probe hash, and the list or the
+ * quality reasons of an image rejection (G13).  GT_PROBES[request number
+ * || search number] holds the probe's bytes; both sealed.  Probes go when
+ * the profile's retention ends (fs_gate_purge) unless their request is
+ * held as evidence, and at once when a request closes with no viable
+ * candidate under a profile that says so (gate_probes_drop).
+ */
+#include "fs_gate_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SEARCH_VERSION 1
+enum { SEARCH_RELEASED = 0, SEARCH_REJECTED = 1 };
+
+struct fs_candidates {
+    char         search_id[FS_ID_MAX];
+    char         request_id[FS_ID_MAX];
+    char         disclaimer[1024];
+    size_t       n;
+    fs_candidate c[];
+};
+
+size_t fs_candidates_count(const fs_candidates *c) { return c->n; }
+const char *fs_candidates_search_id(const fs_candidates *c)
+{
+    return c->search_id;
+}
+const char *fs_candidates_request_id(const fs_candidates *c)
+{
+    return c->request_id;
+}
+const char *fs_candidates_disclaimer(const fs_candidates *c)
+{
+    return c->disclaimer;
+}
+
+int fs_candidates_get(const fs_candidates *c, size_t i, fs_candidate *out)
+{
+    if (i >= c->n)
+        return FS_EINVAL;
+    *out = c->c[i];
+    return FS_OK;
+}
+
+void fs_candidates_free(fs_candidates *c)
+{
+    if (!c)
+        return;
+    fs_wipe(c, sizeof *c + c->n * sizeof c->c[0]);
+    free(c);
+}
+
+/* ---- records ----------------------------------------------------------------- */
+
+/* What one search leaves: its record, and its probe in the case file. */
+typedef struct search_rec {
+    fs_gate          *g;
+    const fs_request *req;
+    const uint8_t    *probe;
+    size_t            probe_len;
+    uint8_t           sha[FS_SHA256_BYTES];
+    int               status, face, k;
+    const char       *reasons;          /* rejected: the quality verdict */
+    const fs_candidates *list;          /* released */
+    char              id[FS_ID_MAX];    /* out */
+    char              objects[320];
+} search_rec;
+
+static void pack_search(fs_wbuf *w, const search_rec *s, const char *model)
+{
+    fs_wbuf_u64(w, SEARCH_VERSION);
+    fs_wbuf_str(w, s->id);
+    fs_wbuf_str(w, s->req->id);
+    fs_wbuf_str(w, s->g->who.name);
+    fs_wbuf_u64(w, (uint64_t)time(NULL));
+    fs_wbuf_u64(w, (uint64_t)s->status);
+    fs_wbuf_str(w, model);
+    fs_wbuf_u64(w, (uint64_t)s->k);
+    fs_wbuf_u64(w, (uint64_t)(int64_t)s->face);
+    fs_wbuf_put(w, s->sha, sizeof s->sha);
+    fs_wbuf_str(w, s->reasons);
+    size_t n = s->list ? s->list->n : 0;
+    fs_wbuf_u64(w, n);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &s->list->c[i].score, sizeof bits);
+        fs_wbuf_str(w, s->list->c[i].subject);
+        fs_wbuf_u64(w, bits);
+    }
+}
+
+static void probe_key(uint64_t request, uint64_t search, uint8_t key[16])
+{
+    gate_seq_key(request, key);
+    gate_seq_key(search, key + 8);
+}
+
+/* The search, its probe and the request's counters, in the batch whose
+ * commit carries the entry. */
+static int store_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    search_rec *s = ctx;
+    fs_gate *g = s->g;
+    fs_request r;
+    uint64_t seq, rseq;
+    int rc = gate_request_get(g, b, s->req->id, &r, d);
+    if (rc == FS_OK && r.state != FS_REQUEST_OPEN)  /* closed meanwhile */
+        rc = fs_fail(d, FS_DENIED, "G10: request %s was closed during the "
+                     "search: nothing is released", r.id);
+    if (rc == FS_OK)
+        rc = gate_next_seq(b, "next_search", &seq, d);
+    if (rc == FS_OK)
+        rc = gate_id_parse(r.id, 'R', &rseq, d);
+    if (rc != FS_OK)
+        return rc;
+    gate_id_format('S', seq, s->id);
+    fs_gallery_stats st;
+    if ((rc = fs_gallery_stat(g->gal, &st, d)) != FS_OK)
+        return rc;
+    fs_wbuf w = { 0 };
+    pack_search(&w, s, st.model_id);
+    uint8_t key[16];
+    gate_seq_key(seq, key);
+    rc = w.oom ? fs_fail(d, FS_ENOMEM, "no memory for the search record")
+               : gate_sealed_put(g, b, GT_SEARCHES, key, 8, w.p, w.len, d);
+    fs_wbuf_free(&w);
+    if (rc == FS_OK) {                          /* the probe, G12 */
+        fs_wbuf p = { 0 };
+        fs_wbuf_u64(&p, SEARCH_VERSION);
+        fs_wbuf_put(&p, s->sha, sizeof s->sha);
+        fs_wbuf_put(&p, s->probe, s->probe_len);
+        probe_key(rseq, seq, key);
+        rc = p.oom ? fs_fail(d, FS_ENOMEM, "no memory for the probe")
+                   : gate_sealed_put(g, b, GT_PROBES, key, 16, p.p, p.len,
+                                     d);
+        fs_wbuf_free(&p);
+    }
+    if (rc != FS_OK)
+        return rc;
+    if (s->status == SEARCH_REJECTED) {
+        r.rejections++;
+        snprintf(r.last_rejection, sizeof r.last_rejection, "%s",
+                 s->reasons);
+    } else {
+        r.searches++;
+    }
+    char sha[2 * FS_SHA256_BYTES + 1];
+    fs_hex(s->sha, sizeof s->sha, sha);
+    snprintf(s->objects, sizeof s->objects, "request %s, search %s, crime "
+             "%s, k %d, probe sha256 %.16s", r.id, s->id, r.crime, s->k,
+             sha);
+    return gate_request_put(g, b, &r, d);
+}
+
+int gate_probes_drop(fs_gallery_batch *b, const char *request, uint64_t *n,
+                     fs_detail *d)
+{
+    uint64_t rseq, count = 0;
+    int rc = gate_id_parse(request, 'R', &rseq, d);
+    if (rc != FS_OK)
+        return rc;
+    uint8_t key[16];
+    probe_key(rseq, 0, key);
+    fs_record r;
+    while ((rc = fs_record_seek(b, GT_PROBES, key, 16, 0, &r, d)) == FS_OK &&
+           r.klen == 16 && gate_seq_of(r.key) == rseq) {
+        memcpy(key, r.key, 16);
+        if ((rc = fs_record_del(b, GT_PROBES, key, 16, d)) == FS_OK)
+            count++;
+    }
+    if (rc != FS_OK && rc != FS_NOTFOUND)
+        return rc;
+    *n += count;
+    return FS_OK;
+}
+
+/* ---- the search ---------------------------------------------------------------- */
+
+/* A refusal on the trail under the search's name, with the request and,
+ * once it is read, its case and crime type (G9). */
+static int refuse(fs_gate *g, const char *request, const fs_request *r,
+                  int rc, fs_detail *d)
+{
+    char objects[192];
+    if (r)
+        snprintf(objects, sizeof objects, "request %s, case %s, crime %s",
+                 r->id, r->case_no, r->crime);
+    else
+        snprintf(objects, sizeof objects, "request %.15s", request);
+    return gate_refusal(g, g->who.name, g->who.unit, "search", objects, rc,
+                        d);
+}
+
+/* G4-G8 and G10 (a, b) under the profile in force now, before anything of
+ * the probe or the gallery is touched. */
+static int request_open(fs_gate *g, const char *id, fs_request *r,
+                        fs_detail *d)
+{
+    fs_gallery_batch *b;
+    memset(r, 0, sizeof *r);
+    int rc = gate_read(g, &b, d);
+    if (rc != FS_OK)
+        return rc;
+    rc = gate_request_get(g, b, id, r, d);
+    if (rc == FS_OK && r->state != FS_REQUEST_OPEN)
+        rc = fs_fail(d, FS_DENIED, "G10: request %s is closed (%s): a closed "
+                     "case releases no candidates", r->id,
+                     fs_outcome_name(r->outcome));
+    if (rc == FS_OK) {
+        fs_request_form f = { r->case_no, r->crime, r->requester, r->agency,
+                              r->contact, r->justification, r->source,
+                              r->from_video, r->ack_disclaimer };
+        fs_detail why = { "" };
+        rc = fs_request_check(&g->profile, &f, &why);
+        if (rc != FS_OK)
+            rc = fs_fail(d, rc, "G10: request %s no longer stands under "
+                         "profile %s as it is now: %s", r->id,
+                         g->profile.name, why.msg);
+    }
+    if (rc == FS_OK && r->outside)        /* suspended since, say */
+        rc = gate_outside_ok(g, b, r->agency, r->ack_disclaimer, d);
+    fs_gallery_abort(b);
+    return rc;
+}
+
+/* The template of the probe's face, or FS_DENIED (G13) with the quality
+ * verdict in reasons when it has no face fit for search. */
+static int probe_template(fs_gate *g, fs_engine *e, const fs_search_in *in,
+                          int *face, float tmpl[FS_DESC_DIM],
+                          char *reasons, size_t cap, fs_detail *d)
+{
+    uint8_t *copy = malloc(in->probe_len);    /* decoding may edit it */
+    if (!copy)
+        return fs_fail(d, FS_ENOMEM, "no memory for the probe");
+    memcpy(copy, in->probe, in->probe_len);
+    const char *name = in->probe_name ? in->probe_name : "the probe";
+    fs_image img = { 0 };
+    int rc = fs_image_decode(copy, in->probe_len, name, &img, d);
+    fs_wipe(copy, in->probe_len);
+    free(copy);
+    if (rc != FS_OK)
+        return rc;
+    fs_face *faces = malloc(FS_MAX_FACES * sizeof *faces);
+    int n = 0;
+    fs_engine_set_quality(e, &g->profile.quality);
+    rc = faces ? fs_engine_detect(e, &img, faces, FS_MAX_FACES, &n, d)
+               : fs_fail(d, FS_ENOMEM, "no memory for the faces");
+    int f = in->face;
+    if (rc == FS_OK && f >= n && n > 0)
+        rc = fs_fail(d, FS_EINVAL, "--face %d: the probe holds %d face%s "
+                     "(0 to %d)", f, n, n == 1 ? "" : "s", n - 1);
+    if (rc == FS_OK && f < 0)
+        f = fs_default_face(faces, n, img.width, img.height);
+    if (rc == FS_OK && n == 0) {
+        snprintf(reasons, cap, "no face found");
+        rc = FS_DENIED;
+    } else if (rc == FS_OK && !faces[f].quality.ok) {
+        snprintf(reasons, cap, "%s", faces[f].quality.reasons);
+        rc = FS_DENIED;
+    }
+    uint8_t chip[FS_CHIP_BYTES];
+    float desc[FS_DESC_DIM];
+    if (rc == FS_OK)
+        rc = fs_engine_face_chip(e, &img, &faces[f], chip, d);
+    if (rc == FS_OK)
+        rc = fs_engine_embed(e, chip, 1, desc, tmpl);
+    if (rc == FS_DENIED)
+        fs_fail(d, rc, "G13: the probe is unfit for search: %s", reasons);
+    *face = f;
+    free(faces);
+    fs_image_release(&img);
+    return rc;
+}
+
+/* The exact top k of distinct subjects, as a list with the subjects'
+ * ids: made here, in the gate, and nowhere else. */
+static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
+                int k, const fs_request *r, fs_candidates **out,
+                fs_detail *d)
+{
+    fs_gallery_stats st;
+    int rc = fs_gallery_stat(g->gal, &st, d);
+    if (rc == FS_OK && (strcmp(st.model_id, fs_engine_model_id(e)) ||
+                        strcmp(st.model_sha256, fs_engine_model_sha256(e))))
+        rc = fs_fail(d, FS_EMODEL, "the gallery's templates come from model "
+                     "%s; this engine runs %s: they are not comparable",
+                     st.model_id, fs_engine_model_id(e));
+    fs_templates t;
+    fs_pool *pool = NULL;
+    int mode = FS_RANK_EXACT;
+    if (rc == FS_OK)
+        rc = fs_gallery_load(g->gal, &t, d);
+    if (rc == FS_OK)
+        rc = fs_engine_pool(e, &pool, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_rank_mode(g->gal, &mode);
+    fs_candidates *c = NULL;
+    fs_hit *hits = NULL;
+    fs_ranker *rk = NULL;
+    size_t nh = 0;
+    if (rc == FS_OK) {
+        c = calloc(1, sizeof *c + (size_t)k * sizeof c->c[0]);
+        hits = malloc((size_t)k * sizeof *hits);
+        if (!c || !hits)
+            rc = fs_fail(d, FS_ENOMEM, "no memory for the candidates");
+    }
+    fs_rank_options ro = { .mode = mode, .isa = -1, .pool = pool };
+    if (rc == FS_OK && t.n)
+        rc = fs_ranker_create(&t, &ro, &rk, d);
+    if (rc == FS_OK && t.n)
+        rc = fs_rank_topk(rk, tmpl, 1, (size_t)k, hits, &nh);
+    for (size_t i = 0; rc == FS_OK && i < nh; i++) {
+        c->c[i].rank = (int)i + 1;
+        c->c[i].score = hits[i].score;
+        rc = fs_gallery_subject_id(g->gal, hits[i].subject,
+                                   c->c[i].subject);
+        if (rc != FS_OK)
+            rc = fs_fail(d, rc, "subject number %u of the ranking has no "
+                         "sound record", hits[i].subject);
+    }
+    fs_ranker_free(rk);
+    free(hits);
+    if (rc != FS_OK) {
+        fs_candidates_free(c);
+        return rc;
+    }
+    c->n = nh;
+    snprintf(c->request_id, sizeof c->request_id, "%s", r->id);
+    snprintf(c->disclaimer, sizeof c->disclaimer, "%s",
+             g->profile.disclaimer);
+    *out = c;
+    return FS_OK;
+}
+
+int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
+                   fs_candidates **out, fs_detail *d)
+{
+    int rc = gate_require(g, FS_ROLE_EXAMINER, 1, "search", d);
+    if (rc != FS_OK)
+        return rc;
+    const char *rid = in->request_id ? in->request_id : "";
+    if (in->k < 1 || in->k > FS_RANK_MAX_K)
+        return fs_fail(d, FS_EINVAL, "k must be 1 to %d, not %d",
+                       FS_RANK_MAX_K, in->k);
+    fs_request r;
+    if ((rc = request_open(g, rid, &r, d)) != FS_OK)
+        return refuse(g, rid, rc == FS_NOTFOUND ? NULL : &r, rc, d);
+    if (!in->human_review)
+        return refuse(g, rid, &r, fs_fail(d, FS_DENIED, "G10: the list is "
+                      "released only for human review: --human-review "
+                      "affirms that the candidates go to a trained "
+                      "examiner's visual comparison as investigative leads "
+                      "only"), d);
+    if (in->probe_name &&
+        (rc = fs_intake_check_arg(in->probe_name, d)) != FS_OK)
+        return refuse(g, rid, &r, rc, d);    /* a stream or device, G8 */
+    if (!in->probe || !in->probe_len)
+        return fs_fail(d, FS_EINVAL, "no probe image given");
+
+    search_rec s;
+    memset(&s, 0, sizeof s);
+    s.g = g;
+    s.req = &r;
+    s.probe = in->probe;
+    s.probe_len = in->probe_len;
+    s.k = in->k;
+    fs_sha256(in->probe, in->probe_len, s.sha);
+    float tmpl[FS_DESC_DIM];
+    char reasons[256] = "";
+    rc = probe_template(g, e, in, &s.face, tmpl, reasons, sizeof reasons, d);
+    if (rc == FS_DENIED && reasons[0]) {
+        /* an image rejection (G13): kept on the request with its probe */
+        s.status = SEARCH_REJECTED;
+        s.reasons = reasons;
+        char outcome[320];
+        snprintf(outcome, sizeof outcome, "image rejected (G13): %s",
+                 reasons);
+        fs_audit_entry ae = { "search", r.case_no, r.justification,
+                              s.objects, outcome };
+        fs_detail why = { "" };
+        int src = gate_change(g, store_in, &s, &ae, &why);
+        if (src != FS_OK)
+            return fs_fail(d, src, "%s", why.msg);
+        return fs_fail(d, FS_DENIED, "G13: the probe is unfit for search "
+                       "(%s); image rejection %s is on request %s, and the "
+                       "requester may submit another image", reasons, s.id,
+                       r.id);
+    }
+    if (rc != FS_OK)
+        return refuse(g, rid, &r, rc, d);
+    fs_candidates *c = NULL;
+    if ((rc = rank(g, e, tmpl, in->k, &r, &c, d)) != FS_OK)
+        return rc;
+    s.list = c;
+    fs_audit_entry ae = { "search", r.case_no, r.justification, s.objects,
+                          "released for human review" };
+    rc = gate_change(g, store_in, &s, &ae, d);
+    fs_wipe(tmpl, sizeof tmpl);
+    if (rc != FS_OK) {
+        fs_candidates_free(c);
+        return rc;
+    }
+    snprintf(c->search_id, sizeof c->search_id, "%s", s.id);
+    *out = c;
+    return FS_OK;
+}
+
+/* ---- retention (G12) --------------------------------------------------------- */
+
+typedef struct purge_ctx {
+    fs_gate          *g;
+    fs_gallery_batch *b;
+    int               dry_run;
+    int64_t           before;         /* unix seconds */
+    uint64_t          n;
+    char              objects[128];
+} purge_ctx;
+
+/* One search's probe goes when it is older than the retention, still
+ * there, and its request is not held as evidence. */
+static int purge_one(void *ctx, const fs_record *rec, const uint8_t *v,
+                     size_t len, fs_detail *d)
+{
+    purge_ctx *p = ctx;
+    fs_rbuf rb = { v, len, 0, 0 };
+    char id[FS_ID_MAX], req[FS_ID_MAX], user[FS_USER_MAX];
+    uint64_t version = fs_rbuf_u64(&rb);
+    fs_rbuf_str(&rb, id, sizeof id);
+    fs_rbuf_str(&rb, req, sizeof req);
+    fs_rbuf_str(&rb, user, sizeof user);
+    int64_t when = (int64_t)fs_rbuf_u64(&rb);
+    uint64_t rseq;
+    if (rb.bad || version != SEARCH_VERSION || rec->klen != 8 ||
+        gate_id_parse(req, 'R', &rseq, NULL) != FS_OK)
+        return fs_fail(d, FS_ETAMPER, "a search record is damaged");
+    if (when >= p->before)
+        return FS_OK;
+    uint8_t key[16];
+    probe_key(rseq, gate_seq_of(rec->key), key);
+    fs_record probe;
+    int rc = fs_record_get(p->b, GT_PROBES, key, 16, &probe, d);
+    if (rc == FS_NOTFOUND)
+        return FS_OK;
+    fs_request r;
+    if (rc == FS_OK)
+        rc = gate_request_get(p->g, p->b, req, &r, d);
+    if (rc != FS_OK || r.evidence)
+        return rc;
+    p->n++;
+    return p->dry_run ? FS_OK : fs_record_del(p->b, GT_PROBES, key, 16, d);
+}
+
+static int purge_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    purge_ctx *p = ctx;
+    p->b = b;
+    int rc = gate_walk_sealed(p->g, b, GT_SEARCHES, purge_one, p, d);
+    snprintf(p->objects, sizeof p->objects, "%llu probe%s older than %d "
+             "days%s", (unsigned long long)p->n, p->n == 1 ? "" : "s",
+             p->g->profile.retention_probe_days,
+             p->dry_run ? " (dry run: none removed)" : " removed");
+    return rc;
+}
+
+int fs_gate_purge(fs_gate *g, int dry_run, uint64_t *n, fs_detail *d)
+{
+    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "purge", d);
+    if (rc != FS_OK)
+        return rc;
+    purge_ctx p = { g, NULL, dry_run, (int64_t)time(NULL) -
+                    (int64_t)g->profile.retention_probe_days * 86400, 0,
+                    "" };
+    fs_audit_entry e = { "purge", NULL, "G12 probe retention", p.objects,
+                         "ok" };
+    rc = gate_change(g, purge_in, &p, &e, d);
+    if (rc == FS_OK)
+        *n = p.n;
+    return rc;
+}
