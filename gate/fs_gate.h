@@ -440,6 +440,17 @@ int  fs_request_hold(fs_gate *g, const char *id, const char *reason,
 
 /* ---- the gated search (G8-G13) ---------------------------------------------- */
 
+/* Where a released search spent its time, in seconds (bench search). */
+typedef struct fs_search_stages {
+    double gate;                    /* session, role, request, profile */
+    double intake;                  /* still-image checks and decoding */
+    double detect;                  /* faces, landmarks, quality */
+    double align;                   /* the aligned chip */
+    double embed;                   /* the template */
+    double rank;                    /* templates loaded, ranked, ids */
+    double store;                   /* sealed search, probe and entry */
+} fs_search_stages;
+
 typedef struct fs_search_in {
     const char    *request_id;
     const uint8_t *probe;           /* the probe image's bytes */
@@ -454,6 +465,7 @@ typedef struct fs_search_in {
     int            human_review;    /* G10(c): the examiner affirms the
                                        list goes to human comparison as
                                        an investigative lead only */
+    fs_search_stages *stages;       /* NULL, or filled when released */
 } fs_search_in;
 
 /* A released candidate list: opaque; only fs_gate_search makes one. */

@@ -26,6 +26,21 @@
 #include <time.h>
 
 #define SEARCH_VERSION 1
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Seconds since *t0, which moves on to now. */
+static double lap(double *t0)
+{
+    double t = now_s(), dt = t - *t0;
+    *t0 = t;
+    return dt;
+}
 enum { SEARCH_RELEASED = 0, SEARCH_REJECTED = 1 };
 
 struct fs_candidates {
@@ -243,7 +258,8 @@ static int request_open(fs_gate *g, const char *id, fs_request *r,
  * verdict in reasons when it has no face fit for search. */
 static int probe_template(fs_gate *g, fs_engine *e, const fs_search_in *in,
                           int *face, float tmpl[FS_DESC_DIM],
-                          char *reasons, size_t cap, fs_detail *d)
+                          char *reasons, size_t cap, fs_search_stages *st,
+                          double *t0, fs_detail *d)
 {
     uint8_t *copy = malloc(in->probe_len);    /* decoding may edit it */
     if (!copy)
@@ -254,6 +270,7 @@ static int probe_template(fs_gate *g, fs_engine *e, const fs_search_in *in,
     int rc = fs_image_decode(copy, in->probe_len, name, &img, d);
     fs_wipe(copy, in->probe_len);
     free(copy);
+    st->intake = lap(t0);
     if (rc != FS_OK)
         return rc;
     fs_face *faces = malloc(FS_MAX_FACES * sizeof *faces);
@@ -276,10 +293,13 @@ static int probe_template(fs_gate *g, fs_engine *e, const fs_search_in *in,
     }
     uint8_t chip[FS_CHIP_BYTES];
     float desc[FS_DESC_DIM];
+    st->detect = lap(t0);
     if (rc == FS_OK)
         rc = fs_engine_face_chip(e, &img, &faces[f], chip, d);
+    st->align = lap(t0);
     if (rc == FS_OK)
         rc = fs_engine_embed(e, chip, 1, desc, tmpl);
+    st->embed = lap(t0);
     if (rc == FS_DENIED)
         fs_fail(d, rc, "G13: the probe is unfit for search: %s", reasons);
     *face = f;
@@ -351,6 +371,8 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
 int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
                    fs_candidates **out, fs_detail *d)
 {
+    fs_search_stages st = { 0 };
+    double t0 = now_s();
     int rc = gate_require(g, FS_ROLE_EXAMINER, 1, "search", d);
     if (rc != FS_OK)
         return rc;
@@ -383,7 +405,9 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
     fs_sha256(in->probe, in->probe_len, s.sha);
     float tmpl[FS_DESC_DIM];
     char reasons[256] = "";
-    rc = probe_template(g, e, in, &s.face, tmpl, reasons, sizeof reasons, d);
+    st.gate = lap(&t0);
+    rc = probe_template(g, e, in, &s.face, tmpl, reasons, sizeof reasons,
+                        &st, &t0, d);
     if (rc == FS_DENIED && reasons[0]) {
         /* an image rejection (G13): kept on the request with its probe */
         s.status = SEARCH_REJECTED;
@@ -407,6 +431,7 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
     fs_candidates *c = NULL;
     if ((rc = rank(g, e, tmpl, in->k, &r, &c, d)) != FS_OK)
         return rc;
+    st.rank = lap(&t0);
     s.list = c;
     fs_audit_entry ae = { "search", r.case_no, r.justification, s.objects,
                           "released for human review" };
@@ -417,6 +442,9 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
         return rc;
     }
     snprintf(c->search_id, sizeof c->search_id, "%s", s.id);
+    st.store = lap(&t0);
+    if (in->stages)
+        *in->stages = st;
     *out = c;
     return FS_OK;
 }

@@ -86,7 +86,7 @@ int cmd_search(fs_args *a)
     fs_candidates *c = NULL;
     if (rc == FS_OK) {
         fs_search_in in = { request, probe, len, path, (int)face, (int)k,
-                            fs_arg(a, "human-review") != NULL };
+                            fs_arg(a, "human-review") != NULL, NULL };
         rc = fs_gate_search(a->gate, e, &in, &c, &d);
     }
     fs_engine_close(e);
