@@ -84,7 +84,7 @@ CLI_SRCS := tools/main.c tools/cmd_bench.c tools/cmd_detect.c \
 TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
              tests/check_detect.c tests/check_gallery.c tests/check_rank.c \
-             tests/check_enroll.c tests/check_gate.c \
+             tests/check_enroll.c tests/check_gate.c tests/check_profile.c \
              tests/fs_testutil.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \

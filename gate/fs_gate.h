@@ -50,6 +50,24 @@
  * FS_EINVAL naming the line.  The gallery keeps the text it runs under. */
 #define FS_PROFILE_LIST_MAX 32
 
+/* G6: the phrasings that state a prohibited purpose in other words.  A
+ * profile gives them as repeatable, optional lines
+ *
+ *     prohibited_terms = immigration-status: deport* | visa overstay
+ *
+ * where the purpose before ':' is one of its `prohibited` slugs and each
+ * phrase is 1-47 characters of letters, digits, spaces, apostrophes and
+ * hyphens; a trailing '*' makes its last word a prefix (a stem).  Stored
+ * lower case with every run of spaces, apostrophes and hyphens as one
+ * space, the form fs_profile_prohibited compares. */
+#define FS_PROFILE_TERMS_MAX 1024
+#define FS_PROFILE_TERM_MAX  48     /* bytes of a phrase, with the NUL */
+
+typedef struct fs_profile_term {
+    unsigned char purpose;          /* index into fs_profile.prohibited */
+    char          phrase[FS_PROFILE_TERM_MAX];
+} fs_profile_term;
+
 typedef struct fs_profile {
     char     name[32];
     char     title[160];
@@ -59,6 +77,8 @@ typedef struct fs_profile {
     int      n_authorized_use;
     char     prohibited[FS_PROFILE_LIST_MAX][64];
     int      n_prohibited;
+    fs_profile_term terms[FS_PROFILE_TERMS_MAX];  /* G6 */
+    int      n_terms;
     int      forbid_recorded_video;
     int      review_examiners, review_supervisors, review_written_signoff;
     int      retention_audit_days, retention_probe_days;
@@ -84,9 +104,14 @@ const char *fs_profile_builtin(const char *name);
  * caller frees.  FS_NOTFOUND for an unknown name. */
 int  fs_profile_load(const char *name_or_path, fs_profile *p, char **text,
                      fs_detail *d);
-/* 1 when text states one of the profile's prohibited purposes (G6), in
- * the profile's words for it or the purpose's own; the purpose's slug
- * goes to purpose.  0 otherwise. */
+/* G6: 1 when text states one of p's prohibited purposes, in the words of
+ * its slug (hyphens as spaces) or of one of its prohibited_terms, with
+ * the slug of the first such purpose in the text written to purpose
+ * (truncated to cap; NULL or 0 to skip); else 0, also for NULL or "".
+ * Compared case-blind on whole words, every run of characters other than
+ * letters and digits counting as one space: "rally" does not match
+ * "rallying", "ice" not "police".  No allocation; time linear in the text
+ * times the number of phrases. */
 int  fs_profile_prohibited(const fs_profile *p, const char *text,
                            char *purpose, size_t cap);
 

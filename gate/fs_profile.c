@@ -1,10 +1,14 @@
 /*
- * fs_profile.c - the policy profile parser.
+ * fs_profile.c - the policy profile parser, and the matcher of G6's
+ * prohibited purposes stated in other words.
  *
  * One table lists every key with its type and where it goes, so the
  * parser, the required-key check and the rule "every key known" are one
  * loop each.  Strict on purpose: a profile decides what the gate allows,
  * and a typo silently ignored would change policy.
+ *
+ * The matcher reads a profile and the caller's text only: no state, no
+ * allocation, safe from any number of threads.
  */
 #include "fs_gate.h"
 
@@ -20,7 +24,9 @@ const char *const fs_profile_names[] = {
     "detroit", "miami", "nypd", "nys-model", "lacris", NULL
 };
 
-enum { T_STR, T_INT, T_BOOL, T_REAL, T_LIST };
+/* The types from T_LIST on repeat, one item per line; the others are
+ * given once. */
+enum { T_STR, T_INT, T_BOOL, T_REAL, T_LIST, T_TERMS };
 
 typedef struct pkey {
     const char *name;
@@ -40,6 +46,8 @@ typedef struct pkey {
                                   req, lo, hi }
 #define LIST(k, f, n) { k, T_LIST, offsetof(fs_profile, f), \
                         offsetof(fs_profile, n), 1, 0, 0 }
+/* Optional: a gallery made before G6's phrases existed keeps its text. */
+#define TERMS(k) { k, T_TERMS, offsetof(fs_profile, terms), 0, 0, 0, 0 }
 
 static const pkey keys[] = {
     STR("name", name, 1),
@@ -47,6 +55,7 @@ static const pkey keys[] = {
     STR("source", source, 1),
     LIST("authorized_use", authorized_use, n_authorized_use),
     LIST("prohibited", prohibited, n_prohibited),
+    TERMS("prohibited_terms"),
     BOOL("forbid_recorded_video", forbid_recorded_video, 1),
     INT("review.examiners", review_examiners, 1, 0, 10),
     INT("review.supervisors", review_supervisors, 1, 0, 10),
@@ -79,6 +88,37 @@ static const pkey keys[] = {
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
+/* The purposes prohibited_terms lines name, in first-seen order, with the
+ * line that first named each.  Terms point into this table while the
+ * lines are read and at the prohibited list once all are: a profile may
+ * give the two keys in either order. */
+typedef struct named_purposes {
+    char slug[FS_PROFILE_LIST_MAX][64];
+    int  line[FS_PROFILE_LIST_MAX];
+    int  n;
+} named_purposes;
+
+/* ASCII on purpose: profiles and the matcher must not change with the
+ * locale. */
+static int is_alnum(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9');
+}
+
+static int to_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static void span_trim(const char **b, const char **e)
+{
+    while (*b < *e && (**b == ' ' || **b == '\t'))
+        (*b)++;
+    while (*e > *b && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+        (*e)--;
+}
+
 static char *trim(char *s, char *end)
 {
     while (s < end && (*s == ' ' || *s == '\t'))
@@ -90,8 +130,120 @@ static char *trim(char *s, char *end)
     return s;
 }
 
-static int set_value(const pkey *k, fs_profile *p, const char *v, int line,
-                     fs_detail *d)
+/* The index in np of the purpose [b, b + n), added when new. */
+static int name_purpose(named_purposes *np, const char *b, size_t n,
+                        int line, int *purpose, fs_detail *d)
+{
+    if (n == 0 || n >= sizeof np->slug[0])
+        return fs_fail(d, FS_EINVAL, "profile line %d: prohibited_terms "
+                       "must be 'purpose: phrase | phrase ...' with a "
+                       "prohibited slug as the purpose", line);
+    int i = 0;
+    while (i < np->n && !(strncmp(np->slug[i], b, n) == 0 &&
+                          np->slug[i][n] == 0))
+        i++;
+    if (i == FS_PROFILE_LIST_MAX)
+        return fs_fail(d, FS_EINVAL, "profile line %d: prohibited_terms "
+                       "names more than %d purposes", line,
+                       FS_PROFILE_LIST_MAX);
+    if (i == np->n) {
+        memcpy(np->slug[i], b, n);
+        np->slug[i][n] = 0;
+        np->line[np->n++] = line;
+    }
+    *purpose = i;
+    return FS_OK;
+}
+
+/* One phrase, [b, e) trimmed, stored in the form the matcher compares:
+ * lower case, each run of spaces, apostrophes and hyphens one space. */
+static int add_phrase(fs_profile *p, int purpose, const char *b,
+                      const char *e, int line, fs_detail *d)
+{
+    int n = (int)(e - b);
+    if (n == 0 || n >= FS_PROFILE_TERM_MAX)
+        return fs_fail(d, FS_EINVAL, "profile line %d: prohibited_terms "
+                       "phrases must be 1 to %d characters, not '%.*s'",
+                       line, FS_PROFILE_TERM_MAX - 1, n > 64 ? 64 : n, b);
+    if (p->n_terms == FS_PROFILE_TERMS_MAX)
+        return fs_fail(d, FS_EINVAL, "profile line %d: prohibited_terms "
+                       "takes at most %d phrases in all", line,
+                       FS_PROFILE_TERMS_MAX);
+    char *out = p->terms[p->n_terms].phrase;
+    int k = 0;
+    for (const char *c = b; c < e; c++) {
+        if (is_alnum(*c)) {
+            out[k++] = (char)to_lower(*c);
+        } else if (*c == ' ' || *c == '\'' || *c == '-') {
+            if (k && out[k - 1] != ' ')
+                out[k++] = ' ';
+        } else if (*c == '*' && c + 1 == e && k && out[k - 1] != ' ') {
+            out[k++] = '*';
+        } else {
+            return fs_fail(d, FS_EINVAL, "profile line %d: prohibited_terms "
+                           "phrase '%.*s' may hold only letters, digits, "
+                           "spaces, apostrophes, hyphens and a '*' ending "
+                           "its last word", line, n, b);
+        }
+    }
+    while (k && out[k - 1] == ' ')
+        k--;
+    if (k == 0)
+        return fs_fail(d, FS_EINVAL, "profile line %d: prohibited_terms "
+                       "phrase '%.*s' has no letter or digit", line, n, b);
+    out[k] = 0;
+    p->terms[p->n_terms++].purpose = (unsigned char)purpose;
+    return FS_OK;
+}
+
+/* A prohibited_terms line: "purpose: phrase | phrase ...". */
+static int add_terms(fs_profile *p, named_purposes *np, const char *v,
+                     int line, fs_detail *d)
+{
+    const char *colon = strchr(v, ':');
+    if (!colon)
+        return fs_fail(d, FS_EINVAL, "profile line %d: prohibited_terms "
+                       "must be 'purpose: phrase | phrase ...'", line);
+    const char *b = v, *e = colon;
+    span_trim(&b, &e);
+    int purpose = 0, rc = name_purpose(np, b, (size_t)(e - b), line,
+                                       &purpose, d);
+    for (const char *s = colon + 1; rc == FS_OK; ) {
+        const char *bar = strchr(s, '|');
+        b = s;
+        e = bar ? bar : s + strlen(s);
+        span_trim(&b, &e);
+        rc = add_phrase(p, purpose, b, e, line, d);
+        if (!bar)
+            break;
+        s = bar + 1;
+    }
+    return rc;
+}
+
+/* Once every line is read: each named purpose must be prohibited, and
+ * the terms then point at the prohibited list. */
+static int resolve_terms(fs_profile *p, const named_purposes *np,
+                         fs_detail *d)
+{
+    int to[FS_PROFILE_LIST_MAX];
+    for (int i = 0; i < np->n; i++) {
+        to[i] = 0;
+        while (to[i] < p->n_prohibited &&
+               strcmp(p->prohibited[to[i]], np->slug[i]) != 0)
+            to[i]++;
+        if (to[i] == p->n_prohibited)
+            return fs_fail(d, FS_EINVAL, "profile line %d: prohibited_terms "
+                           "purpose '%s' is not one of the profile's "
+                           "prohibited slugs", np->line[i], np->slug[i]);
+    }
+    for (int t = 0; t < p->n_terms; t++)
+        p->terms[t].purpose = (unsigned char)to[p->terms[t].purpose];
+    return FS_OK;
+}
+
+static int set_value(const pkey *k, fs_profile *p, named_purposes *np,
+                     const char *v, int line, fs_detail *d)
 {
     char *base = (char *)p, *end;
     switch (k->type) {
@@ -142,6 +294,8 @@ static int set_value(const pkey *k, fs_profile *p, const char *v, int line,
         memcpy(item[(*n)++], v, strlen(v) + 1);
         return FS_OK;
     }
+    case T_TERMS:
+        return add_terms(p, np, v, line, d);
     }
     return FS_EINTERNAL;
 }
@@ -155,6 +309,8 @@ int fs_profile_parse(const char *text, size_t len, fs_profile *out,
      * profile written before a limit existed still reads. */
     fs_quality_defaults(&p.quality);
     char seen[NKEYS] = { 0 };
+    named_purposes np;
+    np.n = 0;
     char *copy = malloc(len + 1);
     if (!copy)
         return fs_fail(d, FS_ENOMEM, "no memory for the profile");
@@ -185,11 +341,11 @@ int fs_profile_parse(const char *text, size_t len, fs_profile *out,
         if (i == NKEYS)
             rc = fs_fail(d, FS_EINVAL, "profile line %d: unknown key '%.64s'",
                          line, k);
-        else if (seen[i] && keys[i].type != T_LIST)
+        else if (seen[i] && keys[i].type < T_LIST)
             rc = fs_fail(d, FS_EINVAL, "profile line %d: '%s' is given "
                          "twice", line, k);
         else
-            rc = set_value(&keys[i], &p, v, line, d);
+            rc = set_value(&keys[i], &p, &np, v, line, d);
         if (i < NKEYS)
             seen[i] = 1;
     }
@@ -198,6 +354,8 @@ int fs_profile_parse(const char *text, size_t len, fs_profile *out,
         if (keys[i].required && !seen[i])
             rc = fs_fail(d, FS_EINVAL, "the profile has no '%s'",
                          keys[i].name);
+    if (rc == FS_OK)
+        rc = resolve_terms(&p, &np, d);
     if (rc == FS_OK)
         *out = p;
     return rc;
@@ -229,22 +387,54 @@ int fs_profile_load(const char *name, fs_profile *p, char **text,
     return rc;
 }
 
-/* TEMPORARY until the phrase lists land: the slugs' own words. */
+/* Whether phrase's words start at t: letters and digits compared
+ * case-blind, any other phrase character (a space, a slug's hyphen)
+ * standing for one run of other characters in t.  The last word must end
+ * where a text word ends, unless a '*' makes it a prefix. */
+static int words_at(const char *t, const char *phrase)
+{
+    for (const char *c = phrase; *c; c++) {
+        if (*c == '*')
+            return 1;
+        if (is_alnum(*c)) {
+            if (to_lower((unsigned char)*t) != *c)
+                return 0;
+            t++;
+        } else {
+            if (!*t || is_alnum((unsigned char)*t))
+                return 0;
+            while (*t && !is_alnum((unsigned char)*t))
+                t++;
+        }
+    }
+    return !is_alnum((unsigned char)*t);
+}
+
+/* The purpose stated by the slug or phrase starting at t, or -1. */
+static int purpose_at(const fs_profile *p, const char *t)
+{
+    for (int i = 0; i < p->n_prohibited; i++)
+        if (words_at(t, p->prohibited[i]))
+            return i;
+    for (int i = 0; i < p->n_terms; i++)
+        if (words_at(t, p->terms[i].phrase))
+            return p->terms[i].purpose;
+    return -1;
+}
+
 int fs_profile_prohibited(const fs_profile *p, const char *text,
                           char *purpose, size_t cap)
 {
-    if (!text)
-        return 0;
-    char low[2048];
-    size_t n = 0;
-    for (const char *c = text; *c && n < sizeof low - 1; c++)
-        low[n++] = (*c >= 'A' && *c <= 'Z') ? (char)(*c + 32)
-                   : (*c == ' ' ? '-' : *c);
-    low[n] = 0;
-    for (int i = 0; i < p->n_prohibited; i++)
-        if (strstr(low, p->prohibited[i])) {
-            snprintf(purpose, cap, "%s", p->prohibited[i]);
+    for (const char *t = text; t && *t; t++) {
+        if (!is_alnum((unsigned char)*t) ||
+            (t > text && is_alnum((unsigned char)t[-1])))
+            continue;
+        int i = purpose_at(p, t);
+        if (i >= 0) {
+            if (purpose && cap)
+                snprintf(purpose, cap, "%s", p->prohibited[i]);
             return 1;
         }
+    }
     return 0;
 }
