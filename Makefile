@@ -85,6 +85,7 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
              tests/check_detect.c tests/check_gallery.c tests/check_rank.c \
              tests/check_enroll.c tests/check_gate.c tests/check_profile.c \
+             tests/check_search.c \
              tests/fs_testutil.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \
@@ -199,6 +200,22 @@ $(MODEL): models/SHA256SUMS models/fs_model_convert.c embed/fs_model.c \
 	$(CONVERT) build/npm/package/model/face_recognition_model-weights_manifest.json \
 	  build/npm/package/model/face_recognition_model.bin $@
 
+# A face photo for the tests on a machine without ../shared: scikit-image's
+# astronaut.png (Eileen Collins, NASA, public domain), taken from Debian's
+# python3-skimage package without installing it, held to its sha256.
+TESTDATA  := build/testdata
+ASTRONAUT := $(TESTDATA)/astronaut.png
+ASTRONAUT_SHA256 := 88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5
+$(ASTRONAUT): | deps
+	@rm -rf $(TESTDATA)/deb && mkdir -p $(TESTDATA)/deb
+	cd $(TESTDATA)/deb && { apt-get download -qq python3-skimage 2>/dev/null \
+	  || { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; $$sudo apt-get update -qq \
+	       && apt-get download -qq python3-skimage; }; }
+	dpkg-deb --fsys-tarfile $(TESTDATA)/deb/python3-skimage_*.deb | \
+	  tar -xO ./usr/lib/python3/dist-packages/skimage/data/astronaut.png > $@.tmp
+	echo "$(ASTRONAUT_SHA256)  $@.tmp" | sha256sum --quiet -c
+	mv $@.tmp $@ && rm -rf $(TESTDATA)/deb
+
 # The suite counts the engine's allocations (tests/fs_testutil.c).
 WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc
 $(CHECK_BIN): $(TEST_OBJS) $(LIB)
@@ -207,9 +224,10 @@ $(CHECK_BIN): $(TEST_OBJS) $(LIB)
 
 # The suite runs the real binary too, so it builds everything first.
 # The chip peer only serves the tests on ../shared's photos.
-check: $(CHECK_BIN) $(FACESEARCH) $(MODEL) \
+check: $(CHECK_BIN) $(FACESEARCH) $(MODEL) $(ASTRONAUT) \
        $(if $(wildcard $(SHARED)/datasets),$(PEER_CHIP))
 	FACESEARCH_MODEL=$(CURDIR)/$(MODEL) FACESEARCH_BIN=$(CURDIR)/$(FACESEARCH) \
+	FACESEARCH_FACE=$(CURDIR)/$(ASTRONAUT) \
 	FACESEARCH_PEER_CHIP=$(CURDIR)/$(PEER_CHIP) \
 	FACESEARCH_SHARED=$(SHARED) FACESEARCH_TESTS=$(CURDIR)/tests $(CHECK_BIN)
 

@@ -28,41 +28,19 @@ static void gate_setup(void)
     snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
 }
 
-/* Runs facesearch on gal with stdin holding input (or nothing); returns
- * the exit status, *out and *err as tu_run (freed by the caller). */
 static int run(const char *input, char **out, char **err,
                const char *const args[])
 {
-    char *argv[32] = { "facesearch" };
-    int n = 1;
-    for (; args[n - 1]; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n++] = "--gallery";
-    argv[n++] = gal;
-    argv[n] = NULL;
-    return input ? tu_run_input(input, argv, out, err)
-                 : tu_run(argv, out, err);
+    return tu_run_on(gal, input, out, err, args);
 }
 
 #define RUN(input, out, err, ...) \
     run(input, out, err, (const char *const[]){ __VA_ARGS__, NULL })
 
-/* Exit status `want` and `what` in the output (stdout, or stderr when
- * refused). */
 static void expect(int want, const char *what, const char *input,
                    const char *const args[])
 {
-    char *out, *err;
-    int st = run(input, &out, &err, args);
-    ck_assert_msg(st == want, "%s %s: status %d, not %d: %s%s", args[0],
-                  args[1] ? args[1] : "", st, want, out, err);
-    const char *where = want ? err : out;
-    ck_assert_msg(!what || strstr(where, what), "%s %s: '%s' not in: %s",
-                  args[0], args[1] ? args[1] : "", what, where);
-    if (want)
-        ck_assert_msg(strncmp(err, "facesearch: ", 12) == 0, "%s", err);
-    free(out);
-    free(err);
+    tu_expect_on(gal, want, what, input, args);
 }
 
 #define EXPECT(want, what, ...) \
@@ -357,40 +335,24 @@ START_TEST(test_G1_forged_and_ended_sessions_refused)
 }
 END_TEST
 
+/* A session record with its expiry moved into the past:
+ * {user, created, expires}. */
+static void *expired(void *ctx, const void *val, size_t len, size_t *nlen)
+{
+    (void)ctx;
+    uint8_t *copy = malloc(len);
+    memcpy(copy, val, len);
+    uint64_t past = (uint64_t)time(NULL) - 60;
+    memcpy(copy + len - 8, &past, 8);
+    *nlen = len;
+    return copy;
+}
+
 /* The gallery's session records, edited as an attacker with the file
  * would: every expiry moved into the past. */
 static void expire_sessions(void)
 {
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    MDB_cursor *c;
-    MDB_val k, v;
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 32);
-    mdb_env_set_mapsize(env, (size_t)1 << 40);
-    ck_assert_int_eq(mdb_env_open(env, gal, 0, 0600), 0);
-    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "records", 0, &dbi), 0);
-    ck_assert_int_eq(mdb_cursor_open(txn, dbi, &c), 0);
-    int n = 0;
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (((uint8_t *)k.mv_data)[0] != 3)      /* the sessions table */
-            continue;
-        uint8_t *copy = malloc(v.mv_size);
-        memcpy(copy, v.mv_data, v.mv_size);
-        uint64_t past = (uint64_t)time(NULL) - 60;
-        memcpy(copy + v.mv_size - 8, &past, 8);  /* {user, created, expires} */
-        MDB_val nv = { v.mv_size, copy };
-        ck_assert_int_eq(mdb_cursor_put(c, &k, &nv, MDB_CURRENT), 0);
-        free(copy);
-        n++;
-    }
-    ck_assert_int_eq(n, 1);
-    mdb_cursor_close(c);
-    ck_assert_int_eq(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    ck_assert_int_eq(tu_edit_records(gal, 3, expired, NULL), 1);
 }
 
 START_TEST(test_G1_expired_session_refused)

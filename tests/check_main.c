@@ -17,6 +17,7 @@ Suite *suite_rank(void);
 Suite *suite_enroll(void);
 Suite *suite_gate(void);
 Suite *suite_profile(void);
+Suite *suite_search(void);
 
 int main(void)
 {
@@ -30,6 +31,7 @@ int main(void)
     srunner_add_suite(sr, suite_enroll());
     srunner_add_suite(sr, suite_gate());
     srunner_add_suite(sr, suite_profile());
+    srunner_add_suite(sr, suite_search());
     srunner_add_suite(sr, suite_cli());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

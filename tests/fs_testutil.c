@@ -2,6 +2,9 @@
  * fs_testutil.c - helpers of the Check suites (see fs_testutil.h).
  */
 #include "fs_testutil.h"
+#include "../detect/fs_detect.h"
+
+#include <lmdb.h>
 
 #include "../gate/fs_gate.h"
 
@@ -32,28 +35,39 @@ void *__wrap_calloc(size_t k, size_t n);
 void *__wrap_realloc(void *p, size_t n);
 void *__wrap_aligned_alloc(size_t a, size_t n);
 
+/* The allocation, counted from the start, that fails; -1: none. */
+static atomic_long fail_at = -1;
+
+/* Counts one allocation: 1 when it is the one to fail. */
+static int counted(void)
+{
+    long k = atomic_fetch_add(&allocs, 1);
+    return k == atomic_load(&fail_at);
+}
+
 void *__wrap_malloc(size_t n)
 {
-    atomic_fetch_add(&allocs, 1);
-    return __real_malloc(n);
+    return counted() ? NULL : __real_malloc(n);
 }
 
 void *__wrap_calloc(size_t k, size_t n)
 {
-    atomic_fetch_add(&allocs, 1);
-    return __real_calloc(k, n);
+    return counted() ? NULL : __real_calloc(k, n);
 }
 
 void *__wrap_realloc(void *p, size_t n)
 {
-    atomic_fetch_add(&allocs, 1);
-    return __real_realloc(p, n);
+    return counted() ? NULL : __real_realloc(p, n);
 }
 
 void *__wrap_aligned_alloc(size_t a, size_t n)
 {
-    atomic_fetch_add(&allocs, 1);
-    return __real_aligned_alloc(a, n);
+    return counted() ? NULL : __real_aligned_alloc(a, n);
+}
+
+void tu_alloc_fail_at(long n)
+{
+    atomic_store(&fail_at, n < 0 ? -1 : atomic_load(&allocs) + n);
 }
 
 long tu_alloc_count(void)
@@ -511,4 +525,132 @@ void tu_add_user(const char *gal, const char *user, const char *roles,
     ck_assert_msg(st == 0, "user add %s: %s", user, err);
     free(out);
     free(err);
+}
+
+const char *tu_face_photo(void)
+{
+    static int told;
+    const char *p = getenv("FACESEARCH_FACE");
+    if (p && *p && access(p, R_OK) == 0)
+        return p;
+    if (!told++)
+        fprintf(stderr, "note: no face photo ($FACESEARCH_FACE, made by "
+                "`make check`); tests that release a candidate list without "
+                "../shared are skipped\n");
+    return NULL;
+}
+
+int tu_face_variant(const char *path, double scale, int mirror)
+{
+    const char *photo = tu_face_photo();
+    fs_image img;
+    if (!photo || fs_image_load(photo, &img, NULL) != FS_OK)
+        return -1;
+    /* her head and shoulders, not the badge below that HOG takes for a
+     * second face */
+    const int x0 = 100, y0 = 10, cw = 260, ch = 280;
+    int w = (int)(cw * scale), h = (int)(ch * scale);
+    uint8_t *rgb = malloc((size_t)w * h * 3);
+    int rc = rgb && img.width >= x0 + cw && img.height >= y0 + ch ? 0 : -1;
+    for (int y = 0; rc == 0 && y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int sx = x0 + (int)(x / scale), sy = y0 + (int)(y / scale);
+            if (mirror)
+                sx = x0 + cw - 1 - (int)(x / scale);
+            memcpy(rgb + 3 * ((size_t)y * w + x),
+                   img.rgb + 3 * ((size_t)sy * img.width + sx), 3);
+        }
+    if (rc == 0)
+        rc = tu_write_bmp(path, rgb, w, h);
+    free(rgb);
+    fs_image_release(&img);
+    return rc;
+}
+
+int tu_run_on(const char *gal, const char *input, char **out, char **err,
+              const char *const args[])
+{
+    char *argv[40] = { "facesearch" };
+    int n = 1;
+    for (; args[n - 1] && n < 36; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n++] = "--gallery";
+    argv[n++] = (char *)gal;
+    argv[n] = NULL;
+    return input ? tu_run_input(input, argv, out, err)
+                 : tu_run(argv, out, err);
+}
+
+void tu_expect_on(const char *gal, int want, const char *what,
+                  const char *input, const char *const args[])
+{
+    char *out, *err;
+    int st = tu_run_on(gal, input, &out, &err, args);
+    ck_assert_msg(st == want, "%s %s: status %d, not %d: %s%s", args[0],
+                  args[1] ? args[1] : "", st, want, out, err);
+    const char *where = want ? err : out;
+    ck_assert_msg(!what || strstr(where, what), "%s %s: '%s' not in: %s",
+                  args[0], args[1] ? args[1] : "", what, where);
+    if (want)
+        ck_assert_msg(strncmp(err, "facesearch: ", 12) == 0, "%s", err);
+    free(out);
+    free(err);
+}
+
+int tu_edit_records(const char *gal, unsigned table,
+                    void *(*edit)(void *ctx, const void *val, size_t len,
+                                  size_t *new_len),
+                    void *ctx)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *c;
+    MDB_val k, v;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    mdb_env_set_mapsize(env, (size_t)1 << 40);
+    ck_assert_int_eq(mdb_env_open(env, gal, 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "records", 0, &dbi), 0);
+    ck_assert_int_eq(mdb_cursor_open(txn, dbi, &c), 0);
+    int n = 0;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (((uint8_t *)k.mv_data)[0] != table)
+            continue;
+        size_t len;
+        void *nv = edit(ctx, v.mv_data, v.mv_size, &len);
+        if (!nv)
+            continue;
+        MDB_val val = { len, nv };
+        ck_assert_int_eq(mdb_cursor_put(c, &k, &val, MDB_CURRENT), 0);
+        free(nv);
+        n++;
+    }
+    mdb_cursor_close(c);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    return n;
+}
+
+int tu_write_gif(const char *path, int frames)
+{
+    /* header, 2x2 screen, a 2-colour table; per frame a delay, an image
+     * descriptor and one LZW sub-block; the trailer */
+    static const uint8_t head[] = { 'G', 'I', 'F', '8', '9', 'a', 2, 0, 2, 0,
+                                    0x80, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff };
+    static const uint8_t frame[] = { 0x21, 0xF9, 0x04, 0x00, 0x0A, 0x00,
+                                     0x00, 0x00, 0x2C, 0, 0, 0, 0, 2, 0, 2,
+                                     0, 0, 2, 0x02, 0x44, 0x01, 0x00 };
+    uint8_t b[sizeof head + 16 * sizeof frame + 1];
+    size_t n = 0;
+    if (frames < 1 || frames > 16)
+        return -1;
+    memcpy(b, head, sizeof head);
+    n += sizeof head;
+    for (int f = 0; f < frames; f++, n += sizeof frame)
+        memcpy(b + n, frame, sizeof frame);
+    b[n++] = 0x3B;
+    return tu_write(path, b, n);
 }

@@ -86,6 +86,27 @@ void tu_expect_refusal(int status, int want, const char *out,
         free(e_);                                                         \
     } while (0)
 
+/* facesearch ARGS --gallery gal, stdin holding input (or nothing): the
+ * exit status, *out and *err as tu_run (freed by the caller). */
+int  tu_run_on(const char *gal, const char *input, char **out, char **err,
+               const char *const args[]);
+/* Exit status `want` and `what` in the output (stdout, or stderr when
+ * refused, which then starts "facesearch: "). */
+void tu_expect_on(const char *gal, int want, const char *what,
+                  const char *input, const char *const args[]);
+
+/* As an attacker with the file would: opens the gallery's LMDB
+ * environment behind its back and passes every record of the gate's
+ * table to edit, which returns a new value for it (malloc'd, freed here)
+ * or NULL to leave it.  Returns how many were edited. */
+int  tu_edit_records(const char *gal, unsigned table,
+                     void *(*edit)(void *ctx, const void *val, size_t len,
+                                   size_t *new_len),
+                     void *ctx);
+
+/* An animated GIF of `frames` 2x2 frames at path: 0 on success. */
+int  tu_write_gif(const char *path, int frames);
+
 /* Every test account's password: strong enough for the profiles. */
 #define TU_PASSWORD "Test-Passw0rd-2026"
 
@@ -107,5 +128,17 @@ void tu_add_user(const char *gal, const char *user, const char *roles,
 /* Allocations (malloc, calloc, realloc, aligned_alloc) made so far by
  * code linked into the suite, the engine included. */
 long tu_alloc_count(void);
+/* Makes the n-th allocation from now (0: the next) fail, as if memory ran
+ * out; negative: none fails. */
+void tu_alloc_fail_at(long n);
+
+/* $FACESEARCH_FACE: a photo of one person (scikit-image's astronaut.png,
+ * which `make check` takes from Debian's python3-skimage), or NULL with a
+ * note printed once: tests that need a released list skip then. */
+const char *tu_face_photo(void);
+/* Her head cut from that photo, scaled and mirrored as asked, written as a
+ * BMP at path: a different image of the same person.  0, or -1 when the
+ * photo is absent. */
+int tu_face_variant(const char *path, double scale, int mirror);
 
 #endif /* FS_TESTUTIL_H */

@@ -1,0 +1,886 @@
+/*
+ * check_search.c - the gated search as requesters, examiners, supervisors
+ * and admins meet it (G4-G13): requests and agencies, every authorized and
+ * prohibited use of the five profiles, the probe's intake, who may search,
+ * the gate's three conditions, the disclaimer, probe custody and image
+ * rejections.  Each refusal is checked for its exit status, its rule in
+ * the message, and that nothing of a candidate list shows anywhere: not
+ * on stdout or stderr, not on the trail, not in any file written.  Most
+ * tests run the real binary; the allocation-failure test drives the
+ * library in-process.
+ */
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../engine/facesearch.h"
+#include "../engine/base/fs_json.h"
+#include "fs_testutil.h"
+
+#define SUBJECT "subj-ec1984"      /* the enrolled face's subject id */
+
+static char gal[4096];
+
+static void setup(void)
+{
+    tu_tmp_setup();
+    snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
+}
+
+#define RUN(out, err, ...) \
+    tu_run_on(gal, NULL, out, err, (const char *const[]){ __VA_ARGS__, NULL })
+#define EXPECT(want, what, ...) \
+    tu_expect_on(gal, want, what, NULL, \
+                 (const char *const[]){ __VA_ARGS__, NULL })
+
+static void login(const char *user)
+{
+    ck_assert_int_eq(tu_login(gal, user, TU_PASSWORD), 0);
+}
+
+/* A gallery under profile with its admin and one of each other role:
+ * eve (examiner), ray (requester), sam (supervisor), aud (auditor). */
+static void people(const char *profile)
+{
+    if (strcmp(profile, "detroit") == 0)
+        tu_init_gallery(gal);
+    else
+        tu_init_gallery_as(gal, profile, "admin");
+    tu_add_user(gal, "eve", "examiner", "2026-01-15");
+    tu_add_user(gal, "ray", "requester", NULL);
+    tu_add_user(gal, "sam", "supervisor", "2025-06-01");
+    tu_add_user(gal, "aud", "auditor", NULL);
+}
+
+/* A member of a JSON object, checked for its type. */
+static const fs_json *member(const fs_json *j, const char *key,
+                             fs_json_type type)
+{
+    const fs_json *v = fs_json_get(j, key);
+    ck_assert_msg(v && v->type == type, "JSON member '%s'", key);
+    return v;
+}
+
+static const fs_json *item(const fs_json *array, size_t i)
+{
+    ck_assert(array->type == FS_JSON_ARRAY && i < array->n);
+    return array->items[i];
+}
+
+/* The first authorized use of a shipped profile. */
+static const char *first_use(const char *profile)
+{
+    static fs_profile p;
+    ck_assert_int_eq(fs_profile_load(profile, &p, NULL, NULL), FS_OK);
+    return p.authorized_use[0];
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+/* A well-formed robbery request of the requester's own unit, as argv:
+ * crime replaced, the option `drop` (and its value) left out, extra
+ * arguments added.  Returns argc. */
+static int request_args(const char *args[48], const char *crime,
+                        const char *drop, const char *const extra[])
+{
+    static const char *const form[] = {
+        "--case", "2026-0042", "--crime", "robbery", "--requester",
+        "Det. Ray Jones", "--agency", "TEST", "--contact",
+        "ray.jones@example.org", "--justification",
+        "Armed robbery of a gas station on Grand River; the clerk saw the "
+        "suspect's face at the counter", "--source",
+        "photo taken by the victim's phone", NULL
+    };
+    int n = 0;
+    args[n++] = "request";
+    args[n++] = "new";
+    for (int i = 0; form[i]; i += 2) {
+        if (drop && strcmp(form[i], drop) == 0)
+            continue;
+        args[n++] = form[i];
+        args[n++] = strcmp(form[i], "--crime") == 0 && crime ? crime
+                    : form[i + 1];
+    }
+    for (int i = 0; extra && extra[i]; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    return n;
+}
+
+/* Files the request as the session's user: the exit status, and its id
+ * in id (when filed). */
+static int file_request(const char *crime, const char *drop,
+                        const char *const extra[], char id[16], char **err)
+{
+    const char *args[48];
+    request_args(args, crime, drop, extra);
+    char *out, *e;
+    int st = tu_run_on(gal, NULL, &out, &e, args);
+    if (st == 0 && id) {
+        ck_assert_msg(out[0] == 'R' && strlen(out) < 16, "%s", out);
+        snprintf(id, 16, "%.*s", (int)strcspn(out, "\n"), out);
+    } else if (st == 0) {
+        ck_assert_msg(out[0] == 'R', "%s", out);
+    } else {
+        ck_assert_str_eq(out, "");
+    }
+    free(out);
+    if (err)
+        *err = e;
+    else
+        free(e);
+    return st;
+}
+
+static void filed(const char *crime, const char *const extra[], char id[16])
+{
+    char *err;
+    int st = file_request(crime, NULL, extra, id, &err);
+    ck_assert_msg(st == 0, "request new --crime %s: %s", crime ? crime : "robbery", err);
+    free(err);
+}
+
+static void refused(int want, const char *rule, const char *crime,
+                    const char *drop, const char *const extra[])
+{
+    char *err;
+    int st = file_request(crime, drop, extra, NULL, &err);
+    ck_assert_msg(st == want && strstr(err, rule) &&
+                  strncmp(err, "facesearch: ", 12) == 0,
+                  "crime %s, without %s: status %d, not %d with %s: %s",
+                  crime ? crime : "robbery", drop ? drop : "-", st, want,
+                  rule, err);
+    free(err);
+}
+
+/* Every field of G4 missing in turn, then malformed: refused naming it,
+ * and no request on file afterwards. */
+START_TEST(test_G4_missing_or_malformed_field_named)
+{
+    people("detroit");
+    login("ray");
+    static const char *const opts[] = {
+        "--case", "--crime", "--requester", "--agency", "--contact",
+        "--justification", "--source"
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
+        refused(2, opts[i], NULL, opts[i], NULL);
+    const char *args[48];
+    static const struct { const char *opt, *bad; } bad[] = {
+        { "--case", "!!!" }, { "--case", "no digits" },
+        { "--contact", "call me maybe" },
+        { "--justification", "he did it" },
+        { "--requester", "Ray\x1b[2JJones" }, { "--crime", "Robbery" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int n = request_args(args, NULL, bad[i].opt, NULL);
+        args[n++] = bad[i].opt;
+        args[n++] = bad[i].bad;
+        args[n] = NULL;
+        tu_expect_on(gal, 2, bad[i].opt, NULL, args);
+    }
+    EXPECT(0, "[]", "request", "list", "--json");
+    char id[16];
+    filed(NULL, NULL, id);
+    ck_assert_str_eq(id, "R1");
+    char *out, *err;
+    request_args(args, NULL, NULL, (const char *const[]){ "--json", NULL });
+    ck_assert_int_eq(tu_run_on(gal, NULL, &out, &err, args), 0);
+    ck_assert_str_eq(out, "{\"id\":\"R2\"}\n");
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* A request's state only moves forward, each step on the trail; a
+ * requester sees and closes only what they filed. */
+START_TEST(test_G4_request_state_moves_forward)
+{
+    people("detroit");
+    tu_add_user(gal, "rita", "requester", NULL);
+    login("ray");
+    char id[16];
+    filed(NULL, NULL, id);
+    login("rita");
+    EXPECT(2, "no request 'R1'", "request", "show", "R1");
+    EXPECT(2, "no request 'R1'", "request", "close", "R1", "--outcome",
+           "lead");
+    EXPECT(0, "no requests", "request", "list");
+    login("ray");
+    EXPECT(2, "--outcome", "request", "close", "R1", "--outcome", "won");
+    EXPECT(0, "closed: lead", "request", "close", "R1", "--outcome", "lead");
+    EXPECT(1, "only moves forward", "request", "close", "R1", "--outcome",
+           "no-candidate");
+    EXPECT(0, "\"outcome\":\"lead\"", "request", "show", "R1", "--json");
+    login("aud");
+    EXPECT(0, "closed: lead", "audit", "log");
+    EXPECT(0, "only moves forward", "audit", "log");
+}
+END_TEST
+
+/* The words of a prohibited purpose, as a sentence: "immigration-status"
+ * becomes "to learn his immigration status". */
+static void purpose_words(const char *slug, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "to learn, for the file, his %s", slug);
+    for (char *c = buf; *c; c++)
+        if (*c == '-')
+            *c = ' ';
+}
+
+/* G5 and G6 for each of the five profiles: every authorized use files,
+ * an unlisted crime type is refused naming G5, every prohibited purpose
+ * is refused naming G6, as the crime type and as words in the
+ * justification. */
+START_TEST(test_G5_G6_every_use_of_each_profile)
+{
+    for (int pi = 0; fs_profile_names[pi]; pi++) {
+        const char *name = fs_profile_names[pi];
+        fs_profile p;
+        ck_assert_int_eq(fs_profile_load(name, &p, NULL, NULL), FS_OK);
+        snprintf(gal, sizeof gal, "%s/gallery-%s", tu_tmp, name);
+        tu_init_gallery_as(gal, name, "admin");
+        tu_add_user(gal, "ray", "requester", NULL);
+        login("ray");
+        for (int i = 0; i < p.n_authorized_use; i++)
+            filed(p.authorized_use[i], NULL, NULL);
+        refused(1, "G5", "jaywalking", NULL, NULL);
+        refused(1, "G5", "shoplifting", NULL, NULL);
+        for (int i = 0; i < p.n_prohibited; i++) {
+            refused(1, "G6", p.prohibited[i], NULL, NULL);
+            char why[160];
+            purpose_words(p.prohibited[i], why, sizeof why);
+            refused(1, "G6", NULL, "--justification",
+                    (const char *const[]){ "--justification", why, NULL });
+        }
+        char *out, *err;
+        ck_assert_int_eq(RUN(&out, &err, "request", "list", "--json"), 0);
+        size_t n = 0;
+        for (const char *c = out; (c = strstr(c, "\"id\":")); c++)
+            n++;
+        ck_assert_msg(n == (size_t)p.n_authorized_use, "%s: %zu on file",
+                      name, n);
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
+/* Outside agencies (G7): an agreement on file, the disclaimer
+ * acknowledged, refused while suspended, a search for a suspended
+ * agency's request refused; only an admin keeps the register; a profile
+ * without outside requests refuses them. */
+START_TEST(test_G7_outside_agency)
+{
+    people("detroit");
+    const char *wcso[] = { "--agency", "Wayne County Sheriff",
+                           "--ack-disclaimer", NULL };
+    const char *no_ack[] = { "--agency", "Wayne County Sheriff", NULL };
+    login("ray");
+    refused(1, "no agreement (MOU) on file", NULL, "--agency", wcso);
+    login("eve");
+    EXPECT(1, "G2", "agency", "add", "Wayne County Sheriff", "--mou", "X");
+    login("admin");
+    EXPECT(2, "--mou", "agency", "add", "Wayne County Sheriff");
+    EXPECT(0, "added", "agency", "add", "Wayne County Sheriff", "--mou",
+           "MOU-2026-07");
+    EXPECT(2, "on file already", "agency", "add", "Wayne County Sheriff",
+           "--mou", "MOU-2026-08");
+    login("ray");
+    refused(1, "acknowledge the disclaimer", NULL, "--agency", no_ack);
+    char id[16];
+    filed(NULL, wcso, id);
+    EXPECT(0, "\"outside_agency\":true", "request", "show", id, "--json");
+    login("admin");
+    EXPECT(2, "--reason", "agency", "suspend", "Wayne County Sheriff");
+    EXPECT(0, "suspended", "agency", "suspend", "Wayne County Sheriff",
+           "--reason", "audit found searches without a case");
+    EXPECT(0, "suspended: audit found", "agency", "list");
+    login("ray");
+    refused(1, "is suspended", NULL, "--agency", wcso);
+    login("eve");
+    const char *probe = tu_path(tu_tmp, "probe.gif");
+    ck_assert_int_eq(tu_write_gif(probe, 1), 0);
+    EXPECT(1, "G7", "search", "--request", id, probe, "--human-review");
+    login("admin");
+    EXPECT(0, "reinstated", "agency", "reinstate", "Wayne County Sheriff");
+    login("ray");
+    filed(NULL, wcso, NULL);
+
+    snprintf(gal, sizeof gal, "%s/gallery-miami", tu_tmp);
+    people("miami");
+    login("ray");
+    refused(1, "no requests from outside agencies", first_use("miami"),
+            "--agency", wcso);
+}
+END_TEST
+
+/* A still taken from video is declared, refused under detroit (G8),
+ * recorded under a profile that allows it. */
+START_TEST(test_G8_still_from_video_declared)
+{
+    people("detroit");
+    login("ray");
+    refused(1, "G8", NULL, NULL, (const char *const[]){ "--from-video",
+                                                        NULL });
+    snprintf(gal, sizeof gal, "%s/gallery-miami", tu_tmp);
+    people("miami");
+    login("ray");
+    char id[16];
+    filed(first_use("miami"), (const char *const[]){ "--from-video", NULL },
+          id);
+    EXPECT(0, "\"from_video\":true", "request", "show", id, "--json");
+}
+END_TEST
+
+/* ---- nothing of a list leaks --------------------------------------------- */
+
+static const char *leak_word;          /* what must appear nowhere */
+static const char *leak_skip;          /* the gallery's own store */
+
+static int file_clean(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag != FTW_F || strncmp(path, leak_skip, strlen(leak_skip)) == 0)
+        return 0;
+    size_t len;
+    char *b = tu_read(path, &len);
+    if (!b)
+        return 0;
+    int found = 0;
+    for (size_t i = 0; !found && i + strlen(leak_word) <= len; i++)
+        found = memcmp(b + i, leak_word, strlen(leak_word)) == 0;
+    free(b);
+    ck_assert_msg(!found, "'%s' is in %s", leak_word, path);
+    return 0;
+}
+
+/* Whether a search entry of the trail (read as the auditor) names what;
+ * the last search entry must hold rule, when given: the refusal is on
+ * record.  Enrolment entries name subjects, as they should. */
+static int trail_names(const char *what, const char *rule)
+{
+    char *out, *err;
+    login("aud");
+    ck_assert_int_eq(RUN(&out, &err, "audit", "log", "--json"), 0);
+    fs_json *j = NULL;
+    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
+    int named = 0;
+    const fs_json *last = NULL;
+    for (size_t i = 0; i < j->n; i++) {
+        const fs_json *e = j->items[i];
+        if (strcmp(member(e, "action", FS_JSON_STRING)->string, "search"))
+            continue;
+        last = e;
+        for (size_t k = 0; k < e->n; k++)
+            named |= e->items[k]->type == FS_JSON_STRING &&
+                     strstr(e->items[k]->string, what) != NULL;
+    }
+    ck_assert_msg(!rule || (last && strstr(member(last, "outcome",
+                  FS_JSON_STRING)->string, rule)), "no refusal with %s on "
+                  "the trail", rule);
+    fs_json_free(j);
+    free(out);
+    free(err);
+    return named;
+}
+
+/* A refused search as users see it: exit status 1, the rule in the one
+ * line on stderr, nothing on stdout; then nothing of a list anywhere:
+ * not the subject in the trail (read as the auditor), nor in any file
+ * of the test's directory outside the gallery's sealed store; and no
+ * search stored on the request.  The session goes back to `as`. */
+static void refused_search(const char *rule, const char *request,
+                           const char *as, const char *const args[])
+{
+    char *out, *err;
+    int st = tu_run_on(gal, NULL, &out, &err, args);
+    ck_assert_msg(st == 1 && strstr(err, rule) && !strstr(err, SUBJECT) &&
+                  strncmp(err, "facesearch: ", 12) == 0 &&
+                  !strchr(err + 12, '\n') == 0 && strlen(strchr(err, '\n'))
+                  == 1, "search: status %d, rule %s: %s", st, rule, err);
+    ck_assert_msg(strcmp(out, "") == 0, "stdout: %s", out);
+    free(out);
+    free(err);
+    ck_assert_msg(!trail_names(SUBJECT, rule), "the trail names %s",
+                  SUBJECT);
+    leak_word = SUBJECT;
+    char store[4200];
+    snprintf(store, sizeof store, "%s/", gal);
+    leak_skip = store;
+    ck_assert_int_eq(nftw(tu_tmp, file_clean, 16, FTW_PHYS), 0);
+    login(as);
+    if (request) {
+        ck_assert_int_eq(RUN(&out, &err, "request", "show", request,
+                             "--json"), 0);
+        ck_assert_msg(strstr(out, "\"searches\":0"), "%s", out);
+        free(out);
+        free(err);
+    }
+}
+
+#define REFUSED_SEARCH(rule, request, as, ...) \
+    refused_search(rule, request, as, \
+                   (const char *const[]){ __VA_ARGS__, "--gallery", gal, \
+                                          NULL } + 0)
+
+/* A probe that is a video, an animated GIF or PNG, a stream or a device
+ * is refused whatever the profile (G8), and the refusal is audited. */
+START_TEST(test_G8_probe_must_be_one_still)
+{
+    people("miami");
+    login("ray");
+    char id[16];
+    filed(first_use("miami"), NULL, id);
+    login("eve");
+    const char *mp4 = tu_path(tu_tmp, "clip.mp4");
+    ck_assert_int_eq(tu_write(mp4, "\0\0\0\x18" "ftypisom\0\0\x02\0isomiso2",
+                              24), 0);
+    const char *gif = tu_path(tu_tmp, "anim.gif");
+    ck_assert_int_eq(tu_write_gif(gif, 3), 0);
+    uint8_t png[4096];
+    size_t n = tu_png(png, sizeof png, 8, 8, 3, 8, 2);
+    const char *apng = tu_path(tu_tmp, "anim.png");
+    ck_assert_int_eq(tu_write(apng, png, n), 0);
+    const char *probes[] = { mp4, gif, apng, "rtsp://10.1.2.3/live",
+                             "http://cams.example/still.jpg", "/dev/video0" };
+    for (size_t i = 0; i < sizeof probes / sizeof *probes; i++)
+        refused_search("G8", id, "eve", (const char *const[]){ "search",
+                       "--request", id, probes[i], "--human-review", NULL });
+}
+END_TEST
+
+/* Only trained examiners search (G9): a requester, a supervisor, a
+ * disabled examiner and one whose training date has not come are each
+ * refused before anything of the probe or the gallery is touched. */
+static void *train_later(void *ctx, const void *val, size_t len,
+                         size_t *nlen)
+{
+    (void)ctx;
+    const char *date = "2026-01-15";
+    for (size_t i = 0; i + 10 <= len; i++)
+        if (memcmp((const char *)val + i, date, 10) == 0) {
+            char *copy = malloc(len);
+            memcpy(copy, val, len);
+            memcpy(copy + i, "2099", 4);
+            *nlen = len;
+            return copy;
+        }
+    return NULL;
+}
+
+START_TEST(test_G9_only_trained_examiners_search)
+{
+    people("detroit");
+    login("ray");
+    char id[16];
+    filed(NULL, NULL, id);
+    const char *probe = tu_path(tu_tmp, "probe.gif");
+    ck_assert_int_eq(tu_write_gif(probe, 1), 0);
+    static const char *const who[] = { "ray", "sam", "aud", "admin" };
+    for (size_t i = 0; i < 4; i++) {
+        login(who[i]);
+        refused_search("G2", id, who[i], (const char *const[]){ "search",
+                       "--request", id, probe, "--human-review", NULL });
+    }
+    /* eve's training, moved into the future behind the gate's back */
+    ck_assert_int_eq(tu_edit_records(gal, 2, train_later, NULL), 1);
+    login("eve");
+    refused_search("G3, G9", id, "eve", (const char *const[]){ "search",
+                   "--request", id, probe, "--human-review", NULL });
+    login("admin");
+    EXPECT(0, "disabled", "user", "disable", "eve");
+    ck_assert_int_eq(tu_login(gal, "eve", TU_PASSWORD), 1);
+    tu_expect_on(gal, 1, "G3", TU_PASSWORD "\n", (const char *const[]){
+                 "user", "add", "zed", "--roles", "examiner", "--unit",
+                 "TEST", "--trained", "2099-01-01", "--password-stdin",
+                 NULL });
+}
+END_TEST
+
+/* A gallery with one enrolled face, SUBJECT, and a request R1 by ray;
+ * the probe, another picture of the same person, at probe.  0 when the
+ * face photo is absent (the test then skips). */
+static int face_gallery(const char *profile, const char *probe)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/mugshots/%s", tu_tmp, SUBJECT);
+    if (tu_face_variant(tu_path(tu_tmp, "probe.bmp"), 0.8, 0) != 0)
+        return 0;
+    people(profile);
+    ck_assert_int_eq(mkdir(tu_path(tu_tmp, "mugshots"), 0700), 0);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    ck_assert_int_eq(tu_face_variant(tu_path(dir, "booking.bmp"), 1.0, 0),
+                     0);
+    if (probe)
+        ck_assert_int_eq(rename(tu_path(tu_tmp, "probe.bmp"), probe), 0);
+    EXPECT(0, "1 enrolled", "enroll", tu_path(tu_tmp, "mugshots"));
+    login("ray");
+    filed(first_use(profile), NULL, NULL);
+    return 1;
+}
+
+/* G10: released only for an open request, an authorized crime type and
+ * the human-review flag; released, the list holds the enrolled face. */
+START_TEST(test_G10_released_only_through_the_gate)
+{
+    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
+    if (!face_gallery("detroit", probe))
+        return;
+    login("eve");
+    REFUSED_SEARCH("G10", "R1", "eve", "search", "--request", "R1", probe);
+    EXPECT(2, "no request 'R7'", "search", "--request", "R7", probe,
+           "--human-review");
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", "R1", probe,
+                         "--human-review", "--json"), 0);
+    fs_json *j = NULL;
+    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
+    const fs_json *c = item(member(j, "candidates", FS_JSON_ARRAY), 0);
+    ck_assert_str_eq(member(j, "search_id", FS_JSON_STRING)->string, "S1");
+    ck_assert_str_eq(member(j, "request", FS_JSON_STRING)->string, "R1");
+    ck_assert_str_eq(member(c, "subject", FS_JSON_STRING)->string, SUBJECT);
+    ck_assert(member(c, "rank", FS_JSON_NUMBER)->number == 1);
+    ck_assert(member(c, "score", FS_JSON_NUMBER)->number > 0.9);
+    fs_json_free(j);
+    free(out);
+    free(err);
+    /* G9: the search on the trail with case, crime and justification */
+    login("aud");
+    EXPECT(0, "search  case 2026-0042  [request R1, search S1, crime "
+           "robbery", "audit", "log");
+    /* closed: nothing more is released */
+    login("ray");
+    EXPECT(0, "closed", "request", "close", "R1", "--outcome", "lead");
+    login("eve");
+    REFUSED_SEARCH("closed", NULL, "eve", "search", "--request", "R1", probe,
+                   "--human-review");
+}
+END_TEST
+
+/* A crime type de-authorized by `profile set` after filing releases
+ * nothing (G10 b, G5). */
+START_TEST(test_G10_profile_set_deauthorizes_the_crime)
+{
+    people("detroit");
+    login("ray");
+    char id[16];
+    filed(NULL, NULL, id);
+    const char *text = fs_profile_builtin("detroit");
+    const char *line = "authorized_use = robbery\n";
+    const char *at = strstr(text, line);
+    ck_assert_ptr_nonnull(at);
+    char *edited = malloc(strlen(text) + 1);
+    snprintf(edited, strlen(text) + 1, "%.*s%s", (int)(at - text), text,
+             at + strlen(line));
+    const char *file = tu_path(tu_tmp, "no-robbery.profile");
+    ck_assert_int_eq(tu_write(file, edited, strlen(edited)), 0);
+    free(edited);
+    login("admin");
+    EXPECT(0, "profile detroit", "profile", "set", file);
+    login("eve");
+    const char *probe = tu_path(tu_tmp, "probe.gif");
+    ck_assert_int_eq(tu_write_gif(probe, 1), 0);
+    REFUSED_SEARCH("G5", id, "eve", "search", "--request", id, probe,
+                   "--human-review");
+    REFUSED_SEARCH("no longer stands", id, "eve", "search", "--request", id,
+                   probe, "--human-review");
+}
+END_TEST
+
+/* G11: the disclaimer above and below the list, on every output; our own
+ * words never call a candidate a match or an identification. */
+START_TEST(test_G11_disclaimer_and_no_match_wording)
+{
+    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
+    if (!face_gallery("nypd", probe))
+        return;
+    fs_profile p;
+    ck_assert_int_eq(fs_profile_load("nypd", &p, NULL, NULL), FS_OK);
+    login("eve");
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", "R1", probe,
+                         "--human-review"), 0);
+    size_t dl = strlen(p.disclaimer), ol = strlen(out);
+    ck_assert_msg(strncmp(out, p.disclaimer, dl) == 0, "top: %s", out);
+    ck_assert_msg(ol > dl + 1 && strncmp(out + ol - dl - 1, p.disclaimer,
+                                         dl) == 0, "bottom: %s", out);
+    ck_assert_msg(strstr(out, SUBJECT), "%s", out);
+    /* what is ours: the output without the profile's own words */
+    char *mine = strndup(out + dl, ol - 2 * dl - 1);
+    ck_assert_msg(!strcasestr(mine, "match") &&
+                  !strcasestr(mine, "identif"), "%s", mine);
+    free(mine);
+    free(out);
+    free(err);
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", "R1", probe,
+                         "--human-review", "--json"), 0);
+    fs_json *j = NULL;
+    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
+    ck_assert_str_eq(member(j, "disclaimer", FS_JSON_STRING)->string,
+                     p.disclaimer);
+    fs_json_free(j);
+    free(out);
+    free(err);
+}
+END_TEST
+
+static int mdb_holds(const void *needle, size_t n)
+{
+    size_t len;
+    uint8_t *b = tu_read(tu_path(gal, "data.mdb"), &len);
+    ck_assert_ptr_nonnull(b);
+    int found = 0;
+    for (size_t i = 0; !found && i + n <= len; i++)
+        found = memcmp(b + i, needle, n) == 0;
+    free(b);
+    return found;
+}
+
+/* G12: the probe never enters the searchable gallery and sits only
+ * sealed in the case file; a detroit request closed with no viable
+ * candidate loses its probes at once; past the retention the rest go,
+ * except those held as evidence; each purge on the trail. */
+START_TEST(test_G12_probe_custody)
+{
+    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
+    if (!face_gallery("detroit", probe))
+        return;
+    login("eve");
+    EXPECT(0, SUBJECT, "search", "--request", "R1", probe, "--human-review");
+    size_t len;
+    uint8_t *bytes = tu_read(probe, &len);
+    ck_assert(len > 4096);
+    ck_assert_msg(!mdb_holds(bytes + len / 2, 64), "probe bytes in clear");
+    free(bytes);
+    login("admin");
+    EXPECT(0, "\"images\":1,", "gallery", "stats", "--json");
+    login("ray");
+    EXPECT(0, "\"probes_purged\":1", "request", "close", "R1", "--outcome",
+           "no-candidate", "--json");
+    /* two more requests searched; one held as evidence */
+    filed(NULL, NULL, NULL);
+    filed(NULL, NULL, NULL);
+    login("eve");
+    EXPECT(0, SUBJECT, "search", "--request", "R2", probe, "--human-review");
+    EXPECT(0, SUBJECT, "search", "--request", "R3", probe, "--human-review");
+    EXPECT(2, "--reason", "request", "hold", "R3");
+    EXPECT(0, "evidence", "request", "hold", "R3", "--reason",
+           "exhibit in the trial of case 2026-0042");
+    login("admin");
+    EXPECT(0, "would remove 0 probes", "purge", "--dry-run");
+    /* a retention of no days: everything but the evidence is past it */
+    const char *text = fs_profile_builtin("detroit");
+    const char *key = "retention.probe_days = 365";
+    const char *at = strstr(text, key);
+    ck_assert_ptr_nonnull(at);
+    char *edited = malloc(strlen(text) + 1);
+    snprintf(edited, strlen(text) + 1, "%.*sretention.probe_days = 0%s",
+             (int)(at - text), text, at + strlen(key));
+    const char *file = tu_path(tu_tmp, "zero.profile");
+    ck_assert_int_eq(tu_write(file, edited, strlen(edited)), 0);
+    free(edited);
+    EXPECT(0, "detroit", "profile", "set", file);
+    sleep(1);                              /* past the second it was made */
+    EXPECT(0, "\"probes\":1,\"dry_run\":true", "purge", "--dry-run",
+           "--json");
+    EXPECT(0, "\"probes\":1,\"dry_run\":false", "purge", "--json");
+    EXPECT(0, "\"probes\":0,", "purge", "--json");
+    login("eve");
+    EXPECT(1, "G2", "purge");
+    login("aud");
+    EXPECT(0, "1 probe older than 0 days removed", "audit", "log");
+    EXPECT(0, "intact", "audit", "verify");
+}
+END_TEST
+
+/* G13: a probe without a face fit for search ends in an image rejection
+ * stored on the request, the requester invited to send another; nothing
+ * is ranked. */
+START_TEST(test_G13_unfit_probe_rejected_and_stored)
+{
+    people("detroit");
+    login("ray");
+    char id[16];
+    filed(NULL, NULL, id);
+    uint8_t *grey = malloc(200 * 200 * 3);
+    memset(grey, 128, 200 * 200 * 3);
+    const char *blank = tu_path(tu_tmp, "blank.bmp");
+    ck_assert_int_eq(tu_write_bmp(blank, grey, 200, 200), 0);
+    free(grey);
+    login("eve");
+    EXPECT(1, "G13", "search", "--request", id, blank, "--human-review");
+    EXPECT(1, "submit another image", "search", "--request", id, blank,
+           "--human-review");
+    EXPECT(0, "\"rejections\":2", "request", "show", id, "--json");
+    EXPECT(0, "\"last_rejection\":\"no face found\"", "request", "show", id,
+           "--json");
+    EXPECT(0, "\"searches\":0", "request", "show", id, "--json");
+    login("aud");
+    EXPECT(0, "image rejected (G13): no face found", "audit", "log");
+}
+END_TEST
+
+/* ---- a list never exists without its audit entry --------------------- */
+
+typedef struct released {
+    long n;
+} released;
+
+static int count_released(void *ctx, const fs_audit_record *r)
+{
+    if (strcmp(r->action, "search") == 0 &&
+        strncmp(r->outcome, "released", 8) == 0)
+        ((released *)ctx)->n++;
+    return 0;
+}
+
+static long released_entries(fs_gate *g)
+{
+    released c = { 0 };
+    ck_assert_int_eq(fs_audit_walk(g, NULL, count_released, &c, NULL),
+                     FS_OK);
+    return c.n;
+}
+
+/* Every allocation of the search made to fail in turn: the search either
+ * fails with no released entry added, or succeeds with exactly one. */
+START_TEST(test_G10_list_never_without_its_entry)
+{
+    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
+    if (!face_gallery("detroit", probe))
+        return;
+    login("admin");
+    tu_add_user(gal, "eva", "examiner,auditor", "2026-01-15");
+    login("eva");
+    fs_gate *g;
+    fs_engine *e;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gate_open(gal, NULL, &g, &d), FS_OK);
+    fs_engine_options o = { .model_path = tu_model_path(), .threads = 1 };
+    ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_OK);
+    size_t len;
+    uint8_t *bytes = tu_read(probe, &len);
+    fs_search_in in = { "R1", bytes, len, probe, -1, 5, 1, NULL };
+    fs_candidates *c = NULL;
+    ck_assert_msg(fs_gate_search(g, e, &in, &c, &d) == FS_OK, "%s", d.msg);
+    fs_candidates_free(c);
+    long before = released_entries(g), failed = 0;
+    for (long n = 0; ; n++) {
+        c = NULL;
+        tu_alloc_fail_at(n);
+        int rc = fs_gate_search(g, e, &in, &c, &d);
+        tu_alloc_fail_at(-1);
+        long after = released_entries(g);
+        if (rc == FS_OK) {
+            ck_assert_ptr_nonnull(c);
+            ck_assert_int_eq(after, before + 1);
+            fs_candidate x;
+            ck_assert_int_eq(fs_candidates_get(c, 0, &x), FS_OK);
+            ck_assert_str_eq(x.subject, SUBJECT);
+            fs_candidates_free(c);
+            break;
+        }
+        ck_assert_msg(c == NULL && after == before, "allocation %ld failed: "
+                      "rc %d, list %p, entries %ld -> %ld", n, rc, (void *)c,
+                      before, after);
+        failed++;
+    }
+    ck_assert_msg(failed > 10, "only %ld allocations to fail", failed);
+    uint64_t entries;
+    ck_assert_int_eq(fs_audit_verify(g, &entries, NULL, &d), FS_OK);
+    free(bytes);
+    fs_engine_close(e);
+    fs_gate_close(g);
+}
+END_TEST
+
+/* ---- the scenario ----------------------------------------------------- */
+
+/* As an admin, a requester and an examiner would, on ten faces94
+ * subjects: the mated subject ranks first, and the same search without
+ * the gate's conditions leaks nothing. */
+START_TEST(test_scenario_faces94_mated_subject_first)
+{
+    const char *sh = tu_shared();
+    if (!sh)
+        return;
+    char set[4200], cmd[8800];
+    snprintf(set, sizeof set, "%s/datasets/faces94", sh);
+    const char *mug = tu_path(tu_tmp, "mugshots");
+    /* the first image of each of ten people, as DIR/<subject>/<image> */
+    snprintf(cmd, sizeof cmd, "cd '%s' && for p in $(ls | head -10); do "
+             "mkdir -p '%s'/$p && ln -s \"$PWD/$p/$p.1.jpg\" '%s'/$p/; done",
+             set, mug, mug);
+    ck_assert_int_eq(system(cmd), 0);
+    people("detroit");
+    EXPECT(0, "10 enrolled", "enroll", mug);
+    login("ray");
+    char id[16];
+    filed(NULL, NULL, id);
+    snprintf(cmd, sizeof cmd, "ls '%s' | sed -n 4p", set);
+    FILE *p = popen(cmd, "r");
+    char who[64] = "";
+    ck_assert_ptr_nonnull(fgets(who, sizeof who, p));
+    pclose(p);
+    who[strcspn(who, "\n")] = 0;
+    char probe[4400];
+    snprintf(probe, sizeof probe, "%s/%s/%s.5.jpg", set, who, who);
+    login("eve");
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
+                         "--human-review", "--json"), 0);
+    fs_json *j = NULL;
+    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
+    const fs_json *list = member(j, "candidates", FS_JSON_ARRAY);
+    ck_assert_int_eq(list->n, 10);
+    ck_assert_str_eq(member(item(list, 0), "subject", FS_JSON_STRING)->string,
+                     who);
+    fs_json_free(j);
+    free(out);
+    free(err);
+    /* without the review flag: nothing of it, anywhere */
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe), 1);
+    ck_assert_str_eq(out, "");
+    ck_assert_msg(strstr(err, "G10") && !strstr(err, who), "%s", err);
+    free(out);
+    free(err);
+    ck_assert_msg(!trail_names(who, "G10"), "the trail names %s", who);
+}
+END_TEST
+
+Suite *suite_search(void)
+{
+    Suite *s = suite_create("search");
+    TCase *t = tcase_create("requests");
+    tcase_add_checked_fixture(t, setup, tu_tmp_teardown);
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, test_G4_missing_or_malformed_field_named);
+    tcase_add_test(t, test_G4_request_state_moves_forward);
+    tcase_add_test(t, test_G5_G6_every_use_of_each_profile);
+    tcase_add_test(t, test_G7_outside_agency);
+    tcase_add_test(t, test_G8_still_from_video_declared);
+    suite_add_tcase(s, t);
+    t = tcase_create("search");
+    tcase_add_checked_fixture(t, setup, tu_tmp_teardown);
+    tcase_set_timeout(t, 600);
+    tcase_add_test(t, test_G8_probe_must_be_one_still);
+    tcase_add_test(t, test_G9_only_trained_examiners_search);
+    tcase_add_test(t, test_G10_released_only_through_the_gate);
+    tcase_add_test(t, test_G10_profile_set_deauthorizes_the_crime);
+    tcase_add_test(t, test_G10_list_never_without_its_entry);
+    tcase_add_test(t, test_G11_disclaimer_and_no_match_wording);
+    tcase_add_test(t, test_G12_probe_custody);
+    tcase_add_test(t, test_G13_unfit_probe_rejected_and_stored);
+    tcase_add_test(t, test_scenario_faces94_mated_subject_first);
+    suite_add_tcase(s, t);
+    return s;
+}
