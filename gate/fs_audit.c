@@ -323,6 +323,16 @@ int fs_audit_verify(fs_gate *g, uint64_t *n, uint64_t *bad, fs_detail *d)
     uint64_t cnt = 0, where = 0;
     rc = verify_in(g, b, &cnt, &where, d);
     fs_gallery_abort(b);
+    char objects[64];
+    snprintf(objects, sizeof objects, rc == FS_OK ? "%llu entries intact"
+             : "broken at entry %llu", (unsigned long long)(rc == FS_OK
+                                                            ? cnt : where));
+    /* a broken trail may refuse the entry; the finding stands anyway */
+    fs_detail nd;
+    int nrc = rc == FS_OK || rc == FS_ETAMPER
+              ? gate_note_read(g, "audit verify", objects, &nd) : FS_OK;
+    if (rc == FS_OK && nrc != FS_OK)
+        return fs_fail(d, nrc, "%s", nd.msg);
     if (rc == FS_OK)
         *n = cnt;
     else if (bad)
@@ -424,12 +434,29 @@ static int purge_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     return rc;
 }
 
-int fs_audit_purge(fs_gate *g, int64_t before_us, uint64_t *purged,
-                   fs_detail *d)
+static int count_entry(void *ctx, const fs_audit_record *r)
+{
+    (void)r;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+int fs_audit_purge(fs_gate *g, int64_t before_us, int dry_run,
+                   uint64_t *purged, fs_detail *d)
 {
     int rc = gate_require(g, FS_ROLE_ADMIN, 0, "audit purge", d);
     if (rc != FS_OK)
         return rc;
+    if (dry_run) {              /* what a purge would take, on record */
+        fs_audit_filter f = { 0, before_us, NULL, NULL };
+        uint64_t n = 0;
+        fs_audit_entry e = { "audit purge", NULL, "retention", "dry run",
+                             "ok" };
+        if ((rc = fs_audit_walk(g, &f, count_entry, &n, d)) == FS_OK &&
+            (rc = gate_note(g, &e, d)) == FS_OK)
+            *purged = n;
+        return rc;
+    }
     int64_t keep_us = (int64_t)g->profile.retention_audit_days * 86400 *
                       1000000;
     if (before_us > gate_now_us() - keep_us)

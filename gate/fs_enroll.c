@@ -131,6 +131,13 @@ int fs_enroller_open(fs_engine *e, fs_gate *gate, fs_enroller **out,
     return FS_OK;
 }
 
+int fs_enroller_note(fs_enroller *en, const char *source,
+                     const char *summary, fs_detail *d)
+{
+    fs_audit_entry e = { "enroll", NULL, source, summary, "ok" };
+    return gate_note(en->gate, &e, d);
+}
+
 void fs_enroller_close(fs_enroller *en)
 {
     if (!en)

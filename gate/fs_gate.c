@@ -61,7 +61,16 @@ void fs_gate_close(fs_gate *g)
 }
 
 const fs_profile *fs_gate_profile(const fs_gate *g) { return &g->profile; }
-const char *fs_gate_profile_text(const fs_gate *g) { return g->profile_text; }
+
+int fs_gate_profile_show(fs_gate *g, const char **text, fs_detail *d)
+{
+    int rc = gate_require(g, 0, 0, "profile show", d);
+    if (rc == FS_OK)
+        rc = gate_note_read(g, "profile show", g->profile.name, d);
+    if (rc == FS_OK)
+        *text = g->profile_text;
+    return rc;
+}
 const char *fs_gate_key_path(const fs_gate *g) { return g->key_path; }
 
 /* ---- creating ---------------------------------------------------------------- */
@@ -382,10 +391,9 @@ static int note(fs_gate *g, const fs_audit_entry *e, fs_detail *d)
     return rc == FS_OK ? gate_commit(g, b, e, d) : rc;
 }
 
-int fs_gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d)
+int gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d)
 {
-    int rc = gate_require(g, 0, 0, e->action, d);
-    return rc == FS_OK ? note(g, e, d) : rc;
+    return note(g, e, d);
 }
 
 int gate_note_read(fs_gate *g, const char *action, const char *objects,

@@ -189,8 +189,9 @@ int  fs_gate_open(const char *dir, const fs_gate_options *opt, fs_gate **out,
 void fs_gate_close(fs_gate *g);
 
 const fs_profile *fs_gate_profile(const fs_gate *g);
-/* The profile's text as the gallery keeps it. */
-const char       *fs_gate_profile_text(const fs_gate *g);
+/* The profile's text as the gallery keeps it, for a person to read (any
+ * account; the reading goes on the trail). */
+int  fs_gate_profile_show(fs_gate *g, const char **text, fs_detail *d);
 /* The key file in use. */
 const char       *fs_gate_key_path(const fs_gate *g);
 
@@ -225,11 +226,6 @@ typedef struct fs_audit_entry {
     const char *outcome;            /* "ok", or what was refused and why */
 } fs_audit_entry;
 
-/* Puts an action that changes nothing on the trail, for the session's
- * user (any role): the end of a long run, say.  Changes are never made
- * this way: each verb below commits its own entry with its change. */
-int  fs_gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d);
-
 typedef struct fs_audit_record {
     uint64_t seq;
     int64_t  time_us;               /* unix microseconds */
@@ -242,10 +238,11 @@ typedef struct fs_audit_record {
     char     outcome[512];
 } fs_audit_record;
 
-/* Walks the whole chain: every entry's MAC over the one before it, the
- * numbering, the recorded head and base.  FS_OK with *n entries, or
- * FS_ETAMPER with *bad the first entry that fails (edited, inserted,
- * removed or moved there) and the detail saying what was found. */
+/* Walks the whole chain (admin, auditor): every entry's MAC over the one
+ * before it, the numbering, the recorded head and base.  FS_OK with *n
+ * entries, or FS_ETAMPER with *bad the first entry that fails (edited,
+ * inserted, removed or moved there) and the detail saying what was found.
+ * The check and its finding go on the trail after it. */
 int  fs_audit_verify(fs_gate *g, uint64_t *n, uint64_t *bad, fs_detail *d);
 
 typedef struct fs_audit_filter {
@@ -254,17 +251,19 @@ typedef struct fs_audit_filter {
     const char *case_no;             /* NULL: any */
 } fs_audit_filter;
 
-/* Calls fn for each entry that passes f, oldest first; fn returning
- * non-zero stops the walk with that value. */
+/* Calls fn for each entry that passes f, oldest first (admin, auditor;
+ * the reading goes on the trail first); fn returning non-zero stops the
+ * walk with that value. */
 int  fs_audit_walk(fs_gate *g, const fs_audit_filter *f,
                    int (*fn)(void *ctx, const fs_audit_record *r), void *ctx,
                    fs_detail *d);
 
 /* Removes the entries older than before_us, keeping the chain
- * verifiable; FS_DENIED (G18) when before_us lies within the profile's
- * audit retention.  The purge is itself audited. */
-int  fs_audit_purge(fs_gate *g, int64_t before_us, uint64_t *purged,
-                    fs_detail *d);
+ * verifiable (admin); FS_DENIED (G18) when before_us lies within the
+ * profile's audit retention.  With dry_run it only counts them.  The
+ * purge, or its dry run, is itself audited. */
+int  fs_audit_purge(fs_gate *g, int64_t before_us, int dry_run,
+                    uint64_t *purged, fs_detail *d);
 
 /* ---- administration (admin unless said) --------------------------------- */
 
@@ -357,6 +356,10 @@ int  fs_enroller_open(fs_engine *e, fs_gate *gate, fs_enroller **out,
  * skipped before any decoding. */
 int  fs_enroller_run(fs_enroller *en, fs_enroll_item *items, size_t n,
                      fs_detail *d);
+/* The run's own entry, after its batches: what was named (a folder or a
+ * manifest) and what became of it, rejections included. */
+int  fs_enroller_note(fs_enroller *en, const char *source,
+                      const char *summary, fs_detail *d);
 void fs_enroller_close(fs_enroller *en);
 
 

@@ -67,7 +67,9 @@ int  gate_audit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
 int  gate_change(fs_gate *g,
                  int (*change)(void *ctx, fs_gallery_batch *b, fs_detail *d),
                  void *ctx, const fs_audit_entry *e, fs_detail *d);
-/* A read on the trail (G18), before anything is shown. */
+/* An action that changes nothing, on the trail; a read (G18), before
+ * anything is shown. */
+int  gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d);
 int  gate_note_read(fs_gate *g, const char *action, const char *objects,
                     fs_detail *d);
 

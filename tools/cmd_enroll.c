@@ -483,9 +483,8 @@ int cmd_enroll(fs_args *a)
         snprintf(objects, sizeof objects, "%zu images: %zu enrolled, %zu "
                  "already in, %zu rejected", p.n, count[FS_ENROLLED],
                  count[FS_ENROLL_ALREADY], count[FS_ENROLL_REJECTED]);
-        fs_audit_entry e = { "enroll", NULL, a->npos ? a->pos[0]
-                             : fs_arg(a, "manifest"), objects, "ok" };
-        rc = fs_gate_note(a->gate, &e, &d);
+        rc = fs_enroller_note(en, a->npos ? a->pos[0]
+                              : fs_arg(a, "manifest"), objects, &d);
     }
     if (rep && fclose(rep) != 0 && rc == FS_OK)
         rc = fs_fail(&d, FS_EIO, "cannot write report '%s'", rpath);

@@ -50,14 +50,14 @@ int cmd_profile(fs_args *a)
         return set(a);
     if (a->npos != 1)
         return fs_usage_error(a, "profile show takes no arguments");
-    fs_audit_entry e = { a->action, NULL, NULL, NULL, "ok" };
+    const char *text;
     fs_detail d = { "" };
-    int rc = fs_gate_note(a->gate, &e, &d);
+    int rc = fs_gate_profile_show(a->gate, &text, &d);
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
     const fs_profile *p = fs_gate_profile(a->gate);
     if (!a->json) {
-        fputs(fs_gate_profile_text(a->gate), stdout);
+        fputs(text, stdout);
         return EXIT_OK;
     }
     printf("{\"name\":");
