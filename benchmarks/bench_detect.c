@@ -105,7 +105,7 @@ int fs_bench_detect(const fs_bench_detect_options *o,
                             NULL) == FS_OK) {
             uint8_t *big = fs_bench_enlarge(&img, LARGE_SIDE);
             fs_bench_blob b = big ? fs_bench_bmp(big, LARGE_SIDE, LARGE_SIDE)
-                                  : (fs_bench_blob){ NULL, 0 };
+                                  : (fs_bench_blob){ NULL, 0, NULL };
             free(big);
             fs_bench_blob *m = b.p ? realloc(sets[2].files, sizeof *m *
                                     (size_t)(sets[2].n + 1)) : NULL;

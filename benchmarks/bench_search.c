@@ -80,6 +80,7 @@ typedef struct bench {
     fs_engine  *ref;              /* the reference's detection */
     fs_pool    *pool;             /* making templates */
     int         rank_mode;
+    int         have_peer;        /* fs-peer-dlib-embed is there */
     fs_bench_blob probe;
     uint8_t     chip[FS_CHIP_BYTES];   /* the reference's, for dlib's DNN */
     char        request[FS_ID_MAX];
@@ -374,7 +375,7 @@ static int ref_detect(bench *b, double *ms, fs_detail *d)
  * bytes. */
 static fs_bench_blob on_canvas(const fs_bench_blob *photo)
 {
-    fs_bench_blob out = { NULL, 0 };
+    fs_bench_blob out = { NULL, 0, NULL };
     uint8_t *copy = malloc(photo->n);
     fs_image img;
     if (!copy)
@@ -402,8 +403,7 @@ static fs_bench_blob on_canvas(const fs_bench_blob *photo)
 
 /* The first lfw-dev photo, in name order, that makes a probe with one
  * face fit for search under the profile; the reference's engine is warm
- * after.  (No file name comes back from the set: the photo is named by
- * its place in it.) */
+ * after. */
 static int probe_pick(bench *b, fs_detail *d)
 {
     char dir[4300];
@@ -422,7 +422,7 @@ static int probe_pick(bench *b, fs_detail *d)
         rc = ref_detect(b, &ms, &why);
         if (rc == FS_OK) {
             snprintf(b->rep->probe_source, sizeof b->rep->probe_source,
-                     "lfw-dev photo %d in name order, %dx%d on %dx%d", i + 1,
+                     "lfw-dev/%s at %dx%d on %dx%d grey", set.files[i].name,
                      PROBE_SIDE, PROBE_SIDE, CANVAS_W, CANVAS_H);
         } else {
             free(b->probe.p);
@@ -471,7 +471,7 @@ static int search_once(bench *b, double *ms, double stage[FS_BENCH_STAGES],
     return FS_OK;
 }
 
-static int round_ours(bench *b, int round, fs_detail *d)
+static int round_ours(bench *b, fs_detail *d)
 {
     double ms[SEARCHES], st[FS_BENCH_STAGES][SEARCHES], one[FS_BENCH_STAGES];
     for (int i = 0; i < SEARCHES; i++) {
@@ -482,16 +482,18 @@ static int round_ours(bench *b, int round, fs_detail *d)
             st[s][i] = one[s];
     }
     fs_bench_search_result *r = &b->rep->r[FS_BENCH_OURS];
-    r->round_ms[r->rounds++] = fs_bench_median(ms, SEARCHES);
     for (int s = 0; s < FS_BENCH_STAGES; s++)
-        b->stage_round[s][round] = fs_bench_median(st[s], SEARCHES);
+        b->stage_round[s][r->rounds] = fs_bench_median(st[s], SEARCHES);
+    r->round_ms[r->rounds++] = fs_bench_median(ms, SEARCHES);
     return FS_OK;
 }
 
-static int round_reference(bench *b, int round, fs_detail *d)
+static int round_reference(bench *b, fs_detail *d)
 {
     fs_bench_search_result *r = &b->rep->r[FS_BENCH_REFERENCE];
     double det[DETECTS], emb;
+    if (!b->have_peer)
+        return FS_OK;                   /* the note says why */
     for (int i = 0; i < DETECTS; i++) {
         int rc = ref_detect(b, &det[i], d);
         if (rc != FS_OK)
@@ -505,15 +507,15 @@ static int round_reference(bench *b, int round, fs_detail *d)
                          r->note, sizeof r->note) != FS_OK)
         return FS_OK;                   /* the note says why; no figure */
     double dm = fs_bench_median(det, DETECTS);
-    b->part_round[FS_BENCH_REFERENCE][0][round] = dm;
-    b->part_round[FS_BENCH_REFERENCE][1][round] = emb;
+    b->part_round[FS_BENCH_REFERENCE][0][r->rounds] = dm;
+    b->part_round[FS_BENCH_REFERENCE][1][r->rounds] = emb;
     r->round_ms[r->rounds++] = dm + emb;
     return FS_OK;
 }
 
 /* What a command pays before its first search: the gate opened, the
  * network loaded, the landmark model loaded (its first detection). */
-static int cold_open(bench *b, int round, fs_detail *d)
+static int cold_open(bench *b, fs_detail *d)
 {
     fs_gate *g = NULL;
     fs_engine *e = NULL;
@@ -532,12 +534,10 @@ static int cold_open(bench *b, int round, fs_detail *d)
     if (rc != FS_OK)
         return rc;
     fs_bench_search_result *r = &b->rep->r[FS_BENCH_COLD];
-    double *p[3] = { b->part_round[FS_BENCH_COLD][0],
-                     b->part_round[FS_BENCH_COLD][1],
-                     b->part_round[FS_BENCH_COLD][2] };
-    p[0][round] = (t1 - t0) * 1e3;
-    p[1][round] = (t2 - t1) * 1e3;
-    p[2][round] = (t3 - t2) * 1e3;
+    double (*p)[FS_BENCH_MAX_ROUNDS] = b->part_round[FS_BENCH_COLD];
+    p[0][r->rounds] = (t1 - t0) * 1e3;
+    p[1][r->rounds] = (t2 - t1) * 1e3;
+    p[2][r->rounds] = (t3 - t2) * 1e3;
     r->round_ms[r->rounds++] = (t3 - t0) * 1e3;
     return FS_OK;
 }
@@ -706,8 +706,7 @@ static int run(bench *b, fs_detail *d)
             say(o, "round %d/%d: %s", round + 1, rep->rounds,
                 ours ? "facesearch, the gated search" :
                        "reference, HOG upsampled once + dlib's DNN");
-            rc = ours ? round_ours(b, round, d)
-                      : round_reference(b, round, d);
+            rc = ours ? round_ours(b, d) : round_reference(b, d);
             if (rc != FS_OK)
                 return rc;
         }
@@ -725,7 +724,7 @@ static int run(bench *b, fs_detail *d)
     for (int round = 0; round < rep->rounds && rc == FS_OK; round++) {
         say(o, "round %d/%d: cold open (gate, network, landmark model)",
             round + 1, rep->rounds);
-        rc = cold_open(b, round, d);
+        rc = cold_open(b, d);
     }
     return rc;
 }
@@ -748,16 +747,16 @@ int fs_bench_search(const fs_bench_search_options *o,
     if (o->n < 1 || o->n > UINT32_MAX - 1 || o->k < 1 ||
         o->k > FS_RANK_MAX_K)
         return fs_fail(d, FS_EINVAL, "bad gallery size or k");
-    if (access(o->peer_dlib, X_OK) != 0)
-        snprintf(rep->r[FS_BENCH_REFERENCE].note,
-                 sizeof rep->r[FS_BENCH_REFERENCE].note,
-                 "%s is not built (make all)", o->peer_dlib);
-
     bench *b = calloc(1, sizeof *b);
     if (!b)
         return fs_fail(d, FS_ENOMEM, "no memory");
     b->o = o;
     b->rep = rep;
+    b->have_peer = access(o->peer_dlib, X_OK) == 0;
+    if (!b->have_peer)
+        snprintf(rep->r[FS_BENCH_REFERENCE].note,
+                 sizeof rep->r[FS_BENCH_REFERENCE].note,
+                 "%s is not built (make all)", o->peer_dlib);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     b->start_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;

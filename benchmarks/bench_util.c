@@ -375,17 +375,19 @@ int fs_bench_load_set(const char *dir, int limit, fs_bench_set *s)
         for (int k = 0; k < nn && (limit <= 0 || s->n < limit); k++) {
             char path[8192];
             snprintf(path, sizeof path, "%s/%s", sub, names[k]);
-            fs_bench_blob b;
+            fs_bench_blob b = { NULL, 0, NULL };
             if (fs_read_file(path, FS_IMAGE_MAX_BYTES, &b.p, &b.n, NULL) !=
                 FS_OK)
                 continue;
             fs_bench_blob *m = realloc(s->files,
                                        sizeof *m * (size_t)(s->n + 1));
-            if (!m) {
+            if (m)
+                s->files = m;
+            b.name = m ? strdup(path + strlen(dir) + 1) : NULL;
+            if (!b.name) {
                 free(b.p);
                 break;
             }
-            s->files = m;
             s->files[s->n++] = b;
         }
         free_names(names, nn);
@@ -396,8 +398,10 @@ int fs_bench_load_set(const char *dir, int limit, fs_bench_set *s)
 
 void fs_bench_free_set(fs_bench_set *s)
 {
-    for (int i = 0; i < s->n; i++)
+    for (int i = 0; i < s->n; i++) {
         free(s->files[i].p);
+        free(s->files[i].name);
+    }
     free(s->files);
     s->files = NULL;
     s->n = 0;
@@ -406,7 +410,7 @@ void fs_bench_free_set(fs_bench_set *s)
 fs_bench_blob fs_bench_bmp(const uint8_t *rgb, int w, int h)
 {
     size_t row = ((size_t)w * 3 + 3) & ~(size_t)3, n = 54 + row * h;
-    fs_bench_blob b = { calloc(1, n), n };
+    fs_bench_blob b = { calloc(1, n), n, NULL };
     if (!b.p)
         return b;
     uint8_t *p = b.p;

@@ -84,6 +84,7 @@ void fs_bench_random_units(fs_pool *pool, uint64_t seed, size_t first,
 typedef struct fs_bench_blob {
     uint8_t *p;
     size_t   n;
+    char    *name;            /* a set's "identity/file"; NULL: made here */
 } fs_bench_blob;
 
 typedef struct fs_bench_set {

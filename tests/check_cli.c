@@ -366,9 +366,15 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_G8_cli_refuses_stream_and_video);
     tcase_add_test(tc, test_cli_usage_errors);
     tcase_add_test(tc, test_cli_bench_rank_json);
-    tcase_add_test(tc, test_cli_bench_search_json);
     tcase_add_test(tc, test_cli_missing_model_is_internal_error);
     tcase_add_test(tc, test_cli_help_on_every_command);
     suite_add_tcase(s, tc);
+    /* three landmark-model loads and HOG upsampled on a 640x480 probe:
+     * ~8 s, but over a minute under the sanitizers */
+    TCase *slow = tcase_create("bench search");
+    tcase_add_checked_fixture(slow, tu_tmp_setup, tu_tmp_teardown);
+    tcase_set_timeout(slow, 300);
+    tcase_add_test(slow, test_cli_bench_search_json);
+    suite_add_tcase(s, slow);
     return s;
 }

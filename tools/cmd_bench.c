@@ -762,23 +762,17 @@ static int bench_search(fs_args *a, const char *tree, const char *shared,
         work_dir(a, tree, work, sizeof work), shared, (size_t)n, (int)k,
         (int)rounds, progress, NULL
     };
-    fs_bench_search_report *rep = malloc(sizeof *rep);
-    if (!rep) {
-        fs_error_msg("out of memory");
-        return EXIT_INTERNAL;
-    }
+    fs_bench_search_report rep;          /* a few kB, unlike rank's */
     fs_detail d = { "" };
-    int rc = fs_bench_search(&o, rep, &d);
+    int rc = fs_bench_search(&o, &rep, &d);
     if (rc != FS_OK) {
         fs_error_msg("%s", d.msg[0] ? d.msg : fs_strerror(rc));
-        free(rep);
         return fs_exit_status(rc);
     }
     if (a->json)
-        print_search_json(rep);
+        print_search_json(&rep);
     else
-        print_search_human(rep);
-    free(rep);
+        print_search_human(&rep);
     return EXIT_OK;
 }
 
