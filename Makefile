@@ -80,7 +80,8 @@ CLI_SRCS := tools/main.c tools/cmd_bench.c tools/cmd_detect.c \
             tools/cmd_request.c tools/cmd_search.c \
             tools/fs_cli.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
-            benchmarks/bench_rank.c benchmarks/bench_util.c
+            benchmarks/bench_rank.c benchmarks/bench_search.c \
+            benchmarks/bench_util.c
 TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
              tests/check_detect.c tests/check_gallery.c tests/check_rank.c \

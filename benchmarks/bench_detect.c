@@ -15,155 +15,19 @@
 #include "fs_bench.h"
 #include "fs_bench_int.h"
 
-#include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../engine/facesearch.h"
-#include "../engine/base/fs_file.h"
 #include "../engine/base/fs_pool.h"
 
 #define LARGE_SIDE 1920
 
-typedef struct blob {
-    uint8_t *p;
-    size_t   n;
-} blob;
-
-typedef struct set {
-    const char *name;
-    blob       *files;
-    int         n;
-} set;
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Up to limit images of DIR/<identity>/<image>, in name order. */
-static int load_set(const char *dir, int limit, set *s)
-{
-    DIR *top = opendir(dir);
-    if (!top)
-        return FS_ENOENT;
-    char **ids = NULL;
-    int nid = 0;
-    for (struct dirent *e; (e = readdir(top)) != NULL; ) {
-        if (e->d_name[0] == '.')
-            continue;
-        char **m = realloc(ids, sizeof *ids * (size_t)(nid + 1));
-        if (!m)
-            break;
-        ids = m;
-        ids[nid++] = strdup(e->d_name);
-    }
-    closedir(top);
-    qsort(ids, (size_t)nid, sizeof *ids, cmp_str);
-    for (int i = 0; i < nid && (limit <= 0 || s->n < limit); i++) {
-        char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", dir, ids[i]);
-        DIR *d = opendir(sub);
-        char **names = NULL;
-        int nn = 0;
-        for (struct dirent *e; d && (e = readdir(d)) != NULL; ) {
-            if (e->d_name[0] == '.')
-                continue;
-            char **m = realloc(names, sizeof *names * (size_t)(nn + 1));
-            if (!m)
-                break;
-            names = m;
-            names[nn++] = strdup(e->d_name);
-        }
-        if (d)
-            closedir(d);
-        qsort(names, (size_t)nn, sizeof *names, cmp_str);
-        for (int k = 0; k < nn && (limit <= 0 || s->n < limit); k++) {
-            char path[8192];
-            snprintf(path, sizeof path, "%s/%s", sub, names[k]);
-            blob b;
-            if (fs_read_file(path, FS_IMAGE_MAX_BYTES, &b.p, &b.n, NULL) ==
-                FS_OK) {
-                blob *m = realloc(s->files, sizeof *m * (size_t)(s->n + 1));
-                if (!m) {
-                    free(b.p);
-                    break;
-                }
-                s->files = m;
-                s->files[s->n++] = b;
-            }
-        }
-        for (int k = 0; k < nn; k++)
-            free(names[k]);
-        free(names);
-    }
-    for (int i = 0; i < nid; i++)
-        free(ids[i]);
-    free(ids);
-    return s->n > 0 ? FS_OK : FS_ENOENT;
-}
-
-/* An uncompressed 24-bit BMP of rgb, so the large set goes through
- * intake and decode like any file. */
-static blob to_bmp(const uint8_t *rgb, int w, int h)
-{
-    size_t row = ((size_t)w * 3 + 3) & ~(size_t)3, n = 54 + row * h;
-    blob b = { calloc(1, n), n };
-    if (!b.p)
-        return b;
-    uint8_t *p = b.p;
-    uint32_t hdr[] = { (uint32_t)n, 0, 54, 40, (uint32_t)w, (uint32_t)h };
-    p[0] = 'B';
-    p[1] = 'M';
-    for (int i = 0; i < 6; i++)
-        for (int k = 0; k < 4; k++)
-            p[2 + 4 * i + k] = (uint8_t)(hdr[i] >> (8 * k));
-    p[26] = 1;
-    p[28] = 24;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            const uint8_t *s = rgb + 3 * ((size_t)(h - 1 - y) * w + x);
-            uint8_t *d = p + 54 + (size_t)y * row + 3 * (size_t)x;
-            d[0] = s[2];
-            d[1] = s[1];
-            d[2] = s[0];
-        }
-    return b;
-}
-
-/* Bilinear enlargement of img to side x side. */
-static uint8_t *enlarge(const fs_image *img, int side)
-{
-    uint8_t *out = malloc((size_t)side * side * 3);
-    if (!out)
-        return NULL;
-    for (int y = 0; y < side; y++) {
-        double fy = (y + 0.5) * img->height / side - 0.5;
-        int y0 = fy < 0 ? 0 : (int)fy;
-        int y1 = y0 + 1 < img->height ? y0 + 1 : y0;
-        double wy = fy - y0 < 0 ? 0 : fy - y0;
-        for (int x = 0; x < side; x++) {
-            double fx = (x + 0.5) * img->width / side - 0.5;
-            int x0 = fx < 0 ? 0 : (int)fx;
-            int x1 = x0 + 1 < img->width ? x0 + 1 : x0;
-            double wx = fx - x0 < 0 ? 0 : fx - x0;
-            for (int c = 0; c < 3; c++) {
-#define PX(xx, yy) img->rgb[3 * ((size_t)(yy) * img->width + (xx)) + c]
-                double v = (1 - wy) * ((1 - wx) * PX(x0, y0) + wx * PX(x1, y0)) +
-                           wy * ((1 - wx) * PX(x0, y1) + wx * PX(x1, y1));
-#undef PX
-                out[3 * ((size_t)y * side + x) + c] = (uint8_t)(v + 0.5);
-            }
-        }
-    }
-    return out;
-}
-
 typedef struct run {
     fs_engine **eng;               /* one per thread */
-    const set  *s;
+    const fs_bench_set *s;
     atomic_int  next, with_face, failed;
 } run;
 
@@ -176,7 +40,7 @@ static void run_team(void *arg, int tid, int nt)
     uint8_t *copy = NULL;
     size_t cap = 0;
     for (int i; faces && (i = atomic_fetch_add(&r->next, 1)) < r->s->n; ) {
-        const blob *b = &r->s->files[i];
+        const fs_bench_blob *b = &r->s->files[i];
         if (b->n > cap) {
             free(copy);
             copy = malloc(b->n);
@@ -205,7 +69,7 @@ static void run_team(void *arg, int tid, int nt)
 }
 
 /* Seconds for one pass over the set; *with_face images had a face. */
-static double pass(fs_pool *pool, fs_engine **eng, const set *s,
+static double pass(fs_pool *pool, fs_engine **eng, const fs_bench_set *s,
                    int *with_face)
 {
     run r = { eng, s, 0, 0, 0 };
@@ -216,29 +80,21 @@ static double pass(fs_pool *pool, fs_engine **eng, const set *s,
     return t;
 }
 
-static void free_set(set *s)
-{
-    for (int i = 0; i < s->n; i++)
-        free(s->files[i].p);
-    free(s->files);
-    s->files = NULL;
-    s->n = 0;
-}
-
 int fs_bench_detect(const fs_bench_detect_options *o,
                     fs_bench_detect_report *rep, fs_detail *d)
 {
     memset(rep, 0, sizeof *rep);
     rep->ncpu = fs_cpu_count();
-    set sets[3] = { { "lfw-dev", NULL, 0 }, { "faces94", NULL, 0 },
-                    { "large-1920", NULL, 0 } };
+    fs_bench_set sets[3] = { { "lfw-dev", NULL, 0 },
+                             { "faces94", NULL, 0 },
+                             { "large-1920", NULL, 0 } };
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/datasets/lfw-dev", o->shared_dir);
-    if (load_set(dir, o->limit, &sets[0]) != FS_OK)
+    if (fs_bench_load_set(dir, o->limit, &sets[0]) != FS_OK)
         return fs_fail(d, FS_ENOENT, "no images in '%s': bench detect "
                        "needs ../shared/datasets", dir);
     snprintf(dir, sizeof dir, "%s/datasets/faces94", o->shared_dir);
-    load_set(dir, o->limit, &sets[1]);
+    fs_bench_load_set(dir, o->limit, &sets[1]);
     for (int i = 0; i < sets[0].n && sets[2].n < o->large; i += 97) {
         fs_image img;
         uint8_t *copy = malloc(sets[0].files[i].n);
@@ -247,11 +103,11 @@ int fs_bench_detect(const fs_bench_detect_options *o,
         memcpy(copy, sets[0].files[i].p, sets[0].files[i].n);
         if (fs_image_decode(copy, sets[0].files[i].n, "large", &img,
                             NULL) == FS_OK) {
-            uint8_t *big = enlarge(&img, LARGE_SIDE);
-            blob b = big ? to_bmp(big, LARGE_SIDE, LARGE_SIDE)
-                         : (blob){ NULL, 0 };
+            uint8_t *big = fs_bench_enlarge(&img, LARGE_SIDE);
+            fs_bench_blob b = big ? fs_bench_bmp(big, LARGE_SIDE, LARGE_SIDE)
+                                  : (fs_bench_blob){ NULL, 0, NULL };
             free(big);
-            blob *m = b.p ? realloc(sets[2].files, sizeof *m *
+            fs_bench_blob *m = b.p ? realloc(sets[2].files, sizeof *m *
                                     (size_t)(sets[2].n + 1)) : NULL;
             if (m) {
                 sets[2].files = m;
@@ -282,15 +138,8 @@ int fs_bench_detect(const fs_bench_detect_options *o,
                 fs_engine_options eo = { .model_path = NULL,
                                          .detect_mode = k };
                 rc = fs_engine_open(&eo, &eng[k][t], d);
-                fs_image warm = { 0, 0, 3, 8, { FS_IMG_UNKNOWN, 0, 0, 1, 0,
-                                                0 }, NULL };
-                fs_face f;
-                int n;
-                uint8_t px[3 * 64 * 64] = { 0 };
-                warm.width = warm.height = 64;
-                warm.rgb = px;               /* loads the models */
                 if (rc == FS_OK)
-                    rc = fs_engine_detect(eng[k][t], &warm, &f, 1, &n, d);
+                    rc = fs_bench_engine_warm(eng[k][t], d);
             }
         for (int si = 0; rc == FS_OK && si < 3; si++) {
             if (sets[si].n == 0)
@@ -324,6 +173,6 @@ int fs_bench_detect(const fs_bench_detect_options *o,
         fs_pool_free(pool);
     }
     for (int i = 0; i < 3; i++)
-        free_set(&sets[i]);
+        fs_bench_free_set(&sets[i]);
     return rc;
 }

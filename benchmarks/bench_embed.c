@@ -26,7 +26,6 @@
 #include <cblas.h>
 
 #include "../engine/facesearch.h"
-#include "../engine/base/fs_json.h"
 #include "../engine/base/fs_pool.h"
 
 #define MIN_TIMED 5
@@ -183,18 +182,6 @@ typedef struct peer_run {
     const char *dump;          /* file the peer writes descriptors to */
 } peer_run;
 
-/* Runs argv with BLAS/OpenMP threads set; its stdout (one JSON line) in
- * out. */
-static int spawn_capture(char **argv, int threads, const char *errfile,
-                         char *out, size_t outlen)
-{
-    char blas[64], omp[64];
-    snprintf(blas, sizeof blas, "OPENBLAS_NUM_THREADS=%d", threads);
-    snprintf(omp, sizeof omp, "OMP_NUM_THREADS=%d", threads);
-    const char *env[] = { blas, omp, NULL };
-    return fs_bench_spawn_capture(argv, env, errfile, out, outlen);
-}
-
 static double max_abs_diff(const char *dump, const float *ours, int n)
 {
     float *v = malloc((size_t)n * FS_DESC_DIM * sizeof *v);
@@ -218,28 +205,12 @@ static double max_abs_diff(const char *dump, const float *ours, int n)
 static double run_peer(const peer_run *p, const char *tmp, const float *ours,
                        int nchips, fs_bench_result *r)
 {
-    char errfile[4200], out[4096];
+    char errfile[4200];
     snprintf(errfile, sizeof errfile, "%s/%s.err", tmp, p->engine);
-    int rc = spawn_capture(p->argv, p->threads, errfile, out, sizeof out);
-    fs_json *j = NULL;
-    const fs_json *ms;
-    if (rc != FS_OK) {
-        char tail[200];
-        fs_bench_last_line(errfile, tail, sizeof tail);
-        snprintf(r->note, sizeof r->note, "%s failed%s%s", p->engine,
-                 tail[0] ? ": " : "", tail);
+    double v;
+    if (fs_bench_peer_ms(p->argv, p->threads, errfile, p->engine, &v,
+                         r->note, sizeof r->note) != FS_OK)
         return 0;
-    }
-    if (fs_json_parse(out, strcspn(out, "\n"), &j, NULL) != FS_OK ||
-        !(ms = fs_json_get(j, "ms_per_face")) ||
-        ms->type != FS_JSON_NUMBER || !(ms->number > 0)) {
-        snprintf(r->note, sizeof r->note, "%s printed no result",
-                 p->engine);
-        fs_json_free(j);
-        return 0;
-    }
-    double v = ms->number;
-    fs_json_free(j);
     if (p->dump)
         r->max_abs_diff = max_abs_diff(p->dump, ours, nchips);
     return v;
@@ -260,7 +231,8 @@ static int tfjs_ready(const fs_bench_embed_options *o, char *dest,
     say(o, "installing the tfjs-wasm peer with npm (first run only)");
     char *argv[] = { "sh", setup, dest, NULL };
     char out[256];
-    if (spawn_capture(argv, 1, "/dev/null", out, sizeof out) != FS_OK) {
+    if (fs_bench_spawn_threads(argv, 1, "/dev/null", out, sizeof out) !=
+        FS_OK) {
         snprintf(why, whylen, "npm install of the tfjs-wasm peer failed "
                  "(run: sh %s %s)", setup, dest);
         return -1;

@@ -29,7 +29,6 @@
 #include "fs_bench_int.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,50 +76,6 @@ static void note(fs_bench_rank_report *rep, const char *fmt, ...)
 
 /* ---- the vectors -------------------------------------------------------- */
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Row `index` of the set `seed`: Gaussian components (Box-Muller),
- * normalised in double.  Each row has its own stream, so rows can be
- * made in any order on any number of threads. */
-static void random_unit(uint64_t seed, uint64_t index, float *out)
-{
-    uint64_t s = seed * 0x2545F4914F6CDD1Dull ^ index;
-    double v[D], sum = 0;
-    for (int d = 0; d < D; d += 2) {
-        double u1 = ((double)(splitmix(&s) >> 11) + 0.5) / 9007199254740992.0;
-        double u2 = (double)(splitmix(&s) >> 11) / 9007199254740992.0;
-        double r = sqrt(-2 * log(u1));
-        v[d] = r * cos(6.283185307179586 * u2);
-        v[d + 1] = r * sin(6.283185307179586 * u2);
-        sum += v[d] * v[d] + v[d + 1] * v[d + 1];
-    }
-    double inv = 1 / sqrt(sum);
-    for (int d = 0; d < D; d++)
-        out[d] = (float)(v[d] * inv);
-}
-
-typedef struct fill_job {
-    float   *vec;
-    size_t   n;
-    uint64_t seed;
-    size_t   first;           /* index of vec's first row in the set */
-} fill_job;
-
-static void fill_team(void *arg, int tid, int nt)
-{
-    fill_job *j = arg;
-    long lo, hi;
-    fs_pool_split((long)j->n, tid, nt, &lo, &hi);
-    for (long i = lo; i < hi; i++)
-        random_unit(j->seed, j->first + (size_t)i, j->vec + (size_t)i * D);
-}
-
 /* Memory for a matrix that a scan walks end to end: 2 MB aligned and
  * advised into huge pages before the first touch. */
 static float *alloc_matrix(size_t rows, size_t *bytes)
@@ -160,8 +115,7 @@ static int enrol(const fs_bench_rank_options *o, fs_pool *pool, fs_gallery *g,
         "already)", o->n - have, have);
     for (size_t i0 = have; rc == FS_OK && i0 < o->n; i0 += ENROL_BATCH) {
         size_t m = o->n - i0 < ENROL_BATCH ? o->n - i0 : ENROL_BATCH;
-        fill_job j = { vec, m, o->seed, i0 };
-        fs_pool_run(pool, fill_team, &j);
+        fs_bench_random_units(pool, o->seed, i0, m, vec);
         fs_gallery_batch *b;
         if ((rc = fs_gallery_begin(g, &b, d)) != FS_OK)
             break;
@@ -877,8 +831,8 @@ int fs_bench_rank(const fs_bench_rank_options *o, fs_bench_rank_report *rep,
     }
     if ((rc = gallery_get(o, all, &u.g, rep, d)) != FS_OK)
         goto out;
-    for (int i = 0; i < o->queries; i++)       /* probes: another set */
-        random_unit(o->seed + 0x5eed, (uint64_t)i, u.queries + (size_t)i * D);
+    fs_bench_random_units(all, o->seed + 0x5eed, 0, (size_t)o->queries,
+                          u.queries);                /* probes: another set */
     if ((rc = setup_rankers(&u, d)) != FS_OK)
         goto out;
     fs_rank_info info;

@@ -4,8 +4,10 @@
 #include "fs_bench_int.h"
 #include "fs_bench.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +18,8 @@
 #include <unistd.h>
 
 #include "../engine/base/fs_error.h"
+#include "../engine/base/fs_file.h"
+#include "../engine/base/fs_json.h"
 
 extern char **environ;
 
@@ -226,4 +230,241 @@ double fs_bench_round_ratio(const double *a, int na, const double *b,
     for (int i = 0; i < na && i < nb && n < FS_BENCH_MAX_ROUNDS; i++)
         v[n++] = a[i] / b[i];
     return n ? fs_bench_median(v, n) : 0;
+}
+
+int fs_bench_spawn_threads(char **argv, int threads, const char *errfile,
+                           char *out, size_t outlen)
+{
+    char blas[64], omp[64];
+    snprintf(blas, sizeof blas, "OPENBLAS_NUM_THREADS=%d", threads);
+    snprintf(omp, sizeof omp, "OMP_NUM_THREADS=%d", threads);
+    const char *env[] = { blas, omp, NULL };
+    return fs_bench_spawn_capture(argv, env, errfile, out, outlen);
+}
+
+int fs_bench_peer_ms(char **argv, int threads, const char *errfile,
+                     const char *engine, double *ms, char *why,
+                     size_t whylen)
+{
+    char out[4096];
+    fs_json *j = NULL;
+    const fs_json *v;
+    if (fs_bench_spawn_threads(argv, threads, errfile, out, sizeof out) !=
+        FS_OK) {
+        char tail[200];
+        fs_bench_last_line(errfile, tail, sizeof tail);
+        snprintf(why, whylen, "%s failed%s%s", engine, tail[0] ? ": " : "",
+                 tail);
+        return FS_EIO;
+    }
+    if (fs_json_parse(out, strcspn(out, "\n"), &j, NULL) != FS_OK ||
+        !(v = fs_json_get(j, "ms_per_face")) ||
+        v->type != FS_JSON_NUMBER || !(v->number > 0)) {
+        snprintf(why, whylen, "%s printed no result", engine);
+        fs_json_free(j);
+        return FS_EFORMAT;
+    }
+    *ms = v->number;
+    fs_json_free(j);
+    return FS_OK;
+}
+
+/* ---- inputs ------------------------------------------------------------- */
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Row `index` of the set `seed`: Gaussian components (Box-Muller),
+ * normalised in double.  Each row has its own stream, so rows can be
+ * made in any order on any number of threads. */
+static void random_unit(uint64_t seed, uint64_t index, float *out)
+{
+    uint64_t s = seed * 0x2545F4914F6CDD1Dull ^ index;
+    double v[FS_DESC_DIM], sum = 0;
+    for (int d = 0; d < FS_DESC_DIM; d += 2) {
+        double u1 = ((double)(splitmix(&s) >> 11) + 0.5) / 9007199254740992.0;
+        double u2 = (double)(splitmix(&s) >> 11) / 9007199254740992.0;
+        double r = sqrt(-2 * log(u1));
+        v[d] = r * cos(6.283185307179586 * u2);
+        v[d + 1] = r * sin(6.283185307179586 * u2);
+        sum += v[d] * v[d] + v[d + 1] * v[d + 1];
+    }
+    double inv = 1 / sqrt(sum);
+    for (int d = 0; d < FS_DESC_DIM; d++)
+        out[d] = (float)(v[d] * inv);
+}
+
+typedef struct fill_job {
+    float   *vec;
+    size_t   n;
+    uint64_t seed;
+    size_t   first;           /* index of vec's first row in the set */
+} fill_job;
+
+static void fill_team(void *arg, int tid, int nt)
+{
+    fill_job *j = arg;
+    long lo, hi;
+    fs_pool_split((long)j->n, tid, nt, &lo, &hi);
+    for (long i = lo; i < hi; i++)
+        random_unit(j->seed, j->first + (size_t)i,
+                    j->vec + (size_t)i * FS_DESC_DIM);
+}
+
+void fs_bench_random_units(fs_pool *pool, uint64_t seed, size_t first,
+                           size_t n, float *out)
+{
+    fill_job j = { out, n, seed, first };
+    if (pool)
+        fs_pool_run(pool, fill_team, &j);
+    else
+        fill_team(&j, 0, 1);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in dir but . and .., sorted; *n of them (0 when dir cannot
+ * be read).  The caller frees each and the array. */
+static char **sorted_names(const char *dir, int *n)
+{
+    DIR *d = opendir(dir);
+    char **names = NULL;
+    *n = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL; ) {
+        if (e->d_name[0] == '.')
+            continue;
+        char **m = realloc(names, sizeof *names * (size_t)(*n + 1));
+        char *name = m ? strdup(e->d_name) : NULL;
+        if (m)
+            names = m;
+        if (!name)
+            break;
+        names[(*n)++] = name;
+    }
+    if (d)
+        closedir(d);
+    if (names)
+        qsort(names, (size_t)*n, sizeof *names, cmp_str);
+    return names;
+}
+
+static void free_names(char **names, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+int fs_bench_load_set(const char *dir, int limit, fs_bench_set *s)
+{
+    int nid;
+    char **ids = sorted_names(dir, &nid);
+    for (int i = 0; i < nid && (limit <= 0 || s->n < limit); i++) {
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", dir, ids[i]);
+        int nn;
+        char **names = sorted_names(sub, &nn);
+        for (int k = 0; k < nn && (limit <= 0 || s->n < limit); k++) {
+            char path[8192];
+            snprintf(path, sizeof path, "%s/%s", sub, names[k]);
+            fs_bench_blob b = { NULL, 0, NULL };
+            if (fs_read_file(path, FS_IMAGE_MAX_BYTES, &b.p, &b.n, NULL) !=
+                FS_OK)
+                continue;
+            fs_bench_blob *m = realloc(s->files,
+                                       sizeof *m * (size_t)(s->n + 1));
+            if (m)
+                s->files = m;
+            b.name = m ? strdup(path + strlen(dir) + 1) : NULL;
+            if (!b.name) {
+                free(b.p);
+                break;
+            }
+            s->files[s->n++] = b;
+        }
+        free_names(names, nn);
+    }
+    free_names(ids, nid);
+    return s->n > 0 ? FS_OK : FS_ENOENT;
+}
+
+void fs_bench_free_set(fs_bench_set *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        free(s->files[i].p);
+        free(s->files[i].name);
+    }
+    free(s->files);
+    s->files = NULL;
+    s->n = 0;
+}
+
+fs_bench_blob fs_bench_bmp(const uint8_t *rgb, int w, int h)
+{
+    size_t row = ((size_t)w * 3 + 3) & ~(size_t)3, n = 54 + row * h;
+    fs_bench_blob b = { calloc(1, n), n, NULL };
+    if (!b.p)
+        return b;
+    uint8_t *p = b.p;
+    uint32_t hdr[] = { (uint32_t)n, 0, 54, 40, (uint32_t)w, (uint32_t)h };
+    p[0] = 'B';
+    p[1] = 'M';
+    for (int i = 0; i < 6; i++)
+        for (int k = 0; k < 4; k++)
+            p[2 + 4 * i + k] = (uint8_t)(hdr[i] >> (8 * k));
+    p[26] = 1;
+    p[28] = 24;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const uint8_t *s = rgb + 3 * ((size_t)(h - 1 - y) * w + x);
+            uint8_t *d = p + 54 + (size_t)y * row + 3 * (size_t)x;
+            d[0] = s[2];
+            d[1] = s[1];
+            d[2] = s[0];
+        }
+    return b;
+}
+
+uint8_t *fs_bench_enlarge(const fs_image *img, int side)
+{
+    uint8_t *out = malloc((size_t)side * side * 3);
+    if (!out)
+        return NULL;
+    for (int y = 0; y < side; y++) {
+        double fy = (y + 0.5) * img->height / side - 0.5;
+        int y0 = fy < 0 ? 0 : (int)fy;
+        int y1 = y0 + 1 < img->height ? y0 + 1 : y0;
+        double wy = fy - y0 < 0 ? 0 : fy - y0;
+        for (int x = 0; x < side; x++) {
+            double fx = (x + 0.5) * img->width / side - 0.5;
+            int x0 = fx < 0 ? 0 : (int)fx;
+            int x1 = x0 + 1 < img->width ? x0 + 1 : x0;
+            double wx = fx - x0 < 0 ? 0 : fx - x0;
+            for (int c = 0; c < 3; c++) {
+#define PX(xx, yy) img->rgb[3 * ((size_t)(yy) * img->width + (xx)) + c]
+                double v = (1 - wy) * ((1 - wx) * PX(x0, y0) + wx * PX(x1, y0)) +
+                           wy * ((1 - wx) * PX(x0, y1) + wx * PX(x1, y1));
+#undef PX
+                out[3 * ((size_t)y * side + x) + c] = (uint8_t)(v + 0.5);
+            }
+        }
+    }
+    return out;
+}
+
+int fs_bench_engine_warm(fs_engine *e, fs_detail *d)
+{
+    uint8_t px[3 * 64 * 64] = { 0 };
+    fs_image blank = { 64, 64, 3, 8, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0 }, px };
+    fs_face f;
+    int n;
+    return fs_engine_detect(e, &blank, &f, 1, &n, d);
 }

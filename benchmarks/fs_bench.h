@@ -178,4 +178,82 @@ double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep);
 double fs_bench_rank_speedup(const fs_bench_rank_result *fast,
                              const fs_bench_rank_result *slow);
 
+/* ---- bench search ------------------------------------------------------ */
+
+/* The target: the whole gated search takes at most this share of the
+ * reference pipeline's detection + embedding (median of round ratios). */
+#define FS_BENCH_SEARCH_TARGET 0.5
+
+/* The stages of fs_search_stages, in order, as the report names them. */
+enum { FS_BENCH_STAGES = 7, FS_BENCH_STAGE_RANK = 5 };
+extern const char *const fs_bench_search_stage_names[FS_BENCH_STAGES];
+
+typedef struct fs_bench_search_options {
+    const char *model_path;    /* the network the gallery is tied to */
+    const char *peer_dlib;     /* the fs-peer-dlib-embed binary */
+    const char *work_dir;      /* the gallery is kept in work_dir/search-N */
+    const char *shared_dir;    /* ../shared: datasets/lfw-dev, the probe */
+    size_t      n;             /* templates in the gallery */
+    int         k;             /* candidates per search */
+    int         rounds;        /* <= 0: 3 */
+    void      (*progress)(void *ctx, const char *msg);
+    void       *ctx;
+} fs_bench_search_options;
+
+typedef struct fs_bench_search_result {
+    char   engine[32];         /* "facesearch", "reference-detect-embed",
+                                  "cold-open" */
+    int    ok;                 /* 0: see note */
+    double ms_p50;             /* median over the rounds */
+    int    rounds;
+    double round_ms[FS_BENCH_MAX_ROUNDS];
+    /* medians over the rounds of its parts: the reference's detection
+     * and embedding; the cold open's gate, engine (model) and landmark
+     * model; facesearch: unused */
+    double part_ms[3];
+    char   note[200];
+} fs_bench_search_result;
+
+enum { FS_BENCH_OURS = 0, FS_BENCH_REFERENCE = 1, FS_BENCH_COLD = 2 };
+
+typedef struct fs_bench_search_report {
+    int      ncpu, k, rounds;
+    size_t   n;
+    char     gallery_dir[4200];
+    double   build_s;          /* making the gallery; 0: reused */
+    uint64_t gallery_bytes;    /* its LMDB data file */
+    char     probe_source[256];   /* the lfw-dev photo on the canvas */
+    int      probe_width, probe_height;
+    size_t   probe_bytes;
+    double   stage_ms[FS_BENCH_STAGES];  /* facesearch: each stage's median
+                                            over the rounds */
+    int      rank_threads;     /* the threads the gate ranked on */
+    double   rank_scan_ms;     /* ranker + exact top k alone, over the
+                                  same N templates already in memory, on
+                                  those threads */
+    double   rank_scan_all_ms; /* the same on every core */
+    double   ratio;            /* facesearch / reference, median of the
+                                  round ratios; 0 when not measured */
+    double   ratio_loaded;     /* the same with the rank stage's loading
+                                  (rank - rank_scan_ms) taken out: a
+                                  search on a gallery held in memory */
+    double   ratio_loaded_all; /* ... and ranked on every core */
+    char     search_id[16];    /* the run's last search */
+    size_t   candidates;       /* in its list */
+    int      searches;         /* released in this run */
+    int      audited;          /* of those, found on the audit trail */
+    fs_bench_search_result r[3];   /* FS_BENCH_OURS, _REFERENCE, _COLD */
+} fs_bench_search_report;
+
+/* The whole gated search of one 640x480 probe with one face (an lfw-dev
+ * photo, 1.5x, on a canvas) through fs_gate_search, on a sealed detroit
+ * gallery of n random unit templates made through the gate and kept in
+ * work_dir (a random password in a 0600 file beside it, sessions under a
+ * private XDG_RUNTIME_DIR there while it runs), beside the reference
+ * pipeline's detection (dlib's HOG upsampled once) and dlib's DNN on the
+ * same probe; then the cold per-command cost of opening a gate and an
+ * engine.  FS_ENOENT when lfw-dev has no usable photo. */
+int fs_bench_search(const fs_bench_search_options *opt,
+                    fs_bench_search_report *rep, fs_detail *d);
+
 #endif /* FS_BENCH_H */

@@ -8,13 +8,19 @@
  * OpenMP thread counts, OpenMP's wait policy), stdin from us or
  * /dev/null, stdout to us, stderr to a file whose last line explains a
  * failure.
+ *
+ * Also the inputs more than one benchmark makes: random unit vectors,
+ * image sets read into memory, made-up images as BMP bytes.
  */
 #ifndef FS_BENCH_INT_H
 #define FS_BENCH_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+#include "../engine/fs_engine.h"
 
 /* Formats a progress message for an options struct's callback, when it
  * has one.  say(o, ...) in each benchmark is this on o's fields. */
@@ -43,6 +49,17 @@ void fs_bench_last_line(const char *path, char *buf, size_t len);
 int fs_bench_spawn_capture(char **argv, const char *const *env_set,
                            const char *errfile, char *out, size_t outlen);
 
+/* fs_bench_spawn_capture with the BLAS and OpenMP thread counts set to
+ * threads: how every peer is told how many cores it may use. */
+int fs_bench_spawn_threads(char **argv, int threads, const char *errfile,
+                           char *out, size_t outlen);
+/* Runs a peer that prints one JSON line holding "ms_per_face" (BLAS and
+ * OpenMP on threads): FS_OK with *ms, else why says what went wrong (the
+ * last line of the peer's errfile when it failed). */
+int fs_bench_peer_ms(char **argv, int threads, const char *errfile,
+                     const char *engine, double *ms, char *why,
+                     size_t whylen);
+
 /* A child we talk to: lines to its stdin, lines from its stdout. */
 typedef struct fs_bench_child {
     pid_t pid;
@@ -53,5 +70,44 @@ int  fs_bench_child_start(char **argv, const char *const *env_set,
                           const char *errfile, fs_bench_child *c);
 /* Closes its stdin (which ends it) and waits; FS_OK when it exited 0. */
 int  fs_bench_child_stop(fs_bench_child *c);
+
+/* ---- inputs ------------------------------------------------------------ */
+
+/* Rows first .. first + n - 1 of the set `seed` of random unit vectors
+ * (FS_DESC_DIM Gaussian components, normalised), into out, on pool's
+ * threads (NULL: this one).  Each row is a function of seed and its
+ * index alone, so galleries made in batches and across runs agree. */
+void fs_bench_random_units(fs_pool *pool, uint64_t seed, size_t first,
+                           size_t n, float *out);
+
+/* Image files held in memory, so the disk is not measured. */
+typedef struct fs_bench_blob {
+    uint8_t *p;
+    size_t   n;
+    char    *name;            /* a set's "identity/file"; NULL: made here */
+} fs_bench_blob;
+
+typedef struct fs_bench_set {
+    const char    *name;
+    fs_bench_blob *files;
+    int            n;
+} fs_bench_set;
+
+/* Up to limit (<= 0: all) images of DIR/<identity>/<image>, in name
+ * order, appended to s; FS_ENOENT when s holds none. */
+int  fs_bench_load_set(const char *dir, int limit, fs_bench_set *s);
+void fs_bench_free_set(fs_bench_set *s);
+
+/* An uncompressed 24-bit BMP of w x h R,G,B pixels, so a made-up image
+ * goes through intake and decode like any file; p is NULL without
+ * memory. */
+fs_bench_blob fs_bench_bmp(const uint8_t *rgb, int w, int h);
+/* img enlarged (bilinear) to side x side R,G,B pixels; NULL without
+ * memory. */
+uint8_t *fs_bench_enlarge(const fs_image *img, int side);
+
+/* Loads what an engine loads on its first detection (the landmark model,
+ * the detectors) by looking at a blank 64x64 image. */
+int fs_bench_engine_warm(fs_engine *e, fs_detail *d);
 
 #endif /* FS_BENCH_INT_H */

@@ -239,6 +239,71 @@ START_TEST(test_cli_bench_rank_json)
 }
 END_TEST
 
+/* bench search on a small gallery: the JSON contract of CLI.md, both
+ * engines measured, every stage timed, and each released search on the
+ * gallery's audit trail. */
+START_TEST(test_cli_bench_search_json)
+{
+    if (!tu_shared())
+        return;                       /* the probe is a real face */
+    char *out, *err;
+    int st = TU_RUN(&out, &err, "bench", "search", "--gallery", "2000",
+                    "--rounds", "1", "--dir", tu_tmp, "--json");
+    ck_assert_msg(st == 0, "%s", err);
+    fs_json *j;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_json_parse(out, strlen(out), &j, &d) == FS_OK, "%s",
+                  d.msg);
+    ck_assert_str_eq(fs_json_get(j, "bench")->string, "search");
+    ck_assert(fs_json_get(j, "n")->number == 2000);
+    const fs_json *res = fs_json_get(j, "results");
+    ck_assert_int_eq(res->type, FS_JSON_ARRAY);
+    int ours = 0, ref = 0;
+    for (size_t i = 0; i < res->n; i++) {
+        const fs_json *r = res->items[i];
+        const char *e = fs_json_get(r, "engine")->string;
+        const fs_json *ms = fs_json_get(r, "ms_p50");
+        ck_assert_msg(ms && ms->number > 0, "ms_p50 of %s", e);
+        if (strcmp(e, "facesearch") == 0) {
+            ours++;
+            const fs_json *stages = fs_json_get(r, "stages");
+            static const char *keys[] = { "gate", "intake", "detect",
+                                          "align", "embed", "rank", "store" };
+            double sum = 0;
+            for (int k = 0; k < 7; k++) {
+                const fs_json *v = fs_json_get(stages, keys[k]);
+                ck_assert_msg(v && v->type == FS_JSON_NUMBER &&
+                              v->number > 0, "stage %s", keys[k]);
+                sum += v->number;
+            }
+            ck_assert(sum <= ms->number * 1.01);   /* parts of the whole */
+            ck_assert(fs_json_get(r, "candidates")->number == 50);
+        } else if (strcmp(e, "reference-detect-embed") == 0) {
+            ref++;
+            ck_assert(fs_json_get(r, "detect_ms")->number > 0);
+            ck_assert(fs_json_get(r, "embed_ms")->number > 0);
+        }
+    }
+    ck_assert_int_eq(ours, 1);
+    ck_assert_int_eq(ref, 1);
+    ck_assert(fs_json_get(j, "ratio")->number > 0);
+    ck_assert(fs_json_get(j, "cold_open_ms")->number > 0);
+    /* the warm-up and the round's searches, each with its audit entry */
+    double searches = fs_json_get(j, "searches")->number;
+    ck_assert(searches >= 2);
+    ck_assert(fs_json_get(j, "audited")->number == searches);
+    struct stat sb;            /* the gallery and its secrets, kept private */
+    ck_assert_int_eq(stat(tu_path(tu_tmp, "search-2000/password"), &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 077, 0);
+    ck_assert_int_eq(stat(tu_path(tu_tmp, "search-2000/key"), &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 077, 0);
+    fs_json_free(j);
+    free(out);
+    free(err);
+    TU_REFUSED(2, "--gallery", "bench", "search", "--gallery", "0");
+}
+END_TEST
+
 START_TEST(test_cli_missing_model_is_internal_error)
 {
     uint8_t chip[FS_CHIP_BYTES];
@@ -304,5 +369,12 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_missing_model_is_internal_error);
     tcase_add_test(tc, test_cli_help_on_every_command);
     suite_add_tcase(s, tc);
+    /* three landmark-model loads and HOG upsampled on a 640x480 probe:
+     * ~8 s, but over a minute under the sanitizers */
+    TCase *slow = tcase_create("bench search");
+    tcase_add_checked_fixture(slow, tu_tmp_setup, tu_tmp_teardown);
+    tcase_set_timeout(slow, 300);
+    tcase_add_test(slow, test_cli_bench_search_json);
+    suite_add_tcase(s, slow);
     return s;
 }

@@ -1,7 +1,7 @@
 /*
- * cmd_bench.c - `facesearch bench embed|rank|detect`: runs a benchmark of
- * benchmarks/ and prints its figures, the ratios to the peers and the
- * targets they are held to.
+ * cmd_bench.c - `facesearch bench embed|rank|detect|search`: runs a
+ * benchmark of benchmarks/ and prints its figures, the ratios to the
+ * peers and the targets they are held to.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +20,14 @@ const fs_opt cmd_bench_opts[] = {
                        "faiss,hnswlib (default) or none" },
     { "limit", "N", "detect: images per set (default 600; 0: all)" },
     { "large", "N", "detect: LFW photos enlarged to 1920 px (default 8)" },
-    { "gallery", "N", "rank: gallery of N random unit vectors (default "
-                      "1000000)" },
+    { "gallery", "N", "rank, search: gallery of N random unit vectors "
+                      "(default 1000000)" },
     { "queries", "Q", "rank: probes, cycled through (default 200)" },
-    { "k", "K", "rank: subjects per list (default 50)" },
+    { "k", "K", "rank, search: subjects per list (default 50)" },
     { "seed", "S", "rank: seed of the random vectors (default 1)" },
-    { "dir", "DIR", "rank: where the gallery, the peer's vectors and the "
-                    "hnswlib index are kept (default build/bench)" },
+    { "dir", "DIR", "rank, search: where the galleries (and rank's peer "
+                    "vectors and hnswlib index) are kept (default "
+                    "build/bench)" },
     { NULL, NULL, NULL }
 };
 
@@ -476,6 +477,16 @@ static void print_rank_human(const fs_bench_rank_report *rep)
         printf("note: %s\n", rep->notes[i]);
 }
 
+/* Where a benchmark keeps what it makes: --dir, else build/bench in the
+ * source tree. */
+static const char *work_dir(const fs_args *a, const char *tree, char *buf,
+                            size_t len)
+{
+    const char *dir = fs_arg(a, "dir");
+    snprintf(buf, len, "%s%s", dir ? dir : tree, dir ? "" : "/build/bench");
+    return buf;
+}
+
 static int bench_rank(fs_args *a, const char *tree, long threads,
                       long rounds, int peers)
 {
@@ -492,11 +503,9 @@ static int bench_rank(fs_args *a, const char *tree, long threads,
             EXIT_OK)
         return st;
     char exe[4096], work[4200];
-    const char *dir = fs_arg(a, "dir");
-    snprintf(work, sizeof work, "%s%s", dir ? dir : tree,
-             dir ? "" : "/build/bench");
     fs_bench_rank_options o = {
-        fs_exe_dir(exe, sizeof exe), work, (size_t)n, (int)queries, (int)k,
+        fs_exe_dir(exe, sizeof exe), work_dir(a, tree, work, sizeof work),
+        (size_t)n, (int)queries, (int)k,
         (int)threads, seconds, (int)rounds, peers, (uint64_t)seed,
         progress, NULL
     };
@@ -517,6 +526,253 @@ static int bench_rank(fs_args *a, const char *tree, long threads,
     else
         print_rank_human(rep);
     free(rep);
+    return EXIT_OK;
+}
+
+/* ---- bench search ------------------------------------------------------- */
+
+/* The target of benchmarks/README.md: the whole gated search in at most
+ * half the reference's detection + embedding, on the median of the round
+ * ratios; 0 targets when the reference did not run. */
+static int search_target(const fs_bench_search_report *rep, target *t)
+{
+    if (!(rep->ratio > 0))
+        return 0;
+    *t = (target){ "search_vs_reference_detect_embed", rep->ratio,
+                   FS_BENCH_SEARCH_TARGET, 1 };
+    return 1;
+}
+
+/* What explains the figures: a missed target's causes, each with its
+ * share of the time, and the threads the ranking ran on. */
+static int search_notes(const fs_bench_search_report *rep,
+                        char notes[2][600])
+{
+    int n = 0;
+    target t;
+    double rank = rep->stage_ms[FS_BENCH_STAGE_RANK];
+    if (search_target(rep, &t) && !met(&t) && rep->ratio_loaded > 0) {
+        int len = snprintf(notes[n], sizeof notes[n], "not met: the gate "
+                           "loads and decrypts the %zu sealed templates on "
+                           "every search, %.1f ms of the rank stage's %.1f; "
+                           "with the gallery held in memory (the gallery "
+                           "service, issue 13) the ratio would be about "
+                           "%.2f", rep->n, rank - rep->rank_scan_ms, rank,
+                           rep->ratio_loaded);
+        if (rep->rank_scan_all_ms < rep->rank_scan_ms && len > 0 &&
+            len < (int)sizeof notes[n])
+            snprintf(notes[n] + len, sizeof notes[n] - (size_t)len,
+                     ", and with the ranking on all %d cores too (%.1f ms "
+                     "instead of %.1f) about %.2f", rep->ncpu,
+                     rep->rank_scan_all_ms, rep->rank_scan_ms,
+                     rep->ratio_loaded_all);
+        n++;
+    }
+    if (rep->rank_threads > 0 && rep->rank_threads < rep->ncpu)
+        snprintf(notes[n++], sizeof notes[0], "the gate ranked on %d "
+                 "thread(s) of %d: the engine's pool is made by its first "
+                 "detection, with one thread (engine/facesearch.c "
+                 "fs_engine_detect)", rep->rank_threads, rep->ncpu);
+    return n;
+}
+
+static double stage_sum(const fs_bench_search_report *rep)
+{
+    double sum = 0;
+    for (int s = 0; s < FS_BENCH_STAGES; s++)
+        sum += rep->stage_ms[s];
+    return sum;
+}
+
+static void print_search_json(const fs_bench_search_report *rep)
+{
+    static const char *const parts[3][3] = {
+        { NULL, NULL, NULL },
+        { "detect_ms", "embed_ms", NULL },
+        { "gate_open_ms", "engine_open_ms", "landmarks_ms" }
+    };
+    printf("{\"bench\":\"search\",\"n\":%zu,\"k\":%d,\"rounds\":%d,"
+           "\"ncpu\":%d,\"gallery\":", rep->n, rep->k, rep->rounds,
+           rep->ncpu);
+    fs_json_str(stdout, rep->gallery_dir);
+    json_num("build_s", rep->build_s);
+    printf(",\"gallery_bytes\":%llu,\"probe\":{\"source\":",
+           (unsigned long long)rep->gallery_bytes);
+    fs_json_str(stdout, rep->probe_source);
+    printf(",\"width\":%d,\"height\":%d,\"bytes\":%zu},\"results\":[",
+           rep->probe_width, rep->probe_height, rep->probe_bytes);
+    double sum = stage_sum(rep);
+    for (int e = 0; e < 3; e++) {
+        const fs_bench_search_result *r = &rep->r[e];
+        printf("%s{\"engine\":\"%s\",\"ok\":%s", e ? "," : "", r->engine,
+               r->ok ? "true" : "false");
+        if (r->ok) {
+            json_num("ms_p50", r->ms_p50);
+            json_rounds(r->round_ms, r->rounds);
+        }
+        for (int p = 0; r->ok && p < 3; p++)
+            if (parts[e][p])
+                json_num(parts[e][p], r->part_ms[p]);
+        if (r->ok && e == FS_BENCH_OURS) {
+            for (int share = 0; share < 2; share++) {
+                printf(",\"%s\":{", share ? "stage_shares" : "stages");
+                for (int s = 0; s < FS_BENCH_STAGES; s++) {
+                    printf("%s\"%s\":", s ? "," : "",
+                           fs_bench_search_stage_names[s]);
+                    fs_json_float(stdout, share ? rep->stage_ms[s] / sum
+                                                : rep->stage_ms[s]);
+                }
+                putchar('}');
+            }
+            printf(",\"search_id\":");
+            fs_json_str(stdout, rep->search_id);
+            printf(",\"candidates\":%zu", rep->candidates);
+        }
+        if (r->note[0]) {
+            printf(",\"note\":");
+            fs_json_str(stdout, r->note);
+        }
+        putchar('}');
+    }
+    putchar(']');
+    target t;
+    int judged = search_target(rep, &t);
+    if (judged) {
+        json_num("ratio", rep->ratio);
+        printf(",\"target\":{\"name\":\"%s\"", t.name);
+        json_num("at_most", t.bound);
+        printf(",\"met\":%s}", met(&t) ? "true" : "false");
+    }
+    printf(",\"target_met\":%s", judged && met(&t) ? "true" : "false");
+    if (rep->r[FS_BENCH_COLD].ok)
+        json_num("cold_open_ms", rep->r[FS_BENCH_COLD].ms_p50);
+    printf(",\"rank_threads\":%d", rep->rank_threads);
+    json_num("rank_scan_ms", rep->rank_scan_ms);
+    json_num("rank_scan_all_cores_ms", rep->rank_scan_all_ms);
+    json_num("rank_load_ms", rep->stage_ms[FS_BENCH_STAGE_RANK] -
+                             rep->rank_scan_ms);
+    if (rep->ratio_loaded > 0) {
+        json_num("ratio_gallery_in_memory", rep->ratio_loaded);
+        json_num("ratio_gallery_in_memory_all_cores", rep->ratio_loaded_all);
+    }
+    printf(",\"searches\":%d,\"audited\":%d,\"notes\":[", rep->searches,
+           rep->audited);
+    char notes[2][600];
+    int nn = search_notes(rep, notes);
+    for (int i = 0; i < nn; i++) {
+        if (i)
+            putchar(',');
+        fs_json_str(stdout, notes[i]);
+    }
+    printf("]}\n");
+}
+
+static void print_search_human(const fs_bench_search_report *rep)
+{
+    printf("bench search: the gated search of one probe (%dx%d BMP, %zu "
+           "bytes: %s)\non a sealed detroit gallery of %zu random unit "
+           "templates, k=%d, %d round(s), %d CPUs\n", rep->probe_width,
+           rep->probe_height, rep->probe_bytes, rep->probe_source, rep->n,
+           rep->k, rep->rounds, rep->ncpu);
+    printf("gallery %s: ", rep->gallery_dir);
+    if (rep->build_s > 0)
+        printf("built in %.1f s", rep->build_s);
+    else
+        printf("reused");
+    printf(", %.2f GB on disk\n\n%-24s %9s %7s\n",
+           (double)rep->gallery_bytes / 1e9, "engine", "ms p50", "share");
+    double sum = stage_sum(rep);
+    for (int e = 0; e < 3; e++) {
+        const fs_bench_search_result *r = &rep->r[e];
+        if (!r->ok) {
+            printf("%-24s   not run: %s\n", r->engine, r->note);
+            continue;
+        }
+        printf("%-24s %9.1f", r->engine, r->ms_p50);
+        if (e == FS_BENCH_REFERENCE)
+            printf("          detection (HOG upsampled once) %.1f + dlib's "
+                   "DNN %.1f", r->part_ms[0], r->part_ms[1]);
+        else if (e == FS_BENCH_COLD)
+            printf("          gate open %.1f + network %.1f + landmark "
+                   "model %.1f", r->part_ms[0], r->part_ms[1], r->part_ms[2]);
+        putchar('\n');
+        for (int s = 0; e == FS_BENCH_OURS && s < FS_BENCH_STAGES; s++)
+            printf("  %-22s %9.1f %6.1f%%\n", fs_bench_search_stage_names[s],
+                   rep->stage_ms[s], 100 * rep->stage_ms[s] / sum);
+    }
+    double rank = rep->stage_ms[FS_BENCH_STAGE_RANK];
+    printf("\nrank stage: %.1f ms, of which the ranking alone (in memory, "
+           "%d thread(s)) %.1f ms\n  and loading + decrypting the sealed "
+           "templates the rest, %.1f ms", rank, rep->rank_threads,
+           rep->rank_scan_ms, rank - rep->rank_scan_ms);
+    if (rep->rank_scan_all_ms < rep->rank_scan_ms)
+        printf("; the ranking alone on %d cores: %.1f ms", rep->ncpu,
+               rep->rank_scan_all_ms);
+    putchar('\n');
+    printf("audit trail: %d of the run's %d searches (last %s, %zu "
+           "candidates)\n", rep->audited, rep->searches, rep->search_id,
+           rep->candidates);
+    target t;
+    printf("\ntarget: the gated search at most %.1fx the reference's "
+           "detection + embedding\n", FS_BENCH_SEARCH_TARGET);
+    if (search_target(rep, &t))
+        printf("  facesearch / reference %.3f (median of the round ratios): "
+               "%s\n", t.value, met(&t) ? "met" : "NOT met");
+    else
+        printf("  not judged: the reference was not run\n");
+    if (search_target(rep, &t) && met(&t) && rep->ratio_loaded > 0)
+        printf("  with the gallery held in memory the ratio would be about "
+               "%.3f\n", rep->ratio_loaded);
+    char notes[2][600];
+    int nn = search_notes(rep, notes);
+    for (int i = 0; i < nn; i++)
+        printf("note: %s\n", notes[i]);
+}
+
+static int bench_search(fs_args *a, const char *tree, const char *shared,
+                        long rounds)
+{
+    long n, k;
+    int st;
+    if ((st = fs_arg_int(a, "gallery", 1, 100000000, 1000000, &n)) !=
+            EXIT_OK ||
+        (st = fs_arg_int(a, "k", 1, FS_RANK_MAX_K, 50, &k)) != EXIT_OK)
+        return st;
+    char lfw[4300];
+    snprintf(lfw, sizeof lfw, "%s/datasets/lfw-dev", shared);
+    if (access(lfw, R_OK | X_OK) != 0) {
+        /* the probe must be a real face: without one, nothing to measure */
+        fprintf(stderr, "bench search: skipped: no face photos in '%s' (the "
+                "probe is a real face from ../shared/datasets/lfw-dev)\n",
+                lfw);
+        if (a->json) {
+            printf("{\"bench\":\"search\",\"n\":%ld,\"skipped\":", n);
+            fs_json_str(stdout, "no ../shared/datasets/lfw-dev");
+            printf(",\"results\":[]}\n");
+        }
+        return EXIT_OK;
+    }
+    char model[4096], exe[4096], peer[4200], work[4200];
+    snprintf(peer, sizeof peer, "%s/fs-peer-dlib-embed",
+             fs_exe_dir(exe, sizeof exe));
+    if (access(peer, X_OK) != 0)     /* a sanitized build uses the plain one */
+        snprintf(peer, sizeof peer, "%s/bin/fs-peer-dlib-embed", tree);
+    fs_bench_search_options o = {
+        fs_model_path(a, model, sizeof model), peer,
+        work_dir(a, tree, work, sizeof work), shared, (size_t)n, (int)k,
+        (int)rounds, progress, NULL
+    };
+    fs_bench_search_report rep;          /* a few kB, unlike rank's */
+    fs_detail d = { "" };
+    int rc = fs_bench_search(&o, &rep, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg[0] ? d.msg : fs_strerror(rc));
+        return fs_exit_status(rc);
+    }
+    if (a->json)
+        print_search_json(&rep);
+    else
+        print_search_human(&rep);
     return EXIT_OK;
 }
 
@@ -548,9 +804,11 @@ int cmd_bench(fs_args *a)
 {
     if (a->npos != 1 || (strcmp(a->pos[0], "embed") != 0 &&
                          strcmp(a->pos[0], "detect") != 0 &&
-                         strcmp(a->pos[0], "rank") != 0))
+                         strcmp(a->pos[0], "rank") != 0 &&
+                         strcmp(a->pos[0], "search") != 0))
         return fs_usage_error(a, a->npos ? "unknown benchmark '%s'" :
-                              "which benchmark? (embed, rank, detect)%s",
+                              "which benchmark? (embed, rank, detect, "
+                              "search)%s",
                               a->npos ? a->pos[0] : "");
     long threads, batch, rounds;
     double seconds;
@@ -582,6 +840,8 @@ int cmd_bench(fs_args *a)
     }
     if (strcmp(a->pos[0], "detect") == 0)
         return bench_detect(a, sh, threads);
+    if (strcmp(a->pos[0], "search") == 0)
+        return bench_search(a, tree, sh, rounds);
     fs_bench_embed_options o = {
         fs_model_path(a, model, sizeof model), fs_exe_dir(exe, sizeof exe),
         tree, sh, (int)threads, (int)batch, seconds, (int)rounds, peers,

@@ -48,7 +48,9 @@ static const fs_cmd commands[] = {
       "bench rank [--gallery N] [--queries Q] [--k K] [--threads T]\n"
       "  [--seconds S] [--rounds R] [--peers LIST] [--seed S] [--dir DIR]\n"
       "  [--json]\n"
-      "bench detect [--threads T] [--limit N] [--large N] [--json]",
+      "bench detect [--threads T] [--limit N] [--large N] [--json]\n"
+      "bench search [--gallery N] [--rounds R] [--k K] [--dir DIR]\n"
+      "  [--json]",
       cmd_bench_opts, cmd_bench, NEED_NOTHING, NULL },
     { "detect", "Find the faces of a still image and judge each for search.",
       "detect IMAGE [--json] [--annotate OUT.png] [--face N]\n"
