@@ -56,9 +56,8 @@ void fs_engine_close(fs_engine *e)
     if (!e)
         return;
     fs_net_free(e->net);
-    if (e->det)
-        for (int i = 0; i < fs_pool_threads(e->front); i++)
-            fs_detector_close(e->det[i]);
+    for (int i = 0; i < e->ndet; i++)
+        fs_detector_close(e->det[i]);
     free(e->det);
     fs_pool_free(e->front);
     free(e->chips);
@@ -129,45 +128,43 @@ int fs_engine_pool(fs_engine *e, fs_pool **pool, fs_detail *d)
     return FS_OK;
 }
 
-int fs_engine_front(fs_engine *e, fs_detail *d)
+/* Detectors for the first n threads, made as they are first needed:
+ * dlib's are not safe to share, and the first one loads the landmark
+ * model (a second or two) that the others share. */
+static int detectors(fs_engine *e, int n, fs_detail *d)
 {
-    if (e->det)
+    if (e->ndet >= n)
         return FS_OK;
-    int rc = fs_engine_pool(e, NULL, d);
-    if (rc != FS_OK)
-        return rc;
-    int nt = fs_pool_threads(e->front);
-    fs_detector **det = calloc((size_t)nt, sizeof *det);
+    fs_detector **det = realloc(e->det, (size_t)n * sizeof *det);
     if (!det)
         return fs_fail(d, FS_ENOMEM, "no memory for the detectors");
-    rc = fs_detector_open(e->landmarks, &det[0], d);
-    if (rc == FS_OK)
-        fs_detector_set_mode(det[0], e->detect_mode);
-    for (int i = 1; i < nt && rc == FS_OK; i++)
-        rc = fs_detector_clone(det[0], &det[i], d);
-    if (rc != FS_OK) {
-        for (int i = 0; i < nt; i++)
-            fs_detector_close(det[i]);
-        free(det);
-        return rc;
-    }
     e->det = det;
-    return FS_OK;
+    int rc = FS_OK;
+    for (int i = e->ndet; i < n && rc == FS_OK; i++) {
+        rc = i ? fs_detector_clone(det[0], &det[i], d)
+               : fs_detector_open(e->landmarks, &det[0], d);
+        if (rc == FS_OK && i == 0)
+            fs_detector_set_mode(det[0], e->detect_mode);
+        if (rc == FS_OK)
+            e->ndet = i + 1;
+    }
+    return rc;
 }
 
-/* A single image needs one detector, not a team's worth. */
+int fs_engine_front(fs_engine *e, fs_detail *d)
+{
+    int rc = fs_engine_pool(e, NULL, d);
+    return rc == FS_OK ? detectors(e, fs_pool_threads(e->front), d) : rc;
+}
+
+/* A single image needs one detector, not a team's worth; the pool is
+ * left to whoever needs threads (ranking, batches). */
 int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
                      int max, int *n, fs_detail *d)
 {
-    if (!e->det) {
-        int rc = e->front ? FS_OK : fs_pool_create(1, &e->front);
-        if (rc != FS_OK)
-            return fs_fail(d, rc, "cannot start the engine's threads");
-        rc = fs_engine_front(e, d);
-        if (rc != FS_OK)
-            return rc;
-    }
-    return fs_detect_faces(e->det[0], img, &e->quality, faces, max, n, d);
+    int rc = detectors(e, 1, d);
+    return rc == FS_OK ? fs_detect_faces(e->det[0], img, &e->quality, faces,
+                                         max, n, d) : rc;
 }
 
 int fs_engine_face_chip(fs_engine *e, const fs_image *img,

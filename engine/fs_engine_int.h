@@ -17,7 +17,9 @@ struct fs_engine {
      * image per thread; dlib's detectors are not safe to share, so each
      * thread has its own.  Both are made on first use. */
     fs_pool      *front;
-    fs_detector **det;              /* fs_pool_threads(front) of them */
+    fs_detector **det;              /* ndet of them: one per thread that
+                                       has detected */
+    int           ndet;
     uint8_t      *chips;            /* fs_engine_templates' scratch */
     float        *desc, *tmpl;
     size_t        scratch;          /* chips the scratch holds */
