@@ -347,18 +347,34 @@ static int collect_agency(void *ctx, const fs_record *r, const uint8_t *v,
     return agency_get(l->g, l->b, name, &l->v[l->n++], d);
 }
 
-int fs_agency_list(fs_gate *g, fs_agency **out, size_t *n, fs_detail *d)
+/* A listing verb: the checks, the reading on the trail, then fn over
+ * every record of the sealed table in one read view (handed to *view
+ * first, when fn reads more of it). */
+static int list_table(fs_gate *g, unsigned roles, const char *action,
+                      const char *objects, unsigned table,
+                      int (*fn)(void *ctx, const fs_record *r,
+                                const uint8_t *v, size_t len, fs_detail *d),
+                      void *ctx, fs_gallery_batch **view, fs_detail *d)
 {
-    int rc = gate_require(g, FS_ROLE_ADMIN | FS_ROLE_SUPERVISOR |
-                          FS_ROLE_AUDITOR, 0, "agency list", d);
+    int rc = gate_require(g, roles, 0, action, d);
     if (rc == FS_OK)
-        rc = gate_note_read(g, "agency list", "agencies", d);
+        rc = gate_note_read(g, action, objects, d);
     fs_gallery_batch *b;
     if (rc != FS_OK || (rc = gate_read(g, &b, d)) != FS_OK)
         return rc;
-    agency_list l = { g, b, NULL, 0, 0 };
-    rc = gate_walk_sealed(g, b, GT_AGENCIES, collect_agency, &l, d);
+    if (view)
+        *view = b;
+    rc = gate_walk_sealed(g, b, table, fn, ctx, d);
     fs_gallery_abort(b);
+    return rc;
+}
+
+int fs_agency_list(fs_gate *g, fs_agency **out, size_t *n, fs_detail *d)
+{
+    agency_list l = { g, NULL, NULL, 0, 0 };
+    int rc = list_table(g, FS_ROLE_ADMIN | FS_ROLE_SUPERVISOR |
+                        FS_ROLE_AUDITOR, "agency list", "agencies",
+                        GT_AGENCIES, collect_agency, &l, &l.b, d);
     if (rc != FS_OK) {
         free(l.v);
         return rc;
@@ -614,16 +630,10 @@ static int collect_request(void *ctx, const fs_record *rec,
 int fs_request_list(fs_gate *g, int open_only, fs_request **out, size_t *n,
                     fs_detail *d)
 {
-    int rc = gate_require(g, ANY_ROLE, 0, "request list", d);
-    if (rc == FS_OK)
-        rc = gate_note_read(g, "request list", open_only ? "open requests"
-                            : "requests", d);
-    fs_gallery_batch *b;
-    if (rc != FS_OK || (rc = gate_read(g, &b, d)) != FS_OK)
-        return rc;
     request_list l = { g, open_only, NULL, 0, 0 };
-    rc = gate_walk_sealed(g, b, GT_REQUESTS, collect_request, &l, d);
-    fs_gallery_abort(b);
+    int rc = list_table(g, ANY_ROLE, "request list", open_only
+                        ? "open requests" : "requests", GT_REQUESTS,
+                        collect_request, &l, NULL, d);
     if (rc != FS_OK) {
         free(l.v);
         return rc;

@@ -372,6 +372,7 @@ Suite *suite_cli(void)
     /* three landmark-model loads and HOG upsampled on a 640x480 probe:
      * ~8 s, but over a minute under the sanitizers */
     TCase *slow = tcase_create("bench search");
+    tcase_set_tags(slow, "bench");
     tcase_add_checked_fixture(slow, tu_tmp_setup, tu_tmp_teardown);
     tcase_set_timeout(slow, 300);
     tcase_add_test(slow, test_cli_bench_search_json);

@@ -53,18 +53,6 @@ static void login(const char *user)
     ck_assert_int_eq(tu_login(gal, user, PW), 0);
 }
 
-static int file_holds(const char *path, const void *needle, size_t n)
-{
-    size_t len;
-    uint8_t *b = tu_read(path, &len);
-    ck_assert_ptr_nonnull(b);
-    int found = 0;
-    for (size_t i = 0; !found && i + n <= len; i++)
-        found = memcmp(b + i, needle, n) == 0;
-    free(b);
-    return found;
-}
-
 /* Key files under the test's config directory. */
 static int keys_made(void)
 {
@@ -122,7 +110,7 @@ START_TEST(test_G1_init_has_no_default_password)
     for (size_t i = 0; i < sizeof guesses / sizeof *guesses; i++)
         ck_assert_int_eq(tu_login(gal, "admin", guesses[i]), i ? 1 : 2);
     /* the password is stored only as a salted slow hash */
-    ck_assert(!file_holds(tu_path(gal, "data.mdb"), PW, strlen(PW)));
+    ck_assert(!tu_file_holds(tu_path(gal, "data.mdb"), PW, strlen(PW)));
 }
 END_TEST
 

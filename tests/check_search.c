@@ -383,15 +383,8 @@ static int file_clean(const char *path, const struct stat *st, int flag,
     if (flag != FTW_F || strcmp(base_name, "data.mdb") == 0 ||
         strcmp(base_name, "lock.mdb") == 0)
         return 0;
-    size_t len;
-    char *b = tu_read(path, &len);
-    if (!b)
-        return 0;
-    int found = 0;
-    for (size_t i = 0; !found && i + strlen(leak_word) <= len; i++)
-        found = memcmp(b + i, leak_word, strlen(leak_word)) == 0;
-    free(b);
-    ck_assert_msg(!found, "'%s' is in %s", leak_word, path);
+    ck_assert_msg(!tu_file_holds(path, leak_word, strlen(leak_word)),
+                  "'%s' is in %s", leak_word, path);
     return 0;
 }
 
@@ -666,18 +659,6 @@ START_TEST(test_G11_disclaimer_and_no_match_wording)
 }
 END_TEST
 
-static int mdb_holds(const void *needle, size_t n)
-{
-    size_t len;
-    uint8_t *b = tu_read(tu_path(gal, "data.mdb"), &len);
-    ck_assert_ptr_nonnull(b);
-    int found = 0;
-    for (size_t i = 0; !found && i + n <= len; i++)
-        found = memcmp(b + i, needle, n) == 0;
-    free(b);
-    return found;
-}
-
 /* G12: the probe never enters the searchable gallery and sits only
  * sealed in the case file; a detroit request closed with no viable
  * candidate loses its probes at once; past the retention the rest go,
@@ -692,7 +673,7 @@ START_TEST(test_G12_probe_custody)
     size_t len;
     uint8_t *bytes = tu_read(probe, &len);
     ck_assert(len > 4096);
-    ck_assert_msg(!mdb_holds(bytes + len / 2, 64), "probe bytes in clear");
+    ck_assert_msg(!tu_file_holds(tu_path(gal, "data.mdb"), bytes + len / 2, 64), "probe bytes in clear");
     free(bytes);
     login("admin");
     EXPECT(0, "\"images\":1,", "gallery", "stats", "--json");

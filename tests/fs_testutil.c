@@ -654,3 +654,15 @@ int tu_write_gif(const char *path, int frames)
     b[n++] = 0x3B;
     return tu_write(path, b, n);
 }
+
+int tu_file_holds(const char *path, const void *needle, size_t n)
+{
+    size_t len;
+    uint8_t *b = tu_read(path, &len);
+    ck_assert_msg(b != NULL, "cannot read %s", path);
+    int found = 0;
+    for (size_t i = 0; !found && i + n <= len; i++)
+        found = memcmp(b + i, needle, n) == 0;
+    free(b);
+    return found;
+}

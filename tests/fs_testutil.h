@@ -35,6 +35,8 @@ void  tu_rmtree(const char *dir);
 const char *tu_path(const char *dir, const char *name);
 
 int   tu_write(const char *path, const void *data, size_t len);
+/* Whether the file at path holds the n bytes of needle anywhere. */
+int   tu_file_holds(const char *path, const void *needle, size_t n);
 void *tu_read(const char *path, size_t *len);
 
 /* The golden set's synthetic chips, made from their recipes (NETWORK.md

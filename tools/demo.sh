@@ -69,6 +69,31 @@ if [ -d "$faces" ]; then
     echo
     "$bin" gallery stats
     echo
+    echo "== a requester files a request; a trained examiner searches for it"
+    for u in "demo.examiner examiner --trained 2026-01-15" "demo.requester requester"; do
+        set -- $u
+        name=$1 role=$2
+        shift 2
+        echo "$pw" | "$bin" user add "$name" --roles "$role" --unit \
+            "Crime Intelligence" "$@" --password-stdin
+    done
+    echo "$pw" | "$bin" login --user demo.requester --password-stdin
+    req=$("$bin" request new --case 2026-0042 --crime robbery \
+        --requester "Det. R. Jones" --agency "Crime Intelligence" \
+        --contact r.jones@example.org --source "photo from the victim's phone" \
+        --justification "Armed robbery of a gas station; the clerk saw the robber's face")
+    "$bin" request show "$req"
+    echo "$pw" | "$bin" login --user demo.examiner --password-stdin
+    who=$(ls "$tmp/mugshots" | sed -n 4p)
+    probe=$(ls "$faces/$who" | sed -n 5p)
+    echo
+    echo "== without --human-review the gate releases nothing (G10)"
+    "$bin" search --request "$req" "$faces/$who/$probe" || true
+    echo
+    echo "== the gated search of $who's photo $probe (not enrolled)"
+    "$bin" search --request "$req" "$faces/$who/$probe" --human-review --k 5
+    echo "$pw" | "$bin" login --user demo.admin --password-stdin
+    echo
     echo "== the audit trail: every action, chained (G18)"
     "$bin" audit log | cut -c1-150
     "$bin" audit verify
