@@ -880,7 +880,11 @@ END_TEST
 Suite *suite_search(void)
 {
     Suite *s = suite_create("search");
+    /* The requests' rules (fields, agencies, video, states): policy run
+     * once, in the plain build; their code paths also serve the search
+     * tests that the sanitized run keeps. */
     TCase *t = tcase_create("requests");
+    tcase_set_tags(t, "policy");
     tcase_add_unchecked_fixture(t, base_setup, base_teardown);
     tcase_add_checked_fixture(t, setup, tu_tmp_teardown);
     tcase_set_timeout(t, 300);
@@ -890,8 +894,8 @@ Suite *suite_search(void)
     tcase_add_test(t, test_G8_still_from_video_declared);
     suite_add_tcase(s, t);
     /* Every use of the five profiles: policy, not memory; the sanitized
-     * run leaves it out (CK_EXCLUDE_TAGS=policy), the other tests take the
-     * same code paths there. */
+     * run leaves the policy cases out (CK_EXCLUDE_TAGS), the other tests
+     * take the same code paths there. */
     t = tcase_create("profiles");
     tcase_set_tags(t, "policy");
     tcase_add_checked_fixture(t, setup, tu_tmp_teardown);
