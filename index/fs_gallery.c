@@ -102,10 +102,11 @@ struct fs_gallery {
     int       unlocked;                  /* key holds the data key */
     uint8_t   key[FS_KEY_BYTES];
     fs_gallery_batch *open_batch;
-    /* fs_gallery_load's matrix */
+    /* fs_gallery_load's matrix, and the counters it was read under */
     float    *vec;
     uint32_t *subj;
     size_t    vec_bytes, nrows;
+    counters  vec_c;
 };
 
 typedef struct cached_block {
@@ -121,6 +122,8 @@ struct fs_gallery_batch {
     int           wrote_key_check;   /* an abort takes the key back */
     int           failed;            /* a write failed part way: the batch
                                         can only be aborted */
+    int           rows_changed;      /* a put or remove: the loaded matrix
+                                        is stale after the commit */
     counters      c;
     cached_block *blk;
     size_t        nblk, capblk;
@@ -1032,8 +1035,11 @@ int fs_gallery_commit(fs_gallery_batch *b, fs_detail *d)
     b->txn = NULL;
     blk_release(b);
     g->open_batch = NULL;
+    /* The loaded matrix goes stale only with the rows: the gate's own
+     * records (a search, its entry) commit beside it and keep it. */
+    if (b->rows_changed)
+        release_matrix(g);
     free(b);
-    release_matrix(g);                  /* the loaded matrix is stale now */
     return mrc ? mdb_fail(g, d, mrc, "committing") : FS_OK;
 }
 
@@ -1220,6 +1226,7 @@ static int gallery_put_in(fs_gallery_batch *b, const fs_mugshot *m,
 int fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
                    fs_put_result *res, fs_detail *d)
 {
+    b->rows_changed = 1;
     return wrote(b, gallery_put_in(b, m, res, d));
 }
 
@@ -1384,6 +1391,7 @@ static int gallery_remove_in(fs_gallery_batch *b, const char *subject,
 int fs_gallery_remove(fs_gallery_batch *b, const char *subject,
                       fs_detail *d)
 {
+    b->rows_changed = 1;
     return wrote(b, gallery_remove_in(b, subject, d));
 }
 
@@ -1758,8 +1766,22 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
     if (rc != FS_OK)
         return rc;
     if (g->vec) {
-        *out = (fs_templates){ g->vec, g->subj, g->nrows };
-        return FS_OK;
+        /* another process may have put or removed rows since: every put
+         * moves next_image on, every removal images down */
+        MDB_txn *txn;
+        counters now;
+        if ((rc = read_txn(g, &txn, d)) != FS_OK)
+            return rc;
+        rc = counters_read(g, txn, &now, d);
+        mdb_txn_abort(txn);
+        if (rc != FS_OK)
+            return rc;
+        if (now.next_image == g->vec_c.next_image &&
+            now.images == g->vec_c.images && now.rows == g->vec_c.rows) {
+            *out = (fs_templates){ g->vec, g->subj, g->nrows };
+            return FS_OK;
+        }
+        release_matrix(g);
     }
     uint8_t *scratch = g->sealed ? aligned_alloc(64, TBLK_PAYLOAD) : NULL;
     if (g->sealed && !scratch)
@@ -1852,6 +1874,7 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
     g->subj = subj;
     g->vec_bytes = bytes;
     g->nrows = n;
+    g->vec_c = c;
     *out = (fs_templates){ vec, subj, n };
     return FS_OK;
 }

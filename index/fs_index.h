@@ -253,7 +253,10 @@ typedef struct fs_templates {
 } fs_templates;
 
 /* Reads every template block in one sequential pass into memory owned by
- * the gallery, valid until fs_gallery_close or the next write.  A sealed
+ * the gallery, valid until fs_gallery_close or the next commit that puts
+ * or removes templates (other records commit beside it and keep it).  A
+ * later call hands back the same matrix while the gallery's rows are as
+ * they were, whoever wrote since, and reads it afresh when not.  A sealed
  * block is decrypted once on the way: FS_ETAMPER naming the block when its
  * tag fails. */
 int  fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d);

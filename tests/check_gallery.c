@@ -622,6 +622,41 @@ static void expect_rec(const fs_record *r, const char *k, const char *v)
 /* The gate's records: tables kept apart, ordered walks, the table's last
  * record, no overwrite when asked, nothing kept from an aborted batch and
  * no writes through a read-only view. */
+/* The loaded matrix outlives commits that touch no row (a search's
+ * record and its audit entry), follows this handle's own puts, and is
+ * read afresh when another handle (another process) put rows since. */
+START_TEST(test_gallery_matrix_follows_the_rows)
+{
+    fs_gallery *g = open_new(gdir());
+    enrol_range(g, 0, 10, 10);
+    fs_templates t, t2;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+    fs_gallery_batch *b;
+    ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+    put_str(b, 7, "search", "a record beside the rows");
+    ck_assert_int_eq(fs_gallery_commit(b, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_load(g, &t2, &d), FS_OK);
+    ck_assert_ptr_eq(t2.vec, t.vec);             /* kept, not reread */
+    ck_assert_uint_eq(t2.n, 10);
+    enrol_range(g, 10, 12, 12);                  /* its own put */
+    ck_assert_int_eq(fs_gallery_load(g, &t2, &d), FS_OK);
+    ck_assert_uint_eq(t2.n, 12);
+    fs_gallery_options o = { .model_id = MODEL_ID,
+                             .model_sha256 = MODEL_SHA };
+    fs_gallery *other;
+    ck_assert_int_eq(open_gallery(gdir(), &o, &other, &d), FS_OK);
+    enrol_range(other, 12, 13, 13);              /* another's put */
+    ck_assert_int_eq(remove_subject(other, "s3", &d), FS_OK);
+    fs_gallery_close(other);
+    ck_assert_int_eq(fs_gallery_load(g, &t2, &d), FS_OK);
+    ck_assert_uint_eq(t2.n, 12);                 /* 13 rows, one removed */
+    ck_assert_int_eq(find_row(&t2, 12) >= 0, 1);
+    ck_assert_int_eq(find_row(&t2, 3), -1);
+    fs_gallery_close(g);
+}
+END_TEST
+
 START_TEST(test_gallery_records)
 {
     fs_gallery *g = open_new(gdir());
@@ -1055,6 +1090,7 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_gallery_refuses_bad_records);
     tcase_add_test(tc, test_gallery_rank_mode);
     tcase_add_test(tc, test_gallery_records);
+    tcase_add_test(tc, test_gallery_matrix_follows_the_rows);
     tcase_add_test(tc, test_G20_remove_leaves_no_trace);
     tcase_add_test(tc, test_gallery_refuses_other_model);
     tcase_add_test(tc, test_gallery_refuses_other_schema_and_dim);
