@@ -430,7 +430,7 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
         return refuse(g, rid, &r, rc, d);
     fs_candidates *c = NULL;
     if ((rc = rank(g, e, tmpl, in->k, &r, &c, d)) != FS_OK)
-        return rc;
+        return refuse(g, rid, &r, rc, d);   /* on the trail, failed too */
     st.rank = lap(&t0);
     s.list = c;
     fs_audit_entry ae = { "search", r.case_no, r.justification, s.objects,
