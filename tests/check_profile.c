@@ -126,9 +126,9 @@ START_TEST(test_G6_prohibited_phrasings_miami)
         { "Send the results to a private investigator working for the "
           "family", "personal-use" },
         { "He filed a complaint against our officers; find out who he is "
-          "so we can pay him a visit", "harassment" },
+          "so we can pay him a visit", "harass-or-intimidate" },
         { "Want to know who keeps filming officers at traffic stops so we "
-          "can scare him", "harassment" },
+          "can scare him", "harass-or-intimidate" },
         { "Identify the protesters blocking Biscayne Boulevard",
           "protected-views" },
         { "Identify the people praying outside the synagogue",
@@ -141,9 +141,9 @@ START_TEST(test_G6_prohibited_phrasings_miami)
           "real-time-monitoring" },
         { "Track his movements across the city cameras",
           "real-time-monitoring" },
-        { "Run it but don't log this one", "unlawful-use" },
+        { "Run it but don't log this one", "violate-law-or-policy" },
         { "Use the DMV photos instead of mugshots for this one",
-          "unlawful-use" },
+          "violate-law-or-policy" },
     };
     EXPECT_ALL("miami", c);
 }
@@ -266,6 +266,10 @@ static const stated legitimate[] = {
       "suspect still at large", NULL },
     { "Robbery of a cell phone store; suspect stole several phones and a "
       "tablet at gunpoint", NULL },
+    { "Aggravated stalking and harassment of the victim ended in an "
+      "assault; he threatened her at work", NULL },
+    { "Arrested for unlawful use of a firearm after the shooting; the "
+      "second suspect is unidentified", NULL },
 };
 
 START_TEST(test_G6_legitimate_justifications_pass)

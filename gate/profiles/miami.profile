@@ -24,12 +24,14 @@ authorized_use = detained-unidentified
 # other constitutionally protected activities, or race, ethnicity, gender, sexual
 # orientation, sexual identity or other protected class; (d) monitoring persons in
 # real time; (e) any use violating law or agency policy
+# The slugs' own words are phrases too: (b) and (e) are named so that a
+# harassment or an unlawful-use-of-a-firearm case can still be filed.
 prohibited = personal-use
-prohibited = harassment
+prohibited = harass-or-intimidate
 prohibited = protected-views
 prohibited = protected-class
 prohibited = real-time-monitoring
-prohibited = unlawful-use
+prohibited = violate-law-or-policy
 
 # G6: the same purposes stated in other words (prohibited_terms = purpose: phrase | ...).
 # Each list starts from the policy's own wording and adds plain-English paraphrases a
@@ -44,7 +46,7 @@ prohibited_terms = personal-use: personal reason* | personal matter* | personal 
 
 # 4.5.2(b) "Harassing and/or intimidating any individual or group": in a requester's own
 # words, or retaliation against people who complained about or filmed officers
-prohibited_terms = harassment: we can harass | i can harass | we can intimidate | i can intimidate | we can scare | i can scare | we can pressure | lean on him | lean on her | lean on them | rattle him | rattle her | rattle them | shake him up | shake her up | make an example of | let him know we | let her know we | let them know we | know we are watching | know we're watching | put the heat on | turn up the heat on | filed a complaint against officer* | filed a complaint against our | filed a complaint against me | complained about our officer* | complained about me | complaint against the officer | sued the department | suing the department | sued the city | lawsuit against the department | lawsuit against the city | filmed officer* | filming officer* | recorded officer* | recording officer* | filmed the officer* | filming the officer* | filmed our officer* | cop watch* | copwatch* | police accountability | disrespected officer* | disrespected the officer* | disrespected me | bad mouth* | badmouth* | we can embarrass | i can embarrass | we can humiliate | we can teach him | we can teach her | we can get back at | i can get back at | get back at me | get back at us | get even with me | we can show up at | i can show up at | we can pay him a visit | we can put pressure on | i can put pressure on | scare him off for us | mouthed off to officer* | mouthed off to me | talked back to officer* | talked back to me | gave officers the finger
+prohibited_terms = harass-or-intimidate: we can harass | i can harass | we can intimidate | i can intimidate | we can scare | i can scare | we can pressure | lean on him | lean on her | lean on them | rattle him | rattle her | rattle them | shake him up | shake her up | make an example of | let him know we | let her know we | let them know we | know we are watching | know we're watching | put the heat on | turn up the heat on | filed a complaint against officer* | filed a complaint against our | filed a complaint against me | complained about our officer* | complained about me | complaint against the officer | sued the department | suing the department | sued the city | lawsuit against the department | lawsuit against the city | filmed officer* | filming officer* | recorded officer* | recording officer* | filmed the officer* | filming the officer* | filmed our officer* | cop watch* | copwatch* | police accountability | disrespected officer* | disrespected the officer* | disrespected me | bad mouth* | badmouth* | we can embarrass | i can embarrass | we can humiliate | we can teach him | we can teach her | we can get back at | i can get back at | get back at me | get back at us | get even with me | we can show up at | i can show up at | we can pay him a visit | we can put pressure on | i can put pressure on | scare him off for us | mouthed off to officer* | mouthed off to me | talked back to officer* | talked back to me | gave officers the finger
 
 # 4.5.2(c) "religious, political, or other constitutionally protected activities": views,
 # worship, and the protests, rallies and meetings where they are expressed
@@ -61,7 +63,7 @@ prohibited_terms = real-time-monitoring: in real time | real time video* | real 
 # 4.5.2(e) "any other purpose, access, use, disclosure, or retention that would violate
 # applicable local, state, or federal law or agency policy": unlogged or disguised queries,
 # other databases, commercial uses
-prohibited_terms = unlawful-use: against the law | violate the law | violates the law | violating the law | against policy | against department policy | against agency policy | violate policy | violates policy | unauthorized search* | unauthorized query | unauthorized queries | unauthorized fr | unauthorized facial | do not log | don't log | dont log | not logged | without logging | no log | delete the log | don't record this | do not record this | keep it quiet | keep this quiet | keep it between us | between you and me | don't tell | do not tell | dont tell | no paperwork | skip the paperwork | fake case* | made up case* | fake incident* | false case* | someone else's case | borrow a case number | any case number | driver's license photos | driver license photos | dmv photo* | dmv database | license database | scraping social media | scraped from social media | sell the results | sell the information | sell the data | commercial purpose* | debt collect* | collect a debt | repossess* | repo man | credit check*
+prohibited_terms = violate-law-or-policy: against the law | violate the law | violates the law | violating the law | against policy | against department policy | against agency policy | violate policy | violates policy | unauthorized search* | unauthorized query | unauthorized queries | unauthorized fr | unauthorized facial | do not log | don't log | dont log | not logged | without logging | no log | delete the log | don't record this | do not record this | keep it quiet | keep this quiet | keep it between us | between you and me | don't tell | do not tell | dont tell | no paperwork | skip the paperwork | fake case* | made up case* | fake incident* | false case* | someone else's case | borrow a case number | any case number | driver's license photos | driver license photos | dmv photo* | dmv database | license database | scraping social media | scraped from social media | sell the results | sell the information | sell the data | commercial purpose* | debt collect* | collect a debt | repossess* | repo man | credit check*
 
 # 4.3.1 a probe is "a still shot/image"; no ban on stills taken from recorded video
 # (4.5.2d bans only real-time monitoring)
