@@ -35,9 +35,8 @@ static int list(fs_args *a)
             fs_json_str(stdout, v[i].reason);
             printf("}");
         } else {
-            printf("%-32s MOU %-20s %s%s%s\n", v[i].name, v[i].mou,
-                   v[i].suspended ? "suspended: " : "active",
-                   v[i].reason, "");
+            printf("%-32s MOU %-20s %s%s\n", v[i].name, v[i].mou,
+                   v[i].suspended ? "suspended: " : "active", v[i].reason);
         }
     }
     if (a->json)
