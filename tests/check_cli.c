@@ -258,11 +258,20 @@ START_TEST(test_cli_bench_search_json)
     ck_assert(fs_json_get(j, "n")->number == 2000);
     const fs_json *res = fs_json_get(j, "results");
     ck_assert_int_eq(res->type, FS_JSON_ARRAY);
-    int ours = 0, ref = 0;
+    int ours = 0, ref = 0, ref_run = 0;
     for (size_t i = 0; i < res->n; i++) {
         const fs_json *r = res->items[i];
         const char *e = fs_json_get(r, "engine")->string;
         const fs_json *ms = fs_json_get(r, "ms_p50");
+        const fs_json *ok = fs_json_get(r, "ok");
+        if (ok && ok->type == FS_JSON_FALSE) {
+            /* a peer `make check` does not build (make all does): said
+             * so, and nothing made up in its place */
+            ck_assert_msg(strcmp(e, "reference-detect-embed") == 0, "%s", e);
+            ck_assert_ptr_nonnull(strstr(out, "is not built"));
+            ref++;
+            continue;
+        }
         ck_assert_msg(ms && ms->number > 0, "ms_p50 of %s", e);
         if (strcmp(e, "facesearch") == 0) {
             ours++;
@@ -285,13 +294,14 @@ START_TEST(test_cli_bench_search_json)
             ck_assert(fs_json_get(r, "candidates")->number == 50);
         } else if (strcmp(e, "reference-detect-embed") == 0) {
             ref++;
+            ref_run++;
             ck_assert(fs_json_get(r, "detect_ms")->number > 0);
             ck_assert(fs_json_get(r, "embed_ms")->number > 0);
         }
     }
     ck_assert_int_eq(ours, 1);
     ck_assert_int_eq(ref, 1);
-    ck_assert(fs_json_get(j, "ratio")->number > 0);
+    ck_assert(!ref_run || fs_json_get(j, "ratio")->number > 0);
     ck_assert(fs_json_get(j, "cold_open_ms")->number > 0);
     /* the warm-up and the round's searches, each with its audit entry */
     double searches = fs_json_get(j, "searches")->number;
