@@ -318,6 +318,22 @@ int gate_walk_sealed(fs_gate *g, fs_gallery_batch *b, unsigned table,
     return rc == FS_NOTFOUND ? FS_OK : rc;
 }
 
+/* Room for one more item of size bytes in the array *v that holds n of
+ * *cap: doubled when full. */
+static int room_for_one(void **v, size_t n, size_t *cap, size_t size,
+                        fs_detail *d)
+{
+    if (n < *cap)
+        return FS_OK;
+    size_t c = *cap ? 2 * *cap : 16;
+    void *nv = realloc(*v, c * size);
+    if (!nv)
+        return fs_fail(d, FS_ENOMEM, "no memory for the list");
+    *v = nv;
+    *cap = c;
+    return FS_OK;
+}
+
 typedef struct agency_list {
     fs_gate   *g;
     fs_gallery_batch *b;
@@ -336,15 +352,10 @@ static int collect_agency(void *ctx, const fs_record *r, const uint8_t *v,
         return fs_fail(d, FS_ETAMPER, "an agency record has a bad name");
     memcpy(name, r->key, r->klen);
     name[r->klen] = 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        fs_agency *nv = realloc(l->v, cap * sizeof *nv);
-        if (!nv)
-            return fs_fail(d, FS_ENOMEM, "no memory for the agencies");
-        l->v = nv;
-        l->cap = cap;
-    }
-    return agency_get(l->g, l->b, name, &l->v[l->n++], d);
+    void *arr = l->v;
+    int rc = room_for_one(&arr, l->n, &l->cap, sizeof *l->v, d);
+    l->v = arr;
+    return rc == FS_OK ? agency_get(l->g, l->b, name, &l->v[l->n++], d) : rc;
 }
 
 /* A listing verb: the checks, the reading on the trail, then fn over
@@ -615,16 +626,12 @@ static int collect_request(void *ctx, const fs_record *rec,
         return fs_fail(d, FS_ETAMPER, "a request record is damaged");
     if ((l->open_only && r.state != FS_REQUEST_OPEN) || !visible(l->g, &r))
         return FS_OK;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        fs_request *nv = realloc(l->v, cap * sizeof *nv);
-        if (!nv)
-            return fs_fail(d, FS_ENOMEM, "no memory for the requests");
-        l->v = nv;
-        l->cap = cap;
-    }
-    l->v[l->n++] = r;
-    return FS_OK;
+    void *arr = l->v;
+    int rc = room_for_one(&arr, l->n, &l->cap, sizeof *l->v, d);
+    l->v = arr;
+    if (rc == FS_OK)
+        l->v[l->n++] = r;
+    return rc;
 }
 
 int fs_request_list(fs_gate *g, int open_only, fs_request **out, size_t *n,
