@@ -322,6 +322,14 @@ int fs_user_disable(fs_gate *g, const char *name, fs_detail *d)
         return rc;
     char objects[FS_USER_MAX + 8];
     snprintf(objects, sizeof objects, "user %s", name);
+    /* The acting admin is enabled, so only they can be the last enabled
+     * admin: refusing their own account keeps one, and keeps anyone from
+     * locking the gallery's administration out by mistake. */
+    if (strcmp(name, g->who.name) == 0)
+        return gate_refusal(g, g->who.name, g->who.unit, "user disable",
+                            objects, fs_fail(d, FS_DENIED, "G2: nobody "
+                            "disables their own account (an administrator "
+                            "must remain)"), d);
     fs_audit_entry e = { "user disable", NULL, NULL, objects, "ok" };
     return gate_change(g, disable_in, (void *)name, &e, d);
 }

@@ -272,6 +272,8 @@ int  fs_audit_purge(fs_gate *g, int64_t before_us, int dry_run,
  * without a training date, or with one in the future (G3). */
 int  fs_user_add(fs_gate *g, const fs_user *u, const char *password,
                  fs_detail *d);
+/* FS_DENIED for the acting admin's own account: nobody disables
+ * themselves, so the last enabled admin stays. */
 int  fs_user_disable(fs_gate *g, const char *name, fs_detail *d);
 /* Every account, by name, in an array the caller frees (admin, auditor). */
 int  fs_user_list(fs_gate *g, fs_user **out, size_t *n, fs_detail *d);

@@ -252,6 +252,10 @@ START_TEST(test_G3_disabled_user_can_do_nothing)
     setenv("XDG_RUNTIME_DIR", admin_run, 1);
     EXPECT(0, "disabled user aud", "user", "disable", "aud");
     EXPECT(2, "no user 'ghost'", "user", "disable", "ghost");
+    /* nobody disables themselves: the last enabled admin stays */
+    EXPECT(1, "disables their own account", "user", "disable", "admin");
+    EXPECT(0, "admin", "audit", "log", "--user", "admin");
+    EXPECT(0, "refused: G2: nobody disables", "audit", "log");
     EXPECT(0, "disabled", "user", "list");
     setenv("XDG_RUNTIME_DIR", tu_path(tu_tmp, "run-aud"), 1);
     EXPECT(1, "G3", "audit", "verify");
