@@ -93,11 +93,12 @@ typedef struct search_rec {
     int               status, face, k;
     const char       *reasons;          /* rejected: the quality verdict */
     const fs_candidates *list;          /* released */
+    const char       *model;            /* the engine's, the gallery's too */
     char              id[FS_ID_MAX];    /* out */
     char              objects[320];
 } search_rec;
 
-static void pack_search(fs_wbuf *w, const search_rec *s, const char *model)
+static void pack_search(fs_wbuf *w, const search_rec *s)
 {
     fs_wbuf_u64(w, SEARCH_VERSION);
     fs_wbuf_str(w, s->id);
@@ -105,7 +106,7 @@ static void pack_search(fs_wbuf *w, const search_rec *s, const char *model)
     fs_wbuf_str(w, s->g->who.name);
     fs_wbuf_u64(w, (uint64_t)time(NULL));
     fs_wbuf_u64(w, (uint64_t)s->status);
-    fs_wbuf_str(w, model);
+    fs_wbuf_str(w, s->model);
     fs_wbuf_u64(w, (uint64_t)s->k);
     fs_wbuf_u64(w, (uint64_t)(int64_t)s->face);
     fs_wbuf_put(w, s->sha, sizeof s->sha);
@@ -145,11 +146,8 @@ static int store_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     if (rc != FS_OK)
         return rc;
     gate_id_format('S', seq, s->id);
-    fs_gallery_stats st;
-    if ((rc = fs_gallery_stat(g->gal, &st, d)) != FS_OK)
-        return rc;
     fs_wbuf w = { 0 };
-    pack_search(&w, s, st.model_id);
+    pack_search(&w, s);
     uint8_t key[16];
     gate_seq_key(seq, key);
     rc = w.oom ? fs_fail(d, FS_ENOMEM, "no memory for the search record")
@@ -402,6 +400,7 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
     s.probe = in->probe;
     s.probe_len = in->probe_len;
     s.k = in->k;
+    s.model = fs_engine_model_id(e);   /* rank() holds the gallery to it */
     fs_sha256(in->probe, in->probe_len, s.sha);
     float tmpl[FS_DESC_DIM];
     char reasons[256] = "";
