@@ -375,10 +375,8 @@ static int list_in(fs_gallery_batch *b, fs_user **out, size_t *n,
 int fs_user_list(fs_gate *g, fs_user **out, size_t *n, fs_detail *d)
 {
     fs_gallery_batch *b;
-    int rc = gate_require(g, FS_ROLE_ADMIN | FS_ROLE_AUDITOR, 0, "user list",
-                          d);
-    if (rc == FS_OK)
-        rc = gate_note_read(g, "user list", "accounts", d);
+    int rc = gate_require_read(g, FS_ROLE_ADMIN | FS_ROLE_AUDITOR,
+                               "user list", "accounts", d);
     if (rc == FS_OK)
         rc = gate_read(g, &b, d);
     if (rc != FS_OK)

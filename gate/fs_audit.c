@@ -359,9 +359,7 @@ int fs_audit_walk(fs_gate *g, const fs_audit_filter *f,
 {
     fs_gallery_batch *b;
     /* the reading goes on the trail first, so it shows in its own log */
-    int rc = gate_require(g, OVERSIGHT, 0, "audit log", d);
-    if (rc == FS_OK)
-        rc = gate_note_read(g, "audit log", "audit log", d);
+    int rc = gate_require_read(g, OVERSIGHT, "audit log", "audit log", d);
     if (rc == FS_OK)
         rc = gate_read(g, &b, d);
     if (rc != FS_OK)

@@ -12,17 +12,9 @@
 
 #define OVERSIGHT (FS_ROLE_ADMIN | FS_ROLE_AUDITOR)
 
-/* The checks and the note of a read, in one call. */
-static int read_on_record(fs_gate *g, unsigned roles, const char *action,
-                          const char *objects, fs_detail *d)
-{
-    int rc = gate_require(g, roles, 0, action, d);
-    return rc == FS_OK ? gate_note_read(g, action, objects, d) : rc;
-}
-
 int fs_gate_gallery_stat(fs_gate *g, fs_gallery_stats *st, fs_detail *d)
 {
-    int rc = read_on_record(g, OVERSIGHT, "gallery stats", NULL, d);
+    int rc = gate_require_read(g, OVERSIGHT, "gallery stats", NULL, d);
     return rc == FS_OK ? fs_gallery_stat(g->gal, st, d) : rc;
 }
 
@@ -32,14 +24,14 @@ int fs_gate_subject_show(fs_gate *g, const char *subject,
 {
     char objects[FS_SUBJECT_MAX + 16];
     snprintf(objects, sizeof objects, "subject %s", subject);
-    int rc = read_on_record(g, FS_ROLE_ADMIN, "gallery show", objects, d);
+    int rc = gate_require_read(g, FS_ROLE_ADMIN, "gallery show", objects, d);
     return rc == FS_OK ? fs_gallery_subject(g->gal, subject, info, images,
                                             max, n, d) : rc;
 }
 
 int fs_gate_gallery_verify(fs_gate *g, fs_detail *d)
 {
-    int rc = read_on_record(g, OVERSIGHT, "gallery verify", NULL, d);
+    int rc = gate_require_read(g, OVERSIGHT, "gallery verify", NULL, d);
     return rc == FS_OK ? fs_gallery_verify(g->gal, d) : rc;
 }
 

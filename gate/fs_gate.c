@@ -64,9 +64,7 @@ const fs_profile *fs_gate_profile(const fs_gate *g) { return &g->profile; }
 
 int fs_gate_profile_show(fs_gate *g, const char **text, fs_detail *d)
 {
-    int rc = gate_require(g, 0, 0, "profile show", d);
-    if (rc == FS_OK)
-        rc = gate_note_read(g, "profile show", g->profile.name, d);
+    int rc = gate_require_read(g, 0, "profile show", g->profile.name, d);
     if (rc == FS_OK)
         *text = g->profile_text;
     return rc;
@@ -401,6 +399,13 @@ int gate_note_read(fs_gate *g, const char *action, const char *objects,
 {
     fs_audit_entry e = { action, NULL, NULL, objects, "ok" };
     return note(g, &e, d);
+}
+
+int gate_require_read(fs_gate *g, unsigned any_of, const char *action,
+                      const char *objects, fs_detail *d)
+{
+    int rc = gate_require(g, any_of, 0, action, d);
+    return rc == FS_OK ? gate_note_read(g, action, objects, d) : rc;
 }
 
 /* ---- the profile ---------------------------------------------------------- */

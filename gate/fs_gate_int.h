@@ -72,6 +72,10 @@ int  gate_change(fs_gate *g,
 int  gate_note(fs_gate *g, const fs_audit_entry *e, fs_detail *d);
 int  gate_note_read(fs_gate *g, const char *action, const char *objects,
                     fs_detail *d);
+/* A read verb's opening: gate_require (untrained roles), then the reading
+ * on the trail. */
+int  gate_require_read(fs_gate *g, unsigned any_of, const char *action,
+                       const char *objects, fs_detail *d);
 
 /* ---- sealed records ---------------------------------------------------------- */
 

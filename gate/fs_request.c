@@ -367,9 +367,7 @@ static int list_table(fs_gate *g, unsigned roles, const char *action,
                                 const uint8_t *v, size_t len, fs_detail *d),
                       void *ctx, fs_gallery_batch **view, fs_detail *d)
 {
-    int rc = gate_require(g, roles, 0, action, d);
-    if (rc == FS_OK)
-        rc = gate_note_read(g, action, objects, d);
+    int rc = gate_require_read(g, roles, action, objects, d);
     fs_gallery_batch *b;
     if (rc != FS_OK || (rc = gate_read(g, &b, d)) != FS_OK)
         return rc;
@@ -593,9 +591,7 @@ int fs_request_get(fs_gate *g, const char *id, fs_request *r, fs_detail *d)
 {
     char objects[FS_ID_MAX + 16];
     snprintf(objects, sizeof objects, "request %.15s", id ? id : "");
-    int rc = gate_require(g, ANY_ROLE, 0, "request show", d);
-    if (rc == FS_OK)
-        rc = gate_note_read(g, "request show", objects, d);
+    int rc = gate_require_read(g, ANY_ROLE, "request show", objects, d);
     fs_gallery_batch *b;
     if (rc != FS_OK || (rc = gate_read(g, &b, d)) != FS_OK)
         return rc;
