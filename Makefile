@@ -60,6 +60,7 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
             opencv-data libfaiss-dev libhnswlib-dev
 
 LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c engine/base/fs_json.c engine/base/fs_pool.c \
+            engine/base/fs_text.c \
             engine/facesearch.c engine/fs_faces.c \
             embed/fs_model.c embed/fs_net.c \
             detect/fs_image.c detect/fs_intake.c detect/fs_detect.c \
@@ -67,7 +68,8 @@ LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c 
             engine/base/fs_pack.c \
             gate/fs_account.c gate/fs_audit.c gate/fs_care.c gate/fs_enroll.c \
             gate/fs_gate.c gate/fs_keys.c gate/fs_profile.c gate/fs_request.c \
-            gate/fs_search.c gate/fs_session.c gate/fs_store.c
+            gate/fs_rotate.c gate/fs_search.c gate/fs_session.c \
+            gate/fs_store.c
 # The shipped policy profiles, in fs_profile_names' order, compiled in.
 PROFILES := $(addprefix gate/profiles/,detroit.profile miami.profile \
             nypd.profile nys-model.profile lacris.profile)
@@ -86,7 +88,8 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
              tests/check_detect.c tests/check_gallery.c tests/check_rank.c \
              tests/check_enroll.c tests/check_gate.c tests/check_profile.c \
-             tests/check_search.c \
+             tests/check_search.c tests/check_tamper.c \
+             tests/check_accounts.c tests/check_text.c \
              tests/fs_testutil.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \

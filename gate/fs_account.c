@@ -6,8 +6,18 @@
  * with a random 16-byte salt; the cost is stored with each hash so it
  * can rise later without invalidating accounts.  Comparison is
  * constant-time.  Plain passwords are wiped as soon as they are hashed.
+ *
+ * Account records are sealed (AES-256-GCM under the data key, bound to
+ * their table and name): without the key file nobody reads a hash to
+ * crack offline, and an edited, moved or planted account (roles raised,
+ * the disabled flag or a lockout cleared) is refused as tampered.
+ *
+ * Recovery (enable, unlock, another's password) is an admin's; a user
+ * changes their own password by giving the current one, checked and
+ * counted as a login is.
  */
 #include "fs_gate_int.h"
+#include "../engine/base/fs_text.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -161,9 +171,14 @@ int gate_password_verify(const char *password, const uint8_t pwrec[])
 
 /* ---- account records ---------------------------------------------------------- */
 
+/* An account record is sealed under the data key and bound to GT_USERS
+ * and the user name (gate_sealed_put), so roles, the disabled flag, the
+ * lockout and the scrypt record can be neither read nor edited, moved to
+ * another name or planted without the key file: such a record is
+ * FS_ETAMPER naming the account, never obeyed. */
 #define USER_VERSION 1
 
-int gate_user_put(fs_gallery_batch *b, const fs_user *u,
+int gate_user_put(fs_gate *g, fs_gallery_batch *b, const fs_user *u,
                   const uint8_t pwrec[], fs_detail *d)
 {
     fs_wbuf w = { 0 };
@@ -177,22 +192,19 @@ int gate_user_put(fs_gallery_batch *b, const fs_user *u,
     fs_wbuf_u64(&w, (uint64_t)u->locked_until);
     fs_wbuf_put(&w, pwrec, GATE_PWREC_BYTES);
     int rc = w.oom ? fs_fail(d, FS_ENOMEM, "no memory for an account")
-                   : fs_record_put(b, GT_USERS, u->name, strlen(u->name),
-                                   w.p, w.len, 0, d);
-    fs_wbuf_free(&w);
+                   : gate_sealed_put(g, b, GT_USERS, u->name, strlen(u->name),
+                                     w.p, w.len, d);
+    fs_wbuf_free(&w);              /* wiped: it held the password record */
     return rc;
 }
 
-int gate_user_get(fs_gallery_batch *b, const char *name, fs_user *u,
-                  uint8_t pwrec[], fs_detail *d)
+/* The fields of an opened account record. */
+static int user_unpack(const uint8_t *v, size_t len, const char *name,
+                       fs_user *u, uint8_t pwrec[], fs_detail *d)
 {
-    fs_record r;
-    int rc = fs_record_get(b, GT_USERS, name, strlen(name), &r, d);
-    if (rc != FS_OK)
-        return rc;
     fs_user x;
     memset(&x, 0, sizeof x);
-    fs_rbuf rb = { r.val, r.vlen, 0, 0 };
+    fs_rbuf rb = { v, len, 0, 0 };
     uint64_t version = fs_rbuf_u64(&rb);
     fs_rbuf_str(&rb, x.unit, sizeof x.unit);
     x.roles = (unsigned)fs_rbuf_u64(&rb);
@@ -203,15 +215,38 @@ int gate_user_get(fs_gallery_batch *b, const char *name, fs_user *u,
     x.locked_until = (int64_t)fs_rbuf_u64(&rb);
     uint8_t pw[GATE_PWREC_BYTES];
     fs_rbuf_get(&rb, pw, sizeof pw);
+    int rc = FS_OK;
     if (rb.bad || version != USER_VERSION || rb.off != rb.len ||
         strlen(name) >= sizeof x.name)
-        return fs_fail(d, FS_EFORMAT, "the account record of '%s' is "
-                       "damaged", name);
-    memcpy(x.name, name, strlen(name) + 1);
-    *u = x;
-    if (pwrec)
-        memcpy(pwrec, pw, sizeof pw);
-    return FS_OK;
+        rc = fs_fail(d, FS_EFORMAT, "the account record of '%s' is damaged",
+                     name);
+    if (rc == FS_OK) {
+        memcpy(x.name, name, strlen(name) + 1);
+        *u = x;
+        if (pwrec)
+            memcpy(pwrec, pw, sizeof pw);
+    }
+    fs_wipe(pw, sizeof pw);
+    return rc;
+}
+
+int gate_user_get(fs_gate *g, fs_gallery_batch *b, const char *name,
+                  fs_user *u, uint8_t pwrec[], fs_detail *d)
+{
+    uint8_t *v;
+    size_t len;
+    int rc = gate_sealed_get(g, b, GT_USERS, name, strlen(name), &v, &len,
+                             d);
+    if (rc == FS_ETAMPER)
+        return fs_fail(d, FS_ETAMPER, "the account record of '%.63s' fails "
+                       "its check (edited, moved or planted without the "
+                       "key): refused", name);
+    if (rc != FS_OK)
+        return rc;
+    rc = user_unpack(v, len, name, u, pwrec, d);
+    fs_wipe(v, len);
+    free(v);
+    return rc;
 }
 
 int gate_valid_date(const char *s)
@@ -230,7 +265,7 @@ int gate_valid_date(const char *s)
            back.tm_mday == dd;
 }
 
-int gate_user_create(fs_gallery_batch *b, const fs_user *u,
+int gate_user_create(fs_gate *g, fs_gallery_batch *b, const fs_user *u,
                      const char *password, int min_len, fs_detail *d)
 {
     int rc = fs_user_check_name(u->name, d);
@@ -238,6 +273,8 @@ int gate_user_create(fs_gallery_batch *b, const fs_user *u,
         return rc;
     if (!u->unit[0])
         return fs_fail(d, FS_EINVAL, "user '%s' needs a unit", u->name);
+    if ((rc = fs_text_check("unit", u->unit, FS_FIELD_MAX - 1, d)) != FS_OK)
+        return rc;
     if (!u->roles || (u->roles & ~(unsigned)((1u << NROLES) - 1)))
         return fs_fail(d, FS_EINVAL, "user '%s' needs at least one known "
                        "role", u->name);
@@ -272,7 +309,9 @@ int gate_user_create(fs_gallery_batch *b, const fs_user *u,
     rc = gate_password_hash(password, pwrec);
     if (rc != FS_OK)
         return fs_fail(d, rc, "cannot hash the password");
-    return gate_user_put(b, &x, pwrec, d);
+    rc = gate_user_put(g, b, &x, pwrec, d);
+    fs_wipe(pwrec, sizeof pwrec);
+    return rc;
 }
 
 typedef struct new_user {
@@ -284,7 +323,7 @@ typedef struct new_user {
 static int add_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
 {
     const new_user *nu = ctx;
-    return gate_user_create(b, nu->u, nu->password,
+    return gate_user_create(nu->g, b, nu->u, nu->password,
                             nu->g->profile.password_min_length, d);
 }
 
@@ -302,40 +341,192 @@ int fs_user_add(fs_gate *g, const fs_user *u, const char *password,
     return gate_change(g, add_in, &nu, &e, d);
 }
 
-static int disable_in(void *name, fs_gallery_batch *b, fs_detail *d)
+/* ---- disable, enable, unlock ------------------------------------------------ */
+
+/* The account an admin acts on: FS_NOTFOUND saying so when none. */
+static int user_load(fs_gate *g, fs_gallery_batch *b, const char *name,
+                     fs_user *u, uint8_t pwrec[], fs_detail *d)
 {
+    int rc = gate_user_get(g, b, name, u, pwrec, d);
+    return rc == FS_NOTFOUND ? fs_fail(d, rc, "no user '%s'", name) : rc;
+}
+
+enum { ACCOUNT_DISABLE, ACCOUNT_ENABLE, ACCOUNT_UNLOCK };
+
+typedef struct account_op {
+    fs_gate    *g;
+    const char *name;
+    int         op;
+} account_op;
+
+static int account_op_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    const account_op *o = ctx;
     fs_user u;
     uint8_t pwrec[GATE_PWREC_BYTES];
-    int rc = gate_user_get(b, name, &u, pwrec, d);
-    if (rc == FS_NOTFOUND)
-        return fs_fail(d, FS_NOTFOUND, "no user '%s'", (const char *)name);
+    int rc = user_load(o->g, b, o->name, &u, pwrec, d);
     if (rc != FS_OK)
         return rc;
-    u.disabled = 1;
-    return gate_user_put(b, &u, pwrec, d);
+    if (o->op == ACCOUNT_DISABLE) {
+        u.disabled = 1;
+    } else if (o->op == ACCOUNT_ENABLE) {
+        u.disabled = 0;
+    } else {
+        u.failures = 0;
+        u.locked_until = 0;
+    }
+    rc = gate_user_put(o->g, b, &u, pwrec, d);
+    fs_wipe(pwrec, sizeof pwrec);
+    return rc;
+}
+
+/* The admin verbs on an account's state: the admin checked, the record
+ * changed with its entry (a refusal on the trail too). */
+static int account_verb(fs_gate *g, const char *name, int op,
+                        const char *action, fs_detail *d)
+{
+    int rc = gate_require(g, FS_ROLE_ADMIN, 0, action, d);
+    if (rc != FS_OK)
+        return rc;
+    char objects[FS_USER_MAX + 8];
+    snprintf(objects, sizeof objects, "user %.63s", name ? name : "");
+    if (fs_user_check_name(name, NULL) != FS_OK)
+        return gate_refusal(g, g->who.name, g->who.unit, action, objects,
+                            fs_fail(d, FS_NOTFOUND, "no user '%.63s'",
+                                    name ? name : ""), d);
+    /* The acting admin is enabled, so only they can be the last enabled
+     * admin: refusing their own account keeps one, and keeps anyone from
+     * locking the gallery's administration out by mistake. */
+    if (op == ACCOUNT_DISABLE && strcmp(name, g->who.name) == 0)
+        return gate_refusal(g, g->who.name, g->who.unit, action, objects,
+                            fs_fail(d, FS_DENIED, "G2: nobody disables "
+                                    "their own account (an administrator "
+                                    "must remain)"), d);
+    account_op o = { g, name, op };
+    fs_audit_entry e = { action, NULL, NULL, objects, "ok" };
+    return gate_change(g, account_op_in, &o, &e, d);
 }
 
 int fs_user_disable(fs_gate *g, const char *name, fs_detail *d)
 {
-    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "user disable", d);
-    if (rc != FS_OK)
-        return rc;
-    char objects[FS_USER_MAX + 8];
-    snprintf(objects, sizeof objects, "user %s", name);
-    /* The acting admin is enabled, so only they can be the last enabled
-     * admin: refusing their own account keeps one, and keeps anyone from
-     * locking the gallery's administration out by mistake. */
-    if (strcmp(name, g->who.name) == 0)
-        return gate_refusal(g, g->who.name, g->who.unit, "user disable",
-                            objects, fs_fail(d, FS_DENIED, "G2: nobody "
-                            "disables their own account (an administrator "
-                            "must remain)"), d);
-    fs_audit_entry e = { "user disable", NULL, NULL, objects, "ok" };
-    return gate_change(g, disable_in, (void *)name, &e, d);
+    return account_verb(g, name, ACCOUNT_DISABLE, "user disable", d);
 }
 
-static int list_in(fs_gallery_batch *b, fs_user **out, size_t *n,
-                   fs_detail *d)
+int fs_user_enable(fs_gate *g, const char *name, fs_detail *d)
+{
+    return account_verb(g, name, ACCOUNT_ENABLE, "user enable", d);
+}
+
+int fs_user_unlock(fs_gate *g, const char *name, fs_detail *d)
+{
+    return account_verb(g, name, ACCOUNT_UNLOCK, "user unlock", d);
+}
+
+/* ---- passwords ----------------------------------------------------------------- */
+
+typedef struct new_password {
+    fs_gate    *g;
+    const char *name;
+    const char *password;
+    int         own;        /* the current one was just given right */
+} new_password;
+
+static int passwd_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    const new_password *np = ctx;
+    fs_user u;
+    uint8_t pwrec[GATE_PWREC_BYTES];
+    int rc = user_load(np->g, b, np->name, &u, pwrec, d);
+    if (rc == FS_OK && gate_password_hash(np->password, pwrec) != FS_OK)
+        rc = fs_fail(d, FS_EINTERNAL, "cannot hash the password");
+    if (np->own)                 /* as a login that succeeds */
+        u.failures = 0;
+    if (rc == FS_OK)
+        rc = gate_user_put(np->g, b, &u, pwrec, d);
+    fs_wipe(pwrec, sizeof pwrec);
+    /* whoever knew the old password may hold a session: it ends here
+     * (one's own current session goes on) */
+    if (rc == FS_OK)
+        rc = gate_sessions_end(np->g, b, np->name, np->own ? np->g->session
+                               : NULL, d);
+    return rc;
+}
+
+/* One's own password: the current one first, checked as a login checks
+ * it (the same slow hash; a wrong one counted, locking the account after
+ * the profile's number in a row, slowed and audited), so a session left
+ * open is no way round the lockout. */
+static int check_current(fs_gate *g, const char *current, fs_detail *d)
+{
+    fs_gallery_batch *b;
+    int rc = gate_begin(g, &b, d);
+    if (rc != FS_OK)
+        return rc;
+    fs_user u;
+    uint8_t pwrec[GATE_PWREC_BYTES];
+    rc = gate_user_get(g, b, g->who.name, &u, pwrec, d);
+    int ok = rc == FS_OK && gate_password_verify(current ? current : "",
+                                                 pwrec);
+    if (rc == FS_OK && u.locked_until > (int64_t)time(NULL)) {
+        fs_gallery_abort(b);
+        rc = gate_refusal(g, u.name, u.unit, "user passwd", "own password",
+                          fs_fail(d, FS_ELOCKED, "account '%s' is locked "
+                                  "after repeated wrong passwords; an admin "
+                                  "can unlock it", u.name), d);
+    } else if (rc == FS_OK && !ok) {
+        rc = gate_login_failed(g, b, u.name, &u, pwrec, "user passwd",
+                               "wrong current password", d);
+        if (rc == FS_OK)
+            rc = fs_fail(d, FS_EAUTH, "the current password is wrong");
+    } else {
+        fs_gallery_abort(b);
+    }
+    fs_wipe(pwrec, sizeof pwrec);
+    return rc;
+}
+
+int fs_user_passwd(fs_gate *g, const char *name, const char *current,
+                   const char *password, fs_detail *d)
+{
+    int rc = gate_require(g, 0, 0, "user passwd", d);
+    if (rc != FS_OK)
+        return rc;
+    int own = !name || strcmp(name, g->who.name) == 0;
+    const char *who = own ? g->who.name : name;
+    char objects[FS_USER_MAX + 32];
+    snprintf(objects, sizeof objects, "user %.63s: %s", who,
+             own ? "own password changed" : "password set by an admin");
+    /* Another's password is an admin's to set (G2). */
+    if (!own && !(g->who.roles & FS_ROLE_ADMIN)) {
+        char has[96];
+        fs_roles_format(g->who.roles, has, sizeof has);
+        return gate_refusal(g, g->who.name, g->who.unit, "user passwd",
+                            objects, fs_fail(d, FS_DENIED, "G2: setting "
+                            "another user's password needs the role admin; "
+                            "%s holds %s", g->who.name, has), d);
+    }
+    if (own && (rc = check_current(g, current, d)) != FS_OK)
+        return rc;
+    /* G1: the profile's strength rule, whoever sets it. */
+    if (own && current && password && strcmp(current, password) == 0)
+        rc = fs_fail(d, FS_EINVAL, "the new password is the current one");
+    else
+        rc = fs_password_check(password, who,
+                               g->profile.password_min_length, d);
+    if (rc != FS_OK)
+        return gate_refusal(g, g->who.name, g->who.unit, "user passwd",
+                            objects, rc, d);
+    new_password np = { g, who, password, own };
+    fs_audit_entry e = { "user passwd", NULL, NULL, objects, "ok" };
+    return gate_change(g, passwd_in, &np, &e, d);
+}
+
+/* ---- listing ------------------------------------------------------------------- */
+
+/* By name, each record opened by gate_user_get, so one that fails its
+ * check is named. */
+static int list_in(fs_gate *g, fs_gallery_batch *b, fs_user **out,
+                   size_t *n, fs_detail *d)
 {
     fs_user *v = NULL;
     size_t len = 0, cap = 0;
@@ -344,21 +535,18 @@ static int list_in(fs_gallery_batch *b, fs_user **out, size_t *n,
     while (rc == FS_OK) {
         char name[FS_USER_MAX];
         if (r.klen >= sizeof name) {
-            rc = fs_fail(d, FS_EFORMAT, "an account record has a bad name");
+            rc = fs_fail(d, FS_ETAMPER, "an account record has a bad name "
+                         "(planted)");
             break;
         }
         memcpy(name, r.key, r.klen);
         name[r.klen] = 0;
-        if (len == cap) {
-            cap = cap ? 2 * cap : 16;
-            fs_user *nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                rc = fs_fail(d, FS_ENOMEM, "no memory for the accounts");
-                break;
-            }
-            v = nv;
-        }
-        if ((rc = gate_user_get(b, name, &v[len], NULL, d)) != FS_OK)
+        void *arr = v;
+        rc = gate_room_for_one(&arr, len, &cap, sizeof *v, d);
+        v = arr;
+        if (rc == FS_OK)
+            rc = gate_user_get(g, b, name, &v[len], NULL, d);
+        if (rc != FS_OK)
             break;
         len++;
         rc = fs_record_seek(b, GT_USERS, name, strlen(name), 1, &r, d);
@@ -381,7 +569,7 @@ int fs_user_list(fs_gate *g, fs_user **out, size_t *n, fs_detail *d)
         rc = gate_read(g, &b, d);
     if (rc != FS_OK)
         return rc;
-    rc = list_in(b, out, n, d);
+    rc = list_in(g, b, out, n, d);
     fs_gallery_abort(b);
     return rc;
 }

@@ -7,7 +7,10 @@
  */
 #include "fs_gate_int.h"
 
+#include "../engine/base/fs_text.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define OVERSIGHT (FS_ROLE_ADMIN | FS_ROLE_AUDITOR)
@@ -29,10 +32,105 @@ int fs_gate_subject_show(fs_gate *g, const char *subject,
                                             max, n, d) : rc;
 }
 
+/* The subjects the trail says were removed and not enrolled again. */
+typedef struct removed_subject {
+    char     id[FS_SUBJECT_MAX];
+    uint64_t seq;                     /* the removal's entry */
+} removed_subject;
+
+typedef struct removed {
+    removed_subject *v;
+    size_t           n, cap;
+} removed;
+
+static size_t removed_find(const removed *r, const char *id)
+{
+    size_t i = 0;
+    while (i < r->n && strcmp(r->v[i].id, id) != 0)
+        i++;
+    return i;
+}
+
+static int follow_removals(void *ctx, const fs_audit_record *e)
+{
+    removed *r = ctx;
+    if (strcmp(e->outcome, "ok") != 0)
+        return 0;
+    if (strcmp(e->action, "gallery remove") == 0 &&
+        strncmp(e->objects, "subject ", 8) == 0) {
+        const char *id = e->objects + 8;
+        size_t i = removed_find(r, id);
+        void *arr = r->v;
+        int rc = i < r->n ? FS_OK
+                 : gate_room_for_one(&arr, r->n, &r->cap, sizeof *r->v, NULL);
+        r->v = arr;
+        if (rc != FS_OK)
+            return rc;
+        snprintf(r->v[i].id, FS_SUBJECT_MAX, "%s", id);
+        r->v[i].seq = e->seq;
+        r->n += i == r->n;
+    } else if (strcmp(e->action, "enroll") == 0 && r->n) {
+        /* objects: "subject/image subject/image ..." */
+        char one[FS_SUBJECT_MAX];
+        for (const char *p = e->objects; *p; ) {
+            size_t len = strcspn(p, "/ ");
+            if (len < sizeof one) {
+                memcpy(one, p, len);
+                one[len] = 0;
+                size_t i = removed_find(r, one);
+                if (i < r->n)            /* enrolled again: may be there */
+                    r->v[i] = r->v[--r->n];
+            }
+            p += len;
+            p += strcspn(p, " ");
+            p += strspn(p, " ");
+        }
+    }
+    return 0;
+}
+
+/* G20, G18: what the trail removed must be absent, so a subject brought
+ * back from an older copy of the file shows. */
+static int removals_hold(fs_gate *g, fs_detail *d)
+{
+    removed r = { NULL, 0, 0 };
+    int rc = gate_audit_each(g, follow_removals, &r, d);
+    if (rc == FS_ENOMEM)
+        rc = fs_fail(d, rc, "no memory to follow the removals");
+    for (size_t i = 0; rc == FS_OK && i < r.n; i++) {
+        fs_subject_info info;
+        int src = fs_gallery_subject(g->gal, r.v[i].id, &info, NULL, 0, NULL,
+                                     NULL);
+        if (src != FS_NOTFOUND)
+            rc = fs_fail(d, FS_ETAMPER, "subject '%s' was removed (audit "
+                         "entry %llu) but is in the gallery: its records "
+                         "were put back from an older copy", r.v[i].id,
+                         (unsigned long long)r.v[i].seq);
+    }
+    free(r.v);
+    return rc;
+}
+
+/* Every sealed record of the gate opens. */
+static int gate_records_hold(fs_gate *g, fs_detail *d)
+{
+    fs_gallery_batch *b;
+    int rc = gate_read(g, &b, d);
+    if (rc == FS_OK) {
+        rc = gate_sealed_all(g, b, NULL, d);
+        fs_gallery_abort(b);
+    }
+    return rc;
+}
+
 int fs_gate_gallery_verify(fs_gate *g, fs_detail *d)
 {
     int rc = gate_require_read(g, OVERSIGHT, "gallery verify", NULL, d);
-    return rc == FS_OK ? fs_gallery_verify(g->gal, d) : rc;
+    if (rc == FS_OK)
+        rc = fs_gallery_verify(g->gal, d);
+    if (rc == FS_OK)
+        rc = gate_records_hold(g, d);
+    return rc == FS_OK ? removals_hold(g, d) : rc;
 }
 
 static int remove_in(void *subject, fs_gallery_batch *b, fs_detail *d)
@@ -48,10 +146,23 @@ int fs_gate_subject_remove(fs_gate *g, const char *subject,
         return rc;
     if (!reason || !*reason)
         return fs_fail(d, FS_EINVAL, "G20: a removal says why (--reason)");
+    if ((rc = fs_text_check("removal reason (--reason)", reason,
+                            FS_JUSTIFY_MAX - 1, d)) != FS_OK)
+        return rc;
     char objects[FS_SUBJECT_MAX + 16];
     snprintf(objects, sizeof objects, "subject %s", subject);
     fs_audit_entry e = { "gallery remove", NULL, reason, objects, "ok" };
-    return gate_change(g, remove_in, (void *)subject, &e, d);
+    /* Removed means gone from the file: the freed pages that still hold
+     * the subject's records go in a compaction, which needs the gallery
+     * alone, so it is taken before anything changes. */
+    if ((rc = fs_gallery_lock_exclusive(g->gal, d)) != FS_OK)
+        return gate_refusal(g, g->who.name, g->who.unit, "gallery remove",
+                            objects, rc, d);
+    rc = gate_change(g, remove_in, (void *)subject, &e, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_compact(g->gal, d);
+    fs_gallery_lock_shared(g->gal);
+    return rc;
 }
 
 static int rank_in(void *mode, fs_gallery_batch *b, fs_detail *d)
@@ -74,6 +185,7 @@ int fs_gate_set_rank_mode(fs_gate *g, int mode, fs_detail *d)
 /* ---- the enrolment write ------------------------------------------------ */
 
 typedef struct put_batch {
+    fs_gate          *g;
     const fs_mugshot *m;
     size_t            n;
     fs_put_result    *res;
@@ -82,20 +194,45 @@ typedef struct put_batch {
     char              objects[1024];
     char              reason[128];
     size_t            added;
+    int               parts;          /* entries already written */
 } put_batch;
 
-/* The entry names every image the batch adds (G18, G20), as many as it
- * holds; the count and sources say the rest. */
-static void name_images(put_batch *p, const fs_mugshot *m, uint64_t id)
+/* The entries name every image the batch adds (G18, G20): when the
+ * list outgrows one entry, the full part goes on the trail in the same
+ * batch and the list goes on in the next. */
+static int name_images(put_batch *p, fs_gallery_batch *b,
+                       const fs_mugshot *m, uint64_t id, fs_detail *d)
 {
+    char one[FS_SUBJECT_MAX + 24];
+    snprintf(one, sizeof one, "%s/%llu", m->subject, (unsigned long long)id);
     size_t len = strlen(p->objects);
-    if (len + FS_SUBJECT_MAX + 24 >= sizeof p->objects) {
-        if (!strstr(p->objects, " ..."))
-            snprintf(p->objects + len, sizeof p->objects - len, " ...");
-        return;
+    if (len + strlen(one) + 2 > sizeof p->objects) {
+        char part[48];
+        snprintf(part, sizeof part, "part %d of the batch", ++p->parts);
+        fs_audit_entry e = { "enroll", NULL, part, p->objects, "ok" };
+        int rc = gate_audit(p->g, b, &e, d);
+        if (rc != FS_OK)
+            return rc;
+        len = 0;
     }
-    snprintf(p->objects + len, sizeof p->objects - len, "%s%s/%llu",
-             len ? " " : "", m->subject, (unsigned long long)id);
+    snprintf(p->objects + len, sizeof p->objects - len, "%s%s",
+             len ? " " : "", one);
+    return FS_OK;
+}
+
+/* What the admin wrote about a mugshot, as text (the gallery checks the
+ * subject id's alphabet and the lengths; the lawful source is one of
+ * three words). */
+static int mugshot_text_ok(const fs_mugshot *m, fs_detail *d)
+{
+    const char *what[] = { "subject's name", "booking number",
+                           "capture date", "source agency" };
+    const char *v[] = { m->name, m->booking_number, m->capture_date,
+                        m->source_agency };
+    int rc = FS_OK;
+    for (size_t i = 0; rc == FS_OK && i < sizeof v / sizeof v[0]; i++)
+        rc = fs_text_check(what[i], v[i], FS_FIELD_MAX - 1, d);
+    return rc;
 }
 
 static int put_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
@@ -105,7 +242,10 @@ static int put_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     for (size_t i = 0; i < p->n; i++) {
         const fs_mugshot *m = &p->m[i];
         fs_put_result r;
-        int rc = fs_gallery_put(b, m, &r, p->rcs ? &p->why[i] : d);
+        fs_detail *why = p->rcs ? &p->why[i] : d;
+        int rc = mugshot_text_ok(m, why);
+        if (rc == FS_OK)
+            rc = fs_gallery_put(b, m, &r, why);
         if (p->rcs)
             p->rcs[i] = rc;
         if (rc == FS_EINVAL && p->rcs)      /* refused before any write */
@@ -117,7 +257,8 @@ static int put_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
         if (rc == FS_EXISTS)
             continue;
         p->added++;
-        name_images(p, m, r.image_id);
+        if ((rc = name_images(p, b, m, r.image_id, d)) != FS_OK)
+            return rc;
         const char *src = m->lawful_source ? m->lawful_source : "";
         if (!strstr(sources, src) &&
             strlen(sources) + strlen(src) + 2 < sizeof sources)
@@ -126,7 +267,8 @@ static int put_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
                      sources[0] ? "," : "", src);
     }
     snprintf(p->reason, sizeof p->reason, "%zu image%s enrolled; lawful "
-             "source %s", p->added, p->added == 1 ? "" : "s", sources);
+             "source %s%s", p->added, p->added == 1 ? "" : "s", sources,
+             p->parts ? "; the last part of the batch" : "");
     return FS_OK;
 }
 
@@ -134,7 +276,7 @@ int gate_enroll_put(fs_gate *g, const fs_mugshot *m, size_t n,
                     fs_put_result *res, int *rcs, fs_detail *why,
                     fs_detail *d)
 {
-    put_batch p = { m, n, res, rcs, why, "", "", 0 };
+    put_batch p = { g, m, n, res, rcs, why, "", "", 0, 0 };
     fs_audit_entry e = { "enroll", NULL, p.reason, p.objects, "ok" };
     return gate_change(g, put_in, &p, &e, d);
 }

@@ -6,6 +6,7 @@
 #include "fs_gate_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,11 @@ const char *fs_profile_builtin(const char *name)
     return NULL;
 }
 
-int gate_meta_get(fs_gallery_batch *b, const char *name, char *out,
-                  size_t cap, fs_detail *d)
+/* The records read before the key is known (the id, the wrapped keys and
+ * where the key file is) are plain; the wrapped keys' associated data
+ * binds the other two, so an edit of either fails the unwrap. */
+int gate_meta_plain_get(fs_gallery_batch *b, const char *name, char *out,
+                          size_t cap, fs_detail *d)
 {
     fs_record r;
     int rc = fs_record_get(b, GT_META, name, strlen(name), &r, d);
@@ -38,10 +42,34 @@ int gate_meta_get(fs_gallery_batch *b, const char *name, char *out,
     return FS_OK;
 }
 
-int gate_meta_put(fs_gallery_batch *b, const char *name, const void *val,
-                  size_t len, fs_detail *d)
+int gate_meta_plain_put(fs_gallery_batch *b, const char *name,
+                          const void *val, size_t len, fs_detail *d)
 {
     return fs_record_put(b, GT_META, name, strlen(name), val, len, 0, d);
+}
+
+int gate_meta_get(fs_gate *g, fs_gallery_batch *b, const char *name,
+                  char *out, size_t cap, fs_detail *d)
+{
+    uint8_t *v;
+    size_t len;
+    int rc = gate_sealed_get(g, b, GT_META, name, strlen(name), &v, &len, d);
+    if (rc != FS_OK)
+        return rc;
+    if (len >= cap || memchr(v, 0, len))
+        rc = fs_fail(d, FS_EFORMAT, "the gate's '%s' record is damaged",
+                     name);
+    else
+        memcpy(out, v, len), out[len] = 0;
+    fs_wipe(v, len);
+    free(v);
+    return rc;
+}
+
+int gate_meta_put(fs_gate *g, fs_gallery_batch *b, const char *name,
+                  const void *val, size_t len, fs_detail *d)
+{
+    return gate_sealed_put(g, b, GT_META, name, strlen(name), val, len, d);
 }
 
 static void gate_free(fs_gate *g)
@@ -76,13 +104,23 @@ const char *fs_gate_key_path(const fs_gate *g) { return g->key_path; }
 /* Removes a half-made gallery directory (only the files LMDB makes). */
 static void remove_gallery_dir(const char *dir)
 {
-    static const char *const files[] = { "data.mdb", "lock.mdb" };
+    static const char *const files[] = { "data.mdb", "lock.mdb",
+                                         "gallery.lock" };
     char path[4200];
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         unlink(path);
     }
     rmdir(dir);
+}
+
+static int absolute_path(const char *path, char out[4096], fs_detail *d)
+{
+    char cwd[2048];
+    return snprintf(out, 4096, "%s%s%s", path[0] == '/' ? ""
+                    : getcwd(cwd, sizeof cwd) ? cwd : ".",
+                    path[0] == '/' ? "" : "/", path) < 4096 ? FS_OK
+           : fs_fail(d, FS_EINVAL, "path too long: '%.64s...'", path);
 }
 
 typedef struct first_records {
@@ -97,19 +135,22 @@ static int put_first_records(void *ctx, fs_gallery_batch *b, fs_detail *d)
     uint8_t wrapped[GATE_WRAPPED_BYTES];
     int rc = fs_gallery_unlock(g->gal, g->data_key, d);
     if (rc == FS_OK)
-        rc = gate_keys_wrap(g, g->kek, wrapped);
+        rc = gate_keys_wrap(g, g->kek, g->key_path, wrapped);
     if (rc == FS_OK)
-        rc = gate_meta_put(b, "id", g->id_hex, strlen(g->id_hex), d);
+        rc = gate_meta_plain_put(b, "id", g->id_hex, strlen(g->id_hex), d);
     if (rc == FS_OK)
-        rc = gate_meta_put(b, "keys", wrapped, sizeof wrapped, d);
+        rc = gate_meta_plain_put(b, "keys", wrapped, sizeof wrapped, d);
     if (rc == FS_OK)
-        rc = gate_meta_put(b, "key_path", g->key_path, strlen(g->key_path),
-                           d);
+        rc = gate_meta_plain_put(b, "key_path", g->key_path, strlen(g->key_path),
+                            d);
     if (rc == FS_OK)
-        rc = gate_meta_put(b, "profile", g->profile_text,
+        rc = gate_meta_put(g, b, "profile", g->profile_text,
                            strlen(g->profile_text), d);
     if (rc == FS_OK)
-        rc = gate_user_create(b, &g->who, f->in->password,
+        rc = gate_meta_put(g, b, "anchor", g->anchor_path,
+                           strlen(g->anchor_path), d);
+    if (rc == FS_OK)
+        rc = gate_user_create(g, b, &g->who, f->in->password,
                               g->profile.password_min_length, d);
     if (rc == FS_OK)
         rc = gate_audit_start(g, b, d);
@@ -143,6 +184,8 @@ int fs_gate_create(const char *dir, const fs_gate_init *in, char *key_path,
         return fs_fail(d, FS_EXISTS, "'%s' already exists: init makes a new "
                        "gallery and never reuses a directory", dir);
     int rc = fs_user_check_name(in->admin, d);
+    if (rc == FS_OK)
+        rc = fs_secure_process(d);
     if (rc != FS_OK)
         return rc;
     fs_gate *g = calloc(1, sizeof *g);
@@ -167,16 +210,18 @@ int fs_gate_create(const char *dir, const fs_gate_init *in, char *key_path,
         return fs_fail(d, FS_EINTERNAL, "the random generator failed");
     }
     fs_hex(g->id, sizeof g->id, g->id_hex);
-    char cwd[2048];
-    if (in->key_file)          /* recorded absolute: later commands run */
-        rc = snprintf(g->key_path, sizeof g->key_path, "%s%s%s",   /* from */
-                      in->key_file[0] == '/' ? "" :                /* anywhere */
-                      getcwd(cwd, sizeof cwd) ? cwd : ".",
-                      in->key_file[0] == '/' ? "" : "/", in->key_file)
-             < (int)sizeof g->key_path ? FS_OK
-             : fs_fail(d, FS_EINVAL, "key file path too long");
-    else
-        rc = gate_keyfile_default(g->id, g->key_path, sizeof g->key_path, d);
+    /* recorded absolute: later commands run from anywhere */
+    rc = in->key_file ? absolute_path(in->key_file, g->key_path, d)
+         : gate_keyfile_default(g->id, g->key_path, sizeof g->key_path, d);
+    if (rc == FS_OK)
+        rc = gate_keyfile_outside(g->key_path, dir, d);
+    if (rc == FS_OK)
+        rc = in->anchor_file ? absolute_path(in->anchor_file, g->anchor_path,
+                                             d)
+             : fs_gate_anchor_default(g->key_path, g->anchor_path,
+                                     sizeof g->anchor_path);
+    if (rc == FS_OK)
+        rc = gate_keyfile_outside(g->anchor_path, dir, d);
     if (rc != FS_OK) {
         gate_free(g);
         return rc;
@@ -216,33 +261,96 @@ int fs_gate_create(const char *dir, const fs_gate_init *in, char *key_path,
 
 /* ---- opening ------------------------------------------------------------------ */
 
-/* Unwraps the keys with the key file at path; when that fails and a
- * rotation left its new file (path.new) unrenamed, finishes it. */
-static int unlock_keys(fs_gate *g, const uint8_t *wrapped, const char *path,
-                       fs_detail *d)
+/* Unwraps the keys with the key file at path, else with the one a key
+ * rotation had committed but not yet put in place (crash between the two:
+ * meta "key.pending" names it), which is then moved into place. */
+static int unlock_keys(fs_gate *g, fs_gallery_batch *b,
+                       const uint8_t *wrapped, const char *recorded,
+                       const char *path, fs_detail *d)
 {
-    char next[4200];
-    snprintf(next, sizeof next, "%s.new", path);
-    const char *try[2] = { path, next };
+    char pending[4096] = "";
+    if (gate_meta_plain_get(b, "key.pending", pending, sizeof pending, NULL)
+        != FS_OK || !strcmp(pending, path))
+        pending[0] = 0;
+    const char *try[2] = { path, pending };
     int rc = FS_EKEY;
     fs_detail first = { "" };
     for (int i = 0; i < 2 && rc != FS_OK; i++) {
-        if (i == 1 && access(next, F_OK) != 0)
+        if (i == 1 && (!pending[0] || access(pending, F_OK) != 0))
             break;
         rc = gate_keyfile_read(try[i], g->id_hex, g->kek,
                                i ? NULL : &first);
-        if (rc == FS_OK && gate_keys_unwrap(g, g->kek, wrapped) != FS_OK)
+        if (rc == FS_OK &&
+            gate_keys_unwrap(g, g->kek, recorded, wrapped) != FS_OK)
             rc = fs_fail(i ? NULL : &first, FS_EKEY, "key file '%s' does "
                          "not open this gallery's keys (a rotated-out or "
-                         "foreign key)", try[i]);
-        if (rc == FS_OK && i == 1 && rename(next, path) != 0)
-            rc = fs_fail(&first, FS_EKEY, "cannot finish the key rotation "
-                         "(rename '%s'): %s", next, strerror(errno));
+                         "foreign key, or the gallery's key records were "
+                         "edited)", try[i]);
+        if (rc == FS_OK && i == 1 &&
+            gate_file_replace(pending, path, &first) != FS_OK)
+            rc = FS_EKEY;
     }
     if (rc != FS_OK)
         return fs_fail(d, FS_EKEY, "%s", first.msg);
     snprintf(g->key_path, sizeof g->key_path, "%s", path);
     return FS_OK;
+}
+
+/* The gate's records read before and after the keys are known. */
+static int open_records(fs_gate *g, const fs_gate_options *opt,
+                        fs_detail *d)
+{
+    fs_gallery_batch *b;
+    int rc = fs_gallery_begin_read(g->gal, &b, d);
+    if (rc != FS_OK)
+        return rc;
+    char path[4096];
+    fs_record r;
+    rc = gate_meta_plain_get(b, "id", g->id_hex, sizeof g->id_hex, d);
+    if (rc == FS_NOTFOUND)
+        rc = fs_fail(d, FS_EFORMAT, "'%s' is a gallery without accounts or "
+                     "keys: make galleries with 'facesearch init'", g->dir);
+    if (rc == FS_OK && fs_unhex(g->id_hex, g->id, sizeof g->id) != FS_OK)
+        rc = fs_fail(d, FS_ETAMPER, "the gallery's id record is damaged");
+    if (rc == FS_OK)
+        rc = gate_meta_plain_get(b, "key_path", path, sizeof path, d);
+    if (rc == FS_OK &&
+        (rc = fs_record_get(b, GT_META, "keys", 4, &r, d)) == FS_OK &&
+        r.vlen != GATE_WRAPPED_BYTES)
+        rc = fs_fail(d, FS_ETAMPER, "the gallery's wrapped keys are "
+                     "damaged");
+    if (rc == FS_OK)
+        rc = gate_keyfile_outside(opt->key_file ? opt->key_file : path,
+                                  g->dir, d);
+    if (rc == FS_OK)
+        rc = unlock_keys(g, b, r.val, path,
+                         opt->key_file ? opt->key_file : path, d);
+    if (rc == FS_OK) {
+        rc = fs_gallery_unlock(g->gal, g->data_key, d);
+        if (rc == FS_EINVAL)       /* init always seals: meta was edited */
+            rc = fs_fail(d, FS_ETAMPER, "gallery '%s' no longer says it is "
+                         "sealed: its meta record was tampered with",
+                         g->dir);
+    }
+    uint8_t *text = NULL;
+    size_t len = 0;
+    if (rc == FS_OK &&
+        (rc = gate_sealed_get(g, b, GT_META, "profile", 7, &text, &len, d))
+        == FS_OK) {
+        g->profile_text = strndup((const char *)text, len);
+        rc = g->profile_text ? fs_profile_parse(g->profile_text, len,
+                                                &g->profile, d)
+                             : fs_fail(d, FS_ENOMEM, "no memory");
+        free(text);
+    }
+    if (rc == FS_OK)
+        rc = gate_meta_get(g, b, "anchor", g->anchor_path,
+                           sizeof g->anchor_path, d);
+    fs_gallery_abort(b);
+    if (rc == FS_NOTFOUND)
+        rc = fs_fail(d, FS_ETAMPER, "gallery '%s' lacks one of its gate "
+                     "records (removed)", g->dir);
+    return rc;
 }
 
 int fs_gate_open(const char *dir, const fs_gate_options *opt, fs_gate **out,
@@ -251,59 +359,20 @@ int fs_gate_open(const char *dir, const fs_gate_options *opt, fs_gate **out,
     static const fs_gate_options none = { 0 };
     if (!opt)
         opt = &none;
+    /* the keys are about to be in this process's memory: no core dump
+     * or same-user debugger may take them, whatever the front end */
+    int rc = fs_secure_process(d);
+    if (rc != FS_OK)
+        return rc;
     fs_gate *g = calloc(1, sizeof *g);
     if (!g)
         return fs_fail(d, FS_ENOMEM, "no memory for the gate");
     snprintf(g->dir, sizeof g->dir, "%s", dir ? dir : "");
     fs_gallery_options go = { .model_id = opt->model_id,
                               .model_sha256 = opt->model_sha256 };
-    int rc = fs_gallery_open(dir, &go, &g->gal, d);
-    fs_gallery_batch *b = NULL;
+    rc = fs_gallery_open(dir, &go, &g->gal, d);
     if (rc == FS_OK)
-        rc = fs_gallery_begin_read(g->gal, &b, d);
-    char path[4096];
-    uint8_t wrapped[GATE_WRAPPED_BYTES];
-    fs_record r;
-    if (rc == FS_OK) {
-        rc = gate_meta_get(b, "id", g->id_hex, sizeof g->id_hex, d);
-        if (rc == FS_NOTFOUND)
-            rc = fs_fail(d, FS_EFORMAT, "'%s' is a gallery without "
-                         "accounts or keys: make galleries with "
-                         "'facesearch init'", dir);
-    }
-    if (rc == FS_OK && fs_unhex(g->id_hex, g->id, sizeof g->id) != FS_OK)
-        rc = fs_fail(d, FS_EFORMAT, "the gallery's id is damaged");
-    if (rc == FS_OK)
-        rc = gate_meta_get(b, "key_path", path, sizeof path, d);
-    if (rc == FS_OK &&
-        (rc = fs_record_get(b, GT_META, "keys", 4, &r, d)) == FS_OK) {
-        if (r.vlen != sizeof wrapped)
-            rc = fs_fail(d, FS_EFORMAT, "the gallery's wrapped keys are "
-                         "damaged");
-        else
-            memcpy(wrapped, r.val, sizeof wrapped);
-    }
-    if (rc == FS_OK &&
-        (rc = fs_record_get(b, GT_META, "profile", 7, &r, d)) == FS_OK) {
-        g->profile_text = strndup((const char *)r.val, r.vlen);
-        rc = g->profile_text ? fs_profile_parse(g->profile_text, r.vlen,
-                                                &g->profile, d)
-                             : fs_fail(d, FS_ENOMEM, "no memory");
-    }
-    if (b)
-        fs_gallery_abort(b);
-    if (rc == FS_NOTFOUND)
-        rc = fs_fail(d, FS_EFORMAT, "gallery '%s' lacks one of its gate "
-                     "records (damaged)", dir);
-    if (rc == FS_OK)
-        rc = unlock_keys(g, wrapped, opt->key_file ? opt->key_file : path,
-                         d);
-    if (rc == FS_OK) {
-        rc = fs_gallery_unlock(g->gal, g->data_key, d);
-        if (rc == FS_EINVAL)       /* init always seals: meta was edited */
-            rc = fs_fail(d, FS_ETAMPER, "gallery '%s' no longer says it is "
-                         "sealed: its meta record was tampered with", dir);
-    }
+        rc = open_records(g, opt, d);
     if (rc != FS_OK) {
         gate_free(g);
         return rc;
@@ -316,6 +385,7 @@ int fs_gate_open(const char *dir, const fs_gate_options *opt, fs_gate **out,
 
 int gate_begin(fs_gate *g, fs_gallery_batch **b, fs_detail *d)
 {
+    g->anchor_pending = 0;
     return fs_gallery_begin(g->gal, b, d);
 }
 
@@ -341,7 +411,7 @@ int gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
         fs_gallery_abort(b);
         return rc;
     }
-    return fs_gallery_commit(b, d);
+    return gate_txn_commit(g, b, d);
 }
 
 int gate_change(fs_gate *g,
@@ -375,7 +445,7 @@ int gate_refusal(fs_gate *g, const char *user, const char *unit,
     fs_gallery_batch *b;
     if (gate_begin(g, &b, NULL) == FS_OK) {
         if (gate_audit_append(g, b, user, unit, &e, NULL) == FS_OK)
-            fs_gallery_commit(b, NULL);
+            gate_txn_commit(g, b, NULL);
         else
             fs_gallery_abort(b);
     }
@@ -410,76 +480,109 @@ int gate_require_read(fs_gate *g, unsigned any_of, const char *action,
 
 /* ---- the profile ---------------------------------------------------------- */
 
-typedef struct meta_value {
-    const char *name;
-    const void *val;
-    size_t      len;
-} meta_value;
+/* The limits a profile change may not relax: the retention of the trail
+ * (G18) and the login limits (G1).  at_least: the new value must not be
+ * below the floor; else not above it. */
+static const struct profile_floor {
+    const char *key;
+    size_t      off;
+    int         at_least;
+    const char *rule;
+} profile_floors[] = {
+    { "retention.audit_days", offsetof(fs_profile, retention_audit_days), 1,
+      "G18" },
+    { "login.max_failures", offsetof(fs_profile, login_max_failures), 0,
+      "G1" },
+    { "login.lockout_minutes", offsetof(fs_profile, login_lockout_minutes),
+      1, "G1" },
+    { "login.failure_delay_ms", offsetof(fs_profile, login_failure_delay_ms),
+      1, "G1" },
+    { "password.min_length", offsetof(fs_profile, password_min_length), 1,
+      "G1" },
+    { "session.hours", offsetof(fs_profile, session_hours), 0, "G1" },
+};
 
-static int put_meta_value(void *ctx, fs_gallery_batch *b, fs_detail *d)
+/* FS_DENIED naming the rule, the key and both values when p relaxes a
+ * floor: the shipped profile of the current one's name, else (an
+ * administrator's own profile) the current values. */
+static int check_floors(const fs_gate *g, const fs_profile *p, fs_detail *d)
 {
-    const meta_value *v = ctx;
-    return gate_meta_put(b, v->name, v->val, v->len, d);
+    fs_profile shipped;
+    const fs_profile *floor = &g->profile;
+    const char *builtin = fs_profile_builtin(g->profile.name);
+    if (builtin && fs_profile_parse(builtin, strlen(builtin), &shipped,
+                                    NULL) == FS_OK)
+        floor = &shipped;
+    for (size_t i = 0; i < sizeof profile_floors / sizeof *profile_floors;
+         i++) {
+        const struct profile_floor *f = &profile_floors[i];
+        int was = *(const int *)((const char *)floor + f->off);
+        int now = *(const int *)((const char *)p + f->off);
+        if (f->at_least ? now >= was : now <= was)
+            continue;
+        return fs_fail(d, FS_DENIED, "%s: %s = %d would relax the %s %s "
+                       "profile's %d (a profile change may %s it, not %s "
+                       "it)", f->rule, f->key, now,
+                       floor == &shipped ? "shipped" : "current",
+                       floor->name, was, f->at_least ? "raise" : "lower",
+                       f->at_least ? "lower" : "raise");
+    }
+    return FS_OK;
+}
+
+typedef struct new_profile {
+    fs_gate          *g;
+    const fs_profile *p;
+    const char       *text;
+    size_t            len;
+} new_profile;
+
+/* Inside the change, so a refusal goes on the trail with what was tried. */
+static int put_profile(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    const new_profile *np = ctx;
+    int rc = check_floors(np->g, np->p, d);
+    return rc == FS_OK ? gate_meta_put(np->g, b, "profile", np->text,
+                                       np->len, d) : rc;
 }
 
 int fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
                         fs_detail *d)
 {
-    fs_profile p;
+    fs_profile *p = malloc(sizeof *p);      /* large: the G6 phrases */
+    if (!p)
+        return fs_fail(d, FS_ENOMEM, "no memory for the profile");
     int rc = gate_require(g, FS_ROLE_ADMIN, 0, "profile set", d);
     if (rc == FS_OK)
-        rc = fs_profile_parse(text, len, &p, d);
-    if (rc != FS_OK)
+        rc = fs_profile_parse(text, len, p, d);
+    char *copy = rc == FS_OK ? strndup(text, len) : NULL;
+    if (rc == FS_OK && !copy)
+        rc = fs_fail(d, FS_ENOMEM, "no memory for the profile");
+    if (rc != FS_OK) {
+        free(p);
         return rc;
-    char *copy = strndup(text, len);
-    if (!copy)
-        return fs_fail(d, FS_ENOMEM, "no memory for the profile");
-    char objects[128];
-    snprintf(objects, sizeof objects, "profile %s -> %s (%zu bytes)",
-             g->profile.name, p.name, len);
-    meta_value v = { "profile", copy, len };
+    }
+    /* What changed, for the auditor: both texts by hash, and the keys. */
+    uint8_t h[2][FS_SHA256_BYTES];
+    char hex[2][2 * FS_SHA256_BYTES + 1], changed[700], objects[1024];
+    fs_sha256(g->profile_text, strlen(g->profile_text), h[0]);
+    fs_sha256(text, len, h[1]);
+    fs_hex(h[0], sizeof h[0], hex[0]);
+    fs_hex(h[1], sizeof h[1], hex[1]);
+    int n = fs_profile_diff(&g->profile, p, changed, sizeof changed);
+    snprintf(objects, sizeof objects, "profile %s -> %s (%zu bytes); "
+             "sha256 %s -> %s; changed: %s", g->profile.name, p->name, len,
+             hex[0], hex[1], n ? changed : "no value");
+    new_profile np = { g, p, copy, len };
     fs_audit_entry e = { "profile set", NULL, NULL, objects, "ok" };
-    rc = gate_change(g, put_meta_value, &v, &e, d);
-    if (rc != FS_OK) {
-        free(copy);
-        return rc;
-    }
-    free(g->profile_text);
-    g->profile_text = copy;
-    g->profile = p;
-    return FS_OK;
-}
-
-/* ---- key rotation -------------------------------------------------------------------- */
-
-int fs_gate_key_rotate(fs_gate *g, fs_detail *d)
-{
-    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "key rotate", d);
-    if (rc != FS_OK)
-        return rc;
-    uint8_t kek[FS_KEY_BYTES], wrapped[GATE_WRAPPED_BYTES];
-    char next[4200];
-    snprintf(next, sizeof next, "%s.new", g->key_path);
-    unlink(next);                 /* a stale one: the current key works */
-    rc = fs_random(kek, sizeof kek) == FS_OK
-         ? gate_keys_wrap(g, kek, wrapped) : FS_EINTERNAL;
-    if (rc == FS_OK)
-        rc = gate_keyfile_create(next, g->id_hex, kek, d);
+    rc = gate_change(g, put_profile, &np, &e, d);
     if (rc == FS_OK) {
-        meta_value v = { "keys", wrapped, sizeof wrapped };
-        fs_audit_entry e = { "key rotate", NULL, NULL, g->key_path, "ok" };
-        rc = gate_change(g, put_meta_value, &v, &e, d);
-    }
-    if (rc != FS_OK) {
-        unlink(next);
-    } else if (rename(next, g->key_path) != 0) {
-        /* The gallery already wants the new key; open picks it up. */
-        rc = fs_fail(d, FS_EIO, "the keys are re-wrapped but '%s' could not "
-                     "replace '%s' (%s): the next open finishes it", next,
-                     g->key_path, strerror(errno));
+        free(g->profile_text);
+        g->profile_text = copy;
+        g->profile = *p;
     } else {
-        memcpy(g->kek, kek, sizeof kek);
+        free(copy);
     }
-    fs_wipe(kek, sizeof kek);
+    free(p);
     return rc;
 }

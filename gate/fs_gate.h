@@ -104,6 +104,12 @@ const char *fs_profile_builtin(const char *name);
  * caller frees.  FS_NOTFOUND for an unknown name. */
 int  fs_profile_load(const char *name_or_path, fs_profile *p, char **text,
                      fs_detail *d);
+/* The keys whose values differ between a and b, comma-separated in the
+ * order profiles list them, into out (cap bytes, NUL-terminated; cut
+ * short with "..." when it does not fit; "" when none).  Returns how
+ * many differ. */
+int  fs_profile_diff(const fs_profile *a, const fs_profile *b, char *out,
+                     size_t cap);
 /* G6: 1 when text states one of p's prohibited purposes, in the words of
  * its slug (hyphens as spaces) or of one of its prohibited_terms, with
  * the slug of the first such purpose in the text written to purpose
@@ -164,9 +170,12 @@ typedef struct fs_gate_init {
     const char *unit;
     const char *password;           /* checked against the profile's rule */
     const char *key_file;           /* NULL: the default under
-                                       $XDG_CONFIG_HOME/facesearch/ */
+                                       $XDG_CONFIG_HOME/facesearch/;
+                                       never inside the gallery (G21) */
     const char *model_id;           /* the model the gallery's templates */
     const char *model_sha256;       /* will come from */
+    const char *anchor_file;        /* NULL: beside the key file, with
+                                       the suffix .anchor (G18) */
 } fs_gate_init;
 
 /* Creates the gallery at dir (which must not exist) with its keys, its
@@ -194,14 +203,19 @@ const fs_profile *fs_gate_profile(const fs_gate *g);
 int  fs_gate_profile_show(fs_gate *g, const char **text, fs_detail *d);
 /* The key file in use. */
 const char       *fs_gate_key_path(const fs_gate *g);
+/* The anchor file init picks when given none: the key file's path with
+ * .key replaced by .anchor (or .anchor appended). */
+int  fs_gate_anchor_default(const char *key_path, char *out, size_t cap);
 
 /* ---- sessions ----------------------------------------------------------- */
 
 /* Checks name and password (constant-time, slow hash) and opens a
- * session: FS_EAUTH for an unknown user or a wrong password (the same
- * answer for both, after the profile's delay), FS_ELOCKED while locked
- * after repeated failures, FS_EDISABLED (G3).  Every attempt is audited.
- * The token goes to a 0600 file whose path session_path receives. */
+ * session: FS_EAUTH, one answer with one message, for an unknown user, a
+ * wrong password, an account locked after repeated failures and a
+ * disabled one (G3), after the same hash work and the profile's delay;
+ * FS_ETAMPER for an account record that fails its check.  Every attempt
+ * is audited with its true reason.  The token goes to a 0600 file whose
+ * path session_path receives. */
 int  fs_gate_login(fs_gate *g, const char *name, const char *password,
                    char *session_path, size_t cap, fs_detail *d);
 /* Ends this OS user's session on this gallery (the one fs_gate_session
@@ -211,6 +225,7 @@ int  fs_gate_logout(fs_gate *g, fs_detail *d);
 /* The person acting: this OS user's session on this gallery, valid and
  * unexpired, for an enabled account holding at least one of the roles in
  * any_of (0: any account).  FS_ESESSION (no session, expired, forged),
+ * FS_ETAMPER (its record or the account's edited, moved or planted),
  * FS_EDISABLED, or FS_DENIED naming the missing role; refusals are
  * audited under action.  On success the gate acts as *who from then on. */
 int  fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
@@ -238,12 +253,29 @@ typedef struct fs_audit_record {
     char     outcome[512];
 } fs_audit_record;
 
+/* What fs_audit_verify found. */
+typedef struct fs_audit_check {
+    uint64_t entries;               /* entries verified */
+    uint64_t first, last;           /* their numbers (last 0: none kept) */
+    uint64_t bad;                   /* FS_ETAMPER: the first bad entry */
+    char     anchor[4096];          /* the anchor file read; "" when none */
+    uint64_t anchored;              /* its lines that matched the trail */
+    uint64_t anchor_last;           /* the newest entry it records */
+    uint64_t anchor_purged;         /* its lines older than the trail's
+                                       start (purged under retention) */
+} fs_audit_check;
+
 /* Walks the whole chain (admin, auditor): every entry's MAC over the one
- * before it, the numbering, the recorded head and base.  FS_OK with *n
- * entries, or FS_ETAMPER with *bad the first entry that fails (edited,
- * inserted, removed or moved there) and the detail saying what was found.
- * The check and its finding go on the trail after it. */
-int  fs_audit_verify(fs_gate *g, uint64_t *n, uint64_t *bad, fs_detail *d);
+ * before it, the numbering, the recorded head and base.  Then the anchor
+ * (anchor, or with NULL the gallery's own anchor file when it can be
+ * read): every entry it records must be there with the same content, and
+ * none may be newer than the trail's head, so a trail cut back or wiped
+ * with its head rewritten shows.  FS_OK, or FS_ETAMPER with c->bad the
+ * first entry that fails (edited, inserted, removed or moved there) and
+ * the detail saying what was found; FS_ENOENT when a named anchor cannot
+ * be read.  The check and its finding go on the trail after it. */
+int  fs_audit_verify(fs_gate *g, const char *anchor, fs_audit_check *c,
+                     fs_detail *d);
 
 typedef struct fs_audit_filter {
     int64_t     since_us, until_us;  /* 0: unbounded */
@@ -252,8 +284,10 @@ typedef struct fs_audit_filter {
 } fs_audit_filter;
 
 /* Calls fn for each entry that passes f, oldest first (admin, auditor;
- * the reading goes on the trail first); fn returning non-zero stops the
- * walk with that value. */
+ * the reading goes on the trail first), verifying the chain as it goes:
+ * it stops at the first entry that fails with FS_ETAMPER naming it, and
+ * after the last with FS_ETAMPER when the head says entries were cut.
+ * fn returning non-zero stops the walk with that value. */
 int  fs_audit_walk(fs_gate *g, const fs_audit_filter *f,
                    int (*fn)(void *ctx, const fs_audit_record *r), void *ctx,
                    fs_detail *d);
@@ -275,12 +309,33 @@ int  fs_user_add(fs_gate *g, const fs_user *u, const char *password,
 /* FS_DENIED for the acting admin's own account: nobody disables
  * themselves, so the last enabled admin stays. */
 int  fs_user_disable(fs_gate *g, const char *name, fs_detail *d);
+/* Account recovery (admin): enable clears the disabled flag; unlock
+ * clears a lockout and the count of failed logins.  FS_NOTFOUND for no
+ * such account.  Audited, refusals too. */
+int  fs_user_enable(fs_gate *g, const char *name, fs_detail *d);
+int  fs_user_unlock(fs_gate *g, const char *name, fs_detail *d);
+/* Sets a password (G1, the profile's strength rule).  Their own (name
+ * NULL or the acting user's, any account): current must be the present
+ * password, checked as a login checks it: a wrong one is FS_EAUTH,
+ * counted, slowed and audited, and a locked account is FS_ELOCKED.
+ * Another's: admin only (FS_DENIED, G2), current unused.  Every other
+ * session of the account ends (one's own current one goes on).  The
+ * entry names the account, never a password. */
+int  fs_user_passwd(fs_gate *g, const char *name, const char *current,
+                    const char *password, fs_detail *d);
 /* Every account, by name, in an array the caller frees (admin, auditor). */
 int  fs_user_list(fs_gate *g, fs_user **out, size_t *n, fs_detail *d);
 
 /* Replaces the profile the gallery runs under with the text of an edited
  * or another profile file (parsed first: FS_EINVAL naming the line, and
- * nothing changes).  Audited with both names. */
+ * nothing changes).  Floors: the new text may not lower
+ * retention.audit_days (FS_DENIED naming G18) nor relax the login limits
+ * (more login.max_failures, fewer login.lockout_minutes,
+ * login.failure_delay_ms or password.min_length, more session.hours:
+ * FS_DENIED naming G1) past the shipped profile of the current one's
+ * name, or past the current values when it is not a shipped one; the
+ * detail names the key and both values.  Audited with both names, the
+ * sha256 of the old and new texts and the keys whose values changed. */
 int  fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
                          fs_detail *d);
 
@@ -303,7 +358,10 @@ int  fs_gate_subject_show(fs_gate *g, const char *subject,
  * reason is required: a sealed or expunged record, say. */
 int  fs_gate_subject_remove(fs_gate *g, const char *subject,
                             const char *reason, fs_detail *d);
-/* fs_gallery_verify over the whole store (admin, auditor). */
+/* The whole store checked (admin, auditor): fs_gallery_verify, every
+ * sealed record of the gate opened, and the gallery held to the trail: a
+ * subject the trail removed, and did not enrol again, must be absent
+ * (FS_ETAMPER naming it and the entry). */
 int  fs_gate_gallery_verify(fs_gate *g, fs_detail *d);
 /* The gallery's ranking, FS_RANK_EXACT or FS_RANK_COMPRESSED (admin). */
 int  fs_gate_set_rank_mode(fs_gate *g, int mode, fs_detail *d);

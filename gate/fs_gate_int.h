@@ -3,11 +3,13 @@
  * includes it.
  *
  * The gate's records live in the gallery's record tables:
- *   GT_META      name -> value: the gallery id, the profile text, the
- *                wrapped keys, the key file's path, the audit chain's
- *                base and head
- *   GT_USERS     user name -> account record
- *   GT_SESSIONS  sha256(token) -> {user, created, expires}
+ *   GT_META      name -> value: the gallery id, the wrapped keys and the
+ *                key file's path (plain: read before the keys are known;
+ *                the wrapping binds the other two), the audit chain's
+ *                base and head (MAC'd under the audit key), and sealed:
+ *                the profile text, the counters, the anchor's path
+ *   GT_USERS     user name -> sealed account record
+ *   GT_SESSIONS  sha256(token) -> sealed {user, created, expires}
  *   GT_AUDIT     sequence number (u64 BE) -> entry || its MAC
  *   GT_AGENCIES  agency name -> agency record (G7)
  *   GT_REQUESTS  request number (u64 BE) -> sealed request (G4)
@@ -37,6 +39,10 @@ struct fs_gate {
     uint8_t     data_key[FS_KEY_BYTES];   /* seals images and templates */
     uint8_t     audit_key[FS_KEY_BYTES];  /* MACs the audit trail */
     char        key_path[4096];
+    char        anchor_path[4096];        /* where new heads are anchored */
+    int         anchor_pending;           /* the batch appended entries: */
+    uint64_t    anchor_seq;               /* its head, anchored at commit */
+    uint8_t     anchor_digest[FS_SHA256_BYTES];
     fs_profile  profile;
     char       *profile_text;
     fs_user     who;                      /* the session's account */
@@ -77,6 +83,11 @@ int  gate_note_read(fs_gate *g, const char *action, const char *objects,
 int  gate_require_read(fs_gate *g, unsigned any_of, const char *action,
                        const char *objects, fs_detail *d);
 
+/* Room for one more item of size bytes in the array *v that holds n of
+ * *cap: doubled when full (FS_ENOMEM, *v intact). */
+int  gate_room_for_one(void **v, size_t n, size_t *cap, size_t size,
+                       fs_detail *d);
+
 /* ---- sealed records ---------------------------------------------------------- */
 
 /* Records keyed by a sequence number: the key bytes (u64 big-endian, so
@@ -87,8 +98,8 @@ void gate_id_format(char prefix, uint64_t seq, char id[FS_ID_MAX]);
 /* FS_NOTFOUND (with the detail) unless id is prefix and a number. */
 int  gate_id_parse(const char *id, char prefix, uint64_t *seq, fs_detail *d);
 /* The next number of a counter kept in GT_META (1, 2, ...). */
-int  gate_next_seq(fs_gallery_batch *b, const char *counter, uint64_t *seq,
-                   fs_detail *d);
+int  gate_next_seq(fs_gate *g, fs_gallery_batch *b, const char *counter,
+                   uint64_t *seq, fs_detail *d);
 
 /* Sealed under the data key, bound to table and key: a record moved,
  * edited or planted is FS_ETAMPER naming what.  get returns the plain
@@ -99,28 +110,54 @@ int  gate_sealed_put(fs_gate *g, fs_gallery_batch *b, unsigned table,
 int  gate_sealed_get(fs_gate *g, fs_gallery_batch *b, unsigned table,
                      const void *key, size_t klen, uint8_t **val,
                      size_t *len, fs_detail *d);
+/* Every sealed record of the gate's tables opened (FS_ETAMPER at the
+ * first that fails): with key, re-sealed under it in the batch (key
+ * rotation); with NULL, only checked (gallery verify). */
+int  gate_sealed_all(fs_gate *g, fs_gallery_batch *b, const uint8_t *key,
+                     fs_detail *d);
 /* The same for a record already read (a walk). */
 int  gate_sealed_open(fs_gate *g, unsigned table, const fs_record *r,
                       uint8_t **val, size_t *len, fs_detail *d);
 
-/* Meta values: a NUL-terminated copy (FS_NOTFOUND when absent). */
-int  gate_meta_get(fs_gallery_batch *b, const char *name, char *out,
-                   size_t cap, fs_detail *d);
-int  gate_meta_put(fs_gallery_batch *b, const char *name, const void *val,
-                   size_t len, fs_detail *d);
+/* The meta records read before the keys are known: plain (id, keys,
+ * key_path, key.pending). */
+int  gate_meta_plain_get(fs_gallery_batch *b, const char *name, char *out,
+                         size_t cap, fs_detail *d);
+int  gate_meta_plain_put(fs_gallery_batch *b, const char *name,
+                         const void *val, size_t len, fs_detail *d);
+/* Meta values, sealed as case records are: a NUL-terminated copy
+ * (FS_NOTFOUND when absent, FS_ETAMPER when edited). */
+int  gate_meta_get(fs_gate *g, fs_gallery_batch *b, const char *name,
+                   char *out, size_t cap, fs_detail *d);
+int  gate_meta_put(fs_gate *g, fs_gallery_batch *b, const char *name,
+                   const void *val, size_t len, fs_detail *d);
 
-/* Accounts (fs_account.c). */
-int  gate_user_get(fs_gallery_batch *b, const char *name, fs_user *u,
-                   uint8_t pwrec[], fs_detail *d);
-int  gate_user_put(fs_gallery_batch *b, const fs_user *u,
+/* Accounts (fs_account.c), sealed in GT_USERS: an edited, moved or
+ * planted record is FS_ETAMPER naming the account. */
+int  gate_user_get(fs_gate *g, fs_gallery_batch *b, const char *name,
+                   fs_user *u, uint8_t pwrec[], fs_detail *d);
+int  gate_user_put(fs_gate *g, fs_gallery_batch *b, const fs_user *u,
                    const uint8_t pwrec[], fs_detail *d);
 #define GATE_PWREC_BYTES 64                /* algorithm, cost, salt, hash */
 int  gate_password_hash(const char *password, uint8_t pwrec[]);
 /* 1 when password matches, 0 when not; the same work either way. */
 int  gate_password_verify(const char *password, const uint8_t pwrec[]);
 /* Creates the first administrator (fs_gate_create). */
-int  gate_user_create(fs_gallery_batch *b, const fs_user *u,
+int  gate_user_create(fs_gate *g, fs_gallery_batch *b, const fs_user *u,
                       const char *password, int min_len, fs_detail *d);
+/* A failed password check (fs_session.c), ending batch b: with pwrec,
+ * counted against u (locking it after the profile's number in a row)
+ * and u written back; the entry under action with why; committed, then
+ * the profile's delay.  FS_OK when all that is done. */
+int  gate_login_failed(fs_gate *g, fs_gallery_batch *b, const char *name,
+                       fs_user *u, const uint8_t pwrec[], const char *action,
+                       const char *why, fs_detail *d);
+
+/* Ends every session of user but the one whose token hash is keep
+ * (NULL: all), in the batch: a password changed or set ends the others
+ * (fs_session.c). */
+int  gate_sessions_end(fs_gate *g, fs_gallery_batch *b, const char *user,
+                       const uint8_t *keep, fs_detail *d);
 
 /* Keys (fs_keys.c). */
 int  gate_keyfile_default(const uint8_t id[GATE_ID_BYTES], char *path,
@@ -129,12 +166,21 @@ int  gate_keyfile_create(const char *path, const char *id_hex,
                          const uint8_t kek[FS_KEY_BYTES], fs_detail *d);
 int  gate_keyfile_read(const char *path, const char *id_hex,
                        uint8_t kek[FS_KEY_BYTES], fs_detail *d);
-/* The data and audit keys sealed under kek, for GT_META "keys". */
+/* The data and audit keys sealed under kek, for GT_META "keys", bound to
+ * the gallery's id and the key file's recorded path. */
 #define GATE_WRAPPED_BYTES (2 * FS_KEY_BYTES + FS_SEAL_OVERHEAD)
+#define GATE_KEYS_AAD_MAX  (32 + 4096)
 int  gate_keys_wrap(const fs_gate *g, const uint8_t kek[FS_KEY_BYTES],
-                    uint8_t out[GATE_WRAPPED_BYTES]);
+                    const char *key_path, uint8_t out[GATE_WRAPPED_BYTES]);
 int  gate_keys_unwrap(fs_gate *g, const uint8_t kek[FS_KEY_BYTES],
+                      const char *key_path,
                       const uint8_t in[GATE_WRAPPED_BYTES]);
+/* FS_EKEY when the key file is (or would be) inside the gallery's
+ * directory (G21). */
+int  gate_keyfile_outside(const char *key_path, const char *dir,
+                          fs_detail *d);
+/* rename(from, to) made durable (the directory synced). */
+int  gate_file_replace(const char *from, const char *to, fs_detail *d);
 /* Makes the directories of path (0700) as needed. */
 int  gate_mkdirs(const char *path, fs_detail *d);
 
@@ -143,6 +189,19 @@ int  gate_audit_append(fs_gate *g, fs_gallery_batch *b, const char *user,
                        const char *unit, const fs_audit_entry *e,
                        fs_detail *d);
 int  gate_audit_start(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
+/* Calls fn for every entry, oldest first, each checked against the chain
+ * before fn sees it (FS_ETAMPER at the first that fails); no note. */
+int  gate_audit_each(fs_gate *g,
+                     int (*fn)(void *ctx, const fs_audit_record *r),
+                     void *ctx, fs_detail *d);
+/* Key rotation: the chain verified under the audit key, then every MAC
+ * (entries, base, head) made again under key; FS_ETAMPER leaves a broken
+ * trail as it is, for audit verify to show. */
+int  gate_audit_rekey(fs_gate *g, fs_gallery_batch *b,
+                      const uint8_t key[FS_KEY_BYTES], fs_detail *d);
+/* Every gate commit: the batch, then, when it appended entries, its new
+ * head on the anchor (the anchor file and the system log). */
+int  gate_txn_commit(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
 
 /* Calls fn for every record of a sealed table in key order, opened; fn
  * returning non-zero stops the walk with that value. */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include "../engine/base/fs_file.h"
 
 #define KEYFILE_TAG "facesearch-key 1"
+
+static int sync_dir_of(const char *path);
 
 int gate_mkdirs(const char *path, fs_detail *d)
 {
@@ -75,6 +78,8 @@ int gate_keyfile_create(const char *path, const char *id_hex,
     int ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
     int err = errno;
     close(fd);
+    if (ok && sync_dir_of(path) != 0)
+        ok = 0, err = errno;
     fs_wipe(line, sizeof line);
     fs_wipe(hex, sizeof hex);
     if (!ok) {
@@ -120,35 +125,117 @@ int gate_keyfile_read(const char *path, const char *id_hex,
     return rc;
 }
 
-static void keys_aad(const fs_gate *g, uint8_t aad[GATE_ID_BYTES + 16])
+/* Where path would be, absolute: the real path of its longest existing
+ * ancestor, the rest appended as written. */
+static int absolute(const char *path, char out[PATH_MAX], fs_detail *d)
 {
-    memcpy(aad, "facesearch keys1", 16);
+    char buf[PATH_MAX], cwd[PATH_MAX];
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
+        return fs_fail(d, FS_EIO, "cannot read the working directory");
+    if (snprintf(buf, sizeof buf, "%s%s%s", path[0] == '/' ? "" : cwd,
+                 path[0] == '/' ? "" : "/", path) >= (int)sizeof buf)
+        return fs_fail(d, FS_EINVAL, "path too long: '%.64s...'", path);
+    size_t cut = strlen(buf);
+    for (;;) {
+        char save = buf[cut];
+        buf[cut] = 0;
+        char *real = cut ? realpath(buf, NULL) : strdup("/");
+        buf[cut] = save;
+        if (real) {
+            int n = snprintf(out, PATH_MAX, "%s%s", strcmp(real, "/") ? real
+                             : "", buf + cut);
+            free(real);
+            return n < PATH_MAX ? FS_OK
+                   : fs_fail(d, FS_EINVAL, "path too long: '%.64s...'", path);
+        }
+        while (cut > 0 && buf[--cut] != '/')
+            ;
+    }
+}
+
+int gate_keyfile_outside(const char *key_path, const char *dir,
+                         fs_detail *d)
+{
+    char k[PATH_MAX], g[PATH_MAX];
+    int rc = absolute(key_path, k, d);
+    if (rc == FS_OK)
+        rc = absolute(dir, g, d);
+    if (rc != FS_OK)
+        return rc;
+    size_t n = strlen(g);
+    if (strncmp(k, g, n) == 0 && (k[n] == '/' || k[n] == 0))
+        return fs_fail(d, FS_EKEY, "G21: key file '%s' is inside the gallery "
+                       "'%s': whoever copies the gallery would hold its key; "
+                       "keep the key file elsewhere", key_path, dir);
+    return FS_OK;
+}
+
+/* The directory holding path made durable (a rename or create in it). */
+static int sync_dir_of(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = 0;
+    else if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    return fs_file_sync_dir(dir);
+}
+
+int gate_file_replace(const char *from, const char *to, fs_detail *d)
+{
+    if (rename(from, to) != 0 || sync_dir_of(to) != 0)
+        return fs_fail(d, fs_errno_code(errno), "cannot move '%s' to '%s': "
+                       "%s", from, to, strerror(errno));
+    return FS_OK;
+}
+
+/* The wrapped keys name their gallery and where its key file is kept, so
+ * a key file opens one gallery and an edited path record shows. */
+static size_t keys_aad(const fs_gate *g, const char *key_path,
+                       uint8_t aad[GATE_KEYS_AAD_MAX])
+{
+    size_t n = strnlen(key_path, GATE_KEYS_AAD_MAX - 32);
+    memcpy(aad, "facesearch keys2", 16);
     memcpy(aad + 16, g->id, GATE_ID_BYTES);
+    memcpy(aad + 16 + GATE_ID_BYTES, key_path, n);
+    return 16 + GATE_ID_BYTES + n;
 }
 
 int gate_keys_wrap(const fs_gate *g, const uint8_t kek[FS_KEY_BYTES],
-                   uint8_t out[GATE_WRAPPED_BYTES])
+                   const char *key_path, uint8_t out[GATE_WRAPPED_BYTES])
 {
-    uint8_t plain[2 * FS_KEY_BYTES], aad[GATE_ID_BYTES + 16];
+    uint8_t plain[2 * FS_KEY_BYTES], aad[GATE_KEYS_AAD_MAX];
     memcpy(plain, g->data_key, FS_KEY_BYTES);
     memcpy(plain + FS_KEY_BYTES, g->audit_key, FS_KEY_BYTES);
-    keys_aad(g, aad);
-    int rc = fs_seal_buf(kek, aad, sizeof aad, plain, sizeof plain, out);
+    size_t alen = keys_aad(g, key_path, aad);
+    int rc = fs_seal_buf(kek, aad, alen, plain, sizeof plain, out);
     fs_wipe(plain, sizeof plain);
     return rc;
 }
 
 int gate_keys_unwrap(fs_gate *g, const uint8_t kek[FS_KEY_BYTES],
+                     const char *key_path,
                      const uint8_t in[GATE_WRAPPED_BYTES])
 {
-    uint8_t plain[2 * FS_KEY_BYTES], aad[GATE_ID_BYTES + 16];
-    keys_aad(g, aad);
-    int rc = fs_unseal_buf(kek, aad, sizeof aad, in, GATE_WRAPPED_BYTES,
-                           plain);
+    uint8_t plain[2 * FS_KEY_BYTES], aad[GATE_KEYS_AAD_MAX];
+    size_t alen = keys_aad(g, key_path, aad);
+    int rc = fs_unseal_buf(kek, aad, alen, in, GATE_WRAPPED_BYTES, plain);
     if (rc == FS_OK) {
         memcpy(g->data_key, plain, FS_KEY_BYTES);
         memcpy(g->audit_key, plain + FS_KEY_BYTES, FS_KEY_BYTES);
     }
     fs_wipe(plain, sizeof plain);
     return rc;
+}
+
+int fs_gate_anchor_default(const char *key_path, char *out, size_t cap)
+{
+    size_t n = strlen(key_path);
+    int stem = n > 4 && strcmp(key_path + n - 4, ".key") == 0;
+    return snprintf(out, cap, "%.*s.anchor", (int)(stem ? n - 4 : n),
+                    key_path) < (int)cap ? FS_OK : FS_EINVAL;
 }

@@ -387,6 +387,63 @@ int fs_profile_load(const char *name, fs_profile *p, char **text,
     return rc;
 }
 
+/* Whether key k holds the same value in a and b. */
+static int same_value(const pkey *k, const fs_profile *a, const fs_profile *b)
+{
+    const char *x = (const char *)a + k->off, *y = (const char *)b + k->off;
+    switch (k->type) {
+    case T_STR:
+        return strcmp(x, y) == 0;
+    case T_INT: case T_BOOL:
+        return *(const int *)x == *(const int *)y;
+    case T_REAL:
+        return *(const double *)x == *(const double *)y;
+    case T_LIST: {
+        int n = *(const int *)((const char *)a + k->size);
+        if (n != *(const int *)((const char *)b + k->size))
+            return 0;
+        for (int i = 0; i < n; i++)
+            if (strcmp(x + 64 * i, y + 64 * i) != 0)
+                return 0;
+        return 1;
+    }
+    case T_TERMS:
+        if (a->n_terms != b->n_terms)
+            return 0;
+        for (int i = 0; i < a->n_terms; i++)
+            if (a->terms[i].purpose != b->terms[i].purpose ||
+                strcmp(a->terms[i].phrase, b->terms[i].phrase) != 0)
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+int fs_profile_diff(const fs_profile *a, const fs_profile *b, char *out,
+                    size_t cap)
+{
+    static const char more[] = ", ...";
+    int n = 0, cut = 0;
+    size_t len = 0;
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (same_value(&keys[i], a, b))
+            continue;
+        n++;
+        /* a name goes in only while room for the ellipsis stays */
+        size_t need = strlen(keys[i].name) + 2;
+        cut |= len + need + sizeof more > cap;
+        if (!cut)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s",
+                                    len ? ", " : "", keys[i].name);
+    }
+    if (cut && cap >= sizeof more)
+        len += (size_t)snprintf(out + len, cap - len, "%s",
+                                len ? more : more + 2);
+    if (cap)
+        out[len < cap ? len : cap - 1] = 0;
+    return n;
+}
+
 /* Whether phrase's words start at t: letters and digits compared
  * case-blind, any other phrase character (a space, a slug's hyphen)
  * standing for one run of other characters in t.  The last word must end

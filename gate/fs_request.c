@@ -11,6 +11,8 @@
  */
 #include "fs_gate_int.h"
 
+#include "../engine/base/fs_text.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 
 #define REQUEST_VERSION 1
 #define AGENCY_VERSION  1
+#define REASON_MAX      255      /* bytes of a suspension or hold reason */
 
 static const char *const outcome_names[] = {
     "none", "lead", "no-candidate", "rejected"
@@ -43,17 +46,12 @@ const char *fs_outcome_name(int outcome)
 
 /* ---- the form (G4-G6, G8) ------------------------------------------------ */
 
-/* Printable text of min..cap-1 bytes with no control characters: what
- * every field must be before its own rule is asked. */
-static int text_ok(const char *s, size_t min, size_t cap)
+/* min..cap-1 bytes: the length rule of every field (what the bytes may
+ * be is fs_text_check's). */
+static int length_ok(const char *s, size_t min, size_t cap)
 {
     size_t n = s ? strlen(s) : 0;
-    if (n < min || n >= cap)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
+    return n >= min && n < cap;
 }
 
 static int case_ok(const char *s)
@@ -125,11 +123,16 @@ int fs_request_check(const fs_profile *p, const fs_request_form *f,
         if (!x->value || !*x->value)
             return fs_fail(d, FS_EINVAL, "G4: the request has no %s (%s)",
                            x->name, x->option);
-        if (!text_ok(x->value, x->min, x->cap))
+        if (!length_ok(x->value, x->min, x->cap))
             return fs_fail(d, FS_EINVAL, "G4: the %s (%s) must be %zu to "
                            "%zu characters of text%s", x->name, x->option,
                            x->min, x->cap - 1, i == 5 ? " stating the "
                            "facts that amount to reasonable suspicion" : "");
+        char what[80];
+        snprintf(what, sizeof what, "%s (%s)", x->name, x->option);
+        int rc = fs_text_check(what, x->value, x->cap - 1, d);
+        if (rc != FS_OK)
+            return rc;
     }
     if (!case_ok(f->case_no))
         return fs_fail(d, FS_EINVAL, "G4: case number '%s' (--case) is "
@@ -258,15 +261,22 @@ static int agency_change_run(agency_change *c, const char *action,
     int rc = gate_require(g, FS_ROLE_ADMIN, 0, action, d);
     if (rc != FS_OK)
         return rc;
-    if (!text_ok(c->name, 2, FS_FIELD_MAX))
+    if (!length_ok(c->name, 2, FS_FIELD_MAX))
         return fs_fail(d, FS_EINVAL, "an agency name is 2 to %d characters "
                        "of text", FS_FIELD_MAX - 1);
-    if (c->op == 0 && !text_ok(c->mou, 1, FS_FIELD_MAX))
+    if (c->op == 0 && !length_ok(c->mou, 1, FS_FIELD_MAX))
         return fs_fail(d, FS_EINVAL, "G7: an agency needs its agreement "
                        "on file (--mou REF, 1 to %d characters)",
                        FS_FIELD_MAX - 1);
-    if (c->op == 1 && !text_ok(c->reason, 1, 256))
+    if (c->op == 1 && !length_ok(c->reason, 1, REASON_MAX + 1))
         return fs_fail(d, FS_EINVAL, "a suspension says why (--reason)");
+    if ((rc = fs_text_check("agency name", c->name, FS_FIELD_MAX - 1, d))
+        != FS_OK ||
+        (rc = fs_text_check("MOU reference (--mou)", c->mou,
+                            FS_FIELD_MAX - 1, d)) != FS_OK ||
+        (rc = fs_text_check("suspension reason (--reason)", c->reason,
+                            REASON_MAX, d)) != FS_OK)
+        return rc;
     char objects[FS_FIELD_MAX * 2 + 16];
     snprintf(objects, sizeof objects, "agency %s%s%s", c->name,
              c->op == 0 ? ", MOU " : "", c->op == 0 ? c->mou : "");
@@ -318,22 +328,6 @@ int gate_walk_sealed(fs_gate *g, fs_gallery_batch *b, unsigned table,
     return rc == FS_NOTFOUND ? FS_OK : rc;
 }
 
-/* Room for one more item of size bytes in the array *v that holds n of
- * *cap: doubled when full. */
-static int room_for_one(void **v, size_t n, size_t *cap, size_t size,
-                        fs_detail *d)
-{
-    if (n < *cap)
-        return FS_OK;
-    size_t c = *cap ? 2 * *cap : 16;
-    void *nv = realloc(*v, c * size);
-    if (!nv)
-        return fs_fail(d, FS_ENOMEM, "no memory for the list");
-    *v = nv;
-    *cap = c;
-    return FS_OK;
-}
-
 typedef struct agency_list {
     fs_gate   *g;
     fs_gallery_batch *b;
@@ -353,7 +347,7 @@ static int collect_agency(void *ctx, const fs_record *r, const uint8_t *v,
     memcpy(name, r->key, r->klen);
     name[r->klen] = 0;
     void *arr = l->v;
-    int rc = room_for_one(&arr, l->n, &l->cap, sizeof *l->v, d);
+    int rc = gate_room_for_one(&arr, l->n, &l->cap, sizeof *l->v, d);
     l->v = arr;
     return rc == FS_OK ? agency_get(l->g, l->b, name, &l->v[l->n++], d) : rc;
 }
@@ -529,7 +523,7 @@ static int file_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
                                      d) : FS_OK;
     uint64_t seq;
     if (rc == FS_OK)
-        rc = gate_next_seq(b, "next_request", &seq, d);
+        rc = gate_next_seq(x->g, b, "next_request", &seq, d);
     if (rc != FS_OK)
         return rc;
     gate_id_format('R', seq, r->id);
@@ -623,7 +617,7 @@ static int collect_request(void *ctx, const fs_record *rec,
     if ((l->open_only && r.state != FS_REQUEST_OPEN) || !visible(l->g, &r))
         return FS_OK;
     void *arr = l->v;
-    int rc = room_for_one(&arr, l->n, &l->cap, sizeof *l->v, d);
+    int rc = gate_room_for_one(&arr, l->n, &l->cap, sizeof *l->v, d);
     l->v = arr;
     if (rc == FS_OK)
         l->v[l->n++] = r;
@@ -718,9 +712,12 @@ int fs_request_hold(fs_gate *g, const char *id, const char *reason,
                           FS_ROLE_ADMIN, 0, "request hold", d);
     if (rc != FS_OK)
         return rc;
-    if (!text_ok(reason, 1, 256))
+    if (!length_ok(reason, 1, REASON_MAX + 1))
         return fs_fail(d, FS_EINVAL, "G12: holding probes as evidence says "
                        "why (--reason)");
+    if ((rc = fs_text_check("reason for holding (--reason)", reason,
+                            REASON_MAX, d)) != FS_OK)
+        return rc;
     closing c = { g, id, 0, 0, "", "" };
     snprintf(c.objects, sizeof c.objects, "request %.15s", id ? id : "");
     fs_audit_entry e = { "request hold", c.case_no, reason, c.objects, "ok" };

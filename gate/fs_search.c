@@ -140,7 +140,7 @@ static int store_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
         rc = fs_fail(d, FS_DENIED, "G10: request %s was closed during the "
                      "search: nothing is released", r.id);
     if (rc == FS_OK)
-        rc = gate_next_seq(b, "next_search", &seq, d);
+        rc = gate_next_seq(g, b, "next_search", &seq, d);
     if (rc == FS_OK)
         rc = gate_id_parse(r.id, 'R', &rseq, d);
     if (rc != FS_OK)

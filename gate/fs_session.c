@@ -9,10 +9,15 @@
  * no session.  A token file readable by others is refused, as is any
  * token whose hash the gallery does not hold (forged, ended, expired).
  *
+ * Session records are sealed under the data key and bound to the token's
+ * hash, so a row written into the file by someone without the key file
+ * (a session whose token they chose) opens nothing: FS_ETAMPER, audited.
+ *
  * Failed logins cost the profile's delay, count against the account and
  * lock it for a while after too many in a row; each is audited (G18).
- * An unknown name costs the same hash work and gets the same answer as a
- * wrong password, so names cannot be probed.
+ * An unknown name, a wrong password, a locked and a disabled account get
+ * the same answer after the same hash work and delay, so names and
+ * account states cannot be probed; the trail keeps the true reason.
  */
 #include "fs_gate_int.h"
 
@@ -113,42 +118,96 @@ static int token_write(const fs_gate *g, const uint8_t token[TOKEN_BYTES],
     return FS_OK;
 }
 
-/* Session record: user, created, expires (unix seconds). */
-static int session_get(fs_gallery_batch *b, const uint8_t hash[32],
-                       char user[FS_USER_MAX], int64_t *expires,
-                       fs_detail *d)
+/* Session record, sealed under the data key and bound to GT_SESSIONS and
+ * the token's hash, so a row planted with a hash of the attacker's choice
+ * (or a real one moved there) opens nothing: user, created, expires
+ * (unix seconds). */
+#define SESSION_TAMPERED "a session record fails its check (edited, moved " \
+                         "or planted without the key): refused"
+
+static int session_unpack(const uint8_t *v, size_t len,
+                          char user[FS_USER_MAX], int64_t *expires,
+                          fs_detail *d)
 {
-    fs_record r;
-    int rc = fs_record_get(b, GT_SESSIONS, hash, 32, &r, d);
-    if (rc != FS_OK)
-        return rc;
-    fs_rbuf rb = { r.val, r.vlen, 0, 0 };
+    fs_rbuf rb = { v, len, 0, 0 };
     fs_rbuf_str(&rb, user, FS_USER_MAX);
     (void)fs_rbuf_u64(&rb);
     *expires = (int64_t)fs_rbuf_u64(&rb);
-    return rb.bad ? fs_fail(d, FS_EFORMAT, "a session record is damaged")
-                  : FS_OK;
+    return rb.bad || rb.off != rb.len
+           ? fs_fail(d, FS_EFORMAT, "a session record is damaged") : FS_OK;
 }
 
-/* Sessions past their expiry go at each login. */
-static int prune_sessions(fs_gallery_batch *b, int64_t now, fs_detail *d)
+static int session_get(fs_gate *g, fs_gallery_batch *b,
+                       const uint8_t hash[32], char user[FS_USER_MAX],
+                       int64_t *expires, fs_detail *d)
+{
+    uint8_t *v;
+    size_t len;
+    int rc = gate_sealed_get(g, b, GT_SESSIONS, hash, 32, &v, &len, d);
+    if (rc == FS_ETAMPER)
+        return fs_fail(d, FS_ETAMPER, SESSION_TAMPERED);
+    if (rc != FS_OK)
+        return rc;
+    rc = session_unpack(v, len, user, expires, d);
+    free(v);
+    return rc;
+}
+
+static int session_put(fs_gate *g, fs_gallery_batch *b,
+                       const uint8_t hash[32], const char *user,
+                       int64_t now, fs_detail *d)
+{
+    fs_wbuf w = { 0 };
+    fs_wbuf_str(&w, user);
+    fs_wbuf_u64(&w, (uint64_t)now);
+    fs_wbuf_u64(&w, (uint64_t)(now + 3600LL * g->profile.session_hours));
+    int rc = w.oom ? fs_fail(d, FS_ENOMEM, "no memory for a session")
+                   : gate_sealed_put(g, b, GT_SESSIONS, hash, 32, w.p, w.len,
+                                     d);
+    fs_wbuf_free(&w);
+    return rc;
+}
+
+/* One pass over the sessions, removing those past their expiry, those
+ * that fail their check (they can never open a session, and keeping them
+ * would let one planted row stop every login: *bad counts them, for the
+ * entry), and with user, every session of that account but keep's. */
+static int sweep_sessions(fs_gate *g, fs_gallery_batch *b, int64_t now,
+                          const char *user, const uint8_t *keep, int *bad,
+                          fs_detail *d)
 {
     fs_record r;
     int rc = fs_record_seek(b, GT_SESSIONS, NULL, 0, 0, &r, d);
+    *bad = 0;
     while (rc == FS_OK) {
-        uint8_t key[32];
-        char user[FS_USER_MAX];
-        int64_t expires;
-        if (r.klen != 32)
-            return fs_fail(d, FS_EFORMAT, "a session record is damaged");
-        memcpy(key, r.key, 32);
-        rc = session_get(b, key, user, &expires, d);
-        if (rc == FS_OK && expires <= now)
-            rc = fs_record_del(b, GT_SESSIONS, key, 32, d);
+        uint8_t key[FS_RECORD_KEY_MAX], *v;
+        size_t klen = r.klen, len;
+        char who[FS_USER_MAX] = "";
+        int64_t expires = 0;
+        memcpy(key, r.key, klen);
+        int orc = gate_sealed_open(g, GT_SESSIONS, &r, &v, &len, NULL);
+        if (orc == FS_OK) {
+            orc = session_unpack(v, len, who, &expires, NULL);
+            free(v);
+        }
+        if (orc == FS_ENOMEM)
+            return fs_fail(d, orc, "no memory to read the sessions");
+        *bad += orc != FS_OK;
+        int ends = user && strcmp(who, user) == 0 &&
+                   !(keep && klen == 32 && memcmp(key, keep, 32) == 0);
+        if (orc != FS_OK || expires <= now || ends)
+            rc = fs_record_del(b, GT_SESSIONS, key, klen, d);
         if (rc == FS_OK)
-            rc = fs_record_seek(b, GT_SESSIONS, key, 32, 1, &r, d);
+            rc = fs_record_seek(b, GT_SESSIONS, key, klen, 1, &r, d);
     }
     return rc == FS_NOTFOUND ? FS_OK : rc;
+}
+
+int gate_sessions_end(fs_gate *g, fs_gallery_batch *b, const char *user,
+                      const uint8_t *keep, fs_detail *d)
+{
+    int bad;
+    return sweep_sessions(g, b, (int64_t)time(NULL), user, keep, &bad, d);
 }
 
 static void pause_ms(int ms)
@@ -158,16 +217,14 @@ static void pause_ms(int ms)
         ;
 }
 
-/* A refused login: counted, maybe locking the account, audited under
- * the name given, and the same slow answer whatever the reason. */
-static int login_refused(fs_gate *g, fs_gallery_batch *b, const char *name,
-                         fs_user *u, const uint8_t *pwrec, int rc,
-                         const char *why, fs_detail *d)
+int gate_login_failed(fs_gate *g, fs_gallery_batch *b, const char *name,
+                      fs_user *u, const uint8_t pwrec[], const char *action,
+                      const char *why, fs_detail *d)
 {
     const fs_profile *p = &g->profile;
-    char outcome[200];
+    char outcome[240];
     snprintf(outcome, sizeof outcome, "refused: %s", why);
-    if (u && rc == FS_EAUTH) {
+    if (u && pwrec) {
         int64_t now = (int64_t)time(NULL);
         if (++u->failures >= p->login_max_failures) {
             u->locked_until = now + 60LL * p->login_lockout_minutes;
@@ -176,31 +233,38 @@ static int login_refused(fs_gate *g, fs_gallery_batch *b, const char *name,
                      "for %d minutes after %d failures", why,
                      p->login_lockout_minutes, p->login_max_failures);
         }
-        int wrc = gate_user_put(b, u, pwrec, d);
+        int wrc = gate_user_put(g, b, u, pwrec, d);
         if (wrc != FS_OK) {
             fs_gallery_abort(b);
             return wrc;
         }
     }
-    fs_audit_entry e = { "login", NULL, NULL, name, outcome };
+    fs_audit_entry e = { action, NULL, NULL, name, outcome };
     int arc = gate_audit_append(g, b, name, u ? u->unit : "", &e, d);
     if (arc == FS_OK)
-        arc = fs_gallery_commit(b, d);
+        arc = gate_txn_commit(g, b, d);
     else
         fs_gallery_abort(b);
-    if (arc != FS_OK)
-        return arc;
-    pause_ms(p->login_failure_delay_ms);
-    switch (rc) {
-    case FS_ELOCKED:
-        return fs_fail(d, rc, "account '%s' is locked after repeated failed "
-                       "logins; try again later or ask an admin", name);
-    case FS_EDISABLED:
-        return fs_fail(d, rc, "G3: account '%s' is disabled", name);
-    default:
-        return fs_fail(d, FS_EAUTH, "login refused: wrong user name or "
-                       "password");
-    }
+    if (arc == FS_OK)
+        pause_ms(p->login_failure_delay_ms);
+    return arc;
+}
+
+/* A refused login: audited under the name given with its true reason
+ * (counted when it was a wrong password), then one answer whatever the
+ * reason, after the same hash work and the same delay, so that unknown
+ * names, locked and disabled accounts cannot be told apart from outside
+ * (G1); only the trail knows which it was. */
+static int login_refused(fs_gate *g, fs_gallery_batch *b, const char *name,
+                         fs_user *u, const uint8_t *pwrec, const char *why,
+                         fs_detail *d)
+{
+    int rc = gate_login_failed(g, b, name, u, pwrec, "login", why, d);
+    if (rc != FS_OK)
+        return rc;
+    return fs_fail(d, FS_EAUTH, "login refused: wrong user name or "
+                   "password, or the account is locked or disabled (an "
+                   "admin can tell which)");
 }
 
 int fs_gate_login(fs_gate *g, const char *name, const char *password,
@@ -214,49 +278,47 @@ int fs_gate_login(fs_gate *g, const char *name, const char *password,
     uint8_t pwrec[GATE_PWREC_BYTES];
     int64_t now = (int64_t)time(NULL);
     rc = fs_user_check_name(name, NULL) == FS_OK
-         ? gate_user_get(b, name, &u, pwrec, d) : FS_NOTFOUND;
+         ? gate_user_get(g, b, name, &u, pwrec, d) : FS_NOTFOUND;
     if (rc == FS_NOTFOUND) {
         uint8_t dummy[GATE_PWREC_BYTES];   /* the same work as a real try */
         gate_password_hash(password, dummy);
-        return login_refused(g, b, name, NULL, NULL, FS_EAUTH,
-                             "no such user", d);
+        return login_refused(g, b, name, NULL, NULL, "no such user", d);
     }
     if (rc != FS_OK) {
         fs_gallery_abort(b);
+        return gate_refusal(g, name, "", "login", name, rc, d);
+    }
+    /* The hash is checked whatever the account's state: the same work.
+     * Only a wrong password on an open account counts towards a lock. */
+    int ok = gate_password_verify(password, pwrec);
+    int open = !u.disabled && u.locked_until <= now;
+    const char *why = u.disabled ? "account disabled (G3)"
+                      : !open ? "account locked"
+                      : !ok ? "wrong password" : NULL;
+    if (why) {
+        rc = login_refused(g, b, name, &u, open ? pwrec : NULL, why, d);
+        fs_wipe(pwrec, sizeof pwrec);
         return rc;
     }
-    if (u.disabled)
-        return login_refused(g, b, name, &u, pwrec, FS_EDISABLED,
-                             "account disabled (G3)", d);
-    if (u.locked_until > now)
-        return login_refused(g, b, name, &u, pwrec, FS_ELOCKED,
-                             "account locked", d);
-    if (!gate_password_verify(password, pwrec))
-        return login_refused(g, b, name, &u, pwrec, FS_EAUTH,
-                             "wrong password", d);
 
     uint8_t token[TOKEN_BYTES], hash[32], old[TOKEN_BYTES];
+    int bad = 0;
     u.failures = 0;
     u.locked_until = 0;
-    rc = gate_user_put(b, &u, pwrec, d);
+    rc = gate_user_put(g, b, &u, pwrec, d);
+    fs_wipe(pwrec, sizeof pwrec);
     if (rc == FS_OK && token_read(g, old, NULL) == FS_OK) {
         fs_sha256(old, sizeof old, hash);     /* this user's last session */
         int drc = fs_record_del(b, GT_SESSIONS, hash, 32, d);
         rc = drc == FS_NOTFOUND ? FS_OK : drc;
     }
     if (rc == FS_OK)
-        rc = prune_sessions(b, now, d);
+        rc = sweep_sessions(g, b, now, NULL, NULL, &bad, d);
     if (rc == FS_OK && fs_random(token, sizeof token) != FS_OK)
         rc = fs_fail(d, FS_EINTERNAL, "the random generator failed");
     if (rc == FS_OK) {
         fs_sha256(token, sizeof token, hash);
-        fs_wbuf w = { 0 };
-        fs_wbuf_str(&w, u.name);
-        fs_wbuf_u64(&w, (uint64_t)now);
-        fs_wbuf_u64(&w, (uint64_t)(now + 3600LL * g->profile.session_hours));
-        rc = w.oom ? FS_ENOMEM : fs_record_put(b, GT_SESSIONS, hash, 32, w.p,
-                                               w.len, FS_RECORD_NEW, d);
-        fs_wbuf_free(&w);
+        rc = session_put(g, b, hash, u.name, now, d);
     }
     if (rc == FS_OK)
         rc = token_write(g, token, session_path, cap, d);
@@ -267,7 +329,11 @@ int fs_gate_login(fs_gate *g, const char *name, const char *password,
     }
     g->who = u;
     g->have_who = 1;
-    fs_audit_entry e = { "login", NULL, NULL, u.name, "ok" };
+    char outcome[160];
+    snprintf(outcome, sizeof outcome, bad ? "ok; %d session record%s that "
+             "failed %s check removed (tampered)" : "ok", bad,
+             bad == 1 ? "" : "s", bad == 1 ? "its" : "their");
+    fs_audit_entry e = { "login", NULL, NULL, u.name, outcome };
     return gate_commit(g, b, &e, d);
 }
 
@@ -321,17 +387,19 @@ int fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
     fs_gallery_batch *b;
     if ((rc = fs_gallery_begin_read(g->gal, &b, d)) != FS_OK)
         return rc;
-    char name[FS_USER_MAX];
-    int64_t expires;
+    char name[FS_USER_MAX] = "";
+    int64_t expires = 0;
     fs_user u;
-    rc = session_get(b, hash, name, &expires, d);
+    rc = session_get(g, b, hash, name, &expires, d);
     if (rc == FS_OK)
-        rc = gate_user_get(b, name, &u, NULL, d);
+        rc = gate_user_get(g, b, name, &u, NULL, d);
     fs_gallery_abort(b);
     if (rc == FS_NOTFOUND)
         return refused(g, "-", "", action, fs_fail(d, FS_ESESSION, "the "
                        "session token is not valid here (ended, forged or "
                        "from another gallery): log in again"), d);
+    if (rc == FS_ETAMPER)         /* a planted or edited record: never */
+        return refused(g, name[0] ? name : "-", "", action, rc, d);
     if (rc != FS_OK)
         return rc;
     if (expires <= (int64_t)time(NULL))

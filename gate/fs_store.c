@@ -49,12 +49,12 @@ int gate_id_parse(const char *id, char prefix, uint64_t *seq, fs_detail *d)
     return FS_OK;
 }
 
-int gate_next_seq(fs_gallery_batch *b, const char *counter, uint64_t *seq,
-                  fs_detail *d)
+int gate_next_seq(fs_gate *g, fs_gallery_batch *b, const char *counter,
+                  uint64_t *seq, fs_detail *d)
 {
     char val[24];
     uint64_t v = 0;
-    int rc = gate_meta_get(b, counter, val, sizeof val, d);
+    int rc = gate_meta_get(g, b, counter, val, sizeof val, d);
     if (rc == FS_OK) {
         char *end;
         v = strtoull(val, &end, 10);
@@ -66,10 +66,24 @@ int gate_next_seq(fs_gallery_batch *b, const char *counter, uint64_t *seq,
     }
     v++;
     snprintf(val, sizeof val, "%llu", (unsigned long long)v);
-    rc = gate_meta_put(b, counter, val, strlen(val), d);
+    rc = gate_meta_put(g, b, counter, val, strlen(val), d);
     if (rc == FS_OK)
         *seq = v;
     return rc;
+}
+
+int gate_room_for_one(void **v, size_t n, size_t *cap, size_t size,
+                      fs_detail *d)
+{
+    if (n < *cap)
+        return FS_OK;
+    size_t c = *cap ? 2 * *cap : 16;
+    void *nv = realloc(*v, c * size);
+    if (!nv)
+        return fs_fail(d, FS_ENOMEM, "no memory for the list");
+    *v = nv;
+    *cap = c;
+    return FS_OK;
 }
 
 /* table || key: what binds a sealed record to its place. */
@@ -81,9 +95,9 @@ static size_t aad_of(unsigned table, const void *key, size_t klen,
     return klen + 1;
 }
 
-int gate_sealed_put(fs_gate *g, fs_gallery_batch *b, unsigned table,
-                    const void *key, size_t klen, const void *val,
-                    size_t len, fs_detail *d)
+static int seal_put(const uint8_t key[FS_KEY_BYTES], fs_gallery_batch *b,
+                    unsigned table, const void *rkey, size_t klen,
+                    const void *val, size_t len, fs_detail *d)
 {
     uint8_t aad[1 + FS_RECORD_KEY_MAX];
     if (klen > FS_RECORD_KEY_MAX)
@@ -91,14 +105,74 @@ int gate_sealed_put(fs_gate *g, fs_gallery_batch *b, unsigned table,
     uint8_t *out = malloc(len + FS_SEAL_OVERHEAD);
     if (!out)
         return fs_fail(d, FS_ENOMEM, "no memory to seal a record");
-    size_t alen = aad_of(table, key, klen, aad);
-    int rc = fs_seal_buf(g->data_key, aad, alen, val, len, out);
+    size_t alen = aad_of(table, rkey, klen, aad);
+    int rc = fs_seal_buf(key, aad, alen, val, len, out);
     if (rc == FS_OK)
-        rc = fs_record_put(b, table, key, klen, out, len + FS_SEAL_OVERHEAD,
-                           0, d);
+        rc = fs_record_put(b, table, rkey, klen, out,
+                           len + FS_SEAL_OVERHEAD, 0, d);
     else
         rc = fs_fail(d, rc, "cannot seal a record");
     free(out);                 /* ciphertext: nothing to wipe */
+    return rc;
+}
+
+int gate_sealed_put(fs_gate *g, fs_gallery_batch *b, unsigned table,
+                    const void *key, size_t klen, const void *val,
+                    size_t len, fs_detail *d)
+{
+    return seal_put(g->data_key, b, table, key, klen, val, len, d);
+}
+
+/* Every record of table opened, and with key re-sealed under it; those
+ * for which plain(r) says so left alone. */
+static int reseal_table(fs_gate *g, fs_gallery_batch *b, unsigned table,
+                        const uint8_t *key, int (*plain)(const fs_record *r),
+                        fs_detail *d)
+{
+    fs_record r;
+    uint8_t rkey[FS_RECORD_KEY_MAX];
+    int rc = fs_record_seek(b, table, NULL, 0, 0, &r, d);
+    while (rc == FS_OK) {
+        size_t klen = r.klen, len = 0;
+        uint8_t *val = NULL;
+        memcpy(rkey, r.key, klen);
+        if (!plain || !plain(&r)) {
+            rc = gate_sealed_open(g, table, &r, &val, &len, d);
+            if (rc == FS_OK && key)
+                rc = seal_put(key, b, table, rkey, klen, val, len, d);
+            if (val)
+                fs_wipe(val, len);
+            free(val);
+        }
+        if (rc == FS_OK)
+            rc = fs_record_seek(b, table, rkey, klen, 1, &r, d);
+    }
+    return rc == FS_NOTFOUND ? FS_OK : rc;
+}
+
+/* The meta records that are not sealed under the data key: those read
+ * before it is known, and the trail's ends (MAC'd under the audit key). */
+static int meta_not_sealed(const fs_record *r)
+{
+    static const char *const names[] = { "id", "keys", "key_path",
+                                         "key.pending", "audit.base",
+                                         "audit.head" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (r->klen == strlen(names[i]) &&
+            memcmp(r->key, names[i], r->klen) == 0)
+            return 1;
+    return 0;
+}
+
+int gate_sealed_all(fs_gate *g, fs_gallery_batch *b, const uint8_t *key,
+                    fs_detail *d)
+{
+    static const unsigned sealed[] = { GT_USERS, GT_SESSIONS, GT_AGENCIES,
+                                       GT_REQUESTS, GT_SEARCHES, GT_PROBES };
+    int rc = reseal_table(g, b, GT_META, key, meta_not_sealed, d);
+    for (size_t i = 0; rc == FS_OK && i < sizeof sealed / sizeof *sealed;
+         i++)
+        rc = reseal_table(g, b, sealed[i], key, NULL, d);
     return rc;
 }
 

@@ -35,6 +35,25 @@
  * The key check in meta (the empty payload sealed under the data key)
  * tells a wrong key from damage before any record is read.
  *
+ * Meta stays text, readable before the key is given (open needs the
+ * schema, the model and whether the gallery is sealed), but in a sealed
+ * gallery every meta value is followed by a NUL and an HMAC-SHA256 of
+ * its name and text under a key derived from the data key, so that an
+ * edited counter or rank mode is refused (FS_ETAMPER) rather than acted
+ * upon.  A sealed gallery has no MACs only until its first key check is
+ * written, when it holds no records yet; from then on every meta record
+ * of meta_names[] must be there with its MAC, and nothing else.  The
+ * MACs are checked when the key is given (all of them), at every read
+ * of meta by an unlocked handle, and by fs_gallery_verify.  They do not
+ * stop a whole older meta record being put back with its MAC: the
+ * counters are then at odds with the records, which verify catches.
+ *
+ * The environment is shared by handles of this and other processes;
+ * each holds a shared lock on "gallery.lock" in the directory from before
+ * its mdb_env_open to its close, and compaction, which replaces data.mdb
+ * under them, takes it exclusive: with no other handle open, none can
+ * keep writing to the old file.
+ *
  * Each fs_gallery_batch is one LMDB write transaction: a crash at any
  * moment leaves the gallery at its last commit.  Not thread-safe: a
  * handle serves one thread at a time.
@@ -42,7 +61,9 @@
 #include "fs_index.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +71,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../engine/base/fs_crypt.h"
+#include "../engine/base/fs_file.h"
 #include "../engine/base/fs_pack.h"
 
 enum { DB_META, DB_SUBJECTS, DB_SUBJECT_NUM, DB_SUBJECT_IMAGES, DB_IMAGES,
@@ -87,20 +110,35 @@ typedef struct tslot {
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 40)   /* address space, not disk */
 #define META_METRIC      "cosine"
+#define META_MAC_LABEL   "facesearch gallery meta mac v1"
+
+#define LOCK_FILE        "gallery.lock"
+#define COMPACT_PREFIX   "data.mdb.compact-"  /* compaction's temporary */
+#define EXCLUSIVE_WAIT_MS 2000   /* how long other handles get to close */
+#define EXCLUSIVE_POLL_MS 10
 
 typedef struct counters {
     uint64_t next_image, rows, images, image_bytes;
     uint32_t next_subject, subjects;
 } counters;
 
+/* The data key and the meta MAC key derived from it. */
+typedef struct keyset {
+    uint8_t data[FS_KEY_BYTES];
+    uint8_t mac[FS_KEY_BYTES];
+} keyset;
+
 struct fs_gallery {
-    MDB_env  *env;
+    MDB_env  *env;                       /* NULL after a failed reopen */
     MDB_dbi   dbi[DB_COUNT];
     char      dir[4096];
     int       readonly;
+    size_t    map_size;
+    int       lock_fd;                   /* gallery.lock, held shared */
+    int       lock_ex;                   /* ... or exclusive */
     int       sealed;                    /* G21: envelopes are sealed */
-    int       unlocked;                  /* key holds the data key */
-    uint8_t   key[FS_KEY_BYTES];
+    int       unlocked;                  /* keys hold the data key */
+    keyset    keys;
     fs_gallery_batch *open_batch;
     /* fs_gallery_load's matrix, and the counters it was read under */
     float    *vec;
@@ -124,7 +162,12 @@ struct fs_gallery_batch {
                                         can only be aborted */
     int           rows_changed;      /* a put or remove: the loaded matrix
                                         is stale after the commit */
-    counters      c;
+    int           rekeyed;           /* keys below replace the handle's at
+                                        commit; the batch uses them */
+    int           took_exclusive;    /* rekey took the lock: shared again
+                                        at the batch's end */
+    keyset        keys;
+    counters      c, c0;             /* c0: as read at begin */
     cached_block *blk;
     size_t        nblk, capblk;
 };
@@ -183,10 +226,47 @@ static int mdb_fail(const fs_gallery *g, fs_detail *d, int mrc,
                    mdb_strerror(mrc));
 }
 
+/* The handle lost its environment when a compaction could not reopen
+ * the new file: every transaction is refused from then on. */
+static int env_gone(const fs_gallery *g, fs_detail *d)
+{
+    return fs_fail(d, FS_EIO, "gallery '%s' could not be reopened after "
+                   "its compaction: close it and open it again", g->dir);
+}
+
 static int read_txn(fs_gallery *g, MDB_txn **txn, fs_detail *d)
 {
+    if (!g->env)
+        return env_gone(g, d);
     int mrc = mdb_txn_begin(g->env, NULL, MDB_RDONLY, txn);
     return mrc ? mdb_fail(g, d, mrc, "starting a read") : FS_OK;
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+/* The meta MAC key is the data key's HMAC of a label: one key given,
+ * two uses kept apart. */
+static void keys_derive(const uint8_t key[FS_KEY_BYTES], keyset *ks)
+{
+    static const char label[] = META_MAC_LABEL;
+    const void *part[1] = { label };
+    size_t len[1] = { sizeof label - 1 };
+    memcpy(ks->data, key, FS_KEY_BYTES);
+    fs_hmac_sha256(key, part, len, 1, ks->mac);
+}
+
+/* The keys records read or written in txn are under: a batch that
+ * re-keyed uses its new keys, everything else the handle's. */
+static const keyset *keys_for(const fs_gallery *g, const MDB_txn *txn)
+{
+    const fs_gallery_batch *b = g->open_batch;
+    return b && b->rekeyed && b->txn == txn ? &b->keys : &g->keys;
+}
+
+/* Whether txn can open sealed records and meta MACs. */
+static int have_keys(const fs_gallery *g, const MDB_txn *txn)
+{
+    return g->unlocked || keys_for(g, txn) != &g->keys;
 }
 
 /* ---- records: envelope and fields ---------------------------------------- */
@@ -236,6 +316,36 @@ static size_t record_aad(int db, const MDB_val *k, uint8_t aad[AAD_MAX])
     return n + k->mv_size;
 }
 
+/* Fills the envelope at out: its header, and len bytes of payload
+ * (already at out + ENV_HDR when payload is NULL) sealed under ks when
+ * the gallery is sealed.  Every envelope is made here. */
+static int env_make(const fs_gallery *g, const keyset *ks, int db,
+                    const MDB_val *k, const void *payload, size_t len,
+                    uint8_t *out, fs_detail *d)
+{
+    memset(out, 0, ENV_HDR);
+    out[0] = ENV_MAGIC0;
+    out[1] = ENV_MAGIC1;
+    out[2] = ENV_VERSION;
+    if (!payload)
+        payload = out + ENV_HDR;
+    if (!g->sealed) {
+        if (len && payload != out + ENV_HDR)
+            memcpy(out + ENV_HDR, payload, len);
+        return FS_OK;
+    }
+    out[3] = ENV_SEALED;
+    uint8_t aad[AAD_MAX];
+    int rc = fs_seal(ks->data, aad, record_aad(db, k, aad), payload, len,
+                     out + ENV_HDR, out + ENV_NONCE, out + ENV_TAG);
+    if (rc == FS_OK)
+        return FS_OK;
+    fs_wipe(out + ENV_HDR, len);             /* whatever it left there */
+    char name[96];
+    record_name(db, k, name, sizeof name);
+    return fs_fail(d, rc, "gallery '%s': cannot seal %s", g->dir, name);
+}
+
 /* Writes a record in its envelope straight into the space LMDB reserves
  * for it, the payload sealed when the gallery is: the plaintext never
  * reaches the map.  Every enveloped record goes through here. */
@@ -243,46 +353,27 @@ static int env_put(fs_gallery_batch *b, int db, const MDB_val *k,
                    const void *payload, size_t len, fs_detail *d)
 {
     fs_gallery *g = b->g;
-    char name[96];
-    int rc = need_key(g, d);
-    if (rc != FS_OK)
-        return rc;
+    if (g->sealed && !have_keys(g, b->txn))
+        return need_key(g, d);
     MDB_val key = *k, v = { ENV_HDR + len, NULL };
     int mrc = mdb_put(b->txn, g->dbi[db], &key, &v, MDB_RESERVE);
     if (mrc) {
-        char what[128];
+        char name[96], what[128];
         record_name(db, k, name, sizeof name);
         snprintf(what, sizeof what, "writing %s", name);
         return mdb_fail(g, d, mrc, what);
     }
-    uint8_t *out = v.mv_data;
-    memset(out, 0, ENV_HDR);
-    out[0] = ENV_MAGIC0;
-    out[1] = ENV_MAGIC1;
-    out[2] = ENV_VERSION;
-    if (!g->sealed) {
-        if (len)
-            memcpy(out + ENV_HDR, payload, len);
-        return FS_OK;
-    }
-    out[3] = ENV_SEALED;
-    uint8_t aad[AAD_MAX];
-    rc = fs_seal(g->key, aad, record_aad(db, k, aad), payload, len,
-                 out + ENV_HDR, out + ENV_NONCE, out + ENV_TAG);
-    if (rc == FS_OK)
-        return FS_OK;
-    fs_wipe(out + ENV_HDR, len);             /* whatever it left there */
-    record_name(db, k, name, sizeof name);
-    return fs_fail(d, rc, "gallery '%s': cannot seal %s", g->dir, name);
+    return env_make(g, keys_for(g, b->txn), db, k, payload, len,
+                    v.mv_data, d);
 }
 
 /* The payload of the stored value v of record k in *r: where it lies in
  * LMDB's map when plain, or decrypted into out (cap bytes) when sealed,
  * since the map is read-only and nothing decrypted may reach the disk.
  * Every enveloped record is read through here. */
-static int env_open(const fs_gallery *g, int db, const MDB_val *k,
-                    const MDB_val *v, uint8_t *out, size_t cap, fs_rbuf *r,
-                    fs_detail *d)
+static int env_open(const fs_gallery *g, const MDB_txn *txn, int db,
+                    const MDB_val *k, const MDB_val *v, uint8_t *out,
+                    size_t cap, fs_rbuf *r, fs_detail *d)
 {
     const uint8_t *p = v->mv_data;
     size_t len = v->mv_size >= ENV_HDR ? v->mv_size - ENV_HDR : 0;
@@ -307,14 +398,14 @@ static int env_open(const fs_gallery *g, int db, const MDB_val *k,
     } else if (!g->sealed) {
         *r = (fs_rbuf){ p + ENV_HDR, len, 0, 0 };
         return FS_OK;
-    } else if (!g->unlocked) {
+    } else if (!have_keys(g, txn)) {
         return need_key(g, d);
     } else if (len > cap) {
         rc = FS_EFORMAT;
         snprintf(buf, sizeof buf, "is too long (%zu bytes; damaged)", len);
     } else {
         uint8_t aad[AAD_MAX];
-        rc = fs_unseal(g->key, aad, record_aad(db, k, aad), p + ENV_HDR,
+        rc = fs_unseal(keys_for(g, txn)->data, aad, record_aad(db, k, aad), p + ENV_HDR,
                        len, out, p + ENV_NONCE, p + ENV_TAG);
         if (rc == FS_OK) {
             *r = (fs_rbuf){ out, len, 0, 0 };
@@ -363,7 +454,7 @@ static int get_subject(const fs_gallery *g, MDB_txn *txn, const char *id,
         return mdb_fail(g, d, mrc, "reading a subject");
     uint8_t buf[REC_MAX];
     fs_rbuf r = { 0 };
-    int rc = env_open(g, DB_SUBJECTS, &k, &v, buf, sizeof buf, &r, d);
+    int rc = env_open(g, txn, DB_SUBJECTS, &k, &v, buf, sizeof buf, &r, d);
     if (rc != FS_OK)
         return rc;
     s->number = (uint32_t)fs_rbuf_u64(&r);
@@ -420,7 +511,7 @@ static int get_image_rec(const fs_gallery *g, MDB_txn *txn, uint64_t id,
         return mdb_fail(g, d, mrc, "reading an image record");
     uint8_t buf[REC_MAX];
     fs_rbuf r = { 0 };
-    int rc = env_open(g, DB_IMAGES, &k, &v, buf, sizeof buf, &r, d);
+    int rc = env_open(g, txn, DB_IMAGES, &k, &v, buf, sizeof buf, &r, d);
     if (rc != FS_OK)
         return rc;
     im->row = fs_rbuf_u64(&r);
@@ -461,63 +552,242 @@ static int get_listed_image(const fs_gallery *g, MDB_txn *txn,
 
 /* ---- meta ------------------------------------------------------------------ */
 
-static int meta_get(const fs_gallery *g, MDB_txn *txn, const char *key,
-                    char *out, size_t cap)
-{
-    MDB_val k = { strlen(key), (void *)key }, v;
-    int mrc = mdb_get(txn, g->dbi[DB_META], &k, &v);
-    if (mrc)
-        return mrc;
-    if (v.mv_size >= cap)
-        return MDB_CORRUPTED;
-    memcpy(out, v.mv_data, v.mv_size);
-    out[v.mv_size] = 0;
-    return 0;
-}
-
-static int meta_put(const fs_gallery *g, MDB_txn *txn, const char *key,
-                    const char *val)
-{
-    MDB_val k = { strlen(key), (void *)key }, v = { strlen(val), (void *)val };
-    return mdb_put(txn, g->dbi[DB_META], &k, &v, 0);
-}
-
-static int meta_get_u64(const fs_gallery *g, MDB_txn *txn, const char *key,
-                        uint64_t *out)
-{
-    char buf[32], *end;
-    int mrc = meta_get(g, txn, key, buf, sizeof buf);
-    if (mrc)
-        return mrc;
-    errno = 0;
-    unsigned long long v = strtoull(buf, &end, 10);
-    if (errno || end == buf || *end)
-        return MDB_CORRUPTED;
-    *out = v;
-    return 0;
-}
-
-static int meta_put_u64(const fs_gallery *g, MDB_txn *txn, const char *key,
-                        uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    return meta_put(g, txn, key, buf);
-}
+/* Every meta record this build writes.  A sealed gallery with a key
+ * check holds all of them, each with its MAC, and no other. */
+static const char *const meta_names[] = {
+    "schema", "dim", "metric", "model_id", "model_sha256", "created",
+    "sealed", "rank_mode", "key_check", "next_image", "rows", "images",
+    "image_bytes", "next_subject", "subjects"
+};
+#define META_NAMES  (sizeof meta_names / sizeof *meta_names)
+#define META_MAX    256                  /* bytes of a meta text */
 
 static const char *const counter_keys[] = {
     "next_image", "rows", "images", "image_bytes", "next_subject", "subjects"
 };
+
+/* A stored meta value: text, then, in a sealed gallery, a NUL and the
+ * text's MAC. */
+typedef struct meta_val {
+    const char    *text;
+    size_t         len;
+    const uint8_t *mac;                  /* NULL: it has none */
+} meta_val;
+
+/* 0, or -1 when v is neither plain text nor text, NUL and MAC. */
+static int meta_split(const MDB_val *v, meta_val *m)
+{
+    const char *p = v->mv_data;
+    const char *nul = memchr(p, 0, v->mv_size);
+    *m = (meta_val){ p, nul ? (size_t)(nul - p) : v->mv_size, NULL };
+    if (!nul)
+        return 0;
+    if (v->mv_size != m->len + 1 + FS_SHA256_BYTES)
+        return -1;
+    m->mac = (const uint8_t *)nul + 1;
+    return 0;
+}
+
+/* The MAC binds the text to its database and record name. */
+static void meta_mac(const keyset *ks, const MDB_val *k, const char *text,
+                     size_t len, uint8_t out[FS_SHA256_BYTES])
+{
+    static const char db[] = "meta";     /* its NUL separates */
+    const void *part[4] = { db, k->mv_data, "", text };
+    size_t plen[4] = { sizeof db, k->mv_size, 1, len };
+    fs_hmac_sha256(ks->mac, part, plen, 4, out);
+}
+
+static int meta_tampered(const fs_gallery *g, const MDB_val *k,
+                         const char *why, fs_detail *d)
+{
+    char name[48];
+    size_t n = k->mv_size < sizeof name - 1 ? k->mv_size : sizeof name - 1;
+    for (size_t i = 0; i < n; i++) {     /* a planted name is anything */
+        char c = ((const char *)k->mv_data)[i];
+        name[i] = c >= 0x20 && c < 0x7f ? c : '?';
+    }
+    name[n] = 0;
+    return fs_fail(d, FS_ETAMPER, "gallery '%s': the gallery's meta record "
+                   "'%s' %s", g->dir, name, why);
+}
+
+/* One stored meta record against ks: FS_OK, or FS_ETAMPER naming it. */
+static int meta_check(const fs_gallery *g, const keyset *ks,
+                      const MDB_val *k, const MDB_val *v, fs_detail *d)
+{
+    meta_val m;
+    uint8_t mac[FS_SHA256_BYTES];
+    if (meta_split(v, &m) != 0)
+        return meta_tampered(g, k, "is malformed (tampered or damaged)", d);
+    if (!m.mac)
+        return meta_tampered(g, k, "carries no MAC (planted or edited)", d);
+    meta_mac(ks, k, m.text, m.len, mac);
+    if (!fs_equal_ct(mac, m.mac, sizeof mac))
+        return meta_tampered(g, k, "fails its integrity check (edited or "
+                             "planted)", d);
+    return FS_OK;
+}
+
+static int meta_index(const MDB_val *k)
+{
+    for (size_t i = 0; i < META_NAMES; i++)
+        if (strlen(meta_names[i]) == k->mv_size &&
+            memcmp(meta_names[i], k->mv_data, k->mv_size) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Whether the gallery has its key check in txn's view. */
+static int meta_keyed(const fs_gallery *g, MDB_txn *txn)
+{
+    MDB_val k = { 9, "key_check" }, v;
+    return mdb_get(txn, g->dbi[DB_META], &k, &v) == 0;
+}
+
+/* A sealed gallery without its key check must be one that never had
+ * one: no MAC in meta, no name this build does not write, no record and
+ * the counters at their start.  Anything else had its key check removed
+ * to pass off unauthenticated meta: FS_ETAMPER. */
+static int meta_fresh(const fs_gallery *g, MDB_txn *txn, fs_detail *d)
+{
+    static const int held[] = { DB_SUBJECTS, DB_SUBJECT_NUM,
+        DB_SUBJECT_IMAGES, DB_IMAGES, DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS };
+    static const char start[][2] = { "1", "0", "0", "0", "1", "0" };
+    int fresh = 1;
+    for (size_t i = 0; fresh && i < sizeof held / sizeof *held; i++) {
+        MDB_stat st;
+        int mrc = mdb_stat(txn, g->dbi[held[i]], &st);
+        if (mrc)
+            return mdb_fail(g, d, mrc, "reading its statistics");
+        fresh = st.ms_entries == 0;
+    }
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, g->dbi[DB_META], &cur);
+    if (mrc)
+        return mdb_fail(g, d, mrc, "reading the meta record");
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); fresh && mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        meta_val m;
+        int i = meta_index(&k);
+        fresh = i >= 0 && meta_split(&v, &m) == 0 && !m.mac;
+        for (int c = 0; fresh && c < 6; c++)
+            if (strcmp(meta_names[i], counter_keys[c]) == 0)
+                fresh = m.len == 1 && m.text[0] == start[c][0];
+    }
+    mdb_cursor_close(cur);
+    if (mrc && mrc != MDB_NOTFOUND)
+        return mdb_fail(g, d, mrc, "reading the meta record");
+    MDB_val kc = { 9, "key_check" };
+    return fresh ? FS_OK
+                 : meta_tampered(g, &kc, "is missing from a gallery that "
+                                 "has held a key (removed)", d);
+}
+
+/* The text of meta record name into out (cap bytes with its NUL).  When
+ * txn has the keys of a sealed gallery, the record is checked first:
+ * edited, planted or removed is FS_ETAMPER naming it.  FS_NOTFOUND, with
+ * no detail, when there is none and none is owed. */
+static int meta_get(const fs_gallery *g, MDB_txn *txn, const char *name,
+                    char *out, size_t cap, fs_detail *d)
+{
+    MDB_val k = { strlen(name), (void *)name }, v;
+    int check = g->sealed && have_keys(g, txn);
+    int mrc = mdb_get(txn, g->dbi[DB_META], &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return check && meta_keyed(g, txn)
+               ? meta_tampered(g, &k, "is missing (removed)", d)
+               : FS_NOTFOUND;
+    if (mrc)
+        return mdb_fail(g, d, mrc, "reading the meta record");
+    meta_val m;
+    int bad = meta_split(&v, &m) != 0;
+    if (check) {
+        int rc = !bad && !m.mac && !meta_keyed(g, txn)
+                 ? meta_fresh(g, txn, d)
+                 : meta_check(g, keys_for(g, txn), &k, &v, d);
+        if (rc != FS_OK)
+            return rc;
+    }
+    if (bad || m.len >= cap)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (its meta "
+                       "record '%s')", g->dir, name);
+    memcpy(out, m.text, m.len);
+    out[m.len] = 0;
+    return FS_OK;
+}
+
+/* Writes a meta record, with its MAC under ks unless ks is NULL (an
+ * unsealed gallery, or a sealed one before its first key). */
+static int meta_put(const fs_gallery *g, MDB_txn *txn, const keyset *ks,
+                    const char *name, const char *val)
+{
+    size_t len = strlen(val);
+    MDB_val k = { strlen(name), (void *)name },
+            v = { len + (ks ? 1 + FS_SHA256_BYTES : 0), NULL };
+    int mrc = mdb_put(txn, g->dbi[DB_META], &k, &v, MDB_RESERVE);
+    if (mrc)
+        return mrc;
+    char *p = v.mv_data;
+    memcpy(p, val, len);
+    if (ks) {
+        p[len] = 0;
+        meta_mac(ks, &k, val, len, (uint8_t *)p + len + 1);
+    }
+    return 0;
+}
+
+/* The keys meta written in txn is MAC'd under: none unless sealed. */
+static const keyset *meta_keys(const fs_gallery *g, const MDB_txn *txn)
+{
+    return g->sealed && have_keys(g, txn) ? keys_for(g, txn) : NULL;
+}
+
+/* As meta_get, a number; FS_EFORMAT when the text is not one. */
+static int meta_get_u64(const fs_gallery *g, MDB_txn *txn, const char *name,
+                        uint64_t *out, fs_detail *d)
+{
+    char buf[32], *end;
+    int rc = meta_get(g, txn, name, buf, sizeof buf, d);
+    if (rc != FS_OK)
+        return rc;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (errno || end == buf || *end || buf[0] == '-')
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (its meta "
+                       "record '%s' is '%s')", g->dir, name, buf);
+    *out = v;
+    return FS_OK;
+}
+
+static int meta_put_u64(const fs_gallery *g, MDB_txn *txn, const keyset *ks,
+                        const char *name, uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    return meta_put(g, txn, ks, name, buf);
+}
+
+/* Meta records every gallery of this schema must have. */
+static int meta_required(const fs_gallery *g, MDB_txn *txn, const char *name,
+                         uint64_t *out, fs_detail *d)
+{
+    int rc = meta_get_u64(g, txn, name, out, d);
+    return rc == FS_NOTFOUND ? fs_fail(d, FS_EFORMAT, "gallery '%s' is "
+                                       "damaged (no meta record '%s')",
+                                       g->dir, name)
+                             : rc;
+}
 
 static int counters_read(const fs_gallery *g, MDB_txn *txn, counters *c,
                          fs_detail *d)
 {
     uint64_t v[6];
     for (int i = 0; i < 6; i++) {
-        int mrc = meta_get_u64(g, txn, counter_keys[i], &v[i]);
-        if (mrc)
-            return mdb_fail(g, d, mrc == MDB_NOTFOUND ? MDB_CORRUPTED : mrc,
-                            "reading the counters");
+        int rc = meta_required(g, txn, counter_keys[i], &v[i], d);
+        if (rc != FS_OK)
+            return rc;
     }
     *c = (counters){ v[0], v[1], v[2], v[3], (uint32_t)v[4], (uint32_t)v[5] };
     return FS_OK;
@@ -529,11 +799,210 @@ static int counters_write(const fs_gallery *g, MDB_txn *txn,
     uint64_t v[6] = { c->next_image, c->rows, c->images, c->image_bytes,
                       c->next_subject, c->subjects };
     for (int i = 0; i < 6; i++) {
-        int mrc = meta_put_u64(g, txn, counter_keys[i], v[i]);
+        int mrc = meta_put_u64(g, txn, meta_keys(g, txn), counter_keys[i],
+                               v[i]);
         if (mrc)
             return mrc;
     }
     return 0;
+}
+
+/* Every meta record of a sealed gallery that has its key check, against
+ * ks: each carries its MAC, none of meta_names is missing, nothing else
+ * is there. */
+static int meta_verify_all(const fs_gallery *g, MDB_txn *txn,
+                           const keyset *ks, fs_detail *d)
+{
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, g->dbi[DB_META], &cur);
+    if (mrc)
+        return mdb_fail(g, d, mrc, "reading the meta record");
+    uint32_t seen = 0;
+    int rc = FS_OK;
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == FS_OK && !mrc;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        int i = meta_index(&k);
+        rc = i < 0 ? meta_tampered(g, &k, "is not one this gallery writes "
+                                   "(planted)", d)
+                   : meta_check(g, ks, &k, &v, d);
+        if (i >= 0)
+            seen |= 1u << i;
+    }
+    mdb_cursor_close(cur);
+    if (rc == FS_OK && mrc != MDB_NOTFOUND)
+        rc = mdb_fail(g, d, mrc, "reading the meta record");
+    for (size_t i = 0; rc == FS_OK && i < META_NAMES; i++)
+        if (!(seen & 1u << i)) {
+            MDB_val mk = { strlen(meta_names[i]), (void *)meta_names[i] };
+            rc = meta_tampered(g, &mk, "is missing (removed)", d);
+        }
+    return rc;
+}
+
+/* Writes every meta record again with its MAC under ks: after the first
+ * key check, and when the keys change.  The caller has checked them. */
+static int meta_remac(const fs_gallery *g, MDB_txn *txn, const keyset *ks,
+                      fs_detail *d)
+{
+    for (size_t i = 0; i < META_NAMES; i++) {
+        MDB_val k = { strlen(meta_names[i]), (void *)meta_names[i] }, v;
+        char text[META_MAX];
+        meta_val m;
+        int mrc = mdb_get(txn, g->dbi[DB_META], &k, &v);
+        if (mrc == MDB_NOTFOUND)         /* "sealed" in a plain gallery */
+            continue;
+        if (mrc)
+            return mdb_fail(g, d, mrc, "reading the meta record");
+        if (meta_split(&v, &m) != 0 || m.len >= sizeof text)
+            return meta_tampered(g, &k, "is malformed (tampered or "
+                                 "damaged)", d);
+        memcpy(text, m.text, m.len);     /* the put may move the page */
+        text[m.len] = 0;
+        mrc = meta_put(g, txn, ks, meta_names[i], text);
+        if (mrc)
+            return mdb_fail(g, d, mrc, "writing the meta record");
+    }
+    return FS_OK;
+}
+
+/* ---- the lock file ------------------------------------------------------------ */
+
+/* Open file description locks rather than flock(2).  Both belong to the
+ * open file, so two handles of one process hold two locks and exclude
+ * each other; but an OFD lock turns from shared to exclusive atomically
+ * or not at all, where flock drops the shared lock first, so that a
+ * failed LOCK_NB attempt can leave the handle holding none while another
+ * handle's compaction replaces the file under it. */
+static int lock_set(int fd, short type, int wait)
+{
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+    int r;
+    do
+        r = fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+    while (r != 0 && errno == EINTR);
+    return r;
+}
+
+/* Opens gallery.lock (made 0600) and takes it shared, waiting while a
+ * compaction holds it exclusive. */
+static int lock_open(fs_gallery *g, fs_detail *d)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" LOCK_FILE, g->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && g->readonly && (errno == EACCES || errno == EROFS))
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return fs_fail(d, fs_errno_code(errno), "gallery '%s': cannot open "
+                       "its lock file: %s", g->dir, strerror(errno));
+    if (lock_set(fd, F_RDLCK, 1) != 0) {
+        int e = errno;
+        close(fd);
+        return fs_fail(d, FS_EIO, "gallery '%s': cannot lock it: %s",
+                       g->dir, strerror(e));
+    }
+    g->lock_fd = fd;
+    return FS_OK;
+}
+
+static int  env_start(fs_gallery *g, const fs_gallery_options *opt,
+                       fs_detail *d);
+static void release_matrix(fs_gallery *g);
+
+/* The identity of data.mdb as it is now in the directory. */
+static int data_file_id(const fs_gallery *g, struct stat *st)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", g->dir);
+    return stat(path, st);
+}
+
+/* A waiter lets go of the environment as well as its lock: LMDB's lock
+ * file must be open in no process when a compaction puts a new data.mdb
+ * in place, or the readers of the new file would go by the old one's
+ * transaction numbers. */
+static void env_let_go(fs_gallery *g)
+{
+    release_matrix(g);
+    if (g->env)
+        mdb_env_close(g->env);
+    g->env = NULL;
+}
+
+/* After waiting without the environment: opened again, and the key
+ * checked against the file as it now is (dropped when it no longer opens
+ * it).  When another handle replaced the file meanwhile (a compaction,
+ * perhaps a key rotation), the caller is told to start over, since what
+ * it read before may be stale. */
+static int env_take_back(fs_gallery *g, const struct stat *before,
+                         fs_detail *d)
+{
+    int had_key = g->unlocked;
+    keyset ks = g->keys;
+    g->unlocked = 0;
+    struct stat now;
+    int rc = env_start(g, NULL, d);
+    if (had_key && (rc != FS_OK || fs_gallery_unlock(g, ks.data, NULL)
+                                   != FS_OK))
+        fs_wipe(&g->keys, sizeof g->keys);
+    fs_wipe(&ks, sizeof ks);
+    if (rc == FS_OK && (data_file_id(g, &now) != 0 ||
+                        now.st_ino != before->st_ino ||
+                        now.st_dev != before->st_dev))
+        rc = fs_fail(d, FS_EBUSY, "the gallery '%s' was rewritten by another "
+                     "process while this one waited (a compaction or key "
+                     "rotation): open it again", g->dir);
+    return rc;
+}
+
+int fs_gallery_lock_exclusive(fs_gallery *g, fs_detail *d)
+{
+    if (g->readonly)
+        return fs_fail(d, FS_EACCESS, "gallery '%s' is open read-only",
+                       g->dir);
+    /* Waiters let go of their shared lock while they wait, or two of
+     * them would each hold what the other waits for; with a batch open
+     * the environment cannot be let go, so that one only polls. */
+    int dropped = 0, rc = FS_OK;
+    struct stat before;
+    for (int waited = 0; !g->lock_ex; waited += EXCLUSIVE_POLL_MS) {
+        if (lock_set(g->lock_fd, F_WRLCK, 0) == 0) {
+            g->lock_ex = 1;
+            break;
+        }
+        if (errno != EAGAIN && errno != EACCES)
+            return fs_fail(d, FS_EIO, "gallery '%s': cannot lock it: %s",
+                           g->dir, strerror(errno));
+        if (waited >= EXCLUSIVE_WAIT_MS) {
+            rc = fs_fail(d, FS_EBUSY, "the gallery '%s' is in use by another "
+                         "process or handle", g->dir);
+            break;
+        }
+        if (!dropped && !g->open_batch && data_file_id(g, &before) == 0) {
+            env_let_go(g);
+            dropped = lock_set(g->lock_fd, F_UNLCK, 0) == 0;
+        }
+        struct timespec ts = { 0, EXCLUSIVE_POLL_MS * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    if (!dropped)
+        return rc;
+    if (!g->lock_ex && lock_set(g->lock_fd, F_RDLCK, 1) != 0)
+        return fs_fail(d, FS_EIO, "gallery '%s': cannot lock it: %s",
+                       g->dir, strerror(errno));
+    fs_detail why;
+    int brc = env_take_back(g, &before, &why);
+    if (brc != FS_OK && g->lock_ex)
+        fs_gallery_lock_shared(g);
+    return brc != FS_OK ? fs_fail(d, brc, "%s", why.msg) : rc;
+}
+
+void fs_gallery_lock_shared(fs_gallery *g)
+{
+    /* Giving up exclusivity cannot conflict with anyone: it holds. */
+    if (g->lock_ex && lock_set(g->lock_fd, F_RDLCK, 0) == 0)
+        g->lock_ex = 0;
 }
 
 /* ---- open ------------------------------------------------------------------ */
@@ -544,43 +1013,56 @@ static int create_meta(fs_gallery *g, MDB_txn *txn,
     if (!opt->model_id || !opt->model_sha256)
         return fs_fail(d, FS_EINVAL, "a new gallery needs the model that "
                        "makes its templates");
+    if (strlen(opt->model_id) >= sizeof ((fs_gallery_stats *)0)->model_id ||
+        strlen(opt->model_sha256) >= 65)
+        return fs_fail(d, FS_EINVAL, "the model's id or sha256 is too long");
     counters c = { 1, 0, 0, 0, 1, 0 };
     char created[32];
     snprintf(created, sizeof created, "%lld", (long long)time(NULL));
-    int mrc = meta_put_u64(g, txn, "schema", FS_GALLERY_SCHEMA);
-    if (!mrc) mrc = meta_put_u64(g, txn, "dim", FS_DESC_DIM);
-    if (!mrc) mrc = meta_put(g, txn, "metric", META_METRIC);
-    if (!mrc) mrc = meta_put(g, txn, "model_id", opt->model_id);
-    if (!mrc) mrc = meta_put(g, txn, "model_sha256", opt->model_sha256);
-    if (!mrc) mrc = meta_put(g, txn, "created", created);
-    if (!mrc && opt->sealed) mrc = meta_put(g, txn, "sealed", "1");
+    /* No key yet: a sealed gallery's meta gets its MACs with its first
+     * key check (fs_gallery_unlock). */
+    int mrc = meta_put_u64(g, txn, NULL, "schema", FS_GALLERY_SCHEMA);
+    if (!mrc) mrc = meta_put_u64(g, txn, NULL, "dim", FS_DESC_DIM);
+    if (!mrc) mrc = meta_put(g, txn, NULL, "metric", META_METRIC);
+    if (!mrc) mrc = meta_put(g, txn, NULL, "model_id", opt->model_id);
+    if (!mrc) mrc = meta_put(g, txn, NULL, "model_sha256",
+                             opt->model_sha256);
+    if (!mrc) mrc = meta_put(g, txn, NULL, "created", created);
+    if (!mrc) mrc = meta_put(g, txn, NULL, "rank_mode", "exact");
+    if (!mrc && opt->sealed) mrc = meta_put(g, txn, NULL, "sealed", "1");
     if (!mrc) mrc = counters_write(g, txn, &c);
     return mrc ? mdb_fail(g, d, mrc, "writing the meta record") : FS_OK;
 }
 
-/* The meta record against this build and the caller's model. */
+/* The meta record against this build and the caller's model (opt may be
+ * NULL: any model). */
 static int check_meta(fs_gallery *g, MDB_txn *txn,
                       const fs_gallery_options *opt, fs_detail *d)
 {
     uint64_t schema, dim;
     char metric[16], model[64], sha[80];
-    int mrc = meta_get_u64(g, txn, "schema", &schema);
-    if (mrc == MDB_NOTFOUND)
+    int rc = meta_get_u64(g, txn, "schema", &schema, d);
+    if (rc == FS_NOTFOUND)
         return fs_fail(d, FS_EFORMAT, "'%s' is not a facesearch gallery "
                        "(no meta record)", g->dir);
-    if (mrc)
-        return mdb_fail(g, d, mrc, "reading the meta record");
+    if (rc != FS_OK)
+        return rc;
     if (schema != FS_GALLERY_SCHEMA)
         return fs_fail(d, FS_EVERSION, "gallery '%s' has schema version "
                        "%llu; this build reads version %d", g->dir,
                        (unsigned long long)schema, FS_GALLERY_SCHEMA);
-    mrc = meta_get_u64(g, txn, "dim", &dim);
-    if (!mrc) mrc = meta_get(g, txn, "metric", metric, sizeof metric);
-    if (!mrc) mrc = meta_get(g, txn, "model_id", model, sizeof model);
-    if (!mrc) mrc = meta_get(g, txn, "model_sha256", sha, sizeof sha);
-    if (mrc)
-        return mdb_fail(g, d, mrc == MDB_NOTFOUND ? MDB_CORRUPTED : mrc,
-                        "reading the meta record");
+    rc = meta_required(g, txn, "dim", &dim, d);
+    const char *what = "metric";
+    if (rc == FS_OK) rc = meta_get(g, txn, what, metric, sizeof metric, d);
+    if (rc == FS_OK) rc = meta_get(g, txn, what = "model_id", model,
+                                   sizeof model, d);
+    if (rc == FS_OK) rc = meta_get(g, txn, what = "model_sha256", sha,
+                                   sizeof sha, d);
+    if (rc == FS_NOTFOUND)
+        rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (no meta "
+                     "record '%s')", g->dir, what);
+    if (rc != FS_OK)
+        return rc;
     if (dim != FS_DESC_DIM || strcmp(metric, META_METRIC) != 0)
         return fs_fail(d, FS_EFORMAT, "gallery '%s' holds %llu-D %s "
                        "templates; this engine ranks %d-D %s", g->dir,
@@ -595,16 +1077,70 @@ static int check_meta(fs_gallery *g, MDB_txn *txn,
                        g->dir, model, sha, opt->model_id,
                        opt->model_sha256 ? opt->model_sha256 : "?");
     char sealed[4];
-    mrc = meta_get(g, txn, "sealed", sealed, sizeof sealed);
-    if (mrc == MDB_NOTFOUND)
+    rc = meta_get(g, txn, "sealed", sealed, sizeof sealed, d);
+    if (rc == FS_NOTFOUND)
         return FS_OK;
-    if (mrc)
-        return mdb_fail(g, d, mrc, "reading the meta record");
+    if (rc != FS_OK)
+        return rc;
     if (strcmp(sealed, "1") != 0)
         return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (meta "
                        "'sealed' is '%s')", g->dir, sealed);
     g->sealed = 1;
     return FS_OK;
+}
+
+/* Opens the LMDB environment in g->dir and its databases, makes the meta
+ * of a new gallery (opt->create) and checks it against opt (NULL: any
+ * model).  fs_gallery_open, and compaction's reopen, come here; on
+ * failure g->env is NULL. */
+static int env_start(fs_gallery *g, const fs_gallery_options *opt,
+                     fs_detail *d)
+{
+    MDB_txn *txn = NULL;
+    int rc = FS_OK;
+    int mrc = mdb_env_create(&g->env);
+    if (mrc)
+        g->env = NULL;
+    if (!mrc) mrc = mdb_env_set_maxdbs(g->env, 32);
+    if (!mrc) mrc = mdb_env_set_mapsize(g->env, g->map_size);
+    if (!mrc) mrc = mdb_env_open(g->env, g->dir, (g->readonly ? MDB_RDONLY
+                                                              : 0)
+                                 | MDB_NOTLS, 0600);
+    if (!mrc) mrc = mdb_txn_begin(g->env, NULL, g->readonly ? MDB_RDONLY : 0,
+                                  &txn);
+    if (mrc)
+        rc = mdb_fail(g, d, mrc, "opening");
+    for (int i = 0; rc == FS_OK && i < DB_COUNT && !mrc; i++) {
+        unsigned flags = g->readonly ? 0 : MDB_CREATE;
+        if (i == DB_SUBJECT_IMAGES)
+            flags |= MDB_DUPSORT | MDB_DUPFIXED;
+        mrc = mdb_dbi_open(txn, db_names[i], flags, &g->dbi[i]);
+    }
+    if (rc == FS_OK && mrc == MDB_NOTFOUND)
+        rc = fs_fail(d, FS_EFORMAT, "'%s' is not a facesearch gallery",
+                     g->dir);
+    else if (rc == FS_OK && mrc)
+        rc = mdb_fail(g, d, mrc, "opening its databases");
+    MDB_val sk = { 6, "schema" }, sv;
+    if (rc == FS_OK && opt && opt->create && !g->readonly &&
+        mdb_get(txn, g->dbi[DB_META], &sk, &sv) == MDB_NOTFOUND)
+        rc = create_meta(g, txn, opt, d);
+    if (rc == FS_OK)
+        rc = check_meta(g, txn, opt, d);
+    /* Committed even when read-only: an aborted transaction would take
+     * the database handles it opened with it. */
+    if (rc == FS_OK) {
+        mrc = mdb_txn_commit(txn);
+        if (mrc)
+            rc = mdb_fail(g, d, mrc, "creating");
+    } else if (txn) {
+        mdb_txn_abort(txn);
+    }
+    if (rc != FS_OK && g->env) {
+        mdb_env_close(g->env);
+        g->env = NULL;
+    }
+    return rc;
 }
 
 int fs_gallery_open(const char *dir, const fs_gallery_options *opt,
@@ -620,6 +1156,8 @@ int fs_gallery_open(const char *dir, const fs_gallery_options *opt,
         return fs_fail(d, FS_ENOMEM, "no memory for the gallery");
     snprintf(g->dir, sizeof g->dir, "%s", dir);
     g->readonly = opt->readonly;
+    g->map_size = opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
+    g->lock_fd = -1;
 
     int rc = FS_OK;
     struct stat st;
@@ -643,57 +1181,18 @@ int fs_gallery_open(const char *dir, const fs_gallery_options *opt,
         rc = fs_fail(d, FS_ENOENT, "no gallery at '%s' (no data.mdb)", dir);
         goto fail;
     }
-
-    int mrc = mdb_env_create(&g->env);
-    if (!mrc) mrc = mdb_env_set_maxdbs(g->env, 32);
-    if (!mrc) mrc = mdb_env_set_mapsize(g->env, opt->map_size ?
-                                        opt->map_size : DEFAULT_MAP_SIZE);
-    if (!mrc) mrc = mdb_env_open(g->env, dir, (opt->readonly ? MDB_RDONLY : 0)
-                                 | MDB_NOTLS, 0600);
-    if (mrc) {
-        rc = mdb_fail(g, d, mrc, "opening");
-        goto fail;
-    }
-    MDB_txn *txn;
-    mrc = mdb_txn_begin(g->env, NULL, opt->readonly ? MDB_RDONLY : 0, &txn);
-    if (mrc) {
-        rc = mdb_fail(g, d, mrc, "starting a transaction");
-        goto fail;
-    }
-    for (int i = 0; i < DB_COUNT && !mrc; i++) {
-        unsigned flags = opt->readonly ? 0 : MDB_CREATE;
-        if (i == DB_SUBJECT_IMAGES)
-            flags |= MDB_DUPSORT | MDB_DUPFIXED;
-        mrc = mdb_dbi_open(txn, db_names[i], flags, &g->dbi[i]);
-    }
-    if (mrc == MDB_NOTFOUND) {
-        rc = fs_fail(d, FS_EFORMAT, "'%s' is not a facesearch gallery", dir);
-    } else if (mrc) {
-        rc = mdb_fail(g, d, mrc, "opening its databases");
-    } else {
-        uint64_t schema;
-        mrc = meta_get_u64(g, txn, "schema", &schema);
-        if (mrc == MDB_NOTFOUND && opt->create && !opt->readonly)
-            rc = create_meta(g, txn, opt, d);
-        if (rc == FS_OK)
-            rc = check_meta(g, txn, opt, d);
-    }
-    /* Committed even when read-only: an aborted transaction would take
-     * the database handles it opened with it. */
-    if (rc == FS_OK) {
-        mrc = mdb_txn_commit(txn);
-        if (mrc)
-            rc = mdb_fail(g, d, mrc, "creating");
-    } else {
-        mdb_txn_abort(txn);
-    }
+    /* Shared before LMDB maps the file: a compaction under way finishes
+     * first, and none starts while this handle has it open. */
+    rc = lock_open(g, d);
+    if (rc == FS_OK)
+        rc = env_start(g, opt, d);
     if (rc != FS_OK)
         goto fail;
     *out = g;
     return FS_OK;
 fail:
-    if (g->env)
-        mdb_env_close(g->env);
+    if (g->lock_fd >= 0)
+        close(g->lock_fd);
     free(g);
     return rc;
 }
@@ -709,10 +1208,9 @@ static void release_matrix(fs_gallery *g)
     g->nrows = 0;
 }
 
-/* Forgets the data key. */
-static void lock(fs_gallery *g)
+static void forget_key(fs_gallery *g)
 {
-    fs_wipe(g->key, sizeof g->key);
+    fs_wipe(&g->keys, sizeof g->keys);
     g->unlocked = 0;
 }
 
@@ -723,22 +1221,43 @@ void fs_gallery_close(fs_gallery *g)
     if (g->open_batch)
         fs_gallery_abort(g->open_batch);
     release_matrix(g);
-    lock(g);
-    mdb_env_close(g->env);
+    forget_key(g);
+    if (g->env)
+        mdb_env_close(g->env);
+    if (g->lock_fd >= 0)                 /* after LMDB lets go of the file */
+        close(g->lock_fd);
     free(g);
 }
 
 /* ---- the data key ---------------------------------------------------------- */
 
+/* Writes the key check for ks (see check_key). */
+static int key_check_put(fs_gallery *g, MDB_txn *txn, const keyset *ks,
+                         fs_detail *d)
+{
+    static const char name[] = "key_check";
+    MDB_val k = { sizeof name - 1, (void *)name };
+    uint8_t aad[AAD_MAX], sealed[FS_SEAL_OVERHEAD];
+    char hex[2 * FS_SEAL_OVERHEAD + 1];
+    int rc = fs_seal_buf(ks->data, aad, record_aad(DB_META, &k, aad), NULL,
+                         0, sealed);
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "gallery '%s': cannot seal its key check",
+                       g->dir);
+    fs_hex(sealed, sizeof sealed, hex);
+    int mrc = meta_put(g, txn, ks, name, hex);
+    return mrc ? mdb_fail(g, d, mrc, "writing the key check") : FS_OK;
+}
+
 /* The key check is the empty payload sealed under the data key, with the
  * associated data of a record "key_check" in meta (no record of another
  * database can have it), kept in hex as meta values are text.  It tells a
  * wrong key at once instead of as tags failing record by record.
- * FS_OK when key opens it, FS_EKEY when it does not, FS_NOTFOUND when the
- * gallery has none yet and txn cannot write one; *wrote says it wrote. */
+ * FS_OK when ks opens it, FS_EKEY when it does not, FS_NOTFOUND when the
+ * gallery has none yet and txn cannot write one.  Written, *wrote says
+ * so, and every meta record gets its MAC with it. */
 static int check_key(fs_gallery *g, MDB_txn *txn, int writable,
-                     const uint8_t key[FS_KEY_BYTES], int *wrote,
-                     fs_detail *d)
+                     const keyset *ks, int *wrote, fs_detail *d)
 {
     static const char name[] = "key_check";
     MDB_val k = { sizeof name - 1, (void *)name };
@@ -746,28 +1265,25 @@ static int check_key(fs_gallery *g, MDB_txn *txn, int writable,
     size_t aadlen = record_aad(DB_META, &k, aad);
     char hex[2 * FS_SEAL_OVERHEAD + 2];
     *wrote = 0;
-    int mrc = meta_get(g, txn, name, hex, sizeof hex);
-    if (mrc == MDB_NOTFOUND && !writable)
+    int rc = meta_get(g, txn, name, hex, sizeof hex, d);
+    if (rc == FS_NOTFOUND && !writable)
         return FS_NOTFOUND;
-    if (mrc == MDB_NOTFOUND) {
-        int rc = fs_seal_buf(key, aad, aadlen, NULL, 0, sealed);
-        if (rc != FS_OK)
-            return fs_fail(d, rc, "gallery '%s': cannot seal its key check",
-                           g->dir);
-        fs_hex(sealed, sizeof sealed, hex);
-        mrc = meta_put(g, txn, name, hex);
-        if (mrc)
-            return mdb_fail(g, d, mrc, "writing the key check");
-        *wrote = 1;
-        return FS_OK;
+    if (rc == FS_NOTFOUND) {
+        rc = meta_fresh(g, txn, d);
+        if (rc == FS_OK)
+            rc = key_check_put(g, txn, ks, d);
+        if (rc == FS_OK)
+            rc = meta_remac(g, txn, ks, d);
+        *wrote = rc == FS_OK;
+        return rc;
     }
-    if (mrc)
-        return mdb_fail(g, d, mrc, "reading the key check");
+    if (rc != FS_OK)
+        return rc;
     if (fs_unhex(hex, sealed, sizeof sealed) != FS_OK)
         return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (its key "
                        "check is not %d hex bytes)", g->dir,
                        FS_SEAL_OVERHEAD);
-    if (fs_unseal_buf(key, aad, aadlen, sealed, sizeof sealed, none) !=
+    if (fs_unseal_buf(ks->data, aad, aadlen, sealed, sizeof sealed, none) !=
         FS_OK)
         return fs_fail(d, FS_EKEY, "gallery '%s': not this gallery's key",
                        g->dir);
@@ -781,11 +1297,15 @@ int fs_gallery_unlock(fs_gallery *g, const uint8_t key[FS_KEY_BYTES],
         return fs_fail(d, FS_EINVAL, "gallery '%s' is not sealed and takes "
                        "no key", g->dir);
     fs_gallery_batch *b = g->open_batch;
+    keyset ks;
+    keys_derive(key, &ks);
     int rc, wrote = 0;
     if (b) {
         /* The first key check commits with the batch (and the gate's
          * wrapped key in it), or not at all. */
-        rc = check_key(g, b->txn, !b->readonly, key, &wrote, d);
+        rc = check_key(g, b->txn, !b->readonly, &ks, &wrote, d);
+        if (rc == FS_OK && !wrote)
+            rc = meta_verify_all(g, b->txn, &ks, d);
         b->wrote_key_check |= wrote;
     } else {
         /* A read first: every unlock but the first finds the check, and a
@@ -793,13 +1313,15 @@ int fs_gallery_unlock(fs_gallery *g, const uint8_t key[FS_KEY_BYTES],
         MDB_txn *txn;
         rc = read_txn(g, &txn, d);
         if (rc == FS_OK) {
-            rc = check_key(g, txn, 0, key, &wrote, d);
+            rc = check_key(g, txn, 0, &ks, &wrote, d);
+            if (rc == FS_OK)
+                rc = meta_verify_all(g, txn, &ks, d);
             mdb_txn_abort(txn);
         }
         if (rc == FS_NOTFOUND && !g->readonly) {
             int mrc = mdb_txn_begin(g->env, NULL, 0, &txn);
             rc = mrc ? mdb_fail(g, d, mrc, "starting a transaction")
-                     : check_key(g, txn, 1, key, &wrote, d);
+                     : check_key(g, txn, 1, &ks, &wrote, d);
             if (rc == FS_OK)
                 mrc = mdb_txn_commit(txn);
             else if (!mrc)
@@ -811,11 +1333,12 @@ int fs_gallery_unlock(fs_gallery *g, const uint8_t key[FS_KEY_BYTES],
     if (rc == FS_NOTFOUND)
         rc = fs_fail(d, FS_EACCESS, "gallery '%s' has no key check yet and "
                      "a read-only handle or view cannot write one", g->dir);
-    if (rc != FS_OK)
-        return rc;
-    memcpy(g->key, key, sizeof g->key);
-    g->unlocked = 1;
-    return FS_OK;
+    if (rc == FS_OK) {
+        g->keys = ks;
+        g->unlocked = 1;
+    }
+    fs_wipe(&ks, sizeof ks);
+    return rc;
 }
 
 /* ---- template blocks ------------------------------------------------------- */
@@ -873,7 +1396,7 @@ static int blk_get(fs_gallery_batch *b, uint32_t no, uint8_t **payload,
         return mdb_fail(b->g, d, mrc, "reading a template block");
     } else {
         fs_rbuf r = { 0 };
-        int rc = env_open(b->g, DB_TBLOCKS, &k, &v, p, TBLK_PAYLOAD, &r, d);
+        int rc = env_open(b->g, b->txn, DB_TBLOCKS, &k, &v, p, TBLK_PAYLOAD, &r, d);
         if (rc == FS_OK && r.len != TBLK_PAYLOAD)
             rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (template "
                          "block %u has %zu bytes)", b->g->dir, no, r.len);
@@ -945,6 +1468,8 @@ static int begin(fs_gallery *g, int readonly, fs_gallery_batch **out,
     if (g->open_batch)
         return fs_fail(d, FS_EINVAL, "gallery '%s' already has a batch "
                        "open", g->dir);
+    if (!g->env)
+        return env_gone(g, d);
     fs_gallery_batch *b = calloc(1, sizeof *b);
     if (!b)
         return fs_fail(d, FS_ENOMEM, "no memory for a batch");
@@ -961,6 +1486,7 @@ static int begin(fs_gallery *g, int readonly, fs_gallery_batch **out,
         free(b);
         return rc;
     }
+    b->c0 = b->c;
     g->open_batch = b;
     *out = b;
     return FS_OK;
@@ -990,9 +1516,24 @@ static int writable(const fs_gallery_batch *b, fs_detail *d)
 static int wrote(fs_gallery_batch *b, int rc)
 {
     if (rc != FS_OK && rc != FS_EXISTS && rc != FS_NOTFOUND &&
-        rc != FS_EINVAL && rc != FS_EKEY && rc != FS_EACCESS)
+        rc != FS_EINVAL && rc != FS_EKEY && rc != FS_EACCESS &&
+        rc != FS_EBUSY)
         b->failed = 1;
     return rc;
+}
+
+/* Ends a batch whose transaction is over, committed or not. */
+static void batch_end(fs_gallery_batch *b)
+{
+    fs_gallery *g = b->g;
+    blk_release(b);
+    if (b->rekeyed && b->txn == NULL)    /* committed: the new keys rule */
+        g->keys = b->keys;
+    fs_wipe(&b->keys, sizeof b->keys);
+    if (b->took_exclusive)
+        fs_gallery_lock_shared(g);
+    g->open_batch = NULL;
+    free(b);
 }
 
 void fs_gallery_abort(fs_gallery_batch *b)
@@ -1000,13 +1541,12 @@ void fs_gallery_abort(fs_gallery_batch *b)
     if (!b)
         return;
     mdb_txn_abort(b->txn);
-    blk_release(b);
+    b->rekeyed = 0;
     /* The key check this batch wrote is gone: a key kept without it
      * could seal records that no later unlock would vouch for. */
     if (b->wrote_key_check)
-        lock(b->g);
-    b->g->open_batch = NULL;
-    free(b);
+        forget_key(b->g);
+    batch_end(b);
 }
 
 int fs_gallery_commit(fs_gallery_batch *b, fs_detail *d)
@@ -1022,7 +1562,9 @@ int fs_gallery_commit(fs_gallery_batch *b, fs_detail *d)
                        "way: it was aborted, not committed");
     }
     int rc = blk_flush(b, d);
-    if (rc == FS_OK) {
+    /* Unchanged counters are left alone: a batch of the gate's records
+     * alone needs no key, and their MACs would need one. */
+    if (rc == FS_OK && memcmp(&b->c, &b->c0, sizeof b->c) != 0) {
         int mrc = counters_write(g, b->txn, &b->c);
         if (mrc)
             rc = mdb_fail(g, d, mrc, "writing the counters");
@@ -1033,13 +1575,16 @@ int fs_gallery_commit(fs_gallery_batch *b, fs_detail *d)
     }
     int mrc = mdb_txn_commit(b->txn);
     b->txn = NULL;
-    blk_release(b);
-    g->open_batch = NULL;
+    if (mrc) {
+        b->rekeyed = 0;
+        if (b->wrote_key_check)
+            forget_key(g);
+    }
     /* The loaded matrix goes stale only with the rows: the gate's own
      * records (a search, its entry) commit beside it and keep it. */
     if (b->rows_changed)
         release_matrix(g);
-    free(b);
+    batch_end(b);
     return mrc ? mdb_fail(g, d, mrc, "committing") : FS_OK;
 }
 
@@ -1106,7 +1651,7 @@ int fs_gallery_find_sha(fs_gallery *g, const uint8_t sha256[32],
                         uint64_t *image_id)
 {
     MDB_txn *txn;
-    if (mdb_txn_begin(g->env, NULL, MDB_RDONLY, &txn))
+    if (read_txn(g, &txn, NULL) != FS_OK)
         return FS_EIO;
     MDB_val k = { 32, (void *)sha256 }, v;
     int mrc = mdb_get(txn, g->dbi[DB_SHA], &k, &v);
@@ -1549,40 +2094,45 @@ int fs_record_last(fs_gallery_batch *b, unsigned table, fs_record *out,
 
 static const char *const rank_modes[] = { "exact", "compressed" };
 
-static int read_rank_mode(const fs_gallery *g, MDB_txn *txn, int *mode)
+static int read_rank_mode(const fs_gallery *g, MDB_txn *txn, int *mode,
+                          fs_detail *d)
 {
     char buf[16];
-    int mrc = meta_get(g, txn, "rank_mode", buf, sizeof buf);
-    *mode = FS_RANK_EXACT;
-    if (mrc == MDB_NOTFOUND)
-        return 0;
-    if (mrc)
-        return mrc;
-    for (int i = 0; i < 2; i++)
-        if (strcmp(buf, rank_modes[i]) == 0)
+    int rc = meta_get(g, txn, "rank_mode", buf, sizeof buf, d);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (no meta "
+                       "record 'rank_mode')", g->dir);
+    for (int i = 0; rc == FS_OK && i < 2; i++)
+        if (strcmp(buf, rank_modes[i]) == 0) {
             *mode = i;
-    return 0;
+            return FS_OK;
+        }
+    return rc != FS_OK ? rc : fs_fail(d, FS_EFORMAT, "gallery '%s' is "
+                                      "damaged (rank mode '%s')", g->dir,
+                                      buf);
 }
 
 int fs_gallery_rank_mode(fs_gallery *g, int *mode)
 {
     MDB_txn *txn;
-    if (mdb_txn_begin(g->env, NULL, MDB_RDONLY, &txn))
-        return FS_EIO;
-    int mrc = read_rank_mode(g, txn, mode);
+    int rc = read_txn(g, &txn, NULL);
+    if (rc != FS_OK)
+        return rc;
+    rc = read_rank_mode(g, txn, mode, NULL);
     mdb_txn_abort(txn);
-    return mrc ? FS_EIO : FS_OK;
+    return rc;
 }
 
 static int gallery_set_rank_mode_in(fs_gallery_batch *b, int mode,
                                     fs_detail *d)
 {
-    int rc = writable(b, d);
+    int rc = can_change(b, d);         /* sealed: its MAC needs the key */
     if (rc != FS_OK)
         return rc;
     if (mode != FS_RANK_EXACT && mode != FS_RANK_COMPRESSED)
         return fs_fail(d, FS_EINVAL, "no ranking mode %d", mode);
-    int mrc = meta_put(b->g, b->txn, "rank_mode", rank_modes[mode]);
+    int mrc = meta_put(b->g, b->txn, meta_keys(b->g, b->txn), "rank_mode",
+                       rank_modes[mode]);
     return mrc ? mdb_fail(b->g, d, mrc, "writing the ranking mode") : FS_OK;
 }
 
@@ -1602,16 +2152,16 @@ int fs_gallery_stat(fs_gallery *g, fs_gallery_stats *st, fs_detail *d)
     counters c;
     fs_gallery_stats s = { .schema = FS_GALLERY_SCHEMA, .dim = FS_DESC_DIM };
     rc = counters_read(g, txn, &c, d);
-    if (rc == FS_OK) {
-        int mrc = meta_get(g, txn, "metric", s.metric, sizeof s.metric);
-        if (!mrc) mrc = meta_get(g, txn, "model_id", s.model_id,
-                                 sizeof s.model_id);
-        if (!mrc) mrc = meta_get(g, txn, "model_sha256", s.model_sha256,
-                                 sizeof s.model_sha256);
-        if (!mrc) mrc = read_rank_mode(g, txn, &s.rank_mode);
-        if (mrc)
-            rc = mdb_fail(g, d, mrc, "reading the meta record");
-    }
+    if (rc == FS_OK) rc = meta_get(g, txn, "metric", s.metric,
+                                   sizeof s.metric, d);
+    if (rc == FS_OK) rc = meta_get(g, txn, "model_id", s.model_id,
+                                   sizeof s.model_id, d);
+    if (rc == FS_OK) rc = meta_get(g, txn, "model_sha256", s.model_sha256,
+                                   sizeof s.model_sha256, d);
+    if (rc == FS_OK) rc = read_rank_mode(g, txn, &s.rank_mode, d);
+    if (rc == FS_NOTFOUND)             /* checked at open: removed since */
+        rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (a meta record "
+                     "is missing)", g->dir);
     mdb_txn_abort(txn);
     if (rc != FS_OK)
         return rc;
@@ -1740,7 +2290,7 @@ int fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
         /* The caller's buffer is where a sealed image is opened. */
         cap = v.mv_size > ENV_HDR ? v.mv_size - ENV_HDR : 0;
         p = malloc(cap ? cap : 1);
-        rc = p ? env_open(g, DB_IMAGE_DATA, &k, &v, p, cap, &r, d)
+        rc = p ? env_open(g, txn, DB_IMAGE_DATA, &k, &v, p, cap, &r, d)
                : fs_fail(d, FS_ENOMEM, "no memory for an image");
     }
     if (rc == FS_OK) {
@@ -1830,7 +2380,7 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
                          (unsigned long long)seen);
             break;
         }
-        rc = env_open(g, DB_TBLOCKS, &k, &v, scratch, TBLK_PAYLOAD, &r, d);
+        rc = env_open(g, txn, DB_TBLOCKS, &k, &v, scratch, TBLK_PAYLOAD, &r, d);
         if (rc != FS_OK)
             break;
         uint32_t rows = 0;
@@ -1906,6 +2456,37 @@ static int plain_fit(uint8_t **buf, size_t *cap, size_t n, fs_detail *d)
     return FS_OK;
 }
 
+/* Every subject number names a subject whose record holds that number:
+ * the ranker's numbers become ids through this index. */
+static int numbers_hold(fs_gallery *g, MDB_txn *txn, fs_detail *d)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (mdb_cursor_open(txn, g->dbi[DB_SUBJECT_NUM], &cur))
+        return mdb_fail(g, d, EIO, "listing subject numbers");
+    int rc = FS_OK, mrc;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !mrc && rc == FS_OK;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char id[FS_SUBJECT_MAX];
+        subject_rec s;
+        uint32_t number = k.mv_size == 4 ? get_be32(k.mv_data) : 0;
+        if (k.mv_size != 4 || !v.mv_size || v.mv_size >= sizeof id) {
+            rc = damaged(g, d, "a subject number record is malformed",
+                         number);
+            break;
+        }
+        memcpy(id, v.mv_data, v.mv_size);
+        id[v.mv_size] = 0;
+        rc = get_subject(g, txn, id, &s, d);
+        if (rc == FS_NOTFOUND || (rc == FS_OK && s.number != number))
+            rc = damaged(g, d, "a subject number names another subject",
+                         number);
+    }
+    mdb_cursor_close(cur);
+    return rc == FS_OK && mrc != MDB_NOTFOUND
+           ? mdb_fail(g, d, mrc, "listing subject numbers") : rc;
+}
+
 /* In a sealed gallery every record is opened, the image bytes too, so
  * that every tag is checked: the whole file is read and decrypted. */
 int fs_gallery_verify(fs_gallery *g, fs_detail *d)
@@ -1919,7 +2500,10 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
     if (rc != FS_OK)
         return rc;
     counters c;
-    rc = counters_read(g, txn, &c, d);
+    if (g->sealed)
+        rc = meta_verify_all(g, txn, keys_for(g, txn), d);
+    if (rc == FS_OK)
+        rc = counters_read(g, txn, &c, d);
     MDB_stat ms[DB_COUNT];
     for (int i = 0; rc == FS_OK && i < DB_COUNT; i++) {
         int mrc = mdb_stat(txn, g->dbi[i], &ms[i]);
@@ -1935,6 +2519,8 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
         rc = damaged(g, d, "subject counts differ", c.subjects);
     if (rc == FS_OK && ms[DB_SUBJECT_IMAGES].ms_entries != c.images)
         rc = damaged(g, d, "subject image lists miss images", c.images);
+    if (rc == FS_OK)
+        rc = numbers_hold(g, txn, d);
 
     /* Every image: its row names it, its sha names it, its subject lists
      * it and holds the row's subject number. */
@@ -2001,8 +2587,8 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
             else if (g->sealed)
                 rc = plain_fit(&plain, &plain_cap, im.image_len, d);
             if (rc == FS_OK)
-                rc = env_open(g, DB_IMAGE_DATA, &dk, &dv, plain, plain_cap,
-                              &r, d);
+                rc = env_open(g, txn, DB_IMAGE_DATA, &dk, &dv, plain,
+                              plain_cap, &r, d);
         }
     }
     if (rc == FS_OK && mrc != MDB_NOTFOUND)
@@ -2016,5 +2602,173 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
     free(plain);
     free(row_seen);
     mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ---- re-keying ------------------------------------------------------------- */
+
+/* Opens every record of db under the batch's keys and seals it again
+ * under to, in place, one at a time through a cursor: a gallery of any
+ * size goes through one buffer (*buf, wiped when it grows). */
+static int reseal_db(fs_gallery_batch *b, int db, const keyset *to,
+                     uint8_t **buf, size_t *cap, fs_detail *d)
+{
+    fs_gallery *g = b->g;
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(b->txn, g->dbi[db], &cur);
+    if (mrc)
+        return mdb_fail(g, d, mrc, "re-keying");
+    int rc = FS_OK;
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == FS_OK && !mrc;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint8_t key[512];                /* LMDB keys: <= 511 bytes */
+        MDB_val kc = { k.mv_size, key };
+        fs_rbuf r = { 0 };
+        assert(k.mv_size <= sizeof key);
+        memcpy(key, k.mv_data, k.mv_size);   /* the put may move the page */
+        rc = plain_fit(buf, cap, v.mv_size + ENV_HDR, d);
+        if (rc == FS_OK)
+            rc = env_open(g, b->txn, db, &kc, &v, *buf + ENV_HDR,
+                          *cap - ENV_HDR, &r, d);
+        if (rc == FS_OK)
+            rc = env_make(g, to, db, &kc, NULL, r.len, *buf, d);
+        if (rc == FS_OK) {
+            MDB_val nv = { ENV_HDR + r.len, *buf };
+            mrc = mdb_cursor_put(cur, &kc, &nv, MDB_CURRENT);
+            if (mrc)
+                rc = mdb_fail(g, d, mrc, "re-keying");
+        }
+    }
+    if (rc == FS_OK && mrc != MDB_NOTFOUND)
+        rc = mdb_fail(g, d, mrc, "re-keying");
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+static int rekey_in(fs_gallery_batch *b, const uint8_t key[FS_KEY_BYTES],
+                    fs_detail *d)
+{
+    static const int sealed_dbs[] = { DB_SUBJECTS, DB_IMAGES, DB_IMAGE_DATA,
+                                      DB_TBLOCKS };
+    fs_gallery *g = b->g;
+    int rc = can_change(b, d);
+    if (rc != FS_OK)
+        return rc;
+    if (!g->sealed)
+        return fs_fail(d, FS_EINVAL, "gallery '%s' is not sealed and takes "
+                       "no key", g->dir);
+    /* Another handle holding the old key would go on sealing under it
+     * after the commit: none may be open. */
+    if (!g->lock_ex) {
+        rc = fs_gallery_lock_exclusive(g, d);
+        if (rc != FS_OK)
+            return rc;
+        b->took_exclusive = 1;
+    }
+    /* Checked under the old key first, so nothing edited is laundered
+     * under the new one (the records are, as each is opened). */
+    rc = meta_verify_all(g, b->txn, keys_for(g, b->txn), d);
+    keyset to;
+    keys_derive(key, &to);
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; rc == FS_OK && i < sizeof sealed_dbs /
+                                          sizeof *sealed_dbs; i++)
+        rc = reseal_db(b, sealed_dbs[i], &to, &buf, &cap, d);
+    if (rc == FS_OK)
+        rc = key_check_put(g, b->txn, &to, d);
+    if (rc == FS_OK)
+        rc = meta_remac(g, b->txn, &to, d);
+    if (buf)
+        fs_wipe(buf, cap);
+    free(buf);
+    if (rc == FS_OK) {
+        b->keys = to;
+        b->rekeyed = 1;
+    }
+    fs_wipe(&to, sizeof to);
+    return rc;
+}
+
+int fs_gallery_rekey(fs_gallery_batch *b, const uint8_t key[FS_KEY_BYTES],
+                     fs_detail *d)
+{
+    return wrote(b, rekey_in(b, key, d));
+}
+
+/* ---- compaction ------------------------------------------------------------ */
+
+/* What a compaction killed part way left behind.  Only ever called under
+ * the exclusive lock, so no other compaction is writing it. */
+static void compact_clean(const fs_gallery *g)
+{
+    DIR *dir = opendir(g->dir);
+    if (!dir)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL)
+        if (strncmp(e->d_name, COMPACT_PREFIX,
+                    sizeof COMPACT_PREFIX - 1) == 0)
+            unlinkat(dirfd(dir), e->d_name, 0);
+    closedir(dir);
+}
+
+/* The copy is made whole and synced under a name of its own, then
+ * renamed over data.mdb: a crash at any step leaves the old file or the
+ * new one, never a mix. */
+static int compact_in(fs_gallery *g, fs_detail *d)
+{
+    char tmp[4200], data[4200];
+    compact_clean(g);
+    snprintf(tmp, sizeof tmp, "%s/" COMPACT_PREFIX "XXXXXX", g->dir);
+    snprintf(data, sizeof data, "%s/data.mdb", g->dir);
+    int fd = mkostemp(tmp, O_CLOEXEC);          /* 0600 */
+    if (fd < 0)
+        return fs_fail(d, fs_errno_code(errno), "gallery '%s': cannot make "
+                       "its compacted copy: %s", g->dir, strerror(errno));
+    int mrc = mdb_env_copyfd2(g->env, fd, MDB_CP_COMPACT);
+    int rc = mrc ? mdb_fail(g, d, mrc, "compacting") : FS_OK;
+    if (rc == FS_OK && fsync(fd) != 0)
+        rc = fs_fail(d, FS_EIO, "gallery '%s': cannot sync its compacted "
+                     "copy: %s", g->dir, strerror(errno));
+    close(fd);
+    if (rc == FS_OK && rename(tmp, data) != 0)
+        rc = fs_fail(d, fs_errno_code(errno), "gallery '%s': cannot put "
+                     "its compacted copy in place: %s", g->dir,
+                     strerror(errno));
+    if (rc != FS_OK) {
+        unlink(tmp);
+        return rc;
+    }
+    /* data.mdb is the new file from here on, whatever follows. */
+    int synced = fs_file_sync_dir(g->dir);
+    int err = errno;
+    release_matrix(g);
+    mdb_env_close(g->env);
+    g->env = NULL;
+    rc = env_start(g, NULL, d);
+    if (rc == FS_OK && synced != 0)
+        rc = fs_fail(d, FS_EIO, "gallery '%s': cannot sync its directory: "
+                     "%s", g->dir, strerror(err));
+    return rc;
+}
+
+int fs_gallery_compact(fs_gallery *g, fs_detail *d)
+{
+    if (g->readonly)
+        return fs_fail(d, FS_EACCESS, "gallery '%s' is open read-only",
+                       g->dir);
+    if (g->open_batch)
+        return fs_fail(d, FS_EINVAL, "gallery '%s' has a batch open",
+                       g->dir);
+    if (!g->env)
+        return env_gone(g, d);
+    int took = !g->lock_ex;
+    int rc = fs_gallery_lock_exclusive(g, d);
+    if (rc == FS_OK)
+        rc = compact_in(g, d);
+    if (took)
+        fs_gallery_lock_shared(g);
     return rc;
 }

@@ -24,8 +24,17 @@
  * fs_gallery_unlock after each open.  Each record carries its own nonce
  * and tag in its envelope, with its database and key as associated data,
  * so a changed, moved or planted record is refused (FS_ETAMPER) rather
- * than read.  Unsealed galleries (benchmarks, tests) use the same
- * envelopes, plain.
+ * than read.  The meta records (schema, model, counters, rank mode, key
+ * check...) stay readable without the key but carry an HMAC-SHA256 under
+ * a key derived from the data key, bound to their name: an edited,
+ * removed or planted one is FS_ETAMPER naming it ("the gallery's meta
+ * record 'rows' ...") once the key is given.  Unsealed galleries
+ * (benchmarks, tests) use the same envelopes, plain, and no MACs.
+ *
+ * Handles of this and other processes share the environment; each holds
+ * a shared lock on "gallery.lock" in the gallery directory from open to
+ * close.  Compaction and re-keying need it exclusive (no other handle
+ * open anywhere) and get FS_EBUSY when others do not close in time.
  *
  * Thread-safety: a gallery handle serves one thread at a time.  A ranker
  * is read-only after creation; fs_rank_topk calls on one ranker must be
@@ -44,7 +53,9 @@
 
 /* ---- the gallery -------------------------------------------------------- */
 
-#define FS_GALLERY_SCHEMA   2        /* 2: the records database */
+#define FS_GALLERY_SCHEMA   3        /* 2: the records database; 3: meta
+                                        MACs in sealed galleries, a rank
+                                        mode always */
 #define FS_TBLOCK_ROWS      1024     /* templates per stored block */
 #define FS_SUBJECT_MAX      64       /* bytes of a subject id */
 #define FS_FIELD_MAX        128      /* bytes of a metadata field */
@@ -63,9 +74,13 @@ typedef struct fs_gallery_options {
                                   fs_gallery_stat says which */
 } fs_gallery_options;
 
+/* Takes the shared lock (gallery.lock, made 0600) before LMDB opens the
+ * file, waiting while a compaction holds it exclusive, and keeps it until
+ * fs_gallery_close; read-only handles too.  Galleries of another schema
+ * are FS_EVERSION. */
 int  fs_gallery_open(const char *dir, const fs_gallery_options *opt,
                      fs_gallery **out, fs_detail *d);
-/* Also wipes the handle's copy of the data key. */
+/* Also wipes the handle's copy of the data key, and lets go of the lock. */
 void fs_gallery_close(fs_gallery *g);
 
 /* Gives a sealed gallery its data key; the handle keeps a copy until
@@ -77,16 +92,23 @@ void fs_gallery_close(fs_gallery *g);
  * transaction of its own; a read-only handle or view cannot, FS_EACCESS.
  * FS_EINVAL on a gallery that is not sealed: a caller holding a key for
  * it should take that as an alarm (its meta may have been changed).
+ * Every meta record is checked against its MAC here: FS_ETAMPER naming
+ * the first one edited, removed or planted (and a key check removed from
+ * a gallery that holds records).  The first key check gives every meta
+ * record its MAC.
  *
  * Until unlocked, a sealed gallery answers FS_EKEY to every call that
- * reads or writes sealed records: fs_gallery_put, _remove, _load,
- * _subject, _subject_id, _image and _verify.  Open, close, batches
- * (begin, commit, abort), fs_gallery_stat, the rank mode,
- * fs_gallery_find_sha (the sha index is not sealed) and fs_record_* work
- * without it, so the caller can read its wrapped key in a batch first.
- * Once unlocked, a record whose tag fails, or a plain record where a
- * sealed one belongs, is FS_ETAMPER, the detail naming it ("image 17's
- * data", "template block 3", "subject 'x'"). */
+ * reads or writes sealed or MAC'd records: fs_gallery_put, _remove,
+ * _load, _subject, _subject_id, _image, _verify, _set_rank_mode and
+ * _rekey.  Open, close, batches (begin, commit, abort), fs_gallery_stat,
+ * fs_gallery_rank_mode, fs_gallery_find_sha (the sha index is not
+ * sealed) and fs_record_* work without it, so the caller can read its
+ * wrapped key in a batch first; what they read of meta is then taken on
+ * trust until the unlock checks it.  Once unlocked, a record whose tag
+ * fails, or a plain record where a sealed one belongs, is FS_ETAMPER,
+ * the detail naming it ("image 17's data", "template block 3", "subject
+ * 'x'"), and so is meta that fails its MAC wherever it is read again
+ * (the counters at each batch, load and stat, the rank mode). */
 int  fs_gallery_unlock(fs_gallery *g, const uint8_t key[FS_KEY_BYTES],
                        fs_detail *d);
 
@@ -134,6 +156,23 @@ int  fs_gallery_put(fs_gallery_batch *b, const fs_mugshot *m,
 int  fs_gallery_commit(fs_gallery_batch *b, fs_detail *d);
 void fs_gallery_abort(fs_gallery_batch *b);
 
+/* Key rotation, in a write batch of a sealed, unlocked gallery: every
+ * record the gallery seals or MACs under the data key (subjects, image
+ * records and bytes, template blocks, the key check, the meta MACs) is
+ * opened under the old key and sealed again under key, one at a time
+ * through cursors, so memory does not grow with the gallery.  The gate's
+ * records (fs_record_*) are the caller's and are not touched: it
+ * re-seals its own in the same batch.  The rest of the batch reads and
+ * writes under the new key; the handle takes it at commit (the old one
+ * wiped) and keeps the old one after an abort, with nothing changed.
+ * Needs the exclusive lock, since a handle elsewhere would go on sealing
+ * under the old key: taken here when the caller does not hold it (and
+ * given back at the batch's end), FS_EBUSY when others stay open.  A
+ * record or meta MAC that fails under the old key is FS_ETAMPER: nothing
+ * tampered is sealed again.  FS_EINVAL on an unsealed gallery. */
+int  fs_gallery_rekey(fs_gallery_batch *b, const uint8_t key[FS_KEY_BYTES],
+                      fs_detail *d);
+
 /* The image id enrolled with those bytes: FS_OK or FS_NOTFOUND. */
 int  fs_gallery_find_sha(fs_gallery *g, const uint8_t sha256[32],
                          uint64_t *image_id);
@@ -172,7 +211,9 @@ typedef struct fs_image_info {
 
 /* The admin's choice of ranking for this gallery, FS_RANK_EXACT unless
  * set to FS_RANK_COMPRESSED (the int8 first pass, for galleries where
- * memory bandwidth rules; bench rank measures its recall). */
+ * memory bandwidth rules; bench rank measures its recall).  Reading it
+ * in an unlocked sealed gallery checks its MAC (FS_ETAMPER); setting it
+ * in a sealed one needs the key. */
 int  fs_gallery_rank_mode(fs_gallery *g, int *mode);
 int  fs_gallery_set_rank_mode(fs_gallery_batch *b, int mode, fs_detail *d);
 
@@ -200,10 +241,37 @@ int  fs_gallery_remove(fs_gallery_batch *b, const char *subject,
 /* Walks every record and checks the invariants that tie them together
  * (rows dense and pointing back at their images, indexes complete,
  * counters right): FS_OK, or FS_EFORMAT naming the first broken one.  In
- * a sealed gallery it opens every record, image bytes included, so a
- * failed tag anywhere is FS_ETAMPER naming the record; it reads and
- * decrypts the whole file. */
+ * a sealed gallery it checks every meta MAC and opens every record,
+ * image bytes included, so a failed MAC or tag anywhere is FS_ETAMPER
+ * naming the record; it reads and decrypts the whole file. */
 int  fs_gallery_verify(fs_gallery *g, fs_detail *d);
+
+/* ---- compaction and the lock --------------------------------------------- */
+
+/* Rewrites data.mdb without its free pages, so that nothing a removal or
+ * an overwrite freed (a removed subject's records, an old wrapped key of
+ * the gate's) survives in the file: a compacted copy is made under a
+ * unique temporary name in the gallery directory, synced, renamed over
+ * data.mdb and the directory synced; the handle then reopens the new
+ * file (same key, still unlocked; a loaded matrix is released).  A crash
+ * at any step leaves the old file or the new one; a temporary left by
+ * one is removed by the next compaction.  Needs the exclusive lock (no
+ * other handle open, in this process or another, since it would go on
+ * using the old file): waits up to a couple of seconds for it, then
+ * FS_EBUSY with nothing changed.  Works whether the caller already holds
+ * the lock exclusive (kept) or not (shared again after).  FS_EINVAL with
+ * a batch open, FS_EACCESS on a read-only handle.  Should reopening fail
+ * (FS_EIO and the like), the handle answers FS_EIO until closed. */
+int  fs_gallery_compact(fs_gallery *g, fs_detail *d);
+
+/* The handle's lock made exclusive, for an operation no other handle may
+ * see half done (the gate's key rotation: one batch that re-keys, then a
+ * compaction), waiting up to a couple of seconds for other handles to
+ * close: FS_OK (also when already held), FS_EBUSY, FS_EACCESS on a
+ * read-only handle.  Held only for such an operation: _lock_shared turns
+ * it back. */
+int  fs_gallery_lock_exclusive(fs_gallery *g, fs_detail *d);
+void fs_gallery_lock_shared(fs_gallery *g);
 
 /* ---- records of the modules above --------------------------------------- */
 

@@ -18,6 +18,9 @@ Suite *suite_enroll(void);
 Suite *suite_gate(void);
 Suite *suite_profile(void);
 Suite *suite_search(void);
+Suite *suite_tamper(void);
+Suite *suite_accounts(void);
+Suite *suite_text(void);
 
 int main(void)
 {
@@ -32,7 +35,10 @@ int main(void)
     srunner_add_suite(sr, suite_gate());
     srunner_add_suite(sr, suite_profile());
     srunner_add_suite(sr, suite_search());
+    srunner_add_suite(sr, suite_tamper());
+    srunner_add_suite(sr, suite_accounts());
     srunner_add_suite(sr, suite_cli());
+    srunner_add_suite(sr, suite_text());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

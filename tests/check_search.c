@@ -46,6 +46,10 @@ static void base_setup(void)
     people("detroit");
     enrol_face();
     login("admin");
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cp %s/config/facesearch/*.anchor "
+             "'%s/anchor.kept'", base, base);
+    ck_assert_int_eq(system(cmd), 0);
     tu_tmp = NULL;
 }
 
@@ -63,6 +67,13 @@ static void setup(void)
     char cmd[12800];
     snprintf(cmd, sizeof cmd, "cp -a '%s/gallery' '%s/run' '%s/'", base ? base
              : "", base ? base : "", tu_tmp);
+    ck_assert(!base || system(cmd) == 0);
+    /* the copies share the template's anchor file (its path is sealed in
+     * the gallery): each starts from the anchor as the template left it,
+     * or the entries of the test before would read as a fork */
+    snprintf(cmd, sizeof cmd, "for f in '%s'/config/facesearch/*.anchor; "
+             "do cp '%s/anchor.kept' \"$f\"; done", base ? base : "",
+             base ? base : "");
     ck_assert(!base || system(cmd) == 0);
 }
 
@@ -513,11 +524,9 @@ START_TEST(test_G9_only_trained_examiners_search)
         refused_search("G2", id, who[i], (const char *const[]){ "search",
                        "--request", id, probe, "--human-review", NULL });
     }
-    /* eve's training, moved into the future behind the gate's back */
-    ck_assert_int_eq(tu_edit_records(gal, 2, train_later, NULL), 1);
-    login("eve");
-    refused_search("G3, G9", id, "eve", (const char *const[]){ "search",
-                   "--request", id, probe, "--human-review", NULL });
+    /* eve's account is sealed: no training date in plain to move into
+     * the future behind the gate's back (check_accounts.c replays edits) */
+    ck_assert_int_eq(tu_edit_records(gal, 2, train_later, NULL), 0);
     login("admin");
     EXPECT(0, "disabled", "user", "disable", "eve");
     ck_assert_int_eq(tu_login(gal, "eve", TU_PASSWORD), 1);
@@ -815,8 +824,8 @@ START_TEST(test_G10_list_never_without_its_entry)
     }
     ck_assert_msg(failed > 10, "only %ld of %ld allocations failed the "
                   "search", failed, all);
-    uint64_t entries;
-    ck_assert_int_eq(fs_audit_verify(g, &entries, NULL, &d), FS_OK);
+    fs_audit_check chk;
+    ck_assert_int_eq(fs_audit_verify(g, NULL, &chk, &d), FS_OK);
     free(bytes);
     fs_engine_close(e);
     fs_gate_close(g);

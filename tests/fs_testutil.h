@@ -7,6 +7,7 @@
 #define FS_TESTUTIL_H
 
 #include <check.h>
+#include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,23 @@ int  tu_run_on(const char *gal, const char *input, char **out, char **err,
  * refused, which then starts "facesearch: "). */
 void tu_expect_on(const char *gal, int want, const char *what,
                   const char *input, const char *const args[]);
+
+/* The gallery's LMDB environment opened behind the gate's back, as an
+ * attacker with the file would: a write transaction, the gate's record
+ * table ("records") open in dbi.  tu_raw_close commits.  (LMDB allows one
+ * handle on an environment per process: close the gate first.) */
+typedef struct tu_raw {
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi  dbi;
+} tu_raw;
+void tu_raw_open(tu_raw *r, const char *gal);
+void tu_raw_close(tu_raw *r);
+/* Calls fn for every record of every table of the environment. */
+void tu_raw_each(const char *gal,
+                 void (*fn)(void *ctx, const char *table, const MDB_val *k,
+                            const MDB_val *v),
+                 void *ctx);
 
 /* As an attacker with the file would: opens the gallery's LMDB
  * environment behind its back and passes every record of the gate's

@@ -35,8 +35,9 @@ static int list(fs_args *a)
             fs_json_str(stdout, v[i].reason);
             printf("}");
         } else {
-            printf("%-32s MOU %-20s %s%s\n", v[i].name, v[i].mou,
-                   v[i].suspended ? "suspended: " : "active", v[i].reason);
+            printf("%-32s MOU %-20s %s%s\n", FS_SHOW(v[i].name),
+                   FS_SHOW(v[i].mou), v[i].suspended ? "suspended: "
+                   : "active", FS_SHOW(v[i].reason));
         }
     }
     if (a->json)
@@ -82,7 +83,7 @@ int cmd_agency(fs_args *a)
         fs_json_str(stdout, name);
         printf(",\"state\":\"%s\"}\n", done);
     } else {
-        printf("agency %s %s\n", name, done);
+        printf("agency %s %s\n", FS_SHOW(name), done);
     }
     return EXIT_OK;
 }

@@ -17,6 +17,9 @@ const fs_opt cmd_audit_opts[] = {
     { "case", "NUMBER", "log: one case's entries" },
     { "before", "DATE", "purge: remove entries older than DATE" },
     { "dry-run", NULL, "purge: say what would go, change nothing" },
+    { "anchor", "FILE", "verify: check the trail against this copy of its "
+                        "anchor (default: the gallery's anchor file, when "
+                        "readable)" },
     { NULL, NULL, NULL }
 };
 
@@ -52,25 +55,44 @@ static void print_time(FILE *f, int64_t us)
 static int verify(fs_args *a)
 {
     fs_detail d = { "" };
-    uint64_t n = 0, bad = 0;
-    int rc = fs_audit_verify(a->gate, &n, &bad, &d);
+    fs_audit_check c;
+    int rc = fs_audit_verify(a->gate, fs_arg(a, "anchor"), &c, &d);
     if (rc != FS_OK && rc != FS_ETAMPER)
         return fs_cli_fail(rc, &d);
     if (a->json) {
-        printf("{\"intact\":%s,\"entries\":%llu", rc == FS_OK ? "true"
-               : "false", (unsigned long long)n);
+        printf("{\"intact\":%s,\"entries\":%llu,\"first\":%llu,"
+               "\"last\":%llu,\"anchor\":", rc == FS_OK ? "true" : "false",
+               (unsigned long long)c.entries, (unsigned long long)c.first,
+               (unsigned long long)c.last);
+        if (c.anchor[0])
+            fs_json_str(stdout, c.anchor);
+        else
+            printf("null");
+        printf(",\"anchored\":%llu,\"anchor_last\":%llu",
+               (unsigned long long)c.anchored,
+               (unsigned long long)c.anchor_last);
         if (rc != FS_OK) {
             printf(",\"first_bad_entry\":%llu,\"problem\":",
-                   (unsigned long long)bad);
+                   (unsigned long long)c.bad);
             fs_json_str(stdout, d.msg);
         }
         printf("}\n");
     }
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
-    if (!a->json)
-        printf("audit trail intact: %llu entries, each chained to the one "
-               "before\n", (unsigned long long)n);
+    if (!a->json) {
+        printf("audit trail intact: %llu entries (%llu to %llu), each "
+               "chained to the one before\n", (unsigned long long)c.entries,
+               (unsigned long long)c.first, (unsigned long long)c.last);
+        if (c.anchor[0])
+            printf("anchor %s: %llu entries match, the newest %llu%s\n",
+                   c.anchor, (unsigned long long)c.anchored,
+                   (unsigned long long)c.anchor_last,
+                   c.anchor_purged ? " (older ones purged under retention)"
+                   : "");
+        else
+            printf("no anchor checked: name a copy with --anchor FILE\n");
+    }
     return EXIT_OK;
 }
 
@@ -99,15 +121,15 @@ static int print_entry(void *ctx, const fs_audit_record *r)
     } else {
         printf("%6llu  ", (unsigned long long)r->seq);
         print_time(stdout, r->time_us);
-        printf("  %s (%s)  %s", r->user, r->unit[0] ? r->unit : "-",
-               r->action);
+        printf("  %s (%s)  %s", FS_SHOW(r->user),
+               r->unit[0] ? FS_SHOW(r->unit) : "-", FS_SHOW(r->action));
         if (r->case_no[0])
-            printf("  case %s", r->case_no);
+            printf("  case %s", FS_SHOW(r->case_no));
         if (r->objects[0])
-            printf("  [%s]", r->objects);
+            printf("  [%s]", FS_SHOW(r->objects));
         if (r->justification[0])
-            printf("  \"%s\"", r->justification);
-        printf("  -> %s\n", r->outcome);
+            printf("  \"%s\"", FS_SHOW(r->justification));
+        printf("  -> %s\n", FS_SHOW(r->outcome));
     }
     c->n++;
     return 0;
@@ -152,7 +174,7 @@ static int purge(fs_args *a)
         printf("%s%llu audit entr%s older than %s\n",
                fs_arg(a, "dry-run") ? "would purge " : "purged ",
                (unsigned long long)n, n == 1 ? "y" : "ies",
-               fs_arg(a, "before"));
+               FS_SHOW(fs_arg(a, "before")));
     return st;
 }
 

@@ -34,7 +34,7 @@ const fs_opt cmd_bench_opts[] = {
 static void progress(void *ctx, const char *msg)
 {
     (void)ctx;
-    fprintf(stderr, "bench: %s\n", msg);
+    fprintf(stderr, "bench: %s\n", FS_SHOW(msg));
 }
 
 /* Ancestor of the binary's directory that holds the source tree. */
@@ -744,7 +744,7 @@ static int bench_search(fs_args *a, const char *tree, const char *shared,
         /* the probe must be a real face: without one, nothing to measure */
         fprintf(stderr, "bench search: skipped: no face photos in '%s' (the "
                 "probe is a real face from ../shared/datasets/lfw-dev)\n",
-                lfw);
+                FS_SHOW(lfw));
         if (a->json) {
             printf("{\"bench\":\"search\",\"n\":%ld,\"skipped\":", n);
             fs_json_str(stdout, "no ../shared/datasets/lfw-dev");

@@ -3,9 +3,13 @@
  * [--face N]`: the faces of a still image, their landmarks and whether
  * each is fit for search (G13), for an examiner judging a probe.
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../engine/base/fs_file.h"
 #include "fs_cli.h"
 
 const fs_opt cmd_detect_opts[] = {
@@ -65,7 +69,7 @@ static void print_json(const char *path, const fs_image *img,
 static void print_human(const char *path, const fs_image *img,
                         const fs_face *f, int n, int chosen)
 {
-    printf("%s: %dx%d, %d face%s\n", path, img->width, img->height, n,
+    printf("%s: %dx%d, %d face%s\n", FS_SHOW(path), img->width, img->height, n,
            n == 1 ? "" : "s");
     for (int i = 0; i < n; i++) {
         const fs_quality *q = &f[i].quality;
@@ -78,6 +82,41 @@ static void print_human(const char *path, const fs_image *img,
     }
     if (n == 0)
         printf("  no face found\n");
+}
+
+/* The annotated picture goes to a scratch file in a private directory
+ * first (the image writer opens by name and picks the format by the
+ * name's extension), then into out, the file made at path as every
+ * output is (fs_cli_create: new, 0600, never through a link). */
+static int annotate(const fs_image *img, const fs_face *faces, int n,
+                    int chosen, const char *path, FILE *out, fs_detail *d)
+{
+    const char *tmp = getenv("TMPDIR"), *base = strrchr(path, '/');
+    const char *ext = strrchr(base ? base + 1 : path, '.');
+    char dir[4096], scratch[4200];
+    snprintf(dir, sizeof dir, "%s/facesearch-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return fs_fail(d, FS_EIO, "cannot make a scratch directory in "
+                       "'%s': %s", tmp && *tmp ? tmp : "/tmp",
+                       strerror(errno));
+    snprintf(scratch, sizeof scratch, "%s/annotated%.16s", dir,
+             ext ? ext : "");
+    uint8_t *png = NULL;
+    size_t len = 0;
+    int rc = fs_annotate(img, faces, n, chosen, scratch, d);
+    if (rc != FS_OK)
+        rc = fs_fail(d, rc, "cannot write '%s'", path);
+    if (rc == FS_OK)
+        rc = fs_read_file(scratch, SIZE_MAX / 2, &png, &len, d);
+    if (rc == FS_OK && (fwrite(png, 1, len, out) != len ||
+                        fflush(out) != 0 || fsync(fileno(out)) != 0))
+        rc = fs_fail(d, FS_EIO, "cannot write '%s': %s", path,
+                     strerror(errno));
+    free(png);
+    unlink(scratch);
+    rmdir(dir);
+    return rc;
 }
 
 int cmd_detect(fs_args *a)
@@ -98,11 +137,18 @@ int cmd_detect(fs_args *a)
         return fs_usage_error(a, "--profile: %s", d.msg);
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
+    /* the output first: a file or a link at its path is refused before
+     * the work */
+    const char *ann = fs_arg(a, "annotate");
+    FILE *ann_f = NULL;
+    if (ann && (st = fs_cli_create(ann, "the annotated image", &ann_f))
+        != EXIT_OK)
+        return st;
     fs_image img;
     rc = fs_image_read(path, &img, &d);
     if (rc != FS_OK) {
         fs_error_msg("%s", d.msg);
-        return fs_exit_status(rc);
+        return fs_cli_finish(ann, ann_f, fs_exit_status(rc));
     }
     fs_engine_options o = { .model_path = NULL,
                             .quality = pname ? &prof.quality : NULL };
@@ -129,8 +175,8 @@ int cmd_detect(fs_args *a)
         }
         chosen = (int)want;
     }
-    const char *ann = fs_arg(a, "annotate");
-    if (ann && (rc = fs_annotate(&img, faces, n, chosen, ann, &d)) != FS_OK) {
+    if (ann && (rc = annotate(&img, faces, n, chosen, ann, ann_f, &d))
+        != FS_OK) {
         fs_error_msg("%s", d.msg);
         st = fs_exit_status(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_INTERNAL;
         goto out;
@@ -140,6 +186,7 @@ int cmd_detect(fs_args *a)
     else
         print_human(path, &img, faces, n, chosen);
 out:
+    st = fs_cli_finish(ann, ann_f, st);
     fs_engine_close(e);
     free(faces);
     fs_image_release(&img);

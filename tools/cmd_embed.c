@@ -22,7 +22,7 @@ static void print_human(char **files, int n, const float *desc)
         double ss = 0;
         for (int k = 0; k < FS_DESC_DIM; k++)
             ss += (double)v[k] * v[k];
-        printf("%s  (L2 norm %.6f)\n", files[i], sqrt(ss));
+        printf("%s  (L2 norm %.6f)\n", FS_SHOW(files[i]), sqrt(ss));
         for (int k = 0; k < FS_DESC_DIM; k++)
             printf("%s%10.6f%s", k % 8 ? " " : "  ", v[k],
                    k % 8 == 7 ? "\n" : "");

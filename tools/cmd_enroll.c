@@ -322,8 +322,11 @@ static const char *status_word(int status)
     }
 }
 
-static void csv_cell(FILE *f, const char *s)
+/* A cell shown as on a terminal (the report is read with cat and less
+ * too), then quoted as CSV needs. */
+static void csv_cell(FILE *f, const char *cell)
 {
+    const char *s = FS_SHOW(cell);
     if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, f);
         return;
@@ -432,17 +435,10 @@ int cmd_enroll(fs_args *a)
     }
     FILE *rep = NULL;
     const char *rpath = fs_arg(a, "report");
-    if (st == EXIT_OK && rpath) {
-        rep = fopen(rpath, "w");
-        if (!rep) {
-            fs_error_msg("cannot write report '%s': %s", rpath,
-                         strerror(errno));
-            st = EXIT_USAGE;
-        } else {
-            fprintf(rep, "image,subject,status,image_id,possible_duplicate_of,"
-                    "similarity,reason\n");
-        }
-    }
+    if (st == EXIT_OK && rpath &&
+        (st = fs_cli_create(rpath, "report", &rep)) == EXIT_OK)
+        fprintf(rep, "image,subject,status,image_id,possible_duplicate_of,"
+                "similarity,reason\n");
     if (st != EXIT_OK) {
         fs_enroller_close(en);
         fs_engine_close(e);
@@ -497,11 +493,13 @@ int cmd_enroll(fs_args *a)
         for (size_t i = 0; i < p.n; i++) {
             const fs_enroll_item *it = &p.items[i];
             if (it->status == FS_ENROLL_REJECTED)
-                printf("rejected %s: %s\n", it->path, it->reason);
+                printf("rejected %s: %s\n", FS_SHOW(it->path),
+                       FS_SHOW(it->reason));
             if (it->duplicate_of[0])
                 printf("possible duplicate: subject '%s' (%s) resembles "
-                       "subject '%s' (similarity %.3f)\n", it->subject,
-                       it->path, it->duplicate_of, it->duplicate_score);
+                       "subject '%s' (similarity %.3f)\n",
+                       FS_SHOW(it->subject), FS_SHOW(it->path),
+                       FS_SHOW(it->duplicate_of), it->duplicate_score);
         }
         printf("%zu image%s: %zu enrolled, %zu already in the gallery, "
                "%zu rejected, %zu possible duplicate record%s\n", p.n,

@@ -20,7 +20,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../engine/base/fs_file.h"
 #include "fs_cli.h"
 
 const fs_opt cmd_eval_opts[] = {
@@ -158,6 +160,11 @@ int cmd_eval(fs_args *a)
     long threads;
     int st = fs_arg_int(a, "threads", 0, 1024, 0, &threads);
     if (st != EXIT_OK)
+        return st;
+    /* the output file first: an existing one is refused before the work */
+    const char *svg = fs_arg(a, "svg");
+    FILE *svg_f = NULL;
+    if (svg && (st = fs_cli_create(svg, "the CMC curve", &svg_f)) != EXIT_OK)
         return st;
     sample *s = NULL;
     size_t n = 0;
@@ -313,7 +320,7 @@ int cmd_eval(fs_args *a)
         } else {
             printf("%s: %zu images (%zu without a face), %zu enrolled, %zu "
                    "mated and %zu non-mated probes, face rule %s\n",
-                   a->pos[0], n, noface, ng, nmated, nnon,
+                   FS_SHOW(a->pos[0]), n, noface, ng, nmated, nnon,
                    rule == FS_FACE_LARGEST ? "largest" : "centre");
             printf("closed set, identification rate at rank:");
             for (size_t i = 0; i < sizeof cmc_ranks / sizeof *cmc_ranks; i++)
@@ -327,19 +334,16 @@ int cmd_eval(fs_args *a)
                 printf("  n/a (no non-mated probe)");
             printf("\n");
         }
-        const char *svg = fs_arg(a, "svg");
-        FILE *f = svg ? fopen(svg, "w") : NULL;
-        if (svg && !f) {
-            fs_error_msg("cannot write '%s': %s", svg, strerror(errno));
-            st = EXIT_USAGE;
-        } else if (f) {
-            write_svg(f, cmc);
-            if (fclose(f) != 0) {
-                fs_error_msg("cannot write '%s'", svg);
+        if (svg_f) {
+            write_svg(svg_f, cmc);
+            if (fflush(svg_f) != 0 || ferror(svg_f) ||
+                fsync(fileno(svg_f)) != 0) {
+                fs_error_msg("cannot write '%s': %s", svg, strerror(errno));
                 st = EXIT_INTERNAL;
             }
         }
     }
+    st = fs_cli_finish(svg, svg_f, st);
     fs_ranker_free(r);
     fs_engine_close(e);
     for (size_t i = 0; i < n; i++)

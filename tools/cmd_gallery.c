@@ -43,11 +43,11 @@ static int stats(fs_args *a)
            "  templates  %llu in %llu blocks of %d\n  file       %.1f MB\n"
            "  model      %s (sha256 %.16s...)\n  schema     %d, %d-D %s\n"
            "  ranking    %s\n",
-           a->gallery, (unsigned long long)s.subjects,
+           FS_SHOW(a->gallery), (unsigned long long)s.subjects,
            (unsigned long long)s.images, s.image_bytes / 1e6,
            (unsigned long long)s.templates, (unsigned long long)s.blocks,
-           FS_TBLOCK_ROWS, s.file_bytes / 1e6, s.model_id, s.model_sha256,
-           s.schema, s.dim, s.metric, s.rank_mode ? "compressed" : "exact");
+           FS_TBLOCK_ROWS, s.file_bytes / 1e6, FS_SHOW(s.model_id),
+           FS_SHOW(s.model_sha256), s.schema, s.dim, FS_SHOW(s.metric), s.rank_mode ? "compressed" : "exact");
     return EXIT_OK;
 }
 
@@ -77,8 +77,9 @@ static int show(fs_args *a, const char *subject)
         fs_json_str(stdout, si.name);
         printf(",\"images\":[");
     } else {
-        printf("subject %s%s%s%s: %u image%s\n", si.id, si.name[0] ? " (" : "",
-               si.name, si.name[0] ? ")" : "", si.images,
+        printf("subject %s%s%s%s: %u image%s\n", FS_SHOW(si.id),
+               si.name[0] ? " (" : "", FS_SHOW(si.name),
+               si.name[0] ? ")" : "", si.images,
                si.images == 1 ? "" : "s");
     }
     for (size_t i = 0; i < n; i++) {
@@ -103,10 +104,13 @@ static int show(fs_args *a, const char *subject)
             printf("  image %llu: booking number %s, captured %s, %s photo"
                    "%s%s, %llu bytes, enrolled %s\n    sha256 %s\n",
                    (unsigned long long)im[i].id,
-                   im[i].booking_number[0] ? im[i].booking_number : "-",
-                   im[i].capture_date[0] ? im[i].capture_date : "-",
-                   im[i].lawful_source, im[i].source_agency[0] ? " from " : "",
-                   im[i].source_agency, (unsigned long long)im[i].image_len,
+                   im[i].booking_number[0] ? FS_SHOW(im[i].booking_number)
+                                           : "-",
+                   im[i].capture_date[0] ? FS_SHOW(im[i].capture_date) : "-",
+                   FS_SHOW(im[i].lawful_source),
+                   im[i].source_agency[0] ? " from " : "",
+                   FS_SHOW(im[i].source_agency),
+                   (unsigned long long)im[i].image_len,
                    when, sha);
         }
     }
@@ -131,7 +135,7 @@ static int remove_subject(fs_args *a, const char *subject)
         printf("}\n");
     } else {
         printf("removed subject %s with its images and templates (%s)\n",
-               subject, reason);
+               FS_SHOW(subject), FS_SHOW(reason));
     }
     return EXIT_OK;
 }
@@ -153,7 +157,7 @@ static int verify(fs_args *a)
         return fs_exit_status(rc);
     }
     if (!a->json)
-        printf("gallery %s is consistent\n", a->gallery);
+        printf("gallery %s is consistent\n", FS_SHOW(a->gallery));
     return EXIT_OK;
 }
 
@@ -167,7 +171,7 @@ static int set_rank(fs_args *a, int mode)
     if (a->json)
         printf("{\"rank\":\"%s\"}\n", name);
     else
-        printf("gallery %s ranks %s\n", a->gallery, mode == FS_RANK_EXACT ?
+        printf("gallery %s ranks %s\n", FS_SHOW(a->gallery), mode == FS_RANK_EXACT ?
                "exactly (float, every row)" : "compressed (int8 first "
                "pass, exact float re-rank of a shortlist)");
     return EXIT_OK;

@@ -14,6 +14,9 @@ const fs_opt cmd_init_opts[] = {
                               "a profile file" },
     { "admin", "NAME", "the first administrator's user name" },
     { "unit", "UNIT", "the administrator's unit" },
+    { "anchor", "FILE", "where each new head of the audit trail is also "
+                        "written (default: beside the key file); keep it "
+                        "outside the gallery" },
     { NULL, NULL, NULL }
 };
 
@@ -40,12 +43,15 @@ int cmd_init(fs_args *a)
         return fs_usage_error(a, "--profile: %s", d.msg);
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
-    char pw[1100], key_path[4096];
+    char pw[1100], key_path[4096], anchor[4096];
     int st = fs_cli_password(a, "password for the new administrator", 1, pw,
                              sizeof pw);
     if (st == EXIT_OK) {
-        fs_gate_init in = { text, strlen(text), admin, unit, pw,
-                            a->key_file, NULL, NULL };
+        fs_gate_init in = { .profile_text = text,
+                            .profile_len = strlen(text), .admin = admin,
+                            .unit = unit, .password = pw,
+                            .key_file = a->key_file,
+                            .anchor_file = fs_arg(a, "anchor") };
         /* The gallery is tied to the model its templates will come from. */
         char mbuf[4096];
         fs_engine_options eo = { .model_path = fs_model_path(a, mbuf,
@@ -66,6 +72,10 @@ int cmd_init(fs_args *a)
     free(text);
     if (st != EXIT_OK)
         return st;
+    if (fs_arg(a, "anchor"))
+        snprintf(anchor, sizeof anchor, "%s", fs_arg(a, "anchor"));
+    else
+        fs_gate_anchor_default(key_path, anchor, sizeof anchor);
     if (a->json) {
         printf("{\"gallery\":");
         fs_json_str(stdout, a->gallery);
@@ -75,12 +85,17 @@ int cmd_init(fs_args *a)
         fs_json_str(stdout, admin);
         printf(",\"key_file\":");
         fs_json_str(stdout, key_path);
+        printf(",\"anchor\":");
+        fs_json_str(stdout, anchor);
         printf("}\n");
     } else {
         printf("created gallery %s under profile %s with administrator %s\n"
                "key file: %s\n  (0600; keep it outside the gallery and back "
-               "it up: without it the gallery cannot be read)\n",
-               a->gallery, profile, admin, key_path);
+               "it up: without it the gallery cannot be read)\n"
+               "audit anchor: %s\n  (each new head of the audit trail; "
+               "'audit verify --anchor' checks the trail against a copy)\n",
+               FS_SHOW(a->gallery), FS_SHOW(profile), FS_SHOW(admin),
+               FS_SHOW(key_path), FS_SHOW(anchor));
     }
     return EXIT_OK;
 }

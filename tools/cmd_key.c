@@ -21,7 +21,8 @@ int cmd_key(fs_args *a)
         printf("}\n");
     } else {
         printf("rotated: %s holds the new key; copies of the old one no "
-               "longer open the gallery\n", fs_gate_key_path(a->gate));
+               "longer open the gallery\n",
+               FS_SHOW(fs_gate_key_path(a->gate)));
     }
     return EXIT_OK;
 }

@@ -57,7 +57,7 @@ int cmd_profile(fs_args *a)
         return fs_cli_fail(rc, &d);
     const fs_profile *p = fs_gate_profile(a->gate);
     if (!a->json) {
-        fputs(text, stdout);
+        fs_cli_print_text(stdout, text, 1);
         return EXIT_OK;
     }
     printf("{\"name\":");

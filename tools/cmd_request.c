@@ -67,22 +67,24 @@ static void print_text(const fs_request *r)
     char filed[32], closed[32];
     when(r->filed, filed, sizeof filed);
     when(r->closed, closed, sizeof closed);
-    printf("request %s: %s%s%s\n", r->id, r->state ? "closed, " : "open",
+    printf("request %s: %s%s%s\n", FS_SHOW(r->id), r->state ? "closed, " : "open",
            r->state ? fs_outcome_name(r->outcome) : "",
            r->evidence ? " (probes held as evidence)" : "");
     printf("  case           %s\n  crime          %s\n"
            "  requester      %s, %s%s (%s)\n  justification  %s\n"
            "  probe source   %s%s\n  filed          %s by %s\n",
-           r->case_no, r->crime, r->requester, r->agency,
-           r->outside ? " (outside agency)" : "", r->contact,
-           r->justification, r->source,
+           FS_SHOW(r->case_no), FS_SHOW(r->crime), FS_SHOW(r->requester),
+           FS_SHOW(r->agency), r->outside ? " (outside agency)" : "",
+           FS_SHOW(r->contact), FS_SHOW(r->justification),
+           FS_SHOW(r->source),
            r->from_video ? " (a still taken from video)" : "", filed,
-           r->filed_by);
+           FS_SHOW(r->filed_by));
     if (r->state)
-        printf("  closed         %s by %s\n", closed, r->closed_by);
+        printf("  closed         %s by %s\n", closed,
+               FS_SHOW(r->closed_by));
     printf("  searches       %u released, %u image rejection%s%s%s\n",
            r->searches, r->rejections, r->rejections == 1 ? "" : "s",
-           r->rejections ? ": " : "", r->last_rejection);
+           r->rejections ? ": " : "", FS_SHOW(r->last_rejection));
 }
 
 static int file_new(fs_args *a)
@@ -100,10 +102,13 @@ static int file_new(fs_args *a)
     int rc = fs_request_file(a->gate, &f, id, &d);
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
-    if (a->json)
-        printf("{\"id\":\"%s\"}\n", id);
-    else
-        printf("%s\n", id);
+    if (a->json) {
+        printf("{\"id\":");
+        fs_json_str(stdout, id);
+        printf("}\n");
+    } else {
+        printf("%s\n", FS_SHOW(id));
+    }
     return EXIT_OK;
 }
 
@@ -149,8 +154,9 @@ static int list(fs_args *a)
             char state[32];
             snprintf(state, sizeof state, "%s", v[i].state
                      ? fs_outcome_name(v[i].outcome) : "open");
-            printf("%-8s %-14s %-20s %-18s %s\n", v[i].id, state,
-                   v[i].case_no, v[i].crime, v[i].agency);
+            printf("%-8s %-14s %-20s %-18s %s\n", FS_SHOW(v[i].id), state,
+                   FS_SHOW(v[i].case_no), FS_SHOW(v[i].crime),
+                   FS_SHOW(v[i].agency));
         }
     }
     if (a->json)
@@ -175,12 +181,16 @@ static int close_request(fs_args *a)
     int rc = fs_request_close(a->gate, a->pos[1], outcome, &purged, &d);
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
-    if (a->json)
-        printf("{\"id\":\"%s\",\"outcome\":\"%s\",\"probes_purged\":%llu}\n",
-               a->pos[1], o, (unsigned long long)purged);
-    else
-        printf("request %s closed: %s%s\n", a->pos[1], o,
+    if (a->json) {
+        printf("{\"id\":");
+        fs_json_str(stdout, a->pos[1]);
+        printf(",\"outcome\":\"%s\",\"probes_purged\":%llu}\n",
+               fs_outcome_name(outcome), (unsigned long long)purged);
+    } else {
+        printf("request %s closed: %s%s\n", FS_SHOW(a->pos[1]),
+               fs_outcome_name(outcome),
                purged ? "; its probes were purged (G12)" : "");
+    }
     return EXIT_OK;
 }
 
@@ -192,10 +202,13 @@ static int hold(fs_args *a)
     int rc = fs_request_hold(a->gate, a->pos[1], fs_arg(a, "reason"), &d);
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
-    if (a->json)
-        printf("{\"id\":\"%s\",\"evidence\":true}\n", a->pos[1]);
-    else
-        printf("request %s: probes held as evidence\n", a->pos[1]);
+    if (a->json) {
+        printf("{\"id\":");
+        fs_json_str(stdout, a->pos[1]);
+        printf(",\"evidence\":true}\n");
+    } else {
+        printf("request %s: probes held as evidence\n", FS_SHOW(a->pos[1]));
+    }
     return EXIT_OK;
 }
 

@@ -46,13 +46,14 @@ static void print_list(const fs_args *a, const fs_candidates *c)
     }
     printf("%s\n\nsearch %s for request %s: %zu candidate%s for human "
            "comparison, most similar first\n  rank  subject%*s  score\n",
-           disc, fs_candidates_search_id(c), fs_candidates_request_id(c), n,
+           FS_SHOW(disc), fs_candidates_search_id(c),
+           fs_candidates_request_id(c), n,
            n == 1 ? "" : "s", FS_SUBJECT_MAX - 40, "");
     for (size_t i = 0; fs_candidates_get(c, i, &x) == FS_OK; i++)
-        printf("  %4d  %-31s  %.4f\n", x.rank, x.subject, x.score);
+        printf("  %4d  %-31s  %.4f\n", x.rank, FS_SHOW(x.subject), x.score);
     printf("\nscores are cosine similarities computed by the system; a "
            "candidate is an investigative lead for a trained examiner's "
-           "visual comparison\n\n%s\n", disc);
+           "visual comparison\n\n%s\n", FS_SHOW(disc));
 }
 
 int cmd_search(fs_args *a)

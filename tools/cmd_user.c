@@ -1,6 +1,8 @@
 /*
- * cmd_user.c - `facesearch user add | disable | list`: accounts and roles
- * (G1-G3), each change committed with its audit entry.
+ * cmd_user.c - `facesearch user add | disable | enable | unlock | passwd
+ * | list`: accounts and roles (G1-G3), each change committed with its
+ * audit entry.  Passwords come from the terminal without echo or from
+ * --password-stdin, never from arguments.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,23 +55,63 @@ static int add(fs_args *a)
         fs_json_str(stdout, u.name);
         printf("}\n");
     } else {
-        printf("added user %s (%s, unit %s)\n", u.name, roles, u.unit);
+        printf("added user %s (%s, unit %s)\n", u.name, roles,
+               FS_SHOW(u.unit));
     }
     return EXIT_OK;
 }
 
-static int disable(fs_args *a)
+/* disable, enable, unlock: NAME, one gate verb, one line of output. */
+static int account_state(fs_args *a, const char *word,
+                         int (*verb)(fs_gate *, const char *, fs_detail *))
 {
     if (a->npos != 2)
-        return fs_usage_error(a, "user disable needs one NAME");
+        return fs_usage_error(a, "user %s needs one NAME", a->pos[0]);
     fs_detail d = { "" };
-    int rc = fs_user_disable(a->gate, a->pos[1], &d);
+    int rc = verb(a->gate, a->pos[1], &d);
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
-    if (a->json)
-        printf("{\"disabled\":\"%s\"}\n", a->pos[1]);
-    else
-        printf("disabled user %s\n", a->pos[1]);
+    if (a->json) {
+        printf("{\"%s\":", word);
+        fs_json_str(stdout, a->pos[1]);
+        printf("}\n");
+    } else {
+        printf("%s user %s\n", word, a->pos[1]);
+    }
+    return EXIT_OK;
+}
+
+/* One's own password: the current one, then the new one (on stdin, two
+ * lines); another's (admin): the new one only. */
+static int passwd(fs_args *a)
+{
+    if (a->npos > 2)
+        return fs_usage_error(a, "user passwd takes at most one NAME");
+    const char *name = a->npos == 2 ? a->pos[1] : a->who.name;
+    int own = strcmp(name, a->who.name) == 0;
+    char cur[1100] = "", pw[1100] = "", prompt[FS_USER_MAX + 32];
+    snprintf(prompt, sizeof prompt, "new password for %s", name);
+    int st = own ? fs_cli_password(a, "current password", 0, cur,
+                                   sizeof cur) : EXIT_OK;
+    if (st == EXIT_OK)
+        st = fs_cli_password(a, prompt, 1, pw, sizeof pw);
+    fs_detail d = { "" };
+    int rc = st == EXIT_OK ? fs_user_passwd(a->gate, own ? NULL : name,
+                                            own ? cur : NULL, pw, &d)
+                           : FS_OK;
+    fs_wipe(cur, sizeof cur);
+    fs_wipe(pw, sizeof pw);
+    if (st != EXIT_OK)
+        return st;
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    if (a->json) {
+        printf("{\"password_set\":");
+        fs_json_str(stdout, name);
+        printf("}\n");
+    } else {
+        printf("password of %s set\n", name);
+    }
     return EXIT_OK;
 }
 
@@ -103,8 +145,9 @@ static int list(fs_args *a)
             fs_json_str(stdout, u[i].trained);
             printf(",\"state\":\"%s\"}", state);
         } else {
-            printf("%-20s %-36s %-12s %-10s %s\n", u[i].name, roles,
-                   u[i].unit, u[i].trained[0] ? u[i].trained : "-", state);
+            printf("%-20s %-36s %-12s %-10s %s\n", FS_SHOW(u[i].name), roles,
+                   FS_SHOW(u[i].unit), u[i].trained[0] ? FS_SHOW(u[i].trained)
+                   : "-", state);
         }
     }
     if (a->json)
@@ -118,6 +161,12 @@ int cmd_user(fs_args *a)
     if (strcmp(a->pos[0], "add") == 0)
         return add(a);
     if (strcmp(a->pos[0], "disable") == 0)
-        return disable(a);
+        return account_state(a, "disabled", fs_user_disable);
+    if (strcmp(a->pos[0], "enable") == 0)
+        return account_state(a, "enabled", fs_user_enable);
+    if (strcmp(a->pos[0], "unlock") == 0)
+        return account_state(a, "unlocked", fs_user_unlock);
+    if (strcmp(a->pos[0], "passwd") == 0)
+        return passwd(a);
     return list(a);
 }

@@ -4,6 +4,9 @@
  */
 #include "fs_cli.h"
 
+#include "../engine/base/fs_file.h"
+#include "../engine/base/fs_text.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -63,12 +66,41 @@ void fs_print_help(const fs_cmd *cmd, FILE *f)
     print_opts(common_opts, f);
 }
 
+const char *fs_cli_show(const char *s, char *buf, size_t cap)
+{
+    fs_text_escape(s, buf, cap, 0);
+    return buf;
+}
+
+void fs_cli_print_text(FILE *f, const char *s, int keep_newlines)
+{
+    size_t n = s ? strlen(s) : 0;
+    char small[FS_SHOW_MAX], *buf = small;
+    if (FS_TEXT_ESCAPED_MAX(n) > sizeof small &&
+        !(buf = malloc(FS_TEXT_ESCAPED_MAX(n))))
+        buf = small;                   /* then shown cut, with "..." */
+    fs_text_escape(s, buf, buf == small ? sizeof small
+                   : FS_TEXT_ESCAPED_MAX(n),
+                   keep_newlines ? FS_TEXT_KEEP_NEWLINES : 0);
+    fputs(buf, f);
+    if (buf != small)
+        free(buf);
+}
+
+/* "facesearch: " and the formatted message, shown safely, on stderr. */
+static void vmessage(const char *fmt, va_list ap)
+{
+    char msg[8192];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fputs("facesearch: ", stderr);
+    fs_cli_print_text(stderr, msg, 0);
+}
+
 void fs_error_msg(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("facesearch: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vmessage(fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
 }
@@ -77,8 +109,7 @@ int fs_usage_error(const fs_args *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("facesearch: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vmessage(fmt, ap);
     fprintf(stderr, "\nTry 'facesearch %s --help'.\n", a->cmd->name);
     va_end(ap);
     return EXIT_USAGE;
@@ -269,18 +300,25 @@ const char *fs_model_path(const fs_args *a, char *buf, size_t len)
 
 void fs_json_str(FILE *f, const char *s)
 {
+    size_t n = s ? strlen(s) : 0, len;
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
+    for (size_t i = 0; i < n; i += len) {
+        uint32_t cp;
+        len = fs_utf8_next(s + i, n - i, &cp);
+        if (len == 0) {
+            len = 1;
+            fputs("\\ufffd", f);
+        } else if (cp == '"' || cp == '\\') {
+            fprintf(f, "\\%c", (char)cp);
+        } else if (cp == '\n') {
             fputs("\\n", f);
-        else if (*p == '\t')
+        } else if (cp == '\t') {
             fputs("\\t", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
+        } else if (fs_text_is_control(cp)) {
+            fprintf(f, "\\u%04x", (unsigned)cp);
+        } else {
+            fwrite(s + i, 1, len, f);
+        }
     }
     fputc('"', f);
 }
@@ -339,6 +377,38 @@ int fs_cli_fail(int rc, const fs_detail *d)
 {
     fs_error_msg("%s", d && d->msg[0] ? d->msg : fs_strerror(rc));
     return fs_exit_status(rc);
+}
+
+int fs_cli_finish(const char *path, FILE *f, int st)
+{
+    if (!f)
+        return st;
+    if (st != EXIT_OK)            /* a failed run leaves no file behind */
+        fs_file_discard(path, fileno(f));
+    if (fclose(f) != 0 && st == EXIT_OK) {
+        fs_error_msg("cannot write '%s'", path);
+        st = EXIT_INTERNAL;
+    }
+    return st;
+}
+
+int fs_cli_create(const char *path, const char *what, FILE **out)
+{
+    fs_detail d = { "" };
+    int fd;
+    int rc = fs_file_create(path, &fd, &d);
+    FILE *f = rc == FS_OK ? fdopen(fd, "w") : NULL;
+    if (rc == FS_OK && !f) {
+        rc = fs_fail(&d, FS_ENOMEM, "out of memory");
+        fs_file_discard(path, fd);
+        close(fd);
+    }
+    if (rc != FS_OK) {
+        fs_error_msg("cannot write %s: %s", what, d.msg);
+        return fs_exit_status(rc);
+    }
+    *out = f;
+    return EXIT_OK;
 }
 
 /* One line from f into buf, without its newline: 0, or -1 at EOF or

@@ -83,7 +83,22 @@ int fs_arg_double(const fs_args *a, const char *name, double lo, double hi,
 int fs_parse_args(const fs_cmd *cmd, int argc, char **argv, fs_args *a);
 void fs_print_help(const fs_cmd *cmd, FILE *f);
 
-/* "facesearch: <message>" on stderr, lowercase, no full stop. */
+/* Stored or typed text as it may reach a terminal (fs_text_escape): a
+ * control character or a byte of invalid UTF-8 as \xNN, a backslash as
+ * \\, so no field can move the cursor, clear a line or forge one.  Every
+ * string the CLI prints that a person typed (now or when it was stored)
+ * goes through one of these.  FS_SHOW(s) is the shown copy of s for one
+ * printf, in a buffer of the enclosing block, big enough for any stored
+ * field whole (longer text ends with "..."). */
+#define FS_SHOW_MAX 4200
+#define FS_SHOW(s) fs_cli_show((s), (char[FS_SHOW_MAX]){ 0 }, FS_SHOW_MAX)
+const char *fs_cli_show(const char *s, char *buf, size_t cap);
+/* Prints the whole of s to f as shown above; with keep_newlines its line
+ * breaks stay (a document such as the profile). */
+void fs_cli_print_text(FILE *f, const char *s, int keep_newlines);
+
+/* "facesearch: <message>" on stderr, lowercase, no full stop; the
+ * message is shown as above, as it often quotes what was typed. */
 void fs_error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int  fs_usage_error(const fs_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -96,7 +111,9 @@ const char *fs_model_path(const fs_args *a, char *buf, size_t len);
 /* Directory holding the running binary. */
 const char *fs_exe_dir(char *buf, size_t len);
 
-/* Minimal JSON writer: strings escaped, floats round-tripping. */
+/* Minimal JSON writer: strings escaped (every control character, C1
+ * included, as \u00XX; a byte of invalid UTF-8 as \ufffd, so the output
+ * is always valid JSON), floats round-tripping. */
 void fs_json_str(FILE *f, const char *s);
 void fs_json_float(FILE *f, double v);
 
@@ -122,6 +139,17 @@ int  fs_cli_password(const fs_args *a, const char *prompt, int confirm,
 
 /* The message and exit status for a failed library call. */
 int  fs_cli_fail(int rc, const fs_detail *d);
+
+/* Creates the output file a command was asked to write (--report,
+ * --svg...) with fs_file_create: new, 0600, never through a symbolic link
+ * nor over an existing file.  *out is open for writing; else the message
+ * ("cannot write <what>: '<path>' exists: will not overwrite it") is
+ * printed and the exit status returned. */
+int  fs_cli_create(const char *path, const char *what, FILE **out);
+/* Closes what fs_cli_create made (f may be NULL) at the end of a run
+ * whose status is st: on failure the file goes; a failed close is
+ * reported.  The run's status, or EXIT_INTERNAL. */
+int  fs_cli_finish(const char *path, FILE *f, int st);
 
 /* Commands */
 int cmd_bench(fs_args *a);

@@ -26,7 +26,8 @@ static const fs_sub request_subs[] = {
     { "close" }, { "hold" }, { "list" }, { "new" }, { "show" }, { NULL }
 };
 static const fs_sub user_subs[] = {
-    { "add" }, { "disable" }, { "list" }, { NULL }
+    { "add" }, { "disable" }, { "enable" }, { "list" }, { "passwd" },
+    { "unlock" }, { NULL }
 };
 
 static const fs_cmd commands[] = {
@@ -123,7 +124,12 @@ static const fs_cmd commands[] = {
       "  [--trained YYYY-MM-DD] [--password-stdin]\n"
       "  roles: admin, examiner, supervisor, requester, auditor; examiner\n"
       "  and supervisor need a training date (G3)\n"
-      "user disable NAME\n"
+      "user disable NAME | user enable NAME   (nobody disables themselves)\n"
+      "user unlock NAME   (clears a lockout after failed logins)\n"
+      "user passwd [NAME] [--password-stdin]\n"
+      "  your own: the current password, then the new one (with\n"
+      "  --password-stdin: first line current, second line new); another\n"
+      "  user's (admin): the new one only\n"
       "user list [--json]",
       cmd_user_opts, cmd_user, NEED_SESSION, user_subs },
 };
@@ -196,6 +202,13 @@ static int run(const fs_cmd *c, fs_args *a)
 
 int main(int argc, char **argv)
 {
+    /* before a password is read or a key unwrapped: no core file and no
+     * same-user debugger will ever see them (fs_secure_process) */
+    fs_detail sd = { "" };
+    if (fs_secure_process(&sd) != FS_OK) {
+        fs_error_msg("%s", sd.msg);
+        return EXIT_INTERNAL;
+    }
     if (argc < 2) {
         print_main_help(stderr);
         return EXIT_USAGE;

@@ -12,8 +12,11 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 /* OpenSSL 3 looks an algorithm up on every use unless it is fetched once;
  * for small records the look-up cost more than the cipher.  Fetched on
@@ -145,6 +148,18 @@ int fs_equal_ct(const void *a, const void *b, size_t n)
 void fs_wipe(void *p, size_t n)
 {
     OPENSSL_cleanse(p, n);
+}
+
+int fs_secure_process(fs_detail *d)
+{
+    const struct rlimit none = { 0, 0 };
+    if (setrlimit(RLIMIT_CORE, &none) != 0)
+        return fs_fail(d, FS_EINTERNAL, "cannot turn core dumps off: %s",
+                       strerror(errno));
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        return fs_fail(d, FS_EINTERNAL, "cannot make the process "
+                       "undumpable: %s", strerror(errno));
+    return FS_OK;
 }
 
 void fs_hex(const uint8_t *in, size_t n, char *out)

@@ -60,6 +60,14 @@ int  fs_equal_ct(const void *a, const void *b, size_t n);
 /* Wipes memory the compiler may not optimise away. */
 void fs_wipe(void *p, size_t n);
 
+/* Keeps the keys this process will hold out of core dumps and away from
+ * other processes of the same user: no core file (RLIMIT_CORE 0, soft and
+ * hard, so it cannot be raised again without privilege), and the process
+ * not dumpable (no core, no ptrace attach, /proc/PID/mem closed to the
+ * same user).  Called before a key is read (the gate at open, the CLI
+ * first thing); idempotent.  FS_EINTERNAL naming the call that failed. */
+int  fs_secure_process(fs_detail *d);
+
 /* Lowercase hex of n bytes into out (2n + 1 bytes); and back: FS_EINVAL
  * unless hex is exactly 2n hex digits. */
 void fs_hex(const uint8_t *in, size_t n, char *out);

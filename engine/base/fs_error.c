@@ -37,6 +37,7 @@ const char *fs_strerror(int rc)
     case FS_ESESSION:     return "no valid session";
     case FS_ELOCKED:      return "account locked";
     case FS_EDISABLED:    return "account disabled";
+    case FS_EBUSY:        return "in use by another process or handle";
     }
     return "unknown error";
 }

@@ -46,7 +46,8 @@ enum {
     FS_EAUTH     = -23,  /* wrong user name or password */
     FS_ESESSION  = -24,  /* no valid session: none, expired or forged */
     FS_ELOCKED   = -25,  /* the account is locked after failed logins */
-    FS_EDISABLED = -26   /* the account is disabled (G3) */
+    FS_EDISABLED = -26,  /* the account is disabled (G3) */
+    FS_EBUSY     = -27   /* in use by another process or handle */
 };
 
 /* Fixed, lowercase text for a code; never NULL. */

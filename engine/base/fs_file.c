@@ -1,5 +1,5 @@
 /*
- * fs_file.c - fs_read_file (see fs_file.h).
+ * fs_file.c - reading whole files and creating new ones (see fs_file.h).
  */
 #include "fs_file.h"
 
@@ -58,4 +58,63 @@ int fs_read_file(const char *path, size_t max_bytes, uint8_t **buf,
     *buf = p;
     *len = n;
     return FS_OK;
+}
+
+int fs_file_create(const char *path, int *fd, fs_detail *d)
+{
+    /* O_EXCL refuses any existing name, a symbolic link included, where
+     * it would have been followed; O_NOFOLLOW says the same for readers */
+    int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                 0600);
+    if (f < 0) {
+        int err = errno;
+        struct stat st;
+        if (err == EEXIST || err == ELOOP)
+            return fs_fail(d, FS_EXISTS, "'%s' %s: will not overwrite it",
+                           path, lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+                           ? "is a symbolic link" : "exists");
+        return fs_fail(d, fs_errno_code(err), "cannot create '%s': %s", path,
+                       strerror(err));
+    }
+    /* the umask may have narrowed 0600 (to 0400, say): the contract is
+     * exactly 0600, readable and writable by its owner only */
+    if (fchmod(f, 0600) != 0) {
+        int rc = fs_fail(d, FS_EIO, "cannot set the mode of '%s': %s", path,
+                         strerror(errno));
+        fs_file_discard(path, f);
+        close(f);
+        return rc;
+    }
+    *fd = f;
+    return FS_OK;
+}
+
+/* Unlinks path when it names the file ours describes. */
+static void remove_if_ours(const char *path, const struct stat *ours)
+{
+    struct stat there;
+    if (lstat(path, &there) == 0 && ours->st_dev == there.st_dev &&
+        ours->st_ino == there.st_ino)
+        unlink(path);
+}
+
+void fs_file_discard(const char *path, int fd)
+{
+    if (fd < 0)
+        return;
+    struct stat ours;
+    if (fstat(fd, &ours) == 0)
+        remove_if_ours(path, &ours);
+}
+
+int fs_file_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = fsync(fd);
+    int err = errno;
+    close(fd);
+    errno = err;
+    return r;
 }
