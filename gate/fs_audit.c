@@ -44,20 +44,6 @@ int64_t gate_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* ---- the two ends ---------------------------------------------------------- */
 
 /* An end record: number || MAC || HMAC over both, under its own label. */
@@ -80,7 +66,7 @@ static int end_put(fs_gate *g, fs_gallery_batch *b, const char *name,
                    const chain_end *e, fs_detail *d)
 {
     uint8_t buf[END_BYTES];
-    be64(buf, e->seq);
+    gate_seq_key(e->seq, buf);
     memcpy(buf + 8, e->mac, FS_SHA256_BYTES);
     end_seal(g, name, buf, buf + 8 + FS_SHA256_BYTES);
     return fs_record_put(b, GT_META, name, strlen(name), buf, sizeof buf, 0,
@@ -101,7 +87,7 @@ static int end_get(fs_gate *g, fs_gallery_batch *b, const char *name,
         !fs_equal_ct(want, r.val + 8 + FS_SHA256_BYTES, FS_SHA256_BYTES))
         return fs_fail(d, FS_ETAMPER, "the audit trail's %s record fails "
                        "its MAC (tampered)", name);
-    e->seq = get_be64(r.val);
+    e->seq = gate_seq_of(r.val);
     memcpy(e->mac, r.val + 8, FS_SHA256_BYTES);
     return FS_OK;
 }
@@ -171,7 +157,7 @@ static int tail_intact(fs_gate *g, fs_gallery_batch *b,
         rc = FS_NOTFOUND;
     }
     if (rc != FS_OK ||
-        last.klen != 8 || get_be64(last.key) != tail->seq ||
+        last.klen != 8 || gate_seq_of(last.key) != tail->seq ||
         last.vlen < FS_SHA256_BYTES ||
         !fs_equal_ct(last.val + last.vlen - FS_SHA256_BYTES, tail->mac,
                      FS_SHA256_BYTES))
@@ -210,7 +196,7 @@ int gate_audit_append(fs_gate *g, fs_gallery_batch *b, const char *user,
         entry_mac(g, tail.mac, w.p, w.len, head.mac);
     fs_wbuf_put(&w, head.mac, FS_SHA256_BYTES);
     uint8_t key[8];
-    be64(key, seq);
+    gate_seq_key(seq, key);
     if (w.oom)
         rc = fs_fail(d, FS_ENOMEM, "no memory for an audit entry");
     else
@@ -255,7 +241,6 @@ static void anchor_head(fs_gate *g)
         }
     }
     syslog(LOG_AUTHPRIV | LOG_NOTICE, "%.*s", n - 1, line);
-    g->anchor_pending = 0;
 }
 
 int gate_txn_commit(fs_gate *g, fs_gallery_batch *b, fs_detail *d)
@@ -407,7 +392,7 @@ static int walk_chain(fs_gate *g, fs_gallery_batch *b, chain_walk *w,
     fs_record rec;
     rc = fs_record_seek(b, GT_AUDIT, NULL, 0, 0, &rec, d);
     for (; rc == FS_OK; want++) {
-        uint64_t seq = rec.klen == 8 ? get_be64(rec.key) : 0;
+        uint64_t seq = rec.klen == 8 ? gate_seq_of(rec.key) : 0;
         const uint8_t *mac;
         size_t plen;
         uint8_t m[FS_SHA256_BYTES];
@@ -607,7 +592,7 @@ static int remac(fs_gate *g, fs_gallery_batch *b, fs_detail *d)
         memcpy(key, rec.key, 8);
         entry_mac(g, head.mac, copy, plen, copy + plen);
         memcpy(head.mac, copy + plen, FS_SHA256_BYTES);
-        head.seq = get_be64(key);
+        head.seq = gate_seq_of(key);
         rc = fs_record_put(b, GT_AUDIT, key, 8, copy, rec.vlen, 0, d);
         if (rc == FS_OK)
             rc = fs_record_seek(b, GT_AUDIT, key, 8, 1, &rec, d);

@@ -133,9 +133,21 @@ int fs_gate_gallery_verify(fs_gate *g, fs_detail *d)
     return rc == FS_OK ? removals_hold(g, d) : rc;
 }
 
-static int remove_in(void *subject, fs_gallery_batch *b, fs_detail *d)
+typedef struct removal {
+    fs_gate              *g;
+    const char           *subject;
+    const fs_audit_entry *e;
+} removal;
+
+static int remove_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
 {
-    return fs_gallery_remove(b, subject, d);
+    return fs_gallery_remove(b, ((const removal *)ctx)->subject, d);
+}
+
+static int remove_alone(void *ctx, fs_detail *d)
+{
+    const removal *x = ctx;
+    return gate_change(x->g, remove_in, ctx, x->e, d);
 }
 
 int fs_gate_subject_remove(fs_gate *g, const char *subject,
@@ -153,16 +165,9 @@ int fs_gate_subject_remove(fs_gate *g, const char *subject,
     snprintf(objects, sizeof objects, "subject %s", subject);
     fs_audit_entry e = { "gallery remove", NULL, reason, objects, "ok" };
     /* Removed means gone from the file: the freed pages that still hold
-     * the subject's records go in a compaction, which needs the gallery
-     * alone, so it is taken before anything changes. */
-    if ((rc = fs_gallery_lock_exclusive(g->gal, d)) != FS_OK)
-        return gate_refusal(g, g->who.name, g->who.unit, "gallery remove",
-                            objects, rc, d);
-    rc = gate_change(g, remove_in, (void *)subject, &e, d);
-    if (rc == FS_OK)
-        rc = fs_gallery_compact(g->gal, d);
-    fs_gallery_lock_shared(g->gal);
-    return rc;
+     * the subject's records go in the compaction that follows. */
+    removal x = { g, subject, &e };
+    return gate_alone(g, "gallery remove", objects, remove_alone, &x, d);
 }
 
 static int rank_in(void *mode, fs_gallery_batch *b, fs_detail *d)

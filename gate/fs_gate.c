@@ -28,7 +28,7 @@ const char *fs_profile_builtin(const char *name)
  * where the key file is) are plain; the wrapped keys' associated data
  * binds the other two, so an edit of either fails the unwrap. */
 int gate_meta_plain_get(fs_gallery_batch *b, const char *name, char *out,
-                          size_t cap, fs_detail *d)
+                        size_t cap, fs_detail *d)
 {
     fs_record r;
     int rc = fs_record_get(b, GT_META, name, strlen(name), &r, d);
@@ -43,7 +43,7 @@ int gate_meta_plain_get(fs_gallery_batch *b, const char *name, char *out,
 }
 
 int gate_meta_plain_put(fs_gallery_batch *b, const char *name,
-                          const void *val, size_t len, fs_detail *d)
+                        const void *val, size_t len, fs_detail *d)
 {
     return fs_record_put(b, GT_META, name, strlen(name), val, len, 0, d);
 }
@@ -114,15 +114,6 @@ static void remove_gallery_dir(const char *dir)
     rmdir(dir);
 }
 
-static int absolute_path(const char *path, char out[4096], fs_detail *d)
-{
-    char cwd[2048];
-    return snprintf(out, 4096, "%s%s%s", path[0] == '/' ? ""
-                    : getcwd(cwd, sizeof cwd) ? cwd : ".",
-                    path[0] == '/' ? "" : "/", path) < 4096 ? FS_OK
-           : fs_fail(d, FS_EINVAL, "path too long: '%.64s...'", path);
-}
-
 typedef struct first_records {
     fs_gate             *g;
     const fs_gate_init  *in;
@@ -141,8 +132,8 @@ static int put_first_records(void *ctx, fs_gallery_batch *b, fs_detail *d)
     if (rc == FS_OK)
         rc = gate_meta_plain_put(b, "keys", wrapped, sizeof wrapped, d);
     if (rc == FS_OK)
-        rc = gate_meta_plain_put(b, "key_path", g->key_path, strlen(g->key_path),
-                            d);
+        rc = gate_meta_plain_put(b, "key_path", g->key_path,
+                                 strlen(g->key_path), d);
     if (rc == FS_OK)
         rc = gate_meta_put(g, b, "profile", g->profile_text,
                            strlen(g->profile_text), d);
@@ -211,12 +202,12 @@ int fs_gate_create(const char *dir, const fs_gate_init *in, char *key_path,
     }
     fs_hex(g->id, sizeof g->id, g->id_hex);
     /* recorded absolute: later commands run from anywhere */
-    rc = in->key_file ? absolute_path(in->key_file, g->key_path, d)
+    rc = in->key_file ? gate_path_absolute(in->key_file, g->key_path, d)
          : gate_keyfile_default(g->id, g->key_path, sizeof g->key_path, d);
     if (rc == FS_OK)
         rc = gate_keyfile_outside(g->key_path, dir, d);
     if (rc == FS_OK)
-        rc = in->anchor_file ? absolute_path(in->anchor_file, g->anchor_path,
+        rc = in->anchor_file ? gate_path_absolute(in->anchor_file, g->anchor_path,
                                              d)
              : fs_gate_anchor_default(g->key_path, g->anchor_path,
                                      sizeof g->anchor_path);

@@ -83,6 +83,15 @@ int  gate_note_read(fs_gate *g, const char *action, const char *objects,
 int  gate_require_read(fs_gate *g, unsigned any_of, const char *action,
                        const char *objects, fs_detail *d);
 
+/* A change that must leave nothing of what it replaced in the file (key
+ * rotation, removal): with the gallery alone (its lock exclusive; a
+ * refusal on the trail under action and objects when another handle
+ * keeps it, FS_EBUSY), work(ctx), then, when it succeeded, compaction
+ * (fs_rotate.c). */
+int  gate_alone(fs_gate *g, const char *action, const char *objects,
+                int (*work)(void *ctx, fs_detail *d), void *ctx,
+                fs_detail *d);
+
 /* Room for one more item of size bytes in the array *v that holds n of
  * *cap: doubled when full (FS_ENOMEM, *v intact). */
 int  gate_room_for_one(void **v, size_t n, size_t *cap, size_t size,
@@ -175,6 +184,9 @@ int  gate_keys_wrap(const fs_gate *g, const uint8_t kek[FS_KEY_BYTES],
 int  gate_keys_unwrap(fs_gate *g, const uint8_t kek[FS_KEY_BYTES],
                       const char *key_path,
                       const uint8_t in[GATE_WRAPPED_BYTES]);
+/* path made absolute against the working directory, as written (a path
+ * recorded in the gallery serves commands run from anywhere). */
+int  gate_path_absolute(const char *path, char out[4096], fs_detail *d);
 /* FS_EKEY when the key file is (or would be) inside the gallery's
  * directory (G21). */
 int  gate_keyfile_outside(const char *key_path, const char *dir,
@@ -203,9 +215,11 @@ int  gate_audit_rekey(fs_gate *g, fs_gallery_batch *b,
  * head on the anchor (the anchor file and the system log). */
 int  gate_txn_commit(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
 
-/* Calls fn for every record of a sealed table in key order, opened; fn
- * returning non-zero stops the walk with that value. */
+/* Calls fn for every record of a sealed table in key order, opened (but
+ * those plain(r) says are not sealed, when plain is given); fn may write
+ * in the batch, and returning non-zero stops the walk with that value. */
 int  gate_walk_sealed(fs_gate *g, fs_gallery_batch *b, unsigned table,
+                      int (*plain)(const fs_record *r),
                       int (*fn)(void *ctx, const fs_record *r,
                                 const uint8_t *v, size_t len, fs_detail *d),
                       void *ctx, fs_detail *d);

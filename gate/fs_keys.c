@@ -125,16 +125,24 @@ int gate_keyfile_read(const char *path, const char *id_hex,
     return rc;
 }
 
+int gate_path_absolute(const char *path, char out[PATH_MAX], fs_detail *d)
+{
+    char cwd[PATH_MAX];
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
+        return fs_fail(d, FS_EIO, "cannot read the working directory");
+    return snprintf(out, PATH_MAX, "%s%s%s", path[0] == '/' ? "" : cwd,
+                    path[0] == '/' ? "" : "/", path) < PATH_MAX ? FS_OK
+           : fs_fail(d, FS_EINVAL, "path too long: '%.64s...'", path);
+}
+
 /* Where path would be, absolute: the real path of its longest existing
  * ancestor, the rest appended as written. */
 static int absolute(const char *path, char out[PATH_MAX], fs_detail *d)
 {
-    char buf[PATH_MAX], cwd[PATH_MAX];
-    if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
-        return fs_fail(d, FS_EIO, "cannot read the working directory");
-    if (snprintf(buf, sizeof buf, "%s%s%s", path[0] == '/' ? "" : cwd,
-                 path[0] == '/' ? "" : "/", path) >= (int)sizeof buf)
-        return fs_fail(d, FS_EINVAL, "path too long: '%.64s...'", path);
+    char buf[PATH_MAX];
+    int rc = gate_path_absolute(path, buf, d);
+    if (rc != FS_OK)
+        return rc;
     size_t cut = strlen(buf);
     for (;;) {
         char save = buf[cut];

@@ -304,30 +304,6 @@ int fs_agency_reinstate(fs_gate *g, const char *name, fs_detail *d)
     return agency_change_run(&c, "agency reinstate", d);
 }
 
-int gate_walk_sealed(fs_gate *g, fs_gallery_batch *b, unsigned table,
-                     int (*fn)(void *ctx, const fs_record *r,
-                               const uint8_t *v, size_t len, fs_detail *d),
-                     void *ctx, fs_detail *d)
-{
-    fs_record r;
-    uint8_t key[FS_RECORD_KEY_MAX];
-    int rc = fs_record_seek(b, table, NULL, 0, 0, &r, d);
-    while (rc == FS_OK) {
-        uint8_t *v;
-        size_t len, klen = r.klen;
-        memcpy(key, r.key, klen);
-        if ((rc = gate_sealed_open(g, table, &r, &v, &len, d)) != FS_OK)
-            break;
-        rc = fn(ctx, &r, v, len, d);
-        fs_wipe(v, len);
-        free(v);
-        if (rc != FS_OK)
-            break;
-        rc = fs_record_seek(b, table, key, klen, 1, &r, d);
-    }
-    return rc == FS_NOTFOUND ? FS_OK : rc;
-}
-
 typedef struct agency_list {
     fs_gate   *g;
     fs_gallery_batch *b;
@@ -367,7 +343,7 @@ static int list_table(fs_gate *g, unsigned roles, const char *action,
         return rc;
     if (view)
         *view = b;
-    rc = gate_walk_sealed(g, b, table, fn, ctx, d);
+    rc = gate_walk_sealed(g, b, table, NULL, fn, ctx, d);
     fs_gallery_abort(b);
     return rc;
 }

@@ -73,8 +73,9 @@ static void remove_stale(const char *key_path)
     globfree(&gl);
 }
 
-static int rotate(fs_gate *g, fs_detail *d)
+static int rotate(void *ctx, fs_detail *d)
 {
+    fs_gate *g = ctx;
     rotation x = { .g = g };
     uint8_t old_data[FS_KEY_BYTES], old_audit[FS_KEY_BYTES], tag[8];
     char pending[4200], tag_hex[17];
@@ -106,8 +107,6 @@ static int rotate(fs_gate *g, fs_detail *d)
             rc = fs_fail(d, FS_EIO, "the keys are rotated but the new key "
                          "file is not in place (%s): the next open "
                          "finishes it", why.msg);
-        else
-            rc = fs_gallery_compact(g->gal, d);
     }
     fs_wipe(old_data, sizeof old_data);
     fs_wipe(old_audit, sizeof old_audit);
@@ -116,15 +115,24 @@ out:
     return rc;
 }
 
+int gate_alone(fs_gate *g, const char *action, const char *objects,
+               int (*work)(void *ctx, fs_detail *d), void *ctx,
+               fs_detail *d)
+{
+    int rc = fs_gallery_lock_exclusive(g->gal, d);
+    if (rc != FS_OK)
+        return gate_refusal(g, g->who.name, g->who.unit, action, objects,
+                            rc, d);
+    rc = work(ctx, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_compact(g->gal, d);
+    fs_gallery_lock_shared(g->gal);
+    return rc;
+}
+
 int fs_gate_key_rotate(fs_gate *g, fs_detail *d)
 {
     int rc = gate_require(g, FS_ROLE_ADMIN, 0, "key rotate", d);
-    if (rc != FS_OK)
-        return rc;
-    if ((rc = fs_gallery_lock_exclusive(g->gal, d)) != FS_OK)
-        return gate_refusal(g, g->who.name, g->who.unit, "key rotate",
-                            g->key_path, rc, d);
-    rc = rotate(g, d);
-    fs_gallery_lock_shared(g->gal);
-    return rc;
+    return rc == FS_OK ? gate_alone(g, "key rotate", g->key_path, rotate, g,
+                                    d) : rc;
 }

@@ -497,7 +497,8 @@ static int purge_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
 {
     purge_ctx *p = ctx;
     p->b = b;
-    int rc = gate_walk_sealed(p->g, b, GT_SEARCHES, purge_one, p, d);
+    int rc = gate_walk_sealed(p->g, b, GT_SEARCHES, NULL, purge_one, p,
+                              d);
     snprintf(p->objects, sizeof p->objects, "%llu probe%s older than %d "
              "days%s", (unsigned long long)p->n, p->n == 1 ? "" : "s",
              p->g->profile.retention_probe_days,

@@ -123,31 +123,57 @@ int gate_sealed_put(fs_gate *g, fs_gallery_batch *b, unsigned table,
     return seal_put(g->data_key, b, table, key, klen, val, len, d);
 }
 
-/* Every record of table opened, and with key re-sealed under it; those
- * for which plain(r) says so left alone. */
+int gate_walk_sealed(fs_gate *g, fs_gallery_batch *b, unsigned table,
+                     int (*plain)(const fs_record *r),
+                     int (*fn)(void *ctx, const fs_record *r,
+                               const uint8_t *v, size_t len, fs_detail *d),
+                     void *ctx, fs_detail *d)
+{
+    fs_record r;
+    uint8_t key[FS_RECORD_KEY_MAX];
+    int rc = fs_record_seek(b, table, NULL, 0, 0, &r, d);
+    while (rc == FS_OK) {
+        uint8_t *v;
+        size_t len, klen = r.klen;
+        memcpy(key, r.key, klen);
+        if (!plain || !plain(&r)) {
+            if ((rc = gate_sealed_open(g, table, &r, &v, &len, d)) != FS_OK)
+                break;
+            rc = fn(ctx, &r, v, len, d);
+            fs_wipe(v, len);
+            free(v);
+            if (rc != FS_OK)
+                break;
+        }
+        rc = fs_record_seek(b, table, key, klen, 1, &r, d);
+    }
+    return rc == FS_NOTFOUND ? FS_OK : rc;
+}
+
+/* Re-sealing (or, with no key, only opening) during a walk. */
+typedef struct reseal {
+    fs_gallery_batch *b;
+    unsigned          table;
+    const uint8_t    *key;
+} reseal;
+
+static int reseal_one(void *ctx, const fs_record *r, const uint8_t *v,
+                      size_t len, fs_detail *d)
+{
+    const reseal *x = ctx;
+    uint8_t rkey[FS_RECORD_KEY_MAX];
+    size_t klen = r->klen;
+    memcpy(rkey, r->key, klen);        /* the put may move the page */
+    return x->key ? seal_put(x->key, x->b, x->table, rkey, klen, v, len, d)
+                  : FS_OK;
+}
+
 static int reseal_table(fs_gate *g, fs_gallery_batch *b, unsigned table,
                         const uint8_t *key, int (*plain)(const fs_record *r),
                         fs_detail *d)
 {
-    fs_record r;
-    uint8_t rkey[FS_RECORD_KEY_MAX];
-    int rc = fs_record_seek(b, table, NULL, 0, 0, &r, d);
-    while (rc == FS_OK) {
-        size_t klen = r.klen, len = 0;
-        uint8_t *val = NULL;
-        memcpy(rkey, r.key, klen);
-        if (!plain || !plain(&r)) {
-            rc = gate_sealed_open(g, table, &r, &val, &len, d);
-            if (rc == FS_OK && key)
-                rc = seal_put(key, b, table, rkey, klen, val, len, d);
-            if (val)
-                fs_wipe(val, len);
-            free(val);
-        }
-        if (rc == FS_OK)
-            rc = fs_record_seek(b, table, rkey, klen, 1, &r, d);
-    }
-    return rc == FS_NOTFOUND ? FS_OK : rc;
+    reseal x = { b, table, key };
+    return gate_walk_sealed(g, b, table, plain, reseal_one, &x, d);
 }
 
 /* The meta records that are not sealed under the data key: those read

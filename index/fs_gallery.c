@@ -909,6 +909,7 @@ static int lock_open(fs_gallery *g, fs_detail *d)
 static int  env_start(fs_gallery *g, const fs_gallery_options *opt,
                        fs_detail *d);
 static void release_matrix(fs_gallery *g);
+static void forget_key(fs_gallery *g);
 
 /* The identity of data.mdb as it is now in the directory. */
 static int data_file_id(const fs_gallery *g, struct stat *st)
@@ -945,7 +946,7 @@ static int env_take_back(fs_gallery *g, const struct stat *before,
     int rc = env_start(g, NULL, d);
     if (had_key && (rc != FS_OK || fs_gallery_unlock(g, ks.data, NULL)
                                    != FS_OK))
-        fs_wipe(&g->keys, sizeof g->keys);
+        forget_key(g);
     fs_wipe(&ks, sizeof ks);
     if (rc == FS_OK && (data_file_id(g, &now) != 0 ||
                         now.st_ino != before->st_ino ||
@@ -2744,9 +2745,7 @@ static int compact_in(fs_gallery *g, fs_detail *d)
     /* data.mdb is the new file from here on, whatever follows. */
     int synced = fs_file_sync_dir(g->dir);
     int err = errno;
-    release_matrix(g);
-    mdb_env_close(g->env);
-    g->env = NULL;
+    env_let_go(g);
     rc = env_start(g, NULL, d);
     if (rc == FS_OK && synced != 0)
         rc = fs_fail(d, FS_EIO, "gallery '%s': cannot sync its directory: "
