@@ -74,7 +74,8 @@ LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c 
 PROFILES := $(addprefix gate/profiles/,detroit.profile miami.profile \
             nypd.profile nys-model.profile lacris.profile)
 LIB_CXX  := detect/cv_adapter.cpp detect/dlib_adapter.cpp
-CLI_SRCS := tools/main.c tools/cmd_bench.c tools/cmd_detect.c \
+CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
+            tools/cmd_bench.c tools/cmd_detect.c \
             tools/cmd_embed.c tools/cmd_enroll.c tools/cmd_eval.c \
             tools/cmd_gallery.c tools/cmd_init.c tools/cmd_login.c \
             tools/cmd_user.c tools/cmd_key.c tools/cmd_audit.c \
@@ -106,6 +107,7 @@ else
 endif
 LIB       := $(BUILD)/libfacesearch.a
 FACESEARCH := $(BIN_DIR)/facesearch
+FACESEARCHD := $(BIN_DIR)/facesearchd
 CONVERT   := $(BUILD)/fs-model-convert
 PEER_DLIB := $(BIN_DIR)/fs-peer-dlib-embed
 PEER_RANK := $(BIN_DIR)/fs-peer-rank
@@ -114,7 +116,7 @@ PEER_CHIP := bin/fs-peer-dlib-chip
 CHECK_BIN := $(BUILD)/check_facesearch
 
 .PHONY: all deps models check test demo bench-embed bench-rank clean distclean
-all: $(FACESEARCH) $(PEER_DLIB) $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
+all: $(FACESEARCH) $(FACESEARCHD) $(PEER_DLIB) $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
 
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
@@ -172,9 +174,14 @@ lib/libfacesearch.a: $(LIB)
 	@mkdir -p lib
 	cp $< $@
 
-$(FACESEARCH): $(CLI_OBJS) $(LIB)
+$(FACESEARCH): $(BUILD)/tools/facesearch.o $(CLI_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The service runs the same commands (commands.c) for its clients.
+$(FACESEARCHD): $(BUILD)/tools/facesearchd.o $(CLI_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Compiled apart from the link: dlib's DNN templates take a minute, and
 # the library changes far more often than this file.

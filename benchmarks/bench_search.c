@@ -195,8 +195,9 @@ static int password_read(bench *b, fs_detail *d)
 
 static int gate_open(bench *b, fs_gate **g, fs_detail *d)
 {
-    fs_gate_options go = { b->key, fs_engine_model_id(b->eng),
-                           fs_engine_model_sha256(b->eng) };
+    fs_gate_options go = { .key_file = b->key,
+                           .model_id = fs_engine_model_id(b->eng),
+                           .model_sha256 = fs_engine_model_sha256(b->eng) };
     return fs_gate_open(b->gallery, &go, g, d);
 }
 

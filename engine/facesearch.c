@@ -151,6 +151,16 @@ static int detectors(fs_engine *e, int n, fs_detail *d)
     return rc;
 }
 
+int fs_engine_warm(fs_engine *e, fs_detail *d)
+{
+    return detectors(e, e->threads > 0 ? e->threads : fs_cpu_count(), d);
+}
+
+void fs_engine_set_opener(fs_engine *e, const fs_opener *o)
+{
+    e->opener = o;
+}
+
 int fs_engine_front(fs_engine *e, fs_detail *d)
 {
     int rc = fs_engine_pool(e, NULL, d);

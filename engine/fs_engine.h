@@ -19,6 +19,7 @@
 
 #include "base/fs_crypt.h"
 #include "base/fs_error.h"
+#include "base/fs_file.h"
 #include "base/fs_types.h"
 #include "../detect/fs_detect.h"    /* fs_image, fs_face: pipeline results */
 #include "base/fs_pool.h"
@@ -47,6 +48,14 @@ int         fs_engine_threads(const fs_engine *e);
 /* The engine's thread pool, made on first use: work of the layers above
  * (ranking) runs on the same threads as the pipeline. */
 int         fs_engine_pool(fs_engine *e, fs_pool **pool, fs_detail *d);
+/* Loads now what the engine otherwise makes on first use without
+ * starting a thread: every thread's face detector (the landmark model, a
+ * second or two).  A process that forks workers from a warm engine (the
+ * service) calls it once; each child then starts its own threads. */
+int         fs_engine_warm(fs_engine *e, fs_detail *d);
+/* Files named in jobs (fs_engine_read) are opened through o from now
+ * on (NULL: by this process, with its rights); o must outlive its use. */
+void        fs_engine_set_opener(fs_engine *e, const fs_opener *o);
 /* Per chip: with batch 0 the network's nominal FLOPs (as direct
  * convolution), else those this engine computes at that batch size. */
 double      fs_engine_flops_per_chip(const fs_engine *e, int batch);

@@ -7,6 +7,7 @@
 #define FS_ENGINE_INT_H
 
 #include "fs_engine.h"
+#include "base/fs_file.h"
 #include "base/fs_pool.h"
 #include "../embed/fs_embed.h"
 
@@ -28,6 +29,7 @@ struct fs_engine {
     fs_quality_limits quality;      /* G13: the profile's, or defaults */
     char          model_id[FS_MODEL_ID_MAX];
     char          model_sha[65];
+    const fs_opener *opener;        /* NULL: files opened as ourselves */
 };
 
 /* fs_engine_front adds to the pool (fs_engine_pool) every

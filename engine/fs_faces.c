@@ -28,13 +28,13 @@ static void refuse(fs_face_job *j, int rc, const char *why)
     snprintf(j->reason, sizeof j->reason, "%s", why);
 }
 
-static void read_one(fs_face_job *j)
+static void read_one(const fs_opener *o, fs_face_job *j)
 {
     fs_detail d = { "" };
     int rc = fs_intake_check_arg(j->path, &d);
     if (rc == FS_OK)
-        rc = fs_read_file(j->path, FS_IMAGE_MAX_BYTES, &j->bytes, &j->len,
-                          &d);
+        rc = fs_read_file_as(o, j->path, FS_IMAGE_MAX_BYTES, &j->bytes,
+                             &j->len, &d);
     if (rc != FS_OK)
         refuse(j, rc, d.msg);
     else
@@ -118,7 +118,7 @@ static void front_team(void *arg, int tid, int nthreads)
         if (j->skip || j->rc != FS_OK)
             continue;
         if (t->stage == 1)
-            read_one(j);
+            read_one(t->e->opener, j);
         else
             see_one(t->e->det[tid], &t->e->quality, j, t->rule,
                     t->e->chips + i * FS_CHIP_BYTES);

@@ -265,12 +265,12 @@ static int by_seq(const void *a, const void *b)
 }
 
 /* This gallery's lines of the anchor file, in order of entry number. */
-static int anchor_read(const fs_gate *g, const char *path, anchor_line **out,
-                       size_t *n, fs_detail *d)
+static int anchor_read(const fs_gate *g, const fs_opener *o, const char *path,
+                       anchor_line **out, size_t *n, fs_detail *d)
 {
     uint8_t *buf;
     size_t len, cap = 0, cnt = 0, lineno = 0;
-    int rc = fs_read_file(path, (size_t)1 << 31, &buf, &len, d);
+    int rc = fs_read_file_as(o, path, (size_t)1 << 31, &buf, &len, d);
     if (rc != FS_OK)
         return rc;
     anchor_line *v = NULL;
@@ -483,7 +483,9 @@ int fs_audit_verify(fs_gate *g, const char *anchor, fs_audit_check *c,
      * can read it (it may belong to another OS user) */
     const char *path = anchor ? anchor : g->anchor_path;
     if (anchor || (path[0] && access(path, R_OK) == 0)) {
-        rc = anchor_read(g, path, &lines, &nlines, d);
+        /* a copy the caller named is opened with their rights */
+        rc = anchor_read(g, anchor ? g->opener : NULL, path, &lines,
+                         &nlines, d);
         if (rc != FS_OK)
             return rc;
         snprintf(c->anchor, sizeof c->anchor, "%s", path);

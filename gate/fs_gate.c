@@ -88,6 +88,22 @@ void fs_gate_close(fs_gate *g)
     gate_free(g);
 }
 
+int fs_gate_warm(fs_gate *g, fs_detail *d)
+{
+    fs_templates t;
+    return fs_gallery_load(g->gal, &t, d);
+}
+
+void fs_gate_set_opener(fs_gate *g, const fs_opener *o)
+{
+    g->opener = o;
+}
+
+const char *fs_gate_id(const fs_gate *g)
+{
+    return g->id_hex;
+}
+
 const fs_profile *fs_gate_profile(const fs_gate *g) { return &g->profile; }
 
 int fs_gate_profile_show(fs_gate *g, const char **text, fs_detail *d)
@@ -182,6 +198,7 @@ int fs_gate_create(const char *dir, const fs_gate_init *in, char *key_path,
     fs_gate *g = calloc(1, sizeof *g);
     if (!g)
         return fs_fail(d, FS_ENOMEM, "no memory for the gate");
+    gate_caller_default(g);
     g->profile_text = strndup(in->profile_text, in->profile_len);
     if (!g->profile_text) {
         gate_free(g);
@@ -358,9 +375,11 @@ int fs_gate_open(const char *dir, const fs_gate_options *opt, fs_gate **out,
     fs_gate *g = calloc(1, sizeof *g);
     if (!g)
         return fs_fail(d, FS_ENOMEM, "no memory for the gate");
+    gate_caller_default(g);
     snprintf(g->dir, sizeof g->dir, "%s", dir ? dir : "");
     fs_gallery_options go = { .model_id = opt->model_id,
-                              .model_sha256 = opt->model_sha256 };
+                              .model_sha256 = opt->model_sha256,
+                              .warm = opt->warm };
     rc = fs_gallery_open(dir, &go, &g->gal, d);
     if (rc == FS_OK)
         rc = open_records(g, opt, d);

@@ -38,6 +38,7 @@
 
 #include "../engine/base/fs_crypt.h"
 #include "../engine/base/fs_error.h"
+#include "../engine/base/fs_file.h"
 #include "../engine/fs_engine.h"
 #include "../detect/fs_detect.h"
 #include "../index/fs_index.h"
@@ -103,6 +104,10 @@ const char *fs_profile_builtin(const char *name);
  * or '.'), parsed; *text (when not NULL) receives its text, which the
  * caller frees.  FS_NOTFOUND for an unknown name. */
 int  fs_profile_load(const char *name_or_path, fs_profile *p, char **text,
+                     fs_detail *d);
+/* The same, a file opened through o (NULL: by this process). */
+int  fs_profile_load_as(const fs_opener *o, const char *name_or_path,
+                        fs_profile *p, char **text,
                      fs_detail *d);
 /* The keys whose values differ between a and b, comma-separated in the
  * order profiles list them, into out (cap bytes, NUL-terminated; cut
@@ -189,6 +194,7 @@ typedef struct fs_gate_options {
     const char *key_file;           /* NULL: the gallery's recorded path */
     const char *model_id;           /* as fs_gallery_options */
     const char *model_sha256;
+    fs_gallery_warm *warm;          /* as fs_gallery_options */
 } fs_gate_options;
 
 /* Opens the gallery at dir and unlocks it with the key file: FS_EKEY
@@ -196,6 +202,10 @@ typedef struct fs_gate_options {
 int  fs_gate_open(const char *dir, const fs_gate_options *opt, fs_gate **out,
                   fs_detail *d);
 void fs_gate_close(fs_gate *g);
+/* Reads the gallery's template matrix into the warm holder the gate was
+ * opened with (the service, before it serves anyone): no session, as
+ * nothing leaves the process; searches then rank without reading it. */
+int  fs_gate_warm(fs_gate *g, fs_detail *d);
 
 const fs_profile *fs_gate_profile(const fs_gate *g);
 /* The profile's text as the gallery keeps it, for a person to read (any
@@ -208,6 +218,45 @@ const char       *fs_gate_key_path(const fs_gate *g);
 int  fs_gate_anchor_default(const char *key_path, char *out, size_t cap);
 
 /* ---- sessions ----------------------------------------------------------- */
+
+#define FS_TOKEN_BYTES 32
+
+/* Who calls the gate, and where their session token lives.  A session is
+ * bound to the OS user who opened it: a token presented by another uid
+ * (a copied session file) opens nothing (FS_ESESSION, audited).  By
+ * default the caller is this process's user and the token sits in their
+ * session file (fs_session_*); a front end that serves other users (the
+ * service) names the uid the kernel reports for the peer and keeps the
+ * token on the peer's side: load gives the caller's token (FS_ESESSION
+ * when there is none), save keeps a new one and drop forgets it, each
+ * saying where in where (cap bytes). */
+typedef struct fs_gate_caller {
+    uint32_t uid;
+    int    (*load)(void *ctx, uint8_t token[FS_TOKEN_BYTES], fs_detail *d);
+    int    (*save)(void *ctx, const uint8_t token[FS_TOKEN_BYTES],
+                   char *where, size_t cap, fs_detail *d);
+    int    (*drop)(void *ctx, char *where, size_t cap, fs_detail *d);
+    void    *ctx;
+} fs_gate_caller;
+void fs_gate_set_caller(fs_gate *g, const fs_gate_caller *c);
+/* Files the caller names to a verb (an anchor's copy) are opened through
+ * o (NULL: by this process); the gallery's own files never are. */
+void fs_gate_set_opener(fs_gate *g, const fs_opener *o);
+/* The gallery's id (hex): what names its session files. */
+const char *fs_gate_id(const fs_gate *g);
+
+/* This OS user's session file for the gallery of that id, under
+ * $XDG_RUNTIME_DIR/facesearch/ (else $XDG_CONFIG_HOME/facesearch/
+ * sessions/): the token read (FS_ESESSION when there is none, or the file
+ * is not a private file of this user), written 0600 (path receives where),
+ * or removed. */
+int  fs_session_load(const char *gallery_id, uint8_t token[FS_TOKEN_BYTES],
+                     fs_detail *d);
+int  fs_session_save(const char *gallery_id,
+                     const uint8_t token[FS_TOKEN_BYTES], char *path,
+                     size_t cap, fs_detail *d);
+int  fs_session_drop(const char *gallery_id, char *path, size_t cap,
+                     fs_detail *d);
 
 /* Checks name and password (constant-time, slow hash) and opens a
  * session: FS_EAUTH, one answer with one message, for an unknown user, a

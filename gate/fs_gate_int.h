@@ -48,6 +48,9 @@ struct fs_gate {
     fs_user     who;                      /* the session's account */
     int         have_who;
     uint8_t     session[FS_SHA256_BYTES]; /* its token's hash, as stored */
+    fs_gate_caller caller;                /* who calls, where their token
+                                             lives */
+    const fs_opener *opener;              /* how the files they name open */
 };
 
 /* ---- authorization and transactions ------------------------------------- */
@@ -165,6 +168,9 @@ int  gate_login_failed(fs_gate *g, fs_gallery_batch *b, const char *name,
 /* Ends every session of user but the one whose token hash is keep
  * (NULL: all), in the batch: a password changed or set ends the others
  * (fs_session.c). */
+/* The caller a gate starts with: this process's user, whose token is in
+ * their session file. */
+void gate_caller_default(fs_gate *g);
 int  gate_sessions_end(fs_gate *g, fs_gallery_batch *b, const char *user,
                        const uint8_t *keep, fs_detail *d);
 

@@ -364,6 +364,12 @@ int fs_profile_parse(const char *text, size_t len, fs_profile *out,
 int fs_profile_load(const char *name, fs_profile *p, char **text,
                     fs_detail *d)
 {
+    return fs_profile_load_as(NULL, name, p, text, d);
+}
+
+int fs_profile_load_as(const fs_opener *o, const char *name, fs_profile *p,
+                       char **text, fs_detail *d)
+{
     const char *builtin = fs_profile_builtin(name);
     uint8_t *buf = NULL;
     size_t len;
@@ -376,7 +382,7 @@ int fs_profile_load(const char *name, fs_profile *p, char **text,
         return fs_fail(d, FS_NOTFOUND, "no profile '%s' (detroit, miami, "
                        "nypd, nys-model, lacris, or a file)", name);
     } else {
-        rc = fs_read_file(name, 1 << 20, &buf, &len, d);
+        rc = fs_read_file_as(o, name, 1 << 20, &buf, &len, d);
     }
     if (rc == FS_OK)
         rc = fs_profile_parse((const char *)buf, len, p, d);

@@ -32,22 +32,22 @@
 
 #include "../engine/base/fs_file.h"
 
-#define TOKEN_BYTES 32
+#define TOKEN_BYTES FS_TOKEN_BYTES
 
-static int session_file(const fs_gate *g, char *path, size_t cap,
+static int session_file(const char *id, char *path, size_t cap,
                         fs_detail *d)
 {
     const char *run = getenv("XDG_RUNTIME_DIR");
     const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
     int n;
     if (run && *run == '/')
-        n = snprintf(path, cap, "%s/facesearch/%s.session", run, g->id_hex);
+        n = snprintf(path, cap, "%s/facesearch/%s.session", run, id);
     else if (cfg && *cfg == '/')
         n = snprintf(path, cap, "%s/facesearch/sessions/%s.session", cfg,
-                     g->id_hex);
+                     id);
     else if (home && *home == '/')
         n = snprintf(path, cap, "%s/.config/facesearch/sessions/%s.session",
-                     home, g->id_hex);
+                     home, id);
     else
         return fs_fail(d, FS_ESESSION, "no XDG_RUNTIME_DIR, XDG_CONFIG_HOME "
                        "or HOME to keep a session in");
@@ -55,13 +55,11 @@ static int session_file(const fs_gate *g, char *path, size_t cap,
                                           "long");
 }
 
-/* The token in this user's session file: FS_ESESSION when there is none
- * or it is not a private, well-formed file. */
-static int token_read(const fs_gate *g, uint8_t token[TOKEN_BYTES],
-                      fs_detail *d)
+int fs_session_load(const char *id, uint8_t token[FS_TOKEN_BYTES],
+                    fs_detail *d)
 {
     char path[4200];
-    int rc = session_file(g, path, sizeof path, d);
+    int rc = session_file(id, path, sizeof path, d);
     if (rc != FS_OK)
         return rc;
     struct stat st;
@@ -79,26 +77,26 @@ static int token_read(const fs_gate *g, uint8_t token[TOKEN_BYTES],
         return fs_fail(d, FS_ESESSION, "cannot read session file '%s'", path);
     while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
         buf[--len] = 0;
-    rc = fs_unhex((const char *)buf, token, TOKEN_BYTES);
+    rc = fs_unhex((const char *)buf, token, FS_TOKEN_BYTES);
     fs_wipe(buf, len);
     free(buf);
     return rc == FS_OK ? FS_OK : fs_fail(d, FS_ESESSION, "session file '%s' "
                                          "is damaged; log in again", path);
 }
 
-static int token_write(const fs_gate *g, const uint8_t token[TOKEN_BYTES],
-                       char *out, size_t cap, fs_detail *d)
+int fs_session_save(const char *id, const uint8_t token[FS_TOKEN_BYTES],
+                    char *out, size_t cap, fs_detail *d)
 {
-    char path[4200], tmp[4300], hex[2 * TOKEN_BYTES + 2];
-    int rc = session_file(g, path, sizeof path, d);
+    char path[4200], tmp[4300], hex[2 * FS_TOKEN_BYTES + 2];
+    int rc = session_file(id, path, sizeof path, d);
     if (rc == FS_OK)
         rc = gate_mkdirs(path, d);
     if (rc != FS_OK)
         return rc;
     snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
-    fs_hex(token, TOKEN_BYTES, hex);
-    hex[2 * TOKEN_BYTES] = '\n';
-    hex[2 * TOKEN_BYTES + 1] = 0;
+    fs_hex(token, FS_TOKEN_BYTES, hex);
+    hex[2 * FS_TOKEN_BYTES] = '\n';
+    hex[2 * FS_TOKEN_BYTES + 1] = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
                   0600);
     int ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
@@ -118,28 +116,72 @@ static int token_write(const fs_gate *g, const uint8_t token[TOKEN_BYTES],
     return FS_OK;
 }
 
+int fs_session_drop(const char *id, char *path, size_t cap, fs_detail *d)
+{
+    int rc = session_file(id, path, cap, d);
+    if (rc == FS_OK && unlink(path) != 0 && errno != ENOENT)
+        rc = fs_fail(d, fs_errno_code(errno), "the session is ended but its "
+                     "file '%s' stays: %s", path, strerror(errno));
+    return rc;
+}
+
+/* The caller a gate starts with: this process's user and session file. */
+static int file_load(void *ctx, uint8_t token[FS_TOKEN_BYTES], fs_detail *d)
+{
+    return fs_session_load(((fs_gate *)ctx)->id_hex, token, d);
+}
+
+static int file_save(void *ctx, const uint8_t token[FS_TOKEN_BYTES],
+                     char *where, size_t cap, fs_detail *d)
+{
+    return fs_session_save(((fs_gate *)ctx)->id_hex, token, where, cap, d);
+}
+
+static int file_drop(void *ctx, char *where, size_t cap, fs_detail *d)
+{
+    return fs_session_drop(((fs_gate *)ctx)->id_hex, where, cap, d);
+}
+
+void gate_caller_default(fs_gate *g)
+{
+    g->caller = (fs_gate_caller){ (uint32_t)geteuid(), file_load, file_save,
+                                  file_drop, g };
+}
+
+void fs_gate_set_caller(fs_gate *g, const fs_gate_caller *c)
+{
+    if (c)
+        g->caller = *c;
+    else
+        gate_caller_default(g);
+    g->have_who = 0;
+}
+
 /* Session record, sealed under the data key and bound to GT_SESSIONS and
  * the token's hash, so a row planted with a hash of the attacker's choice
  * (or a real one moved there) opens nothing: user, created, expires
- * (unix seconds). */
+ * (unix seconds), and the uid of the OS user who logged in, the only one
+ * the token serves. */
+#define NO_UID UINT64_MAX          /* a record from before sessions had one */
 #define SESSION_TAMPERED "a session record fails its check (edited, moved " \
                          "or planted without the key): refused"
 
 static int session_unpack(const uint8_t *v, size_t len,
                           char user[FS_USER_MAX], int64_t *expires,
-                          fs_detail *d)
+                          uint64_t *uid, fs_detail *d)
 {
     fs_rbuf rb = { v, len, 0, 0 };
     fs_rbuf_str(&rb, user, FS_USER_MAX);
     (void)fs_rbuf_u64(&rb);
     *expires = (int64_t)fs_rbuf_u64(&rb);
+    *uid = rb.off < rb.len ? fs_rbuf_u64(&rb) : NO_UID;
     return rb.bad || rb.off != rb.len
            ? fs_fail(d, FS_EFORMAT, "a session record is damaged") : FS_OK;
 }
 
 static int session_get(fs_gate *g, fs_gallery_batch *b,
                        const uint8_t hash[32], char user[FS_USER_MAX],
-                       int64_t *expires, fs_detail *d)
+                       int64_t *expires, uint64_t *uid, fs_detail *d)
 {
     uint8_t *v;
     size_t len;
@@ -148,7 +190,7 @@ static int session_get(fs_gate *g, fs_gallery_batch *b,
         return fs_fail(d, FS_ETAMPER, SESSION_TAMPERED);
     if (rc != FS_OK)
         return rc;
-    rc = session_unpack(v, len, user, expires, d);
+    rc = session_unpack(v, len, user, expires, uid, d);
     free(v);
     return rc;
 }
@@ -161,6 +203,7 @@ static int session_put(fs_gate *g, fs_gallery_batch *b,
     fs_wbuf_str(&w, user);
     fs_wbuf_u64(&w, (uint64_t)now);
     fs_wbuf_u64(&w, (uint64_t)(now + 3600LL * g->profile.session_hours));
+    fs_wbuf_u64(&w, g->caller.uid);
     int rc = w.oom ? fs_fail(d, FS_ENOMEM, "no memory for a session")
                    : gate_sealed_put(g, b, GT_SESSIONS, hash, 32, w.p, w.len,
                                      d);
@@ -184,10 +227,11 @@ static int sweep_sessions(fs_gate *g, fs_gallery_batch *b, int64_t now,
         size_t klen = r.klen, len;
         char who[FS_USER_MAX] = "";
         int64_t expires = 0;
+        uint64_t uid;
         memcpy(key, r.key, klen);
         int orc = gate_sealed_open(g, GT_SESSIONS, &r, &v, &len, NULL);
         if (orc == FS_OK) {
-            orc = session_unpack(v, len, who, &expires, NULL);
+            orc = session_unpack(v, len, who, &expires, &uid, NULL);
             free(v);
         }
         if (orc == FS_ENOMEM)
@@ -307,7 +351,7 @@ int fs_gate_login(fs_gate *g, const char *name, const char *password,
     u.locked_until = 0;
     rc = gate_user_put(g, b, &u, pwrec, d);
     fs_wipe(pwrec, sizeof pwrec);
-    if (rc == FS_OK && token_read(g, old, NULL) == FS_OK) {
+    if (rc == FS_OK && g->caller.load(g->caller.ctx, old, NULL) == FS_OK) {
         fs_sha256(old, sizeof old, hash);     /* this user's last session */
         int drc = fs_record_del(b, GT_SESSIONS, hash, 32, d);
         rc = drc == FS_NOTFOUND ? FS_OK : drc;
@@ -321,7 +365,7 @@ int fs_gate_login(fs_gate *g, const char *name, const char *password,
         rc = session_put(g, b, hash, u.name, now, d);
     }
     if (rc == FS_OK)
-        rc = token_write(g, token, session_path, cap, d);
+        rc = g->caller.save(g->caller.ctx, token, session_path, cap, d);
     fs_wipe(token, sizeof token);
     if (rc != FS_OK) {
         fs_gallery_abort(b);
@@ -347,16 +391,12 @@ int fs_gate_logout(fs_gate *g, fs_detail *d)
     fs_user who;
     char path[4200];
     int rc = g->have_who ? FS_OK : fs_gate_session(g, 0, "logout", &who, d);
-    if (rc == FS_OK)
-        rc = session_file(g, path, sizeof path, d);
     if (rc != FS_OK)
         return rc;
     fs_audit_entry e = { "logout", NULL, NULL, g->who.name, "ok" };
     rc = gate_change(g, end_session, g->session, &e, d);
-    if (rc == FS_OK && unlink(path) != 0)
-        rc = fs_fail(d, fs_errno_code(errno), "the session is ended but its "
-                     "file '%s' stays: %s", path, strerror(errno));
-    return rc;
+    return rc == FS_OK ? g->caller.drop(g->caller.ctx, path, sizeof path, d)
+                       : rc;
 }
 
 static const char *role_word(unsigned any_of, char *buf, size_t cap)
@@ -379,7 +419,7 @@ int fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
                     fs_user *who, fs_detail *d)
 {
     uint8_t token[TOKEN_BYTES], hash[32];
-    int rc = token_read(g, token, d);
+    int rc = g->caller.load(g->caller.ctx, token, d);
     if (rc != FS_OK)
         return refused(g, "-", "", action, rc, d);
     fs_sha256(token, sizeof token, hash);
@@ -389,8 +429,9 @@ int fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
         return rc;
     char name[FS_USER_MAX] = "";
     int64_t expires = 0;
+    uint64_t uid = NO_UID;
     fs_user u;
-    rc = session_get(g, b, hash, name, &expires, d);
+    rc = session_get(g, b, hash, name, &expires, &uid, d);
     if (rc == FS_OK)
         rc = gate_user_get(g, b, name, &u, NULL, d);
     fs_gallery_abort(b);
@@ -402,6 +443,11 @@ int fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
         return refused(g, name[0] ? name : "-", "", action, rc, d);
     if (rc != FS_OK)
         return rc;
+    if (uid != g->caller.uid)     /* a copied token, or an old record */
+        return refused(g, u.name, u.unit, action, fs_fail(d, FS_ESESSION,
+                       "the session of '%s' belongs to another OS user than "
+                       "uid %u: a copied token opens nothing; log in "
+                       "yourself", u.name, (unsigned)g->caller.uid), d);
     if (expires <= (int64_t)time(NULL))
         return refused(g, u.name, u.unit, action, fs_fail(d, FS_ESESSION,
                        "the session of '%s' has expired: log in again",

@@ -128,6 +128,14 @@ typedef struct keyset {
     uint8_t mac[FS_KEY_BYTES];
 } keyset;
 
+/* A template matrix and the counters it was read under. */
+struct fs_gallery_warm {
+    float    *vec;
+    uint32_t *subj;
+    size_t    vec_bytes, nrows;
+    counters  c;
+};
+
 struct fs_gallery {
     MDB_env  *env;                       /* NULL after a failed reopen */
     MDB_dbi   dbi[DB_COUNT];
@@ -140,11 +148,10 @@ struct fs_gallery {
     int       unlocked;                  /* keys hold the data key */
     keyset    keys;
     fs_gallery_batch *open_batch;
-    /* fs_gallery_load's matrix, and the counters it was read under */
-    float    *vec;
-    uint32_t *subj;
-    size_t    vec_bytes, nrows;
-    counters  vec_c;
+    /* fs_gallery_load's matrix: its own, or a warm holder's that
+     * outlives the handle (fs_gallery_options.warm) */
+    fs_gallery_warm  own;
+    fs_gallery_warm *mx;
 };
 
 typedef struct cached_block {
@@ -925,7 +932,8 @@ static int data_file_id(const fs_gallery *g, struct stat *st)
  * transaction numbers. */
 static void env_let_go(fs_gallery *g)
 {
-    release_matrix(g);
+    if (g->mx == &g->own)           /* a warm one is checked at its use */
+        release_matrix(g);
     if (g->env)
         mdb_env_close(g->env);
     g->env = NULL;
@@ -1159,6 +1167,7 @@ int fs_gallery_open(const char *dir, const fs_gallery_options *opt,
     g->readonly = opt->readonly;
     g->map_size = opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
     g->lock_fd = -1;
+    g->mx = opt->warm ? opt->warm : &g->own;
 
     int rc = FS_OK;
     struct stat st;
@@ -1198,15 +1207,31 @@ fail:
     return rc;
 }
 
+static void matrix_free(fs_gallery_warm *m)
+{
+    if (m->vec)
+        munmap(m->vec, m->vec_bytes);
+    free(m->subj);
+    memset(m, 0, sizeof *m);
+}
+
 static void release_matrix(fs_gallery *g)
 {
-    if (g->vec)
-        munmap(g->vec, g->vec_bytes);
-    free(g->subj);
-    g->vec = NULL;
-    g->subj = NULL;
-    g->vec_bytes = 0;
-    g->nrows = 0;
+    matrix_free(g->mx);
+}
+
+int fs_gallery_warm_new(fs_gallery_warm **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? FS_OK : FS_ENOMEM;
+}
+
+void fs_gallery_warm_free(fs_gallery_warm *w)
+{
+    if (w) {
+        matrix_free(w);
+        free(w);
+    }
 }
 
 static void forget_key(fs_gallery *g)
@@ -1221,7 +1246,8 @@ void fs_gallery_close(fs_gallery *g)
         return;
     if (g->open_batch)
         fs_gallery_abort(g->open_batch);
-    release_matrix(g);
+    if (g->mx == &g->own)
+        release_matrix(g);
     forget_key(g);
     if (g->env)
         mdb_env_close(g->env);
@@ -2316,7 +2342,8 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
     int rc = need_key(g, d);
     if (rc != FS_OK)
         return rc;
-    if (g->vec) {
+    fs_gallery_warm *m = g->mx;
+    if (m->vec) {
         /* another process may have put or removed rows since: every put
          * moves next_image on, every removal images down */
         MDB_txn *txn;
@@ -2327,9 +2354,9 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
         mdb_txn_abort(txn);
         if (rc != FS_OK)
             return rc;
-        if (now.next_image == g->vec_c.next_image &&
-            now.images == g->vec_c.images && now.rows == g->vec_c.rows) {
-            *out = (fs_templates){ g->vec, g->subj, g->nrows };
+        if (now.next_image == m->c.next_image &&
+            now.images == m->c.images && now.rows == m->c.rows) {
+            *out = (fs_templates){ m->vec, m->subj, m->nrows };
             return FS_OK;
         }
         release_matrix(g);
@@ -2421,11 +2448,11 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
         free(subj);
         return rc;
     }
-    g->vec = vec;
-    g->subj = subj;
-    g->vec_bytes = bytes;
-    g->nrows = n;
-    g->vec_c = c;
+    m->vec = vec;
+    m->subj = subj;
+    m->vec_bytes = bytes;
+    m->nrows = n;
+    m->c = c;
     *out = (fs_templates){ vec, subj, n };
     return FS_OK;
 }

@@ -62,6 +62,15 @@
 
 typedef struct fs_gallery fs_gallery;
 
+/* A template matrix that outlives the handles that read it: a process
+ * that opens the gallery again and again (the service, for each client)
+ * gives every open the same holder, and fs_gallery_load reads the store
+ * again only when its rows changed.  A child of fork() inherits it, copy
+ * on write.  Not shared between threads. */
+typedef struct fs_gallery_warm fs_gallery_warm;
+int  fs_gallery_warm_new(fs_gallery_warm **out);
+void fs_gallery_warm_free(fs_gallery_warm *w);
+
 typedef struct fs_gallery_options {
     int         create;        /* make the gallery when the directory has none */
     int         readonly;
@@ -72,6 +81,7 @@ typedef struct fs_gallery_options {
     int         sealed;        /* create: a sealed gallery (G21); an
                                   existing gallery stays as it was made,
                                   fs_gallery_stat says which */
+    fs_gallery_warm *warm;     /* NULL: the handle keeps its own matrix */
 } fs_gallery_options;
 
 /* Takes the shared lock (gallery.lock, made 0600) before LMDB opens the

@@ -141,14 +141,14 @@ int cmd_detect(fs_args *a)
      * the work */
     const char *ann = fs_arg(a, "annotate");
     FILE *ann_f = NULL;
-    if (ann && (st = fs_cli_create(ann, "the annotated image", &ann_f))
+    if (ann && (st = fs_cli_create(a, ann, "the annotated image", &ann_f))
         != EXIT_OK)
         return st;
     fs_image img;
     rc = fs_image_read(path, &img, &d);
     if (rc != FS_OK) {
         fs_error_msg("%s", d.msg);
-        return fs_cli_finish(ann, ann_f, fs_exit_status(rc));
+        return fs_cli_finish(a, ann, ann_f, fs_exit_status(rc));
     }
     fs_engine_options o = { .model_path = NULL,
                             .quality = pname ? &prof.quality : NULL };
@@ -186,7 +186,7 @@ int cmd_detect(fs_args *a)
     else
         print_human(path, &img, faces, n, chosen);
 out:
-    st = fs_cli_finish(ann, ann_f, st);
+    st = fs_cli_finish(a, ann, ann_f, st);
     fs_engine_close(e);
     free(faces);
     fs_image_release(&img);

@@ -11,7 +11,6 @@
  * after each commit, so a crash or kill loses at most the batch in hand;
  * a re-run skips what is in (by image sha256) and finishes the job.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,55 +103,50 @@ static void add_refused(plan *p, const char *path, const char *subject,
     snprintf(it->reason, sizeof it->reason, "%s", why);
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
+/* DIR/<subject>/<image>, in name order so runs and reports repeat;
+ * names starting with a dot are left alone.  Listed as the command's
+ * user (fs_cli_list), in the service too. */
+static int plan_dir(const fs_args *a, plan *p, const char *dir,
+                    const char *source, const char *agency)
 {
-    return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int visible(const struct dirent *e)
-{
-    return e->d_name[0] != '.';
-}
-
-/* DIR/<subject>/<image>, in name order so runs and reports repeat. */
-static int plan_dir(plan *p, const char *dir, const char *source,
-                    const char *agency)
-{
-    struct dirent **subs;
-    int ns = scandir(dir, &subs, visible, by_name);
-    if (ns < 0) {
-        fs_error_msg("cannot read '%s': %s", dir, strerror(errno));
-        return errno == ENOENT || errno == ENOTDIR ? EXIT_USAGE
-                                                   : EXIT_INTERNAL;
+    fs_cli_entry *subs;
+    size_t ns;
+    fs_detail d = { "" };
+    int rc = fs_cli_list(a, dir, &subs, &ns, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
     }
-    for (int i = 0; i < ns; i++) {
+    for (size_t i = 0; i < ns; i++) {
+        if (subs[i].name[0] == '.')
+            continue;
         char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]->d_name);
-        struct stat st;
-        if (stat(sub, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(sub, sizeof sub, "%s/%s", dir, subs[i].name);
+        if (!subs[i].is_dir) {
             add_refused(p, sub, "", "not in a subject folder (DIR/<subject>/"
                         "<image>)");
-            free(subs[i]);
             continue;
         }
-        struct dirent **files;
-        int nf = scandir(sub, &files, visible, by_name);
-        for (int k = 0; k < nf; k++) {
+        fs_cli_entry *files;
+        size_t nf;
+        if (fs_cli_list(a, sub, &files, &nf, &d) != FS_OK) {
+            add_refused(p, sub, subs[i].name, d.msg);
+            continue;
+        }
+        for (size_t k = 0; k < nf; k++) {
+            if (files[k].name[0] == '.')
+                continue;
             char path[8192];
-            snprintf(path, sizeof path, "%s/%s", sub, files[k]->d_name);
+            snprintf(path, sizeof path, "%s/%s", sub, files[k].name);
             fs_enroll_item *it = add_item(p);
             if (it) {
                 it->path = keep(p, path);
-                it->subject = keep(p, subs[i]->d_name);
+                it->subject = keep(p, subs[i].name);
                 it->lawful_source = keep(p, source);
                 it->source_agency = keep(p, agency);
             }
-            free(files[k]);
         }
-        if (nf < 0)
-            add_refused(p, sub, subs[i]->d_name, strerror(errno));
         free(files);
-        free(subs[i]);
     }
     free(subs);
     return EXIT_OK;
@@ -225,12 +219,12 @@ static int date_ok(const char *s)
            y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
 }
 
-static int plan_manifest(plan *p, const char *path)
+static int plan_manifest(const fs_args *a, plan *p, const char *path)
 {
     uint8_t *buf;
     size_t len;
     fs_detail d = { "" };
-    int rc = fs_read_file(path, (size_t)256 << 20, &buf, &len, &d);
+    int rc = fs_cli_read(a, path, (size_t)256 << 20, &buf, &len, &d);
     if (rc != FS_OK) {
         fs_error_msg("%s", d.msg);
         return fs_exit_status(rc);
@@ -412,17 +406,17 @@ int cmd_enroll(fs_args *a)
     fs_engine *e = NULL;
     fs_enroller *en = NULL;
     fs_detail d = { "" };
-    int rc = fs_engine_open(&eo, &e, &d);
+    int rc = fs_cli_engine(a, &eo, &e, &d);
     if (rc == FS_OK)
         rc = fs_enroller_open(e, a->gate, &en, &d);
     if (rc != FS_OK) {
-        fs_engine_close(e);
+        fs_cli_engine_done(a, e);
         return fs_cli_fail(rc, &d);
     }
 
     plan p = { 0 };
-    st = manifest ? plan_manifest(&p, manifest)
-                  : plan_dir(&p, a->pos[0], source ? source : "booking",
+    st = manifest ? plan_manifest(a, &p, manifest)
+                  : plan_dir(a, &p, a->pos[0], source ? source : "booking",
                              agency ? agency : "");
     if (st == EXIT_OK && p.oom) {
         fs_error_msg("out of memory");
@@ -436,12 +430,12 @@ int cmd_enroll(fs_args *a)
     FILE *rep = NULL;
     const char *rpath = fs_arg(a, "report");
     if (st == EXIT_OK && rpath &&
-        (st = fs_cli_create(rpath, "report", &rep)) == EXIT_OK)
+        (st = fs_cli_create(a, rpath, "report", &rep)) == EXIT_OK)
         fprintf(rep, "image,subject,status,image_id,possible_duplicate_of,"
                 "similarity,reason\n");
     if (st != EXIT_OK) {
         fs_enroller_close(en);
-        fs_engine_close(e);
+        fs_cli_engine_done(a, e);
         plan_free(&p);
         return st;
     }
@@ -508,7 +502,7 @@ int cmd_enroll(fs_args *a)
                dups == 1 ? "" : "s");
     }
     fs_enroller_close(en);
-    fs_engine_close(e);
+    fs_cli_engine_done(a, e);
     plan_free(&p);
     return st;
 }

@@ -164,7 +164,7 @@ int cmd_eval(fs_args *a)
     /* the output file first: an existing one is refused before the work */
     const char *svg = fs_arg(a, "svg");
     FILE *svg_f = NULL;
-    if (svg && (st = fs_cli_create(svg, "the CMC curve", &svg_f)) != EXIT_OK)
+    if (svg && (st = fs_cli_create(a, svg, "the CMC curve", &svg_f)) != EXIT_OK)
         return st;
     sample *s = NULL;
     size_t n = 0;
@@ -343,7 +343,7 @@ int cmd_eval(fs_args *a)
             }
         }
     }
-    st = fs_cli_finish(svg, svg_f, st);
+    st = fs_cli_finish(a, svg, svg_f, st);
     fs_ranker_free(r);
     fs_engine_close(e);
     for (size_t i = 0; i < n; i++)

@@ -28,7 +28,8 @@ static int set(fs_args *a)
     fs_profile p;
     char *text = NULL;
     fs_detail d = { "" };
-    int rc = fs_profile_load(a->pos[1], &p, &text, &d);
+    int rc = fs_profile_load_as(a->served ? &a->served->files->open : NULL,
+                                a->pos[1], &p, &text, &d);
     if (rc == FS_OK)
         rc = fs_gate_set_profile(a->gate, text, strlen(text), &d);
     free(text);

@@ -75,7 +75,7 @@ int cmd_search(fs_args *a)
     /* A stream or device address is not opened: the gate refuses it by
      * name (G8), on the trail. */
     int rc = fs_intake_check_arg(path, NULL) == FS_OK
-             ? fs_read_file(path, FS_IMAGE_MAX_BYTES, &probe, &len, &d)
+             ? fs_cli_read(a, path, FS_IMAGE_MAX_BYTES, &probe, &len, &d)
              : FS_OK;
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
@@ -83,14 +83,14 @@ int cmd_search(fs_args *a)
     fs_engine_options o = { .model_path = fs_model_path(a, buf, sizeof buf),
                             .threads = (int)threads };
     fs_engine *e = NULL;
-    rc = fs_engine_open(&o, &e, &d);
+    rc = fs_cli_engine(a, &o, &e, &d);
     fs_candidates *c = NULL;
     if (rc == FS_OK) {
         fs_search_in in = { request, probe, len, path, (int)face, (int)k,
                             fs_arg(a, "human-review") != NULL, NULL };
         rc = fs_gate_search(a->gate, e, &in, &c, &d);
     }
-    fs_engine_close(e);
+    fs_cli_engine_done(a, e);
     if (probe) {
         fs_wipe(probe, len);
         free(probe);

@@ -7,12 +7,14 @@
 #include "../engine/base/fs_file.h"
 #include "../engine/base/fs_text.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +28,9 @@ static const fs_opt common_opts[] = {
                        "one 'make models' wrote)" },
     { "key-file", "PATH", "the gallery's key file (default "
                           "$FACESEARCH_KEY_FILE, else where init put it)" },
+    { "socket", "PATH", "reach the gallery through its service (default "
+                        "$FACESEARCH_SOCKET, or " FS_SOCKET_DEFAULT
+                        " when it exists and no gallery is named)" },
     { "password-stdin", NULL, "read the password from one line of "
                               "standard input" },
     { "help", NULL, "show this help" },
@@ -147,8 +152,13 @@ int fs_parse_args(const fs_cmd *cmd, int argc, char **argv, fs_args *a)
     memset(a, 0, sizeof *a);
     a->cmd = cmd;
     a->gallery = getenv("FACESEARCH_GALLERY");
-    if (!a->gallery || !*a->gallery)
+    a->gallery_named = a->gallery && *a->gallery;
+    if (!a->gallery_named)
         a->gallery = "./gallery";
+    a->socket = getenv("FACESEARCH_SOCKET");
+    if (a->socket && !*a->socket)
+        a->socket = NULL;
+    a->socket_named = a->socket != NULL;
     a->key_file = getenv("FACESEARCH_KEY_FILE");
     if (a->key_file && !*a->key_file)
         a->key_file = NULL;
@@ -199,8 +209,13 @@ int fs_parse_args(const fs_cmd *cmd, int argc, char **argv, fs_args *a)
             a->value[k] = val;
         else if (strcmp(o->name, "json") == 0)
             a->json = 1;
-        else if (strcmp(o->name, "gallery") == 0)
+        else if (strcmp(o->name, "gallery") == 0) {
             a->gallery = val;
+            a->gallery_named = 2;
+        } else if (strcmp(o->name, "socket") == 0) {
+            a->socket = val;
+            a->socket_named = 2;
+        }
         else if (strcmp(o->name, "model") == 0)
             a->model = val;
         else if (strcmp(o->name, "key-file") == 0)
@@ -379,11 +394,14 @@ int fs_cli_fail(int rc, const fs_detail *d)
     return fs_exit_status(rc);
 }
 
-int fs_cli_finish(const char *path, FILE *f, int st)
+int fs_cli_finish(const fs_args *a, const char *path, FILE *f, int st)
 {
+    const fs_cli_files *fl = a->served ? a->served->files : NULL;
     if (!f)
         return st;
-    if (st != EXIT_OK)            /* a failed run leaves no file behind */
+    if (st != EXIT_OK && fl)      /* a failed run leaves no file behind */
+        fl->discard(fl->ctx, path);
+    else if (st != EXIT_OK)
         fs_file_discard(path, fileno(f));
     if (fclose(f) != 0 && st == EXIT_OK) {
         fs_error_msg("cannot write '%s'", path);
@@ -392,15 +410,21 @@ int fs_cli_finish(const char *path, FILE *f, int st)
     return st;
 }
 
-int fs_cli_create(const char *path, const char *what, FILE **out)
+int fs_cli_create(const fs_args *a, const char *path, const char *what,
+                  FILE **out)
 {
+    const fs_cli_files *fl = a->served ? a->served->files : NULL;
     fs_detail d = { "" };
     int fd;
-    int rc = fs_file_create(path, &fd, &d);
+    int rc = fl ? fl->create(fl->ctx, path, &fd, &d)
+                : fs_file_create(path, &fd, &d);
     FILE *f = rc == FS_OK ? fdopen(fd, "w") : NULL;
     if (rc == FS_OK && !f) {
         rc = fs_fail(&d, FS_ENOMEM, "out of memory");
-        fs_file_discard(path, fd);
+        if (fl)
+            fl->discard(fl->ctx, path);
+        else
+            fs_file_discard(path, fd);
         close(fd);
     }
     if (rc != FS_OK) {
@@ -453,7 +477,12 @@ int fs_cli_password(const fs_args *a, const char *prompt, int confirm,
                                   "on standard input");
         return EXIT_OK;
     }
-    FILE *tty = fopen("/dev/tty", "r+");
+    /* in the service: the client's terminal, handed over with the run */
+    int sfd = a->served && a->served->tty >= 0 ? dup(a->served->tty) : -1;
+    FILE *tty = a->served ? (sfd >= 0 ? fdopen(sfd, "r+") : NULL)
+                          : fopen("/dev/tty", "r+");
+    if (!tty && sfd >= 0)
+        close(sfd);
     if (!tty)
         return fs_usage_error(a, "no terminal to ask the password on: "
                               "use --password-stdin");
@@ -469,3 +498,135 @@ int fs_cli_password(const fs_args *a, const char *prompt, int confirm,
     return st;
 }
 
+
+/* ---- the files a person named, and the engine ----------------------------- */
+
+/* An option beats a variable, and a socket beats a gallery named the
+ * same way. */
+const char *fs_cli_socket(const fs_args *a)
+{
+    if (a->socket_named >= a->gallery_named && a->socket)
+        return a->socket;
+    struct stat st;
+    return !a->gallery_named && stat(FS_SOCKET_DEFAULT, &st) == 0 &&
+           S_ISSOCK(st.st_mode) ? FS_SOCKET_DEFAULT : NULL;
+}
+
+int fs_cli_read(const fs_args *a, const char *path, size_t max,
+                uint8_t **buf, size_t *len, fs_detail *d)
+{
+    const fs_cli_files *fl = a->served ? a->served->files : NULL;
+    return fs_read_file_as(fl ? &fl->open : NULL, path, max, buf, len, d);
+}
+
+static int by_entry_name(const void *x, const void *y)
+{
+    return strcmp(((const fs_cli_entry *)x)->name,
+                  ((const fs_cli_entry *)y)->name);
+}
+
+int fs_cli_list_local(const char *dir, fs_cli_entry **out, size_t *n,
+                      fs_detail *d)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return fs_fail(d, fs_errno_code(errno), "cannot read '%s': %s", dir,
+                       strerror(errno));
+    /* names first, in a growing block; the entries' pointers are set once
+     * it has stopped moving */
+    char *names = NULL;
+    size_t used = 0, cap = 0, count = 0;
+    unsigned char *dirs = NULL;
+    int rc = FS_OK;
+    struct dirent *e;
+    while (rc == FS_OK && (errno = 0, e = readdir(dp))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        size_t k = strlen(e->d_name) + 1;
+        int is_dir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
+            struct stat st;
+            is_dir = fstatat(dirfd(dp), e->d_name, &st, 0) == 0 &&
+                     S_ISDIR(st.st_mode);
+        }
+        if (used + k > cap) {
+            size_t c = cap ? 2 * cap : 4096;
+            while (c < used + k)
+                c *= 2;
+            char *p = realloc(names, c);
+            if (!p) {
+                rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
+                break;
+            }
+            names = p;
+            cap = c;
+        }
+        unsigned char *nd = realloc(dirs, count + 1);
+        if (!nd) {
+            rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
+            break;
+        }
+        dirs = nd;
+        dirs[count++] = (unsigned char)is_dir;
+        memcpy(names + used, e->d_name, k);
+        used += k;
+    }
+    if (rc == FS_OK && errno)
+        rc = fs_fail(d, fs_errno_code(errno), "cannot read '%s': %s", dir,
+                     strerror(errno));
+    closedir(dp);
+    fs_cli_entry *list = NULL;
+    if (rc == FS_OK) {
+        list = malloc(count * sizeof *list + used + 1);
+        if (!list)
+            rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
+    }
+    if (rc == FS_OK) {
+        char *blob = (char *)(list + count);
+        if (used)
+            memcpy(blob, names, used);
+        for (size_t i = 0, off = 0; i < count; i++) {
+            list[i].name = blob + off;
+            list[i].is_dir = dirs[i];
+            off += strlen(blob + off) + 1;
+        }
+        qsort(list, count, sizeof *list, by_entry_name);
+        *out = list;
+        *n = count;
+    }
+    free(names);
+    free(dirs);
+    return rc;
+}
+
+int fs_cli_list(const fs_args *a, const char *dir, fs_cli_entry **out,
+                size_t *n, fs_detail *d)
+{
+    const fs_cli_files *fl = a->served ? a->served->files : NULL;
+    return fl ? fl->list(fl->ctx, dir, out, n, d)
+              : fs_cli_list_local(dir, out, n, d);
+}
+
+int fs_cli_engine(const fs_args *a, const fs_engine_options *o,
+                  fs_engine **e, fs_detail *d)
+{
+    if (!a->served)
+        return fs_engine_open(o, e, d);
+    /* as fs_engine_open would set it: each run is a fresh child of the
+     * warm engine, so nothing of another run's settings is left */
+    fs_quality_limits q;
+    if (o->quality)
+        q = *o->quality;
+    else
+        fs_quality_defaults(&q);
+    *e = a->served->engine;
+    fs_engine_set_quality(*e, &q);
+    fs_engine_set_opener(*e, &a->served->files->open);
+    return FS_OK;
+}
+
+void fs_cli_engine_done(const fs_args *a, fs_engine *e)
+{
+    if (!a->served)
+        fs_engine_close(e);
+}

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "../engine/facesearch.h"
+#include "../engine/base/fs_file.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
@@ -28,6 +29,38 @@ typedef struct fs_opt {
 } fs_opt;
 
 typedef struct fs_args fs_args;
+
+/* An entry of a directory a person named (fs_cli_list). */
+typedef struct fs_cli_entry {
+    const char *name;
+    int         is_dir;
+} fs_cli_entry;
+
+/* How a command reaches the files its user named when it runs in the
+ * service for them: each opened or made by the user's own client, with
+ * their rights, never the service's (which alone may read the gallery
+ * and its key).  Every call may fail with a code and the detail. */
+typedef struct fs_cli_files {
+    fs_opener open;                  /* a file to read */
+    int  (*create)(void *ctx, const char *path, int *fd, fs_detail *d);
+    void (*discard)(void *ctx, const char *path);
+    /* a directory's entries but . and .., sorted by name, in one block
+     * the caller frees */
+    int  (*list)(void *ctx, const char *dir, fs_cli_entry **out, size_t *n,
+                 fs_detail *d);
+    void  *ctx;
+} fs_cli_files;
+
+/* What the service hands a command it runs for a client; NULL when the
+ * command runs in the user's own process. */
+typedef struct fs_served {
+    const char           *gallery;   /* the one gallery it serves */
+    const char           *key_file;  /* its key file (NULL: recorded) */
+    fs_engine            *engine;    /* its warm engine */
+    const fs_cli_files   *files;     /* the client's files */
+    const fs_gate_caller *caller;    /* the client's uid and token */
+    int                   tty;       /* the client's terminal, or -1 */
+} fs_served;
 
 /* What a command needs before its handler runs; the dispatcher provides
  * it or refuses, once for all commands. */
@@ -63,7 +96,11 @@ struct fs_args {
     int           npos;
     char        **pos;                      /* positional arguments */
     const char   *key_file;                 /* --key-file */
+    const char   *socket;                   /* --socket */
+    int           gallery_named;            /* 2: --gallery, 1: its variable */
+    int           socket_named;             /* 2: --socket, 1: its variable */
     int           password_stdin;           /* --password-stdin */
+    const fs_served *served;                /* run by the service, or NULL */
     /* set by the dispatcher for NEED_GATE and NEED_SESSION */
     fs_gate      *gate;
     fs_user       who;                      /* NEED_SESSION: who acts */
@@ -77,6 +114,44 @@ int fs_arg_int(const fs_args *a, const char *name, long lo, long hi,
                long dflt, long *out);
 int fs_arg_double(const fs_args *a, const char *name, double lo, double hi,
                   double dflt, double *out);
+
+/* Runs `facesearch COMMAND ...` (argv[1] the command) and returns its
+ * exit status: in this process with served NULL, else in the service for
+ * a client, which refuses the engine tools and the options that name a
+ * gallery, key or model (the service's own are used). */
+int fs_cli_main(int argc, char **argv, const fs_served *served);
+/* The command table's row for a name, or NULL. */
+const fs_cmd *fs_cli_find(const char *name);
+
+/* The service's client: runs the command of argv (already parsed into
+ * a, which says where the socket is) in the service at path, the user's
+ * descriptors handed over, and serves its requests for files and the
+ * session token until its exit status comes back (EXIT_INTERNAL, with a
+ * message, when the service cannot be reached or fails). */
+int fs_client_run(const char *path, int argc, char **argv, const fs_args *a);
+/* Where the service is for this command, NULL for this process: --socket,
+ * else --gallery (this process), else $FACESEARCH_SOCKET, else
+ * $FACESEARCH_GALLERY (this process), else FS_SOCKET_DEFAULT when it
+ * exists. */
+#define FS_SOCKET_DEFAULT "/run/facesearch/facesearch.sock"
+const char *fs_cli_socket(const fs_args *a);
+
+/* The files a person named, reached as the command's user: in-process
+ * directly, in the service through the client.  fs_cli_read as
+ * fs_read_file; fs_cli_list lists dir (see fs_cli_files.list). */
+int  fs_cli_read(const fs_args *a, const char *path, size_t max,
+                 uint8_t **buf, size_t *len, fs_detail *d);
+int  fs_cli_list(const fs_args *a, const char *dir, fs_cli_entry **out,
+                 size_t *n, fs_detail *d);
+/* The list of this process (what the client serves LIST with). */
+int  fs_cli_list_local(const char *dir, fs_cli_entry **out, size_t *n,
+                       fs_detail *d);
+/* The engine a gate command uses: the service's warm one (its quality
+ * limits and file opener set for this run), or one opened from o;
+ * fs_cli_engine_done closes only what fs_cli_engine opened. */
+int  fs_cli_engine(const fs_args *a, const fs_engine_options *o,
+                   fs_engine **e, fs_detail *d);
+void fs_cli_engine_done(const fs_args *a, fs_engine *e);
 
 /* Parses argv of one command into a (returns -1 when it has printed
  * --help, else an exit status: EXIT_OK to go on, or EXIT_USAGE). */
@@ -145,11 +220,12 @@ int  fs_cli_fail(int rc, const fs_detail *d);
  * nor over an existing file.  *out is open for writing; else the message
  * ("cannot write <what>: '<path>' exists: will not overwrite it") is
  * printed and the exit status returned. */
-int  fs_cli_create(const char *path, const char *what, FILE **out);
+int  fs_cli_create(const fs_args *a, const char *path, const char *what,
+                   FILE **out);
 /* Closes what fs_cli_create made (f may be NULL) at the end of a run
  * whose status is st: on failure the file goes; a failed close is
  * reported.  The run's status, or EXIT_INTERNAL. */
-int  fs_cli_finish(const char *path, FILE *f, int st);
+int  fs_cli_finish(const fs_args *a, const char *path, FILE *f, int st);
 
 /* Commands */
 int cmd_bench(fs_args *a);

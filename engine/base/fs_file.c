@@ -13,7 +13,15 @@
 int fs_read_file(const char *path, size_t max_bytes, uint8_t **buf,
                  size_t *len, fs_detail *d)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fs_read_file_as(NULL, path, max_bytes, buf, len, d);
+}
+
+int fs_read_file_as(const fs_opener *o, const char *path, size_t max_bytes,
+                    uint8_t **buf, size_t *len, fs_detail *d)
+{
+    int fd = o ? o->open(o->ctx, path, d) : open(path, O_RDONLY | O_CLOEXEC);
+    if (o && fd < 0)
+        return fd;
     if (fd < 0)
         return fs_fail(d, fs_errno_code(errno), "cannot open '%s': %s",
                        path, strerror(errno));

@@ -28,6 +28,20 @@
 int fs_read_file(const char *path, size_t max_bytes, uint8_t **buf,
                  size_t *len, fs_detail *d);
 
+/* How a program acting for another OS user (the service) opens the files
+ * that person names: with their rights, not its own, so it can never
+ * read for someone a file that only it may read.  open returns a
+ * descriptor open for reading, or a negative FS_E* code with the detail
+ * saying why; it may be called from several threads at once. */
+typedef struct fs_opener {
+    int  (*open)(void *ctx, const char *path, fs_detail *d);
+    void  *ctx;
+} fs_opener;
+
+/* fs_read_file with path opened by o (NULL: by this process). */
+int fs_read_file_as(const fs_opener *o, const char *path, size_t max_bytes,
+                    uint8_t **buf, size_t *len, fs_detail *d);
+
 /* Creates the file at path, new, for writing, mode 0600 whatever the
  * umask; its descriptor (close-on-exec) in *fd.  FS_EXISTS when anything
  * is at path, a symbolic link (even a dangling one) included: nothing is

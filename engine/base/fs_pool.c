@@ -6,6 +6,12 @@
  * barriers are sense-reversing counters on C11 atomics: a thread spins
  * with a pause hint for a short while, then yields the CPU, so a team
  * larger than the machine still makes progress.
+ *
+ * A pool survives fork(): the child of a process that made a team (the
+ * service forks one child per connection from a warm parent) has none of
+ * its threads, so the first run in a new process starts them again.  The
+ * parent is idle when it forks, its workers asleep on the condition
+ * variable, so the mutex and the conditions are made afresh, not copied.
  */
 #include "fs_pool.h"
 
@@ -24,6 +30,7 @@
 
 struct fs_pool {
     int             n;
+    pid_t           pid;          /* the process whose threads these are */
     pthread_t      *threads;
     pthread_mutex_t mu;
     pthread_cond_t  wake, done;
@@ -76,22 +83,19 @@ int fs_cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
-int fs_pool_create(int threads, fs_pool **out)
+/* The team's synchronisation made and its workers started, in this
+ * process.  On failure the started ones are told to quit and joined. */
+static int start(fs_pool *p)
 {
-    fs_pool *p = calloc(1, sizeof *p);
-    if (!p)
-        return FS_ENOMEM;
-    p->n = threads > 0 ? threads : fs_cpu_count();
-    p->threads = calloc((size_t)p->n, sizeof *p->threads);
-    if (!p->threads) {
-        free(p);
-        return FS_ENOMEM;
-    }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
+    p->generation = 0;
+    p->running = 0;
+    p->quit = 0;
     atomic_init(&p->arrived, 0);
     atomic_init(&p->sense, 0);
+    p->pid = getpid();
     for (int i = 1; i < p->n; i++) {
         worker_arg *wa = malloc(sizeof *wa);
         if (wa) {
@@ -100,10 +104,30 @@ int fs_pool_create(int threads, fs_pool **out)
         }
         if (!wa || pthread_create(&p->threads[i], NULL, worker, wa) != 0) {
             free(wa);
-            p->n = i;               /* free() joins the ones started */
-            fs_pool_free(p);
+            pthread_mutex_lock(&p->mu);
+            p->quit = 1;
+            pthread_cond_broadcast(&p->wake);
+            pthread_mutex_unlock(&p->mu);
+            for (int j = 1; j < i; j++)
+                pthread_join(p->threads[j], NULL);
             return FS_ETHREAD;
         }
+    }
+    return FS_OK;
+}
+
+int fs_pool_create(int threads, fs_pool **out)
+{
+    fs_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return FS_ENOMEM;
+    p->n = threads > 0 ? threads : fs_cpu_count();
+    p->threads = calloc((size_t)p->n, sizeof *p->threads);
+    int rc = p->threads ? start(p) : FS_ENOMEM;
+    if (rc != FS_OK) {
+        free(p->threads);
+        free(p);
+        return rc;
     }
     *out = p;
     return FS_OK;
@@ -113,6 +137,11 @@ void fs_pool_free(fs_pool *p)
 {
     if (!p)
         return;
+    if (p->pid != getpid()) {       /* a child's copy: no threads to stop */
+        free(p->threads);
+        free(p);
+        return;
+    }
     pthread_mutex_lock(&p->mu);
     p->quit = 1;
     pthread_cond_broadcast(&p->wake);
@@ -137,6 +166,10 @@ void fs_pool_run(fs_pool *p, fs_pool_fn fn, void *arg)
         fn(arg, 0, 1);
         return;
     }
+    /* A run has no way to fail: a child that cannot start its team stops
+     * as a failed stack allocation would, before any work is half done. */
+    if (p->pid != getpid() && start(p) != FS_OK)
+        abort();
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->arg = arg;

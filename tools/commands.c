@@ -1,10 +1,15 @@
 /*
- * main.c - the facesearch command: a sorted table of commands and the
+ * commands.c - the facesearch command's table, sorted, and the
  * dispatcher that does the common work once (unknown command, --help,
- * --version, option parsing) before a handler runs.
+ * --version, option parsing, in this process or through the service)
+ * before a handler runs.  The same dispatcher runs in facesearchd for
+ * each client.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fs_cli.h"
 
@@ -170,13 +175,33 @@ static int print_version(void)
     return EXIT_OK;
 }
 
+/* In this process, a gallery is one OS user's: a gallery another user
+ * owns is reached through the service, which alone holds its key (root
+ * aside, who can read everything anyway). */
+static int own_gallery(const fs_args *a)
+{
+    struct stat st;
+    uid_t me = geteuid();
+    int seen = stat(a->gallery, &st) == 0;
+    if (me == 0 || (seen && st.st_uid == me) || (!seen && errno != EACCES))
+        return EXIT_OK;
+    fs_error_msg("the gallery '%s' belongs to another OS user%s: people "
+                 "share a gallery through its service (facesearchd; "
+                 "--socket, or $FACESEARCH_SOCKET)", a->gallery,
+                 seen ? "" : " (permission denied)");
+    return EXIT_USAGE;
+}
+
 /* The checks every command shares, once: the subcommand, the gallery
  * opened and unlocked, a session (refusals audited by the gate), then the
- * handler, whose gate verbs check the roles. */
+ * handler, whose gate verbs check the roles.  In the service the gallery,
+ * key and model are its own, and the caller the client's user. */
 static int run(const fs_cmd *c, fs_args *a)
 {
+    const fs_served *sv = a->served;
     if (c->need == NEED_NOTHING)
-        return c->run(a);
+        return sv ? fs_usage_error(a, "'%s' runs on your side, not in the "
+                                   "service", c->name) : c->run(a);
     snprintf(a->action, sizeof a->action, "%s", c->name);
     if (c->subs) {
         const fs_sub *s = c->subs;
@@ -189,9 +214,26 @@ static int run(const fs_cmd *c, fs_args *a)
                                     a->pos[0]);
         snprintf(a->action, sizeof a->action, "%s %s", c->name, s->name);
     }
+    if (sv && (a->gallery_named || a->key_file || a->model))
+        return fs_usage_error(a, "--%s: the service keeps its own gallery, "
+                              "key file and model", a->gallery_named
+                              ? "gallery" : a->key_file ? "key-file"
+                              : "model");
+    if (sv) {
+        a->gallery = sv->gallery;
+        a->key_file = sv->key_file;
+    } else {
+        int st = own_gallery(a);
+        if (st != EXIT_OK)
+            return st;
+    }
     fs_gate_options o = { .key_file = a->key_file };
     fs_detail d = { "" };
     int rc = fs_gate_open(a->gallery, &o, &a->gate, &d);
+    if (rc == FS_OK && sv) {
+        fs_gate_set_caller(a->gate, sv->caller);
+        fs_gate_set_opener(a->gate, &sv->files->open);
+    }
     if (rc == FS_OK && c->need == NEED_SESSION)
         rc = fs_gate_session(a->gate, 0, a->action, &a->who, &d);
     int st = rc == FS_OK ? c->run(a) : fs_cli_fail(rc, &d);
@@ -200,45 +242,53 @@ static int run(const fs_cmd *c, fs_args *a)
     return st;
 }
 
-int main(int argc, char **argv)
+const fs_cmd *fs_cli_find(const char *name)
 {
-    /* before a password is read or a key unwrapped: no core file and no
-     * same-user debugger will ever see them (fs_secure_process) */
-    fs_detail sd = { "" };
-    if (fs_secure_process(&sd) != FS_OK) {
-        fs_error_msg("%s", sd.msg);
-        return EXIT_INTERNAL;
-    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int fs_cli_main(int argc, char **argv, const fs_served *sv)
+{
     if (argc < 2) {
         print_main_help(stderr);
         return EXIT_USAGE;
     }
     const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 ||
-        strcmp(name, "help") == 0) {
+    const fs_cmd *c = fs_cli_find(name);
+    if (!c && !sv && (strcmp(name, "--help") == 0 ||
+                      strcmp(name, "-h") == 0 || strcmp(name, "help") == 0)) {
         print_main_help(stdout);
         return EXIT_OK;
     }
-    if (strcmp(name, "--version") == 0)
+    if (!c && !sv && strcmp(name, "--version") == 0)
         return print_version();
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        if (strcmp(commands[i].name, name) != 0)
-            continue;
-        fs_args a;
-        int rc = fs_parse_args(&commands[i], argc - 2, argv + 2, &a);
-        if (rc == EXIT_OK)
-            rc = run(&commands[i], &a);
-        else if (rc < 0)
-            rc = EXIT_OK;           /* --help was printed */
-        free(a.pos);
-        fflush(stdout);
-        if (ferror(stdout)) {
-            fs_error_msg("cannot write the output");
-            return EXIT_INTERNAL;
-        }
-        return rc;
+    if (!c) {
+        fs_error_msg("unknown command '%s'", name);
+        fprintf(stderr, "Try 'facesearch --help'.\n");
+        return EXIT_USAGE;
     }
-    fs_error_msg("unknown command '%s'", name);
-    fprintf(stderr, "Try 'facesearch --help'.\n");
-    return EXIT_USAGE;
+    fs_args a;
+    int rc = fs_parse_args(c, argc - 2, argv + 2, &a);
+    a.served = sv;
+    const char *sock = rc == EXIT_OK && !sv && c->need != NEED_NOTHING
+                       ? fs_cli_socket(&a) : NULL;
+    if (sock && a.gallery_named == 2)
+        rc = fs_usage_error(&a, "name the gallery (--gallery, used in this "
+                            "process) or its service (--socket), not both");
+    else if (sock)
+        rc = fs_client_run(sock, argc, argv, &a);
+    else if (rc == EXIT_OK)
+        rc = run(c, &a);
+    else if (rc < 0)
+        rc = EXIT_OK;           /* --help was printed */
+    free(a.pos);
+    fflush(stdout);
+    if (ferror(stdout)) {
+        fs_error_msg("cannot write the output");
+        return EXIT_INTERNAL;
+    }
+    return rc;
 }
