@@ -14,10 +14,14 @@
  */
 #include <check.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "../engine/base/fs_pool.h"
 #include "../index/fs_index.h"
 #include "fs_testutil.h"
 
@@ -684,12 +688,66 @@ START_TEST(test_rank_no_allocation_per_call)
 }
 END_TEST
 
+/* ---- the thread team across fork() ---------------------------------------- */
+
+/* Each thread marks its id, waits for the others, then checks they all
+ * marked: a team with a thread missing would hang at the barrier or
+ * leave a mark unset. */
+typedef struct team_marks {
+    fs_pool    *pool;
+    atomic_int  seen[4];
+    atomic_int  complete;
+} team_marks;
+
+static void mark_team(void *arg, int tid, int n)
+{
+    team_marks *m = arg;
+    atomic_fetch_add(&m->seen[tid], 1);
+    fs_pool_barrier(m->pool);
+    int all = 1;
+    for (int i = 0; i < n; i++)
+        all &= atomic_load(&m->seen[i]) > 0;
+    if (all)
+        atomic_fetch_add(&m->complete, 1);
+}
+
+/* The service forks its children from a warm parent whose engine made
+ * its team: the child has none of the team's threads, and its first run
+ * starts them again, while the parent's team works on. */
+START_TEST(test_pool_runs_in_a_forked_child)
+{
+    team_marks m = { 0 };
+    ck_assert_int_eq(fs_pool_create(3, &m.pool), FS_OK);
+    fs_pool_run(m.pool, mark_team, &m);
+    ck_assert_int_eq(atomic_load(&m.complete), 3);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        team_marks c = { .pool = m.pool };
+        alarm(20);                     /* a missing thread hangs: fail */
+        fs_pool_run(m.pool, mark_team, &c);
+        fs_pool_run(m.pool, mark_team, &c);
+        int ok = atomic_load(&c.complete) == 6;
+        fs_pool_free(m.pool);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the child's team did not run (status %d)", status);
+    fs_pool_run(m.pool, mark_team, &m);
+    ck_assert_int_eq(atomic_load(&m.complete), 6);
+    fs_pool_free(m.pool);
+}
+END_TEST
+
 Suite *suite_rank(void)
 {
     Suite *s = suite_create("rank");
     TCase *tc = tcase_create("rank");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_rank_isa_levels);
+    tcase_add_test(tc, test_pool_runs_in_a_forked_child);
     tcase_add_test(tc, test_rank_grid_equals_reference);
     tcase_add_test(tc, test_rank_random_close_to_reference);
     tcase_add_test(tc, test_rank_threads_give_identical_lists);

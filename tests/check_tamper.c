@@ -878,6 +878,62 @@ START_TEST(test_G21_every_record_flipped_is_noticed)
 }
 END_TEST
 
+/* ---- a copied session token ---------------------------------------------- */
+
+/* The copy of a token another OS user presents: what a copied session
+ * file gives them. */
+static int load_copy(void *ctx, uint8_t token[FS_TOKEN_BYTES], fs_detail *d)
+{
+    (void)d;
+    memcpy(token, ctx, FS_TOKEN_BYTES);
+    return FS_OK;
+}
+
+typedef struct found {
+    const char *action, *outcome;
+    int         n;
+} found;
+
+static int count_entries(void *ctx, const fs_audit_record *r)
+{
+    found *f = ctx;
+    f->n += strcmp(r->action, f->action) == 0 &&
+            strstr(r->outcome, f->outcome) != NULL;
+    return 0;
+}
+
+/* G1, G3: a session serves the OS user who opened it (the uid the
+ * service learns from the kernel, or this process's).  The same token
+ * presented for another uid opens nothing, the refusal is on the trail,
+ * and the owner's session goes on. */
+START_TEST(test_G1_session_token_serves_only_its_uid)
+{
+    fs_gate *g = make_gallery();
+    fs_user who;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gate_session(g, 0, "gallery stats", &who, &d),
+                     FS_OK);
+    uint8_t token[FS_TOKEN_BYTES];
+    ck_assert_int_eq(fs_session_load(fs_gate_id(g), token, &d), FS_OK);
+    fs_gate_caller thief = { (uint32_t)geteuid() + 1, load_copy, NULL,
+                             NULL, token };
+    fs_gate_set_caller(g, &thief);
+    ck_assert_int_eq(fs_gate_session(g, 0, "gallery stats", &who, &d),
+                     FS_ESESSION);
+    ck_assert_msg(strstr(d.msg, "another OS user"), "%s", d.msg);
+    fs_gallery_stats st;
+    ck_assert_int_eq(fs_gate_gallery_stat(g, &st, &d), FS_ESESSION);
+
+    fs_gate_set_caller(g, NULL);          /* the owner, as before */
+    ck_assert_msg(fs_gate_gallery_stat(g, &st, &d) == FS_OK, "%s", d.msg);
+    found f = { "gallery stats", "another OS user", 0 };
+    ck_assert_msg(fs_audit_walk(g, NULL, count_entries, &f, &d) == FS_OK,
+                  "%s", d.msg);
+    ck_assert_int_eq(f.n, 2);
+    fs_gate_close(g);
+}
+END_TEST
+
 Suite *suite_tamper(void)
 {
     Suite *s = suite_create("tamper");
@@ -897,6 +953,7 @@ Suite *suite_tamper(void)
     tcase_add_test(tc, test_G20_subject_enrolled_again_after_removal_verifies);
     tcase_add_test(tc, test_G20_removal_waits_for_the_gallery_alone);
     tcase_add_test(tc, test_G21_every_record_flipped_is_noticed);
+    tcase_add_test(tc, test_G1_session_token_serves_only_its_uid);
     suite_add_tcase(s, tc);
     return s;
 }
