@@ -334,6 +334,52 @@ START_TEST(test_cli_missing_model_is_internal_error)
 }
 END_TEST
 
+/* A gallery is one OS user's in their own process; someone else's is
+ * reached through its service, and the message says so (issue 13).  The
+ * socket and the gallery are not both named, and a service that is not
+ * there is a clear storage-side error. */
+START_TEST(test_cli_gallery_of_another_user_points_to_the_service)
+{
+    if (geteuid() != 0) {
+        printf("skipped: needs root to act as two OS users\n");
+        return;
+    }
+    ck_assert_int_eq(chmod(tu_tmp, 0755), 0);
+    const char *theirs = tu_path(tu_tmp, "theirs");
+    const char *hidden = tu_path(tu_tmp, "hidden");
+    ck_assert_int_eq(mkdir(theirs, 0755), 0);
+    ck_assert_int_eq(mkdir(hidden, 0700), 0);
+    ck_assert_int_eq(chown(theirs, 65534, 65534), 0);
+    ck_assert_int_eq(chown(hidden, 65534, 65534), 0);
+    char inner[4200];
+    snprintf(inner, sizeof inner, "%s/gallery", hidden);
+    char *other[] = { "setpriv", "--reuid=65533", "--regid=65533",
+                      "--clear-groups", NULL };
+    const char *dirs[] = { theirs, inner };
+    for (int i = 0; i < 2; i++) {
+        char *out, *err;
+        int st = tu_run_prefixed(other, (char *const[]){
+                     "facesearch", "gallery", "stats", "--gallery",
+                     (char *)dirs[i], NULL }, &out, &err);
+        tu_expect_refusal(st, 2, out, err, "belongs to another OS user");
+        ck_assert_ptr_nonnull(strstr(err, "facesearchd"));
+        free(out);
+        free(err);
+    }
+    char *sock = (char *)tu_path(tu_tmp, "sock");
+    TU_REFUSED(2, "not both", "gallery", "stats", "--gallery",
+               (char *)theirs, "--socket", sock);
+    TU_REFUSED(3, "cannot reach the service", "gallery", "stats",
+               "--socket", sock);
+    /* the engine tools never need it */
+    char *out, *err;
+    ck_assert_int_eq(TU_RUN(&out, &err, "embed", "--help", "--socket",
+                            sock), 0);
+    free(out);
+    free(err);
+}
+END_TEST
+
 /* Every command answers --help with its usage, on stdout, status 0. */
 START_TEST(test_cli_help_on_every_command)
 {
@@ -383,6 +429,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_bench_rank_json);
     tcase_add_test(tc, test_cli_missing_model_is_internal_error);
     tcase_add_test(tc, test_cli_help_on_every_command);
+    tcase_add_test(tc, test_cli_gallery_of_another_user_points_to_the_service);
     suite_add_tcase(s, tc);
     /* three landmark-model loads and HOG upsampled on a 640x480 probe:
      * ~8 s, but over a minute under the sanitizers */

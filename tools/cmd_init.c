@@ -93,7 +93,11 @@ int cmd_init(fs_args *a)
                "key file: %s\n  (0600; keep it outside the gallery and back "
                "it up: without it the gallery cannot be read)\n"
                "audit anchor: %s\n  (each new head of the audit trail; "
-               "'audit verify --anchor' checks the trail against a copy)\n",
+               "'audit verify --anchor' checks the trail against a copy)\n"
+               "used in one's own process, the gallery protects nothing "
+               "between people:\n  whoever holds its key file can read and "
+               "change everything; for several people,\n  serve it with "
+               "facesearchd (README, 'The service')\n",
                FS_SHOW(a->gallery), FS_SHOW(profile), FS_SHOW(admin),
                FS_SHOW(key_path), FS_SHOW(anchor));
     }

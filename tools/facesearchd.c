@@ -282,6 +282,8 @@ static int serve(service *s, int sock)
     }
     if (rc != FS_OK) {
         say("uid %u: connection refused: %s", (unsigned)cred.uid, d.msg);
+        fs_wire_msg no = { .type = FS_W_EXIT, .code = EXIT_USAGE };
+        fs_wire_send(sock, &no, NULL);  /* a bad message: no command ran */
         return 1;
     }
     peer p = { .sock = sock, .uid = cred.uid };
