@@ -267,15 +267,17 @@ int gate_login_failed(fs_gate *g, fs_gallery_batch *b, const char *name,
 {
     const fs_profile *p = &g->profile;
     char outcome[240];
-    snprintf(outcome, sizeof outcome, "refused: %s", why);
+    snprintf(outcome, sizeof outcome, "refused: %s (OS uid %u)", why,
+             (unsigned)g->caller.uid);
     if (u && pwrec) {
         int64_t now = (int64_t)time(NULL);
         if (++u->failures >= p->login_max_failures) {
             u->locked_until = now + 60LL * p->login_lockout_minutes;
             u->failures = 0;
-            snprintf(outcome, sizeof outcome, "refused: %s; account locked "
-                     "for %d minutes after %d failures", why,
-                     p->login_lockout_minutes, p->login_max_failures);
+            snprintf(outcome, sizeof outcome, "refused: %s (OS uid %u); "
+                     "account locked for %d minutes after %d failures", why,
+                     (unsigned)g->caller.uid, p->login_lockout_minutes,
+                     p->login_max_failures);
         }
         int wrc = gate_user_put(g, b, u, pwrec, d);
         if (wrc != FS_OK) {
@@ -373,10 +375,14 @@ int fs_gate_login(fs_gate *g, const char *name, const char *password,
     }
     g->who = u;
     g->have_who = 1;
-    char outcome[160];
-    snprintf(outcome, sizeof outcome, bad ? "ok; %d session record%s that "
-             "failed %s check removed (tampered)" : "ok", bad,
-             bad == 1 ? "" : "s", bad == 1 ? "its" : "their");
+    /* which OS user: a session serves only them */
+    char outcome[200];
+    int n = snprintf(outcome, sizeof outcome, "ok (OS uid %u)",
+                     (unsigned)g->caller.uid);
+    if (bad)
+        snprintf(outcome + n, sizeof outcome - (size_t)n, "; %d session "
+                 "record%s that failed %s check removed (tampered)", bad,
+                 bad == 1 ? "" : "s", bad == 1 ? "its" : "their");
     fs_audit_entry e = { "login", NULL, NULL, u.name, outcome };
     return gate_commit(g, b, &e, d);
 }

@@ -514,7 +514,8 @@ START_TEST(test_G1_passwd_own_needs_the_current_password)
     ck_assert_int_eq(login_pw("eve", "Next-Passw0rd-91", &d), FS_EAUTH);
     char *t = trail();
     ck_assert_msg(strstr(t, "eve: user passwd|eve|refused: wrong current "
-                         "password; account locked"), "%s", t);
+                         "password (OS uid "), "%s", t);
+    ck_assert_msg(strstr(t, "); account locked for "), "%s", t);
     ck_assert_msg(strstr(t, "eve: user passwd|user eve: own password "
                          "changed|ok"), "%s", t);
     ck_assert_ptr_null(strstr(t, "Next-Passw0rd"));

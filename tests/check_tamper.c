@@ -930,6 +930,12 @@ START_TEST(test_G1_session_token_serves_only_its_uid)
     ck_assert_msg(fs_audit_walk(g, NULL, count_entries, &f, &d) == FS_OK,
                   "%s", d.msg);
     ck_assert_int_eq(f.n, 2);
+    char uid[40];                         /* each login names its OS user */
+    snprintf(uid, sizeof uid, "ok (OS uid %u)", (unsigned)geteuid());
+    found logins = { "login", uid, 0 };
+    ck_assert_int_eq(fs_audit_walk(g, NULL, count_entries, &logins, &d),
+                     FS_OK);
+    ck_assert_int_eq(logins.n, 2);
     fs_gate_close(g);
 }
 END_TEST
