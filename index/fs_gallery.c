@@ -145,6 +145,7 @@ struct fs_gallery {
     int       lock_fd;                   /* gallery.lock, held shared */
     int       lock_ex;                   /* ... or exclusive */
     int       sealed;                    /* G21: envelopes are sealed */
+    int       nowait;                    /* FS_EBUSY rather than wait */
     int       unlocked;                  /* keys hold the data key */
     keyset    keys;
     fs_gallery_batch *open_batch;
@@ -892,7 +893,7 @@ static int lock_set(int fd, short type, int wait)
 }
 
 /* Opens gallery.lock (made 0600) and takes it shared, waiting while a
- * compaction holds it exclusive. */
+ * compaction holds it exclusive (unless opened with nowait). */
 static int lock_open(fs_gallery *g, fs_detail *d)
 {
     char path[4200];
@@ -903,9 +904,12 @@ static int lock_open(fs_gallery *g, fs_detail *d)
     if (fd < 0)
         return fs_fail(d, fs_errno_code(errno), "gallery '%s': cannot open "
                        "its lock file: %s", g->dir, strerror(errno));
-    if (lock_set(fd, F_RDLCK, 1) != 0) {
+    if (lock_set(fd, F_RDLCK, !g->nowait) != 0) {
         int e = errno;
         close(fd);
+        if (g->nowait && (e == EAGAIN || e == EACCES))
+            return fs_fail(d, FS_EBUSY, "gallery '%s' is held alone (a key "
+                           "rotation or a removal): try again", g->dir);
         return fs_fail(d, FS_EIO, "gallery '%s': cannot lock it: %s",
                        g->dir, strerror(e));
     }
@@ -1168,6 +1172,7 @@ int fs_gallery_open(const char *dir, const fs_gallery_options *opt,
     g->map_size = opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
     g->lock_fd = -1;
     g->mx = opt->warm ? opt->warm : &g->own;
+    g->nowait = opt->nowait;
 
     int rc = FS_OK;
     struct stat st;

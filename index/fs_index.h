@@ -82,6 +82,8 @@ typedef struct fs_gallery_options {
                                   existing gallery stays as it was made,
                                   fs_gallery_stat says which */
     fs_gallery_warm *warm;     /* NULL: the handle keeps its own matrix */
+    int         nowait;        /* FS_EBUSY at once, rather than wait while
+                                  the gallery is held alone */
 } fs_gallery_options;
 
 /* Takes the shared lock (gallery.lock, made 0600) before LMDB opens the

@@ -1520,6 +1520,63 @@ START_TEST(test_gallery_compaction_waits_for_other_handles)
 }
 END_TEST
 
+/* The service's parent refreshes its warm matrix between clients and
+ * must not wait on a gallery held alone (a rotation, a removal): a
+ * nowait open is FS_EBUSY at once, and opens as usual once it is shared
+ * again. */
+START_TEST(test_gallery_nowait_open_while_held_alone)
+{
+    fs_gallery *g = open_made(gdir(), 0), *other = NULL;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_lock_exclusive(g, &d), FS_OK);
+    fs_gallery_options o = { .nowait = 1 };
+    ck_assert_int_eq(fs_gallery_open(gdir(), &o, &other, &d), FS_EBUSY);
+    ck_assert_ptr_nonnull(strstr(d.msg, "held alone"));
+    fs_gallery_lock_shared(g);
+    fs_gallery_close(g);
+    ck_assert_msg(fs_gallery_open(gdir(), &o, &other, &d) == FS_OK, "%s",
+                  d.msg);
+    fs_gallery_close(other);
+}
+END_TEST
+
+/* A warm matrix outlives the handles that read it: the next handle given
+ * the holder ranks on the same rows without reading them again, and
+ * reads them afresh once another handle put rows (as the service's
+ * children find what an enrolment added). */
+START_TEST(test_gallery_warm_matrix_outlives_its_handle)
+{
+    fs_gallery *g = open_made(gdir(), 1);
+    enrol_range(g, 0, 40, 8);
+    fs_gallery_close(g);
+    fs_gallery_warm *w;
+    ck_assert_int_eq(fs_gallery_warm_new(&w), FS_OK);
+    fs_gallery_options o = { .warm = w };
+    fs_detail d = { "" };
+    fs_templates t1, t2, t3;
+    ck_assert_int_eq(open_gallery(gdir(), &o, &g, &d), FS_OK);
+    ck_assert_msg(fs_gallery_load(g, &t1, &d) == FS_OK, "%s", d.msg);
+    ck_assert_uint_eq(t1.n, 40);
+    fs_gallery_close(g);
+    float row[FS_DESC_DIM];                    /* still mapped: the holder's */
+    memcpy(row, t1.vec + 39 * FS_DESC_DIM, sizeof row);
+    ck_assert_int_eq(open_gallery(gdir(), &o, &g, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_load(g, &t2, &d), FS_OK);
+    ck_assert_ptr_eq(t2.vec, t1.vec);          /* not read again */
+    ck_assert_uint_eq(t2.n, 40);
+    ck_assert_int_eq(memcmp(row, t2.vec + 39 * FS_DESC_DIM, sizeof row), 0);
+    fs_gallery_close(g);
+    g = open_made(gdir(), 1);                  /* another handle puts */
+    enrol_range(g, 40, 50, 8);
+    fs_gallery_close(g);
+    ck_assert_int_eq(open_gallery(gdir(), &o, &g, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_load(g, &t3, &d), FS_OK);
+    ck_assert_uint_eq(t3.n, 50);
+    fs_gallery_close(g);
+    fs_gallery_warm_free(w);
+}
+END_TEST
+
 static int leftovers(void)
 {
     int n = 0;
@@ -1611,6 +1668,8 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_G20_compaction_drops_removed_sealed_records);
     tcase_add_test(tc, test_gallery_compaction_waits_for_other_handles);
     tcase_add_test(tc, test_gallery_compaction_survives_sigkill);
+    tcase_add_test(tc, test_gallery_nowait_open_while_held_alone);
+    tcase_add_test(tc, test_gallery_warm_matrix_outlives_its_handle);
     suite_add_tcase(s, tc);
 
     /* The store's own tests again, on sealed galleries (G21). */

@@ -339,13 +339,15 @@ static int serve(service *s, int sock)
 
 /* The gallery opened once as it will be for each client: the key file
  * readable, the model's templates, and the warm matrix read or refreshed
- * (another process may have enrolled or removed since). */
-static int warm_gallery(service *s, fs_detail *d)
+ * (another process may have enrolled or removed since).  Between clients
+ * it does not wait for a gallery held alone: the refresh is tried again
+ * at the next connection, and a child finds a stale matrix itself. */
+static int warm_gallery(service *s, int wait, fs_detail *d)
 {
     fs_gate_options o = { .key_file = s->key_file,
                           .model_id = fs_engine_model_id(s->engine),
                           .model_sha256 = fs_engine_model_sha256(s->engine),
-                          .warm = s->warm };
+                          .warm = s->warm, .nowait = !wait };
     fs_gate *g;
     int rc = fs_gate_open(s->gallery, &o, &g, d);
     if (rc == FS_OK) {
@@ -456,9 +458,10 @@ static int loop(service *s)
         /* a child that ended may have enrolled or removed: the matrix is
          * brought up to date here, once, rather than by every child */
         fs_detail d = { "" };
-        if (stale && warm_gallery(s, &d) != FS_OK)
+        int rc = stale ? warm_gallery(s, 0, &d) : FS_OK;
+        if (rc != FS_OK && rc != FS_EBUSY)
             say("the warm matrix is not refreshed: %s", d.msg);
-        stale = 0;
+        stale = rc == FS_EBUSY;
         pid_t pid = fork();
         if (pid == 0) {
             close(s->listen_fd);
@@ -600,7 +603,7 @@ int main(int argc, char **argv)
         rc = fs_gallery_warm_new(&s.warm) == FS_OK ? FS_OK
              : fs_fail(&d, FS_ENOMEM, "no memory");
     if (rc == FS_OK)
-        rc = warm_gallery(&s, &d);
+        rc = warm_gallery(&s, 1, &d);
     if (rc == FS_OK)
         rc = listen_on(&s, &d);
     if (rc != FS_OK) {
