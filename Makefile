@@ -8,6 +8,9 @@
 #   make demo        the main job on a small demo
 #   make bench-embed the embedding benchmark with its peers
 #   make bench-rank  the ranking benchmark beside Faiss and hnswlib
+#   make install     the commands, the model and the service's systemd units
+#                    (DESTDIR, PREFIX=/usr/local); as root, its system user
+#   make uninstall   what install put there (never a gallery or a key file)
 #
 # Every target stands on `deps` (order-only: it never forces a rebuild).
 # SAN=1 builds into build/san so sanitized and plain objects never mix.
@@ -115,7 +118,8 @@ PEER_RANK := $(BIN_DIR)/fs-peer-rank
 PEER_CHIP := bin/fs-peer-dlib-chip
 CHECK_BIN := $(BUILD)/check_facesearch
 
-.PHONY: all deps models check test demo bench-embed bench-rank clean distclean
+.PHONY: all deps models check test demo bench-embed bench-rank clean distclean \
+        install uninstall
 all: $(FACESEARCH) $(FACESEARCHD) $(PEER_DLIB) $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
 
 deps:
@@ -272,6 +276,63 @@ bench-embed: $(FACESEARCH) $(PEER_DLIB) $(MODEL)
 
 bench-rank: $(FACESEARCH) $(PEER_RANK)
 	$(FACESEARCH) bench rank
+
+# As Debian installs a service: the files under DESTDIR (a package's
+# staging tree) and, only for a real install by root, what a package's
+# postinst does: the system user `facesearch`, its 0700 state directory
+# (the galleries and their key files live there, under no one else's
+# eyes) and systemd told of the new units when it runs.  Both are
+# idempotent: installing twice, or over an older install, just works.
+# The service's unit names the binary under PREFIX.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   := $(PREFIX)/bin
+DATADIR  := $(PREFIX)/share/facesearch
+UNITDIR  ?= /lib/systemd/system
+SVC_USER := facesearch
+SVC_HOME := /var/lib/facesearch
+UNITS    := facesearchd.socket facesearchd.service
+
+install: $(FACESEARCH) $(FACESEARCHD) $(MODEL)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(FACESEARCH) $(FACESEARCHD) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(MODEL) $(DESTDIR)$(DATADIR)/face_resnet_v1.fsm
+	for u in $(UNITS); do \
+	  sed 's|/usr/local/bin/|$(BINDIR)/|g' tools/systemd/$$u \
+	    > $(DESTDIR)$(UNITDIR)/$$u.tmp && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp \
+	    && mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	@if [ -n "$(DESTDIR)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "install: not root: the user $(SVC_USER) and $(SVC_HOME) are left undone"; \
+	  exit 0; fi; \
+	if ! getent passwd $(SVC_USER) >/dev/null; then \
+	  if command -v adduser >/dev/null; then \
+	    adduser --quiet --system --group --home $(SVC_HOME) --no-create-home \
+	      $(SVC_USER) || exit 1; \
+	  else \
+	    useradd --system --user-group --home-dir $(SVC_HOME) --no-create-home \
+	      --shell /usr/sbin/nologin $(SVC_USER) || exit 1; fi; \
+	  echo "install: created the system user $(SVC_USER)"; fi; \
+	install -d -m 0700 -o $(SVC_USER) -g $(SVC_USER) $(SVC_HOME) || exit 1; \
+	if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	echo "install: next, the README's \"The service\": init the gallery as" \
+	     "$(SVC_USER), then systemctl enable --now facesearchd.socket"
+
+# The gallery, its key file and the user stay: they are the agency's data
+# (and the user may own files elsewhere); `deluser facesearch` is theirs.
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null; then \
+	  now=; [ -d /run/systemd/system ] && now=--now; \
+	  systemctl disable --quiet $$now $(UNITS) 2>/dev/null || true; fi
+	rm -f $(DESTDIR)$(BINDIR)/facesearch $(DESTDIR)$(BINDIR)/facesearchd \
+	  $(DESTDIR)$(DATADIR)/face_resnet_v1.fsm \
+	  $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	@rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	  systemctl daemon-reload; fi
+	@if [ -z "$(DESTDIR)" ] && [ -d $(SVC_HOME) ]; then \
+	  echo "uninstall: $(SVC_HOME) (galleries, key files) and the user" \
+	       "$(SVC_USER) are kept"; fi
 
 clean:
 	rm -rf build bin lib

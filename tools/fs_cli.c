@@ -308,7 +308,11 @@ const char *fs_model_path(const fs_args *a, char *buf, size_t len)
         if (access(buf, F_OK) == 0)
             return buf;
     }
+    /* installed (make install): PREFIX/bin beside PREFIX/share */
     fs_exe_dir(dir, sizeof dir);
+    snprintf(buf, len, "%s/../share/facesearch/face_resnet_v1.fsm", dir);
+    if (access(buf, F_OK) == 0)
+        return buf;
     snprintf(buf, len, "%s/../models/face_resnet_v1.fsm", dir);
     return buf;
 }
