@@ -59,10 +59,12 @@ typedef struct service {
 
 static volatile sig_atomic_t stop_now, children_changed;
 
+/* The first stop ends the listening; a second one stops waiting for the
+ * commands still running. */
 static void on_stop(int sig)
 {
     (void)sig;
-    stop_now = 1;
+    stop_now++;
 }
 
 static void on_child(int sig)
@@ -364,7 +366,16 @@ static int listen_on(service *s, fs_detail *d)
 {
     const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
     if (fds && pid && atol(pid) == (long)getpid() && atoi(fds) >= 1) {
-        s->listen_fd = 3;               /* systemd's socket activation */
+        /* systemd's socket activation: only a Unix socket tells who
+         * connects (SO_PEERCRED) */
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        if (getsockname(3, (struct sockaddr *)&ss, &len) != 0 ||
+            ss.ss_family != AF_UNIX)
+            return fs_fail(d, FS_EINVAL, "the socket passed by the service "
+                           "manager is not a Unix socket (the socket unit's "
+                           "ListenStream= must be a path)");
+        s->listen_fd = 3;
         fcntl(3, F_SETFD, FD_CLOEXEC);
         unsetenv("LISTEN_FDS");
         unsetenv("LISTEN_PID");
@@ -430,7 +441,8 @@ static void refuse_busy(int sock)
     fs_wire_send(sock, &m, NULL);
 }
 
-static int loop(service *s)
+/* Serves until told to stop; returns how many commands still run. */
+static long loop(service *s)
 {
     long running = 0;
     int stale = 0;
@@ -476,7 +488,25 @@ static int loop(service *s)
             running++;
         close(c);
     }
-    return 0;
+    return running - reap();
+}
+
+/* As PostgreSQL's smart shutdown: no new command, and the ones running
+ * finish (their clients are waiting on them), unless stopped again or
+ * the service manager's stop timeout kills them; what a killed one had
+ * not committed is not in the gallery. */
+static void finish(long running)
+{
+    if (running > 0)
+        say("stopping: %ld command%s still running, waited for (stop "
+            "again not to wait)", running, running == 1 ? "" : "s");
+    while (running > 0 && stop_now < 2) {
+        pid_t pid = waitpid(-1, NULL, 0);
+        if (pid > 0)
+            running--;
+        else if (errno == ECHILD)
+            break;
+    }
 }
 
 static void usage(FILE *f)
@@ -622,11 +652,12 @@ int main(int argc, char **argv)
     say("serving gallery %s (id %s) at %s, warm in %.1f s, pid %ld",
         s.gallery, s.id, s.bound ? s.socket : "the socket systemd passed",
         fs_now() - t0, (long)getpid());
-    loop(&s);
+    long running = loop(&s);
     if (s.bound)
         unlink(s.socket);
     close(s.listen_fd);
-    say("stopped; commands still running finish on their own");
+    finish(running);
+    say("stopped");
     fs_engine_close(s.engine);
     fs_gallery_warm_free(s.warm);
     return EXIT_OK;
