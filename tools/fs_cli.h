@@ -181,7 +181,8 @@ int  fs_usage_error(const fs_args *a, const char *fmt, ...)
 int  fs_exit_status(int rc);
 
 /* The model file: --model, else $FACESEARCH_MODEL, else the file
- * `make models` writes next to the binary's tree. */
+ * `make models` writes next to the binary's tree, else the one `make
+ * install` put in PREFIX/share/facesearch beside PREFIX/bin. */
 const char *fs_model_path(const fs_args *a, char *buf, size_t len);
 /* Directory holding the running binary. */
 const char *fs_exe_dir(char *buf, size_t len);
