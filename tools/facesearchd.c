@@ -307,7 +307,7 @@ static int serve(service *s, int sock)
     fs_gate_caller caller = { (uint32_t)cred.uid, token_load, token_save,
                               token_drop, &p };
     fs_served sv = { s->gallery, s->key_file, s->engine, &files, &caller,
-                     tty };
+                     tty, s->warm };
     pthread_t watcher;
     if (pthread_create(&watcher, NULL, watch_client, &p.sock) != 0) {
         say("uid %u: cannot watch the client: %s", (unsigned)cred.uid,
