@@ -437,6 +437,14 @@ static int loop(service *s)
             running -= n;
             stale |= n > 0;
         }
+        /* a child that ended may have enrolled or removed: the matrix is
+         * brought up to date once, here, rather than by every child, and
+         * now, while no one is likely to wait, rather than on the next
+         * client's time (its check is a gate open: a few ms) */
+        fs_detail d = { "" };
+        if (stale && warm_gallery(s, &d) != FS_OK)
+            say("the warm matrix is not refreshed: %s", d.msg);
+        stale = 0;
         struct pollfd pf = { s->listen_fd, POLLIN, 0 };
         int r = poll(&pf, 1, 1000);
         if (r <= 0)
@@ -451,12 +459,6 @@ static int loop(service *s)
                 running);
             continue;
         }
-        /* a child that ended may have enrolled or removed: the matrix is
-         * brought up to date here, once, rather than by every child */
-        fs_detail d = { "" };
-        if (stale && warm_gallery(s, &d) != FS_OK)
-            say("the warm matrix is not refreshed: %s", d.msg);
-        stale = 0;
         pid_t pid = fork();
         if (pid == 0) {
             close(s->listen_fd);
