@@ -354,6 +354,22 @@ static int warm_gallery(service *s, fs_detail *d)
     return rc;
 }
 
+/* The first image a process decodes registers OpenCV's codecs, GDAL's
+ * drivers among them with a scan of their plugin directory: 3-4 ms that
+ * every child paid again.  One pixel, decoded here, pays it once; it is
+ * too small for OpenCV to start a thread, so the parent forks with no
+ * thread of OpenCV's. */
+static int warm_decoder(fs_detail *d)
+{
+    uint8_t bmp[58] = { 'B', 'M', sizeof bmp, [10] = 54, [14] = 40,
+                        [18] = 1, [22] = 1, [26] = 1, [28] = 24 };
+    fs_image img;
+    int rc = fs_image_decode(bmp, sizeof bmp, "a blank pixel", &img, d);
+    if (rc == FS_OK)
+        fs_image_release(&img);
+    return rc;
+}
+
 /* An existing socket file is taken over only when nothing listens on
  * it: a second service on one socket is refused. */
 static int listen_on(service *s, fs_detail *d)
@@ -596,6 +612,8 @@ int main(int argc, char **argv)
     int rc = fs_engine_open(&eo, &s.engine, &d);
     if (rc == FS_OK)
         rc = fs_engine_warm(s.engine, &d);
+    if (rc == FS_OK)
+        rc = warm_decoder(&d);
     if (rc == FS_OK)
         rc = fs_gallery_warm_new(&s.warm) == FS_OK ? FS_OK
              : fs_fail(&d, FS_ENOMEM, "no memory");
