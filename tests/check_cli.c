@@ -403,8 +403,9 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_missing_model_is_internal_error);
     tcase_add_test(tc, test_cli_help_on_every_command);
     suite_add_tcase(s, tc);
-    /* three landmark-model loads and HOG upsampled on a 640x480 probe:
-     * ~8 s, but over a minute under the sanitizers */
+    /* five landmark-model loads (the bench's, the reference's, a cold
+     * open, the service's, an in-process command's) and HOG upsampled on
+     * a 640x480 probe: ~15 s, but minutes under the sanitizers */
     TCase *slow = tcase_create("bench search");
     tcase_set_tags(slow, "bench");
     tcase_add_checked_fixture(slow, tu_tmp_setup, tu_tmp_teardown);
