@@ -7,9 +7,9 @@
  *     opened once (model and landmarks loaded by a warm-up search), over a
  *     sealed gallery of N random unit templates: the session and request
  *     checks, intake, detection, alignment, the template, the ranking (the
- *     gate loads and decrypts the sealed matrix on every search: a
- *     command's real cost until the gallery service keeps it), and the
- *     sealed search, probe and audit entry committed.
+ *     gate keeps the decrypted matrix between searches, as the service
+ *     does; a command pays its load once), and the sealed search, probe
+ *     and audit entry committed.
  *   - reference-detect-embed: decode, dlib's HOG with one upsampling as
  *     face_recognition calls it (FS_DETECT_UPSAMPLE_ALWAYS, with the same
  *     landmarks and chip as `bench detect`'s peer), plus dlib's own DNN
@@ -17,6 +17,17 @@
  *     every core).
  *   - cold-open: a fresh fs_gate_open, fs_engine_open (the network) and
  *     the first detection's landmark model: what every CLI command pays.
+ *   - facesearch-service: `facesearch search --socket S` as a person runs
+ *     it, a process of its own timed from its spawn to its exit, through
+ *     a facesearchd the bench starts on the gallery (same key file, the
+ *     socket in the bench's directory) and always stops; the examiner
+ *     logs in through it.  Beside it, per round, the client's start alone
+ *     (`facesearch --help`) and the cheapest gated command through the
+ *     service (`facesearch request show`), which split what a command
+ *     pays besides its search.
+ *   - facesearch-cli: the same command in-process (`--gallery`), paying
+ *     the cold open and the matrix's load each time: what the service
+ *     takes away.
  *
  * The gallery is made once through the gate as its admin would
  * (fs_gate_create under the detroit profile, fs_gate_enroll_templates in
@@ -41,6 +52,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +72,11 @@
 #define CANVAS_H    480
 #define PROBE_SIDE  375           /* a 250x250 lfw-dev photo, 1.5x */
 #define CANDIDATES  40            /* lfw-dev photos tried for the probe */
+#define CLI_RUNS    1             /* in-process commands per round: each
+                                     pays a cold open of a second or so */
 #define MAX_IDS     (1 + FS_BENCH_MAX_ROUNDS * SEARCHES)
+#define MAX_RUNS    (FS_BENCH_MAX_ROUNDS * SEARCHES)
+#define SERVICE_WAIT 300.0        /* s: its start (about 5 at 1M) */
 #define ADMIN       "benchadmin"
 #define EXAMINER    "benchexaminer"
 #define UNIT        "BENCH"
@@ -73,7 +89,8 @@ typedef struct bench {
     const fs_bench_search_options *o;
     fs_bench_search_report *rep;
     char dir[4200], gallery[4300], key[4300], pwfile[4300], chipfile[4300],
-         errfile[4300];
+         errfile[4300], probefile[4300], sockfile[4300], svclog[4300],
+         cmderr[4300];
     char password[80];
     fs_gate    *g;
     fs_engine  *eng;              /* the search's: warm */
@@ -88,8 +105,22 @@ typedef struct bench {
     int         nids;
     int64_t     start_us;         /* wall clock: the audit walk's start */
     double      stage_round[FS_BENCH_STAGES][FS_BENCH_MAX_ROUNDS];
-    double      part_round[3][3][FS_BENCH_MAX_ROUNDS];
+    double      part_round[FS_BENCH_SEARCH_ENGINES][3][FS_BENCH_MAX_ROUNDS];
+    double      runs[FS_BENCH_SEARCH_ENGINES][MAX_RUNS];   /* for p99 */
+    pid_t       service;          /* facesearchd while it runs, else 0 */
+    int         off[FS_BENCH_SEARCH_ENGINES];   /* failed: the note says */
+    char        kbuf[16];
+    char       *svc_search[11], *cli_search[15], *client_start[3],
+               *floor_cmd[7];
 } bench;
+
+/* A timed search of an engine, kept for its p99. */
+static void run_kept(bench *b, int e, double ms)
+{
+    fs_bench_search_result *r = &b->rep->r[e];
+    if (r->runs < MAX_RUNS)
+        b->runs[e][r->runs++] = ms;
+}
 
 /* ---- the private environment --------------------------------------------- */
 
@@ -479,6 +510,7 @@ static int round_ours(bench *b, fs_detail *d)
         int rc = search_once(b, &ms[i], one, d);
         if (rc != FS_OK)
             return rc;
+        run_kept(b, FS_BENCH_OURS, ms[i]);
         for (int s = 0; s < FS_BENCH_STAGES; s++)
             st[s][i] = one[s];
     }
@@ -541,6 +573,202 @@ static int cold_open(bench *b, fs_detail *d)
     p[2][r->rounds] = (t3 - t2) * 1e3;
     r->round_ms[r->rounds++] = (t3 - t0) * 1e3;
     return FS_OK;
+}
+
+/* ---- the command as a person runs it ------------------------------------- */
+
+/* The row of engine e is measured no further; its note says why. */
+static void row_fail(bench *b, int e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void row_fail(bench *b, int e, const char *fmt, ...)
+{
+    fs_bench_search_result *r = &b->rep->r[e];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->note, sizeof r->note, fmt, ap);
+    va_end(ap);
+    b->off[e] = 1;
+}
+
+/* The commands of the process rows: the probe is a file in the bench's
+ * directory, written once; the service's search names its socket, the
+ * in-process one the gallery, key file and model. */
+static void commands_make(bench *b)
+{
+    char *cli = (char *)b->o->cli;
+    snprintf(b->kbuf, sizeof b->kbuf, "%d", b->o->k);
+    char *svc[] = { cli, "search", "--socket", b->sockfile, "--request",
+                    b->request, b->probefile, "--k", b->kbuf,
+                    "--human-review", NULL };
+    char *own[] = { cli, "search", "--gallery", b->gallery, "--key-file",
+                    b->key, "--model", (char *)b->o->model_path,
+                    "--request", b->request, b->probefile, "--k", b->kbuf,
+                    "--human-review", NULL };
+    char *start[] = { cli, "--help", NULL };
+    char *floor[] = { cli, "request", "show", b->request, "--socket",
+                      b->sockfile, NULL };
+    _Static_assert(sizeof svc == sizeof b->svc_search &&
+                   sizeof own == sizeof b->cli_search &&
+                   sizeof start == sizeof b->client_start &&
+                   sizeof floor == sizeof b->floor_cmd,
+                   "the argument lists fill their arrays");
+    memcpy(b->svc_search, svc, sizeof svc);
+    memcpy(b->cli_search, own, sizeof own);
+    memcpy(b->client_start, start, sizeof start);
+    memcpy(b->floor_cmd, floor, sizeof floor);
+}
+
+/* One command of engine e's row, timed from its spawn to its exit; when
+ * it fails, its last line on standard error goes in the row's note. */
+static int command_ms(bench *b, int e, char **argv, double *ms)
+{
+    if (b->off[e])
+        return FS_EIO;
+    if (fs_bench_run_timed(argv, NULL, b->cmderr, ms) == FS_OK)
+        return FS_OK;
+    char tail[200];
+    fs_bench_last_line(b->cmderr, tail, sizeof tail);
+    row_fail(b, e, "'facesearch %s' failed: %s", argv[1],
+             tail[0] ? tail : "(no message)");
+    return FS_EIO;
+}
+
+/* A released search by a command of e's row: counted for the trail. */
+static int command_search(bench *b, int e, char **argv, double *ms)
+{
+    int rc = command_ms(b, e, argv, ms);
+    if (rc == FS_OK)
+        b->rep->searches++;
+    return rc;
+}
+
+static void service_stop(bench *b)
+{
+    if (b->service > 0)
+        fs_bench_daemon_stop(b->service);
+    b->service = 0;
+}
+
+/* The examiner logged in through the service, as a person does it: the
+ * password on the client's standard input. */
+static int service_login(bench *b)
+{
+    char *argv[] = { (char *)b->o->cli, "login", "--socket", b->sockfile,
+                     "--user", EXAMINER, "--password-stdin", NULL };
+    fs_bench_child c;
+    int rc = fs_bench_child_start(argv, NULL, b->cmderr, &c);
+    if (rc != FS_OK)
+        return rc;
+    fprintf(c.to, "%s\n", b->password);
+    fflush(c.to);
+    char line[256];
+    while (fgets(line, sizeof line, c.from))   /* till it has ended */
+        ;
+    return fs_bench_child_stop(&c);
+}
+
+/* facesearchd on the gallery and its key file, listening at the bench's
+ * socket, the examiner logged in through it; on any failure the row
+ * says why and the run goes on without it. */
+static void service_start(bench *b)
+{
+    const fs_bench_search_options *o = b->o;
+    const int e = FS_BENCH_SERVICE;
+    if (!o->service || access(o->service, X_OK) != 0) {
+        row_fail(b, e, "%s is not built (make all)",
+                 o->service ? o->service : "facesearchd");
+        return;
+    }
+    say(o, "starting facesearchd on the gallery (the model, the landmark "
+        "model and the %zu templates loaded once)", o->n);
+    unlink(b->sockfile);                /* an interrupted run's */
+    char *argv[] = { (char *)o->service, "--gallery", b->gallery,
+                     "--key-file", b->key, "--model", (char *)o->model_path,
+                     "--socket", b->sockfile, NULL };
+    double t0 = fs_bench_now();
+    if (fs_bench_daemon_start(argv, b->svclog, &b->service) != FS_OK) {
+        b->service = 0;
+        row_fail(b, e, "cannot start %s", o->service);
+        return;
+    }
+    struct stat st;
+    while (lstat(b->sockfile, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+        if (!fs_bench_daemon_alive(b->service)) {
+            char tail[200];
+            b->service = 0;
+            fs_bench_last_line(b->svclog, tail, sizeof tail);
+            row_fail(b, e, "facesearchd did not start: %s", tail);
+            return;
+        }
+        if (fs_bench_now() - t0 > SERVICE_WAIT) {
+            row_fail(b, e, "facesearchd did not listen within %.0f s",
+                     SERVICE_WAIT);
+            return;
+        }
+        nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+    }
+    b->rep->service_warm_s = fs_bench_now() - t0;
+    if (service_login(b) != FS_OK) {
+        char tail[200];
+        fs_bench_last_line(b->cmderr, tail, sizeof tail);
+        row_fail(b, e, "the examiner's login through the service failed: "
+                 "%s", tail[0] ? tail : "(no message)");
+        return;
+    }
+}
+
+/* The process rows' start: the probe file and the service.  No command
+ * needs a warm-up: each is a fresh process (or a fresh child of the
+ * service), and the page cache already holds the binary, its libraries
+ * and the model, which this process loaded. */
+static int commands_start(bench *b, fs_detail *d)
+{
+    commands_make(b);
+    if (!b->o->cli || access(b->o->cli, X_OK) != 0) {
+        for (int e = FS_BENCH_SERVICE; e <= FS_BENCH_CLI; e++)
+            row_fail(b, e, "%s is not built (make all)",
+                     b->o->cli ? b->o->cli : "facesearch");
+        return FS_OK;
+    }
+    if (fs_bench_write_file(b->probefile, b->probe.p, b->probe.n) != FS_OK)
+        return fs_fail(d, FS_EIO, "cannot write '%s'", b->probefile);
+    service_start(b);
+    return FS_OK;
+}
+
+/* A round of the service's row: its searches (their median), then the
+ * client's start alone and the cheapest gated command through the
+ * service, so the round splits into what any command pays and the
+ * search's own work. */
+static void round_service(bench *b)
+{
+    const int e = FS_BENCH_SERVICE;
+    fs_bench_search_result *r = &b->rep->r[e];
+    double ms[SEARCHES], start, floor;
+    for (int i = 0; i < SEARCHES; i++) {
+        if (command_search(b, e, b->svc_search, &ms[i]) != FS_OK)
+            return;
+        run_kept(b, e, ms[i]);
+    }
+    if (command_ms(b, e, b->client_start, &start) != FS_OK ||
+        command_ms(b, e, b->floor_cmd, &floor) != FS_OK)
+        return;
+    b->part_round[e][0][r->rounds] = start;
+    b->part_round[e][1][r->rounds] = floor;
+    r->round_ms[r->rounds++] = fs_bench_median(ms, SEARCHES);
+}
+
+static void round_cli(bench *b)
+{
+    const int e = FS_BENCH_CLI;
+    fs_bench_search_result *r = &b->rep->r[e];
+    double ms[CLI_RUNS];
+    for (int i = 0; i < CLI_RUNS; i++) {
+        if (command_search(b, e, b->cli_search, &ms[i]) != FS_OK)
+            return;
+        run_kept(b, e, ms[i]);
+    }
+    r->round_ms[r->rounds++] = fs_bench_median(ms, CLI_RUNS);
 }
 
 /* Median ms of making a ranker over t and ranking one probe (as the
@@ -609,6 +837,7 @@ static int rank_scan(bench *b, fs_detail *d)
 typedef struct audit_find {
     bench *b;
     int    found[MAX_IDS];
+    int    others;                /* the commands' searches */
 } audit_find;
 
 static int audit_one(void *ctx, const fs_audit_record *r)
@@ -617,26 +846,33 @@ static int audit_one(void *ctx, const fs_audit_record *r)
     if (strcmp(r->action, "search") != 0 ||
         strcmp(r->outcome, "released for human review") != 0)
         return 0;
+    int mine = 0;
     for (int i = 0; i < f->b->nids; i++) {
         char needle[FS_ID_MAX + 16];
         snprintf(needle, sizeof needle, "search %s,", f->b->ids[i]);
         if (strstr(r->objects, needle))
-            f->found[i] = 1;
+            f->found[i] = mine = 1;
     }
+    f->others += !mine;
     return 0;
 }
 
 /* How many of the run's searches are on the trail, each with its entry:
- * read as the admin (an examiner cannot read the trail). */
+ * read as the admin (an examiner cannot read the trail).  The library's
+ * searches are found by their ids; the commands' (whose lists went to
+ * /dev/null) are the examiner's other released searches since the start
+ * (the gallery is the bench's own). */
 static int audit_check(bench *b, fs_detail *d)
 {
     int rc = login(b, ADMIN, d);
-    audit_find f = { b, { 0 } };
+    audit_find f = { b, { 0 }, 0 };
     fs_audit_filter flt = { b->start_us, 0, EXAMINER, NULL };
     if (rc == FS_OK)
         rc = fs_audit_walk(b->g, &flt, audit_one, &f, d);
     for (int i = 0; rc == FS_OK && i < b->nids; i++)
         b->rep->audited += f.found[i];
+    if (rc == FS_OK)
+        b->rep->audited += f.others;
     return rc;
 }
 
@@ -645,10 +881,10 @@ static int audit_check(bench *b, fs_detail *d)
 static void summarise(bench *b)
 {
     fs_bench_search_report *rep = b->rep;
-    for (int e = 0; e < 3; e++) {
+    for (int e = 0; e < FS_BENCH_SEARCH_ENGINES; e++) {
         fs_bench_search_result *r = &rep->r[e];
         double v[FS_BENCH_MAX_ROUNDS];
-        if (r->rounds == 0)
+        if (r->rounds == 0 || b->off[e])
             continue;
         memcpy(v, r->round_ms, sizeof v);
         r->ms_p50 = fs_bench_median(v, r->rounds);
@@ -656,6 +892,9 @@ static void summarise(bench *b)
             memcpy(v, b->part_round[e][p], sizeof v);
             r->part_ms[p] = fs_bench_median(v, r->rounds);
         }
+        if (r->runs > 0)
+            r->ms_p99 = fs_bench_quantile(b->runs[e], (size_t)r->runs,
+                                          0.99);
         r->ok = 1;
     }
     for (int s = 0; s < FS_BENCH_STAGES; s++)
@@ -665,6 +904,14 @@ static void summarise(bench *b)
                                  *ref = &rep->r[FS_BENCH_REFERENCE];
     rep->ratio = fs_bench_round_ratio(us->round_ms, us->rounds,
                                       ref->round_ms, ref->rounds);
+    const fs_bench_search_result *svc = &rep->r[FS_BENCH_SERVICE],
+                                 *cli = &rep->r[FS_BENCH_CLI];
+    if (svc->ok)
+        rep->ratio_service = fs_bench_round_ratio(svc->round_ms, svc->rounds,
+                                                  ref->round_ms, ref->rounds);
+    if (cli->ok)
+        rep->ratio_cli = fs_bench_round_ratio(cli->round_ms, cli->rounds,
+                                              ref->round_ms, ref->rounds);
     double load = rep->stage_ms[FS_BENCH_STAGE_RANK] - rep->rank_scan_ms;
     if (rep->ratio > 0 && rep->rank_scan_ms > 0 && load > 0) {
         rep->ratio_loaded = (us->ms_p50 - load) / ref->ms_p50;
@@ -699,18 +946,25 @@ static int run(bench *b, fs_detail *d)
         return rc;
     say(o, "warm-up: a gated search (the landmark model loads)");
     double ms, st[FS_BENCH_STAGES];
-    if ((rc = search_once(b, &ms, st, d)) != FS_OK)
+    if ((rc = search_once(b, &ms, st, d)) != FS_OK ||
+        (rc = commands_start(b, d)) != FS_OK)
         return rc;
     for (int round = 0; round < rep->rounds; round++)
         for (int turn = 0; turn < 2; turn++) {
             int ours = (round + turn) % 2 == 0;
             say(o, "round %d/%d: %s", round + 1, rep->rounds,
-                ours ? "facesearch, the gated search" :
+                ours ? "facesearch: the library call, then the command "
+                       "through the service and in-process" :
                        "reference, HOG upsampled once + dlib's DNN");
             rc = ours ? round_ours(b, d) : round_reference(b, d);
             if (rc != FS_OK)
                 return rc;
+            if (ours) {
+                round_service(b);
+                round_cli(b);
+            }
         }
+    service_stop(b);
     uint64_t purged = 0;
     if ((rc = rank_scan(b, d)) != FS_OK ||
         (rc = fs_request_close(b->g, b->request, FS_OUTCOME_NO_CANDIDATE,
@@ -740,10 +994,11 @@ int fs_bench_search(const fs_bench_search_options *o,
     rep->rounds = o->rounds > 0 ? o->rounds : 3;
     if (rep->rounds > FS_BENCH_MAX_ROUNDS)
         rep->rounds = FS_BENCH_MAX_ROUNDS;
-    static const char *const names[3] = { "facesearch",
-                                           "reference-detect-embed",
-                                           "cold-open" };
-    for (int e = 0; e < 3; e++)
+    static const char *const names[FS_BENCH_SEARCH_ENGINES] = {
+        "facesearch", "reference-detect-embed", "cold-open",
+        "facesearch-service", "facesearch-cli"
+    };
+    for (int e = 0; e < FS_BENCH_SEARCH_ENGINES; e++)
         snprintf(rep->r[e].engine, sizeof rep->r[e].engine, "%s", names[e]);
     if (o->n < 1 || o->n > UINT32_MAX - 1 || o->k < 1 ||
         o->k > FS_RANK_MAX_K)
@@ -767,6 +1022,10 @@ int fs_bench_search(const fs_bench_search_options *o,
     snprintf(b->pwfile, sizeof b->pwfile, "%s/password", b->dir);
     snprintf(b->chipfile, sizeof b->chipfile, "%s/probe-chip.rgb", b->dir);
     snprintf(b->errfile, sizeof b->errfile, "%s/dlib-dnn.err", b->dir);
+    snprintf(b->probefile, sizeof b->probefile, "%s/probe.bmp", b->dir);
+    snprintf(b->sockfile, sizeof b->sockfile, "%s/facesearchd.sock", b->dir);
+    snprintf(b->svclog, sizeof b->svclog, "%s/facesearchd.log", b->dir);
+    snprintf(b->cmderr, sizeof b->cmderr, "%s/command.err", b->dir);
     snprintf(rep->gallery_dir, sizeof rep->gallery_dir, "%s", b->gallery);
     saved_env env = { NULL, NULL, 0 };
     int rc = FS_OK;
@@ -780,6 +1039,7 @@ int fs_bench_search(const fs_bench_search_options *o,
         rc = run(b, d);
     if (rc == FS_OK)
         summarise(b);
+    service_stop(b);                    /* on every way out */
     fs_gate_close(b->g);
     fs_engine_close(b->eng);
     fs_engine_close(b->ref);
@@ -787,6 +1047,8 @@ int fs_bench_search(const fs_bench_search_options *o,
     env_restore(&env);
     unlink(b->chipfile);
     unlink(b->errfile);
+    unlink(b->probefile);
+    unlink(b->cmderr);
     free(b->probe.p);
     fs_wipe(b->password, sizeof b->password);
     free(b);

@@ -12,7 +12,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -167,6 +169,71 @@ int fs_bench_spawn_capture(char **argv, const char *const *env_set,
     out[got] = 0;
     close(fds[0]);
     return reap(pid);
+}
+
+int fs_bench_run_timed(char **argv, const char *const *env_set,
+                       const char *errfile, double *ms)
+{
+    int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (out < 0)
+        return FS_EIO;
+    pid_t pid;
+    double t0 = fs_bench_now();
+    int rc = spawn(argv, env_set, errfile, -1, out, -1, -1, &pid);
+    if (rc == FS_OK)
+        rc = reap(pid);
+    *ms = (fs_bench_now() - t0) * 1e3;
+    close(out);
+    return rc;
+}
+
+int fs_bench_daemon_start(char **argv, const char *logfile, pid_t *pid)
+{
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int log = open(logfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    pid_t me = getpid();
+    pid_t p = in >= 0 && log >= 0 ? fork() : -1;
+    if (p == 0) {
+        /* async-signal-safe calls only: we may have threads */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != me ||
+            dup2(in, STDIN_FILENO) < 0 || dup2(log, STDOUT_FILENO) < 0 ||
+            dup2(log, STDERR_FILENO) < 0)
+            _exit(127);
+        close_range(3, ~0u, 0);     /* none of our files: the gallery's */
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (in >= 0)
+        close(in);
+    if (log >= 0)
+        close(log);
+    if (p < 0)
+        return FS_EIO;
+    *pid = p;
+    return FS_OK;
+}
+
+int fs_bench_daemon_alive(pid_t pid)
+{
+    int status;
+    pid_t r;
+    while ((r = waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR)
+        ;
+    return r == 0;
+}
+
+void fs_bench_daemon_stop(pid_t pid)
+{
+    if (kill(pid, SIGTERM) != 0)
+        return;
+    for (int i = 0; i < 500; i++) {          /* 5 s: it stops within 1 */
+        if (!fs_bench_daemon_alive(pid))
+            return;
+        nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
 }
 
 int fs_bench_child_start(char **argv, const char *const *env_set,

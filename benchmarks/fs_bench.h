@@ -198,23 +198,32 @@ typedef struct fs_bench_search_options {
     int         rounds;        /* <= 0: 3 */
     void      (*progress)(void *ctx, const char *msg);
     void       *ctx;
+    const char *cli;           /* the facesearch binary, run as a person
+                                  runs it (facesearch-service, -cli) */
+    const char *service;       /* the facesearchd binary */
 } fs_bench_search_options;
 
 typedef struct fs_bench_search_result {
     char   engine[32];         /* "facesearch", "reference-detect-embed",
-                                  "cold-open" */
+                                  "cold-open", "facesearch-service",
+                                  "facesearch-cli" */
     int    ok;                 /* 0: see note */
     double ms_p50;             /* median over the rounds */
+    double ms_p99;             /* over every timed search; 0: not kept */
+    int    runs;               /* timed searches (ms_p99's sample) */
     int    rounds;
     double round_ms[FS_BENCH_MAX_ROUNDS];
     /* medians over the rounds of its parts: the reference's detection
      * and embedding; the cold open's gate, engine (model) and landmark
-     * model; facesearch: unused */
+     * model; the service's client start (`facesearch --help`) and floor
+     * (`facesearch request show` through it); others: unused */
     double part_ms[3];
-    char   note[200];
+    char   note[300];
 } fs_bench_search_result;
 
-enum { FS_BENCH_OURS = 0, FS_BENCH_REFERENCE = 1, FS_BENCH_COLD = 2 };
+enum { FS_BENCH_OURS = 0, FS_BENCH_REFERENCE = 1, FS_BENCH_COLD = 2,
+       FS_BENCH_SERVICE = 3, FS_BENCH_CLI = 4,
+       FS_BENCH_SEARCH_ENGINES = 5 };
 
 typedef struct fs_bench_search_report {
     int      ncpu, k, rounds;
@@ -238,11 +247,17 @@ typedef struct fs_bench_search_report {
                                   (rank - rank_scan_ms) taken out: a
                                   search on a gallery held in memory */
     double   ratio_loaded_all; /* ... and ranked on every core */
+    double   ratio_service;    /* facesearch-service / reference, median
+                                  of the round ratios: the figure the
+                                  target is judged on; 0: not measured */
+    double   ratio_cli;        /* facesearch-cli / reference, the same */
+    double   service_warm_s;   /* facesearchd's start: model, landmarks
+                                  and the matrix loaded, till it listens */
     char     search_id[16];    /* the run's last search */
     size_t   candidates;       /* in its list */
     int      searches;         /* released in this run */
     int      audited;          /* of those, found on the audit trail */
-    fs_bench_search_result r[3];   /* FS_BENCH_OURS, _REFERENCE, _COLD */
+    fs_bench_search_result r[FS_BENCH_SEARCH_ENGINES];   /* FS_BENCH_* */
 } fs_bench_search_report;
 
 /* The whole gated search of one 640x480 probe with one face (an lfw-dev
@@ -251,8 +266,10 @@ typedef struct fs_bench_search_report {
  * work_dir (a random password in a 0600 file beside it, sessions under a
  * private XDG_RUNTIME_DIR there while it runs), beside the reference
  * pipeline's detection (dlib's HOG upsampled once) and dlib's DNN on the
- * same probe; then the cold per-command cost of opening a gate and an
- * engine.  FS_ENOENT when lfw-dev has no usable photo. */
+ * same probe; the same search as a person runs the command, through a
+ * facesearchd started on the gallery for the run and in-process; then
+ * the cold per-command cost of opening a gate and an engine.  FS_ENOENT
+ * when lfw-dev has no usable photo. */
 int fs_bench_search(const fs_bench_search_options *opt,
                     fs_bench_search_report *rep, fs_detail *d);
 

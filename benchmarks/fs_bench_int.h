@@ -60,6 +60,23 @@ int fs_bench_peer_ms(char **argv, int threads, const char *errfile,
                      const char *engine, double *ms, char *why,
                      size_t whylen);
 
+/* Runs argv to completion as a person runs a command: stdin and stdout
+ * on /dev/null, stderr to errfile, env_set (as above) replacing ours;
+ * *ms is the time from the spawn to the exit.  The spawn shares our
+ * memory until the exec (posix_spawn), as a shell's fork of itself is
+ * cheap, so our own size is not measured.  FS_OK when it exited 0. */
+int fs_bench_run_timed(char **argv, const char *const *env_set,
+                       const char *errfile, double *ms);
+
+/* A service of ours: argv started with stdin on /dev/null and its
+ * output to logfile, told to end (SIGTERM) should we die first, so an
+ * interrupted benchmark leaves none behind.  fs_bench_daemon_alive says
+ * whether it still runs (reaping it when it ended); fs_bench_daemon_stop
+ * sends SIGTERM, waits a few seconds, then kills it, and reaps it. */
+int  fs_bench_daemon_start(char **argv, const char *logfile, pid_t *pid);
+int  fs_bench_daemon_alive(pid_t pid);
+void fs_bench_daemon_stop(pid_t pid);
+
 /* A child we talk to: lines to its stdin, lines from its stdout. */
 typedef struct fs_bench_child {
     pid_t pid;

@@ -227,7 +227,8 @@ static int run(const fs_cmd *c, fs_args *a)
         if (st != EXIT_OK)
             return st;
     }
-    fs_gate_options o = { .key_file = a->key_file };
+    fs_gate_options o = { .key_file = a->key_file,
+                          .warm = sv ? sv->warm : NULL };
     fs_detail d = { "" };
     int rc = fs_gate_open(a->gallery, &o, &a->gate, &d);
     if (rc == FS_OK && sv) {

@@ -311,7 +311,7 @@ static int serve(service *s, int sock)
     fs_gate_caller caller = { (uint32_t)cred.uid, token_load, token_save,
                               token_drop, &p };
     fs_served sv = { s->gallery, s->key_file, s->engine, &files, &caller,
-                     tty };
+                     tty, s->warm };
     pthread_t watcher;
     if (pthread_create(&watcher, NULL, watch_client, &p.sock) != 0) {
         say("uid %u: cannot watch the client: %s", (unsigned)cred.uid,
@@ -357,6 +357,22 @@ static int warm_gallery(service *s, int wait, fs_detail *d)
         rc = fs_gate_warm(g, d);
         fs_gate_close(g);
     }
+    return rc;
+}
+
+/* The first image a process decodes registers OpenCV's codecs, GDAL's
+ * drivers among them with a scan of their plugin directory: 3-4 ms that
+ * every child paid again.  One pixel, decoded here, pays it once; it is
+ * too small for OpenCV to start a thread, so the parent forks with no
+ * thread of OpenCV's. */
+static int warm_decoder(fs_detail *d)
+{
+    uint8_t bmp[58] = { 'B', 'M', sizeof bmp, [10] = 54, [14] = 40,
+                        [18] = 1, [22] = 1, [26] = 1, [28] = 24 };
+    fs_image img;
+    int rc = fs_image_decode(bmp, sizeof bmp, "a blank pixel", &img, d);
+    if (rc == FS_OK)
+        fs_image_release(&img);
     return rc;
 }
 
@@ -453,6 +469,15 @@ static long loop(service *s)
             running -= n;
             stale |= n > 0;
         }
+        /* a child that ended may have enrolled or removed: the matrix is
+         * brought up to date once, here, rather than by every child, and
+         * now, while no one is likely to wait, rather than on the next
+         * client's time (its check is a gate open: a few ms) */
+        fs_detail d = { "" };
+        int rc = stale ? warm_gallery(s, 0, &d) : FS_OK;
+        if (rc != FS_OK && rc != FS_EBUSY)
+            say("the warm matrix is not refreshed: %s", d.msg);
+        stale = rc == FS_EBUSY;       /* held alone: tried again in 1 s */
         struct pollfd pf = { s->listen_fd, POLLIN, 0 };
         int r = poll(&pf, 1, 1000);
         if (r <= 0)
@@ -467,13 +492,6 @@ static long loop(service *s)
                 running);
             continue;
         }
-        /* a child that ended may have enrolled or removed: the matrix is
-         * brought up to date here, once, rather than by every child */
-        fs_detail d = { "" };
-        int rc = stale ? warm_gallery(s, 0, &d) : FS_OK;
-        if (rc != FS_OK && rc != FS_EBUSY)
-            say("the warm matrix is not refreshed: %s", d.msg);
-        stale = rc == FS_EBUSY;
         pid_t pid = fork();
         if (pid == 0) {
             close(s->listen_fd);
@@ -629,6 +647,8 @@ int main(int argc, char **argv)
     int rc = fs_engine_open(&eo, &s.engine, &d);
     if (rc == FS_OK)
         rc = fs_engine_warm(s.engine, &d);
+    if (rc == FS_OK)
+        rc = warm_decoder(&d);
     if (rc == FS_OK)
         rc = fs_gallery_warm_new(&s.warm) == FS_OK ? FS_OK
              : fs_fail(&d, FS_ENOMEM, "no memory");

@@ -60,6 +60,7 @@ typedef struct fs_served {
     const fs_cli_files   *files;     /* the client's files */
     const fs_gate_caller *caller;    /* the client's uid and token */
     int                   tty;       /* the client's terminal, or -1 */
+    fs_gallery_warm      *warm;      /* its decrypted matrix, kept */
 } fs_served;
 
 /* What a command needs before its handler runs; the dispatcher provides
