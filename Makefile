@@ -72,7 +72,7 @@ LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c 
             gate/fs_account.c gate/fs_audit.c gate/fs_care.c gate/fs_enroll.c \
             gate/fs_gate.c gate/fs_keys.c gate/fs_profile.c gate/fs_request.c \
             gate/fs_rotate.c gate/fs_search.c gate/fs_session.c \
-            gate/fs_store.c
+            gate/fs_store.c gate/fs_token.c
 # The shipped policy profiles, in fs_profile_names' order, compiled in.
 PROFILES := $(addprefix gate/profiles/,detroit.profile miami.profile \
             nypd.profile nys-model.profile lacris.profile)
@@ -110,6 +110,7 @@ else
 endif
 LIB       := $(BUILD)/libfacesearch.a
 FACESEARCH := $(BIN_DIR)/facesearch
+FACESEARCH_LOCAL := $(BIN_DIR)/facesearch-local
 FACESEARCHD := $(BIN_DIR)/facesearchd
 CONVERT   := $(BUILD)/fs-model-convert
 PEER_DLIB := $(BIN_DIR)/fs-peer-dlib-embed
@@ -120,7 +121,7 @@ CHECK_BIN := $(BUILD)/check_facesearch
 
 .PHONY: all deps models check test demo bench-embed bench-rank clean distclean \
         install uninstall
-all: $(FACESEARCH) $(FACESEARCHD) $(PEER_DLIB) $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
+all: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(PEER_DLIB) $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
 
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
@@ -178,7 +179,18 @@ lib/libfacesearch.a: $(LIB)
 	@mkdir -p lib
 	cp $< $@
 
-$(FACESEARCH): $(BUILD)/tools/facesearch.o $(CLI_OBJS) $(LIB)
+# The front people type (tools/facesearch.c): the service's client and
+# the first look at a command line, on the C library and libcrypto alone;
+# everything else it hands to facesearch-local, the whole command.  The
+# archive gives it only the objects it names; a stray reference to the
+# engine fails this link rather than slowing every command.
+FRONT_OBJS := $(BUILD)/tools/facesearch.o $(BUILD)/tools/fs_client.o \
+              $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_cli.o
+$(FACESEARCH): $(FRONT_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto) -pthread
+
+$(FACESEARCH_LOCAL): $(BUILD)/tools/facesearch_local.o $(CLI_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -288,14 +300,17 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BINDIR   := $(PREFIX)/bin
 DATADIR  := $(PREFIX)/share/facesearch
+LIBEXECDIR := $(PREFIX)/lib/facesearch
 UNITDIR  ?= /lib/systemd/system
 SVC_USER := facesearch
 SVC_HOME := /var/lib/facesearch
 UNITS    := facesearchd.socket facesearchd.service
 
-install: $(FACESEARCH) $(FACESEARCHD) $(MODEL)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR)
+install: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(MODEL)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(FACESEARCH) $(FACESEARCHD) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(FACESEARCH_LOCAL) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 $(MODEL) $(DESTDIR)$(DATADIR)/face_resnet_v1.fsm
 	for u in $(UNITS); do \
 	  sed 's|/usr/local/bin/|$(BINDIR)/|g' tools/systemd/$$u \
@@ -325,9 +340,10 @@ uninstall:
 	  now=; [ -d /run/systemd/system ] && now=--now; \
 	  systemctl disable --quiet $$now $(UNITS) 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(BINDIR)/facesearch $(DESTDIR)$(BINDIR)/facesearchd \
+	  $(DESTDIR)$(LIBEXECDIR)/facesearch-local \
 	  $(DESTDIR)$(DATADIR)/face_resnet_v1.fsm \
 	  $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
-	@rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
+	@rmdir $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	  systemctl daemon-reload; fi
 	@if [ -z "$(DESTDIR)" ] && [ -d $(SVC_HOME) ]; then \

@@ -199,8 +199,6 @@ int  gate_keyfile_outside(const char *key_path, const char *dir,
                           fs_detail *d);
 /* rename(from, to) made durable (the directory synced). */
 int  gate_file_replace(const char *from, const char *to, fs_detail *d);
-/* Makes the directories of path (0700) as needed. */
-int  gate_mkdirs(const char *path, fs_detail *d);
 
 /* The audit trail (fs_audit.c). */
 int  gate_audit_append(fs_gate *g, fs_gallery_batch *b, const char *user,

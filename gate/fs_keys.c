@@ -25,23 +25,6 @@
 
 static int sync_dir_of(const char *path);
 
-int gate_mkdirs(const char *path, fs_detail *d)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return fs_fail(d, FS_EINVAL, "path too long: '%.64s...'", path);
-    for (char *s = buf + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return fs_fail(d, fs_errno_code(errno), "cannot create '%s': %s",
-                           buf, strerror(errno));
-        *s = '/';
-    }
-    return FS_OK;
-}
-
 int gate_keyfile_default(const uint8_t id[GATE_ID_BYTES], char *path,
                          size_t cap, fs_detail *d)
 {
@@ -63,7 +46,7 @@ int gate_keyfile_default(const uint8_t id[GATE_ID_BYTES], char *path,
 int gate_keyfile_create(const char *path, const char *id_hex,
                         const uint8_t kek[FS_KEY_BYTES], fs_detail *d)
 {
-    int rc = gate_mkdirs(path, d);
+    int rc = fs_file_mkdirs(path, d);
     if (rc != FS_OK)
         return rc;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -1,13 +1,13 @@
 /*
  * fs_session.c - logging in, the session token, and who is acting.
  *
- * A session is 32 random bytes.  The user's copy sits in a 0600 file of
- * their own, one per gallery (named by the gallery's id) under
- * $XDG_RUNTIME_DIR/facesearch/ (tmpfs, gone at logout of the machine) or
- * else $XDG_CONFIG_HOME/facesearch/sessions/; the gallery keeps only its
- * SHA-256 with the account and the expiry, so a copy of the gallery opens
- * no session.  A token file readable by others is refused, as is any
- * token whose hash the gallery does not hold (forged, ended, expired).
+ * A session is 32 random bytes.  The user's copy is kept by the caller
+ * (fs_gate_caller: their session file, fs_token.c, in their own process;
+ * the service's client otherwise); the gallery keeps only its SHA-256
+ * with the account, the expiry and the OS user who logged in, so a copy
+ * of the gallery opens no session, nor does the token for anyone else.
+ * A token whose hash the gallery does not hold (forged, ended, expired)
+ * is refused.
  *
  * Session records are sealed under the data key and bound to the token's
  * hash, so a row written into the file by someone without the key file
@@ -33,97 +33,6 @@
 #include "../engine/base/fs_file.h"
 
 #define TOKEN_BYTES FS_TOKEN_BYTES
-
-static int session_file(const char *id, char *path, size_t cap,
-                        fs_detail *d)
-{
-    const char *run = getenv("XDG_RUNTIME_DIR");
-    const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-    int n;
-    if (run && *run == '/')
-        n = snprintf(path, cap, "%s/facesearch/%s.session", run, id);
-    else if (cfg && *cfg == '/')
-        n = snprintf(path, cap, "%s/facesearch/sessions/%s.session", cfg,
-                     id);
-    else if (home && *home == '/')
-        n = snprintf(path, cap, "%s/.config/facesearch/sessions/%s.session",
-                     home, id);
-    else
-        return fs_fail(d, FS_ESESSION, "no XDG_RUNTIME_DIR, XDG_CONFIG_HOME "
-                       "or HOME to keep a session in");
-    return n < (int)cap ? FS_OK : fs_fail(d, FS_EINVAL, "session path too "
-                                          "long");
-}
-
-int fs_session_load(const char *id, uint8_t token[FS_TOKEN_BYTES],
-                    fs_detail *d)
-{
-    char path[4200];
-    int rc = session_file(id, path, sizeof path, d);
-    if (rc != FS_OK)
-        return rc;
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return fs_fail(d, FS_ESESSION, "no session: log in first "
-                       "('facesearch login --user NAME')");
-    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
-        return fs_fail(d, FS_ESESSION, "session file '%s' is not a private "
-                       "file of yours (mode %03o): refused; log in again",
-                       path, (unsigned)(st.st_mode & 0777));
-    uint8_t *buf;
-    size_t len;
-    rc = fs_read_file(path, 256, &buf, &len, NULL);
-    if (rc != FS_OK)
-        return fs_fail(d, FS_ESESSION, "cannot read session file '%s'", path);
-    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-        buf[--len] = 0;
-    rc = fs_unhex((const char *)buf, token, FS_TOKEN_BYTES);
-    fs_wipe(buf, len);
-    free(buf);
-    return rc == FS_OK ? FS_OK : fs_fail(d, FS_ESESSION, "session file '%s' "
-                                         "is damaged; log in again", path);
-}
-
-int fs_session_save(const char *id, const uint8_t token[FS_TOKEN_BYTES],
-                    char *out, size_t cap, fs_detail *d)
-{
-    char path[4200], tmp[4300], hex[2 * FS_TOKEN_BYTES + 2];
-    int rc = session_file(id, path, sizeof path, d);
-    if (rc == FS_OK)
-        rc = gate_mkdirs(path, d);
-    if (rc != FS_OK)
-        return rc;
-    snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
-    fs_hex(token, FS_TOKEN_BYTES, hex);
-    hex[2 * FS_TOKEN_BYTES] = '\n';
-    hex[2 * FS_TOKEN_BYTES + 1] = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                  0600);
-    int ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
-             write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) &&
-             fsync(fd) == 0;
-    int err = errno;
-    if (fd >= 0)
-        close(fd);
-    fs_wipe(hex, sizeof hex);
-    if (!ok || rename(tmp, path) != 0) {
-        err = ok ? errno : err;
-        unlink(tmp);
-        return fs_fail(d, fs_errno_code(err), "cannot write session file "
-                       "'%s': %s", path, strerror(err));
-    }
-    snprintf(out, cap, "%s", path);
-    return FS_OK;
-}
-
-int fs_session_drop(const char *id, char *path, size_t cap, fs_detail *d)
-{
-    int rc = session_file(id, path, cap, d);
-    if (rc == FS_OK && unlink(path) != 0 && errno != ENOENT)
-        rc = fs_fail(d, fs_errno_code(errno), "the session is ended but its "
-                     "file '%s' stays: %s", path, strerror(errno));
-    return rc;
-}
 
 /* The caller a gate starts with: this process's user and session file. */
 static int file_load(void *ctx, uint8_t token[FS_TOKEN_BYTES], fs_detail *d)

@@ -399,6 +399,51 @@ START_TEST(test_cli_gallery_of_another_user_points_to_the_service)
 }
 END_TEST
 
+/* The front people type (facesearch) sends a command to the service, or
+ * hands it whole to facesearch-local: for every command, with a service
+ * named that is not there, both answer alike, so the front's first look
+ * never sends an engine tool to a service nor keeps a gate command from
+ * it (issue 13). */
+START_TEST(test_cli_front_routes_as_the_whole_command)
+{
+    char local[4200];
+    snprintf(local, sizeof local, "%s", tu_bin());
+    char *slash = strrchr(local, '/');
+    ck_assert_ptr_nonnull(slash);
+    snprintf(slash + 1, sizeof local - (size_t)(slash + 1 - local),
+             "facesearch-local");
+    char *out, *err;
+    ck_assert_int_eq(TU_RUN(&out, &err, "--help"), 0);
+    const char *list = strstr(out, "commands:\n");
+    ck_assert_ptr_nonnull(list);
+    char names[40][32];
+    int n = 0;
+    for (const char *l = strchr(list, '\n') + 1; n < 39 && l[0] == ' ' &&
+         l[1] == ' '; l = strchr(l, '\n') + 1)
+        ck_assert_int_eq(sscanf(l, " %31s", names[n++]), 1);
+    snprintf(names[n++], sizeof names[0], "help");
+    free(out);
+    free(err);
+    char *sock = (char *)tu_path(tu_tmp, "no-service");
+    int remote = 0;
+    for (int i = 0; i < n; i++) {
+        char *argv[] = { "facesearch", names[i], "--socket", sock, NULL };
+        char *o1, *e1, *o2, *e2;
+        int s1 = tu_run(argv, &o1, &e1);
+        int s2 = tu_run_program(local, argv, &o2, &e2);
+        ck_assert_msg(s1 == s2 && strcmp(e1, e2) == 0, "%s: front %d '%s', "
+                      "whole %d '%s'", names[i], s1, e1, s2, e2);
+        remote += strstr(e1, "cannot reach the service") != NULL;
+        free(o1);
+        free(e1);
+        free(o2);
+        free(e2);
+    }
+    ck_assert_int_ge(remote, 8);     /* the gate's commands went to it */
+    ck_assert_int_le(remote, n - 6); /* the engine tools, init, help not */
+}
+END_TEST
+
 /* Every command answers --help with its usage, on stdout, status 0. */
 START_TEST(test_cli_help_on_every_command)
 {
@@ -448,6 +493,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_bench_rank_json);
     tcase_add_test(tc, test_cli_missing_model_is_internal_error);
     tcase_add_test(tc, test_cli_help_on_every_command);
+    tcase_add_test(tc, test_cli_front_routes_as_the_whole_command);
     tcase_add_test(tc, test_cli_gallery_of_another_user_points_to_the_service);
     suite_add_tcase(s, tc);
     /* five landmark-model loads (the bench's, the reference's, a cold

@@ -175,6 +175,30 @@ static int print_version(void)
     return EXIT_OK;
 }
 
+int fs_cli_engine(const fs_args *a, const fs_engine_options *o,
+                  fs_engine **e, fs_detail *d)
+{
+    if (!a->served)
+        return fs_engine_open(o, e, d);
+    /* as fs_engine_open would set it: each run is a fresh child of the
+     * warm engine, so nothing of another run's settings is left */
+    fs_quality_limits q;
+    if (o->quality)
+        q = *o->quality;
+    else
+        fs_quality_defaults(&q);
+    *e = a->served->engine;
+    fs_engine_set_quality(*e, &q);
+    fs_engine_set_opener(*e, &a->served->files->open);
+    return FS_OK;
+}
+
+void fs_cli_engine_done(const fs_args *a, fs_engine *e)
+{
+    if (!a->served)
+        fs_engine_close(e);
+}
+
 /* In this process, a gallery is one OS user's: a gallery another user
  * owns is reached through the service, which alone holds its key (root
  * aside, who can read everything anyway). */
@@ -280,7 +304,7 @@ int fs_cli_main(int argc, char **argv, const fs_served *sv)
         rc = fs_usage_error(&a, "name the gallery (--gallery, used in this "
                             "process) or its service (--socket), not both");
     else if (sock)
-        rc = fs_client_run(sock, argc, argv, &a);
+        rc = fs_client_run(sock, argc, argv);
     else if (rc == EXIT_OK)
         rc = run(c, &a);
     else if (rc < 0)

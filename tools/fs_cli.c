@@ -7,7 +7,6 @@
 #include "../engine/base/fs_file.h"
 #include "../engine/base/fs_text.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -147,10 +146,9 @@ static int find_opt(const fs_opt *opts, const char *name, size_t len)
     return -1;
 }
 
-int fs_parse_args(const fs_cmd *cmd, int argc, char **argv, fs_args *a)
+/* Where a command runs before its options say: the variables. */
+static void where_by_default(fs_args *a)
 {
-    memset(a, 0, sizeof *a);
-    a->cmd = cmd;
     a->gallery = getenv("FACESEARCH_GALLERY");
     a->gallery_named = a->gallery && *a->gallery;
     if (!a->gallery_named)
@@ -159,6 +157,13 @@ int fs_parse_args(const fs_cmd *cmd, int argc, char **argv, fs_args *a)
     if (a->socket && !*a->socket)
         a->socket = NULL;
     a->socket_named = a->socket != NULL;
+}
+
+int fs_parse_args(const fs_cmd *cmd, int argc, char **argv, fs_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->cmd = cmd;
+    where_by_default(a);
     a->key_file = getenv("FACESEARCH_KEY_FILE");
     if (a->key_file && !*a->key_file)
         a->key_file = NULL;
@@ -298,21 +303,22 @@ const char *fs_model_path(const fs_args *a, char *buf, size_t len)
         return env;
     char dir[4096];
     fs_exe_dir(dir, sizeof dir);
-    /* bin/facesearch or build/san/bin/facesearch: walk up to the tree */
+    /* Walk up from the binary: the tree's models/ (bin/facesearch-local,
+     * build/san/bin/...), or what make install put in PREFIX/share
+     * (PREFIX/bin/facesearchd, PREFIX/lib/facesearch/facesearch-local) */
+    static const char *const where[] = { "models", "share/facesearch" };
     for (int up = 1; up <= 3; up++) {
         char *slash = strrchr(dir, '/');
         if (!slash)
             break;
         *slash = 0;
-        snprintf(buf, len, "%s/models/face_resnet_v1.fsm", dir);
-        if (access(buf, F_OK) == 0)
-            return buf;
+        for (int w = 0; w < 2; w++) {
+            snprintf(buf, len, "%s/%s/face_resnet_v1.fsm", dir, where[w]);
+            if (access(buf, F_OK) == 0)
+                return buf;
+        }
     }
-    /* installed (make install): PREFIX/bin beside PREFIX/share */
     fs_exe_dir(dir, sizeof dir);
-    snprintf(buf, len, "%s/../share/facesearch/face_resnet_v1.fsm", dir);
-    if (access(buf, F_OK) == 0)
-        return buf;
     snprintf(buf, len, "%s/../models/face_resnet_v1.fsm", dir);
     return buf;
 }
@@ -505,6 +511,47 @@ int fs_cli_password(const fs_args *a, const char *prompt, int confirm,
 
 /* ---- the files a person named, and the engine ----------------------------- */
 
+/* The commands that never reach a gallery: run by whoever types them,
+ * service or not (the table's NEED_NOTHING rows, and help). */
+static const char *const runs_here[] = {
+    "bench", "detect", "embed", "eval", "help", "init", NULL
+};
+
+const char *fs_cli_service_for(int argc, char **argv)
+{
+    if (argc < 1 || argv[0][0] == '-')
+        return NULL;
+    for (const char *const *r = runs_here; *r; r++)
+        if (strcmp(argv[0], *r) == 0)
+            return NULL;
+    fs_args a;
+    memset(&a, 0, sizeof a);
+    where_by_default(&a);
+    static const char *const names[] = { "socket", "gallery" };
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        for (int k = 0; k < 2; k++) {
+            size_t n = strlen(names[k]);
+            const char *s = argv[i], *val = NULL;
+            if (strncmp(s, "--", 2) != 0 || strncmp(s + 2, names[k], n) != 0)
+                continue;
+            if (s[2 + n] == '=')
+                val = s + 3 + n;
+            else if (s[2 + n] == 0 && i + 1 < argc)
+                val = argv[++i];
+            if (!val)
+                continue;
+            if (k == 0) {
+                a.socket = val;
+                a.socket_named = 2;
+            } else {
+                a.gallery_named = 2;
+            }
+        }
+    /* both named: the full parse says which may not be */
+    return a.socket_named == 2 && a.gallery_named == 2 ? NULL
+                                                         : fs_cli_socket(&a);
+}
+
 /* An option beats a variable, and a socket beats a gallery named the
  * same way. */
 const char *fs_cli_socket(const fs_args *a)
@@ -523,114 +570,10 @@ int fs_cli_read(const fs_args *a, const char *path, size_t max,
     return fs_read_file_as(fl ? &fl->open : NULL, path, max, buf, len, d);
 }
 
-static int by_entry_name(const void *x, const void *y)
-{
-    return strcmp(((const fs_cli_entry *)x)->name,
-                  ((const fs_cli_entry *)y)->name);
-}
-
-int fs_cli_list_local(const char *dir, fs_cli_entry **out, size_t *n,
-                      fs_detail *d)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return fs_fail(d, fs_errno_code(errno), "cannot read '%s': %s", dir,
-                       strerror(errno));
-    /* names first, in a growing block; the entries' pointers are set once
-     * it has stopped moving */
-    char *names = NULL;
-    size_t used = 0, cap = 0, count = 0;
-    unsigned char *dirs = NULL;
-    int rc = FS_OK;
-    struct dirent *e;
-    while (rc == FS_OK && (errno = 0, e = readdir(dp))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        size_t k = strlen(e->d_name) + 1;
-        int is_dir = e->d_type == DT_DIR;
-        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
-            struct stat st;
-            is_dir = fstatat(dirfd(dp), e->d_name, &st, 0) == 0 &&
-                     S_ISDIR(st.st_mode);
-        }
-        if (used + k > cap) {
-            size_t c = cap ? 2 * cap : 4096;
-            while (c < used + k)
-                c *= 2;
-            char *p = realloc(names, c);
-            if (!p) {
-                rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
-                break;
-            }
-            names = p;
-            cap = c;
-        }
-        unsigned char *nd = realloc(dirs, count + 1);
-        if (!nd) {
-            rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
-            break;
-        }
-        dirs = nd;
-        dirs[count++] = (unsigned char)is_dir;
-        memcpy(names + used, e->d_name, k);
-        used += k;
-    }
-    if (rc == FS_OK && errno)
-        rc = fs_fail(d, fs_errno_code(errno), "cannot read '%s': %s", dir,
-                     strerror(errno));
-    closedir(dp);
-    fs_cli_entry *list = NULL;
-    if (rc == FS_OK) {
-        list = malloc(count * sizeof *list + used + 1);
-        if (!list)
-            rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
-    }
-    if (rc == FS_OK) {
-        char *blob = (char *)(list + count);
-        if (used)
-            memcpy(blob, names, used);
-        for (size_t i = 0, off = 0; i < count; i++) {
-            list[i].name = blob + off;
-            list[i].is_dir = dirs[i];
-            off += strlen(blob + off) + 1;
-        }
-        qsort(list, count, sizeof *list, by_entry_name);
-        *out = list;
-        *n = count;
-    }
-    free(names);
-    free(dirs);
-    return rc;
-}
-
 int fs_cli_list(const fs_args *a, const char *dir, fs_cli_entry **out,
                 size_t *n, fs_detail *d)
 {
     const fs_cli_files *fl = a->served ? a->served->files : NULL;
     return fl ? fl->list(fl->ctx, dir, out, n, d)
               : fs_cli_list_local(dir, out, n, d);
-}
-
-int fs_cli_engine(const fs_args *a, const fs_engine_options *o,
-                  fs_engine **e, fs_detail *d)
-{
-    if (!a->served)
-        return fs_engine_open(o, e, d);
-    /* as fs_engine_open would set it: each run is a fresh child of the
-     * warm engine, so nothing of another run's settings is left */
-    fs_quality_limits q;
-    if (o->quality)
-        q = *o->quality;
-    else
-        fs_quality_defaults(&q);
-    *e = a->served->engine;
-    fs_engine_set_quality(*e, &q);
-    fs_engine_set_opener(*e, &a->served->files->open);
-    return FS_OK;
-}
-
-void fs_cli_engine_done(const fs_args *a, fs_engine *e)
-{
-    if (!a->served)
-        fs_engine_close(e);
 }

@@ -124,18 +124,23 @@ int fs_cli_main(int argc, char **argv, const fs_served *served);
 /* The command table's row for a name, or NULL. */
 const fs_cmd *fs_cli_find(const char *name);
 
-/* The service's client: runs the command of argv (already parsed into
- * a, which says where the socket is) in the service at path, the user's
- * descriptors handed over, and serves its requests for files and the
- * session token until its exit status comes back (EXIT_INTERNAL, with a
- * message, when the service cannot be reached or fails). */
-int fs_client_run(const char *path, int argc, char **argv, const fs_args *a);
+/* The service's client: runs the command of argv in the service at
+ * path, the user's descriptors handed over, and serves its requests for
+ * files and the session token until its exit status comes back
+ * (EXIT_INTERNAL, with a message, when the service cannot be reached or
+ * fails).  fs_client.c links nothing of the engine (see facesearch.c). */
+int fs_client_run(const char *path, int argc, char **argv);
 /* Where the service is for this command, NULL for this process: --socket,
  * else --gallery (this process), else $FACESEARCH_SOCKET, else
  * $FACESEARCH_GALLERY (this process), else FS_SOCKET_DEFAULT when it
  * exists. */
 #define FS_SOCKET_DEFAULT "/run/facesearch/facesearch.sock"
 const char *fs_cli_socket(const fs_args *a);
+/* The same from a first look at a command line (argv[0] the command),
+ * before its own options are known: NULL for the commands that never
+ * reach a gallery, and for anything the full parse must decide.  What
+ * the small front (facesearch.c) goes by. */
+const char *fs_cli_service_for(int argc, char **argv);
 
 /* The files a person named, reached as the command's user: in-process
  * directly, in the service through the client.  fs_cli_read as

@@ -9,6 +9,7 @@
  * could not.  It keeps the user's session token in their session file,
  * and sends it only to the service.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -33,6 +34,86 @@ typedef struct client {
     made  *made;
     size_t nmade;
 } client;
+
+static int by_entry_name(const void *x, const void *y)
+{
+    return strcmp(((const fs_cli_entry *)x)->name,
+                  ((const fs_cli_entry *)y)->name);
+}
+
+int fs_cli_list_local(const char *dir, fs_cli_entry **out, size_t *n,
+                      fs_detail *d)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return fs_fail(d, fs_errno_code(errno), "cannot read '%s': %s", dir,
+                       strerror(errno));
+    /* names first, in a growing block; the entries' pointers are set once
+     * it has stopped moving */
+    char *names = NULL;
+    size_t used = 0, cap = 0, count = 0;
+    unsigned char *dirs = NULL;
+    int rc = FS_OK;
+    struct dirent *e;
+    while (rc == FS_OK && (errno = 0, e = readdir(dp))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        size_t k = strlen(e->d_name) + 1;
+        int is_dir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
+            struct stat st;
+            is_dir = fstatat(dirfd(dp), e->d_name, &st, 0) == 0 &&
+                     S_ISDIR(st.st_mode);
+        }
+        if (used + k > cap) {
+            size_t c = cap ? 2 * cap : 4096;
+            while (c < used + k)
+                c *= 2;
+            char *p = realloc(names, c);
+            if (!p) {
+                rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
+                break;
+            }
+            names = p;
+            cap = c;
+        }
+        unsigned char *nd = realloc(dirs, count + 1);
+        if (!nd) {
+            rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
+            break;
+        }
+        dirs = nd;
+        dirs[count++] = (unsigned char)is_dir;
+        memcpy(names + used, e->d_name, k);
+        used += k;
+    }
+    if (rc == FS_OK && errno)
+        rc = fs_fail(d, fs_errno_code(errno), "cannot read '%s': %s", dir,
+                     strerror(errno));
+    closedir(dp);
+    fs_cli_entry *list = NULL;
+    if (rc == FS_OK) {
+        list = malloc(count * sizeof *list + used + 1);
+        if (!list)
+            rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
+    }
+    if (rc == FS_OK) {
+        char *blob = (char *)(list + count);
+        if (used)
+            memcpy(blob, names, used);
+        for (size_t i = 0, off = 0; i < count; i++) {
+            list[i].name = blob + off;
+            list[i].is_dir = dirs[i];
+            off += strlen(blob + off) + 1;
+        }
+        qsort(list, count, sizeof *list, by_entry_name);
+        *out = list;
+        *n = count;
+    }
+    free(names);
+    free(dirs);
+    return rc;
+}
 
 static int connect_to(const char *path, int *sock, fs_detail *d)
 {
@@ -241,9 +322,8 @@ static int converse(client *c, int argc, char **argv, int *status,
     }
 }
 
-int fs_client_run(const char *path, int argc, char **argv, const fs_args *a)
+int fs_client_run(const char *path, int argc, char **argv)
 {
-    (void)a;
     client c = { .sock = -1 };
     fs_detail d = { "" };
     int st = EXIT_INTERNAL;

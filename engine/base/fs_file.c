@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,4 +126,21 @@ int fs_file_sync_dir(const char *dir)
     close(fd);
     errno = err;
     return r;
+}
+
+int fs_file_mkdirs(const char *path, fs_detail *d)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return fs_fail(d, FS_EINVAL, "path too long: '%.64s...'", path);
+    for (char *s = buf + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return fs_fail(d, fs_errno_code(errno), "cannot create '%s': %s",
+                           buf, strerror(errno));
+        *s = '/';
+    }
+    return FS_OK;
 }

@@ -54,6 +54,9 @@ int fs_file_create(const char *path, int *fd, fs_detail *d);
  * leaves behind goes, and never a file someone put at path since. */
 void fs_file_discard(const char *path, int fd);
 
+/* Makes the missing directories above the file at path (mode 0700). */
+int fs_file_mkdirs(const char *path, fs_detail *d);
+
 /* Makes a create, rename or unlink in the directory dir durable:
  * 0, or -1 with errno. */
 int fs_file_sync_dir(const char *dir);
