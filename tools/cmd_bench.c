@@ -778,7 +778,7 @@ static int bench_search(fs_args *a, const char *tree, const char *shared,
              fs_exe_dir(exe, sizeof exe));
     if (access(peer, X_OK) != 0)     /* a sanitized build uses the plain one */
         snprintf(peer, sizeof peer, "%s/bin/fs-peer-dlib-embed", tree);
-    char cli[4200], service[4200];   /* this binary, and its service */
+    char cli[4200], service[4200];   /* the front beside, and the service */
     snprintf(cli, sizeof cli, "%s/facesearch", exe);
     snprintf(service, sizeof service, "%s/facesearchd", exe);
     fs_bench_search_options o = {
