@@ -21,10 +21,10 @@
  *     it, a process of its own timed from its spawn to its exit, through
  *     a facesearchd the bench starts on the gallery (same key file, the
  *     socket in the bench's directory) and always stops; the examiner
- *     logs in through it.  Beside it, per round, the client's start alone
- *     (`facesearch --help`) and the cheapest gated command through the
- *     service (`facesearch request show`), which split what a command
- *     pays besides its search.
+ *     logs in through it.  Beside it, per round, a round trip that opens
+ *     no gallery (`facesearch request --help` through the service) and
+ *     the cheapest gated command through it (`facesearch request show`),
+ *     which split what a command pays besides its search.
  *   - facesearch-cli: the same command in-process (`--gallery`), paying
  *     the cold open and the matrix's load each time: what the service
  *     takes away.
@@ -110,7 +110,7 @@ typedef struct bench {
     pid_t       service;          /* facesearchd while it runs, else 0 */
     int         off[FS_BENCH_SEARCH_ENGINES];   /* failed: the note says */
     char        kbuf[16];
-    char       *svc_search[11], *cli_search[15], *client_start[3],
+    char       *svc_search[11], *cli_search[15], *round_trip[6],
                *floor_cmd[7];
 } bench;
 
@@ -604,17 +604,18 @@ static void commands_make(bench *b)
                     b->key, "--model", (char *)b->o->model_path,
                     "--request", b->request, b->probefile, "--k", b->kbuf,
                     "--human-review", NULL };
-    char *start[] = { cli, "--help", NULL };
+    char *start[] = { cli, "request", "--help", "--socket", b->sockfile,
+                      NULL };
     char *floor[] = { cli, "request", "show", b->request, "--socket",
                       b->sockfile, NULL };
     _Static_assert(sizeof svc == sizeof b->svc_search &&
                    sizeof own == sizeof b->cli_search &&
-                   sizeof start == sizeof b->client_start &&
+                   sizeof start == sizeof b->round_trip &&
                    sizeof floor == sizeof b->floor_cmd,
                    "the argument lists fill their arrays");
     memcpy(b->svc_search, svc, sizeof svc);
     memcpy(b->cli_search, own, sizeof own);
-    memcpy(b->client_start, start, sizeof start);
+    memcpy(b->round_trip, start, sizeof start);
     memcpy(b->floor_cmd, floor, sizeof floor);
 }
 
@@ -736,9 +737,11 @@ static int commands_start(bench *b, fs_detail *d)
     return FS_OK;
 }
 
-/* A round of the service's row: its searches (their median), then the
- * client's start alone and the cheapest gated command through the
- * service, so the round splits into what any command pays and the
+/* A round of the service's row: its searches (their median), then a
+ * round trip that opens no gallery (`request --help` through the
+ * service: the front's start, the connection, the warm parent's fork) and
+ * the cheapest gated command through it, so the round splits into what
+ * any command pays and the
  * search's own work. */
 static void round_service(bench *b)
 {
@@ -750,7 +753,7 @@ static void round_service(bench *b)
             return;
         run_kept(b, e, ms[i]);
     }
-    if (command_ms(b, e, b->client_start, &start) != FS_OK ||
+    if (command_ms(b, e, b->round_trip, &start) != FS_OK ||
         command_ms(b, e, b->floor_cmd, &floor) != FS_OK)
         return;
     b->part_round[e][0][r->rounds] = start;

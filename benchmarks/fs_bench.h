@@ -215,8 +215,9 @@ typedef struct fs_bench_search_result {
     double round_ms[FS_BENCH_MAX_ROUNDS];
     /* medians over the rounds of its parts: the reference's detection
      * and embedding; the cold open's gate, engine (model) and landmark
-     * model; the service's client start (`facesearch --help`) and floor
-     * (`facesearch request show` through it); others: unused */
+     * model; the service's round trip that opens no gallery
+     * (`facesearch request --help` through it) and floor (`facesearch
+     * request show` through it); others: unused */
     double part_ms[3];
     char   note[300];
 } fs_bench_search_result;

@@ -555,13 +555,13 @@ static int search_notes(const fs_bench_search_report *rep,
     if (search_target(rep, &t) && !met(&t)) {
         double start = svc->part_ms[0], floor = svc->part_ms[1];
         snprintf(notes[n++], sizeof notes[0], "not met: of the command's "
-                 "%.1f ms through the service, %.1f ms is the facesearch "
-                 "binary's own start and exit (facesearch --help: exec and "
-                 "linking its shared libraries), %.1f ms more the round "
-                 "trip of the cheapest gated command (request show: "
-                 "connect, the warm parent's fork, gate open, session, one "
-                 "audited read), and the search's own work the rest, %.1f "
-                 "ms (the library call: %.1f)", svc->ms_p50, start,
+                 "%.1f ms through the service, %.1f ms is a round trip "
+                 "that opens no gallery (request --help: the front's start, "
+                 "the connection, the warm parent's fork), %.1f ms more "
+                 "the cheapest gated command (request show: gate open, "
+                 "session, one audited read), and the search's own work "
+                 "the rest, %.1f ms (the library call: %.1f)", svc->ms_p50,
+                 start,
                  floor - start, svc->ms_p50 - floor,
                  rep->r[FS_BENCH_OURS].ms_p50);
     }
@@ -587,7 +587,7 @@ static void print_search_json(const fs_bench_search_report *rep)
         { NULL, NULL, NULL },
         { "detect_ms", "embed_ms", NULL },
         { "gate_open_ms", "engine_open_ms", "landmarks_ms" },
-        { "client_start_ms", "floor_ms", NULL },
+        { "round_trip_ms", "floor_ms", NULL },
         { NULL, NULL, NULL }
     };
     printf("{\"bench\":\"search\",\"n\":%zu,\"k\":%d,\"rounds\":%d,"
@@ -703,7 +703,7 @@ static void print_search_human(const fs_bench_search_report *rep)
         if (r->runs > 0)
             printf("          p99 %.1f of %d", r->ms_p99, r->runs);
         if (e == FS_BENCH_SERVICE)
-            printf("; client start %.1f, request show through it %.1f",
+            printf("; request --help through it %.1f, request show %.1f",
                    r->part_ms[0], r->part_ms[1]);
         else if (e == FS_BENCH_REFERENCE)
             printf("          detection (HOG upsampled once) %.1f + dlib's "
