@@ -671,22 +671,36 @@ static int accepts(const char *sock)
 
 /* Ends the service's whole process group: SIGTERM first (it stops
  * listening and removes its socket), SIGKILL after `grace` seconds, and
- * SIGKILL for any command still running in it. */
+ * SIGKILL for any command still running in it.  Stopped with grace, it
+ * must have ended as it should, status 0, with nothing from the
+ * sanitizers in its log (a leak shows at its exit). */
 static void service_end(service *s, double grace)
 {
     if (!s->pid || s->owner != getpid())
         return;
     kill(-s->pid, grace > 0 ? SIGTERM : SIGKILL);
-    int status;
+    int status = 0;
     pid_t r = 0;
     for (int i = 0; grace > 0 && i < grace * 100 &&
                     (r = waitpid(s->pid, &status, WNOHANG)) == 0; i++)
         usleep(10000);
     kill(-s->pid, SIGKILL);
     if (r != s->pid)
-        while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+        while ((r = waitpid(s->pid, &status, 0)) < 0 && errno == EINTR)
             ;
     s->pid = 0;
+    if (grace <= 0)
+        return;
+    size_t len;
+    char *log = tu_read(s->log, &len);
+    int clean = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                log && !strstr(log, "Sanitizer") &&
+                !strstr(log, "runtime error");
+    if (!clean)
+        ck_abort_msg("facesearchd for %s did not stop cleanly (status "
+                     "%#x): %.3000s", s->gal, (unsigned)status,
+                     log ? log : "");
+    free(log);
 }
 
 /* A test that fails exits at once, without its teardown: its services
