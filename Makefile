@@ -94,6 +94,7 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_enroll.c tests/check_gate.c tests/check_profile.c \
              tests/check_search.c tests/check_tamper.c \
              tests/check_accounts.c tests/check_text.c \
+             tests/check_service.c tests/fuzz/fuzz_wire.c \
              tests/fs_testutil.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \
@@ -257,24 +258,30 @@ $(ASTRONAUT): | deps
 	echo "$(ASTRONAUT_SHA256)  $@.tmp" | sha256sum --quiet -c
 	mv $@.tmp $@ && rm -rf $(TESTDATA)/deb
 
-# The suite counts the engine's allocations (tests/fs_testutil.c).
+# The suite counts the engine's allocations (tests/fs_testutil.c).  It
+# links the service's message codec too, whose decoder it replays the
+# fuzzer's finds through (the fuzz target without libFuzzer's entry).
 WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc
-$(CHECK_BIN): $(TEST_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS) \
-	  $(shell pkg-config --libs check)
+$(BUILD)/tests/fuzz/fuzz_wire.o: CFLAGS += -DFS_FUZZ_REPLAY
+$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(LIB)
+	$(CXX) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJS) \
+	  $(BUILD)/tools/fs_wire.o $(LIB) $(LDLIBS) $(shell pkg-config --libs check)
 
-# The suite runs the real binary too, so it builds everything first.  The
-# sanitized run leaves out the test cases tagged "policy" (every use of
-# every profile: rules, not memory), whose code paths the others take,
-# and "bench" (timings, meaningless under the sanitizers).
+# The suite runs the real binaries too (facesearchd for the service
+# suite), so it builds them first.  The sanitized run leaves out the test
+# cases tagged "policy" (every use of every profile: rules, not memory),
+# whose code paths the others take, "again" (the gate's tests run a
+# second time through the service: 2.7 s of service start each, while
+# the service suite's own cases take its paths), and "bench" (timings,
+# meaningless under the sanitizers).
 # The chip peer only serves the tests on ../shared's photos.
-check: $(CHECK_BIN) $(FACESEARCH) $(MODEL) $(ASTRONAUT) \
+check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(MODEL) $(ASTRONAUT) \
        $(if $(wildcard $(SHARED)/datasets),$(PEER_CHIP))
 	FACESEARCH_MODEL=$(CURDIR)/$(MODEL) FACESEARCH_BIN=$(CURDIR)/$(FACESEARCH) \
 	FACESEARCH_FACE=$(CURDIR)/$(ASTRONAUT) \
 	FACESEARCH_PEER_CHIP=$(CURDIR)/$(PEER_CHIP) \
 	FACESEARCH_SHARED=$(SHARED) FACESEARCH_TESTS=$(CURDIR)/tests \
-	$(if $(filter 1,$(SAN)),CK_EXCLUDE_TAGS="policy bench") $(CHECK_BIN)
+	$(if $(filter 1,$(SAN)),CK_EXCLUDE_TAGS="policy again bench") $(CHECK_BIN)
 
 test: | deps
 	$(MAKE) --no-print-directory check
@@ -358,26 +365,47 @@ distclean: clean
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
-# Fuzzing (not in CI): libFuzzer + ASan + UBSan over intake and decode.
-#   make fuzz [FUZZ_SECONDS=600]   crashes land in build/fuzz/crashes/;
-#   keep them in tests/fuzz/regress/, which `make check` replays.
+# Fuzzing (not in CI): libFuzzer + ASan + UBSan, one target at a time:
+#   make fuzz [FUZZ_TARGET=intake|wire] [FUZZ_SECONDS=600]
+#   intake: image intake and decoding; wire: the service's message decoder
+#   (tools/fs_wire.c).  Crashes land in build/fuzz/TARGET/crashes/; keep
+#   them in the target's regress folder, which each run reads back
+#   (intake: tests/fuzz/regress/; wire: tests/fuzz/regress_wire/, which
+#   `make check` replays too).
+FUZZ_TARGET  ?= intake
 FUZZ_SECONDS ?= 600
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
               -fno-sanitize-recover=all -D_GNU_SOURCE -ffp-contract=off
-FUZZ_SRCS := engine/base/fs_error.c engine/base/fs_file.c detect/fs_intake.c \
-             detect/fs_image.c
+FUZZ_DIR   := build/fuzz/$(FUZZ_TARGET)
+FUZZ_intake_SRCS    := tests/fuzz/fuzz_intake.c engine/base/fs_error.c \
+                       engine/base/fs_file.c detect/fs_intake.c detect/fs_image.c
+FUZZ_intake_CXX     := detect/cv_adapter.cpp
+FUZZ_intake_LIBS    := -lopencv_objdetect -lopencv_imgcodecs -lopencv_imgproc \
+                       -lopencv_core
+FUZZ_intake_MAX_LEN := 262144
+FUZZ_intake_REGRESS := tests/fuzz/regress
+FUZZ_intake_SEEDS    = sh tests/fuzz/seeds.sh $(FUZZ_DIR)/corpus $(SHARED)
+FUZZ_wire_SRCS      := tests/fuzz/fuzz_wire.c tools/fs_wire.c \
+                       engine/base/fs_error.c
+FUZZ_wire_MAX_LEN   := 65536
+FUZZ_wire_REGRESS   := tests/fuzz/regress_wire
+FUZZ_wire_SEEDS      = clang -std=c11 -g -D_GNU_SOURCE -DFS_FUZZ_REPLAY \
+                       -o $(FUZZ_DIR)/wire_seeds tests/fuzz/wire_seeds.c \
+                       tests/fuzz/fuzz_wire.c tools/fs_wire.c \
+                       engine/base/fs_error.c && \
+                       $(FUZZ_DIR)/wire_seeds $(FUZZ_DIR)/corpus
 .PHONY: fuzz
 fuzz: | deps
-	@mkdir -p build/fuzz/corpus build/fuzz/crashes
-	clang -std=c11 $(FUZZ_FLAGS) -c tests/fuzz/fuzz_intake.c -o build/fuzz/fuzz_intake.o
-	for f in $(FUZZ_SRCS); do clang -std=c11 $(FUZZ_FLAGS) \
-	  -c $$f -o build/fuzz/$$(basename $$f .c).o || exit 1; done
-	clang++ -std=c++17 $(FUZZ_FLAGS) $(PKG_CFLAGS) -c detect/cv_adapter.cpp \
-	  -o build/fuzz/cv_adapter.o
-	clang++ -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_intake \
-	  build/fuzz/*.o -lopencv_objdetect -lopencv_imgcodecs -lopencv_imgproc \
-	  -lopencv_core
-	sh tests/fuzz/seeds.sh build/fuzz/corpus $(SHARED)
-	build/fuzz/fuzz_intake -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	  -rss_limit_mb=2048 -max_len=262144 -artifact_prefix=build/fuzz/crashes/ \
-	  build/fuzz/corpus tests/fuzz/regress
+	@test -n "$(FUZZ_$(FUZZ_TARGET)_SRCS)" || { echo "FUZZ_TARGET is intake or wire"; exit 2; }
+	@rm -rf $(FUZZ_DIR)/obj && mkdir -p $(FUZZ_DIR)/obj $(FUZZ_DIR)/corpus $(FUZZ_DIR)/crashes
+	for f in $(FUZZ_$(FUZZ_TARGET)_SRCS); do clang -std=c11 $(FUZZ_FLAGS) \
+	  -c $$f -o $(FUZZ_DIR)/obj/$$(basename $$f .c).o || exit 1; done
+	for f in $(FUZZ_$(FUZZ_TARGET)_CXX); do clang++ -std=c++17 $(FUZZ_FLAGS) \
+	  $(PKG_CFLAGS) -c $$f -o $(FUZZ_DIR)/obj/$$(basename $$f .cpp).o || exit 1; done
+	clang++ -fsanitize=fuzzer,address,undefined -o $(FUZZ_DIR)/fuzz_$(FUZZ_TARGET) \
+	  $(FUZZ_DIR)/obj/*.o $(FUZZ_$(FUZZ_TARGET)_LIBS)
+	$(FUZZ_$(FUZZ_TARGET)_SEEDS)
+	$(FUZZ_DIR)/fuzz_$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	  -rss_limit_mb=2048 -max_len=$(FUZZ_$(FUZZ_TARGET)_MAX_LEN) \
+	  -artifact_prefix=$(FUZZ_DIR)/crashes/ \
+	  $(FUZZ_DIR)/corpus $(FUZZ_$(FUZZ_TARGET)_REGRESS)

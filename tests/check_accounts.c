@@ -98,6 +98,13 @@ static void add_user(const char *name, unsigned roles, const char *unit)
     ck_assert_msg(fs_user_add(g, &u, PW, &d) == FS_OK, "%s", d.msg);
 }
 
+/* The model the gallery is made for: none in this process (nothing is
+ * embedded here); the service's real one when a service serves it, which
+ * refuses a gallery of another model. */
+static char model_id[128] = "test-model";
+static char model_sha256[65] = "0123456789abcdef0123456789abcdef"
+                               "0123456789abcdef0123456789abcdef";
+
 /* A gallery made by admin (logged in), with eve, a requester. */
 static void acc_setup(void)
 {
@@ -105,8 +112,7 @@ static void acc_setup(void)
     snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
     char *text = quick_profile();
     fs_gate_init in = { text, strlen(text), "admin", "TEST", PW, NULL,
-                        "test-model", "0123456789abcdef0123456789abcdef"
-                        "0123456789abcdef0123456789abcdef", NULL };
+                        model_id, model_sha256, NULL };
     char key[4200];
     fs_detail d = { "" };
     ck_assert_msg(fs_gate_create(gal, &in, key, sizeof key, &d) == FS_OK,
@@ -733,12 +739,35 @@ START_TEST(test_G1_user_commands_cli)
 }
 END_TEST
 
-Suite *suite_accounts(void)
+static void acc_setup_service(void)
 {
-    Suite *s = suite_create("accounts");
-    TCase *tc = tcase_create("accounts");
+    fs_engine_options o = { .model_path = tu_model_path(), .threads = 1,
+                            .max_batch = 1 };
+    fs_engine *e;
+    ck_assert_int_eq(fs_engine_open(&o, &e, NULL), FS_OK);
+    snprintf(model_id, sizeof model_id, "%s", fs_engine_model_id(e));
+    snprintf(model_sha256, sizeof model_sha256, "%s",
+             fs_engine_model_sha256(e));
+    fs_engine_close(e);
+    acc_setup();
+    tu_service_mode(1);
+}
+
+/* The accounts' tests, in this process or through the service.  Through
+ * the service only the one that runs the command line: the others drive
+ * the gate through the library in this process, which service mode does
+ * not change (running them twice would only cost time). */
+TCase *tcase_accounts(int through_service)
+{
+    TCase *tc = tcase_create(through_service ? "accounts-through-service"
+                                             : "accounts");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, acc_setup, acc_teardown);
+    tcase_add_checked_fixture(tc, through_service ? acc_setup_service
+                              : acc_setup, acc_teardown);
+    if (through_service) {
+        tcase_add_test(tc, test_G1_user_commands_cli);
+        return tc;
+    }
     tcase_add_test(tc, test_G1_planted_session_row_opens_nothing);
     tcase_add_test(tc, test_G1_new_password_ends_the_other_sessions);
     tcase_add_test(tc, test_G1_G3_account_edited_offline_refused);
@@ -748,6 +777,12 @@ Suite *suite_accounts(void)
     tcase_add_test(tc, test_G1_one_answer_for_unknown_wrong_locked_disabled);
     tcase_add_test(tc, test_G1_G18_profile_floors);
     tcase_add_test(tc, test_G1_user_commands_cli);
-    suite_add_tcase(s, tc);
+    return tc;
+}
+
+Suite *suite_accounts(void)
+{
+    Suite *s = suite_create("accounts");
+    suite_add_tcase(s, tcase_accounts(0));
     return s;
 }

@@ -21,6 +21,7 @@ Suite *suite_search(void);
 Suite *suite_tamper(void);
 Suite *suite_accounts(void);
 Suite *suite_text(void);
+Suite *suite_service(void);
 
 int main(void)
 {
@@ -39,6 +40,7 @@ int main(void)
     srunner_add_suite(sr, suite_accounts());
     srunner_add_suite(sr, suite_cli());
     srunner_add_suite(sr, suite_text());
+    srunner_add_suite(sr, suite_service());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

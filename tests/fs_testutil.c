@@ -11,12 +11,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +141,8 @@ void tu_rmtree(const char *dir)
 
 char *tu_tmp;
 
+static void services_stop_all(void);
+
 void tu_tmp_setup(void)
 {
     tu_tmp = tu_mkdtemp();
@@ -150,6 +156,7 @@ void tu_tmp_setup(void)
 
 void tu_tmp_teardown(void)
 {
+    services_stop_all();
     tu_rmtree(tu_tmp);
     free(tu_tmp);
     tu_tmp = NULL;
@@ -380,17 +387,26 @@ static char *slurp_fd(int fd)
     return b;
 }
 
+struct tu_proc {
+    pid_t pid;
+    char *dir;                  /* its input and output files */
+    char  prog[64];             /* for messages */
+};
+
 /* prefix..., prog, argv[1]... with stdin from input (or /dev/null) and
  * both outputs captured through files (a pipe could fill and stall it). */
-static int run_captured(char *const prefix[], const char *prog,
-                        const char *input, char *const argv[], char **out,
-                        char **err)
+static tu_proc *start_captured(char *const prefix[], const char *prog,
+                               const char *input, char *const argv[])
 {
-    char *dir = tu_mkdtemp();
+    tu_proc *p = calloc(1, sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    p->dir = tu_mkdtemp();
+    const char *slash = strrchr(prog, '/');
+    snprintf(p->prog, sizeof p->prog, "%s", slash ? slash + 1 : prog);
     char ofile[4200], efile[4200], ifile[4200];
-    snprintf(ofile, sizeof ofile, "%s/out", dir);
-    snprintf(efile, sizeof efile, "%s/err", dir);
-    snprintf(ifile, sizeof ifile, "%s/in", dir);
+    snprintf(ofile, sizeof ofile, "%s/out", p->dir);
+    snprintf(efile, sizeof efile, "%s/err", p->dir);
+    snprintf(ifile, sizeof ifile, "%s/in", p->dir);
     if (input)
         ck_assert_int_eq(tu_write(ifile, input, strlen(input)), 0);
     posix_spawn_file_actions_t fa;
@@ -410,25 +426,55 @@ static int run_captured(char *const prefix[], const char *prog,
     av[np] = (char *)prog;
     for (size_t i = 1; i < n; i++)
         av[np + i] = argv[i];
-    pid_t pid;
-    int rc = posix_spawnp(&pid, av[0], &fa, NULL, av, environ);
+    int rc = posix_spawnp(&p->pid, av[0], &fa, NULL, av, environ);
     posix_spawn_file_actions_destroy(&fa);
     free(av);
     ck_assert_int_eq(rc, 0);
+    return p;
+}
+
+int tu_finish(tu_proc *p, char **out, char **err)
+{
     int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
         ;
-    int fd = open(ofile, O_RDONLY);
+    /* not tu_path: callers hold its buffers across runs */
+    char file[4200];
+    snprintf(file, sizeof file, "%s/out", p->dir);
+    int fd = open(file, O_RDONLY);
     *out = slurp_fd(fd);
     close(fd);
-    fd = open(efile, O_RDONLY);
+    snprintf(file, sizeof file, "%s/err", p->dir);
+    fd = open(file, O_RDONLY);
     *err = slurp_fd(fd);
     close(fd);
-    tu_rmtree(dir);
-    free(dir);
+    tu_rmtree(p->dir);
+    free(p->dir);
+    char prog[64];
+    snprintf(prog, sizeof prog, "%s", p->prog);
+    free(p);
     ck_assert_msg(WIFEXITED(status), "%s died with signal %d: %s", prog,
                   WIFSIGNALED(status) ? WTERMSIG(status) : 0, *err);
     return WEXITSTATUS(status);
+}
+
+static int run_captured(char *const prefix[], const char *prog,
+                        const char *input, char *const argv[], char **out,
+                        char **err)
+{
+    return tu_finish(start_captured(prefix, prog, input, argv), out, err);
+}
+
+tu_proc *tu_start(char *const prefix[], const char *input,
+                  char *const argv[])
+{
+    return start_captured(prefix, tu_bin(), input, argv);
+}
+
+int tu_run_full(char *const prefix[], const char *input, char *const argv[],
+                char **out, char **err)
+{
+    return run_captured(prefix, tu_bin(), input, argv, out, err);
 }
 
 int tu_run(char *const argv[], char **out, char **err)
@@ -466,6 +512,8 @@ void tu_expect_refusal(int status, int want, const char *out,
 void tu_init_gallery_as(const char *gal, const char *profile,
                         const char *admin)
 {
+    /* a service of a gallery made again would serve the old one */
+    tu_service_stop(gal);
     char *out, *err, pw[128];
     snprintf(pw, sizeof pw, "%s\n", TU_PASSWORD);
     int st = tu_run_input(pw, (char *const[]){ "facesearch", "init",
@@ -501,9 +549,8 @@ int tu_login(const char *gal, const char *user, const char *password)
 {
     char *out, *err, pw[1100];
     snprintf(pw, sizeof pw, "%s\n", password);
-    int st = tu_run_input(pw, (char *const[]){ "facesearch", "login",
-        "--user", (char *)user, "--password-stdin", "--gallery", (char *)gal,
-        NULL }, &out, &err);
+    int st = tu_run_on(gal, pw, &out, &err, (const char *const[]){ "login",
+        "--user", user, "--password-stdin", NULL });
     free(out);
     free(err);
     return st;
@@ -514,14 +561,13 @@ void tu_add_user(const char *gal, const char *user, const char *roles,
 {
     char *out, *err, pw[128];
     snprintf(pw, sizeof pw, "%s\n", TU_PASSWORD);
-    char *argv[16] = { "facesearch", "user", "add", (char *)user, "--roles",
-                       (char *)roles, "--unit", "TEST", "--password-stdin",
-                       "--gallery", (char *)gal };
+    const char *args[12] = { "user", "add", user, "--roles", roles, "--unit",
+                             "TEST", "--password-stdin" };
     if (trained) {
-        argv[11] = "--trained";
-        argv[12] = (char *)trained;
+        args[8] = "--trained";
+        args[9] = trained;
     }
-    int st = tu_run_input(pw, argv, &out, &err);
+    int st = tu_run_on(gal, pw, &out, &err, args);
     ck_assert_msg(st == 0, "user add %s: %s", user, err);
     free(out);
     free(err);
@@ -584,6 +630,194 @@ int tu_face_variant(const char *path, double scale, int mirror)
            WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+/* ---- the service ------------------------------------------------------- */
+
+/* The services this process started, one per gallery; a slot keeps its
+ * socket and log across a restart. */
+typedef struct service {
+    char  gal[4096];
+    char  sock[4200], log[4200];
+    pid_t pid;                  /* also its process group; 0: stopped */
+    pid_t owner;                /* who started it, the only one to stop it */
+} service;
+
+#define SERVICES_MAX 8
+static service services[SERVICES_MAX];
+static int     service_mode;
+
+void tu_service_mode(int on)
+{
+    service_mode = on;
+}
+
+static service *service_of(const char *gal)
+{
+    for (int i = 0; i < SERVICES_MAX; i++)
+        if (services[i].gal[0] && strcmp(services[i].gal, gal) == 0)
+            return &services[i];
+    return NULL;
+}
+
+static int accepts(const char *sock)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Ends the service's whole process group: SIGTERM first (it stops
+ * listening and removes its socket), SIGKILL after `grace` seconds, and
+ * SIGKILL for any command still running in it.  Stopped with grace, it
+ * must have ended as it should, status 0, with nothing from the
+ * sanitizers in its log (a leak shows at its exit). */
+static void service_end(service *s, double grace)
+{
+    if (!s->pid || s->owner != getpid())
+        return;
+    kill(-s->pid, grace > 0 ? SIGTERM : SIGKILL);
+    int status = 0;
+    pid_t r = 0;
+    for (int i = 0; grace > 0 && i < grace * 100 &&
+                    (r = waitpid(s->pid, &status, WNOHANG)) == 0; i++)
+        usleep(10000);
+    kill(-s->pid, SIGKILL);
+    if (r != s->pid)
+        while ((r = waitpid(s->pid, &status, 0)) < 0 && errno == EINTR)
+            ;
+    s->pid = 0;
+    if (grace <= 0)
+        return;
+    size_t len;
+    char *log = tu_read(s->log, &len);
+    int clean = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                log && !strstr(log, "Sanitizer") &&
+                !strstr(log, "runtime error");
+    if (!clean)
+        ck_abort_msg("facesearchd for %s did not stop cleanly (status "
+                     "%#x): %.3000s", s->gal, (unsigned)status,
+                     log ? log : "");
+    free(log);
+}
+
+/* A test that fails exits at once, without its teardown: its services
+ * go with it. */
+static void services_at_exit(void)
+{
+    for (int i = 0; i < SERVICES_MAX; i++)
+        service_end(&services[i], 0);
+}
+
+/* At each test's end: service mode off, no service left behind. */
+static void services_stop_all(void)
+{
+    for (int i = 0; i < SERVICES_MAX; i++)
+        service_end(&services[i], 5);
+    memset(services, 0, sizeof services);
+    service_mode = 0;
+}
+
+const char *tu_service_start(const char *gal, const char *const extra[])
+{
+    service *s = service_of(gal);
+    if (s && s->pid)
+        return s->sock;
+    for (int i = 0; !s && i < SERVICES_MAX; i++)
+        if (!services[i].gal[0]) {
+            s = &services[i];
+            snprintf(s->gal, sizeof s->gal, "%s", gal);
+            snprintf(s->sock, sizeof s->sock, "%s/svc-%d.sock", tu_tmp, i);
+            snprintf(s->log, sizeof s->log, "%s/svc-%d.log", tu_tmp, i);
+        }
+    ck_assert_msg(s != NULL, "more than %d services in one test",
+                  SERVICES_MAX);
+    /* facesearchd beside the facesearch under test */
+    char prog[4200];
+    const char *bin = tu_bin(), *slash = strrchr(bin, '/');
+    snprintf(prog, sizeof prog, "%.*sfacesearchd",
+             slash ? (int)(slash + 1 - bin) : 0, bin);
+    char *argv[24] = { prog, "--gallery", s->gal, "--socket", s->sock };
+    int n = 5;
+    for (int i = 0; extra && extra[i] && n < 23; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+    static int hooked;
+    if (!hooked++)
+        atexit(services_at_exit);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* its own group, to be stopped whole; gone with the test if the
+         * test dies before its teardown */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        int log = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                       0600);
+        int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (getppid() != parent || log < 0 || nul < 0 || dup2(nul, 0) < 0 ||
+            dup2(log, 1) < 0 || dup2(log, 2) < 0)
+            _exit(127);
+        execv(prog, argv);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    s->pid = pid;
+    s->owner = parent;
+    /* the model and the matrix load first: seconds, more under ASan */
+    int status;
+    for (int i = 0; i < 120 * 100; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            s->pid = 0;
+            char *log = tu_service_log(gal);
+            ck_abort_msg("facesearchd for %s did not start: %s", gal, log);
+        }
+        if (accepts(s->sock))
+            return s->sock;
+        usleep(10000);
+    }
+    service_end(s, 0);
+    ck_abort_msg("facesearchd for %s did not listen within 120 s", gal);
+    return NULL;
+}
+
+void tu_service_stop(const char *gal)
+{
+    service *s = service_of(gal);
+    if (s)
+        service_end(s, 5);
+}
+
+void tu_service_kill(const char *gal)
+{
+    service *s = service_of(gal);
+    ck_assert_msg(s && s->pid, "no service for %s", gal);
+    service_end(s, 0);
+}
+
+char *tu_service_log(const char *gal)
+{
+    service *s = service_of(gal);
+    size_t len;
+    char *log = s ? tu_read(s->log, &len) : NULL;
+    return log ? log : strdup("");
+}
+
+/* Commands that run on the user's side, never in the service: init
+ * makes the gallery that a service then serves. */
+static int runs_locally(const char *cmd)
+{
+    static const char *const local[] = { "init", "detect", "embed", "eval",
+                                         "bench", NULL };
+    for (int i = 0; local[i]; i++)
+        if (strcmp(cmd, local[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int tu_run_on(const char *gal, const char *input, char **out, char **err,
               const char *const args[])
 {
@@ -591,11 +825,15 @@ int tu_run_on(const char *gal, const char *input, char **out, char **err,
     int n = 1;
     for (; args[n - 1] && n < 36; n++)
         argv[n] = (char *)args[n - 1];
-    argv[n++] = "--gallery";
-    argv[n++] = (char *)gal;
+    if (service_mode && !runs_locally(args[0])) {
+        argv[n++] = "--socket";
+        argv[n++] = (char *)tu_service_start(gal, NULL);
+    } else {
+        argv[n++] = "--gallery";
+        argv[n++] = (char *)gal;
+    }
     argv[n] = NULL;
-    return input ? tu_run_input(input, argv, out, err)
-                 : tu_run(argv, out, err);
+    return run_captured(NULL, tu_bin(), input, argv, out, err);
 }
 
 void tu_expect_on(const char *gal, int want, const char *what,

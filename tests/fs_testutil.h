@@ -69,6 +69,18 @@ int tu_run_input(const char *input, char *const argv[], char **out,
 int tu_run_prefixed(char *const prefix[], char *const argv[], char **out,
                     char **err);
 
+/* The same behind a prefix (or NULL) with stdin holding input (or
+ * nothing). */
+int tu_run_full(char *const prefix[], const char *input, char *const argv[],
+                char **out, char **err);
+/* A run of the binary as tu_run_full, in the background: tu_start starts
+ * it, tu_finish waits for it and returns what tu_run_full would (and
+ * frees p). */
+typedef struct tu_proc tu_proc;
+tu_proc *tu_start(char *const prefix[], const char *input,
+                  char *const argv[]);
+int      tu_finish(tu_proc *p, char **out, char **err);
+
 /* The same for another program, e.g. a peer (argv[0] ignored). */
 int tu_run_program(const char *prog, char *const argv[], char **out,
                    char **err);
@@ -89,8 +101,30 @@ void tu_expect_refusal(int status, int want, const char *out,
         free(e_);                                                         \
     } while (0)
 
-/* facesearch ARGS --gallery gal, stdin holding input (or nothing): the
- * exit status, *out and *err as tu_run (freed by the caller). */
+/* The gallery service, facesearchd (the one beside $FACESEARCH_BIN).
+ * tu_service_start starts it for gal when none of this test's serves
+ * it, with --gallery gal --socket <scratch>/svc-N.sock and the extra
+ * options (NULL-terminated, or NULL), in its own process group, its
+ * standard error in <scratch>/svc-N.log; it returns once the socket
+ * accepts, with the socket's path (the same across restarts).  The
+ * test's teardown (tu_tmp_teardown) stops every service it started, as
+ * does the test's exit.  tu_service_stop: SIGTERM to the group, SIGKILL
+ * after 5 s, reaped (nothing when none runs); tu_service_kill: SIGKILL
+ * to the whole group at once, as a crash would.  tu_service_log: what
+ * the service logged so far (malloc'd). */
+const char *tu_service_start(const char *gal, const char *const extra[]);
+void        tu_service_stop(const char *gal);
+void        tu_service_kill(const char *gal);
+char       *tu_service_log(const char *gal);
+/* Service mode (off at each test's end): tu_run_on, tu_expect_on,
+ * tu_login and tu_add_user reach the gallery through its service
+ * (--socket, the service started on first use) rather than in this
+ * process (--gallery); init and the engine commands still run here. */
+void        tu_service_mode(int on);
+
+/* facesearch ARGS --gallery gal (or --socket, in service mode), stdin
+ * holding input (or nothing): the exit status, *out and *err as tu_run
+ * (freed by the caller). */
 int  tu_run_on(const char *gal, const char *input, char **out, char **err,
                const char *const args[]);
 /* Exit status `want` and `what` in the output (stdout, or stderr when
@@ -132,7 +166,8 @@ int  tu_write_gif(const char *path, int frames);
 
 /* A new gallery at gal made by `facesearch init` under profile (a name
  * or a file) with administrator admin, who is then logged in (the
- * session lives in the test's scratch directory). */
+ * session lives in the test's scratch directory).  Init runs in this
+ * process; a service of that path is stopped first. */
 void tu_init_gallery_as(const char *gal, const char *profile,
                         const char *admin);
 /* The same under detroit (its failed-login pause cut to 0.1 s) with

@@ -48,7 +48,7 @@
 
 typedef struct service {
     const char      *gallery, *socket, *key_file, *model;
-    long             max_clients, max_seconds;
+    long             max_clients, max_seconds, answer_seconds;
     int              listen_fd;
     int              bound;       /* we made the socket file (not systemd) */
     char             id[80];      /* the gallery's id */
@@ -269,7 +269,7 @@ static int serve(service *s, int sock)
         say("cannot tell who connected: %s", strerror(errno));
         return 1;
     }
-    set_timeouts(sock, ANSWER_SECONDS);
+    set_timeouts(sock, (int)s->answer_seconds);
     fs_detail d = { "" };
     fs_wire_msg hello = { .type = FS_W_HELLO, .version = FS_WIRE_VERSION,
                           .text = s->id }, run;
@@ -534,7 +534,7 @@ static void usage(FILE *f)
         "file, and runs\nthe facesearch commands of many people at once\n\n"
         "usage: facesearchd [--gallery DIR] [--socket PATH] [--key-file PATH]"
         "\n                   [--model FILE] [--max-clients N] "
-        "[--max-seconds S]\n\n"
+        "[--max-seconds S]\n                   [--answer-seconds S]\n\n"
         "options:\n"
         "  --gallery DIR     the gallery (default $FACESEARCH_GALLERY, else "
         DEFAULT_GALLERY ")\n"
@@ -550,6 +550,9 @@ static void usage(FILE *f)
         "are turned away\n"
         "  --max-seconds S   a command's time limit (default 86400; 0: "
         "none)\n"
+        "  --answer-seconds S  how long a client may take to send its "
+        "command or\n"
+        "                    answer a question (default 30)\n"
         "  --help            show this help\n\n"
         "Run it under its own system account, the only one that can read "
         "the gallery\nand its key file (make install sets this up).  Users "
@@ -601,6 +604,9 @@ static int parse(service *s, int argc, char **argv)
         } else if (strcmp(o, "--max-seconds") == 0) {
             if (number("max-seconds", v, 0, 30L * 86400, &s->max_seconds))
                 return EXIT_USAGE;
+        } else if (strcmp(o, "--answer-seconds") == 0) {
+            if (number("answer-seconds", v, 1, 3600, &s->answer_seconds))
+                return EXIT_USAGE;
         } else {
             fprintf(stderr, "facesearchd: unknown option '%s'\nTry "
                     "'facesearchd --help'.\n", o);
@@ -640,7 +646,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "facesearchd: %s\n", d.msg);
         return EXIT_INTERNAL;
     }
-    service s = { .max_clients = 64, .max_seconds = 86400, .listen_fd = -1 };
+    service s = { .max_clients = 64, .max_seconds = 86400,
+                  .answer_seconds = ANSWER_SECONDS, .listen_fd = -1 };
     s.gallery = env_or("FACESEARCH_GALLERY", DEFAULT_GALLERY);
     s.socket = env_or("FACESEARCH_SOCKET", FS_SOCKET_DEFAULT);
     s.key_file = env_or("FACESEARCH_KEY_FILE", NULL);

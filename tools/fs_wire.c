@@ -20,7 +20,7 @@ typedef struct out {
 
 static void put(out *o, const void *src, size_t n)
 {
-    if (o->bad)
+    if (o->bad || n == 0)         /* a NULL string is empty: no memcpy */
         return;
     if (o->len + n > o->cap) {
         size_t cap = o->cap ? o->cap : 256;
