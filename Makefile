@@ -187,7 +187,8 @@ lib/libfacesearch.a: $(LIB)
 # engine fails this link rather than slowing every command.
 FRONT_OBJS := $(BUILD)/tools/facesearch.o $(BUILD)/tools/fs_client.o \
               $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_cli.o
-$(FACESEARCH): $(FRONT_OBJS) $(LIB)
+# (order-only: whoever builds the front gets the whole command it runs)
+$(FACESEARCH): $(FRONT_OBJS) $(LIB) | $(FACESEARCH_LOCAL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto) -pthread
 
