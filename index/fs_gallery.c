@@ -882,9 +882,19 @@ static int meta_remac(const fs_gallery *g, MDB_txn *txn, const keyset *ks,
  * or not at all, where flock drops the shared lock first, so that a
  * failed LOCK_NB attempt can leave the handle holding none while another
  * handle's compaction replaces the file under it. */
-static int lock_set(int fd, short type, int wait)
+/* Two bytes of it: the gallery's own (shared by every handle, exclusive
+ * for the one that needs the gallery alone), and a turnstile.  A handle
+ * that wants the gallery alone holds the turnstile exclusive while it
+ * waits, and every opener passes the turnstile (shared, let go at once)
+ * before it takes the gallery's byte: so a steady stream of new handles
+ * (the service's clients) cannot keep a key rotation waiting until it
+ * gives up; the ones already in finish, and the rest wait for it. */
+enum { LOCK_GALLERY = 0, LOCK_TURNSTILE = 1 };
+
+static int lock_set(int fd, short type, int wait, int byte)
 {
-    struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET,
+                        .l_start = byte, .l_len = 1 };
     int r;
     do
         r = fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
@@ -904,7 +914,8 @@ static int lock_open(fs_gallery *g, fs_detail *d)
     if (fd < 0)
         return fs_fail(d, fs_errno_code(errno), "gallery '%s': cannot open "
                        "its lock file: %s", g->dir, strerror(errno));
-    if (lock_set(fd, F_RDLCK, !g->nowait) != 0) {
+    if (lock_set(fd, F_RDLCK, !g->nowait, LOCK_TURNSTILE) != 0 ||
+        lock_set(fd, F_RDLCK, !g->nowait, LOCK_GALLERY) != 0) {
         int e = errno;
         close(fd);
         if (g->nowait && (e == EAGAIN || e == EACCES))
@@ -913,6 +924,7 @@ static int lock_open(fs_gallery *g, fs_detail *d)
         return fs_fail(d, FS_EIO, "gallery '%s': cannot lock it: %s",
                        g->dir, strerror(e));
     }
+    lock_set(fd, F_UNLCK, 0, LOCK_TURNSTILE);
     g->lock_fd = fd;
     return FS_OK;
 }
@@ -977,16 +989,20 @@ int fs_gallery_lock_exclusive(fs_gallery *g, fs_detail *d)
     /* Waiters let go of their shared lock while they wait, or two of
      * them would each hold what the other waits for; with a batch open
      * the environment cannot be let go, so that one only polls. */
-    int dropped = 0, rc = FS_OK;
+    int dropped = 0, rc = FS_OK, turn = 0;
     struct stat before;
     for (int waited = 0; !g->lock_ex; waited += EXCLUSIVE_POLL_MS) {
-        if (lock_set(g->lock_fd, F_WRLCK, 0) == 0) {
+        if (!turn)
+            turn = lock_set(g->lock_fd, F_WRLCK, 0, LOCK_TURNSTILE) == 0;
+        if (turn && lock_set(g->lock_fd, F_WRLCK, 0, LOCK_GALLERY) == 0) {
             g->lock_ex = 1;
             break;
         }
-        if (errno != EAGAIN && errno != EACCES)
-            return fs_fail(d, FS_EIO, "gallery '%s': cannot lock it: %s",
-                           g->dir, strerror(errno));
+        if (errno != EAGAIN && errno != EACCES) {
+            rc = fs_fail(d, FS_EIO, "gallery '%s': cannot lock it: %s",
+                         g->dir, strerror(errno));
+            break;
+        }
         if (waited >= EXCLUSIVE_WAIT_MS) {
             rc = fs_fail(d, FS_EBUSY, "the gallery '%s' is in use by another "
                          "process or handle", g->dir);
@@ -994,14 +1010,16 @@ int fs_gallery_lock_exclusive(fs_gallery *g, fs_detail *d)
         }
         if (!dropped && !g->open_batch && data_file_id(g, &before) == 0) {
             env_let_go(g);
-            dropped = lock_set(g->lock_fd, F_UNLCK, 0) == 0;
+            dropped = lock_set(g->lock_fd, F_UNLCK, 0, LOCK_GALLERY) == 0;
         }
         struct timespec ts = { 0, EXCLUSIVE_POLL_MS * 1000000L };
         nanosleep(&ts, NULL);
     }
+    if (turn)                       /* held or given up: let openers in */
+        lock_set(g->lock_fd, F_UNLCK, 0, LOCK_TURNSTILE);
     if (!dropped)
         return rc;
-    if (!g->lock_ex && lock_set(g->lock_fd, F_RDLCK, 1) != 0)
+    if (!g->lock_ex && lock_set(g->lock_fd, F_RDLCK, 1, LOCK_GALLERY) != 0)
         return fs_fail(d, FS_EIO, "gallery '%s': cannot lock it: %s",
                        g->dir, strerror(errno));
     fs_detail why;
@@ -1014,7 +1032,7 @@ int fs_gallery_lock_exclusive(fs_gallery *g, fs_detail *d)
 void fs_gallery_lock_shared(fs_gallery *g)
 {
     /* Giving up exclusivity cannot conflict with anyone: it holds. */
-    if (g->lock_ex && lock_set(g->lock_fd, F_RDLCK, 0) == 0)
+    if (g->lock_ex && lock_set(g->lock_fd, F_RDLCK, 0, LOCK_GALLERY) == 0)
         g->lock_ex = 0;
 }
 
