@@ -258,6 +258,9 @@ int  fs_session_save(const char *gallery_id,
                      size_t cap, fs_detail *d);
 int  fs_session_drop(const char *gallery_id, char *path, size_t cap,
                      fs_detail *d);
+/* Whether this OS user has a session file for the gallery, sound or not
+ * (what tells "not logged in" from "a session file refused"). */
+int  fs_session_exists(const char *gallery_id);
 
 /* Checks name and password (constant-time, slow hash) and opens a
  * session: FS_EAUTH, one answer with one message, for an unknown user, a

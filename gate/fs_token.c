@@ -113,3 +113,11 @@ int fs_session_drop(const char *id, char *path, size_t cap, fs_detail *d)
                      "file '%s' stays: %s", path, strerror(errno));
     return rc;
 }
+
+int fs_session_exists(const char *id)
+{
+    char path[4200];
+    struct stat st;
+    return session_file(id, path, sizeof path, NULL) == FS_OK &&
+           lstat(path, &st) == 0;
+}

@@ -835,13 +835,9 @@ static void gate_setup_service(void)
 }
 
 /* The gate's tests, in this process or through the service.  Through the
- * service three stay out: G21's names --key-file, which the service
- * refuses from a client by design (it keeps its own key); G13's runs only
- * `detect`, which runs on the user's side and never reaches it; and the
- * forged-session test, whose session file made readable by others is
- * refused in-process as "not a private file" but through the service as
- * "no session" (the client sends no token and keeps why to itself), so
- * it waits for the client to pass the reason on. */
+ * service two stay out: G21's names --key-file, which the service refuses
+ * from a client by design (it keeps its own key); and G13's runs only
+ * `detect`, which runs on the user's side and never reaches it. */
 TCase *tcase_gate(int through_service)
 {
     TCase *tc = tcase_create(through_service ? "gate-through-service"
@@ -855,8 +851,7 @@ TCase *tcase_gate(int through_service)
     tcase_add_test(tc, test_G3_examiner_and_supervisor_need_training);
     tcase_add_test(tc, test_G2_role_checks_on_each_command);
     tcase_add_test(tc, test_G3_disabled_user_can_do_nothing);
-    if (!through_service)
-        tcase_add_test(tc, test_G1_forged_and_ended_sessions_refused);
+    tcase_add_test(tc, test_G1_forged_and_ended_sessions_refused);
     tcase_add_test(tc, test_G1_expired_session_refused);
     tcase_add_test(tc, test_G1_failed_logins_slowed_audited_locked);
     if (!through_service)

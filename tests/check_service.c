@@ -797,9 +797,17 @@ START_TEST(test_wire_decoder_refuses_what_no_encoder_writes)
     f_u8(&f, FS_W_EXIT + 1);
     expect_malformed(&f, "a type past the last");
     f = (frame){ .n = 0 };
-    f_u8(&f, FS_W_RUN); f_u32(&f, 1); f_u32(&f, 4); f_u32(&f, 1);
+    f_u8(&f, FS_W_RUN); f_u32(&f, 1); f_u32(&f, 8); f_u32(&f, 1);
     f_str(&f, "fs", 2);
     expect_malformed(&f, "an unknown RUN flag");
+    f = (frame){ .n = 0 };             /* a token, and a refused one */
+    f_u8(&f, FS_W_RUN); f_u32(&f, 1);
+    f_u32(&f, FS_W_HAS_TOKEN | FS_W_TOKEN_REFUSED);
+    for (int i = 0; i < 8; i++)
+        f_u32(&f, 0);
+    f_u32(&f, 1);
+    f_str(&f, "fs", 2);
+    expect_malformed(&f, "a token both sent and refused");
     f = (frame){ .n = 0 };
     f_u8(&f, FS_W_RUN); f_u32(&f, 1); f_u32(&f, 0); f_u32(&f, 0);
     expect_malformed(&f, "a RUN of no arguments");

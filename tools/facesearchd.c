@@ -102,6 +102,7 @@ typedef struct peer {
     uid_t           uid;
     pthread_mutex_t mu;
     int             has_token;
+    int             token_refused;    /* FS_W_TOKEN_REFUSED */
     uint8_t         token[FS_TOKEN_BYTES];
 } peer;
 
@@ -198,6 +199,10 @@ static int peer_list(void *ctx, const char *dir, fs_cli_entry **out,
 static int token_load(void *ctx, uint8_t token[FS_TOKEN_BYTES], fs_detail *d)
 {
     peer *p = ctx;
+    if (p->token_refused)
+        return fs_fail(d, FS_ESESSION, "your session file for this gallery "
+                       "is not a private file of yours, or is damaged: "
+                       "refused; log in again");
     if (!p->has_token)
         return fs_fail(d, FS_ESESSION, "no session: log in first "
                        "('facesearch login --user NAME')");
@@ -272,7 +277,7 @@ static int serve(service *s, int sock)
     set_timeouts(sock, (int)s->answer_seconds);
     fs_detail d = { "" };
     fs_wire_msg hello = { .type = FS_W_HELLO, .version = FS_WIRE_VERSION,
-                          .text = s->id }, run;
+                          .text = s->id }, run = { .type = 0 };
     int rc = fs_wire_send(sock, &hello, &d);
     if (rc == FS_OK)
         rc = fs_wire_recv(sock, FS_WIRE_RUN_MAX, &run, &d);
@@ -291,6 +296,7 @@ static int serve(service *s, int sock)
     peer p = { .sock = sock, .uid = cred.uid };
     pthread_mutex_init(&p.mu, NULL);
     p.has_token = (run.flags & FS_W_HAS_TOKEN) != 0;
+    p.token_refused = (run.flags & FS_W_TOKEN_REFUSED) != 0;
     memcpy(p.token, run.token, sizeof p.token);
     fs_wipe(run.token, sizeof run.token);
     for (int i = 0; i < 3; i++)
@@ -541,7 +547,7 @@ static void usage(FILE *f)
         "  --socket PATH     where clients connect (default "
         "$FACESEARCH_SOCKET, else\n"
         "                    " FS_SOCKET_DEFAULT "); under systemd, "
-        "the socket unit's\n"
+        "the one the\n                    socket unit passes\n"
         "  --key-file PATH   the gallery's key file (default: where init "
         "put it)\n"
         "  --model FILE      the model file (default $FACESEARCH_MODEL or "

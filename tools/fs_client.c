@@ -274,6 +274,8 @@ static int converse(client *c, int argc, char **argv, int *status,
         run.argv[i] = argv[i];
     if (fs_session_load(c->gallery_id, run.token, NULL) == FS_OK)
         run.flags |= FS_W_HAS_TOKEN;
+    else if (fs_session_exists(c->gallery_id))
+        run.flags |= FS_W_TOKEN_REFUSED;
     for (int i = 0; i < 3; i++)
         run.fds[i] = stream_fd(i);
     run.nfds = 3;

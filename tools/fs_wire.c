@@ -182,7 +182,9 @@ int fs_wire_decode(const uint8_t *p, size_t len, fs_wire_msg *m,
     case FS_W_RUN:
         m->version = get_u32(&r);
         m->flags = get_u32(&r);
-        if (m->flags & ~(uint32_t)(FS_W_HAS_TOKEN | FS_W_HAS_TTY))
+        if ((m->flags & ~(uint32_t)(FS_W_HAS_TOKEN | FS_W_HAS_TTY |
+                                    FS_W_TOKEN_REFUSED)) ||
+            ((m->flags & FS_W_HAS_TOKEN) && (m->flags & FS_W_TOKEN_REFUSED)))
             r.bad = 1;
         if (m->flags & FS_W_HAS_TOKEN)
             get(&r, m->token, sizeof m->token);

@@ -47,8 +47,10 @@ enum {
     FS_W_LIST, FS_W_SAVE, FS_W_DROP, FS_W_REPLY, FS_W_EXIT
 };
 
-/* RUN's flags: which of the user's descriptors came with it. */
-enum { FS_W_HAS_TOKEN = 1, FS_W_HAS_TTY = 2 };
+/* RUN's flags: what came with it.  TOKEN_REFUSED: the user has a
+ * session file for the gallery, but not a private, sound one of theirs,
+ * so the gate refuses the session as it does in-process. */
+enum { FS_W_HAS_TOKEN = 1, FS_W_HAS_TTY = 2, FS_W_TOKEN_REFUSED = 4 };
 
 typedef struct fs_wire_entry {
     const char *name;
