@@ -142,23 +142,11 @@ static int ask(peer *p, int type, const char *path, const uint8_t *token,
         *fd = r.fds[0];
         r.fds[0] = -1;
     }
-    if (rc == FS_OK && list) {
-        size_t bytes = 0;
-        for (size_t i = 0; i < r.nentries; i++)
-            bytes += strlen(r.entries[i].name) + 1;
-        fs_cli_entry *e = malloc(r.nentries * sizeof *e + bytes + 1);
-        if (!e)
-            rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", path);
-        char *blob = e ? (char *)(e + r.nentries) : NULL;
-        for (size_t i = 0; e && i < r.nentries; i++) {
-            size_t k = strlen(r.entries[i].name) + 1;
-            memcpy(blob, r.entries[i].name, k);
-            e[i] = (fs_cli_entry){ blob, r.entries[i].is_dir };
-            blob += k;
-        }
-        *list = e;
+    if (rc == FS_OK && list && fs_cli_entries_copy(r.entries, r.nentries,
+                                                   list) != FS_OK)
+        rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", path);
+    else if (rc == FS_OK && list)
         *n = r.nentries;
-    }
     if (rc == FS_OK && where)
         snprintf(where, cap, "%s", r.text);
     fs_wire_clear(&r);

@@ -570,6 +570,25 @@ int fs_cli_read(const fs_args *a, const char *path, size_t max,
     return fs_read_file_as(fl ? &fl->open : NULL, path, max, buf, len, d);
 }
 
+int fs_cli_entries_copy(const fs_cli_entry *src, size_t n, fs_cli_entry **out)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(src[i].name) + 1;
+    fs_cli_entry *e = malloc(n * sizeof *e + bytes + 1);
+    if (!e)
+        return FS_ENOMEM;
+    char *blob = (char *)(e + n);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(src[i].name) + 1;
+        memcpy(blob, src[i].name, k);
+        e[i] = (fs_cli_entry){ blob, src[i].is_dir };
+        blob += k;
+    }
+    *out = e;
+    return FS_OK;
+}
+
 int fs_cli_list(const fs_args *a, const char *dir, fs_cli_entry **out,
                 size_t *n, fs_detail *d)
 {

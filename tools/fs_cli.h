@@ -17,6 +17,7 @@
 
 #include "../engine/facesearch.h"
 #include "../engine/base/fs_file.h"
+#include "fs_wire.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
@@ -30,11 +31,11 @@ typedef struct fs_opt {
 
 typedef struct fs_args fs_args;
 
-/* An entry of a directory a person named (fs_cli_list). */
-typedef struct fs_cli_entry {
-    const char *name;
-    int         is_dir;
-} fs_cli_entry;
+/* An entry of a directory a person named (fs_cli_list): the one shape
+ * the protocol carries too. */
+typedef fs_wire_entry fs_cli_entry;
+/* n entries copied into one block, names and all (free() it). */
+int fs_cli_entries_copy(const fs_cli_entry *src, size_t n, fs_cli_entry **out);
 
 /* How a command reaches the files its user named when it runs in the
  * service for them: each opened or made by the user's own client, with

@@ -48,8 +48,8 @@ int fs_cli_list_local(const char *dir, fs_cli_entry **out, size_t *n,
     if (!dp)
         return fs_fail(d, fs_errno_code(errno), "cannot read '%s': %s", dir,
                        strerror(errno));
-    /* names first, in a growing block; the entries' pointers are set once
-     * it has stopped moving */
+    /* names first, in a growing block: entries can point into it only
+     * once it has stopped moving */
     char *names = NULL;
     size_t used = 0, cap = 0, count = 0;
     unsigned char *dirs = NULL;
@@ -91,25 +91,22 @@ int fs_cli_list_local(const char *dir, fs_cli_entry **out, size_t *n,
         rc = fs_fail(d, fs_errno_code(errno), "cannot read '%s': %s", dir,
                      strerror(errno));
     closedir(dp);
-    fs_cli_entry *list = NULL;
-    if (rc == FS_OK) {
-        list = malloc(count * sizeof *list + used + 1);
-        if (!list)
-            rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
+    /* the names have stopped moving: entries over them, then one block */
+    fs_cli_entry *view = rc == FS_OK && count ? malloc(count * sizeof *view)
+                                              : NULL;
+    if (rc == FS_OK && count && !view)
+        rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
+    for (size_t i = 0, off = 0; view && i < count; i++) {
+        view[i] = (fs_cli_entry){ names + off, dirs[i] };
+        off += strlen(names + off) + 1;
     }
+    if (rc == FS_OK && fs_cli_entries_copy(view, count, out) != FS_OK)
+        rc = fs_fail(d, FS_ENOMEM, "no memory to list '%s'", dir);
     if (rc == FS_OK) {
-        char *blob = (char *)(list + count);
-        if (used)
-            memcpy(blob, names, used);
-        for (size_t i = 0, off = 0; i < count; i++) {
-            list[i].name = blob + off;
-            list[i].is_dir = dirs[i];
-            off += strlen(blob + off) + 1;
-        }
-        qsort(list, count, sizeof *list, by_entry_name);
-        *out = list;
+        qsort(*out, count, sizeof **out, by_entry_name);
         *n = count;
     }
+    free(view);
     free(names);
     free(dirs);
     return rc;
@@ -136,7 +133,7 @@ static int connect_to(const char *path, int *sock, fs_detail *d)
 }
 
 static void reply(client *c, int code, const char *text, int fd,
-                  const fs_wire_entry *e, size_t n)
+                  const fs_cli_entry *e, size_t n)
 {
     fs_wire_msg m = { .type = FS_W_REPLY, .code = code, .text = text,
                       .entries = (fs_wire_entry *)e, .nentries = n };
@@ -214,14 +211,7 @@ static void serve_list(client *c, const char *dir)
     size_t n = 0;
     fs_detail d = { "" };
     int rc = fs_cli_list_local(dir, &e, &n, &d);
-    /* fs_cli_entry and fs_wire_entry have one shape; copied, not cast */
-    fs_wire_entry *w = rc == FS_OK && n ? malloc(n * sizeof *w) : NULL;
-    if (rc == FS_OK && n && !w)
-        rc = fs_fail(&d, FS_ENOMEM, "no memory to list '%s'", dir);
-    for (size_t i = 0; w && i < n; i++)
-        w[i] = (fs_wire_entry){ e[i].name, e[i].is_dir };
-    reply(c, rc, rc == FS_OK ? "" : d.msg, -1, w, rc == FS_OK ? n : 0);
-    free(w);
+    reply(c, rc, rc == FS_OK ? "" : d.msg, -1, e, rc == FS_OK ? n : 0);
     free(e);
 }
 
