@@ -444,6 +444,56 @@ START_TEST(test_cli_front_routes_as_the_whole_command)
 }
 END_TEST
 
+/* facesearchd's own bad input: an unknown option, a bad number, a
+ * missing value, a gallery that is not there; each a clear message and
+ * status 2, and no socket left behind (issue 13). */
+START_TEST(test_cli_service_bad_options_refused)
+{
+    char daemon[4200];
+    snprintf(daemon, sizeof daemon, "%s", tu_bin());
+    char *slash = strrchr(daemon, '/');
+    ck_assert_ptr_nonnull(slash);
+    snprintf(slash + 1, sizeof daemon - (size_t)(slash + 1 - daemon),
+             "facesearchd");
+    char *sock = (char *)tu_path(tu_tmp, "sock");
+    char *gal = (char *)tu_path(tu_tmp, "no-gallery");
+    static const struct { const char *what; char *args[6]; } bad[] = {
+        { "unknown option '--frobnicate'", { "--frobnicate", "1" } },
+        { "--max-clients must be a whole number",
+          { "--max-clients", "many" } },
+        { "--max-seconds must be a whole number",
+          { "--max-seconds", "-1" } },
+        { "no value for option", { "--socket" } },
+        { "unexpected argument", { "gallery" } },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *argv[8] = { "facesearchd" };
+        for (int k = 0; k < 6 && bad[i].args[k]; k++)
+            argv[k + 1] = bad[i].args[k];
+        char *out, *err;
+        int st = tu_run_program(daemon, argv, &out, &err);
+        ck_assert_msg(st == 2 && strstr(err, bad[i].what), "%s: %d '%s'",
+                      bad[i].what, st, err);
+        free(out);
+        free(err);
+    }
+    char *argv[] = { "facesearchd", "--gallery", gal, "--socket", sock,
+                     NULL };
+    char *out, *err;
+    int st = tu_run_program(daemon, argv, &out, &err);
+    ck_assert_msg(st == 2 && strstr(err, "cannot start") &&
+                  strstr(err, "no-gallery"), "%d '%s'", st, err);
+    ck_assert_int_ne(access(sock, F_OK), 0);
+    free(out);
+    free(err);
+    char *help[] = { "facesearchd", "--help", NULL };
+    ck_assert_int_eq(tu_run_program(daemon, help, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: facesearchd"));
+    free(out);
+    free(err);
+}
+END_TEST
+
 /* Every command answers --help with its usage, on stdout, status 0. */
 START_TEST(test_cli_help_on_every_command)
 {
@@ -494,6 +544,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_missing_model_is_internal_error);
     tcase_add_test(tc, test_cli_help_on_every_command);
     tcase_add_test(tc, test_cli_front_routes_as_the_whole_command);
+    tcase_add_test(tc, test_cli_service_bad_options_refused);
     tcase_add_test(tc, test_cli_gallery_of_another_user_points_to_the_service);
     suite_add_tcase(s, tc);
     /* five landmark-model loads (the bench's, the reference's, a cold
