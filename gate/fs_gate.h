@@ -545,7 +545,13 @@ typedef struct fs_request {
     int      evidence;              /* its probes are kept (G12) */
     uint32_t searches, rejections;  /* released lists; unfit probes (G13) */
     char     last_rejection[256];   /* the quality reasons (G13) */
+    int      positive_id;           /* G17: FS_POSITIVE_* */
+    char     outcome_by[FS_USER_MAX];
+    int64_t  outcome_time;
 } fs_request;
+
+/* G17: whether the lead led to a positive identification. */
+enum { FS_POSITIVE_UNKNOWN = 0, FS_POSITIVE_YES = 1, FS_POSITIVE_NO = 2 };
 
 /* The rules a form meets whatever the gallery holds, for profile p: every
  * G4 field present and well formed (FS_EINVAL naming the field), no
@@ -642,6 +648,197 @@ const char *fs_candidates_request_id(const fs_candidates *c);
 /* The profile's disclaimer, which every output of the list carries (G11). */
 const char *fs_candidates_disclaimer(const fs_candidates *c);
 void        fs_candidates_free(fs_candidates *c);
+
+/* ---- review and corroboration (G14) ----------------------------------------- */
+
+/* A lead: one candidate of a released list that an examiner proposes,
+ * after a visual comparison, for corroboration by distinct people, as
+ * many as the profile in force when it was proposed requires (detroit:
+ * the proposer and one more examiner, then a supervisor).  Every step is
+ * a sign-off (who, unit, when, the note on how they concluded), checked
+ * inside the verb and committed with its audit entry. */
+#define FS_NOTE_MIN      10             /* characters of a sign-off's note */
+#define FS_NOTE_MAX      1024
+#define FS_SIGNOFFS_MAX  16
+
+enum { FS_LEAD_PROPOSED = 0, FS_LEAD_APPROVED = 1, FS_LEAD_REJECTED = 2 };
+enum { FS_SIGN_PROPOSE = 0, FS_SIGN_CORROBORATE = 1, FS_SIGN_APPROVE = 2,
+       FS_SIGN_REJECT = 3 };
+
+typedef struct fs_signoff {
+    int     kind;                       /* FS_SIGN_* */
+    char    user[FS_USER_MAX];
+    char    unit[FS_FIELD_MAX];
+    int64_t time;                       /* unix seconds */
+    char    note[FS_NOTE_MAX];
+} fs_signoff;
+
+typedef struct fs_lead {
+    char       id[FS_ID_MAX];           /* "L7" */
+    char       request[FS_ID_MAX];
+    char       search[FS_ID_MAX];
+    char       subject[FS_SUBJECT_MAX];
+    int        rank;                    /* in the search's list */
+    float      score;
+    int        state;                   /* FS_LEAD_* */
+    int        examiners_needed;        /* corroborating examiners, besides
+                                           the proposer (profile's
+                                           review.examiners) */
+    int        supervisors_needed;      /* review.supervisors */
+    size_t     n_signoffs;
+    fs_signoff signoffs[FS_SIGNOFFS_MAX];   /* in order; [0] proposes */
+} fs_lead;
+
+/* Proposes candidate subject of released search as a lead (trained
+ * examiner): the search released a list (not an image rejection) for a
+ * request still open, the subject is on that list, and no other lead of
+ * the request is still proposed.  id receives "L<n>". */
+int  fs_review_propose(fs_gate *g, const char *search, const char *subject,
+                       const char *note, char id[FS_ID_MAX], fs_detail *d);
+/* An independent examiner's corroboration (trained examiner; not the
+ * proposer, not one who signed this lead already: FS_DENIED naming G14). */
+int  fs_review_corroborate(fs_gate *g, const char *lead, const char *note,
+                           fs_detail *d);
+/* A supervisor's sign-off (trained supervisor, nobody who signed the lead
+ * already): approve needs the profile's corroborations first; the lead is
+ * approved once the profile's supervisors have approved.  reject ends the
+ * lead; the request may then have another proposal. */
+int  fs_review_approve(fs_gate *g, const char *lead, const char *note,
+                       fs_detail *d);
+int  fs_review_reject(fs_gate *g, const char *lead, const char *note,
+                      fs_detail *d);
+/* 1 when the lead has every sign-off its profile asks for (approved). */
+int  fs_lead_complete(const fs_lead *l);
+/* A lead (examiner, supervisor, auditor; the requester of its request),
+ * read on the trail: FS_NOTFOUND. */
+int  fs_lead_get(fs_gate *g, const char *id, fs_lead *l, fs_detail *d);
+/* The leads of a request (NULL: all), in order; an array the caller
+ * frees. */
+int  fs_lead_list(fs_gate *g, const char *request, fs_lead **out, size_t *n,
+                  fs_detail *d);
+const char *fs_lead_state_name(int state);      /* "proposed", ... */
+const char *fs_signoff_kind_name(int kind);     /* "proposed", ... */
+
+/* ---- reports, dissemination, outcome (G15-G17) -------------------------------- */
+
+enum { FS_REPORT_LEAD = 1,              /* possible-match report */
+       FS_REPORT_NO_MATCH = 2,          /* no candidate was found */
+       FS_REPORT_REJECTION = 3 };       /* the probe was unfit (G13) */
+/* "lead", "no-match", "rejection" <-> FS_REPORT_*: FS_EINVAL. */
+int         fs_report_kind_parse(const char *s, int *kind);
+const char *fs_report_kind_name(int kind);
+
+/* A report as issued: what it says is fixed when it is issued (the
+ * disclaimer of the profile then in force, the sign-offs). */
+typedef struct fs_report {
+    char       id[FS_ID_MAX];           /* "P3" */
+    int        kind;                    /* FS_REPORT_* */
+    fs_request request;                 /* as it stood when issued */
+    fs_lead    lead;                    /* FS_REPORT_LEAD */
+    char       reasons[256];            /* FS_REPORT_REJECTION: G13's */
+    char       disclaimer[1024];        /* G11 */
+    char       issued_by[FS_USER_MAX];
+    int64_t    issued;                  /* unix seconds */
+    uint32_t   releases;                /* disseminations recorded (G16) */
+} fs_report;
+
+/* Issues (or, when issued already, returns again) the report of kind
+ * for ref, a lead ("L7") or a request ("R3") (examiner, supervisor):
+ * a lead report only for a lead with every sign-off of its profile (G14,
+ * G15: FS_DENIED naming what is missing); a no-match report for a
+ * request that had a released list and has no approved lead; a rejection
+ * report for a request whose probe was found unfit.  Audited. */
+int  fs_report_issue(fs_gate *g, int kind, const char *ref,
+                     char id[FS_ID_MAX], fs_detail *d);
+/* A report (examiner, supervisor, auditor; the requester of its
+ * request), read on the trail. */
+int  fs_report_get(fs_gate *g, const char *id, fs_report *r, fs_detail *d);
+/* The images a report shows, in buffers the caller wipes and frees: the
+ * probe the lead's search used, and the candidate's mugshot (FS_REPORT_LEAD
+ * only; either may be NULL). */
+int  fs_report_images(fs_gate *g, const char *id, uint8_t **probe,
+                      size_t *probe_len, uint8_t **mugshot,
+                      size_t *mugshot_len, fs_detail *d);
+
+/* G16: one release of a report, recorded. */
+enum { FS_MANNER_EMAIL = 1, FS_MANNER_PHONE = 2, FS_MANNER_IN_PERSON = 3 };
+typedef struct fs_release {
+    char    id[FS_ID_MAX];              /* "D4" */
+    char    report[FS_ID_MAX];
+    char    request[FS_ID_MAX];
+    char    to[FS_FIELD_MAX];           /* the recipient */
+    int     manner;                     /* FS_MANNER_* */
+    char    detail[FS_FIELD_MAX];       /* address, number or witness */
+    char    by[FS_USER_MAX];
+    int64_t time;
+} fs_release;
+/* "email:ADDR", "phone:NUMBER", "in-person:WITNESS": FS_EINVAL naming
+ * what is wrong. */
+int  fs_manner_parse(const char *s, int *manner, char *detail, size_t cap,
+                     fs_detail *d);
+const char *fs_manner_name(int manner);         /* "email", ... */
+/* Records a release of report to a recipient (examiner, supervisor).
+ * id receives "D<n>". */
+int  fs_report_disseminate(fs_gate *g, const char *report, const char *to,
+                           const char *manner, char id[FS_ID_MAX],
+                           fs_detail *d);
+/* The releases of a report (NULL: all), in order. */
+int  fs_release_list(fs_gate *g, const char *report, fs_release **out,
+                     size_t *n, fs_detail *d);
+/* G17: the requester who filed request (or a supervisor) records whether
+ * its lead led to a positive identification (FS_POSITIVE_YES/NO). */
+int  fs_request_outcome(fs_gate *g, const char *request, int positive_id,
+                        fs_detail *d);
+
+/* ---- oversight (G19) --------------------------------------------------------- */
+
+#define FS_STATS_CRIMES_MAX 32
+#define FS_STATS_RULES      21
+
+/* Figures for [from, to), counted from the records and the trail so that
+ * they add up: every request filed in the period is in exactly one of
+ * open / closed by outcome; violations are the trail's refusals, by the
+ * rule (G1..G21) their reason names. */
+typedef struct fs_stats {
+    int64_t  from, to;                  /* unix seconds */
+    uint64_t requests_filed;
+    uint64_t requests_open;
+    uint64_t requests_closed[4];        /* by FS_OUTCOME_* (0 unused) */
+    uint64_t requests_fulfilled;        /* closed with a lead or no-candidate */
+    struct { char crime[64]; uint64_t requests; } crimes[FS_STATS_CRIMES_MAX];
+    size_t   n_crimes;
+    uint64_t searches_released, searches_rejected;
+    uint64_t leads_proposed, leads_approved, leads_rejected;
+    uint64_t reports[4];                /* by FS_REPORT_* (0 unused) */
+    uint64_t releases;
+    uint64_t positive_yes, positive_no;
+    uint64_t refusals;                  /* every refusal on the trail */
+    uint64_t violations[FS_STATS_RULES + 1];   /* [k]: refusals naming Gk;
+                                                  [0]: naming no rule */
+} fs_stats;
+/* (admin, auditor; read on the trail). */
+int  fs_stats_count(fs_gate *g, int64_t from, int64_t to, fs_stats *s,
+                    fs_detail *d);
+
+/* The monthly compliance audit (G19): n searches drawn at random, by a
+ * generator seeded with seed (the same seed, month and records draw the
+ * same sample), from the searches made in [from, to); each with the
+ * trail entries that name it. */
+typedef struct fs_sample_item {
+    char     search[FS_ID_MAX];
+    char     request[FS_ID_MAX];
+    char     case_no[FS_FIELD_MAX];
+    char     crime[64];
+    char     examiner[FS_USER_MAX];
+    int64_t  time;
+    int      released;                  /* 0: image rejection */
+    size_t   n_entries;
+    fs_audit_record *entries;           /* the trail's, about this search */
+} fs_sample_item;
+int  fs_audit_sample(fs_gate *g, int64_t from, int64_t to, size_t n,
+                     uint64_t seed, fs_sample_item **out, size_t *n_out,
+                     uint64_t *population, fs_detail *d);
+void fs_audit_sample_free(fs_sample_item *items, size_t n);
 
 /* Removes the probes past the profile's retention, except those of
  * requests held as evidence (G12; admin).  With dry_run nothing is

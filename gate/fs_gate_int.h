@@ -16,6 +16,10 @@
  *   GT_SEARCHES  search number (u64 BE) -> sealed search: its request,
  *                model, k and list, or its image rejection (G9-G13)
  *   GT_PROBES    search number (u64 BE) -> sealed probe image (G12)
+ *   GT_LEADS     lead number (u64 BE) -> sealed lead and its sign-offs
+ *                (G14)
+ *   GT_REPORTS   report number (u64 BE) -> sealed report as issued (G15)
+ *   GT_RELEASES  release number (u64 BE) -> sealed release (G16)
  * Table numbers are stored; they are only ever appended.  Sealed records
  * are AES-256-GCM under the data key, bound to their table and key.
  */
@@ -26,7 +30,8 @@
 #include "../engine/base/fs_pack.h"
 
 enum { GT_META = 1, GT_USERS = 2, GT_SESSIONS = 3, GT_AUDIT = 4,
-       GT_AGENCIES = 5, GT_REQUESTS = 6, GT_SEARCHES = 7, GT_PROBES = 8 };
+       GT_AGENCIES = 5, GT_REQUESTS = 6, GT_SEARCHES = 7, GT_PROBES = 8,
+       GT_LEADS = 9, GT_REPORTS = 10, GT_RELEASES = 11 };
 
 #define GATE_ID_BYTES 16
 
@@ -239,6 +244,52 @@ int  gate_request_get(fs_gate *g, fs_gallery_batch *b, const char *id,
                       fs_request *r, fs_detail *d);
 int  gate_request_put(fs_gate *g, fs_gallery_batch *b, const fs_request *r,
                       fs_detail *d);
+/* Searches (fs_search.c), as stored: who searched, when, for which
+ * request, and the released list or the image rejection's reasons. */
+typedef struct gate_search {
+    char     id[FS_ID_MAX];
+    char     request[FS_ID_MAX];
+    uint64_t request_seq;
+    char     examiner[FS_USER_MAX];
+    int64_t  time;                    /* unix seconds */
+    int      released;                /* 0: an image rejection (G13) */
+    char     model[64];
+    int      k, face;
+    uint8_t  probe_sha256[FS_SHA256_BYTES];
+    char     reasons[256];
+    size_t   n;
+    fs_candidate list[];
+} gate_search;
+/* A search record opened (gate_walk_sealed's rec and bytes): FS_ETAMPER
+ * when damaged.  Freed with gate_search_free. */
+int  gate_search_unpack(const fs_record *rec, const uint8_t *v, size_t len,
+                        gate_search **out, fs_detail *d);
+int  gate_search_get(fs_gate *g, fs_gallery_batch *b, const char *id,
+                     gate_search **out, fs_detail *d);
+void gate_search_free(gate_search *s);
+/* The probe of search s, in a buffer the caller wipes and frees:
+ * FS_NOTFOUND once purged (G12). */
+int  gate_probe_get(fs_gate *g, fs_gallery_batch *b, const gate_search *s,
+                    uint8_t **bytes, size_t *len, fs_detail *d);
+/* Every lead (fs_review.c), report and release (fs_report.c) in the
+ * batch, oldest first, for the oversight figures (fs_stats.c); fn
+ * returning non-zero stops the walk with that value. */
+int  gate_leads_each(fs_gate *g, fs_gallery_batch *b,
+                     int (*fn)(void *ctx, const fs_lead *l), void *ctx,
+                     fs_detail *d);
+int  gate_reports_each(fs_gate *g, fs_gallery_batch *b,
+                       int (*fn)(void *ctx, const fs_report *r), void *ctx,
+                       fs_detail *d);
+int  gate_releases_each(fs_gate *g, fs_gallery_batch *b,
+                        int (*fn)(void *ctx, const fs_release *r),
+                        void *ctx, fs_detail *d);
+/* Leads (fs_review.c): a lead in the batch, and what a request's leads
+ * allow (the close of a request, a report): how many are proposed (still
+ * in review) and approved. */
+int  gate_lead_get(fs_gate *g, fs_gallery_batch *b, const char *id,
+                   fs_lead *l, fs_detail *d);
+int  gate_leads_of(fs_gate *g, fs_gallery_batch *b, const char *request,
+                   unsigned *proposed, unsigned *approved, fs_detail *d);
 /* Probes (fs_search.c): removes every probe of a request (G12). */
 int  gate_probes_drop(fs_gallery_batch *b, const char *request,
                       uint64_t *n, fs_detail *d);

@@ -203,6 +203,113 @@ int gate_probes_drop(fs_gallery_batch *b, const char *request, uint64_t *n,
     return FS_OK;
 }
 
+int gate_search_unpack(const fs_record *rec, const uint8_t *v, size_t len,
+                       gate_search **out, fs_detail *d)
+{
+    fs_rbuf rb = { v, len, 0, 0 };
+    gate_search h;
+    memset(&h, 0, sizeof h);
+    uint64_t version = fs_rbuf_u64(&rb);
+    fs_rbuf_str(&rb, h.id, sizeof h.id);
+    fs_rbuf_str(&rb, h.request, sizeof h.request);
+    fs_rbuf_str(&rb, h.examiner, sizeof h.examiner);
+    h.time = (int64_t)fs_rbuf_u64(&rb);
+    h.released = fs_rbuf_u64(&rb) == SEARCH_RELEASED;
+    fs_rbuf_str(&rb, h.model, sizeof h.model);
+    h.k = (int)fs_rbuf_u64(&rb);
+    h.face = (int)(int64_t)fs_rbuf_u64(&rb);
+    fs_rbuf_get(&rb, h.probe_sha256, sizeof h.probe_sha256);
+    fs_rbuf_str(&rb, h.reasons, sizeof h.reasons);
+    uint64_t n = fs_rbuf_u64(&rb);
+    if (rb.bad || version != SEARCH_VERSION || rec->klen != 8 ||
+        n > FS_RANK_MAX_K ||
+        gate_id_parse(h.request, 'R', &h.request_seq, NULL) != FS_OK)
+        return fs_fail(d, FS_ETAMPER, "search record %llu is damaged",
+                       (unsigned long long)gate_seq_of(rec->key));
+    gate_search *s = malloc(sizeof *s + (size_t)n * sizeof s->list[0]);
+    if (!s)
+        return fs_fail(d, FS_ENOMEM, "no memory for a search record");
+    *s = h;
+    s->n = (size_t)n;
+    for (size_t i = 0; i < s->n; i++) {
+        s->list[i].rank = (int)i + 1;
+        fs_rbuf_str(&rb, s->list[i].subject, sizeof s->list[i].subject);
+        uint32_t bits = (uint32_t)fs_rbuf_u64(&rb);
+        memcpy(&s->list[i].score, &bits, sizeof bits);
+    }
+    if (rb.bad) {
+        gate_search_free(s);
+        return fs_fail(d, FS_ETAMPER, "search record %llu is damaged",
+                       (unsigned long long)gate_seq_of(rec->key));
+    }
+    *out = s;
+    return FS_OK;
+}
+
+void gate_search_free(gate_search *s)
+{
+    if (s)
+        fs_wipe(s, sizeof *s + s->n * sizeof s->list[0]);
+    free(s);
+}
+
+int gate_search_get(fs_gate *g, fs_gallery_batch *b, const char *id,
+                    gate_search **out, fs_detail *d)
+{
+    uint64_t seq;
+    int rc = gate_id_parse(id, 'S', &seq, d);
+    if (rc != FS_OK)
+        return rc;
+    uint8_t key[8];
+    gate_seq_key(seq, key);
+    fs_record rec;
+    rc = fs_record_get(b, GT_SEARCHES, key, 8, &rec, d);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, rc, "no search %s", id);
+    uint8_t *v = NULL;
+    size_t len = 0;
+    if (rc == FS_OK)
+        rc = gate_sealed_open(g, GT_SEARCHES, &rec, &v, &len, d);
+    if (rc == FS_OK)
+        rc = gate_search_unpack(&rec, v, len, out, d);
+    if (v)
+        fs_wipe(v, len);
+    free(v);
+    return rc;
+}
+
+int gate_probe_get(fs_gate *g, fs_gallery_batch *b, const gate_search *s,
+                   uint8_t **bytes, size_t *len, fs_detail *d)
+{
+    uint64_t seq;
+    int rc = gate_id_parse(s->id, 'S', &seq, d);
+    if (rc != FS_OK)
+        return rc;
+    uint8_t key[16], *v = NULL;
+    size_t n = 0;
+    probe_key(s->request_seq, seq, key);
+    rc = gate_sealed_get(g, b, GT_PROBES, key, 16, &v, &n, d);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, rc, "the probe of search %s is no longer kept "
+                       "(purged under the retention, G12)", s->id);
+    if (rc != FS_OK)
+        return rc;
+    /* version, sha256, then the bytes */
+    size_t head = 8 + FS_SHA256_BYTES;
+    uint8_t *img = n > head ? malloc(n - head) : NULL;
+    if (img)
+        memcpy(img, v + head, n - head);
+    fs_wipe(v, n);
+    free(v);
+    if (!img)
+        return fs_fail(d, n > head ? FS_ENOMEM : FS_ETAMPER, "the probe of "
+                       "search %s %s", s->id, n > head ? "does not fit in "
+                       "memory" : "is damaged");
+    *bytes = img;
+    *len = n - head;
+    return FS_OK;
+}
+
 /* ---- the search ---------------------------------------------------------------- */
 
 /* A refusal on the trail under the search's name, with the request and,
@@ -465,23 +572,20 @@ static int purge_one(void *ctx, const fs_record *rec, const uint8_t *v,
                      size_t len, fs_detail *d)
 {
     purge_ctx *p = ctx;
-    fs_rbuf rb = { v, len, 0, 0 };
-    char id[FS_ID_MAX], req[FS_ID_MAX], user[FS_USER_MAX];
-    uint64_t version = fs_rbuf_u64(&rb);
-    fs_rbuf_str(&rb, id, sizeof id);
-    fs_rbuf_str(&rb, req, sizeof req);
-    fs_rbuf_str(&rb, user, sizeof user);
-    int64_t when = (int64_t)fs_rbuf_u64(&rb);
-    uint64_t rseq;
-    if (rb.bad || version != SEARCH_VERSION || rec->klen != 8 ||
-        gate_id_parse(req, 'R', &rseq, NULL) != FS_OK)
-        return fs_fail(d, FS_ETAMPER, "a search record is damaged");
-    if (when >= p->before)
-        return FS_OK;
+    gate_search *s;
+    int rc = gate_search_unpack(rec, v, len, &s, d);
+    if (rc != FS_OK)
+        return rc;
     uint8_t key[16];
-    probe_key(rseq, gate_seq_of(rec->key), key);
+    int old = s->time < p->before;
+    probe_key(s->request_seq, gate_seq_of(rec->key), key);
+    char req[FS_ID_MAX];
+    snprintf(req, sizeof req, "%s", s->request);
+    gate_search_free(s);
+    if (!old)
+        return FS_OK;
     fs_record probe;
-    int rc = fs_record_get(p->b, GT_PROBES, key, 16, &probe, d);
+    rc = fs_record_get(p->b, GT_PROBES, key, 16, &probe, d);
     if (rc == FS_NOTFOUND)
         return FS_OK;
     fs_request r;

@@ -194,7 +194,8 @@ int gate_sealed_all(fs_gate *g, fs_gallery_batch *b, const uint8_t *key,
                     fs_detail *d)
 {
     static const unsigned sealed[] = { GT_USERS, GT_SESSIONS, GT_AGENCIES,
-                                       GT_REQUESTS, GT_SEARCHES, GT_PROBES };
+                                       GT_REQUESTS, GT_SEARCHES, GT_PROBES,
+                                       GT_LEADS, GT_REPORTS, GT_RELEASES };
     int rc = reseal_table(g, b, GT_META, key, meta_not_sealed, d);
     for (size_t i = 0; rc == FS_OK && i < sizeof sealed / sizeof *sealed;
          i++)
