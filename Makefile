@@ -71,7 +71,7 @@ LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c 
             engine/base/fs_pack.c \
             gate/fs_account.c gate/fs_audit.c gate/fs_care.c gate/fs_enroll.c \
             gate/fs_gate.c gate/fs_keys.c gate/fs_profile.c gate/fs_request.c \
-            gate/fs_rotate.c gate/fs_search.c gate/fs_session.c \
+            gate/fs_rotate.c gate/fs_search.c gate/fs_session.c gate/fs_stats.c \
             gate/fs_store.c gate/fs_token.c
 # The shipped policy profiles, in fs_profile_names' order, compiled in.
 PROFILES := $(addprefix gate/profiles/,detroit.profile miami.profile \
@@ -83,7 +83,7 @@ CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             tools/cmd_gallery.c tools/cmd_init.c tools/cmd_login.c \
             tools/cmd_user.c tools/cmd_key.c tools/cmd_audit.c \
             tools/cmd_profile.c tools/cmd_agency.c tools/cmd_purge.c \
-            tools/cmd_request.c tools/cmd_search.c \
+            tools/cmd_request.c tools/cmd_search.c tools/cmd_stats.c \
             tools/fs_cli.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_search.c \

@@ -816,14 +816,38 @@ typedef struct fs_stats {
     uint64_t violations[FS_STATS_RULES + 1];   /* [k]: refusals naming Gk;
                                                   [0]: naming no rule */
 } fs_stats;
-/* (admin, auditor; read on the trail). */
+/* (admin, auditor, supervisor; read on the trail).  Requests count by
+ * their filing time, as they stand now; searches, leads (proposed by the
+ * first sign-off's time, approved or rejected by the deciding one's),
+ * reports, releases, positive identifications (outcome_time) and
+ * refusals by when they happened.  FS_EINVAL when to < from. */
 int  fs_stats_count(fs_gate *g, int64_t from, int64_t to, fs_stats *s,
                     fs_detail *d);
+/* The rule a refusal's text names: n of the first "G<n>" (1..21) standing
+ * as a word ("G10:", "G3, G9"), else 0. */
+int  fs_stats_rule_of(const char *text);
+
+/* The calendar periods of the figures, in UTC: an ISO week ("2026-W49",
+ * Monday to Monday), a month ("2026-12"), a year ("2026"). */
+enum { FS_PERIOD_WEEK = 1, FS_PERIOD_MONTH = 2, FS_PERIOD_YEAR = 3 };
+typedef struct fs_period {
+    int     kind;                       /* FS_PERIOD_* */
+    char    name[16];                   /* as above */
+    int64_t from, to;                   /* [from, to), unix seconds */
+} fs_period;
+/* The period of kind named by text (NULL: the one holding now, unix
+ * seconds): FS_EINVAL naming the form expected for a malformed text, a
+ * year outside 1970-9999, a month outside 1-12 or a week the year does
+ * not have. */
+int  fs_period_parse(int kind, const char *text, int64_t now,
+                     fs_period *out, fs_detail *d);
 
 /* The monthly compliance audit (G19): n searches drawn at random, by a
  * generator seeded with seed (the same seed, month and records draw the
- * same sample), from the searches made in [from, to); each with the
- * trail entries that name it. */
+ * same sample), from the searches made in [from, to) (all of them when n
+ * is larger; none when there were none: *out NULL); in search order, each
+ * with the trail entries that name it ("search S7").  *population says
+ * how many were made (admin, auditor; read on the trail). */
 typedef struct fs_sample_item {
     char     search[FS_ID_MAX];
     char     request[FS_ID_MAX];

@@ -1,8 +1,11 @@
 /*
- * cmd_audit.c - `facesearch audit verify | log | purge`: the auditor's
- * view of the tamper-evident trail (G18).  Reading the trail is itself
- * on the trail.
+ * cmd_audit.c - `facesearch audit verify | log | purge | sample`: the
+ * auditor's view of the tamper-evident trail (G18) and the monthly
+ * compliance audit's sample of searches (G19).  Reading the trail is
+ * itself on the trail.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +23,11 @@ const fs_opt cmd_audit_opts[] = {
     { "anchor", "FILE", "verify: check the trail against this copy of its "
                         "anchor (default: the gallery's anchor file, when "
                         "readable)" },
+    { "n", "N", "sample: how many searches to draw" },
+    { "month", "YYYY-MM", "sample: the month searched (default: this month, "
+                          "UTC)" },
+    { "seed", "S", "sample: the generator's seed, 0 to 2^64-1 (default: "
+                   "random; always printed)" },
     { NULL, NULL, NULL }
 };
 
@@ -178,6 +186,110 @@ static int purge(fs_args *a)
     return st;
 }
 
+/* --seed as a whole decimal number, else a fresh one from the system. */
+static int seed_opt(const fs_args *a, uint64_t *seed)
+{
+    const char *s = fs_arg(a, "seed");
+    if (!s) {
+        fs_detail d = { "" };
+        int rc = fs_random(seed, sizeof *seed);
+        return rc == FS_OK ? EXIT_OK
+               : fs_cli_fail(fs_fail(&d, rc, "no random seed from the "
+                                     "system"), &d);
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!isdigit((unsigned char)s[0]) || *end || errno == ERANGE)
+        return fs_usage_error(a, "--seed must be a whole number from 0 to "
+                              "18446744073709551615, not '%s'", s);
+    *seed = v;
+    return EXIT_OK;
+}
+
+static void sample_json(const fs_period *p, uint64_t seed, uint64_t pop,
+                        const fs_sample_item *v, size_t n, const fs_args *a)
+{
+    /* the seed as a string: JSON numbers lose integers past 2^53 */
+    printf("{\"month\":\"%s\",\"seed\":\"%llu\",\"population\":%llu,"
+           "\"n\":%zu,\"sample\":[", p->name, (unsigned long long)seed,
+           (unsigned long long)pop, n);
+    for (size_t i = 0; i < n; i++) {
+        const fs_sample_item *it = &v[i];
+        const char *k[] = { "search", "request", "case", "crime",
+                            "examiner" };
+        const char *s[] = { it->search, it->request, it->case_no, it->crime,
+                            it->examiner };
+        for (size_t j = 0; j < sizeof k / sizeof *k; j++) {
+            printf("%s\"%s\":", j ? "," : i ? ",{" : "{", k[j]);
+            fs_json_str(stdout, s[j]);
+        }
+        printf(",\"time\":\"");
+        print_time(stdout, it->time * 1000000);
+        printf("\",\"released\":%s,\"trail\":[",
+               it->released ? "true" : "false");
+        log_ctx c = { a, 0 };
+        for (size_t e = 0; e < it->n_entries; e++)
+            print_entry(&c, &it->entries[e]);
+        printf("]}");
+    }
+    printf("]}\n");
+}
+
+static void sample_text(const fs_period *p, uint64_t seed, uint64_t pop,
+                        const fs_sample_item *v, size_t n, const fs_args *a)
+{
+    printf("Compliance audit sample (G19): %zu of the %llu search%s made in "
+           "%s, seed %llu\n", n, (unsigned long long)pop,
+           pop == 1 ? "" : "es", p->name, (unsigned long long)seed);
+    printf("(the same sample again: audit sample --n %s --month %s --seed "
+           "%llu)\n", FS_SHOW(fs_arg(a, "n")), p->name,
+           (unsigned long long)seed);
+    for (size_t i = 0; i < n; i++) {
+        const fs_sample_item *it = &v[i];
+        printf("\n%s  ", FS_SHOW(it->search));
+        print_time(stdout, it->time * 1000000);
+        printf("  request %s  case %s  crime %s  examiner %s  %s\n",
+               FS_SHOW(it->request), FS_SHOW(it->case_no),
+               FS_SHOW(it->crime), FS_SHOW(it->examiner),
+               it->released ? "list released" : "image rejected (G13)");
+        log_ctx c = { a, 0 };
+        for (size_t e = 0; e < it->n_entries; e++)
+            print_entry(&c, &it->entries[e]);
+    }
+}
+
+static int sample(fs_args *a)
+{
+    long n;
+    if (!fs_arg(a, "n"))
+        return fs_usage_error(a, "audit sample needs --n N");
+    int st = fs_arg_int(a, "n", 1, 1000000, 0, &n);
+    uint64_t seed = 0;
+    if (st == EXIT_OK)
+        st = seed_opt(a, &seed);
+    if (st != EXIT_OK)
+        return st;
+    fs_detail d = { "" };
+    fs_period p;
+    if (fs_period_parse(FS_PERIOD_MONTH, fs_arg(a, "month"),
+                        (int64_t)time(NULL), &p, &d) != FS_OK)
+        return fs_usage_error(a, "--month: %s", d.msg);
+    fs_sample_item *v = NULL;
+    size_t got = 0;
+    uint64_t pop = 0;
+    int rc = fs_audit_sample(a->gate, p.from, p.to, (size_t)n, seed, &v,
+                             &got, &pop, &d);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    if (a->json)
+        sample_json(&p, seed, pop, v, got, a);
+    else
+        sample_text(&p, seed, pop, v, got, a);
+    fs_audit_sample_free(v, got);
+    return EXIT_OK;
+}
+
 int cmd_audit(fs_args *a)
 {
     if (strcmp(a->pos[0], "verify") == 0)
@@ -187,5 +299,7 @@ int cmd_audit(fs_args *a)
         return fs_usage_error(a, "audit %s takes options only", a->pos[0]);
     if (strcmp(a->pos[0], "log") == 0)
         return log_entries(a);
+    if (strcmp(a->pos[0], "sample") == 0)
+        return sample(a);
     return purge(a);
 }

@@ -19,7 +19,7 @@ static const fs_sub agency_subs[] = {
     { "add" }, { "list" }, { "reinstate" }, { "suspend" }, { NULL }
 };
 static const fs_sub audit_subs[] = {
-    { "log" }, { "purge" }, { "verify" }, { NULL }
+    { "log" }, { "purge" }, { "sample" }, { "verify" }, { NULL }
 };
 static const fs_sub gallery_subs[] = {
     { "config" }, { "remove" }, { "show" }, { "stats" }, { "verify" },
@@ -29,6 +29,9 @@ static const fs_sub key_subs[] = { { "rotate" }, { NULL } };
 static const fs_sub profile_subs[] = { { "set" }, { "show" }, { NULL } };
 static const fs_sub request_subs[] = {
     { "close" }, { "hold" }, { "list" }, { "new" }, { "show" }, { NULL }
+};
+static const fs_sub stats_subs[] = {
+    { "annual" }, { "monthly" }, { "weekly" }, { NULL }
 };
 static const fs_sub user_subs[] = {
     { "add" }, { "disable" }, { "enable" }, { "list" }, { "passwd" },
@@ -46,7 +49,11 @@ static const fs_cmd commands[] = {
       "audit verify [--json]\n"
       "audit log [--since DATE] [--until DATE] [--user NAME] [--case NUMBER]\n"
       "  [--json]\n"
-      "audit purge --before DATE [--dry-run]   (admin; G18 retention)",
+      "audit purge --before DATE [--dry-run]   (admin; G18 retention)\n"
+      "audit sample --n N [--month YYYY-MM] [--seed S] [--json]\n"
+      "  the monthly compliance audit (G19): N searches of the month drawn\n"
+      "  at random, each with its trail; the seed used is printed, and the\n"
+      "  same seed draws the same sample again",
       cmd_audit_opts, cmd_audit, NEED_SESSION, audit_subs },
     { "bench", "Measure the engine beside its peers, in one run.",
       "bench embed [--threads T] [--batch B] [--seconds S] [--rounds R]\n"
@@ -124,6 +131,15 @@ static const fs_cmd commands[] = {
       "  examiners only; the list is released only for an open request\n"
       "  with an authorized crime type and --human-review (G10)",
       cmd_search_opts, cmd_search, NEED_SESSION, NULL },
+    { "stats", "Oversight figures for a week, month or year (G19).",
+      "stats weekly [--week YYYY-Www] [--json]\n"
+      "stats monthly [--month YYYY-MM] [--json]\n"
+      "stats annual [--year YYYY] [--json]\n"
+      "  (admin, auditor, supervisor) requests filed, fulfilled and open,\n"
+      "  crime types, searches, leads, reports, disseminations, positive\n"
+      "  identifications, policy violations by rule; counted from the\n"
+      "  records and the trail; the period defaults to the current one (UTC)",
+      cmd_stats_opts, cmd_stats, NEED_SESSION, stats_subs },
     { "user", "Manage accounts and roles (admin).",
       "user add NAME --roles ROLE[,ROLE...] --unit UNIT\n"
       "  [--trained YYYY-MM-DD] [--password-stdin]\n"
