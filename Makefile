@@ -85,6 +85,7 @@ CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             tools/cmd_user.c tools/cmd_key.c tools/cmd_audit.c \
             tools/cmd_profile.c tools/cmd_agency.c tools/cmd_purge.c \
             tools/cmd_request.c tools/cmd_search.c \
+            tools/cmd_review.c \
             tools/fs_cli.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_search.c \
@@ -94,6 +95,7 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_detect.c tests/check_gallery.c tests/check_rank.c \
              tests/check_enroll.c tests/check_gate.c tests/check_profile.c \
              tests/check_search.c tests/check_tamper.c \
+             tests/check_review.c \
              tests/check_accounts.c tests/check_text.c \
              tests/check_service.c tests/fuzz/fuzz_wire.c \
              tests/fs_testutil.c
