@@ -244,6 +244,9 @@ int  gate_request_get(fs_gate *g, fs_gallery_batch *b, const char *id,
                       fs_request *r, fs_detail *d);
 int  gate_request_put(fs_gate *g, fs_gallery_batch *b, const fs_request *r,
                       fs_detail *d);
+/* 1 when the session's user may see r: a requester who holds no other
+ * role sees only the requests they filed (and their leads). */
+int  gate_request_visible(const fs_gate *g, const fs_request *r);
 /* Searches (fs_search.c), as stored: who searched, when, for which
  * request, and the released list or the image rejection's reasons. */
 typedef struct gate_search {

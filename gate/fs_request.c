@@ -557,6 +557,11 @@ static int visible(const fs_gate *g, const fs_request *r)
            strcmp(r->filed_by, g->who.name) == 0;
 }
 
+int gate_request_visible(const fs_gate *g, const fs_request *r)
+{
+    return visible(g, r);
+}
+
 int fs_request_get(fs_gate *g, const char *id, fs_request *r, fs_detail *d)
 {
     char objects[FS_ID_MAX + 16];
@@ -648,6 +653,20 @@ static int close_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
         return fs_fail(d, FS_DENIED, "request %s is closed already (%s): a "
                        "request's state only moves forward", r.id,
                        fs_outcome_name(r.outcome));
+    /* G14: a lead goes out only approved, and a request with a lead in
+     * review or approved has a candidate */
+    unsigned proposed = 0, approved = 0;
+    if ((rc = gate_leads_of(g, b, r.id, &proposed, &approved, d)) != FS_OK)
+        return rc;
+    if (c->outcome == FS_OUTCOME_LEAD && !approved)
+        return fs_fail(d, FS_DENIED, "G14: request %s has no approved lead: "
+                       "a lead is closed on only once corroborated and "
+                       "approved", r.id);
+    if (c->outcome == FS_OUTCOME_NO_CANDIDATE && (proposed || approved))
+        return fs_fail(d, FS_DENIED, "G14: request %s has a lead %s: it "
+                       "cannot close with no candidate (a supervisor "
+                       "rejects the lead first)", r.id,
+                       approved ? "approved" : "in review");
     r.state = FS_REQUEST_CLOSED;
     r.outcome = c->outcome;
     r.closed = (int64_t)time(NULL);

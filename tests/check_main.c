@@ -18,6 +18,7 @@ Suite *suite_enroll(void);
 Suite *suite_gate(void);
 Suite *suite_profile(void);
 Suite *suite_search(void);
+Suite *suite_review(void);
 Suite *suite_tamper(void);
 Suite *suite_accounts(void);
 Suite *suite_text(void);
@@ -37,6 +38,7 @@ int main(void)
     srunner_add_suite(sr, suite_gate());
     srunner_add_suite(sr, suite_profile());
     srunner_add_suite(sr, suite_search());
+    srunner_add_suite(sr, suite_review());
     srunner_add_suite(sr, suite_tamper());
     srunner_add_suite(sr, suite_accounts());
     srunner_add_suite(sr, suite_cli());

@@ -30,6 +30,10 @@ static const fs_sub profile_subs[] = { { "set" }, { "show" }, { NULL } };
 static const fs_sub request_subs[] = {
     { "close" }, { "hold" }, { "list" }, { "new" }, { "show" }, { NULL }
 };
+static const fs_sub review_subs[] = {
+    { "approve" }, { "corroborate" }, { "list" }, { "propose" },
+    { "reject" }, { "show" }, { NULL }
+};
 static const fs_sub stats_subs[] = {
     { "annual" }, { "monthly" }, { "weekly" }, { NULL }
 };
@@ -125,6 +129,16 @@ static const fs_cmd commands[] = {
       "request close ID --outcome lead|no-candidate|rejected\n"
       "request hold ID --reason TEXT   (keep its probes as evidence, G12)",
       cmd_request_opts, cmd_request, NEED_SESSION, request_subs },
+    { "review", "Propose a candidate as a lead and corroborate it (G14).",
+      "review propose --search ID --subject SUBJECT --note TEXT [--json]\n"
+      "  (examiner) prints the lead's id\n"
+      "review corroborate LEAD --note TEXT   (another examiner)\n"
+      "review approve LEAD --note TEXT | review reject LEAD --note TEXT\n"
+      "  (supervisor) nobody signs a lead twice; approval needs the\n"
+      "  profile's corroborating examiners first\n"
+      "review show LEAD [--json]\n"
+      "review list [--request ID] [--json]",
+      cmd_review_opts, cmd_review, NEED_SESSION, review_subs },
     { "search", "Search the gallery for a probe, through the gate (G9-G13).",
       "search --request ID PROBE_IMAGE [--face N] [--k K] [--human-review]\n"
       "  [--json]\n"

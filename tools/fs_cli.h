@@ -253,12 +253,13 @@ int cmd_agency(fs_args *a);
 int cmd_purge(fs_args *a);
 int cmd_request(fs_args *a);
 int cmd_search(fs_args *a);
+int cmd_review(fs_args *a);
 int cmd_stats(fs_args *a);
 extern const fs_opt cmd_bench_opts[], cmd_detect_opts[], cmd_embed_opts[],
     cmd_enroll_opts[], cmd_eval_opts[], cmd_gallery_opts[], cmd_init_opts[],
     cmd_login_opts[], cmd_logout_opts[], cmd_user_opts[], cmd_key_opts[],
     cmd_audit_opts[], cmd_profile_opts[], cmd_agency_opts[],
     cmd_purge_opts[], cmd_request_opts[], cmd_search_opts[],
-    cmd_stats_opts[];
+    cmd_review_opts[], cmd_stats_opts[];
 
 #endif /* FS_CLI_H */
