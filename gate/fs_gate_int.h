@@ -244,6 +244,14 @@ int  gate_request_get(fs_gate *g, fs_gallery_batch *b, const char *id,
                       fs_request *r, fs_detail *d);
 int  gate_request_put(fs_gate *g, fs_gallery_batch *b, const fs_request *r,
                       fs_detail *d);
+/* A request's bytes as stored (version first; a report keeps the request
+ * as it stood in them): unpack is FS_ETAMPER for damaged bytes. */
+void gate_request_pack(fs_wbuf *w, const fs_request *r);
+int  gate_request_unpack(const uint8_t *p, size_t len, fs_request *r);
+/* Whether the session's user may see request r: a requester who holds
+ * no other role sees only the requests they filed (the others are as if
+ * absent); everyone else sees all. */
+int  gate_request_visible(const fs_gate *g, const fs_request *r);
 /* Searches (fs_search.c), as stored: who searched, when, for which
  * request, and the released list or the image rejection's reasons. */
 typedef struct gate_search {
