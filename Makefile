@@ -84,7 +84,7 @@ CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             tools/cmd_gallery.c tools/cmd_init.c tools/cmd_login.c \
             tools/cmd_user.c tools/cmd_key.c tools/cmd_audit.c \
             tools/cmd_profile.c tools/cmd_agency.c tools/cmd_purge.c \
-            tools/cmd_request.c tools/cmd_search.c \
+            tools/cmd_request.c tools/cmd_search.c tools/cmd_report.c \
             tools/fs_cli.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_search.c \

@@ -24,3 +24,16 @@ int fs_lead_complete(const fs_lead *l)
 {
     return l->state == FS_LEAD_APPROVED;
 }
+
+const char *fs_lead_state_name(int state)
+{
+    static const char *const n[] = { "proposed", "approved", "rejected" };
+    return state >= 0 && state <= 2 ? n[state] : "?";
+}
+
+const char *fs_signoff_kind_name(int kind)
+{
+    static const char *const n[] = { "proposed", "corroborated", "approved",
+                                     "rejected" };
+    return kind >= 0 && kind <= 3 ? n[kind] : "?";
+}
