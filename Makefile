@@ -71,9 +71,10 @@ LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c 
             engine/base/fs_pack.c \
             gate/fs_account.c gate/fs_audit.c gate/fs_care.c gate/fs_enroll.c \
             gate/fs_gate.c gate/fs_keys.c gate/fs_profile.c gate/fs_request.c \
+            gate/fs_review.c \
             gate/fs_rotate.c gate/fs_search.c gate/fs_session.c \
             gate/fs_store.c gate/fs_token.c \
-            gate/fs_report.c gate/fs_review_stub.c
+            gate/fs_report.c
 # The shipped policy profiles, in fs_profile_names' order, compiled in.
 PROFILES := $(addprefix gate/profiles/,detroit.profile miami.profile \
             nypd.profile nys-model.profile lacris.profile)

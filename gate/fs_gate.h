@@ -716,6 +716,10 @@ int  fs_lead_get(fs_gate *g, const char *id, fs_lead *l, fs_detail *d);
  * frees. */
 int  fs_lead_list(fs_gate *g, const char *request, fs_lead **out, size_t *n,
                   fs_detail *d);
+/* What the lead still needs, for a person: "needs 1 more examiner, then
+ * 1 supervisor", "needs 1 supervisor", or "nothing: approved" (or
+ * rejected) once it ended; into buf (cap bytes, NUL-terminated). */
+void fs_lead_needs(const fs_lead *l, char *buf, size_t cap);
 const char *fs_lead_state_name(int state);      /* "proposed", ... */
 const char *fs_signoff_kind_name(int kind);     /* "proposed", ... */
 

@@ -67,57 +67,48 @@ const char *fs_manner_name(int manner)
 
 /* ---- records ------------------------------------------------------------- */
 
-static void lead_pack(fs_wbuf *w, const fs_lead *l)
+/* A record packed inside another (the request and the lead a report
+ * keeps as they stood): its length, then its bytes as stored. */
+static void nested_pack(fs_wbuf *w, const void *x,
+                        void (*pack)(fs_wbuf *w, const void *x))
 {
-    const char *s[] = { l->id, l->request, l->search, l->subject };
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        fs_wbuf_str(w, s[i]);
-    uint32_t bits;
-    memcpy(&bits, &l->score, sizeof bits);
-    const int64_t v[] = { l->rank, bits, l->state, l->examiners_needed,
-                          l->supervisors_needed, (int64_t)l->n_signoffs };
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        fs_wbuf_u64(w, (uint64_t)v[i]);
-    for (size_t i = 0; i < l->n_signoffs && i < FS_SIGNOFFS_MAX; i++) {
-        const fs_signoff *o = &l->signoffs[i];
-        fs_wbuf_u64(w, (uint64_t)o->kind);
-        fs_wbuf_str(w, o->user);
-        fs_wbuf_str(w, o->unit);
-        fs_wbuf_u64(w, (uint64_t)o->time);
-        fs_wbuf_str(w, o->note);
-    }
+    fs_wbuf in = { 0 };
+    pack(&in, x);
+    w->oom |= in.oom;
+    fs_wbuf_u64(w, in.len);
+    fs_wbuf_put(w, in.p, in.len);
+    fs_wbuf_free(&in);
 }
 
-static void lead_unpack(fs_rbuf *b, fs_lead *l)
+static int nested_unpack(fs_rbuf *b, void *x,
+                         int (*unpack)(const uint8_t *p, size_t len, void *x))
 {
-    struct { char *dst; size_t cap; } s[] = {
-        { l->id, sizeof l->id }, { l->request, sizeof l->request },
-        { l->search, sizeof l->search }, { l->subject, sizeof l->subject },
-    };
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        fs_rbuf_str(b, s[i].dst, s[i].cap);
-    int64_t v[6];
-    for (size_t i = 0; i < 6; i++)
-        v[i] = (int64_t)fs_rbuf_u64(b);
-    uint32_t bits = (uint32_t)v[1];
-    l->rank = (int)v[0];
-    memcpy(&l->score, &bits, sizeof bits);
-    l->state = (int)v[2];
-    l->examiners_needed = (int)v[3];
-    l->supervisors_needed = (int)v[4];
-    if (v[5] < 0 || v[5] > FS_SIGNOFFS_MAX) {
-        b->bad = 1;
-        return;
-    }
-    l->n_signoffs = (size_t)v[5];
-    for (size_t i = 0; i < l->n_signoffs; i++) {
-        fs_signoff *o = &l->signoffs[i];
-        o->kind = (int)fs_rbuf_u64(b);
-        fs_rbuf_str(b, o->user, sizeof o->user);
-        fs_rbuf_str(b, o->unit, sizeof o->unit);
-        o->time = (int64_t)fs_rbuf_u64(b);
-        fs_rbuf_str(b, o->note, sizeof o->note);
-    }
+    uint64_t n = fs_rbuf_u64(b);
+    if (b->bad || n > b->len - b->off ||
+        unpack(b->p + b->off, (size_t)n, x) != FS_OK)
+        return b->bad = 1, FS_ETAMPER;
+    b->off += (size_t)n;
+    return FS_OK;
+}
+
+static void pack_request(fs_wbuf *w, const void *x)
+{
+    gate_request_pack(w, x);
+}
+
+static void pack_lead(fs_wbuf *w, const void *x)
+{
+    gate_lead_pack(w, x);
+}
+
+static int unpack_request(const uint8_t *p, size_t len, void *x)
+{
+    return gate_request_unpack(p, len, x);
+}
+
+static int unpack_lead(const uint8_t *p, size_t len, void *x)
+{
+    return gate_lead_unpack(p, len, x);
 }
 
 static void report_pack(fs_wbuf *w, const fs_report *r)
@@ -125,13 +116,8 @@ static void report_pack(fs_wbuf *w, const fs_report *r)
     fs_wbuf_u64(w, REPORT_VERSION);
     fs_wbuf_str(w, r->id);
     fs_wbuf_u64(w, (uint64_t)r->kind);
-    fs_wbuf req = { 0 };
-    gate_request_pack(&req, &r->request);   /* as stored, version and all */
-    w->oom |= req.oom;
-    fs_wbuf_u64(w, req.len);
-    fs_wbuf_put(w, req.p, req.len);
-    fs_wbuf_free(&req);
-    lead_pack(w, &r->lead);
+    nested_pack(w, &r->request, pack_request);
+    nested_pack(w, &r->lead, pack_lead);    /* zero but for a lead report */
     const char *s[] = { r->search, r->reasons, r->disclaimer, r->issued_by };
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         fs_wbuf_str(w, s[i]);
@@ -146,12 +132,9 @@ static int report_unpack(const uint8_t *v, size_t len, fs_report *r)
     uint64_t version = fs_rbuf_u64(&b);
     fs_rbuf_str(&b, r->id, sizeof r->id);
     r->kind = (int)fs_rbuf_u64(&b);
-    uint64_t n = fs_rbuf_u64(&b);
-    if (b.bad || n > len - b.off ||
-        gate_request_unpack(v + b.off, (size_t)n, &r->request) != FS_OK)
+    if (nested_unpack(&b, &r->request, unpack_request) != FS_OK ||
+        nested_unpack(&b, &r->lead, unpack_lead) != FS_OK)
         return FS_ETAMPER;
-    b.off += (size_t)n;
-    lead_unpack(&b, &r->lead);
     struct { char *dst; size_t cap; } s[] = {
         { r->search, sizeof r->search }, { r->reasons, sizeof r->reasons },
         { r->disclaimer, sizeof r->disclaimer },
@@ -349,32 +332,14 @@ static int rejected_match(void *ctx, const fs_record *rec, const uint8_t *v,
 /* What a lead lacks before it can be reported, as the refusal says it. */
 static int lead_incomplete(const fs_lead *l, fs_detail *d)
 {
-    int examiners = 0, supervisors = 0;
-    const char *rejected_by = NULL;
-    for (size_t i = 0; i < l->n_signoffs; i++) {
-        examiners += l->signoffs[i].kind == FS_SIGN_CORROBORATE;
-        supervisors += l->signoffs[i].kind == FS_SIGN_APPROVE;
-        if (l->signoffs[i].kind == FS_SIGN_REJECT)
-            rejected_by = l->signoffs[i].user;
-    }
     if (l->state == FS_LEAD_REJECTED)
-        return fs_fail(d, FS_DENIED, "G14: lead %s was rejected%s%s: a "
-                       "rejected lead is not reported", l->id,
-                       rejected_by ? " by " : "",
-                       rejected_by ? rejected_by : "");
-    int ex = l->examiners_needed - examiners;
-    int su = l->supervisors_needed - supervisors;
-    char need[160] = "";
-    if (ex > 0)
-        snprintf(need, sizeof need, "%d more examiner corroboration%s", ex,
-                 ex == 1 ? "" : "s");
-    if (su > 0)
-        snprintf(need + strlen(need), sizeof need - strlen(need),
-                 "%s%d supervisor approval%s", ex > 0 ? " and " : "", su,
-                 su == 1 ? "" : "s");
-    return fs_fail(d, FS_DENIED, "G14: lead %s still needs %s before a "
-                   "possible-match report can be issued (G15)", l->id,
-                   need[0] ? need : "its sign-offs");
+        return fs_fail(d, FS_DENIED, "G14: lead %s was rejected by a "
+                       "supervisor: a rejected lead is not reported", l->id);
+    char needs[128];
+    fs_lead_needs(l, needs, sizeof needs);
+    return fs_fail(d, FS_DENIED, "G14: lead %s still %s: a possible-match "
+                   "report waits for every sign-off its profile requires "
+                   "(G15)", l->id, needs);
 }
 
 typedef struct issuing {

@@ -561,10 +561,17 @@ int fs_request_file(fs_gate *g, const fs_request_form *f,
 #define ANY_ROLE (FS_ROLE_ADMIN | FS_ROLE_EXAMINER | FS_ROLE_SUPERVISOR | \
                   FS_ROLE_REQUESTER | FS_ROLE_AUDITOR)
 
-int gate_request_visible(const fs_gate *g, const fs_request *r)
+/* A requester who holds no other role sees only the requests they filed;
+ * the others are as if absent. */
+static int visible(const fs_gate *g, const fs_request *r)
 {
     return (g->who.roles & ~(unsigned)FS_ROLE_REQUESTER) ||
            strcmp(r->filed_by, g->who.name) == 0;
+}
+
+int gate_request_visible(const fs_gate *g, const fs_request *r)
+{
+    return visible(g, r);
 }
 
 int fs_request_get(fs_gate *g, const char *id, fs_request *r, fs_detail *d)
@@ -578,7 +585,7 @@ int fs_request_get(fs_gate *g, const char *id, fs_request *r, fs_detail *d)
     fs_request x;
     rc = gate_request_get(g, b, id, &x, d);
     fs_gallery_abort(b);
-    if (rc == FS_OK && !gate_request_visible(g, &x))
+    if (rc == FS_OK && !visible(g, &x))
         rc = fs_fail(d, FS_NOTFOUND, "no request '%s'", id);
     if (rc == FS_OK)
         *r = x;
@@ -600,8 +607,7 @@ static int collect_request(void *ctx, const fs_record *rec,
     fs_request r;
     if (gate_request_unpack(v, len, &r) != FS_OK)
         return fs_fail(d, FS_ETAMPER, "a request record is damaged");
-    if ((l->open_only && r.state != FS_REQUEST_OPEN) ||
-        !gate_request_visible(l->g, &r))
+    if ((l->open_only && r.state != FS_REQUEST_OPEN) || !visible(l->g, &r))
         return FS_OK;
     void *arr = l->v;
     int rc = gate_room_for_one(&arr, l->n, &l->cap, sizeof *l->v, d);
@@ -644,7 +650,7 @@ static int close_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     fs_gate *g = c->g;
     fs_request r;
     int rc = gate_request_get(g, b, c->id, &r, d);
-    if (rc == FS_OK && !gate_request_visible(g, &r))
+    if (rc == FS_OK && !visible(g, &r))
         rc = fs_fail(d, FS_NOTFOUND, "no request '%s'", c->id);
     if (rc != FS_OK)
         return rc;
@@ -659,6 +665,20 @@ static int close_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
         return fs_fail(d, FS_DENIED, "request %s is closed already (%s): a "
                        "request's state only moves forward", r.id,
                        fs_outcome_name(r.outcome));
+    /* G14: a lead goes out only approved, and a request with a lead in
+     * review or approved has a candidate */
+    unsigned proposed = 0, approved = 0;
+    if ((rc = gate_leads_of(g, b, r.id, &proposed, &approved, d)) != FS_OK)
+        return rc;
+    if (c->outcome == FS_OUTCOME_LEAD && !approved)
+        return fs_fail(d, FS_DENIED, "G14: request %s has no approved lead: "
+                       "a lead is closed on only once corroborated and "
+                       "approved", r.id);
+    if (c->outcome == FS_OUTCOME_NO_CANDIDATE && (proposed || approved))
+        return fs_fail(d, FS_DENIED, "G14: request %s has a lead %s: it "
+                       "cannot close with no candidate (a supervisor "
+                       "rejects the lead first)", r.id,
+                       approved ? "approved" : "in review");
     r.state = FS_REQUEST_CLOSED;
     r.outcome = c->outcome;
     r.closed = (int64_t)time(NULL);

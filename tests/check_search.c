@@ -256,12 +256,15 @@ START_TEST(test_G4_request_state_moves_forward)
     EXPECT(0, "no requests", "request", "list");
     login("ray");
     EXPECT(2, "--outcome", "request", "close", "R1", "--outcome", "won");
-    EXPECT(0, "closed: lead", "request", "close", "R1", "--outcome", "lead");
+    /* (a lead outcome needs an approved lead, G14: check_review.c) */
+    EXPECT(0, "closed: rejected", "request", "close", "R1", "--outcome",
+           "rejected");
     EXPECT(1, "only moves forward", "request", "close", "R1", "--outcome",
            "no-candidate");
-    EXPECT(0, "\"outcome\":\"lead\"", "request", "show", "R1", "--json");
+    EXPECT(0, "\"outcome\":\"rejected\"", "request", "show", "R1",
+           "--json");
     login("aud");
-    EXPECT(0, "closed: lead", "audit", "log");
+    EXPECT(0, "closed: rejected", "audit", "log");
     EXPECT(0, "only moves forward", "audit", "log");
 }
 END_TEST
@@ -595,7 +598,7 @@ START_TEST(test_G10_released_only_through_the_gate)
            "robbery", "audit", "log");
     /* closed: nothing more is released */
     login("ray");
-    EXPECT(0, "closed", "request", "close", "R1", "--outcome", "lead");
+    EXPECT(0, "closed", "request", "close", "R1", "--outcome", "rejected");
     login("eve");
     REFUSED_SEARCH("closed", NULL, "eve", "search", "--request", "R1", probe,
                    "--human-review");
