@@ -94,7 +94,7 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
              tests/check_detect.c tests/check_gallery.c tests/check_rank.c \
              tests/check_enroll.c tests/check_gate.c tests/check_profile.c \
-             tests/check_search.c tests/check_tamper.c \
+             tests/check_search.c tests/check_tamper.c tests/check_report.c \
              tests/check_accounts.c tests/check_text.c \
              tests/check_service.c tests/fuzz/fuzz_wire.c \
              tests/fs_testutil.c

@@ -153,13 +153,14 @@ static int report_get(fs_gate *g, fs_gallery_batch *b, const char *id,
 {
     uint64_t seq;
     uint8_t key[8];
-    int rc = gate_id_parse(id, 'P', &seq, d);
-    if (rc != FS_OK)
-        return rc;
+    /* gate_id_parse names requests and searches; a report is named here */
+    if (gate_id_parse(id, 'P', &seq, NULL) != FS_OK)
+        return fs_fail(d, FS_NOTFOUND, "no report '%.20s' (ids look like "
+                       "P12)", id);
     gate_seq_key(seq, key);
     uint8_t *v;
     size_t len;
-    rc = gate_sealed_get(g, b, GT_REPORTS, key, 8, &v, &len, d);
+    int rc = gate_sealed_get(g, b, GT_REPORTS, key, 8, &v, &len, d);
     if (rc == FS_NOTFOUND)
         return fs_fail(d, rc, "no report '%s'", id);
     if (rc != FS_OK)

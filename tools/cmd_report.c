@@ -196,6 +196,7 @@ static void text_fields(void *ctx, const char *const *labels,
 static void text_para(void *ctx, const char *text)
 {
     (void)ctx;
+    printf("\n");
     wrapped(text, 2);
 }
 
