@@ -73,7 +73,8 @@ LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c 
             gate/fs_gate.c gate/fs_keys.c gate/fs_profile.c gate/fs_request.c \
             gate/fs_review.c \
             gate/fs_rotate.c gate/fs_search.c gate/fs_session.c gate/fs_stats.c \
-            gate/fs_store.c gate/fs_token.c
+            gate/fs_store.c gate/fs_token.c \
+            gate/fs_report.c
 # The shipped policy profiles, in fs_profile_names' order, compiled in.
 PROFILES := $(addprefix gate/profiles/,detroit.profile miami.profile \
             nypd.profile nys-model.profile lacris.profile)
@@ -85,7 +86,7 @@ CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             tools/cmd_user.c tools/cmd_key.c tools/cmd_audit.c \
             tools/cmd_profile.c tools/cmd_agency.c tools/cmd_purge.c \
             tools/cmd_request.c tools/cmd_search.c tools/cmd_stats.c \
-            tools/cmd_review.c \
+            tools/cmd_review.c tools/cmd_report.c \
             tools/fs_cli.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_search.c \
@@ -94,7 +95,7 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
              tests/check_detect.c tests/check_gallery.c tests/check_rank.c \
              tests/check_enroll.c tests/check_gate.c tests/check_profile.c \
-             tests/check_search.c tests/check_tamper.c \
+             tests/check_search.c tests/check_tamper.c tests/check_report.c \
              tests/check_review.c \
              tests/check_accounts.c tests/check_text.c \
              tests/check_service.c tests/check_stats.c tests/fuzz/fuzz_wire.c \

@@ -739,6 +739,10 @@ typedef struct fs_report {
     int        kind;                    /* FS_REPORT_* */
     fs_request request;                 /* as it stood when issued */
     fs_lead    lead;                    /* FS_REPORT_LEAD */
+    char       search[FS_ID_MAX];       /* the search it stands on: the
+                                           lead's, or the rejected one's
+                                           (FS_REPORT_REJECTION); "" for
+                                           a no-match report */
     char       reasons[256];            /* FS_REPORT_REJECTION: G13's */
     char       disclaimer[1024];        /* G11 */
     char       issued_by[FS_USER_MAX];

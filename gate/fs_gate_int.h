@@ -244,6 +244,10 @@ int  gate_request_get(fs_gate *g, fs_gallery_batch *b, const char *id,
                       fs_request *r, fs_detail *d);
 int  gate_request_put(fs_gate *g, fs_gallery_batch *b, const fs_request *r,
                       fs_detail *d);
+/* A request's bytes as stored (version first; a report keeps the request
+ * as it stood in them): unpack is FS_ETAMPER for damaged bytes. */
+void gate_request_pack(fs_wbuf *w, const fs_request *r);
+int  gate_request_unpack(const uint8_t *p, size_t len, fs_request *r);
 /* 1 when the session's user may see r: a requester who holds no other
  * role sees only the requests they filed (and their leads). */
 int  gate_request_visible(const fs_gate *g, const fs_request *r);
@@ -293,6 +297,10 @@ int  gate_lead_get(fs_gate *g, fs_gallery_batch *b, const char *id,
                    fs_lead *l, fs_detail *d);
 int  gate_leads_of(fs_gate *g, fs_gallery_batch *b, const char *request,
                    unsigned *proposed, unsigned *approved, fs_detail *d);
+/* A lead's bytes as stored (version first; a report keeps the lead with
+ * its sign-offs as it stood in them): unpack is FS_ETAMPER when damaged. */
+void gate_lead_pack(fs_wbuf *w, const fs_lead *l);
+int  gate_lead_unpack(const uint8_t *p, size_t len, fs_lead *l);
 /* Probes (fs_search.c): removes every probe of a request (G12). */
 int  gate_probes_drop(fs_gallery_batch *b, const char *request,
                       uint64_t *n, fs_detail *d);

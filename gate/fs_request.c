@@ -20,7 +20,9 @@
 #include <strings.h>
 #include <time.h>
 
-#define REQUEST_VERSION 1
+/* Version 2 added the outcome G17 records (positive_id, outcome_by,
+ * outcome_time); a version-1 record reads with them zero. */
+#define REQUEST_VERSION 2
 #define AGENCY_VERSION  1
 #define REASON_MAX      255      /* bytes of a suspension or hold reason */
 
@@ -365,7 +367,7 @@ int fs_agency_list(fs_gate *g, fs_agency **out, size_t *n, fs_detail *d)
 
 /* ---- request records -------------------------------------------------------- */
 
-static void request_pack(fs_wbuf *w, const fs_request *r)
+void gate_request_pack(fs_wbuf *w, const fs_request *r)
 {
     fs_wbuf_u64(w, REQUEST_VERSION);
     const char *s[] = { r->id, r->case_no, r->crime, r->requester,
@@ -378,9 +380,12 @@ static void request_pack(fs_wbuf *w, const fs_request *r)
                           r->evidence, r->searches, r->rejections };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         fs_wbuf_u64(w, (uint64_t)v[i]);
+    fs_wbuf_u64(w, (uint64_t)r->positive_id);
+    fs_wbuf_str(w, r->outcome_by);
+    fs_wbuf_u64(w, (uint64_t)r->outcome_time);
 }
 
-static int request_unpack(const uint8_t *p, size_t len, fs_request *r)
+int gate_request_unpack(const uint8_t *p, size_t len, fs_request *r)
 {
     fs_rbuf b = { p, len, 0, 0 };
     memset(r, 0, sizeof *r);
@@ -409,7 +414,14 @@ static int request_unpack(const uint8_t *p, size_t len, fs_request *r)
     r->evidence = (int)v[7];
     r->searches = (uint32_t)v[8];
     r->rejections = (uint32_t)v[9];
-    return b.bad || b.off != len || version != REQUEST_VERSION
+    if (version >= 2) {
+        uint64_t positive = fs_rbuf_u64(&b);
+        r->positive_id = positive <= FS_POSITIVE_NO ? (int)positive : -1;
+        fs_rbuf_str(&b, r->outcome_by, sizeof r->outcome_by);
+        r->outcome_time = (int64_t)fs_rbuf_u64(&b);
+    }
+    return b.bad || b.off != len || version < 1 ||
+           version > REQUEST_VERSION || r->positive_id < 0
            ? FS_ETAMPER : FS_OK;
 }
 
@@ -429,7 +441,7 @@ int gate_request_get(fs_gate *g, fs_gallery_batch *b, const char *id,
         return fs_fail(d, rc, "no request '%s'", id);
     if (rc != FS_OK)
         return rc;
-    rc = request_unpack(v, len, r);
+    rc = gate_request_unpack(v, len, r);
     fs_wipe(v, len);
     free(v);
     if (rc == FS_OK && strcmp(r->id, id) != 0)
@@ -448,7 +460,7 @@ int gate_request_put(fs_gate *g, fs_gallery_batch *b, const fs_request *r,
         return rc;
     gate_seq_key(seq, key);
     fs_wbuf w = { 0 };
-    request_pack(&w, r);
+    gate_request_pack(&w, r);
     rc = w.oom ? fs_fail(d, FS_ENOMEM, "no memory for a request")
                : gate_sealed_put(g, b, GT_REQUESTS, key, 8, w.p, w.len, d);
     fs_wbuf_free(&w);
@@ -593,7 +605,7 @@ static int collect_request(void *ctx, const fs_record *rec,
     (void)rec;
     request_list *l = ctx;
     fs_request r;
-    if (request_unpack(v, len, &r) != FS_OK)
+    if (gate_request_unpack(v, len, &r) != FS_OK)
         return fs_fail(d, FS_ETAMPER, "a request record is damaged");
     if ((l->open_only && r.state != FS_REQUEST_OPEN) || !visible(l->g, &r))
         return FS_OK;

@@ -151,6 +151,16 @@ static int lead_unpack(const uint8_t *p, size_t len, fs_lead *l)
            ? FS_ETAMPER : FS_OK;
 }
 
+void gate_lead_pack(fs_wbuf *w, const fs_lead *l)
+{
+    lead_pack(w, l);
+}
+
+int gate_lead_unpack(const uint8_t *p, size_t len, fs_lead *l)
+{
+    return lead_unpack(p, len, l);
+}
+
 /* gate_id_parse names requests and searches; a lead's id is named here. */
 static int lead_key(const char *id, uint8_t key[8], fs_detail *d)
 {

@@ -268,8 +268,6 @@ static int count_entry(void *ctx, const fs_audit_record *r)
 
 /* ---- the review workflow's figures (G14-G17) -------------------------------- */
 
-#ifdef FS_STATS_WORKFLOW     /* until fs_review.c and fs_report.c land */
-
 /* A lead is counted proposed when its first sign-off falls in the period,
  * approved or rejected when the sign-off that decided it does. */
 static int count_lead(void *ctx, const fs_lead *l)
@@ -317,14 +315,6 @@ static int count_workflow(counting *c, fs_detail *d)
         rc = gate_releases_each(c->g, c->b, count_release, c->s, d);
     return rc;
 }
-#else
-static int count_workflow(counting *c, fs_detail *d)
-{
-    (void)c;
-    (void)d;
-    return FS_OK;
-}
-#endif
 
 int fs_stats_count(fs_gate *g, int64_t from, int64_t to, fs_stats *out,
                    fs_detail *d)

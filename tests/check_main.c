@@ -23,6 +23,7 @@ Suite *suite_tamper(void);
 Suite *suite_accounts(void);
 Suite *suite_text(void);
 Suite *suite_service(void);
+Suite *suite_report(void);
 Suite *suite_stats(void);
 
 int main(void)
@@ -44,6 +45,7 @@ int main(void)
     srunner_add_suite(sr, suite_cli());
     srunner_add_suite(sr, suite_text());
     srunner_add_suite(sr, suite_service());
+    srunner_add_suite(sr, suite_report());
     srunner_add_suite(sr, suite_stats());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -27,6 +27,9 @@ static const fs_sub gallery_subs[] = {
 };
 static const fs_sub key_subs[] = { { "rotate" }, { NULL } };
 static const fs_sub profile_subs[] = { { "set" }, { "show" }, { NULL } };
+static const fs_sub report_subs[] = {
+    { "lead" }, { "no-match" }, { "rejection" }, { "show" }, { NULL }
+};
 static const fs_sub request_subs[] = {
     { "close" }, { "hold" }, { "list" }, { "new" }, { "show" }, { NULL }
 };
@@ -73,6 +76,11 @@ static const fs_cmd commands[] = {
       "detect IMAGE [--json] [--annotate OUT.png] [--face N]\n"
       "  [--profile NAME|FILE]",
       cmd_detect_opts, cmd_detect, NEED_NOTHING, NULL },
+    { "disseminate", "Record a release of a report: to whom and how (G16).",
+      "disseminate REPORT --to NAME\n"
+      "  --manner email:ADDRESS|phone:NUMBER|in-person:WITNESS [--json]\n"
+      "  examiners and supervisors; every release is kept on the report",
+      cmd_disseminate_opts, cmd_disseminate, NEED_SESSION, NULL },
     { "embed", "Compute the 128-D face descriptor of aligned 150x150 chips.",
       "embed [--json] CHIP.png...",
       cmd_embed_opts, cmd_embed, NEED_NOTHING, NULL },
@@ -112,6 +120,11 @@ static const fs_cmd commands[] = {
     { "logout", "End this session.",
       "logout",
       cmd_logout_opts, cmd_logout, NEED_SESSION, NULL },
+    { "outcome", "Record whether a lead led to a positive identification "
+      "(G17).",
+      "outcome REQUEST --positive-id yes|no [--json]\n"
+      "  the requester who filed the request, or a supervisor; once",
+      cmd_outcome_opts, cmd_outcome, NEED_SESSION, NULL },
     { "profile", "Show or replace the policy profile the gallery runs under.",
       "profile show [--json]\n"
       "profile set NAME|FILE   (admin; an edited or another profile)",
@@ -120,6 +133,15 @@ static const fs_cmd commands[] = {
       "purge [--dry-run] [--json]\n"
       "  probes of requests held as evidence are kept",
       cmd_purge_opts, cmd_purge, NEED_SESSION, NULL },
+    { "report", "Issue and show the reports of a request (G15).",
+      "report lead LEAD [--json]        possible-match report (G14: every\n"
+      "                                 sign-off of the profile first)\n"
+      "report no-match REQUEST [--json] no candidate was found\n"
+      "report rejection REQUEST [--json]  the probe was unfit (G13)\n"
+      "report show ID [--json]\n"
+      "  examiners and supervisors issue (again: the same report); the\n"
+      "  requester reads the reports of their own requests",
+      cmd_report_opts, cmd_report, NEED_SESSION, report_subs },
     { "request", "File and follow search requests (G4-G8).",
       "request new --case NUMBER --crime TYPE --requester NAME --agency AGENCY\n"
       "  --contact TEXT --justification TEXT --source TEXT [--from-video]\n"

@@ -255,6 +255,11 @@ int cmd_request(fs_args *a);
 int cmd_search(fs_args *a);
 int cmd_review(fs_args *a);
 int cmd_stats(fs_args *a);
+int cmd_report(fs_args *a);
+int cmd_disseminate(fs_args *a);
+int cmd_outcome(fs_args *a);
+extern const fs_opt cmd_report_opts[], cmd_disseminate_opts[],
+    cmd_outcome_opts[];
 extern const fs_opt cmd_bench_opts[], cmd_detect_opts[], cmd_embed_opts[],
     cmd_enroll_opts[], cmd_eval_opts[], cmd_gallery_opts[], cmd_init_opts[],
     cmd_login_opts[], cmd_logout_opts[], cmd_user_opts[], cmd_key_opts[],
