@@ -189,6 +189,21 @@ static void assert_adds_up(const fs_stats *s)
     ck_assert_uint_eq(rules, s->refusals);
 }
 
+static void assert_nothing(const fs_stats *s)
+{
+    uint64_t sum = s->requests_filed + s->requests_open +
+                   s->requests_fulfilled + s->n_crimes +
+                   s->searches_released + s->searches_rejected +
+                   s->leads_proposed + s->leads_approved +
+                   s->leads_rejected + s->releases + s->positive_yes +
+                   s->positive_no + s->refusals;
+    for (int k = 0; k < 4; k++)
+        sum += s->requests_closed[k] + s->reports[k];
+    for (int k = 0; k <= FS_STATS_RULES; k++)
+        sum += s->violations[k];
+    ck_assert_uint_eq(sum, 0);
+}
+
 /* ---- the figures -------------------------------------------------------- */
 
 START_TEST(test_G19_figures_exactly_as_scripted_and_add_up)
@@ -286,21 +301,6 @@ START_TEST(test_G19_stats_cli_text_and_json)
 }
 END_TEST
 
-static void assert_nothing(const fs_stats *s)
-{
-    uint64_t sum = s->requests_filed + s->requests_open +
-                   s->requests_fulfilled + s->n_crimes +
-                   s->searches_released + s->searches_rejected +
-                   s->leads_proposed + s->leads_approved +
-                   s->leads_rejected + s->releases + s->positive_yes +
-                   s->positive_no + s->refusals;
-    for (int k = 0; k < 4; k++)
-        sum += s->requests_closed[k] + s->reports[k];
-    for (int k = 0; k <= FS_STATS_RULES; k++)
-        sum += s->violations[k];
-    ck_assert_uint_eq(sum, 0);
-}
-
 /* A period that excludes the scenario counts nothing, before or after. */
 START_TEST(test_G19_period_excluding_them_counts_zero)
 {
@@ -338,6 +338,75 @@ START_TEST(test_G19_G2_figures_only_for_oversight)
     assert_adds_up(&s);
     ck_assert_uint_eq(s.refusals, 7);
     ck_assert_uint_eq(s.violations[2], 3);
+}
+END_TEST
+
+/* The review workflow over the scenario's lists, as its people would run
+ * it: on S1 a lead rejected (L1), then another corroborated and approved
+ * (L2), eve's own corroboration refused (G14); the possible-match report,
+ * its release, R1 closed with the lead and its positive identification;
+ * no-match and rejection reports for R2 and R3.  Each counted once, in
+ * its kind, and the whole still adds up. */
+START_TEST(test_G14_G17_workflow_counted)
+{
+    if (!have_face)
+        return;
+    login("admin");
+    tu_add_user(gal, "eli", "examiner", "2026-02-01");
+    const char *note = "Compared eyes, nose and ear shape side by side";
+    login("eve");
+    EXPECT(0, "L1", "review", "propose", "--search", "S1", "--subject",
+           "subj-ec1984", "--note", note);
+    login("sam");
+    EXPECT(0, "rejected", "review", "reject", "L1", "--note", note);
+    login("eve");
+    EXPECT(0, "L2", "review", "propose", "--search", "S1", "--subject",
+           "subj-ec1984", "--note", note);
+    EXPECT(1, "G14", "review", "corroborate", "L2", "--note", note);
+    login("eli");
+    EXPECT(0, "L2", "review", "corroborate", "L2", "--note", note);
+    login("sam");
+    EXPECT(0, "approved", "review", "approve", "L2", "--note", note);
+    login("eve");
+    EXPECT(0, "P1", "report", "lead", "L2");
+    EXPECT(0, "P2", "report", "no-match", "R2");
+    EXPECT(0, "P3", "report", "rejection", "R3");
+    EXPECT(0, "D1", "disseminate", "P1", "--to", "Det. Ray Jones",
+           "--manner", "email:ray.jones@example.org");
+    login("ray");
+    EXPECT(0, "closed", "request", "close", "R1", "--outcome", "lead");
+    EXPECT(0, "R1", "outcome", "R1", "--positive-id", "yes");
+    fs_gate *g = open_as("aud");
+    fs_stats s = count(g, t0, (int64_t)time(NULL) + 1);
+    fs_stats before = count(g, t0 - 40 * 86400, t0);
+    fs_gate_close(g);
+    assert_adds_up(&s);
+    assert_nothing(&before);
+    ck_assert_uint_eq(s.leads_proposed, 2);
+    ck_assert_uint_eq(s.leads_approved, 1);
+    ck_assert_uint_eq(s.leads_rejected, 1);
+    ck_assert_uint_eq(s.reports[FS_REPORT_LEAD], 1);
+    ck_assert_uint_eq(s.reports[FS_REPORT_NO_MATCH], 1);
+    ck_assert_uint_eq(s.reports[FS_REPORT_REJECTION], 1);
+    ck_assert_uint_eq(s.releases, 1);
+    ck_assert_uint_eq(s.positive_yes, 1);
+    ck_assert_uint_eq(s.positive_no, 0);
+    ck_assert_uint_eq(s.requests_closed[FS_OUTCOME_LEAD], 1);
+    ck_assert_uint_eq(s.requests_open, 1);
+    ck_assert_uint_eq(s.requests_fulfilled, 2);
+    ck_assert_uint_eq(s.refusals, 5);
+    ck_assert_uint_eq(s.violations[14], 1);
+    login("aud");
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "stats", "annual", "--json"), 0);
+    ck_assert_msg(strstr(out, "\"leads\":{\"proposed\":2,\"approved\":1,"
+                  "\"rejected\":1}") && strstr(out, "\"reports\":{\"lead\":1,"
+                  "\"no_match\":1,\"rejection\":1}") &&
+                  strstr(out, "\"disseminations\":{\"releases\":1}") &&
+                  strstr(out, "\"positive_identifications\":{\"yes\":1,"
+                  "\"no\":0}"), "%s", out);
+    free(out);
+    free(err);
 }
 END_TEST
 
@@ -615,6 +684,7 @@ Suite *suite_stats(void)
     tcase_add_test(t, test_G19_stats_cli_text_and_json);
     tcase_add_test(t, test_G19_period_excluding_them_counts_zero);
     tcase_add_test(t, test_G19_G2_figures_only_for_oversight);
+    tcase_add_test(t, test_G14_G17_workflow_counted);
     tcase_add_test(t, test_G19_sample_reproducible_from_seed);
     tcase_add_test(t, test_G19_sample_drawn_from_the_right_month);
     tcase_add_test(t, test_G19_bad_options_exit_2);
