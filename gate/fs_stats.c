@@ -33,6 +33,21 @@ static int in_period(int64_t t, int64_t from, int64_t to)
     return t >= from && t < to;
 }
 
+/* "[2026-12-01T00:00:00Z, 2027-01-01T00:00:00Z)": a period as the trail
+ * names it, for a person reading the log. */
+static void period_text(int64_t from, int64_t to, char *buf, size_t cap)
+{
+    char a[32] = "?", b[32] = "?";
+    time_t t[2] = { (time_t)from, (time_t)to };
+    char *out[2] = { a, b };
+    for (int i = 0; i < 2; i++) {
+        struct tm tm;
+        if (gmtime_r(&t[i], &tm))
+            strftime(out[i], sizeof a, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    snprintf(buf, cap, "[%s, %s)", a, b);
+}
+
 /* ---- periods ---------------------------------------------------------------- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -319,9 +334,9 @@ static int count_workflow(counting *c, fs_detail *d)
 int fs_stats_count(fs_gate *g, int64_t from, int64_t to, fs_stats *out,
                    fs_detail *d)
 {
-    char objects[96];
-    snprintf(objects, sizeof objects, "figures from %lld to %lld",
-             (long long)from, (long long)to);
+    char period[80], objects[128];
+    period_text(from, to, period, sizeof period);
+    snprintf(objects, sizeof objects, "figures for %s", period);
     int rc = gate_require_read(g, OVERSIGHT | FS_ROLE_SUPERVISOR, "stats",
                                objects, d);
     if (rc != FS_OK)
@@ -470,10 +485,10 @@ int fs_audit_sample(fs_gate *g, int64_t from, int64_t to, size_t n,
                     uint64_t seed, fs_sample_item **out, size_t *n_out,
                     uint64_t *population, fs_detail *d)
 {
-    char objects[128];
-    snprintf(objects, sizeof objects, "%zu searches from %lld to %lld, "
-             "seed %llu", n, (long long)from, (long long)to,
-             (unsigned long long)seed);
+    char period[80], objects[160];
+    period_text(from, to, period, sizeof period);
+    snprintf(objects, sizeof objects, "%zu search%s of %s, seed %llu", n,
+             n == 1 ? "" : "es", period, (unsigned long long)seed);
     int rc = gate_require_read(g, OVERSIGHT, "audit sample", objects, d);
     if (rc != FS_OK)
         return rc;

@@ -338,6 +338,14 @@ START_TEST(test_G19_G2_figures_only_for_oversight)
     assert_adds_up(&s);
     ck_assert_uint_eq(s.refusals, 7);
     ck_assert_uint_eq(s.violations[2], 3);
+    /* the readings on the trail, the period in dates */
+    login("aud");
+    EXPECT(0, "\"action\":\"stats\",\"case\":\"\",\"justification\":\"\","
+           "\"objects\":\"figures for [20", "audit", "log", "--json");
+    EXPECT(0, "seed 3", "audit", "sample", "--n", "1", "--month", "2020-01",
+           "--seed", "3");
+    EXPECT(0, "audit sample  [1 search of [2020-01-01T00:00:00Z, "
+           "2020-02-01T00:00:00Z), seed 3]", "audit", "log");
 }
 END_TEST
 
@@ -676,7 +684,6 @@ Suite *suite_stats(void)
     tcase_add_test(t, test_G19_violation_counted_under_first_rule_named);
     suite_add_tcase(s, t);
     t = tcase_create("figures");
-    tcase_set_tags(t, "policy");
     tcase_add_unchecked_fixture(t, base_setup, base_teardown);
     tcase_add_checked_fixture(t, setup, tu_tmp_teardown);
     tcase_set_timeout(t, 300);
