@@ -48,7 +48,7 @@ static void period_text(int64_t from, int64_t to, char *buf, size_t cap)
     snprintf(buf, cap, "[%s, %s)", a, b);
 }
 
-/* ---- periods ---------------------------------------------------------------- */
+/* ---- periods ------------------------------------------------------------- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
  * days_from_civil): no time zone, no libc state. */
@@ -161,7 +161,7 @@ int fs_period_parse(int kind, const char *text, int64_t now,
     return FS_OK;
 }
 
-/* ---- rules named by refusals ----------------------------------------------- */
+/* ---- rules named by refusals --------------------------------------------- */
 
 int fs_stats_rule_of(const char *text)
 {
@@ -180,7 +180,7 @@ int fs_stats_rule_of(const char *text)
     return 0;
 }
 
-/* ---- the figures ----------------------------------------------------------- */
+/* ---- the figures --------------------------------------------------------- */
 
 typedef struct counting {
     fs_gate          *g;
@@ -281,7 +281,7 @@ static int count_entry(void *ctx, const fs_audit_record *r)
     return 0;
 }
 
-/* ---- the review workflow's figures (G14-G17) -------------------------------- */
+/* ---- the review workflow's figures (G14-G17) ----------------------------- */
 
 /* A lead is counted proposed when its first sign-off falls in the period,
  * approved or rejected when the sign-off that decided it does. */
@@ -367,7 +367,7 @@ int fs_stats_count(fs_gate *g, int64_t from, int64_t to, fs_stats *out,
     return rc;
 }
 
-/* ---- the compliance audit's sample ----------------------------------------- */
+/* ---- the compliance audit's sample --------------------------------------- */
 
 /* splitmix64 (Steele, Lea, Flood 2014): small, fast, and the same
  * sequence everywhere for a seed. */

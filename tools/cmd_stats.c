@@ -187,6 +187,8 @@ int cmd_stats(fs_args *a)
              : fs_fail(&d, FS_ENOMEM, "out of memory for the figures");
     if (rc == FS_OK) {
         size_t n = stats_figures(s, f);
+        /* a page (--html OUT.html) is a third walk of the same rows: a
+         * table and an fs_html_bars chart per group */
         if (a->json)
             print_json(&p, f, n);
         else
