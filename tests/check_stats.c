@@ -514,6 +514,51 @@ START_TEST(test_G19_sample_reproducible_from_seed)
 }
 END_TEST
 
+/* With ten searches more (image rejections on R4, made in-process), the
+ * trail of S1 is its own: "search S1" is not "search S10". */
+START_TEST(test_G19_sample_trail_names_whole_search_ids)
+{
+    const char *blank = tu_path(tu_tmp, "blank.bmp");
+    uint8_t *grey = malloc(200 * 200 * 3);
+    memset(grey, 128, 200 * 200 * 3);
+    ck_assert_int_eq(tu_write_bmp(blank, grey, 200, 200), 0);
+    free(grey);
+    size_t len;
+    uint8_t *bytes = tu_read(blank, &len);
+    fs_engine *e;
+    fs_detail d = { "" };
+    fs_engine_options o = { .model_path = tu_model_path(), .threads = 1 };
+    ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_OK);
+    fs_gate *g = open_as("eve");
+    for (int i = 0; i < 10; i++) {
+        fs_search_in in = { "R4", bytes, len, blank, -1, 5, 1, NULL };
+        fs_candidates *c = NULL;
+        ck_assert_int_eq(fs_gate_search(g, e, &in, &c, &d), FS_DENIED);
+    }
+    fs_gate_close(g);
+    fs_engine_close(e);
+    free(bytes);
+    g = open_as("aud");
+    size_t n;
+    uint64_t pop;
+    fs_sample_item *v = draw(g, t0, (int64_t)time(NULL) + 1, 100, 5, &n,
+                             &pop);
+    fs_gate_close(g);
+    ck_assert_uint_eq(n, have_face ? 13 : 11);
+    ck_assert_str_eq(v[0].search, "S1");
+    ck_assert_str_eq(v[n - 1].search, have_face ? "S13" : "S11");
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(v[i].n_entries == 1, "%s: %zu entries", v[i].search,
+                      v[i].n_entries);
+        char want[32];
+        snprintf(want, sizeof want, "search %s,", v[i].search);
+        ck_assert_msg(strstr(v[i].entries[0].objects, want), "%s: %s",
+                      v[i].search, v[i].entries[0].objects);
+    }
+    fs_audit_sample_free(v, n);
+}
+END_TEST
+
 /* A month without searches gives none; this month's are drawn from it. */
 START_TEST(test_G19_sample_drawn_from_the_right_month)
 {
@@ -693,6 +738,7 @@ Suite *suite_stats(void)
     tcase_add_test(t, test_G19_G2_figures_only_for_oversight);
     tcase_add_test(t, test_G14_G17_workflow_counted);
     tcase_add_test(t, test_G19_sample_reproducible_from_seed);
+    tcase_add_test(t, test_G19_sample_trail_names_whole_search_ids);
     tcase_add_test(t, test_G19_sample_drawn_from_the_right_month);
     tcase_add_test(t, test_G19_bad_options_exit_2);
     suite_add_tcase(s, t);
