@@ -22,6 +22,7 @@ Suite *suite_tamper(void);
 Suite *suite_accounts(void);
 Suite *suite_text(void);
 Suite *suite_service(void);
+Suite *suite_html(void);
 
 int main(void)
 {
@@ -41,6 +42,7 @@ int main(void)
     srunner_add_suite(sr, suite_cli());
     srunner_add_suite(sr, suite_text());
     srunner_add_suite(sr, suite_service());
+    srunner_add_suite(sr, suite_html());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

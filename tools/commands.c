@@ -120,9 +120,11 @@ static const fs_cmd commands[] = {
       cmd_request_opts, cmd_request, NEED_SESSION, request_subs },
     { "search", "Search the gallery for a probe, through the gate (G9-G13).",
       "search --request ID PROBE_IMAGE [--face N] [--k K] [--human-review]\n"
-      "  [--json]\n"
+      "  [--json] [--html OUT.html [--landmarks]]\n"
       "  examiners only; the list is released only for an open request\n"
-      "  with an authorized crime type and --human-review (G10)",
+      "  with an authorized crime type and --human-review (G10); --html\n"
+      "  also writes the comparison sheet, a page of the probe and each\n"
+      "  candidate side by side (nothing is written when refused)",
       cmd_search_opts, cmd_search, NEED_SESSION, NULL },
     { "user", "Manage accounts and roles (admin).",
       "user add NAME --roles ROLE[,ROLE...] --unit UNIT\n"
