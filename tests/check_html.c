@@ -67,8 +67,9 @@ static void base_setup(void)
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/mugshots", base);
         ck_assert_int_eq(mkdir(dir, 0700), 0);
-        mugshot(dir, "subj-a", "booking-1.bmp", 1.0, 0);
-        mugshot(dir, "subj-a", "booking-2.bmp", 1.3, 1);
+        /* the nearer of the two to the probe enrolled second */
+        mugshot(dir, "subj-a", "booking-1.bmp", 1.3, 1);
+        mugshot(dir, "subj-a", "booking-2.bmp", 1.0, 0);
         mugshot(dir, "subj-b", "booking.bmp", 0.9, 1);
         mugshot(dir, "subj-c", "booking.bmp", 1.15, 0);
         EXPECT(0, "4 enrolled", "enroll", dir);
@@ -298,6 +299,99 @@ START_TEST(test_html_existing_file_refused)
 }
 END_TEST
 
+/* The template of the image file at path under the rule, in-process. */
+static void template_of(fs_engine *e, const char *path, int rule,
+                        float tmpl[FS_DESC_DIM])
+{
+    fs_face_job job;
+    memset(&job, 0, sizeof job);
+    job.path = path;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_engine_read(e, &job, 1, &d), FS_OK);
+    ck_assert_int_eq(fs_engine_templates(e, &job, 1, rule, &d), FS_OK);
+    ck_assert_msg(job.rc == FS_OK, "%s", job.reason);
+    memcpy(tmpl, job.tmpl, sizeof job.tmpl);
+    fs_face_jobs_release(&job, 1);
+}
+
+/* G9, G10: the mugshot beside each candidate comes through the gate
+ * that released the list, and is the one whose template ranked: its own
+ * template scores what the list says (subj-a has two mugshots, and
+ * only one of them scores that). */
+START_TEST(test_G10_candidate_mugshot_is_its_best_template)
+{
+    if (!have_face)
+        return;
+    login("eve");
+    fs_gate *g;
+    fs_engine *e;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gate_open(gal, NULL, &g, &d), FS_OK);
+    fs_engine_options o = { .model_path = tu_model_path(), .threads = 1 };
+    ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_OK);
+    const char *probe = tu_path(base, "probe.bmp");
+    size_t len;
+    uint8_t *bytes = tu_read(probe, &len);
+    fs_search_in in = { "R1", bytes, len, probe, -1, 3, 1, NULL };
+    fs_candidates *c = NULL;
+    ck_assert_msg(fs_gate_search(g, e, &in, &c, &d) == FS_OK, "%s", d.msg);
+    free(bytes);
+    float pt[FS_DESC_DIM], mt[FS_DESC_DIM];
+    template_of(e, probe, FS_FACE_CENTRE, pt);
+    ck_assert_int_eq(fs_candidates_count(c), 3);
+    for (size_t i = 0; i < 3; i++) {
+        fs_candidate x;
+        ck_assert_int_eq(fs_candidates_get(c, i, &x), FS_OK);
+        uint8_t *img = NULL;
+        size_t n = 0;
+        ck_assert_msg(fs_candidates_image(g, c, i, &img, &n, &d) == FS_OK,
+                      "%s", d.msg);
+        char name[64];
+        snprintf(name, sizeof name, "mugshot-%zu.bmp", i);
+        const char *path = tu_path(base, name);
+        ck_assert_int_eq(tu_write(path, img, n), 0);
+        free(img);
+        template_of(e, path, FS_FACE_DOMINANT, mt);
+        unlink(path);
+        double dot = 0;
+        for (int k = 0; k < FS_DESC_DIM; k++)
+            dot += (double)pt[k] * mt[k];
+        ck_assert_msg(fabs(dot - x.score) < 1e-4, "candidate %s: its "
+                      "mugshot scores %f, the list %f", x.subject, dot,
+                      (double)x.score);
+    }
+    uint8_t *img = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(fs_candidates_image(g, c, 3, &img, &n, &d), FS_EINVAL);
+    ck_assert_ptr_null(img);
+    fs_candidates_free(c);
+    fs_engine_close(e);
+    fs_gate_close(g);
+}
+END_TEST
+
+/* The same sheet when the gallery is the service's: the file is made
+ * with the user's rights by the client, and a refusal leaves none. */
+START_TEST(test_G10_sheet_through_the_service)
+{
+    if (!have_face)
+        return;
+    tu_tmp = base;                    /* the service's socket and log */
+    tu_service_mode(1);
+    login("eve");
+    const char *sheet = tu_path(base, "served.html");
+    const char *probe = tu_path(base, "probe.bmp");
+    EXPECT(1, "G10", "search", "--request", "R1", probe, "--html", sheet);
+    ck_assert_int_eq(access(sheet, F_OK), -1);
+    EXPECT(0, "comparison sheet", "search", "--request", "R1", probe,
+           "--human-review", "--k", "1", "--html", sheet);
+    tu_service_mode(0);
+    tu_service_stop(gal);
+    tu_tmp = NULL;
+    sheet_ok(sheet, 1);
+}
+END_TEST
+
 static const char *const EVIL = "<script>alert(1)</script> & \"quoted\" 'x'";
 
 /* Every text escaped, wherever it goes: title, subtitle, disclaimer,
@@ -404,6 +498,8 @@ Suite *suite_html(void)
     tcase_add_test(t, test_G10_G11_comparison_sheet_renders);
     tcase_add_test(t, test_G10_refused_search_leaves_no_sheet);
     tcase_add_test(t, test_html_existing_file_refused);
+    tcase_add_test(t, test_G10_candidate_mugshot_is_its_best_template);
+    tcase_add_test(t, test_G10_sheet_through_the_service);
     suite_add_tcase(s, t);
     t = tcase_create("page");
     tcase_set_timeout(t, 60);
