@@ -61,11 +61,12 @@ static const char STYLE[] =
     "vertical-align:top}"
     ".row{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start;"
     "margin:8px 0}"
-    "figure{margin:0;break-inside:avoid}"
+    /* a table, so the caption wraps at the image's width */
+    "figure{margin:0;display:table;break-inside:avoid}"
     "figure img{display:block;border:1px solid var(--rule);"
     "background:var(--panel);max-width:100%;height:auto}"
-    "figcaption{font-size:13px;color:var(--muted);margin-top:4px;"
-    "max-width:320px}"
+    "figcaption{display:table-caption;caption-side:bottom;font-size:13px;"
+    "line-height:1.35;color:var(--muted);padding-top:4px}"
     ".missing{width:150px;height:150px;display:flex;align-items:center;"
     "justify-content:center;text-align:center;padding:8px;font-size:13px;"
     "border:1px dashed var(--warn-rule);color:var(--warn-ink);"
@@ -76,7 +77,7 @@ static const char STYLE[] =
     "gap:4px 16px;margin:0 0 8px;font-size:18px}"
     ".card-title .note{font-size:16px;font-weight:600;color:var(--ink);"
     "font-variant-numeric:tabular-nums}"
-    ".chart{margin:8px 0 16px;break-inside:avoid}"
+    ".chart{margin:8px 0 16px;display:block;break-inside:avoid}"
     ".chart svg{max-width:100%;height:auto}"
     "footer{margin-top:12px;font-size:12px;color:var(--muted)}"
     "@media print{body{font-size:11pt}main{max-width:none;padding:0}"
@@ -391,7 +392,7 @@ static void value_text(double v, char *buf, size_t cap)
 
 /* A label that fits its column: at most LABEL_CHARS characters, cut on
  * a character's first byte, with an ellipsis when cut. */
-#define LABEL_CHARS 30
+#define LABEL_CHARS 28
 static void label_text(const char *s, char *buf, size_t cap)
 {
     size_t chars = 0, i = 0;
