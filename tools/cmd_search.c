@@ -34,7 +34,8 @@ const fs_opt cmd_search_opts[] = {
                           "page for side-by-side visual comparison (a new "
                           "file, 0600)" },
     { "landmarks", NULL, "on the sheet, draw the 68 landmarks the chips "
-                         "were aligned by on the probe and each mugshot" },
+                         "were aligned by, on the chips and on the probe "
+                         "and mugshots (with the face's box)" },
     { NULL, NULL, NULL }
 };
 
@@ -157,16 +158,17 @@ static void sheet_face_release(sheet_face *s)
 }
 
 /* The chip of a sheet face as a figure, or a placeholder saying why
- * there is none. */
+ * there is none: `gone`, or no face found. */
 static void chip_figure(fs_html *h, const sheet_face *s, const char *alt,
-                        const char *caption)
+                        const char *caption, const char *gone)
 {
     fs_image chip = { FS_CHIP_SIZE, FS_CHIP_SIZE, 3, 8, { 0 },
                       (uint8_t *)s->chip };
     if (s->have_chip)
         fs_html_pixels(h, &chip, alt, caption, CHIP_CSS_PX);
     else
-        fs_html_missing(h, alt, caption, "no face found to align");
+        fs_html_missing(h, alt, caption, gone ? gone
+                                              : "no face found to align");
 }
 
 static void header(fs_html *h, const fs_candidates *c)
@@ -237,7 +239,8 @@ static int candidate_card(fs_html *h, fs_gate *g, fs_engine *e,
     memset(&m, 0, sizeof m);
     fs_detail why = { "" };
     int rc = fs_candidates_image(g, c, i, &bytes, &len, &why);
-    int gone = rc == FS_NOTFOUND;
+    const char *gone = rc == FS_NOTFOUND ? "no longer in the gallery as it "
+                                           "was when searched" : NULL;
     if (rc == FS_OK)
         rc = sheet_face_make(e, bytes, len, x.subject, -1, 1, landmarks, &m,
                              &why);
@@ -249,17 +252,16 @@ static int candidate_card(fs_html *h, fs_gate *g, fs_engine *e,
     fs_html_card_begin(h, title, note);
     fs_html_row_begin(h);
     snprintf(cap, sizeof cap, "Probe, aligned%s", WITH_LM(landmarks));
-    chip_figure(h, probe, "the probe's aligned face", cap);
+    chip_figure(h, probe, "the probe's aligned face", cap, NULL);
     snprintf(alt, sizeof alt, "candidate %d's aligned face", x.rank);
     snprintf(cap, sizeof cap, "Candidate %d, aligned%s", x.rank,
              WITH_LM(landmarks));
-    chip_figure(h, &m, alt, cap);
+    chip_figure(h, &m, alt, cap, gone);
     snprintf(alt, sizeof alt, "candidate %d's mugshot", x.rank);
     snprintf(cap, sizeof cap, "Candidate %d as enrolled%s", x.rank,
              WITH_LM(landmarks));
     if (gone)
-        fs_html_missing(h, alt, cap, "no longer in the gallery as it was "
-                        "when searched");
+        fs_html_missing(h, alt, cap, gone);
     else
         fs_html_pixels(h, &m.img, alt, cap, IMAGE_CSS_PX);
     fs_html_row_end(h);
@@ -298,7 +300,7 @@ static int write_sheet(fs_args *a, fs_engine *e, const fs_candidates *c,
     fs_html_pixels(&h, &p.img, "the probe image", cap, IMAGE_CSS_PX);
     snprintf(cap, sizeof cap, "Probe, aligned: the face searched%s",
              WITH_LM(landmarks));
-    chip_figure(&h, &p, "the probe's aligned face", cap);
+    chip_figure(&h, &p, "the probe's aligned face", cap, NULL);
     fs_html_row_end(&h);
     fs_html_heading(&h, 2, "Candidates");
     fs_html_para(&h, "Scores are cosine similarities computed by the "
