@@ -60,7 +60,7 @@ SHARED      ?= $(abspath ../shared)
 # Debian packages, and the command that proves each present.
 DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
             libssl-dev check libopencv-dev libdlib-dev libdlib-data \
-            opencv-data libfaiss-dev libhnswlib-dev
+            opencv-data libfaiss-dev libhnswlib-dev chromium
 
 LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c engine/base/fs_json.c engine/base/fs_pool.c \
             engine/base/fs_text.c \
@@ -87,7 +87,7 @@ CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             tools/cmd_profile.c tools/cmd_agency.c tools/cmd_purge.c \
             tools/cmd_request.c tools/cmd_search.c tools/cmd_stats.c \
             tools/cmd_review.c tools/cmd_report.c \
-            tools/fs_cli.c \
+            tools/fs_cli.c tools/fs_html.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_search.c \
             benchmarks/bench_util.c
@@ -98,7 +98,8 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_search.c tests/check_tamper.c tests/check_report.c \
              tests/check_review.c \
              tests/check_accounts.c tests/check_text.c \
-             tests/check_service.c tests/check_stats.c tests/fuzz/fuzz_wire.c \
+             tests/check_service.c tests/check_stats.c tests/check_html.c \
+             tests/fuzz/fuzz_wire.c \
              tests/fs_testutil.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \
@@ -268,9 +269,10 @@ $(ASTRONAUT): | deps
 # fuzzer's finds through (the fuzz target without libFuzzer's entry).
 WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc
 $(BUILD)/tests/fuzz/fuzz_wire.o: CFLAGS += -DFS_FUZZ_REPLAY
-$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(LIB)
+$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(LIB)
 	$(CXX) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJS) \
-	  $(BUILD)/tools/fs_wire.o $(LIB) $(LDLIBS) $(shell pkg-config --libs check)
+	  $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(LIB) $(LDLIBS) \
+	  $(shell pkg-config --libs check)
 
 # The suite runs the real binaries too (facesearchd for the service
 # suite), so it builds them first.  The sanitized run leaves out the test

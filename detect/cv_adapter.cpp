@@ -108,6 +108,46 @@ extern "C" int fs_cv_write_png(const char *path, const uint8_t *rgb,
     }, FS_EIO);
 }
 
+extern "C" int fs_cv_encode_png(const uint8_t *rgb, int width, int height,
+                                uint8_t **png, size_t *len)
+{
+    return fs_guarded([&] {
+        mute_cpp_diagnostics();
+        cv::Mat in(height, width, CV_8UC3, const_cast<uint8_t *>(rgb));
+        cv::Mat bgr;
+        cv::cvtColor(in, bgr, cv::COLOR_RGB2BGR);
+        std::vector<uchar> buf;
+        if (!cv::imencode(".png", bgr, buf) || buf.empty())
+            return FS_EIO;
+        uint8_t *p = static_cast<uint8_t *>(std::malloc(buf.size()));
+        if (!p)
+            return FS_ENOMEM;
+        std::memcpy(p, buf.data(), buf.size());
+        *png = p;
+        *len = buf.size();
+        return FS_OK;
+    }, FS_EIO);
+}
+
+extern "C" int fs_cv_resize(const uint8_t *rgb, int width, int height,
+                            int out_w, int out_h, uint8_t **out)
+{
+    return fs_guarded([&] {
+        mute_cpp_diagnostics();
+        cv::Mat in(height, width, CV_8UC3, const_cast<uint8_t *>(rgb));
+        cv::Mat dst;
+        cv::resize(in, dst, cv::Size(out_w, out_h), 0, 0, cv::INTER_AREA);
+        size_t row = (size_t)out_w * 3;
+        uint8_t *p = static_cast<uint8_t *>(std::malloc(row * out_h + 1));
+        if (!p)
+            return FS_ENOMEM;
+        for (int y = 0; y < out_h; y++)
+            std::memcpy(p + (size_t)y * row, dst.ptr(y), row);
+        *out = p;
+        return FS_OK;
+    }, FS_ENOMEM);
+}
+
 struct fs_cascade {
     cv::CascadeClassifier cc;
 };

@@ -34,6 +34,14 @@ int  fs_cascade_detect(fs_cascade *c, const uint8_t *rgb, int width,
 /* Writes width*height 8-bit R,G,B pixels as a PNG file.  FS_EIO. */
 int fs_cv_write_png(const char *path, const uint8_t *rgb, int width,
                     int height);
+/* The same pixels as PNG bytes in memory: *png malloc'd, *len bytes.
+ * FS_ENOMEM, FS_EIO. */
+int fs_cv_encode_png(const uint8_t *rgb, int width, int height,
+                     uint8_t **png, size_t *len);
+/* The pixels resampled to out_w x out_h (area averaging, which does not
+ * alias when shrinking) into a malloc'd buffer.  FS_ENOMEM. */
+int fs_cv_resize(const uint8_t *rgb, int width, int height, int out_w,
+                 int out_h, uint8_t **out);
 
 #ifdef __cplusplus
 }

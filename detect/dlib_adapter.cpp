@@ -323,25 +323,45 @@ extern "C" int fs_landmarker_place(const fs_hog_box *box, const float *shape,
     });
 }
 
+/* The chip's placement as dlib computes it from the 68 points (whole
+ * pixels, as dlib's own full_object_detection holds them). */
+static dlib::chip_details chip_of(const float points[136])
+{
+    std::vector<dlib::point> parts(68);
+    long l = (long)points[0], t = (long)points[1], r = l, b = t;
+    for (unsigned i = 0; i < 68; i++) {
+        parts[i] = dlib::point((long)points[2 * i], (long)points[2 * i + 1]);
+        l = std::min(l, parts[i].x());
+        r = std::max(r, parts[i].x());
+        t = std::min(t, parts[i].y());
+        b = std::max(b, parts[i].y());
+    }
+    dlib::full_object_detection s(dlib::rectangle(l, t, r, b), parts);
+    return dlib::get_face_chip_details(s, FS_CHIP_SIZE, 0.25);
+}
+
+extern "C" int fs_dlib_chip_points(const float points[136], float out[136])
+{
+    return fs_guarded([&] {
+        dlib::point_transform_affine to_chip =
+            dlib::get_mapping_to_chip(chip_of(points));
+        for (unsigned i = 0; i < 68; i++) {
+            dlib::dpoint p = to_chip(dlib::dpoint(points[2 * i],
+                                                  points[2 * i + 1]));
+            out[2 * i] = (float)p.x();
+            out[2 * i + 1] = (float)p.y();
+        }
+        return FS_OK;
+    });
+}
+
 extern "C" int fs_dlib_face_chip(const uint8_t *rgb, int width, int height,
                                  const float points[136], uint8_t *chip)
 {
     return fs_guarded([&] {
-        std::vector<dlib::point> parts(68);
-        long l = (long)points[0], t = (long)points[1], r = l, b = t;
-        for (unsigned i = 0; i < 68; i++) {
-            parts[i] = dlib::point((long)points[2 * i],
-                                   (long)points[2 * i + 1]);
-            l = std::min(l, parts[i].x());
-            r = std::max(r, parts[i].x());
-            t = std::min(t, parts[i].y());
-            b = std::max(b, parts[i].y());
-        }
-        dlib::full_object_detection s(dlib::rectangle(l, t, r, b), parts);
         dlib::matrix<dlib::rgb_pixel> out;
         const long side = FS_CHIP_SIZE;
-        dlib::extract_image_chip(view(rgb, width, height),
-                                 dlib::get_face_chip_details(s, side, 0.25),
+        dlib::extract_image_chip(view(rgb, width, height), chip_of(points),
                                  out);
         if (out.nr() != side || out.nc() != side)
             return FS_EINTERNAL;

@@ -89,6 +89,8 @@ int  fs_landmarker_place(const fs_hog_box *box, const float *shape,
  * and extract_image_chip, from the 68 points. */
 int  fs_dlib_face_chip(const uint8_t *rgb, int width, int height,
                        const float points[136], uint8_t *chip);
+/* The 68 points carried into that chip's pixels by the same mapping. */
+int  fs_dlib_chip_points(const float points[136], float out[136]);
 
 #ifdef __cplusplus
 }

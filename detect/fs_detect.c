@@ -374,27 +374,43 @@ int fs_face_chip(const fs_image *img, const fs_face *f, uint8_t *chip,
                                          "%s", fs_strerror(rc));
 }
 
+int fs_face_chip_landmarks(const fs_face *f, float points[136],
+                           fs_detail *d)
+{
+    int rc = fs_dlib_chip_points(f->landmarks, points);
+    return rc == FS_OK ? FS_OK : fs_fail(d, rc, "cannot place the landmarks "
+                                         "on the chip: %s", fs_strerror(rc));
+}
+
 static void dot(uint8_t *px, int w, int h, int x, int y, const uint8_t c[3])
 {
     if (x >= 0 && y >= 0 && x < w && y < h)
         memcpy(px + 3 * ((size_t)y * w + x), c, 3);
 }
 
-int fs_annotate(const fs_image *img, const fs_face *faces, int n,
-                int chosen, const char *png_path, fs_detail *d)
+void fs_draw_landmarks(fs_image *img, const float points[136], double scale)
 {
-    static const uint8_t green[3] = { 0, 220, 0 }, red[3] = { 230, 0, 0 },
-                         yellow[3] = { 255, 230, 0 };
+    static const uint8_t yellow[3] = { 255, 230, 0 };
+    for (int k = 0; k < 68; k++)
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++)
+                dot(img->rgb, img->width, img->height,
+                    (int)(scale * points[2 * k] + 0.5) + dx,
+                    (int)(scale * points[2 * k + 1] + 0.5) + dy, yellow);
+}
+
+void fs_draw_faces(fs_image *img, const fs_face *faces, int n, int chosen,
+                   double scale)
+{
+    static const uint8_t green[3] = { 0, 220, 0 }, red[3] = { 230, 0, 0 };
     int w = img->width, h = img->height;
-    uint8_t *px = malloc((size_t)w * h * 3);
-    if (!px)
-        return fs_fail(d, FS_ENOMEM, "no memory to annotate");
-    memcpy(px, img->rgb, (size_t)w * h * 3);
+    uint8_t *px = img->rgb;
     for (int i = 0; i < n; i++) {
         const fs_face *f = &faces[i];
         const uint8_t *c = f->quality.ok ? green : red;
-        int x0 = (int)f->box[0], y0 = (int)f->box[1];
-        int x1 = (int)(f->box[0] + f->box[2]), y1 = (int)(f->box[1] + f->box[3]);
+        int x0 = (int)(scale * f->box[0]), y0 = (int)(scale * f->box[1]);
+        int x1 = (int)(scale * (f->box[0] + f->box[2]));
+        int y1 = (int)(scale * (f->box[1] + f->box[3]));
         for (int t = 0; t < (i == chosen ? 3 : 1); t++) {
             for (int x = x0 - t; x <= x1 + t; x++) {
                 dot(px, w, h, x, y0 - t, c);
@@ -405,14 +421,21 @@ int fs_annotate(const fs_image *img, const fs_face *faces, int n,
                 dot(px, w, h, x1 + t, y, c);
             }
         }
-        for (int k = 0; k < 68; k++)
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++)
-                    dot(px, w, h, (int)(f->landmarks[2 * k] + 0.5f) + dx,
-                        (int)(f->landmarks[2 * k + 1] + 0.5f) + dy, yellow);
+        fs_draw_landmarks(img, f->landmarks, scale);
     }
-    int rc = fs_cv_write_png(png_path, px, w, h);
-    free(px);
+}
+
+int fs_annotate(const fs_image *img, const fs_face *faces, int n,
+                int chosen, const char *png_path, fs_detail *d)
+{
+    fs_image copy = *img;
+    copy.rgb = malloc((size_t)img->width * img->height * 3);
+    if (!copy.rgb)
+        return fs_fail(d, FS_ENOMEM, "no memory to annotate");
+    memcpy(copy.rgb, img->rgb, (size_t)img->width * img->height * 3);
+    fs_draw_faces(&copy, faces, n, chosen, 1.0);
+    int rc = fs_cv_write_png(png_path, copy.rgb, copy.width, copy.height);
+    free(copy.rgb);
     return rc == FS_OK ? FS_OK : fs_fail(d, rc, "cannot write '%s'",
                                          png_path);
 }

@@ -67,6 +67,18 @@ int  fs_image_decode(uint8_t *buf, size_t len, const char *name,
                      fs_image *img, fs_detail *d);
 void fs_image_release(fs_image *img);
 
+/* The image as PNG bytes, in a buffer the caller frees: what a page
+ * embeds, whatever the file was.  FS_ENOMEM, FS_EIO. */
+int  fs_image_encode_png(const fs_image *img, uint8_t **png, size_t *len,
+                         fs_detail *d);
+/* A copy of img whose longer side is at most max_side pixels (shrunk
+ * with area averaging, proportions kept; copied as it is when already
+ * small enough): *out is the caller's to release, *scale (may be NULL)
+ * the factor applied, so coordinates found on img can follow.  A page
+ * need not carry a 4000-pixel probe whole. */
+int  fs_image_scale(const fs_image *img, int max_side, fs_image *out,
+                    double *scale, fs_detail *d);
+
 /* ---- faces ------------------------------------------------------------ */
 
 #define FS_LANDMARKS_PATH "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
@@ -150,10 +162,20 @@ int  fs_dominant_face(const fs_face *faces, int n);
  * search, red when not; thicker for `chosen`) and its landmarks. */
 int  fs_annotate(const fs_image *img, const fs_face *faces, int n,
                  int chosen, const char *png_path, fs_detail *d);
+/* The same drawing on img's own pixels, the faces' coordinates first
+ * multiplied by scale (faces found on an image since scaled by it). */
+void fs_draw_faces(fs_image *img, const fs_face *faces, int n, int chosen,
+                   double scale);
+/* Only the 68 points (x0, y0, ...), multiplied by scale, as dots. */
+void fs_draw_landmarks(fs_image *img, const float points[136], double scale);
 
 /* The aligned 150x150 chip of a face, made as dlib makes it. */
 int  fs_face_chip(const fs_image *img, const fs_face *f, uint8_t *chip,
                   fs_detail *d);
+/* The face's 68 landmarks where its chip shows them (chip pixels), so
+ * an examiner can see how the chip was aligned. */
+int  fs_face_chip_landmarks(const fs_face *f, float points[136],
+                            fs_detail *d);
 
 /* Loads an already aligned face chip: exactly 150x150, 8-bit, 3-channel
  * RGB, else FS_ESHAPE naming what the file holds.  chip receives

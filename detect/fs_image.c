@@ -1,5 +1,6 @@
 /*
- * fs_image.c - reading image files for detect/ (see fs_detect.h).
+ * fs_image.c - reading image files for detect/ (see fs_detect.h), and
+ * handing decoded ones on: scaled down, or encoded as PNG in memory.
  */
 #include "fs_detect.h"
 
@@ -137,5 +138,44 @@ int fs_chip_load(const char *path, uint8_t *chip, fs_detail *d)
     }
     memcpy(chip, img.rgb, (size_t)FS_CHIP_SIZE * FS_CHIP_SIZE * 3);
     fs_image_release(&img);
+    return FS_OK;
+}
+
+int fs_image_encode_png(const fs_image *img, uint8_t **png, size_t *len,
+                        fs_detail *d)
+{
+    int rc = fs_cv_encode_png(img->rgb, img->width, img->height, png, len);
+    return rc == FS_OK ? FS_OK : fs_fail(d, rc, "cannot encode a %dx%d "
+                                         "image as PNG: %s", img->width,
+                                         img->height, fs_strerror(rc));
+}
+
+int fs_image_scale(const fs_image *img, int max_side, fs_image *out,
+                   double *scale, fs_detail *d)
+{
+    int w = img->width, h = img->height, side = w > h ? w : h;
+    double s = max_side > 0 && side > max_side ? (double)max_side / side
+                                               : 1.0;
+    fs_image o = *img;
+    o.width = s < 1.0 ? (int)(w * s + 0.5) : w;
+    o.height = s < 1.0 ? (int)(h * s + 0.5) : h;
+    o.width += o.width == 0;
+    o.height += o.height == 0;
+    int rc = FS_OK;
+    if (s < 1.0) {
+        rc = fs_cv_resize(img->rgb, w, h, o.width, o.height, &o.rgb);
+    } else {
+        size_t bytes = (size_t)w * h * 3;
+        o.rgb = malloc(bytes ? bytes : 1);
+        if (o.rgb)
+            memcpy(o.rgb, img->rgb, bytes);
+        else
+            rc = FS_ENOMEM;
+    }
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "no memory to scale a %dx%d image", w, h);
+    *out = o;
+    if (scale)
+        *scale = s;
     return FS_OK;
 }

@@ -647,6 +647,24 @@ const char *fs_candidates_search_id(const fs_candidates *c);
 const char *fs_candidates_request_id(const fs_candidates *c);
 /* The profile's disclaimer, which every output of the list carries (G11). */
 const char *fs_candidates_disclaimer(const fs_candidates *c);
+/* What the comparison sheet's header shows of the search. */
+typedef struct fs_candidates_about {
+    char    case_no[FS_FIELD_MAX];
+    char    crime[64];
+    char    examiner[FS_USER_MAX];
+    char    model[64];
+    int64_t time;                   /* unix seconds, as on the record */
+} fs_candidates_about;
+const fs_candidates_about *fs_candidates_info(const fs_candidates *c);
+/* The stored mugshot whose template put candidate i on the list (its
+ * best), for the examiner's side-by-side comparison: the bytes as
+ * enrolled, in a buffer the caller wipes and frees.  The session must
+ * still be a trained examiner's (G9); FS_EINVAL past the end;
+ * FS_NOTFOUND when the gallery changed since the search (the subject
+ * removed, or its rows moved). */
+int         fs_candidates_image(fs_gate *g, const fs_candidates *c,
+                                size_t i, uint8_t **bytes, size_t *len,
+                                fs_detail *d);
 void        fs_candidates_free(fs_candidates *c);
 
 /* ---- review and corroboration (G14) ----------------------------------------- */

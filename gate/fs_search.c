@@ -43,10 +43,14 @@ static double lap(double *t0)
 }
 enum { SEARCH_RELEASED = 0, SEARCH_REJECTED = 1 };
 
+/* Beside each candidate, its best template's row, the way back to the
+ * mugshot it was found by (fs_candidates_image); never shown. */
 struct fs_candidates {
     char         search_id[FS_ID_MAX];
     char         request_id[FS_ID_MAX];
     char         disclaimer[1024];
+    fs_candidates_about about;
+    uint32_t    *row;
     size_t       n;
     fs_candidate c[];
 };
@@ -65,6 +69,11 @@ const char *fs_candidates_disclaimer(const fs_candidates *c)
     return c->disclaimer;
 }
 
+const fs_candidates_about *fs_candidates_info(const fs_candidates *c)
+{
+    return &c->about;
+}
+
 int fs_candidates_get(const fs_candidates *c, size_t i, fs_candidate *out)
 {
     if (i >= c->n)
@@ -77,6 +86,7 @@ void fs_candidates_free(fs_candidates *c)
 {
     if (!c)
         return;
+    free(c->row);
     fs_wipe(c, sizeof *c + c->n * sizeof c->c[0]);
     free(c);
 }
@@ -94,6 +104,7 @@ typedef struct search_rec {
     const char       *reasons;          /* rejected: the quality verdict */
     const fs_candidates *list;          /* released */
     const char       *model;            /* the engine's, the gallery's too */
+    int64_t           time;             /* unix seconds */
     char              id[FS_ID_MAX];    /* out */
     char              objects[320];
 } search_rec;
@@ -104,7 +115,7 @@ static void pack_search(fs_wbuf *w, const search_rec *s)
     fs_wbuf_str(w, s->id);
     fs_wbuf_str(w, s->req->id);
     fs_wbuf_str(w, s->g->who.name);
-    fs_wbuf_u64(w, (uint64_t)time(NULL));
+    fs_wbuf_u64(w, (uint64_t)s->time);
     fs_wbuf_u64(w, (uint64_t)s->status);
     fs_wbuf_str(w, s->model);
     fs_wbuf_u64(w, (uint64_t)s->k);
@@ -442,7 +453,9 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
     if (rc == FS_OK) {
         c = calloc(1, sizeof *c + (size_t)k * sizeof c->c[0]);
         hits = malloc((size_t)k * sizeof *hits);
-        if (!c || !hits)
+        if (c)
+            c->row = malloc((size_t)k * sizeof *c->row);
+        if (!c || !hits || !c->row)
             rc = fs_fail(d, FS_ENOMEM, "no memory for the candidates");
     }
     fs_rank_options ro = { .mode = mode, .isa = -1, .pool = pool };
@@ -453,6 +466,7 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
     for (size_t i = 0; rc == FS_OK && i < nh; i++) {
         c->c[i].rank = (int)i + 1;
         c->c[i].score = hits[i].score;
+        c->row[i] = hits[i].row;
         rc = fs_gallery_subject_id(g->gal, hits[i].subject,
                                    c->c[i].subject);
         if (rc != FS_OK)
@@ -467,6 +481,11 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
     }
     c->n = nh;
     snprintf(c->request_id, sizeof c->request_id, "%s", r->id);
+    fs_candidates_about *a = &c->about;
+    snprintf(a->case_no, sizeof a->case_no, "%s", r->case_no);
+    snprintf(a->crime, sizeof a->crime, "%s", r->crime);
+    snprintf(a->examiner, sizeof a->examiner, "%s", g->who.name);
+    snprintf(a->model, sizeof a->model, "%s", fs_engine_model_id(e));
     snprintf(c->disclaimer, sizeof c->disclaimer, "%s",
              g->profile.disclaimer);
     *out = c;
@@ -508,6 +527,7 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
     s.probe_len = in->probe_len;
     s.k = in->k;
     s.model = fs_engine_model_id(e);   /* rank() holds the gallery to it */
+    s.time = (int64_t)time(NULL);
     fs_sha256(in->probe, in->probe_len, s.sha);
     float tmpl[FS_DESC_DIM];
     char reasons[256] = "";
@@ -548,11 +568,30 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
         return rc;
     }
     snprintf(c->search_id, sizeof c->search_id, "%s", s.id);
+    c->about.time = s.time;
     st.store = lap(&t0);
     if (in->stages)
         *in->stages = st;
     *out = c;
     return FS_OK;
+}
+
+/* The mugshot a released candidate was found by, read through the gate
+ * that released the list: the candidates object is the proof of release
+ * (only fs_gate_search makes one), and the session must still be an
+ * examiner's. */
+int fs_candidates_image(fs_gate *g, const fs_candidates *c, size_t i,
+                        uint8_t **bytes, size_t *len, fs_detail *d)
+{
+    int rc = gate_require(g, FS_ROLE_EXAMINER, 1, "search", d);
+    if (rc != FS_OK)
+        return rc;
+    if (i >= c->n)
+        return fs_fail(d, FS_EINVAL, "search %s has %zu candidates, not %zu",
+                       c->search_id, c->n, i + 1);
+    uint64_t image;
+    rc = fs_gallery_row_image(g->gal, c->row[i], c->c[i].subject, &image, d);
+    return rc == FS_OK ? fs_gallery_image(g->gal, image, bytes, len, d) : rc;
 }
 
 /* ---- retention (G12) --------------------------------------------------------- */

@@ -2355,6 +2355,58 @@ int fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
     return rc;
 }
 
+/* The row's slot in its block names the image; the image's record must
+ * name the row back and the subject, or the rows moved since (a removal
+ * fills a hole with the last row) and the caller's row is stale. */
+int fs_gallery_row_image(fs_gallery *g, uint64_t row, const char *subject,
+                         uint64_t *image_id, fs_detail *d)
+{
+    MDB_txn *txn;
+    int rc = need_key(g, d);
+    if (rc == FS_OK)
+        rc = read_txn(g, &txn, d);
+    if (rc != FS_OK)
+        return rc;
+    uint8_t *scratch = g->sealed ? aligned_alloc(64, TBLK_PAYLOAD) : NULL;
+    uint8_t key[4];
+    be32(key, (uint32_t)(row / FS_TBLOCK_ROWS));
+    MDB_val k = { 4, key }, v;
+    int mrc = g->sealed && !scratch ? 0
+              : mdb_get(txn, g->dbi[DB_TBLOCKS], &k, &v);
+    fs_rbuf r = { 0 };
+    uint64_t id = 0;
+    image_rec im;
+    if (g->sealed && !scratch)
+        rc = fs_fail(d, FS_ENOMEM, "no memory for a template block");
+    else if (mrc == MDB_NOTFOUND)
+        rc = FS_NOTFOUND;
+    else if (mrc)
+        rc = mdb_fail(g, d, mrc, "reading a template block");
+    else
+        rc = env_open(g, txn, DB_TBLOCKS, &k, &v, scratch, TBLK_PAYLOAD,
+                      &r, d);
+    if (rc == FS_OK && r.len != TBLK_PAYLOAD)
+        rc = FS_NOTFOUND;
+    if (rc == FS_OK) {
+        tslot slot;
+        memcpy(&slot, r.p + TBLK_SLOTS_OFF +
+               (row % FS_TBLOCK_ROWS) * sizeof slot, sizeof slot);
+        id = slot.image;
+        rc = get_image_rec(g, txn, id, &im, d);
+    }
+    if (rc == FS_OK && (im.row != row || strcmp(im.subject, subject)))
+        rc = FS_NOTFOUND;
+    if (rc == FS_NOTFOUND)
+        rc = fs_fail(d, rc, "template row %llu of gallery '%s' is no longer "
+                     "subject '%s''s (the gallery changed since)",
+                     (unsigned long long)row, g->dir, subject);
+    mdb_txn_abort(txn);
+    blk_free(g, scratch);
+    if (rc == FS_OK)
+        *image_id = id;
+    return rc;
+}
+
 /* The matrix is mapped, not malloc'd: fresh zero pages, huge pages where
  * the kernel gives them, and no heap fragmentation for gigabytes (and the
  * kernel, not the heap, gets its plaintext back).  A sealed block is

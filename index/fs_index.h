@@ -244,6 +244,11 @@ int  fs_gallery_subject_id(fs_gallery *g, uint32_t number,
 int  fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
                       size_t *len, fs_detail *d);
 
+/* The image whose template is row `row` (what fs_rank_topk's hit names),
+ * checked to be subject's: FS_NOTFOUND when the rows moved since. */
+int  fs_gallery_row_image(fs_gallery *g, uint64_t row, const char *subject,
+                          uint64_t *image_id, fs_detail *d);
+
 /* Removes a subject with every record, template and image within the
  * batch (G20); FS_NOTFOUND when there is no such subject.  On failure the
  * caller aborts the batch. */

@@ -25,6 +25,7 @@ Suite *suite_text(void);
 Suite *suite_service(void);
 Suite *suite_report(void);
 Suite *suite_stats(void);
+Suite *suite_html(void);
 
 int main(void)
 {
@@ -47,6 +48,7 @@ int main(void)
     srunner_add_suite(sr, suite_service());
     srunner_add_suite(sr, suite_report());
     srunner_add_suite(sr, suite_stats());
+    srunner_add_suite(sr, suite_html());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

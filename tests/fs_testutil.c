@@ -959,3 +959,164 @@ int tu_file_holds(const char *path, const void *needle, size_t n)
     free(b);
     return found;
 }
+
+/* ---- pages in a real browser ------------------------------------------ */
+
+/* Exactly these, so a render neither reaches the network nor depends on
+ * a GPU, a sandbox a container may lack, or state from another run. */
+static const char *const CHROMIUM_FLAGS[] = {
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", NULL
+};
+#define CHROMIUM_TIMEOUT "60"
+
+/* The browser to run, or NULL (the caller skips, or fails under CI). */
+static const char *chromium(void)
+{
+    static char found[4200];
+    const char *env = getenv("FACESEARCH_CHROMIUM");
+    if (env && *env)
+        return access(env, X_OK) == 0 ? env : NULL;
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : ""; *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(found, sizeof found, "%.*s/chromium", (int)n, p);
+        if (n && access(found, X_OK) == 0)
+            return found;
+        p += n + (p[n] == ':');
+    }
+    return NULL;
+}
+
+static const char *chromium_or_skip(void)
+{
+    static int noted;
+    const char *c = chromium();
+    const char *ci = getenv("CI");
+    ck_assert_msg(c || !ci || strcmp(ci, "true") != 0, "chromium is not "
+                  "installed: `make deps` installs it (Debian's chromium)");
+    if (!c && !noted++)
+        fprintf(stderr, "note: chromium not found: the page tests that "
+                "render in a browser skip (make deps installs it)\n");
+    return c;
+}
+
+/* One run of the browser on the file at path: its DOM after load on
+ * stdout (malloc'd), and with png a screenshot there. */
+static char *chromium_run(const char *browser, const char *path,
+                          int width, int height, const char *png)
+{
+    char *profile = tu_mkdtemp();
+    char dir_arg[4200], size_arg[64], shot_arg[4300], url[4200];
+    snprintf(dir_arg, sizeof dir_arg, "--user-data-dir=%s", profile);
+    snprintf(size_arg, sizeof size_arg, "--window-size=%d,%d", width,
+             height);
+    snprintf(shot_arg, sizeof shot_arg, "--screenshot=%s", png ? png : "");
+    snprintf(url, sizeof url, "file://%s", path);
+    char *argv[20];
+    int n = 0;
+    argv[n++] = "chromium";
+    for (int i = 0; CHROMIUM_FLAGS[i]; i++)
+        argv[n++] = (char *)CHROMIUM_FLAGS[i];
+    argv[n++] = dir_arg;
+    argv[n++] = size_arg;
+    if (png)
+        argv[n++] = shot_arg;
+    argv[n++] = "--dump-dom";
+    argv[n++] = url;
+    argv[n] = NULL;
+    char *prefix[] = { "timeout", "-k", "5", CHROMIUM_TIMEOUT, NULL };
+    char *out, *err;
+    int st = run_captured(prefix, browser, NULL, argv, &out, &err);
+    tu_rmtree(profile);
+    free(profile);
+    ck_assert_msg(st == 0, "chromium on %s: exit %d%s: %.2000s", path, st,
+                  st == 124 ? " (timed out)" : "", err);
+    free(err);
+    return out;
+}
+
+char *tu_browser_dom(const char *path)
+{
+    const char *browser = chromium_or_skip();
+    char abs[4096];
+    if (!browser)
+        return NULL;
+    ck_assert_ptr_nonnull(realpath(path, abs));
+    return chromium_run(browser, abs, 800, 600, NULL);
+}
+
+/* The integer value of attribute name on the element with id tu-render
+ * in dom, or -1. */
+static int render_attr(const char *dom, const char *name)
+{
+    const char *el = strstr(dom, "id=\"tu-render\"");
+    if (!el)
+        return -1;
+    char key[64];
+    snprintf(key, sizeof key, "%s=\"", name);
+    const char *v = strstr(el, key);
+    return v ? atoi(v + strlen(key)) : -1;
+}
+
+int tu_browser_render(const char *html_path, int width, int height,
+                      tu_page *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *browser = chromium_or_skip();
+    if (!browser)
+        return 0;
+    char abs[4096];
+    ck_assert_ptr_nonnull(realpath(html_path, abs));
+    size_t len;
+    char *page = tu_read(abs, &len);
+    ck_assert_ptr_nonnull(page);
+    /* before the page's own Content-Security-Policy, which forbids
+     * scripts from where it stands on */
+    static const char probe[] =
+        "<script>addEventListener('load',function(){"
+        "var n=0,t=document.images.length;"
+        "for(var i=0;i<t;i++){var m=document.images[i];"
+        "if(m.complete&&m.naturalWidth>0)n++;}"
+        "var e=document.createElement('div');e.id='tu-render';"
+        "e.setAttribute('data-images',t);e.setAttribute('data-loaded',n);"
+        "e.setAttribute('data-svgs',document.querySelectorAll('svg').length);"
+        "document.body.appendChild(e);});</script>";
+    const char *head = strstr(page, "<head>");
+    size_t at = head ? (size_t)(head - page) + 6 : 0;
+    char copy[4200];
+    snprintf(copy, sizeof copy, "%s.render.html", abs);
+    FILE *f = fopen(copy, "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(page, 1, at, f);
+    fputs(probe, f);
+    fwrite(page + at, 1, len - at, f);
+    ck_assert_int_eq(fclose(f), 0);
+    free(page);
+    const char *keep = getenv("FACESEARCH_SCREENSHOTS");
+    if (keep && *keep) {
+        const char *base = strrchr(abs, '/');
+        snprintf(out->png, sizeof out->png, "%s/%s.png", keep, base + 1);
+    } else {
+        snprintf(out->png, sizeof out->png, "%s.png", abs);
+    }
+    unlink(out->png);
+    out->dom = chromium_run(browser, copy, width, height, out->png);
+    unlink(copy);
+    out->images = render_attr(out->dom, "data-images");
+    out->loaded = render_attr(out->dom, "data-loaded");
+    out->svgs = render_attr(out->dom, "data-svgs");
+    ck_assert_msg(out->images >= 0, "the page did not finish loading in "
+                  "chromium: %.2000s", out->dom);
+    struct stat st;
+    ck_assert_msg(stat(out->png, &st) == 0 && st.st_size > 0,
+                  "no screenshot at %s", out->png);
+    return 1;
+}
+
+void tu_page_free(tu_page *p)
+{
+    free(p->dom);
+    p->dom = NULL;
+}

@@ -196,4 +196,32 @@ const char *tu_face_photo(void);
  * photo is absent. */
 int tu_face_variant(const char *path, double scale, int mirror);
 
+/* ---- pages in a real browser ------------------------------------------ */
+
+/* What headless Chromium made of a page: how many images the document
+ * holds and how many of them loaded (complete, naturalWidth > 0), how
+ * many inline SVG charts, the screenshot, and the DOM after load. */
+typedef struct tu_page {
+    int   images, loaded, svgs;
+    char  png[4200];            /* the screenshot (see tu_browser_render) */
+    char *dom;                  /* malloc'd; tu_page_free */
+} tu_page;
+
+/* Renders the page at html_path in headless Chromium (`chromium` on the
+ * PATH, or $FACESEARCH_CHROMIUM) at a width x height window, under
+ * `timeout`, with a fresh profile directory removed after: a screenshot
+ * to <html_path>.png (or, when $FACESEARCH_SCREENSHOTS names a directory,
+ * to <that>/<page's file name>.png, kept for people to look at), and the
+ * counts from a copy of the page with a small script injected that, on
+ * load, writes them into the DOM (read back with --dump-dom; the page
+ * itself stays script-free).  Returns 1 when rendered; 0 when Chromium
+ * is absent and $CI is not "true" (skipped, with a note printed once);
+ * under CI=true its absence fails the test (`make test` installs it). */
+int  tu_browser_render(const char *html_path, int width, int height,
+                       tu_page *out);
+void tu_page_free(tu_page *p);
+/* Chromium's DOM of any file (an SVG, say) as it loaded it, with no
+ * script added: malloc'd, or NULL when skipped as above. */
+char *tu_browser_dom(const char *path);
+
 #endif /* FS_TESTUTIL_H */

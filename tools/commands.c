@@ -163,9 +163,11 @@ static const fs_cmd commands[] = {
       cmd_review_opts, cmd_review, NEED_SESSION, review_subs },
     { "search", "Search the gallery for a probe, through the gate (G9-G13).",
       "search --request ID PROBE_IMAGE [--face N] [--k K] [--human-review]\n"
-      "  [--json]\n"
+      "  [--json] [--html OUT.html [--landmarks]]\n"
       "  examiners only; the list is released only for an open request\n"
-      "  with an authorized crime type and --human-review (G10)",
+      "  with an authorized crime type and --human-review (G10); --html\n"
+      "  also writes the comparison sheet, a page of the probe and each\n"
+      "  candidate side by side (nothing is written when refused)",
       cmd_search_opts, cmd_search, NEED_SESSION, NULL },
     { "stats", "Oversight figures for a week, month or year (G19).",
       "stats weekly [--week YYYY-Www] [--json]\n"

@@ -22,6 +22,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../detect/fs_detect.h"
+
+/* An embedded image's longer side at most (pixels): a page shows faces
+ * for comparison, not the 4000-pixel original, which stays on file. */
+#define FS_HTML_IMAGE_MAX_SIDE 800
+
 typedef struct fs_html {
     FILE *f;
     int   err;                      /* a write failed: FS_EIO */
@@ -50,6 +56,18 @@ void fs_html_table_end(fs_html *h);
  * placeholder saying so). */
 int  fs_html_image(fs_html *h, const uint8_t *bytes, size_t len,
                    const char *alt, const char *caption, int width);
+/* The same for pixels already decoded (an aligned chip, an image with
+ * its landmarks drawn): FS_OK, or FS_ENOMEM / FS_EIO with the
+ * placeholder. */
+int  fs_html_pixels(fs_html *h, const fs_image *img, const char *alt,
+                    const char *caption, int width);
+/* In an image's place, a box saying why there is none. */
+void fs_html_missing(fs_html *h, const char *alt, const char *caption,
+                     const char *why);
+/* A boxed section (a candidate, say): a title line and an optional note
+ * in smaller type beside it, then whatever the caller adds, then _end. */
+void fs_html_card_begin(fs_html *h, const char *title, const char *note);
+void fs_html_card_end(fs_html *h);
 /* Figures side by side: open a row, add images, close it. */
 void fs_html_row_begin(fs_html *h);
 void fs_html_row_end(fs_html *h);
