@@ -78,6 +78,13 @@ int  fs_image_encode_png(const fs_image *img, uint8_t **png, size_t *len,
  * need not carry a 4000-pixel probe whole. */
 int  fs_image_scale(const fs_image *img, int max_side, fs_image *out,
                     double *scale, fs_detail *d);
+/* A copy of the region of img around box (x, y, width, height), widened
+ * by margin times the box's size on every side and clipped to the image:
+ * one face of a group photo as an image of its own, with the context the
+ * detector needs to find it again.  FS_EINVAL when the box lies outside
+ * the image. */
+int  fs_image_crop(const fs_image *img, const double box[4], double margin,
+                   fs_image *out, fs_detail *d);
 
 /* ---- faces ------------------------------------------------------------ */
 

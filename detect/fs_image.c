@@ -179,3 +179,31 @@ int fs_image_scale(const fs_image *img, int max_side, fs_image *out,
         *scale = s;
     return FS_OK;
 }
+
+int fs_image_crop(const fs_image *img, const double box[4], double margin,
+                  fs_image *out, fs_detail *d)
+{
+    double mx = box[2] * margin, my = box[3] * margin;
+    double x0 = box[0] - mx, y0 = box[1] - my;
+    double x1 = box[0] + box[2] + mx, y1 = box[1] + box[3] + my;
+    int l = x0 < 0 ? 0 : (int)x0, t = y0 < 0 ? 0 : (int)y0;
+    int r = x1 > img->width ? img->width : (int)x1;
+    int b = y1 > img->height ? img->height : (int)y1;
+    if (!(box[2] > 0 && box[3] > 0) || r <= l || b <= t)
+        return fs_fail(d, FS_EINVAL, "the face's box lies outside the "
+                       "%dx%d image", img->width, img->height);
+    fs_image o = *img;
+    o.width = r - l;
+    o.height = b - t;
+    size_t row = (size_t)o.width * 3;
+    o.rgb = malloc(row * (size_t)o.height);
+    if (!o.rgb)
+        return fs_fail(d, FS_ENOMEM, "no memory to crop a %dx%d region",
+                       o.width, o.height);
+    for (int y = 0; y < o.height; y++)
+        memcpy(o.rgb + row * (size_t)y,
+               img->rgb + ((size_t)(t + y) * (size_t)img->width +
+                           (size_t)l) * 3, row);
+    *out = o;
+    return FS_OK;
+}

@@ -513,6 +513,47 @@ START_TEST(test_exports_never_through_a_link)
 }
 END_TEST
 
+/* detect --crop: one face out of a photo, a file of its own in which the
+ * detector finds that face again; a face that is not there, or the same
+ * file named twice, leaves nothing behind. */
+START_TEST(test_crop_cuts_out_a_face_found_again)
+{
+    const char *photo = tu_face_photo();
+    if (!photo)
+        return;
+    char crop[4200], none[4200];
+    snprintf(crop, sizeof crop, "%s", tu_path(tu_tmp, "face.png"));
+    snprintf(none, sizeof none, "%s", tu_path(tu_tmp, "none.png"));
+    char *out, *err;
+    int rc = TU_RUN(&out, &err, "detect", (char *)photo, "--crop", crop);
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    struct stat st;
+    ck_assert_int_eq(lstat(crop, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    rc = TU_RUN(&out, &err, "detect", crop, "--json");
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_msg(strstr(out, "\"verdict\":\"ok\""), "%s", out);
+    /* smaller than the photo: a part of it */
+    ck_assert_msg(!strstr(out, "\"width\":512,"), "%s", out);
+    free(out);
+    free(err);
+    /* (the photo's decoder may warn on stderr first) */
+    rc = TU_RUN(&out, &err, "detect", (char *)photo, "--face", "9",
+                "--crop", none);
+    ck_assert_msg(rc == 2 && strstr(err, "--face 9"), "%d: %s", rc, err);
+    free(out);
+    free(err);
+    ck_assert_int_ne(lstat(none, &st), 0);
+    TU_REFUSED(2, "same file", "detect", (char *)photo, "--crop", none,
+               "--annotate", none);
+    ck_assert_int_ne(lstat(none, &st), 0);
+    TU_REFUSED(2, "will not overwrite", "detect", (char *)photo, "--crop",
+               crop);
+}
+END_TEST
+
 Suite *suite_text(void)
 {
     Suite *s = suite_create("text");
@@ -528,6 +569,7 @@ Suite *suite_text(void)
     tcase_add_test(tc, test_G20_enrolment_metadata_refused_with_control_characters);
     tcase_add_test(tc, test_enroll_report_0600_and_never_through_a_link);
     tcase_add_test(tc, test_exports_never_through_a_link);
+    tcase_add_test(tc, test_crop_cuts_out_a_face_found_again);
     suite_add_tcase(s, tc);
     return s;
 }

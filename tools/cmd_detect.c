@@ -1,7 +1,9 @@
 /*
  * cmd_detect.c - `facesearch detect IMAGE [--json] [--annotate OUT.png]
- * [--face N]`: the faces of a still image, their landmarks and whether
- * each is fit for search (G13), for an examiner judging a probe.
+ * [--crop OUT.png] [--face N]`: the faces of a still image, their
+ * landmarks and whether each is fit for search (G13), for an examiner
+ * judging a probe; and one face of a group photo cut out as an image of
+ * its own.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -14,6 +16,8 @@
 
 const fs_opt cmd_detect_opts[] = {
     { "annotate", "OUT.png", "write the image with boxes and landmarks" },
+    { "crop", "OUT.png", "write the chosen face, with the head around it, "
+                         "as an image of its own" },
     { "face", "N", "the face to use (default: the one nearest the centre)" },
     { "profile", "NAME|FILE", "judge quality by this policy profile's "
                               "limits (G13; default: the engine's)" },
@@ -119,6 +123,29 @@ static int annotate(const fs_image *img, const fs_face *faces, int n,
     return rc;
 }
 
+/* The chosen face with room around it (half its box on every side: the
+ * whole head, and what the detector needs to find it again), as PNG. */
+#define CROP_MARGIN 0.5
+
+static int crop(const fs_image *img, const fs_face *f, const char *path,
+                FILE *out, fs_detail *d)
+{
+    fs_image part;
+    uint8_t *png = NULL;
+    size_t len = 0;
+    int rc = fs_image_crop(img, f->box, CROP_MARGIN, &part, d);
+    if (rc == FS_OK) {
+        rc = fs_image_encode_png(&part, &png, &len, d);
+        fs_image_release(&part);
+    }
+    if (rc == FS_OK && (fwrite(png, 1, len, out) != len ||
+                        fflush(out) != 0 || fsync(fileno(out)) != 0))
+        rc = fs_fail(d, FS_EIO, "cannot write '%s': %s", path,
+                     strerror(errno));
+    free(png);
+    return rc;
+}
+
 int cmd_detect(fs_args *a)
 {
     if (a->npos != 1)
@@ -139,16 +166,23 @@ int cmd_detect(fs_args *a)
         return fs_cli_fail(rc, &d);
     /* the output first: a file or a link at its path is refused before
      * the work */
-    const char *ann = fs_arg(a, "annotate");
-    FILE *ann_f = NULL;
+    const char *ann = fs_arg(a, "annotate"), *cut = fs_arg(a, "crop");
+    FILE *ann_f = NULL, *cut_f = NULL;
+    if (ann && cut && strcmp(ann, cut) == 0)
+        return fs_usage_error(a, "--annotate and --crop name the same "
+                              "file '%s'", ann);
     if (ann && (st = fs_cli_create(a, ann, "the annotated image", &ann_f))
         != EXIT_OK)
         return st;
+    if (cut && (st = fs_cli_create(a, cut, "the face's image", &cut_f))
+        != EXIT_OK)
+        return fs_cli_finish(a, ann, ann_f, st);
     fs_image img;
     rc = fs_image_read(path, &img, &d);
     if (rc != FS_OK) {
         fs_error_msg("%s", d.msg);
-        return fs_cli_finish(a, ann, ann_f, fs_exit_status(rc));
+        st = fs_cli_finish(a, cut, cut_f, fs_exit_status(rc));
+        return fs_cli_finish(a, ann, ann_f, st);
     }
     fs_engine_options o = { .model_path = NULL,
                             .quality = pname ? &prof.quality : NULL };
@@ -181,11 +215,21 @@ int cmd_detect(fs_args *a)
         st = fs_exit_status(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_INTERNAL;
         goto out;
     }
+    if (cut && chosen < 0) {
+        st = fs_usage_error(a, "--crop: '%s' has no face to cut out", path);
+        goto out;
+    }
+    if (cut && (rc = crop(&img, &faces[chosen], cut, cut_f, &d)) != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        st = fs_exit_status(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_INTERNAL;
+        goto out;
+    }
     if (a->json)
         print_json(path, &img, faces, n, chosen);
     else
         print_human(path, &img, faces, n, chosen);
 out:
+    st = fs_cli_finish(a, cut, cut_f, st);
     st = fs_cli_finish(a, ann, ann_f, st);
     fs_engine_close(e);
     free(faces);

@@ -73,8 +73,10 @@ static const fs_cmd commands[] = {
       "  [--json]",
       cmd_bench_opts, cmd_bench, NEED_NOTHING, NULL },
     { "detect", "Find the faces of a still image and judge each for search.",
-      "detect IMAGE [--json] [--annotate OUT.png] [--face N]\n"
-      "  [--profile NAME|FILE]",
+      "detect IMAGE [--json] [--annotate OUT.png] [--crop OUT.png] [--face N]\n"
+      "  [--profile NAME|FILE]\n"
+      "  --crop cuts the chosen face out of a group photo, with its head\n"
+      "  around it (a probe of one person, or a mugshot file)",
       cmd_detect_opts, cmd_detect, NEED_NOTHING, NULL },
     { "disseminate", "Record a release of a report: to whom and how (G16).",
       "disseminate REPORT --to NAME\n"
