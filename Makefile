@@ -5,7 +5,7 @@
 #   make models      fetch, verify and convert the network weights
 #   make check       build and run the Check suite   (SAN=1: ASan + UBSan)
 #   make test        make check, then make check SAN=1 (what CI runs)
-#   make demo        the main job on a small demo
+#   make demo        the whole story on a small demo gallery (build/demo)
 #   make bench-embed the embedding benchmark with its peers
 #   make bench-rank  the ranking benchmark beside Faiss and hnswlib
 #   make install     the commands, the model and the service's systemd units
@@ -237,10 +237,14 @@ $(CONVERT): $(BUILD)/models/fs_model_convert.o $(LIB)
 # fetches the tarball, sha256sum -c holds both files to the pinned sums.
 models: $(MODEL)
 # Rebuilt when the format or the conversion changes, not on every relink.
-$(MODEL): models/SHA256SUMS models/fs_model_convert.c embed/fs_model.c \
-          embed/fs_embed.h | $(CONVERT) deps
+# The package's sample photos serve the demo too (tools/demo.sh holds
+# them to their own sums).
+FACEAPI_TGZ := build/npm/vladmandic-face-api-1.7.15.tgz
+$(FACEAPI_TGZ): | deps
 	@rm -rf build/npm && mkdir -p build/npm
 	cd build/npm && npm pack --silent $(FACEAPI_PKG) >/dev/null
+$(MODEL): models/SHA256SUMS models/fs_model_convert.c embed/fs_model.c \
+          embed/fs_embed.h | $(CONVERT) $(FACEAPI_TGZ) deps
 	cd build/npm && tar xzf vladmandic-face-api-1.7.15.tgz \
 	  package/model/face_recognition_model.bin \
 	  package/model/face_recognition_model-weights_manifest.json
@@ -294,8 +298,9 @@ test: | deps
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory check SAN=1
 
-demo: $(FACESEARCH) $(MODEL)
-	@sh tools/demo.sh $(FACESEARCH) $(SHARED)
+demo: all $(MODEL) $(ASTRONAUT) $(FACEAPI_TGZ)
+	@sh tools/demo.sh $(FACESEARCH) $(SHARED) $(FACEAPI_TGZ) build/demo \
+	  $(ASTRONAUT)
 
 bench-embed: $(FACESEARCH) $(PEER_DLIB) $(MODEL)
 	$(FACESEARCH) bench embed

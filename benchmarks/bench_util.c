@@ -530,7 +530,7 @@ uint8_t *fs_bench_enlarge(const fs_image *img, int side)
 int fs_bench_engine_warm(fs_engine *e, fs_detail *d)
 {
     uint8_t px[3 * 64 * 64] = { 0 };
-    fs_image blank = { 64, 64, 3, 8, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0 }, px };
+    fs_image blank = { 64, 64, 3, 8, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0, 0 }, px };
     fs_face f;
     int n;
     return fs_engine_detect(e, &blank, &f, 1, &n, d);

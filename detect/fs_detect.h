@@ -33,7 +33,16 @@ typedef struct fs_still {
     size_t        orientation_at;   /* file offset of its 16-bit value,
                                        0: no tag */
     int           orientation_be;   /* that value is big-endian */
+    size_t        png_iccp_at;      /* file offset of a PNG's colour
+                                       profile chunk, 0: none */
 } fs_still;
+
+/* Renames the PNG chunk at file offset at (its length field) to a private
+ * type no decoder knows, and writes its CRC again, so that the decoder
+ * skips it in silence.  The colour profile goes so: the decoder applies
+ * none anyway, and libpng's warnings about known-bad sRGB profiles,
+ * which nobody can act on, reached examiners' terminals. */
+void fs_intake_png_mute(uint8_t *buf, size_t len, size_t at);
 
 /* Intake (G8): refuses an argument naming a stream, URL or device rather
  * than a file (FS_DENIED, the detail names G8). */

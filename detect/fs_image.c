@@ -65,7 +65,7 @@ static int orient(fs_image *img, int o)
 int fs_image_decode(uint8_t *buf, size_t len, const char *name,
                     fs_image *img, fs_detail *d)
 {
-    fs_image out = { 0, 0, 0, 0, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0 }, NULL };
+    fs_image out = { 0, 0, 0, 0, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0, 0 }, NULL };
     int rc = fs_intake_identify(buf, len, name, &out.still, d);
     if (rc != FS_OK)
         return rc;                    /* intake said why */
@@ -75,6 +75,8 @@ int fs_image_decode(uint8_t *buf, size_t len, const char *name,
         v[0] = out.still.orientation_be ? 0 : 1;
         v[1] = out.still.orientation_be ? 1 : 0;
     }
+    if (out.still.png_iccp_at)
+        fs_intake_png_mute(buf, len, out.still.png_iccp_at);
     rc = fs_cv_decode(buf, len, &out.width, &out.height, &out.channels,
                       &out.depth_bits, &out.rgb);
     if (rc == FS_ENOMEM)
@@ -123,7 +125,7 @@ void fs_image_release(fs_image *img)
 
 int fs_chip_load(const char *path, uint8_t *chip, fs_detail *d)
 {
-    fs_image img = { 0, 0, 0, 0, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0 }, NULL };
+    fs_image img = { 0, 0, 0, 0, { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0, 0 }, NULL };
     int rc = fs_image_load(path, &img, d);
     if (rc != FS_OK)
         return rc;

@@ -267,6 +267,23 @@ static uint32_t crc32_png(const uint8_t *p, size_t n)
     return c ^ 0xFFFFFFFFu;
 }
 
+void fs_intake_png_mute(uint8_t *buf, size_t len, size_t at)
+{
+    bytes b = { buf, len };
+    if (!has(b, at, 12))
+        return;
+    uint32_t n = u32be(b, at);
+    if (n > 0x7FFFFFFFu || !has(b, at + 8, (size_t)n + 4))
+        return;
+    memcpy(buf + at + 4, "prVx", 4);       /* ancillary, private */
+    uint32_t c = crc32_png(buf + at + 4, (size_t)n + 4);
+    uint8_t *crc = buf + at + 8 + n;
+    crc[0] = (uint8_t)(c >> 24);
+    crc[1] = (uint8_t)(c >> 16);
+    crc[2] = (uint8_t)(c >> 8);
+    crc[3] = (uint8_t)c;
+}
+
 static int check_png(bytes b, const probe *pr)
 {
     size_t pos = 8;
@@ -292,6 +309,8 @@ static int check_png(bytes b, const probe *pr)
             return still_only(pr, "an animated PNG (APNG)");
         } else if (memcmp(type, "eXIf", 4) == 0) {
             exif_orientation(data, pos + 8, pr->out);
+        } else if (memcmp(type, "iCCP", 4) == 0) {
+            pr->out->png_iccp_at = pos;
         } else if (memcmp(type, "IEND", 4) == 0) {
             return FS_OK;
         }
@@ -488,7 +507,7 @@ int fs_intake_identify(const uint8_t *buf, size_t len, const char *path,
                        fs_still *out, fs_detail *d)
 {
     bytes b = { buf, len };
-    fs_still s = { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0 };
+    fs_still s = { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0, 0 };
     probe pr = { path, &s, d };
     int rc;
     const char *video;

@@ -65,12 +65,19 @@ static void print_json(const fs_lead *l)
     printf("]}");
 }
 
+/* What a lead in review still needs, as " (...)"; an ended lead needs
+ * nothing, and its state says so. */
+#define OPEN_NEEDS(l, needs) \
+    (l)->state == FS_LEAD_PROPOSED ? " (" : "", \
+    (l)->state == FS_LEAD_PROPOSED ? (needs) : "", \
+    (l)->state == FS_LEAD_PROPOSED ? ")" : ""
+
 static void print_text(const fs_lead *l)
 {
     char needs[96];
     fs_lead_needs(l, needs, sizeof needs);
-    printf("lead %s: %s (%s)\n", FS_SHOW(l->id), fs_lead_state_name(l->state),
-           needs);
+    printf("lead %s: %s%s%s%s\n", FS_SHOW(l->id),
+           fs_lead_state_name(l->state), OPEN_NEEDS(l, needs));
     printf("  candidate  %s, rank %d, score %.4f\n", FS_SHOW(l->subject),
            l->rank, (double)l->score);
     printf("  search     %s, request %s\n", FS_SHOW(l->search),
@@ -103,8 +110,8 @@ static int after(fs_args *a, const char *id, const char *done)
         print_json(l);
         printf("\n");
     } else {
-        printf("lead %s %s: %s (%s)\n", FS_SHOW(l->id), done,
-               fs_lead_state_name(l->state), needs);
+        printf("lead %s %s: %s%s%s%s\n", FS_SHOW(l->id), done,
+               fs_lead_state_name(l->state), OPEN_NEEDS(l, needs));
     }
     free(l);
     return EXIT_OK;
