@@ -134,13 +134,16 @@ static const fs_cmd commands[] = {
       "  probes of requests held as evidence are kept",
       cmd_purge_opts, cmd_purge, NEED_SESSION, NULL },
     { "report", "Issue and show the reports of a request (G15).",
-      "report lead LEAD [--json]        possible-match report (G14: every\n"
-      "                                 sign-off of the profile first)\n"
-      "report no-match REQUEST [--json] no candidate was found\n"
-      "report rejection REQUEST [--json]  the probe was unfit (G13)\n"
-      "report show ID [--json]\n"
+      "report lead LEAD [--html OUT.html] [--json]\n"
+      "  possible-match report (G14: every sign-off of the profile first)\n"
+      "report no-match REQUEST [--html OUT.html] [--json]\n"
+      "  no candidate was found\n"
+      "report rejection REQUEST [--html OUT.html] [--json]\n"
+      "  the probe was unfit (G13)\n"
+      "report show ID [--html OUT.html] [--json]\n"
       "  examiners and supervisors issue (again: the same report); the\n"
-      "  requester reads the reports of their own requests",
+      "  requester reads the reports of their own requests; --html also\n"
+      "  writes the report as a page (a new file) with its images",
       cmd_report_opts, cmd_report, NEED_SESSION, report_subs },
     { "request", "File and follow search requests (G4-G8).",
       "request new --case NUMBER --crime TYPE --requester NAME --agency AGENCY\n"
