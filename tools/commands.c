@@ -173,13 +173,14 @@ static const fs_cmd commands[] = {
       "  candidate side by side (nothing is written when refused)",
       cmd_search_opts, cmd_search, NEED_SESSION, NULL },
     { "stats", "Oversight figures for a week, month or year (G19).",
-      "stats weekly [--week YYYY-Www] [--json]\n"
-      "stats monthly [--month YYYY-MM] [--json]\n"
-      "stats annual [--year YYYY] [--json]\n"
+      "stats weekly [--week YYYY-Www] [--html OUT.html] [--json]\n"
+      "stats monthly [--month YYYY-MM] [--html OUT.html] [--json]\n"
+      "stats annual [--year YYYY] [--html OUT.html] [--json]\n"
       "  (admin, auditor, supervisor) requests filed, fulfilled and open,\n"
       "  crime types, searches, leads, reports, disseminations, positive\n"
       "  identifications, policy violations by rule; counted from the\n"
-      "  records and the trail; the period defaults to the current one (UTC)",
+      "  records and the trail; the period defaults to the current one (UTC);\n"
+      "  --html also writes them as a page of tables and charts (a new file)",
       cmd_stats_opts, cmd_stats, NEED_SESSION, stats_subs },
     { "user", "Manage accounts and roles (admin).",
       "user add NAME --roles ROLE[,ROLE...] --unit UNIT\n"
