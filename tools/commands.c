@@ -57,10 +57,12 @@ static const fs_cmd commands[] = {
       "audit log [--since DATE] [--until DATE] [--user NAME] [--case NUMBER]\n"
       "  [--json]\n"
       "audit purge --before DATE [--dry-run]   (admin; G18 retention)\n"
-      "audit sample --n N [--month YYYY-MM] [--seed S] [--json]\n"
+      "audit sample --n N [--month YYYY-MM] [--seed S] [--html OUT.html]\n"
+      "  [--json]\n"
       "  the monthly compliance audit (G19): N searches of the month drawn\n"
       "  at random, each with its trail; the seed used is printed, and the\n"
-      "  same seed draws the same sample again",
+      "  same seed draws the same sample again; --html also writes it as a\n"
+      "  page (a new file)",
       cmd_audit_opts, cmd_audit, NEED_SESSION, audit_subs },
     { "bench", "Measure the engine beside its peers, in one run.",
       "bench embed [--threads T] [--batch B] [--seconds S] [--rounds R]\n"
