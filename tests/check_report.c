@@ -511,7 +511,7 @@ START_TEST(test_G14_G15_G11_report_pages_render)
     free(page);
 
     tu_page pg;
-    if (!tu_browser_render(lead, 1100, 1500, &pg))
+    if (!tu_browser_render(lead, 1100, 2000, &pg))
         return;
     ck_assert_msg(pg.images == 2 && pg.loaded == 2, "lead: %d of %d images "
                   "loaded", pg.loaded, pg.images);
@@ -570,6 +570,12 @@ START_TEST(test_G14_G12_report_page_refusals)
                   "no placeholder for the purged probe");
     ck_assert_ptr_null(strstr(page, "data:image/png"));
     free(page);
+    tu_page pg;
+    if (!tu_browser_render(purged, 1100, 1100, &pg))
+        return;
+    ck_assert_int_eq(pg.images, 0);
+    ck_assert_ptr_nonnull(strstr(pg.dom, "no longer kept"));
+    tu_page_free(&pg);
 }
 END_TEST
 
