@@ -781,7 +781,9 @@ int  fs_report_issue(fs_gate *g, int kind, const char *ref,
 int  fs_report_get(fs_gate *g, const char *id, fs_report *r, fs_detail *d);
 /* The images a report shows, in buffers the caller wipes and frees: the
  * probe the lead's search used, and the candidate's mugshot (FS_REPORT_LEAD
- * only; either may be NULL). */
+ * only; either may be NULL).  A probe purged under the retention (G12):
+ * FS_NOTFOUND saying so, with the mugshot still given when there is one;
+ * any other failure gives neither. */
 int  fs_report_images(fs_gate *g, const char *id, uint8_t **probe,
                       size_t *probe_len, uint8_t **mugshot,
                       size_t *mugshot_len, fs_detail *d);

@@ -549,7 +549,8 @@ int fs_report_images(fs_gate *g, const char *id, uint8_t **probe,
         return fs_fail(d, FS_ENOMEM, "no memory for a report");
     fs_gallery_batch *b;
     int rc = report_view(g, "report images", id, r, &b, d);
-    if (rc == FS_OK) {
+    int viewed = rc == FS_OK;
+    if (viewed) {
         gate_search *s = NULL;
         if (r->search[0] && (rc = gate_search_get(g, b, r->search, &s, d))
             == FS_OK)
@@ -557,8 +558,17 @@ int fs_report_images(fs_gate *g, const char *id, uint8_t **probe,
         gate_search_free(s);
         fs_gallery_abort(b);
     }
-    if (rc == FS_OK && r->kind == FS_REPORT_LEAD)
-        rc = mugshot_of(g, r->lead.subject, mugshot, mugshot_len, d);
+    /* a purged probe (FS_NOTFOUND, said in d) still leaves the mugshot
+     * to show beside its placeholder */
+    if (viewed && (rc == FS_OK || rc == FS_NOTFOUND) &&
+        r->kind == FS_REPORT_LEAD) {
+        fs_detail md = { "" };
+        int mrc = mugshot_of(g, r->lead.subject, mugshot, mugshot_len, &md);
+        if (mrc != FS_OK) {
+            rc = mrc;
+            *d = md;
+        }
+    }
     if (rc != FS_OK && *probe) {
         fs_wipe(*probe, *probe_len);
         free(*probe);

@@ -408,6 +408,177 @@ START_TEST(test_G14_rejected_lead_not_reported)
 }
 END_TEST
 
+/* ---- the report pages (--html) ---------------------------------------------- */
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The page at path, made 0600, read whole; the disclaimer's banner once
+ * above the title and once again at the end. */
+static char *page_ok(const char *path)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    size_t len;
+    char *page = tu_read(path, &len);
+    ck_assert_ptr_nonnull(page);
+    const char *first = strstr(page, "class=\"disclaimer");
+    const char *h1 = strstr(page, "<h1>");
+    ck_assert_msg(first && h1 && first < h1, "no disclaimer above the "
+                  "title in %s", path);
+    ck_assert_int_eq(count(page, "class=\"disclaimer"), 2);
+    const char *last = strstr(first + 1, "class=\"disclaimer");
+    ck_assert_msg(strstr(last, "</main>") || strstr(last, "</body>"),
+                  "the second disclaimer is not at the end");
+    return page;
+}
+
+/* A lead L1 of request R1 (searched already) with its three sign-offs. */
+static void signed_off(void)
+{
+    fs_detail d = { "" };
+    char lead[FS_ID_MAX];
+    fs_gate *g = gate_as("eve");
+    step_ok("eve", fs_review_propose(g, "S1", SUBJECT, "Same ear shape, "
+                                     "scar over the left eyebrow", lead,
+                                     &d), &d);
+    fs_gate_close(g);
+    g = gate_as("eva");
+    step_ok("eva", fs_review_corroborate(g, "L1", "Nose bridge and "
+                                         "hairline agree", &d), &d);
+    fs_gate_close(g);
+    g = gate_as("sam");
+    step_ok("sam", fs_review_approve(g, "L1", "Both comparisons are sound; "
+                                     "approved as a lead", &d), &d);
+    fs_gate_close(g);
+}
+
+/* G14, G15, G11: the three kinds of report as pages in a browser: the
+ * lead's with the probe and the mugshot loaded side by side and every
+ * sign-off's note; the rejection's with its probe, its reasons and the
+ * invitation; the no-match's telling no candidate was found; each with
+ * the disclaimer at its top and its bottom, and our words never a
+ * "match". */
+START_TEST(test_G14_G15_G11_report_pages_render)
+{
+    file_request("ray");                /* R1: a lead */
+    if (!searched("R1"))
+        return;
+    signed_off();
+    file_request("ray");                /* R2: an unfit image */
+    rejected("R2");
+    file_request("rita");               /* R3: no candidate */
+    searched("R3");
+    login("eve");
+    const char *lead = tu_path(tu_tmp, "lead-report.html");
+    const char *rej = tu_path(tu_tmp, "rejection-report.html");
+    const char *none = tu_path(tu_tmp, "no-match-report.html");
+    EXPECT(0, "report page: ", "report", "lead", "L1", "--html", lead);
+    EXPECT(0, "\"page\":", "report", "rejection", "R2", "--html", rej,
+           "--json");
+    EXPECT(0, "No candidate was found", "report", "no-match", "R3",
+           "--html", none);
+
+    char *page = page_ok(lead);
+    const char *says[] = {
+        "<h1>Possible match report - investigative lead only</h1>",
+        ">P1<", ">2026-0042<", ">robbery<", "Det. Ray Jones, TEST",
+        SUBJECT, "similarity 0.", "proposed by eve", "corroborated by eva",
+        "approved by sam", "How they concluded: Same ear shape, scar over "
+        "the left eyebrow", "How they concluded: Nose bridge and hairline "
+        "agree", "approved as a lead", " UTC", "0 recorded (G16)"
+    };
+    for (size_t i = 0; i < sizeof says / sizeof says[0]; i++)
+        ck_assert_msg(strstr(page, says[i]), "'%s' not on the lead's page",
+                      says[i]);
+    ck_assert_int_eq(count(page, "class=\"card\""), 3);
+    free(page);
+    page = page_ok(rej);
+    ck_assert(strstr(page, "<h1>Image rejection report</h1>") &&
+              strstr(page, "no face found") &&
+              strstr(page, "submit another image"));
+    free(page);
+    page = page_ok(none);
+    ck_assert(strstr(page, "<h1>No match report</h1>") &&
+              strstr(page, "No candidate was found") &&
+              !strstr(page, "class=\"missing\""));
+    free(page);
+
+    tu_page pg;
+    if (!tu_browser_render(lead, 1100, 2000, &pg))
+        return;
+    ck_assert_msg(pg.images == 2 && pg.loaded == 2, "lead: %d of %d images "
+                  "loaded", pg.loaded, pg.images);
+    ck_assert_ptr_nonnull(strstr(pg.dom, "Nose bridge and hairline agree"));
+    tu_page_free(&pg);
+    ck_assert_int_eq(tu_browser_render(rej, 1100, 1100, &pg), 1);
+    ck_assert_msg(pg.images == 1 && pg.loaded == 1, "rejection: %d of %d",
+                  pg.loaded, pg.images);
+    tu_page_free(&pg);
+    ck_assert_int_eq(tu_browser_render(none, 1100, 1100, &pg), 1);
+    ck_assert_int_eq(pg.images, 0);     /* it answers no one search */
+    tu_page_free(&pg);
+}
+END_TEST
+
+/* G14: a lead report refused before its sign-offs leaves no page; an
+ * existing OUT.html is refused (exit 2) before any report is issued and
+ * kept as it was; --html needs a path.  G12: the page of a report whose
+ * probe was purged says so in the probe's place. */
+START_TEST(test_G14_G12_report_page_refusals)
+{
+    file_request("ray");
+    const char *out = tu_path(tu_tmp, "report.html");
+    if (searched("R1")) {
+        fs_detail d = { "" };
+        char lead[FS_ID_MAX];
+        fs_gate *g = gate_as("eve");
+        step_ok("eve", fs_review_propose(g, "S1", SUBJECT, "Same ear shape "
+                                         "and scar", lead, &d), &d);
+        fs_gate_close(g);
+        login("eve");
+        EXPECT(1, "G14: lead L1 still needs 1 more examiner", "report",
+               "lead", "L1", "--html", out);
+        ck_assert_int_ne(access(out, F_OK), 0);
+    }
+    file_request("ray");
+    rejected("R2");
+    login("eve");
+    ck_assert_int_eq(tu_write(out, "kept", 4), 0);
+    EXPECT(2, "exists", "report", "rejection", "R2", "--html", out);
+    EXPECT(2, "no report 'P1'", "report", "show", "P1");  /* none issued */
+    size_t len;
+    char *kept = tu_read(out, &len);
+    ck_assert_str_eq(kept, "kept");
+    free(kept);
+    EXPECT(2, "--html", "report", "rejection", "R2", "--html", "");
+    EXPECT(0, "P1", "report", "rejection", "R2");
+    login("ray");
+    EXPECT(0, "\"probes_purged\":1", "request", "close", "R2", "--outcome",
+           "no-candidate", "--json");
+    const char *purged = tu_path(tu_tmp, "purged.html");
+    EXPECT(0, "report page: ", "report", "show", "P1", "--html", purged);
+    char *page = page_ok(purged);
+    ck_assert_msg(strstr(page, "class=\"missing\"") &&
+                  strstr(page, "no longer kept") && strstr(page, "G12"),
+                  "no placeholder for the purged probe");
+    ck_assert_ptr_null(strstr(page, "data:image/png"));
+    free(page);
+    tu_page pg;
+    if (!tu_browser_render(purged, 1100, 1100, &pg))
+        return;
+    ck_assert_int_eq(pg.images, 0);
+    ck_assert_ptr_nonnull(strstr(pg.dom, "no longer kept"));
+    tu_page_free(&pg);
+}
+END_TEST
+
 /* ---- dissemination (G16) ------------------------------------------------------ */
 
 /* A report to release: the rejection report P1 of R1 (no photo needed). */
@@ -621,6 +792,8 @@ Suite *suite_report(void)
     tcase_add_test(t, test_G12_report_images_after_purge);
     tcase_add_test(t, test_G14_G15_lead_report_needs_every_signoff);
     tcase_add_test(t, test_G14_rejected_lead_not_reported);
+    tcase_add_test(t, test_G14_G15_G11_report_pages_render);
+    tcase_add_test(t, test_G14_G12_report_page_refusals);
     tcase_add_test(t, test_G16_every_dissemination_recorded);
     tcase_add_test(t, test_G16_bad_manner_refused_nothing_recorded);
     tcase_add_test(t, test_G17_outcome_once_by_filer_or_supervisor);

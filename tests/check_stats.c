@@ -721,6 +721,150 @@ START_TEST(test_G19_violation_counted_under_first_rule_named)
 }
 END_TEST
 
+/* How many rows of figures a page's tables hold. */
+static int count_rows(const char *page)
+{
+    int n = 0;
+    for (const char *p = page; (p = strstr(p, "<tr><td>")); p += 8)
+        n++;
+    return n;
+}
+
+/* G19: the figures as a page: made 0600, no disclaimer banner (it shows
+ * no candidate), every row of the text's table as a row of the page's
+ * with the same number, the --json figures among them, and its charts
+ * drawn as SVG in a browser; an existing file is refused (exit 2).  The
+ * audit sample's page holds every search drawn and every entry of their
+ * trails. */
+START_TEST(test_G19_figures_and_sample_pages)
+{
+    time_t now = (time_t)t0;
+    struct tm tm;
+    char month[16];
+    strftime(month, sizeof month, "%Y-%m", gmtime_r(&now, &tm));
+    login("sam");
+    const char *path = tu_path(tu_tmp, "figures.html");
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "stats", "monthly", "--month", month,
+                         "--json", "--html", path), 0);
+    fs_json *j = NULL;
+    ck_assert_msg(fs_json_parse(out, strlen(out), &j, NULL) == FS_OK, "%s",
+                  out);
+    ck_assert_str_eq(member(j, "page", FS_JSON_STRING)->string, path);
+    free(out);
+    free(err);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    size_t len;
+    char *page = tu_read(path, &len);
+    ck_assert_ptr_null(strstr(page, "class=\"disclaimer"));
+    ck_assert_msg(strstr(page, "<h1>Oversight figures</h1>") &&
+                  strstr(page, month), "no title or period");
+    /* the --json figures on the page, under their labels */
+    const struct { const char *group, *key, *label; } some[] = {
+        { "requests", "filed", "filed" }, { "requests", "open", "open" },
+        { "requests", "closed_rejected", "closed: rejected" },
+        { "crime_types", "robbery", "robbery" },
+        { "searches", "image_rejected", "image rejections (G13)" },
+        { "violations", "total", "refusals" }, { "violations", "G5", "G5" },
+    };
+    for (size_t i = 0; i < sizeof some / sizeof some[0]; i++) {
+        char row[160];
+        snprintf(row, sizeof row, "<tr><td>%s</td><td>%llu</td></tr>",
+                 some[i].label, (unsigned long long)figure(j, some[i].group,
+                                                          some[i].key));
+        ck_assert_msg(strstr(page, row), "'%s' not on the page", row);
+    }
+    fs_json_free(j);
+    /* every row of the text's table, the same on the page */
+    ck_assert_int_eq(RUN(&out, &err, "stats", "monthly", "--month", month),
+                     0);
+    int rows = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        char label[96];
+        unsigned long long v;
+        int at = 0;
+        if (strncmp(line, "  ", 2) != 0 || strstr(line, "(none)"))
+            continue;
+        char *end = line + strlen(line);
+        while (end > line && end[-1] != ' ')
+            end--;
+        ck_assert_int_eq(sscanf(end, "%llu%n", &v, &at), 1);
+        char *l = line + 2, *e = end;
+        while (e > l && e[-1] == ' ')
+            e--;
+        snprintf(label, sizeof label, "%.*s", (int)(e - l), l);
+        char row[160];
+        snprintf(row, sizeof row, "<tr><td>%s</td><td>%llu</td></tr>", label,
+                 v);
+        ck_assert_msg(strstr(page, row), "'%s' not on the page", row);
+        rows++;
+    }
+    ck_assert_int_eq(count_rows(page), rows);
+    free(out);
+    free(err);
+    free(page);
+    EXPECT(2, "exists", "stats", "monthly", "--month", month, "--html",
+           path);
+    EXPECT(2, "--html", "stats", "monthly", "--html", "");
+
+    /* the audit sample's page: each search drawn, with every entry of
+     * its trail as the --json gives them */
+    login("aud");
+    const char *spath = tu_path(tu_tmp, "audit-sample.html");
+    ck_assert_int_eq(RUN(&out, &err, "audit", "sample", "--n", "10",
+                         "--seed", "7", "--month", month, "--json", "--html",
+                         spath), 0);
+    ck_assert_msg(fs_json_parse(out, strlen(out), &j, NULL) == FS_OK, "%s",
+                  out);
+    free(out);
+    free(err);
+    char *spage = tu_read(spath, &len);
+    ck_assert_ptr_nonnull(spage);
+    ck_assert_ptr_null(strstr(spage, "class=\"disclaimer"));
+    ck_assert_ptr_nonnull(strstr(spage, "--seed 7"));
+    const fs_json *items = member(j, "sample", FS_JSON_ARRAY);
+    ck_assert_uint_ge(items->n, 1);
+    int entries = 0;
+    for (size_t i = 0; i < items->n; i++) {
+        const fs_json *it = items->items[i];
+        char want[160];
+        snprintf(want, sizeof want, ">Search %s<",
+                 member(it, "search", FS_JSON_STRING)->string);
+        ck_assert_msg(strstr(spage, want), "'%s' not on the page", want);
+        const fs_json *trail = member(it, "trail", FS_JSON_ARRAY);
+        for (size_t e = 0; e < trail->n; e++, entries++) {
+            const fs_json *x = trail->items[e];
+            /* "2026-12-03T22:58:01.123456Z" to the second */
+            char at[20];
+            snprintf(at, sizeof at, "%s",
+                     member(x, "time", FS_JSON_STRING)->string);
+            at[10] = ' ';
+            snprintf(want, sizeof want, "<tr><td>%.0f</td><td>%s</td>"
+                     "<td>%s (", member(x, "seq", FS_JSON_NUMBER)->number,
+                     at, member(x, "user", FS_JSON_STRING)->string);
+            ck_assert_msg(strstr(spage, want), "'%s' not on the page", want);
+        }
+    }
+    ck_assert_int_eq(count_rows(spage), entries);
+    fs_json_free(j);
+    free(spage);
+    EXPECT(2, "--html is for audit sample", "audit", "log", "--html",
+           tu_path(tu_tmp, "log.html"));
+
+    tu_page pg;
+    if (!tu_browser_render(path, 1000, 1600, &pg))
+        return;
+    ck_assert_msg(pg.svgs >= 3, "%d charts", pg.svgs);
+    ck_assert_int_eq(pg.images, 0);
+    tu_page_free(&pg);
+    ck_assert_int_eq(tu_browser_render(spath, 1200, 1400, &pg), 1);
+    ck_assert_int_eq(pg.images, 0);
+    tu_page_free(&pg);
+}
+END_TEST
+
 Suite *suite_stats(void)
 {
     Suite *s = suite_create("stats");
@@ -734,6 +878,7 @@ Suite *suite_stats(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, test_G19_figures_exactly_as_scripted_and_add_up);
     tcase_add_test(t, test_G19_stats_cli_text_and_json);
+    tcase_add_test(t, test_G19_figures_and_sample_pages);
     tcase_add_test(t, test_G19_period_excluding_them_counts_zero);
     tcase_add_test(t, test_G19_G2_figures_only_for_oversight);
     tcase_add_test(t, test_G14_G17_workflow_counted);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "fs_cli.h"
+#include "fs_html.h"
 
 const fs_opt cmd_audit_opts[] = {
     { "since", "DATE", "log: entries from DATE (YYYY-MM-DD[THH:MM:SS], "
@@ -28,6 +29,8 @@ const fs_opt cmd_audit_opts[] = {
                           "UTC)" },
     { "seed", "S", "sample: the generator's seed, 0 to 2^64-1 (default: "
                    "random; always printed)" },
+    { "html", "OUT.html", "sample: also write it as a page (a new file), "
+                          "each search with its trail entries as a table" },
     { NULL, NULL, NULL }
 };
 
@@ -50,14 +53,31 @@ static int date_opt(const fs_args *a, const char *name, int64_t *us)
     return EXIT_OK;
 }
 
-static void print_time(FILE *f, int64_t us)
+/* unix microseconds as "2026-12-03T22:58:01.123456Z" */
+static void time_text(int64_t us, char *out, size_t cap)
 {
     time_t t = (time_t)(us / 1000000);
     struct tm tm;
     char buf[32];
     gmtime_r(&t, &tm);
     strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(f, "%s.%06lldZ", buf, (long long)(us % 1000000));
+    snprintf(out, cap, "%s.%06lldZ", buf, (long long)(us % 1000000));
+}
+
+/* the same to the second, as people read it: "2026-12-03 22:58:01" (the
+ * entry's number tells entries of one second apart) */
+static void time_short(int64_t us, char *out, size_t cap)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    strftime(out, cap, "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+}
+
+static void print_time(FILE *f, int64_t us)
+{
+    char buf[48];
+    time_text(us, buf, sizeof buf);
+    fputs(buf, f);
 }
 
 static int verify(fs_args *a)
@@ -259,6 +279,63 @@ static void sample_text(const fs_period *p, uint64_t seed, uint64_t pop,
     }
 }
 
+/* The sample as a page: what was drawn and how to draw it again, then
+ * per search its facts and its trail entries as a table (their case is
+ * the search's, said once above it).  No disclaimer
+ * banner: it shows no candidate, only what was done. */
+static int sample_page(const fs_period *p, uint64_t seed, uint64_t pop,
+                       const fs_sample_item *v, size_t n, const fs_args *a,
+                       FILE *f, fs_detail *d)
+{
+    char sub[256], seed_s[24], when[48];
+    snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)seed);
+    snprintf(sub, sizeof sub, "%zu of the %llu search%s made in %s, drawn "
+             "with seed %s (G19)", n, (unsigned long long)pop,
+             pop == 1 ? "" : "es", p->name, seed_s);
+    fs_html h;
+    fs_html_begin(&h, f, "Compliance audit sample", sub, NULL);
+    char again[160];
+    snprintf(again, sizeof again, "The same sample again: facesearch audit "
+             "sample --n %s --month %s --seed %s", fs_arg(a, "n"), p->name,
+             seed_s);
+    fs_html_para(&h, again);
+    if (!n)
+        fs_html_para(&h, "No search was made in the month.");
+    for (size_t i = 0; i < n; i++) {
+        const fs_sample_item *it = &v[i];
+        char title[96];
+        snprintf(title, sizeof title, "Search %s", it->search);
+        fs_html_card_begin(&h, title, it->released ? "list released"
+                           : "image rejected (G13)");
+        time_short(it->time * 1000000, when, sizeof when);
+        const char *labels[] = { "Time (UTC)", "Request", "Case", "Crime",
+                                 "Examiner" };
+        const char *values[] = { when, it->request, it->case_no, it->crime,
+                                 it->examiner };
+        fs_html_fields(&h, labels, values, sizeof labels / sizeof *labels);
+        static const char *const heads[] = {
+            "#", "Time (UTC)", "User (unit)", "Action", "Objects",
+            "Justification", "Outcome" };
+        fs_html_table_begin(&h, heads, sizeof heads / sizeof *heads);
+        for (size_t e = 0; e < it->n_entries; e++) {
+            const fs_audit_record *r = &it->entries[e];
+            char seq[24], who[FS_USER_MAX + FS_FIELD_MAX + 4];
+            snprintf(seq, sizeof seq, "%llu", (unsigned long long)r->seq);
+            time_short(r->time_us, when, sizeof when);
+            snprintf(who, sizeof who, "%s (%s)", r->user,
+                     r->unit[0] ? r->unit : "-");
+            const char *cells[] = { seq, when, who, r->action, r->objects,
+                                    r->justification, r->outcome };
+            fs_html_table_row(&h, cells, sizeof cells / sizeof *cells);
+        }
+        fs_html_table_end(&h);
+        fs_html_card_end(&h);
+    }
+    int rc = fs_html_end(&h, NULL);
+    return rc == FS_OK ? FS_OK
+           : fs_fail(d, rc, "cannot write the sample's page");
+}
+
 static int sample(fs_args *a)
 {
     long n;
@@ -275,19 +352,30 @@ static int sample(fs_args *a)
     if (fs_period_parse(FS_PERIOD_MONTH, fs_arg(a, "month"),
                         (int64_t)time(NULL), &p, &d) != FS_OK)
         return fs_usage_error(a, "--month: %s", d.msg);
+    const char *html = fs_arg(a, "html");
+    if (html && !*html)
+        return fs_usage_error(a, "--html needs the path of a new file");
+    FILE *f = NULL;
+    if (html && (st = fs_cli_create(a, html, "the sample's page", &f))
+                != EXIT_OK)
+        return st;
     fs_sample_item *v = NULL;
     size_t got = 0;
     uint64_t pop = 0;
     int rc = fs_audit_sample(a->gate, p.from, p.to, (size_t)n, seed, &v,
                              &got, &pop, &d);
-    if (rc != FS_OK)
-        return fs_cli_fail(rc, &d);
-    if (a->json)
+    /* the page first, so the sample is printed only with it */
+    if (rc == FS_OK && f)
+        rc = sample_page(&p, seed, pop, v, got, a, f, &d);
+    if (rc == FS_OK && a->json)
         sample_json(&p, seed, pop, v, got, a);
-    else
+    else if (rc == FS_OK)
         sample_text(&p, seed, pop, v, got, a);
+    if (rc == FS_OK && html && !a->json)
+        printf("\nsample page: %s\n", FS_SHOW(html));
     fs_audit_sample_free(v, got);
-    return EXIT_OK;
+    st = rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
+    return fs_cli_finish(a, html, f, st);
 }
 
 int cmd_audit(fs_args *a)
@@ -297,6 +385,9 @@ int cmd_audit(fs_args *a)
                : fs_usage_error(a, "audit verify takes no arguments");
     if (a->npos != 1)
         return fs_usage_error(a, "audit %s takes options only", a->pos[0]);
+    if (fs_arg(a, "html") && strcmp(a->pos[0], "sample") != 0)
+        return fs_usage_error(a, "--html is for audit sample, not audit %s",
+                              a->pos[0]);
     if (strcmp(a->pos[0], "log") == 0)
         return log_entries(a);
     if (strcmp(a->pos[0], "sample") == 0)

@@ -5,20 +5,25 @@
  *
  * A report is printed by walking it once (report_walk) into a sink: a
  * title, headed sections, label/value fields and paragraphs, and the
- * disclaimer last.  The terminal's sink wraps the words; a page's sink
- * (fs_html.h: fs_html_begin, _heading, _fields, _para, _end, with the
- * images through the sink's images hook) walks the same report, so what
- * the two say cannot drift apart.  Our words call a candidate a
+ * disclaimer last.  The terminal's sink wraps the words; the page's sink
+ * (--html OUT.html, through fs_html.h, with the probe and the mugshot
+ * through the sink's images hook) walks the same report, so what the two
+ * say cannot drift apart.  Our words call a candidate a
  * candidate with a similarity, never a match or an identification (G11);
  * the disclaimer is the profile's, as it stood when the report was issued.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "fs_cli.h"
+#include "fs_html.h"
 
 const fs_opt cmd_report_opts[] = {
+    { "html", "OUT.html", "also write the report as a self-contained page "
+                          "(a new file) with the probe and the candidate's "
+                          "mugshot" },
     { NULL, NULL, NULL }
 };
 
@@ -56,6 +61,8 @@ typedef struct report_sink {
     void (*fields)(void *ctx, const char *const *labels,
                    const char *const *values, size_t n);
     void (*para)(void *ctx, const char *text);
+    /* one of a list (a sign-off): its line, then what it says */
+    void (*item)(void *ctx, const char *title, const char *text);
     /* the probe and the candidate's mugshot, where the sink shows images
      * (NULL: the terminal, which does not) */
     void (*images)(void *ctx, const fs_report *r);
@@ -92,27 +99,28 @@ static void walk_lead(const fs_report *r, const report_sink *s)
         when(o->time, at, sizeof at);
         snprintf(line, sizeof line, "%zu. %s by %s (%s), %s", i + 1,
                  fs_signoff_kind_name(o->kind), o->user, o->unit, at);
-        s->para(s->ctx, line);
         char note[FS_NOTE_MAX + 32];
         snprintf(note, sizeof note, "How they concluded: %s", o->note);
-        s->para(s->ctx, note);
+        s->item(s->ctx, line, note);
     }
 }
 
 static void report_walk(const fs_report *r, const report_sink *s)
 {
     const fs_request *q = &r->request;
-    char issued[32], filed[32], subtitle[128], requester[2 * FS_FIELD_MAX + 8];
+    char issued[32], filed[32], subtitle[128], releases[48];
+    char requester[2 * FS_FIELD_MAX + 8];
     when(r->issued, issued, sizeof issued);
     when(q->filed, filed, sizeof filed);
     snprintf(subtitle, sizeof subtitle, "Report %s, issued %s by %s", r->id,
              issued, r->issued_by);
     snprintf(requester, sizeof requester, "%s, %s", q->requester, q->agency);
+    snprintf(releases, sizeof releases, "%u recorded (G16)", r->releases);
     s->title(s->ctx, report_title(r->kind), subtitle, r->disclaimer);
     const char *labels[] = { "Report", "Request", "Case", "Crime",
-                             "Requester", "Contact", "Filed" };
+                             "Requester", "Contact", "Filed", "Releases" };
     const char *values[] = { r->id, q->id, q->case_no, q->crime, requester,
-                             q->contact, filed };
+                             q->contact, filed, releases };
     s->fields(s->ctx, labels, values, sizeof labels / sizeof labels[0]);
     if (s->images)
         s->images(s->ctx, r);
@@ -200,6 +208,12 @@ static void text_para(void *ctx, const char *text)
     wrapped(text, 2);
 }
 
+static void text_item(void *ctx, const char *title, const char *text)
+{
+    text_para(ctx, title);
+    text_para(ctx, text);
+}
+
 static void text_end(void *ctx, const char *disclaimer)
 {
     (void)ctx;
@@ -208,8 +222,126 @@ static void text_end(void *ctx, const char *disclaimer)
 }
 
 static const report_sink text_sink = {
-    NULL, text_title, text_heading, text_fields, text_para, NULL, text_end
+    NULL, text_title, text_heading, text_fields, text_para, text_item, NULL,
+    text_end
 };
+
+/* ---- the page ------------------------------------------------------------------ */
+
+#define IMAGE_CSS_PX 300            /* the probe and the mugshot, side by side */
+
+typedef struct page {
+    fs_html     h;
+    FILE       *f;
+    fs_gate    *gate;
+    int         rc;                 /* the first failure, FS_OK */
+    fs_detail  *d;
+} page;
+
+/* The terminal's title is in capitals; a page's heading reads better in
+ * sentence case ("Possible match report - investigative lead only"). */
+static void page_title(void *ctx, const char *title, const char *subtitle,
+                       const char *disclaimer)
+{
+    page *p = ctx;
+    char t[96];
+    size_t i = 0;
+    for (; title[i] && i + 1 < sizeof t; i++)
+        t[i] = i ? (char)tolower((unsigned char)title[i]) : title[i];
+    t[i] = 0;
+    fs_html_begin(&p->h, p->f, t, subtitle, disclaimer);
+}
+
+static void page_heading(void *ctx, const char *text)
+{
+    fs_html_heading(&((page *)ctx)->h, 2, text);
+}
+
+static void page_fields(void *ctx, const char *const *labels,
+                        const char *const *values, size_t n)
+{
+    fs_html_fields(&((page *)ctx)->h, labels, values, n);
+}
+
+static void page_para(void *ctx, const char *text)
+{
+    fs_html_para(&((page *)ctx)->h, text);
+}
+
+static void page_item(void *ctx, const char *title, const char *text)
+{
+    page *p = ctx;
+    fs_html_card_begin(&p->h, title, NULL);
+    fs_html_para(&p->h, text);
+    fs_html_card_end(&p->h);
+}
+
+/* One image of the report, or a box saying why there is none (a probe
+ * purged under the retention, a subject removed from the gallery, bytes
+ * that no longer decode). */
+static void page_image(page *p, const uint8_t *bytes, size_t len,
+                       const char *alt, const char *caption, const char *why)
+{
+    if (!bytes)
+        fs_html_missing(&p->h, alt, caption, why);
+    else                /* bytes that do not decode: fs_html says so */
+        (void)fs_html_image(&p->h, bytes, len, alt, caption, IMAGE_CSS_PX);
+}
+
+static void page_images(void *ctx, const fs_report *r)
+{
+    page *p = ctx;
+    if (!r->search[0])
+        return;                     /* a no-match report names no search */
+    uint8_t *probe = NULL, *mug = NULL;
+    size_t pl = 0, ml = 0;
+    fs_detail d = { "" };
+    int rc = fs_report_images(p->gate, r->id, &probe, &pl, &mug, &ml, &d);
+    if (rc != FS_OK && rc != FS_NOTFOUND && p->rc == FS_OK) {
+        p->rc = rc;                 /* damaged or unreadable: no page */
+        *p->d = d;
+    }
+    char cap[96];
+    fs_html_heading(&p->h, 2, r->kind == FS_REPORT_LEAD
+                    ? "Probe and candidate" : "Probe");
+    fs_html_row_begin(&p->h);
+    snprintf(cap, sizeof cap, "Probe of search %s, as submitted", r->search);
+    page_image(p, probe, pl, "the probe image", cap,
+               rc == FS_NOTFOUND ? d.msg : "the probe could not be read");
+    if (r->kind == FS_REPORT_LEAD) {
+        snprintf(cap, sizeof cap, "Candidate %s: gallery image",
+                 r->lead.subject);
+        page_image(p, mug, ml, "the candidate's gallery image", cap,
+                   rc == FS_OK || rc == FS_NOTFOUND
+                   ? "the subject is no longer in the gallery"
+                   : "the gallery image could not be read");
+    }
+    fs_html_row_end(&p->h);
+    if (probe)
+        fs_wipe(probe, pl);
+    if (mug)
+        fs_wipe(mug, ml);
+    free(probe);
+    free(mug);
+}
+
+static void page_end(void *ctx, const char *disclaimer)
+{
+    page *p = ctx;
+    int rc = fs_html_end(&p->h, disclaimer);
+    if (rc != FS_OK && p->rc == FS_OK)
+        p->rc = fs_fail(p->d, rc, "cannot write the report's page");
+}
+
+/* The report as a page into f: FS_OK or why not. */
+static int write_page(fs_gate *g, const fs_report *r, FILE *f, fs_detail *d)
+{
+    page p = { .f = f, .gate = g, .rc = FS_OK, .d = d };
+    const report_sink s = { &p, page_title, page_heading, page_fields,
+                            page_para, page_item, page_images, page_end };
+    report_walk(r, &s);
+    return p.rc;
+}
 
 /* ---- JSON -------------------------------------------------------------------- */
 
@@ -219,7 +351,7 @@ static void json_member(const char *key, const char *value, int first)
     fs_json_str(stdout, value);
 }
 
-static void print_json(const fs_report *r)
+static void print_json(const fs_report *r, const char *page_path)
 {
     const fs_request *q = &r->request;
     char issued[32];
@@ -266,12 +398,17 @@ static void print_json(const fs_report *r)
     json_member("issued", issued, 0);
     printf(",\"releases\":%u", r->releases);
     json_member("disclaimer", r->disclaimer, 0);
+    if (page_path)
+        json_member("page", page_path, 0);
     printf("}\n");
 }
 
 /* ---- report ------------------------------------------------------------------- */
 
-static int show_report(const fs_args *a, const char *id)
+/* The report id, printed (and with f, its page written first, so the
+ * report is printed only with its page when one was asked for). */
+static int show_report(const fs_args *a, const char *id, const char *html,
+                       FILE *f)
 {
     fs_report *r = malloc(sizeof *r);
     if (!r) {
@@ -280,12 +417,18 @@ static int show_report(const fs_args *a, const char *id)
     }
     fs_detail d = { "" };
     int rc = fs_report_get(a->gate, id, r, &d);
+    if (rc == FS_OK && f)
+        rc = write_page(a->gate, r, f, &d);
     if (rc == FS_OK) {
-        if (a->json)
-            print_json(r);
-        else
+        if (a->json) {
+            print_json(r, html);
+        } else {
             report_walk(r, &text_sink);
+            if (html)
+                printf("\nreport page: %s\n", FS_SHOW(html));
+        }
     }
+    fs_wipe(r, sizeof *r);
     free(r);
     return rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
 }
@@ -297,15 +440,29 @@ int cmd_report(fs_args *a)
                               strcmp(a->pos[0], "lead") == 0 ? "LEAD"
                               : strcmp(a->pos[0], "show") == 0 ? "ID"
                               : "REQUEST");
-    if (strcmp(a->pos[0], "show") == 0)
-        return show_report(a, a->pos[1]);
-    int kind;
-    if (fs_report_kind_parse(a->pos[0], &kind) != FS_OK)
-        return EXIT_INTERNAL;       /* the dispatcher checked the name */
+    const char *html = fs_arg(a, "html");
+    if (html && !*html)
+        return fs_usage_error(a, "--html needs the path of a new file");
+    /* the file first, so an existing one refuses the run before a report
+     * is issued; any failure after removes it (a refused lead report,
+     * G14, leaves nothing) */
+    FILE *f = NULL;
+    int st;
+    if (html && (st = fs_cli_create(a, html, "the report's page", &f))
+                != EXIT_OK)
+        return st;
     char id[FS_ID_MAX];
-    fs_detail d = { "" };
-    int rc = fs_report_issue(a->gate, kind, a->pos[1], id, &d);
-    return rc == FS_OK ? show_report(a, id) : fs_cli_fail(rc, &d);
+    int kind;
+    if (strcmp(a->pos[0], "show") == 0) {
+        st = show_report(a, a->pos[1], html, f);
+    } else if (fs_report_kind_parse(a->pos[0], &kind) != FS_OK) {
+        st = EXIT_INTERNAL;         /* the dispatcher checked the name */
+    } else {
+        fs_detail d = { "" };
+        int rc = fs_report_issue(a->gate, kind, a->pos[1], id, &d);
+        st = rc == FS_OK ? show_report(a, id, html, f) : fs_cli_fail(rc, &d);
+    }
+    return fs_cli_finish(a, html, f, st);
 }
 
 /* ---- disseminate, outcome ---------------------------------------------------- */

@@ -13,8 +13,11 @@
 #include <time.h>
 
 #include "fs_cli.h"
+#include "fs_html.h"
 
 const fs_opt cmd_stats_opts[] = {
+    { "html", "OUT.html", "also write the figures as a page (a new file) "
+                          "with a table and a chart per group" },
     { "week", "YYYY-Www", "weekly: the ISO week (default: this week, UTC)" },
     { "month", "YYYY-MM", "monthly: the month (default: this month, UTC)" },
     { "year", "YYYY", "annual: the year (default: this year, UTC)" },
@@ -26,16 +29,20 @@ const fs_opt cmd_stats_opts[] = {
 enum { G_REQUESTS, G_CRIMES, G_SEARCHES, G_LEADS, G_REPORTS, G_RELEASES,
        G_POSITIVE, G_VIOLATIONS, N_GROUPS };
 static const struct group {
-    const char *key, *heading;
+    const char *key, *heading, *chart;
 } groups[N_GROUPS] = {
-    { "requests", "Requests (filed in the period, as they stand now)" },
-    { "crime_types", "Crime types (requests filed)" },
-    { "searches", "Searches" },
-    { "leads", "Leads (G14)" },
-    { "reports", "Reports issued (G15)" },
-    { "disseminations", "Disseminations (G16)" },
-    { "positive_identifications", "Positive identifications (G17)" },
-    { "violations", "Policy violations (refusals on the trail, by rule)" },
+    { "requests", "Requests (filed in the period, as they stand now)",
+      "Requests filed, by where they stand now" },
+    { "crime_types", "Crime types (requests filed)",
+      "Requests filed, by crime type" },
+    { "searches", "Searches", "Searches, by result" },
+    { "leads", "Leads (G14)", "Leads, by review" },
+    { "reports", "Reports issued (G15)", "Reports issued, by kind" },
+    { "disseminations", "Disseminations (G16)", "Releases" },
+    { "positive_identifications", "Positive identifications (G17)",
+      "Outcomes recorded: positive identification or not" },
+    { "violations", "Policy violations (refusals on the trail, by rule)",
+      "Refusals, by the rule named" },
 };
 
 /* One figure: its group, its JSON key and its label in the table.  sparse
@@ -47,6 +54,7 @@ typedef struct figure {
     char     label[80];
     uint64_t value;
     int      sparse;
+    int      whole;                 /* a total of others: not a bar */
 } figure;
 
 #define FIGURES_MAX (32 + FS_STATS_CRIMES_MAX + FS_STATS_RULES + 1)
@@ -60,6 +68,7 @@ static void add(figure *f, size_t *n, int group, const char *key,
     snprintf(x->label, sizeof x->label, "%s", label);
     x->value = value;
     x->sparse = sparse;
+    x->whole = 0;
 }
 
 /* The figures of s, group by group; returns how many (at most
@@ -68,8 +77,10 @@ static size_t stats_figures(const fs_stats *s, figure *f)
 {
     size_t n = 0;
     add(f, &n, G_REQUESTS, "filed", "filed", s->requests_filed, 0);
+    f[n - 1].whole = 1;
     add(f, &n, G_REQUESTS, "fulfilled", "fulfilled (lead or no candidate)",
         s->requests_fulfilled, 0);
+    f[n - 1].whole = 1;             /* closed ones, counted again */
     add(f, &n, G_REQUESTS, "open", "open", s->requests_open, 0);
     add(f, &n, G_REQUESTS, "closed_lead", "closed: lead",
         s->requests_closed[FS_OUTCOME_LEAD], 0);
@@ -97,6 +108,7 @@ static size_t stats_figures(const fs_stats *s, figure *f)
     add(f, &n, G_POSITIVE, "yes", "yes", s->positive_yes, 0);
     add(f, &n, G_POSITIVE, "no", "no", s->positive_no, 0);
     add(f, &n, G_VIOLATIONS, "total", "refusals", s->refusals, 0);
+    f[n - 1].whole = 1;
     for (int k = 1; k <= FS_STATS_RULES; k++) {
         char key[8];
         snprintf(key, sizeof key, "G%d", k);
@@ -116,18 +128,33 @@ static void day(int64_t t, char *buf, size_t cap)
 
 static const char *const kind_names[] = { "", "week", "month", "year" };
 
-static void print_text(const fs_period *p, const figure *f, size_t n)
+/* "the month 2026-12 (2026-12-01 to 2026-12-31, UTC)" */
+static void period_words(const fs_period *p, char *buf, size_t cap)
 {
     char from[16], last[16];
     day(p->from, from, sizeof from);
     day(p->to - 86400, last, sizeof last);
-    printf("Oversight figures for the %s %s (%s to %s, UTC)\n",
-           kind_names[p->kind], p->name, from, last);
+    snprintf(buf, cap, "the %s %s (%s to %s, UTC)", kind_names[p->kind],
+             p->name, from, last);
+}
+
+/* Whether row i shows in a table (a sparse row only when not zero). */
+static int row_shown(const figure *x)
+{
+    return !x->sparse || x->value;
+}
+
+static void print_text(const fs_period *p, const figure *f, size_t n,
+                       const char *page)
+{
+    char words[96];
+    period_words(p, words, sizeof words);
+    printf("Oversight figures for %s\n", words);
     for (int g = 0; g < N_GROUPS; g++) {
         printf("\n%s\n", groups[g].heading);
         int shown = 0;
         for (size_t i = 0; i < n; i++) {
-            if (f[i].group != g || (f[i].sparse && !f[i].value))
+            if (f[i].group != g || !row_shown(&f[i]))
                 continue;
             printf("  %-40s %8llu\n", FS_SHOW(f[i].label),
                    (unsigned long long)f[i].value);
@@ -136,9 +163,12 @@ static void print_text(const fs_period *p, const figure *f, size_t n)
         if (!shown)
             printf("  (none)\n");
     }
+    if (page)
+        printf("\nfigures page: %s\n", FS_SHOW(page));
 }
 
-static void print_json(const fs_period *p, const figure *f, size_t n)
+static void print_json(const fs_period *p, const figure *f, size_t n,
+                       const char *page)
 {
     char from[16], to[16];
     day(p->from, from, sizeof from);
@@ -157,7 +187,58 @@ static void print_json(const fs_period *p, const figure *f, size_t n)
         }
         printf("}");
     }
+    if (page) {
+        printf(",\"page\":");
+        fs_json_str(stdout, page);
+    }
     printf("}\n");
+}
+
+/* The page: per group its table and, when two bars or more have
+ * something to compare, its chart; no disclaimer banner, since the page
+ * shows no candidate and no report, only counts. */
+static int write_page(const fs_period *p, const figure *f, size_t n,
+                      FILE *out, fs_detail *d)
+{
+    char words[96], sub[128];
+    period_words(p, words, sizeof words);
+    snprintf(sub, sizeof sub, "For %s, counted from the gallery's records "
+             "and its audit trail (G19)", words);
+    fs_html h;
+    fs_html_begin(&h, out, "Oversight figures", sub, NULL);
+    const char *labels[FIGURES_MAX];
+    double values[FIGURES_MAX];
+    for (int g = 0; g < N_GROUPS; g++) {
+        fs_html_heading(&h, 2, groups[g].heading);
+        size_t rows = 0, bars = 0;
+        int any = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (f[i].group != g || !row_shown(&f[i]))
+                continue;
+            char v[24];
+            snprintf(v, sizeof v, "%llu", (unsigned long long)f[i].value);
+            const char *cells[] = { f[i].label, v };
+            if (!rows++) {
+                static const char *const heads[] = { "Figure", "Count" };
+                fs_html_counts_begin(&h, heads, 2);
+            }
+            fs_html_table_row(&h, cells, 2);
+            if (!f[i].whole) {
+                labels[bars] = f[i].label;
+                values[bars++] = (double)f[i].value;
+                any |= f[i].value != 0;
+            }
+        }
+        if (rows)
+            fs_html_table_end(&h);
+        else
+            fs_html_para(&h, "None in the period.");
+        if (bars >= 2 && any)
+            fs_html_bars(&h, groups[g].chart, labels, values, bars);
+    }
+    int rc = fs_html_end(&h, NULL);
+    return rc == FS_OK ? FS_OK
+           : fs_fail(d, rc, "cannot write the figures' page");
 }
 
 int cmd_stats(fs_args *a)
@@ -181,20 +262,30 @@ int cmd_stats(fs_args *a)
     if (fs_period_parse(kinds[k].kind, fs_arg(a, kinds[k].opt),
                         (int64_t)time(NULL), &p, &d) != FS_OK)
         return fs_usage_error(a, "--%s: %s", kinds[k].opt, d.msg);
+    const char *html = fs_arg(a, "html");
+    if (html && !*html)
+        return fs_usage_error(a, "--html needs the path of a new file");
+    FILE *out = NULL;
+    int st;
+    if (html && (st = fs_cli_create(a, html, "the figures' page", &out))
+                != EXIT_OK)
+        return st;
     fs_stats *s = malloc(sizeof *s);
     figure *f = malloc(FIGURES_MAX * sizeof *f);
     int rc = s && f ? fs_stats_count(a->gate, p.from, p.to, s, &d)
              : fs_fail(&d, FS_ENOMEM, "out of memory for the figures");
     if (rc == FS_OK) {
         size_t n = stats_figures(s, f);
-        /* a page (--html OUT.html) is a third walk of the same rows: a
-         * table and an fs_html_bars chart per group */
-        if (a->json)
-            print_json(&p, f, n);
-        else
-            print_text(&p, f, n);
+        /* the page first, so the figures are printed only with it */
+        if (out)
+            rc = write_page(&p, f, n, out, &d);
+        if (rc == FS_OK && a->json)
+            print_json(&p, f, n, html);
+        else if (rc == FS_OK)
+            print_text(&p, f, n, html);
     }
     free(s);
     free(f);
-    return rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
+    st = rc == FS_OK ? EXIT_OK : fs_cli_fail(rc, &d);
+    return fs_cli_finish(a, html, out, st);
 }

@@ -57,10 +57,12 @@ static const fs_cmd commands[] = {
       "audit log [--since DATE] [--until DATE] [--user NAME] [--case NUMBER]\n"
       "  [--json]\n"
       "audit purge --before DATE [--dry-run]   (admin; G18 retention)\n"
-      "audit sample --n N [--month YYYY-MM] [--seed S] [--json]\n"
+      "audit sample --n N [--month YYYY-MM] [--seed S] [--html OUT.html]\n"
+      "  [--json]\n"
       "  the monthly compliance audit (G19): N searches of the month drawn\n"
       "  at random, each with its trail; the seed used is printed, and the\n"
-      "  same seed draws the same sample again",
+      "  same seed draws the same sample again; --html also writes it as a\n"
+      "  page (a new file)",
       cmd_audit_opts, cmd_audit, NEED_SESSION, audit_subs },
     { "bench", "Measure the engine beside its peers, in one run.",
       "bench embed [--threads T] [--batch B] [--seconds S] [--rounds R]\n"
@@ -136,13 +138,16 @@ static const fs_cmd commands[] = {
       "  probes of requests held as evidence are kept",
       cmd_purge_opts, cmd_purge, NEED_SESSION, NULL },
     { "report", "Issue and show the reports of a request (G15).",
-      "report lead LEAD [--json]        possible-match report (G14: every\n"
-      "                                 sign-off of the profile first)\n"
-      "report no-match REQUEST [--json] no candidate was found\n"
-      "report rejection REQUEST [--json]  the probe was unfit (G13)\n"
-      "report show ID [--json]\n"
+      "report lead LEAD [--html OUT.html] [--json]\n"
+      "  possible-match report (G14: every sign-off of the profile first)\n"
+      "report no-match REQUEST [--html OUT.html] [--json]\n"
+      "  no candidate was found\n"
+      "report rejection REQUEST [--html OUT.html] [--json]\n"
+      "  the probe was unfit (G13)\n"
+      "report show ID [--html OUT.html] [--json]\n"
       "  examiners and supervisors issue (again: the same report); the\n"
-      "  requester reads the reports of their own requests",
+      "  requester reads the reports of their own requests; --html also\n"
+      "  writes the report as a page (a new file) with its images",
       cmd_report_opts, cmd_report, NEED_SESSION, report_subs },
     { "request", "File and follow search requests (G4-G8).",
       "request new --case NUMBER --crime TYPE --requester NAME --agency AGENCY\n"
@@ -172,13 +177,14 @@ static const fs_cmd commands[] = {
       "  candidate side by side (nothing is written when refused)",
       cmd_search_opts, cmd_search, NEED_SESSION, NULL },
     { "stats", "Oversight figures for a week, month or year (G19).",
-      "stats weekly [--week YYYY-Www] [--json]\n"
-      "stats monthly [--month YYYY-MM] [--json]\n"
-      "stats annual [--year YYYY] [--json]\n"
+      "stats weekly [--week YYYY-Www] [--html OUT.html] [--json]\n"
+      "stats monthly [--month YYYY-MM] [--html OUT.html] [--json]\n"
+      "stats annual [--year YYYY] [--html OUT.html] [--json]\n"
       "  (admin, auditor, supervisor) requests filed, fulfilled and open,\n"
       "  crime types, searches, leads, reports, disseminations, positive\n"
       "  identifications, policy violations by rule; counted from the\n"
-      "  records and the trail; the period defaults to the current one (UTC)",
+      "  records and the trail; the period defaults to the current one (UTC);\n"
+      "  --html also writes them as a page of tables and charts (a new file)",
       cmd_stats_opts, cmd_stats, NEED_SESSION, stats_subs },
     { "user", "Manage accounts and roles (admin).",
       "user add NAME --roles ROLE[,ROLE...] --unit UNIT\n"

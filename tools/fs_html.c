@@ -59,6 +59,10 @@ static const char STYLE[] =
     "border-bottom:2px solid var(--rule);padding:6px 10px}"
     "table.data td{border-bottom:1px solid var(--rule);padding:6px 10px;"
     "vertical-align:top}"
+    /* counts: as wide as the words, the numbers right-aligned to compare */
+    "table.counts{width:auto;min-width:380px}"
+    "table.counts td+td,table.counts th+th{text-align:right;"
+    "padding-left:40px}"
     ".row{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start;"
     "margin:8px 0}"
     /* a table, so the caption wraps at the image's width */
@@ -223,11 +227,12 @@ void fs_html_fields(fs_html *h, const char *const *labels,
     put(h, "</table>\n");
 }
 
-void fs_html_table_begin(fs_html *h, const char *const *heads, size_t n)
+static void table_open(fs_html *h, const char *cls,
+                       const char *const *heads, size_t n)
 {
     if (h->in_table)
         fs_html_table_end(h);
-    put(h, "<table class=\"data\">\n<thead><tr>");
+    putf(h, "<table class=\"%s\">\n<thead><tr>", cls);
     for (size_t i = 0; i < n; i++) {
         put(h, "<th scope=\"col\">");
         text(h, heads[i]);
@@ -235,6 +240,16 @@ void fs_html_table_begin(fs_html *h, const char *const *heads, size_t n)
     }
     put(h, "</tr></thead>\n<tbody>\n");
     h->in_table = 1;
+}
+
+void fs_html_table_begin(fs_html *h, const char *const *heads, size_t n)
+{
+    table_open(h, "data", heads, n);
+}
+
+void fs_html_counts_begin(fs_html *h, const char *const *heads, size_t n)
+{
+    table_open(h, "data counts", heads, n);
 }
 
 void fs_html_table_row(fs_html *h, const char *const *cells, size_t n)

@@ -48,6 +48,9 @@ void fs_html_fields(fs_html *h, const char *const *labels,
                     const char *const *values, size_t n);
 /* A table: the header row, then rows of the same width. */
 void fs_html_table_begin(fs_html *h, const char *const *heads, size_t n);
+/* The same for counts (figures): a label column, then numbers aligned
+ * right, the table only as wide as it needs; rows and end as above. */
+void fs_html_counts_begin(fs_html *h, const char *const *heads, size_t n);
 void fs_html_table_row(fs_html *h, const char *const *cells, size_t n);
 void fs_html_table_end(fs_html *h);
 /* A figure: the image's bytes (any format the engine decodes) embedded
