@@ -68,10 +68,7 @@ static void base_setup(void)
     if (tu_face_variant(tu_path(dir, "booking.bmp"), 1.0, 0) == 0)
         EXPECT(0, "1 enrolled", "enroll", tu_path(base, "mugshots"));
     login("admin");
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cp %s/config/facesearch/*.anchor "
-             "'%s/anchor.kept'", base, base);
-    ck_assert_int_eq(system(cmd), 0);
+    tu_template_done(base);
     tu_tmp = NULL;
 }
 
@@ -86,13 +83,7 @@ static void setup(void)
 {
     tu_tmp_setup();
     snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
-    char cmd[12800];
-    snprintf(cmd, sizeof cmd, "cp -a '%s/gallery' '%s/run' '%s/'", base,
-             base, tu_tmp);
-    ck_assert_int_eq(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "for f in '%s'/config/facesearch/*.anchor; "
-             "do cp '%s/anchor.kept' \"$f\"; done", base, base);
-    ck_assert_int_eq(system(cmd), 0);
+    tu_template_copy(base);
 }
 
 /* ---- steps ----------------------------------------------------------------- */

@@ -112,10 +112,7 @@ static void base_setup(void)
     snprintf(gal, sizeof gal, "%s/gallery", base);
     people("detroit");
     have_face = searched(base, 1);
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cp %s/config/facesearch/*.anchor "
-             "'%s/anchor.kept'", base, base);
-    ck_assert_int_eq(system(cmd), 0);
+    tu_template_done(base);
     tu_tmp = NULL;
 }
 
@@ -132,11 +129,7 @@ static void setup(void)
 {
     tu_tmp_setup();
     snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
-    char cmd[12800];
-    snprintf(cmd, sizeof cmd, "cp -a '%s/gallery' '%s/run' '%s/' && "
-             "for f in '%s'/config/facesearch/*.anchor; do cp "
-             "'%s/anchor.kept' \"$f\"; done", base, base, tu_tmp, base, base);
-    ck_assert_int_eq(system(cmd), 0);
+    tu_template_copy(base);
     fs_detail d = { "" };
     ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
 }

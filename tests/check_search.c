@@ -46,10 +46,7 @@ static void base_setup(void)
     people("detroit");
     enrol_face();
     login("admin");
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cp %s/config/facesearch/*.anchor "
-             "'%s/anchor.kept'", base, base);
-    ck_assert_int_eq(system(cmd), 0);
+    tu_template_done(base);
     tu_tmp = NULL;
 }
 
@@ -64,17 +61,8 @@ static void setup(void)
 {
     tu_tmp_setup();
     snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
-    char cmd[12800];
-    snprintf(cmd, sizeof cmd, "cp -a '%s/gallery' '%s/run' '%s/'", base ? base
-             : "", base ? base : "", tu_tmp);
-    ck_assert(!base || system(cmd) == 0);
-    /* the copies share the template's anchor file (its path is sealed in
-     * the gallery): each starts from the anchor as the template left it,
-     * or the entries of the test before would read as a fork */
-    snprintf(cmd, sizeof cmd, "for f in '%s'/config/facesearch/*.anchor; "
-             "do cp '%s/anchor.kept' \"$f\"; done", base ? base : "",
-             base ? base : "");
-    ck_assert(!base || system(cmd) == 0);
+    if (base)
+        tu_template_copy(base);
 }
 
 #define RUN(out, err, ...) \

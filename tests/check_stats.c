@@ -118,10 +118,7 @@ static void base_setup(void)
     scenario();
     t1 = (int64_t)time(NULL) + 1;
     login("aud");
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cp %s/config/facesearch/*.anchor "
-             "'%s/anchor.kept'", base, base);
-    ck_assert_int_eq(system(cmd), 0);
+    tu_template_done(base);
     tu_tmp = NULL;
 }
 
@@ -138,11 +135,7 @@ static void setup(void)
 {
     tu_tmp_setup();
     snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
-    char cmd[12800];
-    snprintf(cmd, sizeof cmd, "cp -a '%s/gallery' '%s/run' '%s/' && for f "
-             "in '%s'/config/facesearch/*.anchor; do cp '%s/anchor.kept' "
-             "\"$f\"; done", base, base, tu_tmp, base, base);
-    ck_assert_int_eq(system(cmd), 0);
+    tu_template_copy(base);
 }
 
 static fs_gate *open_as(const char *user)

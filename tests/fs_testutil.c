@@ -154,6 +154,23 @@ void tu_tmp_setup(void)
     unsetenv("FACESEARCH_GALLERY");
 }
 
+void tu_template_done(const char *base)
+{
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cp '%s'/config/facesearch/*.anchor "
+             "'%s/anchor.kept'", base, base);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+void tu_template_copy(const char *base)
+{
+    char cmd[12800];
+    snprintf(cmd, sizeof cmd, "cp -a '%s/gallery' '%s/run' '%s/' && for f "
+             "in '%s'/config/facesearch/*.anchor; do cp '%s/anchor.kept' "
+             "\"$f\"; done", base, base, tu_tmp, base, base);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
 void tu_tmp_teardown(void)
 {
     services_stop_all();

@@ -28,6 +28,15 @@ const char *tu_shared(void);
 extern char *tu_tmp;
 void tu_tmp_setup(void);
 void tu_tmp_teardown(void);
+/* A test case's template gallery under base (its gallery, session and
+ * config directories, made once by the case's setup): tu_template_done
+ * keeps its anchor as it stands, and tu_template_copy copies the gallery
+ * and sessions into tu_tmp for one test.  The copies share the template's
+ * key and anchor files (their paths are sealed in the gallery), so each
+ * starts from the anchor as the template left it, or the entries of the
+ * test before would read as a fork. */
+void tu_template_done(const char *base);
+void tu_template_copy(const char *base);
 
 /* A fresh directory under $TMPDIR, removed by tu_rmtree. */
 char *tu_mkdtemp(void);

@@ -123,9 +123,9 @@ say "the possible-match report (G15), as text and as a page"
 as exam.lee
 "$bin" report lead "$lead"
 rep=$("$bin" report lead "$lead" --json | json_field id)
-"$bin" report show "$rep" --html "$pages/$rep-possible-match.html" >/dev/null
-say "its release to the requester (G16) and the outcome (G17)"
+say "its release to the requester (G16), its page, and the outcome (G17)"
 "$bin" disseminate "$rep" --to "Det. R. Jones" --manner email:r.jones@example.org
+"$bin" report show "$rep" --html "$pages/$rep-possible-match.html" | tail -1
 as det.jones
 "$bin" outcome "$r1" --positive-id yes
 as exam.lee
