@@ -49,11 +49,7 @@ static void login(const char *user)
  * does (the copies share the template's key and anchor files). */
 static void base_setup(void)
 {
-    base = tu_mkdtemp();
-    tu_tmp = base;
-    setenv("XDG_RUNTIME_DIR", tu_path(base, "run"), 1);
-    setenv("XDG_CONFIG_HOME", tu_path(base, "config"), 1);
-    snprintf(gal, sizeof gal, "%s/gallery", base);
+    base = tu_template_begin(gal);
     tu_init_gallery(gal);
     tu_add_user(gal, "eve", "examiner", "2026-01-15");
     tu_add_user(gal, "eva", "examiner", "2025-11-02");
@@ -74,9 +70,7 @@ static void base_setup(void)
 
 static void base_teardown(void)
 {
-    tu_rmtree(base);
-    free(base);
-    base = NULL;
+    tu_template_free(&base);
 }
 
 static void setup(void)

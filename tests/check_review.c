@@ -105,11 +105,7 @@ static int searched(const char *dir, int rejected)
 
 static void base_setup(void)
 {
-    base = tu_mkdtemp();
-    tu_tmp = base;
-    setenv("XDG_RUNTIME_DIR", tu_path(base, "run"), 1);
-    setenv("XDG_CONFIG_HOME", tu_path(base, "config"), 1);
-    snprintf(gal, sizeof gal, "%s/gallery", base);
+    base = tu_template_begin(gal);
     people("detroit");
     have_face = searched(base, 1);
     tu_template_done(base);
@@ -118,9 +114,7 @@ static void base_setup(void)
 
 static void base_teardown(void)
 {
-    tu_rmtree(base);
-    free(base);
-    base = NULL;
+    tu_template_free(&base);
 }
 
 /* The template copied (it shares the template's key file, and starts

@@ -38,11 +38,7 @@ static void login(const char *user);
  * which stays in the template. */
 static void base_setup(void)
 {
-    base = tu_mkdtemp();
-    tu_tmp = base;
-    setenv("XDG_RUNTIME_DIR", tu_path(base, "run"), 1);
-    setenv("XDG_CONFIG_HOME", tu_path(base, "config"), 1);
-    snprintf(gal, sizeof gal, "%s/gallery", base);
+    base = tu_template_begin(gal);
     people("detroit");
     enrol_face();
     login("admin");
@@ -52,9 +48,7 @@ static void base_setup(void)
 
 static void base_teardown(void)
 {
-    tu_rmtree(base);
-    free(base);
-    base = NULL;
+    tu_template_free(&base);
 }
 
 static void setup(void)

@@ -98,11 +98,7 @@ static void scenario(void)
  * and the scenario run: made once per test case, copied for each test. */
 static void base_setup(void)
 {
-    base = tu_mkdtemp();
-    tu_tmp = base;
-    setenv("XDG_RUNTIME_DIR", tu_path(base, "run"), 1);
-    setenv("XDG_CONFIG_HOME", tu_path(base, "config"), 1);
-    snprintf(gal, sizeof gal, "%s/gallery", base);
+    base = tu_template_begin(gal);
     tu_init_gallery(gal);
     tu_add_user(gal, "eve", "examiner", "2026-01-15");
     tu_add_user(gal, "ray", "requester", NULL);
@@ -124,9 +120,7 @@ static void base_setup(void)
 
 static void base_teardown(void)
 {
-    tu_rmtree(base);
-    free(base);
-    base = NULL;
+    tu_template_free(&base);
 }
 
 /* A fresh copy of the template (its anchor as the template left it, or

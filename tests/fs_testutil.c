@@ -154,6 +154,24 @@ void tu_tmp_setup(void)
     unsetenv("FACESEARCH_GALLERY");
 }
 
+char *tu_template_begin(char gal[4096])
+{
+    char *base = tu_mkdtemp();
+    tu_tmp = base;
+    setenv("XDG_RUNTIME_DIR", tu_path(base, "run"), 1);
+    setenv("XDG_CONFIG_HOME", tu_path(base, "config"), 1);
+    snprintf(gal, 4096, "%s/gallery", base);
+    return base;
+}
+
+void tu_template_free(char **base)
+{
+    if (*base)
+        tu_rmtree(*base);
+    free(*base);
+    *base = NULL;
+}
+
 void tu_template_done(const char *base)
 {
     char cmd[9000];

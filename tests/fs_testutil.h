@@ -29,13 +29,17 @@ extern char *tu_tmp;
 void tu_tmp_setup(void);
 void tu_tmp_teardown(void);
 /* A test case's template gallery under base (its gallery, session and
- * config directories, made once by the case's setup): tu_template_done
+ * config directories, made once by the case's setup): tu_template_begin
+ * makes base, the case's tu_tmp and XDG directories, and names gal in it;
+ * once the gallery is made there, tu_template_done
  * keeps its anchor as it stands, and tu_template_copy copies the gallery
  * and sessions into tu_tmp for one test.  The copies share the template's
  * key and anchor files (their paths are sealed in the gallery), so each
  * starts from the anchor as the template left it, or the entries of the
  * test before would read as a fork. */
+char *tu_template_begin(char gal[4096]);    /* the base, tu_tmp */
 void tu_template_done(const char *base);
+void tu_template_free(char **base);
 void tu_template_copy(const char *base);
 
 /* A fresh directory under $TMPDIR, removed by tu_rmtree. */
