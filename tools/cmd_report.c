@@ -40,7 +40,7 @@ const fs_opt cmd_outcome_opts[] = {
     { NULL, NULL, NULL }
 };
 
-static void when(int64_t t, char *buf, size_t cap)
+static void when_text(int64_t t, char *buf, size_t cap)
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -96,7 +96,7 @@ static void walk_lead(const fs_report *r, const report_sink *s)
     for (size_t i = 0; i < l->n_signoffs; i++) {
         const fs_signoff *o = &l->signoffs[i];
         char at[32], line[FS_USER_MAX + FS_FIELD_MAX + 96];
-        when(o->time, at, sizeof at);
+        when_text(o->time, at, sizeof at);
         snprintf(line, sizeof line, "%zu. %s by %s (%s), %s", i + 1,
                  fs_signoff_kind_name(o->kind), o->user, o->unit, at);
         char note[FS_NOTE_MAX + 32];
@@ -110,8 +110,8 @@ static void report_walk(const fs_report *r, const report_sink *s)
     const fs_request *q = &r->request;
     char issued[32], filed[32], subtitle[128], releases[48];
     char requester[2 * FS_FIELD_MAX + 8];
-    when(r->issued, issued, sizeof issued);
-    when(q->filed, filed, sizeof filed);
+    when_text(r->issued, issued, sizeof issued);
+    when_text(q->filed, filed, sizeof filed);
     snprintf(subtitle, sizeof subtitle, "Report %s, issued %s by %s", r->id,
              issued, r->issued_by);
     snprintf(requester, sizeof requester, "%s, %s", q->requester, q->agency);
@@ -345,61 +345,36 @@ static int write_page(fs_gate *g, const fs_report *r, FILE *f, fs_detail *d)
 
 /* ---- JSON -------------------------------------------------------------------- */
 
-static void json_member(const char *key, const char *value, int first)
-{
-    printf("%s\"%s\":", first ? "" : ",", key);
-    fs_json_str(stdout, value);
-}
-
 static void print_json(const fs_report *r, const char *page_path)
 {
     const fs_request *q = &r->request;
     char issued[32];
-    when(r->issued, issued, sizeof issued);
+    fs_cli_utc(r->issued, issued, sizeof issued);
     printf("{");
-    json_member("id", r->id, 1);
-    json_member("kind", fs_report_kind_name(r->kind), 0);
-    json_member("title", report_title(r->kind), 0);
+    fs_json_member("id", r->id, 1);
+    fs_json_member("kind", fs_report_kind_name(r->kind), 0);
+    fs_json_member("title", report_title(r->kind), 0);
     printf(",\"request\":{");
     const char *k[] = { "id", "case", "crime", "requester", "agency",
                         "contact", "filed_by" };
     const char *v[] = { q->id, q->case_no, q->crime, q->requester, q->agency,
                         q->contact, q->filed_by };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
-        json_member(k[i], v[i], i == 0);
+        fs_json_member(k[i], v[i], i == 0);
     printf("}");
-    json_member("search", r->search, 0);
+    fs_json_member("search", r->search, 0);
     if (r->kind == FS_REPORT_LEAD) {
-        const fs_lead *l = &r->lead;
-        printf(",\"lead\":{");
-        json_member("id", l->id, 1);
-        json_member("subject", l->subject, 0);
-        printf(",\"rank\":%d,\"score\":", l->rank);
-        fs_json_float(stdout, l->score);
-        json_member("state", fs_lead_state_name(l->state), 0);
-        printf(",\"signoffs\":[");
-        for (size_t i = 0; i < l->n_signoffs; i++) {
-            const fs_signoff *o = &l->signoffs[i];
-            char at[32];
-            when(o->time, at, sizeof at);
-            printf("%s{", i ? "," : "");
-            json_member("kind", fs_signoff_kind_name(o->kind), 1);
-            json_member("user", o->user, 0);
-            json_member("unit", o->unit, 0);
-            json_member("time", at, 0);
-            json_member("note", o->note, 0);
-            printf("}");
-        }
-        printf("]}");
+        printf(",\"lead\":");
+        fs_cli_lead_json(&r->lead);
     }
     if (r->kind == FS_REPORT_REJECTION)
-        json_member("reasons", r->reasons, 0);
-    json_member("issued_by", r->issued_by, 0);
-    json_member("issued", issued, 0);
+        fs_json_member("reasons", r->reasons, 0);
+    fs_json_member("issued_by", r->issued_by, 0);
+    fs_json_member("issued", issued, 0);
     printf(",\"releases\":%u", r->releases);
-    json_member("disclaimer", r->disclaimer, 0);
+    fs_json_member("disclaimer", r->disclaimer, 0);
     if (page_path)
-        json_member("page", page_path, 0);
+        fs_json_member("page", page_path, 0);
     printf("}\n");
 }
 
@@ -482,8 +457,8 @@ int cmd_disseminate(fs_args *a)
         return fs_cli_fail(rc, &d);
     if (a->json) {
         printf("{");
-        json_member("id", id, 1);
-        json_member("report", a->pos[0], 0);
+        fs_json_member("id", id, 1);
+        fs_json_member("report", a->pos[0], 0);
         printf("}\n");
     } else {
         printf("%s\n", FS_SHOW(id));
@@ -507,8 +482,8 @@ int cmd_outcome(fs_args *a)
         return fs_cli_fail(rc, &d);
     if (a->json) {
         printf("{");
-        json_member("request", a->pos[0], 1);
-        json_member("positive_id", p, 0);
+        fs_json_member("request", a->pos[0], 1);
+        fs_json_member("positive_id", p, 0);
         printf("}\n");
     } else {
         printf("request %s: positive identification %s recorded\n",

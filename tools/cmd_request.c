@@ -27,21 +27,11 @@ const fs_opt cmd_request_opts[] = {
     { NULL, NULL, NULL }
 };
 
-static void when(int64_t t, char *buf, size_t cap)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!t)
-        snprintf(buf, cap, "-");
-    else
-        strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
-}
-
 static void print_json(const fs_request *r)
 {
     char filed[32], closed[32];
-    when(r->filed, filed, sizeof filed);
-    when(r->closed, closed, sizeof closed);
+    fs_cli_utc(r->filed, filed, sizeof filed);
+    fs_cli_utc(r->closed, closed, sizeof closed);
     const char *k[] = { "id", "case", "crime", "requester", "agency",
                         "contact", "justification", "source", "filed_by",
                         "filed", "state", "outcome", "closed_by", "closed",
@@ -65,8 +55,8 @@ static void print_json(const fs_request *r)
 static void print_text(const fs_request *r)
 {
     char filed[32], closed[32];
-    when(r->filed, filed, sizeof filed);
-    when(r->closed, closed, sizeof closed);
+    fs_cli_utc(r->filed, filed, sizeof filed);
+    fs_cli_utc(r->closed, closed, sizeof closed);
     printf("request %s: %s%s%s\n", FS_SHOW(r->id), r->state ? "closed, " : "open",
            r->state ? fs_outcome_name(r->outcome) : "",
            r->evidence ? " (probes held as evidence)" : "");

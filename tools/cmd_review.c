@@ -20,46 +20,33 @@ const fs_opt cmd_review_opts[] = {
     { NULL, NULL, NULL }
 };
 
-static void when(int64_t t, char *buf, size_t cap)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
-}
-
-static void json_member(const char *key, const char *value, int first)
-{
-    printf("%s\"%s\":", first ? "" : ",", key);
-    fs_json_str(stdout, value);
-}
-
-static void print_json(const fs_lead *l)
+void fs_cli_lead_json(const fs_lead *l)
 {
     char needs[96];
     fs_lead_needs(l, needs, sizeof needs);
     printf("{");
-    json_member("id", l->id, 1);
-    json_member("request", l->request, 0);
-    json_member("search", l->search, 0);
-    json_member("subject", l->subject, 0);
+    fs_json_member("id", l->id, 1);
+    fs_json_member("request", l->request, 0);
+    fs_json_member("search", l->search, 0);
+    fs_json_member("subject", l->subject, 0);
     printf(",\"rank\":%d,\"score\":", l->rank);
     fs_json_float(stdout, l->score);
-    json_member("state", fs_lead_state_name(l->state), 0);
+    fs_json_member("state", fs_lead_state_name(l->state), 0);
     printf(",\"complete\":%s,\"examiners_needed\":%d,"
            "\"supervisors_needed\":%d", fs_lead_complete(l) ? "true"
            : "false", l->examiners_needed, l->supervisors_needed);
-    json_member("needs", needs, 0);
+    fs_json_member("needs", needs, 0);
     printf(",\"signoffs\":[");
     for (size_t i = 0; i < l->n_signoffs; i++) {
         const fs_signoff *s = &l->signoffs[i];
         char t[32];
-        when(s->time, t, sizeof t);
+        fs_cli_utc(s->time, t, sizeof t);
         printf("%s{", i ? "," : "");
-        json_member("kind", fs_signoff_kind_name(s->kind), 1);
-        json_member("user", s->user, 0);
-        json_member("unit", s->unit, 0);
-        json_member("time", t, 0);
-        json_member("note", s->note, 0);
+        fs_json_member("kind", fs_signoff_kind_name(s->kind), 1);
+        fs_json_member("user", s->user, 0);
+        fs_json_member("unit", s->unit, 0);
+        fs_json_member("time", t, 0);
+        fs_json_member("note", s->note, 0);
         printf("}");
     }
     printf("]}");
@@ -88,7 +75,7 @@ static void print_text(const fs_lead *l)
     for (size_t i = 0; i < l->n_signoffs; i++) {
         const fs_signoff *s = &l->signoffs[i];
         char t[32];
-        when(s->time, t, sizeof t);
+        fs_cli_utc(s->time, t, sizeof t);
         printf("  %-12s %s by %s (%s): %s\n", fs_signoff_kind_name(s->kind),
                t, FS_SHOW(s->user), FS_SHOW(s->unit), FS_SHOW(s->note));
     }
@@ -107,7 +94,7 @@ static int after(fs_args *a, const char *id, const char *done)
     char needs[96];
     fs_lead_needs(l, needs, sizeof needs);
     if (a->json) {
-        print_json(l);
+        fs_cli_lead_json(l);
         printf("\n");
     } else {
         printf("lead %s %s: %s%s%s%s\n", FS_SHOW(l->id), done,
@@ -171,7 +158,7 @@ static int show(fs_args *a)
     fs_detail d = { "" };
     int rc = l ? fs_lead_get(a->gate, a->pos[1], l, &d) : FS_ENOMEM;
     if (rc == FS_OK && a->json) {
-        print_json(l);
+        fs_cli_lead_json(l);
         printf("\n");
     } else if (rc == FS_OK) {
         print_text(l);
@@ -199,7 +186,7 @@ static int list(fs_args *a)
         if (a->json) {
             if (i)
                 printf(",");
-            print_json(&v[i]);
+            fs_cli_lead_json(&v[i]);
             continue;
         }
         char needs[96];

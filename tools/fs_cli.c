@@ -323,6 +323,22 @@ const char *fs_model_path(const fs_args *a, char *buf, size_t len)
     return buf;
 }
 
+void fs_json_member(const char *key, const char *value, int first)
+{
+    printf("%s\"%s\":", first ? "" : ",", key);
+    fs_json_str(stdout, value);
+}
+
+void fs_cli_utc(int64_t t, char *buf, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!t)
+        snprintf(buf, cap, "-");
+    else
+        strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+}
+
 void fs_json_str(FILE *f, const char *s)
 {
     size_t n = s ? strlen(s) : 0, len;

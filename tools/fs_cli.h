@@ -199,6 +199,14 @@ const char *fs_exe_dir(char *buf, size_t len);
  * is always valid JSON), floats round-tripping. */
 void fs_json_str(FILE *f, const char *s);
 void fs_json_float(FILE *f, double v);
+/* "key":"value" on stdout, after a comma unless first: an object written
+ * member by member. */
+void fs_json_member(const char *key, const char *value, int first);
+/* t (unix seconds) in ISO 8601, UTC ("2026-12-03T22:56:28Z"); "-" for 0. */
+void fs_cli_utc(int64_t t, char *buf, size_t cap);
+/* A lead as one JSON object on stdout: review show, a report's lead
+ * (cmd_review.c). */
+void fs_cli_lead_json(const fs_lead *l);
 
 /* Progress for long work: a bar with rate and ETA on a TTY, plain lines
  * otherwise (at most one every few seconds).  Goes to stderr. */
