@@ -300,6 +300,25 @@ static void step_ok(const char *user, int rc, const fs_detail *d)
     ck_assert_msg(rc == FS_OK, "%s: %s", user, d->msg);
 }
 
+/* One review step by user through the gate's verb, which must take it:
+ * the proposal of SUBJECT from S1 (it becomes L1), or a sign-off on L1. */
+static void review_step(const char *user, int kind, const char *note)
+{
+    fs_detail d = { "" };
+    char lead[FS_ID_MAX];
+    fs_gate *g = gate_as(user);
+    int rc = kind == FS_SIGN_PROPOSE
+             ? fs_review_propose(g, "S1", SUBJECT, note, lead, &d)
+             : kind == FS_SIGN_CORROBORATE
+             ? fs_review_corroborate(g, "L1", note, &d)
+             : kind == FS_SIGN_APPROVE ? fs_review_approve(g, "L1", note, &d)
+             : fs_review_reject(g, "L1", note, &d);
+    step_ok(user, rc, &d);
+    if (kind == FS_SIGN_PROPOSE)
+        ck_assert_str_eq(lead, "L1");
+    fs_gate_close(g);
+}
+
 /* G14, G15: no possible-match report before every sign-off of the
  * profile; the complete one shows every sign-off with its note, the
  * candidate's similarity (never a "match"), and the disclaimer; while the
@@ -310,27 +329,18 @@ START_TEST(test_G14_G15_lead_report_needs_every_signoff)
     if (!searched("R1"))
         return;
     fs_detail d = { "" };
-    char lead[FS_ID_MAX];
-    fs_gate *g = gate_as("eve");
-    step_ok("eve", fs_review_propose(g, "S1", SUBJECT, "Same ear shape, "
-                                     "scar over the left eyebrow", lead,
-                                     &d), &d);
-    fs_gate_close(g);
-    ck_assert_str_eq(lead, "L1");
+    review_step("eve", FS_SIGN_PROPOSE,
+                "Same ear shape, scar over the left eyebrow");
     EXPECT(1, "G14: lead L1 still needs 1 more examiner", "report", "lead",
            "L1");
     EXPECT(1, "G14: a lead of request R1 is still in review", "report",
            "no-match", "R1");
-    g = gate_as("eva");
-    step_ok("eva", fs_review_corroborate(g, "L1", "Nose bridge and "
-                                         "hairline agree", &d), &d);
-    fs_gate_close(g);
+    review_step("eva", FS_SIGN_CORROBORATE,
+                "Nose bridge and hairline agree");
     EXPECT(1, "G14: lead L1 still needs 1 supervisor", "report", "lead",
            "L1");
-    g = gate_as("sam");
-    step_ok("sam", fs_review_approve(g, "L1", "Both comparisons are sound; "
-                                     "approved as a lead", &d), &d);
-    fs_gate_close(g);
+    review_step("sam", FS_SIGN_APPROVE,
+                "Both comparisons are sound; approved as a lead");
     login("eve");
     EXPECT(1, "G15: request R1 has an approved lead", "report", "no-match",
            "R1");
@@ -358,7 +368,7 @@ START_TEST(test_G14_G15_lead_report_needs_every_signoff)
                 "P1");
     EXPECT(0, "\"kind\":\"corroborated\",\"user\":\"eva\"", "report", "show",
            "P1", "--json");
-    g = gate_as("ray");
+    fs_gate *g = gate_as("ray");
     uint8_t *probe, *mug;
     size_t pl, ml;
     ck_assert_msg(fs_report_images(g, "P1", &probe, &pl, &mug, &ml, &d)
@@ -376,17 +386,10 @@ START_TEST(test_G14_rejected_lead_not_reported)
     file_request("ray");
     if (!searched("R1"))
         return;
-    fs_detail d = { "" };
-    char lead[FS_ID_MAX];
-    fs_gate *g = gate_as("eve");
-    step_ok("eve", fs_review_propose(g, "S1", SUBJECT, "Same ear shape, "
-                                     "scar over the left eyebrow", lead,
-                                     &d), &d);
-    fs_gate_close(g);
-    g = gate_as("sam");
-    step_ok("sam", fs_review_reject(g, "L1", "The scar is on the other "
-                                    "side: not the same person", &d), &d);
-    fs_gate_close(g);
+    review_step("eve", FS_SIGN_PROPOSE,
+                "Same ear shape, scar over the left eyebrow");
+    review_step("sam", FS_SIGN_REJECT,
+                "The scar is on the other side: not the same person");
     login("eve");
     EXPECT(1, "G14: lead L1 was rejected", "report", "lead", "L1");
     EXPECT(0, "No candidate was found", "report", "no-match", "R1");
@@ -427,21 +430,12 @@ static char *page_ok(const char *path)
 /* A lead L1 of request R1 (searched already) with its three sign-offs. */
 static void signed_off(void)
 {
-    fs_detail d = { "" };
-    char lead[FS_ID_MAX];
-    fs_gate *g = gate_as("eve");
-    step_ok("eve", fs_review_propose(g, "S1", SUBJECT, "Same ear shape, "
-                                     "scar over the left eyebrow", lead,
-                                     &d), &d);
-    fs_gate_close(g);
-    g = gate_as("eva");
-    step_ok("eva", fs_review_corroborate(g, "L1", "Nose bridge and "
-                                         "hairline agree", &d), &d);
-    fs_gate_close(g);
-    g = gate_as("sam");
-    step_ok("sam", fs_review_approve(g, "L1", "Both comparisons are sound; "
-                                     "approved as a lead", &d), &d);
-    fs_gate_close(g);
+    review_step("eve", FS_SIGN_PROPOSE,
+                "Same ear shape, scar over the left eyebrow");
+    review_step("eva", FS_SIGN_CORROBORATE,
+                "Nose bridge and hairline agree");
+    review_step("sam", FS_SIGN_APPROVE,
+                "Both comparisons are sound; approved as a lead");
 }
 
 /* G14, G15, G11: the three kinds of report as pages in a browser: the
@@ -521,12 +515,8 @@ START_TEST(test_G14_G12_report_page_refusals)
     file_request("ray");
     const char *out = tu_path(tu_tmp, "report.html");
     if (searched("R1")) {
-        fs_detail d = { "" };
-        char lead[FS_ID_MAX];
-        fs_gate *g = gate_as("eve");
-        step_ok("eve", fs_review_propose(g, "S1", SUBJECT, "Same ear shape "
-                                         "and scar", lead, &d), &d);
-        fs_gate_close(g);
+        review_step("eve", FS_SIGN_PROPOSE,
+                    "Same ear shape and scar");
         login("eve");
         EXPECT(1, "G14: lead L1 still needs 1 more examiner", "report",
                "lead", "L1", "--html", out);
