@@ -70,6 +70,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -934,12 +935,30 @@ static int  env_start(fs_gallery *g, const fs_gallery_options *opt,
 static void release_matrix(fs_gallery *g);
 static void forget_key(fs_gallery *g);
 
-/* The identity of data.mdb as it is now in the directory. */
-static int data_file_id(const fs_gallery *g, struct stat *st)
+/* The identity of data.mdb as it is now in the directory: its inode,
+ * and its birth time where the file system keeps one.  The inode alone
+ * does not tell: ext4 gives a compacted copy the inode the copy before it
+ * freed, so two compactions while one handle waits can look like none.
+ * (The change time would not do: every commit changes it.) */
+typedef struct file_id {
+    dev_t                 dev;
+    ino_t                 ino;
+    struct statx_timestamp born;         /* zero where not kept */
+} file_id;
+
+static int data_file_id(const fs_gallery *g, file_id *id)
 {
     char path[4200];
+    struct statx sx;
     snprintf(path, sizeof path, "%s/data.mdb", g->dir);
-    return stat(path, st);
+    if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_BTIME, &sx) != 0)
+        return -1;
+    id->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+    id->ino = sx.stx_ino;
+    memset(&id->born, 0, sizeof id->born);
+    if (sx.stx_mask & STATX_BTIME)
+        id->born = sx.stx_btime;
+    return 0;
 }
 
 /* A waiter lets go of the environment as well as its lock: LMDB's lock
@@ -955,29 +974,40 @@ static void env_let_go(fs_gallery *g)
     g->env = NULL;
 }
 
+/* Whether data.mdb is still the file `before` was taken of. */
+static int data_file_same(const fs_gallery *g, const file_id *before)
+{
+    file_id now;
+    return data_file_id(g, &now) == 0 && now.ino == before->ino &&
+           now.dev == before->dev &&
+           now.born.tv_sec == before->born.tv_sec &&
+           now.born.tv_nsec == before->born.tv_nsec;
+}
+
 /* After waiting without the environment: opened again, and the key
- * checked against the file as it now is (dropped when it no longer opens
- * it).  When another handle replaced the file meanwhile (a compaction,
- * perhaps a key rotation), the caller is told to start over, since what
- * it read before may be stale. */
-static int env_take_back(fs_gallery *g, const struct stat *before,
+ * checked against the file as it now is.  When another handle replaced
+ * the file meanwhile (a compaction) or sealed it under another key (a
+ * rotation), the caller is told to start over: what it read before may be
+ * stale, and a key that no longer opens the file would have it re-seal
+ * records it cannot read.  The key check is the one that cannot be
+ * fooled; the file's identity catches a compaction that kept the key. */
+static int env_take_back(fs_gallery *g, const file_id *before,
                          fs_detail *d)
 {
     int had_key = g->unlocked;
     keyset ks = g->keys;
     g->unlocked = 0;
-    struct stat now;
     int rc = env_start(g, NULL, d);
-    if (had_key && (rc != FS_OK || fs_gallery_unlock(g, ks.data, NULL)
-                                   != FS_OK))
+    int rekeyed = had_key && rc == FS_OK &&
+                  fs_gallery_unlock(g, ks.data, NULL) != FS_OK;
+    if (had_key && (rc != FS_OK || rekeyed))
         forget_key(g);
     fs_wipe(&ks, sizeof ks);
-    if (rc == FS_OK && (data_file_id(g, &now) != 0 ||
-                        now.st_ino != before->st_ino ||
-                        now.st_dev != before->st_dev))
-        rc = fs_fail(d, FS_EBUSY, "the gallery '%s' was rewritten by another "
-                     "process while this one waited (a compaction or key "
-                     "rotation): open it again", g->dir);
+    if (rc == FS_OK && (rekeyed || !data_file_same(g, before)))
+        rc = fs_fail(d, FS_EBUSY, "the gallery '%s' was %s by another "
+                     "process while this one waited: open it again", g->dir,
+                     rekeyed ? "sealed under a new key" : "rewritten (a "
+                     "compaction)");
     return rc;
 }
 
@@ -990,7 +1020,7 @@ int fs_gallery_lock_exclusive(fs_gallery *g, fs_detail *d)
      * them would each hold what the other waits for; with a batch open
      * the environment cannot be let go, so that one only polls. */
     int dropped = 0, rc = FS_OK, turn = 0;
-    struct stat before;
+    file_id before;
     for (int waited = 0; !g->lock_ex; waited += EXCLUSIVE_POLL_MS) {
         if (!turn)
             turn = lock_set(g->lock_fd, F_WRLCK, 0, LOCK_TURNSTILE) == 0;

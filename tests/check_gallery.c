@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../index/fs_index.h"
@@ -1520,6 +1521,68 @@ START_TEST(test_gallery_compaction_waits_for_other_handles)
 }
 END_TEST
 
+/* The race three concurrent key rotations ran into (G21): a handle waits
+ * for the gallery alone while another takes it first and seals it under
+ * a new key.  The file may even keep its inode (here no compaction
+ * follows; with two, the freed inode can come back), so the waiter learns
+ * it from its key: told to open again, never handed a gallery its key no
+ * longer opens, where it would re-seal records it cannot read. */
+/* Another handle takes the gallery alone first (this one waits for it
+ * meanwhile), and seals it under key 2 (rekey) or only adds rows; returns
+ * what this handle's wait ended in. */
+static int wait_behind(fs_gallery *g, int rekey, fs_detail *d)
+{
+    pid_t kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0) {                  /* first to the turnstile, then waits */
+        uint8_t k2[FS_KEY_BYTES];
+        fs_gallery *other;
+        fs_gallery_batch *b;
+        test_key(k2, 2);
+        int rc = open_gallery(gdir(), NULL, &other, d);
+        if (rc == FS_OK)
+            rc = fs_gallery_lock_exclusive(other, d);
+        if (rc == FS_OK && (rc = fs_gallery_begin(other, &b, d)) == FS_OK) {
+            rc = rekey ? fs_gallery_rekey(b, k2, d)
+                       : fs_record_put(b, 3, "mine", 4, "x", 1, 0, d);
+            rc = rc == FS_OK ? fs_gallery_commit(b, d) : rc;
+        }
+        fs_gallery_lock_shared(other);
+        fs_gallery_close(other);
+        _exit(rc == FS_OK ? 0 : 1);
+    }
+    struct timespec ts = { 0, 300 * 1000000L };
+    nanosleep(&ts, NULL);
+    int rc = fs_gallery_lock_exclusive(g, d);
+    int st;
+    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the change "
+                  "before it failed");
+    return rc;
+}
+
+START_TEST(test_G21_waiter_told_the_keys_changed_meanwhile)
+{
+    fs_gallery *g = open_made(gdir(), 1);
+    enrol_range(g, 0, 20, 4);
+    fs_detail d = { "" };
+    /* a commit changes the file, not which file it is: no start over */
+    int rc = wait_behind(g, 0, &d);
+    ck_assert_msg(rc == FS_OK, "rc %d: %s", rc, d.msg);
+    fs_gallery_lock_shared(g);
+    rc = wait_behind(g, 1, &d);
+    ck_assert_msg(rc == FS_EBUSY, "rc %d: %s", rc, d.msg);
+    ck_assert_ptr_nonnull(strstr(d.msg, "new key"));
+    fs_gallery_close(g);
+    uint8_t k2[FS_KEY_BYTES];
+    test_key(k2, 2);
+    ck_assert_int_eq(fs_gallery_open(gdir(), NULL, &g, &d), FS_OK);
+    ck_assert_msg(fs_gallery_unlock(g, k2, &d) == FS_OK, "%s", d.msg);
+    ck_assert_msg(fs_gallery_verify(g, &d) == FS_OK, "%s", d.msg);
+    fs_gallery_close(g);
+}
+END_TEST
+
 /* The service's parent refreshes its warm matrix between clients and
  * must not wait on a gallery held alone (a rotation, a removal): a
  * nowait open is FS_EBUSY at once, and opens as usual once it is shared
@@ -1669,6 +1732,7 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_gallery_compaction_waits_for_other_handles);
     tcase_add_test(tc, test_gallery_compaction_survives_sigkill);
     tcase_add_test(tc, test_gallery_nowait_open_while_held_alone);
+    tcase_add_test(tc, test_G21_waiter_told_the_keys_changed_meanwhile);
     tcase_add_test(tc, test_gallery_warm_matrix_outlives_its_handle);
     suite_add_tcase(s, tc);
 
