@@ -5,6 +5,7 @@ extern "C" {
 #include "dlib_adapter.h"
 #include "../engine/base/fs_error.h"
 #include "../engine/base/fs_types.h"
+#include "../engine/base/fs_crypt.h"
 }
 #include "adapter_guard.hpp"
 
@@ -15,8 +16,12 @@ extern "C" {
 #include <new>
 #include <vector>
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wall"
@@ -168,6 +173,45 @@ static float *alloc_leaves(size_t n)
     return static_cast<float *>(p);
 }
 
+/* The sizes both readers accept: trees full binary trees (fs_detect.c
+ * walks them so), within the room fs_detect.c keeps. */
+static int shape_bounds(unsigned long cascades, unsigned long trees,
+                        unsigned long splits)
+{
+    return cascades > 0 && cascades <= 64 && trees > 0 &&
+           trees <= FS_SHAPE_MAX_TREES && splits > 0 && splits <= 255 &&
+           ((splits + 1) & splits) == 0;
+}
+
+/* The checks both readers end with (dlib trusts a file's indexes; the
+ * walk in fs_detect.c must not), and the forest pointed at the arrays. */
+static int forest_done(fs_landmarker &lm)
+{
+    fs_shape_forest &f = lm.forest;
+    size_t cascades = (size_t)f.cascades;
+    if (lm.initial.size() != FS_SHAPE_COORDS || lm.anchor.size() != cascades ||
+        lm.delta.size() != cascades)
+        return FS_EFORMAT;
+    size_t pixels = lm.anchor[0].size();
+    if (pixels == 0 || pixels > FS_SHAPE_MAX_PIXELS)   /* fs_detect.c's room */
+        return FS_EFORMAT;
+    for (size_t c = 0; c < cascades; c++) {
+        if (lm.anchor[c].size() != pixels || lm.delta[c].size() != pixels)
+            return FS_EFORMAT;
+        for (unsigned long a : lm.anchor[c])
+            if (a >= FS_SHAPE_COORDS / 2)
+                return FS_EFORMAT;
+    }
+    for (const fs_shape_split &sp : lm.split)
+        if (sp.a >= pixels || sp.b >= pixels)
+            return FS_EFORMAT;
+    f.pixels = (int)pixels;
+    f.initial = &lm.initial(0);
+    f.split = lm.split.data();
+    f.leaf = lm.leaf;
+    return FS_OK;
+}
+
 /* dlib's serialize(shape_predictor): version 1, the initial shape, the
  * forests (a vector per cascade of trees, each its splits and leaves),
  * the anchor indexes and deltas.  Read one tree at a time into the flat
@@ -195,8 +239,7 @@ static int read_predictor(std::istream &in, fs_landmarker &lm)
             deserialize(tree, in);           /* dlib::impl's, by ADL */
             size_t splits = tree.splits.size();
             if (c == 0 && t == 0) {
-                if (splits == 0 || splits > 255 ||
-                    ((splits + 1) & splits) != 0)
+                if (!shape_bounds(cascades, trees, splits))
                     return FS_EFORMAT;
                 f.cascades = (int)cascades;
                 f.trees = (int)trees;
@@ -229,41 +272,176 @@ static int read_predictor(std::istream &in, fs_landmarker &lm)
     }
     dlib::deserialize(lm.anchor, in);
     dlib::deserialize(lm.delta, in);
-    if (lm.anchor.size() != cascades || lm.delta.size() != cascades)
+    return forest_done(lm);
+}
+
+/* Our own copy of the same predictor (fs-model-convert --landmarks, made
+ * by `make models`): the flat arrays as they lie in memory, read straight
+ * into place.  dlib's portable encoding of its 16 million floats took
+ * 1.1 s to decode, which every command that detects paid (2.9 s under
+ * the sanitizers); this takes a read and a hash.  The numbers are dlib's
+ * to the bit (test_landmarks_converted_are_dlibs_own).
+ *
+ *   header   "FSLMARK1", u32 cascades, trees, splits, pixels,
+ *            sha256 of the payload
+ *   payload  leaves   f32 [cascades][trees][splits + 1][136]
+ *            initial  f32 [136]
+ *            splits   {u16 a, u16 b, f32 thresh} [cascades][trees][splits]
+ *            anchors  u32 [cascades][pixels]
+ *            deltas   f32 [cascades][pixels][2]
+ *
+ * The leaves come first so that the payload is read, whole, into the
+ * huge-page-aligned block they are walked in. */
+static const char FLAT_MAGIC[8] = { 'F', 'S', 'L', 'M', 'A', 'R', 'K', '1' };
+
+struct flat_header {
+    char     magic[8];
+    uint32_t cascades, trees, splits, pixels;
+    uint8_t  sha256[FS_SHA256_BYTES];
+};
+static_assert(sizeof(flat_header) == 56, "flat_header has padding");
+static_assert(sizeof(fs_shape_split) == 8, "fs_shape_split has padding");
+
+/* Bytes of each part of the payload, from a header already in bounds. */
+struct flat_sizes {
+    size_t leaf, initial, split, anchor, delta, total;
+};
+
+static flat_sizes flat_sizes_of(const flat_header &h)
+{
+    flat_sizes z;
+    size_t trees = (size_t)h.cascades * h.trees;
+    z.leaf = trees * (h.splits + 1) * FS_SHAPE_COORDS * sizeof(float);
+    z.initial = FS_SHAPE_COORDS * sizeof(float);
+    z.split = trees * h.splits * sizeof(fs_shape_split);
+    z.anchor = (size_t)h.cascades * h.pixels * sizeof(uint32_t);
+    z.delta = (size_t)h.cascades * h.pixels * 2 * sizeof(float);
+    z.total = z.leaf + z.initial + z.split + z.anchor + z.delta;
+    return z;
+}
+
+static int read_flat(FILE *in, fs_landmarker &lm)
+{
+    flat_header h;
+    struct stat st;
+    if (fread(&h, sizeof h, 1, in) != 1 ||
+        memcmp(h.magic, FLAT_MAGIC, sizeof h.magic) != 0)
         return FS_EFORMAT;
-    size_t pixels = lm.anchor[0].size();
-    if (pixels == 0 || pixels > FS_SHAPE_MAX_PIXELS)   /* fs_detect.c's room */
+    if (!shape_bounds(h.cascades, h.trees, h.splits) || h.pixels == 0 ||
+        h.pixels > FS_SHAPE_MAX_PIXELS)
         return FS_EFORMAT;
-    for (unsigned long c = 0; c < cascades; c++) {
-        if (lm.anchor[c].size() != pixels || lm.delta[c].size() != pixels)
-            return FS_EFORMAT;
-        for (unsigned long a : lm.anchor[c])
-            if (a >= FS_SHAPE_COORDS / 2)
-                return FS_EFORMAT;
-    }
-    for (const fs_shape_split &sp : lm.split)
-        if (sp.a >= pixels || sp.b >= pixels)
-            return FS_EFORMAT;
-    f.pixels = (int)pixels;
-    f.initial = &lm.initial(0);
-    f.split = lm.split.data();
-    f.leaf = lm.leaf;
-    return FS_OK;
+    const flat_sizes z = flat_sizes_of(h);
+    if (fstat(fileno(in), &st) != 0)
+        return FS_EIO;
+    if ((size_t)st.st_size != sizeof h + z.total)
+        return (size_t)st.st_size < sizeof h + z.total ? FS_ETRUNC
+                                                        : FS_EFORMAT;
+    lm.leaf = alloc_leaves(z.total / sizeof(float));
+    uint8_t *p = reinterpret_cast<uint8_t *>(lm.leaf), sha[FS_SHA256_BYTES];
+    if (fread(p, 1, z.total, in) != z.total)
+        return FS_ETRUNC;
+    fs_sha256(p, z.total, sha);
+    if (memcmp(sha, h.sha256, sizeof sha) != 0)
+        return FS_ECHECKSUM;
+    p += z.leaf;
+    lm.initial.set_size(FS_SHAPE_COORDS);
+    memcpy(&lm.initial(0), p, z.initial);
+    p += z.initial;
+    lm.split.resize(z.split / sizeof(fs_shape_split));
+    memcpy(lm.split.data(), p, z.split);
+    p += z.split;
+    lm.anchor.assign(h.cascades, std::vector<unsigned long>(h.pixels));
+    lm.delta.assign(h.cascades,
+                    std::vector<dlib::vector<float, 2>>(h.pixels));
+    const uint32_t *a = reinterpret_cast<const uint32_t *>(p);
+    const float *dv = reinterpret_cast<const float *>(p + z.anchor);
+    for (uint32_t c = 0; c < h.cascades; c++)
+        for (uint32_t i = 0; i < h.pixels; i++, a++, dv += 2) {
+            lm.anchor[c][i] = *a;
+            lm.delta[c][i] = dlib::vector<float, 2>(dv[0], dv[1]);
+        }
+    lm.forest.cascades = (int)h.cascades;
+    lm.forest.trees = (int)h.trees;
+    lm.forest.splits = (int)h.splits;
+    return forest_done(lm);
+}
+
+/* Writes every part of the payload in its order, through one hash. */
+template <typename Part>
+static void flat_parts(const fs_landmarker &lm, Part part)
+{
+    const fs_shape_forest &f = lm.forest;
+    size_t trees = (size_t)f.cascades * f.trees;
+    part(lm.leaf, trees * (f.splits + 1) * FS_SHAPE_COORDS * sizeof(float));
+    part(&lm.initial(0), FS_SHAPE_COORDS * sizeof(float));
+    part(lm.split.data(), lm.split.size() * sizeof(fs_shape_split));
+    for (const auto &anchors : lm.anchor)
+        for (unsigned long a : anchors) {
+            uint32_t v = (uint32_t)a;
+            part(&v, sizeof v);
+        }
+    for (const auto &deltas : lm.delta)
+        for (const auto &v : deltas) {
+            float xy[2] = { v.x(), v.y() };
+            part(xy, sizeof xy);
+        }
 }
 
 extern "C" int fs_landmarker_open(const char *path, fs_landmarker **out)
 {
     /* dlib's deserialize throws on a short or malformed file */
     return fs_guarded([&]() -> int {
-        std::ifstream f(path, std::ios::binary);
-        if (!f)
+        char magic[sizeof FLAT_MAGIC] = { 0 };
+        std::unique_ptr<FILE, int (*)(FILE *)> flat(fopen(path, "rb"),
+                                                    fclose);
+        if (!flat)
             return FS_ENOENT;
         std::unique_ptr<fs_landmarker> lm(new fs_landmarker);
-        int rc = read_predictor(f, *lm);
+        int rc;
+        if (fread(magic, sizeof magic, 1, flat.get()) == 1 &&
+            memcmp(magic, FLAT_MAGIC, sizeof magic) == 0) {
+            rewind(flat.get());
+            rc = read_flat(flat.get(), *lm);
+        } else {
+            flat.reset();
+            std::ifstream f(path, std::ios::binary);
+            if (!f)
+                return FS_ENOENT;
+            rc = read_predictor(f, *lm);
+        }
         if (rc == FS_OK)
             *out = lm.release();
         return rc;
     }, FS_EFORMAT);
+}
+
+extern "C" int fs_landmarker_save(const fs_landmarker *lm, const char *path)
+{
+    return fs_guarded([&]() -> int {
+        const fs_shape_forest &f = lm->forest;
+        flat_header h = {};
+        memcpy(h.magic, FLAT_MAGIC, sizeof h.magic);
+        h.cascades = (uint32_t)f.cascades;
+        h.trees = (uint32_t)f.trees;
+        h.splits = (uint32_t)f.splits;
+        h.pixels = (uint32_t)f.pixels;
+        std::vector<uint8_t> payload;
+        payload.reserve(flat_sizes_of(h).total);
+        flat_parts(*lm, [&](const void *p, size_t n) {
+            const uint8_t *b = static_cast<const uint8_t *>(p);
+            payload.insert(payload.end(), b, b + n);
+        });
+        fs_sha256(payload.data(), payload.size(), h.sha256);
+        std::unique_ptr<FILE, int (*)(FILE *)> out(fopen(path, "wb"), fclose);
+        if (!out)
+            return FS_EIO;
+        if (fwrite(&h, sizeof h, 1, out.get()) != 1 ||
+            fwrite(payload.data(), 1, payload.size(), out.get()) !=
+                payload.size() ||
+            fflush(out.get()) != 0 || fsync(fileno(out.get())) != 0)
+            return FS_EIO;
+        return fclose(out.release()) == 0 ? FS_OK : FS_EIO;
+    });
 }
 
 extern "C" void fs_landmarker_close(fs_landmarker *lm)

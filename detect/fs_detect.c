@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cv_adapter.h"
 #include "dlib_adapter.h"
@@ -87,6 +88,42 @@ static int detector_make(shared_lm *lm, int mode, fs_detector **out,
     return FS_OK;
 }
 
+/* The one wording of a landmark model that does not open, for the
+ * detector and the converter. */
+static int landmarks_refused(const char *path, int rc, fs_detail *d)
+{
+    if (rc == FS_ENOENT)
+        return fs_fail(d, rc, "cannot open the landmark model '%s' (Debian "
+                       "package libdlib-data; run 'make deps')", path);
+    if (rc == FS_ETRUNC || rc == FS_ECHECKSUM)
+        return fs_fail(d, rc, "the landmark model '%s' is %s: make it again "
+                       "('make models')", path, rc == FS_ETRUNC
+                       ? "cut short" : "altered (its checksum differs)");
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "'%s' is not a 68-point shape predictor",
+                       path);
+    return FS_OK;
+}
+
+int fs_landmarks_convert(const char *from, const char *to, fs_detail *d)
+{
+    fs_landmarker *lm;
+    char tmp[4200];
+    int rc = landmarks_refused(from, fs_landmarker_open(from, &lm), d);
+    if (rc != FS_OK)
+        return rc;
+    snprintf(tmp, sizeof tmp, "%s.tmp", to);
+    rc = fs_landmarker_save(lm, tmp);
+    fs_landmarker_close(lm);
+    if (rc == FS_OK && rename(tmp, to) != 0)
+        rc = FS_EIO;
+    if (rc != FS_OK) {
+        unlink(tmp);
+        return fs_fail(d, rc, "cannot write the landmark model '%s'", to);
+    }
+    return FS_OK;
+}
+
 int fs_detector_open(const char *path, fs_detector **out, fs_detail *d)
 {
     if (!path)
@@ -95,11 +132,7 @@ int fs_detector_open(const char *path, fs_detector **out, fs_detail *d)
     if (!lm)
         return fs_fail(d, FS_ENOMEM, "no memory for the face detector");
     int rc = fs_landmarker_open(path, &lm->lm);
-    if (rc == FS_ENOENT)
-        fs_fail(d, rc, "cannot open the landmark model '%s' (Debian "
-                "package libdlib-data; run 'make deps')", path);
-    else if (rc != FS_OK)
-        fs_fail(d, rc, "'%s' is not a 68-point shape predictor", path);
+    landmarks_refused(path, rc, d);
     if (rc != FS_OK) {
         free(lm);
         return rc;

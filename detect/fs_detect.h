@@ -138,9 +138,13 @@ typedef struct fs_detector fs_detector;
  * `bench detect` measures against). */
 enum { FS_DETECT_DEFAULT, FS_DETECT_UPSAMPLE_ALWAYS };
 
+/* dlib's shape predictor file `from` as our own (FS_LANDMARKS_FILE),
+ * written whole or not at all. */
+int  fs_landmarks_convert(const char *from, const char *to, fs_detail *d);
+
 /* Loads the 68-point shape predictor (FS_LANDMARKS_PATH when path is
- * NULL) and the fallback cascade (FS_CASCADE_PATH).  A detector serves
- * one thread at a time. */
+ * NULL; dlib's file or our copy) and the fallback cascade
+ * (FS_CASCADE_PATH).  A detector serves one thread at a time. */
 int  fs_detector_open(const char *landmarks_path, fs_detector **out,
                       fs_detail *d);
 void fs_detector_close(fs_detector *det);

@@ -22,6 +22,7 @@
 
 #include "../engine/base/fs_crypt.h"
 
+#include "../detect/fs_detect.h"
 #include "../embed/fs_embed.h"
 #include "../engine/base/fs_file.h"
 #include "../engine/base/fs_json.h"
@@ -99,12 +100,16 @@ static int convert_entry(const fs_json *w, const uint8_t *bin,
 
 int main(int argc, char **argv)
 {
+    fs_detail d = { "" };
+    if (argc == 4 && strcmp(argv[1], "--landmarks") == 0)
+        return fs_landmarks_convert(argv[2], argv[3], &d) == FS_OK
+               ? 0 : die("%s", d.msg);
     if (argc != 4) {
         fprintf(stderr, "usage: fs-model-convert MANIFEST.json WEIGHTS.bin "
-                "OUT.fsm\n");
+                "OUT.fsm\n       fs-model-convert --landmarks "
+                "SHAPE_PREDICTOR.dat OUT.fsl\n");
         return 2;
     }
-    fs_detail d = { "" };
     fs_json *man = NULL;
     if (fs_json_parse_file(argv[1], &man, &d) != FS_OK)
         return die("%s", d.msg);

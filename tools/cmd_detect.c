@@ -184,7 +184,10 @@ int cmd_detect(fs_args *a)
         st = fs_cli_finish(a, cut, cut_f, fs_exit_status(rc));
         return fs_cli_finish(a, ann, ann_f, st);
     }
+    char lbuf[4096];
     fs_engine_options o = { .model_path = NULL,
+                            .landmarks_path = fs_landmarks_path(a, lbuf,
+                                                                sizeof lbuf),
                             .quality = pname ? &prof.quality : NULL };
     fs_engine *e = NULL;
     fs_face *faces = calloc(FS_MAX_FACES, sizeof *faces);

@@ -71,8 +71,10 @@ int cmd_embed(fs_args *a)
         st = fs_exit_status(rc);
         goto out;
     }
-    char mbuf[4096];
+    char mbuf[4096], lbuf[4096];
     fs_engine_options o = { .model_path = fs_model_path(a, mbuf, sizeof mbuf),
+                            .landmarks_path = fs_landmarks_path(a, lbuf,
+                                                                sizeof lbuf),
                             .threads = (int)threads, .max_batch = 16 };
     fs_engine *e;
     rc = fs_engine_open(&o, &e, &d);

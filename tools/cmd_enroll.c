@@ -400,8 +400,10 @@ int cmd_enroll(fs_args *a)
 
     /* The gate says whether this account may enrol before any file of
      * the run is read. */
-    char mbuf[4096];
+    char mbuf[4096], lbuf[4096];
     fs_engine_options eo = { .model_path = fs_model_path(a, mbuf, sizeof mbuf),
+                             .landmarks_path = fs_landmarks_path(a, lbuf,
+                                                                 sizeof lbuf),
                              .threads = (int)threads };
     fs_engine *e = NULL;
     fs_enroller *en = NULL;

@@ -180,8 +180,10 @@ int cmd_eval(fs_args *a)
         fs_error_msg("out of memory");
         st = EXIT_INTERNAL;
     }
-    char mbuf[4096];
+    char mbuf[4096], lbuf[4096];
     fs_engine_options eo = { .model_path = fs_model_path(a, mbuf, sizeof mbuf),
+                             .landmarks_path = fs_landmarks_path(a, lbuf,
+                                                                 sizeof lbuf),
                              .threads = (int)threads };
     fs_engine *e = NULL;
     fs_detail d = { "" };

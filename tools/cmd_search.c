@@ -353,8 +353,10 @@ int cmd_search(fs_args *a)
              : FS_OK;
     if (rc != FS_OK)
         return fs_cli_finish(a, html, hf, fs_cli_fail(rc, &d));
-    char buf[4096];
+    char buf[4096], lbuf[4096];
     fs_engine_options o = { .model_path = fs_model_path(a, buf, sizeof buf),
+                            .landmarks_path = fs_landmarks_path(a, lbuf,
+                                                                sizeof lbuf),
                             .threads = (int)threads };
     fs_engine *e = NULL;
     rc = fs_cli_engine(a, &o, &e, &d);

@@ -650,9 +650,10 @@ int main(int argc, char **argv)
         return st < 0 ? EXIT_OK : st;
     /* the commands it runs must not take the service's settings for a
      * client's: they come from here, not from the environment */
-    char mbuf[4096];
+    char mbuf[4096], lbuf[4096];
     fs_args ma = { .model = s.model };
     s.model = fs_model_path(&ma, mbuf, sizeof mbuf);
+    const char *landmarks = fs_landmarks_path(&ma, lbuf, sizeof lbuf);
     unsetenv("FACESEARCH_GALLERY");
     unsetenv("FACESEARCH_KEY_FILE");
     unsetenv("FACESEARCH_SOCKET");
@@ -661,7 +662,8 @@ int main(int argc, char **argv)
     fcntl(log_fd, F_SETFD, FD_CLOEXEC);
 
     double t0 = fs_now();
-    fs_engine_options eo = { .model_path = s.model };
+    fs_engine_options eo = { .model_path = s.model,
+                             .landmarks_path = landmarks };
     int rc = fs_engine_open(&eo, &s.engine, &d);
     if (rc == FS_OK)
         rc = fs_engine_warm(s.engine, &d);

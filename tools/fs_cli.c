@@ -323,6 +323,16 @@ const char *fs_model_path(const fs_args *a, char *buf, size_t len)
     return buf;
 }
 
+const char *fs_landmarks_path(const fs_args *a, char *buf, size_t len)
+{
+    char model[4096];
+    const char *m = fs_model_path(a, model, sizeof model);
+    const char *slash = strrchr(m, '/');
+    snprintf(buf, len, "%.*s" FS_LANDMARKS_FILE,
+             slash ? (int)(slash - m + 1) : 0, m);
+    return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
 void fs_json_member(const char *key, const char *value, int first)
 {
     printf("%s\"%s\":", first ? "" : ",", key);

@@ -191,6 +191,9 @@ int  fs_exit_status(int rc);
  * `make models` writes next to the binary's tree, else the one `make
  * install` put in PREFIX/share/facesearch beside PREFIX/bin. */
 const char *fs_model_path(const fs_args *a, char *buf, size_t len);
+/* Our copy of the landmark model beside that model, or NULL (dlib's
+ * own, FS_LANDMARKS_PATH, serves). */
+const char *fs_landmarks_path(const fs_args *a, char *buf, size_t len);
 /* Directory holding the running binary. */
 const char *fs_exe_dir(char *buf, size_t len);
 
