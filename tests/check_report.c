@@ -35,11 +35,6 @@ static char *base;                  /* the test case's template */
     tu_expect_on(gal, want, what, NULL, \
                  (const char *const[]){ __VA_ARGS__, NULL })
 
-static void login(const char *user)
-{
-    ck_assert_int_eq(tu_login(gal, user, TU_PASSWORD), 0);
-}
-
 /* ---- the template ------------------------------------------------------- */
 
 /* A detroit gallery (two examiners and a supervisor sign a lead) with
@@ -63,7 +58,7 @@ static void base_setup(void)
     ck_assert_int_eq(mkdir(dir, 0700), 0);
     if (tu_face_variant(tu_path(dir, "booking.bmp"), 1.0, 0) == 0)
         EXPECT(0, "1 enrolled", "enroll", tu_path(base, "mugshots"));
-    login("admin");
+    tu_as(gal, "admin");
     tu_template_done(base);
     tu_tmp = NULL;
 }
@@ -85,7 +80,7 @@ static void setup(void)
 /* A robbery request filed by `by` (a requester): R<n>. */
 static void file_request(const char *by)
 {
-    login(by);
+    tu_as(gal, by);
     EXPECT(0, "R", "request", "new", "--case", "2026-0042", "--crime",
            "robbery", "--requester", "Det. Ray Jones", "--agency", "TEST",
            "--contact", "ray.jones@example.org", "--justification",
@@ -101,7 +96,7 @@ static int searched(const char *request)
     const char *probe = tu_path(tu_tmp, "probe.bmp");
     if (access(probe, F_OK) != 0 && tu_face_variant(probe, 0.8, 0) != 0)
         return 0;
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(0, SUBJECT, "search", "--request", request, probe,
            "--human-review");
     return 1;
@@ -117,7 +112,7 @@ static void rejected(const char *request)
         ck_assert_int_eq(tu_write_bmp(blank, grey, 200, 200), 0);
         free(grey);
     }
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G13", "search", "--request", request, blank,
            "--human-review");
 }
@@ -126,7 +121,7 @@ static void rejected(const char *request)
  * first, so the session file is theirs). */
 static fs_gate *gate_as(const char *user)
 {
-    login(user);
+    tu_as(gal, user);
     fs_gate *g;
     fs_detail d = { "" };
     ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
@@ -207,14 +202,14 @@ static const char *report_says(const char *says, const char *const args[])
 START_TEST(test_G15_no_match_report)
 {
     file_request("ray");
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G15: request R1 has no released search", "report",
            "no-match", "R1");
     if (!searched("R1"))
         return;
-    login("ray");
+    tu_as(gal, "ray");
     EXPECT(1, "G2", "report", "no-match", "R1");   /* requesters read */
-    login("eve");
+    tu_as(gal, "eve");
     ck_assert_str_eq(REPORT_SAYS("No candidate was found", "report",
                                  "no-match", "R1"), "P1");
     ck_assert_str_eq(REPORT_SAYS("NO MATCH REPORT", "report", "no-match",
@@ -223,12 +218,12 @@ START_TEST(test_G15_no_match_report)
     EXPECT(2, "no report 'P2'", "report", "show", "P2");
     EXPECT(2, "no report 'X1'", "report", "show", "X1");
     EXPECT(2, "no request 'R9'", "report", "no-match", "R9");
-    login("ray");
+    tu_as(gal, "ray");
     ck_assert_str_eq(REPORT_SAYS("request R1", "report", "show", "P1"),
                      "P1");
-    login("rita");
+    tu_as(gal, "rita");
     EXPECT(2, "no report 'P1'", "report", "show", "P1");
-    login("aud");
+    tu_as(gal, "aud");
     EXPECT(0, "report P1, request R1", "audit", "log");
     EXPECT(0, "report P1 (issued already), request R1", "audit", "log");
 }
@@ -239,7 +234,7 @@ END_TEST
 START_TEST(test_G13_G15_rejection_report)
 {
     file_request("ray");
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G13: request R1 has no image rejection", "report",
            "rejection", "R1");
     rejected("R1");
@@ -253,7 +248,7 @@ START_TEST(test_G13_G15_rejection_report)
            "--json");
     /* another image, rejected too: its own report */
     rejected("R1");
-    login("eve");
+    tu_as(gal, "eve");
     ck_assert_str_eq(REPORT_SAYS("search S2", "report", "rejection", "R1"),
                      "P2");
 }
@@ -280,7 +275,7 @@ START_TEST(test_G12_report_images_after_purge)
     free(blank);
     free(probe);
     fs_gate_close(g);
-    login("ray");
+    tu_as(gal, "ray");
     EXPECT(0, "\"probes_purged\":1", "request", "close", "R1", "--outcome",
            "no-candidate", "--json");
     g = gate_as("eve");
@@ -341,7 +336,7 @@ START_TEST(test_G14_G15_lead_report_needs_every_signoff)
            "L1");
     review_step("sam", FS_SIGN_APPROVE,
                 "Both comparisons are sound; approved as a lead");
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G15: request R1 has an approved lead", "report", "no-match",
            "R1");
     char *out, *err;
@@ -390,7 +385,7 @@ START_TEST(test_G14_rejected_lead_not_reported)
                 "Same ear shape, scar over the left eyebrow");
     review_step("sam", FS_SIGN_REJECT,
                 "The scar is on the other side: not the same person");
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G14: lead L1 was rejected", "report", "lead", "L1");
     EXPECT(0, "No candidate was found", "report", "no-match", "R1");
 }
@@ -454,7 +449,7 @@ START_TEST(test_G14_G15_G11_report_pages_render)
     rejected("R2");
     file_request("rita");               /* R3: no candidate */
     searched("R3");
-    login("eve");
+    tu_as(gal, "eve");
     const char *lead = tu_path(tu_tmp, "lead-report.html");
     const char *rej = tu_path(tu_tmp, "rejection-report.html");
     const char *none = tu_path(tu_tmp, "no-match-report.html");
@@ -517,14 +512,14 @@ START_TEST(test_G14_G12_report_page_refusals)
     if (searched("R1")) {
         review_step("eve", FS_SIGN_PROPOSE,
                     "Same ear shape and scar");
-        login("eve");
+        tu_as(gal, "eve");
         EXPECT(1, "G14: lead L1 still needs 1 more examiner", "report",
                "lead", "L1", "--html", out);
         ck_assert_int_ne(access(out, F_OK), 0);
     }
     file_request("ray");
     rejected("R2");
-    login("eve");
+    tu_as(gal, "eve");
     ck_assert_int_eq(tu_write(out, "kept", 4), 0);
     EXPECT(2, "exists", "report", "rejection", "R2", "--html", out);
     EXPECT(2, "no report 'P1'", "report", "show", "P1");  /* none issued */
@@ -534,7 +529,7 @@ START_TEST(test_G14_G12_report_page_refusals)
     free(kept);
     EXPECT(2, "--html", "report", "rejection", "R2", "--html", "");
     EXPECT(0, "P1", "report", "rejection", "R2");
-    login("ray");
+    tu_as(gal, "ray");
     EXPECT(0, "\"probes_purged\":1", "request", "close", "R2", "--outcome",
            "no-candidate", "--json");
     const char *purged = tu_path(tu_tmp, "purged.html");
@@ -573,10 +568,10 @@ START_TEST(test_G16_every_dissemination_recorded)
            "--manner", "email:ray.jones@example.org");
     EXPECT(0, "\"id\":\"D2\"", "disseminate", "P1", "--to", "Det. Ray Jones",
            "--manner", "phone:+1 (313) 555-0142", "--json");
-    login("sam");
+    tu_as(gal, "sam");
     EXPECT(0, "D3", "disseminate", "P1", "--to", "Sgt. Ann Lee", "--manner",
            "in-person:Lt. Mary O'Neil");
-    login("ray");
+    tu_as(gal, "ray");
     EXPECT(1, "G2", "disseminate", "P1", "--to", "Det. Ray Jones",
            "--manner", "email:ray.jones@example.org");
     EXPECT(0, "\"releases\":3", "report", "show", "P1", "--json");
@@ -608,7 +603,7 @@ START_TEST(test_G16_every_dissemination_recorded)
     free(v);
     ck_assert_int_eq(fs_release_list(g, "P7", &v, &n, &d), FS_NOTFOUND);
     fs_gate_close(g);
-    login("aud");
+    tu_as(gal, "aud");
     EXPECT(0, "disseminate  case 2026-0042  [release D1, report P1, request "
            "R1, to Det. Ray Jones, by email ray.jones@example.org]",
            "audit", "log");
@@ -655,10 +650,10 @@ START_TEST(test_G16_bad_manner_refused_nothing_recorded)
     ck_assert_int_eq(n, 0);
     free(v);
     fs_gate_close(g);
-    login("aud");
+    tu_as(gal, "aud");
     EXPECT(0, "refused: no report 'P9'", "audit", "log");
     /* the first release after them is D1 */
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(0, "D1", "disseminate", "P1", "--to", "Det. Ray Jones",
            "--manner", "email:ray.jones@example.org");
 }
@@ -686,11 +681,11 @@ START_TEST(test_G17_outcome_once_by_filer_or_supervisor)
     file_request("rita");
     char by[FS_USER_MAX];
     ck_assert_int_eq(positive_of("R1", by), FS_POSITIVE_UNKNOWN);
-    login("rita");
+    tu_as(gal, "rita");
     EXPECT(2, "no request 'R1'", "outcome", "R1", "--positive-id", "yes");
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G2", "outcome", "R1", "--positive-id", "yes");
-    login("ray");
+    tu_as(gal, "ray");
     EXPECT(2, "--positive-id yes or no", "outcome", "R1", "--positive-id",
            "maybe");
     EXPECT(2, "--positive-id", "outcome", "R1");
@@ -702,13 +697,13 @@ START_TEST(test_G17_outcome_once_by_filer_or_supervisor)
            "--positive-id", "no");
     ck_assert_int_eq(positive_of("R1", by), FS_POSITIVE_YES);
     ck_assert_str_eq(by, "ray");
-    login("sam");
+    tu_as(gal, "sam");
     EXPECT(1, "already recorded", "outcome", "R1", "--positive-id", "no");
     EXPECT(0, "\"positive_id\":\"no\"", "outcome", "R2", "--positive-id",
            "no", "--json");
     ck_assert_int_eq(positive_of("R2", by), FS_POSITIVE_NO);
     ck_assert_str_eq(by, "sam");
-    login("aud");
+    tu_as(gal, "aud");
     EXPECT(0, "outcome  case 2026-0042  [request R1: positive "
            "identification yes]", "audit", "log");
     EXPECT(0, "refused: G17: the outcome of request R1 is already",

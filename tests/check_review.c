@@ -33,11 +33,6 @@ static fs_gate *g;                  /* the test's gallery, in-process */
     tu_expect_on(gal, want, what, NULL, \
                  (const char *const[]){ __VA_ARGS__, NULL })
 
-static void cli_login(const char *user)
-{
-    ck_assert_int_eq(tu_login(gal, user, TU_PASSWORD), 0);
-}
-
 /* A detroit gallery with its people: examiners e1, e2, e3, supervisors
  * s1, s2, "es" who is both, requesters ray and rita, auditor aud; one
  * face enrolled.  Through ray's request R1 e1's search S1 released a list
@@ -84,19 +79,19 @@ static int searched(const char *dir, int rejected)
     EXPECT(0, "1 enrolled", "enroll", mug);
     const char *probe = tu_path(dir, "probe.bmp");
     ck_assert_int_eq(tu_face_variant(probe, 0.8, 0), 0);
-    cli_login("ray");
+    tu_as(gal, "ray");
     file_request();
-    cli_login("e1");
+    tu_as(gal, "e1");
     EXPECT(0, SUBJECT, "search", "--request", "R1", probe, "--human-review");
     if (rejected) {
-        cli_login("ray");
+        tu_as(gal, "ray");
         file_request();
         uint8_t *grey = malloc(200 * 200 * 3);
         memset(grey, 128, 200 * 200 * 3);
         const char *blank = tu_path(dir, "blank.bmp");
         ck_assert_int_eq(tu_write_bmp(blank, grey, 200, 200), 0);
         free(grey);
-        cli_login("e1");
+        tu_as(gal, "e1");
         EXPECT(1, "G13", "search", "--request", "R2", blank,
                "--human-review");
     }
@@ -563,15 +558,15 @@ START_TEST(test_G14_miami_approves_at_once)
     ck_assert_int_eq(mkdir(tu_path(mug, SUBJECT), 0700), 0);
     ck_assert_int_eq(tu_face_variant(tu_path(tu_path(mug, SUBJECT),
                                              "booking.bmp"), 1.0, 0), 0);
-    cli_login("admin");
+    tu_as(gal, "admin");
     EXPECT(0, "1 enrolled", "enroll", mug);
-    cli_login("ray");
+    tu_as(gal, "ray");
     EXPECT(0, "R1", "request", "new", "--case", "2026-0042", "--crime",
            p.authorized_use[0], "--requester", "Det. Ray Jones", "--agency",
            "TEST", "--contact", "ray.jones@example.org", "--justification",
            "Armed robbery of a gas station on Grand River; the clerk saw "
            "the suspect's face", "--source", "photo taken by the victim");
-    cli_login("e1");
+    tu_as(gal, "e1");
     EXPECT(0, SUBJECT, "search", "--request", "R1",
            tu_path(tu_tmp, "probe.bmp"), "--human-review");
     fs_detail d = { "" };
@@ -602,7 +597,7 @@ START_TEST(test_G14_cli)
         return;
     fs_gate_close(g);       /* the binary's turn */
     g = NULL;
-    cli_login("e1");
+    tu_as(gal, "e1");
     EXPECT(0, "review propose --search ID", "review", "--help");
     EXPECT(2, "at least 10", "review", "propose", "--search", "S1",
            "--subject", SUBJECT, "--note", "same");
@@ -630,10 +625,10 @@ START_TEST(test_G14_cli)
     EXPECT(0, "needs 1 more examiner, then 1 supervisor", "review", "list");
     EXPECT(0, "needs 1 more examiner, then 1 supervisor", "review", "show",
            "L1");
-    cli_login("e2");
+    tu_as(gal, "e2");
     EXPECT(0, "lead L1 corroborated: proposed (needs 1 supervisor)",
            "review", "corroborate", "L1", "--note", NOTE);
-    cli_login("s1");
+    tu_as(gal, "s1");
     ck_assert_int_eq(RUN(&out, &err, "review", "approve", "L1", "--note",
                          NOTE, "--json"), 0);
     ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
@@ -650,7 +645,7 @@ START_TEST(test_G14_cli)
     free(err);
     EXPECT(0, "approved", "review", "list", "--request", "R1");
     EXPECT(2, "no lead 'L7'", "review", "show", "L7");
-    cli_login("ray");
+    tu_as(gal, "ray");
     EXPECT(0, "closed: lead", "request", "close", "R1", "--outcome", "lead");
 }
 END_TEST

@@ -29,7 +29,6 @@ static char gal[4096];
 static char *base;                  /* the test case's template, or NULL */
 static void people(const char *profile);
 static void enrol_face(void);
-static void login(const char *user);
 
 /* What most tests start from, made once per test case and copied for
  * each test: a detroit gallery with its people, the face enrolled when
@@ -41,7 +40,7 @@ static void base_setup(void)
     base = tu_template_begin(gal);
     people("detroit");
     enrol_face();
-    login("admin");
+    tu_as(gal, "admin");
     tu_template_done(base);
     tu_tmp = NULL;
 }
@@ -64,11 +63,6 @@ static void setup(void)
 #define EXPECT(want, what, ...) \
     tu_expect_on(gal, want, what, NULL, \
                  (const char *const[]){ __VA_ARGS__, NULL })
-
-static void login(const char *user)
-{
-    ck_assert_int_eq(tu_login(gal, user, TU_PASSWORD), 0);
-}
 
 /* A gallery under profile with its admin and one of each other role:
  * eve (examiner), ray (requester), sam (supervisor), aud (auditor). */
@@ -189,7 +183,7 @@ static void refused(int want, const char *rule, const char *crime,
  * and no request on file afterwards. */
 START_TEST(test_G4_missing_or_malformed_field_named)
 {
-    login("ray");
+    tu_as(gal, "ray");
     static const char *const opts[] = {
         "--case", "--crime", "--requester", "--agency", "--contact",
         "--justification", "--source"
@@ -228,15 +222,15 @@ END_TEST
 START_TEST(test_G4_request_state_moves_forward)
 {
     tu_add_user(gal, "rita", "requester", NULL);
-    login("ray");
+    tu_as(gal, "ray");
     char id[16];
     filed(NULL, NULL, id);
-    login("rita");
+    tu_as(gal, "rita");
     EXPECT(2, "no request 'R1'", "request", "show", "R1");
     EXPECT(2, "no request 'R1'", "request", "close", "R1", "--outcome",
            "lead");
     EXPECT(0, "no requests", "request", "list");
-    login("ray");
+    tu_as(gal, "ray");
     EXPECT(2, "--outcome", "request", "close", "R1", "--outcome", "won");
     /* (a lead outcome needs an approved lead, G14: check_review.c) */
     EXPECT(0, "closed: rejected", "request", "close", "R1", "--outcome",
@@ -245,7 +239,7 @@ START_TEST(test_G4_request_state_moves_forward)
            "no-candidate");
     EXPECT(0, "\"outcome\":\"rejected\"", "request", "show", "R1",
            "--json");
-    login("aud");
+    tu_as(gal, "aud");
     EXPECT(0, "closed: rejected", "audit", "log");
     EXPECT(0, "only moves forward", "audit", "log");
 }
@@ -274,7 +268,7 @@ START_TEST(test_G5_G6_every_use_of_each_profile)
         snprintf(gal, sizeof gal, "%s/gallery-%s", tu_tmp, name);
         tu_init_gallery_as(gal, name, "admin");
         tu_add_user(gal, "ray", "requester", NULL);
-        login("ray");
+        tu_as(gal, "ray");
         for (int i = 0; i < p.n_authorized_use; i++)
             filed(p.authorized_use[i], NULL, NULL);
         refused(1, "G5", "jaywalking", NULL, NULL);
@@ -308,40 +302,40 @@ START_TEST(test_G7_outside_agency)
     const char *wcso[] = { "--agency", "Wayne County Sheriff",
                            "--ack-disclaimer", NULL };
     const char *no_ack[] = { "--agency", "Wayne County Sheriff", NULL };
-    login("ray");
+    tu_as(gal, "ray");
     refused(1, "no agreement (MOU) on file", NULL, "--agency", wcso);
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G2", "agency", "add", "Wayne County Sheriff", "--mou", "X");
-    login("admin");
+    tu_as(gal, "admin");
     EXPECT(2, "--mou", "agency", "add", "Wayne County Sheriff");
     EXPECT(0, "added", "agency", "add", "Wayne County Sheriff", "--mou",
            "MOU-2026-07");
     EXPECT(2, "on file already", "agency", "add", "Wayne County Sheriff",
            "--mou", "MOU-2026-08");
-    login("ray");
+    tu_as(gal, "ray");
     refused(1, "acknowledge the disclaimer", NULL, "--agency", no_ack);
     char id[16];
     filed(NULL, wcso, id);
     EXPECT(0, "\"outside_agency\":true", "request", "show", id, "--json");
-    login("admin");
+    tu_as(gal, "admin");
     EXPECT(2, "--reason", "agency", "suspend", "Wayne County Sheriff");
     EXPECT(0, "suspended", "agency", "suspend", "Wayne County Sheriff",
            "--reason", "audit found searches without a case");
     EXPECT(0, "suspended: audit found", "agency", "list");
-    login("ray");
+    tu_as(gal, "ray");
     refused(1, "is suspended", NULL, "--agency", wcso);
-    login("eve");
+    tu_as(gal, "eve");
     const char *probe = tu_path(tu_tmp, "probe.gif");
     ck_assert_int_eq(tu_write_gif(probe, 1), 0);
     EXPECT(1, "G7", "search", "--request", id, probe, "--human-review");
-    login("admin");
+    tu_as(gal, "admin");
     EXPECT(0, "reinstated", "agency", "reinstate", "Wayne County Sheriff");
-    login("ray");
+    tu_as(gal, "ray");
     filed(NULL, wcso, NULL);
 
     snprintf(gal, sizeof gal, "%s/gallery-miami", tu_tmp);
     people("miami");
-    login("ray");
+    tu_as(gal, "ray");
     refused(1, "no requests from outside agencies", first_use("miami"),
             "--agency", wcso);
 }
@@ -351,12 +345,12 @@ END_TEST
  * recorded under a profile that allows it. */
 START_TEST(test_G8_still_from_video_declared)
 {
-    login("ray");
+    tu_as(gal, "ray");
     refused(1, "G8", NULL, NULL, (const char *const[]){ "--from-video",
                                                         NULL });
     snprintf(gal, sizeof gal, "%s/gallery-miami", tu_tmp);
     people("miami");
-    login("ray");
+    tu_as(gal, "ray");
     char id[16];
     filed(first_use("miami"), (const char *const[]){ "--from-video", NULL },
           id);
@@ -390,7 +384,7 @@ static int file_clean(const char *path, const struct stat *st, int flag,
 static int trail_names(const char *what, const char *rule)
 {
     char *out, *err;
-    login("aud");
+    tu_as(gal, "aud");
     ck_assert_int_eq(RUN(&out, &err, "audit", "log", "--json"), 0);
     fs_json *j = NULL;
     ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
@@ -435,7 +429,7 @@ static void refused_search(const char *rule, const char *request,
                   SUBJECT);
     leak_word = SUBJECT;
     ck_assert_int_eq(nftw(tu_tmp, file_clean, 16, FTW_PHYS), 0);
-    login(as);
+    tu_as(gal, as);
     if (request) {
         ck_assert_int_eq(RUN(&out, &err, "request", "show", request,
                              "--json"), 0);
@@ -456,10 +450,10 @@ START_TEST(test_G8_probe_must_be_one_still)
 {
     snprintf(gal, sizeof gal, "%s/gallery-miami", tu_tmp);
     people("miami");
-    login("ray");
+    tu_as(gal, "ray");
     char id[16];
     filed(first_use("miami"), NULL, id);
-    login("eve");
+    tu_as(gal, "eve");
     const char *mp4 = tu_path(tu_tmp, "clip.mp4");
     ck_assert_int_eq(tu_write(mp4, "\0\0\0\x18" "ftypisom\0\0\x02\0isomiso2",
                               24), 0);
@@ -498,21 +492,21 @@ static void *train_later(void *ctx, const void *val, size_t len,
 
 START_TEST(test_G9_only_trained_examiners_search)
 {
-    login("ray");
+    tu_as(gal, "ray");
     char id[16];
     filed(NULL, NULL, id);
     const char *probe = tu_path(tu_tmp, "probe.gif");
     ck_assert_int_eq(tu_write_gif(probe, 1), 0);
     static const char *const who[] = { "ray", "sam", "aud", "admin" };
     for (size_t i = 0; i < 4; i++) {
-        login(who[i]);
+        tu_as(gal, who[i]);
         refused_search("G2", id, who[i], (const char *const[]){ "search",
                        "--request", id, probe, "--human-review", NULL });
     }
     /* eve's account is sealed: no training date in plain to move into
      * the future behind the gate's back (check_accounts.c replays edits) */
     ck_assert_int_eq(tu_edit_records(gal, 2, train_later, NULL), 0);
-    login("admin");
+    tu_as(gal, "admin");
     EXPECT(0, "disabled", "user", "disable", "eve");
     ck_assert_int_eq(tu_login(gal, "eve", TU_PASSWORD), 1);
     tu_expect_on(gal, 1, "G3", TU_PASSWORD "\n", (const char *const[]){
@@ -544,7 +538,7 @@ static int face_gallery(const char *profile, const char *probe)
         people(profile);
         enrol_face();
     }
-    login("ray");
+    tu_as(gal, "ray");
     filed(first_use(profile), NULL, NULL);
     return 1;
 }
@@ -556,7 +550,7 @@ START_TEST(test_G10_released_only_through_the_gate)
     const char *probe = tu_path(tu_tmp, "probe-1.bmp");
     if (!face_gallery("detroit", probe))
         return;
-    login("eve");
+    tu_as(gal, "eve");
     REFUSED_SEARCH("G10", "R1", "eve", "search", "--request", "R1", probe);
     EXPECT(2, "no request 'R7'", "search", "--request", "R7", probe,
            "--human-review");
@@ -575,13 +569,13 @@ START_TEST(test_G10_released_only_through_the_gate)
     free(out);
     free(err);
     /* G9: the search on the trail with case, crime and justification */
-    login("aud");
+    tu_as(gal, "aud");
     EXPECT(0, "search  case 2026-0042  [request R1, search S1, crime "
            "robbery", "audit", "log");
     /* closed: nothing more is released */
-    login("ray");
+    tu_as(gal, "ray");
     EXPECT(0, "closed", "request", "close", "R1", "--outcome", "rejected");
-    login("eve");
+    tu_as(gal, "eve");
     REFUSED_SEARCH("closed", NULL, "eve", "search", "--request", "R1", probe,
                    "--human-review");
 }
@@ -591,7 +585,7 @@ END_TEST
  * nothing (G10 b, G5). */
 START_TEST(test_G10_profile_set_deauthorizes_the_crime)
 {
-    login("ray");
+    tu_as(gal, "ray");
     char id[16];
     filed(NULL, NULL, id);
     const char *text = fs_profile_builtin("detroit");
@@ -604,9 +598,9 @@ START_TEST(test_G10_profile_set_deauthorizes_the_crime)
     const char *file = tu_path(tu_tmp, "no-robbery.profile");
     ck_assert_int_eq(tu_write(file, edited, strlen(edited)), 0);
     free(edited);
-    login("admin");
+    tu_as(gal, "admin");
     EXPECT(0, "profile detroit", "profile", "set", file);
-    login("eve");
+    tu_as(gal, "eve");
     const char *probe = tu_path(tu_tmp, "probe.gif");
     ck_assert_int_eq(tu_write_gif(probe, 1), 0);
     REFUSED_SEARCH("G5", id, "eve", "search", "--request", id, probe,
@@ -625,7 +619,7 @@ START_TEST(test_G11_disclaimer_and_no_match_wording)
         return;
     fs_profile p;
     ck_assert_int_eq(fs_profile_load("nypd", &p, NULL, NULL), FS_OK);
-    login("eve");
+    tu_as(gal, "eve");
     char *out, *err;
     ck_assert_int_eq(RUN(&out, &err, "search", "--request", "R1", probe,
                          "--human-review"), 0);
@@ -662,28 +656,28 @@ START_TEST(test_G12_probe_custody)
     const char *probe = tu_path(tu_tmp, "probe-1.bmp");
     if (!face_gallery("detroit", probe))
         return;
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(0, SUBJECT, "search", "--request", "R1", probe, "--human-review");
     size_t len;
     uint8_t *bytes = tu_read(probe, &len);
     ck_assert(len > 4096);
     ck_assert_msg(!tu_file_holds(tu_path(gal, "data.mdb"), bytes + len / 2, 64), "probe bytes in clear");
     free(bytes);
-    login("admin");
+    tu_as(gal, "admin");
     EXPECT(0, "\"images\":1,", "gallery", "stats", "--json");
-    login("ray");
+    tu_as(gal, "ray");
     EXPECT(0, "\"probes_purged\":1", "request", "close", "R1", "--outcome",
            "no-candidate", "--json");
     /* two more requests searched; one held as evidence */
     filed(NULL, NULL, NULL);
     filed(NULL, NULL, NULL);
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(0, SUBJECT, "search", "--request", "R2", probe, "--human-review");
     EXPECT(0, SUBJECT, "search", "--request", "R3", probe, "--human-review");
     EXPECT(2, "--reason", "request", "hold", "R3");
     EXPECT(0, "evidence", "request", "hold", "R3", "--reason",
            "exhibit in the trial of case 2026-0042");
-    login("admin");
+    tu_as(gal, "admin");
     EXPECT(0, "would remove 0 probes", "purge", "--dry-run");
     /* a retention of no days: everything but the evidence is past it */
     const char *text = fs_profile_builtin("detroit");
@@ -702,9 +696,9 @@ START_TEST(test_G12_probe_custody)
            "--json");
     EXPECT(0, "\"probes\":1,\"dry_run\":false", "purge", "--json");
     EXPECT(0, "\"probes\":0,", "purge", "--json");
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G2", "purge");
-    login("aud");
+    tu_as(gal, "aud");
     EXPECT(0, "1 probe older than 0 days removed", "audit", "log");
     EXPECT(0, "intact", "audit", "verify");
 }
@@ -715,7 +709,7 @@ END_TEST
  * is ranked. */
 START_TEST(test_G13_unfit_probe_rejected_and_stored)
 {
-    login("ray");
+    tu_as(gal, "ray");
     char id[16];
     filed(NULL, NULL, id);
     uint8_t *grey = malloc(200 * 200 * 3);
@@ -723,7 +717,7 @@ START_TEST(test_G13_unfit_probe_rejected_and_stored)
     const char *blank = tu_path(tu_tmp, "blank.bmp");
     ck_assert_int_eq(tu_write_bmp(blank, grey, 200, 200), 0);
     free(grey);
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G13", "search", "--request", id, blank, "--human-review");
     EXPECT(1, "submit another image", "search", "--request", id, blank,
            "--human-review");
@@ -731,7 +725,7 @@ START_TEST(test_G13_unfit_probe_rejected_and_stored)
     EXPECT(0, "\"last_rejection\":\"no face found\"", "request", "show", id,
            "--json");
     EXPECT(0, "\"searches\":0", "request", "show", id, "--json");
-    login("aud");
+    tu_as(gal, "aud");
     EXPECT(0, "image rejected (G13): no face found", "audit", "log");
 }
 END_TEST
@@ -768,9 +762,9 @@ START_TEST(test_G10_list_never_without_its_entry)
     const char *probe = tu_path(tu_tmp, "probe-1.bmp");
     if (!face_gallery("detroit", probe))
         return;
-    login("admin");
+    tu_as(gal, "admin");
     tu_add_user(gal, "eva", "examiner,auditor", "2026-01-15");
-    login("eva");
+    tu_as(gal, "eva");
     fs_gate *g;
     fs_engine *e;
     fs_detail d = { "" };
@@ -837,7 +831,7 @@ START_TEST(test_scenario_faces94_mated_subject_first)
     ck_assert_int_eq(system(cmd), 0);
     people("detroit");
     EXPECT(0, "10 enrolled", "enroll", mug);
-    login("ray");
+    tu_as(gal, "ray");
     char id[16];
     filed(NULL, NULL, id);
     snprintf(cmd, sizeof cmd, "ls '%s' | sed -n 4p", set);
@@ -848,7 +842,7 @@ START_TEST(test_scenario_faces94_mated_subject_first)
     who[strcspn(who, "\n")] = 0;
     char probe[4400];
     snprintf(probe, sizeof probe, "%s/%s/%s.5.jpg", set, who, who);
-    login("eve");
+    tu_as(gal, "eve");
     char *out, *err;
     ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
                          "--human-review", "--json"), 0);

@@ -31,17 +31,12 @@ static int have_face;               /* the released searches ran */
     tu_expect_on(gal, want, what, NULL, \
                  (const char *const[]){ __VA_ARGS__, NULL })
 
-static void login(const char *user)
-{
-    ck_assert_int_eq(tu_login(gal, user, TU_PASSWORD), 0);
-}
-
 /* Files a request of crime as ray, with justification (NULL: a proper
  * one); want the exit status. */
 static void file_as_ray(const char *crime, const char *justification,
                         int want, const char *what)
 {
-    login("ray");
+    tu_as(gal, "ray");
     tu_expect_on(gal, want, what, NULL, (const char *const[]){
         "request", "new", "--case", "2026-0042", "--crime", crime,
         "--requester", "Det. Ray Jones", "--agency", "TEST", "--contact",
@@ -69,7 +64,7 @@ static void scenario(void)
     file_as_ray("jaywalking", NULL, 1, "G5");
     file_as_ray("robbery", "to learn, for the file, his immigration status",
                 1, "G6");
-    login("admin");
+    tu_as(gal, "admin");
     tu_expect_on(gal, 1, "G3", TU_PASSWORD "\n", (const char *const[]){
                  "user", "add", "zed", "--roles", "examiner", "--unit",
                  "TEST", "--trained", "2099-01-01", "--password-stdin",
@@ -81,7 +76,7 @@ static void scenario(void)
     const char *blank = tu_path(tu_tmp, "blank.bmp");
     ck_assert_int_eq(tu_write_bmp(blank, grey, 200, 200), 0);
     free(grey);
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G10", "search", "--request", "R1", blank);
     if (have_face) {
         EXPECT(0, "S1", "search", "--request", "R1", probe, "--human-review");
@@ -113,7 +108,7 @@ static void base_setup(void)
     t0 = (int64_t)time(NULL);
     scenario();
     t1 = (int64_t)time(NULL) + 1;
-    login("aud");
+    tu_as(gal, "aud");
     tu_template_done(base);
     tu_tmp = NULL;
 }
@@ -134,7 +129,7 @@ static void setup(void)
 
 static fs_gate *open_as(const char *user)
 {
-    login(user);
+    tu_as(gal, user);
     fs_gate *g;
     fs_detail d = { "" };
     ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
@@ -246,7 +241,7 @@ START_TEST(test_G19_stats_cli_text_and_json)
     struct tm tm;
     char month[16];
     strftime(month, sizeof month, "%Y-%m", gmtime_r(&now, &tm));
-    login("sam");
+    tu_as(gal, "sam");
     char *out, *err;
     ck_assert_int_eq(RUN(&out, &err, "stats", "monthly", "--month", month,
                          "--json"), 0);
@@ -297,7 +292,7 @@ START_TEST(test_G19_period_excluding_them_counts_zero)
     fs_gate_close(g);
     assert_nothing(&before);
     assert_nothing(&after);
-    login("aud");
+    tu_as(gal, "aud");
     char *out, *err;
     ck_assert_int_eq(RUN(&out, &err, "stats", "annual", "--year", "2020",
                          "--json"), 0);
@@ -313,11 +308,11 @@ END_TEST
  * is itself one more violation of G2 in the figures. */
 START_TEST(test_G19_G2_figures_only_for_oversight)
 {
-    login("ray");
+    tu_as(gal, "ray");
     EXPECT(1, "G2", "stats", "weekly");
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(1, "G2", "audit", "sample", "--n", "1");
-    login("sam");
+    tu_as(gal, "sam");
     EXPECT(1, "G2", "audit", "sample", "--n", "1");
     fs_gate *g = open_as("aud");
     fs_stats s = count(g, t0, (int64_t)time(NULL) + 1);
@@ -326,7 +321,7 @@ START_TEST(test_G19_G2_figures_only_for_oversight)
     ck_assert_uint_eq(s.refusals, 7);
     ck_assert_uint_eq(s.violations[2], 3);
     /* the readings on the trail, the period in dates */
-    login("aud");
+    tu_as(gal, "aud");
     EXPECT(0, "\"action\":\"stats\",\"case\":\"\",\"justification\":\"\","
            "\"objects\":\"figures for [20", "audit", "log", "--json");
     EXPECT(0, "seed 3", "audit", "sample", "--n", "1", "--month", "2020-01",
@@ -346,29 +341,29 @@ START_TEST(test_G14_G17_workflow_counted)
 {
     if (!have_face)
         return;
-    login("admin");
+    tu_as(gal, "admin");
     tu_add_user(gal, "eli", "examiner", "2026-02-01");
     const char *note = "Compared eyes, nose and ear shape side by side";
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(0, "L1", "review", "propose", "--search", "S1", "--subject",
            "subj-ec1984", "--note", note);
-    login("sam");
+    tu_as(gal, "sam");
     EXPECT(0, "rejected", "review", "reject", "L1", "--note", note);
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(0, "L2", "review", "propose", "--search", "S1", "--subject",
            "subj-ec1984", "--note", note);
     EXPECT(1, "G14", "review", "corroborate", "L2", "--note", note);
-    login("eli");
+    tu_as(gal, "eli");
     EXPECT(0, "L2", "review", "corroborate", "L2", "--note", note);
-    login("sam");
+    tu_as(gal, "sam");
     EXPECT(0, "approved", "review", "approve", "L2", "--note", note);
-    login("eve");
+    tu_as(gal, "eve");
     EXPECT(0, "P1", "report", "lead", "L2");
     EXPECT(0, "P2", "report", "no-match", "R2");
     EXPECT(0, "P3", "report", "rejection", "R3");
     EXPECT(0, "D1", "disseminate", "P1", "--to", "Det. Ray Jones",
            "--manner", "email:ray.jones@example.org");
-    login("ray");
+    tu_as(gal, "ray");
     EXPECT(0, "closed", "request", "close", "R1", "--outcome", "lead");
     EXPECT(0, "R1", "outcome", "R1", "--positive-id", "yes");
     fs_gate *g = open_as("aud");
@@ -391,7 +386,7 @@ START_TEST(test_G14_G17_workflow_counted)
     ck_assert_uint_eq(s.requests_fulfilled, 2);
     ck_assert_uint_eq(s.refusals, 5);
     ck_assert_uint_eq(s.violations[14], 1);
-    login("aud");
+    tu_as(gal, "aud");
     char *out, *err;
     ck_assert_int_eq(RUN(&out, &err, "stats", "annual", "--json"), 0);
     ck_assert_msg(strstr(out, "\"leads\":{\"proposed\":2,\"approved\":1,"
@@ -480,7 +475,7 @@ START_TEST(test_G19_sample_reproducible_from_seed)
     fs_audit_sample_free(v, n);
     fs_gate_close(g);
     /* the CLI prints the seed, and the same seed the same sample */
-    login("aud");
+    tu_as(gal, "aud");
     char *out1, *out2, *err;
     ck_assert_int_eq(RUN(&out1, &err, "audit", "sample", "--n", "2",
                          "--seed", "99", "--json"), 0);
@@ -566,7 +561,7 @@ START_TEST(test_G19_sample_drawn_from_the_right_month)
     ck_assert_uint_eq(n, pop);
     fs_audit_sample_free(v, n);
     fs_gate_close(g);
-    login("aud");
+    tu_as(gal, "aud");
     EXPECT(0, "0 of the 0 searches made in 2020-01", "audit", "sample",
            "--n", "5", "--month", "2020-01");
     EXPECT(0, "\"population\":0,\"n\":0,\"sample\":[]", "audit", "sample",
@@ -581,7 +576,7 @@ END_TEST
  * nothing. */
 START_TEST(test_G19_bad_options_exit_2)
 {
-    login("aud");
+    tu_as(gal, "aud");
     static const char *const bad[][7] = {
         { "stats", "weekly", "--week", "2026-W54", NULL },
         { "stats", "weekly", "--week", "2025-W53", NULL },
@@ -729,7 +724,7 @@ START_TEST(test_G19_figures_and_sample_pages)
     struct tm tm;
     char month[16];
     strftime(month, sizeof month, "%Y-%m", gmtime_r(&now, &tm));
-    login("sam");
+    tu_as(gal, "sam");
     const char *path = tu_path(tu_tmp, "figures.html");
     char *out, *err;
     ck_assert_int_eq(RUN(&out, &err, "stats", "monthly", "--month", month,
@@ -798,7 +793,7 @@ START_TEST(test_G19_figures_and_sample_pages)
 
     /* the audit sample's page: each search drawn, with every entry of
      * its trail as the --json gives them */
-    login("aud");
+    tu_as(gal, "aud");
     const char *spath = tu_path(tu_tmp, "audit-sample.html");
     ck_assert_int_eq(RUN(&out, &err, "audit", "sample", "--n", "10",
                          "--seed", "7", "--month", month, "--json", "--html",

@@ -183,9 +183,11 @@ void tu_template_done(const char *base)
 void tu_template_copy(const char *base)
 {
     char cmd[12800];
-    snprintf(cmd, sizeof cmd, "cp -a '%s/gallery' '%s/run' '%s/' && for f "
-             "in '%s'/config/facesearch/*.anchor; do cp '%s/anchor.kept' "
-             "\"$f\"; done", base, base, tu_tmp, base, base);
+    snprintf(cmd, sizeof cmd, "cp -a '%s/gallery' '%s/run' '%s/' && { [ ! "
+             "-d '%s/run-as' ] || cp -a '%s/run-as' '%s/'; } && for f in "
+             "'%s'/config/facesearch/*.anchor; do cp '%s/anchor.kept' "
+             "\"$f\"; done", base, base, tu_tmp, base, base, tu_tmp, base,
+             base);
     ck_assert_int_eq(system(cmd), 0);
 }
 
@@ -589,6 +591,35 @@ int tu_login(const char *gal, const char *user, const char *password)
     free(out);
     free(err);
     return st;
+}
+
+/* The marker of user's session on gal: named by gal's path inside the
+ * scratch directory, so that a template's copy finds its own. */
+static void as_marker(const char *gal, const char *user, char *path,
+                      size_t cap)
+{
+    size_t n = strlen(tu_tmp);
+    const char *rel = strncmp(gal, tu_tmp, n) == 0 ? gal + n : gal;
+    uint64_t h = 1469598103934665603ull;      /* FNV-1a */
+    for (const char *c = rel; *c; c++)
+        h = (h ^ (uint8_t)*c) * 1099511628211ull;
+    snprintf(path, cap, "%s/run-as/%s/as-%016llx", tu_tmp, user,
+             (unsigned long long)h);
+}
+
+void tu_as(const char *gal, const char *user)
+{
+    char dir[4200], marker[4300];
+    snprintf(dir, sizeof dir, "%s/run-as", tu_tmp);
+    mkdir(dir, 0700);
+    snprintf(dir, sizeof dir, "%s/run-as/%s", tu_tmp, user);
+    mkdir(dir, 0700);
+    setenv("XDG_RUNTIME_DIR", dir, 1);
+    as_marker(gal, user, marker, sizeof marker);
+    if (access(marker, F_OK) == 0)
+        return;
+    ck_assert_msg(tu_login(gal, user, TU_PASSWORD) == 0, "login %s", user);
+    ck_assert_int_eq(tu_write(marker, "", 0), 0);
 }
 
 void tu_add_user(const char *gal, const char *user, const char *roles,

@@ -188,6 +188,13 @@ void tu_init_gallery_as(const char *gal, const char *profile,
 void tu_init_gallery(const char *gal);
 /* `facesearch login`: its exit status. */
 int  tu_login(const char *gal, const char *user, const char *password);
+/* Acts as user (password TU_PASSWORD) from here on, in a session file of
+ * their own (XDG_RUNTIME_DIR=<scratch>/run-as/<user>), as people on
+ * their own OS accounts have: the first time logs them in, coming back
+ * costs no login.  For the workflow tests, where people take turns; the
+ * tests of login itself use tu_login.  A template's sessions are copied
+ * with it (tu_template_copy). */
+void tu_as(const char *gal, const char *user);
 /* `facesearch user add` (password TU_PASSWORD) by the session's admin;
  * trained may be NULL. */
 void tu_add_user(const char *gal, const char *user, const char *roles,
