@@ -34,7 +34,8 @@ static const char *lfw(const char *who, int k)
 static fs_engine *engine(int with_model)
 {
     fs_engine_options o = { .model_path = with_model ? tu_model_path() : NULL,
-                            .threads = 1, .max_batch = 4 };
+                            .landmarks_path = tu_landmarks(), .threads = 1,
+                            .max_batch = 4 };
     fs_engine *e;
     fs_detail d = { "" };
     ck_assert_msg(fs_engine_open(&o, &e, &d) == FS_OK, "%s", d.msg);
@@ -562,16 +563,13 @@ START_TEST(test_landmark_model_refusals)
 }
 END_TEST
 
-/* The faces one engine finds on a photo, with their chips. */
-static int faces_and_chips(const char *landmarks, const char *photo,
-                           fs_face faces[4], uint8_t chips[4][FS_CHIP_BYTES])
+/* The faces an engine finds on a photo, with their chips. */
+static int faces_and_chips(fs_engine *e, const char *photo, fs_face faces[4],
+                           uint8_t chips[4][FS_CHIP_BYTES])
 {
-    fs_engine_options o = { .landmarks_path = landmarks, .threads = 1 };
-    fs_engine *e;
     fs_image img;
     fs_detail d = { "" };
     int n = 0;
-    ck_assert_msg(fs_engine_open(&o, &e, &d) == FS_OK, "%s", d.msg);
     ck_assert_msg(fs_image_read(photo, &img, &d) == FS_OK, "%s", d.msg);
     ck_assert_msg(fs_engine_detect(e, &img, faces, 4, &n, &d) == FS_OK, "%s",
                   d.msg);
@@ -579,7 +577,6 @@ static int faces_and_chips(const char *landmarks, const char *photo,
         ck_assert_msg(fs_engine_face_chip(e, &img, &faces[k], chips[k], &d)
                       == FS_OK, "%s", d.msg);
     fs_image_release(&img);
-    fs_engine_close(e);
     return n;
 }
 
@@ -602,12 +599,18 @@ START_TEST(test_landmarks_converted_are_dlibs_own)
     if (tu_shared())
         np += spread_photos("lfw-dev", 6, photos + np);
     ck_assert_int_gt(np, 0);
+    fs_engine_options oa = { .landmarks_path = FS_LANDMARKS_PATH,
+                             .threads = 1 };
+    fs_engine_options ob = { .landmarks_path = flat, .threads = 1 };
+    fs_engine *ea, *eb;
+    ck_assert_int_eq(fs_engine_open(&oa, &ea, &d), FS_OK);
+    ck_assert_int_eq(fs_engine_open(&ob, &eb, &d), FS_OK);
     int seen = 0;
     for (int i = 0; i < np; i++) {
         fs_face a[4], b[4];
         static uint8_t ca[4][FS_CHIP_BYTES], cb[4][FS_CHIP_BYTES];
-        int na = faces_and_chips(FS_LANDMARKS_PATH, photos[i], a, ca);
-        int nb = faces_and_chips(flat, photos[i], b, cb);
+        int na = faces_and_chips(ea, photos[i], a, ca);
+        int nb = faces_and_chips(eb, photos[i], b, cb);
         ck_assert_int_eq(na, nb);
         for (int k = 0; k < na; k++) {
             ck_assert_msg(memcmp(a[k].landmarks, b[k].landmarks,
@@ -619,6 +622,8 @@ START_TEST(test_landmarks_converted_are_dlibs_own)
         seen += na;
         free(photos[i]);
     }
+    fs_engine_close(ea);
+    fs_engine_close(eb);
     ck_assert_int_gt(seen, 0);
     tu_rmtree(dir);
     free(dir);

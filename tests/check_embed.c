@@ -19,6 +19,7 @@
 static fs_engine *open_engine(int threads, int max_batch)
 {
     fs_engine_options o = { .model_path = tu_model_path(), .threads = threads,
+                            .landmarks_path = tu_landmarks(),
                             .max_batch = max_batch };
     fs_engine *e = NULL;
     fs_detail d = { "" };

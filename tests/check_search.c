@@ -769,7 +769,8 @@ START_TEST(test_G10_list_never_without_its_entry)
     fs_engine *e;
     fs_detail d = { "" };
     ck_assert_int_eq(fs_gate_open(gal, NULL, &g, &d), FS_OK);
-    fs_engine_options o = { .model_path = tu_model_path(), .threads = 1 };
+    fs_engine_options o = { .model_path = tu_model_path(),
+                            .landmarks_path = tu_landmarks(), .threads = 1 };
     ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_OK);
     size_t len;
     uint8_t *bytes = tu_read(probe, &len);

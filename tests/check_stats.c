@@ -509,7 +509,8 @@ START_TEST(test_G19_sample_trail_names_whole_search_ids)
     uint8_t *bytes = tu_read(blank, &len);
     fs_engine *e;
     fs_detail d = { "" };
-    fs_engine_options o = { .model_path = tu_model_path(), .threads = 1 };
+    fs_engine_options o = { .model_path = tu_model_path(),
+                            .landmarks_path = tu_landmarks(), .threads = 1 };
     ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_OK);
     fs_gate *g = open_as("eve");
     for (int i = 0; i < 10; i++) {

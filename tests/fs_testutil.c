@@ -3,6 +3,7 @@
  */
 #include "fs_testutil.h"
 #include "../detect/fs_detect.h"
+#include "../engine/fs_engine.h"
 
 #include <lmdb.h>
 
@@ -90,6 +91,15 @@ static const char *made_by_check(const char *var)
 const char *tu_model_path(void)
 {
     return made_by_check("FACESEARCH_MODEL");
+}
+
+const char *tu_landmarks(void)
+{
+    static char path[4200];
+    const char *model = tu_model_path(), *slash = strrchr(model, '/');
+    snprintf(path, sizeof path, "%.*s" FS_LANDMARKS_FILE,
+             slash ? (int)(slash - model + 1) : 0, model);
+    return access(path, R_OK) == 0 ? path : NULL;
 }
 
 const char *tu_bin(void)
