@@ -231,7 +231,8 @@ typedef struct tu_page {
 } tu_page;
 
 /* Renders the page at html_path in headless Chromium (`chromium` on the
- * PATH, or $FACESEARCH_CHROMIUM) at a width x height window, under
+ * PATH, or $FACESEARCH_CHROMIUM; "none": no rendering, as the sanitized
+ * run asks) at a width x height window, under
  * `timeout`, with a fresh profile directory removed after: a screenshot
  * to <html_path>.png (or, when $FACESEARCH_SCREENSHOTS names a directory,
  * to <that>/<page's file name>.png, kept for people to look at), and the
