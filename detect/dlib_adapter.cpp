@@ -278,7 +278,7 @@ static int read_predictor(std::istream &in, fs_landmarker &lm)
 /* Our own copy of the same predictor (fs-model-convert --landmarks, made
  * by `make models`): the flat arrays as they lie in memory, read straight
  * into place.  dlib's portable encoding of its 16 million floats took
- * 1.1 s to decode, which every command that detects paid (2.9 s under
+ * about 0.7 s to decode, which every command that detects paid (more under
  * the sanitizers); this takes a read and a hash.  The numbers are dlib's
  * to the bit (test_landmarks_converted_are_dlibs_own).
  *

@@ -16,7 +16,7 @@
 /* $FACESEARCH_MODEL (set by `make check`); the suite cannot run without. */
 const char *tu_model_path(void);
 /* Our copy of the landmark model beside it (`make models`), or NULL
- * (dlib's own): what the CLI opens, 1.1 s sooner. */
+ * (dlib's own): what the CLI opens, 0.6 s sooner. */
 const char *tu_landmarks(void);
 /* $FACESEARCH_BIN: the facesearch binary under test. */
 const char *tu_bin(void);
