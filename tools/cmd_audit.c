@@ -352,12 +352,9 @@ static int sample(fs_args *a)
     if (fs_period_parse(FS_PERIOD_MONTH, fs_arg(a, "month"),
                         (int64_t)time(NULL), &p, &d) != FS_OK)
         return fs_usage_error(a, "--month: %s", d.msg);
-    const char *html = fs_arg(a, "html");
-    if (html && !*html)
-        return fs_usage_error(a, "--html needs the path of a new file");
-    FILE *f = NULL;
-    if (html && (st = fs_cli_create(a, html, "the sample's page", &f))
-                != EXIT_OK)
+    const char *html;
+    FILE *f;
+    if ((st = fs_cli_html(a, "the sample's page", &html, &f)) != EXIT_OK)
         return st;
     fs_sample_item *v = NULL;
     size_t got = 0;

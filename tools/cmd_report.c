@@ -42,12 +42,7 @@ const fs_opt cmd_outcome_opts[] = {
 
 static void when_text(int64_t t, char *buf, size_t cap)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!t)
-        snprintf(buf, cap, "-");
-    else
-        strftime(buf, cap, "%Y-%m-%d %H:%M UTC", gmtime_r(&tt, &tm));
+    fs_cli_time(t, "%Y-%m-%d %H:%M UTC", buf, cap);
 }
 
 /* ---- the walk ------------------------------------------------------------- */
@@ -415,16 +410,13 @@ int cmd_report(fs_args *a)
                               strcmp(a->pos[0], "lead") == 0 ? "LEAD"
                               : strcmp(a->pos[0], "show") == 0 ? "ID"
                               : "REQUEST");
-    const char *html = fs_arg(a, "html");
-    if (html && !*html)
-        return fs_usage_error(a, "--html needs the path of a new file");
     /* the file first, so an existing one refuses the run before a report
      * is issued; any failure after removes it (a refused lead report,
      * G14, leaves nothing) */
-    FILE *f = NULL;
-    int st;
-    if (html && (st = fs_cli_create(a, html, "the report's page", &f))
-                != EXIT_OK)
+    const char *html;
+    FILE *f;
+    int st = fs_cli_html(a, "the report's page", &html, &f);
+    if (st != EXIT_OK)
         return st;
     char id[FS_ID_MAX];
     int kind;

@@ -332,16 +332,13 @@ int cmd_search(fs_args *a)
         fs_arg_int(a, "threads", 0, 1024, 0, &threads) != EXIT_OK)
         return EXIT_USAGE;
     const char *path = a->pos[0];
-    const char *html = fs_arg(a, "html");
-    if (fs_arg(a, "landmarks") && !html)
+    if (fs_arg(a, "landmarks") && !fs_arg(a, "html"))
         return fs_usage_error(a, "--landmarks draws on the comparison "
                               "sheet: give --html OUT.html too");
-    if (html && !*html)
-        return fs_usage_error(a, "--html needs the path of a new file");
-    FILE *hf = NULL;
-    int st;
-    if (html && (st = fs_cli_create(a, html, "the comparison sheet", &hf))
-                != EXIT_OK)
+    const char *html;
+    FILE *hf;
+    int st = fs_cli_html(a, "the comparison sheet", &html, &hf);
+    if (st != EXIT_OK)
         return st;
     fs_detail d = { "" };
     uint8_t *probe = NULL;

@@ -262,13 +262,10 @@ int cmd_stats(fs_args *a)
     if (fs_period_parse(kinds[k].kind, fs_arg(a, kinds[k].opt),
                         (int64_t)time(NULL), &p, &d) != FS_OK)
         return fs_usage_error(a, "--%s: %s", kinds[k].opt, d.msg);
-    const char *html = fs_arg(a, "html");
-    if (html && !*html)
-        return fs_usage_error(a, "--html needs the path of a new file");
-    FILE *out = NULL;
-    int st;
-    if (html && (st = fs_cli_create(a, html, "the figures' page", &out))
-                != EXIT_OK)
+    const char *html;
+    FILE *out;
+    int st = fs_cli_html(a, "the figures' page", &html, &out);
+    if (st != EXIT_OK)
         return st;
     fs_stats *s = malloc(sizeof *s);
     figure *f = malloc(FIGURES_MAX * sizeof *f);

@@ -339,14 +339,19 @@ void fs_json_member(const char *key, const char *value, int first)
     fs_json_str(stdout, value);
 }
 
-void fs_cli_utc(int64_t t, char *buf, size_t cap)
+void fs_cli_time(int64_t t, const char *format, char *buf, size_t cap)
 {
     time_t tt = (time_t)t;
     struct tm tm;
     if (!t)
         snprintf(buf, cap, "-");
     else
-        strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+        strftime(buf, cap, format, gmtime_r(&tt, &tm));
+}
+
+void fs_cli_utc(int64_t t, char *buf, size_t cap)
+{
+    fs_cli_time(t, "%Y-%m-%dT%H:%M:%SZ", buf, cap);
 }
 
 void fs_json_str(FILE *f, const char *s)
@@ -444,6 +449,16 @@ int fs_cli_finish(const fs_args *a, const char *path, FILE *f, int st)
         st = EXIT_INTERNAL;
     }
     return st;
+}
+
+int fs_cli_html(const fs_args *a, const char *what, const char **path,
+                FILE **out)
+{
+    *path = fs_arg(a, "html");
+    *out = NULL;
+    if (*path && !**path)
+        return fs_usage_error(a, "--html needs the path of a new file");
+    return *path ? fs_cli_create(a, *path, what, out) : EXIT_OK;
 }
 
 int fs_cli_create(const fs_args *a, const char *path, const char *what,

@@ -205,7 +205,9 @@ void fs_json_float(FILE *f, double v);
 /* "key":"value" on stdout, after a comma unless first: an object written
  * member by member. */
 void fs_json_member(const char *key, const char *value, int first);
-/* t (unix seconds) in ISO 8601, UTC ("2026-12-03T22:56:28Z"); "-" for 0. */
+/* t (unix seconds) in UTC by strftime's format; "-" for 0. */
+void fs_cli_time(int64_t t, const char *format, char *buf, size_t cap);
+/* The same in ISO 8601 ("2026-12-03T22:56:28Z"). */
 void fs_cli_utc(int64_t t, char *buf, size_t cap);
 /* A lead as one JSON object on stdout: review show, a report's lead
  * (cmd_review.c). */
@@ -241,6 +243,11 @@ int  fs_cli_fail(int rc, const fs_detail *d);
  * printed and the exit status returned. */
 int  fs_cli_create(const fs_args *a, const char *path, const char *what,
                    FILE **out);
+/* The page a command was asked for with --html PATH, made as
+ * fs_cli_create makes it before the command does anything: *path and
+ * *out NULL when not asked; an empty path is a usage error. */
+int  fs_cli_html(const fs_args *a, const char *what, const char **path,
+                 FILE **out);
 /* Closes what fs_cli_create made (f may be NULL) at the end of a run
  * whose status is st: on failure the file goes; a failed close is
  * reported.  The run's status, or EXIT_INTERNAL. */
