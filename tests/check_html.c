@@ -142,12 +142,7 @@ static char *own_words(const char *page, const char *disc)
  * candidate's chip and mugshot). */
 static void sheet_ok(const char *path, int candidates)
 {
-    struct stat st;
-    ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_int_eq(st.st_mode & 0777, 0600);
-    size_t len;
-    char *page = tu_read(path, &len);
-    ck_assert_ptr_nonnull(page);
+    char *page = tu_read_private(path);
     fs_profile p;
     ck_assert_int_eq(fs_profile_load("detroit", &p, NULL, NULL), FS_OK);
     char *disc = escaped(p.disclaimer);

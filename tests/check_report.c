@@ -405,12 +405,7 @@ static int count(const char *hay, const char *needle)
  * above the title and once again at the end. */
 static char *page_ok(const char *path)
 {
-    struct stat st;
-    ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_int_eq(st.st_mode & 0777, 0600);
-    size_t len;
-    char *page = tu_read(path, &len);
-    ck_assert_ptr_nonnull(page);
+    char *page = tu_read_private(path);
     const char *first = strstr(page, "class=\"disclaimer");
     const char *h1 = strstr(page, "<h1>");
     ck_assert_msg(first && h1 && first < h1, "no disclaimer above the "

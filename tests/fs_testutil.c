@@ -227,6 +227,17 @@ int tu_write(const char *path, const void *data, size_t len)
     return (fclose(f) == 0 && w == len) ? 0 : -1;
 }
 
+char *tu_read_private(const char *path)
+{
+    struct stat st;
+    size_t len;
+    ck_assert_msg(stat(path, &st) == 0, "%s is not there", path);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    char *text = tu_read(path, &len);
+    ck_assert_ptr_nonnull(text);
+    return text;
+}
+
 void *tu_read(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

@@ -55,6 +55,9 @@ int   tu_write(const char *path, const void *data, size_t len);
 /* Whether the file at path holds the n bytes of needle anywhere. */
 int   tu_file_holds(const char *path, const void *needle, size_t n);
 void *tu_read(const char *path, size_t *len);
+/* A file the program made for its user alone: asserted 0600, read whole
+ * and NUL-terminated (malloc'd). */
+char *tu_read_private(const char *path);
 
 /* The golden set's synthetic chips, made from their recipes (NETWORK.md
  * section 5): "syn_gradient.png", "syn_checker.png", "syn_gray128.png",
