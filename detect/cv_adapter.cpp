@@ -5,11 +5,14 @@
 // first use the adapter mutes both: OpenCV's logger, and std::cerr, which
 // only the C++ dependencies use (our C code writes through stdio, which
 // is untouched).
+// Buffers handed back to C come from the program's allocator
+// (fs_vision_host_services.alloc, fs_vision.h), which frees them.
 // Decodes with IMREAD_UNCHANGED first so the caller learns what the file
 // really holds (a grey or 16-bit chip is refused upstream, not silently
 // converted), then converts to 8-bit RGB.
 extern "C" {
 #include "cv_adapter.h"
+#include "fs_vision.h"
 #include "../engine/base/fs_error.h"
 }
 #include "adapter_guard.hpp"
@@ -81,7 +84,7 @@ extern "C" int fs_cv_decode(const uint8_t *data, size_t len, int *width,
         else
             cv::cvtColor(eight, out, cv::COLOR_BGRA2RGB);
         size_t bytes = (size_t)out.cols * out.rows * 3;
-        uint8_t *p = static_cast<uint8_t *>(std::malloc(bytes ? bytes : 1));
+        uint8_t *p = static_cast<uint8_t *>(fs_vision_host_services.alloc(bytes ? bytes : 1));
         if (!p)
             return FS_ENOMEM;
         for (int y = 0; y < out.rows; y++)
@@ -119,7 +122,7 @@ extern "C" int fs_cv_encode_png(const uint8_t *rgb, int width, int height,
         std::vector<uchar> buf;
         if (!cv::imencode(".png", bgr, buf) || buf.empty())
             return FS_EIO;
-        uint8_t *p = static_cast<uint8_t *>(std::malloc(buf.size()));
+        uint8_t *p = static_cast<uint8_t *>(fs_vision_host_services.alloc(buf.size()));
         if (!p)
             return FS_ENOMEM;
         std::memcpy(p, buf.data(), buf.size());
@@ -138,7 +141,7 @@ extern "C" int fs_cv_resize(const uint8_t *rgb, int width, int height,
         cv::Mat dst;
         cv::resize(in, dst, cv::Size(out_w, out_h), 0, 0, cv::INTER_AREA);
         size_t row = (size_t)out_w * 3;
-        uint8_t *p = static_cast<uint8_t *>(std::malloc(row * out_h + 1));
+        uint8_t *p = static_cast<uint8_t *>(fs_vision_host_services.alloc(row * out_h + 1));
         if (!p)
             return FS_ENOMEM;
         for (int y = 0; y < out_h; y++)

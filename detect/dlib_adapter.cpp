@@ -1,11 +1,14 @@
 // dlib_adapter.cpp - dlib's HOG detector, shape predictor and face-chip
 // extraction behind dlib_adapter.h.  Thin on purpose: the choices (which
 // upsampling, which face, what quality) are made in C, in fs_detect.c.
+// Part of the vision module (fs_vision.h): the landmark file's SHA-256 is
+// the program's own (fs_vision_host_services), so that both sides agree.
 extern "C" {
 #include "dlib_adapter.h"
 #include "../engine/base/fs_error.h"
 #include "../engine/base/fs_types.h"
 #include "../engine/base/fs_crypt.h"
+#include "fs_vision.h"
 }
 #include "adapter_guard.hpp"
 
@@ -340,7 +343,7 @@ static int read_flat(FILE *in, fs_landmarker &lm)
     uint8_t *p = reinterpret_cast<uint8_t *>(lm.leaf), sha[FS_SHA256_BYTES];
     if (fread(p, 1, z.total, in) != z.total)
         return FS_ETRUNC;
-    fs_sha256(p, z.total, sha);
+    fs_vision_host_services.sha256(p, z.total, sha);
     if (memcmp(sha, h.sha256, sizeof sha) != 0)
         return FS_ECHECKSUM;
     p += z.leaf;
@@ -431,7 +434,8 @@ extern "C" int fs_landmarker_save(const fs_landmarker *lm, const char *path)
             const uint8_t *b = static_cast<const uint8_t *>(p);
             payload.insert(payload.end(), b, b + n);
         });
-        fs_sha256(payload.data(), payload.size(), h.sha256);
+        fs_vision_host_services.sha256(payload.data(), payload.size(),
+                                       h.sha256);
         std::unique_ptr<FILE, int (*)(FILE *)> out(fopen(path, "wb"), fclose);
         if (!out)
             return FS_EIO;

@@ -2,7 +2,8 @@
  * fs_detect.c - faces in a still image: where (dlib's HOG detector),
  * their 68 landmarks, their aligned chips, and whether they are fit for
  * search (G13).  dlib does the pixel work through dlib_adapter.h; the
- * choices are made here.
+ * choices are made here.  Those live in the vision module (fs_vision.h),
+ * loaded by the first detector opened.
  *
  * Upsampling: dlib's HOG window is 80x80, so one doubling finds faces
  * down to about 40 px.  Doubling costs four times the scan, so images are
@@ -20,8 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cv_adapter.h"
-#include "dlib_adapter.h"
+#include "fs_vision.h"
 
 #define MAX_UPSAMPLED_SIDE 2000   /* doubling larger images costs too much */
 
@@ -40,10 +40,11 @@ typedef struct shared_lm {
 } shared_lm;
 
 struct fs_detector {
-    fs_hog        *hog;
-    shared_lm     *lm;
-    fs_cascade    *cascade;
-    int            mode;          /* FS_DETECT_* */
+    const fs_vision *v;           /* the module's table (fs_vision.h) */
+    fs_hog          *hog;
+    shared_lm       *lm;
+    fs_cascade      *cascade;
+    int              mode;        /* FS_DETECT_* */
 };
 
 void fs_detector_set_mode(fs_detector *det, int mode)
@@ -64,17 +65,18 @@ void fs_quality_defaults(fs_quality_limits *q)
 }
 
 /* HOG and cascade: the per-thread state around a landmark model. */
-static int detector_make(shared_lm *lm, int mode, fs_detector **out,
-                         fs_detail *d)
+static int detector_make(const fs_vision *v, shared_lm *lm, int mode,
+                         fs_detector **out, fs_detail *d)
 {
     fs_detector *det = calloc(1, sizeof *det);
     if (!det)
         return fs_fail(d, FS_ENOMEM, "no memory for the face detector");
     atomic_fetch_add(&lm->refs, 1);
+    det->v = v;
     det->lm = lm;
     det->mode = mode;
-    int rc = fs_hog_create(&det->hog);
-    if (rc == FS_OK && (rc = fs_cascade_open(FS_CASCADE_PATH,
+    int rc = v->hog_create(&det->hog);
+    if (rc == FS_OK && (rc = v->cascade_open(FS_CASCADE_PATH,
                                              &det->cascade)) != FS_OK)
         fs_fail(d, rc, "cannot load the face cascade '%s' (Debian "
                 "package opencv-data; run 'make deps')", FS_CASCADE_PATH);
@@ -109,12 +111,16 @@ int fs_landmarks_convert(const char *from, const char *to, fs_detail *d)
 {
     fs_landmarker *lm;
     char tmp[4200];
-    int rc = landmarks_refused(from, fs_landmarker_open(from, &lm), d);
+    const fs_vision *v;
+    int rc = fs_vision_get(&v, d);
     if (rc != FS_OK)
         return rc;
+    if ((rc = landmarks_refused(from, v->landmarker_open(from, &lm),
+                                d)) != FS_OK)
+        return rc;
     snprintf(tmp, sizeof tmp, "%s.tmp", to);
-    rc = fs_landmarker_save(lm, tmp);
-    fs_landmarker_close(lm);
+    rc = v->landmarker_save(lm, tmp);
+    v->landmarker_close(lm);
     if (rc == FS_OK && rename(tmp, to) != 0)
         rc = FS_EIO;
     if (rc != FS_OK) {
@@ -128,16 +134,20 @@ int fs_detector_open(const char *path, fs_detector **out, fs_detail *d)
 {
     if (!path)
         path = FS_LANDMARKS_PATH;
+    const fs_vision *v;
+    int rc = fs_vision_get(&v, d);
+    if (rc != FS_OK)
+        return rc;
     shared_lm *lm = calloc(1, sizeof *lm);
     if (!lm)
         return fs_fail(d, FS_ENOMEM, "no memory for the face detector");
-    int rc = fs_landmarker_open(path, &lm->lm);
+    rc = v->landmarker_open(path, &lm->lm);
     landmarks_refused(path, rc, d);
     if (rc != FS_OK) {
         free(lm);
         return rc;
     }
-    rc = detector_make(lm, FS_DETECT_DEFAULT, out, d);
+    rc = detector_make(v, lm, FS_DETECT_DEFAULT, out, d);
     if (rc != FS_OK) {                  /* the detector held the only ref */
         return rc;
     }
@@ -147,17 +157,17 @@ int fs_detector_open(const char *path, fs_detector **out, fs_detail *d)
 int fs_detector_clone(const fs_detector *src, fs_detector **out,
                       fs_detail *d)
 {
-    return detector_make(src->lm, src->mode, out, d);
+    return detector_make(src->v, src->lm, src->mode, out, d);
 }
 
 void fs_detector_close(fs_detector *det)
 {
     if (!det)
         return;
-    fs_hog_free(det->hog);
-    fs_cascade_close(det->cascade);
+    det->v->hog_free(det->hog);
+    det->v->cascade_close(det->cascade);
     if (atomic_fetch_sub(&det->lm->refs, 1) == 1) {
-        fs_landmarker_close(det->lm->lm);
+        det->v->landmarker_close(det->lm->lm);
         free(det->lm);
     }
     free(det);
@@ -273,17 +283,18 @@ static void judge(const fs_image *img, fs_face *f, const fs_quality_limits *l)
  * are dlib's to the bit.  A cascade's pixels are fixed before its trees
  * run, so all its leaves are known before the first add and can be
  * fetched ahead. */
-static int fit_landmarks(const fs_landmarker *lm, const fs_image *img,
-                         const fs_hog_box *box, float points[136])
+static int fit_landmarks(const fs_vision *v, const fs_landmarker *lm,
+                         const fs_image *img, const fs_hog_box *box,
+                         float points[136])
 {
-    const fs_shape_forest *f = fs_landmarker_forest(lm);
+    const fs_shape_forest *f = v->landmarker_forest(lm);
     const int leaves = f->splits + 1;
     float shape[FS_SHAPE_COORDS], pix[FS_SHAPE_MAX_PIXELS];
     const float *leaf[FS_SHAPE_MAX_TREES];
     memcpy(shape, f->initial, sizeof shape);
     for (int c = 0; c < f->cascades; c++) {
-        int rc = fs_landmarker_sample(lm, img->rgb, img->width, img->height,
-                                      box, c, shape, pix);
+        int rc = v->landmarker_sample(lm, img->rgb, img->width,
+                                      img->height, box, c, shape, pix);
         if (rc != FS_OK)
             return rc;
         const size_t first = (size_t)c * f->trees;
@@ -305,7 +316,7 @@ static int fit_landmarks(const fs_landmarker *lm, const fs_image *img,
                 shape[k] += v[k];
         }
     }
-    return fs_landmarker_place(box, shape, points);
+    return v->landmarker_place(box, shape, points);
 }
 
 int fs_detect_faces(fs_detector *det, const fs_image *img,
@@ -321,25 +332,25 @@ int fs_detect_faces(fs_detector *det, const fs_image *img,
     fs_hog_box boxes[FS_MAX_FACES];
     int found = 0, by = FS_FOUND_HOG, rc;
     if (det->mode == FS_DETECT_UPSAMPLE_ALWAYS) {
-        rc = fs_hog_detect(det->hog, img->rgb, img->width, img->height, 1,
-                           boxes, FS_MAX_FACES, &found);
+        rc = det->v->hog_detect(det->hog, img->rgb, img->width,
+                                img->height, 1, boxes, FS_MAX_FACES, &found);
         by = FS_FOUND_HOG_X2;
         goto fit;
     }
-    rc = fs_hog_detect(det->hog, img->rgb, img->width, img->height, 0,
-                       boxes, FS_MAX_FACES, &found);
+    rc = det->v->hog_detect(det->hog, img->rgb, img->width, img->height, 0,
+                            boxes, FS_MAX_FACES, &found);
     if (rc == FS_OK && found == 0 &&
         (img->width <= MAX_UPSAMPLED_SIDE && img->height <= MAX_UPSAMPLED_SIDE)) {
         by = FS_FOUND_HOG_X2;
-        rc = fs_hog_detect(det->hog, img->rgb, img->width, img->height, 1,
-                           boxes, FS_MAX_FACES, &found);
+        rc = det->v->hog_detect(det->hog, img->rgb, img->width,
+                                img->height, 1, boxes, FS_MAX_FACES, &found);
     }
     if (rc == FS_OK && found == 0) {
         double cb[FS_MAX_FACES][4];
         by = FS_FOUND_CASCADE;
-        rc = fs_cascade_detect(det->cascade, img->rgb, img->width,
-                               img->height, MIN_FACE, cb, FS_MAX_FACES,
-                               &found);
+        rc = det->v->cascade_detect(det->cascade, img->rgb, img->width,
+                                    img->height, MIN_FACE, cb, FS_MAX_FACES,
+                                    &found);
         for (int i = 0; rc == FS_OK && i < found; i++) {
             double w = cb[i][2] * CASCADE_TO_HOG_SCALE;
             double cx = cb[i][0] + cb[i][2] / 2;
@@ -359,7 +370,8 @@ fit:;
         f->box[3] = boxes[i].bottom - boxes[i].top + 1;
         f->score = boxes[i].score;
         f->found_by = by;
-        rc = fit_landmarks(det->lm->lm, img, &boxes[i], f->landmarks);
+        rc = fit_landmarks(det->v, det->lm->lm, img, &boxes[i],
+                           f->landmarks);
         if (rc == FS_OK)
             judge(img, f, ql);
     }
@@ -401,8 +413,11 @@ int fs_dominant_face(const fs_face *faces, int n)
 int fs_face_chip(const fs_image *img, const fs_face *f, uint8_t *chip,
                  fs_detail *d)
 {
-    int rc = fs_dlib_face_chip(img->rgb, img->width, img->height,
-                               f->landmarks, chip);
+    const fs_vision *v;
+    int rc = fs_vision_get(&v, d);
+    if (rc != FS_OK)
+        return rc;
+    rc = v->face_chip(img->rgb, img->width, img->height, f->landmarks, chip);
     return rc == FS_OK ? FS_OK : fs_fail(d, rc, "cannot cut the face chip: "
                                          "%s", fs_strerror(rc));
 }
@@ -410,7 +425,11 @@ int fs_face_chip(const fs_image *img, const fs_face *f, uint8_t *chip,
 int fs_face_chip_landmarks(const fs_face *f, float points[136],
                            fs_detail *d)
 {
-    int rc = fs_dlib_chip_points(f->landmarks, points);
+    const fs_vision *v;
+    int rc = fs_vision_get(&v, d);
+    if (rc != FS_OK)
+        return rc;
+    rc = v->chip_points(f->landmarks, points);
     return rc == FS_OK ? FS_OK : fs_fail(d, rc, "cannot place the landmarks "
                                          "on the chip: %s", fs_strerror(rc));
 }
@@ -461,13 +480,17 @@ void fs_draw_faces(fs_image *img, const fs_face *faces, int n, int chosen,
 int fs_annotate(const fs_image *img, const fs_face *faces, int n,
                 int chosen, const char *png_path, fs_detail *d)
 {
+    const fs_vision *v;
+    int rc = fs_vision_get(&v, d);
+    if (rc != FS_OK)
+        return rc;
     fs_image copy = *img;
     copy.rgb = malloc((size_t)img->width * img->height * 3);
     if (!copy.rgb)
         return fs_fail(d, FS_ENOMEM, "no memory to annotate");
     memcpy(copy.rgb, img->rgb, (size_t)img->width * img->height * 3);
     fs_draw_faces(&copy, faces, n, chosen, 1.0);
-    int rc = fs_cv_write_png(png_path, copy.rgb, copy.width, copy.height);
+    rc = v->cv_write_png(png_path, copy.rgb, copy.width, copy.height);
     free(copy.rgb);
     return rc == FS_OK ? FS_OK : fs_fail(d, rc, "cannot write '%s'",
                                          png_path);

@@ -4,7 +4,9 @@
  *
  * This first part is the intake of decoded images: a file is read whole
  * (bounded by FS_IMAGE_MAX_BYTES), decoded through OpenCV and handed on as
- * 8-bit RGB.  Nothing here trusts a file name.
+ * 8-bit RGB.  Nothing here trusts a file name.  OpenCV and dlib are in the
+ * vision module (fs_vision.h), loaded by the first call that needs them:
+ * any such call may fail with FS_EMODULE when it is missing.
  *
  * Thread-safe: no shared state.
  */

@@ -10,7 +10,7 @@
 
 #include "../engine/base/fs_file.h"
 #include "../engine/base/fs_types.h"
-#include "cv_adapter.h"
+#include "fs_vision.h"
 
 /* Refuses devices and streams by what the path is, before opening it:
  * opening a camera or a FIFO could block or start a capture. */
@@ -77,7 +77,10 @@ int fs_image_decode(uint8_t *buf, size_t len, const char *name,
     }
     if (out.still.png_iccp_at)
         fs_intake_png_mute(buf, len, out.still.png_iccp_at);
-    rc = fs_cv_decode(buf, len, &out.width, &out.height, &out.channels,
+    const fs_vision *v;
+    if ((rc = fs_vision_get(&v, d)) != FS_OK)
+        return rc;
+    rc = v->cv_decode(buf, len, &out.width, &out.height, &out.channels,
                       &out.depth_bits, &out.rgb);
     if (rc == FS_ENOMEM)
         return fs_fail(d, rc, "no memory to decode '%s'", name);
@@ -146,7 +149,11 @@ int fs_chip_load(const char *path, uint8_t *chip, fs_detail *d)
 int fs_image_encode_png(const fs_image *img, uint8_t **png, size_t *len,
                         fs_detail *d)
 {
-    int rc = fs_cv_encode_png(img->rgb, img->width, img->height, png, len);
+    const fs_vision *v;
+    int rc = fs_vision_get(&v, d);
+    if (rc != FS_OK)
+        return rc;
+    rc = v->cv_encode_png(img->rgb, img->width, img->height, png, len);
     return rc == FS_OK ? FS_OK : fs_fail(d, rc, "cannot encode a %dx%d "
                                          "image as PNG: %s", img->width,
                                          img->height, fs_strerror(rc));
@@ -165,7 +172,10 @@ int fs_image_scale(const fs_image *img, int max_side, fs_image *out,
     o.height += o.height == 0;
     int rc = FS_OK;
     if (s < 1.0) {
-        rc = fs_cv_resize(img->rgb, w, h, o.width, o.height, &o.rgb);
+        const fs_vision *v;
+        if ((rc = fs_vision_get(&v, d)) != FS_OK)
+            return rc;
+        rc = v->cv_resize(img->rgb, w, h, o.width, o.height, &o.rgb);
     } else {
         size_t bytes = (size_t)w * h * 3;
         o.rgb = malloc(bytes ? bytes : 1);

@@ -4,6 +4,7 @@
  * nothing on stdout, and `--help` on every command.
  */
 #include <check.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -527,6 +528,125 @@ START_TEST(test_cli_help_on_every_command)
 }
 END_TEST
 
+/* Runs facesearch with args (and --gallery gal when gal is not NULL)
+ * under LD_DEBUG=files: its status, and the dynamic linker's account of
+ * every object it loaded in *err. */
+static int run_traced(const char *gal, const char *const args[], char **err)
+{
+    char *out, *argv[8] = { "facesearch" };
+    for (int i = 0; args[i] && i < 6; i++)
+        argv[i + 1] = (char *)args[i];
+    setenv("LD_DEBUG", "files", 1);
+    int st = gal ? tu_run_on(gal, NULL, &out, err, args)
+                 : tu_run(argv, &out, err);
+    unsetenv("LD_DEBUG");
+    free(out);
+    return st;
+}
+
+/* A gate command never loads the vision module (OpenCV's codecs pull in
+ * some 150 libraries: most of a command's start-up), nor OpenCV or dlib;
+ * a command that decodes loads them when it first does.  As the dynamic
+ * linker saw it. */
+START_TEST(test_cli_gate_commands_load_no_vision)
+{
+    const char *gal = tu_path(tu_tmp, "gal");
+    tu_init_gallery(gal);
+    static const char *const cmds[][3] = {
+        { "user", "list", NULL }, { "request", "list", NULL },
+        { "review", "list", NULL }, { "gallery", "stats", NULL },
+        { "stats", "weekly", NULL }, { "audit", "verify", NULL },
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char *err;
+        int st = run_traced(gal, cmds[i], &err);
+        ck_assert_msg(st == 0, "%s %s: status %d", cmds[i][0], cmds[i][1],
+                      st);
+        /* the trace is there: it names what the command does load */
+        ck_assert_msg(strstr(err, "file=libcrypto"), "no trace: %s", err);
+        ck_assert_msg(!strstr(err, "facesearch-vision.so") &&
+                      !strstr(err, "libopencv") && !strstr(err, "libdlib"),
+                      "%s %s loaded the vision stack", cmds[i][0],
+                      cmds[i][1]);
+        free(err);
+    }
+    const char *face = tu_face_photo();
+    if (!face)
+        return;
+    const char *detect[] = { "detect", face, NULL };
+    char *err;
+    ck_assert_int_eq(run_traced(NULL, detect, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "facesearch-vision.so"));
+    ck_assert_ptr_nonnull(strstr(err, "libopencv_imgcodecs"));
+    ck_assert_ptr_nonnull(strstr(err, "libdlib"));
+    free(err);
+}
+END_TEST
+
+/* A vision module missing, not a shared object, or not ours: a clear
+ * internal error (3) that names the file and what is wrong with it, on
+ * the first command that needs it. */
+START_TEST(test_cli_vision_module_missing_or_wrong)
+{
+    uint8_t chip[FS_CHIP_BYTES];
+    ck_assert_int_eq(tu_synthetic_chip("syn_gradient.png", chip), 0);
+    char photo[4200];                 /* tu_path's buffers are reused */
+    snprintf(photo, sizeof photo, "%s", tu_path(tu_tmp, "chip.bmp"));
+    ck_assert_int_eq(tu_write_bmp(photo, chip, 150, 150), 0);
+    const char *none = tu_path(tu_tmp, "none.so");
+    setenv("FACESEARCH_VISION", none, 1);
+    TU_REFUSED(3, "none.so", "detect", photo);
+    TU_REFUSED(3, "vision module", "embed", photo);
+    const char *junk = tu_path(tu_tmp, "junk.so");
+    ck_assert_int_eq(tu_write(junk, "not an ELF object\n", 18), 0);
+    setenv("FACESEARCH_VISION", junk, 1);
+    TU_REFUSED(3, "cannot load the vision module", "detect", photo);
+    /* a real shared object, but not a module: the C library */
+    Dl_info libc;
+    ck_assert_int_ne(dladdr((void *)printf, &libc), 0);
+    setenv("FACESEARCH_VISION", libc.dli_fname, 1);
+    TU_REFUSED(3, "exports no fs_vision_entry", "detect", photo);
+    unsetenv("FACESEARCH_VISION");
+    /* no override: the command looks beside itself, then where make
+     * install puts it, and says both */
+    char local[4200];
+    snprintf(local, sizeof local, "%s", tu_bin());
+    *strrchr(local, '/') = 0;
+    char bin[4200], lib[4200], libfs[4200];
+    snprintf(bin, sizeof bin, "%s/bin", tu_tmp);
+    snprintf(lib, sizeof lib, "%s/lib", tu_tmp);
+    snprintf(libfs, sizeof libfs, "%s/lib/facesearch", tu_tmp);
+    ck_assert_int_eq(mkdir(bin, 0700), 0);
+    char *cp[] = { "cp", "-p", (char *)tu_path(local, "facesearch-local"),
+                   bin, NULL };
+    char *out, *err;
+    ck_assert_int_eq(tu_run_program("/bin/cp", cp, &out, &err), 0);
+    free(out);
+    free(err);
+    char *argv[] = { "facesearch-local", "detect", photo, NULL };
+    int st = tu_run_program(tu_path(bin, "facesearch-local"), argv, &out,
+                            &err);
+    tu_expect_refusal(st, 3, out, err, "/bin/facesearch-vision.so");
+    ck_assert_ptr_nonnull(strstr(err, "/bin/../lib/facesearch/"
+                                      "facesearch-vision.so"));
+    free(out);
+    free(err);
+    /* and there, as make install lays it out, it is found */
+    ck_assert_int_eq(mkdir(lib, 0700), 0);
+    ck_assert_int_eq(mkdir(libfs, 0700), 0);
+    char *cp2[] = { "cp", (char *)tu_path(local, "facesearch-vision.so"),
+                    libfs, NULL };
+    ck_assert_int_eq(tu_run_program("/bin/cp", cp2, &out, &err), 0);
+    free(out);
+    free(err);
+    st = tu_run_program(tu_path(bin, "facesearch-local"), argv, &out, &err);
+    ck_assert_msg(st == 0, "%s", err);
+    ck_assert_ptr_nonnull(strstr(out, "150x150"));
+    free(out);
+    free(err);
+}
+END_TEST
+
 Suite *suite_cli(void);
 Suite *suite_cli(void)
 {
@@ -546,6 +666,8 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_front_routes_as_the_whole_command);
     tcase_add_test(tc, test_cli_service_bad_options_refused);
     tcase_add_test(tc, test_cli_gallery_of_another_user_points_to_the_service);
+    tcase_add_test(tc, test_cli_gate_commands_load_no_vision);
+    tcase_add_test(tc, test_cli_vision_module_missing_or_wrong);
     suite_add_tcase(s, tc);
     /* five landmark-model loads (the bench's, the reference's, a cold
      * open, the service's, an in-process command's) and HOG upsampled on

@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include <unistd.h>
 
 #include "../detect/fs_detect.h"
+#include "../detect/fs_vision.h"
+#include "../engine/base/fs_crypt.h"
+#include "../engine/base/fs_file.h"
 #include "../engine/facesearch.h"
 #include "fs_testutil.h"
 
@@ -721,6 +725,55 @@ START_TEST(test_cli_bench_detect)
 }
 END_TEST
 
+/* The vision module (detect/fs_vision.h) is loaded by the first call
+ * that needs it and not before: intake's own checks run without it.  Its
+ * entry hands its table only to a loader of its own version. */
+START_TEST(test_vision_module_on_first_use)
+{
+    const char *fork = getenv("CK_FORK");
+    int fresh = !fork || strcmp(fork, "no") != 0;   /* a process per test */
+    uint8_t px[4 * 4 * 3];
+    memset(px, 128, sizeof px);
+    char *tmp = tu_mkdtemp();
+    const char *path = tu_path(tmp, "grey.bmp");
+    ck_assert_int_eq(tu_write_bmp(path, px, 4, 4), 0);
+    size_t len;
+    uint8_t *bytes = tu_read(path, &len);
+    tu_rmtree(tmp);
+    free(tmp);
+    fs_detail d = { "" };
+    fs_still st;
+    ck_assert_int_eq(fs_intake_identify(bytes, len, path, &st, &d), FS_OK);
+    if (fresh)
+        ck_assert(!fs_vision_loaded());
+    fs_image img;
+    ck_assert_msg(fs_image_decode(bytes, len, path, &img, &d) == FS_OK, "%s",
+                  d.msg);
+    ck_assert(fs_vision_loaded());
+    ck_assert_int_eq(img.width, 4);
+    fs_image_release(&img);
+    free(bytes);
+
+    char dir[4096], so[4200];
+    fs_exe_dir(dir, sizeof dir);
+    snprintf(so, sizeof so, "%s/" FS_VISION_FILE, dir);
+    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(h != NULL, "%s", dlerror());
+    fs_vision_entry_fn *entry = (fs_vision_entry_fn *)dlsym(h,
+                                                            FS_VISION_ENTRY);
+    ck_assert_ptr_nonnull(entry);
+    const fs_vision_host host = { malloc, fs_sha256 };
+    ck_assert_ptr_null(entry(FS_VISION_VERSION + 1, &host));
+    ck_assert_ptr_null(entry(FS_VISION_VERSION - 1, &host));
+    ck_assert_ptr_null(entry(FS_VISION_VERSION, NULL));
+    const fs_vision *v = entry(FS_VISION_VERSION, &host);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(v->version, FS_VISION_VERSION);
+    ck_assert_uint_eq(v->size, sizeof *v);
+    dlclose(h);
+}
+END_TEST
+
 Suite *suite_detect(void);
 Suite *suite_detect(void)
 {
@@ -737,6 +790,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, test_landmark_model_refusals);
     tcase_add_test(tc, test_landmarks_converted_are_dlibs_own);
     tcase_add_test(tc, test_landmarks_converted_refusals);
+    tcase_add_test(tc, test_vision_module_on_first_use);
     suite_add_tcase(s, tc);
     return s;
 }

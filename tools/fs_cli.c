@@ -280,20 +280,6 @@ int fs_arg_double(const fs_args *a, const char *name, double lo, double hi,
     return arg_number(a, name, 0, lo, hi, dflt, out);
 }
 
-const char *fs_exe_dir(char *buf, size_t len)
-{
-    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-    if (n <= 0) {
-        snprintf(buf, len, ".");
-        return buf;
-    }
-    buf[n] = 0;
-    char *slash = strrchr(buf, '/');
-    if (slash)
-        *slash = 0;
-    return buf;
-}
-
 const char *fs_model_path(const fs_args *a, char *buf, size_t len)
 {
     if (a->model && *a->model)

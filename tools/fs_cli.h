@@ -194,8 +194,6 @@ const char *fs_model_path(const fs_args *a, char *buf, size_t len);
 /* Our copy of the landmark model beside that model, or NULL (dlib's
  * own, FS_LANDMARKS_PATH, serves). */
 const char *fs_landmarks_path(const fs_args *a, char *buf, size_t len);
-/* Directory holding the running binary. */
-const char *fs_exe_dir(char *buf, size_t len);
 
 /* Minimal JSON writer: strings escaped (every control character, C1
  * included, as \u00XX; a byte of invalid UTF-8 as \ufffd, so the output

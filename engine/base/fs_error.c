@@ -38,6 +38,8 @@ const char *fs_strerror(int rc)
     case FS_ELOCKED:      return "account locked";
     case FS_EDISABLED:    return "account disabled";
     case FS_EBUSY:        return "in use by another process or handle";
+    case FS_EMODULE:      return "a part of facesearch is missing or from "
+                                 "another build";
     }
     return "unknown error";
 }

@@ -47,7 +47,9 @@ enum {
     FS_ESESSION  = -24,  /* no valid session: none, expired or forged */
     FS_ELOCKED   = -25,  /* the account is locked after failed logins */
     FS_EDISABLED = -26,  /* the account is disabled (G3) */
-    FS_EBUSY     = -27   /* in use by another process or handle */
+    FS_EBUSY     = -27,  /* in use by another process or handle */
+    FS_EMODULE   = -28   /* a part of facesearch itself is missing or is
+                            from another build (detect/fs_vision.h) */
 };
 
 /* Fixed, lowercase text for a code; never NULL. */

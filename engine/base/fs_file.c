@@ -144,3 +144,17 @@ int fs_file_mkdirs(const char *path, fs_detail *d)
     }
     return FS_OK;
 }
+
+const char *fs_exe_dir(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0) {
+        snprintf(buf, len, ".");
+        return buf;
+    }
+    buf[n] = 0;
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = 0;
+    return buf;
+}

@@ -61,4 +61,9 @@ int fs_file_mkdirs(const char *path, fs_detail *d);
  * 0, or -1 with errno. */
 int fs_file_sync_dir(const char *dir);
 
+/* The directory holding the running binary (what /proc/self/exe names),
+ * or "." when it cannot be read: where the build tree and make install
+ * put what a binary needs beside it. */
+const char *fs_exe_dir(char *buf, size_t len);
+
 #endif /* FS_FILE_H */

@@ -1,0 +1,99 @@
+/*
+ * fs_vision.c - finds and loads facesearch-vision.so, the module holding
+ * detect/'s OpenCV and dlib code, the first time anything needs it (see
+ * fs_vision.h for why and where it is looked for).
+ */
+#include "fs_vision.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../engine/base/fs_crypt.h"
+#include "../engine/base/fs_file.h"
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static const fs_vision *table;
+static int load_rc;
+static fs_detail load_detail;
+
+/* A pointer to malloc taken here, in the program, so that the module's
+ * buffers come from the allocator the program's own code calls (the
+ * suite's counting wrapper, under -Wl,--wrap). */
+static void *host_alloc(size_t n)
+{
+    return malloc(n);
+}
+
+static const fs_vision_host host = { host_alloc, fs_sha256 };
+
+/* Loads the module at path; FS_OK with table set, or the failure. */
+static int open_module(const char *path, fs_detail *d)
+{
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return fs_fail(d, FS_EMODULE, "cannot load the vision module '%s': "
+                       "%s", path, dlerror());
+    fs_vision_entry_fn *entry = (fs_vision_entry_fn *)dlsym(h,
+                                                            FS_VISION_ENTRY);
+    if (!entry) {
+        dlclose(h);
+        return fs_fail(d, FS_EMODULE, "'%s' is not a facesearch vision "
+                       "module (it exports no %s)", path, FS_VISION_ENTRY);
+    }
+    const fs_vision *t = entry(FS_VISION_VERSION, &host);
+    if (!t || t->version != FS_VISION_VERSION || t->size != sizeof *t) {
+        dlclose(h);
+        return fs_fail(d, FS_EMODULE, "the vision module '%s' was built "
+                       "for another version of facesearch than this one "
+                       "(%d): install both from one build", path,
+                       FS_VISION_VERSION);
+    }
+    table = t;                       /* never closed: used to the end */
+    return FS_OK;
+}
+
+static void load(void)
+{
+    fs_detail *d = &load_detail;
+    const char *env = secure_getenv("FACESEARCH_VISION");
+    if (env && *env) {
+        load_rc = access(env, F_OK) == 0 ? open_module(env, d)
+                  : fs_fail(d, FS_EMODULE, "the vision module (OpenCV and "
+                            "dlib) is missing: FACESEARCH_VISION names "
+                            "'%s', which does not exist", env);
+        return;
+    }
+    char dir[PATH_MAX], beside[PATH_MAX + 64], installed[PATH_MAX + 64];
+    fs_exe_dir(dir, sizeof dir);
+    snprintf(beside, sizeof beside, "%s/" FS_VISION_FILE, dir);
+    snprintf(installed, sizeof installed,
+             "%s/../lib/facesearch/" FS_VISION_FILE, dir);
+    if (access(beside, F_OK) == 0)
+        load_rc = open_module(beside, d);
+    else if (access(installed, F_OK) == 0)
+        load_rc = open_module(installed, d);
+    else
+        load_rc = fs_fail(d, FS_EMODULE, "the vision module (OpenCV and "
+                          "dlib) is missing: looked for '%s' and '%s' "
+                          "(is facesearch built or installed whole?)",
+                          beside, installed);
+}
+
+int fs_vision_get(const fs_vision **out, fs_detail *d)
+{
+    pthread_once(&once, load);
+    if (load_rc != FS_OK)
+        return fs_fail(d, load_rc, "%s", load_detail.msg);
+    *out = table;
+    return FS_OK;
+}
+
+int fs_vision_loaded(void)
+{
+    return table != NULL;
+}
