@@ -135,8 +135,9 @@ int fs_bench_detect(const fs_bench_detect_options *o,
             rc = fs_fail(d, FS_ENOMEM, "cannot set up %d threads", T);
         for (int k = 0; rc == FS_OK && k < 2; k++)
             for (int t = 0; rc == FS_OK && t < T; t++) {
+                /* one image per thread: each engine keeps to its own */
                 fs_engine_options eo = { .model_path = NULL,
-                                         .detect_mode = k };
+                                         .detect_mode = k, .threads = 1 };
                 rc = fs_engine_open(&eo, &eng[k][t], d);
                 if (rc == FS_OK)
                     rc = fs_bench_engine_warm(eng[k][t], d);

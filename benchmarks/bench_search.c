@@ -935,8 +935,10 @@ static int run(bench *b, fs_detail *d)
         rc = gallery_get(b, d);
     if (rc != FS_OK)
         return rc;
+    /* one thread, as face_recognition runs dlib's detector */
     fs_engine_options ro = { .detect_mode = FS_DETECT_UPSAMPLE_ALWAYS,
-                             .quality = &fs_gate_profile(b->g)->quality };
+                             .quality = &fs_gate_profile(b->g)->quality,
+                             .threads = 1 };
     if ((rc = fs_engine_open(&ro, &b->ref, d)) != FS_OK ||
         (rc = probe_pick(b, d)) != FS_OK)
         return rc;

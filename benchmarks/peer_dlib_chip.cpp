@@ -17,9 +17,23 @@
  * CHIPS receives one raw 150x150 chip per face, in LIST's order (row-
  * major, R,G,B interleaved, no header); stdout one line per face, its 68
  * landmarks "x0 y0 x1 y1 ...", so a difference can be traced to its
- * stage.  Errors: "fs-peer-dlib-chip: ..." on stderr; exit 2 for bad
- * arguments or input, 3 for anything else.
+ * stage.
+ *
+ *   fs-peer-dlib-chip --detect LIST
+ *
+ * dlib's frontal face detector as our detector's passes call it, for the
+ * test that holds our split of its work over threads to it: LIST holds
+ * "UPSAMPLE PATH" per line (0: the image's grey levels as they are; n:
+ * the RGB image doubled n times with pyramid_up, as dlib's Python does),
+ * PATH a lossless image, so both sides read the same pixels.  stdout
+ * gets, per line of LIST, the number of faces and then, strongest
+ * first, "LEFT TOP RIGHT BOTTOM CONFIDENCE POSE" of each, the rectangle
+ * in the scanned image's pixels.
+ *
+ * Errors: "fs-peer-dlib-chip: ..." on stderr; exit 2 for bad arguments or
+ * input, 3 for anything else.
  */
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -38,6 +52,7 @@
 #pragma GCC diagnostic ignored "-Wdeprecated-copy"
 #include <dlib/image_io.h>
 #include <dlib/image_processing.h>
+#include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/image_transforms.h>
 #include <dlib/serialize.h>
 #pragma GCC diagnostic pop
@@ -54,7 +69,7 @@ constexpr unsigned long CHIP_SIDE = 150;    // face_recognition's default
 constexpr double CHIP_PADDING = 0.25;       // ... and dlib Python's
 
 struct args {
-    std::string landmarks, faces, out;
+    std::string landmarks, faces, out, detect;
 };
 
 args parse_args(int argc, char **argv)
@@ -65,6 +80,7 @@ args parse_args(int argc, char **argv)
         std::string *dst = !std::strcmp(opt, "--landmarks") ? &a.landmarks
                          : !std::strcmp(opt, "--faces")     ? &a.faces
                          : !std::strcmp(opt, "--out")       ? &a.out
+                         : !std::strcmp(opt, "--detect")    ? &a.detect
                                                             : nullptr;
         if (!dst)
             fail(EXIT_BADINPUT, "unknown argument '%s'", opt);
@@ -74,9 +90,12 @@ args parse_args(int argc, char **argv)
             fail(EXIT_BADINPUT, "%s given twice", opt);
         *dst = argv[i + 1];
     }
-    if (a.landmarks.empty() || a.faces.empty() || a.out.empty())
+    if (!a.detect.empty() ? !a.landmarks.empty() || !a.faces.empty() ||
+                            !a.out.empty()
+                          : a.landmarks.empty() || a.faces.empty() ||
+                            a.out.empty())
         fail(EXIT_BADINPUT, "usage: %s --landmarks DAT --faces LIST "
-             "--out CHIPS", PROG);
+             "--out CHIPS, or %s --detect LIST", PROG, PROG);
     return a;
 }
 
@@ -107,9 +126,61 @@ std::vector<face> read_faces(const std::string &path)
     return faces;
 }
 
+void load(dlib::matrix<dlib::rgb_pixel> &img, const std::string &path)
+{
+    try {
+        dlib::load_image(img, path);
+    } catch (const std::exception &e) {
+        fail(EXIT_BADINPUT, "cannot load '%s': %s", path.c_str(), e.what());
+    }
+}
+
+int detect(const std::string &list)
+{
+    std::ifstream f(list);
+    if (!f)
+        fail(EXIT_BADINPUT, "cannot open '%s': %s", list.c_str(),
+             std::strerror(errno));
+    dlib::frontal_face_detector det = dlib::get_frontal_face_detector();
+    std::string line, path;
+    for (int no = 1; std::getline(f, line); no++) {
+        std::istringstream in(line);
+        int upsample;
+        if (!(in >> upsample) || upsample < 0 ||
+            !std::getline(in >> std::ws, path) || path.empty())
+            fail(EXIT_BADINPUT, "'%s' line %d: not UPSAMPLE PATH",
+                 list.c_str(), no);
+        dlib::matrix<dlib::rgb_pixel> img;
+        load(img, path);
+        std::vector<dlib::rect_detection> dets;
+        if (upsample == 0) {
+            dlib::array2d<unsigned char> grey;
+            dlib::assign_image(grey, img);
+            det(grey, dets);
+        } else {
+            for (int i = 0; i < upsample; i++)
+                dlib::pyramid_up(img);
+            det(img, dets);
+        }
+        std::sort(dets.begin(), dets.end(),
+                  [](const dlib::rect_detection &a,
+                     const dlib::rect_detection &b) {
+                      return a.detection_confidence > b.detection_confidence;
+                  });
+        std::printf("%zu\n", dets.size());
+        for (const auto &d : dets)
+            std::printf("%ld %ld %ld %ld %.17g %lu\n", d.rect.left(),
+                        d.rect.top(), d.rect.right(), d.rect.bottom(),
+                        d.detection_confidence, d.weight_index);
+    }
+    return 0;
+}
+
 int run(int argc, char **argv)
 {
     const args a = parse_args(argc, argv);
+    if (!a.detect.empty())
+        return detect(a.detect);
     const std::vector<face> faces = read_faces(a.faces);
 
     dlib::shape_predictor sp;
@@ -130,12 +201,7 @@ int run(int argc, char **argv)
     try {
         for (const face &fc : faces) {
             if (fc.path != loaded) {
-                try {
-                    dlib::load_image(img, fc.path);
-                } catch (const std::exception &e) {
-                    fail(EXIT_BADINPUT, "cannot load '%s': %s",
-                         fc.path.c_str(), e.what());
-                }
+                load(img, fc.path);
                 loaded = fc.path;
             }
             dlib::full_object_detection shape =

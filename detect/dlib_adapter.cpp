@@ -13,6 +13,7 @@ extern "C" {
 #include "adapter_guard.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <fstream>
 #include <memory>
@@ -72,9 +73,291 @@ template <> struct image_traits<rgb_view> {
 };
 } // namespace dlib
 
+typedef dlib::scan_fhog_pyramid<dlib::pyramid_down<6>> hog_scanner;
+typedef hog_scanner::fhog_filterbank hog_filters;
+typedef std::vector<std::pair<double, dlib::rectangle>> hog_hits;
+
+/* dlib's frontal face detector and what its object_detector computes
+ * from it for every image, computed once: each of the 5 filters as a
+ * filter bank with its threshold, and the feature window's padded size
+ * (scan_fhog_pyramid's private compute_fhog_window_size). */
 struct fs_hog {
     dlib::frontal_face_detector det;
+    std::vector<hog_filters>    fb;
+    std::vector<double>         thresh;
+    unsigned long               win_w = 0, win_h = 0;
 };
+
+/*
+ * One detection taken apart (dlib_adapter.h): the steps of
+ * object_detector::operator() and scan_fhog_pyramid's load and detect,
+ * in dlib's own functions, with the loops that do not depend on each
+ * other (features per level; filter per level) handed out as tasks.
+ * Each task writes only its own slot, and the slots are read back in
+ * dlib's order, so the boxes do not depend on who ran what.
+ */
+struct fs_hog_run {
+    const fs_hog *hog = nullptr;
+    double scale = 1.0;
+    unsigned long levels = 0;
+    dlib::array<dlib::array<dlib::array2d<float>>> feats;
+    std::vector<hog_hits> hits;               /* [filter * levels + level] */
+    std::vector<unsigned long> by_size;       /* levels, largest first */
+    std::atomic<unsigned long> next_feat{0}, next_filter{0};
+    std::atomic<int> rc{FS_OK};
+
+    virtual ~fs_hog_run() {}
+    virtual void features(unsigned long level) = 0;
+
+    void fail(int code)
+    {
+        int ok = FS_OK;
+        rc.compare_exchange_strong(ok, code);
+    }
+};
+
+namespace {
+
+/* The pyramid's images of one pass, level 0 the image itself; dlib makes
+ * them one from the other (pyramid_down<6>), as here, but drops each
+ * once its features are out: they are kept so that any thread can take
+ * any level. */
+template <typename image_type>
+struct hog_run_of final : fs_hog_run {
+    typedef typename dlib::image_traits<image_type>::pixel_type pixel;
+    image_type                        base;
+    std::vector<dlib::array2d<pixel>> down;
+
+    void features(unsigned long l) override
+    {
+        const hog_scanner &sc = hog->det.get_scanner();
+        const auto &fe = sc.get_feature_extractor();
+        if (l == 0)
+            fe(base, feats[0], sc.get_cell_size(), hog->win_h, hog->win_w);
+        else
+            fe(down[l - 1], feats[l], sc.get_cell_size(), hog->win_h,
+               hog->win_w);
+    }
+
+    /* as create_fhog_pyramid counts and makes them */
+    void make_pyramid()
+    {
+        const hog_scanner &sc = hog->det.get_scanner();
+        const dlib::pyramid_down<6> pyr;
+        dlib::rectangle rect = dlib::get_rect(base);
+        levels = 0;
+        do {
+            rect = pyr.rect_down(rect);
+            ++levels;
+        } while (rect.width() >= sc.get_min_pyramid_layer_width() &&
+                 rect.height() >= sc.get_min_pyramid_layer_height() &&
+                 levels < sc.get_max_pyramid_levels());
+        down.resize(levels - 1);
+        for (unsigned long l = 1; l < levels; l++) {
+            if (l == 1)
+                pyr(base, down[0]);
+            else
+                pyr(down[l - 2], down[l - 1]);
+        }
+        feats.set_max_size(levels);
+        feats.set_size(levels);
+        hits.resize(hog->fb.size() * levels);
+        by_size.resize(levels);
+        for (unsigned long l = 0; l < levels; l++)
+            by_size[l] = l;             /* each level is smaller */
+    }
+};
+
+} // namespace
+
+extern "C" int fs_hog_create(fs_hog **out)
+{
+    return fs_guarded([&] {
+        std::unique_ptr<fs_hog> h(new fs_hog);
+        h->det = dlib::get_frontal_face_detector();
+        const hog_scanner &sc = h->det.get_scanner();
+        for (unsigned long i = 0; i < h->det.num_detectors(); i++) {
+            /* as processed_weight_vector::init and operator() take them */
+            h->fb.push_back(sc.build_fhog_filterbank(h->det.get_w(i)));
+            h->thresh.push_back(h->det.get_w(i)(sc.get_num_dimensions()));
+        }
+        const dlib::rectangle win = dlib::grow_rect(
+            sc.get_feature_extractor().image_to_feats(
+                dlib::centered_rect(dlib::point(0, 0),
+                                    sc.get_detection_window_width(),
+                                    sc.get_detection_window_height()),
+                sc.get_cell_size(), 1, 1),
+            sc.get_padding());
+        h->win_w = win.width();
+        h->win_h = win.height();
+        *out = h.release();
+        return FS_OK;
+    });
+}
+
+extern "C" void fs_hog_free(fs_hog *hog)
+{
+    delete hog;
+}
+
+extern "C" int fs_hog_begin(const fs_hog *hog, const uint8_t *rgb, int width,
+                            int height, int upsample, fs_hog_run **out)
+{
+    return fs_guarded([&] {
+        const rgb_view img = view(rgb, width, height);
+        if (upsample <= 0) {
+            /* The pass every image gets scans grey levels: a third of the
+             * gradient work of RGB, where dlib takes the strongest channel.
+             * Whole sets, 2 threads: lfw-dev 3.38x the peer's images/s
+             * (RGB: 2.9x) finding 99.97% (RGB: 99.95%), faces94 100%;
+             * eval rank-1 0.9516 against 0.9531, FNIR at FPIR 0.003 0.424
+             * against 0.447.  The doubled pass stays RGB, as the peer's. */
+            std::unique_ptr<hog_run_of<dlib::array2d<unsigned char>>> r(
+                new hog_run_of<dlib::array2d<unsigned char>>);
+            r->hog = hog;
+            dlib::assign_image(r->base, img);
+            r->make_pyramid();
+            *out = r.release();
+            return FS_OK;
+        }
+        /* as dlib's Python, whose in-place pyramid_up is this one into a
+         * new image */
+        std::unique_ptr<hog_run_of<dlib::matrix<dlib::rgb_pixel>>> r(
+            new hog_run_of<dlib::matrix<dlib::rgb_pixel>>);
+        r->hog = hog;
+        const dlib::pyramid_down<2> pyr;
+        dlib::pyramid_up(img, r->base, pyr);
+        r->scale = 2.0;
+        for (int i = 1; i < upsample; i++) {
+            dlib::pyramid_up(r->base, pyr);
+            r->scale *= 2.0;
+        }
+        r->make_pyramid();
+        *out = r.release();
+        return FS_OK;
+    });
+}
+
+/* Tasks are taken in turn, largest first, by whichever thread is free:
+ * a thread slowed by another process leaves its share to the others. */
+extern "C" void fs_hog_features(fs_hog_run *run, int tid, int nt)
+{
+    (void)tid;
+    (void)nt;
+    int rc = fs_guarded([&] {
+        unsigned long t;
+        while ((t = run->next_feat++) < run->levels)
+            run->features(run->by_size[t]);
+        return FS_OK;
+    });
+    if (rc != FS_OK)
+        run->fail(rc);
+}
+
+/* as detect_from_fhog_pyramid does for one filter at one level */
+static void filter_level(fs_hog_run *run, unsigned long f, unsigned long l)
+{
+    const fs_hog *hog = run->hog;
+    const hog_scanner &sc = hog->det.get_scanner();
+    const auto &fe = sc.get_feature_extractor();
+    const long pad = (long)sc.get_padding(), cell = (long)sc.get_cell_size();
+    const dlib::pyramid_down<6> pyr;
+    dlib::array2d<float> saliency;
+    const dlib::rectangle area = dlib::impl::apply_filters_to_fhog(
+        hog->fb[f], run->feats[l], saliency);
+    hog_hits &hits = run->hits[f * run->levels + l];
+    for (long r = area.top(); r <= area.bottom(); ++r)
+        for (long c = area.left(); c <= area.right(); ++c)
+            if (saliency[r][c] >= hog->thresh[f]) {
+                dlib::rectangle rect = fe.feats_to_image(
+                    dlib::centered_rect(dlib::point(c, r),
+                                        hog->win_w - 2 * pad,
+                                        hog->win_h - 2 * pad),
+                    cell, hog->win_h, hog->win_w);
+                hits.push_back(std::make_pair(saliency[r][c],
+                                              pyr.rect_up(rect, l)));
+            }
+}
+
+extern "C" void fs_hog_filters(fs_hog_run *run, int tid, int nt)
+{
+    (void)tid;
+    (void)nt;
+    if (run->rc != FS_OK)
+        return;
+    const unsigned long nf = run->hog->fb.size(), tasks = nf * run->levels;
+    int rc = fs_guarded([&] {
+        unsigned long t;
+        while ((t = run->next_filter++) < tasks)
+            filter_level(run, t % nf, run->by_size[t / nf]);
+        return FS_OK;
+    });
+    if (rc != FS_OK)
+        run->fail(rc);
+}
+
+extern "C" int fs_hog_end(fs_hog_run *run, fs_hog_box *boxes, int max,
+                          int *n)
+{
+    std::unique_ptr<fs_hog_run> own(run);
+    if (run->rc != FS_OK)
+        return run->rc;
+    return fs_guarded([&] {
+        const fs_hog *hog = run->hog;
+        const unsigned long nf = hog->fb.size();
+        /* object_detector::operator(): each filter's hits over the levels
+         * in order, sorted as its scan sorts them, then all of them, then
+         * its non-maximum suppression */
+        std::vector<dlib::rect_detection> accum, dets;
+        hog_hits all;
+        for (unsigned long f = 0; f < nf; f++) {
+            all.clear();
+            for (unsigned long l = 0; l < run->levels; l++) {
+                const hog_hits &h = run->hits[f * run->levels + l];
+                all.insert(all.end(), h.begin(), h.end());
+            }
+            std::sort(all.rbegin(), all.rend(), dlib::impl::compare_pair_rect);
+            for (const auto &h : all) {
+                dlib::rect_detection t;
+                t.detection_confidence = h.first - hog->thresh[f];
+                t.weight_index = f;
+                t.rect = h.second;
+                accum.push_back(t);
+            }
+        }
+        if (nf > 1)
+            std::sort(accum.rbegin(), accum.rend());
+        const dlib::test_box_overlap &overlap = hog->det.get_overlap_tester();
+        for (const auto &a : accum) {
+            bool hit = false;
+            for (const auto &k : dets)
+                if ((hit = overlap(k.rect, a.rect)))
+                    break;
+            if (!hit)
+                dets.push_back(a);
+        }
+        std::sort(dets.begin(), dets.end(),
+                  [](const dlib::rect_detection &a,
+                     const dlib::rect_detection &b) {
+                      return a.detection_confidence > b.detection_confidence;
+                  });
+        const double scale = run->scale;
+        int k = 0;
+        for (const auto &d : dets) {
+            if (k == max)
+                break;
+            boxes[k].left = d.rect.left() / scale;
+            boxes[k].top = d.rect.top() / scale;
+            boxes[k].right = (d.rect.right() + 1) / scale - 1;
+            boxes[k].bottom = (d.rect.bottom() + 1) / scale - 1;
+            boxes[k].score = d.detection_confidence;
+            boxes[k].pose = (int)d.weight_index;
+            k++;
+        }
+        *n = k;
+        return FS_OK;
+    });
+}
 
 /* dlib's shape_predictor, its forests flattened (dlib_adapter.h).  In
  * dlib's own layout every leaf is a separate heap vector, 120,000 of
@@ -92,74 +375,6 @@ struct fs_landmarker {
 
     ~fs_landmarker() { free(leaf); }
 };
-
-extern "C" int fs_hog_create(fs_hog **out)
-{
-    return fs_guarded([&] {
-        fs_hog *h = new fs_hog;
-        h->det = dlib::get_frontal_face_detector();
-        *out = h;
-        return FS_OK;
-    });
-}
-
-extern "C" void fs_hog_free(fs_hog *hog)
-{
-    delete hog;
-}
-
-extern "C" int fs_hog_detect(fs_hog *hog, const uint8_t *rgb, int width,
-                             int height, int upsample, fs_hog_box *boxes,
-                             int max, int *n)
-{
-    return fs_guarded([&] {
-        const rgb_view img = view(rgb, width, height);
-        std::vector<dlib::rect_detection> dets;
-        double scale = 1.0;
-        if (upsample <= 0) {
-            /* The pass every image gets scans grey levels: a third of the
-             * gradient work of RGB, where dlib takes the strongest channel.
-             * Whole sets, 2 threads: lfw-dev 3.38x the peer's images/s
-             * (RGB: 2.9x) finding 99.97% (RGB: 99.95%), faces94 100%;
-             * eval rank-1 0.9516 against 0.9531, FNIR at FPIR 0.003 0.424
-             * against 0.447.  The doubled pass stays RGB, as the peer's. */
-            dlib::array2d<unsigned char> g;
-            dlib::assign_image(g, img);
-            hog->det(g, dets);
-        } else {
-            /* as dlib's Python, whose in-place pyramid_up is this one
-             * into a new image */
-            const dlib::pyramid_down<2> pyr;
-            dlib::matrix<dlib::rgb_pixel> up;
-            dlib::pyramid_up(img, up, pyr);
-            scale = 2.0;
-            for (int i = 1; i < upsample; i++) {
-                dlib::pyramid_up(up, pyr);
-                scale *= 2.0;
-            }
-            hog->det(up, dets);
-        }
-        std::sort(dets.begin(), dets.end(),
-                  [](const dlib::rect_detection &a,
-                     const dlib::rect_detection &b) {
-                      return a.detection_confidence > b.detection_confidence;
-                  });
-        int k = 0;
-        for (const auto &d : dets) {
-            if (k == max)
-                break;
-            boxes[k].left = d.rect.left() / scale;
-            boxes[k].top = d.rect.top() / scale;
-            boxes[k].right = (d.rect.right() + 1) / scale - 1;
-            boxes[k].bottom = (d.rect.bottom() + 1) / scale - 1;
-            boxes[k].score = d.detection_confidence;
-            boxes[k].pose = (int)d.weight_index;
-            k++;
-        }
-        *n = k;
-        return FS_OK;
-    });
-}
 
 /* Room for n floats on 2 MB boundaries, so that the kernel may back
  * them with huge pages. */

@@ -8,9 +8,8 @@
  * dlib reads where they lie, not from a copy; nothing of them is kept
  * past the call.
  *
- * Threads: an fs_hog serves one thread at a time (dlib's detector keeps
- * per-image state); an fs_landmarker is read-only after open and may be
- * shared.
+ * Threads: an fs_hog and an fs_landmarker are read-only after they are
+ * made and may be shared; a detection's state lives in its fs_hog_run.
  */
 #ifndef FS_DLIB_ADAPTER_H
 #define FS_DLIB_ADAPTER_H
@@ -33,12 +32,34 @@ typedef struct fs_hog_box {
 
 int  fs_hog_create(fs_hog **out);
 void fs_hog_free(fs_hog *hog);
-/* Faces found after doubling the image `upsample` times (0: as is, on
- * its grey levels; doubled: on RGB, as dlib's Python calls it), boxes in
- * the original image's pixels, at most max of them, strongest first; *n
- * is how many. */
-int  fs_hog_detect(fs_hog *hog, const uint8_t *rgb, int width, int height,
-                   int upsample, fs_hog_box *boxes, int max, int *n);
+
+/*
+ * One detection in steps, so that the work of one image can be shared by
+ * threads (fs_detect.c runs them on a pool): dlib's object_detector over
+ * its HOG pyramid, taken apart where its loops do not depend on each
+ * other, each step running dlib's own code, so the boxes are dlib's to
+ * the bit however many threads ran.
+ *
+ *   fs_hog_begin     the image pyramid: the image as is, on its grey
+ *                    levels (upsample 0), or doubled `upsample` times, on
+ *                    RGB, as dlib's Python calls it.  rgb is read in place
+ *                    until fs_hog_end.
+ *   fs_hog_features  the levels' features, shared by the nt threads that
+ *                    call it at once (tid is which);
+ *   fs_hog_filters   then, after every call of fs_hog_features has
+ *                    returned, the filters over them, shared likewise;
+ *   fs_hog_end       the faces found, boxes in the original image's
+ *                    pixels, at most max, strongest first; *n is how
+ *                    many.  Frees the run, whatever it returns.
+ *
+ * An fs_hog is read-only here: any number of runs may use one at once.
+ */
+typedef struct fs_hog_run fs_hog_run;
+int  fs_hog_begin(const fs_hog *hog, const uint8_t *rgb, int width,
+                  int height, int upsample, fs_hog_run **out);
+void fs_hog_features(fs_hog_run *run, int tid, int nt);
+void fs_hog_filters(fs_hog_run *run, int tid, int nt);
+int  fs_hog_end(fs_hog_run *run, fs_hog_box *boxes, int max, int *n);
 
 /*
  * The 68-point shape predictor, split where dlib's arithmetic ends.

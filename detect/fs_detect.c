@@ -9,8 +9,10 @@
  * down to about 40 px.  Doubling costs four times the scan, so images are
  * scanned as they are first and doubled only when that found nothing.
  *
- * Not thread-safe per detector (dlib's scanner keeps per-image state);
- * one detector per thread.
+ * Not thread-safe per detector (OpenCV's cascade keeps per-image state);
+ * one detector per thread.  The HOG scan of one image may be shared by a
+ * pool's threads (fs_detect_faces), each running its share of dlib's
+ * loops (dlib_adapter.h).
  */
 #include "fs_detect.h"
 
@@ -319,7 +321,43 @@ static int fit_landmarks(const fs_vision *v, const fs_landmarker *lm,
     return v->landmarker_place(box, shape, points);
 }
 
-int fs_detect_faces(fs_detector *det, const fs_image *img,
+typedef struct hog_job {
+    const fs_vision *v;
+    fs_hog_run      *run;
+    fs_pool         *pool;
+} hog_job;
+
+static void hog_team(void *arg, int tid, int nt)
+{
+    hog_job *j = arg;
+    j->v->hog_features(j->run, tid, nt);
+    fs_pool_barrier(j->pool);
+    j->v->hog_filters(j->run, tid, nt);
+}
+
+/* One HOG pass (dlib_adapter.h's steps), on pool's threads when it has
+ * more than one. */
+static int hog_pass(const fs_detector *det, fs_pool *pool,
+                    const fs_image *img, int upsample, fs_hog_box *boxes,
+                    int *found)
+{
+    const fs_vision *v = det->v;
+    fs_hog_run *run;
+    int rc = v->hog_begin(det->hog, img->rgb, img->width, img->height,
+                          upsample, &run);
+    if (rc != FS_OK)
+        return rc;
+    if (pool && fs_pool_threads(pool) > 1) {
+        hog_job j = { v, run, pool };
+        fs_pool_run(pool, hog_team, &j);
+    } else {
+        v->hog_features(run, 0, 1);
+        v->hog_filters(run, 0, 1);
+    }
+    return v->hog_end(run, boxes, FS_MAX_FACES, found);
+}
+
+int fs_detect_faces(fs_detector *det, fs_pool *pool, const fs_image *img,
                     const fs_quality_limits *ql, fs_face *faces, int max,
                     int *n, fs_detail *d)
 {
@@ -332,18 +370,15 @@ int fs_detect_faces(fs_detector *det, const fs_image *img,
     fs_hog_box boxes[FS_MAX_FACES];
     int found = 0, by = FS_FOUND_HOG, rc;
     if (det->mode == FS_DETECT_UPSAMPLE_ALWAYS) {
-        rc = det->v->hog_detect(det->hog, img->rgb, img->width,
-                                img->height, 1, boxes, FS_MAX_FACES, &found);
+        rc = hog_pass(det, pool, img, 1, boxes, &found);
         by = FS_FOUND_HOG_X2;
         goto fit;
     }
-    rc = det->v->hog_detect(det->hog, img->rgb, img->width, img->height, 0,
-                            boxes, FS_MAX_FACES, &found);
+    rc = hog_pass(det, pool, img, 0, boxes, &found);
     if (rc == FS_OK && found == 0 &&
         (img->width <= MAX_UPSAMPLED_SIDE && img->height <= MAX_UPSAMPLED_SIDE)) {
         by = FS_FOUND_HOG_X2;
-        rc = det->v->hog_detect(det->hog, img->rgb, img->width,
-                                img->height, 1, boxes, FS_MAX_FACES, &found);
+        rc = hog_pass(det, pool, img, 1, boxes, &found);
     }
     if (rc == FS_OK && found == 0) {
         double cb[FS_MAX_FACES][4];

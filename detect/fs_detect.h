@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "../engine/base/fs_error.h"
+#include "../engine/base/fs_pool.h"
 
 #define FS_IMAGE_MAX_BYTES  ((size_t)64 << 20)
 #define FS_IMAGE_MAX_PIXELS (40L * 1000 * 1000)    /* declared, pre-decode */
@@ -161,8 +162,10 @@ void fs_quality_defaults(fs_quality_limits *q);
  * against q (defaults when NULL).  Faces of about 40 px and up are
  * found: dlib's HOG scans the image as it is (grey levels), then
  * doubled where that found nothing, then OpenCV's cascade where HOG
- * found nothing at all. */
-int  fs_detect_faces(fs_detector *det, const fs_image *img,
+ * found nothing at all.  The HOG scan of this one image is shared by
+ * pool's threads (NULL: the calling thread alone; never the pool the
+ * caller is itself a thread of); the faces are the same either way. */
+int  fs_detect_faces(fs_detector *det, fs_pool *pool, const fs_image *img,
                      const fs_quality_limits *q, fs_face *faces, int max,
                      int *n, fs_detail *d);
 void fs_detector_set_mode(fs_detector *det, int mode);

@@ -66,7 +66,10 @@ typedef struct fs_vision {
     __typeof__(fs_cascade_detect)     *cascade_detect;
     __typeof__(fs_hog_create)         *hog_create;
     __typeof__(fs_hog_free)           *hog_free;
-    __typeof__(fs_hog_detect)         *hog_detect;
+    __typeof__(fs_hog_begin)          *hog_begin;
+    __typeof__(fs_hog_features)       *hog_features;
+    __typeof__(fs_hog_filters)        *hog_filters;
+    __typeof__(fs_hog_end)            *hog_end;
     __typeof__(fs_landmarker_open)    *landmarker_open;
     __typeof__(fs_landmarker_save)    *landmarker_save;
     __typeof__(fs_landmarker_close)   *landmarker_close;

@@ -167,14 +167,18 @@ int fs_engine_front(fs_engine *e, fs_detail *d)
     return rc == FS_OK ? detectors(e, fs_pool_threads(e->front), d) : rc;
 }
 
-/* A single image needs one detector, not a team's worth; the pool is
- * left to whoever needs threads (ranking, batches). */
+/* A single image needs one detector, not a team's worth; the team
+ * shares its HOG scan, the largest part of a probe's time before the
+ * ranking (a 640x480 probe on 2 cores: see fs_engine.h). */
 int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
                      int max, int *n, fs_detail *d)
 {
+    fs_pool *pool = NULL;
     int rc = detectors(e, 1, d);
-    return rc == FS_OK ? fs_detect_faces(e->det[0], img, &e->quality, faces,
-                                         max, n, d) : rc;
+    if (rc == FS_OK)
+        rc = fs_engine_pool(e, &pool, d);
+    return rc == FS_OK ? fs_detect_faces(e->det[0], pool, img, &e->quality,
+                                         faces, max, n, d) : rc;
 }
 
 int fs_engine_face_chip(fs_engine *e, const fs_image *img,

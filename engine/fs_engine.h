@@ -80,7 +80,8 @@ int fs_chip_read(const char *path, uint8_t *chip, fs_detail *d);
 int fs_image_read(const char *path, fs_image *img, fs_detail *d);
 
 /* Faces in an image, strongest first, each with landmarks and quality
- * (G13).  The landmark model loads on the first call. */
+ * (G13).  The landmark model loads on the first call.  The engine's
+ * threads share the image's HOG scan. */
 int fs_engine_detect(fs_engine *e, const fs_image *img, fs_face *faces,
                      int max, int *n, fs_detail *d);
 /* The limits fs_engine_detect judges faces by from now on (G13): the

@@ -81,7 +81,7 @@ static void see_one(fs_detector *det, const fs_quality_limits *ql,
     }
     fs_face faces[FS_MAX_FACES];
     int n = 0;
-    rc = fs_detect_faces(det, &img, ql, faces, FS_MAX_FACES, &n, &d);
+    rc = fs_detect_faces(det, NULL, &img, ql, faces, FS_MAX_FACES, &n, &d);
     int f = rc == FS_OK ? pick(&img, faces, n, rule) : -1;
     j->faces = n;
     if (rc != FS_OK) {

@@ -412,6 +412,124 @@ START_TEST(test_chip_equals_dlib_reference)
 }
 END_TEST
 
+/* One image's HOG scan shared by threads (dlib_adapter.h's steps) finds
+ * what dlib's own detector finds, face for face, each box and confidence
+ * to the bit and in the same order, on 1, 2 and 3 threads, on the pass
+ * every image gets (grey, as is) and on the doubled one (RGB); the peer
+ * reads the very pixels ours scanned, written losslessly. */
+START_TEST(test_detect_split_over_threads_is_dlibs_own)
+{
+    const char *sh = tu_shared(), *face = tu_face_photo();
+    char *photos[8];
+    int np = 0;
+    if (face)
+        photos[np++] = strdup(face);
+    if (sh) {
+        static const char *const more[] = {
+            "lfw-dev/Abdoulaye_Wade/Abdoulaye_Wade_0003.jpg",
+            "lfw-dev/Chung_Mong-hun/Chung_Mong-hun_0001.jpg",
+            "faces94/ksunth/ksunth.13.jpg",
+        };
+        for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+            ck_assert_int_ge(asprintf(&photos[np++], "%s/datasets/%s", sh,
+                                      more[i]), 0);
+        np += spread_photos("lfw-dev", 3, photos + np);
+    }
+    char *dir = tu_mkdtemp(), list[4200];
+    snprintf(list, sizeof list, "%s/scans.txt", dir);
+    FILE *lf = fopen(list, "w");
+    ck_assert_ptr_nonnull(lf);
+    fs_image img[8];
+    fs_detail d = { "" };
+    for (int i = 0; i < np; i++) {
+        ck_assert_msg(fs_image_read(photos[i], &img[i], &d) == FS_OK, "%s",
+                      d.msg);
+        uint8_t *png;
+        size_t len;
+        char path[4300];
+        ck_assert_int_eq(fs_image_encode_png(&img[i], &png, &len, &d), FS_OK);
+        snprintf(path, sizeof path, "%s/%d.png", dir, i);
+        ck_assert_int_eq(tu_write(path, png, len), 0);
+        free(png);
+        fprintf(lf, "0 %s\n1 %s\n", path, path);
+    }
+    ck_assert_int_eq(fclose(lf), 0);
+    char *out, *err;
+    int st = tu_run_program(tu_peer_chip(), (char *const[]){ "peer",
+        "--detect", list, NULL }, &out, &err);
+    ck_assert_msg(st == 0, "reference failed (%d): %s", st, err);
+
+    fs_engine *eng[2][3];
+    for (int pass = 0; pass < 2; pass++)
+        for (int t = 1; t <= 3; t++) {
+            fs_engine_options o = { .landmarks_path = tu_landmarks(),
+                                    .threads = t, .detect_mode = pass ?
+                                    FS_DETECT_UPSAMPLE_ALWAYS : 0 };
+            ck_assert_msg(fs_engine_open(&o, &eng[pass][t - 1], &d) == FS_OK,
+                          "%s", d.msg);
+        }
+    const char *line = out;
+    int checked = 0;
+    for (int i = 0; i < np; i++)
+        for (int pass = 0; pass < 2; pass++) {
+            char *end;
+            long nref = strtol(line, &end, 10);
+            ck_assert_msg(end != line, "reference output short");
+            line = end;
+            double ref[FS_MAX_FACES][5];
+            for (long k = 0; k < nref; k++)
+                for (int c = 0; c < 6; c++, line = end) {
+                    double v = strtod(line, &end);
+                    ck_assert_msg(end != line, "reference output short");
+                    if (k < FS_MAX_FACES && c < 5)
+                        ref[k][c] = v;
+                }
+            const double sc = pass ? 2 : 1;
+            for (int t = 1; t <= 3; t++) {
+                fs_face faces[FS_MAX_FACES];
+                int n = 0;
+                ck_assert_msg(fs_engine_detect(eng[pass][t - 1], &img[i],
+                                               faces, FS_MAX_FACES, &n,
+                                               &d) == FS_OK, "%s", d.msg);
+                if (!pass && n > 0 && faces[0].found_by != FS_FOUND_HOG)
+                    n = 0;            /* the grey pass found none */
+                ck_assert_msg(n == (nref < FS_MAX_FACES ? nref : FS_MAX_FACES),
+                              "'%s' pass %d, %d thread(s): %d faces, dlib "
+                              "%ld", photos[i], pass, t, n, nref);
+                for (int k = 0; k < n; k++) {
+                    const double *b = faces[k].box, *r = ref[k];
+                    const double want[5] = {
+                        r[0] / sc, r[1] / sc,
+                        ((r[2] + 1) / sc - 1) - r[0] / sc + 1,
+                        ((r[3] + 1) / sc - 1) - r[1] / sc + 1, r[4] };
+                    ck_assert_msg(b[0] == want[0] && b[1] == want[1] &&
+                                  b[2] == want[2] && b[3] == want[3] &&
+                                  faces[k].score == want[4],
+                                  "'%s' pass %d, %d thread(s), face %d: "
+                                  "%.17g %.17g %.17g %.17g (%.17g), dlib "
+                                  "%.17g %.17g %.17g %.17g (%.17g)",
+                                  photos[i], pass, t, k, b[0], b[1], b[2],
+                                  b[3], faces[k].score, want[0], want[1],
+                                  want[2], want[3], want[4]);
+                }
+                checked += n;
+            }
+        }
+    ck_assert_int_eq(checked > 0, np > 0);
+    for (int pass = 0; pass < 2; pass++)
+        for (int t = 0; t < 3; t++)
+            fs_engine_close(eng[pass][t]);
+    for (int i = 0; i < np; i++) {
+        fs_image_release(&img[i]);
+        free(photos[i]);
+    }
+    free(out);
+    free(err);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* The gallery rule: exactly one dominant face (twice as wide as any
  * other), else none. */
 START_TEST(test_gallery_rule_one_dominant_face)
@@ -796,6 +914,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, test_detect_faces_and_landmarks_in_lfw);
     tcase_add_test(tc, test_detect_chip_embed_identity);
     tcase_add_test(tc, test_chip_equals_dlib_reference);
+    tcase_add_test(tc, test_detect_split_over_threads_is_dlibs_own);
     tcase_add_test(tc, test_G13_quality_flags_blur_and_darkness);
     tcase_add_test(tc, test_cli_detect_json_and_refusals);
     tcase_add_test(tc, test_cli_bench_detect);
