@@ -552,7 +552,8 @@ static int cold_open(bench *b, fs_detail *d)
 {
     fs_gate *g = NULL;
     fs_engine *e = NULL;
-    fs_engine_options eo = { .model_path = b->o->model_path };
+    fs_engine_options eo = { .model_path = b->o->model_path,
+                             .landmarks_path = b->o->landmarks_path };
     double t0 = fs_bench_now();
     int rc = gate_open(b, &g, d);
     double t1 = fs_bench_now();
@@ -927,7 +928,8 @@ static int run(bench *b, fs_detail *d)
 {
     const fs_bench_search_options *o = b->o;
     fs_bench_search_report *rep = b->rep;
-    fs_engine_options eo = { .model_path = o->model_path };
+    fs_engine_options eo = { .model_path = o->model_path,
+                             .landmarks_path = o->landmarks_path };
     int rc = fs_engine_open(&eo, &b->eng, d);
     if (rc == FS_OK && (rc = fs_pool_create(rep->ncpu, &b->pool)) != FS_OK)
         fs_fail(d, rc, "cannot start %d threads", rep->ncpu);

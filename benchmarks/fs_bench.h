@@ -201,6 +201,8 @@ typedef struct fs_bench_search_options {
     const char *cli;           /* the facesearch binary, run as a person
                                   runs it (facesearch-service, -cli) */
     const char *service;       /* the facesearchd binary */
+    const char *landmarks_path;  /* as the commands load it (fs_engine_options),
+                                  so the cold open is what they pay */
 } fs_bench_search_options;
 
 typedef struct fs_bench_search_result {

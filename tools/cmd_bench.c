@@ -781,10 +781,12 @@ static int bench_search(fs_args *a, const char *tree, const char *shared,
     char cli[4200], service[4200];   /* the front beside, and the service */
     snprintf(cli, sizeof cli, "%s/facesearch", exe);
     snprintf(service, sizeof service, "%s/facesearchd", exe);
+    char landmarks[4096];
     fs_bench_search_options o = {
         fs_model_path(a, model, sizeof model), peer,
         work_dir(a, tree, work, sizeof work), shared, (size_t)n, (int)k,
-        (int)rounds, progress, NULL, cli, service
+        (int)rounds, progress, NULL, cli, service,
+        fs_landmarks_path(a, landmarks, sizeof landmarks)
     };
     fs_bench_search_report rep;          /* a few kB, unlike rank's */
     fs_detail d = { "" };
