@@ -152,8 +152,11 @@ typedef struct fs_bench_rank_report {
     double   gallery_s;            /* opening it: fs_gallery_open + _load */
     double   compress_s;           /* building the int8 copy (all cores) */
     size_t   shortlist;            /* compressed: subjects re-ranked */
-    /* memory read bandwidth, per thread count of tlist, GB/s */
-    double   mem_gbs[2], mem_gbs_1stream[2];
+    /* memory read bandwidth, per thread count of tlist, GB/s: the
+     * median over rounds of each round's median pass, and the spread of
+     * the rounds; over mem_bytes (1 GiB, or the gallery when larger) */
+    double   mem_gbs[2], mem_min[2], mem_max[2];
+    size_t   mem_bytes;
     double   mem_round[2][FS_BENCH_MAX_ROUNDS];
     int      n_notes;
     char     notes[6][200];

@@ -358,7 +358,8 @@ static void print_rank_json(const fs_bench_rank_report *rep)
     for (int i = 0; i < rep->nt; i++) {
         printf("%s{\"threads\":%d", i ? "," : "", rep->tlist[i]);
         json_num("gb_per_s", rep->mem_gbs[i]);
-        json_num("gb_per_s_one_stream", rep->mem_gbs_1stream[i]);
+        json_num("gb_per_s_min", rep->mem_min[i]);
+        json_num("gb_per_s_max", rep->mem_max[i]);
         putchar('}');
     }
     printf("],\"results\":[");
@@ -415,11 +416,13 @@ static void print_rank_human(const fs_bench_rank_report *rep)
     printf("%d CPUs; float kernels %s; compressed: int8 copy by %s, built "
            "in %.2f s, re-ranks %zu subjects\n", rep->ncpu, rep->isa,
            rep->q8_kernel, rep->compress_s, rep->shortlist);
-    printf("memory read bandwidth (the bound of an exact scan):");
+    printf("memory read bandwidth (the bound of an exact scan; %.2f GiB "
+           "read, median of rounds, min-max):", (double)rep->mem_bytes /
+           (1u << 30));
     for (int i = 0; i < rep->nt; i++)
-        printf("%s %.1f GB/s on %d thread(s) (one stream each: %.1f)",
-               i ? "," : "", rep->mem_gbs[i], rep->tlist[i],
-               rep->mem_gbs_1stream[i]);
+        printf("%s %.1f GB/s on %d thread(s) (%.1f-%.1f)", i ? "," : "",
+               rep->mem_gbs[i], rep->tlist[i], rep->mem_min[i],
+               rep->mem_max[i]);
     printf("\n\n%-22s %7s %5s %10s %9s %9s %8s %9s\n", "engine", "threads",
            "batch", "probes/s", "ms p50", "ms p99", "GB/s", "recall@k");
     for (int i = 0; i < rep->n; i++) {
