@@ -551,7 +551,7 @@ static int setup_rankers(run *u, fs_detail *d)
         for (int m = 0; m < 2; m++) {
             fs_rank_options ro = { m == 0 ? FS_RANK_EXACT : FS_RANK_COMPRESSED,
                                    -1, rep->tlist[ti] > 1 ? u->pool[ti] : NULL,
-                                   0 };
+                                   0, FS_EXACT_AUTO };
             double t0 = fs_bench_now();
             if (m == 1)
                 say(o, "building the int8 copy (%d thread(s))",
