@@ -3,8 +3,14 @@
  * N random unit vectors (128-D), single probes and batches of 64, on one
  * thread and on all cores, beside the libraries a user would otherwise
  * pick, on the same vectors in the same run:
- *   - facesearch-exact       fs_rank_topk, exact float (the default mode)
- *   - facesearch-compressed  the int8 first pass + exact re-rank
+ *   - facesearch-exact       fs_rank_topk, exact (the default mode): from
+ *                            its second call on 64Ki rows or more, the
+ *                            bounded int8 pass + float re-score
+ *   - facesearch-exact-f32   the same lists by the float scan alone
+ *                            (FS_EXACT_SCAN; single probes only, batches
+ *                            take sgemm either way)
+ *   - facesearch-compressed  the int8 first pass + exact re-rank of a
+ *                            shortlist (may miss a subject)
  *   - faiss-flatip           Debian's Faiss 1.7.3 IndexFlatIP (exact)
  *   - hnswlib                hnswlib 0.6.2, M=16, ef_construction=200,
  *                            ef=200 (approximate)
@@ -19,8 +25,10 @@
  * shared machine, and we measure it at its best.  The hnswlib index is
  * cached in work_dir, keyed by N and seed.
  *
- * Recall is measured on every query against facesearch-exact's lists (one
- * subject per row here, so rows are the ids).  Effective GB/s is the fp32
+ * Recall is measured on every query against the float scan's lists (one
+ * subject per row here, so rows are the ids), and facesearch-exact's list
+ * of every query must equal the float scan's bit for bit (ids, order,
+ * scores): the bounded pass's claim, checked on each run.  Effective GB/s is the fp32
  * gallery's size times probes per second: for an exact single probe it is
  * the bandwidth really used, for batches and the compressed mode it says
  * how far they get past that bound.
@@ -54,12 +62,13 @@
 #define HUGE_ALIGN ((size_t)2 << 20)
 #define VEC_FORMAT 1              /* bump when the vectors change */
 
-enum { E_EXACT, E_COMPRESSED, E_FAISS, E_HNSW, NENGINES };
+enum { E_EXACT, E_EXACT_F32, E_COMPRESSED, E_FAISS, E_HNSW, NENGINES };
 static const char *const engine_name[NENGINES] = {
-    "facesearch-exact", "facesearch-compressed", "faiss-flatip", "hnswlib"
+    "facesearch-exact", "facesearch-exact-f32", "facesearch-compressed",
+    "faiss-flatip", "hnswlib"
 };
 static const char *const peer_engine[NENGINES] = {
-    NULL, NULL, "faiss", "hnswlib"
+    NULL, NULL, NULL, "faiss", "hnswlib"
 };
 
 static void note(fs_bench_rank_report *rep, const char *fmt, ...)
@@ -529,7 +538,7 @@ typedef struct run {
     gallery      g;
     float       *queries, *buf;
     fs_pool     *pool[2];
-    fs_ranker   *rk[2][2];         /* [thread list index][exact/compr.] */
+    fs_ranker   *rk[2][E_FAISS];   /* [thread list index][our engine] */
     fs_hit      *hits;
     size_t      *nh;
     long        *truth, *ids;
@@ -539,29 +548,53 @@ typedef struct run {
     lat_list     lat[2][2][NENGINES];
 } run;
 
+/* Our rankers on each thread count.  facesearch-exact is made as the
+ * gate makes it (FS_EXACT_AUTO) and given its two first calls here: the
+ * second builds the int8 copy when the gallery is large enough, timed. */
 static int setup_rankers(run *u, fs_detail *d)
 {
     const fs_bench_rank_options *o = u->o;
     fs_bench_rank_report *rep = u->rep;
     const fs_templates *t = &u->g.t;
+    static const int mode[E_FAISS] = { FS_RANK_EXACT, FS_RANK_EXACT,
+                                       FS_RANK_COMPRESSED };
+    static const int exact[E_FAISS] = { FS_EXACT_AUTO, FS_EXACT_SCAN,
+                                        FS_EXACT_AUTO };
     for (int ti = 0; ti < rep->nt; ti++) {
         int rc = fs_pool_create(rep->tlist[ti], &u->pool[ti]);
         if (rc != FS_OK)
             return fs_fail(d, rc, "cannot start %d threads", rep->tlist[ti]);
-        for (int m = 0; m < 2; m++) {
-            fs_rank_options ro = { m == 0 ? FS_RANK_EXACT : FS_RANK_COMPRESSED,
-                                   -1, rep->tlist[ti] > 1 ? u->pool[ti] : NULL,
-                                   0, FS_EXACT_AUTO };
+        for (int m = 0; m < E_FAISS; m++) {
+            fs_rank_options ro = { mode[m], -1,
+                                   rep->tlist[ti] > 1 ? u->pool[ti] : NULL,
+                                   0, exact[m] };
+            fs_ranker **r = &u->rk[ti][m];
             double t0 = fs_bench_now();
-            if (m == 1)
-                say(o, "building the int8 copy (%d thread(s))",
-                    rep->tlist[ti]);
-            if ((rc = fs_ranker_create(t, &ro, &u->rk[ti][m], d)) != FS_OK)
+            if (m != E_EXACT_F32)
+                say(o, "%s: building the int8 copy (%d thread(s))",
+                    engine_name[m], rep->tlist[ti]);
+            if ((rc = fs_ranker_create(t, &ro, r, d)) != FS_OK)
                 return rc;
-            if (m == 1 && ti == rep->nt - 1)
+            if (m == E_COMPRESSED && ti == rep->nt - 1)
                 rep->compress_s = fs_bench_now() - t0;
+            if (m != E_EXACT)
+                continue;
+            for (int call = 0; call < 2 && rc == FS_OK; call++) {
+                t0 = fs_bench_now();
+                rc = fs_rank_topk(*r, u->queries, 1, (size_t)o->k, u->hits,
+                                  u->nh);
+            }
+            if (rc != FS_OK)
+                return fs_fail(d, rc, "%s failed", engine_name[m]);
+            if (ti == rep->nt - 1)
+                rep->bounded_build_s = fs_bench_now() - t0;
         }
     }
+    fs_rank_info info;
+    fs_ranker_info(u->rk[rep->nt - 1][E_EXACT], (size_t)o->k, &info);
+    rep->bounded = info.bounded;
+    rep->matrix_bytes = info.matrix_bytes;
+    rep->bounded_copy_bytes = info.copy_bytes;
     return FS_OK;
 }
 
@@ -579,8 +612,59 @@ static int rank_all(run *u, fs_ranker *r, size_t *n)
     return FS_OK;
 }
 
-/* Our exact lists for every query (the truth every recall is measured
- * against) and the compressed mode's recall. */
+/* Each query alone through facesearch-exact and the float scan, on all
+ * threads: how many lists are the same bit for bit (ids, order, scores),
+ * the rows the bounded pass re-scored (median per probe), and
+ * facesearch-exact's recall against the scan's lists. */
+static int exact_identity(run *u, fs_detail *d)
+{
+    const fs_bench_rank_options *o = u->o;
+    fs_bench_rank_report *rep = u->rep;
+    fs_ranker *ex = u->rk[rep->nt - 1][E_EXACT],
+              *sc = u->rk[rep->nt - 1][E_EXACT_F32];
+    size_t nq = (size_t)o->queries, k = (size_t)o->k, na, nb;
+    fs_hit *a = malloc(2 * k * sizeof *a), *b = a + k;
+    double *res = malloc(nq * sizeof *res);
+    long *ids = malloc(2 * nq * k * sizeof *ids), *truth = ids + nq * k;
+    size_t *nt = malloc(nq * sizeof *nt);
+    int rc = a && res && ids && nt ? FS_OK : FS_ENOMEM;
+    say(o, "%s and %s: each query alone, compared", engine_name[E_EXACT],
+        engine_name[E_EXACT_F32]);
+    rep->exact_identical = 0;
+    for (size_t q = 0; rc == FS_OK && q < nq; q++) {
+        const float *p = u->queries + q * D;
+        fs_rank_info info;
+        if ((rc = fs_rank_topk(ex, p, 1, k, a, &na)) != FS_OK ||
+            (rc = fs_rank_topk(sc, p, 1, k, b, &nb)) != FS_OK)
+            break;
+        fs_ranker_info(ex, k, &info);
+        res[q] = (double)info.rescored;
+        rep->exact_identical += na == nb && memcmp(a, b, na * sizeof *a) == 0;
+        nt[q] = nb;
+        for (size_t i = 0; i < k; i++) {
+            ids[q * k + i] = i < na ? (long)a[i].row : -1;
+            truth[q * k + i] = i < nb ? (long)b[i].row : -1;
+        }
+    }
+    if (rc == FS_OK) {
+        rep->bounded_rescored = fs_bench_quantile(res, nq, 0.5);
+        double rcl = recall(ids, truth, nt, o->queries, o->k);
+        for (int ti = 0; ti < rep->nt; ti++)
+            for (int bi = 0; bi < 2; bi++)
+                for (int e = E_EXACT; e <= E_EXACT_F32; e++)
+                    if (u->slot[ti][bi][e])
+                        u->slot[ti][bi][e]->recall_at_k =
+                            e == E_EXACT ? rcl : 1.0;
+    }
+    free(a);
+    free(res);
+    free(ids);
+    free(nt);
+    return rc == FS_OK ? FS_OK : fs_fail(d, rc, "exact ranking failed");
+}
+
+/* The float scan's lists for every query, in batches (the truth every
+ * other recall is measured against), and the compressed mode's recall. */
 static int our_recall(run *u, fs_detail *d)
 {
     const fs_bench_rank_options *o = u->o;
@@ -588,10 +672,10 @@ static int our_recall(run *u, fs_detail *d)
     size_t nq = (size_t)o->queries;
     int last = rep->nt - 1, rc;
     say(o, "exact lists of all %zu queries", nq);
-    if ((rc = rank_all(u, u->rk[last][0], u->ntruth)) != FS_OK)
+    if ((rc = rank_all(u, u->rk[last][E_EXACT_F32], u->ntruth)) != FS_OK)
         return fs_fail(d, rc, "exact ranking failed");
     hit_rows(u->hits, u->ntruth, o->queries, o->k, u->truth);
-    if ((rc = rank_all(u, u->rk[last][1], u->nh)) != FS_OK)
+    if ((rc = rank_all(u, u->rk[last][E_COMPRESSED], u->nh)) != FS_OK)
         return fs_fail(d, rc, "compressed ranking failed");
     hit_rows(u->hits, u->nh, o->queries, o->k, u->ids);
     long *truth = malloc(nq * (size_t)o->k * sizeof *truth);
@@ -601,13 +685,10 @@ static int our_recall(run *u, fs_detail *d)
     double rc_recall = recall(u->ids, truth, u->ntruth, o->queries, o->k);
     free(truth);
     for (int ti = 0; ti < rep->nt; ti++)
-        for (int bi = 0; bi < 2; bi++) {
-            if (u->slot[ti][bi][E_EXACT])
-                u->slot[ti][bi][E_EXACT]->recall_at_k = 1.0;
+        for (int bi = 0; bi < 2; bi++)
             if (u->slot[ti][bi][E_COMPRESSED])
                 u->slot[ti][bi][E_COMPRESSED]->recall_at_k = rc_recall;
-        }
-    return FS_OK;
+    return exact_identity(u, d);
 }
 
 static void peer_recall(run *u, int e)
@@ -820,8 +901,10 @@ int fs_bench_rank(const fs_bench_rank_options *o, fs_bench_rank_report *rep,
     for (int ti = 0; ti < rep->nt; ti++)
         for (int bi = 0; bi < 2; bi++)
             for (int e = 0; e < NENGINES; e++) {
-                u.slot[ti][bi][e] = add_result(rep, e, rep->tlist[ti],
-                                               bi ? BATCH : 1);
+                /* a batch takes sgemm in both exact engines: one line */
+                if (!(bi && e == E_EXACT_F32))
+                    u.slot[ti][bi][e] = add_result(rep, e, rep->tlist[ti],
+                                                   bi ? BATCH : 1);
                 u.lat[ti][bi][e].v = malloc(MAX_LAT * sizeof(double));
                 if (!u.lat[ti][bi][e].v) {
                     rc = fs_fail(d, FS_ENOMEM, "no memory");
@@ -839,7 +922,7 @@ int fs_bench_rank(const fs_bench_rank_options *o, fs_bench_rank_report *rep,
     if ((rc = setup_rankers(&u, d)) != FS_OK)
         goto out;
     fs_rank_info info;
-    fs_ranker_info(u.rk[rep->nt - 1][1], (size_t)o->k, &info);
+    fs_ranker_info(u.rk[rep->nt - 1][E_COMPRESSED], (size_t)o->k, &info);
     rep->shortlist = info.shortlist;
     snprintf(rep->q8_kernel, sizeof rep->q8_kernel, "%s", info.int8_kernel);
     if ((rc = our_recall(&u, d)) != FS_OK)
@@ -855,7 +938,7 @@ out:
     }
     free(u.peer.line);
     for (int ti = 0; ti < 2; ti++) {
-        for (int m = 0; m < 2; m++)
+        for (int m = 0; m < E_FAISS; m++)
             fs_ranker_free(u.rk[ti][m]);
         fs_pool_free(u.pool[ti]);
     }
@@ -896,17 +979,20 @@ double fs_bench_rank_speedup(const fs_bench_rank_result *fast,
                                 fast->rounds);
 }
 
-double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep)
+double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep,
+                                     const char *engine, int ti)
 {
+    if (ti < 0 || ti >= rep->nt)
+        return 0;
     const fs_bench_rank_result *e = fs_bench_rank_find(
-        rep, "facesearch-exact", 1, 1);
-    if (!e || rep->tlist[0] != 1)
+        rep, engine, rep->tlist[ti], 1);
+    if (!e)
         return 0;
     double gb = (double)rep->rows * D * sizeof(float) / 1e9;
     double v[FS_BENCH_MAX_ROUNDS];
     int n = 0;
     for (int i = 0; i < e->rounds && i < rep->rounds; i++)
-        if (rep->mem_round[0][i] > 0)
-            v[n++] = gb / (e->round_ms[i] * 1e-3) / rep->mem_round[0][i];
+        if (rep->mem_round[ti][i] > 0)
+            v[n++] = gb / (e->round_ms[i] * 1e-3) / rep->mem_round[ti][i];
     return fs_bench_median(v, n);
 }
