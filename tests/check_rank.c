@@ -889,41 +889,37 @@ START_TEST(test_rank_bounded_near_ties)
 }
 END_TEST
 
+/* bounded_equals_scan on a gallery of make_gallery's, with its probes. */
+static size_t bounded_case(size_t n, uint32_t subjects, int grid_data,
+                           size_t dups, uint64_t seed, size_t k,
+                           const char *what, int fallbacks)
+{
+    enum { NQ = 6 };
+    gallery g = make_gallery(n, subjects, grid_data, dups, seed);
+    float *q = make_probes(&g, NQ, grid_data);
+    size_t rescored = bounded_equals_scan(&g, q, NQ, k, what, fallbacks);
+    free(q);
+    free_gallery(&g);
+    return rescored;
+}
+
 /* Many rows of few subjects around the k-th place, exact ties (grid
  * data, every score exact in float) and duplicated rows. */
 START_TEST(test_rank_bounded_subjects_ties_dups)
 {
-    enum { NQ = 8 };
-    gallery g = make_gallery(5000, 60, 0, 400, 41);    /* ~83 rows each */
-    float *q = make_probes(&g, NQ, 0);
-    bounded_equals_scan(&g, q, NQ, 50, "60 subjects", 0);
-    free(q);
-    free_gallery(&g);
-    g = make_gallery(4000, 1500, 1, 300, 43);           /* grid: ties */
-    q = make_probes(&g, NQ, 1);
-    bounded_equals_scan(&g, q, NQ, 100, "grid ties", 0);
-    free(q);
-    free_gallery(&g);
+    bounded_case(5000, 60, 0, 400, 41, 50, "60 subjects", 0);  /* ~83 rows */
+    bounded_case(4000, 1500, 1, 300, 43, 100, "grid ties", 0);
 }
 END_TEST
 
 /* k above the number of subjects: no cut ever forms, every row is a
- * candidate; past CAND_MAX rows a thread hands the probe to the float
- * scan, which must still give the same lists. */
+ * candidate (each re-scored); past CAND_MAX rows a thread hands the probe
+ * to the float scan, which must still give the same lists. */
 START_TEST(test_rank_bounded_k_above_subjects)
 {
-    enum { NQ = 3 };
-    gallery g = make_gallery(2000, 30, 0, 20, 51);
-    float *q = make_probes(&g, NQ, 0);
-    size_t rescored = bounded_equals_scan(&g, q, NQ, 50, "30 subjects", 0);
-    ck_assert_uint_eq(rescored, NQ * 2000);        /* every row, each probe */
-    free(q);
-    free_gallery(&g);
-    g = make_gallery(20000, 30, 0, 20, 53);
-    q = make_probes(&g, NQ, 0);
-    bounded_equals_scan(&g, q, NQ, 50, "30 subjects, 20000 rows", 1);
-    free(q);
-    free_gallery(&g);
+    ck_assert_uint_eq(bounded_case(2000, 30, 0, 20, 51, 50, "30 subjects", 0),
+                      6 * 2000);
+    bounded_case(20000, 30, 0, 20, 53, 50, "30 subjects, 20000 rows", 1);
 }
 END_TEST
 
