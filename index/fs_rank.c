@@ -758,7 +758,7 @@ static int choose_path(fs_ranker *r, size_t nq)
         return PATH_Q8;
     if (nq >= BLAS_MIN_NQ)
         return PATH_SGEMM;
-    if (r->copy == COPY_RESERVED && ++r->calls >= 2)
+    if (r->copy == COPY_RESERVED && nq > 0 && ++r->calls >= 2)
         build_copy(r);
     return r->copy == COPY_BUILT ? PATH_BOUNDED : PATH_F32;
 }
