@@ -410,6 +410,16 @@ int  fs_ranker_create(const fs_templates *t, const fs_rank_options *opt,
                       fs_ranker **out, fs_detail *d);
 void fs_ranker_free(fs_ranker *r);
 
+/* The ranker over the gallery's matrix (fs_gallery_load, read on the
+ * way), kept with it: made for opt on first use, again when the matrix
+ * or the options change, and valid as long as the matrix is (the gallery
+ * frees it; *out is NULL when the gallery holds no template).  Kept in a
+ * warm holder (fs_gallery_options.warm), an exact ranker's bounded pass
+ * is built at once on a gallery of FS_RANK_BOUNDED_MIN rows or more, so
+ * that a service's children inherit it made. */
+int  fs_gallery_ranker(fs_gallery *g, const fs_rank_options *opt,
+                       fs_ranker **out, fs_detail *d);
+
 /* What a ranker runs, for reports: its level, the int8 kernel and the
  * shortlist it would re-rank for k (compressed mode), whether a single
  * probe now takes the bounded pass, the memory it reads. */
