@@ -3,8 +3,14 @@
  * N random unit vectors (128-D), single probes and batches of 64, on one
  * thread and on all cores, beside the libraries a user would otherwise
  * pick, on the same vectors in the same run:
- *   - facesearch-exact       fs_rank_topk, exact float (the default mode)
- *   - facesearch-compressed  the int8 first pass + exact re-rank
+ *   - facesearch-exact       fs_rank_topk, exact (the default mode): from
+ *                            its second call on 64Ki rows or more, the
+ *                            bounded int8 pass + float re-score
+ *   - facesearch-exact-f32   the same lists by the float scan alone
+ *                            (FS_EXACT_SCAN; single probes only, batches
+ *                            take sgemm either way)
+ *   - facesearch-compressed  the int8 first pass + exact re-rank of a
+ *                            shortlist (may miss a subject)
  *   - faiss-flatip           Debian's Faiss 1.7.3 IndexFlatIP (exact)
  *   - hnswlib                hnswlib 0.6.2, M=16, ef_construction=200,
  *                            ef=200 (approximate)
@@ -19,8 +25,10 @@
  * shared machine, and we measure it at its best.  The hnswlib index is
  * cached in work_dir, keyed by N and seed.
  *
- * Recall is measured on every query against facesearch-exact's lists (one
- * subject per row here, so rows are the ids).  Effective GB/s is the fp32
+ * Recall is measured on every query against the float scan's lists (one
+ * subject per row here, so rows are the ids), and facesearch-exact's list
+ * of every query must equal the float scan's bit for bit (ids, order,
+ * scores): the bounded pass's claim, checked on each run.  Effective GB/s is the fp32
  * gallery's size times probes per second: for an exact single probe it is
  * the bandwidth really used, for batches and the compressed mode it says
  * how far they get past that bound.
@@ -29,6 +37,7 @@
 #include "fs_bench_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +62,13 @@
 #define HUGE_ALIGN ((size_t)2 << 20)
 #define VEC_FORMAT 1              /* bump when the vectors change */
 
-enum { E_EXACT, E_COMPRESSED, E_FAISS, E_HNSW, NENGINES };
+enum { E_EXACT, E_EXACT_F32, E_COMPRESSED, E_FAISS, E_HNSW, NENGINES };
 static const char *const engine_name[NENGINES] = {
-    "facesearch-exact", "facesearch-compressed", "faiss-flatip", "hnswlib"
+    "facesearch-exact", "facesearch-exact-f32", "facesearch-compressed",
+    "faiss-flatip", "hnswlib"
 };
 static const char *const peer_engine[NENGINES] = {
-    NULL, NULL, "faiss", "hnswlib"
+    NULL, NULL, NULL, "faiss", "hnswlib"
 };
 
 static void note(fs_bench_rank_report *rep, const char *fmt, ...)
@@ -207,48 +217,58 @@ static int raw_file(const char *path, const float *rows, size_t n)
 
 /* ---- memory bandwidth --------------------------------------------------- */
 
+/* STREAM's read kernel, the physical bound of an exact scan: each thread
+ * reads one contiguous part of its own (no two threads touch a page), one
+ * plain sequential stream (the hardware prefetcher's best case, no
+ * software prefetch), into eight independent accumulators (no dependency
+ * chain between loads), over a buffer of at least MEM_BYTES (32x the
+ * largest last-level cache we have seen, so no pass finds its data in
+ * cache), median of MEM_REPS passes after a warm-up.  The yardstick
+ * before it took the better of two patterns (1 stream, or 16 streams
+ * with software prefetch) each the median of 3 passes: a maximum of
+ * noisy figures, biased up, and the 16-stream pattern is not what the
+ * machine streams but what it bursts; it printed 52 GB/s on 2 threads of
+ * a machine that gives 33. */
+#define MEM_BYTES ((size_t)1 << 30)
+#define MEM_REPS  5
+
 typedef struct read_job {
     const float *buf;
     size_t       rows;
-    int          streams;      /* 1, or 16 read side by side */
     uint64_t     sink[256];
 } read_job;
 
 #if defined(__x86_64__)
 __attribute__((target("avx2")))
-static uint64_t read_rows_avx2(const float *const *base, int streams,
-                               size_t len)
+static uint64_t read_rows_avx2(const float *p, size_t rows)
 {
-    __m256i acc = _mm256_setzero_si256();
-    for (size_t i = 0; i < len; i++)
-        for (int s = 0; s < streams; s++) {
-            const __m256i *p = (const __m256i *)(base[s] + i * D);
-            if (streams > 1)
-                for (int c = 0; c < D * 4; c += 64)
-                    _mm_prefetch((const char *)(p + D / 8) + c, _MM_HINT_T0);
-            for (int c = 0; c < D / 8; c++)
-                acc = _mm256_xor_si256(acc, _mm256_load_si256(p + c));
-        }
-    return (uint64_t)_mm256_extract_epi64(acc, 0) ^
-           (uint64_t)_mm256_extract_epi64(acc, 3);
+    const __m256i *v = (const __m256i *)(const void *)p;
+    size_t n = rows * D / 8;                   /* ymm words; D/8 per row */
+    __m256i a[8];
+    for (int j = 0; j < 8; j++)
+        a[j] = _mm256_setzero_si256();
+    for (size_t i = 0; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            a[j] = _mm256_add_epi64(a[j], _mm256_load_si256(v + i + j));
+    for (int j = 1; j < 8; j++)
+        a[0] = _mm256_xor_si256(a[0], a[j]);
+    return (uint64_t)_mm256_extract_epi64(a[0], 0) ^
+           (uint64_t)_mm256_extract_epi64(a[0], 3);
 }
 #endif
 
-static uint64_t read_rows(const float *const *base, int streams, size_t len)
+static uint64_t read_rows(const float *p, size_t rows)
 {
 #if defined(__x86_64__)
     if (fs_isa_best() >= FS_ISA_AVX2)
-        return read_rows_avx2(base, streams, len);
+        return read_rows_avx2(p, rows);
 #endif
-    uint64_t acc = 0;
-    for (size_t i = 0; i < len; i++)
-        for (int s = 0; s < streams; s++) {
-            const uint64_t *p = (const uint64_t *)(const void *)(base[s] +
-                                                                  i * D);
-            for (int c = 0; c < D / 2; c++)
-                acc ^= p[c];
-        }
-    return acc;
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+    uint64_t a[8] = { 0 };
+    for (size_t i = 0; i < rows * D / 2; i += 8)
+        for (int j = 0; j < 8; j++)
+            a[j] += w[i + j];
+    return a[0] ^ a[1] ^ a[2] ^ a[3] ^ a[4] ^ a[5] ^ a[6] ^ a[7];
 }
 
 static void read_team(void *arg, int tid, int nt)
@@ -256,36 +276,24 @@ static void read_team(void *arg, int tid, int nt)
     read_job *j = arg;
     long lo, hi;
     fs_pool_split((long)j->rows, tid, nt, &lo, &hi);
-    size_t len = (size_t)(hi - lo) / (size_t)j->streams;
-    const float *base[16];
-    for (int s = 0; s < j->streams; s++)
-        base[s] = j->buf + ((size_t)lo + (size_t)s * len) * D;
-    j->sink[tid % 256] = read_rows(base, j->streams, len);
+    j->sink[tid % 256] = read_rows(j->buf + (size_t)lo * D,
+                                   (size_t)(hi - lo));
 }
 
-/* GB/s of reading the whole buffer, best pattern of the two, median of 3
- * passes after a warm-up; *one_stream gets the single-stream figure. */
-static double bandwidth(fs_pool *pool, const float *buf, size_t rows,
-                        double *one_stream)
+/* GB/s of reading the whole buffer on the pool's threads: the median of
+ * MEM_REPS passes after a warm-up pass. */
+static double bandwidth(fs_pool *pool, const float *buf, size_t rows)
 {
-    double best = 0;
-    for (int streams = 1; streams <= 16; streams += 15) {
-        read_job j = { buf, rows, streams, { 0 } };
-        double t[3];
+    read_job j = { buf, rows, { 0 } };
+    double t[MEM_REPS];
+    fs_pool_run(pool, read_team, &j);
+    for (int i = 0; i < MEM_REPS; i++) {
+        double t0 = fs_bench_now();
         fs_pool_run(pool, read_team, &j);
-        for (int i = 0; i < 3; i++) {
-            double t0 = fs_bench_now();
-            fs_pool_run(pool, read_team, &j);
-            t[i] = fs_bench_now() - t0;
-        }
-        double gbs = (double)rows * D * sizeof(float) /
-                     fs_bench_median(t, 3) / 1e9;
-        if (streams == 1)
-            *one_stream = gbs;
-        if (gbs > best)
-            best = gbs;
+        t[i] = fs_bench_now() - t0;
     }
-    return best;
+    return (double)rows * D * sizeof(float) / fs_bench_median(t, MEM_REPS) /
+           1e9;
 }
 
 /* ---- timing ------------------------------------------------------------- */
@@ -530,7 +538,7 @@ typedef struct run {
     gallery      g;
     float       *queries, *buf;
     fs_pool     *pool[2];
-    fs_ranker   *rk[2][2];         /* [thread list index][exact/compr.] */
+    fs_ranker   *rk[2][E_FAISS];   /* [thread list index][our engine] */
     fs_hit      *hits;
     size_t      *nh;
     long        *truth, *ids;
@@ -540,29 +548,53 @@ typedef struct run {
     lat_list     lat[2][2][NENGINES];
 } run;
 
+/* Our rankers on each thread count.  facesearch-exact is made as the
+ * gate makes it (FS_EXACT_AUTO) and given its two first calls here: the
+ * second builds the int8 copy when the gallery is large enough, timed. */
 static int setup_rankers(run *u, fs_detail *d)
 {
     const fs_bench_rank_options *o = u->o;
     fs_bench_rank_report *rep = u->rep;
     const fs_templates *t = &u->g.t;
+    static const int mode[E_FAISS] = { FS_RANK_EXACT, FS_RANK_EXACT,
+                                       FS_RANK_COMPRESSED };
+    static const int exact[E_FAISS] = { FS_EXACT_AUTO, FS_EXACT_SCAN,
+                                        FS_EXACT_AUTO };
     for (int ti = 0; ti < rep->nt; ti++) {
         int rc = fs_pool_create(rep->tlist[ti], &u->pool[ti]);
         if (rc != FS_OK)
             return fs_fail(d, rc, "cannot start %d threads", rep->tlist[ti]);
-        for (int m = 0; m < 2; m++) {
-            fs_rank_options ro = { m == 0 ? FS_RANK_EXACT : FS_RANK_COMPRESSED,
-                                   -1, rep->tlist[ti] > 1 ? u->pool[ti] : NULL,
-                                   0 };
+        for (int m = 0; m < E_FAISS; m++) {
+            fs_rank_options ro = { mode[m], -1,
+                                   rep->tlist[ti] > 1 ? u->pool[ti] : NULL,
+                                   0, exact[m] };
+            fs_ranker **r = &u->rk[ti][m];
             double t0 = fs_bench_now();
-            if (m == 1)
-                say(o, "building the int8 copy (%d thread(s))",
-                    rep->tlist[ti]);
-            if ((rc = fs_ranker_create(t, &ro, &u->rk[ti][m], d)) != FS_OK)
+            if (m != E_EXACT_F32)
+                say(o, "%s: building the int8 copy (%d thread(s))",
+                    engine_name[m], rep->tlist[ti]);
+            if ((rc = fs_ranker_create(t, &ro, r, d)) != FS_OK)
                 return rc;
-            if (m == 1 && ti == rep->nt - 1)
+            if (m == E_COMPRESSED && ti == rep->nt - 1)
                 rep->compress_s = fs_bench_now() - t0;
+            if (m != E_EXACT)
+                continue;
+            for (int call = 0; call < 2 && rc == FS_OK; call++) {
+                t0 = fs_bench_now();
+                rc = fs_rank_topk(*r, u->queries, 1, (size_t)o->k, u->hits,
+                                  u->nh);
+            }
+            if (rc != FS_OK)
+                return fs_fail(d, rc, "%s failed", engine_name[m]);
+            if (ti == rep->nt - 1)
+                rep->bounded_build_s = fs_bench_now() - t0;
         }
     }
+    fs_rank_info info;
+    fs_ranker_info(u->rk[rep->nt - 1][E_EXACT], (size_t)o->k, &info);
+    rep->bounded = info.bounded;
+    rep->matrix_bytes = info.matrix_bytes;
+    rep->bounded_copy_bytes = info.copy_bytes;
     return FS_OK;
 }
 
@@ -580,8 +612,59 @@ static int rank_all(run *u, fs_ranker *r, size_t *n)
     return FS_OK;
 }
 
-/* Our exact lists for every query (the truth every recall is measured
- * against) and the compressed mode's recall. */
+/* Each query alone through facesearch-exact and the float scan, on all
+ * threads: how many lists are the same bit for bit (ids, order, scores),
+ * the rows the bounded pass re-scored (median per probe), and
+ * facesearch-exact's recall against the scan's lists. */
+static int exact_identity(run *u, fs_detail *d)
+{
+    const fs_bench_rank_options *o = u->o;
+    fs_bench_rank_report *rep = u->rep;
+    fs_ranker *ex = u->rk[rep->nt - 1][E_EXACT],
+              *sc = u->rk[rep->nt - 1][E_EXACT_F32];
+    size_t nq = (size_t)o->queries, k = (size_t)o->k, na, nb;
+    fs_hit *a = malloc(2 * k * sizeof *a), *b = a + k;
+    double *res = malloc(nq * sizeof *res);
+    long *ids = malloc(2 * nq * k * sizeof *ids), *truth = ids + nq * k;
+    size_t *nt = malloc(nq * sizeof *nt);
+    int rc = a && res && ids && nt ? FS_OK : FS_ENOMEM;
+    say(o, "%s and %s: each query alone, compared", engine_name[E_EXACT],
+        engine_name[E_EXACT_F32]);
+    rep->exact_identical = 0;
+    for (size_t q = 0; rc == FS_OK && q < nq; q++) {
+        const float *p = u->queries + q * D;
+        fs_rank_info info;
+        if ((rc = fs_rank_topk(ex, p, 1, k, a, &na)) != FS_OK ||
+            (rc = fs_rank_topk(sc, p, 1, k, b, &nb)) != FS_OK)
+            break;
+        fs_ranker_info(ex, k, &info);
+        res[q] = (double)info.rescored;
+        rep->exact_identical += na == nb && memcmp(a, b, na * sizeof *a) == 0;
+        nt[q] = nb;
+        for (size_t i = 0; i < k; i++) {
+            ids[q * k + i] = i < na ? (long)a[i].row : -1;
+            truth[q * k + i] = i < nb ? (long)b[i].row : -1;
+        }
+    }
+    if (rc == FS_OK) {
+        rep->bounded_rescored = fs_bench_quantile(res, nq, 0.5);
+        double rcl = recall(ids, truth, nt, o->queries, o->k);
+        for (int ti = 0; ti < rep->nt; ti++)
+            for (int bi = 0; bi < 2; bi++)
+                for (int e = E_EXACT; e <= E_EXACT_F32; e++)
+                    if (u->slot[ti][bi][e])
+                        u->slot[ti][bi][e]->recall_at_k =
+                            e == E_EXACT ? rcl : 1.0;
+    }
+    free(a);
+    free(res);
+    free(ids);
+    free(nt);
+    return rc == FS_OK ? FS_OK : fs_fail(d, rc, "exact ranking failed");
+}
+
+/* The float scan's lists for every query, in batches (the truth every
+ * other recall is measured against), and the compressed mode's recall. */
 static int our_recall(run *u, fs_detail *d)
 {
     const fs_bench_rank_options *o = u->o;
@@ -589,10 +672,10 @@ static int our_recall(run *u, fs_detail *d)
     size_t nq = (size_t)o->queries;
     int last = rep->nt - 1, rc;
     say(o, "exact lists of all %zu queries", nq);
-    if ((rc = rank_all(u, u->rk[last][0], u->ntruth)) != FS_OK)
+    if ((rc = rank_all(u, u->rk[last][E_EXACT_F32], u->ntruth)) != FS_OK)
         return fs_fail(d, rc, "exact ranking failed");
     hit_rows(u->hits, u->ntruth, o->queries, o->k, u->truth);
-    if ((rc = rank_all(u, u->rk[last][1], u->nh)) != FS_OK)
+    if ((rc = rank_all(u, u->rk[last][E_COMPRESSED], u->nh)) != FS_OK)
         return fs_fail(d, rc, "compressed ranking failed");
     hit_rows(u->hits, u->nh, o->queries, o->k, u->ids);
     long *truth = malloc(nq * (size_t)o->k * sizeof *truth);
@@ -602,13 +685,10 @@ static int our_recall(run *u, fs_detail *d)
     double rc_recall = recall(u->ids, truth, u->ntruth, o->queries, o->k);
     free(truth);
     for (int ti = 0; ti < rep->nt; ti++)
-        for (int bi = 0; bi < 2; bi++) {
-            if (u->slot[ti][bi][E_EXACT])
-                u->slot[ti][bi][E_EXACT]->recall_at_k = 1.0;
+        for (int bi = 0; bi < 2; bi++)
             if (u->slot[ti][bi][E_COMPRESSED])
                 u->slot[ti][bi][E_COMPRESSED]->recall_at_k = rc_recall;
-        }
-    return FS_OK;
+    return exact_identity(u, d);
 }
 
 static void peer_recall(run *u, int e)
@@ -688,27 +768,27 @@ static int rounds_run(run *u, fs_detail *d)
     fs_bench_rank_report *rep = u->rep;
     static const int batches[2] = { 1, BATCH };
     long cursor[NENGINES] = { 0 };
-    double one[2][FS_BENCH_MAX_ROUNDS];
     int rc = FS_OK;
     const float *membuf = u->g.t.vec;
     size_t memrows = u->g.t.n, membytes = 0;
     float *own = NULL;
-    if (memrows * D * sizeof(float) < (256u << 20)) {
-        /* a small gallery sits in cache; the bound is DRAM's */
-        memrows = (256u << 20) / (D * sizeof(float));
+    if (memrows * D * sizeof(float) < MEM_BYTES) {
+        /* a smaller gallery may sit in cache; the bound is DRAM's */
+        memrows = MEM_BYTES / (D * sizeof(float));
         own = alloc_matrix(memrows, &membytes);
         if (!own)
             return fs_fail(d, FS_ENOMEM, "no memory for the bandwidth test");
         memset(own, 1, membytes);
         membuf = own;
     }
+    rep->mem_bytes = memrows * D * sizeof(float);
     for (int round = 0; round < rep->rounds && rc == FS_OK; round++)
         for (int ti = 0; ti < rep->nt && rc == FS_OK; ti++) {
             int th = rep->tlist[ti];
             say(o, "round %d/%d: memory read bandwidth, %d thread(s)",
                 round + 1, rep->rounds, th);
             rep->mem_round[ti][round] = bandwidth(u->pool[ti], membuf,
-                                                  memrows, &one[ti][round]);
+                                                  memrows);
             for (int bi = 0; bi < 2 && rc == FS_OK; bi++)
                 for (int e = 0; e < NENGINES && rc == FS_OK; e++) {
                     fs_bench_rank_result *r = u->slot[ti][bi][e];
@@ -742,7 +822,11 @@ static int rounds_run(run *u, fs_detail *d)
         double v[FS_BENCH_MAX_ROUNDS];
         memcpy(v, rep->mem_round[ti], sizeof v);
         rep->mem_gbs[ti] = fs_bench_median(v, rep->rounds);
-        rep->mem_gbs_1stream[ti] = fs_bench_median(one[ti], rep->rounds);
+        rep->mem_min[ti] = rep->mem_max[ti] = v[0];
+        for (int i = 1; i < rep->rounds; i++) {
+            rep->mem_min[ti] = fmin(rep->mem_min[ti], v[i]);
+            rep->mem_max[ti] = fmax(rep->mem_max[ti], v[i]);
+        }
     }
     free(own);
     return rc;
@@ -817,8 +901,10 @@ int fs_bench_rank(const fs_bench_rank_options *o, fs_bench_rank_report *rep,
     for (int ti = 0; ti < rep->nt; ti++)
         for (int bi = 0; bi < 2; bi++)
             for (int e = 0; e < NENGINES; e++) {
-                u.slot[ti][bi][e] = add_result(rep, e, rep->tlist[ti],
-                                               bi ? BATCH : 1);
+                /* a batch takes sgemm in both exact engines: one line */
+                if (!(bi && e == E_EXACT_F32))
+                    u.slot[ti][bi][e] = add_result(rep, e, rep->tlist[ti],
+                                                   bi ? BATCH : 1);
                 u.lat[ti][bi][e].v = malloc(MAX_LAT * sizeof(double));
                 if (!u.lat[ti][bi][e].v) {
                     rc = fs_fail(d, FS_ENOMEM, "no memory");
@@ -836,7 +922,7 @@ int fs_bench_rank(const fs_bench_rank_options *o, fs_bench_rank_report *rep,
     if ((rc = setup_rankers(&u, d)) != FS_OK)
         goto out;
     fs_rank_info info;
-    fs_ranker_info(u.rk[rep->nt - 1][1], (size_t)o->k, &info);
+    fs_ranker_info(u.rk[rep->nt - 1][E_COMPRESSED], (size_t)o->k, &info);
     rep->shortlist = info.shortlist;
     snprintf(rep->q8_kernel, sizeof rep->q8_kernel, "%s", info.int8_kernel);
     if ((rc = our_recall(&u, d)) != FS_OK)
@@ -852,7 +938,7 @@ out:
     }
     free(u.peer.line);
     for (int ti = 0; ti < 2; ti++) {
-        for (int m = 0; m < 2; m++)
+        for (int m = 0; m < E_FAISS; m++)
             fs_ranker_free(u.rk[ti][m]);
         fs_pool_free(u.pool[ti]);
     }
@@ -893,17 +979,20 @@ double fs_bench_rank_speedup(const fs_bench_rank_result *fast,
                                 fast->rounds);
 }
 
-double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep)
+double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep,
+                                     const char *engine, int ti)
 {
+    if (ti < 0 || ti >= rep->nt)
+        return 0;
     const fs_bench_rank_result *e = fs_bench_rank_find(
-        rep, "facesearch-exact", 1, 1);
-    if (!e || rep->tlist[0] != 1)
+        rep, engine, rep->tlist[ti], 1);
+    if (!e)
         return 0;
     double gb = (double)rep->rows * D * sizeof(float) / 1e9;
     double v[FS_BENCH_MAX_ROUNDS];
     int n = 0;
     for (int i = 0; i < e->rounds && i < rep->rounds; i++)
-        if (rep->mem_round[0][i] > 0)
-            v[n++] = gb / (e->round_ms[i] * 1e-3) / rep->mem_round[0][i];
+        if (rep->mem_round[ti][i] > 0)
+            v[n++] = gb / (e->round_ms[i] * 1e-3) / rep->mem_round[ti][i];
     return fs_bench_median(v, n);
 }

@@ -127,14 +127,15 @@ typedef struct fs_bench_rank_options {
 } fs_bench_rank_options;
 
 typedef struct fs_bench_rank_result {
-    char   engine[32];         /* "facesearch-exact", "facesearch-compressed",
-                                  "faiss-flatip", "hnswlib" */
+    char   engine[32];         /* "facesearch-exact", "facesearch-exact-f32",
+                                  "facesearch-compressed", "faiss-flatip",
+                                  "hnswlib" */
     int    threads, batch;
     int    ok;                 /* 0: see note */
     double probes_per_s;
     double ms_p50, ms_p99;     /* per probe (a batch's time / its size) */
     double gb_per_s;           /* the fp32 gallery's bytes x probes/s */
-    double recall_at_k;        /* against facesearch-exact's lists; <0 n/a */
+    double recall_at_k;        /* against the float scan's lists; <0 n/a */
     int    rounds;
     double round_ms[FS_BENCH_MAX_ROUNDS];   /* median ms per probe */
     char   note[200];
@@ -152,13 +153,24 @@ typedef struct fs_bench_rank_report {
     double   gallery_s;            /* opening it: fs_gallery_open + _load */
     double   compress_s;           /* building the int8 copy (all cores) */
     size_t   shortlist;            /* compressed: subjects re-ranked */
-    /* memory read bandwidth, per thread count of tlist, GB/s */
-    double   mem_gbs[2], mem_gbs_1stream[2];
+    /* facesearch-exact (all threads): whether the bounded pass served,
+     * the float matrix's and the int8 copy's bytes, the call that built
+     * the copy, the rows it re-scores per probe (median), and how many
+     * queries' lists equal the float scan's bit for bit */
+    int      bounded;
+    size_t   matrix_bytes, bounded_copy_bytes;
+    double   bounded_build_s, bounded_rescored;
+    int      exact_identical;
+    /* memory read bandwidth, per thread count of tlist, GB/s: the
+     * median over rounds of each round's median pass, and the spread of
+     * the rounds; over mem_bytes (1 GiB, or the gallery when larger) */
+    double   mem_gbs[2], mem_min[2], mem_max[2];
+    size_t   mem_bytes;
     double   mem_round[2][FS_BENCH_MAX_ROUNDS];
     int      n_notes;
     char     notes[6][200];
     int      n;
-    fs_bench_rank_result r[16];
+    fs_bench_rank_result r[24];
 } fs_bench_rank_report;
 
 int fs_bench_rank(const fs_bench_rank_options *opt, fs_bench_rank_report *rep,
@@ -168,10 +180,12 @@ const fs_bench_rank_result *fs_bench_rank_find(const fs_bench_rank_report *rep,
                                                const char *engine,
                                                int threads, int batch);
 
-/* The exact mode's single-probe scan on one thread as a share of the
- * memory bandwidth measured on one thread in the same rounds (median of
- * the per-round shares); 0 when not run. */
-double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep);
+/* An engine's single-probe scan on tlist[ti] threads as a share of the
+ * memory bandwidth measured on as many threads in the same rounds
+ * (median of the per-round shares): the fp32 gallery's bytes over the
+ * probe's time; 0 when not run. */
+double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep,
+                                     const char *engine, int ti);
 
 /* Median over the rounds both measured of time(slow) / time(fast): how
  * many times faster `fast` is; 0 when either is missing. */

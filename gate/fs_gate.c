@@ -88,10 +88,10 @@ void fs_gate_close(fs_gate *g)
     gate_free(g);
 }
 
-int fs_gate_warm(fs_gate *g, fs_detail *d)
+int fs_gate_warm(fs_gate *g, fs_engine *e, fs_detail *d)
 {
-    fs_templates t;
-    return fs_gallery_load(g->gal, &t, d);
+    fs_ranker *rk;
+    return gate_ranker(g, e, &rk, d);
 }
 
 void fs_gate_set_opener(fs_gate *g, const fs_opener *o)

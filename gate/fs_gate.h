@@ -204,9 +204,11 @@ int  fs_gate_open(const char *dir, const fs_gate_options *opt, fs_gate **out,
                   fs_detail *d);
 void fs_gate_close(fs_gate *g);
 /* Reads the gallery's template matrix into the warm holder the gate was
- * opened with (the service, before it serves anyone): no session, as
- * nothing leaves the process; searches then rank without reading it. */
-int  fs_gate_warm(fs_gate *g, fs_detail *d);
+ * opened with (the service, before it serves anyone) and makes the
+ * ranker searches with e will use (on a large gallery its bounded pass:
+ * fs_gallery_ranker): no session, as nothing leaves the process;
+ * searches then rank without reading or building anything. */
+int  fs_gate_warm(fs_gate *g, fs_engine *e, fs_detail *d);
 
 const fs_profile *fs_gate_profile(const fs_gate *g);
 /* The profile's text as the gallery keeps it, for a person to read (any

@@ -253,6 +253,11 @@ int  gate_request_unpack(const uint8_t *p, size_t len, fs_request *r);
 int  gate_request_visible(const fs_gate *g, const fs_request *r);
 /* Searches (fs_search.c), as stored: who searched, when, for which
  * request, and the released list or the image rejection's reasons. */
+/* The gallery's ranker as searches use it (fs_gallery_ranker, the
+ * engine's threads, the gallery's rank mode): a search, and the service's
+ * warm-up, which must ask for the very same one. *rk NULL: no template. */
+int  gate_ranker(fs_gate *g, fs_engine *e, fs_ranker **rk, fs_detail *d);
+
 typedef struct gate_search {
     char     id[FS_ID_MAX];
     char     request[FS_ID_MAX];

@@ -424,6 +424,17 @@ static int probe_template(fs_gate *g, fs_engine *e, const fs_search_in *in,
     return rc;
 }
 
+int gate_ranker(fs_gate *g, fs_engine *e, fs_ranker **rk, fs_detail *d)
+{
+    fs_pool *pool = NULL;
+    int mode = FS_RANK_EXACT;
+    int rc = fs_engine_pool(e, &pool, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_rank_mode(g->gal, &mode);
+    fs_rank_options ro = { .mode = mode, .isa = -1, .pool = pool };
+    return rc == FS_OK ? fs_gallery_ranker(g->gal, &ro, rk, d) : rc;
+}
+
 /* The exact top k of distinct subjects, as a list with the subjects'
  * ids: made here, in the gate, and nowhere else. */
 static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
@@ -437,18 +448,11 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
         rc = fs_fail(d, FS_EMODEL, "the gallery's templates come from model "
                      "%s; this engine runs %s: they are not comparable",
                      st.model_id, fs_engine_model_id(e));
-    fs_templates t;
-    fs_pool *pool = NULL;
-    int mode = FS_RANK_EXACT;
+    fs_ranker *rk = NULL;
     if (rc == FS_OK)
-        rc = fs_gallery_load(g->gal, &t, d);
-    if (rc == FS_OK)
-        rc = fs_engine_pool(e, &pool, d);
-    if (rc == FS_OK)
-        rc = fs_gallery_rank_mode(g->gal, &mode);
+        rc = gate_ranker(g, e, &rk, d);
     fs_candidates *c = NULL;
     fs_hit *hits = NULL;
-    fs_ranker *rk = NULL;
     size_t nh = 0;
     if (rc == FS_OK) {
         c = calloc(1, sizeof *c + (size_t)k * sizeof c->c[0]);
@@ -458,10 +462,7 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
         if (!c || !hits || !c->row)
             rc = fs_fail(d, FS_ENOMEM, "no memory for the candidates");
     }
-    fs_rank_options ro = { .mode = mode, .isa = -1, .pool = pool };
-    if (rc == FS_OK && t.n)
-        rc = fs_ranker_create(&t, &ro, &rk, d);
-    if (rc == FS_OK && t.n)
+    if (rc == FS_OK && rk)
         rc = fs_rank_topk(rk, tmpl, 1, (size_t)k, hits, &nh);
     for (size_t i = 0; rc == FS_OK && i < nh; i++) {
         c->c[i].rank = (int)i + 1;
@@ -473,7 +474,6 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
             rc = fs_fail(d, rc, "subject number %u of the ranking has no "
                          "sound record", hits[i].subject);
     }
-    fs_ranker_free(rk);
     free(hits);
     if (rc != FS_OK) {
         fs_candidates_free(c);

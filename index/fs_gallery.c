@@ -129,12 +129,15 @@ typedef struct keyset {
     uint8_t mac[FS_KEY_BYTES];
 } keyset;
 
-/* A template matrix and the counters it was read under. */
+/* A template matrix and the counters it was read under, and the ranker
+ * over it with the options it was asked for (fs_gallery_ranker). */
 struct fs_gallery_warm {
-    float    *vec;
-    uint32_t *subj;
-    size_t    vec_bytes, nrows;
-    counters  c;
+    float          *vec;
+    uint32_t       *subj;
+    size_t          vec_bytes, nrows;
+    counters        c;
+    fs_ranker      *rk;
+    fs_rank_options ro;
 };
 
 struct fs_gallery {
@@ -1262,6 +1265,7 @@ fail:
 
 static void matrix_free(fs_gallery_warm *m)
 {
+    fs_ranker_free(m->rk);               /* it reads the arrays below */
     if (m->vec)
         munmap(m->vec, m->vec_bytes);
     free(m->subj);
@@ -2559,6 +2563,46 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
     m->nrows = n;
     m->c = c;
     *out = (fs_templates){ vec, subj, n };
+    return FS_OK;
+}
+
+static int same_options(const fs_rank_options *a, const fs_rank_options *b)
+{
+    return a->mode == b->mode && a->isa == b->isa && a->pool == b->pool &&
+           a->shortlist == b->shortlist && a->exact == b->exact;
+}
+
+int fs_gallery_ranker(fs_gallery *g, const fs_rank_options *opt,
+                      fs_ranker **out, fs_detail *d)
+{
+    fs_templates t;
+    int rc = fs_gallery_load(g, &t, d);
+    if (rc != FS_OK)
+        return rc;
+    fs_gallery_warm *m = g->mx;
+    if (m->rk && same_options(&m->ro, opt)) {
+        *out = m->rk;
+        return FS_OK;
+    }
+    fs_ranker_free(m->rk);
+    m->rk = NULL;
+    *out = NULL;
+    if (t.n == 0)
+        return FS_OK;
+    /* A holder that outlives the handles serves search after search (the
+     * service's children inherit it built): its exact ranker makes the
+     * bounded pass's copy now, once, rather than on a second search that
+     * a child of one search never reaches. */
+    fs_rank_options ro = *opt;
+    if (m != &g->own && ro.mode == FS_RANK_EXACT &&
+        ro.exact == FS_EXACT_AUTO && t.n >= FS_RANK_BOUNDED_MIN)
+        ro.exact = FS_EXACT_BOUNDED;
+    if ((rc = fs_ranker_create(&t, &ro, &m->rk, d)) != FS_OK) {
+        m->rk = NULL;
+        return rc;
+    }
+    m->ro = *opt;
+    *out = m->rk;
     return FS_OK;
 }
 

@@ -14,8 +14,11 @@
  *  - The ranker (fs_ranker_*, fs_rank_topk): exact top-k by cosine
  *    similarity over such a matrix, one hit per distinct subject (its best
  *    template), ties broken by the lower subject number.  SIMD kernels are
- *    chosen at run time; an int8 first pass with an exact float re-rank of
- *    a shortlist is there for galleries where memory bandwidth rules.
+ *    chosen at run time.  Above FS_RANK_BOUNDED_MIN rows an exact ranker
+ *    reads an int8 copy first and re-scores in float every row whose
+ *    score could still reach the k-th best (a proven bound on each row's
+ *    quantisation error), so the lists stay exact; the compressed mode,
+ *    an unbounded int8 shortlist, is the admin's option.
  *
  * Encryption at rest (G21): a gallery made sealed keeps every face image,
  * template block, image record and subject record sealed with AES-256-GCM
@@ -37,8 +40,9 @@
  * open anywhere) and get FS_EBUSY when others do not close in time.
  *
  * Thread-safety: a gallery handle serves one thread at a time.  A ranker
- * is read-only after creation; fs_rank_topk calls on one ranker must be
- * serialised because it owns scratch space and a thread pool.
+ * only reads its templates; fs_rank_topk calls on one ranker must be
+ * serialised because it owns scratch space, a thread pool and (exact,
+ * FS_EXACT_AUTO) the int8 copy a call may build.
  */
 #ifndef FS_INDEX_H
 #define FS_INDEX_H
@@ -360,10 +364,33 @@ int         fs_isa_best(void);
 const char *fs_isa_name(int isa);
 
 enum {
-    FS_RANK_EXACT      = 0,     /* float dot products over every row */
+    FS_RANK_EXACT      = 0,     /* the exact top k (see fs_rank_options'
+                                   `exact` for how it is found) */
     FS_RANK_COMPRESSED = 1      /* int8 first pass, exact float re-rank of
-                                   a shortlist */
+                                   a shortlist: may miss a subject */
 };
+
+/* How an exact ranker finds its lists; every way gives the same lists,
+ * bit for bit (the bounded pass proves which rows it may skip).  The
+ * bounded pass needs an int8 copy of the matrix (FS_RANK_INT8_ROW_BYTES
+ * a row beside the matrix's 512), built once over the whole matrix. */
+enum {
+    FS_EXACT_AUTO    = 0,       /* the float scan; from the second single-
+                                   probe call on a gallery of
+                                   FS_RANK_BOUNDED_MIN rows or more, the
+                                   bounded pass (its copy is built then,
+                                   so a ranker made for one search never
+                                   pays for it) */
+    FS_EXACT_SCAN    = 1,       /* always the float scan */
+    FS_EXACT_BOUNDED = 2        /* the bounded pass for single probes and
+                                   batches under 12, copy built at once */
+};
+/* From here the bounded pass wins by far and its copy soon pays for
+ * itself (1 thread, AVX2, a shared machine: 64Ki rows 0.59 against 8.2 ms
+ * a probe, copy 0.2 s; 256Ki 7.0 against 28.6 ms; 16Ki 0.19 against 0.31
+ * ms but a copy of 38 ms; 4Ki: the scan wins, 0.09 against 0.12). */
+#define FS_RANK_BOUNDED_MIN    65536
+#define FS_RANK_INT8_ROW_BYTES 136  /* 128 int8 + the row's two bounds */
 
 typedef struct fs_rank_options {
     int      mode;              /* FS_RANK_* */
@@ -372,6 +399,7 @@ typedef struct fs_rank_options {
     size_t   shortlist;         /* compressed: subjects the first pass
                                    keeps, all of whose rows are re-ranked
                                    (at least k, at most 65536); 0: 2k + 64 */
+    int      exact;             /* FS_RANK_EXACT: FS_EXACT_* */
 } fs_rank_options;
 
 typedef struct fs_ranker fs_ranker;
@@ -382,14 +410,32 @@ int  fs_ranker_create(const fs_templates *t, const fs_rank_options *opt,
                       fs_ranker **out, fs_detail *d);
 void fs_ranker_free(fs_ranker *r);
 
+/* The ranker over the gallery's matrix (fs_gallery_load, read on the
+ * way), kept with it: made for opt on first use, again when the matrix
+ * or the options change, and valid as long as the matrix is (the gallery
+ * frees it; *out is NULL when the gallery holds no template).  Kept in a
+ * warm holder (fs_gallery_options.warm), an exact ranker's bounded pass
+ * is built at once on a gallery of FS_RANK_BOUNDED_MIN rows or more, so
+ * that a service's children inherit it made. */
+int  fs_gallery_ranker(fs_gallery *g, const fs_rank_options *opt,
+                       fs_ranker **out, fs_detail *d);
+
 /* What a ranker runs, for reports: its level, the int8 kernel and the
- * shortlist it would re-rank for k (compressed mode), the int8 copy's
- * size in bytes. */
+ * shortlist it would re-rank for k (compressed mode), whether a single
+ * probe now takes the bounded pass, the memory it reads. */
 typedef struct fs_rank_info {
     int         mode, isa;
     const char *int8_kernel;    /* "avx512 vpdpbusd", "avx2 vpmaddwd", ... */
     size_t      shortlist;      /* 0 in exact mode */
-    size_t      copy_bytes;
+    int         bounded;        /* 1: the bounded pass serves one probe */
+    size_t      matrix_bytes;   /* the float matrix (the caller's) */
+    size_t      copy_bytes;     /* the int8 copy and its bounds (ours);
+                                   0 while not built */
+    size_t      rescored;       /* rows the last call's bounded pass
+                                   re-scored in float */
+    size_t      fallbacks;      /* probes the bounded pass handed to the
+                                   float scan (too many candidates), since
+                                   creation */
 } fs_rank_info;
 void fs_ranker_info(const fs_ranker *r, size_t k, fs_rank_info *info);
 

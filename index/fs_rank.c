@@ -4,8 +4,8 @@
  *
  * A search is a scan.  The rows are cut into one contiguous range of
  * whole blocks (BLOCK_ROWS rows) per thread of the pool, so a single probe
- * uses every core.  A thread reads its range as FS_F32_STREAMS far-apart
- * streams side by side (FS_Q8_STREAMS for int8), BLOCK_ROWS rows at a
+ * uses every core.  A thread reads its range in order (the int8 copy as
+ * FS_Q8_STREAMS far-apart streams side by side), BLOCK_ROWS rows at a
  * time: the kernels of fs_rank_kern.c write the scores of every probe of
  * the call into a small buffer, and a vector filter keeps only the scores
  * at or above the probe's current k-th best, so after the first chunks
@@ -27,6 +27,12 @@
  * kernel (rows of one subject are chained by `next`).  Its scores are
  * therefore bit-identical to the exact mode's; only a subject that falls
  * out of the shortlist is lost.
+ *
+ * The bounded pass (exact mode, single probes and small batches) scans
+ * the same int8 copy but loses nothing: it keeps, per thread, a topk of
+ * lower bounds and a list of candidate rows, and re-scores in float the
+ * candidates whose upper bound reaches the k-th lower bound; the argument
+ * that this gives the float scan's list bit for bit is at take_bounded.
  *
  * Invariants: all scratch is allocated by fs_ranker_create, sized for
  * k <= FS_RANK_MAX_K, BATCH probes and the pool's threads; fs_rank_topk
@@ -51,6 +57,10 @@
                                probe (1M rows, 2 threads: even at 12, 10%
                                ahead at 16, 2x at 64) */
 #define SHORTLIST_MAX 65536 /* largest shortlist opt->shortlist may ask */
+#define CAND_MAX     4096   /* candidate rows per probe and thread in the
+                               bounded pass: random 1M-row galleries need
+                               a few hundred; past it the probe is ranked
+                               by the float scan instead */
 #define EMPTY        UINT32_MAX
 #define HUGE_ALIGN   ((size_t)2 << 20)
 
@@ -259,27 +269,70 @@ static size_t tk_take(topk *t, fs_hit *out)
 
 /* ---- the ranker ------------------------------------------------------- */
 
+/* A row the bounded pass must re-score unless the final k-th lower bound
+ * rules it out: its row and an upper bound of its float score. */
+typedef struct cand {
+    uint32_t row;
+    float    up;
+} cand;
+
+typedef struct cand_list {
+    cand    *c;              /* CAND_MAX */
+    uint32_t n;
+    int      overflow;       /* some candidate was dropped */
+} cand_list;
+
 typedef struct worker {
     float    *scores;        /* BATCH x BLOCK_ROWS */
     uint32_t *idx;           /* BLOCK_ROWS */
+    const float **rows;      /* BLOCK_ROWS */
     topk      tk[BATCH];
+    cand_list cl[BLAS_MIN_NQ];   /* bounded pass, per probe */
 } worker;
+
+/* A row's bounds in the bounded pass (see take_bounded). */
+typedef struct row_bound {
+    float a;                 /* |e| + gamma |x|, rounded up */
+    float b;                 /* |c|, rounded up */
+} row_bound;
+
+/* A probe's side of them. */
+typedef struct probe_bound {
+    double s;                /* the int8 probe is s * p * qscale, rounded */
+    double off;              /* 128 * sum of the int8 probe */
+    double pn, dn;           /* |p| and |delta|, rounded up */
+    double bmax;             /* the largest bound of any row */
+} probe_bound;
+
+enum { PATH_F32, PATH_SGEMM, PATH_Q8, PATH_BOUNDED };
+enum { COPY_NONE, COPY_RESERVED, COPY_BUILT };
 
 struct fs_ranker {
     const float    *vec;
     const uint32_t *subject;
     size_t          n;
-    int             mode, isa;
+    int             mode, isa, exact;
+    int             path;          /* PATH_*: how this call scans */
     const fs_rank_kernels *kern;
     fs_pool        *pool;
     int             nt;
     size_t          shortlist;     /* opt->shortlist; 0: default */
     uint32_t        tkcap;         /* every topk's size */
 
-    /* compressed mode */
+    /* the int8 copy: compressed mode, and the exact mode's bounded pass */
+    int             copy;          /* COPY_* */
+    long            calls;         /* single-probe calls (FS_EXACT_AUTO) */
+    size_t          rescored;      /* rows re-scored by the last call */
+    size_t          fallbacks;     /* probes given to the float scan */
     uint8_t        *q8;            /* nblk blocks of fs_rank_int.h */
     size_t          q8_bytes, nblk;
     float           qscale[FS_DESC_DIM];
+    float         (*maxabs)[FS_DESC_DIM];  /* per thread, while building */
+    float         (*maxab)[2];             /* per thread: max a, max b */
+    row_bound      *rb;            /* bounded pass: n rows */
+    size_t          rb_bytes;
+    float           amax, bmax;    /* the largest a and b of any row */
+    probe_bound     pb[BLAS_MIN_NQ];
     uint32_t       *next;          /* rows of one subject, in a ring */
     int8_t         *pq8;           /* BATCH quantised probes */
     topk            rerank;
@@ -299,21 +352,16 @@ static void *alloc64(size_t bytes)
 }
 
 /* Where the scores of a chunk come from: score i is row a + i (CONTIG,
- * i < lim), or for FS_F32_STREAMS streams of len rows from row a, row
- * a + (i % 16) * len + i0 + i / 16 (F32), or for FS_Q8_STREAMS streams of
- * len blocks from block a, a row of block a + (i / 16 % 4) * len + i0 +
- * i / 64 (Q8). */
+ * i < lim), or for FS_Q8_STREAMS streams of len blocks from block a, a
+ * row of block a + (i / 16 % 4) * len + i0 + i / 64 (Q8). */
 typedef struct chunk {
-    enum { CONTIG, F32, Q8 } kind;
+    enum { CONTIG, Q8 } kind;
     size_t a, len, i0, lim;
 } chunk;
 
 static inline size_t chunk_row(const chunk *c, size_t i)
 {
     switch (c->kind) {
-    case F32:
-        return c->a + i % FS_F32_STREAMS * c->len + c->i0 +
-               i / FS_F32_STREAMS;
     case Q8:
         return (c->a + i / FS_Q8_ROWS % FS_Q8_STREAMS * c->len + c->i0 +
                 i / (FS_Q8_ROWS * FS_Q8_STREAMS)) * FS_Q8_ROWS +
@@ -336,6 +384,124 @@ static void take(const fs_ranker *r, topk *t, uint32_t *idx, const float *s,
     }
 }
 
+/* ---- the bounded pass ---------------------------------------------------
+ *
+ * Why its list is the float scan's, bit for bit.
+ *
+ * Notation: row x, its int8 codes c (c_d = x_d / qscale_d rounded and
+ * clipped to +-127), its reconstruction xh_d = qscale_d c_d and residual
+ * e = x - xh; probe p, v_d = p_d qscale_d (exact in double: a product of
+ * two floats), its int8 codes a (any integers) and scale s, and
+ * delta_d = a_d / s - v_d.  The kernel's integer I = sum (c_d + 128) a_d
+ * is exact, so with off = 128 sum a_d, est = (I - off) / s is exactly
+ * sum (a_d / s) c_d.  Then
+ *   p.x = p.xh + p.e = sum v_d c_d + p.e = est - delta.c + p.e,
+ * and by Cauchy-Schwarz |p.x - est| <= |delta| |c| + |p| |e|.  The float
+ * score f the kernels compute (any order of the 128 products and sums,
+ * with or without FMA) is within gamma_128 sum |p_d x_d| <=
+ * gamma_128 |p| |x| of p.x (gamma_n = n u / (1 - n u), u = 2^-24).  So
+ *   |f - est| <= |p| a + |delta| b,  a = |e| + gamma_128 |x|,  b = |c|,
+ * with a and b stored per row rounded up to float, |p| and |delta|
+ * computed in double per probe and rounded up, and a relative margin of
+ * 1e-9 (plus 1e-9 absolute) over the sum for the double arithmetic of est
+ * and the bound, whose own error is below 1e-15.  lo = est - bound and
+ * up = est + bound enclose f.
+ *
+ * Each thread keeps the best k distinct subjects by lo (its topk, one
+ * entry per subject as everywhere), so its k-th lo, thr, has k distinct
+ * subjects each with a row whose float score is >= thr: the k-th best
+ * distinct-subject float score, K, is >= thr, and thr only rises.  A row
+ * is dropped only when up < thr (a thread's current thr, or at the end
+ * the k-th lo of all threads merged, L >= every thr): its float score is
+ * then < K, strictly, so it is not the best row of any subject in the
+ * true top k (whose best rows score >= K), whatever the ties.  The rows
+ * re-scored therefore include the best row of every top-k subject and
+ * every row of such a subject that ties with it (same score >= K), so
+ * those subjects come out with the float scan's score and row; any other
+ * subject comes out with a score no better than its true best, which
+ * ranks behind all of them already.  The re-scored rows go through the
+ * same topk (score, then subject, then row) with scores from
+ * dot_f32_rows, which gives each row the same bits as the scan's kernel
+ * (fs_rank_int.h): the top k are the scan's, in the scan's order.  When
+ * fewer than k subjects exist thr stays -inf and every row is a
+ * candidate; when a thread's candidates outgrow CAND_MAX after dropping
+ * those under its thr, the probe is ranked by the float scan instead.
+ *
+ * The vector filter works on I directly: a row can only matter when
+ * up >= thr, so est >= thr - bmax (bmax >= every row's bound), i.e.
+ * I >= off + s (thr - bmax); that threshold is rounded down by one unit
+ * more than its double error, and I is an integer, so nothing that
+ * matters is filtered out. */
+
+/* Rounded towards -inf / +inf to float. */
+static float down_f(double x)
+{
+    float f = (float)x;
+    return (double)f > x ? nextafterf(f, -INFINITY) : f;
+}
+
+static float up_f(double x)
+{
+    float f = (float)x;
+    return (double)f < x ? nextafterf(f, INFINITY) : f;
+}
+
+static double bound_margin(double bound, double est)
+{
+    return bound * (1 + 1e-9) + 1e-9 * (1 + fabs(est));
+}
+
+/* The threshold on I below which no row can reach thr: up >= thr means
+ * est (1 +- 1e-9) >= thr - bmax, so est >= e - 2e-9 |e| with
+ * e = thr - bmax, then one unit of I and the double error more. */
+static float int_threshold(const probe_bound *pb, float thr)
+{
+    if (thr == -INFINITY)
+        return -INFINITY;
+    double e = (double)thr - pb->bmax;
+    double t = pb->off + pb->s * (e - 2e-9 * fabs(e));
+    return down_f(floor(t - 1 - 1e-9 * fabs(t)));
+}
+
+/* Drops the candidates that thr now rules out. */
+static void cand_prune(cand_list *cl, float thr)
+{
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < cl->n; i++)
+        if (cl->c[i].up >= thr)
+            cl->c[m++] = cl->c[i];
+    cl->n = m;
+}
+
+/* The int8 scores s[0..n) of probe q: lower bounds into the thread's
+ * topk, rows that may still matter into its candidates. */
+static void take_bounded(const fs_ranker *r, worker *w, size_t q,
+                         const float *s, size_t n, const chunk *c)
+{
+    const probe_bound *pb = &r->pb[q];
+    topk *t = &w->tk[q];
+    cand_list *cl = &w->cl[q];
+    size_t m = r->kern->filter_ge(s, n, int_threshold(pb, t->thr), w->idx);
+    for (size_t j = 0; j < m; j++) {
+        size_t i = w->idx[j], row = chunk_row(c, i);
+        if (row >= r->n)
+            continue;
+        double est = ((double)s[i] - pb->off) / pb->s;
+        double b = bound_margin(pb->pn * r->rb[row].a + pb->dn * r->rb[row].b,
+                                est);
+        tk_push(t, down_f(est - b), r->subject[row], (uint32_t)row);
+        float up = up_f(est + b);
+        if (up < t->thr)
+            continue;
+        if (cl->n == CAND_MAX)
+            cand_prune(cl, t->thr);
+        if (cl->n < CAND_MAX)
+            cl->c[cl->n++] = (cand){ (uint32_t)row, up };
+        else
+            cl->overflow = 1;
+    }
+}
+
 /* Rows [lo, hi) in blocks of BLOCK_ROWS, each scored for every probe by
  * one sgemm: batches are bound by arithmetic, not memory. */
 static void scan_sgemm(fs_ranker *r, worker *w, size_t lo, size_t hi)
@@ -352,37 +518,37 @@ static void scan_sgemm(fs_ranker *r, worker *w, size_t lo, size_t hi)
     }
 }
 
-/* Rows [lo, hi) as FS_F32_STREAMS streams read side by side, a chunk of
- * BLOCK_ROWS rows at a time (it stays in L2 while every probe passes over
- * it), then the few rows the streams leave over. */
+/* Rows [lo, hi) in order, BLOCK_ROWS at a time (a chunk stays in L2
+ * while every probe of the call passes over it).  One plain sequential
+ * stream per thread: the hardware prefetcher's best case.  (Reading 16
+ * far-apart streams side by side with software prefetch, as this scan
+ * did before, was 1.3-1.5x slower on 1M rows here, 1 and 2 threads,
+ * interleaved A/B; the scan with it ran at 54% of a plain read on the
+ * AVX-512 machine of issue 15.) */
 static void scan_f32(fs_ranker *r, worker *w, size_t lo, size_t hi)
 {
-    const fs_rank_kernels *k = r->kern;
-    size_t len = (hi - lo) / FS_F32_STREAMS;
-    size_t step = BLOCK_ROWS / FS_F32_STREAMS;
-    const float *base[FS_F32_STREAMS];
-    for (size_t i0 = 0; i0 < len; i0 += step) {
-        size_t ni = len - i0 < step ? len - i0 : step;
-        for (int s = 0; s < FS_F32_STREAMS; s++)
-            base[s] = r->vec + (lo + (size_t)s * len + i0) * FS_DESC_DIM;
-        chunk c = { F32, lo, len, i0, 0 };
+    for (size_t row = lo; row < hi; row += BLOCK_ROWS) {
+        size_t nb = hi - row < BLOCK_ROWS ? hi - row : BLOCK_ROWS;
+        for (size_t i = 0; i < nb; i++)
+            w->rows[i] = r->vec + (row + i) * FS_DESC_DIM;
+        chunk c = { CONTIG, row, 0, 0, nb };
         for (size_t q = 0; q < r->nq; q++) {
             float *sc = w->scores + q * BLOCK_ROWS;
-            k->dot_f32_streams(base, ni, r->probes + q * FS_DESC_DIM, sc);
-            take(r, &w->tk[q], w->idx, sc, ni * FS_F32_STREAMS, &c);
+            r->kern->dot_f32_rows(w->rows, nb, r->probes + q * FS_DESC_DIM,
+                                  sc);
+            take(r, &w->tk[q], w->idx, sc, nb, &c);
         }
     }
-    size_t rest = lo + len * FS_F32_STREAMS;
-    if (rest == hi)
-        return;
-    for (size_t i = rest; i < hi; i++)
-        base[i - rest] = r->vec + i * FS_DESC_DIM;
-    chunk c = { CONTIG, rest, 0, 0, hi - rest };
-    for (size_t q = 0; q < r->nq; q++) {
-        float *sc = w->scores + q * BLOCK_ROWS;
-        k->dot_f32_rows(base, hi - rest, r->probes + q * FS_DESC_DIM, sc);
-        take(r, &w->tk[q], w->idx, sc, hi - rest, &c);
-    }
+}
+
+/* int8 scores: a shortlist (compressed) or bounds (the bounded pass). */
+static void take_q8(const fs_ranker *r, worker *w, size_t q, const float *s,
+                    size_t n, const chunk *c)
+{
+    if (r->path == PATH_BOUNDED)
+        take_bounded(r, w, q, s, n, c);
+    else
+        take(r, &w->tk[q], w->idx, s, n, c);
 }
 
 /* The int8 blocks of rows [lo, hi) the same way, FS_Q8_STREAMS streams;
@@ -403,8 +569,7 @@ static void scan_q8(fs_ranker *r, worker *w, size_t lo, size_t hi)
         for (size_t q = 0; q < r->nq; q++) {
             float *sc = w->scores + q * BLOCK_ROWS;
             k->dot_u8_streams(base, ni, r->pq8 + q * FS_DESC_DIM, sc);
-            take(r, &w->tk[q], w->idx, sc,
-                 ni * FS_Q8_STREAMS * FS_Q8_ROWS, &c);
+            take_q8(r, w, q, sc, ni * FS_Q8_STREAMS * FS_Q8_ROWS, &c);
         }
     }
     size_t rest = b0 + len * FS_Q8_STREAMS, left = b0 + nb - rest;
@@ -417,7 +582,7 @@ static void scan_q8(fs_ranker *r, worker *w, size_t lo, size_t hi)
     for (size_t q = 0; q < r->nq; q++) {
         float *sc = w->scores + q * BLOCK_ROWS;
         k->dot_u8_streams(base, 1, r->pq8 + q * FS_DESC_DIM, sc);
-        take(r, &w->tk[q], w->idx, sc, FS_Q8_STREAMS * FS_Q8_ROWS, &c);
+        take_q8(r, w, q, sc, FS_Q8_STREAMS * FS_Q8_ROWS, &c);
     }
 }
 
@@ -436,11 +601,14 @@ static void scan_team(void *arg, int tid, int nt)
         b = r->n;
     for (size_t q = 0; q < r->nq; q++)
         tk_reset(&w->tk[q], r->keep);
+    if (r->path == PATH_BOUNDED)
+        for (size_t q = 0; q < r->nq; q++)
+            w->cl[q].n = 0, w->cl[q].overflow = 0;
     if (a >= b)
         return;
-    if (r->mode == FS_RANK_COMPRESSED)
+    if (r->path == PATH_Q8 || r->path == PATH_BOUNDED)
         scan_q8(r, w, a, b);
-    else if (r->nq >= BLAS_MIN_NQ)
+    else if (r->path == PATH_SGEMM)
         scan_sgemm(r, w, a, b);
     else
         scan_f32(r, w, a, b);
@@ -482,8 +650,8 @@ static void rerank(fs_ranker *r, const float *probe, uint32_t k)
 }
 
 /* int8 probe: the per-dimension scales of the copy folded in, then one
- * scale for the whole probe. */
-static void quantise_probe(const fs_ranker *r, const float *p, int8_t *out)
+ * scale for the whole probe, returned (0 for a probe of zeros). */
+static float quantise_probe(const fs_ranker *r, const float *p, int8_t *out)
 {
     float v[FS_DESC_DIM], mx = 0;
     for (int d = 0; d < FS_DESC_DIM; d++) {
@@ -496,6 +664,103 @@ static void quantise_probe(const fs_ranker *r, const float *p, int8_t *out)
         long x = lrintf(v[d] * s);
         out[d] = (int8_t)(x > 127 ? 127 : x < -127 ? -127 : x);
     }
+    return s;
+}
+
+/* The probe's side of the bounds (take_bounded): |p| and |delta| in
+ * double, each rounded up by more than its own rounding. */
+static void probe_bounds(const fs_ranker *r, const float *p, const int8_t *a,
+                         float s, probe_bound *pb)
+{
+    double sc = s > 0 ? s : 1;        /* a probe of zeros: a = 0, est = 0 */
+    double pp = 0, dd = 0, mag = 0, sum = 0;
+    for (int d = 0; d < FS_DESC_DIM; d++) {
+        double v = (double)p[d] * r->qscale[d], av = a[d] / sc;
+        pp += (double)p[d] * p[d];
+        dd += (av - v) * (av - v);
+        mag += fabs(av) + fabs(v);
+        sum += a[d];
+    }
+    pb->s = sc;
+    pb->off = 128 * sum;
+    pb->pn = sqrt(pp) * (1 + 1e-12);
+    pb->dn = sqrt(dd) * (1 + 1e-12) + 1e-15 * mag;
+    pb->bmax = bound_margin(pb->pn * r->amax + pb->dn * r->bmax, 0);
+}
+
+/* The bounded pass's list for probe q of the call: every thread's lower
+ * bounds merged give L, then each candidate whose upper bound reaches L
+ * is re-scored in float.  Returns 0 when a thread dropped candidates (the
+ * caller then runs the float scan). */
+static int finish_bounded(fs_ranker *r, size_t q, uint32_t k, fs_hit *out,
+                          size_t *nhits)
+{
+    const float *probe = r->probes + q * FS_DESC_DIM;
+    const float *rows[FS_Q8_ROWS];
+    float sc[FS_Q8_ROWS];
+    uint32_t id[FS_Q8_ROWS], m = 0;
+    for (int t = 0; t < r->nt; t++)
+        if (r->w[t].cl[q].overflow)
+            return 0;
+    merge_threads(r, q, k);
+    float L = r->merge.thr;
+    tk_reset(&r->merge, k);
+    tk_reset(&r->rerank, k);
+    for (int t = 0; t < r->nt; t++) {
+        const cand_list *cl = &r->w[t].cl[q];
+        for (uint32_t i = 0; i <= cl->n; i++) {
+            if (i < cl->n && cl->c[i].up >= L) {
+                rows[m] = r->vec + (size_t)cl->c[i].row * FS_DESC_DIM;
+                id[m++] = cl->c[i].row;
+            }
+            if (m == FS_Q8_ROWS || (m > 0 && i == cl->n)) {
+                r->kern->dot_f32_rows(rows, m, probe, sc);
+                for (uint32_t j = 0; j < m; j++)
+                    tk_push(&r->rerank, sc[j], r->subject[id[j]], id[j]);
+                r->rescored += m;
+                m = 0;
+            }
+        }
+    }
+    *nhits = tk_take(&r->rerank, out);
+    return 1;
+}
+
+/* Probe q of the call by the float scan alone (the bounded pass's way
+ * out); the other probes' state is left as it is. */
+static void exact_one(fs_ranker *r, size_t q, uint32_t k, fs_hit *out,
+                      size_t *nhits)
+{
+    const float *probes = r->probes;
+    size_t nq = r->nq;
+    int path = r->path;
+    r->probes += q * FS_DESC_DIM;
+    r->nq = 1;
+    r->path = PATH_F32;
+    if (r->pool)
+        fs_pool_run(r->pool, scan_team, r);
+    else
+        scan_team(r, 0, 1);
+    merge_threads(r, 0, k);
+    *nhits = tk_take(&r->merge, out);
+    r->probes = probes;
+    r->nq = nq;
+    r->path = path;
+}
+
+static void build_copy(fs_ranker *r);
+
+/* How a call of nq probes scans, building the copy when FS_EXACT_AUTO
+ * has waited long enough. */
+static int choose_path(fs_ranker *r, size_t nq)
+{
+    if (r->mode == FS_RANK_COMPRESSED)
+        return PATH_Q8;
+    if (nq >= BLAS_MIN_NQ)
+        return PATH_SGEMM;
+    if (r->copy == COPY_RESERVED && nq > 0 && ++r->calls >= 2)
+        build_copy(r);
+    return r->copy == COPY_BUILT ? PATH_BOUNDED : PATH_F32;
 }
 
 /* Subjects each thread keeps per probe: k, or the compressed shortlist. */
@@ -515,7 +780,11 @@ void fs_ranker_info(const fs_ranker *r, size_t k, fs_rank_info *info)
     info->isa = r->isa;
     info->int8_kernel = r->kern->dot_u8_name;
     info->shortlist = r->mode == FS_RANK_COMPRESSED ? keep_for(r, k) : 0;
-    info->copy_bytes = r->q8_bytes;
+    info->bounded = r->mode == FS_RANK_EXACT && r->copy == COPY_BUILT;
+    info->matrix_bytes = r->n * FS_DESC_DIM * sizeof(float);
+    info->copy_bytes = r->copy == COPY_BUILT ? r->q8_bytes + r->rb_bytes : 0;
+    info->rescored = r->rescored;
+    info->fallbacks = r->fallbacks;
 }
 
 int fs_rank_topk(fs_ranker *r, const float *probes, size_t nq, size_t k,
@@ -528,6 +797,8 @@ int fs_rank_topk(fs_ranker *r, const float *probes, size_t nq, size_t k,
         if (!isfinite(probes[i]))
             return FS_EINVAL;
     size_t keep = keep_for(r, k);
+    r->path = choose_path(r, nq);
+    r->rescored = 0;
     for (size_t q0 = 0; q0 < nq; q0 += BATCH) {
         r->probes = probes + q0 * FS_DESC_DIM;
         r->nq = nq - q0 < BATCH ? nq - q0 : BATCH;
@@ -537,16 +808,27 @@ int fs_rank_topk(fs_ranker *r, const float *probes, size_t nq, size_t k,
                 nhits[q0 + q] = 0;
             continue;
         }
-        if (r->mode == FS_RANK_COMPRESSED)
-            for (size_t q = 0; q < r->nq; q++)
-                quantise_probe(r, r->probes + q * FS_DESC_DIM,
-                               r->pq8 + q * FS_DESC_DIM);
+        for (size_t q = 0; (r->path == PATH_Q8 || r->path == PATH_BOUNDED) &&
+                           q < r->nq; q++) {
+            const float *p = r->probes + q * FS_DESC_DIM;
+            int8_t *a = r->pq8 + q * FS_DESC_DIM;
+            float s = quantise_probe(r, p, a);
+            if (r->path == PATH_BOUNDED)
+                probe_bounds(r, p, a, s, &r->pb[q]);
+        }
         if (r->pool)
             fs_pool_run(r->pool, scan_team, r);
         else
             scan_team(r, 0, 1);
         for (size_t q = 0; q < r->nq; q++) {
             fs_hit *out = hits + (q0 + q) * k;
+            if (r->path == PATH_BOUNDED) {
+                if (!finish_bounded(r, q, (uint32_t)k, out, &nhits[q0 + q])) {
+                    exact_one(r, q, (uint32_t)k, out, &nhits[q0 + q]);
+                    r->fallbacks++;
+                }
+                continue;
+            }
             merge_threads(r, q, (uint32_t)keep);
             if (r->mode == FS_RANK_COMPRESSED) {
                 rerank(r, r->probes + q * FS_DESC_DIM, (uint32_t)k);
@@ -562,11 +844,16 @@ int fs_rank_topk(fs_ranker *r, const float *probes, size_t nq, size_t k,
 
 /* ---- creation --------------------------------------------------------- */
 
+/* The copy is built in two passes over the matrix on the pool: the
+ * largest |x_d| of each dimension (the scales), then the codes, and for
+ * the bounded pass each row's a = |e| + gamma_128 |x| and b = |c|
+ * (take_bounded), computed in double and rounded up to float. */
 typedef struct q8_job {
     fs_ranker *r;
-    float    (*maxabs)[FS_DESC_DIM];      /* one row per thread */
     int        stage;                     /* 0: max |x| per dim; 1: copy */
 } q8_job;
+
+#define GAMMA_128 (128.0 / 16777216.0 / (1 - 128.0 / 16777216.0))
 
 static void q8_team(void *arg, int tid, int nt)
 {
@@ -578,7 +865,9 @@ static void q8_team(void *arg, int tid, int nt)
     if (rhi > r->n)
         rhi = r->n;
     if (j->stage == 0) {
-        float *mx = j->maxabs[tid];
+        float *mx = r->maxabs[tid];
+        for (int d = 0; d < FS_DESC_DIM; d++)
+            mx[d] = 0;
         for (size_t i = rlo; i < rhi; i++)
             for (int d = 0; d < FS_DESC_DIM; d++) {
                 float a = fabsf(r->vec[i * FS_DESC_DIM + d]);
@@ -592,15 +881,31 @@ static void q8_team(void *arg, int tid, int nt)
         inv[d] = 1.0f / r->qscale[d];
     memset(r->q8 + (size_t)lo * FS_Q8_BLOCK, 128,
            (size_t)(hi - lo) * FS_Q8_BLOCK);          /* padding rows: 0 */
+    float amax = 0, bmax = 0;
     for (size_t i = rlo; i < rhi; i++) {
+        const float *x = r->vec + i * FS_DESC_DIM;
         uint8_t *blk = r->q8 + i / FS_Q8_ROWS * FS_Q8_BLOCK +
                        i % FS_Q8_ROWS * 4;
+        double ee = 0, xx = 0, cc = 0;
         for (int d = 0; d < FS_DESC_DIM; d++) {
-            long x = lrintf(r->vec[i * FS_DESC_DIM + d] * inv[d]);
-            x = x > 127 ? 127 : x < -127 ? -127 : x;
-            blk[d / 4 * 4 * FS_Q8_ROWS + d % 4] = (uint8_t)(x + 128);
+            long c = lrintf(x[d] * inv[d]);
+            c = c > 127 ? 127 : c < -127 ? -127 : c;
+            blk[d / 4 * 4 * FS_Q8_ROWS + d % 4] = (uint8_t)(c + 128);
+            double e = (double)x[d] - (double)r->qscale[d] * (double)c;
+            ee += e * e;
+            xx += (double)x[d] * x[d];
+            cc += (double)(c * c);
         }
+        if (!r->rb)
+            continue;
+        row_bound *b = &r->rb[i];
+        b->a = up_f((sqrt(ee) + GAMMA_128 * sqrt(xx)) * (1 + 1e-12));
+        b->b = up_f(sqrt(cc) * (1 + 1e-12));
+        amax = b->a > amax ? b->a : amax;
+        bmax = b->b > bmax ? b->b : bmax;
     }
+    r->maxab[tid][0] = amax;
+    r->maxab[tid][1] = bmax;
 }
 
 /* Rings of rows per subject, in row order: a stable LSD radix sort of the
@@ -643,42 +948,59 @@ static int link_subjects(fs_ranker *r)
     return FS_OK;
 }
 
-static int build_compressed(fs_ranker *r)
+/* The copy's memory, taken at creation so that no call allocates: pages
+ * untouched until build_copy cost nothing but address space. */
+static int reserve_copy(fs_ranker *r, int bounds)
 {
     r->nblk = (r->n + FS_Q8_ROWS - 1) / FS_Q8_ROWS;
     r->q8_bytes = (r->nblk * FS_Q8_BLOCK + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
     r->q8 = aligned_alloc(HUGE_ALIGN, r->q8_bytes);
     r->pq8 = alloc64(BATCH * FS_DESC_DIM);
-    if (!r->q8 || !r->pq8)
+    r->maxabs = calloc((size_t)r->nt, sizeof *r->maxabs);
+    r->maxab = calloc((size_t)r->nt, sizeof *r->maxab);
+    if (!r->q8 || !r->pq8 || !r->maxabs || !r->maxab)
         return FS_ENOMEM;
+    if (bounds) {
+        r->rb_bytes = r->n * sizeof *r->rb;
+        if (!(r->rb = alloc64(r->rb_bytes)))
+            return FS_ENOMEM;
+    }
     /* a gallery scan walks it end to end: 2 MB pages spare the TLB */
     madvise(r->q8, r->q8_bytes, MADV_HUGEPAGE);
-    q8_job job = { r, calloc((size_t)r->nt, sizeof *job.maxabs), 0 };
-    q8_job *j = &job;
-    if (!j->maxabs)
-        return FS_ENOMEM;
-    for (j->stage = 0; j->stage < 2; j->stage++) {
+    r->copy = COPY_RESERVED;
+    return FS_OK;
+}
+
+static void build_copy(fs_ranker *r)
+{
+    q8_job job = { r, 0 };
+    for (job.stage = 0; job.stage < 2; job.stage++) {
         if (r->pool)
-            fs_pool_run(r->pool, q8_team, j);
+            fs_pool_run(r->pool, q8_team, &job);
         else
-            q8_team(j, 0, 1);
-        if (j->stage == 0)
+            q8_team(&job, 0, 1);
+        if (job.stage == 0)
             for (int d = 0; d < FS_DESC_DIM; d++) {
                 float mx = 0;
                 for (int t = 0; t < r->nt; t++)
-                    if (j->maxabs[t][d] > mx)
-                        mx = j->maxabs[t][d];
+                    if (r->maxabs[t][d] > mx)
+                        mx = r->maxabs[t][d];
                 r->qscale[d] = mx > 0 ? mx / 127.0f : 1.0f;
             }
     }
-    free(j->maxabs);
-    return link_subjects(r);
+    r->amax = r->bmax = 0;
+    for (int t = 0; t < r->nt; t++) {
+        r->amax = fmaxf(r->amax, r->maxab[t][0]);
+        r->bmax = fmaxf(r->bmax, r->maxab[t][1]);
+    }
+    r->copy = COPY_BUILT;
 }
 
 int fs_ranker_create(const fs_templates *t, const fs_rank_options *opt,
                      fs_ranker **out, fs_detail *d)
 {
-    static const fs_rank_options defaults = { FS_RANK_EXACT, -1, NULL, 0 };
+    static const fs_rank_options defaults = { FS_RANK_EXACT, -1, NULL, 0,
+                                              FS_EXACT_AUTO };
     if (!opt)
         opt = &defaults;
     if (!t || !out)
@@ -690,6 +1012,8 @@ int fs_ranker_create(const fs_templates *t, const fs_rank_options *opt,
                        UINT32_MAX - 1);
     if (opt->mode != FS_RANK_EXACT && opt->mode != FS_RANK_COMPRESSED)
         return fs_fail(d, FS_EINVAL, "unknown ranking mode %d", opt->mode);
+    if (opt->exact < FS_EXACT_AUTO || opt->exact > FS_EXACT_BOUNDED)
+        return fs_fail(d, FS_EINVAL, "unknown exact ranking %d", opt->exact);
     if (opt->isa < -1 || opt->isa > FS_ISA_AVX512)
         return fs_fail(d, FS_EINVAL, "unknown instruction-set level %d",
                        opt->isa);
@@ -703,6 +1027,7 @@ int fs_ranker_create(const fs_templates *t, const fs_rank_options *opt,
     r->subject = t->subject;
     r->n = t->n;
     r->mode = opt->mode;
+    r->exact = opt->exact;
     int best = fs_isa_best();
     r->isa = opt->isa < 0 || opt->isa > best ? best : opt->isa;
     r->kern = fs_rank_kernels_for(r->isa);
@@ -724,13 +1049,26 @@ int fs_ranker_create(const fs_templates *t, const fs_rank_options *opt,
         worker *w = &r->w[i];
         w->scores = alloc64(sizeof(float) * BATCH * BLOCK_ROWS);
         w->idx = alloc64(sizeof(uint32_t) * BLOCK_ROWS);
-        if (!w->scores || !w->idx)
+        w->rows = alloc64(sizeof(float *) * BLOCK_ROWS);
+        if (!w->scores || !w->idx || !w->rows)
             rc = FS_ENOMEM;
         for (int q = 0; rc == FS_OK && q < BATCH; q++)
             rc = tk_init(&w->tk[q], r->tkcap);
     }
+    int bounded = r->mode == FS_RANK_EXACT && r->n &&
+                  (r->exact == FS_EXACT_BOUNDED ||
+                   (r->exact == FS_EXACT_AUTO && r->n >= FS_RANK_BOUNDED_MIN));
+    for (int i = 0; rc == FS_OK && bounded && i < r->nt; i++)
+        for (int q = 0; rc == FS_OK && q < BLAS_MIN_NQ; q++)
+            if (!(r->w[i].cl[q].c = malloc(CAND_MAX * sizeof(cand))))
+                rc = FS_ENOMEM;
+    if (rc == FS_OK && (bounded || (r->mode == FS_RANK_COMPRESSED && r->n)))
+        rc = reserve_copy(r, bounded);
     if (rc == FS_OK && r->mode == FS_RANK_COMPRESSED && r->n)
-        rc = build_compressed(r);
+        rc = link_subjects(r);
+    if (rc == FS_OK && r->copy == COPY_RESERVED &&
+        (r->mode == FS_RANK_COMPRESSED || r->exact == FS_EXACT_BOUNDED))
+        build_copy(r);
     if (rc != FS_OK) {
         fs_ranker_free(r);
         return fs_fail(d, rc, "no memory for a ranker over %zu templates",
@@ -749,14 +1087,20 @@ void fs_ranker_free(fs_ranker *r)
     for (int i = 0; r->w && i < r->nt; i++) {
         free(r->w[i].scores);
         free(r->w[i].idx);
+        free(r->w[i].rows);
         for (int q = 0; q < BATCH; q++)
             tk_release(&r->w[i].tk[q]);
+        for (int q = 0; q < BLAS_MIN_NQ; q++)
+            free(r->w[i].cl[q].c);
     }
     free(r->w);
     tk_release(&r->merge);
     tk_release(&r->rerank);
     free(r->q8);
     free(r->pq8);
+    free(r->maxabs);
+    free(r->maxab);
+    free(r->rb);
     free(r->next);
     free(r);
 }

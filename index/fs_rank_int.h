@@ -29,19 +29,15 @@
 #define FS_Q8_ROWS   16                      /* rows per int8 block */
 #define FS_Q8_BLOCK  (FS_Q8_ROWS * FS_DESC_DIM)  /* bytes per int8 block */
 
-/* A scan reads several far-apart parts of the matrix at once, a row (or a
- * block) from each in turn: one core then keeps more memory reads in
- * flight than the hardware prefetcher starts for a single stream, which
- * is worth 30-40% of bandwidth on the machines we measured. */
-#define FS_F32_STREAMS 16
+/* The int8 scan reads several far-apart parts of the copy at once, a
+ * block from each in turn (the VNNI kernel works on them together, which
+ * also hides vpdpbusd's latency).  The float scan reads its rows in order:
+ * see scan_f32. */
 #define FS_Q8_STREAMS  4
 
 typedef struct fs_rank_kernels {
-    /* out[FS_F32_STREAMS * i + s] = (base[s] + i * FS_DESC_DIM) . q for
-     * i < n, s < FS_F32_STREAMS: row i of each stream. */
-    void   (*dot_f32_streams)(const float *const *base, size_t n,
-                              const float *q, float *out);
-    /* out[i] = rows[i] . q for n rows anywhere. */
+    /* out[i] = rows[i] . q for n rows anywhere (the scan passes them in
+     * order, the re-scoring passes candidates). */
     void   (*dot_f32_rows)(const float *const *rows, size_t n,
                            const float *q, float *out);
     /* out[(FS_Q8_STREAMS * b + s) * FS_Q8_ROWS + r] = the integer dot

@@ -48,14 +48,6 @@ static float dot_generic(const float *x, const float *q)
            ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
-static void dot_f32_streams_generic(const float *const *base, size_t n,
-                                    const float *q, float *out)
-{
-    for (size_t i = 0; i < n; i++)
-        for (int s = 0; s < FS_F32_STREAMS; s++)
-            *out++ = dot_generic(base[s] + i * FS_DESC_DIM, q);
-}
-
 static void dot_f32_rows_generic(const float *const *rows, size_t n,
                                  const float *q, float *out)
 {
@@ -91,20 +83,11 @@ static size_t filter_ge_generic(const float *s, size_t n, float thr,
 }
 
 static const fs_rank_kernels kern_generic = {
-    dot_f32_streams_generic, dot_f32_rows_generic, dot_u8_streams_generic,
+    dot_f32_rows_generic, dot_u8_streams_generic,
     filter_ge_generic, "generic"
 };
 
 #ifdef FS_X86
-
-/* Each stream's next row is asked for while this one is scored: the
- * hardware prefetcher alone keeps too few reads in flight.  (A prefetch
- * past the end of the matrix is harmless: it never faults.) */
-static inline void prefetch_row(const float *row)
-{
-    for (int c = 0; c < FS_DESC_DIM; c += 16)
-        _mm_prefetch((const char *)(row + c), _MM_HINT_T0);
-}
 
 /* ---- AVX2 + FMA -------------------------------------------------------- */
 
@@ -135,22 +118,6 @@ static inline AVX2 void load_q_avx2(const float *q, __m256 *qv)
 {
     for (int j = 0; j < FS_DESC_DIM / 8; j++)
         qv[j] = _mm256_loadu_ps(q + 8 * j);
-}
-
-static AVX2 void dot_f32_streams_avx2(const float *const *base, size_t n,
-                                      const float *q, float *out)
-{
-    __m256 qv[FS_DESC_DIM / 8];
-    load_q_avx2(q, qv);
-    const float *x[FS_F32_STREAMS];
-    for (size_t i = 0; i < n; i++, out += FS_F32_STREAMS) {
-        for (int s = 0; s < FS_F32_STREAMS; s++) {
-            x[s] = base[s] + i * FS_DESC_DIM;
-            prefetch_row(x[s] + FS_DESC_DIM);
-        }
-        dot8_avx2(x, qv, out);
-        dot8_avx2(x + 8, qv, out + 8);
-    }
 }
 
 static AVX2 void dot_f32_rows_avx2(const float *const *rows, size_t n,
@@ -228,7 +195,7 @@ static AVX2 size_t filter_ge_avx2(const float *s, size_t n, float thr,
 }
 
 static const fs_rank_kernels kern_avx2 = {
-    dot_f32_streams_avx2, dot_f32_rows_avx2, dot_u8_streams_avx2,
+    dot_f32_rows_avx2, dot_u8_streams_avx2,
     filter_ge_avx2, "avx2 vpmaddwd"
 };
 
@@ -273,22 +240,6 @@ static inline AVX512 void load_q_avx512(const float *q, __m512 *qv)
 {
     for (int j = 0; j < FS_DESC_DIM / 16; j++)
         qv[j] = _mm512_loadu_ps(q + 16 * j);
-}
-
-static AVX512 void dot_f32_streams_avx512(const float *const *base,
-                                          size_t n, const float *q,
-                                          float *out)
-{
-    __m512 qv[FS_DESC_DIM / 16];
-    load_q_avx512(q, qv);
-    const float *x[FS_F32_STREAMS];
-    for (size_t i = 0; i < n; i++, out += FS_F32_STREAMS) {
-        for (int s = 0; s < FS_F32_STREAMS; s++) {
-            x[s] = base[s] + i * FS_DESC_DIM;
-            prefetch_row(x[s] + FS_DESC_DIM);
-        }
-        dot16_avx512(x, qv, out);
-    }
 }
 
 static AVX512 void dot_f32_rows_avx512(const float *const *rows, size_t n,
@@ -355,11 +306,11 @@ static AVX512 size_t filter_ge_avx512(const float *s, size_t n, float thr,
 /* Without VNNI the AVX2 int8 kernel serves: the only AVX-512 int8 route
  * worth having is vpdpbusd. */
 static const fs_rank_kernels kern_avx512 = {
-    dot_f32_streams_avx512, dot_f32_rows_avx512, dot_u8_streams_avx2,
+    dot_f32_rows_avx512, dot_u8_streams_avx2,
     filter_ge_avx512, "avx2 vpmaddwd"
 };
 static const fs_rank_kernels kern_avx512_vnni = {
-    dot_f32_streams_avx512, dot_f32_rows_avx512, dot_u8_streams_vnni,
+    dot_f32_rows_avx512, dot_u8_streams_vnni,
     filter_ge_avx512, "avx512 vpdpbusd"
 };
 

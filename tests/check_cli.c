@@ -225,8 +225,10 @@ START_TEST(test_cli_bench_rank_json)
             ck_assert_ptr_nonnull(fs_json_get(r, "note"));
         }
     }
-    ck_assert_int_eq(ours, 4);
+    ck_assert_int_eq(ours, 5);      /* exact, exact-f32 (batch 1), compr. */
     ck_assert_int_eq(peers, 4);
+    ck_assert(fs_json_get(fs_json_get(j, "exact"), "identical_lists")->number
+              == 20);
     struct stat sb;            /* the gallery went where it was told */
     char name[64];
     snprintf(name, sizeof name, "gallery-v1-g%d-n3000-s1", FS_GALLERY_SCHEMA);

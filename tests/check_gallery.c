@@ -1640,6 +1640,90 @@ START_TEST(test_gallery_warm_matrix_outlives_its_handle)
 }
 END_TEST
 
+/* The ranker kept with the matrix (fs_gallery_ranker): handed back while
+ * the rows and the options stay, made again when either changes.  In a
+ * warm holder it builds the bounded pass at once on a large gallery, so
+ * that the service's children inherit it made, and ranks as a fresh float
+ * scan does, bit for bit; a handle's own, made for one search, does not. */
+START_TEST(test_gallery_ranker_kept_with_its_matrix)
+{
+    const int n = FS_RANK_BOUNDED_MIN;
+    fs_gallery *g = open_made(gdir(), 0);
+    enrol_range(g, 0, n, n / 4);
+    fs_detail d = { "" };
+    fs_rank_options ro = { .mode = FS_RANK_EXACT, .isa = -1 };
+    fs_ranker *own, *again;
+    fs_rank_info in;
+    ck_assert_msg(fs_gallery_ranker(g, &ro, &own, &d) == FS_OK, "%s", d.msg);
+    fs_ranker_info(own, 50, &in);
+    ck_assert_uint_eq(in.copy_bytes, 0);
+    ck_assert_int_eq(fs_gallery_ranker(g, &ro, &again, &d), FS_OK);
+    ck_assert_ptr_eq(again, own);
+    fs_gallery_close(g);
+
+    fs_gallery_warm *w;
+    ck_assert_int_eq(fs_gallery_warm_new(&w), FS_OK);
+    fs_gallery_options o = { .warm = w };
+    ck_assert_int_eq(open_gallery(gdir(), &o, &g, &d), FS_OK);
+    fs_ranker *warm;
+    ck_assert_int_eq(fs_gallery_ranker(g, &ro, &warm, &d), FS_OK);
+    fs_ranker_info(warm, 50, &in);
+    ck_assert_int_eq(in.bounded, 1);
+    ck_assert_uint_gt(in.copy_bytes, 0);
+    fs_templates t;
+    ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+    fs_rank_options fo = { .mode = FS_RANK_EXACT, .isa = -1,
+                           .exact = FS_EXACT_SCAN };
+    fs_ranker *scan;
+    ck_assert_int_eq(fs_ranker_create(&t, &fo, &scan, &d), FS_OK);
+    for (int p = 0; p < 3; p++) {
+        const float *probe = t.vec + (size_t)(p * 9973 % n) * FS_DESC_DIM;
+        fs_hit a[50], b[50];
+        size_t na, nb;
+        ck_assert_int_eq(fs_rank_topk(warm, probe, 1, 50, a, &na), FS_OK);
+        ck_assert_int_eq(fs_rank_topk(scan, probe, 1, 50, b, &nb), FS_OK);
+        ck_assert_uint_eq(na, nb);
+        for (size_t i = 0; i < na; i++)
+            ck_assert_msg(a[i].subject == b[i].subject &&
+                          a[i].row == b[i].row &&
+                          memcmp(&a[i].score, &b[i].score, sizeof a[i].score)
+                              == 0, "probe %d, place %zu", p, i);
+    }
+    fs_ranker_free(scan);
+    fs_gallery_close(g);
+
+    /* a later open: the same one */
+    ck_assert_int_eq(open_gallery(gdir(), &o, &g, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_ranker(g, &ro, &again, &d), FS_OK);
+    ck_assert_ptr_eq(again, warm);
+    /* other options: another */
+    fs_rank_options co = ro;
+    co.mode = FS_RANK_COMPRESSED;
+    ck_assert_int_eq(fs_gallery_ranker(g, &co, &again, &d), FS_OK);
+    fs_ranker_info(again, 50, &in);
+    ck_assert_int_eq(in.mode, FS_RANK_COMPRESSED);
+    fs_gallery_close(g);
+    /* rows another handle put: a ranker over them */
+    g = open_made(gdir(), 0);
+    enrol_range(g, n, n + 1, n + 1);
+    fs_gallery_close(g);
+    ck_assert_int_eq(open_gallery(gdir(), &o, &g, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_ranker(g, &ro, &again, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+    ck_assert_uint_eq(t.n, (size_t)n + 1);
+    long row = find_row(&t, n);
+    ck_assert_int_ge(row, 0);
+    fs_hit top;
+    size_t nt;
+    ck_assert_int_eq(fs_rank_topk(again, t.vec + (size_t)row * FS_DESC_DIM,
+                                  1, 1, &top, &nt), FS_OK);
+    ck_assert_uint_eq(nt, 1);
+    ck_assert_uint_eq(top.row, (uint32_t)row);
+    fs_gallery_close(g);
+    fs_gallery_warm_free(w);
+}
+END_TEST
+
 static int leftovers(void)
 {
     int n = 0;
@@ -1734,6 +1818,7 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_gallery_nowait_open_while_held_alone);
     tcase_add_test(tc, test_G21_waiter_told_the_keys_changed_meanwhile);
     tcase_add_test(tc, test_gallery_warm_matrix_outlives_its_handle);
+    tcase_add_test(tc, test_gallery_ranker_kept_with_its_matrix);
     suite_add_tcase(s, tc);
 
     /* The store's own tests again, on sealed galleries (G21). */

@@ -237,7 +237,7 @@ static fs_ranker *ranker(const gallery *g, int mode, int isa, fs_pool *p,
                          size_t shortlist)
 {
     fs_templates t = { g->vec, g->subject, g->n };
-    fs_rank_options o = { mode, isa, p, shortlist };
+    fs_rank_options o = { mode, isa, p, shortlist, FS_EXACT_AUTO };
     fs_ranker *r = NULL;
     fs_detail d = { "" };
     ck_assert_msg(fs_ranker_create(&t, &o, &r, &d) == FS_OK, "%s", d.msg);
@@ -464,8 +464,9 @@ START_TEST(test_rank_small_and_empty_galleries)
     }
     /* an empty gallery answers with nothing */
     fs_templates t = { NULL, NULL, 0 };
-    for (int mode = 0; mode < 2; mode++) {
-        fs_rank_options o = { mode, -1, NULL, 0 };
+    for (int mode = 0; mode < 3; mode++) {
+        fs_rank_options o = { mode % 2, -1, NULL, 0,
+                              mode == 2 ? FS_EXACT_BOUNDED : FS_EXACT_AUTO };
         fs_ranker *r;
         ck_assert_int_eq(fs_ranker_create(&t, &o, &r, NULL), FS_OK);
         nh = 99;
@@ -487,8 +488,10 @@ START_TEST(test_rank_refuses_bad_arguments)
     fs_templates t = { g.vec, g.subject, g.n }, nodata = { NULL, NULL, 5 };
     fs_ranker *r = NULL;
     fs_detail d = { "" };
-    fs_rank_options bad_mode = { 7, -1, NULL, 0 }, bad_isa = { 0, 3, NULL, 0 },
-                    big_list = { 1, -1, NULL, 1u << 20 };
+    fs_rank_options bad_mode = { 7, -1, NULL, 0, 0 },
+                    bad_isa = { 0, 3, NULL, 0, 0 },
+                    big_list = { 1, -1, NULL, 1u << 20, 0 },
+                    bad_exact = { 0, -1, NULL, 0, 3 };
     ck_assert_int_eq(fs_ranker_create(NULL, NULL, &r, &d), FS_EINVAL);
     ck_assert_int_eq(fs_ranker_create(&t, NULL, NULL, &d), FS_EINVAL);
     ck_assert_int_eq(fs_ranker_create(&nodata, NULL, &r, &d), FS_EINVAL);
@@ -496,6 +499,8 @@ START_TEST(test_rank_refuses_bad_arguments)
     ck_assert_ptr_nonnull(strstr(d.msg, "mode"));
     ck_assert_int_eq(fs_ranker_create(&t, &bad_isa, &r, &d), FS_EINVAL);
     ck_assert_int_eq(fs_ranker_create(&t, &big_list, &r, &d), FS_EINVAL);
+    ck_assert_int_eq(fs_ranker_create(&t, &bad_exact, &r, &d), FS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(d.msg, "exact"));
     ck_assert_ptr_null(r);
     ck_assert_int_eq(fs_ranker_create(&t, NULL, &r, &d), FS_OK);
     fs_hit h[FS_RANK_MAX_K + 1];
@@ -651,6 +656,317 @@ START_TEST(test_rank_compressed_clustered)
 }
 END_TEST
 
+/* ---- the bounded pass: bit for bit the float scan's lists ----------------- */
+
+static fs_ranker *exact_ranker(const gallery *g, int isa, fs_pool *p,
+                               int exact)
+{
+    fs_templates t = { g->vec, g->subject, g->n };
+    fs_rank_options o = { FS_RANK_EXACT, isa, p, 0, exact };
+    fs_ranker *r = NULL;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_ranker_create(&t, &o, &r, &d) == FS_OK, "%s", d.msg);
+    return r;
+}
+
+static void same_lists(const fs_hit *a, const size_t *na, const fs_hit *b,
+                       const size_t *nb, size_t nq, size_t k,
+                       const char *what, int isa, int threads)
+{
+    for (size_t q = 0; q < nq; q++) {
+        ck_assert_msg(na[q] == nb[q], "%s (%s, %d thread(s)), probe %zu: %zu "
+                      "hits, the float scan %zu", what, fs_isa_name(isa),
+                      threads, q, na[q], nb[q]);
+        for (size_t i = 0; i < na[q]; i++) {
+            const fs_hit *x = &a[q * k + i], *y = &b[q * k + i];
+            ck_assert_msg(x->subject == y->subject && x->row == y->row &&
+                          memcmp(&x->score, &y->score, sizeof x->score) == 0,
+                          "%s (%s, %d thread(s)), probe %zu, hit %zu: "
+                          "subject %u row %u score %.9g, the float scan %u %u "
+                          "%.9g", what, fs_isa_name(isa), threads, q, i,
+                          x->subject, x->row, x->score, y->subject, y->row,
+                          y->score);
+        }
+    }
+}
+
+/* The bounded pass against the float scan at every level, on 1 and 2
+ * threads, probe by probe and as one small batch; `fallbacks` says
+ * whether the float scan may take over (too many candidates): where it
+ * may not, the bounded pass must have answered by itself.  Returns the
+ * rows it re-scored over the single-probe calls of the last level. */
+static size_t bounded_equals_scan(const gallery *g, const float *q, size_t nq,
+                                  size_t k, const char *what, int fallbacks)
+{
+    fs_hit *a = malloc(nq * k * sizeof *a), *b = malloc(nq * k * sizeof *b);
+    size_t *na = malloc(nq * sizeof *na), *nb = malloc(nq * sizeof *nb);
+    size_t rescored = 0;
+    fs_pool *pool;
+    ck_assert_int_eq(fs_pool_create(2, &pool), FS_OK);
+    for (int isa = 0; isa <= fs_isa_best(); isa++)
+        for (int th = 1; th <= 2; th++) {
+            fs_pool *p = th == 2 ? pool : NULL;
+            fs_ranker *sc = exact_ranker(g, isa, p, FS_EXACT_SCAN);
+            fs_ranker *bd = exact_ranker(g, isa, p, FS_EXACT_BOUNDED);
+            fs_rank_info info;
+            fs_ranker_info(bd, k, &info);
+            ck_assert_int_eq(info.bounded, 1);
+            rescored = 0;
+            for (size_t i = 0; i < nq; i++) {
+                search(sc, q + i * D, 1, k, b + i * k, nb + i);
+                search(bd, q + i * D, 1, k, a + i * k, na + i);
+                fs_ranker_info(bd, k, &info);
+                rescored += info.rescored;
+            }
+            same_lists(a, na, b, nb, nq, k, what, isa, th);
+            size_t nbatch = nq < 11 ? nq : 11;     /* under sgemm's 12 */
+            search(bd, q, nbatch, k, a, na);
+            same_lists(a, na, b, nb, nbatch, k, what, isa, th);
+            fs_ranker_info(bd, k, &info);
+            if (!fallbacks)
+                ck_assert_msg(info.fallbacks == 0, "%s: %zu probes went to "
+                              "the float scan", what, info.fallbacks);
+            fs_ranker_free(sc);
+            fs_ranker_free(bd);
+        }
+    fs_pool_free(pool);
+    free(a);
+    free(b);
+    free(na);
+    free(nb);
+    return rescored;
+}
+
+/* A probe of equal magnitudes, sign pattern from the seed: its int8 form
+ * is exact (+-127), so the only error left is the rows'. */
+static void sign_probe(float *p, uint64_t seed)
+{
+    rng_state = seed;
+    for (int d = 0; d < D; d++)
+        p[d] = (rng() & 1 ? 1.0f : -1.0f) / sqrtf((float)D);
+}
+
+/* Rows at the worst place of the int8 grid, crowded at the top.  Each
+ * row has one huge dimension, 127/64 with the probe's sign (dimension
+ * row % D, so every dimension's scale is 127/64 / 127 = 1/64 exactly);
+ * every other value lies exactly halfway between two steps of that grid,
+ * (c +- 1/2) / 64 with c even, so it rounds (to even) to c: an error of
+ * half a step in every dimension, its sign that of the probe's component
+ * times the row's sign sigma.  Against a probe of equal magnitudes that
+ * error is parallel to the probe: the int8 estimate is off by exactly
+ * |p| |e|, the bound itself, upwards (sigma = -1) or downwards (sigma =
+ * +1).  The codes are then moved so that sum sign(p_d) c_d puts every
+ * row's true score on one of 300 levels 2/(64 sqrt(D)) apart, the rows
+ * of both signs interleaved: the k-th place is crowded with rows whose
+ * estimates are off by the whole bound either way, so a bound any
+ * tighter (half of it, say) drops a true hit or raises the cut above one.
+ * (Rows are not of unit length: the bound uses each row's norm, and the
+ * ranker needs no unit rows.) */
+static gallery half_step_gallery(size_t n, uint32_t subjects,
+                                 const float *probe, uint64_t seed)
+{
+    gallery g = make_gallery(n, subjects, 0, 0, seed);
+    for (size_t i = 0; i < n; i++) {
+        float *x = g.vec + i * D;
+        int sigma = rng() & 1 ? 1 : -1, big = (int)(i % D), c[D], sum = 0;
+        for (int d = 0; d < D; d++) {
+            int sg = probe[d] > 0 ? 1 : -1;
+            c[d] = d == big ? 0 : 2 * ((int)(rng() % 61) - 30);
+            sum += sg * c[d];
+        }
+        int diff = 2 * (int)(rng() % 300) - 64 * sigma - sum;
+        for (int d = 0; diff != 0; d = (d + 1) % D) {
+            int sg = probe[d] > 0 ? 1 : -1, step = diff > 0 ? 2 : -2;
+            if (d == big || abs(c[d] + step * sg) > 124)
+                continue;
+            c[d] += step * sg;
+            diff -= step;
+        }
+        for (int d = 0; d < D; d++) {
+            float sg = probe[d] > 0 ? 1.0f : -1.0f;
+            x[d] = d == big ? sg * 127.0f / 64.0f
+                            : ((float)c[d] + (float)sigma * sg * 0.5f) / 64.0f;
+        }
+    }
+    return g;
+}
+
+/* Rows around the k-th place of probe p copied over others with one
+ * value nudged by an ulp or two: scores differing in their last bits,
+ * and values just off the half-steps, which round the other way. */
+static void nudge_copies(gallery *g, const float *p, size_t k)
+{
+    double *sc = malloc(g->n * sizeof *sc), cut[2];
+    for (size_t i = 0; i < g->n; i++) {
+        sc[i] = 0;
+        for (int d = 0; d < D; d++)
+            sc[i] += (double)p[d] * g->vec[i * D + d];
+    }
+    double *sorted = malloc(g->n * sizeof *sorted);
+    memcpy(sorted, sc, g->n * sizeof *sorted);
+    for (size_t i = 0; i < g->n; i++)           /* partial: k + 20 best */
+        for (size_t j = i + 1; i < k + 20 && j < g->n; j++)
+            if (sorted[j] > sorted[i]) {
+                double t = sorted[i];
+                sorted[i] = sorted[j];
+                sorted[j] = t;
+            }
+    cut[0] = sorted[k + 19];
+    cut[1] = sorted[k > 20 ? k - 20 : 0];
+    for (size_t i = 0; i < g->n; i++) {
+        if (sc[i] < cut[0] || sc[i] > cut[1])
+            continue;
+        for (int c = 0; c < 3; c++) {
+            size_t to = rng() % g->n;
+            float *x = g->vec + to * D;
+            memcpy(x, g->vec + i * D, D * sizeof *x);
+            int d = (int)(rng() % D);
+            for (int u = 0; u <= c; u++)
+                x[d] = nextafterf(x[d], rng() & 1 ? INFINITY : -INFINITY);
+            if (c == 0)
+                g->subject[to] = g->subject[i];
+        }
+    }
+    free(sorted);
+    free(sc);
+}
+
+START_TEST(test_rank_bounded_half_steps)
+{
+    enum { N = 3000, NQ = 6, K = 50 };
+    static const uint32_t subjects[3] = { 2000, 100, 2000 };
+    float *q = aligned_alloc(64, NQ * D * sizeof *q);
+    for (int s = 0; s < 3; s++) {
+        sign_probe(q, 100 + (uint64_t)s);
+        gallery g = half_step_gallery(N, subjects[s], q, 200 + (uint64_t)s);
+        if (s == 2)
+            nudge_copies(&g, q, K);
+        /* the exact probe, then the same nudged off the grid's best case */
+        for (size_t i = 1; i < NQ; i++)
+            for (int d = 0; d < D; d++)
+                q[i * D + d] = q[d] * (1.0f + 0.02f * gauss());
+        bounded_equals_scan(&g, q, NQ, K, s == 0 ? "half-step rows" :
+                            s == 1 ? "half-step rows, 100 subjects" :
+                            "half-step rows, nudged copies", 0);
+        free_gallery(&g);
+    }
+    free(q);
+}
+END_TEST
+
+/* Near-ties at the k-th place: 300 rows that are one row with one
+ * component nudged by a few ulps (scores differing in their last bits,
+ * some equal), over distinct subjects and some shared, at the top of a
+ * random gallery; k falls inside them. */
+START_TEST(test_rank_bounded_near_ties)
+{
+    enum { N = 6000, NQ = 4, K = 50, TIED = 300 };
+    gallery g = make_gallery(N, 5000, 0, 0, 31);
+    float *q = make_probes(&g, NQ, 0);
+    for (size_t j = 0; j < NQ; j++) {
+        float *p = q + j * D, x0[D];
+        int top = 0;
+        for (int d = 0; d < D; d++) {
+            x0[d] = p[d] + 0.3f * gauss() / sqrtf((float)D);
+            if (fabsf(p[d]) > fabsf(p[top]))
+                top = d;
+        }
+        unit(x0);
+        for (size_t t = 0; t < TIED / NQ; t++) {
+            size_t row = (j * TIED / NQ + t) * 7 % N;
+            float *x = g.vec + row * D;
+            memcpy(x, x0, sizeof x0);
+            for (size_t u = 0; u < t % 9; u++)
+                x[top] = nextafterf(x[top], t % 2 ? INFINITY : -INFINITY);
+            if (t % 5 == 0)
+                g.subject[row] = g.subject[(j * TIED / NQ) * 7 % N];
+        }
+    }
+    bounded_equals_scan(&g, q, NQ, K, "near-ties", 0);
+    bounded_equals_scan(&g, q, NQ, 20, "near-ties, k = 20", 0);
+    free(q);
+    free_gallery(&g);
+}
+END_TEST
+
+/* bounded_equals_scan on a gallery of make_gallery's, with its probes. */
+static size_t bounded_case(size_t n, uint32_t subjects, int grid_data,
+                           size_t dups, uint64_t seed, size_t k,
+                           const char *what, int fallbacks)
+{
+    enum { NQ = 6 };
+    gallery g = make_gallery(n, subjects, grid_data, dups, seed);
+    float *q = make_probes(&g, NQ, grid_data);
+    size_t rescored = bounded_equals_scan(&g, q, NQ, k, what, fallbacks);
+    free(q);
+    free_gallery(&g);
+    return rescored;
+}
+
+/* Many rows of few subjects around the k-th place, exact ties (grid
+ * data, every score exact in float) and duplicated rows. */
+START_TEST(test_rank_bounded_subjects_ties_dups)
+{
+    bounded_case(5000, 60, 0, 400, 41, 50, "60 subjects", 0);  /* ~83 rows */
+    bounded_case(4000, 1500, 1, 300, 43, 100, "grid ties", 0);
+}
+END_TEST
+
+/* k above the number of subjects: no cut ever forms, every row is a
+ * candidate (each re-scored); past CAND_MAX rows a thread hands the probe
+ * to the float scan, which must still give the same lists. */
+START_TEST(test_rank_bounded_k_above_subjects)
+{
+    ck_assert_uint_eq(bounded_case(2000, 30, 0, 20, 51, 50, "30 subjects", 0),
+                      6 * 2000);
+    bounded_case(20000, 30, 0, 20, 53, 50, "30 subjects, 20000 rows", 1);
+}
+END_TEST
+
+/* A random gallery: the bounded pass re-scores few rows, and
+ * FS_EXACT_AUTO turns to it on its second call above
+ * FS_RANK_BOUNDED_MIN rows, not before. */
+START_TEST(test_rank_bounded_random_and_auto)
+{
+    enum { NQ = 4, K = 50 };
+    gallery g = make_gallery(FS_RANK_BOUNDED_MIN, FS_RANK_BOUNDED_MIN, 0, 0,
+                             61);
+    float *q = make_probes(&g, NQ, 0);
+    fs_hit *a = malloc(NQ * K * sizeof *a), *b = malloc(NQ * K * sizeof *b);
+    size_t na[NQ], nb[NQ];
+    fs_ranker *sc = exact_ranker(&g, -1, NULL, FS_EXACT_SCAN);
+    fs_ranker *au = exact_ranker(&g, -1, NULL, FS_EXACT_AUTO);
+    fs_rank_info info;
+    for (size_t i = 0; i < NQ; i++) {
+        search(sc, q + i * D, 1, K, b + i * K, nb + i);
+        search(au, q + i * D, 1, K, a + i * K, na + i);
+        fs_ranker_info(au, K, &info);
+        ck_assert_int_eq(info.bounded, i > 0);
+        ck_assert(i == 0 || (info.rescored >= K && info.rescored < 20 * K));
+        /* 64Ki rows fill the copy's 2 MB pages exactly */
+        ck_assert_uint_eq(info.copy_bytes, i ? (size_t)FS_RANK_BOUNDED_MIN *
+                          FS_RANK_INT8_ROW_BYTES : 0);
+    }
+    same_lists(a, na, b, nb, NQ, K, "auto", -1, 1);
+    ck_assert_uint_eq(info.matrix_bytes, (size_t)FS_RANK_BOUNDED_MIN * D * 4);
+    fs_ranker_free(sc);
+    fs_ranker_free(au);
+    /* below the size, auto keeps the float scan */
+    g.n = FS_RANK_BOUNDED_MIN - 1;
+    au = exact_ranker(&g, -1, NULL, FS_EXACT_AUTO);
+    for (size_t i = 0; i < NQ; i++)
+        search(au, q + i * D, 1, K, a + i * K, na + i);
+    fs_ranker_info(au, K, &info);
+    ck_assert_int_eq(info.bounded, 0);
+    ck_assert_uint_eq(info.copy_bytes, 0);
+    fs_ranker_free(au);
+    free(a);
+    free(b);
+    free(q);
+    free_gallery(&g);
+}
+END_TEST
+
 START_TEST(test_rank_no_allocation_per_call)
 {
     enum { NQ = 70, K = FS_RANK_MAX_K };
@@ -662,6 +978,7 @@ START_TEST(test_rank_no_allocation_per_call)
     ck_assert_int_eq(fs_pool_create(2, &pool), FS_OK);
     fs_ranker *e = ranker(&g, FS_RANK_EXACT, -1, pool, 0);
     fs_ranker *c = ranker(&g, FS_RANK_COMPRESSED, -1, pool, 0);
+    fs_ranker *b = exact_ranker(&g, -1, pool, FS_EXACT_BOUNDED);
     search(e, q, NQ, K, h, nh);                  /* BLAS warms up */
     /* no ck_assert inside: Check's own bookkeeping allocates */
     int bad = 0;
@@ -671,12 +988,15 @@ START_TEST(test_rank_no_allocation_per_call)
         bad |= fs_rank_topk(e, q, NQ, k, h, nh) != FS_OK;
         bad |= fs_rank_topk(c, q, 1, k, h, nh) != FS_OK;
         bad |= fs_rank_topk(c, q, NQ, k, h, nh) != FS_OK;
+        bad |= fs_rank_topk(b, q, 1, k, h, nh) != FS_OK;
+        bad |= fs_rank_topk(b, q, 5, k, h, nh) != FS_OK;
     }
     long after = tu_alloc_count();
     ck_assert_int_eq(bad, 0);
     ck_assert_int_eq(after, before);
     fs_ranker_free(e);
     fs_ranker_free(c);
+    fs_ranker_free(b);
     /* the counter does see the ranker's allocations */
     e = ranker(&g, FS_RANK_EXACT, -1, NULL, 0);
     ck_assert_int_gt(tu_alloc_count(), after);
@@ -756,6 +1076,11 @@ Suite *suite_rank(void)
     tcase_add_test(tc, test_rank_refuses_bad_arguments);
     tcase_add_test(tc, test_rank_compressed_recall_random);
     tcase_add_test(tc, test_rank_compressed_clustered);
+    tcase_add_test(tc, test_rank_bounded_half_steps);
+    tcase_add_test(tc, test_rank_bounded_near_ties);
+    tcase_add_test(tc, test_rank_bounded_subjects_ties_dups);
+    tcase_add_test(tc, test_rank_bounded_k_above_subjects);
+    tcase_add_test(tc, test_rank_bounded_random_and_auto);
     tcase_add_test(tc, test_rank_no_allocation_per_call);
     suite_add_tcase(s, tc);
     return s;

@@ -5,11 +5,12 @@
  *
  * As PostgreSQL's postmaster does, the service forks one child per
  * connection.  The parent is warm and idle: it loaded the model, the
- * landmark model and the gallery's decrypted template matrix once, opens
- * no gallery while it waits, and starts no thread, so each child inherits
- * all of it copy-on-write, opens the gallery for itself (LMDB: many
- * readers beside one writer, in separate processes) and starts its own
- * threads (fs_pool).  A child serves one command for one user and exits:
+ * landmark model, the gallery's decrypted template matrix and the ranker
+ * over it (on a large gallery, the int8 copy of its bounded pass) once,
+ * opens no gallery while it waits, and its threads sleep, so each child
+ * inherits all of it copy-on-write, opens the gallery for itself (LMDB:
+ * many readers beside one writer, in separate processes) and starts its
+ * own threads (fs_pool: a pool survives fork).  A child serves one command for one user and exits:
  * a slow or hostile client holds up only its own child, and a crash takes
  * only its own command (a batch not yet committed is not in the gallery).
  *
@@ -348,7 +349,7 @@ static int warm_gallery(service *s, int wait, fs_detail *d)
     int rc = fs_gate_open(s->gallery, &o, &g, d);
     if (rc == FS_OK) {
         snprintf(s->id, sizeof s->id, "%s", fs_gate_id(g));
-        rc = fs_gate_warm(g, d);
+        rc = fs_gate_warm(g, s->engine, d);
         fs_gate_close(g);
     }
     return rc;
