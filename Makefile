@@ -66,7 +66,7 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
 
 LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c engine/base/fs_json.c engine/base/fs_pool.c \
             engine/base/fs_text.c \
-            engine/facesearch.c engine/fs_faces.c \
+            engine/facesearch.c engine/fs_eval.c engine/fs_faces.c \
             embed/fs_model.c embed/fs_net.c \
             detect/fs_image.c detect/fs_intake.c detect/fs_detect.c \
             index/fs_gallery.c index/fs_rank.c index/fs_rank_kern.c \
@@ -101,6 +101,7 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_review.c \
              tests/check_accounts.c tests/check_text.c \
              tests/check_service.c tests/check_stats.c tests/check_html.c \
+             tests/check_eval.c \
              tests/fuzz/fuzz_wire.c \
              tests/fs_testutil.c
 
