@@ -89,7 +89,7 @@ CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             tools/cmd_profile.c tools/cmd_agency.c tools/cmd_purge.c \
             tools/cmd_request.c tools/cmd_search.c tools/cmd_stats.c \
             tools/cmd_review.c tools/cmd_report.c \
-            tools/fs_cli.c tools/fs_html.c \
+            tools/fs_cli.c tools/fs_html.c tools/fs_svg.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_search.c \
             benchmarks/bench_util.c
@@ -285,9 +285,9 @@ $(ASTRONAUT): | deps
 # fuzzer's finds through (the fuzz target without libFuzzer's entry).
 WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc
 $(BUILD)/tests/fuzz/fuzz_wire.o: CFLAGS += -DFS_FUZZ_REPLAY
-$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(LIB)
+$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(BUILD)/tools/fs_svg.o $(LIB)
 	$(CXX) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJS) \
-	  $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(LIB) $(LDLIBS) \
+	  $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(BUILD)/tools/fs_svg.o $(LIB) $(LDLIBS) \
 	  $(shell pkg-config --libs check)
 
 # The suite runs the real binaries too (facesearchd for the service

@@ -1,14 +1,19 @@
 /*
  * check_eval.c - the accuracy figures of engine/fs_eval.h against small
  * cases computed by hand (each figure's arithmetic in the comment above
- * it).
+ * it), and `facesearch eval` end to end: its options, its refusals, its
+ * JSON and its SVG.
  */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "../engine/base/fs_json.h"
 #include "../engine/fs_eval.h"
 #include "fs_testutil.h"
 
@@ -253,6 +258,195 @@ START_TEST(test_scores)
 }
 END_TEST
 
+/* ---- facesearch eval ---------------------------------------------------- */
+
+static const fs_json *get(const fs_json *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *k = strtok(buf, "/"); k; k = strtok(NULL, "/")) {
+        j = fs_json_get(j, k);
+        ck_assert_msg(j != NULL, "no '%s' in '%s'", k, path);
+    }
+    return j;
+}
+
+/* dlib's johns as a data set: three identities of 11 images searched,
+ * two of one image as non-mated probes; demographics for four of them;
+ * three faces94 photos, in folders of their own, as distractors. */
+static char *johns_set(void)
+{
+    const char *sh = tu_shared();
+    if (!sh)
+        return NULL;
+    static const char *const johns[] = { "John_Salley", "John_Savage",
+        "John_Schneider", "John_Shimkus", "John_Simm" };
+    char *set = strdup(tu_path(tu_tmp, "set"));
+    mkdir(set, 0700);
+    for (int i = 0; i < 5; i++) {
+        char src[4096], dst[4200];
+        snprintf(src, sizeof src, "%s/datasets/dlib_johns/%s", sh, johns[i]);
+        snprintf(dst, sizeof dst, "%s/%s", set, johns[i]);
+        if (i < 3) {
+            ck_assert_int_eq(symlink(src, dst), 0);
+            continue;
+        }
+        mkdir(dst, 0700);
+        struct dirent **f;
+        int nf = scandir(src, &f, NULL, alphasort);
+        ck_assert_int_gt(nf, 2);
+        char one[8300], link[4300];
+        snprintf(one, sizeof one, "%s/%s", src, f[2]->d_name);
+        snprintf(link, sizeof link, "%s/x.jpg", dst);
+        ck_assert_int_eq(symlink(one, link), 0);
+        for (int k = 0; k < nf; k++)
+            free(f[k]);
+        free(f);
+    }
+    static const char csv[] =
+        "identity,Sex,\"Age band\",notes\n"
+        "John_Salley,M,30-49,x\n"
+        "John_Savage,M,50-69,\n"
+        "John_Shimkus,F,50-69,\n"
+        "John_Simm,F,,\n"
+        "Nobody_Here,F,18-29,\n";
+    ck_assert_int_eq(tu_write(tu_path(set, "demographics.csv"), csv,
+                              sizeof csv - 1), 0);
+    return set;
+}
+
+START_TEST(test_cli_eval_everything)
+{
+    char *set = johns_set();
+    if (!set)
+        return;
+    const char *dis = tu_path(tu_tmp, "distractors");
+    mkdir(dis, 0700);
+    static const char *const people[] = { "9326871", "9332898", "9336923" };
+    for (int i = 0; i < 3; i++) {
+        char sub[4200], src[4096], dst[4400];
+        snprintf(sub, sizeof sub, "%s/%s", dis, people[i]);
+        mkdir(sub, 0700);
+        snprintf(src, sizeof src, "%s/datasets/faces94/%s/%s.1.jpg",
+                 tu_shared(), people[i], people[i]);
+        snprintf(dst, sizeof dst, "%s/a.jpg", sub);
+        ck_assert_int_eq(symlink(src, dst), 0);
+    }
+    char *svg = strdup(tu_path(tu_tmp, "curves.svg"));
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "eval", set,
+        "--svg", svg, "--distractors", (char *)dis, "--json", NULL });
+    ck_assert_int_eq(tu_num(j, "images"), 35);
+    ck_assert_int_eq(tu_num(j, "no_face"), 0);
+    ck_assert_int_eq(tu_num(get(j, "distractors"), "images"), 3);
+    ck_assert_int_eq(tu_num(get(j, "distractors"), "enrolled"), 3);
+    ck_assert_int_eq(tu_num(j, "gallery"), 6);
+    ck_assert_int_eq(tu_num(j, "mated_probes"), 30);
+    ck_assert_int_eq(tu_num(j, "nonmated_probes"), 2);
+    ck_assert_double_ge(tu_num(get(j, "closed_set/cmc"), "1"), 0.95);
+    ck_assert_double_eq(tu_num(get(j, "closed_set/cmc"), "50"), 1.0);
+    ck_assert_double_le(tu_num(get(j, "open_set/fnir_at_fpir/0.1"), "fnir"),
+                        0.2);
+    const fs_json *det = get(j, "open_set/det");
+    ck_assert_int_eq(det->type, FS_JSON_ARRAY);
+    /* 3 x C(11,2) mated pairs of the 35 templates' 595 */
+    ck_assert_int_eq(tu_num(get(j, "verification"), "mated_pairs"), 165);
+    ck_assert_int_eq(tu_num(get(j, "verification"), "nonmated_pairs"), 430);
+    ck_assert_double_ge(tu_num(get(j, "verification/best_accuracy"),
+                            "accuracy"), 0.9);
+    ck_assert_double_le(tu_num(get(j, "verification/tar_at_far/0.001"), "tar"),
+                        1);
+    /* groups: John_Schneider has no row; Simm no age band; Nobody_Here
+     * is no identity of the set */
+    const fs_json *sex = get(j, "groups/sex/values");
+    ck_assert_int_eq(tu_num(get(sex, "M"), "mated_probes"), 20);
+    ck_assert_int_eq(tu_num(get(sex, "F"), "mated_probes"), 0);
+    ck_assert_int_eq(tu_num(get(sex, "F"), "nonmated_probes"), 2);
+    const fs_json *age = get(j, "groups/age_band/values");
+    ck_assert_int_eq(tu_num(get(age, "50-69"), "mated_probes"), 10);
+    ck_assert_int_eq(tu_num(get(age, "50-69"), "nonmated_probes"), 1);
+    ck_assert_ptr_null(fs_json_get(age, "18-29"));
+    ck_assert_ptr_null(fs_json_get(get(j, "groups"), "notes"));
+    ck_assert_double_ge(tu_num(get(j, "groups/sex/gap"), "fnir"), 0);
+    ck_assert_double_gt(tu_num(get(j, "times"), "template_ms_per_image"), 0);
+    ck_assert_double_gt(tu_num(get(j, "times"), "search_ms_per_probe"), 0);
+    fs_json_free(j);
+
+    size_t len;
+    char *text = tu_read(svg, &len);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "Cumulative match characteristic"));
+    ck_assert_ptr_nonnull(strstr(text, "Detection error tradeoff"));
+    ck_assert_ptr_nonnull(strstr(text, "<polyline"));
+    ck_assert_ptr_nonnull(strstr(text, ">FNIR at FPIR 0.1, 0.01, 0.003<"));
+    ck_assert_ptr_nonnull(strstr(text, ">0.01<"));     /* a log tick */
+    free(text);
+
+    /* the text report says the same */
+    char *out, *err;
+    ck_assert_int_eq(TU_RUN(&out, &err, "eval", set), 0);
+    ck_assert_ptr_nonnull(strstr(out, "165 mated and 430 non-mated pairs"));
+    ck_assert_ptr_nonnull(strstr(out, "by sex (at the FPIR 0.01 threshold)"));
+    ck_assert_ptr_nonnull(strstr(out, "gap between best and worst"));
+    ck_assert_ptr_nonnull(strstr(out, "ms per search (median)"));
+    free(out);
+    free(err);
+    free(svg);
+    free(set);
+}
+END_TEST
+
+/* Every bad input refused before any work, with its reason, and no
+ * half-made output left behind. */
+START_TEST(test_cli_eval_refusals)
+{
+    char *svg = strdup(tu_path(tu_tmp, "x.svg"));
+    char *empty = strdup(tu_path(tu_tmp, "empty"));
+    mkdir(empty, 0700);
+    TU_REFUSED(2, "give one DATASET_DIR", "eval");
+    TU_REFUSED(2, "cannot read data set", "eval",
+               (char *)tu_path(tu_tmp, "nowhere"));
+    TU_REFUSED(2, "--face must be centre or largest", "eval", empty,
+               "--face", "left");
+    TU_REFUSED(2, "holds no images in identity folders", "eval", empty,
+               "--svg", svg);
+    ck_assert_int_ne(access(svg, F_OK), 0);
+    /* files but no identity folder */
+    char *flat = strdup(tu_path(tu_tmp, "flat"));
+    mkdir(flat, 0700);
+    ck_assert_int_eq(tu_write(tu_path(flat, "a.jpg"), "x", 1), 0);
+    TU_REFUSED(2, "holds no images in identity folders", "eval", flat);
+    /* an identity, and distractors that are not there, not a folder,
+     * or empty */
+    char *set = strdup(tu_path(tu_tmp, "set"));
+    mkdir(set, 0700);
+    mkdir(tu_path(set, "A"), 0700);
+    ck_assert_int_eq(tu_write(tu_path(tu_path(set, "A"), "1.jpg"), "x", 1),
+                     0);
+    TU_REFUSED(2, "cannot read distractors", "eval", set, "--distractors",
+               (char *)tu_path(tu_tmp, "nowhere"));
+    TU_REFUSED(2, "cannot read distractors", "eval", set, "--distractors",
+               (char *)tu_path(flat, "a.jpg"));
+    TU_REFUSED(2, "hold no files", "eval", set, "--distractors", empty,
+               "--svg", svg);
+    ck_assert_int_ne(access(svg, F_OK), 0);
+    TU_REFUSED(2, "--distractors needs a folder", "eval", set,
+               "--distractors", "");
+    /* demographics without their key column, or broken */
+    static const char nokey[] = "name,sex\nA,F\n";
+    ck_assert_int_eq(tu_write(tu_path(set, "demographics.csv"), nokey,
+                              sizeof nokey - 1), 0);
+    TU_REFUSED(2, "no 'identity' column", "eval", set);
+    static const char broken[] = "identity,sex\n\"A,F\n";
+    ck_assert_int_eq(tu_write(tu_path(set, "demographics.csv"), broken,
+                              sizeof broken - 1), 0);
+    TU_REFUSED(2, "line 2: unterminated quote", "eval", set);
+    free(svg);
+    free(empty);
+    free(flat);
+    free(set);
+}
+END_TEST
+
 Suite *suite_eval(void);
 Suite *suite_eval(void)
 {
@@ -267,6 +461,12 @@ Suite *suite_eval(void)
     tcase_add_test(tc, test_verification);
     tcase_add_test(tc, test_groups);
     tcase_add_test(tc, test_scores);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cli");
+    tcase_add_checked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_cli_eval_everything);
+    tcase_add_test(tc, test_cli_eval_refusals);
     suite_add_tcase(s, tc);
     return s;
 }
