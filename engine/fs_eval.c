@@ -49,7 +49,7 @@ static double threshold_at(const float *v, size_t n, double rate)
     size_t allow = (size_t)floor(rate * (double)n);
     if (allow >= n || !isfinite(v[allow]))
         return -1;
-    return nextafterf(v[allow], 2.0f);
+    return nextafterf(v[allow], INFINITY);
 }
 
 size_t fs_eval_mated(const fs_eval_set *s)
@@ -160,7 +160,7 @@ size_t fs_eval_det(const fs_eval_open *o, fs_eval_point *pt)
     for (size_t i = 0; i < o->nnonmated && isfinite(v[i]); i++) {
         if (i && v[i] == v[i - 1])
             continue;
-        double t = nextafterf(v[i], 2.0f);
+        double t = nextafterf(v[i], INFINITY);
         pt[n].threshold = t;
         fs_eval_rates_at(o, t, &pt[n].fpir, &pt[n].fnir);
         n++;
@@ -184,6 +184,87 @@ void fs_eval_scores(const float *probes, size_t nprobe, const float *gallery,
                 (int)dim, 0.0f, out, (int)ngallery);
 }
 
+/* The n highest of v (n >= 1, n <= len) into a min-heap h: h[0] the
+ * lowest of them. */
+static void top_n(const float *v, size_t len, float *h, size_t n)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < len; j++) {
+        float x = v[j];
+        if (k == n && x <= h[0])
+            continue;
+        size_t i;
+        if (k < n) {                    /* sift up from the end */
+            i = k++;
+            while (i && h[(i - 1) / 2] > x) {
+                h[i] = h[(i - 1) / 2];
+                i = (i - 1) / 2;
+            }
+        } else {                        /* replace the root, sift down */
+            i = 0;
+            for (;;) {
+                size_t c = 2 * i + 1;
+                if (c >= n)
+                    break;
+                if (c + 1 < n && h[c + 1] < h[c])
+                    c++;
+                if (h[c] >= x)
+                    break;
+                h[i] = h[c];
+                i = c;
+            }
+        }
+        h[i] = x;
+    }
+}
+
+static float zscore(double x, double sum, double sq, double n)
+{
+    double mean = sum / n, var = sq / n - mean * mean;
+    return var > 1e-18 ? (float)((x - mean) / sqrt(var)) : 0.0f;
+}
+
+int fs_eval_normalise(const float *scores, size_t nprobe, size_t ngallery,
+                      size_t cohort, float *out)
+{
+    size_t n = cohort && cohort < ngallery ? cohort : ngallery - 1;
+    float *h = cohort && ngallery > 1 ? malloc((n + 1) * sizeof *h) : NULL;
+    if (cohort && ngallery > 1 && !h)
+        return FS_ENOMEM;
+    for (size_t p = 0; p < nprobe; p++) {
+        const float *row = scores + p * ngallery;
+        float *o = out + p * ngallery;
+        if (ngallery < 2) {
+            for (size_t j = 0; j < ngallery; j++)
+                o[j] = 0;
+            continue;
+        }
+        double sum = 0, sq = 0;
+        if (!cohort) {
+            for (size_t j = 0; j < ngallery; j++) {
+                sum += row[j];
+                sq += (double)row[j] * row[j];
+            }
+            for (size_t j = 0; j < ngallery; j++)
+                o[j] = zscore(row[j], sum, sq, (double)ngallery);
+            continue;
+        }
+        /* the n + 1 highest; each score's cohort is them less itself,
+         * or less the lowest of them when it is not among them */
+        top_n(row, ngallery, h, n + 1);
+        for (size_t i = 0; i <= n; i++) {
+            sum += h[i];
+            sq += (double)h[i] * h[i];
+        }
+        for (size_t j = 0; j < ngallery; j++) {
+            double x = row[j] >= h[0] ? row[j] : h[0];
+            o[j] = zscore(row[j], sum - x, sq - x * x, (double)n);
+        }
+    }
+    free(h);
+    return FS_OK;
+}
+
 /* Appends v to a growing list. */
 static int push(float **v, size_t *n, size_t *cap, float x)
 {
@@ -205,7 +286,7 @@ static void best_accuracy(const float *m, size_t nm, const float *nn,
                           size_t nnn, double *acc, double *thr)
 {
     *acc = 0.5;
-    *thr = nextafterf(m[0] > nn[0] ? m[0] : nn[0], 2.0f);
+    *thr = nextafterf(m[0] > nn[0] ? m[0] : nn[0], INFINITY);
     size_t j = 0;
     for (size_t i = 0; i < nm; i++) {
         if (i + 1 < nm && m[i + 1] == m[i])

@@ -129,6 +129,19 @@ void fs_eval_groups(const fs_eval_set *s, const uint32_t *rank,
                     const int32_t *group, size_t ngroups, double threshold,
                     fs_eval_group *out);
 
+/* Score normalisation for open-set search: each probe's score for a
+ * gallery entry judged against the probe's own scores over the gallery
+ * (which an exact ranking computes anyway), as (score - mean) / standard
+ * deviation.  cohort 0: over the whole row, the score itself included (a
+ * threshold then means "this many deviations above what this probe
+ * scores against everybody"); cohort N: over the N highest other scores
+ * of the row (fewer when the gallery is smaller), the adaptive cohort of
+ * speaker verification's AS-norm, which rises with the gallery's size as
+ * the best false candidate does.  A row of one column, or with no
+ * spread, comes out 0.  FS_OK or FS_ENOMEM. */
+int fs_eval_normalise(const float *scores, size_t nprobe, size_t ngallery,
+                      size_t cohort, float *out);
+
 /* out = probes x gallery^T: every probe's cosine score against every
  * gallery template (rows of dim floats, unit length). */
 void fs_eval_scores(const float *probes, size_t nprobe, const float *gallery,

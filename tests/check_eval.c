@@ -334,7 +334,9 @@ START_TEST(test_cli_eval_everything)
     }
     char *svg = strdup(tu_path(tu_tmp, "curves.svg"));
     fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "eval", set,
-        "--svg", svg, "--distractors", (char *)dis, "--json", NULL });
+        "--svg", svg, "--distractors", (char *)dis, "--threshold", "-1",
+        "--z-threshold", "-1000", "--top-threshold", "-1000", "--json",
+        NULL });
     ck_assert_int_eq(tu_num(j, "images"), 35);
     ck_assert_int_eq(tu_num(j, "no_face"), 0);
     ck_assert_int_eq(tu_num(get(j, "distractors"), "images"), 3);
@@ -348,6 +350,19 @@ START_TEST(test_cli_eval_everything)
                         0.2);
     const fs_json *det = get(j, "open_set/det");
     ck_assert_int_eq(det->type, FS_JSON_ARRAY);
+    ck_assert_int_eq(get(j, "open_set_normalised/det")->type, FS_JSON_ARRAY);
+    /* at the least cosine, and far below any z, every search that found
+     * a face has a candidate, and only rank-1 mates are found */
+    double miss = 1 - tu_num(get(j, "closed_set/cmc"), "1");
+    ck_assert_double_eq(tu_num(get(j, "open_set/at_threshold"), "fpir"), 1);
+    ck_assert_double_eq_tol(tu_num(get(j, "open_set/at_threshold"), "fnir"),
+                            miss, 1e-4);
+    ck_assert_double_eq(tu_num(get(j, "open_set_normalised/at_threshold"),
+                               "fpir"), 1);
+    ck_assert_double_eq_tol(tu_num(get(j, "open_set_normalised/at_threshold"),
+                                   "fnir"), miss, 1e-4);
+    ck_assert_double_eq(tu_num(get(j, "open_set_top_cohort/at_threshold"),
+                               "fpir"), 1);
     /* 3 x C(11,2) mated pairs of the 35 templates' 595 */
     ck_assert_int_eq(tu_num(get(j, "verification"), "mated_pairs"), 165);
     ck_assert_int_eq(tu_num(get(j, "verification"), "nonmated_pairs"), 430);
@@ -377,7 +392,10 @@ START_TEST(test_cli_eval_everything)
     ck_assert_ptr_nonnull(strstr(text, "Cumulative match characteristic"));
     ck_assert_ptr_nonnull(strstr(text, "Detection error tradeoff"));
     ck_assert_ptr_nonnull(strstr(text, "<polyline"));
-    ck_assert_ptr_nonnull(strstr(text, ">FNIR at FPIR 0.1, 0.01, 0.003<"));
+    ck_assert_ptr_nonnull(strstr(text, ">cosine: FNIR at FPIR 0.1, 0.01, "
+                                       "0.003<"));
+    ck_assert_ptr_nonnull(strstr(text, ">normalised over the gallery<"));
+    ck_assert_ptr_nonnull(strstr(text, ">normalised over the top 50 others<"));
     ck_assert_ptr_nonnull(strstr(text, ">0.01<"));     /* a log tick */
     free(text);
 
@@ -388,6 +406,10 @@ START_TEST(test_cli_eval_everything)
     ck_assert_ptr_nonnull(strstr(out, "by sex (at the FPIR 0.01 threshold)"));
     ck_assert_ptr_nonnull(strstr(out, "gap between best and worst"));
     ck_assert_ptr_nonnull(strstr(out, "ms per search (median)"));
+    ck_assert_ptr_nonnull(strstr(out, "normalised over each probe's "
+                                      "gallery scores, FNIR at FPIR:"));
+    ck_assert_ptr_nonnull(strstr(out, "normalised over each probe's top 50 "
+                                      "others, FNIR at FPIR:"));
     free(out);
     free(err);
     free(svg);
@@ -407,6 +429,10 @@ START_TEST(test_cli_eval_refusals)
                (char *)tu_path(tu_tmp, "nowhere"));
     TU_REFUSED(2, "--face must be centre or largest", "eval", empty,
                "--face", "left");
+    TU_REFUSED(2, "--threshold must be a number from -1 to 1", "eval", empty,
+               "--threshold", "2");
+    TU_REFUSED(2, "--z-threshold must be a number", "eval", empty,
+               "--z-threshold", "abc");
     TU_REFUSED(2, "holds no images in identity folders", "eval", empty,
                "--svg", svg);
     ck_assert_int_ne(access(svg, F_OK), 0);
@@ -447,6 +473,33 @@ START_TEST(test_cli_eval_refusals)
 }
 END_TEST
 
+/* Row .1 .2 .3: mean .2, population deviation sqrt(.02/3), so -1.2247,
+ * 0, 1.2247; a flat row and a one-column gallery have no spread: 0.
+ * With a cohort of the 2 highest others, row .9 .5 .4 .3 .1: .9 against
+ * {.5 .4} (mean .45, deviation .05) is 9; .5 against {.9 .4} -0.6; .4
+ * against {.9 .5} -1.5; .3 and .1 against {.9 .5} -2 and -3. */
+START_TEST(test_normalise)
+{
+    static const float in[6] = { .1f, .2f, .3f, .5f, .5f, .5f };
+    float out[6];
+    ck_assert_int_eq(fs_eval_normalise(in, 2, 3, 0, out), FS_OK);
+    ck_assert_float_eq_tol(out[0], -1.2247449f, 1e-5);
+    ck_assert_float_eq_tol(out[1], 0, 1e-5);
+    ck_assert_float_eq_tol(out[2], 1.2247449f, 1e-5);
+    for (int j = 3; j < 6; j++)
+        ck_assert_float_eq(out[j], 0);
+    float one = .9f;
+    ck_assert_int_eq(fs_eval_normalise(&one, 1, 1, 5, &one), FS_OK);
+    ck_assert_float_eq(one, 0);
+    static const float row[5] = { .3f, .9f, .1f, .5f, .4f };
+    static const float want[5] = { -2, 9, -3, -0.6f, -1.5f };
+    float z[5];
+    ck_assert_int_eq(fs_eval_normalise(row, 1, 5, 2, z), FS_OK);
+    for (int j = 0; j < 5; j++)
+        ck_assert_float_eq_tol(z[j], want[j], 1e-4);
+}
+END_TEST
+
 Suite *suite_eval(void);
 Suite *suite_eval(void)
 {
@@ -461,6 +514,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, test_verification);
     tcase_add_test(tc, test_groups);
     tcase_add_test(tc, test_scores);
+    tcase_add_test(tc, test_normalise);
     suite_add_tcase(s, tc);
     tc = tcase_create("cli");
     tcase_add_checked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);

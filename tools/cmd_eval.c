@@ -36,6 +36,12 @@ const fs_opt cmd_eval_opts[] = {
     { "svg", "OUT.svg", "draw the CMC and the DET curve" },
     { "distractors", "DIR", "enrol every face image under DIR as an "
       "identity never searched" },
+    { "threshold", "T", "also the FPIR and FNIR at this score (one set on "
+      "another gallery)" },
+    { "z-threshold", "Z", "the same for the score normalised over the "
+      "gallery" },
+    { "top-threshold", "Z", "the same for the score normalised over the "
+      "top 50 others" },
     { "face", "RULE", "face of each image: centre (default) or largest" },
     { "threads", "T", "threads (default: every core)" },
     { NULL, NULL, NULL }
@@ -296,6 +302,61 @@ static int read_demographics(const fs_args *a, const char *dir,
 
 /* ---- the figures ------------------------------------------------------- */
 
+/* The kinds of score the open-set figures are given for: the cosine,
+ * normalised over the probe's whole row, over its top 50 others (a
+ * cohort as long as the longest candidate list eval ranks, fixed before
+ * any measurement, not tuned). */
+#define NKINDS 3
+#define TOP_COHORT 50
+static const struct {
+    const char *json, *text, *unit, *opt, *legend;
+    size_t cohort;                  /* for fs_eval_normalise; raw: none */
+} kinds[NKINDS] = {
+    { "open_set", "open set, FNIR at FPIR:", "threshold", "threshold",
+      "cosine score", 0 },
+    { "open_set_normalised", "normalised over each probe's gallery "
+      "scores, FNIR at FPIR:", "z", "z-threshold",
+      "normalised over the gallery", 0 },
+    { "open_set_top_cohort", "normalised over each probe's top 50 others, "
+      "FNIR at FPIR:", "z", "top-threshold",
+      "normalised over the top 50 others", TOP_COHORT },
+};
+
+/* The open-set figures of one kind of score. */
+typedef struct open_figs {
+    double thr[NFPIR], fnir[NFPIR];
+    double fpir[NFPIR];             /* the FPIR the threshold gives */
+    fs_eval_point *det;
+    size_t ndet;
+    int    given;                   /* 1: a threshold given (--threshold) */
+    double at, at_fpir, at_fnir;    /* it, and the rates there */
+} open_figs;
+
+/* The figures of set at each FPIR, its DET, and the rates at a given
+ * threshold. */
+static int open_figures(const fs_eval_set *set, const uint32_t *rank,
+                        open_figs *of, fs_detail *d)
+{
+    fs_eval_open o;
+    int rc = fs_eval_open_make(set, rank, &o, d);
+    if (rc != FS_OK)
+        return rc;
+    for (int f = 0; o.nnonmated && f < NFPIR; f++) {
+        double unused;
+        fs_eval_fnir_at(&o, fpirs[f], &of->thr[f], &of->fnir[f]);
+        fs_eval_rates_at(&o, of->thr[f], &of->fpir[f], &unused);
+    }
+    if (of->given)
+        fs_eval_rates_at(&o, of->at, &of->at_fpir, &of->at_fnir);
+    of->det = malloc((o.nnonmated + 1) * sizeof *of->det);
+    if (!of->det)
+        rc = fs_fail(d, FS_ENOMEM, "out of memory");
+    else
+        of->ndet = fs_eval_det(&o, of->det);
+    fs_eval_open_free(&o);
+    return rc;
+}
+
 typedef struct figures {
     const char *set;
     size_t images, noface, gallery, mated, nonmated;
@@ -303,16 +364,14 @@ typedef struct figures {
     int    rule;
     double cmc[MAX_RANK];
     int    open;                    /* 1: there are non-mated probes */
-    double thr[NFPIR], fnir[NFPIR];
-    double fpir[NFPIR];             /* the FPIR the threshold gives */
-    fs_eval_point *det;
-    size_t ndet;
+    open_figs kind[NKINDS];         /* per kind of score */
     int    verified;                /* 1: verification ran */
     fs_eval_verify ver;
     demo_col *cols;
     size_t ncols;
     fs_eval_group *groups[MAX_COLS];
     double template_ms, search_ms, seconds;
+    double figures_s;               /* all after the templates */
 } figures;
 
 /* Best and worst of one rate over the groups that have its kind of
@@ -332,6 +391,32 @@ static double gap(const fs_eval_group *g, size_t n, int which)
     return hi >= lo ? hi - lo : 0;
 }
 
+static void json_open(const figures *fg, const open_figs *of)
+{
+    printf("{\"fnir_at_fpir\":{");
+    for (int f = 0; f < NFPIR; f++)
+        if (fg->open)
+            printf("%s\"%g\":{\"fnir\":%.4f,\"threshold\":%.4f,"
+                   "\"fpir\":%.4f}", f ? "," : "", fpirs[f], of->fnir[f],
+                   of->thr[f], of->fpir[f]);
+        else            /* no non-mated probe: no threshold */
+            printf("%s\"%g\":{\"fnir\":null,\"threshold\":null}",
+                   f ? "," : "", fpirs[f]);
+    printf("},\"det\":[");
+    for (size_t i = 0; i < of->ndet; i++)
+        printf("%s{\"fpir\":%.6f,\"fnir\":%.6f,\"threshold\":%.6f}",
+               i ? "," : "", of->det[i].fpir, of->det[i].fnir,
+               of->det[i].threshold);
+    printf("]");
+    if (of->given) {
+        printf(",\"at_threshold\":{\"threshold\":%.4f,\"fnir\":%.4f,"
+               "\"fpir\":", of->at, of->at_fnir);
+        fs_json_float(stdout, fg->open ? of->at_fpir : NAN);
+        printf("}");
+    }
+    printf("}");
+}
+
 static void print_json(const figures *fg)
 {
     printf("{\"images\":%zu,\"no_face\":%zu,\"gallery\":%zu,"
@@ -347,21 +432,12 @@ static void print_json(const figures *fg)
     printf("},\"cmc_curve\":[");
     for (int r = 0; r < MAX_RANK; r++)
         printf("%s%.4f", r ? "," : "", fg->cmc[r]);
-    printf("]},\"open_set\":{\"fnir_at_fpir\":{");
-    for (int f = 0; f < NFPIR; f++)
-        if (fg->open)
-            printf("%s\"%g\":{\"fnir\":%.4f,\"threshold\":%.4f,"
-                   "\"fpir\":%.4f}", f ? "," : "", fpirs[f], fg->fnir[f],
-                   fg->thr[f], fg->fpir[f]);
-        else            /* no non-mated probe: no threshold */
-            printf("%s\"%g\":{\"fnir\":null,\"threshold\":null}",
-                   f ? "," : "", fpirs[f]);
-    printf("},\"det\":[");
-    for (size_t i = 0; i < fg->ndet; i++)
-        printf("%s{\"fpir\":%.6f,\"fnir\":%.6f,\"threshold\":%.6f}",
-               i ? "," : "", fg->det[i].fpir, fg->det[i].fnir,
-               fg->det[i].threshold);
-    printf("]},\"verification\":");
+    printf("]}");
+    for (int k = 0; k < NKINDS; k++) {
+        printf(",\"%s\":", kinds[k].json);
+        json_open(fg, &fg->kind[k]);
+    }
+    printf(",\"verification\":");
     if (fg->verified) {
         printf("{\"mated_pairs\":%zu,\"nonmated_pairs\":%zu,"
                "\"tar_at_far\":{", fg->ver.mated_pairs,
@@ -381,7 +457,7 @@ static void print_json(const figures *fg)
         const fs_eval_group *g = fg->groups[c];
         printf("%s\"%s\":{\"fpir_target\":%g,\"threshold\":", c ? "," : "",
                col->name, fpirs[GROUP_FPIR]);
-        fs_json_float(stdout, fg->open ? fg->thr[GROUP_FPIR] : NAN);
+        fs_json_float(stdout, fg->open ? fg->kind[0].thr[GROUP_FPIR] : NAN);
         printf(",\"values\":{");
         for (size_t v = 0; v < col->nvalue; v++) {
             printf("%s", v ? "," : "");
@@ -396,8 +472,26 @@ static void print_json(const figures *fg)
                gap(g, col->nvalue, 2));
     }
     printf("},\"times\":{\"template_ms_per_image\":%.2f,"
-           "\"search_ms_per_probe\":%.4f,\"total_s\":%.1f}}\n",
-           fg->template_ms, fg->search_ms, fg->seconds);
+           "\"search_ms_per_probe\":%.4f,\"figures_s\":%.2f,"
+           "\"total_s\":%.1f}}\n", fg->template_ms, fg->search_ms,
+           fg->figures_s, fg->seconds);
+}
+
+static void text_open(const figures *fg, const open_figs *of,
+                      const char *head, const char *unit)
+{
+    printf("%s", head);
+    for (int f = 0; fg->open && f < NFPIR; f++)
+        printf("  %g: %.4f (%s %.4f)", fpirs[f], of->fnir[f], unit,
+               of->thr[f]);
+    if (!fg->open)
+        printf("  n/a (no non-mated probe)");
+    if (of->given && fg->open)
+        printf("; at %s %.4f: FPIR %.4f, FNIR %.4f", unit, of->at,
+               of->at_fpir, of->at_fnir);
+    else if (of->given)
+        printf("; at %s %.4f: FNIR %.4f", unit, of->at, of->at_fnir);
+    printf("\n");
 }
 
 static void print_text(const figures *fg)
@@ -412,13 +506,10 @@ static void print_text(const figures *fg)
     printf("closed set, identification rate at rank:");
     for (size_t i = 0; i < NRANKS; i++)
         printf("  %d: %.4f", cmc_ranks[i], fg->cmc[cmc_ranks[i] - 1]);
-    printf("\nopen set, FNIR at FPIR:");
-    for (int f = 0; fg->open && f < NFPIR; f++)
-        printf("  %g: %.4f (threshold %.4f)", fpirs[f], fg->fnir[f],
-               fg->thr[f]);
-    if (!fg->open)
-        printf("  n/a (no non-mated probe)");
-    printf("\n1:1 verification:");
+    printf("\n");
+    for (int k = 0; k < NKINDS; k++)
+        text_open(fg, &fg->kind[k], kinds[k].text, kinds[k].unit);
+    printf("1:1 verification:");
     if (fg->verified) {
         printf(" %zu mated and %zu non-mated pairs;", fg->ver.mated_pairs,
                fg->ver.nonmated_pairs);
@@ -447,7 +538,8 @@ static void print_text(const figures *fg)
                gap(g, col->nvalue, 2));
     }
     printf("times: %.2f ms per template, %.4f ms per search (median), "
-           "%.1f s in all\n", fg->template_ms, fg->search_ms, fg->seconds);
+           "%.2f s for the figures, %.1f s in all\n", fg->template_ms,
+           fg->search_ms, fg->figures_s, fg->seconds);
 }
 
 static int write_svg(FILE *f, const figures *fg)
@@ -468,20 +560,21 @@ static int write_svg(FILE *f, const figures *fg)
     fs_svg_axis xa = { "rank (log scale)", 1, MAX_RANK, 1, xt, 6, "%g" };
     fs_svg_axis ya = { "identification rate", lo, 1, 0, yt, ny, "%.2f" };
     fs_svg_series cmc = { "closed set, one image enrolled", rx, fg->cmc,
-                          MAX_RANK, 0 };
+                          MAX_RANK, 0, 0 };
     fs_svg_plot(&s, 0, 0, 500, 460, "Cumulative match characteristic",
                 &xa, &ya, &cmc, 1, FS_SVG_LEGEND_BOTTOM_RIGHT);
     /* DET: FNIR against FPIR, both log, from one non-mated probe up */
-    double *x = malloc((fg->ndet + 1) * sizeof *x),
-           *y = malloc((fg->ndet + 1) * sizeof *y);
-    if (!x || !y) {
-        free(x);
-        free(y);
-        return FS_ENOMEM;
-    }
-    for (size_t i = 0; i < fg->ndet; i++) {
-        x[i] = fg->det[i].fpir;
-        y[i] = fg->det[i].fnir;
+    double *x[NKINDS], *y[NKINDS];
+    int ok = 1;
+    for (int k = 0; k < NKINDS; k++) {
+        const open_figs *of = &fg->kind[k];
+        x[k] = malloc((of->ndet + 1) * sizeof *x[k]);
+        y[k] = malloc((of->ndet + 1) * sizeof *y[k]);
+        ok &= x[k] && y[k];
+        for (size_t i = 0; x[k] && y[k] && i < of->ndet; i++) {
+            x[k][i] = of->det[i].fpir;
+            y[k][i] = of->det[i].fnir;
+        }
     }
     static const double ft[] = { 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1,
                                  0.3, 1 };
@@ -494,22 +587,28 @@ static int write_svg(FILE *f, const figures *fg)
     double xlo = ft[first];
     double ox[NFPIR], oy[NFPIR];
     for (int i = 0; i < NFPIR; i++) {   /* where they are, on the curve */
-        ox[i] = fg->fpir[i];
-        oy[i] = fg->fnir[i];
+        ox[i] = fg->kind[0].fpir[i];
+        oy[i] = fg->kind[0].fnir[i];
     }
     fs_svg_axis fa = { "FPIR: non-mated searches with a candidate (log)",
                        xlo, 1, 1, ft + first, 9 - first, "%g" };
     fs_svg_axis na = { "FNIR: mates missed at rank 1 (log)", 0.01, 1, 1,
                        nt, 5, "%g" };
-    fs_svg_series det[2] = {
-        { "DET, threshold swept", x, y, fg->ndet, 0 },
-        { "FNIR at FPIR 0.1, 0.01, 0.003", ox, oy,
-          fg->open ? NFPIR : 0, 1 },
-    };
+    fs_svg_series det[NKINDS + 1];
+    for (int k = 0; k < NKINDS; k++)
+        det[k] = (fs_svg_series){ kinds[k].legend, x[k], y[k],
+                                  fg->kind[k].ndet, 0, 0 };
+    det[NKINDS] = (fs_svg_series){ "cosine: FNIR at FPIR 0.1, 0.01, 0.003",
+                                   ox, oy, fg->open ? NFPIR : 0, 1, 1 };
     fs_svg_plot(&s, 500, 0, 500, 460, "Detection error tradeoff (open set)",
-                &fa, &na, det, 2, FS_SVG_LEGEND_TOP_RIGHT);
-    free(x);
-    free(y);
+                &fa, &na, det, ok ? NKINDS + 1 : 0,
+                FS_SVG_LEGEND_BOTTOM_LEFT);
+    for (int k = 0; k < NKINDS; k++) {
+        free(x[k]);
+        free(y[k]);
+    }
+    if (!ok)
+        return FS_ENOMEM;
     return fs_svg_end(&s);
 }
 
@@ -574,6 +673,14 @@ int cmd_eval(fs_args *a)
     int st = fs_arg_int(a, "threads", 0, 1024, 0, &threads);
     if (st != EXIT_OK)
         return st;
+    figures fg = { .set = a->pos[0], .rule = rule };
+    for (int k = 0; k < NKINDS; k++) {
+        fg.kind[k].given = fs_arg(a, kinds[k].opt) != NULL;
+        st = fs_arg_double(a, kinds[k].opt, k ? -1e6 : -1, k ? 1e6 : 1, 0,
+                           &fg.kind[k].at);
+        if (st != EXIT_OK)
+            return st;
+    }
     const char *dis = fs_arg(a, "distractors");
     if (dis && !*dis)
         return fs_usage_error(a, "--distractors needs a folder");
@@ -623,8 +730,8 @@ int cmd_eval(fs_args *a)
         rc = fs_engine_open(&eo, &e, &d);
 
     /* templates, in batches so the progress bar moves */
-    figures fg = { .set = a->pos[0], .rule = rule, .cols = cols,
-                   .ncols = ncols };
+    fg.cols = cols;
+    fg.ncols = ncols;
     double t0 = fs_now();
     fs_progress pr;
     fs_progress_begin(&pr, "eval", (long)n);
@@ -639,12 +746,14 @@ int cmd_eval(fs_args *a)
         fs_progress_step(&pr, (long)(i + m));
     }
     fs_progress_end(&pr);
-    fg.template_ms = n ? (fs_now() - t0) * 1e3 / (double)n : 0;
+    double t1 = fs_now();
+    fg.template_ms = n ? (t1 - t0) * 1e3 / (double)n : 0;
 
     /* the gallery: the first image of each identity with two, and every
      * distractor, each with a face; col[identity] its column */
-    float *gvec = NULL, *q = NULL, *scores = NULL, *vt = NULL;
-    uint32_t *gsubj = NULL, *rank = NULL;
+    float *gvec = NULL, *q = NULL, *scores = NULL, *zscores = NULL,
+          *vt = NULL;
+    uint32_t *gsubj = NULL, *rank = NULL, *zrank = NULL;
     int32_t *col = NULL, *mate = NULL, *vlab = NULL, *grp = NULL;
     uint8_t *searched = NULL;
     size_t ng = 0, np = 0, nv = 0;
@@ -721,24 +830,29 @@ int cmd_eval(fs_args *a)
         rc = time_searches(&t, q, searched, np, &fg.search_ms, &d);
     }
     fs_eval_set set = { scores, np, ng, mate, searched };
-    fs_eval_open o = { 0 };
     if (st == EXIT_OK && rc == FS_OK) {
         fs_eval_ranks(&set, rank);
         fs_eval_cmc(&set, rank, MAX_RANK, fg.cmc);
-        rc = fs_eval_open_make(&set, rank, &o, &d);
+        fg.open = fg.nonmated > 0;
+        rc = open_figures(&set, rank, &fg.kind[0], &d);
     }
+    /* the same searches judged against each probe's own scores; ranked
+     * again, as a cohort may reorder the top of a row */
     if (st == EXIT_OK && rc == FS_OK) {
-        fg.open = o.nnonmated > 0;
-        for (int f = 0; fg.open && f < NFPIR; f++) {
-            double unused;
-            fs_eval_fnir_at(&o, fpirs[f], &fg.thr[f], &fg.fnir[f]);
-            fs_eval_rates_at(&o, fg.thr[f], &fg.fpir[f], &unused);
-        }
-        fg.det = malloc((o.nnonmated + 1) * sizeof *fg.det);
-        if (!fg.det)
+        zscores = malloc((np * ng + 1) * sizeof *zscores);
+        zrank = malloc((np + 1) * sizeof *zrank);
+        if (!zscores || !zrank)
             rc = fs_fail(&d, FS_ENOMEM, "out of memory");
-        else
-            fg.ndet = fs_eval_det(&o, fg.det);
+    }
+    for (int k = 1; st == EXIT_OK && rc == FS_OK && k < NKINDS; k++) {
+        rc = fs_eval_normalise(scores, np, ng, kinds[k].cohort, zscores);
+        if (rc != FS_OK) {
+            rc = fs_fail(&d, rc, "out of memory");
+            break;
+        }
+        fs_eval_set zset = { zscores, np, ng, mate, searched };
+        fs_eval_ranks(&zset, zrank);
+        rc = open_figures(&zset, zrank, &fg.kind[k], &d);
     }
     if (st == EXIT_OK && rc == FS_OK) {
         fs_detail vd = { "" };
@@ -763,11 +877,12 @@ int cmd_eval(fs_args *a)
             rc = fs_fail(&d, FS_ENOMEM, "out of memory");
         else
             fs_eval_groups(&set, rank, byid, cols[c].nvalue,
-                           fg.open ? fg.thr[GROUP_FPIR] : INFINITY,
+                           fg.open ? fg.kind[0].thr[GROUP_FPIR] : INFINITY,
                            fg.groups[c]);
     }
     free(byid);
     fg.seconds = fs_now() - t_start;
+    fg.figures_s = fs_now() - t1;
     if (st == EXIT_OK && rc != FS_OK) {
         fs_error_msg("%s", d.msg);
         st = fs_exit_status(rc);
@@ -784,7 +899,6 @@ int cmd_eval(fs_args *a)
         }
     }
     st = fs_cli_finish(a, svg, svg_f, st);
-    fs_eval_open_free(&o);
     fs_engine_close(e);
     for (size_t i = 0; i < n; i++)
         free(s[i].path);
@@ -807,6 +921,9 @@ int cmd_eval(fs_args *a)
     free(vt);
     free(vlab);
     free(scores);
-    free(fg.det);
+    for (int k = 0; k < NKINDS; k++)
+        free(fg.kind[k].det);
+    free(zscores);
+    free(zrank);
     return st;
 }

@@ -81,6 +81,12 @@ int fs_svg_end(fs_svg *s)
     return s->err ? FS_EIO : FS_OK;
 }
 
+/* The colour and dash a series is drawn in. */
+static size_t style(const fs_svg_series *series, size_t k)
+{
+    return series[k].like > 0 ? (size_t)series[k].like - 1 : k;
+}
+
 /* Where v falls along an axis of length len (0 at lo); NAN when it has
  * no place there (non-positive on a log axis). */
 static double place(const fs_svg_axis *a, double v, double len)
@@ -143,14 +149,14 @@ void fs_svg_plot(fs_svg *s, int x, int y, int w, int h, const char *title,
     /* the series */
     for (size_t k = 0; k < nseries; k++) {
         const fs_svg_series *se = &series[k];
-        const char *c = colour[k % NSTYLE];
+        const char *c = colour[style(series, k) % NSTYLE];
         if (se->markers)
             putf(s, "<g fill=\"%s\" clip-path=\"url(#plot%d)\">", c, clip);
         else
             putf(s, "<polyline fill=\"none\" stroke=\"%s\" "
                  "stroke-width=\"2\" stroke-dasharray=\"%s\" "
                  "stroke-linejoin=\"round\" clip-path=\"url(#plot%d)\" "
-                 "points=\"", c, dash[k % NSTYLE], clip);
+                 "points=\"", c, dash[style(series, k) % NSTYLE], clip);
         for (size_t i = 0; i < se->n; i++) {
             double sx = place(xa, se->x[i], pw), sy = place(ya, se->y[i], ph);
             if (isnan(sx) || isnan(sy))
@@ -164,23 +170,30 @@ void fs_svg_plot(fs_svg *s, int x, int y, int w, int h, const char *title,
         putf(s, se->markers ? "</g>\n" : "\"/>\n");
     }
     /* the legend, in a corner inside the plot */
-    const double lw = 245, lh = 8 + 18.0 * (double)nseries,
-                 lx = px + pw - lw - 8,
-                 ly = legend == FS_SVG_LEGEND_BOTTOM_RIGHT ? py + ph - lh - 8
-                                                           : py + 8;
+    size_t longest = 0;
+    for (size_t k = 0; k < nseries; k++)
+        if (series[k].label && strlen(series[k].label) > longest)
+            longest = strlen(series[k].label);
+    const double lw = 48 + 7.2 * (double)longest,
+                 lh = 8 + 18.0 * (double)nseries,
+                 lx = legend == FS_SVG_LEGEND_BOTTOM_LEFT ? px + 8
+                                                          : px + pw - lw - 8,
+                 ly = legend == FS_SVG_LEGEND_TOP_RIGHT ? py + 8
+                                                        : py + ph - lh - 8;
     putf(s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
          "fill=\"white\" fill-opacity=\"0.9\" stroke=\"#d0d7de\"/>\n", lx, ly,
          lw, lh);
     for (size_t k = 0; k < nseries; k++) {
         double ry = ly + 15 + 18.0 * (double)k;
-        const char *c = colour[k % NSTYLE];
+        const char *c = colour[style(series, k) % NSTYLE];
         if (series[k].markers)
             putf(s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>",
                  lx + 20, ry - 4, c);
         else
             putf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                  "stroke=\"%s\" stroke-width=\"2\" stroke-dasharray=\"%s\"/>",
-                 lx + 8, ry - 4, lx + 32, ry - 4, c, dash[k % NSTYLE]);
+                 lx + 8, ry - 4, lx + 32, ry - 4, c,
+                 dash[style(series, k) % NSTYLE]);
         putf(s, "<text x=\"%.1f\" y=\"%.1f\">", lx + 40, ry);
         text(s, series[k].label);
         putf(s, "</text>\n");

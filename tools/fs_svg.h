@@ -35,12 +35,15 @@ typedef struct fs_svg_series {
     const double *x, *y;
     size_t        n;
     int           markers;      /* 1: dots, no line (operating points) */
+    int           like;         /* k > 0: drawn in series k - 1's colour
+                                   (points on its curve); 0: its own */
 } fs_svg_series;
 
 /* The document's head: w x h units, a white background. */
 void fs_svg_begin(fs_svg *s, FILE *f, int w, int h, const char *title);
 /* Where a plot's legend goes: the corner its curves leave empty. */
-enum { FS_SVG_LEGEND_TOP_RIGHT, FS_SVG_LEGEND_BOTTOM_RIGHT };
+enum { FS_SVG_LEGEND_TOP_RIGHT, FS_SVG_LEGEND_BOTTOM_RIGHT,
+       FS_SVG_LEGEND_BOTTOM_LEFT };
 
 /* One plot in the box at (x, y), w x h units, axes and legend included;
  * points outside the axes are clipped, and non-positive ones on a log
