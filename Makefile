@@ -71,7 +71,7 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
 
 LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c engine/base/fs_json.c engine/base/fs_pool.c \
             engine/base/fs_text.c \
-            engine/facesearch.c engine/fs_faces.c \
+            engine/facesearch.c engine/fs_eval.c engine/fs_faces.c \
             embed/fs_model.c embed/fs_net.c \
             detect/fs_image.c detect/fs_intake.c detect/fs_detect.c \
             detect/fs_vision.c \
@@ -99,7 +99,7 @@ CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             tools/cmd_profile.c tools/cmd_agency.c tools/cmd_purge.c \
             tools/cmd_request.c tools/cmd_search.c tools/cmd_stats.c \
             tools/cmd_review.c tools/cmd_report.c \
-            tools/fs_cli.c tools/fs_html.c \
+            tools/fs_cli.c tools/fs_html.c tools/fs_svg.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_search.c \
             benchmarks/bench_util.c
@@ -111,6 +111,7 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_review.c \
              tests/check_accounts.c tests/check_text.c \
              tests/check_service.c tests/check_stats.c tests/check_html.c \
+             tests/check_eval.c \
              tests/fuzz/fuzz_wire.c \
              tests/fs_testutil.c
 
@@ -325,10 +326,11 @@ $(ASTRONAUT): | deps
 # fuzzer's finds through (the fuzz target without libFuzzer's entry).
 WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc
 $(BUILD)/tests/fuzz/fuzz_wire.o: CFLAGS += -DFS_FUZZ_REPLAY
-$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(LIB) \
-              | $(VISION)
+$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o \
+              $(BUILD)/tools/fs_svg.o $(LIB) | $(VISION)
 	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJS) \
-	  $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(LIB) $(LDLIBS) \
+	  $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(BUILD)/tools/fs_svg.o \
+	  $(LIB) $(LDLIBS) \
 	  $(shell pkg-config --libs check)
 
 # The suite runs the real binaries too (facesearchd for the service

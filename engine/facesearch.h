@@ -9,6 +9,7 @@
  *   detect/ embed/ index/   the modules (fs_detect.h, fs_embed.h,
  *                 fs_index.h)
  *   engine/fs_engine.h      the pipeline's front: images to templates
+ *   engine/fs_eval.h        accuracy figures from scores (eval)
  *   gate/fs_gate.h          people, cases, the gated search, the trail:
  *                 the only door to a candidate list
  */
@@ -21,6 +22,7 @@
 #include "base/fs_error.h"
 #include "base/fs_types.h"
 #include "fs_engine.h"
+#include "fs_eval.h"
 #include "../gate/fs_gate.h"
 
 #endif /* FACESEARCH_H */

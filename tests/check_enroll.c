@@ -1,5 +1,5 @@
 /*
- * check_enroll.c - `facesearch enroll`, `gallery` and `eval` as an admin
+ * check_enroll.c - `facesearch enroll` and `gallery` as an admin
  * and a benchmarker run them: the per-image report, idempotent re-runs, refusals of
  * bad input (G8, G20), possible duplicate records, and an enrolment killed
  * with SIGKILL mid-batch that a re-run finishes with nothing lost and
@@ -54,27 +54,6 @@ static void link_photos(const char *dir, const char *subject,
     }
 }
 
-static fs_json *run_json(int want_status, char *const argv[])
-{
-    char *out, *err;
-    int st = tu_run(argv, &out, &err);
-    ck_assert_msg(st == want_status, "status %d: %s", st, err);
-    fs_json *j = NULL;
-    fs_detail d = { "" };
-    ck_assert_msg(fs_json_parse(out, strlen(out), &j, &d) == FS_OK,
-                  "not JSON (%s): %s", d.msg, out);
-    free(out);
-    free(err);
-    return j;
-}
-
-static double num(const fs_json *j, const char *key)
-{
-    const fs_json *v = fs_json_get(j, key);
-    ck_assert_msg(v && v->type == FS_JSON_NUMBER, "no number '%s'", key);
-    return v->number;
-}
-
 /* The item of the JSON report whose image path ends with `tail`. */
 static const fs_json *item(const fs_json *j, const char *tail)
 {
@@ -115,11 +94,11 @@ START_TEST(test_enroll_dir_report_and_rerun)
     ck_assert_int_eq(tu_write(tu_path(dir, "stray.jpg"), "x", 1), 0);
     link_photos(dir, "bad name", people[2], 1, 1);
 
-    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir,
         "--gallery", gal, "--report", rep, "--batch", "3", "--json", NULL });
-    ck_assert_int_eq(num(j, "images"), 8);
-    ck_assert_int_eq(num(j, "enrolled"), 4);
-    ck_assert_int_eq(num(j, "rejected"), 4);
+    ck_assert_int_eq(tu_num(j, "images"), 8);
+    ck_assert_int_eq(tu_num(j, "enrolled"), 4);
+    ck_assert_int_eq(tu_num(j, "rejected"), 4);
     ck_assert_str_eq(str(item(j, "A100/9326871.1.jpg"), "status"),
                      "enrolled");
     ck_assert_str_eq(str(item(j, "A100/9326871.1.jpg"), "subject"), "A100");
@@ -146,20 +125,20 @@ START_TEST(test_enroll_dir_report_and_rerun)
     free(csv);
 
     /* a re-run enrols nothing twice */
-    j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+    j = tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir,
         "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "enrolled"), 0);
-    ck_assert_int_eq(num(j, "already"), 4);
+    ck_assert_int_eq(tu_num(j, "enrolled"), 0);
+    ck_assert_int_eq(tu_num(j, "already"), 4);
     fs_json_free(j);
 
-    j = run_json(0, (char *const[]){ "facesearch", "gallery", "stats",
+    j = tu_run_json(0, (char *const[]){ "facesearch", "gallery", "stats",
         "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "subjects"), 2);
-    ck_assert_int_eq(num(j, "images"), 4);
+    ck_assert_int_eq(tu_num(j, "subjects"), 2);
+    ck_assert_int_eq(tu_num(j, "images"), 4);
     ck_assert_ptr_nonnull(strstr(str(j, "model"), "dlib"));
     fs_json_free(j);
 
-    j = run_json(0, (char *const[]){ "facesearch", "gallery", "show", "A100",
+    j = tu_run_json(0, (char *const[]){ "facesearch", "gallery", "show", "A100",
         "--gallery", gal, "--json", NULL });
     const fs_json *imgs = fs_json_get(j, "images");
     ck_assert_uint_eq(imgs->n, 2);
@@ -188,10 +167,10 @@ START_TEST(test_enroll_manifest)
              f, people[0], people[0], f, people[0], people[0], f, people[1],
              people[1]);
     ck_assert_int_eq(tu_write(man, csv, strlen(csv)), 0);
-    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll",
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "enroll",
         "--manifest", man, "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "images"), 5);
-    ck_assert_int_eq(num(j, "enrolled"), 1);
+    ck_assert_int_eq(tu_num(j, "images"), 5);
+    ck_assert_int_eq(tu_num(j, "enrolled"), 1);
     ck_assert_ptr_nonnull(strstr(str(item(j, "9326871.2.jpg"), "reason"),
                                  "capture_date"));
     ck_assert_ptr_nonnull(strstr(str(item(j, "9332898.3.jpg"), "reason"),
@@ -201,7 +180,7 @@ START_TEST(test_enroll_manifest)
     ck_assert_ptr_nonnull(strstr(str(item(j, "list.csv"), "reason"),
                                  "line 6"));
     fs_json_free(j);
-    j = run_json(0, (char *const[]){ "facesearch", "gallery", "show", "S1",
+    j = tu_run_json(0, (char *const[]){ "facesearch", "gallery", "show", "S1",
         "--gallery", gal, "--json", NULL });
     ck_assert_str_eq(str(j, "name"), "Roe, Richard \"Rick\"");
     const fs_json *im = fs_json_get(j, "images")->items[0];
@@ -223,18 +202,18 @@ START_TEST(test_enroll_reports_possible_duplicate)
     tu_init_gallery(gal);
     link_photos(dir, "P1", people[3], 1, 1);
     link_photos(dir, "P2", people[4], 1, 1);
-    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir,
         "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "possible_duplicates"), 0);
+    ck_assert_int_eq(tu_num(j, "possible_duplicates"), 0);
     fs_json_free(j);
     char *dir2 = (char *)tu_path(tu_tmp, "more");
     link_photos(dir2, "P9", people[3], 5, 1);     /* P1's face again */
-    j = run_json(0, (char *const[]){ "facesearch", "enroll", dir2,
+    j = tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir2,
         "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "possible_duplicates"), 1);
+    ck_assert_int_eq(tu_num(j, "possible_duplicates"), 1);
     const fs_json *it = item(j, "P9/9338446.5.jpg");
     ck_assert_str_eq(str(it, "possible_duplicate_of"), "P1");
-    ck_assert_double_ge(num(it, "similarity"), 0.95);
+    ck_assert_double_ge(tu_num(it, "similarity"), 0.95);
     fs_json_free(j);
 }
 END_TEST
@@ -251,9 +230,9 @@ START_TEST(test_G21_enrolled_image_not_in_the_file)
     snprintf(gal, sizeof gal, "%s", tu_path(tu_tmp, "gallery"));
     tu_init_gallery(gal);
     link_photos(dir, "K1", people[1], 3, 1);
-    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir,
         "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "enrolled"), 1);
+    ck_assert_int_eq(tu_num(j, "enrolled"), 1);
     fs_json_free(j);
     char photo[4200];
     snprintf(photo, sizeof photo, "%s/%s/%s.3.jpg", faces94(), people[1],
@@ -272,7 +251,7 @@ START_TEST(test_G21_enrolled_image_not_in_the_file)
     free(img);
     free(file);
     /* and the gallery reads back what went in, through the key */
-    j = run_json(0, (char *const[]){ "facesearch", "gallery", "show", "K1",
+    j = tu_run_json(0, (char *const[]){ "facesearch", "gallery", "show", "K1",
         "--gallery", gal, "--json", NULL });
     fs_json_free(j);
 }
@@ -331,10 +310,10 @@ START_TEST(test_enroll_killed_then_resumed)
                             gal), 0);
     free(out);
     free(err);
-    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir,
         "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "already"), (double)seen);
-    ck_assert_int_eq(num(j, "enrolled"), PEOPLE * EACH - (double)seen);
+    ck_assert_int_eq(tu_num(j, "already"), (double)seen);
+    ck_assert_int_eq(tu_num(j, "enrolled"), PEOPLE * EACH - (double)seen);
     fs_json_free(j);
     ck_assert_uint_eq(images_in(gal), PEOPLE * EACH);
     ck_assert_int_eq(TU_RUN(&out, &err, "gallery", "verify", "--gallery",
@@ -355,7 +334,7 @@ START_TEST(test_G20_cli_remove)
     tu_init_gallery(gal);
     link_photos(dir, "R1", people[5], 1, 2);
     link_photos(dir, "R2", people[0], 1, 1);
-    fs_json_free(run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+    fs_json_free(tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir,
         "--gallery", gal, "--json", NULL }));
     TU_REFUSED(2, "--reason", "gallery", "remove", "R1", "--gallery", gal);
     char *out, *err;
@@ -369,15 +348,15 @@ START_TEST(test_G20_cli_remove)
                gal);
     TU_REFUSED(2, "no subject 'R1'", "gallery", "remove", "R1", "--reason",
                "again", "--gallery", gal);
-    fs_json *j = run_json(0, (char *const[]){ "facesearch", "gallery",
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "gallery",
         "stats", "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "subjects"), 1);
-    ck_assert_int_eq(num(j, "images"), 1);
+    ck_assert_int_eq(tu_num(j, "subjects"), 1);
+    ck_assert_int_eq(tu_num(j, "images"), 1);
     fs_json_free(j);
-    j = run_json(0, (char *const[]){ "facesearch", "enroll", dir,
+    j = tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir,
         "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "enrolled"), 2);
-    ck_assert_int_eq(num(j, "already"), 1);
+    ck_assert_int_eq(tu_num(j, "enrolled"), 2);
+    ck_assert_int_eq(tu_num(j, "already"), 1);
     fs_json_free(j);
 }
 END_TEST
@@ -412,9 +391,9 @@ START_TEST(test_enroll_refuses_bad_usage)
                (char *)tu_path(tu_tmp, "no/such/dir/r.csv"), "--gallery",
                gal);
     /* nothing above enrolled anything */
-    fs_json *j = run_json(0, (char *const[]){ "facesearch", "gallery",
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "gallery",
         "stats", "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "images"), 0);
+    ck_assert_int_eq(tu_num(j, "images"), 0);
     fs_json_free(j);
     TU_REFUSED(2, "no gallery at", "gallery", "stats", "--gallery",
                (char *)tu_path(tu_tmp, "nowhere"));
@@ -437,80 +416,13 @@ START_TEST(test_enroll_manifest_unterminated_quote)
     const char *csv = "image,subject_id,name,booking_number,capture_date,"
                       "source\nx.jpg,S1,\"Roe, Rich,B1,,booking\n";
     ck_assert_int_eq(tu_write(man, csv, strlen(csv)), 0);
-    fs_json *j = run_json(0, (char *const[]){ "facesearch", "enroll",
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "enroll",
         "--manifest", man, "--gallery", gal, "--json", NULL });
-    ck_assert_int_eq(num(j, "enrolled"), 0);
-    ck_assert_int_eq(num(j, "rejected"), 1);
+    ck_assert_int_eq(tu_num(j, "enrolled"), 0);
+    ck_assert_int_eq(tu_num(j, "rejected"), 1);
     ck_assert_ptr_nonnull(strstr(str(item(j, "m.csv"), "reason"),
                                  "line 2: unterminated quote"));
     fs_json_free(j);
-}
-END_TEST
-
-/* eval on dlib's johns: three identities searched, two as non-mated
- * probes of one image each. */
-START_TEST(test_cli_eval_cmc_and_open_set)
-{
-    const char *sh = tu_shared();
-    if (!sh)
-        return;
-    static const char *const johns[] = { "John_Salley", "John_Savage",
-        "John_Schneider", "John_Shimkus", "John_Simm" };
-    char *set = (char *)tu_path(tu_tmp, "set");
-    mkdir(set, 0700);
-    for (int i = 0; i < 5; i++) {
-        char src[4096], dst[4096];
-        snprintf(src, sizeof src, "%s/datasets/dlib_johns/%s", sh, johns[i]);
-        snprintf(dst, sizeof dst, "%s/%s", set, johns[i]);
-        if (i < 3) {
-            ck_assert_int_eq(symlink(src, dst), 0);
-            continue;
-        }
-        mkdir(dst, 0700);                 /* one image: non-mated */
-        char one[4200], link[4200];
-        struct dirent **f;
-        int nf = scandir(src, &f, NULL, alphasort);
-        ck_assert_int_gt(nf, 2);
-        snprintf(one, sizeof one, "%s/%s", src, f[2]->d_name);
-        snprintf(link, sizeof link, "%s/x.jpg", dst);
-        ck_assert_int_eq(symlink(one, link), 0);
-        for (int k = 0; k < nf; k++)
-            free(f[k]);
-        free(f);
-    }
-    char *svg = (char *)tu_path(tu_tmp, "cmc.svg");
-    fs_json *j = run_json(0, (char *const[]){ "facesearch", "eval", set,
-        "--svg", svg, "--json", NULL });
-    ck_assert_int_eq(num(j, "images"), 35);
-    ck_assert_int_eq(num(j, "gallery"), 3);
-    ck_assert_int_eq(num(j, "mated_probes"), 30);
-    ck_assert_int_eq(num(j, "nonmated_probes"), 2);
-    const fs_json *cmc = fs_json_get(fs_json_get(j, "closed_set"), "cmc");
-    ck_assert_double_ge(num(cmc, "1"), 0.95);
-    ck_assert_double_eq(num(cmc, "50"), 1.0);
-    const fs_json *at = fs_json_get(fs_json_get(fs_json_get(j, "open_set"),
-                                                "fnir_at_fpir"), "0.1");
-    ck_assert_double_ge(num(at, "threshold"), 0.5);
-    ck_assert_double_le(num(at, "fnir"), 0.2);
-    fs_json_free(j);
-    size_t len;
-    char *text = tu_read(svg, &len);
-    ck_assert_ptr_nonnull(text);
-    ck_assert_ptr_nonnull(strstr(text, "<svg"));
-    ck_assert_ptr_nonnull(strstr(text, "<polyline"));
-    free(text);
-}
-END_TEST
-
-START_TEST(test_cli_eval_refuses_bad_input)
-{
-    char *empty = (char *)tu_path(tu_tmp, "empty");
-    mkdir(empty, 0700);
-    TU_REFUSED(2, "give one DATASET_DIR", "eval");
-    TU_REFUSED(2, "holds no images", "eval", empty);
-    TU_REFUSED(2, "nowhere", "eval", (char *)tu_path(tu_tmp, "nowhere"));
-    TU_REFUSED(2, "--face must be centre or largest", "eval", empty,
-               "--face", "left");
 }
 END_TEST
 
@@ -529,8 +441,6 @@ Suite *suite_enroll(void)
     tcase_add_test(tc, test_G20_cli_remove);
     tcase_add_test(tc, test_enroll_refuses_bad_usage);
     tcase_add_test(tc, test_enroll_manifest_unterminated_quote);
-    tcase_add_test(tc, test_cli_eval_cmc_and_open_set);
-    tcase_add_test(tc, test_cli_eval_refuses_bad_input);
     suite_add_tcase(s, tc);
     return s;
 }

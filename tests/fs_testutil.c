@@ -1214,3 +1214,24 @@ void tu_page_free(tu_page *p)
     free(p->dom);
     p->dom = NULL;
 }
+
+fs_json *tu_run_json(int want_status, char *const argv[])
+{
+    char *out, *err;
+    int st = tu_run(argv, &out, &err);
+    ck_assert_msg(st == want_status, "status %d: %s", st, err);
+    fs_json *j = NULL;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_json_parse(out, strlen(out), &j, &d) == FS_OK,
+                  "not JSON (%s): %s", d.msg, out);
+    free(out);
+    free(err);
+    return j;
+}
+
+double tu_num(const fs_json *j, const char *key)
+{
+    const fs_json *v = fs_json_get(j, key);
+    ck_assert_msg(v && v->type == FS_JSON_NUMBER, "no number '%s'", key);
+    return v->number;
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../engine/base/fs_json.h"
 #include "../engine/base/fs_types.h"
 
 /* $FACESEARCH_MODEL (set by `make check`); the suite cannot run without. */
@@ -103,6 +104,12 @@ int      tu_finish(tu_proc *p, char **out, char **err);
 /* The same for another program, e.g. a peer (argv[0] ignored). */
 int tu_run_program(const char *prog, char *const argv[], char **out,
                    char **err);
+
+/* Runs the binary (as tu_run), asserts its exit status and parses what
+ * it printed as JSON (asserted). */
+fs_json *tu_run_json(int want_status, char *const argv[]);
+/* The number under key (asserted to be one). */
+double tu_num(const fs_json *j, const char *key);
 
 /* Runs facesearch with the given arguments (see tu_run). */
 #define TU_RUN(out, err, ...) \

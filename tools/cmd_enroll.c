@@ -154,53 +154,6 @@ static int plan_dir(const fs_args *a, plan *p, const char *dir,
 
 /* ---- the manifest (RFC 4180 CSV) ------------------------------------------ */
 
-/* Splits the next record at *s into at most max fields, in place;
- * returns the field count, or -1 on an unterminated quote. */
-static int csv_record(char **s, char **field, int max)
-{
-    char *p = *s, *w;
-    int n = 0;
-    for (;;) {
-        char *start = w = p;
-        if (*p == '"') {
-            p++;
-            for (;;) {
-                if (*p == 0)
-                    return -1;
-                if (*p == '"' && p[1] == '"') {
-                    *w++ = '"';
-                    p += 2;
-                } else if (*p == '"') {
-                    p++;
-                    break;
-                } else {
-                    *w++ = *p++;
-                }
-            }
-            while (*p && *p != ',' && *p != '\n' && *p != '\r')
-                p++;                       /* junk after the quote */
-        } else {
-            while (*p && *p != ',' && *p != '\n' && *p != '\r')
-                w = ++p;
-        }
-        char end = *p;
-        *w = 0;
-        if (n < max)
-            field[n] = start;
-        n++;
-        if (end == ',') {
-            p++;
-            continue;
-        }
-        if (end == '\r' && p[1] == '\n')
-            p += 2;
-        else if (end == '\r' || end == '\n')
-            p++;
-        *s = p;
-        return n;
-    }
-}
-
 enum { C_IMAGE, C_SUBJECT, C_NAME, C_BOOKING, C_DATE, C_SOURCE, C_AGENCY,
        C_COUNT };
 static const char *const columns[C_COUNT] = {
@@ -246,7 +199,7 @@ static int plan_manifest(const fs_args *a, plan *p, const char *path)
     int col[C_COUNT];
     for (int c = 0; c < C_COUNT; c++)
         col[c] = -1;
-    int nh = csv_record(&s, f, 32);
+    int nh = fs_cli_csv_record(&s, f, 32);
     for (int i = 0; i < nh && i < 32; i++)
         for (int c = 0; c < C_COUNT; c++)
             if (strcmp(f[i], columns[c]) == 0)
@@ -260,7 +213,7 @@ static int plan_manifest(const fs_args *a, plan *p, const char *path)
             return EXIT_USAGE;
         }
     for (long line = 2; *s; line++) {
-        int nf = csv_record(&s, f, 32);
+        int nf = fs_cli_csv_record(&s, f, 32);
         char why[160], img[8192];
         if (nf == 1 && f[0][0] == 0)
             continue;                      /* blank line */

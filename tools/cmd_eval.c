@@ -1,46 +1,85 @@
 /*
- * cmd_eval.c - `facesearch eval DATASET_DIR [--svg OUT.svg] [--json]`:
- * how well the engine identifies, measured on a labelled data set
- * DATASET_DIR/<identity>/<image>.
+ * cmd_eval.c - `facesearch eval DATASET_DIR [--json] [--svg OUT.svg]
+ * [--distractors DIR]`: how well the engine identifies and verifies,
+ * measured on a labelled data set DATASET_DIR/<identity>/<image>, with
+ * the figures NIST's evaluations report (computed by engine/fs_eval.h;
+ * this command gathers the templates and prints).
  *
  * The protocol of ../shared/datasets/README.md: each identity with two or
  * more images enrols its first image (by file name) and searches with
  * each of the others (mated probes); identities with one image search as
- * non-mated probes.  Closed set: the CMC, the share of mated probes whose
- * mate ranks at or above r.  Open set: for a false positive
- * identification rate (the share of non-mated probes whose best score
- * reaches the threshold), the threshold and the false negative rate (the
- * share of mated probes whose mate is not at rank 1 with a score at the
- * threshold or above).  Probes with no face count as misses; an identity
- * whose gallery image has no face is not enrolled, and its probes miss.
- * Nothing is stored: the gallery lives in memory.
+ * non-mated probes.  Every image under --distractors DIR is enrolled as
+ * an identity of its own that is never searched: a bigger gallery, more
+ * chances of a confident wrong candidate.  Probes with no face count as
+ * misses; an identity whose gallery image has no face is not enrolled,
+ * and its probes miss.  1:1 verification compares every pair of the data
+ * set's templates (distractors left out).  A DATASET_DIR/demographics.csv
+ * (a header naming `identity` and any of sex, age band, skin tone,
+ * ethnicity) gives the figures per group, at the threshold set for FPIR
+ * 0.01 on the whole set.  Nothing is stored: the gallery lives in memory.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../engine/base/fs_file.h"
+#include "../engine/fs_eval.h"
 #include "fs_cli.h"
+#include "fs_svg.h"
 
 const fs_opt cmd_eval_opts[] = {
-    { "svg", "OUT.svg", "draw the CMC curve" },
+    { "svg", "OUT.svg", "draw the CMC and the DET curve" },
+    { "distractors", "DIR", "enrol every face image under DIR as an "
+      "identity never searched" },
+    { "threshold", "T", "also the FPIR and FNIR at this score (one set on "
+      "another gallery)" },
+    { "z-threshold", "Z", "the same for the score normalised over the "
+      "gallery" },
+    { "top-threshold", "Z", "the same for the score normalised over the "
+      "top 50 others" },
     { "face", "RULE", "face of each image: centre (default) or largest" },
     { "threads", "T", "threads (default: every core)" },
     { NULL, NULL, NULL }
 };
 
 #define MAX_RANK 50
+#define MAX_DEPTH 8             /* of folders under --distractors */
 static const int cmc_ranks[] = { 1, 5, 10, 20, 50 };
+#define NRANKS (sizeof cmc_ranks / sizeof *cmc_ranks)
 static const double fpirs[] = { 0.1, 0.01, 0.003 };
+#define NFPIR 3
+#define GROUP_FPIR 1            /* fpirs[1]: the groups' threshold */
+static const double fars[] = { 1e-3, 1e-4 };
+#define NFAR 2
+
+enum { GALLERY, MATED, NONMATED, DISTRACTOR };
 
 typedef struct sample {
     char *path;
     int   identity;        /* index into the identity list */
-    int   role;            /* 0 gallery, 1 mated probe, 2 non-mated */
+    int   role;
 } sample;
+
+typedef struct sample_list {
+    sample *s;
+    size_t  n, cap;
+} sample_list;
+
+/* A demographic column: its values, and each identity's (or -1). */
+typedef struct demo_col {
+    char   name[32];
+    char **value;
+    size_t nvalue;
+    int32_t *of;            /* per identity */
+} demo_col;
+
+#define MAX_COLS 4
+#define MAX_VALUES 64
 
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
@@ -52,8 +91,29 @@ static int visible(const struct dirent *e)
     return e->d_name[0] != '.';
 }
 
-/* Every image of the set, identities in name order, with its role. */
-static int list_set(const char *dir, sample **out, size_t *n, int *nid)
+static int add(sample_list *l, const char *path, int identity, int role)
+{
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 1024;
+        sample *ns = realloc(l->s, nc * sizeof *ns);
+        if (!ns)
+            return EXIT_INTERNAL;
+        l->s = ns;
+        l->cap = nc;
+    }
+    l->s[l->n] = (sample){ strdup(path), identity, role };
+    return l->s[l->n++].path ? EXIT_OK : EXIT_INTERNAL;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Every image of the set, identities in name order, with its role; the
+ * identities' names in *names (nid of them, folders only). */
+static int list_set(const char *dir, sample_list *l, char ***names, int *nid)
 {
     struct dirent **ids;
     int ni = scandir(dir, &ids, visible, by_name);
@@ -61,92 +121,544 @@ static int list_set(const char *dir, sample **out, size_t *n, int *nid)
         fs_error_msg("cannot read data set '%s': %s", dir, strerror(errno));
         return EXIT_USAGE;
     }
-    size_t cnt = 0, cap = 0;
-    sample *s = NULL;
-    int st = EXIT_OK;
+    char **nm = calloc((size_t)ni + 1, sizeof *nm);
+    int st = nm ? EXIT_OK : EXIT_INTERNAL, k = 0;
     for (int i = 0; i < ni; i++) {
         char sub[4096];
         snprintf(sub, sizeof sub, "%s/%s", dir, ids[i]->d_name);
         struct dirent **files;
-        int nf = scandir(sub, &files, visible, by_name);
-        for (int k = 0; k < nf; k++) {
-            if (st == EXIT_OK && cnt == cap) {
-                cap = cap ? cap * 2 : 1024;
-                sample *ns = realloc(s, cap * sizeof *ns);
-                if (!ns)
-                    st = EXIT_INTERNAL;
-                else
-                    s = ns;
-            }
+        int nf = st == EXIT_OK && is_dir(sub) ?
+            scandir(sub, &files, visible, by_name) : -1;
+        if (nf > 0 && !(nm[k] = strdup(ids[i]->d_name)))
+            st = EXIT_INTERNAL;
+        for (int f = 0; f < nf; f++) {
             char path[8192];
-            snprintf(path, sizeof path, "%s/%s", sub, files[k]->d_name);
-            if (st == EXIT_OK) {
-                s[cnt] = (sample){ strdup(path), i,
-                                   nf == 1 ? 2 : k == 0 ? 0 : 1 };
-                if (!s[cnt].path)
-                    st = EXIT_INTERNAL;
-                else
-                    cnt++;
-            }
-            free(files[k]);
+            snprintf(path, sizeof path, "%s/%s", sub, files[f]->d_name);
+            if (st == EXIT_OK)
+                st = add(l, path, k, nf == 1 ? NONMATED
+                                    : f == 0 ? GALLERY : MATED);
+            free(files[f]);
         }
-        if (nf > 0)
+        if (nf >= 0)
             free(files);
+        k += nf > 0;
         free(ids[i]);
     }
     free(ids);
     if (st != EXIT_OK)
         fs_error_msg("out of memory");
-    *out = s;
-    *n = cnt;
-    *nid = ni;
+    *names = nm;
+    *nid = k;
     return st;
 }
 
-static int cmp_desc(const void *a, const void *b)
+/* Every file under dir, to any depth up to MAX_DEPTH, each a distractor
+ * identity of its own (numbered on from *nid). */
+static int list_distractors(const char *dir, int depth, sample_list *l,
+                            int *nid)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x < y) - (x > y);
+    struct dirent **e;
+    int ne = scandir(dir, &e, visible, by_name);
+    if (ne < 0) {
+        fs_error_msg("cannot read distractors '%s': %s", dir,
+                     strerror(errno));
+        return EXIT_USAGE;
+    }
+    int st = EXIT_OK;
+    for (int i = 0; i < ne; i++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, e[i]->d_name);
+        if (st == EXIT_OK && is_dir(path)) {
+            if (depth < MAX_DEPTH)
+                st = list_distractors(path, depth + 1, l, nid);
+        } else if (st == EXIT_OK) {
+            st = add(l, path, (*nid)++, DISTRACTOR);
+            if (st != EXIT_OK)
+                fs_error_msg("out of memory");
+        }
+        free(e[i]);
+    }
+    free(e);
+    return st;
 }
 
-static void write_svg(FILE *f, const double *cmc)
+/* ---- demographics.csv -------------------------------------------------- */
+
+static int name_cmp(const void *k, const void *e)
 {
-    const int w = 480, h = 320, l = 50, b = 40, t = 20, r = 20;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-            "height=\"%d\" font-family=\"sans-serif\" font-size=\"11\">\n"
-            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-            w, h);
-    double lo = cmc[0] > 0.05 ? floor(cmc[0] * 10 - 0.5) / 10 : 0;
-    if (lo < 0)
-        lo = 0;
-    const double pw = w - l - r, ph = h - t - b;
-#define X(rank) (l + log(rank) / log(MAX_RANK) * pw)
-#define Y(v) (t + (1 - ((v) - lo) / (1 - lo)) * ph)
-    fprintf(f, "<polyline fill=\"none\" stroke=\"#246\" stroke-width=\"2\" "
-            "points=\"");
-    for (int k = 1; k <= MAX_RANK; k++)
-        fprintf(f, "%.1f,%.1f ", X(k), Y(cmc[k - 1]));
-    fprintf(f, "\"/>\n<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-            "stroke=\"black\"/>\n<line x1=\"%d\" y1=\"%d\" x2=\"%d\" "
-            "y2=\"%d\" stroke=\"black\"/>\n", l, h - b, w - r, h - b, l, t,
-            l, h - b);
-    for (size_t i = 0; i < sizeof cmc_ranks / sizeof *cmc_ranks; i++)
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d"
-                "</text>\n", X(cmc_ranks[i]), h - b + 15, cmc_ranks[i]);
-    for (int i = 0; i <= 4; i++) {
-        double v = lo + (1 - lo) * i / 4;
-        fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3f"
-                "</text>\n", l - 4, Y(v) + 4, v);
+    return strcmp((const char *)k, *(char *const *)e);
+}
+
+/* "Age band", "age-band", "AGE_BAND": one column, age_band. */
+static void header_key(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 1 < cap; s++)
+        out[n++] = *s == ' ' || *s == '-' ? '_'
+                 : (char)tolower((unsigned char)*s);
+    out[n] = 0;
+}
+
+static void demo_free(demo_col *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t v = 0; v < c[i].nvalue; v++)
+            free(c[i].value[v]);
+        free(c[i].value);
+        free(c[i].of);
     }
-    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">rank "
-            "(log scale)</text>\n<text x=\"%d\" y=\"%d\">identification "
-            "rate (CMC)</text>\n</svg>\n", (l + w - r) / 2, h - 5, l, t - 6);
-#undef X
-#undef Y
+}
+
+/* The columns of DATASET_DIR/demographics.csv the data set has (none
+ * when it has no such file). */
+static int read_demographics(const fs_args *a, const char *dir,
+                             char *const *names, int nid, demo_col *cols,
+                             size_t *ncols)
+{
+    static const char *const known[] = { "sex", "age_band", "skin_tone",
+                                         "ethnicity" };
+    char path[4200];
+    snprintf(path, sizeof path, "%s/demographics.csv", dir);
+    *ncols = 0;
+    uint8_t *buf;
+    size_t len;
+    fs_detail d = { "" };
+    int rc = fs_cli_read(a, path, (size_t)64 << 20, &buf, &len, &d);
+    if (rc == FS_ENOENT)
+        return EXIT_OK;
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg);
+        return fs_exit_status(rc);
+    }
+    char *s = (char *)buf, *f[32];
+    int st = memchr(buf, 0, len) ? EXIT_USAGE : EXIT_OK;
+    if (st != EXIT_OK)
+        fs_error_msg("'%s' is not a text file", path);
+    int nh = st == EXIT_OK ? fs_cli_csv_record(&s, f, 32) : 0;
+    int idcol = -1, at[MAX_COLS];
+    for (int i = 0; i < nh && i < 32; i++) {
+        char key[32];
+        header_key(f[i], key, sizeof key);
+        if (strcmp(key, "identity") == 0)
+            idcol = i;
+        for (size_t k = 0; k < MAX_COLS; k++)
+            if (strcmp(key, known[k]) == 0 && *ncols < MAX_COLS) {
+                demo_col *c = &cols[*ncols];
+                memset(c, 0, sizeof *c);
+                snprintf(c->name, sizeof c->name, "%s", known[k]);
+                c->of = malloc(((size_t)nid + 1) * sizeof *c->of);
+                c->value = calloc(MAX_VALUES, sizeof *c->value);
+                if (!c->of || !c->value) {
+                    st = EXIT_INTERNAL;
+                    fs_error_msg("out of memory");
+                }
+                for (int p = 0; c->of && p < nid; p++)
+                    c->of[p] = -1;
+                at[(*ncols)++] = i;
+            }
+    }
+    if (st == EXIT_OK && idcol < 0) {
+        fs_error_msg("'%s' has no 'identity' column (its header names "
+                     "identity and any of sex, age band, skin tone, "
+                     "ethnicity)", path);
+        st = EXIT_USAGE;
+    }
+    for (int line = 2; st == EXIT_OK && *s; line++) {
+        int nf = fs_cli_csv_record(&s, f, 32);
+        if (nf < 0) {
+            fs_error_msg("'%s' line %d: unterminated quote", path, line);
+            st = EXIT_USAGE;
+            break;
+        }
+        if (nf <= idcol)
+            continue;           /* a blank or short line names nobody */
+        char **who = bsearch(f[idcol], names, (size_t)nid, sizeof *names,
+                             name_cmp);
+        for (size_t c = 0; who && c < *ncols; c++) {
+            demo_col *col = &cols[c];
+            if (at[c] >= nf || !*f[at[c]])
+                continue;
+            size_t v = 0;
+            while (v < col->nvalue && strcmp(col->value[v], f[at[c]]) != 0)
+                v++;
+            if (v == col->nvalue && v == MAX_VALUES) {
+                fs_error_msg("'%s': column '%s' has more than %d values",
+                             path, col->name, MAX_VALUES);
+                st = EXIT_USAGE;
+                break;
+            }
+            if (v == col->nvalue &&
+                !(col->value[col->nvalue++] = strdup(f[at[c]]))) {
+                fs_error_msg("out of memory");
+                st = EXIT_INTERNAL;
+                break;
+            }
+            col->of[who - names] = (int32_t)v;
+        }
+    }
+    free(buf);
+    return st;
+}
+
+/* ---- the figures ------------------------------------------------------- */
+
+/* The kinds of score the open-set figures are given for: the cosine,
+ * normalised over the probe's whole row, over its top 50 others (a
+ * cohort as long as the longest candidate list eval ranks, fixed before
+ * any measurement, not tuned). */
+#define NKINDS 3
+#define TOP_COHORT 50
+static const struct {
+    const char *json, *text, *unit, *opt, *legend;
+    size_t cohort;                  /* for fs_eval_normalise; raw: none */
+} kinds[NKINDS] = {
+    { "open_set", "open set, FNIR at FPIR:", "threshold", "threshold",
+      "cosine score", 0 },
+    { "open_set_normalised", "normalised over each probe's gallery "
+      "scores, FNIR at FPIR:", "z", "z-threshold",
+      "normalised over the gallery", 0 },
+    { "open_set_top_cohort", "normalised over each probe's top 50 others, "
+      "FNIR at FPIR:", "z", "top-threshold",
+      "normalised over the top 50 others", TOP_COHORT },
+};
+
+/* The open-set figures of one kind of score. */
+typedef struct open_figs {
+    double thr[NFPIR], fnir[NFPIR];
+    double fpir[NFPIR];             /* the FPIR the threshold gives */
+    fs_eval_point *det;
+    size_t ndet;
+    int    given;                   /* 1: a threshold given (--threshold) */
+    double at, at_fpir, at_fnir;    /* it, and the rates there */
+} open_figs;
+
+/* The figures of set at each FPIR, its DET, and the rates at a given
+ * threshold. */
+static int open_figures(const fs_eval_set *set, const uint32_t *rank,
+                        open_figs *of, fs_detail *d)
+{
+    fs_eval_open o;
+    int rc = fs_eval_open_make(set, rank, &o, d);
+    if (rc != FS_OK)
+        return rc;
+    for (int f = 0; o.nnonmated && f < NFPIR; f++) {
+        double unused;
+        fs_eval_fnir_at(&o, fpirs[f], &of->thr[f], &of->fnir[f]);
+        fs_eval_rates_at(&o, of->thr[f], &of->fpir[f], &unused);
+    }
+    if (of->given)
+        fs_eval_rates_at(&o, of->at, &of->at_fpir, &of->at_fnir);
+    of->det = malloc((o.nnonmated + 1) * sizeof *of->det);
+    if (!of->det)
+        rc = fs_fail(d, FS_ENOMEM, "out of memory");
+    else
+        of->ndet = fs_eval_det(&o, of->det);
+    fs_eval_open_free(&o);
+    return rc;
+}
+
+typedef struct figures {
+    const char *set;
+    size_t images, noface, gallery, mated, nonmated;
+    size_t distractors, distractors_enrolled;
+    int    rule;
+    double cmc[MAX_RANK];
+    int    open;                    /* 1: there are non-mated probes */
+    open_figs kind[NKINDS];         /* per kind of score */
+    int    verified;                /* 1: verification ran */
+    fs_eval_verify ver;
+    demo_col *cols;
+    size_t ncols;
+    fs_eval_group *groups[MAX_COLS];
+    double template_ms, search_ms, seconds;
+    double figures_s;               /* all after the templates */
+} figures;
+
+/* Best and worst of one rate over the groups that have its kind of
+ * probe: the gap an evaluation of demographic differentials reads. */
+static double gap(const fs_eval_group *g, size_t n, int which)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        size_t have = which == 2 ? g[i].nonmated : g[i].mated;
+        double v = which == 0 ? g[i].rank1 : which == 1 ? g[i].fnir
+                                                        : g[i].fpir;
+        if (!have)
+            continue;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    return hi >= lo ? hi - lo : 0;
+}
+
+static void json_open(const figures *fg, const open_figs *of)
+{
+    printf("{\"fnir_at_fpir\":{");
+    for (int f = 0; f < NFPIR; f++)
+        if (fg->open)
+            printf("%s\"%g\":{\"fnir\":%.4f,\"threshold\":%.4f,"
+                   "\"fpir\":%.4f}", f ? "," : "", fpirs[f], of->fnir[f],
+                   of->thr[f], of->fpir[f]);
+        else            /* no non-mated probe: no threshold */
+            printf("%s\"%g\":{\"fnir\":null,\"threshold\":null}",
+                   f ? "," : "", fpirs[f]);
+    printf("},\"det\":[");
+    for (size_t i = 0; i < of->ndet; i++)
+        printf("%s{\"fpir\":%.6f,\"fnir\":%.6f,\"threshold\":%.6f}",
+               i ? "," : "", of->det[i].fpir, of->det[i].fnir,
+               of->det[i].threshold);
+    printf("]");
+    if (of->given) {
+        printf(",\"at_threshold\":{\"threshold\":%.4f,\"fnir\":%.4f,"
+               "\"fpir\":", of->at, of->at_fnir);
+        fs_json_float(stdout, fg->open ? of->at_fpir : NAN);
+        printf("}");
+    }
+    printf("}");
+}
+
+static void print_json(const figures *fg)
+{
+    printf("{\"images\":%zu,\"no_face\":%zu,\"gallery\":%zu,"
+           "\"mated_probes\":%zu,\"nonmated_probes\":%zu,"
+           "\"distractors\":{\"images\":%zu,\"enrolled\":%zu},"
+           "\"face_rule\":\"%s\",\"closed_set\":{\"cmc\":{", fg->images,
+           fg->noface, fg->gallery, fg->mated, fg->nonmated, fg->distractors,
+           fg->distractors_enrolled,
+           fg->rule == FS_FACE_LARGEST ? "largest" : "centre");
+    for (size_t i = 0; i < NRANKS; i++)
+        printf("%s\"%d\":%.4f", i ? "," : "", cmc_ranks[i],
+               fg->cmc[cmc_ranks[i] - 1]);
+    printf("},\"cmc_curve\":[");
+    for (int r = 0; r < MAX_RANK; r++)
+        printf("%s%.4f", r ? "," : "", fg->cmc[r]);
+    printf("]}");
+    for (int k = 0; k < NKINDS; k++) {
+        printf(",\"%s\":", kinds[k].json);
+        json_open(fg, &fg->kind[k]);
+    }
+    printf(",\"verification\":");
+    if (fg->verified) {
+        printf("{\"mated_pairs\":%zu,\"nonmated_pairs\":%zu,"
+               "\"tar_at_far\":{", fg->ver.mated_pairs,
+               fg->ver.nonmated_pairs);
+        for (int f = 0; f < NFAR; f++)
+            printf("%s\"%g\":{\"tar\":%.4f,\"threshold\":%.4f}",
+                   f ? "," : "", fars[f], fg->ver.tar[f],
+                   fg->ver.threshold[f]);
+        printf("},\"best_accuracy\":{\"accuracy\":%.4f,\"threshold\":%.4f}}",
+               fg->ver.accuracy, fg->ver.accuracy_threshold);
+    } else {
+        printf("null");
+    }
+    printf(",\"groups\":{");
+    for (size_t c = 0; c < fg->ncols; c++) {
+        const demo_col *col = &fg->cols[c];
+        const fs_eval_group *g = fg->groups[c];
+        printf("%s\"%s\":{\"fpir_target\":%g,\"threshold\":", c ? "," : "",
+               col->name, fpirs[GROUP_FPIR]);
+        fs_json_float(stdout, fg->open ? fg->kind[0].thr[GROUP_FPIR] : NAN);
+        printf(",\"values\":{");
+        for (size_t v = 0; v < col->nvalue; v++) {
+            printf("%s", v ? "," : "");
+            fs_json_str(stdout, col->value[v]);
+            printf(":{\"mated_probes\":%zu,\"nonmated_probes\":%zu,"
+                   "\"rank1\":%.4f,\"fnir\":%.4f,\"fpir\":%.4f}",
+                   g[v].mated, g[v].nonmated, g[v].rank1, g[v].fnir,
+                   g[v].fpir);
+        }
+        printf("},\"gap\":{\"rank1\":%.4f,\"fnir\":%.4f,\"fpir\":%.4f}}",
+               gap(g, col->nvalue, 0), gap(g, col->nvalue, 1),
+               gap(g, col->nvalue, 2));
+    }
+    printf("},\"times\":{\"template_ms_per_image\":%.2f,"
+           "\"search_ms_per_probe\":%.4f,\"figures_s\":%.2f,"
+           "\"total_s\":%.1f}}\n", fg->template_ms, fg->search_ms,
+           fg->figures_s, fg->seconds);
+}
+
+static void text_open(const figures *fg, const open_figs *of,
+                      const char *head, const char *unit)
+{
+    printf("%s", head);
+    for (int f = 0; fg->open && f < NFPIR; f++)
+        printf("  %g: %.4f (%s %.4f)", fpirs[f], of->fnir[f], unit,
+               of->thr[f]);
+    if (!fg->open)
+        printf("  n/a (no non-mated probe)");
+    if (of->given && fg->open)
+        printf("; at %s %.4f: FPIR %.4f, FNIR %.4f", unit, of->at,
+               of->at_fpir, of->at_fnir);
+    else if (of->given)
+        printf("; at %s %.4f: FNIR %.4f", unit, of->at, of->at_fnir);
+    printf("\n");
+}
+
+static void print_text(const figures *fg)
+{
+    printf("%s: %zu images (%zu without a face), %zu enrolled, %zu mated "
+           "and %zu non-mated probes, face rule %s\n", FS_SHOW(fg->set),
+           fg->images, fg->noface, fg->gallery, fg->mated, fg->nonmated,
+           fg->rule == FS_FACE_LARGEST ? "largest" : "centre");
+    if (fg->distractors)
+        printf("distractors: %zu images, %zu enrolled (identities never "
+               "searched)\n", fg->distractors, fg->distractors_enrolled);
+    printf("closed set, identification rate at rank:");
+    for (size_t i = 0; i < NRANKS; i++)
+        printf("  %d: %.4f", cmc_ranks[i], fg->cmc[cmc_ranks[i] - 1]);
+    printf("\n");
+    for (int k = 0; k < NKINDS; k++)
+        text_open(fg, &fg->kind[k], kinds[k].text, kinds[k].unit);
+    printf("1:1 verification:");
+    if (fg->verified) {
+        printf(" %zu mated and %zu non-mated pairs;", fg->ver.mated_pairs,
+               fg->ver.nonmated_pairs);
+        for (int f = 0; f < NFAR; f++)
+            printf("  TAR at FAR %g: %.4f (threshold %.4f)", fars[f],
+                   fg->ver.tar[f], fg->ver.threshold[f]);
+        printf("  best accuracy %.4f (threshold %.4f)\n", fg->ver.accuracy,
+               fg->ver.accuracy_threshold);
+    } else {
+        printf("  n/a (needs two identities and one with two faces)\n");
+    }
+    for (size_t c = 0; c < fg->ncols; c++) {
+        const demo_col *col = &fg->cols[c];
+        const fs_eval_group *g = fg->groups[c];
+        printf("by %s (at the FPIR %g threshold):", col->name,
+               fpirs[GROUP_FPIR]);
+        for (size_t v = 0; v < col->nvalue; v++) {
+            printf("  ");
+            fs_cli_print_text(stdout, col->value[v], 0);
+            printf(" (%zu mated, %zu non-mated): rank-1 %.4f, FNIR %.4f, "
+                   "FPIR %.4f;", g[v].mated, g[v].nonmated, g[v].rank1,
+                   g[v].fnir, g[v].fpir);
+        }
+        printf("  gap between best and worst: rank-1 %.4f, FNIR %.4f, FPIR "
+               "%.4f\n", gap(g, col->nvalue, 0), gap(g, col->nvalue, 1),
+               gap(g, col->nvalue, 2));
+    }
+    printf("times: %.2f ms per template, %.4f ms per search (median), "
+           "%.2f s for the figures, %.1f s in all\n", fg->template_ms,
+           fg->search_ms, fg->figures_s, fg->seconds);
+}
+
+static int write_svg(FILE *f, const figures *fg)
+{
+    fs_svg s;
+    fs_svg_begin(&s, f, 1000, 460, "eval: CMC and DET");
+    /* CMC: ranks on a log axis, rates from a round tenth below rank 1 */
+    double rx[MAX_RANK];
+    for (int r = 0; r < MAX_RANK; r++)
+        rx[r] = r + 1;
+    double lo = floor(fg->cmc[0] * 10 - 0.5) / 10;
+    lo = lo < 0 ? 0 : lo > 0.9 ? 0.9 : lo;
+    double yt[11];
+    size_t ny = 0;
+    for (double v = lo; v <= 1.0001 && ny < 11; v += (1 - lo) / 5)
+        yt[ny++] = v;
+    static const double xt[] = { 1, 2, 5, 10, 20, 50 };
+    fs_svg_axis xa = { "rank (log scale)", 1, MAX_RANK, 1, xt, 6, "%g" };
+    fs_svg_axis ya = { "identification rate", lo, 1, 0, yt, ny, "%.2f" };
+    fs_svg_series cmc = { "closed set, one image enrolled", rx, fg->cmc,
+                          MAX_RANK, 0, 0 };
+    fs_svg_plot(&s, 0, 0, 500, 460, "Cumulative match characteristic",
+                &xa, &ya, &cmc, 1, FS_SVG_LEGEND_BOTTOM_RIGHT);
+    /* DET: FNIR against FPIR, both log, from one non-mated probe up */
+    double *x[NKINDS], *y[NKINDS];
+    int ok = 1;
+    for (int k = 0; k < NKINDS; k++) {
+        const open_figs *of = &fg->kind[k];
+        x[k] = malloc((of->ndet + 1) * sizeof *x[k]);
+        y[k] = malloc((of->ndet + 1) * sizeof *y[k]);
+        ok &= x[k] && y[k];
+        for (size_t i = 0; x[k] && y[k] && i < of->ndet; i++) {
+            x[k][i] = of->det[i].fpir;
+            y[k][i] = of->det[i].fnir;
+        }
+    }
+    static const double ft[] = { 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1,
+                                 0.3, 1 };
+    static const double nt[] = { 0.01, 0.03, 0.1, 0.3, 1 };
+    /* from the round tick at or below one non-mated probe's share */
+    size_t first = 0;
+    while (first + 1 < 8 && fg->nonmated &&
+           ft[first + 1] <= 1.0 / (double)fg->nonmated)
+        first++;
+    double xlo = ft[first];
+    double ox[NFPIR], oy[NFPIR];
+    for (int i = 0; i < NFPIR; i++) {   /* where they are, on the curve */
+        ox[i] = fg->kind[0].fpir[i];
+        oy[i] = fg->kind[0].fnir[i];
+    }
+    fs_svg_axis fa = { "FPIR: non-mated searches with a candidate (log)",
+                       xlo, 1, 1, ft + first, 9 - first, "%g" };
+    fs_svg_axis na = { "FNIR: mates missed at rank 1 (log)", 0.01, 1, 1,
+                       nt, 5, "%g" };
+    fs_svg_series det[NKINDS + 1];
+    for (int k = 0; k < NKINDS; k++)
+        det[k] = (fs_svg_series){ kinds[k].legend, x[k], y[k],
+                                  fg->kind[k].ndet, 0, 0 };
+    det[NKINDS] = (fs_svg_series){ "cosine: FNIR at FPIR 0.1, 0.01, 0.003",
+                                   ox, oy, fg->open ? NFPIR : 0, 1, 1 };
+    fs_svg_plot(&s, 500, 0, 500, 460, "Detection error tradeoff (open set)",
+                &fa, &na, det, ok ? NKINDS + 1 : 0,
+                FS_SVG_LEGEND_BOTTOM_LEFT);
+    for (int k = 0; k < NKINDS; k++) {
+        free(x[k]);
+        free(y[k]);
+    }
+    if (!ok)
+        return FS_ENOMEM;
+    return fs_svg_end(&s);
+}
+
+/* ---- the command ------------------------------------------------------- */
+
+static double median(double *v, size_t n)
+{
+    if (!n)
+        return 0;
+    for (size_t i = 1; i < n; i++)      /* insertion: n is a few thousand */
+        for (size_t j = i; j && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v[n / 2];
+}
+
+/* Every search's time with the engine's exact ranker, top 50 as a
+ * search asks: the median, in ms. */
+static int time_searches(const fs_templates *t, const float *q,
+                         const uint8_t *searched, size_t nq, double *ms,
+                         fs_detail *d)
+{
+    fs_ranker *r = NULL;
+    fs_rank_options ro = { .mode = FS_RANK_EXACT, .isa = -1 };
+    size_t k = t->n < MAX_RANK ? t->n : MAX_RANK, ns = 0;
+    fs_hit *hits = malloc((k + 1) * sizeof *hits);
+    double *each = malloc((nq + 1) * sizeof *each);
+    int rc = hits && each ? fs_ranker_create(t, &ro, &r, d)
+                          : fs_fail(d, FS_ENOMEM, "out of memory");
+    for (size_t p = 0; rc == FS_OK && p < nq; p++) {
+        if (!searched[p])
+            continue;
+        size_t nh;
+        double t0 = fs_now();
+        rc = fs_rank_topk(r, q + p * FS_DESC_DIM, 1, k, hits, &nh);
+        each[ns++] = (fs_now() - t0) * 1e3;
+    }
+    if (rc == FS_OK)
+        *ms = median(each, ns);
+    fs_ranker_free(r);
+    free(hits);
+    free(each);
+    return rc;
 }
 
 int cmd_eval(fs_args *a)
 {
+    double t_start = fs_now();
     if (a->npos != 1)
         return fs_usage_error(a, "give one DATASET_DIR");
     const char *rule_s = fs_arg(a, "face");
@@ -161,20 +673,46 @@ int cmd_eval(fs_args *a)
     int st = fs_arg_int(a, "threads", 0, 1024, 0, &threads);
     if (st != EXIT_OK)
         return st;
+    figures fg = { .set = a->pos[0], .rule = rule };
+    for (int k = 0; k < NKINDS; k++) {
+        fg.kind[k].given = fs_arg(a, kinds[k].opt) != NULL;
+        st = fs_arg_double(a, kinds[k].opt, k ? -1e6 : -1, k ? 1e6 : 1, 0,
+                           &fg.kind[k].at);
+        if (st != EXIT_OK)
+            return st;
+    }
+    const char *dis = fs_arg(a, "distractors");
+    if (dis && !*dis)
+        return fs_usage_error(a, "--distractors needs a folder");
     /* the output file first: an existing one is refused before the work */
     const char *svg = fs_arg(a, "svg");
     FILE *svg_f = NULL;
-    if (svg && (st = fs_cli_create(a, svg, "the CMC curve", &svg_f)) != EXIT_OK)
+    if (svg && (st = fs_cli_create(a, svg, "the CMC and DET curves",
+                                   &svg_f)) != EXIT_OK)
         return st;
-    sample *s = NULL;
-    size_t n = 0;
+    sample_list l = { 0 };
+    char **names = NULL;
     int nid = 0;
-    st = list_set(a->pos[0], &s, &n, &nid);
-    if (st == EXIT_OK && n == 0) {
-        fs_error_msg("data set '%s' holds no images (DATASET_DIR/<identity>/"
-                     "<image>)", a->pos[0]);
+    st = list_set(a->pos[0], &l, &names, &nid);
+    size_t nset = l.n;
+    if (st == EXIT_OK && nset == 0) {
+        fs_error_msg("data set '%s' holds no images in identity folders "
+                     "(DATASET_DIR/<identity>/<image>)", a->pos[0]);
         st = EXIT_USAGE;
     }
+    int next_id = nid;
+    if (st == EXIT_OK && dis)
+        st = list_distractors(dis, 0, &l, &next_id);
+    if (st == EXIT_OK && dis && l.n == nset) {
+        fs_error_msg("distractors '%s' hold no files", dis);
+        st = EXIT_USAGE;
+    }
+    demo_col cols[MAX_COLS];
+    size_t ncols = 0;
+    if (st == EXIT_OK)
+        st = read_demographics(a, a->pos[0], names, nid, cols, &ncols);
+    const size_t n = l.n;
+    sample *s = l.s;
     fs_face_job *jobs = st == EXIT_OK ? calloc(n, sizeof *jobs) : NULL;
     if (st == EXIT_OK && !jobs) {
         fs_error_msg("out of memory");
@@ -192,6 +730,9 @@ int cmd_eval(fs_args *a)
         rc = fs_engine_open(&eo, &e, &d);
 
     /* templates, in batches so the progress bar moves */
+    fg.cols = cols;
+    fg.ncols = ncols;
+    double t0 = fs_now();
     fs_progress pr;
     fs_progress_begin(&pr, "eval", (long)n);
     for (size_t i = 0; st == EXIT_OK && rc == FS_OK && i < n; i += 64) {
@@ -205,160 +746,184 @@ int cmd_eval(fs_args *a)
         fs_progress_step(&pr, (long)(i + m));
     }
     fs_progress_end(&pr);
+    double t1 = fs_now();
+    fg.template_ms = n ? (t1 - t0) * 1e3 / (double)n : 0;
 
-    /* the gallery: one template per identity with a face on its first */
-    size_t ng = 0, nmated = 0, nnon = 0, noface = 0;
-    float *gvec = NULL;
-    uint32_t *gsubj = NULL;
+    /* the gallery: the first image of each identity with two, and every
+     * distractor, each with a face; col[identity] its column */
+    float *gvec = NULL, *q = NULL, *scores = NULL, *zscores = NULL,
+          *vt = NULL;
+    uint32_t *gsubj = NULL, *rank = NULL, *zrank = NULL;
+    int32_t *col = NULL, *mate = NULL, *vlab = NULL, *grp = NULL;
+    uint8_t *searched = NULL;
+    size_t ng = 0, np = 0, nv = 0;
     if (st == EXIT_OK && rc == FS_OK) {
         gvec = aligned_alloc(64, (n * FS_DESC_DIM * sizeof(float) + 63) /
                              64 * 64);
         gsubj = malloc(n * sizeof *gsubj);
-        if (!gvec || !gsubj)
+        col = malloc(((size_t)next_id + 1) * sizeof *col);
+        q = calloc(n * FS_DESC_DIM + 1, sizeof *q);
+        mate = malloc((n + 1) * sizeof *mate);
+        searched = malloc(n + 1);
+        rank = malloc((n + 1) * sizeof *rank);
+        grp = malloc((n + 1) * sizeof *grp);
+        vt = malloc((n * FS_DESC_DIM + 1) * sizeof *vt);
+        vlab = malloc((n + 1) * sizeof *vlab);
+        if (!gvec || !gsubj || !col || !q || !mate || !searched || !rank ||
+            !grp || !vt || !vlab)
             rc = fs_fail(&d, FS_ENOMEM, "out of memory");
     }
+    for (int i = 0; rc == FS_OK && st == EXIT_OK && i < next_id; i++)
+        col[i] = -1;
     for (size_t i = 0; st == EXIT_OK && rc == FS_OK && i < n; i++) {
-        noface += jobs[i].rc != FS_OK;
-        nmated += s[i].role == 1;
-        nnon += s[i].role == 2;
-        if (s[i].role == 0 && jobs[i].rc == FS_OK) {
+        int ok = jobs[i].rc == FS_OK;
+        if (s[i].role == DISTRACTOR) {
+            fg.distractors++;
+            fg.distractors_enrolled += ok;
+        } else {
+            fg.images++;
+            fg.noface += !ok;
+            fg.mated += s[i].role == MATED;
+            fg.nonmated += s[i].role == NONMATED;
+            if (ok) {       /* the data set's templates, for 1:1 */
+                memcpy(vt + nv * FS_DESC_DIM, jobs[i].tmpl,
+                       sizeof jobs[i].tmpl);
+                vlab[nv++] = s[i].identity;
+            }
+        }
+        if ((s[i].role == GALLERY || s[i].role == DISTRACTOR) && ok) {
             memcpy(gvec + ng * FS_DESC_DIM, jobs[i].tmpl, sizeof jobs[i].tmpl);
-            gsubj[ng++] = (uint32_t)s[i].identity;
+            col[s[i].identity] = (int32_t)ng;
+            gsubj[ng] = (uint32_t)ng;
+            ng++;
         }
     }
-    /* every probe with a face, ranked in one batch */
-    size_t nq = 0, k = ng < MAX_RANK ? ng : MAX_RANK;
-    float *q = NULL;
-    fs_hit *hits = NULL;
-    size_t *nhits = NULL, *qi = NULL;
-    if (st == EXIT_OK && rc == FS_OK && ng == 0)
+    fg.gallery = ng;
+    if (st == EXIT_OK && rc == FS_OK && fg.images - fg.noface == 0)
+        rc = fs_fail(&d, FS_EINVAL, "data set '%s': no face found in any "
+                     "of its %zu images", a->pos[0], fg.images);
+    if (st == EXIT_OK && rc == FS_OK && ng - fg.distractors_enrolled == 0)
         rc = fs_fail(&d, FS_EINVAL, "data set '%s' has no identity with two "
                      "images and a face: nothing to search", a->pos[0]);
-    if (st == EXIT_OK && rc == FS_OK) {
-        q = malloc(n * FS_DESC_DIM * sizeof *q);
-        hits = malloc(n * k * sizeof *hits);
-        nhits = malloc(n * sizeof *nhits);
-        qi = malloc(n * sizeof *qi);
-        if (!q || !hits || !nhits || !qi)
-            rc = fs_fail(&d, FS_ENOMEM, "out of memory");
-        for (size_t i = 0; rc == FS_OK && i < n; i++)
-            if (s[i].role != 0 && jobs[i].rc == FS_OK) {
-                memcpy(q + nq * FS_DESC_DIM, jobs[i].tmpl,
-                       sizeof jobs[i].tmpl);
-                qi[nq++] = i;
-            }
+    /* every probe, mated and non-mated, against the whole gallery */
+    for (size_t i = 0; st == EXIT_OK && rc == FS_OK && i < n; i++) {
+        if (s[i].role != MATED && s[i].role != NONMATED)
+            continue;
+        searched[np] = jobs[i].rc == FS_OK;
+        if (searched[np])
+            memcpy(q + np * FS_DESC_DIM, jobs[i].tmpl, sizeof jobs[i].tmpl);
+        mate[np] = s[i].role == NONMATED ? FS_EVAL_NONMATED
+                 : col[s[i].identity] >= 0 ? col[s[i].identity]
+                                           : FS_EVAL_MATE_ABSENT;
+        grp[np] = s[i].identity;       /* the identity, for the groups */
+        np++;
     }
-    fs_ranker *r = NULL;
+    if (st == EXIT_OK && rc == FS_OK) {
+        scores = malloc((np * ng + 1) * sizeof *scores);
+        if (!scores)
+            rc = fs_fail(&d, FS_ENOMEM, "out of memory");
+        else
+            fs_eval_scores(q, np, gvec, ng, FS_DESC_DIM, scores);
+    }
     if (st == EXIT_OK && rc == FS_OK) {
         fs_templates t = { gvec, gsubj, ng };
-        fs_rank_options ro = { .mode = FS_RANK_EXACT, .isa = -1 };
-        rc = fs_ranker_create(&t, &ro, &r, &d);
-        if (rc == FS_OK && nq)
-            rc = fs_rank_topk(r, q, nq, k, hits, nhits);
+        rc = time_searches(&t, q, searched, np, &fg.search_ms, &d);
     }
-
-    double cmc[MAX_RANK] = { 0 };
-    float *non = NULL, *mate1 = NULL;    /* non-mated best; mate at rank 1 */
-    size_t nnon_s = 0, nm1 = 0;
+    fs_eval_set set = { scores, np, ng, mate, searched };
     if (st == EXIT_OK && rc == FS_OK) {
-        non = malloc((nq + 1) * sizeof *non);
-        mate1 = malloc((nq + 1) * sizeof *mate1);
-        if (!non || !mate1)
+        fs_eval_ranks(&set, rank);
+        fs_eval_cmc(&set, rank, MAX_RANK, fg.cmc);
+        fg.open = fg.nonmated > 0;
+        rc = open_figures(&set, rank, &fg.kind[0], &d);
+    }
+    /* the same searches judged against each probe's own scores; ranked
+     * again, as a cohort may reorder the top of a row */
+    if (st == EXIT_OK && rc == FS_OK) {
+        zscores = malloc((np * ng + 1) * sizeof *zscores);
+        zrank = malloc((np + 1) * sizeof *zrank);
+        if (!zscores || !zrank)
             rc = fs_fail(&d, FS_ENOMEM, "out of memory");
     }
-    for (size_t p = 0; st == EXIT_OK && rc == FS_OK && p < nq; p++) {
-        const sample *sp = &s[qi[p]];
-        const fs_hit *h = hits + p * k;
-        if (sp->role == 2) {
-            non[nnon_s++] = nhits[p] ? h[0].score : -1;
-            continue;
+    for (int k = 1; st == EXIT_OK && rc == FS_OK && k < NKINDS; k++) {
+        rc = fs_eval_normalise(scores, np, ng, kinds[k].cohort, zscores);
+        if (rc != FS_OK) {
+            rc = fs_fail(&d, rc, "out of memory");
+            break;
         }
-        for (size_t j = 0; j < nhits[p]; j++)
-            if (h[j].subject == (uint32_t)sp->identity) {
-                for (size_t rr = j; rr < MAX_RANK; rr++)
-                    cmc[rr] += 1;
-                if (j == 0)
-                    mate1[nm1++] = h[0].score;
-                break;
-            }
+        fs_eval_set zset = { zscores, np, ng, mate, searched };
+        fs_eval_ranks(&zset, zrank);
+        rc = open_figures(&zset, zrank, &fg.kind[k], &d);
     }
-    if (rc != FS_OK) {
+    if (st == EXIT_OK && rc == FS_OK) {
+        fs_detail vd = { "" };
+        int vrc = fs_eval_verification(vt, vlab, nv, FS_DESC_DIM, fars, NFAR,
+                                       &fg.ver, &vd);
+        fg.verified = vrc == FS_OK;
+        if (vrc != FS_OK && vrc != FS_EINVAL)
+            rc = fs_fail(&d, vrc, "%s", vd.msg);
+    }
+    /* per demographic column: each probe's group from its identity */
+    int32_t *byid = NULL;
+    if (st == EXIT_OK && rc == FS_OK && ncols) {
+        byid = malloc((np + 1) * sizeof *byid);
+        if (!byid)
+            rc = fs_fail(&d, FS_ENOMEM, "out of memory");
+    }
+    for (size_t c = 0; st == EXIT_OK && rc == FS_OK && c < ncols; c++) {
+        for (size_t p = 0; p < np; p++)
+            byid[p] = cols[c].of[grp[p]];
+        fg.groups[c] = calloc(cols[c].nvalue + 1, sizeof *fg.groups[c]);
+        if (!fg.groups[c])
+            rc = fs_fail(&d, FS_ENOMEM, "out of memory");
+        else
+            fs_eval_groups(&set, rank, byid, cols[c].nvalue,
+                           fg.open ? fg.kind[0].thr[GROUP_FPIR] : INFINITY,
+                           fg.groups[c]);
+    }
+    free(byid);
+    fg.seconds = fs_now() - t_start;
+    fg.figures_s = fs_now() - t1;
+    if (st == EXIT_OK && rc != FS_OK) {
         fs_error_msg("%s", d.msg);
         st = fs_exit_status(rc);
     }
     if (st == EXIT_OK) {
-        for (int rr = 0; rr < MAX_RANK; rr++)
-            cmc[rr] = nmated ? cmc[rr] / (double)nmated : 0;
-        qsort(non, nnon_s, sizeof *non, cmp_desc);
-        double thr[3], fnir[3];
-        for (int f = 0; f < 3; f++) {
-            /* the lowest threshold whose false positives stay within the
-             * rate: just above the non-mated score at that quantile */
-            size_t allow = (size_t)floor(fpirs[f] * (double)nnon);
-            thr[f] = allow < nnon_s ? nextafterf(non[allow], 2.0f) : -1.0;
-            size_t hit = 0;
-            for (size_t i = 0; i < nm1; i++)
-                hit += mate1[i] >= thr[f];
-            fnir[f] = nmated ? 1.0 - (double)hit / (double)nmated : 0;
-        }
-        if (a->json) {
-            printf("{\"images\":%zu,\"no_face\":%zu,\"gallery\":%zu,"
-                   "\"mated_probes\":%zu,\"nonmated_probes\":%zu,"
-                   "\"face_rule\":\"%s\",\"closed_set\":{\"cmc\":{", n,
-                   noface, ng, nmated, nnon,
-                   rule == FS_FACE_LARGEST ? "largest" : "centre");
-            for (size_t i = 0; i < sizeof cmc_ranks / sizeof *cmc_ranks; i++)
-                printf("%s\"%d\":%.4f", i ? "," : "", cmc_ranks[i],
-                       cmc[cmc_ranks[i] - 1]);
-            printf("}},\"open_set\":{\"fnir_at_fpir\":{");
-            for (int f = 0; f < 3; f++)
-                if (nnon_s)
-                    printf("%s\"%g\":{\"fnir\":%.4f,\"threshold\":%.4f}",
-                           f ? "," : "", fpirs[f], fnir[f], thr[f]);
-                else            /* no non-mated probe: no threshold */
-                    printf("%s\"%g\":{\"fnir\":null,\"threshold\":null}",
-                           f ? "," : "", fpirs[f]);
-            printf("}}}\n");
-        } else {
-            printf("%s: %zu images (%zu without a face), %zu enrolled, %zu "
-                   "mated and %zu non-mated probes, face rule %s\n",
-                   FS_SHOW(a->pos[0]), n, noface, ng, nmated, nnon,
-                   rule == FS_FACE_LARGEST ? "largest" : "centre");
-            printf("closed set, identification rate at rank:");
-            for (size_t i = 0; i < sizeof cmc_ranks / sizeof *cmc_ranks; i++)
-                printf("  %d: %.4f", cmc_ranks[i], cmc[cmc_ranks[i] - 1]);
-            printf("\nopen set, FNIR at FPIR:");
-            for (int f = 0; f < 3; f++)
-                if (nnon_s)
-                    printf("  %g: %.4f (threshold %.4f)", fpirs[f], fnir[f],
-                           thr[f]);
-            if (!nnon_s)
-                printf("  n/a (no non-mated probe)");
-            printf("\n");
-        }
-        if (svg_f) {
-            write_svg(svg_f, cmc);
-            if (fflush(svg_f) != 0 || ferror(svg_f) ||
-                fsync(fileno(svg_f)) != 0) {
-                fs_error_msg("cannot write '%s': %s", svg, strerror(errno));
-                st = EXIT_INTERNAL;
-            }
+        if (a->json)
+            print_json(&fg);
+        else
+            print_text(&fg);
+        if (svg_f && (write_svg(svg_f, &fg) != FS_OK ||
+                      fsync(fileno(svg_f)) != 0)) {
+            fs_error_msg("cannot write '%s': %s", svg, strerror(errno));
+            st = EXIT_INTERNAL;
         }
     }
     st = fs_cli_finish(a, svg, svg_f, st);
-    fs_ranker_free(r);
     fs_engine_close(e);
     for (size_t i = 0; i < n; i++)
         free(s[i].path);
+    for (int i = 0; names && names[i]; i++)
+        free(names[i]);
+    free(names);
+    demo_free(cols, ncols);
+    for (size_t c = 0; c < ncols; c++)
+        free(fg.groups[c]);
     free(s);
     free(jobs);
     free(gvec);
     free(gsubj);
+    free(col);
     free(q);
-    free(hits);
-    free(nhits);
-    free(qi);
-    free(non);
-    free(mate1);
+    free(mate);
+    free(searched);
+    free(rank);
+    free(grp);
+    free(vt);
+    free(vlab);
+    free(scores);
+    for (int k = 0; k < NKINDS; k++)
+        free(fg.kind[k].det);
+    free(zscores);
+    free(zrank);
     return st;
 }

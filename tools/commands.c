@@ -95,11 +95,15 @@ static const fs_cmd commands[] = {
       "  DIR holds DIR/<subject-id>/<image>; a manifest has the columns\n"
       "  image,subject_id,name,booking_number,capture_date,source[,agency]",
       cmd_enroll_opts, cmd_enroll, NEED_SESSION, NULL },
-    { "eval", "Measure identification on a labelled data set (CMC, FNIR).",
-      "eval DATASET_DIR [--face centre|largest] [--svg OUT.svg] [--json]\n"
+    { "eval", "Measure accuracy on a labelled data set (CMC, FNIR at FPIR, "
+      "DET, 1:1, groups).",
+      "eval DATASET_DIR [--face centre|largest] [--svg OUT.svg] "
+      "[--distractors DIR] [--json]\n"
       "  DATASET_DIR/<identity>/<image>; the first image of each identity\n"
       "  with two or more is enrolled, the others search (mated), and\n"
-      "  identities with one image search as non-mated probes",
+      "  identities with one image search as non-mated probes;\n"
+      "  DATASET_DIR/demographics.csv (identity, sex, age band, skin tone,\n"
+      "  ethnicity) gives the figures per group",
       cmd_eval_opts, cmd_eval, NEED_NOTHING, NULL },
     { "gallery", "Look after the gallery: counts, records, removal (admin).",
       "gallery stats [--json]\n"

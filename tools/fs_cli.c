@@ -623,3 +623,52 @@ int fs_cli_list(const fs_args *a, const char *dir, fs_cli_entry **out,
     return fl ? fl->list(fl->ctx, dir, out, n, d)
               : fs_cli_list_local(dir, out, n, d);
 }
+
+/* ---- CSV (RFC 4180) --------------------------------------------------- */
+
+/* Splits the next record at *s into at most max fields, in place;
+ * returns the field count, or -1 on an unterminated quote. */
+int fs_cli_csv_record(char **s, char **field, int max)
+{
+    char *p = *s, *w;
+    int n = 0;
+    for (;;) {
+        char *start = w = p;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (*p == 0)
+                    return -1;
+                if (*p == '"' && p[1] == '"') {
+                    *w++ = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    *w++ = *p++;
+                }
+            }
+            while (*p && *p != ',' && *p != '\n' && *p != '\r')
+                p++;                       /* junk after the quote */
+        } else {
+            while (*p && *p != ',' && *p != '\n' && *p != '\r')
+                w = ++p;
+        }
+        char end = *p;
+        *w = 0;
+        if (n < max)
+            field[n] = start;
+        n++;
+        if (end == ',') {
+            p++;
+            continue;
+        }
+        if (end == '\r' && p[1] == '\n')
+            p += 2;
+        else if (end == '\r' || end == '\n')
+            p++;
+        *s = p;
+        return n;
+    }
+}

@@ -198,6 +198,12 @@ const char *fs_landmarks_path(const fs_args *a, char *buf, size_t len);
 /* Minimal JSON writer: strings escaped (every control character, C1
  * included, as \u00XX; a byte of invalid UTF-8 as \ufffd, so the output
  * is always valid JSON), floats round-tripping. */
+/* Splits the next record of an RFC 4180 CSV text at *s into at most max
+ * fields, in place (unquoted, NUL-ended), and moves *s past it; returns
+ * the field count, or -1 on an unterminated quote.  The enrolment
+ * manifest and eval's demographics.csv read through it. */
+int fs_cli_csv_record(char **s, char **field, int max);
+
 void fs_json_str(FILE *f, const char *s);
 void fs_json_float(FILE *f, double v);
 /* "key":"value" on stdout, after a comma unless first: an object written

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "../engine/base/fs_error.h"
+#include "fs_svg.h"
 
 static const char STYLE[] =
     ":root{--ink:#1b1f24;--muted:#57606a;--rule:#d0d7de;--panel:#f6f8fa;"
@@ -107,38 +108,11 @@ static void putf(fs_html *h, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Text as text: the five characters that mean markup become entities,
- * control characters (which no page needs, and which could hide a
- * field's end) go, line breaks stay as spaces the page may wrap. */
+/* Text as text (fs_svg_text: entities, no control characters). */
 static void text(fs_html *h, const char *s)
 {
-    if (!s)
-        return;
-    char buf[512];
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        const char *ent = NULL;
-        char one[2] = { (char)*p, 0 };
-        switch (*p) {
-        case '&': ent = "&amp;"; break;
-        case '<': ent = "&lt;"; break;
-        case '>': ent = "&gt;"; break;
-        case '"': ent = "&quot;"; break;
-        case '\'': ent = "&#39;"; break;
-        case '\n': case '\t': case '\r': ent = " "; break;
-        default: ent = *p < 0x20 || *p == 0x7f ? "" : one; break;
-        }
-        size_t el = strlen(ent);
-        if (n + el >= sizeof buf) {
-            buf[n] = 0;
-            put(h, buf);
-            n = 0;
-        }
-        memcpy(buf + n, ent, el);
-        n += el;
-    }
-    buf[n] = 0;
-    put(h, buf);
+    if (!h->err)
+        h->err = fs_svg_text(h->f, s);
 }
 
 /* <tag class="cls">text</tag> */
