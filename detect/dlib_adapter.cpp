@@ -102,7 +102,6 @@ struct fs_hog_run {
     unsigned long levels = 0;
     dlib::array<dlib::array<dlib::array2d<float>>> feats;
     std::vector<hog_hits> hits;               /* [filter * levels + level] */
-    std::vector<unsigned long> by_size;       /* levels, largest first */
     std::atomic<unsigned long> next_feat{0}, next_filter{0};
     std::atomic<int> rc{FS_OK};
 
@@ -162,9 +161,6 @@ struct hog_run_of final : fs_hog_run {
         feats.set_max_size(levels);
         feats.set_size(levels);
         hits.resize(hog->fb.size() * levels);
-        by_size.resize(levels);
-        for (unsigned long l = 0; l < levels; l++)
-            by_size[l] = l;             /* each level is smaller */
     }
 };
 
@@ -238,16 +234,15 @@ extern "C" int fs_hog_begin(const fs_hog *hog, const uint8_t *rgb, int width,
     });
 }
 
-/* Tasks are taken in turn, largest first, by whichever thread is free:
- * a thread slowed by another process leaves its share to the others. */
-extern "C" void fs_hog_features(fs_hog_run *run, int tid, int nt)
+/* Tasks are taken in turn, largest first (each level is smaller than the
+ * one before), by whichever thread is free: a thread slowed by another
+ * process leaves its share to the others. */
+extern "C" void fs_hog_features(fs_hog_run *run)
 {
-    (void)tid;
-    (void)nt;
     int rc = fs_guarded([&] {
         unsigned long t;
         while ((t = run->next_feat++) < run->levels)
-            run->features(run->by_size[t]);
+            run->features(t);
         return FS_OK;
     });
     if (rc != FS_OK)
@@ -279,17 +274,15 @@ static void filter_level(fs_hog_run *run, unsigned long f, unsigned long l)
             }
 }
 
-extern "C" void fs_hog_filters(fs_hog_run *run, int tid, int nt)
+extern "C" void fs_hog_filters(fs_hog_run *run)
 {
-    (void)tid;
-    (void)nt;
     if (run->rc != FS_OK)
         return;
     const unsigned long nf = run->hog->fb.size(), tasks = nf * run->levels;
     int rc = fs_guarded([&] {
         unsigned long t;
         while ((t = run->next_filter++) < tasks)
-            filter_level(run, t % nf, run->by_size[t / nf]);
+            filter_level(run, t % nf, t / nf);
         return FS_OK;
     });
     if (rc != FS_OK)

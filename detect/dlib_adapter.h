@@ -44,8 +44,8 @@ void fs_hog_free(fs_hog *hog);
  *                    levels (upsample 0), or doubled `upsample` times, on
  *                    RGB, as dlib's Python calls it.  rgb is read in place
  *                    until fs_hog_end.
- *   fs_hog_features  the levels' features, shared by the nt threads that
- *                    call it at once (tid is which);
+ *   fs_hog_features  the levels' features, shared by the threads that
+ *                    call it at once (each takes the next task left);
  *   fs_hog_filters   then, after every call of fs_hog_features has
  *                    returned, the filters over them, shared likewise;
  *   fs_hog_end       the faces found, boxes in the original image's
@@ -57,8 +57,8 @@ void fs_hog_free(fs_hog *hog);
 typedef struct fs_hog_run fs_hog_run;
 int  fs_hog_begin(const fs_hog *hog, const uint8_t *rgb, int width,
                   int height, int upsample, fs_hog_run **out);
-void fs_hog_features(fs_hog_run *run, int tid, int nt);
-void fs_hog_filters(fs_hog_run *run, int tid, int nt);
+void fs_hog_features(fs_hog_run *run);
+void fs_hog_filters(fs_hog_run *run);
 int  fs_hog_end(fs_hog_run *run, fs_hog_box *boxes, int max, int *n);
 
 /*

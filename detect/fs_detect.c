@@ -330,9 +330,11 @@ typedef struct hog_job {
 static void hog_team(void *arg, int tid, int nt)
 {
     hog_job *j = arg;
-    j->v->hog_features(j->run, tid, nt);
+    (void)tid;
+    (void)nt;
+    j->v->hog_features(j->run);
     fs_pool_barrier(j->pool);
-    j->v->hog_filters(j->run, tid, nt);
+    j->v->hog_filters(j->run);
 }
 
 /* One HOG pass (dlib_adapter.h's steps), on pool's threads when it has
@@ -351,8 +353,8 @@ static int hog_pass(const fs_detector *det, fs_pool *pool,
         hog_job j = { v, run, pool };
         fs_pool_run(pool, hog_team, &j);
     } else {
-        v->hog_features(run, 0, 1);
-        v->hog_filters(run, 0, 1);
+        v->hog_features(run);
+        v->hog_filters(run);
     }
     return v->hog_end(run, boxes, FS_MAX_FACES, found);
 }
