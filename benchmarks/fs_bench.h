@@ -254,16 +254,14 @@ typedef struct fs_bench_search_report {
     double   stage_ms[FS_BENCH_STAGES];  /* facesearch: each stage's median
                                             over the rounds */
     int      rank_threads;     /* the threads the gate ranked on */
-    double   rank_scan_ms;     /* ranker + exact top k alone, over the
-                                  same N templates already in memory, on
-                                  those threads */
+    double   rank_build_ms;    /* making the ranker the gate keeps with
+                                  the matrix (once per matrix) */
+    double   rank_scan_ms;     /* one probe's exact top k on that kept
+                                  ranker, over the same N templates in
+                                  memory, on those threads */
     double   rank_scan_all_ms; /* the same on every core */
     double   ratio;            /* facesearch / reference, median of the
                                   round ratios; 0 when not measured */
-    double   ratio_loaded;     /* the same with the rank stage's loading
-                                  (rank - rank_scan_ms) taken out: a
-                                  search on a gallery held in memory */
-    double   ratio_loaded_all; /* ... and ranked on every core */
     double   ratio_service;    /* facesearch-service / reference, median
                                   of the round ratios: the figure the
                                   target is judged on; 0: not measured */
