@@ -26,6 +26,7 @@ Suite *suite_service(void);
 Suite *suite_report(void);
 Suite *suite_stats(void);
 Suite *suite_html(void);
+Suite *suite_shard(void);
 
 int main(void)
 {
@@ -49,6 +50,7 @@ int main(void)
     srunner_add_suite(sr, suite_report());
     srunner_add_suite(sr, suite_stats());
     srunner_add_suite(sr, suite_html());
+    srunner_add_suite(sr, suite_shard());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
