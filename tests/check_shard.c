@@ -314,6 +314,12 @@ START_TEST(test_shard_refusals_make_nothing)
     tu_as(gal, "eve");
     EXPECT(1, "admin", "gallery", "shard", "--into", "2", shards());
     ck_assert_int_ne(stat(shards(), &st), 0);
+    /* not through the service: it would write where its client named */
+    tu_service_mode(1);
+    tu_as(gal, "admin");
+    EXPECT(2, "service", "gallery", "shard", "--into", "2", shards());
+    tu_service_mode(0);
+    ck_assert_int_ne(stat(shards(), &st), 0);
 }
 END_TEST
 

@@ -183,6 +183,13 @@ static int set_rank(fs_args *a, int mode)
 static int shard(fs_args *a, const char *dir)
 {
     long count;
+    /* the shards are the gallery's own files, made beside it by its
+     * owner: a client of the service names no directory the service
+     * would write */
+    if (a->served)
+        return fs_usage_error(a, "gallery shard runs in the gallery "
+                              "owner's process (--gallery), not through "
+                              "the service");
     if (!fs_arg(a, "into"))
         return fs_usage_error(a, "shard needs --into S, the number of "
                               "shards");
