@@ -65,9 +65,13 @@ FACEAPI_PKG := @vladmandic/face-api@1.7.15
 SHARED      ?= $(abspath ../shared)
 
 # Debian packages, and the command that proves each present.
+# Open MPI (libopenmpi-dev, openmpi-bin): a gallery sharded over MPI ranks
+# and searched as one (facesearch-mpi, issue 16); MPI is the field's
+# standard for tightly coupled CPU work, and only that binary links it.
 DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
             libssl-dev check libopencv-dev libdlib-dev libdlib-data \
-            opencv-data libfaiss-dev libhnswlib-dev chromium
+            opencv-data libfaiss-dev libhnswlib-dev chromium \
+            libopenmpi-dev openmpi-bin
 
 LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c engine/base/fs_json.c engine/base/fs_pool.c \
             engine/base/fs_text.c \
@@ -80,7 +84,8 @@ LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c 
             gate/fs_account.c gate/fs_audit.c gate/fs_care.c gate/fs_enroll.c \
             gate/fs_gate.c gate/fs_keys.c gate/fs_profile.c gate/fs_request.c \
             gate/fs_review.c \
-            gate/fs_rotate.c gate/fs_search.c gate/fs_session.c gate/fs_stats.c \
+            gate/fs_rotate.c gate/fs_search.c gate/fs_session.c gate/fs_shard.c \
+            gate/fs_stats.c \
             gate/fs_store.c gate/fs_token.c \
             gate/fs_report.c
 # The shipped policy profiles, in fs_profile_names' order, compiled in.
@@ -112,6 +117,7 @@ TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_accounts.c tests/check_text.c \
              tests/check_service.c tests/check_stats.c tests/check_html.c \
              tests/check_eval.c \
+             tests/check_shard.c \
              tests/fuzz/fuzz_wire.c \
              tests/fs_testutil.c
 
@@ -132,6 +138,7 @@ LIB       := $(BUILD)/libfacesearch.a
 FACESEARCH := $(BIN_DIR)/facesearch
 FACESEARCH_LOCAL := $(BIN_DIR)/facesearch-local
 FACESEARCHD := $(BIN_DIR)/facesearchd
+FACESEARCH_MPI := $(BIN_DIR)/facesearch-mpi
 CONVERT   := $(BUILD)/fs-model-convert
 PEER_DLIB := $(BIN_DIR)/fs-peer-dlib-embed
 PEER_RANK := $(BIN_DIR)/fs-peer-rank
@@ -145,8 +152,8 @@ VISION_BIN := $(BIN_DIR)/facesearch-vision.so
 
 .PHONY: all deps models check test demo bench-embed bench-rank clean distclean \
         install uninstall
-all: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(VISION_BIN) $(PEER_DLIB) \
-     $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
+all: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(VISION_BIN) $(FACESEARCH_MPI) \
+     $(PEER_DLIB) $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
 
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
@@ -250,6 +257,16 @@ $(VISION_BIN): $(VISION)
 	@mkdir -p $(dir $@)
 	cp $< $@.tmp && mv -f $@.tmp $@
 
+# The search over a sharded gallery (tools/facesearch_mpi.c): the whole
+# command plus MPI, in a binary of its own, so that libfacesearch.a and
+# the other commands never link MPI.  Open MPI's flags as mpicc would
+# pass them (pkg-config ompi-c).
+$(BUILD)/tools/facesearch_mpi.o: CFLAGS += $(shell pkg-config --cflags ompi-c)
+$(FACESEARCH_MPI): $(BUILD)/tools/facesearch_mpi.o $(CLI_OBJS) $(LIB) \
+                   | $(VISION_BIN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs ompi-c)
+
 # Compiled apart from the link: dlib's DNN templates take a minute, and
 # the library changes far more often than this file.
 $(BUILD)/benchmarks/peer_dlib_embed.o: CXXFLAGS += -O3
@@ -343,7 +360,8 @@ $(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o \
 # Chromium (their bytes are ours and written, the rendering is the
 # browser's, checked by the plain run).
 # The chip peer only serves the tests on ../shared's photos.
-check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) $(MODELS) \
+check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) $(FACESEARCH_MPI) \
+       $(MODELS) \
        $(ASTRONAUT) \
        $(if $(wildcard $(SHARED)/datasets),$(PEER_CHIP))
 	FACESEARCH_MODEL=$(CURDIR)/$(MODEL) FACESEARCH_BIN=$(CURDIR)/$(FACESEARCH) \
@@ -400,10 +418,12 @@ SVC_USER := facesearch
 SVC_HOME := /var/lib/facesearch
 UNITS    := facesearchd.socket facesearchd.service
 
-install: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(VISION_BIN) $(MODELS)
+install: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(VISION_BIN) \
+         $(FACESEARCH_MPI) $(MODELS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(LIBEXECDIR)
-	install -m 0755 $(FACESEARCH) $(FACESEARCHD) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(FACESEARCH) $(FACESEARCHD) $(FACESEARCH_MPI) \
+	  $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(FACESEARCH_LOCAL) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 $(VISION_BIN) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 $(MODELS) $(DESTDIR)$(DATADIR)/
@@ -435,6 +455,7 @@ uninstall:
 	  now=; [ -d /run/systemd/system ] && now=--now; \
 	  systemctl disable --quiet $$now $(UNITS) 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(BINDIR)/facesearch $(DESTDIR)$(BINDIR)/facesearchd \
+	  $(DESTDIR)$(BINDIR)/facesearch-mpi \
 	  $(DESTDIR)$(LIBEXECDIR)/facesearch-local \
 	  $(DESTDIR)$(LIBEXECDIR)/facesearch-vision.so \
 	  $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(MODELS))) \

@@ -617,6 +617,88 @@ typedef struct fs_search_in {
     fs_search_stages *stages;       /* NULL, or filled when released */
 } fs_search_in;
 
+/* ---- a gallery sharded by subject (issue 16) --------------------------- */
+
+/* A gallery (the home) can be copied into S shard galleries by subject:
+ * every template of a subject in shard HMAC-SHA256(k, id) mod S, k a key
+ * derived from the data key, so who is where (and so the shards' sizes
+ * per person) means nothing without the key.  Each shard is a normal
+ * sealed gallery with the home's id, wrapped keys, key file, profile and
+ * accounts (its sessions too, so the admin's session checks it with
+ * `gallery verify`), a trail of its own anchored beside it, and the
+ * map from its rows to the home's rows and subject numbers.  The home
+ * keeps everything and stays the registry: the gate maps what the shards
+ * rank (home subject numbers, rows, scores) to subject ids, as it does
+ * its own ranking.  A change of the home's subjects after the sharding
+ * makes the set stale: searched over, it fails until it is made again. */
+#define FS_SHARDS_MAX 64
+
+typedef struct fs_shard_set {
+    char     id[33];                /* hex: the set's random id */
+    unsigned count;                 /* S */
+    uint64_t templates, subjects;   /* the home's when it was sharded */
+    char     dir[4096];             /* where it was made (absolute) */
+} fs_shard_set;
+
+/* Makes dir (which must not exist) holding shard-0 .. shard-<count-1>,
+ * the shard galleries of this one's subjects, count 1..FS_SHARDS_MAX
+ * (admin).  The home's subjects and templates are not touched; the set
+ * is recorded in it with the entry "gallery shard" on its trail, after
+ * every shard is committed (each with its own first entries), so a crash
+ * leaves a partial dir that no search accepts.  A failure removes what
+ * was made.  out may be NULL. */
+int  fs_gate_shard(fs_gate *g, unsigned count, const char *dir,
+                   fs_shard_set *out, fs_detail *d);
+
+/* Where the search's ranking happens when the gallery is sharded: rank
+ * fills hits (room for k) with the top k distinct subjects over every
+ * shard of set, in the home's subject numbers and rows, best first as
+ * fs_rank_topk orders them (fs_shard_merge), and *n with how many; a
+ * failure (a shard that did not open or answer) names the shard in d and
+ * nothing of the list is kept. */
+typedef struct fs_gate_ranker {
+    int  (*rank)(void *ctx, const fs_shard_set *set,
+                 const float tmpl[FS_DESC_DIM], size_t k, fs_hit *hits,
+                 size_t *n, fs_detail *d);
+    void  *ctx;
+} fs_gate_ranker;
+/* From now on fs_gate_search ranks through r (NULL: the gallery's own
+ * templates, in this process): after every check it makes anyway, it
+ * reads the home's shard set (FS_NOTFOUND: never sharded; FS_EFORMAT:
+ * stale, its subjects changed since), calls r, holds each hit to the
+ * home's records (the subject exists, the row is its; FS_EFORMAT
+ * otherwise) and releases the list as an unsharded search does, the
+ * search and its entry in one commit, a failure on the trail. */
+void fs_gate_set_ranker(fs_gate *g, const fs_gate_ranker *r);
+
+/* A shard opened to rank (what a shard's MPI rank holds): by the key
+ * file (NULL: the recorded one), no session, no request, nothing of the
+ * home's cases.  FS_EFORMAT when dir is not a shard. */
+typedef struct fs_shard fs_shard;
+typedef struct fs_shard_about {
+    char     set[33];
+    unsigned index, count;
+    uint64_t templates, subjects;   /* the home's when sharded */
+    size_t   rows;                  /* the shard's own */
+    int      mode;                  /* FS_RANK_*: the home's setting */
+} fs_shard_about;
+int  fs_shard_open(const char *dir, const char *key_file, int threads,
+                   fs_shard **out, fs_detail *d);
+void fs_shard_info(const fs_shard *s, fs_shard_about *about);
+/* The shard's top k distinct subjects for one probe template, in the
+ * home's subject numbers and rows, ordered as fs_rank_topk orders the
+ * home's (the shard keeps the home's order of subjects and of each one's
+ * rows, so ties break the same way). */
+int  fs_shard_rank(fs_shard *s, const float tmpl[FS_DESC_DIM], size_t k,
+                   fs_hit *hits, size_t *n, fs_detail *d);
+void fs_shard_close(fs_shard *s);
+/* The per-shard lists (count of them, each best first; each subject in
+ * one list only) merged into the top k, best first: score descending,
+ * then subject number, then row, as fs_rank_topk breaks ties.  out has
+ * room for k; *nout receives how many.  FS_EINVAL for k 0. */
+int  fs_shard_merge(const fs_hit *const *lists, const size_t *n,
+                    size_t count, size_t k, fs_hit *out, size_t *nout);
+
 /* A released candidate list: opaque; only fs_gate_search makes one. */
 typedef struct fs_candidates fs_candidates;
 

@@ -56,6 +56,7 @@ struct fs_gate {
     fs_gate_caller caller;                /* who calls, where their token
                                              lives */
     const fs_opener *opener;              /* how the files they name open */
+    const fs_gate_ranker *ranker;         /* NULL, or the shards' (fs_shard.c) */
 };
 
 /* ---- authorization and transactions ------------------------------------- */
@@ -317,6 +318,9 @@ fs_gallery *gate_gallery(fs_gate *g);
 int  gate_enroll_put(fs_gate *g, const fs_mugshot *m, size_t n,
                      fs_put_result *res, int *rcs, fs_detail *why,
                      fs_detail *d);
+/* The home's shard set, checked current against its counts (fs_shard.c):
+ * FS_NOTFOUND when never sharded, FS_EFORMAT when stale. */
+int  gate_shard_set(fs_gate *g, fs_shard_set *set, fs_detail *d);
 /* A date YYYY-MM-DD that exists: 1, else 0. */
 int  gate_valid_date(const char *s);
 

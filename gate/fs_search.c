@@ -8,7 +8,9 @@
  * transaction before the caller sees it, so no list exists without its
  * entry.  The ranking below knows rows, subject numbers and scores; the
  * subject ids are looked up here, in the gate, through the unlocked
- * gallery that never leaves it.
+ * gallery that never leaves it.  The ranking is the gallery's own, or,
+ * for a sharded gallery, its shards' through the caller's ranker
+ * (fs_gate_set_ranker, fs_shard.c), held to this gallery's records.
  *
  * Records: GT_SEARCHES[search number] holds who searched, when, for which
  * request, with which model, k, face and probe hash, and the list or the
@@ -435,6 +437,51 @@ int gate_ranker(fs_gate *g, fs_engine *e, fs_ranker **rk, fs_detail *d)
     return rc == FS_OK ? fs_gallery_ranker(g->gal, &ro, rk, d) : rc;
 }
 
+/* The top k of the gallery's own templates, in this process. */
+static int rank_here(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
+                     int k, fs_hit *hits, size_t *nh, fs_detail *d)
+{
+    fs_ranker *rk = NULL;
+    *nh = 0;
+    int rc = gate_ranker(g, e, &rk, d);
+    if (rc == FS_OK && rk)
+        rc = fs_rank_topk(rk, tmpl, 1, (size_t)k, hits, nh);
+    return rc;
+}
+
+/* The top k over the shards, through the caller's ranker: the set must
+ * be the home's current one, and each hit must name a subject and a row
+ * of it here, so a stale or foreign shard cannot put a wrong face on the
+ * list. */
+static int rank_shards(fs_gate *g, const float tmpl[FS_DESC_DIM], int k,
+                       fs_hit *hits, size_t *nh, fs_detail *d)
+{
+    fs_shard_set set;
+    *nh = 0;
+    int rc = gate_shard_set(g, &set, d);
+    if (rc == FS_NOTFOUND)
+        rc = fs_fail(d, FS_EFORMAT, "gallery '%s' has no shards: make them "
+                     "with 'facesearch gallery shard'", g->dir);
+    if (rc == FS_OK)
+        rc = g->ranker->rank(g->ranker->ctx, &set, tmpl, (size_t)k, hits,
+                             nh, d);
+    if (rc == FS_OK && *nh > (size_t)k)
+        rc = fs_fail(d, FS_EINTERNAL, "the shards gave %zu hits for k %d",
+                     *nh, k);
+    for (size_t i = 0; rc == FS_OK && i < *nh; i++) {
+        char id[FS_SUBJECT_MAX];
+        uint64_t image;
+        if (fs_gallery_subject_id(g->gal, hits[i].subject, id) != FS_OK ||
+            fs_gallery_row_image(g->gal, hits[i].row, id, &image, NULL)
+            != FS_OK)
+            rc = fs_fail(d, FS_EFORMAT, "the shards' hit %zu (subject "
+                         "number %u, row %u) is not this gallery's: the "
+                         "shards are not this gallery's as it is now", i + 1,
+                         hits[i].subject, hits[i].row);
+    }
+    return rc;
+}
+
 /* The exact top k of distinct subjects, as a list with the subjects'
  * ids: made here, in the gate, and nowhere else. */
 static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
@@ -448,9 +495,6 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
         rc = fs_fail(d, FS_EMODEL, "the gallery's templates come from model "
                      "%s; this engine runs %s: they are not comparable",
                      st.model_id, fs_engine_model_id(e));
-    fs_ranker *rk = NULL;
-    if (rc == FS_OK)
-        rc = gate_ranker(g, e, &rk, d);
     fs_candidates *c = NULL;
     fs_hit *hits = NULL;
     size_t nh = 0;
@@ -462,8 +506,9 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
         if (!c || !hits || !c->row)
             rc = fs_fail(d, FS_ENOMEM, "no memory for the candidates");
     }
-    if (rc == FS_OK && rk)
-        rc = fs_rank_topk(rk, tmpl, 1, (size_t)k, hits, &nh);
+    if (rc == FS_OK)
+        rc = g->ranker ? rank_shards(g, tmpl, k, hits, &nh, d)
+                       : rank_here(g, e, tmpl, k, hits, &nh, d);
     for (size_t i = 0; rc == FS_OK && i < nh; i++) {
         c->c[i].rank = (int)i + 1;
         c->c[i].score = hits[i].score;

@@ -27,6 +27,7 @@ Suite *suite_report(void);
 Suite *suite_stats(void);
 Suite *suite_html(void);
 Suite *suite_eval(void);
+Suite *suite_shard(void);
 
 int main(void)
 {
@@ -51,6 +52,7 @@ int main(void)
     srunner_add_suite(sr, suite_stats());
     srunner_add_suite(sr, suite_html());
     srunner_add_suite(sr, suite_eval());
+    srunner_add_suite(sr, suite_shard());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

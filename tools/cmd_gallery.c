@@ -1,6 +1,7 @@
 /*
  * cmd_gallery.c - `facesearch gallery stats | show SUBJECT | remove SUBJECT
- * --reason TEXT | verify`: what an admin needs to look after the gallery.
+ * --reason TEXT | verify | config | shard --into S DIR`: what an admin
+ * needs to look after the gallery.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@ const fs_opt cmd_gallery_opts[] = {
     { "reason", "TEXT", "remove: why (sealed, expunged...); required" },
     { "rank", "MODE", "config: exact (default) or compressed (int8 first "
                       "pass, exact re-rank)" },
+    { "into", "S", "shard: how many shard galleries (1 to 64), searched "
+                   "as one with facesearch-mpi" },
     { NULL, NULL, NULL }
 };
 
@@ -177,19 +180,58 @@ static int set_rank(fs_args *a, int mode)
     return EXIT_OK;
 }
 
+static int shard(fs_args *a, const char *dir)
+{
+    long count;
+    /* the shards are the gallery's own files, made beside it by its
+     * owner: a client of the service names no directory the service
+     * would write */
+    if (a->served)
+        return fs_usage_error(a, "gallery shard runs in the gallery "
+                              "owner's process (--gallery), not through "
+                              "the service");
+    if (!fs_arg(a, "into"))
+        return fs_usage_error(a, "shard needs --into S, the number of "
+                              "shards");
+    if (fs_arg_int(a, "into", 1, FS_SHARDS_MAX, 1, &count) != EXIT_OK)
+        return EXIT_USAGE;
+    fs_detail d = { "" };
+    fs_shard_set set;
+    int rc = fs_gate_shard(a->gate, (unsigned)count, dir, &set, &d);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    if (a->json) {
+        printf("{\"shards\":%u,\"dir\":", set.count);
+        fs_json_str(stdout, set.dir);
+        printf(",\"set\":\"%s\",\"subjects\":%llu,\"templates\":%llu}\n",
+               set.id, (unsigned long long)set.subjects,
+               (unsigned long long)set.templates);
+    } else {
+        printf("gallery %s: %llu subjects, %llu templates into %u shards "
+               "in %s (set %s)\nsearch them with: mpirun -n %u "
+               "facesearch-mpi --shards %s search ...\n",
+               FS_SHOW(a->gallery), (unsigned long long)set.subjects,
+               (unsigned long long)set.templates, set.count,
+               FS_SHOW(set.dir), set.id, set.count + 1, FS_SHOW(set.dir));
+    }
+    return EXIT_OK;
+}
+
 int cmd_gallery(fs_args *a)
 {
     /* the dispatcher has checked the name against main.c's table */
     static const struct { const char *name; int args; } sub[] = {
-        { "config", 0 }, { "remove", 1 }, { "show", 1 }, { "stats", 0 },
-        { "verify", 0 },
+        { "config", 0 }, { "remove", 1 }, { "shard", 1 }, { "show", 1 },
+        { "stats", 0 }, { "verify", 0 },
     };
     size_t k = 0;
     while (strcmp(sub[k].name, a->pos[0]))
         k++;
     if (a->npos - 1 != sub[k].args)
-        return fs_usage_error(a, sub[k].args ? "%s needs one SUBJECT"
-                              : "%s takes no arguments", sub[k].name);
+        return fs_usage_error(a, k == 2 ? "%s needs one DIR, new, for "
+                              "the shards" : sub[k].args ? "%s needs one "
+                              "SUBJECT" : "%s takes no arguments",
+                              sub[k].name);
     const char *reason = fs_arg(a, "reason"), *rank = fs_arg(a, "rank");
     int mode = -1;
     for (int i = 0; rank && i < 2; i++)
@@ -205,8 +247,9 @@ int cmd_gallery(fs_args *a)
     switch (k) {
     case 0:  return set_rank(a, mode);
     case 1:  return remove_subject(a, a->pos[1]);
-    case 2:  return show(a, a->pos[1]);
-    case 3:  return stats(a);
+    case 2:  return shard(a, a->pos[1]);
+    case 3:  return show(a, a->pos[1]);
+    case 4:  return stats(a);
     default: return verify(a);
     }
 }

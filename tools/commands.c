@@ -22,8 +22,8 @@ static const fs_sub audit_subs[] = {
     { "log" }, { "purge" }, { "sample" }, { "verify" }, { NULL }
 };
 static const fs_sub gallery_subs[] = {
-    { "config" }, { "remove" }, { "show" }, { "stats" }, { "verify" },
-    { NULL }
+    { "config" }, { "remove" }, { "shard" }, { "show" }, { "stats" },
+    { "verify" }, { NULL }
 };
 static const fs_sub key_subs[] = { { "rotate" }, { NULL } };
 static const fs_sub profile_subs[] = { { "set" }, { "show" }, { NULL } };
@@ -110,7 +110,10 @@ static const fs_cmd commands[] = {
       "gallery show SUBJECT [--json]\n"
       "gallery remove SUBJECT --reason TEXT\n"
       "gallery verify [--json]\n"
-      "gallery config --rank exact|compressed",
+      "gallery config --rank exact|compressed\n"
+      "gallery shard --into S DIR [--json]\n"
+      "  S shard galleries of its subjects in DIR (new), searched as one\n"
+      "  with `mpirun -n S+1 facesearch-mpi --shards DIR search ...`",
       cmd_gallery_opts, cmd_gallery, NEED_SESSION, gallery_subs },
     { "init", "Create a gallery under a profile with its first admin.",
       "init --profile detroit|miami|nypd|nys-model|lacris|FILE\n"
@@ -321,6 +324,8 @@ static int run(const fs_cmd *c, fs_args *a)
                           .warm = sv ? sv->warm : NULL };
     fs_detail d = { "" };
     int rc = fs_gate_open(a->gallery, &o, &a->gate, &d);
+    if (rc == FS_OK && fs_cli_ranker && !sv)
+        fs_gate_set_ranker(a->gate, fs_cli_ranker);
     if (rc == FS_OK && sv) {
         fs_gate_set_caller(a->gate, sv->caller);
         fs_gate_set_opener(a->gate, &sv->files->open);
@@ -332,6 +337,8 @@ static int run(const fs_cmd *c, fs_args *a)
     a->gate = NULL;
     return st;
 }
+
+const fs_gate_ranker *fs_cli_ranker;
 
 const fs_cmd *fs_cli_find(const char *name)
 {

@@ -122,6 +122,10 @@ int fs_arg_double(const fs_args *a, const char *name, double lo, double hi,
  * a client, which refuses the engine tools and the options that name a
  * gallery, key or model (the service's own are used). */
 int fs_cli_main(int argc, char **argv, const fs_served *served);
+/* The ranker of every gate this process's commands open (NULL: the
+ * gallery's own templates): facesearch-mpi's shards, set before
+ * fs_cli_main (tools/facesearch_mpi.c); never in the service. */
+extern const fs_gate_ranker *fs_cli_ranker;
 /* The command table's row for a name, or NULL. */
 const fs_cmd *fs_cli_find(const char *name);
 
