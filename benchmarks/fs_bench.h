@@ -151,6 +151,13 @@ typedef struct fs_bench_rank_report {
     char     gallery_source[4200]; /* its directory */
     double   build_s;              /* enrolling the vectors; 0: reused */
     double   gallery_s;            /* opening it: fs_gallery_open + _load */
+    /* peak resident memory (VmHWM, bytes; 0: not readable), each from a
+     * reset just before: the enrolment when the gallery was made, the
+     * open with its load, and the whole process at the end (the bench's
+     * rankers per thread count and mode, each with its own copy) */
+    size_t   enrol_peak, open_peak, run_peak;
+    size_t   enrol_file;   /* of the enrolment's: LMDB's mapped pages (the
+                              page cache's, reclaimable) at its end */
     double   compress_s;           /* building the int8 copy (all cores) */
     size_t   shortlist;            /* compressed: subjects re-ranked */
     /* facesearch-exact (all threads): whether the bounded pass served,

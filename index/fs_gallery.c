@@ -157,6 +157,7 @@ struct fs_gallery {
      * outlives the handle (fs_gallery_options.warm) */
     fs_gallery_warm  own;
     fs_gallery_warm *mx;
+    uintptr_t map_lo, map_hi;            /* LMDB's map, once map_find ran */
 };
 
 typedef struct cached_block {
@@ -1163,6 +1164,7 @@ static int env_start(fs_gallery *g, const fs_gallery_options *opt,
     MDB_txn *txn = NULL;
     int rc = FS_OK;
     int mrc = mdb_env_create(&g->env);
+    g->map_lo = g->map_hi = 0;
     if (mrc)
         g->env = NULL;
     if (!mrc) mrc = mdb_env_set_maxdbs(g->env, 32);
@@ -1446,6 +1448,56 @@ static void blk_free(const fs_gallery *g, uint8_t *payload)
     free(payload);
 }
 
+/* A template block read through LMDB's map stays resident in this
+ * process (file pages, the page cache's) until the kernel wants them: at
+ * 10M rows that is a second 5 GB beside the matrix, in every peak, and
+ * as much again in an enrolment that has appended to every block.  Its
+ * pages are dropped from our mapping once copied.  The map is read-only
+ * (no MDB_WRITEMAP), so nothing is lost and a later read maps them again
+ * from the page cache; a block is a run of overflow pages of its own, so
+ * no other record's page goes with it.  Only the map's pages: in a write
+ * transaction a block already written lives in a dirty page of LMDB's
+ * heap, which must be left alone: the map is found by the data file's
+ * device and inode in /proc/self/maps (mdb_env_info gives its address
+ * only for MDB_FIXEDMAP), and a process without /proc drops nothing. */
+static void map_find(fs_gallery *g)
+{
+    struct stat st;
+    int fd;
+    FILE *f;
+    char line[4352];
+    g->map_hi = 1;                       /* looked for, found or not */
+    if (mdb_env_get_fd(g->env, &fd) != 0 || fstat(fd, &st) != 0 ||
+        !(f = fopen("/proc/self/maps", "r")))
+        return;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, off, ino;
+        unsigned maj, min;
+        char perm[8];
+        if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perm, &off,
+                   &maj, &min, &ino) == 7 && ino == (unsigned long)st.st_ino &&
+            makedev(maj, min) == st.st_dev && off == 0) {
+            g->map_lo = lo;
+            g->map_hi = hi;
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static void map_drop(fs_gallery *g, const void *p, size_t len)
+{
+    static size_t page;
+    if (!g->map_hi)
+        map_find(g);
+    if (!page)
+        page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)p & ~(uintptr_t)(page - 1),
+              e = ((uintptr_t)p + len + page - 1) & ~(uintptr_t)(page - 1);
+    if (a >= g->map_lo && e <= g->map_hi)
+        madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
 /* The writable copy of block no within the batch, read from the store
  * the first time (or zeroed when the block does not exist yet).  The
  * batch works on these plaintext copies; they are sealed once, at
@@ -1490,6 +1542,7 @@ static int blk_get(fs_gallery_batch *b, uint32_t no, uint8_t **payload,
         }
         if (r.p != p)                   /* plain: still in the map */
             memcpy(p, r.p, TBLK_PAYLOAD);
+        map_drop(b->g, v.mv_data, v.mv_size);
     }
     b->blk[b->nblk++] = (cached_block){ no, 0, p };
     *payload = p;
@@ -2537,6 +2590,7 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
                              (r.p + TBLK_SLOTS_OFF);
         for (size_t i = 0; i < want; i++)
             subj[row0 + i] = slots[i].subject;
+        map_drop(g, v.mv_data, v.mv_size);
         seen++;
     }
     if (rc == FS_OK && mrc != MDB_NOTFOUND)

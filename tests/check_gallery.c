@@ -659,6 +659,50 @@ START_TEST(test_gallery_matrix_follows_the_rows)
 }
 END_TEST
 
+/* The file pages this process maps now, in bytes; 0 without /proc. */
+static size_t rss_file(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "RssFile: %zu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb * 1024;
+}
+
+/* A 10M gallery's load must not leave the sealed blocks it read through
+ * LMDB's map resident beside the matrix it made of them (a second 5 GB
+ * in the peak), nor may dropping them lose a row: appending to a block
+ * read and dropped, in a later batch, keeps every row. */
+START_TEST(test_gallery_load_keeps_one_copy)
+{
+    enum { N = 16384 };
+    if (!rss_file())
+        return;                          /* no /proc: nothing to read */
+    fs_gallery *g = open_new(gdir());
+    enrol_range(g, 0, N, N);
+    fs_gallery_close(g);
+    g = open_new(gdir());
+    fs_templates t;
+    fs_detail d = { "" };
+    size_t before = rss_file();
+    ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+    size_t grew = rss_file() - before, matrix = (size_t)N * FS_DESC_DIM * 4;
+    ck_assert_msg(grew < matrix / 4, "the load left %zu of a %zu-byte "
+                  "matrix's blocks mapped", grew, matrix);
+    enrol_range(g, N, N + 100, N + 100);
+    ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+    ck_assert_uint_eq(t.n, N + 100);
+    for (int i = 0; i < N + 100; i += 997)
+        ck_assert_int_ge(find_row(&t, i), 0);
+    ck_assert_int_ge(find_row(&t, N + 99), 0);
+    fs_gallery_close(g);
+}
+END_TEST
+
 START_TEST(test_gallery_records)
 {
     fs_gallery *g = open_new(gdir());
@@ -1795,6 +1839,7 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_gallery_rank_mode);
     tcase_add_test(tc, test_gallery_records);
     tcase_add_test(tc, test_gallery_matrix_follows_the_rows);
+    tcase_add_test(tc, test_gallery_load_keeps_one_copy);
     tcase_add_test(tc, test_G20_remove_leaves_no_trace);
     tcase_add_test(tc, test_gallery_refuses_other_model);
     tcase_add_test(tc, test_gallery_refuses_other_schema_and_dim);

@@ -369,6 +369,9 @@ static void print_rank_json(const fs_bench_rank_report *rep)
     json_num("build_s", rep->build_s);
     json_num("open_s", rep->gallery_s);
     json_num("compress_s", rep->compress_s);
+    printf(",\"peak_bytes\":{\"enrol\":%zu,\"enrol_mapped\":%zu,"
+           "\"open\":%zu,\"run\":%zu}", rep->enrol_peak, rep->enrol_file,
+           rep->open_peak, rep->run_peak);
     printf(",\"exact\":{\"bounded\":%s,\"matrix_bytes\":%zu,"
            "\"copy_bytes\":%zu,\"identical_lists\":%d",
            rep->bounded ? "true" : "false", rep->matrix_bytes,
@@ -447,6 +450,20 @@ static void print_rank_human(const fs_bench_rank_report *rep)
     else
         printf("exact: the float scan (the bounded pass from %d rows)\n",
                FS_RANK_BOUNDED_MIN);
+    if (rep->open_peak) {
+        printf("peak memory:");
+        if (rep->enrol_peak)
+            printf(" enrolment %.0f MB (%.0f MB of it LMDB's mapped "
+                   "pages, the page cache's),\n ", rep->enrol_peak / 1e6,
+                   rep->enrol_file / 1e6);
+        printf(" the open %.0f MB for a %.0f MB float matrix (%.2fx), this "
+               "bench's process %.0f MB\n  (its exact and compressed rankers "
+               "for each thread count keep an int8 copy each; a\n  searching "
+               "process keeps one)\n", rep->open_peak / 1e6,
+               rep->matrix_bytes / 1e6, rep->matrix_bytes ?
+               (double)rep->open_peak / (double)rep->matrix_bytes : 0,
+               rep->run_peak / 1e6);
+    }
     printf("exact lists identical to the float scan's, bit for bit: %d of "
            "%d queries\n", rep->exact_identical, rep->queries);
     printf("memory read bandwidth (the bound of an exact scan; %.2f GiB "
