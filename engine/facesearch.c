@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../detect/fs_detect.h"
 
@@ -86,6 +87,37 @@ double fs_engine_flops_per_chip(const fs_engine *e, int batch)
     return fs_net_flops_per_chip(e->net, batch);
 }
 
+/* The chip seen in a mirror: each row's pixels in reverse order. */
+static void chip_mirror(const uint8_t *chip, uint8_t *out)
+{
+    for (int y = 0; y < FS_CHIP_SIZE; y++) {
+        const uint8_t *row = chip + (size_t)y * FS_CHIP_SIZE * 3;
+        uint8_t *to = out + (size_t)y * FS_CHIP_SIZE * 3;
+        for (int x = 0; x < FS_CHIP_SIZE; x++)
+            memcpy(to + 3 * x, row + 3 * (FS_CHIP_SIZE - 1 - x), 3);
+    }
+}
+
+/* desc averaged in place with the descriptors of the chips' mirror
+ * images: a face is near enough symmetric that the mean keeps its
+ * identity and loses some of the pose and light of one side. */
+static int mirror_mean(fs_engine *e, const uint8_t *chips, size_t n,
+                       float *desc)
+{
+    uint8_t *flip = malloc(n * FS_CHIP_BYTES);
+    float *other = malloc(n * FS_DESC_DIM * sizeof *other);
+    int rc = flip && other ? FS_OK : FS_ENOMEM;
+    for (size_t i = 0; rc == FS_OK && i < n; i++)
+        chip_mirror(chips + i * FS_CHIP_BYTES, flip + i * FS_CHIP_BYTES);
+    if (rc == FS_OK)
+        rc = fs_net_forward(e->net, flip, n, other);
+    for (size_t i = 0; rc == FS_OK && i < n * FS_DESC_DIM; i++)
+        desc[i] = 0.5f * (desc[i] + other[i]);
+    free(flip);
+    free(other);
+    return rc;
+}
+
 int fs_engine_embed(fs_engine *e, const uint8_t *chips, size_t n,
                     float *desc, float *tmpl)
 {
@@ -94,13 +126,28 @@ int fs_engine_embed(fs_engine *e, const uint8_t *chips, size_t n,
     int rc = fs_net_forward(e->net, chips, n, desc);
     if (rc != FS_OK || !tmpl)
         return rc;
-    for (size_t i = 0; i < n; i++) {
-        rc = fs_template_from_descriptor(desc + i * FS_DESC_DIM,
-                                         tmpl + i * FS_DESC_DIM);
-        if (rc != FS_OK)
+    float *mean = NULL;
+    if (e->mirror && n) {
+        mean = malloc(n * FS_DESC_DIM * sizeof *mean);
+        if (!mean)
+            return FS_ENOMEM;
+        memcpy(mean, desc, n * FS_DESC_DIM * sizeof *mean);
+        if ((rc = mirror_mean(e, chips, n, mean)) != FS_OK) {
+            free(mean);
             return rc;
+        }
     }
-    return FS_OK;
+    const float *from = mean ? mean : desc;
+    for (size_t i = 0; rc == FS_OK && i < n; i++)
+        rc = fs_template_from_descriptor(from + i * FS_DESC_DIM,
+                                         tmpl + i * FS_DESC_DIM);
+    free(mean);
+    return rc;
+}
+
+void fs_engine_set_mirror(fs_engine *e, int on)
+{
+    e->mirror = on != 0;
 }
 
 int fs_chip_read(const char *path, uint8_t *chip, fs_detail *d)

@@ -67,9 +67,17 @@ double      fs_engine_flops_per_chip(const fs_engine *e, int batch);
 
 /* Descriptors of n aligned chips (n * FS_CHIP_BYTES bytes, R,G,B).
  * desc receives n * FS_DESC_DIM raw network outputs, as dlib computes
- * them; tmpl, when not NULL, the unit-norm templates used for ranking. */
+ * them; tmpl, when not NULL, the unit-norm templates used for ranking
+ * (with the mirror on, of the mean of each chip's and its mirror image's
+ * descriptors; desc stays the chip's own). */
 int fs_engine_embed(fs_engine *e, const uint8_t *chips, size_t n,
                     float *desc, float *tmpl);
+/* Templates from now on from each chip and its mirror image, averaged
+ * (on) or from the chip alone (off, the default).  Twice the network's
+ * work; measured on lfw-dev (eval --mirror): rank-1 0.9516 -> 0.9617,
+ * FNIR at FPIR 0.01 0.244 -> 0.202.  Templates made either way are not
+ * comparable: one gallery takes one recipe. */
+void fs_engine_set_mirror(fs_engine *e, int on);
 
 /* Reads an aligned chip file: a 150x150 8-bit RGB image (FS_ESHAPE
  * otherwise, with the detail naming what the file holds). */

@@ -27,6 +27,7 @@ struct fs_engine {
     char          landmarks[4096];
     int           detect_mode;
     fs_quality_limits quality;      /* G13: the profile's, or defaults */
+    int           mirror;           /* fs_engine_set_mirror */
     char          model_id[FS_MODEL_ID_MAX];
     char          model_sha[65];
     const fs_opener *opener;        /* NULL: files opened as ourselves */

@@ -262,6 +262,42 @@ START_TEST(test_embed_template_is_unit_norm)
 }
 END_TEST
 
+/* --mirror's recipe: the template of the mean of a chip's and its
+ * mirror image's descriptors, so a chip and its mirror image get the
+ * very same template; the raw descriptors stay the chip's own (the
+ * golden vectors hold them), and with the mirror off nothing changes. */
+START_TEST(test_embed_mirror_template)
+{
+    uint8_t chip[FS_CHIP_BYTES], flip[FS_CHIP_BYTES];
+    ck_assert_int_eq(tu_synthetic_chip("syn_lcg.png", chip), 0);
+    for (int y = 0; y < FS_CHIP_SIZE; y++)
+        for (int x = 0; x < FS_CHIP_SIZE; x++)
+            memcpy(flip + 3 * ((size_t)y * FS_CHIP_SIZE + x),
+                   chip + 3 * ((size_t)y * FS_CHIP_SIZE + FS_CHIP_SIZE - 1 -
+                               x), 3);
+    float d[2][FS_DESC_DIM], t[2][FS_DESC_DIM], dm[FS_DESC_DIM],
+          tm[2][FS_DESC_DIM], mean[FS_DESC_DIM];
+    fs_engine *e = open_engine(1, 4);
+    ck_assert_int_eq(fs_engine_embed(e, chip, 1, d[0], t[0]), FS_OK);
+    ck_assert_int_eq(fs_engine_embed(e, flip, 1, d[1], t[1]), FS_OK);
+    ck_assert_double_gt(max_diff(t[0], t[1], FS_DESC_DIM), 1e-3);
+    fs_engine_set_mirror(e, 1);
+    ck_assert_int_eq(fs_engine_embed(e, chip, 1, dm, tm[0]), FS_OK);
+    ck_assert_int_eq(fs_engine_embed(e, flip, 1, dm, tm[1]), FS_OK);
+    ck_assert_mem_eq(tm[0], tm[1], sizeof tm[0]);
+    ck_assert_mem_eq(dm, d[1], sizeof dm);          /* the chip's own */
+    for (int k = 0; k < FS_DESC_DIM; k++)
+        mean[k] = 0.5f * (d[0][k] + d[1][k]);
+    float want[FS_DESC_DIM];
+    ck_assert_int_eq(fs_template_from_descriptor(mean, want), FS_OK);
+    ck_assert_double_le(max_diff(tm[0], want, FS_DESC_DIM), 1e-6);
+    fs_engine_set_mirror(e, 0);
+    ck_assert_int_eq(fs_engine_embed(e, chip, 1, dm, tm[0]), FS_OK);
+    ck_assert_mem_eq(tm[0], t[0], sizeof tm[0]);
+    fs_engine_close(e);
+}
+END_TEST
+
 START_TEST(test_engine_bad_model_path)
 {
     fs_engine_options o = { .model_path = "/nonexistent/model.fsm",
@@ -287,6 +323,7 @@ Suite *suite_embed(void)
     tcase_add_test(tc, test_embed_winograd_matches_direct);
     tcase_add_test(tc, test_embed_no_allocation_after_warm_up);
     tcase_add_test(tc, test_embed_template_is_unit_norm);
+    tcase_add_test(tc, test_embed_mirror_template);
     tcase_add_test(tc, test_engine_bad_model_path);
     suite_add_tcase(s, tc);
     return s;

@@ -43,6 +43,8 @@ const fs_opt cmd_eval_opts[] = {
     { "top-threshold", "Z", "the same for the score normalised over the "
       "top 50 others" },
     { "face", "RULE", "face of each image: centre (default) or largest" },
+    { "mirror", NULL, "templates from each face and its mirror image, "
+      "averaged (twice the network's work)" },
     { "threads", "T", "threads (default: every core)" },
     { NULL, NULL, NULL }
 };
@@ -362,6 +364,7 @@ typedef struct figures {
     size_t images, noface, gallery, mated, nonmated;
     size_t distractors, distractors_enrolled;
     int    rule;
+    int    mirror;                  /* --mirror: the template recipe */
     double cmc[MAX_RANK];
     int    open;                    /* 1: there are non-mated probes */
     open_figs kind[NKINDS];         /* per kind of score */
@@ -422,10 +425,11 @@ static void print_json(const figures *fg)
     printf("{\"images\":%zu,\"no_face\":%zu,\"gallery\":%zu,"
            "\"mated_probes\":%zu,\"nonmated_probes\":%zu,"
            "\"distractors\":{\"images\":%zu,\"enrolled\":%zu},"
-           "\"face_rule\":\"%s\",\"closed_set\":{\"cmc\":{", fg->images,
-           fg->noface, fg->gallery, fg->mated, fg->nonmated, fg->distractors,
-           fg->distractors_enrolled,
-           fg->rule == FS_FACE_LARGEST ? "largest" : "centre");
+           "\"face_rule\":\"%s\",\"mirror\":%s,\"closed_set\":{\"cmc\":{",
+           fg->images, fg->noface, fg->gallery, fg->mated, fg->nonmated,
+           fg->distractors, fg->distractors_enrolled,
+           fg->rule == FS_FACE_LARGEST ? "largest" : "centre",
+           fg->mirror ? "true" : "false");
     for (size_t i = 0; i < NRANKS; i++)
         printf("%s\"%d\":%.4f", i ? "," : "", cmc_ranks[i],
                fg->cmc[cmc_ranks[i] - 1]);
@@ -497,9 +501,10 @@ static void text_open(const figures *fg, const open_figs *of,
 static void print_text(const figures *fg)
 {
     printf("%s: %zu images (%zu without a face), %zu enrolled, %zu mated "
-           "and %zu non-mated probes, face rule %s\n", FS_SHOW(fg->set),
+           "and %zu non-mated probes, face rule %s%s\n", FS_SHOW(fg->set),
            fg->images, fg->noface, fg->gallery, fg->mated, fg->nonmated,
-           fg->rule == FS_FACE_LARGEST ? "largest" : "centre");
+           fg->rule == FS_FACE_LARGEST ? "largest" : "centre",
+           fg->mirror ? ", templates with the mirror image" : "");
     if (fg->distractors)
         printf("distractors: %zu images, %zu enrolled (identities never "
                "searched)\n", fg->distractors, fg->distractors_enrolled);
@@ -673,7 +678,8 @@ int cmd_eval(fs_args *a)
     int st = fs_arg_int(a, "threads", 0, 1024, 0, &threads);
     if (st != EXIT_OK)
         return st;
-    figures fg = { .set = a->pos[0], .rule = rule };
+    figures fg = { .set = a->pos[0], .rule = rule,
+                   .mirror = fs_arg(a, "mirror") != NULL };
     for (int k = 0; k < NKINDS; k++) {
         fg.kind[k].given = fs_arg(a, kinds[k].opt) != NULL;
         st = fs_arg_double(a, kinds[k].opt, k ? -1e6 : -1, k ? 1e6 : 1, 0,
@@ -728,6 +734,8 @@ int cmd_eval(fs_args *a)
     int rc = FS_OK;
     if (st == EXIT_OK)
         rc = fs_engine_open(&eo, &e, &d);
+    if (rc == FS_OK && e)
+        fs_engine_set_mirror(e, fg.mirror);
 
     /* templates, in batches so the progress bar moves */
     fg.cols = cols;
