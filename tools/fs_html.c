@@ -91,29 +91,10 @@ static const char STYLE[] =
 
 /* ---- writing --------------------------------------------------------------- */
 
-static void put(fs_html *h, const char *s)
-{
-    if (!h->err && fputs(s, h->f) == EOF)
-        h->err = FS_EIO;
-}
-
-static void putf(fs_html *h, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void putf(fs_html *h, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (!h->err && vfprintf(h->f, fmt, ap) < 0)
-        h->err = FS_EIO;
-    va_end(ap);
-}
-
-/* Text as text (fs_svg_text: entities, no control characters). */
-static void text(fs_html *h, const char *s)
-{
-    if (!h->err)
-        h->err = fs_svg_text(h->f, s);
-}
+/* The shared writer's calls (fs_svg.h), on this file's writer */
+#define put(h, str)    fs_xml_put(&(h)->w, (str))
+#define putf(h, ...)   fs_xml_printf(&(h)->w, __VA_ARGS__)
+#define text(h, str)   fs_xml_text(&(h)->w, (str))
 
 /* <tag class="cls">text</tag> */
 static void element(fs_html *h, const char *tag, const char *cls,
@@ -139,7 +120,7 @@ void fs_html_begin(fs_html *h, FILE *f, const char *title,
                    const char *subtitle, const char *disclaimer)
 {
     memset(h, 0, sizeof *h);
-    h->f = f;
+    h->w.f = f;
     /* the policy is the page's promise: nothing but itself */
     put(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
         "<meta charset=\"utf-8\">\n"
@@ -169,9 +150,7 @@ int fs_html_end(fs_html *h, const char *disclaimer)
         banner(h, disclaimer, "bottom");
     put(h, "<footer>Made by facesearch. A self-contained page: it loads "
         "nothing from anywhere.</footer>\n</main>\n</body>\n</html>\n");
-    if (!h->err && (fflush(h->f) != 0 || ferror(h->f)))
-        h->err = FS_EIO;
-    return h->err ? FS_EIO : FS_OK;
+    return fs_xml_end(&h->w);
 }
 
 void fs_html_heading(fs_html *h, int level, const char *s)

@@ -23,15 +23,15 @@
 #include <stdio.h>
 
 #include "../detect/fs_detect.h"
+#include "fs_svg.h"
 
 /* An embedded image's longer side at most (pixels): a page shows faces
  * for comparison, not the 4000-pixel original, which stays on file. */
 #define FS_HTML_IMAGE_MAX_SIDE 800
 
 typedef struct fs_html {
-    FILE *f;
-    int   err;                      /* a write failed: FS_EIO */
-    int   in_table;
+    fs_xml w;                       /* fs_svg.h's sticky-error writer */
+    int    in_table;
 } fs_html;
 
 /* The page's head, style and top banner.  disclaimer NULL: no banner

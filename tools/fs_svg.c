@@ -21,22 +21,37 @@ static const char *const colour[] = { "#2f5f8a", "#c0392b", "#2e7d32",
 static const char *const dash[] = { "", "6 3", "2 2", "8 3 2 3" };
 #define NSTYLE (sizeof colour / sizeof *colour)
 
-static void putf(fs_svg *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void putf(fs_svg *s, const char *fmt, ...)
+void fs_xml_put(fs_xml *w, const char *s)
+{
+    if (!w->err && fputs(s, w->f) == EOF)
+        w->err = FS_EIO;
+}
+
+void fs_xml_printf(fs_xml *w, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (!s->err && vfprintf(s->f, fmt, ap) < 0)
-        s->err = FS_EIO;
+    if (!w->err && vfprintf(w->f, fmt, ap) < 0)
+        w->err = FS_EIO;
     va_end(ap);
 }
 
-static void text(fs_svg *s, const char *t)
+void fs_xml_text(fs_xml *w, const char *s)
 {
-    if (!s->err)
-        s->err = fs_svg_text(s->f, t);
+    if (!w->err)
+        w->err = fs_svg_text(w->f, s);
 }
+
+int fs_xml_end(fs_xml *w)
+{
+    if (!w->err && (fflush(w->f) != 0 || ferror(w->f)))
+        w->err = FS_EIO;
+    return w->err ? FS_EIO : FS_OK;
+}
+
+/* The shared writer's calls (fs_svg.h), on this file's writer */
+#define putf(s, ...)   fs_xml_printf(&(s)->w, __VA_ARGS__)
+#define text(s, str)   fs_xml_text(&(s)->w, (str))
 
 int fs_svg_text(FILE *f, const char *s)
 {
@@ -62,7 +77,7 @@ int fs_svg_text(FILE *f, const char *s)
 void fs_svg_begin(fs_svg *s, FILE *f, int w, int h, const char *title)
 {
     memset(s, 0, sizeof *s);
-    s->f = f;
+    s->w.f = f;
     putf(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" "
          "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
          "font-family=\"system-ui,-apple-system,'Segoe UI',Roboto,Arial,"
@@ -76,9 +91,7 @@ void fs_svg_begin(fs_svg *s, FILE *f, int w, int h, const char *title)
 int fs_svg_end(fs_svg *s)
 {
     putf(s, "</svg>\n");
-    if (!s->err && (fflush(s->f) != 0 || ferror(s->f)))
-        s->err = FS_EIO;
-    return s->err ? FS_EIO : FS_OK;
+    return fs_xml_end(&s->w);
 }
 
 /* The colour and dash a series is drawn in. */

@@ -15,10 +15,24 @@
 #include <stddef.h>
 #include <stdio.h>
 
-typedef struct fs_svg {
+/* A writer of XML whose first failed write sticks: later writes do
+ * nothing, and fs_xml_end reports it.  The SVG plots and the HTML pages
+ * (fs_html.h) both write through it. */
+typedef struct fs_xml {
     FILE *f;
     int   err;          /* a write failed: FS_EIO */
-    int   clips;        /* clip paths made so far (their ids) */
+} fs_xml;
+
+void fs_xml_put(fs_xml *w, const char *s);          /* markup, as it is */
+void fs_xml_printf(fs_xml *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void fs_xml_text(fs_xml *w, const char *s);         /* text, escaped */
+/* Flushes: FS_OK, or FS_EIO when any write failed. */
+int  fs_xml_end(fs_xml *w);
+
+typedef struct fs_svg {
+    fs_xml w;
+    int    clips;       /* clip paths made so far (their ids) */
 } fs_svg;
 
 typedef struct fs_svg_axis {
