@@ -15,7 +15,6 @@
 #include "fs_bench.h"
 #include "fs_bench_int.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,61 +23,6 @@
 #include "../engine/base/fs_pool.h"
 
 #define LARGE_SIDE 1920
-
-typedef struct run {
-    fs_engine **eng;               /* one per thread */
-    const fs_bench_set *s;
-    atomic_int  next, with_face, failed;
-} run;
-
-static void run_team(void *arg, int tid, int nt)
-{
-    (void)nt;
-    run *r = arg;
-    uint8_t chip[FS_CHIP_BYTES];
-    fs_face *faces = malloc(FS_MAX_FACES * sizeof *faces);
-    uint8_t *copy = NULL;
-    size_t cap = 0;
-    for (int i; faces && (i = atomic_fetch_add(&r->next, 1)) < r->s->n; ) {
-        const fs_bench_blob *b = &r->s->files[i];
-        if (b->n > cap) {
-            free(copy);
-            copy = malloc(b->n);
-            cap = copy ? b->n : 0;
-        }
-        if (!copy)
-            break;
-        memcpy(copy, b->p, b->n);       /* decoding may patch the bytes */
-        fs_image img;
-        int n = 0;
-        if (fs_image_decode(copy, b->n, "bench", &img, NULL) != FS_OK) {
-            atomic_fetch_add(&r->failed, 1);
-            continue;
-        }
-        if (fs_engine_detect(r->eng[tid], &img, faces, FS_MAX_FACES, &n,
-                             NULL) == FS_OK && n > 0) {
-            int k = fs_default_face(faces, n, img.width, img.height);
-            if (fs_engine_face_chip(r->eng[tid], &img, &faces[k], chip,
-                                    NULL) == FS_OK)
-                atomic_fetch_add(&r->with_face, 1);
-        }
-        fs_image_release(&img);
-    }
-    free(copy);
-    free(faces);
-}
-
-/* Seconds for one pass over the set; *with_face images had a face. */
-static double pass(fs_pool *pool, fs_engine **eng, const fs_bench_set *s,
-                   int *with_face)
-{
-    run r = { eng, s, 0, 0, 0 };
-    double t = fs_bench_now();
-    fs_pool_run(pool, run_team, &r);
-    t = fs_bench_now() - t;
-    *with_face = atomic_load(&r.with_face);
-    return t;
-}
 
 int fs_bench_detect(const fs_bench_detect_options *o,
                     fs_bench_detect_report *rep, fs_detail *d)
@@ -151,8 +95,10 @@ int fs_bench_detect(const fs_bench_detect_options *o,
             int faces[2] = { 0, 0 };
             static const int order[4] = { 0, 1, 1, 0 };
             for (int k = 0; k < 4; k++)
-                secs[order[k]] += pass(pool, eng[order[k]], &sets[si],
-                                       &faces[order[k]]);
+                secs[order[k]] += fs_bench_front_pass(pool, eng[order[k]],
+                                                      &sets[si],
+                                                      &faces[order[k]],
+                                                      NULL, NULL);
             for (int k = 0; k < 2 && rep->n < FS_BENCH_MAX_RESULTS; k++) {
                 fs_bench_detect_result *r = &rep->r[rep->n++];
                 snprintf(r->engine, sizeof r->engine, "%s",

@@ -127,4 +127,47 @@ uint8_t *fs_bench_enlarge(const fs_image *img, int side);
  * the detectors) by looking at a blank 64x64 image. */
 int fs_bench_engine_warm(fs_engine *e, fs_detail *d);
 
+/* ---- the front of the pipeline, as the reference runs it --------------- */
+
+/* One image held in memory through the front as `bench detect` and the
+ * reference pipelines run it: a private copy decoded (decoding may patch
+ * the bytes), the faces eng finds (its detect mode: dlib's HOG upsampled
+ * once for the reference), and the aligned chip of the default face into
+ * chip when it is not NULL.  *n faces in faces[FS_MAX_FACES]; FS_OK with
+ * *n == 0 when there is none. */
+int fs_bench_front(fs_engine *eng, const fs_bench_blob *b, fs_face *faces,
+                   int *n, uint8_t *chip, fs_detail *d);
+
+/* fs_bench_front over every image of s on pool's threads, one engine of
+ * eng per thread, images taken from a shared counter: its wall time in
+ * seconds.  *with_face images gave a chip; when chips is not NULL, image
+ * i's chip goes to chips + i * FS_CHIP_BYTES and has[i] says whether it
+ * is there. */
+double fs_bench_front_pass(fs_pool *pool, fs_engine **eng,
+                           const fs_bench_set *s, int *with_face,
+                           uint8_t *chips, uint8_t *has);
+
+/* ---- a benchmark's private sessions ------------------------------------ */
+
+/* While a benchmark logs in to its own galleries, XDG_RUNTIME_DIR and
+ * XDG_CONFIG_HOME point under dir (dir/run, dir/config, made 0700), so a
+ * benchmarker's own sessions (same OS user, other galleries) stay as they
+ * are; fs_bench_env_restore puts them back (a no-op when never set). */
+typedef struct fs_bench_env {
+    char *run, *cfg;
+    int   set;
+} fs_bench_env;
+
+int  fs_bench_env_private(const char *dir, fs_bench_env *s, fs_detail *d);
+void fs_bench_env_restore(fs_bench_env *s);
+
+/* A random password for a benchmark's gallery accounts: letters of both
+ * cases, digits and a '-' pass every profile's rule (a fixed one in the
+ * source would open every benchmark gallery).  len >= 54. */
+int  fs_bench_password(char *out, size_t len, fs_detail *d);
+
+/* Removes path and everything under it (no symlink followed); FS_OK when
+ * it is gone or never was. */
+int  fs_bench_remove_tree(const char *path);
+
 #endif /* FS_BENCH_INT_H */

@@ -1,5 +1,5 @@
 /*
- * cmd_bench.c - `facesearch bench embed|rank|detect|search`: runs a
+ * cmd_bench.c - `facesearch bench embed|rank|detect|search|enroll`: runs a
  * benchmark of benchmarks/ and prints its figures, the ratios to the
  * peers and the targets they are held to.
  */
@@ -18,14 +18,15 @@ const fs_opt cmd_bench_opts[] = {
     { "rounds", "R", "turns the engines take (default 3)" },
     { "peers", "LIST", "embed: dlib,tfjs (default) or none; rank: "
                        "faiss,hnswlib (default) or none" },
-    { "limit", "N", "detect: images per set (default 600; 0: all)" },
+    { "limit", "N", "detect: images per set (default 600; 0: all); "
+                    "enroll: images of lfw-dev (default 500)" },
     { "large", "N", "detect: LFW photos enlarged to 1920 px (default 8)" },
     { "gallery", "N", "rank, search: gallery of N random unit vectors "
                       "(default 1000000)" },
     { "queries", "Q", "rank: probes, cycled through (default 200)" },
     { "k", "K", "rank, search: subjects per list (default 50)" },
     { "seed", "S", "rank: seed of the random vectors (default 1)" },
-    { "dir", "DIR", "rank, search: where the galleries (and rank's peer "
+    { "dir", "DIR", "rank, search, enroll: where the galleries (and rank's peer "
                     "vectors and hnswlib index) are kept (default "
                     "build/bench)" },
     { NULL, NULL, NULL }
@@ -783,6 +784,16 @@ static void print_search_human(const fs_bench_search_report *rep)
         printf("note: %s\n", notes[i]);
 }
 
+/* dlib's DNN as a peer: beside the binary, or the plain build's (a
+ * sanitized build does not make it). */
+static void peer_dlib(const char *tree, char *buf, size_t len)
+{
+    char exe[4096];
+    snprintf(buf, len, "%s/fs-peer-dlib-embed", fs_exe_dir(exe, sizeof exe));
+    if (access(buf, X_OK) != 0)
+        snprintf(buf, len, "%s/bin/fs-peer-dlib-embed", tree);
+}
+
 static int bench_search(fs_args *a, const char *tree, const char *shared,
                         long rounds)
 {
@@ -807,10 +818,8 @@ static int bench_search(fs_args *a, const char *tree, const char *shared,
         return EXIT_OK;
     }
     char model[4096], exe[4096], peer[4200], work[4200];
-    snprintf(peer, sizeof peer, "%s/fs-peer-dlib-embed",
-             fs_exe_dir(exe, sizeof exe));
-    if (access(peer, X_OK) != 0)     /* a sanitized build uses the plain one */
-        snprintf(peer, sizeof peer, "%s/bin/fs-peer-dlib-embed", tree);
+    peer_dlib(tree, peer, sizeof peer);
+    fs_exe_dir(exe, sizeof exe);
     char cli[4200], service[4200];   /* the front beside, and the service */
     snprintf(cli, sizeof cli, "%s/facesearch", exe);
     snprintf(service, sizeof service, "%s/facesearchd", exe);
@@ -832,6 +841,163 @@ static int bench_search(fs_args *a, const char *tree, const char *shared,
         print_search_json(&rep);
     else
         print_search_human(&rep);
+    return EXIT_OK;
+}
+
+/* ---- bench enroll ------------------------------------------------------ */
+
+/* The targets of benchmarks/README.md: at least FS_BENCH_ENROLL_RATIO
+ * times the reference's images per second (median of the round ratios),
+ * and at least FS_BENCH_ENROLL_RATE images per second; the rate's target
+ * is stated for 2 cores. */
+static int enroll_targets(const fs_bench_enroll_report *rep, target t[2])
+{
+    int n = 0;
+    if (rep->ratio > 0)
+        t[n++] = (target){ "images_per_s_vs_reference", rep->ratio,
+                           FS_BENCH_ENROLL_RATIO, 0 };
+    if (rep->r[FS_BENCH_ENROLL_OURS].ok)
+        t[n++] = (target){ "images_per_s",
+                           rep->r[FS_BENCH_ENROLL_OURS].images_per_s,
+                           FS_BENCH_ENROLL_RATE, 0 };
+    return n;
+}
+
+static void print_enroll_json(const fs_bench_enroll_report *rep)
+{
+    printf("{\"bench\":\"enroll\",\"images\":%d,\"rounds\":%d,\"ncpu\":%d,"
+           "\"batch\":%d,\"dataset\":", rep->images, rep->rounds, rep->ncpu,
+           rep->batch);
+    fs_json_str(stdout, rep->dataset);
+    printf(",\"gallery\":");
+    fs_json_str(stdout, rep->gallery_dir);
+    printf(",\"results\":[");
+    for (int e = 0; e < FS_BENCH_ENROLL_ENGINES; e++) {
+        const fs_bench_enroll_result *r = &rep->r[e];
+        printf("%s{\"engine\":\"%s\",\"ok\":%s", e ? "," : "", r->engine,
+               r->ok ? "true" : "false");
+        if (r->ok) {
+            json_num("images_per_s", r->images_per_s);
+            json_num("ms_per_image", r->ms_per_image);
+            printf(",\"with_face\":%d", r->with_face);
+            json_rounds(r->round_ms, r->rounds);
+        }
+        if (r->ok && e == FS_BENCH_ENROLL_OURS)
+            json_num("cpu_ms_per_image", r->cpu_ms);
+        if (r->ok && e == FS_BENCH_ENROLL_REFERENCE) {
+            json_num("detect_ms", r->part_ms[0]);
+            json_num("embed_ms", r->part_ms[1]);
+        }
+        if (r->note[0]) {
+            printf(",\"note\":");
+            fs_json_str(stdout, r->note);
+        }
+        putchar('}');
+    }
+    printf("],\"enrolled\":%d,\"rejected\":%d,\"templates\":%llu,"
+           "\"audited\":%d", rep->enrolled, rep->rejected,
+           (unsigned long long)rep->templates, rep->audited);
+    if (rep->ratio > 0)
+        json_num("ratio", rep->ratio);
+    printf(",\"targets\":[");
+    target t[2];
+    int nt = enroll_targets(rep, t), all = nt == 2;
+    for (int i = 0; i < nt; i++) {
+        printf("%s{\"name\":\"%s\"", i ? "," : "", t[i].name);
+        json_num("value", t[i].value);
+        json_num("at_least", t[i].bound);
+        printf(",\"met\":%s}", met(&t[i]) ? "true" : "false");
+        all = all && met(&t[i]);
+    }
+    printf("],\"target_met\":%s}\n", all ? "true" : "false");
+}
+
+static void print_enroll_human(const fs_bench_enroll_report *rep)
+{
+    printf("bench enroll: %d images of %s, intake to commit (sealed, "
+           "audited),\nbatches of %d, %d round(s), %d CPUs\n\n%-24s %10s "
+           "%10s %10s\n", rep->images, rep->dataset, rep->batch, rep->rounds,
+           rep->ncpu, "engine", "images/s", "ms/image", "with face");
+    for (int e = 0; e < FS_BENCH_ENROLL_ENGINES; e++) {
+        const fs_bench_enroll_result *r = &rep->r[e];
+        if (!r->ok) {
+            printf("%-24s   not run: %s\n", r->engine, r->note);
+            continue;
+        }
+        printf("%-24s %10.1f %10.2f %10d", r->engine, r->images_per_s,
+               r->ms_per_image, r->with_face);
+        if (e == FS_BENCH_ENROLL_REFERENCE)
+            printf("   front (HOG upsampled once) %.2f + dlib's DNN %.2f",
+                   r->part_ms[0], r->part_ms[1]);
+        else
+            printf("   CPU %.2f ms per image (all threads): at most %.0f "
+                   "images/s on %d cores", r->cpu_ms, 1e3 * rep->ncpu /
+                   r->cpu_ms, rep->ncpu);
+        putchar('\n');
+    }
+    printf("\nlast round: %d enrolled, %d rejected; the gallery held %llu "
+           "templates, the audit trail named %d images\n", rep->enrolled,
+           rep->rejected, (unsigned long long)rep->templates, rep->audited);
+    target t[2];
+    int nt = enroll_targets(rep, t);
+    printf("\ntargets (images/s: on 2 cores):\n");
+    for (int i = 0; i < nt; i++)
+        printf("  %-28s %.2f, at least %.0f: %s\n", t[i].name, t[i].value,
+               t[i].bound, met(&t[i]) ? "met" : "NOT met");
+    if (rep->ratio == 0)
+        printf("  the ratio is not judged: the reference was not run\n");
+    if (rep->ncpu != 2)
+        printf("  note: this machine has %d CPUs, the rate's target is "
+               "stated for 2\n", rep->ncpu);
+}
+
+/* The set under the shared directory: FACESEARCH_SHARED named it, so
+ * its absence is the caller's mistake (exit 2); ../shared, the default,
+ * may be absent on a machine without the data sets (skipped, exit 0). */
+static int bench_enroll(fs_args *a, const char *tree, const char *shared,
+                        int named, long rounds)
+{
+    long limit;
+    int st = fs_arg_int(a, "limit", 1, 1000000, 500, &limit);
+    if (st != EXIT_OK)
+        return st;
+    char lfw[4300];
+    snprintf(lfw, sizeof lfw, "%s/datasets/lfw-dev", shared);
+    if (access(lfw, R_OK | X_OK) != 0) {
+        if (named) {
+            fs_error_msg("no data set '%s' (FACESEARCH_SHARED names '%s'; "
+                         "bench enroll needs its datasets/lfw-dev)", lfw,
+                         shared);
+            return EXIT_USAGE;
+        }
+        fprintf(stderr, "bench enroll: skipped: no face photos in '%s' "
+                "(../shared/datasets/lfw-dev)\n", FS_SHOW(lfw));
+        if (a->json) {
+            printf("{\"bench\":\"enroll\",\"skipped\":");
+            fs_json_str(stdout, "no ../shared/datasets/lfw-dev");
+            printf(",\"results\":[]}\n");
+        }
+        return EXIT_OK;
+    }
+    char model[4096], landmarks[4096], peer[4200], work[4200];
+    peer_dlib(tree, peer, sizeof peer);
+    fs_bench_enroll_options o = {
+        fs_model_path(a, model, sizeof model),
+        fs_landmarks_path(a, landmarks, sizeof landmarks), peer,
+        work_dir(a, tree, work, sizeof work), lfw, (int)limit, (int)rounds,
+        progress, NULL
+    };
+    fs_bench_enroll_report rep;
+    fs_detail d = { "" };
+    int rc = fs_bench_enroll(&o, &rep, &d);
+    if (rc != FS_OK) {
+        fs_error_msg("%s", d.msg[0] ? d.msg : fs_strerror(rc));
+        return fs_exit_status(rc);
+    }
+    if (a->json)
+        print_enroll_json(&rep);
+    else
+        print_enroll_human(&rep);
     return EXIT_OK;
 }
 
@@ -864,10 +1030,11 @@ int cmd_bench(fs_args *a)
     if (a->npos != 1 || (strcmp(a->pos[0], "embed") != 0 &&
                          strcmp(a->pos[0], "detect") != 0 &&
                          strcmp(a->pos[0], "rank") != 0 &&
-                         strcmp(a->pos[0], "search") != 0))
+                         strcmp(a->pos[0], "search") != 0 &&
+                         strcmp(a->pos[0], "enroll") != 0))
         return fs_usage_error(a, a->npos ? "unknown benchmark '%s'" :
                               "which benchmark? (embed, rank, detect, "
-                              "search)%s",
+                              "search, enroll)%s",
                               a->npos ? a->pos[0] : "");
     long threads, batch, rounds;
     double seconds;
@@ -893,10 +1060,13 @@ int cmd_bench(fs_args *a)
     if (rank)
         return bench_rank(a, tree, threads, rounds, peers);
     const char *sh = getenv("FACESEARCH_SHARED");
-    if (!sh || !*sh) {
+    int named = sh && *sh;
+    if (!named) {
         snprintf(shared, sizeof shared, "%s/../shared", tree);
         sh = shared;
     }
+    if (strcmp(a->pos[0], "enroll") == 0)
+        return bench_enroll(a, tree, sh, named, rounds);
     if (strcmp(a->pos[0], "detect") == 0)
         return bench_detect(a, sh, threads);
     if (strcmp(a->pos[0], "search") == 0)
