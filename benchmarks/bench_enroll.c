@@ -200,7 +200,7 @@ static int round_reference(bench *b, fs_detail *d)
         return FS_OK;                   /* the note says why */
     int with_face = 0;
     double secs = fs_bench_front_pass(b->pool, b->ref, &b->set, &with_face,
-                                      b->chips, b->has);
+                                      b->chips, b->has, NULL);
     if (with_face == 0)
         return fs_fail(d, FS_ENOENT, "the reference found no face in %d "
                        "images", rep->images);

@@ -307,9 +307,10 @@ static int gallery_get(bench *b, fs_detail *d)
 static int ref_detect(bench *b, double *ms, fs_detail *d)
 {
     fs_face *faces = malloc(FS_MAX_FACES * sizeof *faces);
-    int n = 0;
+    int n = 0, k;
     double t0 = fs_bench_now();
-    int rc = faces ? fs_bench_front(b->ref, &b->probe, faces, &n, b->chip, d)
+    int rc = faces ? fs_bench_front(b->ref, &b->probe, faces, &n, &k, b->chip,
+                                    d)
                    : fs_fail(d, FS_ENOMEM, "no memory");
     *ms = (fs_bench_now() - t0) * 1e3;
     if (rc == FS_OK && n == 0)

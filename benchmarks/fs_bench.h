@@ -81,10 +81,16 @@ double fs_bench_ratio(const fs_bench_result *a, const fs_bench_result *b);
 
 /* ---- bench detect ------------------------------------------------------ */
 
+/* The target for large photos: a 12 MP photo (4000x3000) with a face of
+ * 200 px or more through the front in at most this many ms on 1 thread. */
+#define FS_BENCH_DETECT_12MP_MS 150.0
+
 typedef struct fs_bench_detect_options {
     const char *shared_dir;    /* ../shared: datasets/lfw-dev, faces94 */
     int         limit;         /* images per set; <= 0: all */
-    int         large;         /* LFW photos enlarged to 1920x1920 */
+    int         large;         /* LFW photos enlarged to 1920x1920, and as
+                                  many set on 4000x3000 canvases, enlarged
+                                  2-6x (faces of about 200-600 px) */
     int         threads;       /* 0: 1 and all cores */
     void      (*progress)(void *ctx, const char *msg);
     void       *ctx;
@@ -92,9 +98,16 @@ typedef struct fs_bench_detect_options {
 
 typedef struct fs_bench_detect_result {
     char   engine[32];         /* "facesearch", "dlib-upsample1" */
-    char   set[32];            /* "lfw-dev", "faces94", "large-1920" */
+    char   set[32];            /* "lfw-dev", "faces94", "large-1920",
+                                  "large-12mp" (facesearch only) */
     int    threads, images, with_face;
     double detection_rate, images_per_s, ms_per_image;
+    double min_face;           /* the narrowest default face found, box
+                                  width in px; 0: none found */
+    double cpu_ms_per_image;   /* the process's CPU time (all threads) per
+                                  image: what a shared machine changes
+                                  least; on 1 thread, the time on a core
+                                  of one's own */
 } fs_bench_detect_result;
 
 typedef struct fs_bench_detect_report {

@@ -132,20 +132,21 @@ int fs_bench_engine_warm(fs_engine *e, fs_detail *d);
 /* One image held in memory through the front as `bench detect` and the
  * reference pipelines run it: a private copy decoded (decoding may patch
  * the bytes), the faces eng finds (its detect mode: dlib's HOG upsampled
- * once for the reference), and the aligned chip of the default face into
- * chip when it is not NULL.  *n faces in faces[FS_MAX_FACES]; FS_OK with
- * *n == 0 when there is none. */
+ * once for the reference), and the aligned chip of the default face
+ * (*chosen, -1 when none) into chip when it is not NULL.  *n faces in
+ * faces[FS_MAX_FACES]; FS_OK with *n == 0 when there is none. */
 int fs_bench_front(fs_engine *eng, const fs_bench_blob *b, fs_face *faces,
-                   int *n, uint8_t *chip, fs_detail *d);
+                   int *n, int *chosen, uint8_t *chip, fs_detail *d);
 
 /* fs_bench_front over every image of s on pool's threads, one engine of
  * eng per thread, images taken from a shared counter: its wall time in
  * seconds.  *with_face images gave a chip; when chips is not NULL, image
  * i's chip goes to chips + i * FS_CHIP_BYTES and has[i] says whether it
- * is there. */
+ * is there; when width is not NULL, width[i] is the default face's box
+ * width (0: none). */
 double fs_bench_front_pass(fs_pool *pool, fs_engine **eng,
                            const fs_bench_set *s, int *with_face,
-                           uint8_t *chips, uint8_t *has);
+                           uint8_t *chips, uint8_t *has, double *width);
 
 /* ---- a benchmark's private sessions ------------------------------------ */
 

@@ -20,7 +20,8 @@ const fs_opt cmd_bench_opts[] = {
                        "faiss,hnswlib (default) or none" },
     { "limit", "N", "detect: images per set (default 600; 0: all); "
                     "enroll: images of lfw-dev (default 500)" },
-    { "large", "N", "detect: LFW photos enlarged to 1920 px (default 8)" },
+    { "large", "N", "detect: LFW photos enlarged to 1920 px, and as many on "
+                    "4000x3000 canvases (default 8)" },
     { "gallery", "N", "rank, search: gallery of N random unit vectors "
                       "(default 1000000)" },
     { "queries", "Q", "rank: probes, cycled through (default 200)" },
@@ -248,6 +249,23 @@ find_detect(const fs_bench_detect_report *rep, const char *engine,
     return NULL;
 }
 
+/* The large-photo target of benchmarks/README.md: a 12 MP photo through
+ * the front in at most FS_BENCH_DETECT_12MP_MS on 1 thread, judged when
+ * that was run; *met also needs every face found (a miss is not a pass,
+ * however fast). */
+static int detect_target(const fs_bench_detect_report *rep, target *t,
+                         int *ok)
+{
+    const fs_bench_detect_result *r =
+        find_detect(rep, "facesearch", "large-12mp", 1);
+    if (!r)
+        return 0;
+    *t = (target){ "large_12mp_ms_per_image_1thread", r->ms_per_image,
+                   FS_BENCH_DETECT_12MP_MS, 1 };
+    *ok = met(t) && r->with_face == r->images;
+    return 1;
+}
+
 static int bench_detect(fs_args *a, const char *shared, long threads)
 {
     long limit, large;
@@ -274,21 +292,37 @@ static int bench_detect(fs_args *a, const char *shared, long threads)
             json_num("detection_rate", r->detection_rate);
             json_num("images_per_s", r->images_per_s);
             json_num("ms_per_image", r->ms_per_image);
+            json_num("min_face_px", r->min_face);
+            json_num("cpu_ms_per_image", r->cpu_ms_per_image);
             putchar('}');
         }
-        printf("]}\n");
+        printf("]");
+        target t;
+        int ok;
+        if (detect_target(&rep, &t, &ok)) {
+            printf(",\"targets\":[{\"name\":\"%s\"", t.name);
+            json_num("value", t.value);
+            json_num("at_most", t.bound);
+            printf(",\"met\":%s}]", ok ? "true" : "false");
+        }
+        printf("}\n");
         return EXIT_OK;
     }
     printf("bench detect: intake + decode + detection + landmarks + chip, "
-           "files in memory\n\n%-15s %-11s %7s %7s %10s %10s %9s\n",
-           "engine", "set", "threads", "images", "with face", "images/s",
-           "ms/image");
+           "files in memory\n\n%-15s %-11s %7s %7s %10s %10s %9s %9s "
+           "%9s\n", "engine", "set", "threads", "images", "with face",
+           "images/s", "ms/image", "CPU ms", "min face");
     for (int i = 0; i < rep.n; i++) {
         const fs_bench_detect_result *r = &rep.r[i];
-        printf("%-15s %-11s %7d %7d %9.2f%% %10.1f %9.1f\n", r->engine,
-               r->set, r->threads, r->images, 100 * r->detection_rate,
-               r->images_per_s, r->ms_per_image);
+        printf("%-15s %-11s %7d %7d %9.2f%% %10.1f %9.1f %9.1f %9.0f\n",
+               r->engine, r->set, r->threads, r->images,
+               100 * r->detection_rate, r->images_per_s, r->ms_per_image,
+               r->cpu_ms_per_image, r->min_face);
     }
+    if (find_detect(&rep, "facesearch", "large-12mp", 1) ||
+        find_detect(&rep, "facesearch", "large-12mp", rep.ncpu))
+        printf("(large-12mp: facesearch only; the peer would double each "
+               "4000x3000 photo first)\n");
     printf("\nfacesearch / dlib-upsample1 (as face_recognition calls it):\n");
     static const char *sets[] = { "lfw-dev", "faces94", "large-1920" };
     for (int k = 0; k < 3; k++)
@@ -305,6 +339,12 @@ static int bench_detect(fs_args *a, const char *shared, long threads)
         }
     printf("\ntargets: detection at least the peer's on lfw-dev and 100%% on "
            "faces94, at 3x the peer's images/s\n");
+    target t;
+    int ok;
+    if (detect_target(&rep, &t, &ok))
+        printf("  a 12 MP photo (faces of 200 px and up) on 1 thread, every "
+               "face found: %.1f ms, at most %.0f: %s\n", t.value, t.bound,
+               ok ? "met" : "NOT met");
     return EXIT_OK;
 }
 
