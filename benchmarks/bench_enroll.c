@@ -29,11 +29,9 @@
 #include "fs_bench.h"
 #include "fs_bench_int.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -392,9 +390,7 @@ int fs_bench_enroll(const fs_bench_enroll_options *o,
         snprintf(rep->r[1].note, sizeof rep->r[1].note,
                  "%s is not built (make all)",
                  o->peer_dlib ? o->peer_dlib : "fs-peer-dlib-embed");
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    b->start_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    b->start_us = fs_bench_wall_us();
     snprintf(b->dir, sizeof b->dir, "%s/enroll-%d", o->work_dir, o->limit);
     snprintf(b->gallery, sizeof b->gallery, "%s/gallery", b->dir);
     snprintf(b->key, sizeof b->key, "%s/key", b->dir);
@@ -404,11 +400,8 @@ int fs_bench_enroll(const fs_bench_enroll_options *o,
     snprintf(rep->gallery_dir, sizeof rep->gallery_dir, "%s", b->gallery);
     fs_bench_env env = { NULL, NULL, 0 };
     int rc = fs_bench_password(b->password, sizeof b->password, d);
-    if (rc == FS_OK &&
-        ((mkdir(o->work_dir, 0755) != 0 && errno != EEXIST) ||
-         (mkdir(b->dir, 0700) != 0 && errno != EEXIST)))
-        rc = fs_fail(d, FS_EIO, "cannot create '%s': %s", b->dir,
-                     strerror(errno));
+    if (rc == FS_OK)
+        rc = fs_bench_dir(o->work_dir, b->dir, d);
     if (rc == FS_OK)
         rc = fs_bench_env_private(b->dir, &env, d);
     if (rc == FS_OK)

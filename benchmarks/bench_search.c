@@ -939,9 +939,7 @@ int fs_bench_search(const fs_bench_search_options *o,
         snprintf(rep->r[FS_BENCH_REFERENCE].note,
                  sizeof rep->r[FS_BENCH_REFERENCE].note,
                  "%s is not built (make all)", o->peer_dlib);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    b->start_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    b->start_us = fs_bench_wall_us();
     snprintf(b->dir, sizeof b->dir, "%s/search-%zu", o->work_dir, o->n);
     snprintf(b->gallery, sizeof b->gallery, "%s/gallery", b->dir);
     snprintf(b->key, sizeof b->key, "%s/key", b->dir);
@@ -954,11 +952,7 @@ int fs_bench_search(const fs_bench_search_options *o,
     snprintf(b->cmderr, sizeof b->cmderr, "%s/command.err", b->dir);
     snprintf(rep->gallery_dir, sizeof rep->gallery_dir, "%s", b->gallery);
     fs_bench_env env = { NULL, NULL, 0 };
-    int rc = FS_OK;
-    if ((mkdir(o->work_dir, 0755) != 0 && errno != EEXIST) ||
-        (mkdir(b->dir, 0700) != 0 && errno != EEXIST))
-        rc = fs_fail(d, FS_EIO, "cannot create '%s': %s", b->dir,
-                     strerror(errno));
+    int rc = fs_bench_dir(o->work_dir, b->dir, d);
     if (rc == FS_OK)
         rc = fs_bench_env_private(b->dir, &env, d);
     if (rc == FS_OK)

@@ -683,3 +683,19 @@ int fs_bench_password(char *out, size_t len, fs_detail *d)
     fs_wipe(hex, sizeof hex);
     return FS_OK;
 }
+
+int64_t fs_bench_wall_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+int fs_bench_dir(const char *work_dir, const char *dir, fs_detail *d)
+{
+    if ((mkdir(work_dir, 0755) != 0 && errno != EEXIST) ||
+        (mkdir(dir, 0700) != 0 && errno != EEXIST))
+        return fs_fail(d, FS_EIO, "cannot create '%s': %s", dir,
+                       strerror(errno));
+    return FS_OK;
+}

@@ -167,6 +167,13 @@ void fs_bench_env_restore(fs_bench_env *s);
  * source would open every benchmark gallery).  len >= 54. */
 int  fs_bench_password(char *out, size_t len, fs_detail *d);
 
+/* The wall clock, unix microseconds: where a run's audit walk starts. */
+int64_t fs_bench_wall_us(void);
+
+/* A benchmark's private directory dir (0700) under work_dir (made when
+ * missing); FS_EIO naming dir when either cannot be made. */
+int  fs_bench_dir(const char *work_dir, const char *dir, fs_detail *d);
+
 /* Removes path and everything under it (no symlink followed); FS_OK when
  * it is gone or never was. */
 int  fs_bench_remove_tree(const char *path);

@@ -95,6 +95,15 @@ static void json_num(const char *key, double v)
     fs_json_float(stdout, v);
 }
 
+/* One target as JSON, its verdict given (met() unless more is asked). */
+static void json_target(const target *t, int ok)
+{
+    printf("{\"name\":\"%s\"", t->name);
+    json_num("value", t->value);
+    json_num(t->at_most ? "at_most" : "at_least", t->bound);
+    printf(",\"met\":%s}", ok ? "true" : "false");
+}
+
 /* Each round's figure, for a script that judges the spread itself. */
 static void json_rounds(const double *ms, int n)
 {
@@ -163,10 +172,8 @@ static void print_json(const fs_bench_embed_report *rep)
     target t[2];
     int nt = targets(rep, t);
     for (int i = 0; i < nt; i++) {
-        printf("%s{\"name\":\"%s\"", i ? "," : "", t[i].name);
-        json_num("value", t[i].value);
-        json_num(t[i].at_most ? "at_most" : "at_least", t[i].bound);
-        printf(",\"met\":%s}", met(&t[i]) ? "true" : "false");
+        printf("%s", i ? "," : "");
+        json_target(&t[i], met(&t[i]));
     }
     printf("]}\n");
 }
@@ -300,10 +307,9 @@ static int bench_detect(fs_args *a, const char *shared, long threads)
         target t;
         int ok;
         if (detect_target(&rep, &t, &ok)) {
-            printf(",\"targets\":[{\"name\":\"%s\"", t.name);
-            json_num("value", t.value);
-            json_num("at_most", t.bound);
-            printf(",\"met\":%s}]", ok ? "true" : "false");
+            printf(",\"targets\":[");
+            json_target(&t, ok);
+            putchar(']');
         }
         printf("}\n");
         return EXIT_OK;
@@ -449,10 +455,8 @@ static void print_rank_json(const fs_bench_rank_report *rep)
     target t[12];
     int nt = rank_targets(rep, t);
     for (int i = 0; i < nt; i++) {
-        printf("%s{\"name\":\"%s\"", i ? "," : "", t[i].name);
-        json_num("value", t[i].value);
-        json_num(t[i].at_most ? "at_most" : "at_least", t[i].bound);
-        printf(",\"met\":%s}", met(&t[i]) ? "true" : "false");
+        printf("%s", i ? "," : "");
+        json_target(&t[i], met(&t[i]));
     }
     printf("],\"notes\":[");
     for (int i = 0; i < rep->n_notes; i++) {
@@ -943,10 +947,8 @@ static void print_enroll_json(const fs_bench_enroll_report *rep)
     target t[2];
     int nt = enroll_targets(rep, t), all = nt == 2;
     for (int i = 0; i < nt; i++) {
-        printf("%s{\"name\":\"%s\"", i ? "," : "", t[i].name);
-        json_num("value", t[i].value);
-        json_num("at_least", t[i].bound);
-        printf(",\"met\":%s}", met(&t[i]) ? "true" : "false");
+        printf("%s", i ? "," : "");
+        json_target(&t[i], met(&t[i]));
         all = all && met(&t[i]);
     }
     printf("],\"target_met\":%s}\n", all ? "true" : "false");
