@@ -79,7 +79,7 @@ extern "C" int fs_cv_decode(const uint8_t *data, size_t len, int *width,
             img.convertTo(eight, CV_8U, 1.0 / 257.0);
         /* converted straight into the caller's buffer: a 12 MP photo
          * no longer pays a third 36 MB buffer (its page faults and
-         * zeroing) and its copy, some 20 ms */
+         * zeroing) and its copy (benchmarks/README.md, large photos) */
         size_t bytes = (size_t)img.cols * img.rows * 3;
         uint8_t *p = static_cast<uint8_t *>(fs_vision_host_services.alloc(bytes ? bytes : 1));
         if (!p)
