@@ -313,20 +313,15 @@ static void summarise(bench *b)
     fs_bench_enroll_report *rep = b->rep;
     for (int e = 0; e < FS_BENCH_ENROLL_ENGINES; e++) {
         fs_bench_enroll_result *r = &rep->r[e];
-        double v[FS_BENCH_MAX_ROUNDS];
         if (r->rounds == 0)
             continue;
-        memcpy(v, r->round_ms, sizeof v);
-        r->ms_per_image = fs_bench_median(v, r->rounds);
+        r->ms_per_image = fs_bench_rounds_median(r->round_ms, r->rounds);
         r->images_per_s = 1e3 / r->ms_per_image;
-        if (e == FS_BENCH_ENROLL_OURS) {
-            memcpy(v, b->cpu_round, sizeof v);
-            r->cpu_ms = fs_bench_median(v, r->rounds);
-        }
-        for (int p = 0; p < 2 && e == FS_BENCH_ENROLL_REFERENCE; p++) {
-            memcpy(v, b->part_round[p], sizeof v);
-            r->part_ms[p] = fs_bench_median(v, r->rounds);
-        }
+        if (e == FS_BENCH_ENROLL_OURS)
+            r->cpu_ms = fs_bench_rounds_median(b->cpu_round, r->rounds);
+        for (int p = 0; p < 2 && e == FS_BENCH_ENROLL_REFERENCE; p++)
+            r->part_ms[p] = fs_bench_rounds_median(b->part_round[p],
+                                                   r->rounds);
         r->ok = 1;
     }
     const fs_bench_enroll_result *us = &rep->r[FS_BENCH_ENROLL_OURS],

@@ -812,15 +812,12 @@ static void summarise(bench *b)
     fs_bench_search_report *rep = b->rep;
     for (int e = 0; e < FS_BENCH_SEARCH_ENGINES; e++) {
         fs_bench_search_result *r = &rep->r[e];
-        double v[FS_BENCH_MAX_ROUNDS];
         if (r->rounds == 0 || b->off[e])
             continue;
-        memcpy(v, r->round_ms, sizeof v);
-        r->ms_p50 = fs_bench_median(v, r->rounds);
-        for (int p = 0; p < 3 && e != FS_BENCH_OURS; p++) {
-            memcpy(v, b->part_round[e][p], sizeof v);
-            r->part_ms[p] = fs_bench_median(v, r->rounds);
-        }
+        r->ms_p50 = fs_bench_rounds_median(r->round_ms, r->rounds);
+        for (int p = 0; p < 3 && e != FS_BENCH_OURS; p++)
+            r->part_ms[p] = fs_bench_rounds_median(b->part_round[e][p],
+                                                   r->rounds);
         if (r->runs > 0)
             r->ms_p99 = fs_bench_quantile(b->runs[e], (size_t)r->runs,
                                           0.99);

@@ -699,3 +699,12 @@ int fs_bench_dir(const char *work_dir, const char *dir, fs_detail *d)
                        strerror(errno));
     return FS_OK;
 }
+
+double fs_bench_rounds_median(const double *v, int n)
+{
+    double copy[FS_BENCH_MAX_ROUNDS];
+    if (n > FS_BENCH_MAX_ROUNDS)
+        n = FS_BENCH_MAX_ROUNDS;
+    memcpy(copy, v, (size_t)(n > 0 ? n : 0) * sizeof *copy);
+    return fs_bench_median(copy, n);
+}

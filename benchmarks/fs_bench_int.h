@@ -33,6 +33,9 @@ double fs_bench_now(void);
 
 /* Median of v[0..n) (sorts v); 0 when n is 0. */
 double fs_bench_median(double *v, int n);
+/* Median of v[0..n), n <= FS_BENCH_MAX_ROUNDS, v left as it is: a
+ * figure's rounds, kept for the report. */
+double fs_bench_rounds_median(const double *v, int n);
 /* Median over the rounds both measured of a[i] / b[i]; 0 when none. */
 double fs_bench_round_ratio(const double *a, int na, const double *b,
                             int nb);
