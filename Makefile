@@ -107,6 +107,7 @@ CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             tools/fs_cli.c tools/fs_html.c tools/fs_svg.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_search.c \
+            benchmarks/bench_enroll.c \
             benchmarks/bench_util.c
 TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \

@@ -15,69 +15,73 @@
 #include "fs_bench.h"
 #include "fs_bench_int.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../engine/facesearch.h"
 #include "../engine/base/fs_pool.h"
 
 #define LARGE_SIDE 1920
+#define CANVAS_W   4000           /* a phone's 12 MP photo */
+#define CANVAS_H   3000
 
-typedef struct run {
-    fs_engine **eng;               /* one per thread */
-    const fs_bench_set *s;
-    atomic_int  next, with_face, failed;
-} run;
+/* 250x250 LFW photos (faces about 100 px wide) enlarged this much on the
+ * 12 MP canvas: faces from about 200 px */
+static const double growth[5] = { 2.0, 2.5, 3.0, 4.0, 6.0 };
 
-static void run_team(void *arg, int tid, int nt)
+/* The process's CPU time, s: every thread's, and only the pass's
+ * threads work while it runs. */
+static double cpu_now(void)
 {
-    (void)nt;
-    run *r = arg;
-    uint8_t chip[FS_CHIP_BYTES];
-    fs_face *faces = malloc(FS_MAX_FACES * sizeof *faces);
-    uint8_t *copy = NULL;
-    size_t cap = 0;
-    for (int i; faces && (i = atomic_fetch_add(&r->next, 1)) < r->s->n; ) {
-        const fs_bench_blob *b = &r->s->files[i];
-        if (b->n > cap) {
-            free(copy);
-            copy = malloc(b->n);
-            cap = copy ? b->n : 0;
-        }
-        if (!copy)
-            break;
-        memcpy(copy, b->p, b->n);       /* decoding may patch the bytes */
-        fs_image img;
-        int n = 0;
-        if (fs_image_decode(copy, b->n, "bench", &img, NULL) != FS_OK) {
-            atomic_fetch_add(&r->failed, 1);
-            continue;
-        }
-        if (fs_engine_detect(r->eng[tid], &img, faces, FS_MAX_FACES, &n,
-                             NULL) == FS_OK && n > 0) {
-            int k = fs_default_face(faces, n, img.width, img.height);
-            if (fs_engine_face_chip(r->eng[tid], &img, &faces[k], chip,
-                                    NULL) == FS_OK)
-                atomic_fetch_add(&r->with_face, 1);
-        }
-        fs_image_release(&img);
-    }
-    free(copy);
-    free(faces);
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-/* Seconds for one pass over the set; *with_face images had a face. */
-static double pass(fs_pool *pool, fs_engine **eng, const fs_bench_set *s,
-                   int *with_face)
+/* An lfw-dev photo enlarged (bilinear) to a square of side f x 250 px,
+ * or to the whole canvas when f is 1, and set on a w x h mid-grey canvas
+ * at a place that moves with k, appended to s as BMP bytes. */
+static void large_add(const fs_bench_blob *photo, double f, int w, int h,
+                      int k, fs_bench_set *s)
 {
-    run r = { eng, s, 0, 0, 0 };
-    double t = fs_bench_now();
-    fs_pool_run(pool, run_team, &r);
-    t = fs_bench_now() - t;
-    *with_face = atomic_load(&r.with_face);
-    return t;
+    fs_image img;
+    uint8_t *copy = malloc(photo->n);
+    if (!copy)
+        return;
+    memcpy(copy, photo->p, photo->n);
+    if (fs_image_decode(copy, photo->n, "large", &img, NULL) != FS_OK) {
+        free(copy);
+        return;
+    }
+    int side = f == 1 ? (w < h ? w : h) : (int)(f * img.width);
+    uint8_t *big = fs_bench_enlarge(&img, side);
+    uint8_t *canvas = big && (side != w || side != h)
+                      ? malloc((size_t)w * h * 3) : big;
+    if (canvas && canvas != big) {
+        memset(canvas, 128, (size_t)w * h * 3);
+        int x0 = (int)((k * 611L) % (w - side + 1));
+        int y0 = (int)((k * 347L) % (h - side + 1));
+        for (int y = 0; y < side; y++)
+            memcpy(canvas + 3 * ((size_t)(y0 + y) * w + x0),
+                   big + 3 * (size_t)y * side, 3 * (size_t)side);
+    }
+    fs_bench_blob b = canvas ? fs_bench_bmp(canvas, w, h)
+                             : (fs_bench_blob){ NULL, 0, NULL };
+    if (canvas != big)
+        free(canvas);
+    free(big);
+    fs_bench_blob *m = b.p ? realloc(s->files, sizeof *m *
+                                     (size_t)(s->n + 1)) : NULL;
+    if (m) {
+        s->files = m;
+        s->files[s->n++] = b;
+    } else {
+        free(b.p);
+    }
+    fs_image_release(&img);
+    free(copy);
 }
 
 int fs_bench_detect(const fs_bench_detect_options *o,
@@ -85,9 +89,10 @@ int fs_bench_detect(const fs_bench_detect_options *o,
 {
     memset(rep, 0, sizeof *rep);
     rep->ncpu = fs_cpu_count();
-    fs_bench_set sets[3] = { { "lfw-dev", NULL, 0 },
+    fs_bench_set sets[4] = { { "lfw-dev", NULL, 0 },
                              { "faces94", NULL, 0 },
-                             { "large-1920", NULL, 0 } };
+                             { "large-1920", NULL, 0 },
+                             { "large-12mp", NULL, 0 } };
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/datasets/lfw-dev", o->shared_dir);
     if (fs_bench_load_set(dir, o->limit, &sets[0]) != FS_OK)
@@ -95,29 +100,10 @@ int fs_bench_detect(const fs_bench_detect_options *o,
                        "needs ../shared/datasets", dir);
     snprintf(dir, sizeof dir, "%s/datasets/faces94", o->shared_dir);
     fs_bench_load_set(dir, o->limit, &sets[1]);
-    for (int i = 0; i < sets[0].n && sets[2].n < o->large; i += 97) {
-        fs_image img;
-        uint8_t *copy = malloc(sets[0].files[i].n);
-        if (!copy)
-            break;
-        memcpy(copy, sets[0].files[i].p, sets[0].files[i].n);
-        if (fs_image_decode(copy, sets[0].files[i].n, "large", &img,
-                            NULL) == FS_OK) {
-            uint8_t *big = fs_bench_enlarge(&img, LARGE_SIDE);
-            fs_bench_blob b = big ? fs_bench_bmp(big, LARGE_SIDE, LARGE_SIDE)
-                                  : (fs_bench_blob){ NULL, 0, NULL };
-            free(big);
-            fs_bench_blob *m = b.p ? realloc(sets[2].files, sizeof *m *
-                                    (size_t)(sets[2].n + 1)) : NULL;
-            if (m) {
-                sets[2].files = m;
-                sets[2].files[sets[2].n++] = b;
-            } else {
-                free(b.p);
-            }
-            fs_image_release(&img);
-        }
-        free(copy);
+    for (int i = 0, k = 0; i < sets[0].n && k < o->large; i += 97, k++) {
+        large_add(&sets[0].files[i], 1, LARGE_SIDE, LARGE_SIDE, k, &sets[2]);
+        large_add(&sets[0].files[i], growth[k % 5], CANVAS_W, CANVAS_H, k,
+                  &sets[3]);
     }
     int tlist[2] = { 1, rep->ncpu }, nt = rep->ncpu > 1 ? 2 : 1;
     if (o->threads > 0) {
@@ -142,18 +128,37 @@ int fs_bench_detect(const fs_bench_detect_options *o,
                 if (rc == FS_OK)
                     rc = fs_bench_engine_warm(eng[k][t], d);
             }
-        for (int si = 0; rc == FS_OK && si < 3; si++) {
+        for (int si = 0; rc == FS_OK && si < 4; si++) {
             if (sets[si].n == 0)
                 continue;
-            say(o, "%s: %d images, %d thread(s)", sets[si].name, sets[si].n,
-                T);
-            double secs[2] = { 0, 0 };
+            /* the peer doubles a 12 MP photo to 48 MP before its scan:
+             * some 20 s a photo, nothing to learn from at this size */
+            int peer = si != 3;
+            say(o, "%s: %d images, %d thread(s)%s", sets[si].name,
+                sets[si].n, T, peer ? "" : ", facesearch only");
+            double secs[2] = { 0, 0 }, small[2] = { 0, 0 }, cpu[2] = { 0, 0 };
             int faces[2] = { 0, 0 };
+            double *width = calloc((size_t)sets[si].n, sizeof *width);
+            if (!width) {
+                rc = fs_fail(d, FS_ENOMEM, "no memory");
+                break;
+            }
             static const int order[4] = { 0, 1, 1, 0 };
-            for (int k = 0; k < 4; k++)
-                secs[order[k]] += pass(pool, eng[order[k]], &sets[si],
-                                       &faces[order[k]]);
-            for (int k = 0; k < 2 && rep->n < FS_BENCH_MAX_RESULTS; k++) {
+            for (int k = 0; k < 4; k++) {
+                int e = order[k];
+                if (e == 1 && !peer)
+                    continue;
+                double c0 = cpu_now();
+                secs[e] += fs_bench_front_pass(pool, eng[e], &sets[si],
+                                               &faces[e], NULL, NULL, width);
+                cpu[e] += cpu_now() - c0;
+                for (int i = 0; i < sets[si].n; i++)
+                    if (width[i] > 0 && (small[e] == 0 || width[i] < small[e]))
+                        small[e] = width[i];
+            }
+            free(width);
+            for (int k = 0; k < 1 + peer && rep->n < FS_BENCH_MAX_RESULTS;
+                 k++) {
                 fs_bench_detect_result *r = &rep->r[rep->n++];
                 snprintf(r->engine, sizeof r->engine, "%s",
                          k == 0 ? "facesearch" : "dlib-upsample1");
@@ -164,6 +169,8 @@ int fs_bench_detect(const fs_bench_detect_options *o,
                 r->detection_rate = (double)faces[k] / sets[si].n;
                 r->images_per_s = 2.0 * sets[si].n / secs[k];
                 r->ms_per_image = 1e3 / r->images_per_s;
+                r->min_face = small[k];
+                r->cpu_ms_per_image = 1e3 * cpu[k] / (2.0 * sets[si].n);
             }
         }
         for (int k = 0; k < 2; k++) {
@@ -173,7 +180,7 @@ int fs_bench_detect(const fs_bench_detect_options *o,
         }
         fs_pool_free(pool);
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         fs_bench_free_set(&sets[i]);
     return rc;
 }

@@ -51,7 +51,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,79 +121,15 @@ static void run_kept(bench *b, int e, double ms)
         b->runs[e][r->runs++] = ms;
 }
 
-/* ---- the private environment --------------------------------------------- */
-
-typedef struct saved_env {
-    char *run, *cfg;
-    int   set;
-} saved_env;
-
-static char *dup_env(const char *name)
-{
-    const char *v = getenv(name);
-    return v ? strdup(v) : NULL;
-}
-
-/* Sessions go under dir while the bench runs: a benchmarker's own
- * sessions (same OS user, other galleries) stay as they are. */
-static int env_private(const char *dir, saved_env *s, fs_detail *d)
-{
-    char run[4300], cfg[4300];
-    snprintf(run, sizeof run, "%s/run", dir);
-    snprintf(cfg, sizeof cfg, "%s/config", dir);
-    if ((mkdir(run, 0700) != 0 && errno != EEXIST) ||
-        (mkdir(cfg, 0700) != 0 && errno != EEXIST))
-        return fs_fail(d, FS_EIO, "cannot create '%s': %s", run,
-                       strerror(errno));
-    s->run = dup_env("XDG_RUNTIME_DIR");
-    s->cfg = dup_env("XDG_CONFIG_HOME");
-    s->set = 1;
-    if (setenv("XDG_RUNTIME_DIR", run, 1) != 0 ||
-        setenv("XDG_CONFIG_HOME", cfg, 1) != 0)
-        return fs_fail(d, FS_ENOMEM, "cannot set the environment");
-    return FS_OK;
-}
-
-static void env_restore(saved_env *s)
-{
-    if (!s->set)
-        return;
-    if (s->run)
-        setenv("XDG_RUNTIME_DIR", s->run, 1);
-    else
-        unsetenv("XDG_RUNTIME_DIR");
-    if (s->cfg)
-        setenv("XDG_CONFIG_HOME", s->cfg, 1);
-    else
-        unsetenv("XDG_CONFIG_HOME");
-    free(s->run);
-    free(s->cfg);
-}
-
 /* ---- the gallery ----------------------------------------------------------- */
 
-static int remove_entry(const char *path, const struct stat *st, int type,
-                        struct FTW *f)
-{
-    (void)st;
-    (void)type;
-    (void)f;
-    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
 /* A random password for the gallery's two accounts, kept 0600 beside
- * it: letters of both cases, digits and a '-' pass every profile's rule
- * (a fixed one in the source would open every benchmark gallery). */
+ * it. */
 static int password_new(bench *b, fs_detail *d)
 {
-    uint8_t r[24];
-    char hex[2 * sizeof r + 1];
-    if (fs_random(r, sizeof r) != 0)
-        return fs_fail(d, FS_EINTERNAL, "the random generator failed");
-    fs_hex(r, sizeof r, hex);
-    fs_wipe(r, sizeof r);
-    snprintf(b->password, sizeof b->password, "Bench-%s", hex);
-    fs_wipe(hex, sizeof hex);
+    int rc = fs_bench_password(b->password, sizeof b->password, d);
+    if (rc != FS_OK)
+        return rc;
     int fd = open(b->pwfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     if (fd < 0)
         return fs_fail(d, FS_EIO, "cannot create '%s': %s", b->pwfile,
@@ -330,8 +265,7 @@ static int gallery_get(bench *b, fs_detail *d)
             say(o, "making the gallery anew (%s)", why.msg);
         fs_gate_close(b->g);
         b->g = NULL;
-        if (nftw(b->gallery, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
-            errno != ENOENT)
+        if (fs_bench_remove_tree(b->gallery) != FS_OK)
             return fs_fail(d, FS_EIO, "cannot remove '%s'", b->gallery);
         unlink(b->key);
         unlink(b->pwfile);
@@ -373,32 +307,18 @@ static int gallery_get(bench *b, fs_detail *d)
 static int ref_detect(bench *b, double *ms, fs_detail *d)
 {
     fs_face *faces = malloc(FS_MAX_FACES * sizeof *faces);
-    uint8_t *copy = malloc(b->probe.n);
-    int rc = faces && copy ? FS_OK : fs_fail(d, FS_ENOMEM, "no memory");
-    fs_image img = { 0 };
-    int n = 0;
+    int n = 0, k;
     double t0 = fs_bench_now();
-    if (rc == FS_OK) {
-        memcpy(copy, b->probe.p, b->probe.n);   /* decoding may patch it */
-        rc = fs_image_decode(copy, b->probe.n, "probe", &img, d);
-    }
-    if (rc == FS_OK)
-        rc = fs_engine_detect(b->ref, &img, faces, FS_MAX_FACES, &n, d);
+    int rc = faces ? fs_bench_front(b->ref, &b->probe, faces, &n, &k, b->chip,
+                                    d)
+                   : fs_fail(d, FS_ENOMEM, "no memory");
+    *ms = (fs_bench_now() - t0) * 1e3;
     if (rc == FS_OK && n == 0)
         rc = fs_fail(d, FS_ENOENT, "the reference found no face");
-    if (rc == FS_OK)
-        rc = fs_engine_face_chip(b->ref, &img,
-                                 &faces[fs_default_face(faces, n, img.width,
-                                                        img.height)],
-                                 b->chip, d);
-    *ms = (fs_bench_now() - t0) * 1e3;
     /* the probe has one face, fit for search, for the reference too */
     if (rc == FS_OK && (n != 1 || !faces[0].quality.ok))
         rc = fs_fail(d, FS_EINVAL, "%d faces, the first %s", n,
                      faces[0].quality.ok ? "fit" : faces[0].quality.reasons);
-    if (img.rgb)
-        fs_image_release(&img);
-    free(copy);
     free(faces);
     return rc;
 }
@@ -892,15 +812,12 @@ static void summarise(bench *b)
     fs_bench_search_report *rep = b->rep;
     for (int e = 0; e < FS_BENCH_SEARCH_ENGINES; e++) {
         fs_bench_search_result *r = &rep->r[e];
-        double v[FS_BENCH_MAX_ROUNDS];
         if (r->rounds == 0 || b->off[e])
             continue;
-        memcpy(v, r->round_ms, sizeof v);
-        r->ms_p50 = fs_bench_median(v, r->rounds);
-        for (int p = 0; p < 3 && e != FS_BENCH_OURS; p++) {
-            memcpy(v, b->part_round[e][p], sizeof v);
-            r->part_ms[p] = fs_bench_median(v, r->rounds);
-        }
+        r->ms_p50 = fs_bench_rounds_median(r->round_ms, r->rounds);
+        for (int p = 0; p < 3 && e != FS_BENCH_OURS; p++)
+            r->part_ms[p] = fs_bench_rounds_median(b->part_round[e][p],
+                                                   r->rounds);
         if (r->runs > 0)
             r->ms_p99 = fs_bench_quantile(b->runs[e], (size_t)r->runs,
                                           0.99);
@@ -1019,9 +936,7 @@ int fs_bench_search(const fs_bench_search_options *o,
         snprintf(rep->r[FS_BENCH_REFERENCE].note,
                  sizeof rep->r[FS_BENCH_REFERENCE].note,
                  "%s is not built (make all)", o->peer_dlib);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    b->start_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    b->start_us = fs_bench_wall_us();
     snprintf(b->dir, sizeof b->dir, "%s/search-%zu", o->work_dir, o->n);
     snprintf(b->gallery, sizeof b->gallery, "%s/gallery", b->dir);
     snprintf(b->key, sizeof b->key, "%s/key", b->dir);
@@ -1033,14 +948,10 @@ int fs_bench_search(const fs_bench_search_options *o,
     snprintf(b->svclog, sizeof b->svclog, "%s/facesearchd.log", b->dir);
     snprintf(b->cmderr, sizeof b->cmderr, "%s/command.err", b->dir);
     snprintf(rep->gallery_dir, sizeof rep->gallery_dir, "%s", b->gallery);
-    saved_env env = { NULL, NULL, 0 };
-    int rc = FS_OK;
-    if ((mkdir(o->work_dir, 0755) != 0 && errno != EEXIST) ||
-        (mkdir(b->dir, 0700) != 0 && errno != EEXIST))
-        rc = fs_fail(d, FS_EIO, "cannot create '%s': %s", b->dir,
-                     strerror(errno));
+    fs_bench_env env = { NULL, NULL, 0 };
+    int rc = fs_bench_dir(o->work_dir, b->dir, d);
     if (rc == FS_OK)
-        rc = env_private(b->dir, &env, d);
+        rc = fs_bench_env_private(b->dir, &env, d);
     if (rc == FS_OK)
         rc = run(b, d);
     if (rc == FS_OK)
@@ -1050,7 +961,7 @@ int fs_bench_search(const fs_bench_search_options *o,
     fs_engine_close(b->eng);
     fs_engine_close(b->ref);
     fs_pool_free(b->pool);
-    env_restore(&env);
+    fs_bench_env_restore(&env);
     unlink(b->chipfile);
     unlink(b->errfile);
     unlink(b->probefile);

@@ -81,10 +81,16 @@ double fs_bench_ratio(const fs_bench_result *a, const fs_bench_result *b);
 
 /* ---- bench detect ------------------------------------------------------ */
 
+/* The target for large photos: a 12 MP photo (4000x3000) with a face of
+ * 200 px or more through the front in at most this many ms on 1 thread. */
+#define FS_BENCH_DETECT_12MP_MS 150.0
+
 typedef struct fs_bench_detect_options {
     const char *shared_dir;    /* ../shared: datasets/lfw-dev, faces94 */
     int         limit;         /* images per set; <= 0: all */
-    int         large;         /* LFW photos enlarged to 1920x1920 */
+    int         large;         /* LFW photos enlarged to 1920x1920, and as
+                                  many set on 4000x3000 canvases, enlarged
+                                  2-6x (faces of about 200-600 px) */
     int         threads;       /* 0: 1 and all cores */
     void      (*progress)(void *ctx, const char *msg);
     void       *ctx;
@@ -92,9 +98,16 @@ typedef struct fs_bench_detect_options {
 
 typedef struct fs_bench_detect_result {
     char   engine[32];         /* "facesearch", "dlib-upsample1" */
-    char   set[32];            /* "lfw-dev", "faces94", "large-1920" */
+    char   set[32];            /* "lfw-dev", "faces94", "large-1920",
+                                  "large-12mp" (facesearch only) */
     int    threads, images, with_face;
     double detection_rate, images_per_s, ms_per_image;
+    double min_face;           /* the narrowest default face found, box
+                                  width in px; 0: none found */
+    double cpu_ms_per_image;   /* the process's CPU time (all threads) per
+                                  image: what a shared machine changes
+                                  least; on 1 thread, the time on a core
+                                  of one's own */
 } fs_bench_detect_result;
 
 typedef struct fs_bench_detect_report {
@@ -294,5 +307,71 @@ typedef struct fs_bench_search_report {
  * when lfw-dev has no usable photo. */
 int fs_bench_search(const fs_bench_search_options *opt,
                     fs_bench_search_report *rep, fs_detail *d);
+
+/* ---- bench enroll ------------------------------------------------------ */
+
+/* The targets: enrolment at least this many times the reference's
+ * images per second (median of round ratios), and at least this many
+ * images per second on 2 cores. */
+#define FS_BENCH_ENROLL_RATIO   3.0
+#define FS_BENCH_ENROLL_RATE    150.0
+#define FS_BENCH_ENROLL_BATCH   64      /* images per commit, as enroll's */
+
+typedef struct fs_bench_enroll_options {
+    const char *model_path;    /* the network */
+    const char *landmarks_path;  /* as the commands load it */
+    const char *peer_dlib;     /* the fs-peer-dlib-embed binary */
+    const char *work_dir;      /* the galleries: work_dir/enroll-N */
+    const char *dataset;       /* DIR/<identity>/<image>: lfw-dev */
+    int         limit;         /* images, the first in name order; >= 1 */
+    int         rounds;        /* <= 0: 3 */
+    void      (*progress)(void *ctx, const char *msg);
+    void       *ctx;
+} fs_bench_enroll_options;
+
+typedef struct fs_bench_enroll_result {
+    char   engine[32];         /* "facesearch", "reference-detect-embed" */
+    int    ok;                 /* 0: see note */
+    double images_per_s;       /* median over the rounds */
+    double ms_per_image;       /* 1000 / images_per_s */
+    int    rounds;
+    double round_ms[FS_BENCH_MAX_ROUNDS];   /* ms per image, per round */
+    /* the reference: the front (decode, HOG upsampled once, landmarks,
+     * chip) and dlib's DNN, ms per image, medians over the rounds */
+    double part_ms[2];
+    int    with_face;          /* ours: enrolled; reference: a chip made */
+    double cpu_ms;             /* ours: the process's CPU time per image
+                                  (all threads), median over the rounds:
+                                  what a shared machine does not change
+                                  much, and the rate's bound, ncpu * 1000
+                                  / cpu_ms, when every core is ours */
+    char   note[300];
+} fs_bench_enroll_result;
+
+enum { FS_BENCH_ENROLL_OURS = 0, FS_BENCH_ENROLL_REFERENCE = 1,
+       FS_BENCH_ENROLL_ENGINES = 2 };
+
+typedef struct fs_bench_enroll_report {
+    int      ncpu, images, rounds, batch;
+    char     dataset[4200];
+    char     gallery_dir[4200];
+    int      enrolled, rejected;   /* the last round's */
+    uint64_t templates;            /* in its gallery after the run */
+    int      audited;              /* its images the audit trail names */
+    double   ratio;                /* ours / reference images/s, median of
+                                      the round ratios; 0: not measured */
+    fs_bench_enroll_result r[FS_BENCH_ENROLL_ENGINES];
+} fs_bench_enroll_report;
+
+/* Enrolment of the first `limit` images of a labelled set, intake to
+ * commit, through the gate's enroller as `facesearch enroll` runs it
+ * (batches of FS_BENCH_ENROLL_BATCH, each committed sealed with its audit
+ * entries) into a fresh detroit gallery per round under work_dir, beside
+ * the reference pipeline on the same images: dlib's HOG upsampled once
+ * with landmarks and chip (one image per core) and dlib's own DNN on each
+ * chip, one chip per batch, BLAS on every core.  FS_ENOENT when the set
+ * holds no image. */
+int fs_bench_enroll(const fs_bench_enroll_options *opt,
+                    fs_bench_enroll_report *rep, fs_detail *d);
 
 #endif /* FS_BENCH_H */

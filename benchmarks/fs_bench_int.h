@@ -33,6 +33,9 @@ double fs_bench_now(void);
 
 /* Median of v[0..n) (sorts v); 0 when n is 0. */
 double fs_bench_median(double *v, int n);
+/* Median of v[0..n), n <= FS_BENCH_MAX_ROUNDS, v left as it is: a
+ * figure's rounds, kept for the report. */
+double fs_bench_rounds_median(const double *v, int n);
 /* Median over the rounds both measured of a[i] / b[i]; 0 when none. */
 double fs_bench_round_ratio(const double *a, int na, const double *b,
                             int nb);
@@ -126,5 +129,56 @@ uint8_t *fs_bench_enlarge(const fs_image *img, int side);
 /* Loads what an engine loads on its first detection (the landmark model,
  * the detectors) by looking at a blank 64x64 image. */
 int fs_bench_engine_warm(fs_engine *e, fs_detail *d);
+
+/* ---- the front of the pipeline, as the reference runs it --------------- */
+
+/* One image held in memory through the front as `bench detect` and the
+ * reference pipelines run it: a private copy decoded (decoding may patch
+ * the bytes), the faces eng finds (its detect mode: dlib's HOG upsampled
+ * once for the reference), and the aligned chip of the default face
+ * (*chosen, -1 when none) into chip when it is not NULL.  *n faces in
+ * faces[FS_MAX_FACES]; FS_OK with *n == 0 when there is none. */
+int fs_bench_front(fs_engine *eng, const fs_bench_blob *b, fs_face *faces,
+                   int *n, int *chosen, uint8_t *chip, fs_detail *d);
+
+/* fs_bench_front over every image of s on pool's threads, one engine of
+ * eng per thread, images taken from a shared counter: its wall time in
+ * seconds.  *with_face images gave a chip; when chips is not NULL, image
+ * i's chip goes to chips + i * FS_CHIP_BYTES and has[i] says whether it
+ * is there; when width is not NULL, width[i] is the default face's box
+ * width (0: none). */
+double fs_bench_front_pass(fs_pool *pool, fs_engine **eng,
+                           const fs_bench_set *s, int *with_face,
+                           uint8_t *chips, uint8_t *has, double *width);
+
+/* ---- a benchmark's private sessions ------------------------------------ */
+
+/* While a benchmark logs in to its own galleries, XDG_RUNTIME_DIR and
+ * XDG_CONFIG_HOME point under dir (dir/run, dir/config, made 0700), so a
+ * benchmarker's own sessions (same OS user, other galleries) stay as they
+ * are; fs_bench_env_restore puts them back (a no-op when never set). */
+typedef struct fs_bench_env {
+    char *run, *cfg;
+    int   set;
+} fs_bench_env;
+
+int  fs_bench_env_private(const char *dir, fs_bench_env *s, fs_detail *d);
+void fs_bench_env_restore(fs_bench_env *s);
+
+/* A random password for a benchmark's gallery accounts: letters of both
+ * cases, digits and a '-' pass every profile's rule (a fixed one in the
+ * source would open every benchmark gallery).  len >= 54. */
+int  fs_bench_password(char *out, size_t len, fs_detail *d);
+
+/* The wall clock, unix microseconds: where a run's audit walk starts. */
+int64_t fs_bench_wall_us(void);
+
+/* A benchmark's private directory dir (0700) under work_dir (made when
+ * missing); FS_EIO naming dir when either cannot be made. */
+int  fs_bench_dir(const char *work_dir, const char *dir, fs_detail *d);
+
+/* Removes path and everything under it (no symlink followed); FS_OK when
+ * it is gone or never was. */
+int  fs_bench_remove_tree(const char *path);
 
 #endif /* FS_BENCH_INT_H */

@@ -162,7 +162,11 @@ void fs_quality_defaults(fs_quality_limits *q);
  * against q (defaults when NULL).  Faces of about 40 px and up are
  * found: dlib's HOG scans the image as it is (grey levels), then
  * doubled where that found nothing, then OpenCV's cascade where HOG
- * found nothing at all.  The HOG scan of this one image is shared by
+ * found nothing at all.  A photo with a side over 2000 px is first
+ * scanned at a working resolution where a 200 px face fills dlib's
+ * 80 px window (a 12 MP photo at 1600x1200); only when that finds
+ * nothing is it scanned whole.  Boxes, landmarks and chips are always
+ * the full image's.  The HOG scan of this one image is shared by
  * pool's threads (NULL: the calling thread alone; never the pool the
  * caller is itself a thread of); the faces are the same either way. */
 int  fs_detect_faces(fs_detector *det, fs_pool *pool, const fs_image *img,

@@ -41,7 +41,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever fs_vision or fs_vision_host changes shape or meaning. */
-#define FS_VISION_VERSION 1
+#define FS_VISION_VERSION 2
 #define FS_VISION_FILE    "facesearch-vision.so"
 #define FS_VISION_ENTRY   "fs_vision_entry"
 

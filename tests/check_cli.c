@@ -341,6 +341,92 @@ START_TEST(test_cli_bench_search_json)
 }
 END_TEST
 
+/* bench enroll on a few images: the JSON contract of CLI.md, both
+ * engines measured in every round, the gallery of the last round held to
+ * what was enrolled (a template and an audit entry naming it per image),
+ * the targets judged; bad input refused with exit 2, nothing made. */
+START_TEST(test_cli_bench_enroll_json)
+{
+    TU_REFUSED(2, "--limit", "bench", "enroll", "--limit", "0");
+    TU_REFUSED(2, "--limit", "bench", "enroll", "--limit", "-3");
+    TU_REFUSED(2, "--rounds", "bench", "enroll", "--rounds", "0");
+    if (tu_shared()) {
+        char *out, *err;
+        int st = TU_RUN(&out, &err, "bench", "enroll", "--limit", "6",
+                        "--rounds", "2", "--dir", tu_tmp, "--json");
+        ck_assert_msg(st == 0, "%s", err);
+        fs_json *j;
+        fs_detail d = { "" };
+        ck_assert_msg(fs_json_parse(out, strlen(out), &j, &d) == FS_OK,
+                      "%s", d.msg);
+        ck_assert_str_eq(fs_json_get(j, "bench")->string, "enroll");
+        ck_assert(fs_json_get(j, "images")->number == 6);
+        ck_assert(fs_json_get(j, "rounds")->number == 2);
+        const fs_json *res = fs_json_get(j, "results");
+        ck_assert_int_eq(res->type, FS_JSON_ARRAY);
+        ck_assert_int_eq(res->n, 2);
+        int ref_run = 0;
+        for (size_t i = 0; i < res->n; i++) {
+            const fs_json *r = res->items[i];
+            const char *e = fs_json_get(r, "engine")->string;
+            int ours = strcmp(e, "facesearch") == 0;
+            ck_assert_msg(ours || strcmp(e, "reference-detect-embed") == 0,
+                          "%s", e);
+            if (fs_json_get(r, "ok")->type == FS_JSON_FALSE) {
+                /* the peer `make check` does not build (make all does) */
+                ck_assert(!ours);
+                ck_assert_ptr_nonnull(strstr(fs_json_get(r, "note")->string,
+                                             "is not built"));
+                continue;
+            }
+            ref_run += !ours;
+            double ips = fs_json_get(r, "images_per_s")->number;
+            ck_assert(ips > 0);
+            ck_assert_double_eq_tol(fs_json_get(r, "ms_per_image")->number,
+                                    1e3 / ips, 1e-6 * (1e3 / ips));
+            ck_assert_int_eq(fs_json_get(r, "rounds_ms")->n, 2);
+            ck_assert(fs_json_get(r, "with_face")->number >= 1);
+            if (ours)
+                ck_assert(fs_json_get(r, "cpu_ms_per_image")->number > 0);
+            else
+                ck_assert(fs_json_get(r, "detect_ms")->number > 0 &&
+                          fs_json_get(r, "embed_ms")->number > 0);
+        }
+        double enrolled = fs_json_get(j, "enrolled")->number;
+        ck_assert(enrolled >= 1);
+        ck_assert(enrolled + fs_json_get(j, "rejected")->number <= 6);
+        ck_assert(fs_json_get(j, "templates")->number == enrolled);
+        ck_assert(fs_json_get(j, "audited")->number == enrolled);
+        const fs_json *t = fs_json_get(j, "targets");
+        ck_assert_int_eq(t->n, ref_run ? 2u : 1u);
+        for (size_t i = 0; i < t->n; i++) {
+            const fs_json *ti = t->items[i];
+            int met = fs_json_get(ti, "met")->type == FS_JSON_TRUE;
+            ck_assert_int_eq(met, fs_json_get(ti, "value")->number >=
+                                  fs_json_get(ti, "at_least")->number);
+        }
+        ck_assert(!ref_run || fs_json_get(j, "ratio")->number > 0);
+        /* each round's gallery is gone: nothing of it left to read */
+        struct stat sb;
+        ck_assert_int_ne(stat(tu_path(tu_tmp, "enroll-6/gallery"), &sb), 0);
+        ck_assert_int_ne(stat(tu_path(tu_tmp, "enroll-6/key"), &sb), 0);
+        fs_json_free(j);
+        free(out);
+        free(err);
+    }
+    /* a data set named but missing is the caller's mistake */
+    const char *shared = getenv("FACESEARCH_SHARED");
+    char *keep = shared ? strdup(shared) : NULL;
+    setenv("FACESEARCH_SHARED", "/nonexistent", 1);
+    TU_REFUSED(2, "datasets/lfw-dev", "bench", "enroll", "--limit", "3");
+    if (keep)
+        setenv("FACESEARCH_SHARED", keep, 1);
+    else
+        unsetenv("FACESEARCH_SHARED");
+    free(keep);
+}
+END_TEST
+
 START_TEST(test_cli_missing_model_is_internal_error)
 {
     uint8_t chip[FS_CHIP_BYTES];
@@ -680,5 +766,13 @@ Suite *suite_cli(void)
     tcase_set_timeout(slow, 300);
     tcase_add_test(slow, test_cli_bench_search_json);
     suite_add_tcase(s, slow);
+    /* a network, three landmark-model loads and 2 rounds of 6 images:
+     * ~15 s */
+    TCase *enrol = tcase_create("bench enroll");
+    tcase_set_tags(enrol, "bench");
+    tcase_add_checked_fixture(enrol, tu_tmp_setup, tu_tmp_teardown);
+    tcase_set_timeout(enrol, 300);
+    tcase_add_test(enrol, test_cli_bench_enroll_json);
+    suite_add_tcase(s, enrol);
     return s;
 }

@@ -72,7 +72,8 @@ static const fs_cmd commands[] = {
       "  [--json]\n"
       "bench detect [--threads T] [--limit N] [--large N] [--json]\n"
       "bench search [--gallery N] [--rounds R] [--k K] [--dir DIR]\n"
-      "  [--json]",
+      "  [--json]\n"
+      "bench enroll [--limit N] [--rounds R] [--dir DIR] [--json]",
       cmd_bench_opts, cmd_bench, NEED_NOTHING, NULL },
     { "detect", "Find the faces of a still image and judge each for search.",
       "detect IMAGE [--json] [--annotate OUT.png] [--crop OUT.png] [--face N]\n"
