@@ -7,7 +7,12 @@
  * releases (ids, order, scores), through the gate and on its trail; and a
  * shard that does not open, a rank killed, stale shards or the wrong
  * number of ranks fail the search naming the shard, nothing released,
- * the failure on the trail.
+ * the failure on the trail.  Enrolment after the sharding is routed to
+ * the subjects' shards, and the sharded search still gives the home's
+ * list; an enrolment cut short between the home's commit and the
+ * shards' is refused by the search, naming the shards behind and the
+ * repair (`gallery shard --sync`), which routes what it missed; a
+ * removal marks the shards stale.
  *
  * The home gallery holds synthetic templates (no faces to detect):
  * groups of subjects share one template, so their scores tie and only
@@ -102,6 +107,39 @@ static void enrol_synthetic(fs_gate *g)
                   == FS_OK, "%s", d.msg);
     ck_assert_msg(fs_gate_subject_remove(g, "s-17", "test: rows move", &d)
                   == FS_OK, "%s", d.msg);
+}
+
+/* Enrolment as an enrolment cut short by a crash after the home's
+ * commit leaves it: in the home alone (fs_gate_enroll_templates does not
+ * route).  Subjects "t-<i>", i < n, one template each, and a second
+ * template of s-03; as the admin. */
+static void enrol_home_only(int n)
+{
+    fs_mugshot m[16];
+    char ids[16][16];
+    uint8_t img[16][12];
+    memset(m, 0, sizeof m);
+    ck_assert_int_lt(n, 16);
+    for (int i = 0; i <= n; i++) {
+        snprintf(ids[i], sizeof ids[i], i < n ? "t-%02d" : "s-03", i);
+        m[i].subject = ids[i];
+        m[i].lawful_source = "booking";
+        snprintf((char *)img[i], sizeof img[i], "late%03d", i);
+        m[i].image = img[i];
+        m[i].image_len = sizeof img[i];
+        fs_sha256(img[i], sizeof img[i], m[i].sha256);
+        unit(i < n ? 3000u + (unsigned)i : 1003u, m[i].tmpl);
+    }
+    fs_gate *g;
+    fs_detail d = { "" };
+    fs_user who;
+    tu_as(gal, "admin");
+    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
+    ck_assert_msg(fs_gate_session(g, 0, "test", &who, &d) == FS_OK, "%s",
+                  d.msg);
+    ck_assert_msg(fs_gate_enroll_templates(g, m, (size_t)n + 1, NULL, &d)
+                  == FS_OK, "%s", d.msg);
+    fs_gate_close(g);
 }
 
 /* The home: detroit, an examiner and a requester, the synthetic
@@ -346,6 +384,100 @@ START_TEST(test_shard_refusals_make_nothing)
 }
 END_TEST
 
+/* What an enrolment did not route, `gallery shard --sync` routes, each
+ * template to its subject's shard, once; a removal then stops the
+ * shards following, for good. */
+START_TEST(test_sync_routes_what_enrolment_left)
+{
+    make_shards();
+    long before = stat_of(gal, "templates");
+    enrol_home_only(6);
+    ck_assert_int_eq(stat_of(gal, "templates"), before + 7);
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "gallery", "shard", "--sync",
+                         "--json"), 0);
+    ck_assert_int_eq(json_number(out, "routed"), 7);
+    ck_assert_int_eq(json_number(out, "templates"), before + 7);
+    free(out);
+    free(err);
+    long subjects = 0, rows = 0;
+    char dir[SHARDS][4200];
+    for (int i = 0; i < SHARDS; i++) {
+        snprintf(dir[i], sizeof dir[i], "%s/shard-%d", shards(), i);
+        subjects += stat_of(dir[i], "subjects");
+        rows += stat_of(dir[i], "templates");
+        tu_expect_on(dir[i], 0, "is consistent", NULL,
+                     (const char *const[]){ "gallery", "verify", NULL });
+        tu_expect_on(dir[i], 0, "trail intact", NULL,
+                     (const char *const[]){ "audit", "verify", NULL });
+    }
+    ck_assert_int_eq(subjects, KEPT + 6);
+    ck_assert_int_eq(rows, before + 7);
+    /* each new subject in one shard, s-03 whole in its own with three */
+    static const char *const some[] = { "t-00", "t-03", "t-05", "s-03" };
+    for (size_t k = 0; k < 4; k++) {
+        int in = 0;
+        for (int i = 0; i < SHARDS; i++) {
+            int st = tu_run_on(dir[i], NULL, &out, &err, (const char *const[]){
+                               "gallery", "show", some[k], "--json", NULL });
+            if (st == 0) {
+                in++;
+                ck_assert_msg(k < 3 || strstr(out, "},{"), "%s", out);
+                ck_assert_msg(k < 3 || stat_of(dir[i], "templates") > 2,
+                              "%s", out);
+            }
+            free(out);
+            free(err);
+        }
+        ck_assert_msg(in == 1, "%s in %d shards", some[k], in);
+    }
+    /* on the trail: the home's sync, and the shard's own enrolment */
+    EXPECT(0, "enrolment routed to the shards", "audit", "log");
+    int routed_entries = 0;
+    for (int i = 0; i < SHARDS; i++) {
+        ck_assert_int_eq(tu_run_on(dir[i], NULL, &out, &err,
+                                   (const char *const[]){ "audit", "log",
+                                                          NULL }), 0);
+        routed_entries += strstr(out, "routed from the gallery") != NULL;
+        free(out);
+        free(err);
+    }
+    ck_assert_int_eq(routed_entries, SHARDS);
+    /* once: nothing goes in twice */
+    ck_assert_int_eq(RUN(&out, &err, "gallery", "shard", "--sync",
+                         "--json"), 0);
+    ck_assert_int_eq(json_number(out, "routed"), 0);
+    free(out);
+    free(err);
+    long again = 0;
+    for (int i = 0; i < SHARDS; i++)
+        again += stat_of(dir[i], "templates");
+    ck_assert_int_eq(again, before + 7);
+    /* bad input and the wrong person */
+    EXPECT(2, "no DIR", "gallery", "shard", "--sync", shards());
+    EXPECT(2, "no DIR", "gallery", "shard", "--sync", "--into", "2");
+    tu_as(gal, "eve");
+    EXPECT(1, "admin", "gallery", "shard", "--sync");
+    tu_as(gal, "admin");
+    tu_expect_on(dir[0], 2, "has no shards", NULL, (const char *const[]){
+                 "gallery", "shard", "--sync", NULL });
+    /* a removal behind the command's back (the gate's call alone): the
+     * sync finds the rows moved and marks the shards stale for good */
+    fs_gate *g;
+    fs_detail d = { "" };
+    fs_user who;
+    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
+    ck_assert_msg(fs_gate_session(g, 0, "test", &who, &d) == FS_OK, "%s",
+                  d.msg);
+    ck_assert_msg(fs_gate_subject_remove(g, "s-01", "test", &d) == FS_OK,
+                  "%s", d.msg);
+    fs_gate_close(g);
+    EXPECT(2, "no longer follow", "gallery", "shard", "--sync");
+    EXPECT(2, "no longer follow", "gallery", "shard", "--sync");
+    EXPECT(0, "stop following", "audit", "log");
+}
+END_TEST
+
 /* ---- over MPI ----------------------------------------------------------------- */
 
 static char mpirun[4096];
@@ -505,6 +637,80 @@ START_TEST(test_mpi_search_gives_the_unsharded_list)
 }
 END_TEST
 
+/* The unsharded search's list and the sharded one's, identical. */
+static void expect_same_lists(const char *probe, int want_n)
+{
+    char *out, *err;
+    tu_as(gal, "eve");
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", "R1", probe,
+                         "--human-review", "--k", "50", "--threads", "1",
+                         "--json"), 0);
+    char *want = list_of(out);
+    free(out);
+    free(err);
+    int st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, NULL, probe, 1),
+                            &out, &err);
+    ck_assert_msg(st == 0, "status %d: %s%s", st, out, err);
+    char *got = list_of(out);
+    ck_assert_str_eq(got, want);
+    int n = 0;
+    for (const char *p = got; (p = strchr(p, ';')); p++)
+        n++;
+    ck_assert_int_eq(n, want_n);
+    free(got);
+    free(want);
+    free(out);
+    free(err);
+}
+
+/* Enrolment after the sharding: cut short after the home's commit, the
+ * sharded search refuses, naming the shards behind and the repair; the
+ * next enrolment routes what the last one left and its own, and the
+ * sharded search gives the home's list again. */
+START_TEST(test_mpi_enrolment_routed_to_shards)
+{
+    char probe[4200];
+    if (!mpi_ready(probe, sizeof probe))
+        return;
+    enrol_home_only(4);
+    tu_as(gal, "eve");
+    char *out, *err;
+    int st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, "20", probe, 1),
+                            &out, &err);
+    ck_assert_msg(st == 2 && strstr(err, "behind") &&
+                  strstr(err, "did not reach shard") &&
+                  strstr(err, "gallery shard --sync") &&
+                  !strstr(out, "candidates"), "status %d: %s%s", st, out,
+                  err);
+    free(out);
+    free(err);
+    /* two faces enrolled through the command: a new subject, and a new
+     * photo of an old one */
+    char dir[4200], sub[4300];
+    snprintf(dir, sizeof dir, "%s/new", tu_tmp);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(sub, sizeof sub, "%s/n-01", dir);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    ck_assert_int_eq(tu_face_variant(tu_path(sub, "a.bmp"), 0.9, 0), 0);
+    snprintf(sub, sizeof sub, "%s/s-07", dir);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    ck_assert_int_eq(tu_face_variant(tu_path(sub, "b.bmp"), 0.85, 1), 0);
+    tu_as(gal, "admin");
+    ck_assert_int_eq(RUN(&out, &err, "enroll", dir, "--json"), 0);
+    ck_assert_int_eq(json_number(out, "enrolled"), 2);
+    ck_assert_int_eq(json_number(out, "routed_to_shards"), 5 + 2);
+    free(out);
+    free(err);
+    expect_same_lists(probe, KEPT + 4 + 1);
+    /* the new faces lead it: the probe is their photo */
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", "R1", probe,
+                         "--human-review", "--k", "2", "--json"), 0);
+    ck_assert_msg(strstr(out, "n-01") && strstr(out, "s-07"), "%s", out);
+    free(out);
+    free(err);
+}
+END_TEST
+
 static void expect_failure(char **argv, int want, const char *what,
                            const char *what2)
 {
@@ -550,9 +756,16 @@ START_TEST(test_mpi_faults_fail_naming_the_shard)
     ck_assert_int_eq(rename(moved, tu_path(shards(), "shard-1")), 0);
     /* stale: the home changed since */
     tu_as(gal, "admin");
-    EXPECT(0, "removed", "gallery", "remove", "s-00", "--reason", "test");
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "gallery", "remove", "s-00", "--reason",
+                         "test"), 0);
+    ck_assert_msg(strstr(out, "removed") && strstr(err, "no longer follow"),
+                  "%s%s", out, err);
+    free(out);
+    free(err);
     tu_as(gal, "eve");
-    expect_failure(mpi_argv(SHARDS + 1, "20", probe, 1), 2, "stale", NULL);
+    expect_failure(mpi_argv(SHARDS + 1, "20", probe, 1), 2,
+                   "no longer follow", "--into 3 NEWDIR");
 }
 END_TEST
 
@@ -678,6 +891,7 @@ Suite *suite_shard(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, test_shard_makes_sealed_verifiable_shards);
     tcase_add_test(t, test_shard_refusals_make_nothing);
+    tcase_add_test(t, test_sync_routes_what_enrolment_left);
     suite_add_tcase(s, t);
     t = tcase_create("mpi");
     tcase_add_unchecked_fixture(t, base_setup, base_teardown);
@@ -685,6 +899,7 @@ Suite *suite_shard(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, test_mpi_search_gives_the_unsharded_list);
     tcase_add_test(t, test_mpi_faults_fail_naming_the_shard);
+    tcase_add_test(t, test_mpi_enrolment_routed_to_shards);
     tcase_add_test(t, test_mpi_rank_killed_fails_the_search);
     suite_add_tcase(s, t);
     return s;

@@ -113,7 +113,10 @@ static const fs_cmd commands[] = {
       "gallery config --rank exact|compressed\n"
       "gallery shard --into S DIR [--json]\n"
       "  S shard galleries of its subjects in DIR (new), searched as one\n"
-      "  with `mpirun -n S+1 facesearch-mpi --shards DIR search ...`",
+      "  with `mpirun -n S+1 facesearch-mpi --shards DIR search ...`\n"
+      "gallery shard --sync [--json]\n"
+      "  the shards brought up to the gallery: what an enrolment cut short\n"
+      "  did not route (enroll routes its templates itself)",
       cmd_gallery_opts, cmd_gallery, NEED_SESSION, gallery_subs },
     { "init", "Create a gallery under a profile with its first admin.",
       "init --profile detroit|miami|nypd|nys-model|lacris|FILE\n"

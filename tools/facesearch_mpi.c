@@ -288,6 +288,19 @@ static int greet(ranks *R, const fs_shard_set *set, fs_detail *d)
                            "shard %u of set %.32s, not shard %d of this "
                            "gallery's set %s", r - 1, R->o->shards, r - 1,
                            h->index, h->set, r - 1, set->id);
+        /* enrolment brings each shard up before the home records the
+         * set current: a shard short of it missed that (or is an old
+         * copy) and would leave its new subjects off the list */
+        if (h->templates != set->templates || h->subjects != set->subjects)
+            return fs_fail(d, FS_EFORMAT, "shard %d (%s/shard-%d) is in "
+                           "step with the gallery at %llu templates, %llu "
+                           "subjects, not at its %llu and %llu: bring it up "
+                           "with 'facesearch gallery shard --sync'", r - 1,
+                           R->o->shards, r - 1,
+                           (unsigned long long)h->templates,
+                           (unsigned long long)h->subjects,
+                           (unsigned long long)set->templates,
+                           (unsigned long long)set->subjects);
     }
     R->greeted = 1;
     return FS_OK;
