@@ -478,6 +478,23 @@ START_TEST(test_sync_routes_what_enrolment_left)
 }
 END_TEST
 
+/* bench rank --mpi without mpirun: said so, exit 2. */
+START_TEST(test_bench_rank_mpi_needs_mpirun)
+{
+    char *path = strdup(getenv("PATH") ? getenv("PATH") : "");
+    setenv("PATH", tu_tmp, 1);            /* no mpirun there */
+    char *out, *err;
+    int st = tu_run_program(tu_bin(), (char *[]){ "facesearch", "bench",
+                            "rank", "--mpi", "2", NULL }, &out, &err);
+    setenv("PATH", path, 1);
+    free(path);
+    ck_assert_msg(st == 2 && strstr(err, "needs mpirun") &&
+                  strstr(err, "without --mpi"), "status %d: %s", st, err);
+    free(out);
+    free(err);
+}
+END_TEST
+
 /* ---- over MPI ----------------------------------------------------------------- */
 
 static char mpirun[4096];
@@ -711,6 +728,38 @@ START_TEST(test_mpi_enrolment_routed_to_shards)
 }
 END_TEST
 
+/* bench rank --mpi: the same vectors in 2 shards give the unsharded
+ * exact lists, and the figures the model takes. */
+START_TEST(test_mpi_bench_rank)
+{
+    if (!have_mpirun())
+        return;
+    setenv("ASAN_OPTIONS", "detect_leaks=0", 1);     /* see mpi_ready */
+    char *out, *err;
+    int st = tu_run_program(tu_bin(), (char *[]){ "facesearch", "bench",
+                            "rank", "--mpi", "2", "--gallery", "3000",
+                            "--queries", "4", "--rounds", "1", "--json",
+                            NULL }, &out, &err);
+    ck_assert_msg(st == 0, "status %d: %s%s", st, out, err);
+    fs_json *j = NULL;
+    ck_assert_msg(fs_json_parse(out, strlen(out), &j, NULL) == FS_OK, "%s",
+                  out);
+    ck_assert_int_eq((int)fs_json_get(j, "shards")->number, 2);
+    ck_assert(fs_json_get(fs_json_get(j, "trip_us"), "median")->number > 0);
+    const fs_json *modes = fs_json_get(j, "modes");
+    ck_assert(modes && modes->type == FS_JSON_ARRAY && modes->n == 2);
+    const fs_json *ex = modes->items[0];
+    ck_assert_str_eq(fs_json_get(ex, "mode")->string, "exact");
+    ck_assert_int_eq((int)fs_json_get(ex, "identical_lists")->number, 4);
+    ck_assert_int_eq((int)fs_json_get(ex, "lists")->number, 4);
+    double share = fs_json_get(ex, "merge_share")->number;
+    ck_assert(share > 0 && share <= 1);
+    fs_json_free(j);
+    free(out);
+    free(err);
+}
+END_TEST
+
 static void expect_failure(char **argv, int want, const char *what,
                            const char *what2)
 {
@@ -892,6 +941,7 @@ Suite *suite_shard(void)
     tcase_add_test(t, test_shard_makes_sealed_verifiable_shards);
     tcase_add_test(t, test_shard_refusals_make_nothing);
     tcase_add_test(t, test_sync_routes_what_enrolment_left);
+    tcase_add_test(t, test_bench_rank_mpi_needs_mpirun);
     suite_add_tcase(s, t);
     t = tcase_create("mpi");
     tcase_add_unchecked_fixture(t, base_setup, base_teardown);
@@ -900,6 +950,7 @@ Suite *suite_shard(void)
     tcase_add_test(t, test_mpi_search_gives_the_unsharded_list);
     tcase_add_test(t, test_mpi_faults_fail_naming_the_shard);
     tcase_add_test(t, test_mpi_enrolment_routed_to_shards);
+    tcase_add_test(t, test_mpi_bench_rank);
     tcase_add_test(t, test_mpi_rank_killed_fails_the_search);
     suite_add_tcase(s, t);
     return s;

@@ -70,6 +70,8 @@ static const fs_cmd commands[] = {
       "bench rank [--gallery N] [--queries Q] [--k K] [--threads T]\n"
       "  [--seconds S] [--rounds R] [--peers LIST] [--seed S] [--dir DIR]\n"
       "  [--json]\n"
+      "bench rank --mpi S [--gallery N] [--queries Q] [--k K] [--rounds R]\n"
+      "  [--seed S] [--json]   (S shard ranks under mpirun --oversubscribe)\n"
       "bench detect [--threads T] [--limit N] [--large N] [--json]\n"
       "bench search [--gallery N] [--rounds R] [--k K] [--dir DIR]\n"
       "  [--json]",
