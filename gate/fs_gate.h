@@ -396,7 +396,8 @@ int  fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
 
 /* Re-wraps the data and audit keys under a new key-encryption key and
  * replaces the key file with it; the old file's key opens nothing after.
- * Audited.  A crash midway leaves the gallery openable with the old file
+ * Audited.  FS_EXISTS, on the trail, while the gallery has shards
+ * (fs_gate_shard_drop first).  A crash midway leaves the gallery openable with the old file
  * or the new one (new_path's ".new" sibling is picked up at open). */
 int  fs_gate_key_rotate(fs_gate *g, fs_detail *d);
 
@@ -674,6 +675,12 @@ int  fs_gate_shard_sync(fs_gate *g, fs_shard_set *out, size_t *routed,
  * the shards cannot follow; FS_NOTFOUND (nothing marked) when the
  * gallery has no shards or no such subject. */
 int  fs_gate_shard_removing(fs_gate *g, const char *subject, fs_detail *d);
+/* The set given up (admin): its shards' files removed (they hold faces:
+ * G20), then its record in the home, with the entry; out (may be NULL)
+ * receives what it was.  FS_NOTFOUND when there is none.  What key
+ * rotation needs first (fs_gate_key_rotate refuses while shards exist:
+ * their seals and placement follow the keys). */
+int  fs_gate_shard_drop(fs_gate *g, fs_shard_set *out, fs_detail *d);
 
 /* Where the search's ranking happens when the gallery is sharded: rank
  * fills hits (room for k) with the top k distinct subjects over every

@@ -555,23 +555,30 @@ static int home_record(void *ctx, fs_gallery_batch *b, fs_detail *d)
     return gate_meta_put(m->home, b, "shard.set", text, strlen(text), d);
 }
 
-/* What a failed sharding made goes: the shards' files and dir. */
-static void shard_unmake(shard_make *m)
+/* The shards' files and dir, as gallery shard makes them, removed (what
+ * is not there is passed over). */
+static void shard_files_remove(const char *dir, unsigned count)
 {
     static const char *const files[] = { "data.mdb", "lock.mdb",
                                          "gallery.lock" };
     char path[4400], sub[4200];
-    for (unsigned i = 0; i < m->count; i++) {
-        shard_path(m, i, "", sub, sizeof sub);
+    for (unsigned i = 0; i < count; i++) {
+        snprintf(sub, sizeof sub, "%s/shard-%u", dir, i);
         for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
             snprintf(path, sizeof path, "%s/%s", sub, files[f]);
             unlink(path);
         }
         rmdir(sub);
-        shard_path(m, i, ".anchor", path, sizeof path);
+        snprintf(path, sizeof path, "%s/shard-%u.anchor", dir, i);
         unlink(path);
     }
-    rmdir(m->dir);
+    rmdir(dir);
+}
+
+/* What a failed sharding made goes. */
+static void shard_unmake(shard_make *m)
+{
+    shard_files_remove(m->dir, m->count);
 }
 
 static int shard_all(shard_make *m, fs_detail *d)
@@ -1059,6 +1066,66 @@ int fs_gate_shard_removing(fs_gate *g, const char *subject, fs_detail *d)
     rc = fs_gallery_subject(g->gal, subject, &si, NULL, 0, &n, d);
     return rc == FS_OK ? mark_stale(g, "a subject was removed from the "
                                     "gallery after they were made", d) : rc;
+}
+
+/* ---- dropping the set ------------------------------------------------------------ */
+
+static int drop_records(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    (void)ctx;
+    static const char *const name[] = { "shard.set", "shard.stale" };
+    int rc = FS_OK;
+    for (size_t i = 0; rc == FS_OK && i < 2; i++) {
+        rc = fs_record_del(b, GT_META, name[i], strlen(name[i]), d);
+        if (rc == FS_NOTFOUND)
+            rc = FS_OK;
+    }
+    return rc;
+}
+
+int fs_gate_shard_drop(fs_gate *g, fs_shard_set *out, fs_detail *d)
+{
+    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "gallery shard", d);
+    fs_shard_set set;
+    char why[256];
+    if (rc == FS_OK)
+        rc = set_read(g, &set, why, sizeof why, d);
+    if (rc != FS_OK)
+        return rc;
+    /* the files first (they hold faces, G20): a crash after leaves the
+     * record, and dropping again finishes */
+    shard_files_remove(set.dir, set.count);
+    char objects[4400];
+    snprintf(objects, sizeof objects, "set %s: %u shards in %s removed",
+             set.id, set.count, set.dir);
+    fs_audit_entry e = { "gallery shard", NULL, "drop: the shards and their "
+                         "record removed", objects, "ok" };
+    rc = gate_change(g, drop_records, NULL, &e, d);
+    if (rc == FS_OK && out)
+        *out = set;
+    return rc;
+}
+
+int gate_shard_rotation_guard(fs_gate *g, fs_detail *d)
+{
+    fs_shard_set set;
+    char why[256];
+    memset(&set, 0, sizeof set);
+    fs_detail scratch;
+    int rc = set_read(g, &set, why, sizeof why, &scratch);
+    if (rc == FS_NOTFOUND)
+        return FS_OK;
+    if (rc == FS_OK)
+        rc = fs_fail(d, FS_EXISTS, "the gallery has %u shards in '%s', "
+                     "sealed under its keys and placed by a key derived "
+                     "from them: rotated, they would open with nothing.  "
+                     "Drop them with 'facesearch gallery shard --drop', "
+                     "rotate, then make them again with 'facesearch gallery "
+                     "shard --into %u DIR'", set.count, set.dir, set.count);
+    else
+        rc = fs_fail(d, rc, "%s", scratch.msg);
+    return gate_refusal(g, g->who.name, g->who.unit, "key rotate", set.dir,
+                        rc, d);
 }
 
 /* ---- the merge ------------------------------------------------------------------- */

@@ -478,6 +478,38 @@ START_TEST(test_sync_routes_what_enrolment_left)
 }
 END_TEST
 
+/* key rotate while shards exist: refused, saying how; after
+ * `gallery shard --drop` (the files gone) it rotates, and shards made
+ * again open under the new key. */
+START_TEST(test_rotation_refused_while_sharded)
+{
+    make_shards();
+    struct stat st;
+    EXPECT(2, "gallery shard --drop", "key", "rotate");
+    ck_assert_int_eq(stat(tu_path(shards(), "shard-0/data.mdb"), &st), 0);
+    fs_shard *sh;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_shard_open(tu_path(shards(), "shard-0"), NULL, 1, &sh,
+                                &d) == FS_OK, "%s", d.msg);
+    fs_shard_close(sh);
+    EXPECT(0, "refused", "audit", "log");
+    EXPECT(2, "takes no DIR", "gallery", "shard", "--drop", "--sync");
+    tu_as(gal, "eve");
+    EXPECT(1, "admin", "gallery", "shard", "--drop");
+    tu_as(gal, "admin");
+    ck_assert_int_eq(stat(shards(), &st), 0);
+    EXPECT(0, "dropped the 3 shards", "gallery", "shard", "--drop");
+    ck_assert_int_ne(stat(shards(), &st), 0);        /* the faces gone */
+    EXPECT(2, "has no shards", "gallery", "shard", "--drop");
+    EXPECT(0, "drop: the shards", "audit", "log");
+    EXPECT(0, "rotated", "key", "rotate");
+    make_shards();
+    ck_assert_msg(fs_shard_open(tu_path(shards(), "shard-2"), NULL, 1, &sh,
+                                &d) == FS_OK, "%s", d.msg);
+    fs_shard_close(sh);
+}
+END_TEST
+
 /* bench rank --mpi without mpirun: said so, exit 2. */
 START_TEST(test_bench_rank_mpi_needs_mpirun)
 {
@@ -942,6 +974,7 @@ Suite *suite_shard(void)
     tcase_add_test(t, test_shard_refusals_make_nothing);
     tcase_add_test(t, test_sync_routes_what_enrolment_left);
     tcase_add_test(t, test_bench_rank_mpi_needs_mpirun);
+    tcase_add_test(t, test_rotation_refused_while_sharded);
     suite_add_tcase(s, t);
     t = tcase_create("mpi");
     tcase_add_unchecked_fixture(t, base_setup, base_teardown);

@@ -1,6 +1,7 @@
 /*
  * cmd_gallery.c - `facesearch gallery stats | show SUBJECT | remove SUBJECT
- * --reason TEXT | verify | config | shard --into S DIR | shard --sync`:
+ * --reason TEXT | verify | config | shard --into S DIR | shard --sync |
+ * shard --drop`:
  * what an admin needs to look after the gallery.
  */
 #include <stdlib.h>
@@ -17,6 +18,8 @@ const fs_opt cmd_gallery_opts[] = {
                    "as one with facesearch-mpi" },
     { "sync", NULL, "shard: bring the shards up to the gallery (what an "
                     "enrolment cut short did not route)" },
+    { "drop", NULL, "shard: remove the shards and their record (before "
+                    "key rotate, or to give them up)" },
     { NULL, NULL, NULL }
 };
 
@@ -229,6 +232,25 @@ static int sync_shards(fs_args *a)
     return EXIT_OK;
 }
 
+/* gallery shard --drop: the set given up, its files removed. */
+static int drop_shards(fs_args *a)
+{
+    fs_detail d = { "" };
+    fs_shard_set set;
+    int rc = fs_gate_shard_drop(a->gate, &set, &d);
+    if (rc == FS_NOTFOUND)
+        rc = fs_fail(&d, FS_EINVAL, "gallery '%s' has no shards",
+                     a->gallery);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    if (a->json)
+        print_set(a, &set, ",\"dropped\":true");
+    else
+        printf("dropped the %u shards of gallery %s in %s (set %s)\n",
+               set.count, FS_SHOW(a->gallery), FS_SHOW(set.dir), set.id);
+    return EXIT_OK;
+}
+
 static int shard(fs_args *a, const char *dir)
 {
     long count;
@@ -239,11 +261,13 @@ static int shard(fs_args *a, const char *dir)
         return fs_usage_error(a, "gallery shard runs in the gallery "
                               "owner's process (--gallery), not through "
                               "the service");
-    if (fs_arg(a, "sync")) {
-        if (dir || fs_arg(a, "into"))
-            return fs_usage_error(a, "shard --sync takes no DIR or --into: "
-                                  "the shards are the ones recorded");
-        return sync_shards(a);
+    int sync = fs_arg(a, "sync") != NULL, drop = fs_arg(a, "drop") != NULL;
+    if (sync || drop) {
+        if (dir || fs_arg(a, "into") || (sync && drop))
+            return fs_usage_error(a, "shard --sync or --drop takes no DIR "
+                                  "or --into: the shards are the ones "
+                                  "recorded");
+        return sync ? sync_shards(a) : drop_shards(a);
     }
     if (!dir)
         return fs_usage_error(a, "shard needs one DIR, new, for the shards");

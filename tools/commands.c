@@ -118,7 +118,9 @@ static const fs_cmd commands[] = {
       "  with `mpirun -n S+1 facesearch-mpi --shards DIR search ...`\n"
       "gallery shard --sync [--json]\n"
       "  the shards brought up to the gallery: what an enrolment cut short\n"
-      "  did not route (enroll routes its templates itself)",
+      "  did not route (enroll routes its templates itself)\n"
+      "gallery shard --drop [--json]\n"
+      "  the shards removed and forgotten (key rotate needs it first)",
       cmd_gallery_opts, cmd_gallery, NEED_SESSION, gallery_subs },
     { "init", "Create a gallery under a profile with its first admin.",
       "init --profile detroit|miami|nypd|nys-model|lacris|FILE\n"
