@@ -508,6 +508,21 @@ static int copy_subjects(shard_make *m, fs_detail *d)
     return rc;
 }
 
+/* What a shard is of its set, in its batch: its set record (text), its
+ * map and the home's ranking mode. */
+static int shard_state_put(fs_gate *s, fs_gallery_batch *b, const char *text,
+                           const row_map *map, int rank_mode, fs_detail *d)
+{
+    int rc = gate_meta_put(s, b, "shard", text, strlen(text), d);
+    if (rc == FS_OK)               /* an empty map: zero bytes of any */
+        rc = gate_meta_put(s, b, "shard.map",
+                           map->p ? (const void *)map->p : (const void *)text,
+                           8 * map->rows, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_set_rank_mode(b, rank_mode, d);
+    return rc;
+}
+
 /* A shard's gate records, its set record and map, and its first entry
  * (gate_change's batch, after the images' last commit). */
 static int shard_records(void *ctx, fs_gallery_batch *b, fs_detail *d)
@@ -529,14 +544,7 @@ static int shard_records(void *ctx, fs_gallery_batch *b, fs_detail *d)
         rc = gate_meta_put(s, b, "anchor", s->anchor_path,
                            strlen(s->anchor_path), d);
     if (rc == FS_OK)
-        rc = gate_meta_put(s, b, "shard", text, strlen(text), d);
-    if (rc == FS_OK)
-        rc = gate_meta_put(s, b, "shard.map",
-                           m->map[i].p ? (const void *)m->map[i].p
-                                       : (const void *)text,
-                           8 * m->map[i].rows, d);
-    if (rc == FS_OK)
-        rc = fs_gallery_set_rank_mode(b, m->st.rank_mode, d);
+        rc = shard_state_put(s, b, text, &m->map[i], m->st.rank_mode, d);
     if (rc == FS_OK)
         rc = gate_audit_start(s, b, d);
     snprintf(m->objects, sizeof m->objects, "shard %u of %u of gallery %s, "
@@ -914,15 +922,8 @@ static int sync_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     char text[256];
     about_text(text, sizeof text, y->set.id, i, y->set.count,
                y->st.templates, y->st.subjects);
-    if (rc == FS_OK)
-        rc = gate_meta_put(s, b, "shard", text, strlen(text), d);
-    if (rc == FS_OK)
-        rc = gate_meta_put(s, b, "shard.map",
-                           y->map[i].p ? (const void *)y->map[i].p
-                                       : (const void *)text,
-                           8 * y->map[i].rows, d);
-    if (rc == FS_OK)                /* the home's setting follows too */
-        rc = fs_gallery_set_rank_mode(b, y->st.rank_mode, d);
+    if (rc == FS_OK)                /* the home's ranking follows too */
+        rc = shard_state_put(s, b, text, &y->map[i], y->st.rank_mode, d);
     if (y->nadd)
         snprintf(y->objects, sizeof y->objects, "shard %u of %u of gallery "
                  "%s, set %s: %zu templates of the gallery's rows %u..%u "

@@ -109,6 +109,19 @@ static void enrol_synthetic(fs_gate *g)
                   == FS_OK, "%s", d.msg);
 }
 
+/* The home's gate in this process, under the acting account's session
+ * (the admin's, when called so). */
+static fs_gate *gate_here(void)
+{
+    fs_gate *g;
+    fs_detail d = { "" };
+    fs_user who;
+    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
+    ck_assert_msg(fs_gate_session(g, 0, "test", &who, &d) == FS_OK, "%s",
+                  d.msg);
+    return g;
+}
+
 /* Enrolment as an enrolment cut short by a crash after the home's
  * commit leaves it: in the home alone (fs_gate_enroll_templates does not
  * route).  Subjects "t-<i>", i < n, one template each, and a second
@@ -130,13 +143,9 @@ static void enrol_home_only(int n)
         fs_sha256(img[i], sizeof img[i], m[i].sha256);
         unit(i < n ? 3000u + (unsigned)i : 1003u, m[i].tmpl);
     }
-    fs_gate *g;
     fs_detail d = { "" };
-    fs_user who;
     tu_as(gal, "admin");
-    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
-    ck_assert_msg(fs_gate_session(g, 0, "test", &who, &d) == FS_OK, "%s",
-                  d.msg);
+    fs_gate *g = gate_here();
     ck_assert_msg(fs_gate_enroll_templates(g, m, (size_t)n + 1, NULL, &d)
                   == FS_OK, "%s", d.msg);
     fs_gate_close(g);
@@ -150,12 +159,7 @@ static void base_setup(void)
     tu_init_gallery(gal);
     tu_add_user(gal, "eve", "examiner", "2026-01-15");
     tu_add_user(gal, "ray", "requester", NULL);
-    fs_gate *g;
-    fs_detail d = { "" };
-    fs_user who;
-    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
-    ck_assert_msg(fs_gate_session(g, 0, "test", &who, &d) == FS_OK, "%s",
-                  d.msg);
+    fs_gate *g = gate_here();
     enrol_synthetic(g);
     fs_gate_close(g);
     tu_as(gal, "ray");
@@ -463,12 +467,8 @@ START_TEST(test_sync_routes_what_enrolment_left)
                  "gallery", "shard", "--sync", NULL });
     /* a removal behind the command's back (the gate's call alone): the
      * sync finds the rows moved and marks the shards stale for good */
-    fs_gate *g;
     fs_detail d = { "" };
-    fs_user who;
-    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
-    ck_assert_msg(fs_gate_session(g, 0, "test", &who, &d) == FS_OK, "%s",
-                  d.msg);
+    fs_gate *g = gate_here();
     ck_assert_msg(fs_gate_subject_remove(g, "s-01", "test", &d) == FS_OK,
                   "%s", d.msg);
     fs_gate_close(g);
@@ -645,49 +645,10 @@ static int mpi_ready(char *probe, size_t cap)
     return 1;
 }
 
-START_TEST(test_mpi_search_gives_the_unsharded_list)
-{
-    char probe[4200];
-    if (!mpi_ready(probe, sizeof probe))
-        return;
-    char *out, *err;
-    ck_assert_int_eq(RUN(&out, &err, "search", "--request", "R1", probe,
-                         "--human-review", "--k", "50", "--threads", "1",
-                         "--json"), 0);
-    char *want = list_of(out);
-    free(out);
-    free(err);
-    int st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, NULL, probe, 1), &out,
-                            &err);
-    ck_assert_msg(st == 0, "status %d: %s%s", st, out, err);
-    char *got = list_of(out);
-    ck_assert_msg(strstr(out, "\"search_id\":\"S2\""), "%s", out);
-    ck_assert_str_eq(got, want);
-    /* every subject listed, ties and all */
-    int n = 0;
-    for (const char *p = got; (p = strchr(p, ';')); p++)
-        n++;
-    ck_assert_int_eq(n, KEPT);
-    free(got);
-    free(want);
-    free(out);
-    free(err);
-    /* through the gate: released on the trail like the unsharded one */
-    tu_as(gal, "admin");
-    EXPECT(0, "search S2", "audit", "log");
-    /* the gate's checks stand: no review flag, nothing ranked */
-    tu_as(gal, "eve");
-    st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, NULL, probe, 0), &out,
-                        &err);
-    ck_assert_msg(st == 1 && strstr(err, "G10") && !strstr(out, "s-"),
-                  "status %d: %s%s", st, out, err);
-    free(out);
-    free(err);
-}
-END_TEST
-
-/* The unsharded search's list and the sharded one's, identical. */
-static void expect_same_lists(const char *probe, int want_n)
+/* The unsharded search's list and the sharded one's, identical, with
+ * want_n candidates; the sharded search's id search_id unless NULL. */
+static void expect_same_lists(const char *probe, int want_n,
+                              const char *search_id)
 {
     char *out, *err;
     tu_as(gal, "eve");
@@ -701,6 +662,10 @@ static void expect_same_lists(const char *probe, int want_n)
                             &out, &err);
     ck_assert_msg(st == 0, "status %d: %s%s", st, out, err);
     char *got = list_of(out);
+    char id[64];
+    snprintf(id, sizeof id, "\"search_id\":\"%s\"", search_id ? search_id
+                                                                 : "");
+    ck_assert_msg(!search_id || strstr(out, id), "%s", out);
     ck_assert_str_eq(got, want);
     int n = 0;
     for (const char *p = got; (p = strchr(p, ';')); p++)
@@ -711,6 +676,29 @@ static void expect_same_lists(const char *probe, int want_n)
     free(out);
     free(err);
 }
+
+START_TEST(test_mpi_search_gives_the_unsharded_list)
+{
+    char probe[4200];
+    if (!mpi_ready(probe, sizeof probe))
+        return;
+    /* every subject listed, ties and all */
+    expect_same_lists(probe, KEPT, "S2");
+    char *out, *err;
+    int st;
+    /* through the gate: released on the trail like the unsharded one */
+    tu_as(gal, "admin");
+    EXPECT(0, "search S2", "audit", "log");
+    /* the gate's checks stand: no review flag, nothing ranked */
+    tu_as(gal, "eve");
+    st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, NULL, probe, 0), &out,
+                        &err);
+    ck_assert_msg(st == 1 && strstr(err, "G10") && !strstr(out, "s-"),
+                  "status %d: %s%s", st, out, err);
+    free(out);
+    free(err);
+}
+END_TEST
 
 /* Enrolment after the sharding: cut short after the home's commit, the
  * sharded search refuses, naming the shards behind and the repair; the
@@ -750,7 +738,7 @@ START_TEST(test_mpi_enrolment_routed_to_shards)
     ck_assert_int_eq(json_number(out, "routed_to_shards"), 5 + 2);
     free(out);
     free(err);
-    expect_same_lists(probe, KEPT + 4 + 1);
+    expect_same_lists(probe, KEPT + 4 + 1, NULL);
     /* the new faces lead it: the probe is their photo */
     ck_assert_int_eq(RUN(&out, &err, "search", "--request", "R1", probe,
                          "--human-review", "--k", "2", "--json"), 0);
