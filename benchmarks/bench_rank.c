@@ -60,6 +60,7 @@
 #define MIN_CALLS  3
 #define MAX_LAT    (1 << 16)      /* latencies kept per result */
 #define HUGE_ALIGN ((size_t)2 << 20)
+#define PROBE_SEED(s) ((s) + 0x5eed)       /* the probes: another set */
 #define VEC_FORMAT 1              /* bump when the vectors change */
 
 enum { E_EXACT, E_EXACT_F32, E_COMPRESSED, E_FAISS, E_HNSW, NENGINES };
@@ -948,7 +949,7 @@ int fs_bench_rank(const fs_bench_rank_options *o, fs_bench_rank_report *rep,
     }
     if ((rc = gallery_get(o, all, &u.g, rep, d)) != FS_OK)
         goto out;
-    fs_bench_random_units(all, o->seed + 0x5eed, 0, (size_t)o->queries,
+    fs_bench_random_units(all, PROBE_SEED(o->seed), 0, (size_t)o->queries,
                           u.queries);                /* probes: another set */
     if ((rc = setup_rankers(&u, d)) != FS_OK)
         goto out;
@@ -1027,4 +1028,56 @@ double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep,
         if (rep->mem_round[ti][i] > 0)
             v[n++] = gb / (e->round_ms[i] * 1e-3) / rep->mem_round[ti][i];
     return fs_bench_median(v, n);
+}
+
+/* ---- parts for bench rank --mpi ----------------------------------------- */
+
+int fs_bench_rank_part(uint64_t seed, size_t n, unsigned index,
+                       unsigned count, fs_templates *t, uint32_t **rows,
+                       fs_detail *d)
+{
+    memset(t, 0, sizeof *t);
+    *rows = NULL;
+    if (count < 1 || index >= count || n < 1 || n > UINT32_MAX - 1)
+        return fs_fail(d, FS_EINVAL, "part %u of %u of %zu rows", index,
+                       count, n);
+    size_t m = n / count + (index < n % count), bytes;
+    float *vec = alloc_matrix(m ? m : 1, &bytes);
+    uint32_t *subj = malloc((m ? m : 1) * sizeof *subj);
+    uint32_t *row = malloc((m ? m : 1) * sizeof *row);
+    if (!vec || !subj || !row) {
+        free(vec);
+        free(subj);
+        free(row);
+        return fs_fail(d, FS_ENOMEM, "no memory for %zu rows", m);
+    }
+    for (size_t j = 0, r = index; j < m; j++, r += count) {
+        if (count == 1) {               /* the whole: in one call */
+            fs_bench_random_units(NULL, seed, 0, n, vec);
+            for (size_t i = 0; i < n; i++) {
+                subj[i] = (uint32_t)i + 1;
+                row[i] = (uint32_t)i;
+            }
+            break;
+        }
+        fs_bench_random_units(NULL, seed, r, 1, vec + j * D);
+        subj[j] = (uint32_t)r + 1;
+        row[j] = (uint32_t)r;
+    }
+    *t = (fs_templates){ vec, subj, m };
+    *rows = row;
+    return FS_OK;
+}
+
+void fs_bench_rank_part_free(fs_templates *t, uint32_t *rows)
+{
+    free((void *)t->vec);
+    free((void *)t->subject);
+    free(rows);
+    memset(t, 0, sizeof *t);
+}
+
+void fs_bench_rank_probes(uint64_t seed, int nq, float *out)
+{
+    fs_bench_random_units(NULL, PROBE_SEED(seed), 0, (size_t)nq, out);
 }

@@ -212,6 +212,23 @@ double fs_bench_rank_bandwidth_share(const fs_bench_rank_report *rep,
 double fs_bench_rank_speedup(const fs_bench_rank_result *fast,
                              const fs_bench_rank_result *slow);
 
+/* bench rank --mpi (tools/facesearch_mpi.c: MPI stays there): the rows
+ * of bench rank's vectors (seed, n) that shard index of count holds,
+ * every count-th from index (count 1: all of them), as templates whose
+ * subjects are the rows' numbers + 1, one subject a row, so the shards'
+ * top k merge into the whole's (fs_shard_merge); *rows maps each
+ * template back to its row.  Free with fs_bench_rank_part_free. */
+struct fs_templates;
+int  fs_bench_rank_part(uint64_t seed, size_t n, unsigned index,
+                        unsigned count, struct fs_templates *t,
+                        uint32_t **rows, fs_detail *d);
+void fs_bench_rank_part_free(struct fs_templates *t, uint32_t *rows);
+/* bench rank's nq probes of seed into out (nq * FS_DESC_DIM floats). */
+void fs_bench_rank_probes(uint64_t seed, int nq, float *out);
+/* The q-quantile (0..1, nearest rank) of v[0..n) (sorts v); also in
+ * fs_bench_int.h, for the benchmarks' own files. */
+double fs_bench_quantile(double *v, size_t n, double q);
+
 /* ---- bench search ------------------------------------------------------ */
 
 /* The target: the whole gated search takes at most this share of the

@@ -396,7 +396,8 @@ int  fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
 
 /* Re-wraps the data and audit keys under a new key-encryption key and
  * replaces the key file with it; the old file's key opens nothing after.
- * Audited.  A crash midway leaves the gallery openable with the old file
+ * Audited.  FS_EXISTS, on the trail, while the gallery has shards
+ * (fs_gate_shard_drop first).  A crash midway leaves the gallery openable with the old file
  * or the new one (new_path's ".new" sibling is picked up at open). */
 int  fs_gate_key_rotate(fs_gate *g, fs_detail *d);
 
@@ -629,8 +630,13 @@ typedef struct fs_search_in {
  * map from its rows to the home's rows and subject numbers.  The home
  * keeps everything and stays the registry: the gate maps what the shards
  * rank (home subject numbers, rows, scores) to subject ids, as it does
- * its own ranking.  A change of the home's subjects after the sharding
- * makes the set stale: searched over, it fails until it is made again. */
+ * its own ranking, and stays whole: the registry the gate holds hits
+ * to, the source of the images reports show, the whole gallery that
+ * enrolment's duplicate check needs, and what a shard is made or
+ * brought up again from.  Enrolment is routed (fs_gate_shard_sync); a
+ * removal cannot be (rows move in the home), so it makes the set stale
+ * (fs_gate_shard_removing): searched over, it fails until it is made
+ * again. */
 #define FS_SHARDS_MAX 64
 
 typedef struct fs_shard_set {
@@ -649,6 +655,32 @@ typedef struct fs_shard_set {
  * was made.  out may be NULL. */
 int  fs_gate_shard(fs_gate *g, unsigned count, const char *dir,
                    fs_shard_set *out, fs_detail *d);
+
+/* Brings every shard up to the home after an enrolment (admin): the
+ * home's rows each shard lacks, each to its subject's shard (the keyed
+ * hash `gallery shard` used), one commit and entry per shard, then the
+ * set recorded current in the home with its entry.  The home commits
+ * first, so a crash in between leaves the home ahead of its record: a
+ * search over the shards refuses it naming the shards behind, and this
+ * call run again finishes the work (idempotent: each shard records up
+ * to which of the home's rows it holds its subjects').  FS_NOTFOUND when
+ * the gallery has no shards; FS_EFORMAT, and the set marked stale, when
+ * a shard's rows are no longer the home's (a removal); a shard that does
+ * not open is named.  out (may be NULL) receives the set as now
+ * recorded, *routed (may be NULL) how many templates went to shards. */
+int  fs_gate_shard_sync(fs_gate *g, fs_shard_set *out, size_t *routed,
+                        fs_detail *d);
+/* Before a subject is removed from a sharded gallery (admin): the set
+ * marked stale, on the trail, since removal moves the home's rows and
+ * the shards cannot follow; FS_NOTFOUND (nothing marked) when the
+ * gallery has no shards or no such subject. */
+int  fs_gate_shard_removing(fs_gate *g, const char *subject, fs_detail *d);
+/* The set given up (admin): its shards' files removed (they hold faces:
+ * G20), then its record in the home, with the entry; out (may be NULL)
+ * receives what it was.  FS_NOTFOUND when there is none.  What key
+ * rotation needs first (fs_gate_key_rotate refuses while shards exist:
+ * their seals and placement follow the keys). */
+int  fs_gate_shard_drop(fs_gate *g, fs_shard_set *out, fs_detail *d);
 
 /* Where the search's ranking happens when the gallery is sharded: rank
  * fills hits (room for k) with the top k distinct subjects over every

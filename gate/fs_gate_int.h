@@ -321,6 +321,10 @@ int  gate_enroll_put(fs_gate *g, const fs_mugshot *m, size_t n,
 /* The home's shard set, checked current against its counts (fs_shard.c):
  * FS_NOTFOUND when never sharded, FS_EFORMAT when stale. */
 int  gate_shard_set(fs_gate *g, fs_shard_set *set, fs_detail *d);
+/* Key rotation's first check: FS_OK when the gallery has no shards, else
+ * FS_EXISTS on the trail, saying how to drop and make them again (their
+ * placement and seals follow the keys: rotated, nothing opens them). */
+int  gate_shard_rotation_guard(fs_gate *g, fs_detail *d);
 /* A date YYYY-MM-DD that exists: 1, else 0. */
 int  gate_valid_date(const char *s);
 

@@ -133,6 +133,8 @@ int gate_alone(fs_gate *g, const char *action, const char *objects,
 int fs_gate_key_rotate(fs_gate *g, fs_detail *d)
 {
     int rc = gate_require(g, FS_ROLE_ADMIN, 0, "key rotate", d);
+    if (rc == FS_OK)
+        rc = gate_shard_rotation_guard(g, d);
     return rc == FS_OK ? gate_alone(g, "key rotate", g->key_path, rotate, g,
                                     d) : rc;
 }

@@ -21,9 +21,13 @@
  *
  * Records: home meta "shard.set" and shard meta "shard" (sealed text)
  * name the set by a random id, its size, and the home's template and
- * subject counts when it was made: a home whose subjects changed since
- * (an enrolment, a removal) no longer matches, and a search over the
- * stale set fails (gate_shard_set) until the shards are made again.
+ * subject counts when the set (or the shard) was last in step with it.
+ * Enrolment adds rows at the home's end and subjects above its numbers,
+ * so it is routed (fs_gate_shard_sync: the home first, each shard, then
+ * the home's record); a home ahead of its record is refused by the
+ * search (gate_shard_set) until the sync has run.  A removal moves rows
+ * (the home's last into the hole), which the shards cannot follow: it
+ * marks the set stale (meta "shard.stale"), for good.
  */
 #include "fs_gate_int.h"
 
@@ -93,7 +97,27 @@ static int about_parse(const char *text, fs_shard_about *a)
     return FS_OK;
 }
 
-int gate_shard_set(fs_gate *g, fs_shard_set *set, fs_detail *d)
+static void set_text(char *out, size_t cap, const char *id, unsigned count,
+                     uint64_t templates, uint64_t subjects, const char *dir)
+{
+    snprintf(out, cap, "set %s count %u templates %llu subjects %llu dir %s",
+             id, count, (unsigned long long)templates,
+             (unsigned long long)subjects, dir);
+}
+
+static void about_text(char *out, size_t cap, const char *id, unsigned index,
+                       unsigned count, uint64_t templates, uint64_t subjects)
+{
+    snprintf(out, cap, "set %s index %u count %u templates %llu subjects "
+             "%llu", id, index, count, (unsigned long long)templates,
+             (unsigned long long)subjects);
+}
+
+/* The home's set record as it is, and its mark "shard.stale" (why the
+ * shards cannot follow the home any more: a subject removed), *why "" when
+ * there is none. */
+static int set_read(fs_gate *g, fs_shard_set *set, char *why, size_t cap,
+                    fs_detail *d)
 {
     fs_gallery_batch *b;
     char text[4400];
@@ -101,23 +125,89 @@ int gate_shard_set(fs_gate *g, fs_shard_set *set, fs_detail *d)
     if (rc != FS_OK)
         return rc;
     rc = gate_meta_get(g, b, "shard.set", text, sizeof text, d);
-    fs_gallery_abort(b);
     if (rc == FS_OK && set_parse(text, set) != FS_OK)
         rc = fs_fail(d, FS_ETAMPER, "the gallery's shard set record is "
                      "damaged");
+    why[0] = 0;
+    int mrc = rc == FS_OK ? gate_meta_get(g, b, "shard.stale", why, cap, d)
+                          : FS_NOTFOUND;
+    if (mrc != FS_OK && mrc != FS_NOTFOUND)
+        rc = mrc;
+    fs_gallery_abort(b);
+    return rc;
+}
+
+static int stale_fail(const fs_shard_set *set, const char *why, fs_detail *d)
+{
+    return fs_fail(d, FS_EFORMAT, "the shards in '%s' no longer follow the "
+                   "gallery (%s): make them again with 'facesearch gallery "
+                   "shard --into %u NEWDIR', then remove '%s', which still "
+                   "holds what was removed", set->dir, why, set->count,
+                   set->dir);
+}
+
+/* Which shards the home's rows from..n-1 go to (dest[r - from]); in
+ * *names, "0, 2" for those that get any. */
+static int rows_dest(fs_gate *g, const fs_templates *t, size_t from,
+                     unsigned count, uint8_t *dest, char *names, size_t cap,
+                     fs_detail *d)
+{
+    uint8_t key[FS_KEY_BYTES];
+    int got[FS_SHARDS_MAX] = { 0 }, rc = FS_OK;
+    shard_key(g, key);
+    for (size_t r = from; rc == FS_OK && r < t->n; r++) {
+        char id[FS_SUBJECT_MAX];
+        if ((rc = fs_gallery_subject_id(g->gal, t->subject[r], id)) != FS_OK)
+            rc = fs_fail(d, rc, "subject number %u has no sound record",
+                         t->subject[r]);
+        else
+            got[dest[r - from] = (uint8_t)shard_of(key, id, count)] = 1;
+    }
+    fs_wipe(key, sizeof key);
+    names[0] = 0;
+    for (unsigned i = 0; i < count; i++)
+        if (got[i] && strlen(names) + 12 < cap)
+            snprintf(names + strlen(names), cap - strlen(names), "%s%u",
+                     names[0] ? ", " : "", i);
+    return rc;
+}
+
+int gate_shard_set(fs_gate *g, fs_shard_set *set, fs_detail *d)
+{
+    char why[256];
+    int rc = set_read(g, set, why, sizeof why, d);
+    if (rc == FS_OK && why[0])
+        return stale_fail(set, why, d);
     fs_gallery_stats st;
     if (rc == FS_OK)
         rc = fs_gallery_stat(g->gal, &st, d);
-    if (rc == FS_OK && (st.templates != set->templates ||
-                        st.subjects != set->subjects))
-        rc = fs_fail(d, FS_EFORMAT, "the shards in '%s' are stale: the "
-                     "gallery had %llu subjects and %llu templates when "
-                     "sharded, %llu and %llu now; make them again with "
-                     "'facesearch gallery shard'", set->dir,
-                     (unsigned long long)set->subjects,
-                     (unsigned long long)set->templates,
-                     (unsigned long long)st.subjects,
-                     (unsigned long long)st.templates);
+    if (rc != FS_OK || (st.templates == set->templates &&
+                        st.subjects == set->subjects))
+        return rc;
+    /* Enrolment commits in the home first and in the shards after: a
+     * crash (or a shard out of reach) in between leaves the home ahead.
+     * Rows are only ever added by enrolment; fewer of them, or fewer
+     * subjects, means a removal the shards cannot follow. */
+    if (st.templates < set->templates || st.subjects < set->subjects)
+        return stale_fail(set, "it has fewer templates or subjects than "
+                          "they hold", d);
+    fs_templates t;
+    uint8_t *dest = NULL;
+    char names[300] = "";
+    if ((rc = fs_gallery_load(g->gal, &t, d)) == FS_OK &&
+        !(dest = malloc(t.n - set->templates + 1)))
+        rc = fs_fail(d, FS_ENOMEM, "no memory for the rows' shards");
+    if (rc == FS_OK)
+        rc = rows_dest(g, &t, set->templates, set->count, dest, names,
+                       sizeof names, d);
+    free(dest);
+    if (rc == FS_OK)
+        rc = fs_fail(d, FS_EFORMAT, "the shards in '%s' are behind the "
+                     "gallery: %llu templates enrolled since they were last "
+                     "brought up did not reach shard%s %s; bring them up "
+                     "with 'facesearch gallery shard --sync'", set->dir,
+                     (unsigned long long)(st.templates - set->templates),
+                     strchr(names, ',') ? "s" : "", names);
     return rc;
 }
 
@@ -132,6 +222,12 @@ typedef struct raw_rec {
     size_t   klen, vlen;
 } raw_rec;
 
+/* A shard's map from its rows to the home's, as stored: 8 bytes a row. */
+typedef struct row_map {
+    uint8_t *p;
+    size_t   rows, cap;
+} row_map;
+
 typedef struct shard_make {
     fs_gate       *home;
     unsigned       count;
@@ -141,8 +237,7 @@ typedef struct shard_make {
     fs_gate       *sg[FS_SHARDS_MAX];
     fs_gallery_batch *b[FS_SHARDS_MAX];
     size_t         pending[FS_SHARDS_MAX];   /* puts since the last commit */
-    uint8_t       *map[FS_SHARDS_MAX];       /* 8 bytes per shard row */
-    size_t         rows[FS_SHARDS_MAX], cap[FS_SHARDS_MAX];
+    row_map        map[FS_SHARDS_MAX];
     uint64_t       subjects[FS_SHARDS_MAX];
     raw_rec       *raw;
     size_t         nraw, rawcap;
@@ -266,29 +361,29 @@ static int shard_gate(shard_make *m, unsigned i, fs_detail *d)
     return rc;
 }
 
-static int map_add(shard_make *m, unsigned s, uint32_t row, uint32_t subject,
-                   fs_detail *d)
+static int map_add(row_map *m, uint32_t row, uint32_t subject, fs_detail *d)
 {
-    if (m->rows[s] == m->cap[s]) {
-        size_t cap = m->cap[s] ? 2 * m->cap[s] : 1024;
-        uint8_t *p = realloc(m->map[s], cap * 8);
+    if (m->rows == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 1024;
+        uint8_t *p = realloc(m->p, cap * 8);
         if (!p)
             return fs_fail(d, FS_ENOMEM, "no memory for the shard map");
-        m->map[s] = p;
-        m->cap[s] = cap;
+        m->p = p;
+        m->cap = cap;
     }
-    put_u32(m->map[s] + 8 * m->rows[s], row);
-    put_u32(m->map[s] + 8 * m->rows[s] + 4, subject);
-    m->rows[s]++;
+    put_u32(m->p + 8 * m->rows, row);
+    put_u32(m->p + 8 * m->rows + 4, subject);
+    m->rows++;
     return FS_OK;
 }
 
-/* One template of the home, with its image and records, into shard s. */
-static int copy_row(shard_make *m, unsigned s, const fs_templates *t,
-                    uint32_t row, const fs_subject_info *si,
-                    const fs_image_info *im, size_t nim, fs_detail *d)
+/* One template of the home, with its image and records, into a shard's
+ * batch b. */
+static int put_row(fs_gallery *home, fs_gallery_batch *b,
+                   const fs_templates *t, uint32_t row,
+                   const fs_subject_info *si, const fs_image_info *im,
+                   size_t nim, fs_detail *d)
 {
-    fs_gallery *home = m->home->gal;
     uint64_t image;
     int rc = fs_gallery_row_image(home, row, si->id, &image, d);
     if (rc != FS_OK)
@@ -310,11 +405,20 @@ static int copy_row(shard_make *m, unsigned s, const fs_templates *t,
     memcpy(mg.sha256, im[j].sha256, sizeof mg.sha256);
     memcpy(mg.tmpl, t->vec + (size_t)row * FS_DESC_DIM, sizeof mg.tmpl);
     fs_put_result res;
-    rc = fs_gallery_put(m->b[s], &mg, &res, d);
+    rc = fs_gallery_put(b, &mg, &res, d);
     fs_wipe(bytes, len);
     free(bytes);
+    return rc;
+}
+
+/* One template of the home into shard s while making the shards. */
+static int copy_row(shard_make *m, unsigned s, const fs_templates *t,
+                    uint32_t row, const fs_subject_info *si,
+                    const fs_image_info *im, size_t nim, fs_detail *d)
+{
+    int rc = put_row(m->home->gal, m->b[s], t, row, si, im, nim, d);
     if (rc == FS_OK)
-        rc = map_add(m, s, row, si->number, d);
+        rc = map_add(&m->map[s], row, si->number, d);
     if (rc == FS_OK && ++m->pending[s] >= SHARD_COMMIT_ROWS) {
         /* the shard is not in place before the set is recorded: its
          * intermediate commits are nobody's gallery yet */
@@ -324,6 +428,31 @@ static int copy_row(shard_make *m, unsigned s, const fs_templates *t,
         if (rc == FS_OK)
             rc = fs_gallery_begin(m->sg[s]->gal, &m->b[s], d);
     }
+    return rc;
+}
+
+/* A subject's record and every image record of it, by its number, into
+ * *im (grown as needed; *imcap its room). */
+static int subject_records(fs_gallery *home, uint32_t num,
+                           fs_subject_info *si, fs_image_info **im,
+                           size_t *imcap, size_t *nim, fs_detail *d)
+{
+    char id[FS_SUBJECT_MAX];
+    int rc = fs_gallery_subject_id(home, num, id);
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "subject number %u has no sound record", num);
+    *nim = 0;
+    do {                     /* room for every image of the subject */
+        if (*nim > *imcap || !*im) {
+            free(*im);
+            *imcap = *nim > 16 ? *nim : 16;
+            if (!(*im = calloc(*imcap, sizeof **im))) {
+                *imcap = 0;
+                return fs_fail(d, FS_ENOMEM, "no memory for the images");
+            }
+        }
+        rc = fs_gallery_subject(home, id, si, *im, *imcap, nim, d);
+    } while (rc == FS_OK && *nim > *imcap);
     return rc;
 }
 
@@ -344,9 +473,9 @@ static int copy_subjects(shard_make *m, fs_detail *d)
     /* rows grouped by subject number, in order: a counting sort */
     size_t *start = calloc((size_t)top + 2, sizeof *start);
     uint32_t *order = malloc(t.n * sizeof *order);
-    size_t imcap = 16;
-    fs_image_info *im = calloc(imcap, sizeof *im);
-    if (!start || !order || !im)
+    size_t imcap = 0;
+    fs_image_info *im = NULL;
+    if (!start || !order)
         rc = fs_fail(d, FS_ENOMEM, "no memory to order the rows");
     for (size_t r = 0; rc == FS_OK && r < t.n; r++)
         start[t.subject[r] + 1]++;
@@ -363,26 +492,11 @@ static int copy_subjects(shard_make *m, fs_detail *d)
         if (at == end)
             continue;
         fs_subject_info si;
-        char id[FS_SUBJECT_MAX];
         size_t nim = 0;
-        if ((rc = fs_gallery_subject_id(m->home->gal, num, id)) != FS_OK) {
-            rc = fs_fail(d, rc, "subject number %u has no sound record", num);
+        if ((rc = subject_records(m->home->gal, num, &si, &im, &imcap, &nim,
+                                  d)) != FS_OK)
             break;
-        }
-        do {                     /* room for every image of the subject */
-            if (nim > imcap) {
-                free(im);
-                imcap = nim;
-                if (!(im = calloc(imcap, sizeof *im))) {
-                    imcap = 0;
-                    rc = fs_fail(d, FS_ENOMEM, "no memory for the images");
-                }
-            }
-            if (rc == FS_OK)
-                rc = fs_gallery_subject(m->home->gal, id, &si, im, imcap,
-                                        &nim, d);
-        } while (rc == FS_OK && nim > imcap);
-        unsigned s = shard_of(key, id, m->count);
+        unsigned s = shard_of(key, si.id, m->count);
         m->subjects[s]++;
         for (; rc == FS_OK && at < end; at++)
             rc = copy_row(m, s, &t, order[at], &si, im, nim, d);
@@ -391,6 +505,21 @@ static int copy_subjects(shard_make *m, fs_detail *d)
     free(im);
     free(start);
     free(order);
+    return rc;
+}
+
+/* What a shard is of its set, in its batch: its set record (text), its
+ * map and the home's ranking mode. */
+static int shard_state_put(fs_gate *s, fs_gallery_batch *b, const char *text,
+                           const row_map *map, int rank_mode, fs_detail *d)
+{
+    int rc = gate_meta_put(s, b, "shard", text, strlen(text), d);
+    if (rc == FS_OK)               /* an empty map: zero bytes of any */
+        rc = gate_meta_put(s, b, "shard.map",
+                           map->p ? (const void *)map->p : (const void *)text,
+                           8 * map->rows, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_set_rank_mode(b, rank_mode, d);
     return rc;
 }
 
@@ -406,10 +535,8 @@ static int shard_records(void *ctx, fs_gallery_batch *b, fs_detail *d)
         rc = fs_record_put(b, m->raw[j].table, m->raw[j].key, m->raw[j].klen,
                            m->raw[j].val, m->raw[j].vlen, 0, d);
     char text[256];
-    snprintf(text, sizeof text, "set %s index %u count %u templates %llu "
-             "subjects %llu", m->set_id, i, m->count,
-             (unsigned long long)m->st.templates,
-             (unsigned long long)m->st.subjects);
+    about_text(text, sizeof text, m->set_id, i, m->count, m->st.templates,
+               m->st.subjects);
     if (rc == FS_OK)
         rc = gate_meta_put(s, b, "profile", s->profile_text,
                            strlen(s->profile_text), d);
@@ -417,20 +544,13 @@ static int shard_records(void *ctx, fs_gallery_batch *b, fs_detail *d)
         rc = gate_meta_put(s, b, "anchor", s->anchor_path,
                            strlen(s->anchor_path), d);
     if (rc == FS_OK)
-        rc = gate_meta_put(s, b, "shard", text, strlen(text), d);
-    if (rc == FS_OK)
-        rc = gate_meta_put(s, b, "shard.map",
-                           m->map[i] ? (const void *)m->map[i]
-                                     : (const void *)text,
-                           8 * m->rows[i], d);
-    if (rc == FS_OK)
-        rc = fs_gallery_set_rank_mode(b, m->st.rank_mode, d);
+        rc = shard_state_put(s, b, text, &m->map[i], m->st.rank_mode, d);
     if (rc == FS_OK)
         rc = gate_audit_start(s, b, d);
     snprintf(m->objects, sizeof m->objects, "shard %u of %u of gallery %s, "
              "set %s: %llu subjects, %zu templates", i, m->count,
              s->id_hex, m->set_id, (unsigned long long)m->subjects[i],
-             m->rows[i]);
+             m->map[i].rows);
     return rc;
 }
 
@@ -438,30 +558,35 @@ static int home_record(void *ctx, fs_gallery_batch *b, fs_detail *d)
 {
     shard_make *m = ctx;
     char text[4400];
-    snprintf(text, sizeof text, "set %s count %u templates %llu subjects "
-             "%llu dir %s", m->set_id, m->count,
-             (unsigned long long)m->st.templates,
-             (unsigned long long)m->st.subjects, m->dir);
+    set_text(text, sizeof text, m->set_id, m->count, m->st.templates,
+             m->st.subjects, m->dir);
     return gate_meta_put(m->home, b, "shard.set", text, strlen(text), d);
 }
 
-/* What a failed sharding made goes: the shards' files and dir. */
-static void shard_unmake(shard_make *m)
+/* The shards' files and dir, as gallery shard makes them, removed (what
+ * is not there is passed over). */
+static void shard_files_remove(const char *dir, unsigned count)
 {
     static const char *const files[] = { "data.mdb", "lock.mdb",
                                          "gallery.lock" };
     char path[4400], sub[4200];
-    for (unsigned i = 0; i < m->count; i++) {
-        shard_path(m, i, "", sub, sizeof sub);
+    for (unsigned i = 0; i < count; i++) {
+        snprintf(sub, sizeof sub, "%s/shard-%u", dir, i);
         for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
             snprintf(path, sizeof path, "%s/%s", sub, files[f]);
             unlink(path);
         }
         rmdir(sub);
-        shard_path(m, i, ".anchor", path, sizeof path);
+        snprintf(path, sizeof path, "%s/shard-%u.anchor", dir, i);
         unlink(path);
     }
-    rmdir(m->dir);
+    rmdir(dir);
+}
+
+/* What a failed sharding made goes. */
+static void shard_unmake(shard_make *m)
+{
+    shard_files_remove(m->dir, m->count);
 }
 
 static int shard_all(shard_make *m, fs_detail *d)
@@ -548,7 +673,7 @@ int fs_gate_shard(fs_gate *g, unsigned count, const char *dir,
         snprintf(out->dir, sizeof out->dir, "%s", m->dir);
     }
     for (unsigned i = 0; i < count; i++)
-        free(m->map[i]);
+        free(m->map[i].p);
     raw_free(m);
     fs_wipe(m, sizeof *m);
     free(m);
@@ -565,12 +690,16 @@ struct fs_shard {
     fs_ranker     *ranker;            /* NULL for an empty shard */
 };
 
-static int shard_load(fs_shard *s, fs_detail *d)
+/* A shard's set record and map (8 bytes a row, in a buffer the caller
+ * frees), as its gate reads them. */
+static int shard_read(fs_gate *g, fs_shard_about *a, uint8_t **map,
+                      size_t *len, fs_detail *d)
 {
-    fs_gate *g = s->gate;
     fs_gallery_batch *b;
     char text[256];
-    size_t len = 0;
+    *map = NULL;
+    *len = 0;
+    memset(a, 0, sizeof *a);
     int rc = gate_read(g, &b, d);
     if (rc != FS_OK)
         return rc;
@@ -578,13 +707,20 @@ static int shard_load(fs_shard *s, fs_detail *d)
     if (rc == FS_NOTFOUND)
         rc = fs_fail(d, FS_EFORMAT, "'%s' is a gallery, not a shard of one "
                      "(make shards with 'facesearch gallery shard')", g->dir);
-    else if (rc == FS_OK && about_parse(text, &s->about) != FS_OK)
+    else if (rc == FS_OK && about_parse(text, a) != FS_OK)
         rc = fs_fail(d, FS_ETAMPER, "shard '%s''s set record is damaged",
                      g->dir);
     if (rc == FS_OK)
-        rc = gate_sealed_get(g, b, GT_META, "shard.map", 9, &s->map, &len,
-                             d);
+        rc = gate_sealed_get(g, b, GT_META, "shard.map", 9, map, len, d);
     fs_gallery_abort(b);
+    return rc;
+}
+
+static int shard_load(fs_shard *s, fs_detail *d)
+{
+    fs_gate *g = s->gate;
+    size_t len = 0;
+    int rc = shard_read(g, &s->about, &s->map, &len, d);
     fs_templates t;
     if (rc == FS_OK)
         rc = fs_gallery_load(g->gal, &t, d);
@@ -655,6 +791,342 @@ void fs_shard_close(fs_shard *s)
     free(s->map);
     fs_gate_close(s->gate);
     free(s);
+}
+
+/* ---- following the home: enrolment routed --------------------------------- */
+
+/* Enrolment writes the home first (its commit, its entry), then brings
+ * each shard up (one commit per shard: the rows it lacks, its map and
+ * set record, its own "enroll" entry), then records the set as current
+ * in the home.  A crash anywhere in between leaves the home ahead of its
+ * set record, which every search over the shards refuses (gate_shard_set,
+ * naming the shards behind), and this same sync, run again, finishes the
+ * work: a shard holds every home row below its record's template count
+ * of its subjects, so what it lacks is known and nothing goes in twice. */
+
+typedef struct shard_sync {
+    fs_gate         *home;
+    fs_shard_set     set;
+    fs_gallery_stats st;
+    fs_templates     t;
+    fs_gate         *sg[FS_SHARDS_MAX];
+    fs_shard_about   about[FS_SHARDS_MAX];
+    row_map          map[FS_SHARDS_MAX];
+    uint64_t        *add;           /* subject << 32 | row, to add */
+    size_t           nadd;
+    unsigned         index;         /* the shard being brought up */
+    size_t           routed, touched;
+    char             objects[600];
+} shard_sync;
+
+/* Marks the set as past following (a subject removed): every search over
+ * it and every sync refuse it from now on. */
+static int mark_stale(fs_gate *g, const char *why, fs_detail *d)
+{
+    fs_gallery_batch *b;
+    int rc = gate_begin(g, &b, d);
+    if (rc == FS_OK)
+        rc = gate_meta_put(g, b, "shard.stale", why, strlen(why), d);
+    fs_audit_entry e = { "gallery shard", NULL, "the shards stop following "
+                         "the gallery", why, "ok" };
+    if (rc == FS_OK)
+        return gate_commit(g, b, &e, d);
+    fs_gallery_abort(b);
+    return rc;
+}
+
+/* Shard i opened to write, its records read and held to the home: every
+ * row of its map still the home's row of the subject it names (a
+ * removal in the home moves rows and never gives a subject's number to
+ * another, so this finds any); FS_EFORMAT with *removed set when
+ * not. */
+static int sync_open(shard_sync *y, unsigned i, int *removed, fs_detail *d)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/shard-%u", y->set.dir, i);
+    fs_gate_options o = { .key_file = y->home->key_path };
+    fs_detail why = { "" };
+    int rc = fs_gate_open(dir, &o, &y->sg[i], &why);
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "shard %u (%s) did not open: %.300s", i, dir,
+                       why.msg);
+    fs_gate *s = y->sg[i];
+    s->who = y->home->who;          /* the admin acts in the shard too */
+    s->have_who = y->home->have_who;
+    uint8_t *map;
+    size_t len;
+    fs_shard_about *a = &y->about[i];
+    fs_gallery_stats sst;
+    rc = shard_read(s, a, &map, &len, &why);
+    y->map[i] = (row_map){ map, len / 8, len / 8 };
+    if (rc == FS_OK && (strcmp(a->set, y->set.id) || a->index != i ||
+                        a->count != y->set.count))
+        rc = fs_fail(&why, FS_EFORMAT, "it is shard %u of %u of set %.32s, "
+                     "not of this gallery's set %s", a->index, a->count,
+                     a->set, y->set.id);
+    if (rc == FS_OK)
+        rc = fs_gallery_stat(s->gal, &sst, &why);
+    if (rc == FS_OK && (len % 8 || len / 8 != sst.templates))
+        rc = fs_fail(&why, FS_ETAMPER, "its map holds %zu rows, its "
+                     "gallery %llu", len / 8,
+                     (unsigned long long)sst.templates);
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "shard %u (%s): %.400s", i, dir, why.msg);
+    for (size_t r = 0; r < len / 8; r++) {
+        uint32_t row = get_u32(map + 8 * r), num = get_u32(map + 8 * r + 4);
+        if (row >= y->t.n || y->t.subject[row] != num)
+            *removed = 1;
+    }
+    if (a->templates > y->t.n)
+        *removed = 1;
+    return *removed ? fs_fail(d, FS_EFORMAT, "shard %u (%s) holds rows the "
+                              "gallery no longer has where it had them", i,
+                              dir) : FS_OK;
+}
+
+static int by_subject_then_row(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The rows shard index lacks, in its batch: in the order of the home's
+ * subject numbers, each one's rows in order (as the shard was made), so
+ * a new subject takes a shard number above the old ones as it took a
+ * home number above theirs, and ties still break as in the home. */
+static int sync_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    shard_sync *y = ctx;
+    unsigned i = y->index;
+    fs_gate *s = y->sg[i];
+    fs_subject_info si;
+    fs_image_info *im = NULL;
+    size_t imcap = 0, nim = 0;
+    uint32_t cur = 0, first = 0, last = 0;
+    int rc = FS_OK;
+    for (size_t k = 0; rc == FS_OK && k < y->nadd; k++) {
+        uint32_t num = (uint32_t)(y->add[k] >> 32);
+        uint32_t row = (uint32_t)y->add[k];
+        if (k == 0 || num != cur)
+            rc = subject_records(y->home->gal, num, &si, &im, &imcap, &nim,
+                                 d);
+        cur = num;
+        if (rc == FS_OK)
+            rc = put_row(y->home->gal, b, &y->t, row, &si, im, nim, d);
+        if (rc == FS_OK)
+            rc = map_add(&y->map[i], row, num, d);
+        first = k == 0 || row < first ? row : first;
+        last = row > last ? row : last;
+    }
+    free(im);
+    char text[256];
+    about_text(text, sizeof text, y->set.id, i, y->set.count,
+               y->st.templates, y->st.subjects);
+    if (rc == FS_OK)                /* the home's ranking follows too */
+        rc = shard_state_put(s, b, text, &y->map[i], y->st.rank_mode, d);
+    if (y->nadd)
+        snprintf(y->objects, sizeof y->objects, "shard %u of %u of gallery "
+                 "%s, set %s: %zu templates of the gallery's rows %u..%u "
+                 "(its trail names their images); in step at %llu "
+                 "templates", i, y->set.count, s->id_hex, y->set.id,
+                 y->nadd, first, last,
+                 (unsigned long long)y->st.templates);
+    else
+        snprintf(y->objects, sizeof y->objects, "shard %u of %u of gallery "
+                 "%s, set %s: no templates of its subjects; in step at %llu "
+                 "templates", i, y->set.count, s->id_hex, y->set.id,
+                 (unsigned long long)y->st.templates);
+    return rc;
+}
+
+static int sync_home(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    shard_sync *y = ctx;
+    char text[4400];
+    set_text(text, sizeof text, y->set.id, y->set.count, y->st.templates,
+             y->st.subjects, y->set.dir);
+    snprintf(y->objects, sizeof y->objects, "set %s in %s: %zu templates "
+             "routed to %zu of %u shards; in step at %llu subjects, %llu "
+             "templates", y->set.id, y->set.dir, y->routed, y->touched,
+             y->set.count, (unsigned long long)y->st.subjects,
+             (unsigned long long)y->st.templates);
+    return gate_meta_put(y->home, b, "shard.set", text, strlen(text), d);
+}
+
+/* The rows each shard lacks: the home's from the least of the shards'
+ * template counts, each to its subject's shard. */
+static int sync_all(shard_sync *y, fs_detail *d)
+{
+    size_t from = y->t.n;
+    for (unsigned i = 0; i < y->set.count; i++)
+        from = y->about[i].templates < from ? y->about[i].templates : from;
+    uint8_t *dest = malloc(y->t.n - from + 1);
+    y->add = malloc((y->t.n - from + 1) * sizeof *y->add);
+    char names[300];
+    int rc = dest && y->add ? FS_OK
+             : fs_fail(d, FS_ENOMEM, "no memory for the rows to route");
+    if (rc == FS_OK)
+        rc = rows_dest(y->home, &y->t, from, y->set.count, dest, names,
+                       sizeof names, d);
+    for (unsigned i = 0; rc == FS_OK && i < y->set.count; i++) {
+        const fs_shard_about *a = &y->about[i];
+        if (a->templates == y->st.templates &&
+            a->subjects == y->st.subjects)
+            continue;               /* in step (the last sync got here) */
+        y->nadd = 0;
+        for (size_t r = a->templates; r < y->t.n; r++)
+            if (dest[r - from] == i)
+                y->add[y->nadd++] = (uint64_t)y->t.subject[r] << 32 | r;
+        qsort(y->add, y->nadd, sizeof *y->add, by_subject_then_row);
+        y->index = i;
+        y->routed += y->nadd;
+        y->touched += y->nadd > 0;
+        fs_audit_entry e = { "enroll", NULL, "routed from the gallery to "
+                             "its shard", y->objects, "ok" };
+        rc = gate_change(y->sg[i], sync_in, y, &e, d);
+    }
+    free(dest);
+    return rc;
+}
+
+int fs_gate_shard_sync(fs_gate *g, fs_shard_set *out, size_t *routed,
+                       fs_detail *d)
+{
+    if (routed)
+        *routed = 0;
+    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "gallery shard", d);
+    if (rc != FS_OK)
+        return rc;
+    shard_sync *y = calloc(1, sizeof *y);
+    if (!y)
+        return fs_fail(d, FS_ENOMEM, "no memory for the shards");
+    y->home = g;
+    char why[256];
+    rc = set_read(g, &y->set, why, sizeof why, d);
+    if (rc == FS_OK && why[0])
+        rc = stale_fail(&y->set, why, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_stat(g->gal, &y->st, d);
+    if (rc == FS_OK)
+        rc = fs_gallery_load(g->gal, &y->t, d);
+    if (rc == FS_OK && y->t.n > UINT32_MAX)
+        rc = fs_fail(d, FS_ETOOBIG, "%zu templates: a shard map holds "
+                     "32-bit rows", y->t.n);
+    int removed = 0;
+    for (unsigned i = 0; rc == FS_OK && i < y->set.count; i++)
+        rc = sync_open(y, i, &removed, d);
+    static const char gone[] = "a subject was removed from the gallery "
+                               "after they were made";
+    if (removed) {
+        fs_detail scratch;
+        int mrc = mark_stale(g, gone, &scratch);
+        rc = mrc == FS_OK ? stale_fail(&y->set, gone, d)
+                          : fs_fail(d, mrc, "%s", scratch.msg);
+    }
+    /* behind: the home's record, or a shard's (a crash between them) */
+    int behind = rc == FS_OK && (y->set.templates != y->st.templates ||
+                                 y->set.subjects != y->st.subjects);
+    for (unsigned i = 0; rc == FS_OK && i < y->set.count; i++)
+        behind |= y->about[i].templates != y->st.templates ||
+                  y->about[i].subjects != y->st.subjects;
+    if (behind)
+        rc = sync_all(y, d);
+    if (behind && rc == FS_OK) {
+        fs_audit_entry e = { "gallery shard", NULL, "sync: enrolment routed "
+                             "to the shards", y->objects, "ok" };
+        rc = gate_change(g, sync_home, y, &e, d);
+    }
+    if (rc == FS_OK && out)
+        *out = y->set;
+    if (rc == FS_OK && out) {
+        out->templates = y->st.templates;
+        out->subjects = y->st.subjects;
+    }
+    if (routed)
+        *routed = y->routed;
+    for (unsigned i = 0; i < FS_SHARDS_MAX; i++) {
+        fs_gate_close(y->sg[i]);
+        free(y->map[i].p);
+    }
+    free(y->add);
+    free(y);
+    return rc;
+}
+
+int fs_gate_shard_removing(fs_gate *g, const char *subject, fs_detail *d)
+{
+    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "gallery remove", d);
+    fs_shard_set set;
+    char why[256];
+    if (rc == FS_OK)
+        rc = set_read(g, &set, why, sizeof why, d);
+    if (rc != FS_OK || why[0])
+        return rc;
+    fs_subject_info si;
+    size_t n;
+    rc = fs_gallery_subject(g->gal, subject, &si, NULL, 0, &n, d);
+    return rc == FS_OK ? mark_stale(g, "a subject was removed from the "
+                                    "gallery after they were made", d) : rc;
+}
+
+/* ---- dropping the set ------------------------------------------------------------ */
+
+static int drop_records(void *ctx, fs_gallery_batch *b, fs_detail *d)
+{
+    (void)ctx;
+    static const char *const name[] = { "shard.set", "shard.stale" };
+    int rc = FS_OK;
+    for (size_t i = 0; rc == FS_OK && i < 2; i++) {
+        rc = fs_record_del(b, GT_META, name[i], strlen(name[i]), d);
+        if (rc == FS_NOTFOUND)
+            rc = FS_OK;
+    }
+    return rc;
+}
+
+int fs_gate_shard_drop(fs_gate *g, fs_shard_set *out, fs_detail *d)
+{
+    int rc = gate_require(g, FS_ROLE_ADMIN, 0, "gallery shard", d);
+    fs_shard_set set;
+    char why[256];
+    if (rc == FS_OK)
+        rc = set_read(g, &set, why, sizeof why, d);
+    if (rc != FS_OK)
+        return rc;
+    /* the files first (they hold faces, G20): a crash after leaves the
+     * record, and dropping again finishes */
+    shard_files_remove(set.dir, set.count);
+    char objects[4400];
+    snprintf(objects, sizeof objects, "set %s: %u shards in %s removed",
+             set.id, set.count, set.dir);
+    fs_audit_entry e = { "gallery shard", NULL, "drop: the shards and their "
+                         "record removed", objects, "ok" };
+    rc = gate_change(g, drop_records, NULL, &e, d);
+    if (rc == FS_OK && out)
+        *out = set;
+    return rc;
+}
+
+int gate_shard_rotation_guard(fs_gate *g, fs_detail *d)
+{
+    fs_shard_set set;
+    char why[256];
+    memset(&set, 0, sizeof set);
+    fs_detail scratch;
+    int rc = set_read(g, &set, why, sizeof why, &scratch);
+    if (rc == FS_NOTFOUND)
+        return FS_OK;
+    if (rc == FS_OK)
+        rc = fs_fail(d, FS_EXISTS, "the gallery has %u shards in '%s', "
+                     "sealed under its keys and placed by a key derived "
+                     "from them: rotated, they would open with nothing.  "
+                     "Drop them with 'facesearch gallery shard --drop', "
+                     "rotate, then make them again with 'facesearch gallery "
+                     "shard --into %u DIR'", set.count, set.dir, set.count);
+    else
+        rc = fs_fail(d, rc, "%s", scratch.msg);
+    return gate_refusal(g, g->who.name, g->who.unit, "key rotate", set.dir,
+                        rc, d);
 }
 
 /* ---- the merge ------------------------------------------------------------------- */

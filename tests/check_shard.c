@@ -7,7 +7,12 @@
  * releases (ids, order, scores), through the gate and on its trail; and a
  * shard that does not open, a rank killed, stale shards or the wrong
  * number of ranks fail the search naming the shard, nothing released,
- * the failure on the trail.
+ * the failure on the trail.  Enrolment after the sharding is routed to
+ * the subjects' shards, and the sharded search still gives the home's
+ * list; an enrolment cut short between the home's commit and the
+ * shards' is refused by the search, naming the shards behind and the
+ * repair (`gallery shard --sync`), which routes what it missed; a
+ * removal marks the shards stale.
  *
  * The home gallery holds synthetic templates (no faces to detect):
  * groups of subjects share one template, so their scores tie and only
@@ -104,6 +109,48 @@ static void enrol_synthetic(fs_gate *g)
                   == FS_OK, "%s", d.msg);
 }
 
+/* The home's gate in this process, under the acting account's session
+ * (the admin's, when called so). */
+static fs_gate *gate_here(void)
+{
+    fs_gate *g;
+    fs_detail d = { "" };
+    fs_user who;
+    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
+    ck_assert_msg(fs_gate_session(g, 0, "test", &who, &d) == FS_OK, "%s",
+                  d.msg);
+    return g;
+}
+
+/* Enrolment as an enrolment cut short by a crash after the home's
+ * commit leaves it: in the home alone (fs_gate_enroll_templates does not
+ * route).  Subjects "t-<i>", i < n, one template each, and a second
+ * template of s-03; as the admin. */
+static void enrol_home_only(int n)
+{
+    fs_mugshot m[16];
+    char ids[16][16];
+    uint8_t img[16][12];
+    memset(m, 0, sizeof m);
+    ck_assert_int_lt(n, 16);
+    for (int i = 0; i <= n; i++) {
+        snprintf(ids[i], sizeof ids[i], i < n ? "t-%02d" : "s-03", i);
+        m[i].subject = ids[i];
+        m[i].lawful_source = "booking";
+        snprintf((char *)img[i], sizeof img[i], "late%03d", i);
+        m[i].image = img[i];
+        m[i].image_len = sizeof img[i];
+        fs_sha256(img[i], sizeof img[i], m[i].sha256);
+        unit(i < n ? 3000u + (unsigned)i : 1003u, m[i].tmpl);
+    }
+    fs_detail d = { "" };
+    tu_as(gal, "admin");
+    fs_gate *g = gate_here();
+    ck_assert_msg(fs_gate_enroll_templates(g, m, (size_t)n + 1, NULL, &d)
+                  == FS_OK, "%s", d.msg);
+    fs_gate_close(g);
+}
+
 /* The home: detroit, an examiner and a requester, the synthetic
  * subjects, request R1; the admin's session. */
 static void base_setup(void)
@@ -112,12 +159,7 @@ static void base_setup(void)
     tu_init_gallery(gal);
     tu_add_user(gal, "eve", "examiner", "2026-01-15");
     tu_add_user(gal, "ray", "requester", NULL);
-    fs_gate *g;
-    fs_detail d = { "" };
-    fs_user who;
-    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
-    ck_assert_msg(fs_gate_session(g, 0, "test", &who, &d) == FS_OK, "%s",
-                  d.msg);
+    fs_gate *g = gate_here();
     enrol_synthetic(g);
     fs_gate_close(g);
     tu_as(gal, "ray");
@@ -346,6 +388,145 @@ START_TEST(test_shard_refusals_make_nothing)
 }
 END_TEST
 
+/* What an enrolment did not route, `gallery shard --sync` routes, each
+ * template to its subject's shard, once; a removal then stops the
+ * shards following, for good. */
+START_TEST(test_sync_routes_what_enrolment_left)
+{
+    make_shards();
+    long before = stat_of(gal, "templates");
+    enrol_home_only(6);
+    ck_assert_int_eq(stat_of(gal, "templates"), before + 7);
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "gallery", "shard", "--sync",
+                         "--json"), 0);
+    ck_assert_int_eq(json_number(out, "routed"), 7);
+    ck_assert_int_eq(json_number(out, "templates"), before + 7);
+    free(out);
+    free(err);
+    long subjects = 0, rows = 0;
+    char dir[SHARDS][4200];
+    for (int i = 0; i < SHARDS; i++) {
+        snprintf(dir[i], sizeof dir[i], "%s/shard-%d", shards(), i);
+        subjects += stat_of(dir[i], "subjects");
+        rows += stat_of(dir[i], "templates");
+        tu_expect_on(dir[i], 0, "is consistent", NULL,
+                     (const char *const[]){ "gallery", "verify", NULL });
+        tu_expect_on(dir[i], 0, "trail intact", NULL,
+                     (const char *const[]){ "audit", "verify", NULL });
+    }
+    ck_assert_int_eq(subjects, KEPT + 6);
+    ck_assert_int_eq(rows, before + 7);
+    /* each new subject in one shard, s-03 whole in its own with three */
+    static const char *const some[] = { "t-00", "t-03", "t-05", "s-03" };
+    for (size_t k = 0; k < 4; k++) {
+        int in = 0;
+        for (int i = 0; i < SHARDS; i++) {
+            int st = tu_run_on(dir[i], NULL, &out, &err, (const char *const[]){
+                               "gallery", "show", some[k], "--json", NULL });
+            if (st == 0) {
+                in++;
+                ck_assert_msg(k < 3 || strstr(out, "},{"), "%s", out);
+                ck_assert_msg(k < 3 || stat_of(dir[i], "templates") > 2,
+                              "%s", out);
+            }
+            free(out);
+            free(err);
+        }
+        ck_assert_msg(in == 1, "%s in %d shards", some[k], in);
+    }
+    /* on the trail: the home's sync, and the shard's own enrolment */
+    EXPECT(0, "enrolment routed to the shards", "audit", "log");
+    int routed_entries = 0;
+    for (int i = 0; i < SHARDS; i++) {
+        ck_assert_int_eq(tu_run_on(dir[i], NULL, &out, &err,
+                                   (const char *const[]){ "audit", "log",
+                                                          NULL }), 0);
+        routed_entries += strstr(out, "routed from the gallery") != NULL;
+        free(out);
+        free(err);
+    }
+    ck_assert_int_eq(routed_entries, SHARDS);
+    /* once: nothing goes in twice */
+    ck_assert_int_eq(RUN(&out, &err, "gallery", "shard", "--sync",
+                         "--json"), 0);
+    ck_assert_int_eq(json_number(out, "routed"), 0);
+    free(out);
+    free(err);
+    long again = 0;
+    for (int i = 0; i < SHARDS; i++)
+        again += stat_of(dir[i], "templates");
+    ck_assert_int_eq(again, before + 7);
+    /* bad input and the wrong person */
+    EXPECT(2, "no DIR", "gallery", "shard", "--sync", shards());
+    EXPECT(2, "no DIR", "gallery", "shard", "--sync", "--into", "2");
+    tu_as(gal, "eve");
+    EXPECT(1, "admin", "gallery", "shard", "--sync");
+    tu_as(gal, "admin");
+    tu_expect_on(dir[0], 2, "has no shards", NULL, (const char *const[]){
+                 "gallery", "shard", "--sync", NULL });
+    /* a removal behind the command's back (the gate's call alone): the
+     * sync finds the rows moved and marks the shards stale for good */
+    fs_detail d = { "" };
+    fs_gate *g = gate_here();
+    ck_assert_msg(fs_gate_subject_remove(g, "s-01", "test", &d) == FS_OK,
+                  "%s", d.msg);
+    fs_gate_close(g);
+    EXPECT(2, "no longer follow", "gallery", "shard", "--sync");
+    EXPECT(2, "no longer follow", "gallery", "shard", "--sync");
+    EXPECT(0, "stop following", "audit", "log");
+}
+END_TEST
+
+/* key rotate while shards exist: refused, saying how; after
+ * `gallery shard --drop` (the files gone) it rotates, and shards made
+ * again open under the new key. */
+START_TEST(test_rotation_refused_while_sharded)
+{
+    make_shards();
+    struct stat st;
+    EXPECT(2, "gallery shard --drop", "key", "rotate");
+    ck_assert_int_eq(stat(tu_path(shards(), "shard-0/data.mdb"), &st), 0);
+    fs_shard *sh;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_shard_open(tu_path(shards(), "shard-0"), NULL, 1, &sh,
+                                &d) == FS_OK, "%s", d.msg);
+    fs_shard_close(sh);
+    EXPECT(0, "refused", "audit", "log");
+    EXPECT(2, "takes no DIR", "gallery", "shard", "--drop", "--sync");
+    tu_as(gal, "eve");
+    EXPECT(1, "admin", "gallery", "shard", "--drop");
+    tu_as(gal, "admin");
+    ck_assert_int_eq(stat(shards(), &st), 0);
+    EXPECT(0, "dropped the 3 shards", "gallery", "shard", "--drop");
+    ck_assert_int_ne(stat(shards(), &st), 0);        /* the faces gone */
+    EXPECT(2, "has no shards", "gallery", "shard", "--drop");
+    EXPECT(0, "drop: the shards", "audit", "log");
+    EXPECT(0, "rotated", "key", "rotate");
+    make_shards();
+    ck_assert_msg(fs_shard_open(tu_path(shards(), "shard-2"), NULL, 1, &sh,
+                                &d) == FS_OK, "%s", d.msg);
+    fs_shard_close(sh);
+}
+END_TEST
+
+/* bench rank --mpi without mpirun: said so, exit 2. */
+START_TEST(test_bench_rank_mpi_needs_mpirun)
+{
+    char *path = strdup(getenv("PATH") ? getenv("PATH") : "");
+    setenv("PATH", tu_tmp, 1);            /* no mpirun there */
+    char *out, *err;
+    int st = tu_run_program(tu_bin(), (char *[]){ "facesearch", "bench",
+                            "rank", "--mpi", "2", NULL }, &out, &err);
+    setenv("PATH", path, 1);
+    free(path);
+    ck_assert_msg(st == 2 && strstr(err, "needs mpirun") &&
+                  strstr(err, "without --mpi"), "status %d: %s", st, err);
+    free(out);
+    free(err);
+}
+END_TEST
+
 /* ---- over MPI ----------------------------------------------------------------- */
 
 static char mpirun[4096];
@@ -464,33 +645,47 @@ static int mpi_ready(char *probe, size_t cap)
     return 1;
 }
 
-START_TEST(test_mpi_search_gives_the_unsharded_list)
+/* The unsharded search's list and the sharded one's, identical, with
+ * want_n candidates; the sharded search's id search_id unless NULL. */
+static void expect_same_lists(const char *probe, int want_n,
+                              const char *search_id)
 {
-    char probe[4200];
-    if (!mpi_ready(probe, sizeof probe))
-        return;
     char *out, *err;
+    tu_as(gal, "eve");
     ck_assert_int_eq(RUN(&out, &err, "search", "--request", "R1", probe,
                          "--human-review", "--k", "50", "--threads", "1",
                          "--json"), 0);
     char *want = list_of(out);
     free(out);
     free(err);
-    int st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, NULL, probe, 1), &out,
-                            &err);
+    int st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, NULL, probe, 1),
+                            &out, &err);
     ck_assert_msg(st == 0, "status %d: %s%s", st, out, err);
     char *got = list_of(out);
-    ck_assert_msg(strstr(out, "\"search_id\":\"S2\""), "%s", out);
+    char id[64];
+    snprintf(id, sizeof id, "\"search_id\":\"%s\"", search_id ? search_id
+                                                                 : "");
+    ck_assert_msg(!search_id || strstr(out, id), "%s", out);
     ck_assert_str_eq(got, want);
-    /* every subject listed, ties and all */
     int n = 0;
     for (const char *p = got; (p = strchr(p, ';')); p++)
         n++;
-    ck_assert_int_eq(n, KEPT);
+    ck_assert_int_eq(n, want_n);
     free(got);
     free(want);
     free(out);
     free(err);
+}
+
+START_TEST(test_mpi_search_gives_the_unsharded_list)
+{
+    char probe[4200];
+    if (!mpi_ready(probe, sizeof probe))
+        return;
+    /* every subject listed, ties and all */
+    expect_same_lists(probe, KEPT, "S2");
+    char *out, *err;
+    int st;
     /* through the gate: released on the trail like the unsharded one */
     tu_as(gal, "admin");
     EXPECT(0, "search S2", "audit", "log");
@@ -500,6 +695,86 @@ START_TEST(test_mpi_search_gives_the_unsharded_list)
                         &err);
     ck_assert_msg(st == 1 && strstr(err, "G10") && !strstr(out, "s-"),
                   "status %d: %s%s", st, out, err);
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* Enrolment after the sharding: cut short after the home's commit, the
+ * sharded search refuses, naming the shards behind and the repair; the
+ * next enrolment routes what the last one left and its own, and the
+ * sharded search gives the home's list again. */
+START_TEST(test_mpi_enrolment_routed_to_shards)
+{
+    char probe[4200];
+    if (!mpi_ready(probe, sizeof probe))
+        return;
+    enrol_home_only(4);
+    tu_as(gal, "eve");
+    char *out, *err;
+    int st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, "20", probe, 1),
+                            &out, &err);
+    ck_assert_msg(st == 2 && strstr(err, "behind") &&
+                  strstr(err, "did not reach shard") &&
+                  strstr(err, "gallery shard --sync") &&
+                  !strstr(out, "candidates"), "status %d: %s%s", st, out,
+                  err);
+    free(out);
+    free(err);
+    /* two faces enrolled through the command: a new subject, and a new
+     * photo of an old one */
+    char dir[4200], sub[4300];
+    snprintf(dir, sizeof dir, "%s/new", tu_tmp);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(sub, sizeof sub, "%s/n-01", dir);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    ck_assert_int_eq(tu_face_variant(tu_path(sub, "a.bmp"), 0.9, 0), 0);
+    snprintf(sub, sizeof sub, "%s/s-07", dir);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    ck_assert_int_eq(tu_face_variant(tu_path(sub, "b.bmp"), 0.85, 1), 0);
+    tu_as(gal, "admin");
+    ck_assert_int_eq(RUN(&out, &err, "enroll", dir, "--json"), 0);
+    ck_assert_int_eq(json_number(out, "enrolled"), 2);
+    ck_assert_int_eq(json_number(out, "routed_to_shards"), 5 + 2);
+    free(out);
+    free(err);
+    expect_same_lists(probe, KEPT + 4 + 1, NULL);
+    /* the new faces lead it: the probe is their photo */
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", "R1", probe,
+                         "--human-review", "--k", "2", "--json"), 0);
+    ck_assert_msg(strstr(out, "n-01") && strstr(out, "s-07"), "%s", out);
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* bench rank --mpi: the same vectors in 2 shards give the unsharded
+ * exact lists, and the figures the model takes. */
+START_TEST(test_mpi_bench_rank)
+{
+    if (!have_mpirun())
+        return;
+    setenv("ASAN_OPTIONS", "detect_leaks=0", 1);     /* see mpi_ready */
+    char *out, *err;
+    int st = tu_run_program(tu_bin(), (char *[]){ "facesearch", "bench",
+                            "rank", "--mpi", "2", "--gallery", "3000",
+                            "--queries", "4", "--rounds", "1", "--json",
+                            NULL }, &out, &err);
+    ck_assert_msg(st == 0, "status %d: %s%s", st, out, err);
+    fs_json *j = NULL;
+    ck_assert_msg(fs_json_parse(out, strlen(out), &j, NULL) == FS_OK, "%s",
+                  out);
+    ck_assert_int_eq((int)fs_json_get(j, "shards")->number, 2);
+    ck_assert(fs_json_get(fs_json_get(j, "trip_us"), "median")->number > 0);
+    const fs_json *modes = fs_json_get(j, "modes");
+    ck_assert(modes && modes->type == FS_JSON_ARRAY && modes->n == 2);
+    const fs_json *ex = modes->items[0];
+    ck_assert_str_eq(fs_json_get(ex, "mode")->string, "exact");
+    ck_assert_int_eq((int)fs_json_get(ex, "identical_lists")->number, 4);
+    ck_assert_int_eq((int)fs_json_get(ex, "lists")->number, 4);
+    double share = fs_json_get(ex, "merge_share")->number;
+    ck_assert(share > 0 && share <= 1);
+    fs_json_free(j);
     free(out);
     free(err);
 }
@@ -550,9 +825,16 @@ START_TEST(test_mpi_faults_fail_naming_the_shard)
     ck_assert_int_eq(rename(moved, tu_path(shards(), "shard-1")), 0);
     /* stale: the home changed since */
     tu_as(gal, "admin");
-    EXPECT(0, "removed", "gallery", "remove", "s-00", "--reason", "test");
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "gallery", "remove", "s-00", "--reason",
+                         "test"), 0);
+    ck_assert_msg(strstr(out, "removed") && strstr(err, "no longer follow"),
+                  "%s%s", out, err);
+    free(out);
+    free(err);
     tu_as(gal, "eve");
-    expect_failure(mpi_argv(SHARDS + 1, "20", probe, 1), 2, "stale", NULL);
+    expect_failure(mpi_argv(SHARDS + 1, "20", probe, 1), 2,
+                   "no longer follow", "--into 3 NEWDIR");
 }
 END_TEST
 
@@ -678,6 +960,9 @@ Suite *suite_shard(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, test_shard_makes_sealed_verifiable_shards);
     tcase_add_test(t, test_shard_refusals_make_nothing);
+    tcase_add_test(t, test_sync_routes_what_enrolment_left);
+    tcase_add_test(t, test_bench_rank_mpi_needs_mpirun);
+    tcase_add_test(t, test_rotation_refused_while_sharded);
     suite_add_tcase(s, t);
     t = tcase_create("mpi");
     tcase_add_unchecked_fixture(t, base_setup, base_teardown);
@@ -685,6 +970,8 @@ Suite *suite_shard(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, test_mpi_search_gives_the_unsharded_list);
     tcase_add_test(t, test_mpi_faults_fail_naming_the_shard);
+    tcase_add_test(t, test_mpi_enrolment_routed_to_shards);
+    tcase_add_test(t, test_mpi_bench_rank);
     tcase_add_test(t, test_mpi_rank_killed_fails_the_search);
     suite_add_tcase(s, t);
     return s;

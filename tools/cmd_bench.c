@@ -3,8 +3,11 @@
  * benchmark of benchmarks/ and prints its figures, the ratios to the
  * peers and the targets they are held to.
  */
+#include <errno.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../benchmarks/fs_bench.h"
@@ -27,6 +30,10 @@ const fs_opt cmd_bench_opts[] = {
     { "queries", "Q", "rank: probes, cycled through (default 200)" },
     { "k", "K", "rank, search: subjects per list (default 50)" },
     { "seed", "S", "rank: seed of the random vectors (default 1)" },
+    { "mpi", "S", "rank: the same vectors in S shards, one MPI rank each "
+                  "beside rank 0 (mpirun --oversubscribe, facesearch-mpi): "
+                  "the sharded search's time, the merge's share, MPI's "
+                  "round trip" },
     { "dir", "DIR", "rank, search, enroll: where the galleries (and rank's peer "
                     "vectors and hnswlib index) are kept (default "
                     "build/bench)" },
@@ -587,9 +594,100 @@ static const char *work_dir(const fs_args *a, const char *tree, char *buf,
     return buf;
 }
 
+extern char **environ;
+
+/* bench rank --mpi S: facesearch-mpi bench-rank under mpirun, which
+ * prints the figures (MPI stays in that binary). */
+static int bench_rank_mpi(fs_args *a, long rounds)
+{
+    static const char *const not_here[] = { "threads", "peers", "seconds",
+                                            "dir", "batch" };
+    for (size_t i = 0; i < sizeof not_here / sizeof *not_here; i++)
+        if (fs_arg(a, not_here[i]))
+            return fs_usage_error(a, "bench rank --mpi takes --gallery, "
+                                  "--queries, --k, --seed, --rounds and "
+                                  "--json, not --%s", not_here[i]);
+    long shards, n, queries, k, seed;
+    int st;
+    if ((st = fs_arg_int(a, "mpi", 1, FS_SHARDS_MAX, 2, &shards)) !=
+            EXIT_OK ||
+        (st = fs_arg_int(a, "gallery", 1, 100000000, 1000000, &n)) !=
+            EXIT_OK ||
+        (st = fs_arg_int(a, "queries", 1, 100000, 50, &queries)) !=
+            EXIT_OK ||
+        (st = fs_arg_int(a, "k", 1, FS_RANK_MAX_K, 50, &k)) != EXIT_OK ||
+        (st = fs_arg_int(a, "seed", 0, 1L << 62, 1, &seed)) != EXIT_OK)
+        return st;
+    char mpirun[4200] = "", exe[4096], mpi_bin[4200];
+    const char *path = getenv("PATH");
+    char *copy = strdup(path && *path ? path : "/usr/bin:/bin");
+    for (char *p = copy ? strtok(copy, ":") : NULL; p && !mpirun[0];
+         p = strtok(NULL, ":")) {
+        snprintf(mpirun, sizeof mpirun, "%s/mpirun", p);
+        if (access(mpirun, X_OK) != 0)
+            mpirun[0] = 0;
+    }
+    free(copy);
+    if (!mpirun[0]) {
+        fs_error_msg("bench rank --mpi needs mpirun, which is not on PATH "
+                     "(Open MPI: apt-get install openmpi-bin, or make deps); "
+                     "bench rank without --mpi runs without it");
+        return EXIT_USAGE;
+    }
+    snprintf(mpi_bin, sizeof mpi_bin, "%s/facesearch-mpi",
+             fs_exe_dir(exe, sizeof exe));
+    if (access(mpi_bin, X_OK) != 0) {
+        fs_error_msg("bench rank --mpi needs %s (make all builds it)",
+                     FS_SHOW(mpi_bin));
+        return EXIT_USAGE;
+    }
+    char num[6][24];
+    snprintf(num[0], sizeof num[0], "%ld", shards + 1);
+    snprintf(num[1], sizeof num[1], "%ld", n);
+    snprintf(num[2], sizeof num[2], "%ld", queries);
+    snprintf(num[3], sizeof num[3], "%ld", k);
+    snprintf(num[4], sizeof num[4], "%ld", seed);
+    snprintf(num[5], sizeof num[5], "%ld", rounds);
+    char *av[24];
+    int i = 0;
+    av[i++] = mpirun;
+    av[i++] = "--oversubscribe";          /* S + 1 ranks on these cores */
+    if (geteuid() == 0)                   /* mpirun refuses root else */
+        av[i++] = "--allow-run-as-root";
+    av[i++] = "-n";
+    av[i++] = num[0];
+    av[i++] = mpi_bin;
+    av[i++] = "bench-rank";
+    const char *flag[] = { "--gallery", "--queries", "--k", "--seed",
+                           "--rounds" };
+    for (int f = 0; f < 5; f++) {
+        av[i++] = (char *)flag[f];
+        av[i++] = num[f + 1];
+    }
+    if (a->json)
+        av[i++] = "--json";
+    av[i] = NULL;
+    fflush(stdout);
+    pid_t pid;
+    int err = posix_spawn(&pid, mpirun, NULL, NULL, av, environ);
+    if (err) {
+        fs_error_msg("cannot start %s: %s", FS_SHOW(mpirun), strerror(err));
+        return EXIT_INTERNAL;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            fs_error_msg("lost %s: %s", FS_SHOW(mpirun), strerror(errno));
+            return EXIT_INTERNAL;
+        }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INTERNAL;
+}
+
 static int bench_rank(fs_args *a, const char *tree, long threads,
                       long rounds, int peers)
 {
+    if (fs_arg(a, "mpi"))
+        return bench_rank_mpi(a, rounds);
     long n, queries, k, seed;
     double seconds;
     int st;

@@ -307,9 +307,14 @@ static void report_rows(FILE *f, const fs_enroll_item *it, size_t n)
     }
 }
 
-static void print_json(const plan *p, const size_t count[4], size_t dups)
+static void print_json(const plan *p, const size_t count[4], size_t dups,
+                       long routed)
 {
-    printf("{\"images\":%zu,\"enrolled\":%zu,\"already\":%zu,"
+    if (routed >= 0)
+        printf("{\"routed_to_shards\":%ld,", routed);
+    else
+        putchar('{');
+    printf("\"images\":%zu,\"enrolled\":%zu,\"already\":%zu,"
            "\"rejected\":%zu,\"possible_duplicates\":%zu,\"items\":[",
            p->n, count[FS_ENROLLED], count[FS_ENROLL_ALREADY],
            count[FS_ENROLL_REJECTED], dups);
@@ -423,6 +428,22 @@ int cmd_enroll(fs_args *a)
         fs_progress_step(&pr, (long)done);
     }
     fs_progress_end(&pr);
+    /* a sharded gallery's new templates go to their subjects' shards,
+     * once for the run (each shard's map is rewritten whole); a failure
+     * leaves the home ahead, which searches over the shards refuse */
+    size_t routed = 0;
+    int routing = FS_NOTFOUND;
+    if (rc == FS_OK && count[FS_ENROLLED]) {
+        routing = fs_gate_shard_sync(a->gate, NULL, &routed, &d);
+        if (routing != FS_OK && routing != FS_NOTFOUND) {
+            rc = routing;
+            char why[sizeof d.msg];
+            snprintf(why, sizeof why, "%s", d.msg);
+            fs_fail(&d, rc, "the images are enrolled in the gallery but "
+                    "not in its shards: %.300s; once that is put right, "
+                    "'facesearch gallery shard --sync' routes them", why);
+        }
+    }
     if (rc == FS_OK) {           /* the run itself, rejections included */
         char objects[160];
         snprintf(objects, sizeof objects, "%zu images: %zu enrolled, %zu "
@@ -437,7 +458,7 @@ int cmd_enroll(fs_args *a)
         fs_error_msg("%s", d.msg);
         st = fs_exit_status(rc);
     } else if (a->json) {
-        print_json(&p, count, dups);
+        print_json(&p, count, dups, routing == FS_OK ? (long)routed : -1);
     } else {
         for (size_t i = 0; i < p.n; i++) {
             const fs_enroll_item *it = &p.items[i];
@@ -455,6 +476,9 @@ int cmd_enroll(fs_args *a)
                p.n == 1 ? "" : "s", count[FS_ENROLLED],
                count[FS_ENROLL_ALREADY], count[FS_ENROLL_REJECTED], dups,
                dups == 1 ? "" : "s");
+        if (routing == FS_OK)
+            printf("%zu template%s routed to the gallery's shards\n",
+                   routed, routed == 1 ? "" : "s");
     }
     fs_enroller_close(en);
     fs_cli_engine_done(a, e);

@@ -1,7 +1,8 @@
 /*
  * cmd_gallery.c - `facesearch gallery stats | show SUBJECT | remove SUBJECT
- * --reason TEXT | verify | config | shard --into S DIR`: what an admin
- * needs to look after the gallery.
+ * --reason TEXT | verify | config | shard --into S DIR | shard --sync |
+ * shard --drop`:
+ * what an admin needs to look after the gallery.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,10 @@ const fs_opt cmd_gallery_opts[] = {
                       "pass, exact re-rank)" },
     { "into", "S", "shard: how many shard galleries (1 to 64), searched "
                    "as one with facesearch-mpi" },
+    { "sync", NULL, "shard: bring the shards up to the gallery (what an "
+                    "enrolment cut short did not route)" },
+    { "drop", NULL, "shard: remove the shards and their record (before "
+                    "key rotate, or to give them up)" },
     { NULL, NULL, NULL }
 };
 
@@ -127,7 +132,12 @@ static int remove_subject(fs_args *a, const char *subject)
 {
     const char *reason = fs_arg(a, "reason");
     fs_detail d = { "" };
-    int rc = fs_gate_subject_remove(a->gate, subject, reason, &d);
+    /* the shards cannot follow a removal: marked stale first, so that a
+     * crash after the removal leaves nothing searched as current */
+    int rc = fs_gate_shard_removing(a->gate, subject, &d);
+    int sharded = rc == FS_OK;
+    if (rc == FS_OK || rc == FS_NOTFOUND)
+        rc = fs_gate_subject_remove(a->gate, subject, reason, &d);
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
     if (a->json) {
@@ -140,6 +150,11 @@ static int remove_subject(fs_args *a, const char *subject)
         printf("removed subject %s with its images and templates (%s)\n",
                FS_SHOW(subject), FS_SHOW(reason));
     }
+    if (sharded)
+        fs_error_msg("note: the gallery's shards no longer follow it: "
+                     "make them again with 'facesearch gallery shard --into "
+                     "S NEWDIR' and remove the old ones, which still hold "
+                     "this subject's images");
     return EXIT_OK;
 }
 
@@ -180,6 +195,62 @@ static int set_rank(fs_args *a, int mode)
     return EXIT_OK;
 }
 
+static void print_set(const fs_args *a, const fs_shard_set *set,
+                      const char *json_extra)
+{
+    printf("{\"shards\":%u,\"dir\":", set->count);
+    fs_json_str(stdout, set->dir);
+    printf(",\"set\":\"%s\",\"subjects\":%llu,\"templates\":%llu%s}\n",
+           set->id, (unsigned long long)set->subjects,
+           (unsigned long long)set->templates, json_extra);
+    (void)a;
+}
+
+/* gallery shard --sync: what an enrolment did not route, routed. */
+static int sync_shards(fs_args *a)
+{
+    fs_detail d = { "" };
+    fs_shard_set set;
+    size_t routed = 0;
+    int rc = fs_gate_shard_sync(a->gate, &set, &routed, &d);
+    if (rc == FS_NOTFOUND)
+        rc = fs_fail(&d, FS_EINVAL, "gallery '%s' has no shards (make them "
+                     "with 'facesearch gallery shard --into S DIR')",
+                     a->gallery);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    if (a->json) {
+        char extra[48];
+        snprintf(extra, sizeof extra, ",\"routed\":%zu", routed);
+        print_set(a, &set, extra);
+    } else {
+        printf("shards in %s in step with gallery %s: %llu subjects, %llu "
+               "templates (%zu routed now)\n", FS_SHOW(set.dir),
+               FS_SHOW(a->gallery), (unsigned long long)set.subjects,
+               (unsigned long long)set.templates, routed);
+    }
+    return EXIT_OK;
+}
+
+/* gallery shard --drop: the set given up, its files removed. */
+static int drop_shards(fs_args *a)
+{
+    fs_detail d = { "" };
+    fs_shard_set set;
+    int rc = fs_gate_shard_drop(a->gate, &set, &d);
+    if (rc == FS_NOTFOUND)
+        rc = fs_fail(&d, FS_EINVAL, "gallery '%s' has no shards",
+                     a->gallery);
+    if (rc != FS_OK)
+        return fs_cli_fail(rc, &d);
+    if (a->json)
+        print_set(a, &set, ",\"dropped\":true");
+    else
+        printf("dropped the %u shards of gallery %s in %s (set %s)\n",
+               set.count, FS_SHOW(a->gallery), FS_SHOW(set.dir), set.id);
+    return EXIT_OK;
+}
+
 static int shard(fs_args *a, const char *dir)
 {
     long count;
@@ -190,6 +261,16 @@ static int shard(fs_args *a, const char *dir)
         return fs_usage_error(a, "gallery shard runs in the gallery "
                               "owner's process (--gallery), not through "
                               "the service");
+    int sync = fs_arg(a, "sync") != NULL, drop = fs_arg(a, "drop") != NULL;
+    if (sync || drop) {
+        if (dir || fs_arg(a, "into") || (sync && drop))
+            return fs_usage_error(a, "shard --sync or --drop takes no DIR "
+                                  "or --into: the shards are the ones "
+                                  "recorded");
+        return sync ? sync_shards(a) : drop_shards(a);
+    }
+    if (!dir)
+        return fs_usage_error(a, "shard needs one DIR, new, for the shards");
     if (!fs_arg(a, "into"))
         return fs_usage_error(a, "shard needs --into S, the number of "
                               "shards");
@@ -201,11 +282,7 @@ static int shard(fs_args *a, const char *dir)
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
     if (a->json) {
-        printf("{\"shards\":%u,\"dir\":", set.count);
-        fs_json_str(stdout, set.dir);
-        printf(",\"set\":\"%s\",\"subjects\":%llu,\"templates\":%llu}\n",
-               set.id, (unsigned long long)set.subjects,
-               (unsigned long long)set.templates);
+        print_set(a, &set, "");
     } else {
         printf("gallery %s: %llu subjects, %llu templates into %u shards "
                "in %s (set %s)\nsearch them with: mpirun -n %u "
@@ -227,6 +304,8 @@ int cmd_gallery(fs_args *a)
     size_t k = 0;
     while (strcmp(sub[k].name, a->pos[0]))
         k++;
+    if (k == 2 && a->npos <= 2)     /* DIR, or --sync and none */
+        return shard(a, a->npos == 2 ? a->pos[1] : NULL);
     if (a->npos - 1 != sub[k].args)
         return fs_usage_error(a, k == 2 ? "%s needs one DIR, new, for "
                               "the shards" : sub[k].args ? "%s needs one "
@@ -247,7 +326,7 @@ int cmd_gallery(fs_args *a)
     switch (k) {
     case 0:  return set_rank(a, mode);
     case 1:  return remove_subject(a, a->pos[1]);
-    case 2:  return shard(a, a->pos[1]);
+    case 2:  return EXIT_USAGE;     /* handled above */
     case 3:  return show(a, a->pos[1]);
     case 4:  return stats(a);
     default: return verify(a);

@@ -70,6 +70,8 @@ static const fs_cmd commands[] = {
       "bench rank [--gallery N] [--queries Q] [--k K] [--threads T]\n"
       "  [--seconds S] [--rounds R] [--peers LIST] [--seed S] [--dir DIR]\n"
       "  [--json]\n"
+      "bench rank --mpi S [--gallery N] [--queries Q] [--k K] [--rounds R]\n"
+      "  [--seed S] [--json]   (S shard ranks under mpirun --oversubscribe)\n"
       "bench detect [--threads T] [--limit N] [--large N] [--json]\n"
       "bench search [--gallery N] [--rounds R] [--k K] [--dir DIR]\n"
       "  [--json]\n"
@@ -114,7 +116,12 @@ static const fs_cmd commands[] = {
       "gallery config --rank exact|compressed\n"
       "gallery shard --into S DIR [--json]\n"
       "  S shard galleries of its subjects in DIR (new), searched as one\n"
-      "  with `mpirun -n S+1 facesearch-mpi --shards DIR search ...`",
+      "  with `mpirun -n S+1 facesearch-mpi --shards DIR search ...`\n"
+      "gallery shard --sync [--json]\n"
+      "  the shards brought up to the gallery: what an enrolment cut short\n"
+      "  did not route (enroll routes its templates itself)\n"
+      "gallery shard --drop [--json]\n"
+      "  the shards removed and forgotten (key rotate needs it first)",
       cmd_gallery_opts, cmd_gallery, NEED_SESSION, gallery_subs },
     { "init", "Create a gallery under a profile with its first admin.",
       "init --profile detroit|miami|nypd|nys-model|lacris|FILE\n"
