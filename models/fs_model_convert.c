@@ -109,6 +109,39 @@ static int convert_entry(const fs_json *w, const uint8_t *bin,
     return 0;
 }
 
+/* The two inputs of a conversion, read whole. */
+static int read_inputs(const char *json_path, const char *bin_path,
+                       fs_json **json, uint8_t **bin, size_t *bin_len)
+{
+    fs_detail d = { "" };
+    if (fs_json_parse_file(json_path, json, &d) != FS_OK)
+        return die("%s", d.msg);
+    if (fs_read_file(bin_path, (size_t)1 << 30, bin, bin_len, &d) != FS_OK)
+        return die("%s", d.msg);
+    return 0;
+}
+
+/* Writes the n tensors as our model file (the source's sum inside it),
+ * then frees what the conversion held. */
+static int write_out(const char *out_path, const char *id, uint8_t *bin,
+                     size_t bin_len, fs_tensor *t, float **storage,
+                     size_t n, fs_json *json)
+{
+    fs_detail d = { "" };
+    unsigned char src_sha[32];
+    fs_sha256(bin, bin_len, src_sha);
+    if (fs_model_write(out_path, id, src_sha, t, n, &d) != FS_OK)
+        return die("%s", d.msg);
+    printf("fs-model-convert: wrote %s (%zu tensors)\n", out_path, n);
+    for (size_t i = 0; i < n; i++)
+        free(storage[i]);
+    free(storage);
+    free(t);
+    free(bin);
+    fs_json_free(json);
+    return 0;
+}
+
 /* IEEE binary16 to float32, every value exact (subnormals, inf, NaN):
  * what tfjs's float16 decoder computes. */
 static float half_to_float(uint16_t h)
@@ -144,14 +177,11 @@ static int faceres_keeps(const char *name)
 static int convert_faceres(const char *json_path, const char *bin_path,
                            const char *out_path)
 {
-    fs_detail d = { "" };
     fs_json *model = NULL;
-    if (fs_json_parse_file(json_path, &model, &d) != FS_OK)
-        return die("%s", d.msg);
     size_t bin_len;
     uint8_t *bin;
-    if (fs_read_file(bin_path, (size_t)1 << 30, &bin, &bin_len, &d) != FS_OK)
-        return die("%s", d.msg);
+    if (read_inputs(json_path, bin_path, &model, &bin, &bin_len) != 0)
+        return 2;
     const fs_json *man = fs_json_get(model, "weightsManifest");
     const fs_json *group = man && man->type == FS_JSON_ARRAY && man->n == 1 ?
                            man->items[0] : NULL;
@@ -229,18 +259,8 @@ static int convert_faceres(const char *json_path, const char *bin_path,
     if (pos != bin_len)
         return die("the manifest uses %zu of the %zu bytes of '%s'", pos,
                    bin_len, bin_path);
-    unsigned char src_sha[32];
-    fs_sha256(bin, bin_len, src_sha);
-    if (fs_model_write(out_path, FACERES_ID, src_sha, t, kept, &d) != FS_OK)
-        return die("%s", d.msg);
-    printf("fs-model-convert: wrote %s (%zu tensors)\n", out_path, kept);
-    for (size_t i = 0; i < kept; i++)
-        free(storage[i]);
-    free(storage);
-    free(t);
-    free(bin);
-    fs_json_free(model);
-    return 0;
+    return write_out(out_path, FACERES_ID, bin, bin_len, t, storage, kept,
+                     model);
 }
 
 int main(int argc, char **argv)
@@ -259,12 +279,10 @@ int main(int argc, char **argv)
         return 2;
     }
     fs_json *man = NULL;
-    if (fs_json_parse_file(argv[1], &man, &d) != FS_OK)
-        return die("%s", d.msg);
     size_t bin_len;
     uint8_t *bin;
-    if (fs_read_file(argv[2], (size_t)1 << 30, &bin, &bin_len, &d) != FS_OK)
-        return die("%s", d.msg);
+    if (read_inputs(argv[1], argv[2], &man, &bin, &bin_len) != 0)
+        return 2;
 
     const fs_json *group = man->type == FS_JSON_ARRAY && man->n == 1 ?
                            man->items[0] : NULL;
@@ -286,18 +304,6 @@ int main(int argc, char **argv)
         return die("the manifest uses %zu of the %zu bytes of '%s'", pos,
                    bin_len, argv[2]);
     }
-
-    unsigned char src_sha[32];
-    fs_sha256(bin, bin_len, src_sha);
-    if (fs_model_write(argv[3], MODEL_ID, src_sha, t, weights->n, &d) != FS_OK)
-        return die("%s", d.msg);
-    printf("fs-model-convert: wrote %s (%zu tensors)\n", argv[3], weights->n);
-
-    for (size_t i = 0; i < weights->n; i++)
-        free(storage[i]);
-    free(storage);
-    free(t);
-    free(bin);
-    fs_json_free(man);
-    return 0;
+    return write_out(argv[3], MODEL_ID, bin, bin_len, t, storage, weights->n,
+                     man);
 }
