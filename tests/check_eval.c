@@ -535,7 +535,8 @@ START_TEST(test_fuse)
 END_TEST
 
 /* --second-model: faceres alone and fused on the Johns, every image with
- * both templates, the shortlist the frozen one. */
+ * both templates, the shortlist the frozen one; refused with no second
+ * model file. */
 START_TEST(test_cli_eval_second_model)
 {
     char *set = johns_set();
@@ -557,6 +558,15 @@ START_TEST(test_cli_eval_second_model)
                                         NULL });
     ck_assert_ptr_null(fs_json_get(j, "second_model"));
     fs_json_free(j);
+    /* a first model with no faceres beside it: refused, naming the file */
+    char *dir = strdup(tu_path(tu_tmp, "models"));
+    mkdir(dir, 0700);
+    char *lone = strdup(tu_path(dir, "face_resnet_v1.fsm"));
+    ck_assert_int_eq(symlink(tu_model_path(), lone), 0);
+    TU_REFUSED(2, "faceres_v1.fsm", "eval", set, "--second-model",
+               "--model", lone);
+    free(lone);
+    free(dir);
     free(set);
 }
 END_TEST
