@@ -3,8 +3,7 @@
  * embed/fs_faceres.h): five points of the 68 landmarks (the eye centres,
  * the nose tip, the mouth corners) carried by the least-squares
  * similarity onto ArcFace's five-point template, scaled from 112 to 224
- * pixels and widened about the chip centre by FS_CHIP224_ZOOM, then the
- * image sampled bilinearly (black outside it).
+ * pixels, then the image sampled bilinearly (black outside it).
  *
  * Plain C, no dlib: the chip is ours to define, and five points hold the
  * alignment well where the 68 disagree (profiles, expressions).
@@ -75,10 +74,9 @@ int fs_face_chip224(const fs_image *img, const fs_face *f, uint8_t *chip,
         return fs_fail(d, FS_EINVAL, "no image or face for the 224 chip");
     double pts[5][2], tmpl[5][2], m[6];
     fs_face_points5(f->landmarks, pts);
-    const double c = FS_CHIP224_SIZE / 2.0;
     for (int i = 0; i < 5; i++)
         for (int k = 0; k < 2; k++)
-            tmpl[i][k] = (ref112[i][k] - 56.0) * 2.0 * FS_CHIP224_ZOOM + c;
+            tmpl[i][k] = ref112[i][k] * (FS_CHIP224_SIZE / 112.0);
     similarity(tmpl, pts, m);           /* chip pixel -> image point */
     if (!isfinite(m[0]) || !isfinite(m[3]) || m[0] * m[0] + m[3] * m[3] <= 0)
         return fs_fail(d, FS_EINVAL, "the face's landmarks do not place "
