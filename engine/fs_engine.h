@@ -22,6 +22,7 @@
 #include "base/fs_file.h"
 #include "base/fs_types.h"
 #include "../detect/fs_detect.h"    /* fs_image, fs_face: pipeline results */
+#include "../embed/fs_faceres.h"    /* FS_FR_DESC_DIM: the second template */
 #include "base/fs_pool.h"
 
 typedef struct fs_engine fs_engine;
@@ -41,6 +42,10 @@ typedef struct fs_engine_options {
     const fs_quality_limits *quality;  /* G13 verdicts: a profile's
                                           (fs_profile.quality); NULL:
                                           fs_quality_defaults */
+    const char *second_model_path;  /* faceres (embed/fs_faceres.h,
+                                       models/faceres_v1.fsm): a second
+                                       opinion for re-scoring a shortlist
+                                       (issue 17); NULL: none */
 } fs_engine_options;
 
 int  fs_engine_open(const fs_engine_options *opt, fs_engine **out,
@@ -120,6 +125,13 @@ typedef struct fs_face_job {
     size_t      len;
     int         faces;            /* after fs_engine_templates: found */
     float       tmpl[FS_DESC_DIM];   /* after fs_engine_templates */
+    /* The second network's unit-norm template of the same face (from its
+     * 224 chip), when the engine was opened with second_model_path:
+     * tmpl2 (in) is the caller's room for FS_FR_DESC_DIM floats, NULL for
+     * none; has2 (out) is 1 when it was filled.  A face whose 224 chip
+     * cannot be cut keeps its first template, with has2 0. */
+    float      *tmpl2;
+    int         has2;
 } fs_face_job;
 
 /* Reads and hashes every job's file on the engine's threads, refusing

@@ -13,6 +13,9 @@
 
 struct fs_engine {
     fs_net       *net;              /* NULL: opened without a model */
+    fs_faceres   *fr;               /* the second network, or NULL */
+    uint8_t      *chips2;           /* its 224 chips, as chips */
+    float        *desc2;
     int           threads;          /* as asked: <= 0 one per CPU */
     /* The front of the pipeline (intake, detection, alignment) runs one
      * image per thread; dlib's detectors are not safe to share, so each

@@ -265,6 +265,55 @@ int fs_eval_normalise(const float *scores, size_t nprobe, size_t ngallery,
     return FS_OK;
 }
 
+void fs_eval_score_stats(const float *s, size_t n, double *mean, double *sd)
+{
+    double sum = 0, sq = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(s[i])) {
+            sum += s[i];
+            sq += (double)s[i] * s[i];
+            k++;
+        }
+    *mean = k ? sum / (double)k : 0;
+    double var = k ? sq / (double)k - *mean * *mean : 0;
+    *sd = var > 0 ? sqrt(var) : 0;
+}
+
+int fs_eval_fuse(const float *s1, const float *s2, size_t nprobe,
+                 size_t ngallery, const fs_eval_fusion *f, float *out)
+{
+    size_t n = f->shortlist < ngallery ? f->shortlist : ngallery;
+    float *h = n ? malloc(n * sizeof *h) : NULL;
+    if (n && !h)
+        return FS_ENOMEM;
+    double sd0 = f->sd[0] > 0 ? f->sd[0] : 1, sd1 = f->sd[1] > 0 ? f->sd[1] : 1;
+    for (size_t p = 0; p < nprobe; p++) {
+        const float *a = s1 + p * ngallery, *b = s2 + p * ngallery;
+        float *o = out + p * ngallery;
+        for (size_t j = 0; j < ngallery; j++)
+            o[j] = -INFINITY;
+        if (!n)
+            continue;
+        top_n(a, ngallery, h, n);
+        size_t above = 0;               /* columns strictly above the cut */
+        for (size_t j = 0; j < ngallery; j++)
+            above += a[j] > h[0];
+        size_t room = n - above;        /* for columns tied at the cut */
+        for (size_t j = 0; j < ngallery; j++) {
+            if (a[j] < h[0] || (a[j] == h[0] && room == 0))
+                continue;
+            if (a[j] == h[0])
+                room--;
+            double z = (a[j] - f->mean[0]) / sd0;
+            o[j] = isnan(b[j]) ? (float)z
+                               : (float)(0.5 * (z + (b[j] - f->mean[1]) / sd1));
+        }
+    }
+    free(h);
+    return FS_OK;
+}
+
 /* Appends v to a growing list. */
 static int push(float **v, size_t *n, size_t *cap, float x)
 {

@@ -142,6 +142,35 @@ void fs_eval_groups(const fs_eval_set *s, const uint32_t *rank,
 int fs_eval_normalise(const float *scores, size_t nprobe, size_t ngallery,
                       size_t cohort, float *out);
 
+/* A second model's opinion (issue 17): each model's score standardised
+ * by its mean and spread over probe-gallery pairs, frozen on one data
+ * set (FS_FUSION_FROZEN: lfw-dev, every probe against its gallery), and
+ * the two averaged; only the first model's `shortlist` best columns of a
+ * row are re-scored, so a search pays for that many second comparisons,
+ * not a second scan.  The rest of the row goes to -INFINITY: a mate
+ * outside the shortlist is a miss. */
+typedef struct fs_eval_fusion {
+    double   mean[2], sd[2];      /* per model: of its scores */
+    size_t   shortlist;           /* columns re-scored per probe */
+} fs_eval_fusion;
+
+/* Measured by `facesearch eval --second-model` on lfw-dev (face_resnet_v1
+ * on dlib's chip, faceres_v1 on the 224 chip; 3267 searched probes x 501
+ * gallery entries, nearly all non-mated pairs): each model's score mean,
+ * then standard deviation; re-scoring the top 200. */
+#define FS_FUSION_FROZEN { { 0.8353, 0.3693 }, { 0.0351, 0.0724 }, 200 }
+
+/* Mean and standard deviation of the n scores of s that are not NaN. */
+void fs_eval_score_stats(const float *s, size_t n, double *mean, double *sd);
+
+/* out: per probe, the fused score of the first model's f->shortlist best
+ * gallery columns of s1 (ties there: the lower column first), -INFINITY
+ * elsewhere.  A pair whose second score is NaN (a template missing)
+ * keeps the first model's standardised score alone.  FS_OK or
+ * FS_ENOMEM. */
+int fs_eval_fuse(const float *s1, const float *s2, size_t nprobe,
+                 size_t ngallery, const fs_eval_fusion *f, float *out);
+
 /* out = probes x gallery^T: every probe's cosine score against every
  * gallery template (rows of dim floats, unit length). */
 void fs_eval_scores(const float *probes, size_t nprobe, const float *gallery,

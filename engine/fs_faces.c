@@ -14,6 +14,7 @@
  */
 #include "fs_engine_int.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,7 @@ static int pick(const fs_image *img, const fs_face *f, int n, int rule)
 
 /* Decode, detect, pick, align: what makes a chip. */
 static void see_one(fs_detector *det, const fs_quality_limits *ql,
-                    fs_face_job *j, int rule, uint8_t *chip)
+                    fs_face_job *j, int rule, uint8_t *chip, uint8_t *chip2)
 {
     fs_detail d = { "" };
     fs_still st;
@@ -94,6 +95,8 @@ static void see_one(fs_detector *det, const fs_quality_limits *ql,
         refuse(j, FS_EINVAL, d.msg);
     } else if ((rc = fs_face_chip(&img, &faces[f], chip, &d)) != FS_OK) {
         refuse(j, rc, d.msg);
+    } else if (chip2) {
+        j->has2 = fs_face_chip224(&img, &faces[f], chip2, &d) == FS_OK;
     }
     fs_image_release(&img);
 }
@@ -121,7 +124,9 @@ static void front_team(void *arg, int tid, int nthreads)
             read_one(t->e->opener, j);
         else
             see_one(t->e->det[tid], &t->e->quality, j, t->rule,
-                    t->e->chips + i * FS_CHIP_BYTES);
+                    t->e->chips + i * FS_CHIP_BYTES,
+                    t->e->fr && j->tmpl2 ? t->e->chips2 + i * FS_FR_CHIP_BYTES
+                                         : NULL);
     }
 }
 
@@ -149,14 +154,51 @@ static int reserve(fs_engine *e, size_t n, fs_detail *d)
     free(e->chips);
     free(e->desc);
     free(e->tmpl);
+    free(e->chips2);
+    free(e->desc2);
     e->chips = malloc(n * FS_CHIP_BYTES);
     e->desc = malloc(n * FS_DESC_DIM * sizeof *e->desc);
     e->tmpl = malloc(n * FS_DESC_DIM * sizeof *e->tmpl);
+    e->chips2 = e->fr ? malloc(n * FS_FR_CHIP_BYTES) : NULL;
+    e->desc2 = e->fr ? malloc(n * FS_FR_DESC_DIM * sizeof *e->desc2) : NULL;
     e->scratch = n;
-    if (e->chips && e->desc && e->tmpl)
+    if (e->chips && e->desc && e->tmpl && (!e->fr || (e->chips2 && e->desc2)))
         return FS_OK;
     e->scratch = 0;
     return fs_fail(d, FS_ENOMEM, "no memory for %zu face chips", n);
+}
+
+/* The second network's batch over the 224 chips of the jobs that asked
+ * for one and got it, each descriptor scaled to unit length. */
+static int second_templates(fs_engine *e, fs_face_job *jobs, size_t n,
+                            fs_detail *d)
+{
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        fs_face_job *j = &jobs[i];
+        j->has2 = j->has2 && !j->skip && j->rc == FS_OK && j->tmpl2;
+        if (j->has2 && nc++ != i)
+            memcpy(e->chips2 + (nc - 1) * FS_FR_CHIP_BYTES,
+                   e->chips2 + i * FS_FR_CHIP_BYTES, FS_FR_CHIP_BYTES);
+    }
+    int rc = nc ? fs_faceres_forward(e->fr, e->chips2, nc, e->desc2) : FS_OK;
+    if (rc != FS_OK)
+        return fs_fail(d, rc, "the second network failed: %s",
+                       fs_strerror(rc));
+    for (size_t i = 0, c = 0; i < n; i++) {
+        if (!jobs[i].has2)
+            continue;
+        const float *v = e->desc2 + c++ * FS_FR_DESC_DIM;
+        double ss = 0;
+        for (int k = 0; k < FS_FR_DESC_DIM; k++)
+            ss += (double)v[k] * v[k];
+        /* ReLU6 averages: all zero only for a chip of nothing */
+        float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+        jobs[i].has2 = ss > 0;
+        for (int k = 0; k < FS_FR_DESC_DIM; k++)
+            jobs[i].tmpl2[k] = v[k] * inv;
+    }
+    return FS_OK;
 }
 
 int fs_engine_templates(fs_engine *e, fs_face_job *jobs, size_t n, int rule,
@@ -174,6 +216,8 @@ int fs_engine_templates(fs_engine *e, fs_face_job *jobs, size_t n, int rule,
         rc = reserve(e, n, d);
     if (rc != FS_OK)
         return rc;
+    for (size_t i = 0; i < n; i++)
+        jobs[i].has2 = 0;
     team t = { e, jobs, n, 0, 2, rule };
     fs_pool_run(e->front, front_team, &t);
 
@@ -190,7 +234,7 @@ int fs_engine_templates(fs_engine *e, fs_face_job *jobs, size_t n, int rule,
         if (!jobs[i].skip && jobs[i].rc == FS_OK)
             memcpy(jobs[i].tmpl, e->tmpl + c++ * FS_DESC_DIM,
                    sizeof jobs[i].tmpl);
-    return FS_OK;
+    return e->fr ? second_templates(e, jobs, n, d) : FS_OK;
 }
 
 void fs_face_jobs_release(fs_face_job *jobs, size_t n)

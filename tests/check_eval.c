@@ -500,6 +500,77 @@ START_TEST(test_normalise)
 }
 END_TEST
 
+/* The fusion by hand: the first model's top 2 of 4 re-scored as the
+ * mean of the two standardised scores, the rest -INFINITY; a missing
+ * second score keeps the first's alone; a tie at the cut goes to the
+ * lower column. */
+START_TEST(test_fuse)
+{
+    const float s1[4] = { 0.9f, 0.5f, 0.8f, 0.7f };
+    const float s2[4] = { 0.1f, 0.9f, 0.6f, NAN };
+    fs_eval_fusion f = { { 0.5, 0.5 }, { 0.1, 0.2 }, 2 };
+    float out[4];
+    ck_assert_int_eq(fs_eval_fuse(s1, s2, 1, 4, &f, out), FS_OK);
+    ck_assert_float_eq_tol(out[0], 1.0f, 1e-5f);   /* (4 - 2) / 2 */
+    ck_assert_float_eq_tol(out[2], 1.75f, 1e-5f);  /* (3 + 0.5) / 2 */
+    ck_assert(out[1] == -INFINITY && out[3] == -INFINITY);
+    f.shortlist = 10;                               /* past the gallery */
+    ck_assert_int_eq(fs_eval_fuse(s1, s2, 1, 4, &f, out), FS_OK);
+    ck_assert_float_eq_tol(out[1], 0.5f * (0.0f + 2.0f), 1e-5f);
+    ck_assert_float_eq_tol(out[3], 2.0f, 1e-5f);   /* first alone */
+    const float t1[3] = { 0.7f, 0.7f, 0.7f }, t2[3] = { 0.5f, 0.5f, 0.5f };
+    f.shortlist = 2;
+    ck_assert_int_eq(fs_eval_fuse(t1, t2, 1, 3, &f, out), FS_OK);
+    ck_assert(out[0] > -INFINITY && out[1] > -INFINITY);
+    ck_assert(out[2] == -INFINITY);
+    double mean, sd;
+    const float v[3] = { 1.0f, NAN, 3.0f };
+    fs_eval_score_stats(v, 3, &mean, &sd);
+    ck_assert_double_eq_tol(mean, 2.0, 1e-12);
+    ck_assert_double_eq_tol(sd, 1.0, 1e-12);
+    fs_eval_score_stats(v + 1, 1, &mean, &sd);      /* nothing to count */
+    ck_assert_double_eq(mean, 0);
+    ck_assert_double_eq(sd, 0);
+}
+END_TEST
+
+/* --second-model: faceres alone and fused on the Johns, every image with
+ * both templates, the shortlist the frozen one; refused with no second
+ * model file. */
+START_TEST(test_cli_eval_second_model)
+{
+    char *set = johns_set();
+    if (!set)
+        return;
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "eval", set,
+        "--second-model", "--json", NULL });
+    const fs_json *sm = get(j, "second_model");
+    ck_assert_int_eq(tu_num(sm, "no_second_template"), 0);
+    ck_assert_int_eq(tu_num(sm, "shortlist"), 200);
+    ck_assert_double_ge(tu_num(get(sm, "alone/cmc"), "1"), 0.9);
+    ck_assert_double_ge(tu_num(get(sm, "fused/cmc"), "1"), 0.95);
+    ck_assert_double_le(tu_num(get(sm, "fused/open_set/fnir_at_fpir/0.1"),
+                               "fnir"), 0.2);
+    ck_assert_double_gt(tu_num(sm, "rescore_ms_per_probe"), 0);
+    fs_json_free(j);
+    /* without the flag, no second opinion */
+    j = tu_run_json(0, (char *const[]){ "facesearch", "eval", set, "--json",
+                                        NULL });
+    ck_assert_ptr_null(fs_json_get(j, "second_model"));
+    fs_json_free(j);
+    /* a first model with no faceres beside it: refused, naming the file */
+    char *dir = strdup(tu_path(tu_tmp, "models"));
+    mkdir(dir, 0700);
+    char *lone = strdup(tu_path(dir, "face_resnet_v1.fsm"));
+    ck_assert_int_eq(symlink(tu_model_path(), lone), 0);
+    TU_REFUSED(2, "faceres_v1.fsm", "eval", set, "--second-model",
+               "--model", lone);
+    free(lone);
+    free(dir);
+    free(set);
+}
+END_TEST
+
 Suite *suite_eval(void);
 Suite *suite_eval(void)
 {
@@ -515,12 +586,14 @@ Suite *suite_eval(void)
     tcase_add_test(tc, test_groups);
     tcase_add_test(tc, test_scores);
     tcase_add_test(tc, test_normalise);
+    tcase_add_test(tc, test_fuse);
     suite_add_tcase(s, tc);
     tc = tcase_create("cli");
     tcase_add_checked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_cli_eval_everything);
     tcase_add_test(tc, test_cli_eval_refusals);
+    tcase_add_test(tc, test_cli_eval_second_model);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,6 +9,7 @@
 Suite *suite_json(void);
 Suite *suite_model(void);
 Suite *suite_embed(void);
+Suite *suite_faceres(void);
 Suite *suite_cli(void);
 Suite *suite_intake(void);
 Suite *suite_detect(void);
@@ -35,6 +36,7 @@ int main(void)
     srunner_add_suite(sr, suite_model());
     srunner_add_suite(sr, suite_intake());
     srunner_add_suite(sr, suite_embed());
+    srunner_add_suite(sr, suite_faceres());
     srunner_add_suite(sr, suite_detect());
     srunner_add_suite(sr, suite_gallery());
     srunner_add_suite(sr, suite_rank());

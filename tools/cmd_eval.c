@@ -17,6 +17,14 @@
  * (a header naming `identity` and any of sex, age band, skin tone,
  * ethnicity) gives the figures per group, at the threshold set for FPIR
  * 0.01 on the whole set.  Nothing is stored: the gallery lives in memory.
+ *
+ * --second-model also runs the second network (faceres, models/
+ * faceres_v1.fsm beside the first model, on its own 224 chip) and reports
+ * it alone and fused with the first (engine/fs_eval.h fs_eval_fuse: each
+ * model's score standardised with the spread frozen on lfw-dev, the two
+ * averaged, only the first model's top 200 re-scored), with this set's
+ * own score spreads beside the frozen ones and the time the re-scoring
+ * of one probe's shortlist takes.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -46,6 +54,8 @@ const fs_opt cmd_eval_opts[] = {
     { "mirror", NULL, "templates from each face and its mirror image, "
       "averaged (twice the network's work)" },
     { "threads", "T", "threads (default: every core)" },
+    { "second-model", NULL, "also faceres (faceres_v1.fsm beside the "
+      "model): alone, and fused re-scoring the first's top 200" },
     { NULL, NULL, NULL }
 };
 
@@ -375,6 +385,14 @@ typedef struct figures {
     fs_eval_group *groups[MAX_COLS];
     double template_ms, search_ms, seconds;
     double figures_s;               /* all after the templates */
+    /* --second-model: [0] faceres alone, [1] fused */
+    int    second;
+    size_t no_second;               /* images with a first template and
+                                       no second */
+    double cmc2[2][MAX_RANK];
+    open_figs open2[2];
+    double stats[2][2];             /* this set's mean, sd per model */
+    double rescore_ms;              /* one probe's shortlist, median */
 } figures;
 
 /* Best and worst of one rate over the groups that have its kind of
@@ -475,7 +493,29 @@ static void print_json(const figures *fg)
                gap(g, col->nvalue, 0), gap(g, col->nvalue, 1),
                gap(g, col->nvalue, 2));
     }
-    printf("},\"times\":{\"template_ms_per_image\":%.2f,"
+    printf("}");
+    if (fg->second) {
+        static const char *nm[2] = { "alone", "fused" };
+        const fs_eval_fusion fz = FS_FUSION_FROZEN;
+        printf(",\"second_model\":{\"no_second_template\":%zu,"
+               "\"shortlist\":%zu,\"standardisation\":{\"frozen\":"
+               "[[%.4f,%.4f],[%.4f,%.4f]],\"this_set\":[[%.4f,%.4f],"
+               "[%.4f,%.4f]]},\"rescore_ms_per_probe\":%.4f", fg->no_second,
+               fz.shortlist, fz.mean[0], fz.sd[0], fz.mean[1], fz.sd[1],
+               fg->stats[0][0], fg->stats[0][1], fg->stats[1][0],
+               fg->stats[1][1], fg->rescore_ms);
+        for (int k = 0; k < 2; k++) {
+            printf(",\"%s\":{\"cmc\":{", nm[k]);
+            for (size_t i = 0; i < NRANKS; i++)
+                printf("%s\"%d\":%.4f", i ? "," : "", cmc_ranks[i],
+                       fg->cmc2[k][cmc_ranks[i] - 1]);
+            printf("},\"open_set\":");
+            json_open(fg, &fg->open2[k]);
+            printf("}");
+        }
+        printf("}");
+    }
+    printf(",\"times\":{\"template_ms_per_image\":%.2f,"
            "\"search_ms_per_probe\":%.4f,\"figures_s\":%.2f,"
            "\"total_s\":%.1f}}\n", fg->template_ms, fg->search_ms,
            fg->figures_s, fg->seconds);
@@ -541,6 +581,22 @@ static void print_text(const figures *fg)
         printf("  gap between best and worst: rank-1 %.4f, FNIR %.4f, FPIR "
                "%.4f\n", gap(g, col->nvalue, 0), gap(g, col->nvalue, 1),
                gap(g, col->nvalue, 2));
+    }
+    if (fg->second) {
+        static const char *nm[2] = { "faceres alone", "fused" };
+        const fs_eval_fusion fz = FS_FUSION_FROZEN;
+        for (int k = 0; k < 2; k++) {
+            printf("%s: rank-1 %.4f, rank-20 %.4f;", nm[k], fg->cmc2[k][0],
+                   fg->cmc2[k][19]);
+            text_open(fg, &fg->open2[k], "  FNIR at FPIR", "score");
+        }
+        printf("fusion: the first model's top %zu re-scored (%.4f ms per "
+               "probe, median), %zu images without a second template; "
+               "score mean/sd frozen %.4f/%.4f and %.4f/%.4f, this set "
+               "%.4f/%.4f and %.4f/%.4f\n", fz.shortlist, fg->rescore_ms,
+               fg->no_second, fz.mean[0], fz.sd[0], fz.mean[1], fz.sd[1],
+               fg->stats[0][0], fg->stats[0][1], fg->stats[1][0],
+               fg->stats[1][1]);
     }
     printf("times: %.2f ms per template, %.4f ms per search (median), "
            "%.2f s for the figures, %.1f s in all\n", fg->template_ms,
@@ -661,6 +717,104 @@ static int time_searches(const fs_templates *t, const float *q,
     return rc;
 }
 
+/* --second-model: faceres alone and the fusion, from the jobs' second
+ * templates, gallery columns and probe rows in the order cmd_eval made
+ * them (scores: the first model's). */
+static int second_figures(figures *fg, const sample *s, const fs_face_job *jobs,
+                          size_t n, const float *scores, size_t np, size_t ng,
+                          const int32_t *mate, const uint8_t *searched,
+                          fs_detail *d)
+{
+    const size_t D = FS_FR_DESC_DIM;
+    const fs_eval_fusion fz = FS_FUSION_FROZEN;
+    float *g2 = malloc((ng * D + 1) * sizeof *g2);
+    float *q2 = calloc(np * D + 1, sizeof *q2);
+    uint8_t *gh = malloc(ng + 1), *ph = malloc(np + 1), *srch2 = malloc(np + 1);
+    float *s2 = malloc((np * ng + 1) * sizeof *s2);
+    float *s1 = malloc((np * ng + 1) * sizeof *s1);
+    float *fused = malloc((np * ng + 1) * sizeof *fused);
+    float *buf = malloc((fz.shortlist * D + 1) * sizeof *buf);
+    double *each = malloc((np + 1) * sizeof *each);
+    uint32_t *rank = malloc((np + 1) * sizeof *rank);
+    int rc = g2 && q2 && gh && ph && srch2 && s2 && s1 && fused && buf &&
+             each && rank ? FS_OK : fs_fail(d, FS_ENOMEM, "out of memory");
+    size_t g = 0, p = 0;
+    for (size_t i = 0; rc == FS_OK && i < n; i++) {
+        int ok = jobs[i].rc == FS_OK;
+        fg->no_second += ok && !jobs[i].has2 && s[i].role != DISTRACTOR;
+        if ((s[i].role == GALLERY || s[i].role == DISTRACTOR) && ok) {
+            gh[g] = (uint8_t)jobs[i].has2;
+            memcpy(g2 + g * D, jobs[i].tmpl2, D * sizeof *g2);
+            g++;
+        } else if (s[i].role == MATED || s[i].role == NONMATED) {
+            ph[p] = ok && jobs[i].has2;
+            if (ph[p])
+                memcpy(q2 + p * D, jobs[i].tmpl2, D * sizeof *q2);
+            p++;
+        }
+    }
+    if (rc == FS_OK)
+        fs_eval_scores(q2, np, g2, ng, D, s2);
+    /* NaN where a template is missing: left out of the spreads, and the
+     * fusion keeps the first model's score alone there */
+    for (size_t r = 0; rc == FS_OK && r < np; r++)
+        for (size_t c = 0; c < ng; c++) {
+            s1[r * ng + c] = searched[r] ? scores[r * ng + c] : NAN;
+            if (!searched[r] || !ph[r] || !gh[c])
+                s2[r * ng + c] = NAN;
+        }
+    if (rc == FS_OK) {
+        fs_eval_score_stats(s1, np * ng, &fg->stats[0][0], &fg->stats[0][1]);
+        fs_eval_score_stats(s2, np * ng, &fg->stats[1][0], &fg->stats[1][1]);
+        rc = fs_eval_fuse(scores, s2, np, ng, &fz, fused);
+        if (rc != FS_OK)
+            rc = fs_fail(d, rc, "out of memory");
+    }
+    /* what a search pays: its shortlist's second templates gathered and
+     * compared with the probe's */
+    size_t nt = 0;
+    for (size_t r = 0; rc == FS_OK && r < np; r++) {
+        if (!searched[r] || !ph[r])
+            continue;
+        double t0 = fs_now();
+        size_t k = 0;
+        for (size_t c = 0; c < ng; c++)
+            if (fused[r * ng + c] != -INFINITY)
+                memcpy(buf + k++ * D, g2 + c * D, D * sizeof *buf);
+        fs_eval_scores(q2 + r * D, 1, buf, k, D, s1);   /* spent: scratch */
+        each[nt] = (fs_now() - t0) * 1e3;
+        nt++;
+    }
+    fg->rescore_ms = median(each, nt);
+    /* faceres alone: a missing template is no search, or no candidate */
+    for (size_t r = 0; rc == FS_OK && r < np; r++) {
+        srch2[r] = searched[r] && ph[r];
+        for (size_t c = 0; c < ng; c++)
+            if (isnan(s2[r * ng + c]))
+                s2[r * ng + c] = -INFINITY;
+    }
+    for (int k = 0; rc == FS_OK && k < 2; k++) {
+        fs_eval_set set = { k ? fused : s2, np, ng, mate,
+                            k ? searched : srch2 };
+        fs_eval_ranks(&set, rank);
+        fs_eval_cmc(&set, rank, MAX_RANK, fg->cmc2[k]);
+        rc = open_figures(&set, rank, &fg->open2[k], d);
+    }
+    fg->second = rc == FS_OK;
+    free(g2);
+    free(q2);
+    free(gh);
+    free(ph);
+    free(srch2);
+    free(s2);
+    free(s1);
+    free(fused);
+    free(buf);
+    free(each);
+    free(rank);
+    return rc;
+}
+
 int cmd_eval(fs_args *a)
 {
     double t_start = fs_now();
@@ -725,10 +879,28 @@ int cmd_eval(fs_args *a)
         st = EXIT_INTERNAL;
     }
     char mbuf[4096], lbuf[4096];
+    char sbuf[4200];
+    int second = fs_arg(a, "second-model") != NULL;
+    float *t2 = NULL;
+    if (st == EXIT_OK && second) {
+        t2 = malloc((n * FS_FR_DESC_DIM + 1) * sizeof *t2);
+        if (!t2) {
+            fs_error_msg("out of memory");
+            st = EXIT_INTERNAL;
+        }
+        for (size_t i = 0; t2 && i < n; i++)
+            jobs[i].tmpl2 = t2 + i * FS_FR_DESC_DIM;
+    }
     fs_engine_options eo = { .model_path = fs_model_path(a, mbuf, sizeof mbuf),
                              .landmarks_path = fs_landmarks_path(a, lbuf,
                                                                  sizeof lbuf),
                              .threads = (int)threads };
+    if (second) {           /* beside the first model, as make models puts it */
+        const char *slash = strrchr(eo.model_path, '/');
+        snprintf(sbuf, sizeof sbuf, "%.*s" FS_FR_MODEL_FILE,
+                 slash ? (int)(slash - eo.model_path + 1) : 0, eo.model_path);
+        eo.second_model_path = sbuf;
+    }
     fs_engine *e = NULL;
     fs_detail d = { "" };
     int rc = FS_OK;
@@ -889,6 +1061,9 @@ int cmd_eval(fs_args *a)
                            fg.groups[c]);
     }
     free(byid);
+    if (st == EXIT_OK && rc == FS_OK && second)
+        rc = second_figures(&fg, s, jobs, n, scores, np, ng, mate, searched,
+                            &d);
     fg.seconds = fs_now() - t_start;
     fg.figures_s = fs_now() - t1;
     if (st == EXIT_OK && rc != FS_OK) {
@@ -931,6 +1106,9 @@ int cmd_eval(fs_args *a)
     free(scores);
     for (int k = 0; k < NKINDS; k++)
         free(fg.kind[k].det);
+    for (int k = 0; k < 2; k++)
+        free(fg.open2[k].det);
+    free(t2);
     free(zscores);
     free(zrank);
     return st;
