@@ -60,7 +60,6 @@ static void base_setup(void)
         EXPECT(0, "1 enrolled", "enroll", tu_path(base, "mugshots"));
     tu_as(gal, "admin");
     tu_template_done(base);
-    tu_tmp = NULL;
 }
 
 static void base_teardown(void)
@@ -70,9 +69,7 @@ static void base_teardown(void)
 
 static void setup(void)
 {
-    tu_tmp_setup();
-    snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
-    tu_template_copy(base);
+    tu_template_start(base, gal);
 }
 
 /* ---- steps ----------------------------------------------------------------- */

@@ -104,7 +104,6 @@ static void base_setup(void)
     people("detroit");
     have_face = searched(base, 1);
     tu_template_done(base);
-    tu_tmp = NULL;
 }
 
 static void base_teardown(void)
@@ -116,9 +115,7 @@ static void base_teardown(void)
  * from the anchor as the template left it), opened in-process. */
 static void setup(void)
 {
-    tu_tmp_setup();
-    snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
-    tu_template_copy(base);
+    tu_template_start(base, gal);
     fs_detail d = { "" };
     ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
 }

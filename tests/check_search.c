@@ -42,7 +42,6 @@ static void base_setup(void)
     enrol_face();
     tu_as(gal, "admin");
     tu_template_done(base);
-    tu_tmp = NULL;
 }
 
 static void base_teardown(void)
@@ -52,10 +51,7 @@ static void base_teardown(void)
 
 static void setup(void)
 {
-    tu_tmp_setup();
-    snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
-    if (base)
-        tu_template_copy(base);
+    tu_template_start(base, gal);
 }
 
 #define RUN(out, err, ...) \

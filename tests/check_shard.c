@@ -171,7 +171,6 @@ static void base_setup(void)
            "photo taken by the victim's phone");
     tu_as(gal, "admin");
     tu_template_done(base);
-    tu_tmp = NULL;
 }
 
 static void base_teardown(void)
@@ -181,9 +180,7 @@ static void base_teardown(void)
 
 static void setup(void)
 {
-    tu_tmp_setup();
-    snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
-    tu_template_copy(base);
+    tu_template_start(base, gal);
 }
 
 static const char *shards(void)

@@ -110,7 +110,6 @@ static void base_setup(void)
     t1 = (int64_t)time(NULL) + 1;
     tu_as(gal, "aud");
     tu_template_done(base);
-    tu_tmp = NULL;
 }
 
 static void base_teardown(void)
@@ -122,9 +121,7 @@ static void base_teardown(void)
  * the entries of the test before would read as a fork). */
 static void setup(void)
 {
-    tu_tmp_setup();
-    snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
-    tu_template_copy(base);
+    tu_template_start(base, gal);
 }
 
 static fs_gate *open_as(const char *user)

@@ -188,6 +188,15 @@ void tu_template_done(const char *base)
     snprintf(cmd, sizeof cmd, "cp '%s'/config/facesearch/*.anchor "
              "'%s/anchor.kept'", base, base);
     ck_assert_int_eq(system(cmd), 0);
+    tu_tmp = NULL;                  /* the base is no test's directory */
+}
+
+void tu_template_start(const char *base, char gal[4096])
+{
+    tu_tmp_setup();
+    snprintf(gal, 4096, "%s/gallery", tu_tmp);
+    if (base)
+        tu_template_copy(base);
 }
 
 void tu_template_copy(const char *base)

@@ -45,6 +45,9 @@ char *tu_template_begin(char gal[4096]);    /* the base, tu_tmp */
 void tu_template_done(const char *base);
 void tu_template_free(char **base);
 void tu_template_copy(const char *base);
+/* A test's start from the template: a fresh tu_tmp, gal in it, and the
+ * template copied there (nothing when base is NULL: its making failed). */
+void tu_template_start(const char *base, char gal[4096]);
 
 /* A fresh directory under $TMPDIR, removed by tu_rmtree. */
 char *tu_mkdtemp(void);
