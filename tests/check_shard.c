@@ -599,6 +599,21 @@ static char **mpi_argv(int ranks, const char *timeout, const char *probe,
     return av;
 }
 
+/* mpirun's run of argv.  Open MPI 4.1's mpirun itself sometimes dies
+ * by a signal in PMIx_server_finalize after rank 0's MPI_Abort on a
+ * loaded machine (seen at load 5-9), when the search has already failed
+ * and named its cause: such a run is made once more, and everything is
+ * asserted on that one. */
+static int run_mpirun(char **argv, char **out, char **err)
+{
+    int st = tu_run_program_status(mpirun, argv, out, err);
+    if (st >= 0)
+        return st;
+    free(*out);
+    free(*err);
+    return tu_run_program(mpirun, argv, out, err);
+}
+
 /* The search's candidates as "subject score;..." with the scores' bits,
  * so equal means identical. */
 static char *list_of(const char *json)
@@ -655,7 +670,7 @@ static void expect_same_lists(const char *probe, int want_n,
     char *want = list_of(out);
     free(out);
     free(err);
-    int st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, NULL, probe, 1),
+    int st = run_mpirun(mpi_argv(SHARDS + 1, NULL, probe, 1),
                             &out, &err);
     ck_assert_msg(st == 0, "status %d: %s%s", st, out, err);
     char *got = list_of(out);
@@ -688,7 +703,7 @@ START_TEST(test_mpi_search_gives_the_unsharded_list)
     EXPECT(0, "search S2", "audit", "log");
     /* the gate's checks stand: no review flag, nothing ranked */
     tu_as(gal, "eve");
-    st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, NULL, probe, 0), &out,
+    st = run_mpirun(mpi_argv(SHARDS + 1, NULL, probe, 0), &out,
                         &err);
     ck_assert_msg(st == 1 && strstr(err, "G10") && !strstr(out, "s-"),
                   "status %d: %s%s", st, out, err);
@@ -709,7 +724,7 @@ START_TEST(test_mpi_enrolment_routed_to_shards)
     enrol_home_only(4);
     tu_as(gal, "eve");
     char *out, *err;
-    int st = tu_run_program(mpirun, mpi_argv(SHARDS + 1, "20", probe, 1),
+    int st = run_mpirun(mpi_argv(SHARDS + 1, "20", probe, 1),
                             &out, &err);
     ck_assert_msg(st == 2 && strstr(err, "behind") &&
                   strstr(err, "did not reach shard") &&
@@ -781,7 +796,7 @@ static void expect_failure(char **argv, int want, const char *what,
                            const char *what2)
 {
     char *out, *err;
-    int st = tu_run_program(mpirun, argv, &out, &err);
+    int st = run_mpirun(argv, &out, &err);
     ck_assert_msg(st == want && strstr(err, what) &&
                   (!what2 || strstr(err, what2)), "status %d, not %d; '%s' "
                   "in: %s", st, want, what, err);

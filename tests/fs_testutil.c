@@ -502,6 +502,15 @@ static tu_proc *start_captured(char *const prefix[], const char *prog,
 
 int tu_finish(tu_proc *p, char **out, char **err)
 {
+    char prog[64];
+    snprintf(prog, sizeof prog, "%s", p->prog);
+    int st = tu_finish_status(p, out, err);
+    ck_assert_msg(st >= 0, "%s died with signal %d: %s", prog, -st, *err);
+    return st;
+}
+
+int tu_finish_status(tu_proc *p, char **out, char **err)
+{
     int status;
     while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -517,12 +526,10 @@ int tu_finish(tu_proc *p, char **out, char **err)
     close(fd);
     tu_rmtree(p->dir);
     free(p->dir);
-    char prog[64];
-    snprintf(prog, sizeof prog, "%s", p->prog);
     free(p);
-    ck_assert_msg(WIFEXITED(status), "%s died with signal %d: %s", prog,
-                  WIFSIGNALED(status) ? WTERMSIG(status) : 0, *err);
-    return WEXITSTATUS(status);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return WIFSIGNALED(status) ? -WTERMSIG(status) : -1;
 }
 
 static int run_captured(char *const prefix[], const char *prog,
@@ -565,6 +572,13 @@ int tu_run_program(const char *prog, char *const argv[], char **out,
                    char **err)
 {
     return run_captured(NULL, prog, NULL, argv, out, err);
+}
+
+int tu_run_program_status(const char *prog, char *const argv[], char **out,
+                          char **err)
+{
+    return tu_finish_status(start_captured(NULL, prog, NULL, argv), out,
+                            err);
 }
 
 void tu_expect_refusal(int status, int want, const char *out,

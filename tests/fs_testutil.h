@@ -103,10 +103,16 @@ typedef struct tu_proc tu_proc;
 tu_proc *tu_start(char *const prefix[], const char *input,
                   char *const argv[]);
 int      tu_finish(tu_proc *p, char **out, char **err);
+/* tu_finish without its assertion: the exit status, or minus the signal
+ * that killed the program. */
+int      tu_finish_status(tu_proc *p, char **out, char **err);
 
 /* The same for another program, e.g. a peer (argv[0] ignored). */
 int tu_run_program(const char *prog, char *const argv[], char **out,
                    char **err);
+/* The same, the status as tu_finish_status gives it. */
+int tu_run_program_status(const char *prog, char *const argv[], char **out,
+                          char **err);
 
 /* Runs the binary (as tu_run), asserts its exit status and parses what
  * it printed as JSON (asserted). */
