@@ -9,6 +9,7 @@
  * time, so every layer ends in the same pass: + shift, ReLU6.
  */
 #include "fs_faceres.h"
+#include "fs_embed_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,11 +47,6 @@ struct fs_faceres {
     double   flops;
 };
 
-static void *alloc64(size_t floats)
-{
-    size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-    return aligned_alloc(64, bytes ? bytes : 64);
-}
 
 /* ---- building --------------------------------------------------------- */
 
@@ -116,8 +112,8 @@ static int load_layer(fs_faceres *fr, layer *l, const fs_model *m, int pair,
     size_t nw = l->kind == L_CONV1 ? 27 * (size_t)l->cout :
                 l->kind == L_DW ? 9 * (size_t)l->cin :
                 (size_t)l->cin * l->cout;
-    l->wt = alloc64(nw);
-    l->b = alloc64((size_t)l->cout);
+    l->wt = fs_alloc64(nw);
+    l->b = fs_alloc64((size_t)l->cout);
     if (!l->wt || !l->b)
         return fs_fail(d, FS_ENOMEM, "no memory for the network");
     /* HWIO with O = 1 for the depthwise kernel: [ky][kx][c], as used. */
@@ -174,7 +170,7 @@ int fs_faceres_create(const fs_model *m, int threads, fs_faceres **out,
         int nt = fs_pool_threads(fr->pool);
         fr->tile = calloc((size_t)nt, sizeof *fr->tile);
         for (int i = 0; fr->tile && i < nt; i++)
-            if (!(fr->tile[i] = alloc64(FR_ROWS * 27)))
+            if (!(fr->tile[i] = fs_alloc64(FR_ROWS * 27)))
                 break;
         if (!fr->tile || !fr->tile[nt - 1])
             rc = fs_fail(d, FS_ENOMEM, "no memory for the network");
@@ -354,27 +350,12 @@ static void forward_team(void *arg, int tid, int nt)
     }
 }
 
-static int reserve(fs_faceres *fr, size_t n)
-{
-    if (n <= fr->batch_alloc)
-        return FS_OK;
-    for (int i = 0; i < 2; i++) {
-        free(fr->buf[i]);
-        fr->buf[i] = alloc64(fr->act_floats * n);
-        if (!fr->buf[i]) {
-            fr->batch_alloc = 0;
-            return FS_ENOMEM;
-        }
-    }
-    fr->batch_alloc = n;
-    return FS_OK;
-}
-
 int fs_faceres_forward(fs_faceres *fr, const uint8_t *chips, size_t n,
                        float *desc)
 {
     size_t batch = n < FR_BATCH ? n : FR_BATCH;
-    int rc = reserve(fr, batch);
+    int rc = fs_act_reserve(fr->buf, 2, fr->act_floats,
+                            &fr->batch_alloc, batch);
     if (rc != FS_OK)
         return rc;
     for (size_t done = 0; done < n; done += batch) {

@@ -27,6 +27,7 @@
  * relu(shortcut + 0): the shortcut averages ReLU outputs, so it is >= 0.
  */
 #include "fs_embed.h"
+#include "fs_embed_int.h"
 
 #include <assert.h>
 #include <math.h>
@@ -85,11 +86,6 @@ struct fs_net {
     double   head_flops;            /* pooling and fc */
 };
 
-static void *alloc64(size_t floats)
-{
-    size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-    return aligned_alloc(64, bytes ? bytes : 64);
-}
 
 /* ---- building the plan ------------------------------------------------ */
 
@@ -180,8 +176,8 @@ static int load_conv(builder *b, const char *prefix, int k, int stride,
     if ((rc = tensor(b, name, 1, cd, &sb)) != FS_OK)
         return rc;
     size_t kk = (size_t)k * k * cin;
-    cv->w = alloc64(kk * cout);
-    cv->b = alloc64(cout);
+    cv->w = fs_alloc64(kk * cout);
+    cv->b = fs_alloc64(cout);
     if (!cv->w || !cv->b)
         return FS_ENOMEM;
     for (size_t r = 0; r < kk; r++)
@@ -199,7 +195,7 @@ static int load_conv(builder *b, const char *prefix, int k, int stride,
         cv->pad = 0;
     } else if (k == 3 && stride == 1 && pad == 1 && cin % 16 == 0 &&
         cout % 16 == 0 && !b->net->direct) {
-        cv->u = alloc64((size_t)16 * cin * cout);
+        cv->u = fs_alloc64((size_t)16 * cin * cout);
         if (!cv->u)
             return FS_ENOMEM;
         wino_filters(cv);
@@ -331,7 +327,7 @@ static int plan(builder *b)
     unsigned fd[2] = { (unsigned)b->c, FS_DESC_DIM };
     if ((rc = tensor(b, "fc", 2, fd, &fc)) != FS_OK)
         return rc;
-    b->net->fc = alloc64(fc.count);
+    b->net->fc = fs_alloc64(fc.count);
     if (!b->net->fc)
         return FS_ENOMEM;
     memcpy(b->net->fc, fc.data, fc.count * sizeof(float));
@@ -401,8 +397,8 @@ int fs_net_create(const fs_model *m, const fs_net_options *opt,
     net->tile = calloc((size_t)nt, sizeof *net->tile);
     net->ctile = calloc((size_t)nt, sizeof *net->ctile);
     for (int i = 0; net->tile && net->ctile && i < nt; i++) {
-        net->tile[i] = alloc64(net->tile_floats);
-        net->ctile[i] = alloc64(net->ctile_floats);
+        net->tile[i] = fs_alloc64(net->tile_floats);
+        net->ctile[i] = fs_alloc64(net->ctile_floats);
         if (!net->tile[i] || !net->ctile[i])
             break;
     }
@@ -870,26 +866,11 @@ static void forward_team(void *arg, int tid, int nt)
     run_head(net, j, &p);
 }
 
-static int reserve(fs_net *net, size_t n)
-{
-    if (n <= net->batch_alloc)
-        return FS_OK;
-    for (int i = 0; i < NBUF; i++) {
-        free(net->buf[i]);
-        net->buf[i] = alloc64(net->act_floats * n);
-        if (!net->buf[i]) {
-            net->batch_alloc = 0;
-            return FS_ENOMEM;
-        }
-    }
-    net->batch_alloc = n;
-    return FS_OK;
-}
-
 int fs_net_forward(fs_net *net, const uint8_t *chips, size_t n, float *desc)
 {
     size_t batch = n < (size_t)net->max_batch ? n : (size_t)net->max_batch;
-    int rc = reserve(net, batch);
+    int rc = fs_act_reserve(net->buf, NBUF, net->act_floats,
+                            &net->batch_alloc, batch);
     if (rc != FS_OK)
         return rc;
     for (size_t done = 0; done < n; done += batch) {
