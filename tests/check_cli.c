@@ -181,16 +181,10 @@ END_TEST
  * CLI.md, our two engines measured, the peers said to be left out. */
 START_TEST(test_cli_bench_rank_json)
 {
-    char *out, *err;
-    int st = TU_RUN(&out, &err, "bench", "rank", "--gallery", "3000",
-                 "--queries", "20", "--k", "10", "--peers", "none",
-                 "--rounds", "1", "--seconds", "0.02", "--threads", "2",
-                 "--dir", tu_tmp, "--json");
-    ck_assert_msg(st == 0, "%s", err);
-    fs_json *j;
-    fs_detail d = { "" };
-    ck_assert_msg(fs_json_parse(out, strlen(out), &j, &d) == FS_OK, "%s",
-                  d.msg);
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "bench",
+        "rank", "--gallery", "3000", "--queries", "20", "--k", "10",
+        "--peers", "none", "--rounds", "1", "--seconds", "0.02",
+        "--threads", "2", "--dir", tu_tmp, "--json", NULL });
     ck_assert_str_eq(fs_json_get(j, "bench")->string, "rank");
     ck_assert(fs_json_get(j, "n")->number == 3000);
     ck_assert(fs_json_get(j, "dim")->number == FS_DESC_DIM);
@@ -234,8 +228,6 @@ START_TEST(test_cli_bench_rank_json)
     snprintf(name, sizeof name, "gallery-v1-g%d-n3000-s1", FS_GALLERY_SCHEMA);
     ck_assert_int_eq(stat(tu_path(tu_tmp, name), &sb), 0);
     fs_json_free(j);
-    free(out);
-    free(err);
     TU_REFUSED(2, "--gallery", "bench", "rank", "--gallery", "0");
     TU_REFUSED(2, "--k", "bench", "rank", "--k", "1001");
     TU_REFUSED(2, "unknown peer 'dlib'", "bench", "rank", "--peers", "dlib");
@@ -351,14 +343,9 @@ START_TEST(test_cli_bench_enroll_json)
     TU_REFUSED(2, "--limit", "bench", "enroll", "--limit", "-3");
     TU_REFUSED(2, "--rounds", "bench", "enroll", "--rounds", "0");
     if (tu_shared()) {
-        char *out, *err;
-        int st = TU_RUN(&out, &err, "bench", "enroll", "--limit", "6",
-                        "--rounds", "2", "--dir", tu_tmp, "--json");
-        ck_assert_msg(st == 0, "%s", err);
-        fs_json *j;
-        fs_detail d = { "" };
-        ck_assert_msg(fs_json_parse(out, strlen(out), &j, &d) == FS_OK,
-                      "%s", d.msg);
+        fs_json *j = tu_run_json(0, (char *const[]){ "facesearch",
+            "bench", "enroll", "--limit", "6", "--rounds", "2", "--dir",
+            tu_tmp, "--json", NULL });
         ck_assert_str_eq(fs_json_get(j, "bench")->string, "enroll");
         ck_assert(fs_json_get(j, "images")->number == 6);
         ck_assert(fs_json_get(j, "rounds")->number == 2);
@@ -411,8 +398,6 @@ START_TEST(test_cli_bench_enroll_json)
         ck_assert_int_ne(stat(tu_path(tu_tmp, "enroll-6/gallery"), &sb), 0);
         ck_assert_int_ne(stat(tu_path(tu_tmp, "enroll-6/key"), &sb), 0);
         fs_json_free(j);
-        free(out);
-        free(err);
     }
     /* a data set named but missing is the caller's mistake */
     const char *shared = getenv("FACESEARCH_SHARED");
