@@ -78,12 +78,7 @@ static void setup(void)
 static void file_request(const char *by)
 {
     tu_as(gal, by);
-    EXPECT(0, "R", "request", "new", "--case", "2026-0042", "--crime",
-           "robbery", "--requester", "Det. Ray Jones", "--agency", "TEST",
-           "--contact", "ray.jones@example.org", "--justification",
-           "Armed robbery of a gas station on Grand River; the clerk saw the "
-           "suspect's face at the counter", "--source",
-           "photo taken by the victim's phone");
+    tu_request_robbery(gal, "R");
 }
 
 /* A released search of request by eve, with a second picture of the

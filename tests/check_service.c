@@ -293,12 +293,7 @@ END_TEST
 /* A request of ray's (the session's user) for a robbery: its id, R1. */
 static void file_request(void)
 {
-    EXPECT(0, "R1", "request", "new", "--case", "2026-0042", "--crime",
-           "robbery", "--requester", "Det. Ray Jones", "--agency", "TEST",
-           "--contact", "ray.jones@example.org", "--justification",
-           "Armed robbery of a gas station on Grand River; the clerk saw "
-           "the suspect's face at the counter", "--source",
-           "photo taken by the victim's phone");
+    tu_request_robbery(gal, "R1");
 }
 
 /* Each person works from a runtime directory of their own; the admin's

@@ -163,12 +163,7 @@ static void base_setup(void)
     enrol_synthetic(g);
     fs_gate_close(g);
     tu_as(gal, "ray");
-    EXPECT(0, "R1", "request", "new", "--case", "2026-0042", "--crime",
-           "robbery", "--requester", "Det. Ray Jones", "--agency", "TEST",
-           "--contact", "ray.jones@example.org", "--justification",
-           "Armed robbery of a gas station on Grand River; the clerk saw "
-           "the suspect's face at the counter", "--source",
-           "photo taken by the victim's phone");
+    tu_request_robbery(gal, "R1");
     tu_as(gal, "admin");
     tu_template_done(base);
 }

@@ -962,6 +962,17 @@ void tu_expect_on(const char *gal, int want, const char *what,
     free(err);
 }
 
+void tu_request_robbery(const char *gal, const char *id)
+{
+    tu_expect_on(gal, 0, id, NULL, (const char *const[]){ "request", "new",
+        "--case", "2026-0042", "--crime", "robbery", "--requester",
+        "Det. Ray Jones", "--agency", "TEST", "--contact",
+        "ray.jones@example.org", "--justification", "Armed robbery of a "
+        "gas station on Grand River; the clerk saw the suspect's face at "
+        "the counter", "--source", "photo taken by the victim's phone",
+        NULL });
+}
+
 void tu_raw_open(tu_raw *r, const char *gal)
 {
     ck_assert_int_eq(mdb_env_create(&r->env), 0);

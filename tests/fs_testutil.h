@@ -166,6 +166,10 @@ int  tu_run_on(const char *gal, const char *input, char **out, char **err,
  * refused, which then starts "facesearch: "). */
 void tu_expect_on(const char *gal, int want, const char *what,
                   const char *input, const char *const args[]);
+/* The workflow tests' robbery request (case 2026-0042, the clerk's
+ * account, the victim's photo), filed on gal by whoever acts there now (a
+ * requester): asserts it is filed, `id` (R1, or R for any) on stdout. */
+void tu_request_robbery(const char *gal, const char *id);
 
 /* The gallery's LMDB environment opened behind the gate's back, as an
  * attacker with the file would: a write transaction, the gate's record
