@@ -705,8 +705,7 @@ static int scan_ms(const fs_templates *t, int mode, fs_pool *pool,
 {
     enum { REPS = 7 };
     fs_rank_options ro = { .mode = mode, .isa = -1, .pool = pool };
-    if (mode == FS_RANK_EXACT && t->n >= FS_RANK_BOUNDED_MIN)
-        ro.exact = FS_EXACT_BOUNDED;
+    fs_rank_options_kept(&ro, t->n);
     fs_ranker *rk = NULL;
     double ms[REPS], t0 = fs_bench_now();
     int rc = fs_ranker_create(t, &ro, &rk, d);

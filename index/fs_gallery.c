@@ -2648,9 +2648,8 @@ int fs_gallery_ranker(fs_gallery *g, const fs_rank_options *opt,
      * bounded pass's copy now, once, rather than on a second search that
      * a child of one search never reaches. */
     fs_rank_options ro = *opt;
-    if (m != &g->own && ro.mode == FS_RANK_EXACT &&
-        ro.exact == FS_EXACT_AUTO && t.n >= FS_RANK_BOUNDED_MIN)
-        ro.exact = FS_EXACT_BOUNDED;
+    if (m != &g->own)
+        fs_rank_options_kept(&ro, t.n);
     if ((rc = fs_ranker_create(&t, &ro, &m->rk, d)) != FS_OK) {
         m->rk = NULL;
         return rc;

@@ -409,6 +409,10 @@ typedef struct fs_ranker fs_ranker;
 int  fs_ranker_create(const fs_templates *t, const fs_rank_options *opt,
                       fs_ranker **out, fs_detail *d);
 void fs_ranker_free(fs_ranker *r);
+/* opt for a ranker that will serve search after search over n rows: an
+ * exact ranker left to FS_EXACT_AUTO takes the bounded pass at once from
+ * FS_RANK_BOUNDED_MIN rows (its copy built now, not on a second call). */
+void fs_rank_options_kept(fs_rank_options *opt, size_t n);
 
 /* The ranker over the gallery's matrix (fs_gallery_load, read on the
  * way), kept with it: made for opt on first use, again when the matrix

@@ -996,6 +996,13 @@ static void build_copy(fs_ranker *r)
     r->copy = COPY_BUILT;
 }
 
+void fs_rank_options_kept(fs_rank_options *opt, size_t n)
+{
+    if (opt->mode == FS_RANK_EXACT && opt->exact == FS_EXACT_AUTO &&
+        n >= FS_RANK_BOUNDED_MIN)
+        opt->exact = FS_EXACT_BOUNDED;
+}
+
 int fs_ranker_create(const fs_templates *t, const fs_rank_options *opt,
                      fs_ranker **out, fs_detail *d)
 {
