@@ -174,6 +174,19 @@ START_TEST(test_cli_usage_errors)
     TU_REFUSED(2, "unknown command 'frobnicate'", "frobnicate");
     TU_REFUSED(2, "unknown benchmark 'nosuch'", "bench", "nosuch");
     TU_REFUSED(2, "unknown peer 'faiss'", "bench", "embed", "--peers", "faiss");
+    /* an option --help gives to other subcommands is not taken silently */
+    TU_REFUSED(2, "option '--n' is for 'audit sample', not for 'audit log'",
+               "audit", "log", "--n", "3");
+    TU_REFUSED(2, "'--note' is for 'review propose, corroborate, approve, "
+               "reject', not for 'review list'", "review", "list", "--note",
+               "x");
+    TU_REFUSED(2, "'--mou' is for 'agency add'", "agency", "suspend", "X",
+               "--reason", "r", "--mou", "M");
+    char *out, *err;                /* ... and is taken by its own */
+    TU_RUN(&out, &err, "audit", "sample", "--n", "3", "--gallery", "nosuch");
+    ck_assert_msg(!strstr(err, "is for"), "%s", err);
+    free(out);
+    free(err);
 }
 END_TEST
 

@@ -293,6 +293,46 @@ static int own_gallery(const fs_args *a)
     return EXIT_USAGE;
 }
 
+static int is_sub(const fs_cmd *c, const char *name, size_t len)
+{
+    for (const fs_sub *s = c->subs; s && s->name; s++)
+        if (strlen(s->name) == len && strncmp(s->name, name, len) == 0)
+            return 1;
+    return 0;
+}
+
+int fs_opt_fits(const fs_cmd *c, const fs_opt *o, const char *sub)
+{
+    const char *p = o->help;
+    int named = 0;
+    for (;;) {
+        size_t len = strcspn(p, ",: ");
+        if (len == 0 || !is_sub(c, p, len))
+            return 1;           /* no list of subcommands: any of them */
+        named |= strlen(sub) == len && strncmp(sub, p, len) == 0;
+        p += len;
+        if (*p == ':')
+            return named;
+        if (p[0] != ',' || p[1] != ' ')
+            return 1;
+        p += 2;
+    }
+}
+
+/* The options given that belong to another subcommand than s. */
+static int options_fit(const fs_cmd *c, const fs_args *a, const char *s)
+{
+    for (int i = 0; c->opts && c->opts[i].name; i++) {
+        if (!a->value[i] || fs_opt_fits(c, &c->opts[i], s))
+            continue;
+        size_t len = strcspn(c->opts[i].help, ":");
+        return fs_usage_error(a, "option '--%s' is for '%s %.*s', not for "
+                              "'%s %s'", c->opts[i].name, c->name, (int)len,
+                              c->opts[i].help, c->name, s);
+    }
+    return EXIT_OK;
+}
+
 /* The checks every command shares, once: the subcommand, the gallery
  * opened and unlocked, a session (refusals audited by the gate), then the
  * handler, whose gate verbs check the roles.  In the service the gallery,
@@ -314,6 +354,9 @@ static int run(const fs_cmd *c, fs_args *a)
                    : fs_usage_error(a, "unknown %s command '%s'", c->name,
                                     a->pos[0]);
         snprintf(a->action, sizeof a->action, "%s %s", c->name, s->name);
+        int st = options_fit(c, a, s->name);
+        if (st != EXIT_OK)
+            return st;
     }
     if (sv && (a->gallery_named || a->key_file || a->model))
         return fs_usage_error(a, "--%s: the service keeps its own gallery, "

@@ -23,6 +23,10 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
 #define FS_CLI_MAX_OPTS 24
 
+/* An option of a command with subcommands whose help begins with some of
+ * their names and a colon ("log: one user's entries", "propose, approve:
+ * ...") is theirs alone: the dispatcher refuses it with any other
+ * (fs_opt_fits), so what --help says is the rule applied. */
 typedef struct fs_opt {
     const char *name;      /* long name without "--" */
     const char *arg;       /* metavariable, or NULL for a flag */
@@ -126,6 +130,9 @@ int fs_cli_main(int argc, char **argv, const fs_served *served);
  * gallery's own templates): facesearch-mpi's shards, set before
  * fs_cli_main (tools/facesearch_mpi.c); never in the service. */
 extern const fs_gate_ranker *fs_cli_ranker;
+/* Whether option o of command c may be given with its subcommand sub
+ * (see fs_opt); always for a command without subcommands. */
+int fs_opt_fits(const fs_cmd *c, const fs_opt *o, const char *sub);
 /* The command table's row for a name, or NULL. */
 const fs_cmd *fs_cli_find(const char *name);
 
