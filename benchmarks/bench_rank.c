@@ -792,6 +792,10 @@ static void start_peers(run *u)
             say(o, "%s: lists of all %d queries", engine_name[e], o->queries);
             peer_recall(u, e);
         }
+    if (u->peer.has[E_HNSW])
+        note(rep, "hnswlib's recall here is on random unit vectors, the "
+             "worst case of a graph index (no neighbourhoods to follow): "
+             "it says little of its recall on face templates");
 }
 
 static int rounds_run(run *u, fs_detail *d)
