@@ -2494,72 +2494,26 @@ int fs_gallery_row_image(fs_gallery *g, uint64_t row, const char *subject,
     return rc;
 }
 
-/* The matrix is mapped, not malloc'd: fresh zero pages, huge pages where
- * the kernel gives them, and no heap fragmentation for gigabytes (and the
- * kernel, not the heap, gets its plaintext back).  A sealed block is
- * opened once into one scratch block and copied from there as a plain
- * one is copied from the map: the one pass is all that sealing costs. */
-int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
+/* Template blocks first.. of the store, read in txn, into vec and subj,
+ * which hold the n rows of c: every block checked to be where and as
+ * full as it should be, sealed ones opened once into one scratch block
+ * and copied from there as a plain one is copied from the map, and each
+ * block's map pages let go of once copied (map_drop). */
+static int read_blocks(fs_gallery *g, MDB_txn *txn, size_t n, uint64_t first,
+                       float *vec, uint32_t *subj, fs_detail *d)
 {
-    int rc = need_key(g, d);
-    if (rc != FS_OK)
-        return rc;
-    fs_gallery_warm *m = g->mx;
-    if (m->vec) {
-        /* another process may have put or removed rows since: every put
-         * moves next_image on, every removal images down */
-        MDB_txn *txn;
-        counters now;
-        if ((rc = read_txn(g, &txn, d)) != FS_OK)
-            return rc;
-        rc = counters_read(g, txn, &now, d);
-        mdb_txn_abort(txn);
-        if (rc != FS_OK)
-            return rc;
-        if (now.next_image == m->c.next_image &&
-            now.images == m->c.images && now.rows == m->c.rows) {
-            *out = (fs_templates){ m->vec, m->subj, m->nrows };
-            return FS_OK;
-        }
-        release_matrix(g);
-    }
     uint8_t *scratch = g->sealed ? aligned_alloc(64, TBLK_PAYLOAD) : NULL;
     if (g->sealed && !scratch)
         return fs_fail(d, FS_ENOMEM, "no memory for a template block");
-    MDB_txn *txn;
-    rc = read_txn(g, &txn, d);
-    if (rc != FS_OK) {
-        free(scratch);
-        return rc;
-    }
-    counters c;
-    rc = counters_read(g, txn, &c, d);
-    if (rc != FS_OK) {
-        mdb_txn_abort(txn);
-        free(scratch);
-        return rc;
-    }
-    size_t n = (size_t)c.rows;
-    size_t bytes = (n ? n : 1) * FS_DESC_DIM * sizeof(float);
-    float *vec = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    uint32_t *subj = malloc((n ? n : 1) * sizeof *subj);
-    if (vec == MAP_FAILED || !subj) {
-        if (vec != MAP_FAILED)
-            munmap(vec, bytes);
-        free(subj);
-        free(scratch);
-        mdb_txn_abort(txn);
-        return fs_fail(d, FS_ENOMEM, "no memory for %zu templates", n);
-    }
-    madvise(vec, bytes, MADV_HUGEPAGE);
-    uint64_t nblocks = (n + FS_TBLOCK_ROWS - 1) / FS_TBLOCK_ROWS, seen = 0;
+    uint64_t nblocks = (n + FS_TBLOCK_ROWS - 1) / FS_TBLOCK_ROWS, seen = first;
     MDB_cursor *cur = NULL;
-    int mrc = mdb_cursor_open(txn, g->dbi[DB_TBLOCKS], &cur);
+    int rc = FS_OK, mrc = mdb_cursor_open(txn, g->dbi[DB_TBLOCKS], &cur);
     if (mrc)
         rc = mdb_fail(g, d, mrc, "reading the templates");
-    MDB_val k, v;
-    for (mrc = rc == FS_OK ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : 0;
+    uint8_t start[4];
+    be32(start, (uint32_t)first);
+    MDB_val k = { sizeof start, start }, v;
+    for (mrc = rc == FS_OK ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : 0;
          rc == FS_OK && mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         fs_rbuf r = { 0 };
@@ -2601,11 +2555,111 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
                      (unsigned long long)seen, n);
     if (cur)
         mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
     if (scratch) {
         fs_wipe(scratch, TBLK_PAYLOAD);
         free(scratch);
     }
+    return rc;
+}
+
+/* Whether the store went from was to now by puts alone: every image put
+ * since is still there (a removal moves the last row into its hole, so
+ * rows the matrix holds would have changed). */
+static int only_appended(const counters *was, const counters *now)
+{
+    return now->rows > was->rows && now->next_image >= was->next_image &&
+           now->images >= was->images &&
+           now->next_image - was->next_image == now->images - was->images &&
+           now->images - was->images == now->rows - was->rows;
+}
+
+/* The rows put since m was read, added to it: the block the matrix ended
+ * in and every one after it, read again; the ranker over the old arrays
+ * goes.  On failure the matrix goes too, to be read whole next time. */
+static int matrix_append(fs_gallery *g, fs_gallery_warm *m, MDB_txn *txn,
+                         const counters *now, fs_detail *d)
+{
+    size_t n = (size_t)now->rows;
+    size_t bytes = n * FS_DESC_DIM * sizeof(float);
+    fs_ranker_free(m->rk);
+    m->rk = NULL;
+    if (bytes > m->vec_bytes) {
+        void *p = mremap(m->vec, m->vec_bytes, bytes, MREMAP_MAYMOVE);
+        if (p == MAP_FAILED) {
+            release_matrix(g);
+            return fs_fail(d, FS_ENOMEM, "no memory for %zu templates", n);
+        }
+        m->vec = p;
+        m->vec_bytes = bytes;
+        madvise(p, bytes, MADV_HUGEPAGE);
+    }
+    uint32_t *subj = realloc(m->subj, n * sizeof *subj);
+    if (!subj) {
+        release_matrix(g);
+        return fs_fail(d, FS_ENOMEM, "no memory for %zu templates", n);
+    }
+    m->subj = subj;
+    int rc = read_blocks(g, txn, n, m->nrows / FS_TBLOCK_ROWS, m->vec, subj,
+                         d);
+    if (rc != FS_OK) {
+        release_matrix(g);
+        return rc;
+    }
+    m->nrows = n;
+    m->c = *now;
+    return FS_OK;
+}
+
+/* The matrix is mapped, not malloc'd: fresh zero pages, huge pages where
+ * the kernel gives them, and no heap fragmentation for gigabytes (and the
+ * kernel, not the heap, gets its plaintext back).  A matrix already read
+ * is read again only as far as the store changed: rows put since are
+ * added to it (the service's refresh after an enrolment reads what the
+ * enrolment wrote, not the whole gallery again), anything else reads it
+ * whole. */
+int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
+{
+    int rc = need_key(g, d);
+    if (rc != FS_OK)
+        return rc;
+    fs_gallery_warm *m = g->mx;
+    MDB_txn *txn;
+    if ((rc = read_txn(g, &txn, d)) != FS_OK)
+        return rc;
+    counters c;
+    if ((rc = counters_read(g, txn, &c, d)) != FS_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    if (m->vec) {
+        /* another process may have put or removed rows since: every put
+         * moves next_image on, every removal images down */
+        if (c.next_image != m->c.next_image || c.images != m->c.images ||
+            c.rows != m->c.rows)
+            rc = only_appended(&m->c, &c) ? matrix_append(g, m, txn, &c, d)
+                                          : (release_matrix(g), FS_OK);
+        if (rc != FS_OK || m->vec) {
+            mdb_txn_abort(txn);
+            if (rc == FS_OK)
+                *out = (fs_templates){ m->vec, m->subj, m->nrows };
+            return rc;
+        }
+    }
+    size_t n = (size_t)c.rows;
+    size_t bytes = (n ? n : 1) * FS_DESC_DIM * sizeof(float);
+    float *vec = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint32_t *subj = malloc((n ? n : 1) * sizeof *subj);
+    if (vec == MAP_FAILED || !subj) {
+        if (vec != MAP_FAILED)
+            munmap(vec, bytes);
+        free(subj);
+        mdb_txn_abort(txn);
+        return fs_fail(d, FS_ENOMEM, "no memory for %zu templates", n);
+    }
+    madvise(vec, bytes, MADV_HUGEPAGE);
+    rc = read_blocks(g, txn, n, 0, vec, subj, d);
+    mdb_txn_abort(txn);
     if (rc != FS_OK) {
         munmap(vec, bytes);
         free(subj);

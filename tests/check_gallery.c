@@ -1684,6 +1684,66 @@ START_TEST(test_gallery_warm_matrix_outlives_its_handle)
 }
 END_TEST
 
+/* The warm matrix and a fresh read of the store agree, row for row. */
+static void same_as_fresh(const fs_templates *t)
+{
+    fs_gallery *g;
+    fs_detail d = { "" };
+    fs_templates f;
+    ck_assert_int_eq(open_gallery(gdir(), NULL, &g, &d), FS_OK);
+    ck_assert_msg(fs_gallery_load(g, &f, &d) == FS_OK, "%s", d.msg);
+    ck_assert_uint_eq(t->n, f.n);
+    ck_assert_int_eq(memcmp(t->vec, f.vec, f.n * FS_DESC_DIM * sizeof(float)),
+                     0);
+    ck_assert_int_eq(memcmp(t->subject, f.subject, f.n * sizeof(uint32_t)),
+                     0);
+    fs_gallery_close(g);
+}
+
+/* What another handle puts is added to a warm matrix, not read whole
+ * again (at 10M rows the service's parent would stall for the whole read
+ * after every enrolment); a removal, which moves rows, reads it whole.
+ * A mark left in row 0 (block 0) tells which: only a whole read undoes
+ * it. */
+START_TEST(test_gallery_warm_matrix_grows_by_what_was_put)
+{
+    fs_gallery *g = open_made(gdir(), 1);
+    enrol_range(g, 0, 1100, 50);              /* blocks 0 and 1 */
+    fs_gallery_close(g);
+    fs_gallery_warm *w;
+    ck_assert_int_eq(fs_gallery_warm_new(&w), FS_OK);
+    fs_gallery_options o = { .warm = w };
+    fs_detail d = { "" };
+    fs_templates t;
+    ck_assert_int_eq(open_gallery(gdir(), &o, &g, &d), FS_OK);
+    ck_assert_msg(fs_gallery_load(g, &t, &d) == FS_OK, "%s", d.msg);
+    fs_gallery_close(g);
+    float *row0 = (float *)t.vec, keep = row0[0];
+    row0[0] = 7.0f;
+    g = open_made(gdir(), 1);
+    enrol_range(g, 1100, 2200, 60);           /* into block 2, new subjects */
+    fs_gallery_close(g);
+    ck_assert_int_eq(open_gallery(gdir(), &o, &g, &d), FS_OK);
+    ck_assert_msg(fs_gallery_load(g, &t, &d) == FS_OK, "%s", d.msg);
+    fs_gallery_close(g);
+    ck_assert_uint_eq(t.n, 2200);
+    ck_assert(t.vec[0] == 7.0f);              /* block 0 was not read again */
+    ((float *)t.vec)[0] = keep;
+    same_as_fresh(&t);
+    ((float *)t.vec)[0] = 7.0f;
+    g = open_made(gdir(), 1);                 /* a removal moves rows */
+    ck_assert_msg(remove_subject(g, "s3", &d) == FS_OK, "%s", d.msg);
+    enrol_range(g, 2200, 2210, 60);
+    fs_gallery_close(g);
+    ck_assert_int_eq(open_gallery(gdir(), &o, &g, &d), FS_OK);
+    ck_assert_msg(fs_gallery_load(g, &t, &d) == FS_OK, "%s", d.msg);
+    fs_gallery_close(g);
+    ck_assert(t.vec[0] != 7.0f);              /* read whole */
+    same_as_fresh(&t);
+    fs_gallery_warm_free(w);
+}
+END_TEST
+
 /* The ranker kept with the matrix (fs_gallery_ranker): handed back while
  * the rows and the options stay, made again when either changes.  In a
  * warm holder it builds the bounded pass at once on a large gallery, so
@@ -1863,6 +1923,7 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_gallery_nowait_open_while_held_alone);
     tcase_add_test(tc, test_G21_waiter_told_the_keys_changed_meanwhile);
     tcase_add_test(tc, test_gallery_warm_matrix_outlives_its_handle);
+    tcase_add_test(tc, test_gallery_warm_matrix_grows_by_what_was_put);
     tcase_add_test(tc, test_gallery_ranker_kept_with_its_matrix);
     suite_add_tcase(s, tc);
 
