@@ -209,8 +209,8 @@ build/rel/detect/dlib_adapter.o build/rel/detect/dlib_adapter_avx2.o: \
 	$(MAKE) --no-print-directory SAN=0 $@
 else
 # AVX2 without FMA: dlib's HOG runs its simd8f in 8 lanes instead of two
-# halves of 4, every sum rounded as before (the same boxes, landmarks and
-# chips to the bit); -mfma would fuse them.
+# halves of 4.  Held to the bit to dlib's peer built alike
+# ($(PEER_CHIP_AVX2)): its AVX paths round a few sums their own way.
 $(BUILD)/detect/dlib_adapter_avx2.o: detect/dlib_adapter.cpp | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -fPIC -fvisibility=hidden -mavx2 -mno-fma \

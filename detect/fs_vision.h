@@ -45,11 +45,12 @@ extern "C" {
 /* Bumped whenever fs_vision or fs_vision_host changes shape or meaning. */
 #define FS_VISION_VERSION 3
 #define FS_VISION_FILE    "facesearch-vision.so"
-/* The same module built for AVX2 (no FMA, so every sum is rounded as the
- * plain build rounds it: the same faces, landmarks and chips to the bit),
- * taken instead where the processor has AVX2: dlib's HOG features and
- * filters run in 8 lanes, not 4 (a 12 MP photo's detection, CPU ms on a
- * shared machine: 144 -> 108). */
+/* The same module built for AVX2, taken instead where the processor has
+ * it: dlib's HOG features and filters run in 8 lanes, not two halves of 4
+ * (a 12 MP photo's detection, CPU ms on a shared machine: 144 -> 108).
+ * No FMA, but dlib's AVX paths round a few sums their own way: a face's
+ * confidence may differ from the plain build's in the 7th digit
+ * (fs_vision_avx2). */
 #define FS_VISION_FILE_AVX2 "facesearch-vision-avx2.so"
 #define FS_VISION_ENTRY   "fs_vision_entry"
 
