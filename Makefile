@@ -146,16 +146,24 @@ PEER_DLIB := $(BIN_DIR)/fs-peer-dlib-embed
 PEER_RANK := $(BIN_DIR)/fs-peer-rank
 # Unsanitized in every build (see its rule), so one binary serves both.
 PEER_CHIP := bin/fs-peer-dlib-chip
+PEER_CHIP_AVX2 := bin/fs-peer-dlib-chip-avx2
 CHECK_BIN := $(BUILD)/check_facesearch
 # The module is looked for beside the running binary: one in $(BUILD) for
 # the suite and the converter, its copy beside the commands.
 VISION     := $(BUILD)/facesearch-vision.so
 VISION_BIN := $(BIN_DIR)/facesearch-vision.so
+# The same module with its dlib adapter built for AVX2, loaded instead on
+# a processor that has it (detect/fs_vision.h).
+VISION_AVX2_OBJS := $(filter-out %/dlib_adapter.o,$(VISION_OBJS)) \
+                    $(BUILD)/detect/dlib_adapter_avx2.o
+VISION_AVX2      := $(BUILD)/facesearch-vision-avx2.so
+VISION_AVX2_BIN  := $(BIN_DIR)/facesearch-vision-avx2.so
 
 .PHONY: all deps models check test demo bench-embed bench-rank clean distclean \
         install uninstall
-all: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(VISION_BIN) $(FACESEARCH_MPI) \
-     $(PEER_DLIB) $(PEER_RANK) $(PEER_CHIP) lib/libfacesearch.a
+all: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(VISION_BIN) $(VISION_AVX2_BIN) \
+     $(FACESEARCH_MPI) \
+     $(PEER_DLIB) $(PEER_RANK) $(PEER_CHIP) $(PEER_CHIP_AVX2) lib/libfacesearch.a
 
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
@@ -193,9 +201,20 @@ ifeq ($(SAN),1)
 $(BUILD)/detect/dlib_adapter.o: build/rel/detect/dlib_adapter.o
 	@mkdir -p $(dir $@)
 	cp $< $@
-build/rel/detect/dlib_adapter.o: detect/dlib_adapter.cpp detect/dlib_adapter.h \
-                                 detect/fs_vision.h | deps
+$(BUILD)/detect/dlib_adapter_avx2.o: build/rel/detect/dlib_adapter_avx2.o
+	@mkdir -p $(dir $@)
+	cp $< $@
+build/rel/detect/dlib_adapter.o build/rel/detect/dlib_adapter_avx2.o: \
+        detect/dlib_adapter.cpp detect/dlib_adapter.h detect/fs_vision.h | deps
 	$(MAKE) --no-print-directory SAN=0 $@
+else
+# AVX2 without FMA: dlib's HOG runs its simd8f in 8 lanes instead of two
+# halves of 4.  Held to the bit to dlib's peer built alike
+# ($(PEER_CHIP_AVX2)): its AVX paths round a few sums their own way.
+$(BUILD)/detect/dlib_adapter_avx2.o: detect/dlib_adapter.cpp | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -fPIC -fvisibility=hidden -mavx2 -mno-fma \
+	  $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 endif
 
 # Each profile becomes a C string literal, line by line.
@@ -253,9 +272,11 @@ $(FACESEARCHD): $(BUILD)/tools/facesearchd.o $(CLI_OBJS) $(LIB) | $(VISION_BIN)
 # above, excepted).  The copy is renamed into place: a running service
 # keeps the module it mapped.
 $(VISION): $(VISION_OBJS)
+$(VISION_AVX2): $(VISION_AVX2_OBJS)
+$(VISION) $(VISION_AVX2):
 	$(CXX) $(LDFLAGS) -shared -Wl,--no-undefined -o $@ $^ $(VISION_LIBS) \
 	  $(shell pkg-config --libs openblas) -pthread
-$(VISION_BIN): $(VISION)
+$(VISION_BIN) $(VISION_AVX2_BIN): $(BIN_DIR)/%: $(BUILD)/%
 	@mkdir -p $(dir $@)
 	cp $< $@.tmp && mv -f $@.tmp $@
 
@@ -291,6 +312,11 @@ $(PEER_RANK): benchmarks/peer_rank.cpp | deps
 $(PEER_CHIP): benchmarks/peer_dlib_chip.cpp | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(filter-out $(SANFLAGS),$(CXXFLAGS)) -o $@ $< \
+	  $(shell pkg-config --libs dlib-1)
+# and as the AVX2 vision module is built, the reference it is held to
+$(PEER_CHIP_AVX2): benchmarks/peer_dlib_chip.cpp | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(filter-out $(SANFLAGS),$(CXXFLAGS)) -mavx2 -mno-fma -o $@ $< \
 	  $(shell pkg-config --libs dlib-1)
 
 $(CONVERT): $(BUILD)/models/fs_model_convert.o $(LIB) | $(VISION)
@@ -368,7 +394,7 @@ $(ASTRONAUT): | deps
 WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc
 $(BUILD)/tests/fuzz/fuzz_wire.o: CFLAGS += -DFS_FUZZ_REPLAY
 $(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o \
-              $(BUILD)/tools/fs_svg.o $(LIB) | $(VISION)
+              $(BUILD)/tools/fs_svg.o $(LIB) | $(VISION) $(VISION_AVX2)
 	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJS) \
 	  $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(BUILD)/tools/fs_svg.o \
 	  $(LIB) $(LDLIBS) \
@@ -384,10 +410,11 @@ $(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o \
 # Chromium (their bytes are ours and written, the rendering is the
 # browser's, checked by the plain run).
 # The chip peer only serves the tests on ../shared's photos.
-check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) $(FACESEARCH_MPI) \
+check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) $(VISION_AVX2_BIN) \
+       $(FACESEARCH_MPI) \
        $(MODELS) \
        $(ASTRONAUT) \
-       $(if $(wildcard $(SHARED)/datasets),$(PEER_CHIP))
+       $(if $(wildcard $(SHARED)/datasets),$(PEER_CHIP) $(PEER_CHIP_AVX2))
 	FACESEARCH_MODEL=$(CURDIR)/$(MODEL) FACESEARCH_BIN=$(CURDIR)/$(FACESEARCH) \
 	FACESEARCH_FACE=$(CURDIR)/$(ASTRONAUT) \
 	FACESEARCH_PEER_CHIP=$(CURDIR)/$(PEER_CHIP) \
@@ -403,7 +430,8 @@ check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) $(FACESEARCH_MPI)
 # run prints into its log, shown whole when both are done.
 test: | deps
 	$(MAKE) --no-print-directory SAN=0 $(MODELS) $(ASTRONAUT) $(PEER_CHIP) \
-	  build/rel/detect/dlib_adapter.o
+	  $(PEER_CHIP_AVX2) build/rel/detect/dlib_adapter.o \
+	  build/rel/detect/dlib_adapter_avx2.o
 	@mkdir -p build/rel build/san
 	@echo "test: the plain and the sanitized runs at once (logs in" \
 	  "build/rel/check.log, build/san/check.log)"
@@ -443,13 +471,14 @@ SVC_HOME := /var/lib/facesearch
 UNITS    := facesearchd.socket facesearchd.service
 
 install: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(VISION_BIN) \
+         $(VISION_AVX2_BIN) \
          $(FACESEARCH_MPI) $(MODELS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(FACESEARCH) $(FACESEARCHD) $(FACESEARCH_MPI) \
 	  $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(FACESEARCH_LOCAL) $(DESTDIR)$(LIBEXECDIR)/
-	install -m 0644 $(VISION_BIN) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 $(VISION_BIN) $(VISION_AVX2_BIN) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 $(MODELS) $(DESTDIR)$(DATADIR)/
 	for u in $(UNITS); do \
 	  sed 's|/usr/local/bin/|$(BINDIR)/|g' tools/systemd/$$u \
@@ -482,6 +511,7 @@ uninstall:
 	  $(DESTDIR)$(BINDIR)/facesearch-mpi \
 	  $(DESTDIR)$(LIBEXECDIR)/facesearch-local \
 	  $(DESTDIR)$(LIBEXECDIR)/facesearch-vision.so \
+	  $(DESTDIR)$(LIBEXECDIR)/facesearch-vision-avx2.so \
 	  $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(MODELS))) \
 	  $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	@rmdir $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true

@@ -139,8 +139,9 @@ struct hog_run_of final : fs_hog_run {
                hog->win_w);
     }
 
-    /* as create_fhog_pyramid counts and makes them */
-    void make_pyramid()
+    /* as create_fhog_pyramid counts and makes them, at most `keep` of
+     * them when keep > 0 */
+    void make_pyramid(unsigned long keep)
     {
         const hog_scanner &sc = hog->det.get_scanner();
         const dlib::pyramid_down<6> pyr;
@@ -152,6 +153,8 @@ struct hog_run_of final : fs_hog_run {
         } while (rect.width() >= sc.get_min_pyramid_layer_width() &&
                  rect.height() >= sc.get_min_pyramid_layer_height() &&
                  levels < sc.get_max_pyramid_levels());
+        if (keep > 0 && levels > keep)
+            levels = keep;
         down.resize(levels - 1);
         for (unsigned long l = 1; l < levels; l++) {
             if (l == 1)
@@ -250,7 +253,8 @@ static void grey_shrunk(const rgb_view &img, long out_w, long out_h,
 }
 
 extern "C" int fs_hog_begin(const fs_hog *hog, const uint8_t *rgb, int width,
-                            int height, double scale, fs_hog_run **out)
+                            int height, double scale, int levels,
+                            fs_hog_run **out)
 {
     return fs_guarded([&] {
         const rgb_view img = view(rgb, width, height);
@@ -272,7 +276,7 @@ extern "C" int fs_hog_begin(const fs_hog *hog, const uint8_t *rgb, int width,
             } else {
                 dlib::assign_image(r->base, img);
             }
-            r->make_pyramid();
+            r->make_pyramid(levels > 0 ? (unsigned long)levels : 0);
             *out = r.release();
             return FS_OK;
         }
@@ -288,7 +292,7 @@ extern "C" int fs_hog_begin(const fs_hog *hog, const uint8_t *rgb, int width,
             dlib::pyramid_up(r->base, pyr);
             r->scale *= 2.0;
         }
-        r->make_pyramid();
+        r->make_pyramid(levels > 0 ? (unsigned long)levels : 0);
         *out = r.release();
         return FS_OK;
     });

@@ -44,8 +44,10 @@ void fs_hog_free(fs_hog *hog);
  *                    on its grey levels; 2, 4, ..., doubled as many times,
  *                    on RGB, as dlib's Python calls it; under 1, its grey
  *                    levels shrunk by area averaging (a large photo's
- *                    working resolution).  rgb is read in place until
- *                    fs_hog_end.
+ *                    working resolution).  levels > 0 keeps only the
+ *                    pyramid's first `levels` levels (the larger faces
+ *                    left to a pass at a working resolution); 0, all of
+ *                    them.  rgb is read in place until fs_hog_end.
  *   fs_hog_features  the levels' features, shared by the threads that
  *                    call it at once (each takes the next task left);
  *   fs_hog_filters   then, after every call of fs_hog_features has
@@ -58,7 +60,8 @@ void fs_hog_free(fs_hog *hog);
  */
 typedef struct fs_hog_run fs_hog_run;
 int  fs_hog_begin(const fs_hog *hog, const uint8_t *rgb, int width,
-                  int height, double scale, fs_hog_run **out);
+                  int height, double scale, int levels,
+                  fs_hog_run **out);
 void fs_hog_features(fs_hog_run *run);
 void fs_hog_filters(fs_hog_run *run);
 int  fs_hog_end(fs_hog_run *run, fs_hog_box *boxes, int max, int *n);

@@ -9,15 +9,26 @@
  * down to about 40 px.  Doubling costs four times the scan, so images are
  * scanned as they are first and doubled only when that found nothing.
  *
- * Large photos (a side over MAX_UPSAMPLED_SIDE, a phone's 12 MP) are
- * first scanned at a working resolution, shrunk so that a face of
- * WORK_MIN_FACE pixels still fills dlib's 80x80 window: a 4000x3000
- * photo is scanned at 1600x1200, a sixth of its pixels.  The boxes come
- * back in the full image's pixels, and the landmarks and the chip are
- * made from the full image, so a face's chip is what dlib makes of the
- * full photo for that box.  Faces under WORK_MIN_FACE are then not
- * sought beside a larger one; when the working pass finds nothing, the
- * full resolution is scanned as before.
+ * Large and mid-size photos (a side of WORK_MIN_SIDE px or more) are
+ * scanned in two stages that together make dlib's one pyramid.  Its
+ * window is 80x80 and its pyramid steps down by 5/6 a level, so level l
+ * finds faces about 80 (6/5)^l px wide: its first WORK_LEVELS = 5 levels
+ * the faces under 80 (6/5)^5 = 199 px (WORK_MIN_FACE), and those levels
+ * hold 1 - (5/6)^10 = 84% of its pixels.  So:
+ *   1. the photo shrunk to (5/6)^5 = 0.40 of its sides (area averaging,
+ *      one read of it) and scanned whole: dlib's levels 5 and on, every
+ *      face of WORK_MIN_FACE px or more, at a sixth of the work (a
+ *      4000x3000 photo is scanned at 1608x1206);
+ *   2. only when that found nothing, the photo itself, its first
+ *      WORK_LEVELS levels: the smaller faces.
+ * A photo without a large face costs what one scan did (and a read): the
+ * full resolution is not scanned twice, and a CCTV still with small faces
+ * is not slowed.  The boxes come back in the full image's pixels, and the
+ * landmarks and the chip are made from the full image, so a face's chip
+ * is what dlib makes of the full photo for that box.  Faces under
+ * WORK_MIN_FACE are not sought beside a larger one: the price, and why
+ * smaller photos (crops, mugshots, where the whole scan is cheap) keep
+ * the one scan.
  *
  * Not thread-safe per detector (OpenCV's cascade keeps per-image state);
  * one detector per thread.  The HOG scan of one image may be shared by a
@@ -36,14 +47,16 @@
 #include "fs_vision.h"
 
 #define MAX_UPSAMPLED_SIDE 2000   /* doubling larger images costs too much */
-#define WORK_MIN_FACE      200    /* px: the face a large photo's first
-                                     pass is sure to see */
-#define WORK_FACE_PX       80.0   /* ... at this size there: dlib's window.
-                                     On 20 12 MP photos with faces from
-                                     182 px, per photo on 1 thread (CPU
-                                     ms, a shared machine): 1399 scanned
-                                     whole, 364 at 88 px, 285 at 80, 256
-                                     at 72; every face found each time */
+/* The two stages (above): the first scans at dlib's pyramid level
+ * WORK_LEVELS, where a face of WORK_MIN_FACE px fills dlib's 80 px window.
+ * On 20 12 MP photos with faces from 182 px, per photo on 1 thread (CPU
+ * ms, a shared machine): 1399 scanned whole, 364 at 88 px, 285 at 80, 256
+ * at 72; every face found each time. */
+#define WORK_LEVELS        5
+#define WORK_SCALE         (3125.0 / 7776.0)      /* (5/6)^WORK_LEVELS */
+#define WORK_MIN_FACE      200    /* px: 80 / WORK_SCALE = 199 */
+#define WORK_MIN_SIDE      (5 * WORK_MIN_FACE)    /* a WORK_MIN_FACE face
+                                     a fifth of the frame or less */
 
 /* Where dlib's HOG box sits relative to the cascade's, measured on 390
  * LFW faces both found: 0.913 of its width (sd 0.093), centred 0.081
@@ -358,13 +371,13 @@ static void hog_team(void *arg, int tid, int nt)
 /* One HOG pass (dlib_adapter.h's steps), on pool's threads when it has
  * more than one. */
 static int hog_pass(const fs_detector *det, fs_pool *pool,
-                    const fs_image *img, double scale, fs_hog_box *boxes,
-                    int *found)
+                    const fs_image *img, double scale, int levels,
+                    fs_hog_box *boxes, int *found)
 {
     const fs_vision *v = det->v;
     fs_hog_run *run;
     int rc = v->hog_begin(det->hog, img->rgb, img->width, img->height,
-                          scale, &run);
+                          scale, levels, &run);
     if (rc != FS_OK)
         return rc;
     if (pool && fs_pool_threads(pool) > 1) {
@@ -390,20 +403,22 @@ int fs_detect_faces(fs_detector *det, fs_pool *pool, const fs_image *img,
     fs_hog_box boxes[FS_MAX_FACES];
     int found = 0, by = FS_FOUND_HOG, rc;
     if (det->mode == FS_DETECT_UPSAMPLE_ALWAYS) {
-        rc = hog_pass(det, pool, img, 2, boxes, &found);
+        rc = hog_pass(det, pool, img, 2, 0, boxes, &found);
         by = FS_FOUND_HOG_X2;
         goto fit;
     }
+    int levels = 0;                     /* the whole pyramid */
     rc = FS_OK;
-    if (img->width > MAX_UPSAMPLED_SIDE || img->height > MAX_UPSAMPLED_SIDE)
-        rc = hog_pass(det, pool, img, WORK_FACE_PX / WORK_MIN_FACE, boxes,
-                      &found);
+    if (img->width >= WORK_MIN_SIDE || img->height >= WORK_MIN_SIDE) {
+        rc = hog_pass(det, pool, img, WORK_SCALE, 0, boxes, &found);
+        levels = WORK_LEVELS;
+    }
     if (rc == FS_OK && found == 0)
-        rc = hog_pass(det, pool, img, 1, boxes, &found);
+        rc = hog_pass(det, pool, img, 1, levels, boxes, &found);
     if (rc == FS_OK && found == 0 &&
         (img->width <= MAX_UPSAMPLED_SIDE && img->height <= MAX_UPSAMPLED_SIDE)) {
         by = FS_FOUND_HOG_X2;
-        rc = hog_pass(det, pool, img, 2, boxes, &found);
+        rc = hog_pass(det, pool, img, 2, 0, boxes, &found);
     }
     if (rc == FS_OK && found == 0) {
         double cb[FS_MAX_FACES][4];

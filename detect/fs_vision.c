@@ -36,6 +36,7 @@ const char *__asan_default_options(void)
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const fs_vision *table;
 static int load_rc;
+static int is_avx2;
 static fs_detail load_detail;
 
 /* A pointer to malloc taken here, in the program, so that the module's
@@ -71,6 +72,8 @@ static int open_module(const char *path, fs_detail *d)
                        FS_VISION_VERSION);
     }
     table = t;                       /* never closed: used to the end */
+    const char *base = strrchr(path, '/');
+    is_avx2 = strcmp(base ? base + 1 : path, FS_VISION_FILE_AVX2) == 0;
     return FS_OK;
 }
 
@@ -85,20 +88,23 @@ static void load(void)
                             "'%s', which does not exist", env);
         return;
     }
-    char dir[PATH_MAX], beside[PATH_MAX + 64], installed[PATH_MAX + 64];
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    static const char *const where[2] = { "", "/../lib/facesearch" };
+    const char *files[2] = { FS_VISION_FILE_AVX2, FS_VISION_FILE };
     fs_exe_dir(dir, sizeof dir);
-    snprintf(beside, sizeof beside, "%s/" FS_VISION_FILE, dir);
-    snprintf(installed, sizeof installed,
-             "%s/../lib/facesearch/" FS_VISION_FILE, dir);
-    if (access(beside, F_OK) == 0)
-        load_rc = open_module(beside, d);
-    else if (access(installed, F_OK) == 0)
-        load_rc = open_module(installed, d);
-    else
-        load_rc = fs_fail(d, FS_EMODULE, "the vision module (OpenCV and "
-                          "dlib) is missing: looked for '%s' and '%s' "
-                          "(is facesearch built or installed whole?)",
-                          beside, installed);
+    for (int w = 0; w < 2; w++)
+        for (int f = __builtin_cpu_supports("avx2") ? 0 : 1; f < 2; f++) {
+            snprintf(path, sizeof path, "%s%s/%s", dir, where[w], files[f]);
+            if (access(path, F_OK) == 0) {
+                load_rc = open_module(path, d);
+                return;
+            }
+        }
+    snprintf(path, sizeof path, "%s/" FS_VISION_FILE, dir);
+    load_rc = fs_fail(d, FS_EMODULE, "the vision module (OpenCV and dlib) "
+                      "is missing: looked for '%s' and '%s/../lib/facesearch/"
+                      FS_VISION_FILE "' (is facesearch built or installed "
+                      "whole?)", path, dir);
 }
 
 int fs_vision_get(const fs_vision **out, fs_detail *d)
@@ -113,4 +119,9 @@ int fs_vision_get(const fs_vision **out, fs_detail *d)
 int fs_vision_loaded(void)
 {
     return table != NULL;
+}
+
+int fs_vision_avx2(void)
+{
+    return table != NULL && is_avx2;
 }

@@ -539,6 +539,59 @@ START_TEST(test_large_photo_working_resolution_chip_is_dlibs)
 }
 END_TEST
 
+/* Issue 15: a mid-size photo (a side of 1000 px or more) is scanned in
+ * two stages that make dlib's one pyramid (fs_detect.c): its levels from
+ * 5 on at (5/6)^5 of the photo's sides, where a face of 200 px or more is
+ * found (and a 100 px one beside it not sought), then, only when that
+ * found nothing, the photo's first 5 levels: a lone face of 100, 150 or
+ * 180 px (dlib's levels 0 to 4) is still found by that pass, not left to
+ * the doubled one. */
+START_TEST(test_mid_size_photo_two_stages)
+{
+    if (!tu_shared())
+        return;
+    enum { W = 1400, H = 1000 };
+    char *photo;
+    ck_assert_int_eq(spread_photos("lfw-dev", 1, &photo), 1);
+    fs_image small;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_image_read(photo, &small, &d) == FS_OK, "%s", d.msg);
+    fs_engine *e = engine(0);
+    fs_face faces[FS_MAX_FACES];
+    /* enlargement of the 250 px photo (faces about 100 px), and the
+     * faces expected: the large one alone beside the photo as it is */
+    static const struct { int side, with_small, lo, hi; } c[] = {
+        { 600, 1, 200, 330 }, { 450, 0, 150, 230 }, { 375, 0, 110, 190 },
+        { 250, 0, 70, 130 },
+    };
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        fs_image big = small;
+        big.width = W;
+        big.height = H;
+        big.rgb = on_large_canvas(&small, c[k].side, W, H, 700, 300);
+        if (c[k].with_small)
+            for (int y = 0; y < small.height; y++)
+                memcpy(big.rgb + 3 * ((size_t)(200 + y) * W + 100),
+                       small.rgb + 3 * (size_t)y * small.width,
+                       3 * small.width);
+        int n = 0;
+        ck_assert_msg(fs_engine_detect(e, &big, faces, FS_MAX_FACES, &n,
+                                       &d) == FS_OK, "%s", d.msg);
+        ck_assert_msg(n == 1, "side %d: %d faces", c[k].side, n);
+        ck_assert_int_eq(faces[0].found_by, FS_FOUND_HOG);
+        ck_assert_msg(faces[0].box[2] >= c[k].lo && faces[0].box[2] <= c[k].hi,
+                      "side %d: a face of %.0f px", c[k].side,
+                      faces[0].box[2]);
+        ck_assert(faces[0].box[0] >= 680 &&
+                  faces[0].box[0] + faces[0].box[2] <= 700 + c[k].side + 20);
+        free(big.rgb);
+    }
+    fs_engine_close(e);
+    fs_image_release(&small);
+    free(photo);
+}
+END_TEST
+
 /* bench detect's 12 MP set: one photo on a 4000x3000 canvas, its face
  * found, the narrowest face found reported, and the 150 ms target judged
  * on the 1-thread figure as the JSON says it. */
@@ -1102,6 +1155,7 @@ Suite *suite_detect(void)
     TCase *large = tcase_create("large photos");
     tcase_set_timeout(large, 300);
     tcase_add_test(large, test_large_photo_working_resolution_chip_is_dlibs);
+    tcase_add_test(large, test_mid_size_photo_two_stages);
     suite_add_tcase(s, large);
     /* bench detect on a 1920 px photo (the peer's ~4 s) and a 12 MP one:
      * a benchmark's contract, left out of the sanitized run */

@@ -3,6 +3,7 @@
  */
 #include "fs_testutil.h"
 #include "../detect/fs_detect.h"
+#include "../detect/fs_vision.h"
 #include "../engine/fs_engine.h"
 
 #include <lmdb.h>
@@ -107,9 +108,23 @@ const char *tu_bin(void)
     return made_by_check("FACESEARCH_BIN");
 }
 
+/* The peer built as the vision module this process loaded was: for the
+ * AVX2 module, FACESEARCH_PEER_CHIP's AVX2 build beside it (its name and
+ * "-avx2"), so that confidences are held to the bit like with like. */
 const char *tu_peer_chip(void)
 {
-    return made_by_check("FACESEARCH_PEER_CHIP");
+    static char avx2[4200];
+    const char *p = made_by_check("FACESEARCH_PEER_CHIP");
+    const fs_vision *v;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_vision_get(&v, &d) == FS_OK, "%s", d.msg);
+    if (!fs_vision_avx2())
+        return p;
+    snprintf(avx2, sizeof avx2, "%s-avx2", p);
+    ck_assert_msg(access(avx2, X_OK) == 0, "the AVX2 vision module is "
+                  "loaded but its peer '%s' is missing: run 'make check'",
+                  avx2);
+    return avx2;
 }
 
 const char *tu_shared(void)
