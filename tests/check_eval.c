@@ -671,6 +671,7 @@ START_TEST(test_cli_eval_second_model)
     j = tu_run_json(0, (char *const[]){ "facesearch", "eval", set, "--json",
                                         NULL });
     ck_assert_ptr_null(fs_json_get(j, "second_model"));
+    ck_assert_ptr_null(fs_json_get(j, "subject_templates"));
     fs_json_free(j);
     /* a first model with no faceres beside it: refused, naming the file */
     char *dir = strdup(tu_path(tu_tmp, "models"));
@@ -681,6 +682,46 @@ START_TEST(test_cli_eval_second_model)
                "--model", lone);
     free(lone);
     free(dir);
+    free(set);
+}
+END_TEST
+
+/* --enrol-images: the Johns enrol their first 4 of 11 (the rest probe),
+ * or 10 when asked for more than they can spare; each subject is one
+ * gallery column, its best-of and mean templates scored beside its
+ * first, and the second model's columns the same subjects. */
+START_TEST(test_cli_eval_enrol_images)
+{
+    char *set = johns_set();
+    if (!set)
+        return;
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "eval", set,
+        "--enrol-images", "4", "--second-model", "--json", NULL });
+    ck_assert_int_eq(tu_num(j, "enrol_images"), 4);
+    ck_assert_int_eq(tu_num(j, "gallery"), 3);
+    ck_assert_int_eq(tu_num(j, "mated_probes"), 21);
+    ck_assert_int_eq(tu_num(j, "nonmated_probes"), 2);
+    const fs_json *st = get(j, "subject_templates");
+    ck_assert_int_eq(tu_num(st, "templates"), 12);
+    ck_assert_double_ge(tu_num(get(st, "best_of/cmc"), "1"), 0.95);
+    ck_assert_double_ge(tu_num(get(st, "mean/cmc"), "1"), 0.95);
+    ck_assert_double_eq(tu_num(get(st, "mean/cmc"), "50"), 1.0);
+    ck_assert_int_eq(get(st, "best_of/open_set/det")->type, FS_JSON_ARRAY);
+    /* every John fit or not, the mean of the fit is a mean of some */
+    ck_assert_int_le(tu_num(st, "unfit"), 12);
+    ck_assert_double_ge(tu_num(get(st, "mean_of_fit/cmc"), "1"), 0.9);
+    ck_assert_int_eq(tu_num(get(j, "second_model"), "no_second_template"), 0);
+    ck_assert_double_ge(tu_num(get(j, "second_model/fused/cmc"), "1"), 0.95);
+    /* 1:1 is every pair of the set's images, whoever is enrolled */
+    ck_assert_int_eq(tu_num(get(j, "verification"), "mated_pairs"), 165);
+    fs_json_free(j);
+    j = tu_run_json(0, (char *const[]){ "facesearch", "eval", set,
+        "--enrol-images", "20", "--json", NULL });
+    ck_assert_int_eq(tu_num(j, "mated_probes"), 3);
+    ck_assert_int_eq(tu_num(get(j, "subject_templates"), "templates"), 30);
+    fs_json_free(j);
+    TU_REFUSED(2, "--enrol-images must be", "eval", set, "--enrol-images",
+               "0");
     free(set);
 }
 END_TEST
@@ -710,6 +751,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, test_cli_eval_everything);
     tcase_add_test(tc, test_cli_eval_refusals);
     tcase_add_test(tc, test_cli_eval_second_model);
+    tcase_add_test(tc, test_cli_eval_enrol_images);
     suite_add_tcase(s, tc);
     return s;
 }
