@@ -173,8 +173,13 @@ struct hog_run_of final : fs_hog_run {
 extern "C" int fs_hog_create(fs_hog **out)
 {
     return fs_guarded([&] {
+        /* dlib decodes its detector from a compressed string, a third
+         * of a second each time: once per process, then copied (C++11
+         * makes the first use thread-safe) */
+        static const dlib::frontal_face_detector decoded =
+            dlib::get_frontal_face_detector();
         std::unique_ptr<fs_hog> h(new fs_hog);
-        h->det = dlib::get_frontal_face_detector();
+        h->det = decoded;
         const hog_scanner &sc = h->det.get_scanner();
         for (unsigned long i = 0; i < h->det.num_detectors(); i++) {
             /* as processed_weight_vector::init and operator() take them */

@@ -124,6 +124,8 @@ typedef struct fs_face_job {
     uint8_t    *bytes;            /* after fs_engine_read: the file as read */
     size_t      len;
     int         faces;            /* after fs_engine_templates: found */
+    int         quality_ok;       /* after fs_engine_templates: the G13
+                                     verdict on the face the rule picked */
     float       tmpl[FS_DESC_DIM];   /* after fs_engine_templates */
     /* The second network's unit-norm template of the same face (from its
      * 224 chip), when the engine was opened with second_model_path:

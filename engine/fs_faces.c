@@ -85,6 +85,7 @@ static void see_one(fs_detector *det, const fs_quality_limits *ql,
     rc = fs_detect_faces(det, NULL, &img, ql, faces, FS_MAX_FACES, &n, &d);
     int f = rc == FS_OK ? pick(&img, faces, n, rule) : -1;
     j->faces = n;
+    j->quality_ok = f >= 0 && faces[f].quality.ok;
     if (rc != FS_OK) {
         refuse(j, rc, d.msg);
     } else if (n == 0) {
@@ -141,6 +142,7 @@ int fs_engine_read(fs_engine *e, fs_face_job *jobs, size_t n, fs_detail *d)
         jobs[i].bytes = NULL;
         jobs[i].len = 0;
         jobs[i].faces = 0;
+        jobs[i].quality_ok = 0;
     }
     team t = { e, jobs, n, 0, 1, 0 };
     fs_pool_run(e->front, front_team, &t);

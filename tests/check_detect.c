@@ -217,6 +217,44 @@ START_TEST(test_G13_quality_flags_blur_and_darkness)
 }
 END_TEST
 
+/* G13's verdict on the face a template is made of reaches the job (eval
+ * --enrol-images weighs a subject's templates by it): fit as taken,
+ * unfit darkened to an eighth. */
+START_TEST(test_G13_verdict_in_template_jobs)
+{
+    if (!tu_shared())
+        return;
+    fs_engine *e = engine(1);
+    fs_image img;
+    fs_detail d = { "" };
+    const char *orig = lfw("Adam_Sandler", 1);
+    ck_assert_int_eq(fs_image_read(orig, &img, &d), FS_OK);
+    size_t n = (size_t)img.width * img.height * 3;
+    for (size_t i = 0; i < n; i++)
+        img.rgb[i] /= 8;
+    char dir[] = "/tmp/fs_g13_XXXXXX", dark[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(dark, sizeof dark, "%s/dark.bmp", dir);
+    ck_assert_int_eq(tu_write_bmp(dark, img.rgb, img.width, img.height), 0);
+    fs_image_release(&img);
+    fs_face_job jobs[2];
+    memset(jobs, 0, sizeof jobs);
+    jobs[0].path = orig;
+    jobs[1].path = dark;
+    ck_assert_int_eq(fs_engine_read(e, jobs, 2, &d), FS_OK);
+    ck_assert_int_eq(fs_engine_templates(e, jobs, 2, FS_FACE_CENTRE, &d),
+                     FS_OK);
+    ck_assert_msg(jobs[0].rc == FS_OK && jobs[1].rc == FS_OK, "%s %s",
+                  jobs[0].reason, jobs[1].reason);
+    ck_assert_int_eq(jobs[0].quality_ok, 1);
+    ck_assert_int_eq(jobs[1].quality_ok, 0);
+    fs_face_jobs_release(jobs, 2);
+    unlink(dark);
+    rmdir(dir);
+    fs_engine_close(e);
+}
+END_TEST
+
 START_TEST(test_cli_detect_json_and_refusals)
 {
     char *out, *err;
@@ -1143,6 +1181,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, test_chip_equals_dlib_reference);
     tcase_add_test(tc, test_detect_split_over_threads_is_dlibs_own);
     tcase_add_test(tc, test_G13_quality_flags_blur_and_darkness);
+    tcase_add_test(tc, test_G13_verdict_in_template_jobs);
     tcase_add_test(tc, test_cli_detect_json_and_refusals);
     tcase_add_test(tc, test_cli_bench_detect);
     tcase_add_test(tc, test_gallery_rule_one_dominant_face);

@@ -221,6 +221,120 @@ START_TEST(test_verification)
 }
 END_TEST
 
+static int by_desc(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+/* Lists long enough for the radix sort: 5000 non-mated searches whose
+ * best scores (a one-column gallery) span signs, both zeros, tiny and
+ * huge magnitudes, ties, and no face (-inf), come out descending and
+ * equal to qsort's order. */
+START_TEST(test_long_lists_sorted)
+{
+    enum { N = 5000 };
+    float *sc = malloc(N * sizeof *sc), *ref = malloc(N * sizeof *ref);
+    int32_t *mate = malloc(N * sizeof *mate);
+    uint8_t *srch = malloc(N);
+    uint32_t *rank = malloc(N * sizeof *rank);
+    ck_assert(sc && ref && mate && srch && rank);
+    uint32_t x = 12345;
+    for (int i = 0; i < N; i++) {
+        x = x * 1664525u + 1013904223u;
+        float v = ((float)(x >> 8) / 16777216.0f - 0.5f) * 2.0f;
+        sc[i] = i % 7 == 0 ? v * 1e30f : i % 11 == 0 ? v * 1e-30f
+              : i % 13 == 0 ? 0.25f : i % 17 == 0 ? (i % 2 ? 0.0f : -0.0f)
+              : v;
+        mate[i] = FS_EVAL_NONMATED;
+        srch[i] = i % 19 != 0;
+        ref[i] = srch[i] ? sc[i] : -INFINITY;
+    }
+    fs_eval_set set = { sc, N, 1, mate, srch };
+    fs_eval_ranks(&set, rank);
+    fs_eval_open o;
+    ck_assert_int_eq(fs_eval_open_make(&set, rank, &o, NULL), FS_OK);
+    ck_assert_uint_eq(o.nnonmated, N);
+    qsort(ref, N, sizeof *ref, by_desc);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(o.nonmated[i] == ref[i], "at %d: %g, not %g", i,
+                      o.nonmated[i], ref[i]);
+    ck_assert(isinf(o.nonmated[N - 1]) && o.nonmated[N - 1] < 0);
+    fs_eval_open_free(&o);
+    free(sc);
+    free(ref);
+    free(mate);
+    free(srch);
+    free(rank);
+}
+END_TEST
+
+/* Verification over 120 templates (6960 non-mated pairs, the radix
+ * sort's): its rates and best accuracy as counted pair by pair. */
+START_TEST(test_verification_long)
+{
+    enum { N = 120, D = 4 };
+    static float t[N * D], sc[N * N];
+    static int32_t lab[N];
+    uint32_t x = 777;
+    for (int i = 0; i < N; i++) {
+        double ss = 0;
+        for (int k = 0; k < D; k++) {
+            x = x * 1664525u + 1013904223u;
+            t[i * D + k] = (float)(x >> 8) / 16777216.0f - 0.5f +
+                           (k == i % 30 % D ? 0.6f : 0);
+            ss += (double)t[i * D + k] * t[i * D + k];
+        }
+        for (int k = 0; k < D; k++)
+            t[i * D + k] = (float)(t[i * D + k] / sqrt(ss));
+        lab[i] = i % 30;
+    }
+    static const double far[2] = { 1e-2, 1e-3 };
+    fs_eval_verify v;
+    ck_assert_int_eq(fs_eval_verification(t, lab, N, D, far, 2, &v, NULL),
+                     FS_OK);
+    ck_assert_uint_eq(v.mated_pairs, 180);
+    ck_assert_uint_eq(v.nonmated_pairs, 6960);
+    fs_eval_scores(t, N, t, N, D, sc);
+    for (int f = 0; f < 2; f++) {
+        size_t fa = 0, ta = 0;         /* at the threshold given */
+        double below = -INFINITY;      /* the highest non-mated refused */
+        for (int i = 0; i < N; i++)
+            for (int j = i + 1; j < N; j++) {
+                float s = sc[i * N + j];
+                if (lab[i] == lab[j])
+                    ta += s >= v.threshold[f];
+                else if (s >= v.threshold[f])
+                    fa++;
+                else if (s > below)
+                    below = s;
+            }
+        ck_assert_uint_le(fa, (size_t)floor(far[f] * 6960));
+        /* and it is the lowest such: the next score down lets too many in */
+        ck_assert((float)below == nextafterf((float)v.threshold[f], -INFINITY)
+                  || fa == (size_t)floor(far[f] * 6960));
+        ck_assert_double_eq_tol(v.tar[f], ta / 180.0, 1e-12);
+    }
+    double best = 0.5;
+    for (int a = 0; a < N * N; a++) {       /* every mated score a cut */
+        if (lab[a / N] != lab[a % N] || a / N >= a % N)
+            continue;
+        size_t tp = 0, tn = 0;
+        for (int i = 0; i < N; i++)
+            for (int j = i + 1; j < N; j++) {
+                int in = sc[i * N + j] >= sc[a];
+                if (lab[i] == lab[j])
+                    tp += in;
+                else
+                    tn += !in;
+            }
+        double acc = 0.5 * (tp / 180.0 + tn / 6960.0);
+        best = acc > best ? acc : best;
+    }
+    ck_assert_double_eq_tol(v.accuracy, best, 1e-12);
+}
+END_TEST
+
 /* Groups at threshold .5: {A, B} have B at rank 1 over .5 (rank-1 1/2,
  * FNIR 1/2, no non-mated probe); {C, F, G} have C at rank 3 (rank-1 0,
  * FNIR 1) and F over .5 of its two non-mated (FPIR 1/2); D and E in
@@ -557,6 +671,7 @@ START_TEST(test_cli_eval_second_model)
     j = tu_run_json(0, (char *const[]){ "facesearch", "eval", set, "--json",
                                         NULL });
     ck_assert_ptr_null(fs_json_get(j, "second_model"));
+    ck_assert_ptr_null(fs_json_get(j, "subject_templates"));
     fs_json_free(j);
     /* a first model with no faceres beside it: refused, naming the file */
     char *dir = strdup(tu_path(tu_tmp, "models"));
@@ -567,6 +682,46 @@ START_TEST(test_cli_eval_second_model)
                "--model", lone);
     free(lone);
     free(dir);
+    free(set);
+}
+END_TEST
+
+/* --enrol-images: the Johns enrol their first 4 of 11 (the rest probe),
+ * or 10 when asked for more than they can spare; each subject is one
+ * gallery column, its best-of and mean templates scored beside its
+ * first, and the second model's columns the same subjects. */
+START_TEST(test_cli_eval_enrol_images)
+{
+    char *set = johns_set();
+    if (!set)
+        return;
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "eval", set,
+        "--enrol-images", "4", "--second-model", "--json", NULL });
+    ck_assert_int_eq(tu_num(j, "enrol_images"), 4);
+    ck_assert_int_eq(tu_num(j, "gallery"), 3);
+    ck_assert_int_eq(tu_num(j, "mated_probes"), 21);
+    ck_assert_int_eq(tu_num(j, "nonmated_probes"), 2);
+    const fs_json *st = get(j, "subject_templates");
+    ck_assert_int_eq(tu_num(st, "templates"), 12);
+    ck_assert_double_ge(tu_num(get(st, "best_of/cmc"), "1"), 0.95);
+    ck_assert_double_ge(tu_num(get(st, "mean/cmc"), "1"), 0.95);
+    ck_assert_double_eq(tu_num(get(st, "mean/cmc"), "50"), 1.0);
+    ck_assert_int_eq(get(st, "best_of/open_set/det")->type, FS_JSON_ARRAY);
+    /* every John fit or not, the mean of the fit is a mean of some */
+    ck_assert_int_le(tu_num(st, "unfit"), 12);
+    ck_assert_double_ge(tu_num(get(st, "mean_of_fit/cmc"), "1"), 0.9);
+    ck_assert_int_eq(tu_num(get(j, "second_model"), "no_second_template"), 0);
+    ck_assert_double_ge(tu_num(get(j, "second_model/fused/cmc"), "1"), 0.95);
+    /* 1:1 is every pair of the set's images, whoever is enrolled */
+    ck_assert_int_eq(tu_num(get(j, "verification"), "mated_pairs"), 165);
+    fs_json_free(j);
+    j = tu_run_json(0, (char *const[]){ "facesearch", "eval", set,
+        "--enrol-images", "20", "--json", NULL });
+    ck_assert_int_eq(tu_num(j, "mated_probes"), 3);
+    ck_assert_int_eq(tu_num(get(j, "subject_templates"), "templates"), 30);
+    fs_json_free(j);
+    TU_REFUSED(2, "--enrol-images must be", "eval", set, "--enrol-images",
+               "0");
     free(set);
 }
 END_TEST
@@ -584,6 +739,8 @@ Suite *suite_eval(void)
     tcase_add_test(tc, test_no_mated_probe);
     tcase_add_test(tc, test_verification);
     tcase_add_test(tc, test_groups);
+    tcase_add_test(tc, test_long_lists_sorted);
+    tcase_add_test(tc, test_verification_long);
     tcase_add_test(tc, test_scores);
     tcase_add_test(tc, test_normalise);
     tcase_add_test(tc, test_fuse);
@@ -594,6 +751,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, test_cli_eval_everything);
     tcase_add_test(tc, test_cli_eval_refusals);
     tcase_add_test(tc, test_cli_eval_second_model);
+    tcase_add_test(tc, test_cli_eval_enrol_images);
     suite_add_tcase(s, tc);
     return s;
 }

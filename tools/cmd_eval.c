@@ -18,6 +18,12 @@
  * ethnicity) gives the figures per group, at the threshold set for FPIR
  * 0.01 on the whole set.  Nothing is stored: the gallery lives in memory.
  *
+ * --enrol-images E enrols the first min(E, n - 1) images of an identity
+ * with n > 1 (the rest are its mated probes): the figures take each
+ * subject's first template with a face, as with one image enrolled, and
+ * beside them the same probes scored by the best of a subject's
+ * templates and by their mean (issue 17 item 3).
+ *
  * --second-model also runs the second network (faceres, models/
  * faceres_v1.fsm beside the first model, on its own 224 chip) and reports
  * it alone and fused with the first (engine/fs_eval.h fs_eval_fuse: each
@@ -56,6 +62,9 @@ const fs_opt cmd_eval_opts[] = {
     { "threads", "T", "threads (default: every core)" },
     { "second-model", NULL, "also faceres (faceres_v1.fsm beside the "
       "model): alone, and fused re-scoring the first's top 200" },
+    { "enrol-images", "E", "enrol up to E images of each identity (one or "
+      "more left to probe): its first template alone, the best of them and "
+      "their mean compared on the same probes" },
     { NULL, NULL, NULL }
 };
 
@@ -75,6 +84,7 @@ typedef struct sample {
     char *path;
     int   identity;        /* index into the identity list */
     int   role;
+    int   col;             /* the gallery column it stands for, or -1 */
 } sample;
 
 typedef struct sample_list {
@@ -113,7 +123,7 @@ static int add(sample_list *l, const char *path, int identity, int role)
         l->s = ns;
         l->cap = nc;
     }
-    l->s[l->n] = (sample){ strdup(path), identity, role };
+    l->s[l->n] = (sample){ strdup(path), identity, role, -1 };
     return l->s[l->n++].path ? EXIT_OK : EXIT_INTERNAL;
 }
 
@@ -123,9 +133,12 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Every image of the set, identities in name order, with its role; the
- * identities' names in *names (nid of them, folders only). */
-static int list_set(const char *dir, sample_list *l, char ***names, int *nid)
+/* Every image of the set, identities in name order, with its role: an
+ * identity with nf > 1 images enrols its first min(enrol, nf - 1), so
+ * that one or more are left to search with; the identities' names in
+ * *names (nid of them, folders only). */
+static int list_set(const char *dir, long enrol, sample_list *l,
+                    char ***names, int *nid)
 {
     struct dirent **ids;
     int ni = scandir(dir, &ids, visible, by_name);
@@ -148,7 +161,8 @@ static int list_set(const char *dir, sample_list *l, char ***names, int *nid)
             snprintf(path, sizeof path, "%s/%s", sub, files[f]->d_name);
             if (st == EXIT_OK)
                 st = add(l, path, k, nf == 1 ? NONMATED
-                                    : f == 0 ? GALLERY : MATED);
+                                    : f < enrol && f < nf - 1 ? GALLERY
+                                                              : MATED);
             free(files[f]);
         }
         if (nf >= 0)
@@ -393,6 +407,15 @@ typedef struct figures {
     open_figs open2[2];
     double stats[2][2];             /* this set's mean, sd per model */
     double rescore_ms;              /* one probe's shortlist, median */
+    /* --enrol-images E > 1: each subject's templates, [0] the best of
+     * them (the highest score), [1] their mean, [2] the mean of those
+     * the quality check (G13) finds fit, all when none is */
+    long   enrol;
+    size_t enrolled;                /* templates behind the subjects */
+    size_t enrolled_unfit, probes_unfit;
+    int    subj;
+    double cmcs[3][MAX_RANK];
+    open_figs opens[3];
 } figures;
 
 /* Best and worst of one rate over the groups that have its kind of
@@ -438,16 +461,30 @@ static void json_open(const figures *fg, const open_figs *of)
     printf("}");
 }
 
+/* One way of scoring's closed- and open-set figures, as a JSON member. */
+static void json_ranked(const figures *fg, const char *name,
+                        const double *cmc, const open_figs *of)
+{
+    printf(",\"%s\":{\"cmc\":{", name);
+    for (size_t i = 0; i < NRANKS; i++)
+        printf("%s\"%d\":%.4f", i ? "," : "", cmc_ranks[i],
+               cmc[cmc_ranks[i] - 1]);
+    printf("},\"open_set\":");
+    json_open(fg, of);
+    printf("}");
+}
+
 static void print_json(const figures *fg)
 {
     printf("{\"images\":%zu,\"no_face\":%zu,\"gallery\":%zu,"
            "\"mated_probes\":%zu,\"nonmated_probes\":%zu,"
            "\"distractors\":{\"images\":%zu,\"enrolled\":%zu},"
-           "\"face_rule\":\"%s\",\"mirror\":%s,\"closed_set\":{\"cmc\":{",
+           "\"face_rule\":\"%s\",\"mirror\":%s,\"enrol_images\":%ld,"
+           "\"closed_set\":{\"cmc\":{",
            fg->images, fg->noface, fg->gallery, fg->mated, fg->nonmated,
            fg->distractors, fg->distractors_enrolled,
            fg->rule == FS_FACE_LARGEST ? "largest" : "centre",
-           fg->mirror ? "true" : "false");
+           fg->mirror ? "true" : "false", fg->enrol);
     for (size_t i = 0; i < NRANKS; i++)
         printf("%s\"%d\":%.4f", i ? "," : "", cmc_ranks[i],
                fg->cmc[cmc_ranks[i] - 1]);
@@ -504,15 +541,17 @@ static void print_json(const figures *fg)
                fz.shortlist, fz.mean[0], fz.sd[0], fz.mean[1], fz.sd[1],
                fg->stats[0][0], fg->stats[0][1], fg->stats[1][0],
                fg->stats[1][1], fg->rescore_ms);
-        for (int k = 0; k < 2; k++) {
-            printf(",\"%s\":{\"cmc\":{", nm[k]);
-            for (size_t i = 0; i < NRANKS; i++)
-                printf("%s\"%d\":%.4f", i ? "," : "", cmc_ranks[i],
-                       fg->cmc2[k][cmc_ranks[i] - 1]);
-            printf("},\"open_set\":");
-            json_open(fg, &fg->open2[k]);
-            printf("}");
-        }
+        for (int k = 0; k < 2; k++)
+            json_ranked(fg, nm[k], fg->cmc2[k], &fg->open2[k]);
+        printf("}");
+    }
+    if (fg->subj) {
+        printf(",\"subject_templates\":{\"templates\":%zu,\"unfit\":%zu,"
+               "\"probes_unfit\":%zu", fg->enrolled, fg->enrolled_unfit,
+               fg->probes_unfit);
+        json_ranked(fg, "best_of", fg->cmcs[0], &fg->opens[0]);
+        json_ranked(fg, "mean", fg->cmcs[1], &fg->opens[1]);
+        json_ranked(fg, "mean_of_fit", fg->cmcs[2], &fg->opens[2]);
         printf("}");
     }
     printf(",\"times\":{\"template_ms_per_image\":%.2f,"
@@ -536,6 +575,13 @@ static void text_open(const figures *fg, const open_figs *of,
     else if (of->given)
         printf("; at %s %.4f: FNIR %.4f", unit, of->at, of->at_fnir);
     printf("\n");
+}
+
+static void text_ranked(const figures *fg, const char *name,
+                        const double *cmc, const open_figs *of)
+{
+    printf("%s: rank-1 %.4f, rank-20 %.4f;", name, cmc[0], cmc[19]);
+    text_open(fg, of, "  FNIR at FPIR", "score");
 }
 
 static void print_text(const figures *fg)
@@ -585,11 +631,8 @@ static void print_text(const figures *fg)
     if (fg->second) {
         static const char *nm[2] = { "faceres alone", "fused" };
         const fs_eval_fusion fz = FS_FUSION_FROZEN;
-        for (int k = 0; k < 2; k++) {
-            printf("%s: rank-1 %.4f, rank-20 %.4f;", nm[k], fg->cmc2[k][0],
-                   fg->cmc2[k][19]);
-            text_open(fg, &fg->open2[k], "  FNIR at FPIR", "score");
-        }
+        for (int k = 0; k < 2; k++)
+            text_ranked(fg, nm[k], fg->cmc2[k], &fg->open2[k]);
         printf("fusion: the first model's top %zu re-scored (%.4f ms per "
                "probe, median), %zu images without a second template; "
                "score mean/sd frozen %.4f/%.4f and %.4f/%.4f, this set "
@@ -597,6 +640,16 @@ static void print_text(const figures *fg)
                fg->no_second, fz.mean[0], fz.sd[0], fz.mean[1], fz.sd[1],
                fg->stats[0][0], fg->stats[0][1], fg->stats[1][0],
                fg->stats[1][1]);
+    }
+    if (fg->subj) {
+        printf("up to %ld images enrolled per subject (%zu templates, %zu of "
+               "them unfit for search by the quality check, as are %zu "
+               "probes); the figures above take its first template alone\n",
+               fg->enrol, fg->enrolled, fg->enrolled_unfit, fg->probes_unfit);
+        text_ranked(fg, "best of its templates", fg->cmcs[0], &fg->opens[0]);
+        text_ranked(fg, "their mean template", fg->cmcs[1], &fg->opens[1]);
+        text_ranked(fg, "the mean of its fit templates", fg->cmcs[2],
+                    &fg->opens[2]);
     }
     printf("times: %.2f ms per template, %.4f ms per search (median), "
            "%.2f s for the figures, %.1f s in all\n", fg->template_ms,
@@ -717,6 +770,110 @@ static int time_searches(const fs_templates *t, const float *q,
     return rc;
 }
 
+/* The closed- and open-set figures of one way of scoring (rank: room
+ * for a row's rank of its mate). */
+static int ranked_figures(const fs_eval_set *set, uint32_t *rank,
+                          double *cmc, open_figs *of, fs_detail *d)
+{
+    fs_eval_ranks(set, rank);
+    fs_eval_cmc(set, rank, MAX_RANK, cmc);
+    return open_figures(set, rank, of, d);
+}
+
+/* Each of n rows of v (dim floats) scaled to unit length. */
+static void unit_rows(float *v, size_t n, size_t dim)
+{
+    for (size_t r = 0; r < n; r++) {
+        double ss = 0;
+        for (size_t k = 0; k < dim; k++)
+            ss += (double)v[r * dim + k] * v[r * dim + k];
+        for (size_t k = 0; ss > 0 && k < dim; k++)
+            v[r * dim + k] = (float)(v[r * dim + k] / sqrt(ss));
+    }
+}
+
+/* --enrol-images E > 1: every probe against each subject's templates,
+ * scored by the best of them, by their mean (unit length again) and by
+ * the mean of those fit for search (G13's verdict as a weight of 0 or
+ * 1); the columns of cmd_eval's gallery, a distractor's its one
+ * template. */
+static int subject_figures(figures *fg, const sample *s,
+                           const fs_face_job *jobs, size_t n, const float *q,
+                           size_t np, size_t ng, const int32_t *col,
+                           const int32_t *mate, const uint8_t *searched,
+                           fs_detail *d)
+{
+    const size_t D = FS_DESC_DIM;
+    size_t nt = 0;
+    for (size_t i = 0; i < n; i++)
+        nt += (s[i].role == GALLERY || s[i].role == DISTRACTOR) &&
+              jobs[i].rc == FS_OK;
+    float *tv = malloc((nt * D + 1) * sizeof *tv);
+    int32_t *tc = malloc((nt + 1) * sizeof *tc);
+    float *mean = calloc(ng * D + 1, sizeof *mean);
+    float *fit = calloc(ng * D + 1, sizeof *fit);
+    size_t *nfit = calloc(ng + 1, sizeof *nfit);
+    float *ts = malloc((np * nt + 1) * sizeof *ts);
+    float *sc = malloc((np * ng + 1) * sizeof *sc);
+    uint32_t *rank = malloc((np + 1) * sizeof *rank);
+    int rc = tv && tc && mean && fit && nfit && ts && sc && rank ? FS_OK
+           : fs_fail(d, FS_ENOMEM, "out of memory");
+    size_t t = 0;
+    for (size_t i = 0; rc == FS_OK && i < n; i++) {
+        if ((s[i].role != GALLERY && s[i].role != DISTRACTOR) ||
+            jobs[i].rc != FS_OK)
+            continue;
+        size_t c = (size_t)col[s[i].identity];
+        tc[t] = (int32_t)c;
+        memcpy(tv + t * D, jobs[i].tmpl, D * sizeof *tv);
+        int ok = jobs[i].quality_ok;
+        fg->enrolled_unfit += !ok;
+        nfit[c] += ok;
+        for (size_t k = 0; k < D; k++) {
+            mean[c * D + k] += jobs[i].tmpl[k];
+            fit[c * D + k] += ok ? jobs[i].tmpl[k] : 0;
+        }
+        t++;
+    }
+    for (size_t c = 0; rc == FS_OK && c < ng; c++)
+        if (!nfit[c])
+            memcpy(fit + c * D, mean + c * D, D * sizeof *fit);
+    for (size_t i = 0; i < n; i++)
+        fg->probes_unfit += (s[i].role == MATED || s[i].role == NONMATED) &&
+                            jobs[i].rc == FS_OK && !jobs[i].quality_ok;
+    unit_rows(mean, ng, D);
+    unit_rows(fit, ng, D);
+    if (rc == FS_OK) {
+        fs_eval_scores(q, np, tv, nt, D, ts);
+        for (size_t r = 0; r < np; r++) {
+            float *row = sc + r * ng;
+            for (size_t c = 0; c < ng; c++)
+                row[c] = -INFINITY;
+            for (size_t k = 0; k < nt; k++)
+                if (ts[r * nt + k] > row[tc[k]])
+                    row[tc[k]] = ts[r * nt + k];
+        }
+        fs_eval_set set = { sc, np, ng, mate, searched };
+        rc = ranked_figures(&set, rank, fg->cmcs[0], &fg->opens[0], d);
+    }
+    for (int k = 1; rc == FS_OK && k < 3; k++) {
+        fs_eval_scores(q, np, k == 1 ? mean : fit, ng, D, sc);
+        fs_eval_set set = { sc, np, ng, mate, searched };
+        rc = ranked_figures(&set, rank, fg->cmcs[k], &fg->opens[k], d);
+    }
+    fg->enrolled = nt;
+    fg->subj = rc == FS_OK;
+    free(tv);
+    free(tc);
+    free(mean);
+    free(fit);
+    free(nfit);
+    free(ts);
+    free(sc);
+    free(rank);
+    return rc;
+}
+
 /* --second-model: faceres alone and the fusion, from the jobs' second
  * templates, gallery columns and probe rows in the order cmd_eval made
  * them (scores: the first model's). */
@@ -742,7 +899,7 @@ static int second_figures(figures *fg, const sample *s, const fs_face_job *jobs,
     for (size_t i = 0; rc == FS_OK && i < n; i++) {
         int ok = jobs[i].rc == FS_OK;
         fg->no_second += ok && !jobs[i].has2 && s[i].role != DISTRACTOR;
-        if ((s[i].role == GALLERY || s[i].role == DISTRACTOR) && ok) {
+        if (s[i].col >= 0) {
             gh[g] = (uint8_t)jobs[i].has2;
             memcpy(g2 + g * D, jobs[i].tmpl2, D * sizeof *g2);
             g++;
@@ -796,9 +953,7 @@ static int second_figures(figures *fg, const sample *s, const fs_face_job *jobs,
     for (int k = 0; rc == FS_OK && k < 2; k++) {
         fs_eval_set set = { k ? fused : s2, np, ng, mate,
                             k ? searched : srch2 };
-        fs_eval_ranks(&set, rank);
-        fs_eval_cmc(&set, rank, MAX_RANK, fg->cmc2[k]);
-        rc = open_figures(&set, rank, &fg->open2[k], d);
+        rc = ranked_figures(&set, rank, fg->cmc2[k], &fg->open2[k], d);
     }
     fg->second = rc == FS_OK;
     free(g2);
@@ -828,12 +983,14 @@ int cmd_eval(fs_args *a)
              strcmp(rule_s, "center") != 0)
         return fs_usage_error(a, "--face must be centre or largest, not "
                               "'%s'", rule_s);
-    long threads;
+    long threads, enrol;
     int st = fs_arg_int(a, "threads", 0, 1024, 0, &threads);
+    if (st == EXIT_OK)
+        st = fs_arg_int(a, "enrol-images", 1, 1000, 1, &enrol);
     if (st != EXIT_OK)
         return st;
     figures fg = { .set = a->pos[0], .rule = rule,
-                   .mirror = fs_arg(a, "mirror") != NULL };
+                   .mirror = fs_arg(a, "mirror") != NULL, .enrol = enrol };
     for (int k = 0; k < NKINDS; k++) {
         fg.kind[k].given = fs_arg(a, kinds[k].opt) != NULL;
         st = fs_arg_double(a, kinds[k].opt, k ? -1e6 : -1, k ? 1e6 : 1, 0,
@@ -853,7 +1010,7 @@ int cmd_eval(fs_args *a)
     sample_list l = { 0 };
     char **names = NULL;
     int nid = 0;
-    st = list_set(a->pos[0], &l, &names, &nid);
+    st = list_set(a->pos[0], enrol, &l, &names, &nid);
     size_t nset = l.n;
     if (st == EXIT_OK && nset == 0) {
         fs_error_msg("data set '%s' holds no images in identity folders "
@@ -971,9 +1128,12 @@ int cmd_eval(fs_args *a)
                 vlab[nv++] = s[i].identity;
             }
         }
-        if ((s[i].role == GALLERY || s[i].role == DISTRACTOR) && ok) {
+        /* a subject's column holds its first template */
+        if ((s[i].role == GALLERY || s[i].role == DISTRACTOR) && ok &&
+            col[s[i].identity] < 0) {
             memcpy(gvec + ng * FS_DESC_DIM, jobs[i].tmpl, sizeof jobs[i].tmpl);
             col[s[i].identity] = (int32_t)ng;
+            s[i].col = (int)ng;
             gsubj[ng] = (uint32_t)ng;
             ng++;
         }
@@ -1061,6 +1221,9 @@ int cmd_eval(fs_args *a)
                            fg.groups[c]);
     }
     free(byid);
+    if (st == EXIT_OK && rc == FS_OK && enrol > 1)
+        rc = subject_figures(&fg, s, jobs, n, q, np, ng, col, mate, searched,
+                             &d);
     if (st == EXIT_OK && rc == FS_OK && second)
         rc = second_figures(&fg, s, jobs, n, scores, np, ng, mate, searched,
                             &d);
@@ -1108,6 +1271,8 @@ int cmd_eval(fs_args *a)
         free(fg.kind[k].det);
     for (int k = 0; k < 2; k++)
         free(fg.open2[k].det);
+    for (int k = 0; k < 3; k++)
+        free(fg.opens[k].det);
     free(t2);
     free(zscores);
     free(zrank);
