@@ -181,7 +181,7 @@ static int gallery_create(bench *b, fs_detail *d)
     char key_path[4400];
     fs_gate_init in = { profile, strlen(profile), ADMIN, UNIT, b->password,
                         b->key, fs_engine_model_id(b->eng),
-                        fs_engine_model_sha256(b->eng), NULL };
+                        fs_engine_model_sha256(b->eng), NULL, NULL };
     int rc = password_new(b, d);
     if (rc == FS_OK)
         rc = fs_gate_create(b->gallery, &in, key_path, sizeof key_path, d);

@@ -181,6 +181,9 @@ typedef struct fs_gate_init {
     const char *model_sha256;       /* will come from */
     const char *anchor_file;        /* NULL: beside the key file, with
                                        the suffix .anchor (G18) */
+    const fs_recipe *recipe;        /* how its templates are made, fixed
+                                       for its life (fs_index.h); NULL:
+                                       the model alone, no mirror */
 } fs_gate_init;
 
 /* Creates the gallery at dir (which must not exist) with its keys, its
@@ -405,6 +408,9 @@ int  fs_gate_key_rotate(fs_gate *g, fs_detail *d);
 
 /* Counts and settings (admin, auditor). */
 int  fs_gate_gallery_stat(fs_gate *g, fs_gallery_stats *st, fs_detail *d);
+/* The gallery's template recipe (any session: the commands that make
+ * templates open their engine by it), MAC-checked. */
+int  fs_gate_recipe(fs_gate *g, fs_recipe *out, fs_detail *d);
 /* A subject's record and up to max of its images' records (admin);
  * FS_NOTFOUND when there is none. */
 int  fs_gate_subject_show(fs_gate *g, const char *subject,
@@ -599,6 +605,10 @@ typedef struct fs_search_stages {
     double embed;                   /* the template */
     double rank;                    /* templates loaded, ranked, ids */
     double store;                   /* sealed search, probe and entry */
+    double second;                  /* the probe's second template (a
+                                       recipe with a second model) */
+    double rescore;                 /* the shortlist's second templates
+                                       read and the list fused */
 } fs_search_stages;
 
 typedef struct fs_search_in {
@@ -738,6 +748,12 @@ typedef struct fs_candidate {
     int   rank;                     /* 1 is the most similar */
     char  subject[FS_SUBJECT_MAX];
     float score;                    /* cosine similarity of the templates */
+    /* In a gallery whose recipe names a second model (rescored 1): that
+     * model's cosine between the probe's and the candidate's image (the
+     * one `score` came from), and the two fused (engine/fs_eval.h
+     * fs_eval_fused, FS_FUSION_FROZEN), by which the list is ordered. */
+    int   rescored;
+    float second, fused;
 } fs_candidate;
 
 /* The search (examiners, trained: G3, G9).  In this order, and before

@@ -124,6 +124,7 @@ static void fake_mugshot(int i, const char *subject, fs_mugshot *m,
     m->lawful_source = "booking";
     m->image = len ? bytes : NULL;
     m->image_len = len;
+    m->tmpl2 = NULL;
 }
 
 /* Puts images [from, to) in batch b: image i belongs to subject
