@@ -1201,13 +1201,9 @@ static int check_meta(fs_gallery *g, MDB_txn *txn,
                                    sizeof model, d);
     if (rc == FS_OK) rc = meta_get(g, txn, what = "model_sha256", sha,
                                    sizeof sha, d);
-    fs_recipe recipe;
-    for (size_t i = META_RECIPE; rc == FS_OK && g->schema >= 4 &&
-                                 i < META_NAMES; i++) {
-        what = meta_names[i];
-        rc = meta_get(g, txn, what, recipe.second_model_sha256,
-                      sizeof recipe.second_model_sha256, d);
-    }
+    /* the recipe's records are read where they are used (recipe_read):
+     * in a sealed gallery, one removed is tampering, which only the
+     * unlock that follows can tell */
     if (rc == FS_NOTFOUND)
         rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (no meta "
                      "record '%s')", g->dir, what);

@@ -54,6 +54,7 @@ int cmd_init(fs_args *a)
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
     char pw[1100], key_path[4096], anchor[4096];
+    fs_recipe recipe = { fs_arg(a, "mirror") != NULL, "", "" };
     int st = fs_cli_password(a, "password for the new administrator", 1, pw,
                              sizeof pw);
     if (st == EXIT_OK) {
@@ -71,7 +72,6 @@ int cmd_init(fs_args *a)
             eo.second_model_path = fs_second_model_path(a, sbuf,
                                                         sizeof sbuf);
         fs_engine *e = NULL;
-        fs_recipe recipe = { fs_arg(a, "mirror") != NULL, "", "" };
         rc = fs_engine_open(&eo, &e, &d);
         if (rc == FS_OK) {
             in.model_id = fs_engine_model_id(e);
@@ -108,9 +108,9 @@ int cmd_init(fs_args *a)
         printf(",\"anchor\":");
         fs_json_str(stdout, anchor);
         printf(",\"mirror\":%s,\"second_model\":",
-               fs_arg(a, "mirror") ? "true" : "false");
-        if (fs_arg(a, "second-model"))
-            fs_json_str(stdout, FS_FR_MODEL_FILE);
+               recipe.mirror ? "true" : "false");
+        if (recipe.second_model_id[0])
+            fs_json_str(stdout, recipe.second_model_id);
         else
             printf("null");
         printf("}\n");
