@@ -764,7 +764,10 @@ typedef struct fs_candidate {
  * intake (G8: a still image's bytes, not a stream or a video), detection, the quality verdict (an unfit
  * probe, or one with no face, is FS_DENIED naming G13, and the image
  * rejection is stored on the request with the probe), the template, the
- * exact ranking of distinct subjects, and one commit holding the search
+ * exact ranking of distinct subjects (by the gallery's recipe: with a
+ * second model, its top max(k, 200) re-scored and ordered by the fused
+ * score, fs_candidate's second and fused; the engine must run the
+ * recipe's models, FS_EMODEL otherwise), and one commit holding the search
  * (request, model, k, the list), the probe sealed in the case file (G12)
  * and the audit entry with case and justification (G9, G18).  Only then
  * is *out set.  A refusal names its rule in the detail, and nothing of

@@ -304,6 +304,13 @@ static int need_key(const fs_gallery *g, fs_detail *d)
                    "was given", g->dir);
 }
 
+/* A read transaction over sealed records: FS_EKEY until unlocked. */
+static int sealed_read(fs_gallery *g, MDB_txn **txn, fs_detail *d)
+{
+    int rc = need_key(g, d);
+    return rc == FS_OK ? read_txn(g, txn, d) : rc;
+}
+
 /* What a record is called in messages. */
 static void record_name(int db, const MDB_val *k, char *out, size_t cap)
 {
@@ -503,6 +510,35 @@ typedef struct image_rec {
     char     source_agency[FS_FIELD_MAX], lawful_source[FS_FIELD_MAX];
 } image_rec;
 
+/* A record of db keyed by image id (images, image_data, second). */
+static int image_put(fs_gallery_batch *b, int db, uint64_t id,
+                     const void *payload, size_t len, fs_detail *d)
+{
+    uint8_t key[8];
+    be64(key, id);
+    MDB_val k = { 8, key };
+    return env_put(b, db, &k, payload, len, d);
+}
+
+/* The stored value *v of db's record of image id, k keyed in key: FS_OK,
+ * FS_NOTFOUND (no detail), or a failure. */
+static int image_find(const fs_gallery *g, MDB_txn *txn, int db, uint64_t id,
+                      uint8_t key[8], MDB_val *k, MDB_val *v, fs_detail *d)
+{
+    be64(key, id);
+    *k = (MDB_val){ 8, key };
+    int mrc = mdb_get(txn, g->dbi[db], k, v);
+    if (mrc == MDB_NOTFOUND)
+        return FS_NOTFOUND;
+    if (mrc) {
+        char name[96], what[128];
+        record_name(db, k, name, sizeof name);
+        snprintf(what, sizeof what, "reading %s", name);
+        return mdb_fail(g, d, mrc, what);
+    }
+    return FS_OK;
+}
+
 static int put_image_rec(fs_gallery_batch *b, uint64_t id,
                          const image_rec *im, fs_detail *d)
 {
@@ -517,11 +553,8 @@ static int put_image_rec(fs_gallery_batch *b, uint64_t id,
     fs_wbuf_str(&w, im->capture_date);
     fs_wbuf_str(&w, im->source_agency);
     fs_wbuf_str(&w, im->lawful_source);
-    uint8_t key[8];
-    be64(key, id);
-    MDB_val k = { 8, key };
     assert(!w.oom);
-    int rc = env_put(b, DB_IMAGES, &k, w.p, w.len, d);
+    int rc = image_put(b, DB_IMAGES, id, w.p, w.len, d);
     fs_wbuf_free(&w);                /* wipes the plaintext copy */
     return rc;
 }
@@ -529,17 +562,13 @@ static int put_image_rec(fs_gallery_batch *b, uint64_t id,
 static int get_image_rec(const fs_gallery *g, MDB_txn *txn, uint64_t id,
                          image_rec *im, fs_detail *d)
 {
-    uint8_t key[8];
-    be64(key, id);
-    MDB_val k = { 8, key }, v;
-    int mrc = mdb_get(txn, g->dbi[DB_IMAGES], &k, &v);
-    if (mrc == MDB_NOTFOUND)
-        return FS_NOTFOUND;
-    if (mrc)
-        return mdb_fail(g, d, mrc, "reading an image record");
-    uint8_t buf[REC_MAX];
+    uint8_t key[8], buf[REC_MAX];
+    MDB_val k, v;
+    int rc = image_find(g, txn, DB_IMAGES, id, key, &k, &v, d);
+    if (rc != FS_OK)
+        return rc;
     fs_rbuf r = { 0 };
-    int rc = env_open(g, txn, DB_IMAGES, &k, &v, buf, sizeof buf, &r, d);
+    rc = env_open(g, txn, DB_IMAGES, &k, &v, buf, sizeof buf, &r, d);
     if (rc != FS_OK)
         return rc;
     im->row = fs_rbuf_u64(&r);
@@ -1913,10 +1942,7 @@ static int second_put(fs_gallery_batch *b, uint64_t id, const float *t,
     _Float16 h[FS_DESC2_DIM];
     for (size_t i = 0; i < FS_DESC2_DIM; i++)
         h[i] = (_Float16)t[i];
-    uint8_t key[8];
-    be64(key, id);
-    MDB_val k = { 8, key };
-    int rc = env_put(b, DB_SECOND, &k, h, sizeof h, d);
+    int rc = image_put(b, DB_SECOND, id, h, sizeof h, d);
     fs_wipe(h, sizeof h);
     return rc;
 }
@@ -1927,19 +1953,17 @@ static int second_get(const fs_gallery *g, MDB_txn *txn, uint64_t id,
                       float *out, fs_detail *d)
 {
     uint8_t key[8];
-    be64(key, id);
-    MDB_val k = { 8, key }, v;
-    int mrc = mdb_get(txn, g->dbi[DB_SECOND], &k, &v);
-    if (mrc == MDB_NOTFOUND)
+    MDB_val k, v;
+    int rc = image_find(g, txn, DB_SECOND, id, key, &k, &v, d);
+    if (rc == FS_NOTFOUND)
         return fs_fail(d, FS_ETAMPER, "gallery '%s': image %llu's second "
                        "template is missing (removed or damaged)", g->dir,
                        (unsigned long long)id);
-    if (mrc)
-        return mdb_fail(g, d, mrc, "reading a second template");
+    if (rc != FS_OK)
+        return rc;
     _Float16 h[FS_DESC2_DIM];
     fs_rbuf r = { 0 };
-    int rc = env_open(g, txn, DB_SECOND, &k, &v, (uint8_t *)h, sizeof h,
-                      &r, d);
+    rc = env_open(g, txn, DB_SECOND, &k, &v, (uint8_t *)h, sizeof h, &r, d);
     if (rc == FS_OK && r.len != SECOND_BYTES)
         rc = fs_fail(d, FS_ETAMPER, "gallery '%s': image %llu's second "
                      "template is %zu bytes, not %zu (tampered or damaged)",
@@ -1955,15 +1979,10 @@ static int second_get(const fs_gallery *g, MDB_txn *txn, uint64_t id,
 
 int fs_gallery_recipe(fs_gallery *g, fs_recipe *out, fs_detail *d)
 {
-    MDB_txn *txn;
-    int rc = read_txn(g, &txn, d);
-    if (rc != FS_OK)
-        return rc;
-    fs_recipe r;
-    rc = recipe_read(g, txn, &r, d);
-    mdb_txn_abort(txn);
+    fs_gallery_stats st;
+    int rc = fs_gallery_stat(g, &st, d);
     if (rc == FS_OK)
-        *out = r;
+        *out = st.recipe;
     return rc;
 }
 
@@ -1972,9 +1991,7 @@ int fs_gallery_seconds(fs_gallery *g, const uint32_t *rows, size_t n,
 {
     const fs_gallery_warm *m = g->mx;
     MDB_txn *txn;
-    int rc = need_key(g, d);
-    if (rc == FS_OK)
-        rc = read_txn(g, &txn, d);
+    int rc = sealed_read(g, &txn, d);
     if (rc != FS_OK)
         return rc;
     fs_recipe rp;
@@ -2612,9 +2629,7 @@ int fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
                      size_t *len, fs_detail *d)
 {
     MDB_txn *txn;
-    int rc = need_key(g, d);
-    if (rc == FS_OK)
-        rc = read_txn(g, &txn, d);
+    int rc = sealed_read(g, &txn, d);
     if (rc != FS_OK)
         return rc;
     uint8_t ik[8];
@@ -2655,9 +2670,7 @@ int fs_gallery_row_image(fs_gallery *g, uint64_t row, const char *subject,
                          uint64_t *image_id, fs_detail *d)
 {
     MDB_txn *txn;
-    int rc = need_key(g, d);
-    if (rc == FS_OK)
-        rc = read_txn(g, &txn, d);
+    int rc = sealed_read(g, &txn, d);
     if (rc != FS_OK)
         return rc;
     uint8_t *scratch = g->sealed ? aligned_alloc(64, TBLK_PAYLOAD) : NULL;
