@@ -2085,6 +2085,19 @@ START_TEST(test_gallery_second_templates)
     raw_put(gdir(), "second", key, 8, orig, len);
     ck_assert_int_eq(open_gallery(gdir(), NULL, &g, &d), FS_OK);
     ck_assert_msg(fs_gallery_verify(g, &d) == FS_OK, "verify: %s", d.msg);
+    if (sealed_mode) {               /* a new key re-seals them too */
+        uint8_t k2[FS_KEY_BYTES];
+        test_key(k2, 2);
+        ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+        ck_assert_msg(fs_gallery_rekey(b, k2, &d) == FS_OK, "%s", d.msg);
+        ck_assert_int_eq(fs_gallery_commit(b, &d), FS_OK);
+        fs_gallery_close(g);
+        ck_assert_int_eq(fs_gallery_open(gdir(), NULL, &g, &d), FS_OK);
+        ck_assert_int_eq(fs_gallery_unlock(g, k2, &d), FS_OK);
+        expect_seconds(g, 0, 6);
+        ck_assert_msg(fs_gallery_verify(g, &d) == FS_OK, "verify: %s",
+                      d.msg);
+    }
     fs_gallery_close(g);
     free(orig);
     free(bad);
