@@ -1029,14 +1029,32 @@ START_TEST(test_fused_gallery_search)
     EXPECT(0, "   second    fused", "search", "--request", id, probe,
            "--human-review");
 
-    /* an engine without the second model */
+    /* an engine without the second model: refused by the gate, before
+     * the probe is looked at, and by the command that cannot load it */
+    fs_gate *g;
+    char session[4400];
+    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
+    ck_assert_msg(fs_gate_login(g, "eve", TU_PASSWORD, session,
+                                sizeof session, &d) == FS_OK, "%s", d.msg);
+    fs_engine_options plain = { .model_path = tu_model_path(),
+                                .landmarks_path = tu_landmarks() };
+    ck_assert_int_eq(fs_engine_open(&plain, &e, &d), FS_OK);
+    size_t plen;
+    uint8_t *bytes = tu_read(probe, &plen);
+    fs_search_in in = { id, bytes, plen, probe, -1, 3, 1, NULL };
+    fs_candidates *cands = NULL;
+    ck_assert_int_eq(fs_gate_search(g, e, &in, &cands, &d), FS_EMODEL);
+    ck_assert_msg(strstr(d.msg, "second model") && !cands, "%s", d.msg);
+    free(bytes);
+    fs_engine_close(e);
+    fs_gate_close(g);
     char models[4400], link[4500];
     snprintf(models, sizeof models, "%s/models", tu_tmp);
     ck_assert_int_eq(mkdir(models, 0700), 0);
     snprintf(link, sizeof link, "%s/face_resnet_v1.fsm", models);
     ck_assert_int_eq(symlink(tu_model_path(), link), 0);
-    ck_assert_int_ne(RUN(&out, &err, "search", "--request", id, probe,
-                         "--human-review", "--model", link), 0);
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
+                         "--human-review", "--model", link), 2);
     ck_assert_msg(strstr(err, "second model") && !strstr(out, who[2]),
                   "%s", err);
     free(out);

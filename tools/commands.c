@@ -268,9 +268,9 @@ int fs_cli_engine(const fs_args *a, const fs_engine_options *o,
         fs_detail why = { "" };
         rc = fs_engine_open(&with, e, &why);
         if (rc != FS_OK && with.second_model_path)
-            return fs_fail(d, rc, "the gallery's recipe re-scores with a "
-                           "second model, %s, which this engine cannot "
-                           "load: %s", r.second_model_id, why.msg);
+            return fs_fail(d, FS_EMODEL, "the gallery's recipe re-scores "
+                           "with a second model, %s, which this engine "
+                           "cannot load: %s", r.second_model_id, why.msg);
         return rc == FS_OK ? FS_OK : fs_fail(d, rc, "%s", why.msg);
     }
     /* as fs_engine_open would set it: each run is a fresh child of the
