@@ -1062,17 +1062,13 @@ START_TEST(test_fused_gallery_search)
 
     /* a second template edited, then removed, behind the gate's back */
     for (int c = 0; c < 2; c++) {
-        MDB_env *env;
-        MDB_txn *txn;
+        tu_raw r;
         MDB_dbi dbi;
         MDB_cursor *cur;
         MDB_val k, v;
-        ck_assert_int_eq(mdb_env_create(&env), 0);
-        mdb_env_set_maxdbs(env, 32);
-        ck_assert_int_eq(mdb_env_open(env, gal, 0, 0600), 0);
-        ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-        ck_assert_int_eq(mdb_dbi_open(txn, "second", 0, &dbi), 0);
-        ck_assert_int_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+        tu_raw_open(&r, gal);
+        ck_assert_int_eq(mdb_dbi_open(r.txn, "second", 0, &dbi), 0);
+        ck_assert_int_eq(mdb_cursor_open(r.txn, dbi, &cur), 0);
         ck_assert_int_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
         if (c == 0) {
             uint8_t *copy = malloc(v.mv_size);
@@ -1085,8 +1081,7 @@ START_TEST(test_fused_gallery_search)
             ck_assert_int_eq(mdb_cursor_del(cur, 0), 0);
         }
         mdb_cursor_close(cur);
-        ck_assert_int_eq(mdb_txn_commit(txn), 0);
-        mdb_env_close(env);
+        tu_raw_close(&r);
         ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
                              "--human-review"), 3);
         ck_assert_msg(strstr(err, "second template") && !strstr(out, who[2]),
