@@ -79,7 +79,7 @@ static int gallery_new(bench *b, fs_gate **g, fs_detail *d)
     char key_path[4400], session[4400];
     fs_gate_init in = { profile, strlen(profile), ADMIN, UNIT, b->password,
                         b->key, fs_engine_model_id(b->eng),
-                        fs_engine_model_sha256(b->eng), NULL };
+                        fs_engine_model_sha256(b->eng), NULL, NULL };
     fs_gate_options go = { .key_file = b->key,
                            .model_id = fs_engine_model_id(b->eng),
                            .model_sha256 = fs_engine_model_sha256(b->eng) };

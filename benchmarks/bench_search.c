@@ -28,6 +28,11 @@
  *   - facesearch-cli: the same command in-process (`--gallery`), paying
  *     the cold open and the matrix's load each time: what the service
  *     takes away.
+ *   - the second model (with second_model_path): the library call again
+ *     on a gallery whose recipe names faceres (at most FS_BENCH_FUSED_MAX
+ *     random templates, each with a random second template, kept in
+ *     work_dir/search-N/fused-M), with what its probe pass and the
+ *     shortlist's re-scoring add, beside the plain search of the run.
  *
  * The gallery is made once through the gate as its admin would
  * (fs_gate_create under the detroit profile, fs_gate_enroll_templates in
@@ -111,6 +116,8 @@ typedef struct bench {
     char        kbuf[16];
     char       *svc_search[11], *cli_search[15], *round_trip[6],
                *floor_cmd[7];
+    size_t      n;                /* templates in the gallery */
+    const fs_recipe *recipe;      /* NULL, or the fused gallery's */
 } bench;
 
 /* A timed search of an engine, kept for its p99. */
@@ -181,7 +188,7 @@ static int gallery_create(bench *b, fs_detail *d)
     char key_path[4400];
     fs_gate_init in = { profile, strlen(profile), ADMIN, UNIT, b->password,
                         b->key, fs_engine_model_id(b->eng),
-                        fs_engine_model_sha256(b->eng), NULL };
+                        fs_engine_model_sha256(b->eng), NULL, b->recipe };
     int rc = password_new(b, d);
     if (rc == FS_OK)
         rc = fs_gate_create(b->gallery, &in, key_path, sizeof key_path, d);
@@ -206,6 +213,22 @@ static int gallery_reopen(bench *b, fs_detail *d)
     return rc;
 }
 
+/* A random unit second template per row of the batch: FS_DESC2_DIM /
+ * FS_DESC_DIM random units of the first kind laid end to end, scaled;
+ * one (cnt first templates' room) is scratch. */
+static void random_seconds(bench *b, size_t i0, size_t cnt, float *one,
+                           float *v2)
+{
+    const int parts = FS_DESC2_DIM / FS_DESC_DIM;
+    for (int p = 0; p < parts; p++) {
+        fs_bench_random_units(b->pool, SEED + 1 + (uint64_t)p, i0, cnt, one);
+        for (size_t i = 0; i < cnt; i++)
+            for (int k = 0; k < FS_DESC_DIM; k++)
+                v2[i * FS_DESC2_DIM + (size_t)p * FS_DESC_DIM + (size_t)k] =
+                    one[i * FS_DESC_DIM + (size_t)k] * 0.35355339f;
+    }
+}
+
 /* Templates have rows `have` .. n - 1: subject "b<row + 1>", one each,
  * with a few image bytes of their own (so each sha256, the record's key,
  * is unique), in batches committed with their audit entries. */
@@ -216,14 +239,18 @@ static int enrol(bench *b, size_t have, fs_detail *d)
     char (*subj)[16] = calloc(ENROL_BATCH, sizeof *subj);
     uint8_t (*img)[16] = calloc(ENROL_BATCH, sizeof *img);
     float *vec = malloc((size_t)ENROL_BATCH * FS_DESC_DIM * sizeof *vec);
-    int rc = m && subj && img && vec ? FS_OK
+    float *v2 = b->recipe ? malloc((size_t)ENROL_BATCH * FS_DESC2_DIM *
+                                   sizeof *v2) : NULL;
+    int rc = m && subj && img && vec && (!b->recipe || v2) ? FS_OK
              : fs_fail(d, FS_ENOMEM, "no memory for a batch");
     double t0 = fs_bench_now();
     if (rc == FS_OK)
         say(o, "enrolling %zu random unit templates through the gate (%zu "
-            "there already)", o->n - have, have);
-    for (size_t i0 = have; rc == FS_OK && i0 < o->n; i0 += ENROL_BATCH) {
-        size_t cnt = o->n - i0 < ENROL_BATCH ? o->n - i0 : ENROL_BATCH;
+            "there already)", b->n - have, have);
+    for (size_t i0 = have; rc == FS_OK && i0 < b->n; i0 += ENROL_BATCH) {
+        size_t cnt = b->n - i0 < ENROL_BATCH ? b->n - i0 : ENROL_BATCH;
+        if (v2)
+            random_seconds(b, i0, cnt, vec, v2);
         fs_bench_random_units(b->pool, SEED, i0, cnt, vec);
         for (size_t i = 0; i < cnt; i++) {
             uint64_t row = i0 + i;
@@ -237,16 +264,18 @@ static int enrol(bench *b, size_t have, fs_detail *d)
                                  .image = img[i], .image_len = 16 };
             fs_sha256(img[i], 16, m[i].sha256);
             memcpy(m[i].tmpl, vec + i * FS_DESC_DIM, sizeof m[i].tmpl);
+            m[i].tmpl2 = v2 ? v2 + i * FS_DESC2_DIM : NULL;
         }
         rc = fs_gate_enroll_templates(b->g, m, cnt, NULL, d);
         double el = fs_bench_now() - t0, rate = (double)(i0 + cnt - have) / el;
         say(o, "gallery: %zu/%zu templates, %.0f/s, ETA %.0f s", i0 + cnt,
-            o->n, rate, (double)(o->n - i0 - cnt) / rate);
+            b->n, rate, (double)(b->n - i0 - cnt) / rate);
     }
     free(m);
     free(subj);
     free(img);
     free(vec);
+    free(v2);
     return rc;
 }
 
@@ -278,19 +307,26 @@ static int gallery_get(bench *b, fs_detail *d)
     fs_gallery_stats st;
     if ((rc = fs_gate_gallery_stat(b->g, &st, d)) != FS_OK)
         return rc;
-    if (st.templates < o->n) {
+    if (!b->recipe != !st.recipe.second_model_id[0]) {
+        fs_gate_close(b->g);
+        b->g = NULL;
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' was made by another "
+                       "recipe: remove it", b->gallery);
+    }
+    if (st.templates < b->n) {
         if ((rc = enrol(b, (size_t)st.templates, d)) != FS_OK ||
             (rc = fs_gate_gallery_stat(b->g, &st, d)) != FS_OK)
             return rc;
         built = 1;
     }
-    if (st.templates != o->n)
+    if (st.templates != b->n)
         return fs_fail(d, FS_EFORMAT, "gallery '%s' holds %llu templates, "
                        "not %zu", b->gallery,
-                       (unsigned long long)st.templates, o->n);
-    if (built)
+                       (unsigned long long)st.templates, b->n);
+    if (built && !b->recipe)
         rep->build_s = fs_bench_now() - t0;
-    rep->gallery_bytes = st.file_bytes;
+    if (!b->recipe)
+        rep->gallery_bytes = st.file_bytes;
     b->rank_mode = st.rank_mode;
     fs_user u = { .name = EXAMINER, .unit = UNIT, .roles = FS_ROLE_EXAMINER,
                   .trained = "2020-01-01" };
@@ -839,6 +875,112 @@ static void summarise(bench *b)
                                               ref->round_ms, ref->rounds);
 }
 
+/* The run's request, as the examiner files it. */
+static int request_file(bench *b, fs_detail *d)
+{
+    fs_request_form f = { "BENCH-1", "robbery", EXAMINER, UNIT,
+                          "bench@example.org",
+                          "benchmark of the gated search: a synthetic "
+                          "gallery, no real case",
+                          "booking photo of a witness", 0, 0 };
+    return fs_request_file(b->g, &f, b->request, d);
+}
+
+/* The fused gallery's searches, once warm: the medians of each search's
+ * time and of its second-model stages into the report. */
+static int fused_searches(bench *f, const bench *b, fs_detail *d)
+{
+    fs_bench_search_report *rep = f->rep;
+    enum { MAX = FS_BENCH_MAX_ROUNDS * SEARCHES };
+    double ms[MAX], second[MAX], rescore[MAX], rank[MAX];
+    int n = rep->rounds * SEARCHES, rc = FS_OK;
+    for (int i = -1; rc == FS_OK && i < n; i++) {   /* -1: the warm-up */
+        fs_search_stages st;
+        fs_search_in in = { f->request, b->probe.p, b->probe.n, "probe.bmp",
+                            -1, f->o->k, 1, &st };
+        fs_candidates *c = NULL;
+        double t0 = fs_bench_now();
+        rc = fs_gate_search(f->g, f->eng, &in, &c, d);
+        if (rc == FS_OK && i >= 0) {
+            ms[i] = (fs_bench_now() - t0) * 1e3;
+            second[i] = st.second * 1e3;
+            rescore[i] = st.rescore * 1e3;
+            rank[i] = st.rank * 1e3;
+        }
+        fs_candidates_free(c);
+    }
+    if (rc != FS_OK)
+        return rc;
+    rep->fused_ms = fs_bench_median(ms, n);
+    rep->fused_second_ms = fs_bench_median(second, n);
+    rep->fused_rescore_ms = fs_bench_median(rescore, n);
+    rep->fused_rank_ms = fs_bench_median(rank, n);
+    return FS_OK;
+}
+
+/* What the second model adds (fs_bench_search_report.fused_*): the same
+ * library call on a gallery whose recipe names it, made and kept beside
+ * the plain one.  A failure is noted in the report; the run goes on. */
+static void fused_part(bench *b)
+{
+    const fs_bench_search_options *o = b->o;
+    fs_bench_search_report *rep = b->rep;
+    if (!o->second_model_path) {
+        snprintf(rep->fused_note, sizeof rep->fused_note, "no second model "
+                 "(%s beside the model: make models)", FS_FR_MODEL_FILE);
+        return;
+    }
+    bench *f = calloc(1, sizeof *f);
+    fs_detail d = { "" };
+    fs_recipe recipe = { 0, "", "" };
+    fs_engine_options eo = { .model_path = o->model_path,
+                             .landmarks_path = o->landmarks_path,
+                             .second_model_path = o->second_model_path };
+    int rc = f ? FS_OK : fs_fail(&d, FS_ENOMEM, "no memory");
+    if (rc == FS_OK) {
+        *f = (bench){ .o = o, .rep = rep, .pool = b->pool, .recipe = &recipe,
+                      .n = o->n < FS_BENCH_FUSED_MAX ? o->n
+                                                     : FS_BENCH_FUSED_MAX };
+        snprintf(f->dir, sizeof f->dir, "%s/fused-%zu", b->dir, f->n);
+        snprintf(f->gallery, sizeof f->gallery, "%s/gallery", f->dir);
+        snprintf(f->key, sizeof f->key, "%s/key", f->dir);
+        snprintf(f->pwfile, sizeof f->pwfile, "%s/password", f->dir);
+        rc = fs_engine_open(&eo, &f->eng, &d);
+    }
+    if (rc == FS_OK) {
+        snprintf(recipe.second_model_id, sizeof recipe.second_model_id, "%s",
+                 fs_engine_second_model_id(f->eng));
+        snprintf(recipe.second_model_sha256,
+                 sizeof recipe.second_model_sha256, "%s",
+                 fs_engine_second_model_sha256(f->eng));
+        say(o, "the second model: a gallery of %zu templates whose recipe "
+            "names it", f->n);
+        rc = fs_bench_dir(b->dir, f->dir, &d);
+    }
+    if (rc == FS_OK)
+        rc = gallery_get(f, &d);
+    if (rc == FS_OK)
+        rc = request_file(f, &d);
+    if (rc == FS_OK)
+        rc = fused_searches(f, b, &d);
+    uint64_t purged = 0;
+    if (rc == FS_OK)
+        rc = fs_request_close(f->g, f->request, FS_OUTCOME_NO_CANDIDATE,
+                              &purged, &d);
+    if (rc == FS_OK)
+        rc = fs_gate_logout(f->g, &d);
+    rep->fused_ok = rc == FS_OK;
+    rep->fused_n = f ? f->n : 0;
+    if (rc != FS_OK)
+        snprintf(rep->fused_note, sizeof rep->fused_note, "%s", d.msg);
+    if (f) {
+        fs_gate_close(f->g);
+        fs_engine_close(f->eng);
+        fs_wipe(f->password, sizeof f->password);
+    }
+    free(f);
+}
+
 static int run(bench *b, fs_detail *d)
 {
     const fs_bench_search_options *o = b->o;
@@ -859,12 +1001,7 @@ static int run(bench *b, fs_detail *d)
     if ((rc = fs_engine_open(&ro, &b->ref, d)) != FS_OK ||
         (rc = probe_pick(b, d)) != FS_OK)
         return rc;
-    fs_request_form f = { "BENCH-1", "robbery", EXAMINER, UNIT,
-                          "bench@example.org",
-                          "benchmark of the gated search: a synthetic "
-                          "gallery, no real case",
-                          "booking photo of a witness", 0, 0 };
-    if ((rc = fs_request_file(b->g, &f, b->request, d)) != FS_OK)
+    if ((rc = request_file(b, d)) != FS_OK)
         return rc;
     say(o, "warm-up: a gated search (the landmark model loads)");
     double ms, st[FS_BENCH_STAGES];
@@ -887,6 +1024,7 @@ static int run(bench *b, fs_detail *d)
             }
         }
     service_stop(b);
+    fused_part(b);
     uint64_t purged = 0;
     if ((rc = rank_scan(b, d)) != FS_OK ||
         (rc = fs_request_close(b->g, b->request, FS_OUTCOME_NO_CANDIDATE,
@@ -929,6 +1067,7 @@ int fs_bench_search(const fs_bench_search_options *o,
     if (!b)
         return fs_fail(d, FS_ENOMEM, "no memory");
     b->o = o;
+    b->n = o->n;
     b->rep = rep;
     b->have_peer = access(o->peer_dlib, X_OK) == 0;
     if (!b->have_peer)

@@ -254,7 +254,16 @@ typedef struct fs_bench_search_options {
     const char *service;       /* the facesearchd binary */
     const char *landmarks_path;  /* as the commands load it (fs_engine_options),
                                   so the cold open is what they pay */
+    const char *second_model_path;  /* faceres: the same search on a
+                                  gallery whose recipe names it, in the
+                                  same run; NULL: not measured */
 } fs_bench_search_options;
+
+/* A gallery with a second model is searched in the same run on at most
+ * this many templates (each image's second template is 2 KB more, and
+ * what the second model adds does not grow with the gallery: one probe
+ * pass and FS_FUSION_FROZEN's shortlist re-scored). */
+#define FS_BENCH_FUSED_MAX 20000
 
 typedef struct fs_bench_search_result {
     char   engine[32];         /* "facesearch", "reference-detect-embed",
@@ -310,6 +319,16 @@ typedef struct fs_bench_search_report {
     int      searches;         /* released in this run */
     int      audited;          /* of those, found on the audit trail */
     fs_bench_search_result r[FS_BENCH_SEARCH_ENGINES];   /* FS_BENCH_* */
+    /* The same library call on a gallery of fused_n templates whose
+     * recipe names the second model (fused_ok 0: see fused_note):
+     * medians over its searches of the whole search, of the probe's
+     * second-model pass and of the shortlist's re-scoring (its second
+     * templates read and the list fused), and of its ranking of
+     * max(k, 200); the plain search's figures are stage_ms and r[0]. */
+    int      fused_ok;
+    size_t   fused_n;
+    double   fused_ms, fused_second_ms, fused_rescore_ms, fused_rank_ms;
+    char     fused_note[300];
 } fs_bench_search_report;
 
 /* The whole gated search of one 640x480 probe with one face (an lfw-dev

@@ -37,7 +37,7 @@
 
 #define FS_FR_CHIP_SIZE  224
 #define FS_FR_CHIP_BYTES (FS_FR_CHIP_SIZE * FS_FR_CHIP_SIZE * 3)  /* R,G,B */
-#define FS_FR_DESC_DIM   1024
+#define FS_FR_DESC_DIM   FS_DESC2_DIM   /* fs_types.h: the gallery keeps it */
 #define FS_FR_MODEL_FILE "faceres_v1.fsm"
 
 typedef struct fs_faceres fs_faceres;

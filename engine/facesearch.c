@@ -48,6 +48,10 @@ int fs_engine_open(const fs_engine_options *opt, fs_engine **out,
         rc = fs_model_open(opt->second_model_path, &m, d);
         if (rc == FS_OK) {
             rc = fs_faceres_create(m, opt->threads, &e->fr, d);
+            snprintf(e->model2_id, sizeof e->model2_id, "%s",
+                     fs_model_id(m));
+            snprintf(e->model2_sha, sizeof e->model2_sha, "%s",
+                     fs_model_sha256_hex(m));
             fs_model_close(m);
         }
     }
@@ -86,6 +90,16 @@ const char *fs_engine_model_id(const fs_engine *e)
 const char *fs_engine_model_sha256(const fs_engine *e)
 {
     return e->model_sha;
+}
+
+const char *fs_engine_second_model_id(const fs_engine *e)
+{
+    return e->fr ? e->model2_id : "";
+}
+
+const char *fs_engine_second_model_sha256(const fs_engine *e)
+{
+    return e->fr ? e->model2_sha : "";
 }
 
 int fs_engine_threads(const fs_engine *e)

@@ -54,6 +54,10 @@ void fs_engine_close(fs_engine *e);
 
 const char *fs_engine_model_id(const fs_engine *e);
 const char *fs_engine_model_sha256(const fs_engine *e);
+/* The second model's (second_model_path), "" when it runs none: a
+ * gallery whose recipe names one needs an engine that runs it. */
+const char *fs_engine_second_model_id(const fs_engine *e);
+const char *fs_engine_second_model_sha256(const fs_engine *e);
 int         fs_engine_threads(const fs_engine *e);
 /* The engine's thread pool, made on first use: work of the layers above
  * (ranking) runs on the same threads as the pipeline. */
@@ -103,6 +107,12 @@ void fs_engine_set_quality(fs_engine *e, const fs_quality_limits *q);
 /* The aligned 150x150 chip of a detected face. */
 int fs_engine_face_chip(fs_engine *e, const fs_image *img,
                         const fs_face *f, uint8_t *chip, fs_detail *d);
+/* The second model's unit-norm template of a detected face (from its
+ * 224 chip, fs_face_chip224), as fs_engine_templates makes it for
+ * tmpl2: FS_EMODEL when the engine runs no second model. */
+int fs_engine_face_second(fs_engine *e, const fs_image *img,
+                          const fs_face *f, float tmpl2[FS_DESC2_DIM],
+                          fs_detail *d);
 
 /* ---- templates from image files ----------------------------------------- */
 

@@ -33,6 +33,8 @@ struct fs_engine {
     int           mirror;           /* fs_engine_set_mirror */
     char          model_id[FS_MODEL_ID_MAX];
     char          model_sha[65];
+    char          model2_id[FS_MODEL_ID_MAX];   /* "": no second model */
+    char          model2_sha[65];
     const fs_opener *opener;        /* NULL: files opened as ourselves */
 };
 

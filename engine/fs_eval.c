@@ -332,6 +332,13 @@ void fs_eval_score_stats(const float *s, size_t n, double *mean, double *sd)
     *sd = var > 0 ? sqrt(var) : 0;
 }
 
+float fs_eval_fused(const fs_eval_fusion *f, float s1, float s2)
+{
+    double sd0 = f->sd[0] > 0 ? f->sd[0] : 1, sd1 = f->sd[1] > 0 ? f->sd[1] : 1;
+    double z = (s1 - f->mean[0]) / sd0;
+    return isnan(s2) ? (float)z : (float)(0.5 * (z + (s2 - f->mean[1]) / sd1));
+}
+
 int fs_eval_fuse(const float *s1, const float *s2, size_t nprobe,
                  size_t ngallery, const fs_eval_fusion *f, float *out)
 {
@@ -339,7 +346,6 @@ int fs_eval_fuse(const float *s1, const float *s2, size_t nprobe,
     float *h = n ? malloc(n * sizeof *h) : NULL;
     if (n && !h)
         return FS_ENOMEM;
-    double sd0 = f->sd[0] > 0 ? f->sd[0] : 1, sd1 = f->sd[1] > 0 ? f->sd[1] : 1;
     for (size_t p = 0; p < nprobe; p++) {
         const float *a = s1 + p * ngallery, *b = s2 + p * ngallery;
         float *o = out + p * ngallery;
@@ -357,9 +363,7 @@ int fs_eval_fuse(const float *s1, const float *s2, size_t nprobe,
                 continue;
             if (a[j] == h[0])
                 room--;
-            double z = (a[j] - f->mean[0]) / sd0;
-            o[j] = isnan(b[j]) ? (float)z
-                               : (float)(0.5 * (z + (b[j] - f->mean[1]) / sd1));
+            o[j] = fs_eval_fused(f, a[j], b[j]);
         }
     }
     free(h);

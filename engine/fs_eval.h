@@ -160,6 +160,11 @@ typedef struct fs_eval_fusion {
  * then standard deviation; re-scoring the top 200. */
 #define FS_FUSION_FROZEN { { 0.8353, 0.3693 }, { 0.0351, 0.0724 }, 200 }
 
+/* One pair's fused score: the mean of the two standardised scores, the
+ * first's alone when s2 is NaN.  The gated search (gate/fs_search.c)
+ * re-scores its shortlist with it, as fs_eval_fuse does eval's. */
+float fs_eval_fused(const fs_eval_fusion *f, float s1, float s2);
+
 /* Mean and standard deviation of the n scores of s that are not NaN. */
 void fs_eval_score_stats(const float *s, size_t n, double *mean, double *sd);
 

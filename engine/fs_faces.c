@@ -170,6 +170,42 @@ static int reserve(fs_engine *e, size_t n, fs_detail *d)
     return fs_fail(d, FS_ENOMEM, "no memory for %zu face chips", n);
 }
 
+/* A second descriptor scaled to unit length into out: 0 when it is all
+ * zero (ReLU6 averages: only for a chip of nothing), out then zero. */
+static int second_unit(const float *v, float *out)
+{
+    double ss = 0;
+    for (int k = 0; k < FS_FR_DESC_DIM; k++)
+        ss += (double)v[k] * v[k];
+    float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+    for (int k = 0; k < FS_FR_DESC_DIM; k++)
+        out[k] = v[k] * inv;
+    return ss > 0;
+}
+
+int fs_engine_face_second(fs_engine *e, const fs_image *img,
+                          const fs_face *f, float tmpl2[FS_DESC2_DIM],
+                          fs_detail *d)
+{
+    if (!e->fr)
+        return fs_fail(d, FS_EMODEL, "this engine runs no second model");
+    uint8_t *chip = malloc(FS_FR_CHIP_BYTES);
+    float *desc = malloc(FS_FR_DESC_DIM * sizeof *desc);
+    int rc = chip && desc ? fs_face_chip224(img, f, chip, d)
+                          : fs_fail(d, FS_ENOMEM, "no memory for a chip");
+    if (rc == FS_OK && (rc = fs_faceres_forward(e->fr, chip, 1, desc))
+                       != FS_OK)
+        fs_fail(d, rc, "the second network failed: %s", fs_strerror(rc));
+    if (rc == FS_OK && !second_unit(desc, tmpl2))
+        rc = fs_fail(d, FS_EINVAL, "the second network sees nothing in "
+                     "the face's chip");
+    if (chip)
+        fs_wipe(chip, FS_FR_CHIP_BYTES);
+    free(chip);
+    free(desc);
+    return rc;
+}
+
 /* The second network's batch over the 224 chips of the jobs that asked
  * for one and got it, each descriptor scaled to unit length. */
 static int second_templates(fs_engine *e, fs_face_job *jobs, size_t n,
@@ -190,15 +226,8 @@ static int second_templates(fs_engine *e, fs_face_job *jobs, size_t n,
     for (size_t i = 0, c = 0; i < n; i++) {
         if (!jobs[i].has2)
             continue;
-        const float *v = e->desc2 + c++ * FS_FR_DESC_DIM;
-        double ss = 0;
-        for (int k = 0; k < FS_FR_DESC_DIM; k++)
-            ss += (double)v[k] * v[k];
-        /* ReLU6 averages: all zero only for a chip of nothing */
-        float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
-        jobs[i].has2 = ss > 0;
-        for (int k = 0; k < FS_FR_DESC_DIM; k++)
-            jobs[i].tmpl2[k] = v[k] * inv;
+        jobs[i].has2 = second_unit(e->desc2 + c++ * FS_FR_DESC_DIM,
+                                   jobs[i].tmpl2);
     }
     return FS_OK;
 }

@@ -21,6 +21,43 @@ int fs_gate_gallery_stat(fs_gate *g, fs_gallery_stats *st, fs_detail *d)
     return rc == FS_OK ? fs_gallery_stat(g->gal, st, d) : rc;
 }
 
+int fs_gate_recipe(fs_gate *g, fs_recipe *out, fs_detail *d)
+{
+    return fs_gallery_recipe(g->gal, out, d);
+}
+
+int gate_engine_fits(fs_gate *g, fs_engine *e, fs_recipe *out, fs_detail *d)
+{
+    fs_gallery_stats st;
+    int rc = fs_gallery_stat(g->gal, &st, d);
+    if (rc != FS_OK)
+        return rc;
+    if (strcmp(st.model_id, fs_engine_model_id(e)) != 0 ||
+        strcmp(st.model_sha256, fs_engine_model_sha256(e)) != 0)
+        return fs_fail(d, FS_EMODEL, "the gallery's templates come from "
+                       "model %s (sha256 %.12s...); this engine runs %s "
+                       "(sha256 %.12s...): they are not comparable",
+                       st.model_id, st.model_sha256, fs_engine_model_id(e),
+                       fs_engine_model_sha256(e));
+    const fs_recipe *r = &st.recipe;
+    const char *has = fs_engine_second_model_id(e);
+    if (r->second_model_id[0] &&
+        (strcmp(r->second_model_id, has) != 0 ||
+         strcmp(r->second_model_sha256, fs_engine_second_model_sha256(e))))
+        return fs_fail(d, FS_EMODEL, "the gallery's recipe re-scores with "
+                       "a second model, %s (sha256 %.12s...); this engine "
+                       "runs %s%s%.12s%s (it loads %s from beside the "
+                       "first model, where 'make models' puts it)",
+                       r->second_model_id, r->second_model_sha256,
+                       has[0] ? has : "none", has[0] ? " (sha256 " : "",
+                       fs_engine_second_model_sha256(e),
+                       has[0] ? "...)" : "", FS_FR_MODEL_FILE);
+    fs_engine_set_mirror(e, r->mirror);
+    if (out)
+        *out = *r;
+    return FS_OK;
+}
+
 int fs_gate_subject_show(fs_gate *g, const char *subject,
                          fs_subject_info *info, fs_image_info *images,
                          size_t max, size_t *n, fs_detail *d)

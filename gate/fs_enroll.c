@@ -4,8 +4,9 @@
  * A batch goes: checks of what the admin wrote (subject id, lawful
  * source: G20), files read and hashed (fs_engine_read), images already in
  * the gallery or twice in the batch set aside before anything is decoded,
- * templates made under the gallery rule of one dominant face
- * (fs_engine_templates), one gallery commit, and only then each new
+ * templates made under the gallery rule of one dominant face and the
+ * gallery's recipe (the mirror, a second model's template of the same
+ * face: an image without one is rejected), one gallery commit, and only then each new
  * subject checked against every other subject for a possible duplicate.
  * Nothing here reads anything but the paths the admin named (G12: a probe
  * can only get in by being named).
@@ -28,7 +29,10 @@ struct fs_enroller {
     fs_gallery    *g;
     fs_face_job   *jobs;
     fs_put_result *put;
+    float         *tmpl2;             /* njobs_cap second templates, when
+                                         the recipe keeps them */
     size_t         njobs_cap;
+    fs_recipe      recipe;
     /* every template of the gallery, for the duplicate check */
     float         *vec;
     uint32_t      *subj;
@@ -94,17 +98,10 @@ int fs_enroller_open(fs_engine *e, fs_gate *gate, fs_enroller **out,
     if (!fs_engine_model_id(e)[0])
         return fs_fail(d, FS_EINVAL, "enrolment needs the model");
     fs_gallery *g = gate_gallery(gate);
-    fs_gallery_stats st;
-    rc = fs_gallery_stat(g, &st, d);
+    fs_recipe recipe;
+    rc = gate_engine_fits(gate, e, &recipe, d);
     if (rc != FS_OK)
         return rc;
-    if (strcmp(st.model_id, fs_engine_model_id(e)) != 0 ||
-        strcmp(st.model_sha256, fs_engine_model_sha256(e)) != 0)
-        return fs_fail(d, FS_EMODEL, "the gallery's templates come from "
-                       "model %s (sha256 %.12s...); this engine runs %s "
-                       "(sha256 %.12s...): they are not comparable",
-                       st.model_id, st.model_sha256, fs_engine_model_id(e),
-                       fs_engine_model_sha256(e));
     fs_pool *pool;
     rc = fs_engine_pool(e, &pool, d);
     if (rc != FS_OK)
@@ -113,6 +110,7 @@ int fs_enroller_open(fs_engine *e, fs_gate *gate, fs_enroller **out,
     if (!en)
         return fs_fail(d, FS_ENOMEM, "no memory for enrolment");
     en->e = e;
+    en->recipe = recipe;
     en->pool = pool;
     en->gate = gate;
     en->g = g;
@@ -144,6 +142,7 @@ void fs_enroller_close(fs_enroller *en)
         return;
     free(en->jobs);
     free(en->put);
+    free(en->tmpl2);
     if (en->vec)
         munmap(en->vec, en->vec_bytes);
     free(en->subj);
@@ -225,9 +224,10 @@ static int write_batch(fs_enroller *en, fs_enroll_item *items, size_t n,
         m[k] = (fs_mugshot){ it->subject, it->name, it->booking_number,
                              it->capture_date, it->source_agency,
                              it->lawful_source, j->bytes, j->len, { 0 },
-                             { 0 } };
+                             { 0 }, NULL };
         memcpy(m[k].sha256, j->sha256, 32);
         memcpy(m[k].tmpl, j->tmpl, sizeof m[k].tmpl);
+        m[k].tmpl2 = j->tmpl2;
         at[k++] = i;
     }
     if (rc == FS_OK && k)
@@ -256,13 +256,17 @@ int fs_enroller_run(fs_enroller *en, fs_enroll_item *items, size_t n,
     fs_detail scratch;
     if (!d)
         d = &scratch;
+    int second = en->recipe.second_model_id[0] != 0;
     if (n > en->njobs_cap) {
         free(en->jobs);
         free(en->put);
+        free(en->tmpl2);
         en->jobs = calloc(n, sizeof *en->jobs);
         en->put = calloc(n, sizeof *en->put);
+        en->tmpl2 = second ? malloc(n * FS_DESC2_DIM * sizeof *en->tmpl2)
+                           : NULL;
         en->njobs_cap = n;
-        if (!en->jobs || !en->put) {
+        if (!en->jobs || !en->put || (second && !en->tmpl2)) {
             en->njobs_cap = 0;
             return fs_fail(d, FS_ENOMEM, "no memory for a batch of %zu", n);
         }
@@ -277,6 +281,7 @@ int fs_enroller_run(fs_enroller *en, fs_enroll_item *items, size_t n,
         fs_face_job *j = &en->jobs[i];
         memset(j, 0, sizeof *j);
         j->path = it->path;
+        j->tmpl2 = second ? en->tmpl2 + i * FS_DESC2_DIM : NULL;
         it->status = 0;
         it->rc = FS_OK;
         it->reason[0] = it->duplicate_of[0] = 0;
@@ -321,6 +326,10 @@ int fs_enroller_run(fs_enroller *en, fs_enroll_item *items, size_t n,
     for (size_t i = 0; rc == FS_OK && i < n; i++)
         if (!en->jobs[i].skip && en->jobs[i].rc != FS_OK)
             reject(&items[i], en->jobs[i].rc, en->jobs[i].reason);
+        else if (!en->jobs[i].skip && second && !en->jobs[i].has2)
+            reject(&items[i], FS_EINVAL, "the second model's chip of the "
+                   "face cannot be cut (the gallery's recipe keeps a "
+                   "second template of every image)");
     if (rc == FS_OK)
         rc = write_batch(en, items, n, d);
     if (rc == FS_OK) {

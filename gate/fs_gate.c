@@ -245,7 +245,8 @@ int fs_gate_create(const char *dir, const fs_gate_init *in, char *key_path,
     }
     fs_gallery_options go = { .create = 1, .sealed = 1,
                               .model_id = in->model_id,
-                              .model_sha256 = in->model_sha256 };
+                              .model_sha256 = in->model_sha256,
+                              .recipe = in->recipe };
     rc = fs_gallery_open(tmp, &go, &g->gal, d);
     if (rc == FS_OK)
         rc = create_records(g, in, d);

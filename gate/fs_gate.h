@@ -181,6 +181,9 @@ typedef struct fs_gate_init {
     const char *model_sha256;       /* will come from */
     const char *anchor_file;        /* NULL: beside the key file, with
                                        the suffix .anchor (G18) */
+    const fs_recipe *recipe;        /* how its templates are made, fixed
+                                       for its life (fs_index.h); NULL:
+                                       the model alone, no mirror */
 } fs_gate_init;
 
 /* Creates the gallery at dir (which must not exist) with its keys, its
@@ -405,6 +408,9 @@ int  fs_gate_key_rotate(fs_gate *g, fs_detail *d);
 
 /* Counts and settings (admin, auditor). */
 int  fs_gate_gallery_stat(fs_gate *g, fs_gallery_stats *st, fs_detail *d);
+/* The gallery's template recipe (any session: the commands that make
+ * templates open their engine by it), MAC-checked. */
+int  fs_gate_recipe(fs_gate *g, fs_recipe *out, fs_detail *d);
 /* A subject's record and up to max of its images' records (admin);
  * FS_NOTFOUND when there is none. */
 int  fs_gate_subject_show(fs_gate *g, const char *subject,
@@ -599,6 +605,10 @@ typedef struct fs_search_stages {
     double embed;                   /* the template */
     double rank;                    /* templates loaded, ranked, ids */
     double store;                   /* sealed search, probe and entry */
+    double second;                  /* the probe's second template (a
+                                       recipe with a second model) */
+    double rescore;                 /* the shortlist's second templates
+                                       read and the list fused */
 } fs_search_stages;
 
 typedef struct fs_search_in {
@@ -738,6 +748,12 @@ typedef struct fs_candidate {
     int   rank;                     /* 1 is the most similar */
     char  subject[FS_SUBJECT_MAX];
     float score;                    /* cosine similarity of the templates */
+    /* In a gallery whose recipe names a second model (rescored 1): that
+     * model's cosine between the probe's and the candidate's image (the
+     * one `score` came from), and the two fused (engine/fs_eval.h
+     * fs_eval_fused, FS_FUSION_FROZEN), by which the list is ordered. */
+    int   rescored;
+    float second, fused;
 } fs_candidate;
 
 /* The search (examiners, trained: G3, G9).  In this order, and before
@@ -748,7 +764,10 @@ typedef struct fs_candidate {
  * intake (G8: a still image's bytes, not a stream or a video), detection, the quality verdict (an unfit
  * probe, or one with no face, is FS_DENIED naming G13, and the image
  * rejection is stored on the request with the probe), the template, the
- * exact ranking of distinct subjects, and one commit holding the search
+ * exact ranking of distinct subjects (by the gallery's recipe: with a
+ * second model, its top max(k, 200) re-scored and ordered by the fused
+ * score, fs_candidate's second and fused; the engine must run the
+ * recipe's models, FS_EMODEL otherwise), and one commit holding the search
  * (request, model, k, the list), the probe sealed in the case file (G12)
  * and the audit entry with case and justification (G9, G18).  Only then
  * is *out set.  A refusal names its rule in the detail, and nothing of

@@ -258,6 +258,12 @@ int  gate_request_visible(const fs_gate *g, const fs_request *r);
  * engine's threads, the gallery's rank mode): a search, and the service's
  * warm-up, which must ask for the very same one. *rk NULL: no template. */
 int  gate_ranker(fs_gate *g, fs_engine *e, fs_ranker **rk, fs_detail *d);
+/* The engine held to the gallery's recipe before it makes a template
+ * for it: the same first model, the second model the recipe names
+ * (FS_EMODEL otherwise, saying what is missing), and the mirror set as
+ * the recipe has it.  *out (may be NULL): the recipe. */
+int  gate_engine_fits(fs_gate *g, fs_engine *e, fs_recipe *out,
+                      fs_detail *d);
 
 typedef struct gate_search {
     char     id[FS_ID_MAX];

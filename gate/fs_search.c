@@ -12,6 +12,13 @@
  * for a sharded gallery, its shards' through the caller's ranker
  * (fs_gate_set_ranker, fs_shard.c), held to this gallery's records.
  *
+ * The probe's template is made by the gallery's recipe (the mirror, and
+ * a second model's template when it names one).  With a second model
+ * the first ranks a shortlist of max(k, FS_FUSION_FROZEN's) subjects,
+ * each re-scored by the fusion eval measures (fs_eval_fused) with the
+ * second model's template of the image its first score came from, and
+ * the top k by the fused score are the list (rescore_second).
+ *
  * Records: GT_SEARCHES[search number] holds who searched, when, for which
  * request, with which model, k, face and probe hash, and the list or the
  * quality reasons of an image rejection (G13).  GT_PROBES[request number
@@ -27,7 +34,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "../engine/fs_eval.h"
+
 #define SEARCH_VERSION 1
+#define SEARCH_VERSION_FUSED 2    /* each candidate with second and fused */
 
 static double now_s(void)
 {
@@ -111,9 +121,26 @@ typedef struct search_rec {
     char              objects[320];
 } search_rec;
 
+/* A float's bits, as a record holds a score. */
+static uint64_t float_bits(float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return bits;
+}
+
+static float bits_float(uint64_t v)
+{
+    uint32_t bits = (uint32_t)v;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
 static void pack_search(fs_wbuf *w, const search_rec *s)
 {
-    fs_wbuf_u64(w, SEARCH_VERSION);
+    int fused = s->list && s->list->n && s->list->c[0].rescored;
+    fs_wbuf_u64(w, fused ? SEARCH_VERSION_FUSED : SEARCH_VERSION);
     fs_wbuf_str(w, s->id);
     fs_wbuf_str(w, s->req->id);
     fs_wbuf_str(w, s->g->who.name);
@@ -127,10 +154,12 @@ static void pack_search(fs_wbuf *w, const search_rec *s)
     size_t n = s->list ? s->list->n : 0;
     fs_wbuf_u64(w, n);
     for (size_t i = 0; i < n; i++) {
-        uint32_t bits;
-        memcpy(&bits, &s->list->c[i].score, sizeof bits);
         fs_wbuf_str(w, s->list->c[i].subject);
-        fs_wbuf_u64(w, bits);
+        fs_wbuf_u64(w, float_bits(s->list->c[i].score));
+        if (fused) {
+            fs_wbuf_u64(w, float_bits(s->list->c[i].second));
+            fs_wbuf_u64(w, float_bits(s->list->c[i].fused));
+        }
     }
 }
 
@@ -234,7 +263,8 @@ int gate_search_unpack(const fs_record *rec, const uint8_t *v, size_t len,
     fs_rbuf_get(&rb, h.probe_sha256, sizeof h.probe_sha256);
     fs_rbuf_str(&rb, h.reasons, sizeof h.reasons);
     uint64_t n = fs_rbuf_u64(&rb);
-    if (rb.bad || version != SEARCH_VERSION || rec->klen != 8 ||
+    if (rb.bad || (version != SEARCH_VERSION &&
+                   version != SEARCH_VERSION_FUSED) || rec->klen != 8 ||
         n > FS_RANK_MAX_K ||
         gate_id_parse(h.request, 'R', &h.request_seq, NULL) != FS_OK)
         return fs_fail(d, FS_ETAMPER, "search record %llu is damaged",
@@ -247,8 +277,12 @@ int gate_search_unpack(const fs_record *rec, const uint8_t *v, size_t len,
     for (size_t i = 0; i < s->n; i++) {
         s->list[i].rank = (int)i + 1;
         fs_rbuf_str(&rb, s->list[i].subject, sizeof s->list[i].subject);
-        uint32_t bits = (uint32_t)fs_rbuf_u64(&rb);
-        memcpy(&s->list[i].score, &bits, sizeof bits);
+        s->list[i].score = bits_float(fs_rbuf_u64(&rb));
+        s->list[i].rescored = version == SEARCH_VERSION_FUSED;
+        if (s->list[i].rescored) {
+            s->list[i].second = bits_float(fs_rbuf_u64(&rb));
+            s->list[i].fused = bits_float(fs_rbuf_u64(&rb));
+        }
     }
     if (rb.bad) {
         gate_search_free(s);
@@ -375,7 +409,7 @@ static int request_open(fs_gate *g, const char *id, fs_request *r,
 /* The template of the probe's face, or FS_DENIED (G13) with the quality
  * verdict in reasons when it has no face fit for search. */
 static int probe_template(fs_gate *g, fs_engine *e, const fs_search_in *in,
-                          int *face, float tmpl[FS_DESC_DIM],
+                          int *face, float tmpl[FS_DESC_DIM], float *tmpl2,
                           char *reasons, size_t cap, fs_search_stages *st,
                           double *t0, fs_detail *d)
 {
@@ -418,6 +452,9 @@ static int probe_template(fs_gate *g, fs_engine *e, const fs_search_in *in,
     if (rc == FS_OK)
         rc = fs_engine_embed(e, chip, 1, desc, tmpl);
     st->embed = lap(t0);
+    if (rc == FS_OK && tmpl2)         /* the recipe's second model */
+        rc = fs_engine_face_second(e, &img, &faces[f], tmpl2, d);
+    st->second = lap(t0);
     if (rc == FS_DENIED)
         fs_fail(d, rc, "G13: the probe is unfit for search: %s", reasons);
     *face = f;
@@ -488,13 +525,7 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
                 int k, const fs_request *r, fs_candidates **out,
                 fs_detail *d)
 {
-    fs_gallery_stats st;
-    int rc = fs_gallery_stat(g->gal, &st, d);
-    if (rc == FS_OK && (strcmp(st.model_id, fs_engine_model_id(e)) ||
-                        strcmp(st.model_sha256, fs_engine_model_sha256(e))))
-        rc = fs_fail(d, FS_EMODEL, "the gallery's templates come from model "
-                     "%s; this engine runs %s: they are not comparable",
-                     st.model_id, fs_engine_model_id(e));
+    int rc = FS_OK;                  /* the model: gate_engine_fits */
     fs_candidates *c = NULL;
     fs_hit *hits = NULL;
     size_t nh = 0;
@@ -537,6 +568,82 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
     return FS_OK;
 }
 
+/* Places the first model ranks for a list of k under the recipe: k
+ * alone, or with a second model the shortlist the fusion re-scores. */
+static int shortlist_for(const fs_recipe *r, int k)
+{
+    const fs_eval_fusion fz = FS_FUSION_FROZEN;
+    size_t n = r->second_model_id[0] && fz.shortlist > (size_t)k
+               ? fz.shortlist : (size_t)k;
+    return n < FS_RANK_MAX_K ? (int)n : FS_RANK_MAX_K;
+}
+
+typedef struct fused_at {
+    float  fused;
+    size_t at;                        /* the first model's place */
+} fused_at;
+
+static int by_fused(const void *a, const void *b)
+{
+    const fused_at *x = a, *y = b;
+    if (x->fused != y->fused)
+        return x->fused < y->fused ? 1 : -1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+/* The first model's shortlist c re-scored with the second model: each
+ * candidate's second template (of the image its first score came from:
+ * c->row) against the probe's, the two scores fused as eval fuses them
+ * (fs_eval_fused, FS_FUSION_FROZEN), the list ordered by the fused score
+ * (ties: the first model's order) and cut to k.  A second template
+ * missing or altered is refused (FS_ETAMPER), never skipped. */
+static int rescore_second(fs_gate *g, fs_candidates *c,
+                          const float tmpl2[FS_DESC2_DIM], int k,
+                          fs_detail *d)
+{
+    const fs_eval_fusion fz = FS_FUSION_FROZEN;
+    if (g->ranker)
+        return fs_fail(d, FS_EINVAL, "a sharded gallery keeps no second "
+                       "templates");
+    size_t n = c->n;
+    float *t2 = malloc((n ? n : 1) * FS_DESC2_DIM * sizeof *t2);
+    fused_at *o = malloc((n ? n : 1) * sizeof *o);
+    fs_candidate *cc = malloc((n ? n : 1) * sizeof *cc);
+    uint32_t *row = malloc((n ? n : 1) * sizeof *row);
+    int rc = t2 && o && cc && row ? FS_OK
+             : fs_fail(d, FS_ENOMEM, "no memory for the shortlist");
+    if (rc == FS_OK && n)
+        rc = fs_gallery_seconds(g->gal, c->row, n, t2, d);
+    for (size_t i = 0; rc == FS_OK && i < n; i++) {
+        const float *t = t2 + i * FS_DESC2_DIM;
+        float dot = 0;
+        for (size_t j = 0; j < FS_DESC2_DIM; j++)
+            dot += tmpl2[j] * t[j];
+        c->c[i].rescored = 1;
+        c->c[i].second = dot;
+        c->c[i].fused = fs_eval_fused(&fz, c->c[i].score, dot);
+        o[i] = (fused_at){ c->c[i].fused, i };
+    }
+    if (rc == FS_OK) {
+        qsort(o, n, sizeof *o, by_fused);
+        for (size_t i = 0; i < n; i++) {
+            cc[i] = c->c[o[i].at];
+            cc[i].rank = (int)i + 1;
+            row[i] = c->row[o[i].at];
+        }
+        memcpy(c->c, cc, n * sizeof *cc);
+        memcpy(c->row, row, n * sizeof *row);
+        c->n = n < (size_t)k ? n : (size_t)k;
+    }
+    if (t2)
+        fs_wipe(t2, (n ? n : 1) * FS_DESC2_DIM * sizeof *t2);
+    free(t2);
+    free(o);
+    free(cc);
+    free(row);
+    return rc;
+}
+
 int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
                    fs_candidates **out, fs_detail *d)
 {
@@ -574,11 +681,15 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
     s.model = fs_engine_model_id(e);   /* rank() holds the gallery to it */
     s.time = (int64_t)time(NULL);
     fs_sha256(in->probe, in->probe_len, s.sha);
-    float tmpl[FS_DESC_DIM];
+    fs_recipe recipe;
+    if ((rc = gate_engine_fits(g, e, &recipe, d)) != FS_OK)
+        return refuse(g, rid, &r, rc, d);
+    float tmpl[FS_DESC_DIM], tmpl2[FS_DESC2_DIM];
+    int second = recipe.second_model_id[0] != 0;
     char reasons[256] = "";
     st.gate = lap(&t0);
-    rc = probe_template(g, e, in, &s.face, tmpl, reasons, sizeof reasons,
-                        &st, &t0, d);
+    rc = probe_template(g, e, in, &s.face, tmpl, second ? tmpl2 : NULL,
+                        reasons, sizeof reasons, &st, &t0, d);
     if (rc == FS_DENIED && reasons[0]) {
         /* an image rejection (G13): kept on the request with its probe */
         s.status = SEARCH_REJECTED;
@@ -600,9 +711,16 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
     if (rc != FS_OK)
         return refuse(g, rid, &r, rc, d);
     fs_candidates *c = NULL;
-    if ((rc = rank(g, e, tmpl, in->k, &r, &c, d)) != FS_OK)
-        return refuse(g, rid, &r, rc, d);   /* on the trail, failed too */
+    rc = rank(g, e, tmpl, shortlist_for(&recipe, in->k), &r, &c, d);
     st.rank = lap(&t0);
+    if (rc == FS_OK && second)
+        rc = rescore_second(g, c, tmpl2, in->k, d);
+    st.rescore = lap(&t0);
+    fs_wipe(tmpl2, sizeof tmpl2);
+    if (rc != FS_OK) {
+        fs_candidates_free(c);
+        return refuse(g, rid, &r, rc, d);   /* on the trail, failed too */
+    }
     s.list = c;
     fs_audit_entry ae = { "search", r.case_no, r.justification, s.objects,
                           "released for human review" };

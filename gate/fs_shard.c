@@ -401,7 +401,7 @@ static int put_row(fs_gallery *home, fs_gallery_batch *b,
         return rc;
     fs_mugshot mg = { si->id, si->name, im[j].booking_number,
                       im[j].capture_date, im[j].source_agency,
-                      im[j].lawful_source, bytes, len, { 0 }, { 0 } };
+                      im[j].lawful_source, bytes, len, { 0 }, { 0 }, NULL };
     memcpy(mg.sha256, im[j].sha256, sizeof mg.sha256);
     memcpy(mg.tmpl, t->vec + (size_t)row * FS_DESC_DIM, sizeof mg.tmpl);
     fs_put_result res;
@@ -636,6 +636,12 @@ int fs_gate_shard(fs_gate *g, unsigned count, const char *dir,
     fs_hex(set, sizeof set, m->set_id);
     if (rc == FS_OK)
         rc = fs_gallery_stat(g->gal, &m->st, d);
+    if (rc == FS_OK && m->st.recipe.second_model_id[0])
+        rc = fs_fail(d, FS_EINVAL, "gallery '%s' keeps a second model's "
+                     "templates (%s) to re-score its shortlists, which "
+                     "shards do not carry: a gallery with a second model "
+                     "is searched whole, not sharded", g->dir,
+                     m->st.recipe.second_model_id);
     int made = 0;
     if (rc == FS_OK && mkdir(m->dir, 0700) != 0)
         rc = fs_fail(d, errno == EEXIST ? FS_EXISTS : fs_errno_code(errno),

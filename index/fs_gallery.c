@@ -10,6 +10,10 @@
  *   image_data      image id (u64 BE) -> record {the image bytes}
  *   sha             sha256 of the bytes -> image id: enrolment's idempotence
  *   tblocks         block number (u32 BE) -> record {FS_TBLOCK_ROWS rows}
+ *   second          image id (u64 BE) -> record {FS_DESC2_DIM half floats}:
+ *                   the second model's template, when the recipe names
+ *                   one (schema 4); keyed by image, so that a row moved
+ *                   by a removal cannot pair it with another face
  *   records         table number (1 byte) + key -> the bytes of the modules
  *                   above (fs_record_*): their tables share this database
  *
@@ -20,7 +24,8 @@
  *   - a subject exists exactly while it has at least one image.
  * Removal keeps rows dense by moving the last row into the hole.
  *
- * The values of subjects, images, image_data and tblocks are envelopes: a
+ * The values of subjects, images, image_data, tblocks and second are
+ * envelopes: a
  * 32-byte header (magic, version, flags, nonce, tag) and the payload.  In
  * a sealed gallery (G21; meta "sealed" = "1") every envelope is sealed
  * with AES-256-GCM under the data key fs_gallery_unlock gives: a fresh
@@ -79,12 +84,14 @@
 #include "../engine/base/fs_pack.h"
 
 enum { DB_META, DB_SUBJECTS, DB_SUBJECT_NUM, DB_SUBJECT_IMAGES, DB_IMAGES,
-       DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS, DB_RECORDS, DB_COUNT };
+       DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS, DB_RECORDS, DB_SECOND, DB_COUNT };
 
 static const char *const db_names[DB_COUNT] = {
     "meta", "subjects", "subject_num", "subject_images", "images",
-    "image_data", "sha", "tblocks", "records"
+    "image_data", "sha", "tblocks", "records", "second"
 };
+
+#define SECOND_BYTES (FS_DESC2_DIM * sizeof(_Float16))
 
 #define ENV_HDR      32                  /* envelope header bytes */
 #define ENV_MAGIC0   'F'
@@ -134,6 +141,7 @@ typedef struct keyset {
 struct fs_gallery_warm {
     float          *vec;
     uint32_t       *subj;
+    uint64_t       *image;               /* per row: its image's id */
     size_t          vec_bytes, nrows;
     counters        c;
     fs_ranker      *rk;
@@ -151,6 +159,9 @@ struct fs_gallery {
     int       sealed;                    /* G21: envelopes are sealed */
     int       nowait;                    /* FS_EBUSY rather than wait */
     int       unlocked;                  /* keys hold the data key */
+    int       schema;                    /* as stored: 3 or 4 */
+    int       no_second_db;              /* a schema 3 gallery opened
+                                            read-only: no "second" */
     keyset    keys;
     fs_gallery_batch *open_batch;
     /* fs_gallery_load's matrix: its own, or a warm holder's that
@@ -293,6 +304,13 @@ static int need_key(const fs_gallery *g, fs_detail *d)
                    "was given", g->dir);
 }
 
+/* A read transaction over sealed records: FS_EKEY until unlocked. */
+static int sealed_read(fs_gallery *g, MDB_txn **txn, fs_detail *d)
+{
+    int rc = need_key(g, d);
+    return rc == FS_OK ? read_txn(g, txn, d) : rc;
+}
+
 /* What a record is called in messages. */
 static void record_name(int db, const MDB_val *k, char *out, size_t cap)
 {
@@ -312,6 +330,10 @@ static void record_name(int db, const MDB_val *k, char *out, size_t cap)
     case DB_TBLOCKS:
         snprintf(out, cap, "template block %u",
                  k->mv_size == 4 ? get_be32(p) : 0u);
+        break;
+    case DB_SECOND:
+        snprintf(out, cap, "image %llu's second template", k->mv_size == 8 ?
+                 (unsigned long long)get_be64(p) : 0ull);
         break;
     default:
         snprintf(out, cap, "a %s record", db_names[db]);
@@ -488,6 +510,35 @@ typedef struct image_rec {
     char     source_agency[FS_FIELD_MAX], lawful_source[FS_FIELD_MAX];
 } image_rec;
 
+/* A record of db keyed by image id (images, image_data, second). */
+static int image_put(fs_gallery_batch *b, int db, uint64_t id,
+                     const void *payload, size_t len, fs_detail *d)
+{
+    uint8_t key[8];
+    be64(key, id);
+    MDB_val k = { 8, key };
+    return env_put(b, db, &k, payload, len, d);
+}
+
+/* The stored value *v of db's record of image id, k keyed in key: FS_OK,
+ * FS_NOTFOUND (no detail), or a failure. */
+static int image_find(const fs_gallery *g, MDB_txn *txn, int db, uint64_t id,
+                      uint8_t key[8], MDB_val *k, MDB_val *v, fs_detail *d)
+{
+    be64(key, id);
+    *k = (MDB_val){ 8, key };
+    int mrc = mdb_get(txn, g->dbi[db], k, v);
+    if (mrc == MDB_NOTFOUND)
+        return FS_NOTFOUND;
+    if (mrc) {
+        char name[96], what[128];
+        record_name(db, k, name, sizeof name);
+        snprintf(what, sizeof what, "reading %s", name);
+        return mdb_fail(g, d, mrc, what);
+    }
+    return FS_OK;
+}
+
 static int put_image_rec(fs_gallery_batch *b, uint64_t id,
                          const image_rec *im, fs_detail *d)
 {
@@ -502,11 +553,8 @@ static int put_image_rec(fs_gallery_batch *b, uint64_t id,
     fs_wbuf_str(&w, im->capture_date);
     fs_wbuf_str(&w, im->source_agency);
     fs_wbuf_str(&w, im->lawful_source);
-    uint8_t key[8];
-    be64(key, id);
-    MDB_val k = { 8, key };
     assert(!w.oom);
-    int rc = env_put(b, DB_IMAGES, &k, w.p, w.len, d);
+    int rc = image_put(b, DB_IMAGES, id, w.p, w.len, d);
     fs_wbuf_free(&w);                /* wipes the plaintext copy */
     return rc;
 }
@@ -514,17 +562,13 @@ static int put_image_rec(fs_gallery_batch *b, uint64_t id,
 static int get_image_rec(const fs_gallery *g, MDB_txn *txn, uint64_t id,
                          image_rec *im, fs_detail *d)
 {
-    uint8_t key[8];
-    be64(key, id);
-    MDB_val k = { 8, key }, v;
-    int mrc = mdb_get(txn, g->dbi[DB_IMAGES], &k, &v);
-    if (mrc == MDB_NOTFOUND)
-        return FS_NOTFOUND;
-    if (mrc)
-        return mdb_fail(g, d, mrc, "reading an image record");
-    uint8_t buf[REC_MAX];
+    uint8_t key[8], buf[REC_MAX];
+    MDB_val k, v;
+    int rc = image_find(g, txn, DB_IMAGES, id, key, &k, &v, d);
+    if (rc != FS_OK)
+        return rc;
     fs_rbuf r = { 0 };
-    int rc = env_open(g, txn, DB_IMAGES, &k, &v, buf, sizeof buf, &r, d);
+    rc = env_open(g, txn, DB_IMAGES, &k, &v, buf, sizeof buf, &r, d);
     if (rc != FS_OK)
         return rc;
     im->row = fs_rbuf_u64(&r);
@@ -566,13 +610,23 @@ static int get_listed_image(const fs_gallery *g, MDB_txn *txn,
 /* ---- meta ------------------------------------------------------------------ */
 
 /* Every meta record this build writes.  A sealed gallery with a key
- * check holds all of them, each with its MAC, and no other. */
+ * check holds all of them its schema has (the recipe's since schema 4),
+ * each with its MAC, and no other. */
 static const char *const meta_names[] = {
     "schema", "dim", "metric", "model_id", "model_sha256", "created",
     "sealed", "rank_mode", "key_check", "next_image", "rows", "images",
-    "image_bytes", "next_subject", "subjects"
+    "image_bytes", "next_subject", "subjects",
+    "mirror", "second_model_id", "second_model_sha256"
 };
 #define META_NAMES  (sizeof meta_names / sizeof *meta_names)
+#define META_RECIPE 15                   /* meta_names[15..]: schema 4 */
+#define META_NONE   "none"               /* no second model */
+
+/* Whether meta record i belongs in g's schema. */
+static int meta_owed(const fs_gallery *g, size_t i)
+{
+    return i < META_RECIPE || g->schema >= 4;
+}
 #define META_MAX    256                  /* bytes of a meta text */
 
 static const char *const counter_keys[] = {
@@ -665,11 +719,14 @@ static int meta_keyed(const fs_gallery *g, MDB_txn *txn)
 static int meta_fresh(const fs_gallery *g, MDB_txn *txn, fs_detail *d)
 {
     static const int held[] = { DB_SUBJECTS, DB_SUBJECT_NUM,
-        DB_SUBJECT_IMAGES, DB_IMAGES, DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS };
+        DB_SUBJECT_IMAGES, DB_IMAGES, DB_IMAGE_DATA, DB_SHA, DB_TBLOCKS,
+        DB_SECOND };
     static const char start[][2] = { "1", "0", "0", "0", "1", "0" };
     int fresh = 1;
     for (size_t i = 0; fresh && i < sizeof held / sizeof *held; i++) {
         MDB_stat st;
+        if (held[i] == DB_SECOND && g->no_second_db)
+            continue;
         int mrc = mdb_stat(txn, g->dbi[held[i]], &st);
         if (mrc)
             return mdb_fail(g, d, mrc, "reading its statistics");
@@ -793,6 +850,38 @@ static int meta_required(const fs_gallery *g, MDB_txn *txn, const char *name,
                              : rc;
 }
 
+/* The recipe in txn's view: a schema 3 gallery's is the plain one. */
+static int recipe_read(const fs_gallery *g, MDB_txn *txn, fs_recipe *r,
+                       fs_detail *d)
+{
+    char mirror[4];
+    memset(r, 0, sizeof *r);
+    if (g->schema < 4)
+        return FS_OK;
+    int rc = meta_get(g, txn, "mirror", mirror, sizeof mirror, d);
+    if (rc == FS_OK)
+        rc = meta_get(g, txn, "second_model_id", r->second_model_id,
+                      sizeof r->second_model_id, d);
+    if (rc == FS_OK)
+        rc = meta_get(g, txn, "second_model_sha256", r->second_model_sha256,
+                      sizeof r->second_model_sha256, d);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (a meta "
+                       "record of its recipe is missing)", g->dir);
+    if (rc != FS_OK)
+        return rc;
+    int none = !strcmp(r->second_model_id, META_NONE);
+    if ((strcmp(mirror, "0") && strcmp(mirror, "1")) ||
+        none != !strcmp(r->second_model_sha256, META_NONE))
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (its recipe "
+                       "reads mirror '%s', second model '%s')", g->dir,
+                       mirror, r->second_model_id);
+    r->mirror = mirror[0] == '1';
+    if (none)
+        r->second_model_id[0] = r->second_model_sha256[0] = 0;
+    return FS_OK;
+}
+
 static int counters_read(const fs_gallery *g, MDB_txn *txn, counters *c,
                          fs_detail *d)
 {
@@ -836,9 +925,10 @@ static int meta_verify_all(const fs_gallery *g, MDB_txn *txn,
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == FS_OK && !mrc;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         int i = meta_index(&k);
-        rc = i < 0 ? meta_tampered(g, &k, "is not one this gallery writes "
-                                   "(planted)", d)
-                   : meta_check(g, ks, &k, &v, d);
+        rc = i < 0 || !meta_owed(g, (size_t)i)
+             ? meta_tampered(g, &k, "is not one this gallery writes "
+                             "(planted)", d)
+             : meta_check(g, ks, &k, &v, d);
         if (i >= 0)
             seen |= 1u << i;
     }
@@ -846,7 +936,7 @@ static int meta_verify_all(const fs_gallery *g, MDB_txn *txn,
     if (rc == FS_OK && mrc != MDB_NOTFOUND)
         rc = mdb_fail(g, d, mrc, "reading the meta record");
     for (size_t i = 0; rc == FS_OK && i < META_NAMES; i++)
-        if (!(seen & 1u << i)) {
+        if (meta_owed(g, i) && !(seen & 1u << i)) {
             MDB_val mk = { strlen(meta_names[i]), (void *)meta_names[i] };
             rc = meta_tampered(g, &mk, "is missing (removed)", d);
         }
@@ -1081,6 +1171,14 @@ static int create_meta(fs_gallery *g, MDB_txn *txn,
     if (strlen(opt->model_id) >= sizeof ((fs_gallery_stats *)0)->model_id ||
         strlen(opt->model_sha256) >= 65)
         return fs_fail(d, FS_EINVAL, "the model's id or sha256 is too long");
+    static const fs_recipe plain = { 0, "", "" };
+    const fs_recipe *r = opt->recipe ? opt->recipe : &plain;
+    if (memchr(r->second_model_id, 0, sizeof r->second_model_id) == NULL ||
+        memchr(r->second_model_sha256, 0, sizeof r->second_model_sha256)
+        == NULL || !strcmp(r->second_model_id, META_NONE) ||
+        (r->second_model_id[0] && strlen(r->second_model_sha256) != 64))
+        return fs_fail(d, FS_EINVAL, "the recipe's second model needs an "
+                       "id and a sha256");
     counters c = { 1, 0, 0, 0, 1, 0 };
     char created[32];
     snprintf(created, sizeof created, "%lld", (long long)time(NULL));
@@ -1096,6 +1194,13 @@ static int create_meta(fs_gallery *g, MDB_txn *txn,
     if (!mrc) mrc = meta_put(g, txn, NULL, "rank_mode", "exact");
     if (!mrc && opt->sealed) mrc = meta_put(g, txn, NULL, "sealed", "1");
     if (!mrc) mrc = counters_write(g, txn, &c);
+    if (!mrc) mrc = meta_put(g, txn, NULL, "mirror", r->mirror ? "1" : "0");
+    if (!mrc) mrc = meta_put(g, txn, NULL, "second_model_id",
+                             r->second_model_id[0] ? r->second_model_id
+                                                   : META_NONE);
+    if (!mrc) mrc = meta_put(g, txn, NULL, "second_model_sha256",
+                             r->second_model_id[0] ? r->second_model_sha256
+                                                   : META_NONE);
     return mrc ? mdb_fail(g, d, mrc, "writing the meta record") : FS_OK;
 }
 
@@ -1112,10 +1217,12 @@ static int check_meta(fs_gallery *g, MDB_txn *txn,
                        "(no meta record)", g->dir);
     if (rc != FS_OK)
         return rc;
-    if (schema != FS_GALLERY_SCHEMA)
+    if (schema < FS_GALLERY_SCHEMA_MIN || schema > FS_GALLERY_SCHEMA)
         return fs_fail(d, FS_EVERSION, "gallery '%s' has schema version "
-                       "%llu; this build reads version %d", g->dir,
-                       (unsigned long long)schema, FS_GALLERY_SCHEMA);
+                       "%llu; this build reads versions %d to %d", g->dir,
+                       (unsigned long long)schema, FS_GALLERY_SCHEMA_MIN,
+                       FS_GALLERY_SCHEMA);
+    g->schema = (int)schema;
     rc = meta_required(g, txn, "dim", &dim, d);
     const char *what = "metric";
     if (rc == FS_OK) rc = meta_get(g, txn, what, metric, sizeof metric, d);
@@ -1123,6 +1230,9 @@ static int check_meta(fs_gallery *g, MDB_txn *txn,
                                    sizeof model, d);
     if (rc == FS_OK) rc = meta_get(g, txn, what = "model_sha256", sha,
                                    sizeof sha, d);
+    /* the recipe's records are read where they are used (recipe_read):
+     * in a sealed gallery, one removed is tampering, which only the
+     * unlock that follows can tell */
     if (rc == FS_NOTFOUND)
         rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (no meta "
                      "record '%s')", g->dir, what);
@@ -1165,6 +1275,7 @@ static int env_start(fs_gallery *g, const fs_gallery_options *opt,
     int rc = FS_OK;
     int mrc = mdb_env_create(&g->env);
     g->map_lo = g->map_hi = 0;
+    g->no_second_db = 0;
     if (mrc)
         g->env = NULL;
     if (!mrc) mrc = mdb_env_set_maxdbs(g->env, 32);
@@ -1181,6 +1292,12 @@ static int env_start(fs_gallery *g, const fs_gallery_options *opt,
         if (i == DB_SUBJECT_IMAGES)
             flags |= MDB_DUPSORT | MDB_DUPFIXED;
         mrc = mdb_dbi_open(txn, db_names[i], flags, &g->dbi[i]);
+        /* a schema 3 gallery has none until a writer opens it; what its
+         * schema is, check_meta says below */
+        if (i == DB_SECOND && mrc == MDB_NOTFOUND) {
+            g->no_second_db = 1;
+            mrc = 0;
+        }
     }
     if (rc == FS_OK && mrc == MDB_NOTFOUND)
         rc = fs_fail(d, FS_EFORMAT, "'%s' is not a facesearch gallery",
@@ -1193,6 +1310,9 @@ static int env_start(fs_gallery *g, const fs_gallery_options *opt,
         rc = create_meta(g, txn, opt, d);
     if (rc == FS_OK)
         rc = check_meta(g, txn, opt, d);
+    if (rc == FS_OK && g->no_second_db && g->schema >= 4)
+        rc = fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (no database "
+                     "'second')", g->dir);
     /* Committed even when read-only: an aborted transaction would take
      * the database handles it opened with it. */
     if (rc == FS_OK) {
@@ -1271,6 +1391,7 @@ static void matrix_free(fs_gallery_warm *m)
     if (m->vec)
         munmap(m->vec, m->vec_bytes);
     free(m->subj);
+    free(m->image);
     memset(m, 0, sizeof *m);
 }
 
@@ -1810,13 +1931,107 @@ static int can_change(fs_gallery_batch *b, fs_detail *d)
     return rc == FS_OK ? need_key(b->g, d) : rc;
 }
 
+/* ---- second templates ---------------------------------------------------- */
+
+/* Half floats: a unit vector's values keep 3 significant digits, which
+ * moves a cosine by about 1e-4 (tests/check_gallery.c), for a quarter
+ * of float's bytes. */
+static int second_put(fs_gallery_batch *b, uint64_t id, const float *t,
+                      fs_detail *d)
+{
+    _Float16 h[FS_DESC2_DIM];
+    for (size_t i = 0; i < FS_DESC2_DIM; i++)
+        h[i] = (_Float16)t[i];
+    int rc = image_put(b, DB_SECOND, id, h, sizeof h, d);
+    fs_wipe(h, sizeof h);
+    return rc;
+}
+
+/* Image id's second template in txn's view: its absence is tampering,
+ * since every image of a gallery that keeps them has one. */
+static int second_get(const fs_gallery *g, MDB_txn *txn, uint64_t id,
+                      float *out, fs_detail *d)
+{
+    uint8_t key[8];
+    MDB_val k, v;
+    int rc = image_find(g, txn, DB_SECOND, id, key, &k, &v, d);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, FS_ETAMPER, "gallery '%s': image %llu's second "
+                       "template is missing (removed or damaged)", g->dir,
+                       (unsigned long long)id);
+    if (rc != FS_OK)
+        return rc;
+    _Float16 h[FS_DESC2_DIM];
+    fs_rbuf r = { 0 };
+    rc = env_open(g, txn, DB_SECOND, &k, &v, (uint8_t *)h, sizeof h, &r, d);
+    if (rc == FS_OK && r.len != SECOND_BYTES)
+        rc = fs_fail(d, FS_ETAMPER, "gallery '%s': image %llu's second "
+                     "template is %zu bytes, not %zu (tampered or damaged)",
+                     g->dir, (unsigned long long)id, r.len, SECOND_BYTES);
+    if (rc == FS_OK && out) {
+        memmove(h, r.p, SECOND_BYTES);       /* plain: it is in the map */
+        for (size_t i = 0; i < FS_DESC2_DIM; i++)
+            out[i] = (float)h[i];
+    }
+    fs_wipe(h, sizeof h);
+    return rc;
+}
+
+int fs_gallery_recipe(fs_gallery *g, fs_recipe *out, fs_detail *d)
+{
+    fs_gallery_stats st;
+    int rc = fs_gallery_stat(g, &st, d);
+    if (rc == FS_OK)
+        *out = st.recipe;
+    return rc;
+}
+
+int fs_gallery_seconds(fs_gallery *g, const uint32_t *rows, size_t n,
+                       float *out, fs_detail *d)
+{
+    const fs_gallery_warm *m = g->mx;
+    MDB_txn *txn;
+    int rc = sealed_read(g, &txn, d);
+    if (rc != FS_OK)
+        return rc;
+    fs_recipe rp;
+    rc = recipe_read(g, txn, &rp, d);
+    if (rc == FS_OK && !rp.second_model_id[0])
+        rc = fs_fail(d, FS_EINVAL, "gallery '%s' keeps no second templates",
+                     g->dir);
+    for (size_t i = 0; rc == FS_OK && i < n; i++) {
+        image_rec im;
+        if (!m->image || rows[i] >= m->nrows)
+            rc = fs_fail(d, FS_EINVAL, "row %u is not in the loaded "
+                         "templates", rows[i]);
+        else if ((rc = get_image_rec(g, txn, m->image[rows[i]], &im, d))
+                 == FS_NOTFOUND || (rc == FS_OK && im.row != rows[i]))
+            rc = fs_fail(d, FS_NOTFOUND, "template row %u of gallery '%s' "
+                         "changed since it was ranked", rows[i], g->dir);
+        if (rc == FS_OK)
+            rc = second_get(g, txn, m->image[rows[i]],
+                            out + i * FS_DESC2_DIM, d);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 static int gallery_put_in(fs_gallery_batch *b, const fs_mugshot *m,
                           fs_put_result *res, fs_detail *d)
 {
     fs_gallery *g = b->g;
+    fs_recipe rp;
     int rc = can_change(b, d);
     if (rc == FS_OK)
         rc = check_mugshot(m, d);
+    if (rc == FS_OK)
+        rc = recipe_read(g, b->txn, &rp, d);
+    if (rc == FS_OK && !rp.second_model_id[0] != !m->tmpl2)
+        rc = fs_fail(d, FS_EINVAL, rp.second_model_id[0]
+                     ? "the gallery's recipe keeps a second template (%s) "
+                       "of every image: this image has none"
+                     : "the gallery's recipe keeps no second template%s",
+                     rp.second_model_id);
     if (rc != FS_OK)
         return rc;
     MDB_val sk = { 32, (void *)m->sha256 }, sv;
@@ -1880,6 +2095,8 @@ static int gallery_put_in(fs_gallery_batch *b, const fs_mugshot *m,
         if (rc != FS_OK)
             return rc;
     }
+    if (m->tmpl2 && (rc = second_put(b, id, m->tmpl2, d)) != FS_OK)
+        return rc;
     mrc = mdb_put(b->txn, g->dbi[DB_SHA], &sk, &v, 0);
     if (!mrc) {
         MDB_val subk = { strlen(m->subject), (void *)m->subject };
@@ -1972,6 +2189,11 @@ static int remove_image(fs_gallery_batch *b, const char *subject,
     if (!mrc) {
         mrc = mdb_del(b->txn, g->dbi[DB_IMAGE_DATA], &k, NULL);
         if (mrc == MDB_NOTFOUND)         /* template-only records */
+            mrc = 0;
+    }
+    if (!mrc && !g->no_second_db) {
+        mrc = mdb_del(b->txn, g->dbi[DB_SECOND], &k, NULL);
+        if (mrc == MDB_NOTFOUND)         /* a recipe without one */
             mrc = 0;
     }
     if (!mrc)
@@ -2287,8 +2509,9 @@ int fs_gallery_stat(fs_gallery *g, fs_gallery_stats *st, fs_detail *d)
     if (rc != FS_OK)
         return rc;
     counters c;
-    fs_gallery_stats s = { .schema = FS_GALLERY_SCHEMA, .dim = FS_DESC_DIM };
+    fs_gallery_stats s = { .schema = g->schema, .dim = FS_DESC_DIM };
     rc = counters_read(g, txn, &c, d);
+    if (rc == FS_OK) rc = recipe_read(g, txn, &s.recipe, d);
     if (rc == FS_OK) rc = meta_get(g, txn, "metric", s.metric,
                                    sizeof s.metric, d);
     if (rc == FS_OK) rc = meta_get(g, txn, "model_id", s.model_id,
@@ -2406,9 +2629,7 @@ int fs_gallery_image(fs_gallery *g, uint64_t image_id, uint8_t **bytes,
                      size_t *len, fs_detail *d)
 {
     MDB_txn *txn;
-    int rc = need_key(g, d);
-    if (rc == FS_OK)
-        rc = read_txn(g, &txn, d);
+    int rc = sealed_read(g, &txn, d);
     if (rc != FS_OK)
         return rc;
     uint8_t ik[8];
@@ -2449,9 +2670,7 @@ int fs_gallery_row_image(fs_gallery *g, uint64_t row, const char *subject,
                          uint64_t *image_id, fs_detail *d)
 {
     MDB_txn *txn;
-    int rc = need_key(g, d);
-    if (rc == FS_OK)
-        rc = read_txn(g, &txn, d);
+    int rc = sealed_read(g, &txn, d);
     if (rc != FS_OK)
         return rc;
     uint8_t *scratch = g->sealed ? aligned_alloc(64, TBLK_PAYLOAD) : NULL;
@@ -2500,7 +2719,8 @@ int fs_gallery_row_image(fs_gallery *g, uint64_t row, const char *subject,
  * and copied from there as a plain one is copied from the map, and each
  * block's map pages let go of once copied (map_drop). */
 static int read_blocks(fs_gallery *g, MDB_txn *txn, size_t n, uint64_t first,
-                       float *vec, uint32_t *subj, fs_detail *d)
+                       float *vec, uint32_t *subj, uint64_t *image,
+                       fs_detail *d)
 {
     uint8_t *scratch = g->sealed ? aligned_alloc(64, TBLK_PAYLOAD) : NULL;
     if (g->sealed && !scratch)
@@ -2542,8 +2762,10 @@ static int read_blocks(fs_gallery *g, MDB_txn *txn, size_t n, uint64_t first,
                want * FS_DESC_DIM * sizeof(float));
         const tslot *slots = (const tslot *)(const void *)
                              (r.p + TBLK_SLOTS_OFF);
-        for (size_t i = 0; i < want; i++)
+        for (size_t i = 0; i < want; i++) {
             subj[row0 + i] = slots[i].subject;
+            image[row0 + i] = slots[i].image;
+        }
         map_drop(g, v.mv_data, v.mv_size);
         seen++;
     }
@@ -2594,13 +2816,16 @@ static int matrix_append(fs_gallery *g, fs_gallery_warm *m, MDB_txn *txn,
         madvise(p, bytes, MADV_HUGEPAGE);
     }
     uint32_t *subj = realloc(m->subj, n * sizeof *subj);
-    if (!subj) {
+    if (subj)
+        m->subj = subj;
+    uint64_t *image = subj ? realloc(m->image, n * sizeof *image) : NULL;
+    if (!image) {
         release_matrix(g);
         return fs_fail(d, FS_ENOMEM, "no memory for %zu templates", n);
     }
-    m->subj = subj;
+    m->image = image;
     int rc = read_blocks(g, txn, n, m->nrows / FS_TBLOCK_ROWS, m->vec, subj,
-                         d);
+                         image, d);
     if (rc != FS_OK) {
         release_matrix(g);
         return rc;
@@ -2650,23 +2875,27 @@ int fs_gallery_load(fs_gallery *g, fs_templates *out, fs_detail *d)
     float *vec = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     uint32_t *subj = malloc((n ? n : 1) * sizeof *subj);
-    if (vec == MAP_FAILED || !subj) {
+    uint64_t *image = malloc((n ? n : 1) * sizeof *image);
+    if (vec == MAP_FAILED || !subj || !image) {
         if (vec != MAP_FAILED)
             munmap(vec, bytes);
         free(subj);
+        free(image);
         mdb_txn_abort(txn);
         return fs_fail(d, FS_ENOMEM, "no memory for %zu templates", n);
     }
     madvise(vec, bytes, MADV_HUGEPAGE);
-    rc = read_blocks(g, txn, n, 0, vec, subj, d);
+    rc = read_blocks(g, txn, n, 0, vec, subj, image, d);
     mdb_txn_abort(txn);
     if (rc != FS_OK) {
         munmap(vec, bytes);
         free(subj);
+        free(image);
         return rc;
     }
     m->vec = vec;
     m->subj = subj;
+    m->image = image;
     m->vec_bytes = bytes;
     m->nrows = n;
     m->c = c;
@@ -2788,8 +3017,13 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
         rc = meta_verify_all(g, txn, keys_for(g, txn), d);
     if (rc == FS_OK)
         rc = counters_read(g, txn, &c, d);
-    MDB_stat ms[DB_COUNT];
+    fs_recipe rp;
+    if (rc == FS_OK)
+        rc = recipe_read(g, txn, &rp, d);
+    MDB_stat ms[DB_COUNT] = { { 0 } };
     for (int i = 0; rc == FS_OK && i < DB_COUNT; i++) {
+        if (i == DB_SECOND && g->no_second_db)
+            continue;
         int mrc = mdb_stat(txn, g->dbi[i], &ms[i]);
         if (mrc)
             rc = mdb_fail(g, d, mrc, "reading its statistics");
@@ -2803,6 +3037,12 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
         rc = damaged(g, d, "subject counts differ", c.subjects);
     if (rc == FS_OK && ms[DB_SUBJECT_IMAGES].ms_entries != c.images)
         rc = damaged(g, d, "subject image lists miss images", c.images);
+    if (rc == FS_OK && ms[DB_SECOND].ms_entries >
+                       (rp.second_model_id[0] ? c.images : 0))
+        rc = fs_fail(d, FS_ETAMPER, "gallery '%s': %llu second templates "
+                     "for %llu images (planted)", g->dir,
+                     (unsigned long long)ms[DB_SECOND].ms_entries,
+                     (unsigned long long)c.images);
     if (rc == FS_OK)
         rc = numbers_hold(g, txn, d);
 
@@ -2874,6 +3114,8 @@ int fs_gallery_verify(fs_gallery *g, fs_detail *d)
                 rc = env_open(g, txn, DB_IMAGE_DATA, &dk, &dv, plain,
                               plain_cap, &r, d);
         }
+        if (rc == FS_OK && rp.second_model_id[0])
+            rc = second_get(g, txn, id, NULL, d);
     }
     if (rc == FS_OK && mrc != MDB_NOTFOUND)
         rc = mdb_fail(g, d, mrc, "listing images");
@@ -2960,6 +3202,8 @@ static int rekey_in(fs_gallery_batch *b, const uint8_t key[FS_KEY_BYTES],
     for (size_t i = 0; rc == FS_OK && i < sizeof sealed_dbs /
                                           sizeof *sealed_dbs; i++)
         rc = reseal_db(b, sealed_dbs[i], &to, &buf, &cap, d);
+    if (rc == FS_OK && !g->no_second_db)
+        rc = reseal_db(b, DB_SECOND, &to, &buf, &cap, d);
     if (rc == FS_OK)
         rc = key_check_put(g, b->txn, &to, d);
     if (rc == FS_OK)

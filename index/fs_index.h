@@ -57,9 +57,14 @@
 
 /* ---- the gallery -------------------------------------------------------- */
 
-#define FS_GALLERY_SCHEMA   3        /* 2: the records database; 3: meta
+#define FS_GALLERY_SCHEMA   4        /* 2: the records database; 3: meta
                                         MACs in sealed galleries, a rank
-                                        mode always */
+                                        mode always; 4: the template
+                                        recipe and second templates */
+#define FS_GALLERY_SCHEMA_MIN 3      /* the oldest this build opens: a
+                                        schema 3 gallery reads as the
+                                        recipe "first model alone, no
+                                        mirror", which is how it was made */
 #define FS_TBLOCK_ROWS      1024     /* templates per stored block */
 #define FS_SUBJECT_MAX      64       /* bytes of a subject id */
 #define FS_FIELD_MAX        128      /* bytes of a metadata field */
@@ -75,6 +80,20 @@ typedef struct fs_gallery_warm fs_gallery_warm;
 int  fs_gallery_warm_new(fs_gallery_warm **out);
 void fs_gallery_warm_free(fs_gallery_warm *w);
 
+/* How every template of a gallery is made, fixed when it is created
+ * (changing it would mean making every template again): the first
+ * model's template from the face alone or averaged with its mirror
+ * image's, and optionally a second model's template of the same face,
+ * kept per image (FS_DESC2_DIM values, stored as IEEE half floats,
+ * sealed like the rest) to re-score the first model's shortlist.  In
+ * meta as "mirror", "second_model_id" and "second_model_sha256" ("" for
+ * none), MAC'd like every meta value. */
+typedef struct fs_recipe {
+    int  mirror;                     /* 1: mirror-averaged first templates */
+    char second_model_id[64];        /* "": no second model */
+    char second_model_sha256[65];
+} fs_recipe;
+
 typedef struct fs_gallery_options {
     int         create;        /* make the gallery when the directory has none */
     int         readonly;
@@ -88,6 +107,8 @@ typedef struct fs_gallery_options {
     fs_gallery_warm *warm;     /* NULL: the handle keeps its own matrix */
     int         nowait;        /* FS_EBUSY at once, rather than wait while
                                   the gallery is held alone */
+    const fs_recipe *recipe;   /* create: how its templates are made;
+                                  NULL: the first model alone, no mirror */
 } fs_gallery_options;
 
 /* Takes the shared lock (gallery.lock, made 0600) before LMDB opens the
@@ -142,6 +163,10 @@ typedef struct fs_mugshot {
     size_t         image_len;
     uint8_t        sha256[32];       /* of the image bytes: the record's key */
     float          tmpl[FS_DESC_DIM];   /* unit length */
+    const float   *tmpl2;            /* the second model's template
+                                        (FS_DESC2_DIM, unit length): given
+                                        exactly when the recipe names a
+                                        second model, else FS_EINVAL */
 } fs_mugshot;
 
 /* FS_OK when s is a valid subject id, else FS_EINVAL saying why. */
@@ -203,8 +228,24 @@ typedef struct fs_gallery_stats {
     char     metric[16];
     char     model_id[64];
     char     model_sha256[65];
+    fs_recipe recipe;
 } fs_gallery_stats;
 int  fs_gallery_stat(fs_gallery *g, fs_gallery_stats *st, fs_detail *d);
+
+/* The gallery's recipe; in an unlocked sealed gallery its meta records
+ * are checked against their MACs (FS_ETAMPER naming the one edited). */
+int  fs_gallery_recipe(fs_gallery *g, fs_recipe *out, fs_detail *d);
+
+/* The second model's templates (FS_DESC2_DIM floats each: the stored
+ * half floats widened) of the images whose first templates are rows
+ * `rows` of the matrix fs_gallery_load last gave this handle (what
+ * fs_rank_topk's hits name), for re-scoring a shortlist; one read
+ * transaction for all n.  In a gallery whose recipe names a second
+ * model every image has one: a missing one is FS_ETAMPER, and so is
+ * one whose tag fails.  FS_NOTFOUND when a row's image changed since
+ * the load; FS_EINVAL in a gallery without a second model. */
+int  fs_gallery_seconds(fs_gallery *g, const uint32_t *rows, size_t n,
+                        float *out, fs_detail *d);
 
 typedef struct fs_subject_info {
     char     id[FS_SUBJECT_MAX];
@@ -261,7 +302,9 @@ int  fs_gallery_remove(fs_gallery_batch *b, const char *subject,
 
 /* Walks every record and checks the invariants that tie them together
  * (rows dense and pointing back at their images, indexes complete,
- * counters right): FS_OK, or FS_EFORMAT naming the first broken one.  In
+ * counters right): FS_OK, or FS_EFORMAT naming the first broken one;
+ * in a gallery whose recipe names a second model, an image without its
+ * second template, or more of them than images, is FS_ETAMPER.  In
  * a sealed gallery it checks every meta MAC and opens every record,
  * image bytes included, so a failed MAC or tag anywhere is FS_ETAMPER
  * naming the record; it reads and decrypts the whole file. */

@@ -112,7 +112,7 @@ static void acc_setup(void)
     snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
     char *text = quick_profile();
     fs_gate_init in = { text, strlen(text), "admin", "TEST", PW, NULL,
-                        model_id, model_sha256, NULL };
+                        model_id, model_sha256, NULL, NULL };
     char key[4200];
     fs_detail d = { "" };
     ck_assert_msg(fs_gate_create(gal, &in, key, sizeof key, &d) == FS_OK,

@@ -334,6 +334,25 @@ START_TEST(test_cli_bench_search_json)
     double searches = fs_json_get(j, "searches")->number;
     ck_assert(searches >= 2 + 1 + 3 * svc_run);
     ck_assert(fs_json_get(j, "audited")->number == searches);
+    /* the second model's cost, in the same run, when make models made
+     * it: its probe pass and the re-scoring, beside the plain search */
+    const fs_json *sm = fs_json_get(j, "second_model");
+    char fr[4200];
+    const char *mp = tu_model_path(), *slash = strrchr(mp, '/');
+    snprintf(fr, sizeof fr, "%.*sfaceres_v1.fsm",
+             slash ? (int)(slash - mp + 1) : 0, mp);
+    if (access(fr, R_OK) == 0) {
+        ck_assert_msg(fs_json_get(sm, "ok")->type == FS_JSON_TRUE, "%s", out);
+        ck_assert(fs_json_get(sm, "n")->number == 2000);
+        double pass = fs_json_get(sm, "probe_pass_ms")->number;
+        double rescore = fs_json_get(sm, "rescore_ms")->number;
+        ck_assert(pass > 0 && rescore > 0);
+        ck_assert_double_eq_tol(fs_json_get(sm, "extra_ms")->number,
+                                pass + rescore, 1e-6);
+        ck_assert(fs_json_get(sm, "ms_p50")->number > pass + rescore);
+    } else {
+        ck_assert(fs_json_get(sm, "ok")->type == FS_JSON_FALSE);
+    }
     struct stat sb;            /* the gallery and its secrets, kept private */
     ck_assert_int_eq(stat(tu_path(tu_tmp, "search-2000/password"), &sb), 0);
     ck_assert_int_eq(sb.st_mode & 077, 0);

@@ -5,7 +5,10 @@
  * and consistency after a writer is killed mid-batch.  Encryption at rest
  * (G21): no image or template in the file, no read without the key,
  * tampered or planted records refused; and the store's tests run again on
- * a sealed gallery (the "sealed" test case).
+ * a sealed gallery (the "sealed" test case).  The template recipe
+ * (schema 4): recorded, MAC'd, a schema 3 gallery read as before, and the
+ * second model's templates kept per image, sealed, refused when missing
+ * or edited.
  */
 #include <check.h>
 #include <dirent.h>
@@ -124,6 +127,7 @@ static void fake_mugshot(int i, const char *subject, fs_mugshot *m,
     m->lawful_source = "booking";
     m->image = len ? bytes : NULL;
     m->image_len = len;
+    m->tmpl2 = NULL;
 }
 
 /* Puts images [from, to) in batch b: image i belongs to subject
@@ -1137,7 +1141,8 @@ END_TEST
 static const char *const meta_records[] = {
     "schema", "dim", "metric", "model_id", "model_sha256", "created",
     "sealed", "rank_mode", "key_check", "next_image", "rows", "images",
-    "image_bytes", "next_subject", "subjects"
+    "image_bytes", "next_subject", "subjects",
+    "mirror", "second_model_id", "second_model_sha256"
 };
 #define META_RECORDS (sizeof meta_records / sizeof *meta_records)
 
@@ -1221,6 +1226,7 @@ START_TEST(test_G21_meta_edited_offline_refused)
     static const struct { const char *name, *val; } plant[] = {
         { "rows", "9" }, { "images", "11" }, { "next_image", "5" },
         { "rank_mode", "exact" }, { "subjects", "4" },
+        { "mirror", "1" }, { "second_model_id", "faceres" },
     };
     for (size_t i = 0; i < sizeof plant / sizeof *plant; i++) {
         const char *name = plant[i].name;
@@ -1886,6 +1892,295 @@ START_TEST(test_gallery_compaction_survives_sigkill)
 }
 END_TEST
 
+/* ---- the template recipe and second templates (schema 4) ------------------ */
+
+#define SECOND_ID  "hse_faceres_test"
+#define SECOND_SHA "03b5502f95c9736a0000111122223333444455556666777788889999aaaabbbb"
+
+/* A new gallery made with recipe r. */
+static fs_gallery *open_recipe(int sealed, const fs_recipe *r)
+{
+    fs_gallery_options o = { .create = 1, .model_id = MODEL_ID,
+                             .model_sha256 = MODEL_SHA, .sealed = sealed,
+                             .recipe = r };
+    fs_gallery *g = NULL;
+    fs_detail d = { "" };
+    ck_assert_msg(open_gallery(gdir(), &o, &g, &d) == FS_OK, "open: %s",
+                  d.msg);
+    return g;
+}
+
+/* Image number i's second template: a deterministic unit vector. */
+static void fake_second(int i, float v[FS_DESC2_DIM])
+{
+    uint32_t x = 40503u * (uint32_t)(i + 7);
+    double ss = 0;
+    for (int j = 0; j < FS_DESC2_DIM; j++) {
+        x = x * 1664525u + 1013904223u;
+        v[j] = (float)((double)(x >> 8) / (1 << 24));
+        ss += (double)v[j] * v[j];
+    }
+    for (int j = 0; j < FS_DESC2_DIM; j++)
+        v[j] = (float)(v[j] / sqrt(ss));
+}
+
+/* Images [from, to) with their second templates, as put_range. */
+static void enrol_second(fs_gallery *g, int from, int to, int nsub)
+{
+    fs_gallery_batch *b;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+    for (int i = from; i < to; i++) {
+        char subject[32];
+        uint8_t bytes[64];
+        float v[FS_DESC2_DIM];
+        fs_mugshot m;
+        snprintf(subject, sizeof subject, "s%d", i % nsub);
+        fake_mugshot(i, subject, &m, bytes, sizeof bytes);
+        fake_second(i, v);
+        m.tmpl2 = v;
+        ck_assert_msg(fs_gallery_put(b, &m, NULL, &d) == FS_OK, "put %d: %s",
+                      i, d.msg);
+    }
+    ck_assert_msg(fs_gallery_commit(b, &d) == FS_OK, "commit: %s", d.msg);
+}
+
+/* Every row's second template is its image's, as half floats keep it. */
+static void expect_seconds(fs_gallery *g, int from, int to)
+{
+    fs_templates t;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+    for (int i = from; i < to; i++) {
+        long row = find_row(&t, i);
+        if (row < 0)
+            continue;                   /* removed */
+        float want[FS_DESC2_DIM], got[FS_DESC2_DIM];
+        uint32_t r = (uint32_t)row;
+        fake_second(i, want);
+        ck_assert_msg(fs_gallery_seconds(g, &r, 1, got, &d) == FS_OK,
+                      "row %u: %s", r, d.msg);
+        for (int j = 0; j < FS_DESC2_DIM; j++) {
+            ck_assert_float_eq(got[j], (float)(_Float16)want[j]);
+            ck_assert_float_eq_tol(got[j], want[j], 1e-3);
+        }
+    }
+}
+
+START_TEST(test_gallery_recipe_recorded)
+{
+    fs_recipe r = { 1, SECOND_ID, SECOND_SHA }, got;
+    fs_gallery *g = open_recipe(1, &r);
+    fs_gallery_stats st;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_stat(g, &st, &d), FS_OK);
+    ck_assert_int_eq(st.schema, 4);
+    ck_assert_int_eq(st.recipe.mirror, 1);
+    ck_assert_str_eq(st.recipe.second_model_id, SECOND_ID);
+    ck_assert_str_eq(st.recipe.second_model_sha256, SECOND_SHA);
+    ck_assert_int_eq(fs_gallery_recipe(g, &got, &d), FS_OK);
+    ck_assert_int_eq(memcmp(&got, &st.recipe, sizeof got), 0);
+    fs_gallery_close(g);
+    /* as stored: "mirror" reads 1, and an edit to 0 under its MAC is
+     * refused naming it */
+    size_t len;
+    uint8_t *orig = raw_get(gdir(), "meta", "mirror", 6, &len);
+    ck_assert_int_eq(orig[0], '1');
+    orig[0] = '0';
+    raw_put(gdir(), "meta", "mirror", 6, orig, len);
+    expect_meta_refused("mirror", "turned off");
+    free(orig);
+
+    /* the default, and a second model without its sha256 refused */
+    tu_rmtree(gdir());
+    g = open_recipe(0, NULL);
+    ck_assert_int_eq(fs_gallery_recipe(g, &got, &d), FS_OK);
+    ck_assert_int_eq(got.mirror, 0);
+    ck_assert_str_eq(got.second_model_id, "");
+    fs_gallery_close(g);
+    tu_rmtree(gdir());
+    fs_recipe bad = { 0, SECOND_ID, "" };
+    fs_gallery_options o = { .create = 1, .model_id = MODEL_ID,
+                             .model_sha256 = MODEL_SHA, .recipe = &bad };
+    ck_assert_int_eq(fs_gallery_open(gdir(), &o, &g, &d), FS_EINVAL);
+}
+END_TEST
+
+/* A meta value with the MAC a sealed gallery under key 1 gives it. */
+static void poke_meta_maced(const char *name, const char *text)
+{
+    static const char label[] = "facesearch gallery meta mac v1";
+    uint8_t key[FS_KEY_BYTES], mk[FS_KEY_BYTES], val[128];
+    test_key(key, 1);
+    const void *lp[1] = { label };
+    size_t ll[1] = { sizeof label - 1 };
+    fs_hmac_sha256(key, lp, ll, 1, mk);
+    size_t n = strlen(text);
+    const void *part[4] = { "meta", name, "", text };
+    size_t plen[4] = { 5, strlen(name), 1, n };
+    memcpy(val, text, n);
+    val[n] = 0;
+    fs_hmac_sha256(mk, part, plen, 4, val + n + 1);
+    raw_put(gdir(), "meta", name, strlen(name), val, n + 1 + FS_SHA256_BYTES);
+}
+
+/* A sealed gallery of schema 3, made as that build made it (no recipe
+ * records, no "second" database): it opens, read-only too, ranks as it
+ * did, verifies, and takes new images, as the plain recipe. */
+START_TEST(test_gallery_schema3_opens_as_before)
+{
+    fs_gallery *g = open_made(gdir(), 1);
+    enrol_range(g, 0, 20, 7);
+    fs_detail d = { "" };
+    fs_mugshot q;
+    uint8_t none[1];
+    fake_mugshot(3, "q", &q, none, 0);
+    fs_hit before[5], after[5];
+    size_t nb = 0, na = 0;
+    fs_templates t;
+    fs_ranker *rk = NULL;
+    fs_rank_options ro = { .mode = FS_RANK_EXACT, .isa = -1 };
+    ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+    ck_assert_int_eq(fs_ranker_create(&t, &ro, &rk, &d), FS_OK);
+    ck_assert_int_eq(fs_rank_topk(rk, q.tmpl, 1, 5, before, &nb), FS_OK);
+    fs_ranker_free(rk);
+    fs_gallery_close(g);
+
+    poke_meta_maced("schema", "3");
+    static const char *const recipe[] = { "mirror", "second_model_id",
+                                          "second_model_sha256" };
+    for (int i = 0; i < 3; i++)
+        raw_put(gdir(), "meta", recipe[i], strlen(recipe[i]), NULL, 0);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    ck_assert_int_eq(mdb_env_open(env, gdir(), 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "second", 0, &dbi), 0);
+    ck_assert_int_eq(mdb_drop(txn, dbi, 1), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    for (int ro_open = 1; ro_open >= 0; ro_open--) {
+        fs_gallery_options o = { .readonly = ro_open };
+        ck_assert_msg(open_gallery(gdir(), &o, &g, &d) == FS_OK, "%s open: "
+                      "%s", ro_open ? "read-only" : "writable", d.msg);
+        fs_gallery_stats st;
+        ck_assert_int_eq(fs_gallery_stat(g, &st, &d), FS_OK);
+        ck_assert_int_eq(st.schema, 3);
+        ck_assert_int_eq(st.recipe.mirror, 0);
+        ck_assert_str_eq(st.recipe.second_model_id, "");
+        ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+        ck_assert_int_eq(fs_ranker_create(&t, &ro, &rk, &d), FS_OK);
+        ck_assert_int_eq(fs_rank_topk(rk, q.tmpl, 1, 5, after, &na), FS_OK);
+        fs_ranker_free(rk);
+        ck_assert_uint_eq(na, nb);
+        ck_assert_int_eq(memcmp(before, after, nb * sizeof *after), 0);
+        ck_assert_msg(fs_gallery_verify(g, &d) == FS_OK, "verify: %s",
+                      d.msg);
+        fs_gallery_close(g);
+    }
+    ck_assert_int_eq(open_gallery(gdir(), NULL, &g, &d), FS_OK);
+    enrol_range(g, 20, 22, 7);
+    expect_enrolled(g, 0, 22, 7);
+    fs_gallery_close(g);
+    /* a recipe record planted in it is not one its schema has */
+    poke_meta_maced("mirror", "1");
+    expect_meta_refused("mirror", "planted in schema 3");
+}
+END_TEST
+
+/* Second templates: required exactly when the recipe names a second
+ * model, kept per image as half floats through removals that move rows,
+ * removed with their image, and refused (FS_ETAMPER) when edited or
+ * missing, by a search's read and by verify. */
+START_TEST(test_gallery_second_templates)
+{
+    fs_recipe r = { 0, SECOND_ID, SECOND_SHA };
+    fs_gallery *g = open_recipe(sealed_mode, &r);
+    fs_detail d = { "" };
+    fs_gallery_batch *b;
+    fs_mugshot m;
+    uint8_t bytes[8];
+    fake_mugshot(100, "s9", &m, bytes, sizeof bytes);
+    ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_put(b, &m, NULL, &d), FS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(d.msg, "second template"));
+    fs_gallery_abort(b);
+
+    enrol_second(g, 0, 6, 3);
+    expect_seconds(g, 0, 6);
+    ck_assert_int_eq(remove_subject(g, "s0", &d), FS_OK);  /* 0 and 3 */
+    expect_seconds(g, 0, 6);
+    ck_assert_msg(fs_gallery_verify(g, &d) == FS_OK, "verify: %s", d.msg);
+    fs_gallery_close(g);
+
+    /* image 2 (id 3) is row 1's; its record edited, then removed */
+    uint8_t key[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+    size_t len;
+    uint8_t *orig = raw_get(gdir(), "second", key, 8, &len);
+    uint8_t *bad = malloc(len);
+    memcpy(bad, orig, len);
+    bad[len / 2] ^= 0x40;
+    for (int c = 0; c < 2; c++) {
+        raw_put(gdir(), "second", key, 8, c ? NULL : bad, len);
+        ck_assert_int_eq(open_gallery(gdir(), NULL, &g, &d), FS_OK);
+        fs_templates t;
+        ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+        uint32_t row = (uint32_t)find_row(&t, 2);
+        float got[FS_DESC2_DIM];
+        int rc = fs_gallery_seconds(g, &row, 1, got, &d);
+        if (c == 0 && !sealed_mode)
+            ck_assert_int_eq(rc, FS_OK);   /* plain: nothing to check */
+        else
+            ck_assert_msg(rc == FS_ETAMPER && strstr(d.msg, "image 3's "
+                          "second template"), "%d %s", rc, d.msg);
+        rc = fs_gallery_verify(g, &d);
+        if (c == 1 || sealed_mode)
+            ck_assert_msg(rc == FS_ETAMPER, "verify: %d %s", rc, d.msg);
+        fs_gallery_close(g);
+    }
+    raw_put(gdir(), "second", key, 8, orig, len);
+    ck_assert_int_eq(open_gallery(gdir(), NULL, &g, &d), FS_OK);
+    ck_assert_msg(fs_gallery_verify(g, &d) == FS_OK, "verify: %s", d.msg);
+    if (sealed_mode) {               /* a new key re-seals them too */
+        uint8_t k2[FS_KEY_BYTES];
+        test_key(k2, 2);
+        ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+        ck_assert_msg(fs_gallery_rekey(b, k2, &d) == FS_OK, "%s", d.msg);
+        ck_assert_int_eq(fs_gallery_commit(b, &d), FS_OK);
+        fs_gallery_close(g);
+        ck_assert_int_eq(fs_gallery_open(gdir(), NULL, &g, &d), FS_OK);
+        ck_assert_int_eq(fs_gallery_unlock(g, k2, &d), FS_OK);
+        expect_seconds(g, 0, 6);
+        ck_assert_msg(fs_gallery_verify(g, &d) == FS_OK, "verify: %s",
+                      d.msg);
+    }
+    fs_gallery_close(g);
+    free(orig);
+    free(bad);
+
+    /* a gallery without a second model takes none and gives none */
+    tu_rmtree(gdir());
+    g = open_new(gdir());
+    float v[FS_DESC2_DIM];
+    fake_second(1, v);
+    m.tmpl2 = v;
+    ck_assert_int_eq(fs_gallery_begin(g, &b, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_put(b, &m, NULL, &d), FS_EINVAL);
+    m.tmpl2 = NULL;
+    ck_assert_int_eq(fs_gallery_put(b, &m, NULL, &d), FS_OK);
+    ck_assert_int_eq(fs_gallery_commit(b, &d), FS_OK);
+    fs_templates t;
+    ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+    uint32_t row = 0;
+    ck_assert_int_eq(fs_gallery_seconds(g, &row, 1, v, &d), FS_EINVAL);
+    fs_gallery_close(g);
+}
+END_TEST
+
 Suite *suite_gallery(void)
 {
     Suite *s = suite_create("gallery");
@@ -1925,6 +2220,9 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_gallery_warm_matrix_outlives_its_handle);
     tcase_add_test(tc, test_gallery_warm_matrix_grows_by_what_was_put);
     tcase_add_test(tc, test_gallery_ranker_kept_with_its_matrix);
+    tcase_add_test(tc, test_gallery_recipe_recorded);
+    tcase_add_test(tc, test_gallery_schema3_opens_as_before);
+    tcase_add_test(tc, test_gallery_second_templates);
     suite_add_tcase(s, tc);
 
     /* The store's own tests again, on sealed galleries (G21). */
@@ -1935,6 +2233,7 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_gallery_put_idempotent_by_sha);
     tcase_add_test(tc, test_gallery_abort_leaves_nothing);
     tcase_add_test(tc, test_gallery_refuses_bad_records);
+    tcase_add_test(tc, test_gallery_second_templates);
     tcase_add_test(tc, test_G20_remove_leaves_no_trace);
     tcase_add_test(tc, test_gallery_survives_sigkill);
     suite_add_tcase(s, tc);

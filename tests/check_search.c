@@ -3,7 +3,8 @@
  * and admins meet it (G4-G13): requests and agencies, every authorized and
  * prohibited use of the five profiles, the probe's intake, who may search,
  * the gate's three conditions, the disclaimer, probe custody and image
- * rejections.  Each refusal is checked for its exit status, its rule in
+ * rejections, and a gallery whose recipe adds the mirror and a second
+ * model (issue 17).  Each refusal is checked for its exit status, its rule in
  * the message, and that nothing of a candidate list shows anywhere: not
  * on stdout or stderr, not on the trail, not in any file written.  Most
  * tests run the real binary; the allocation-failure test drives the
@@ -11,6 +12,8 @@
  */
 #include <check.h>
 #include <ftw.h>
+#include <lmdb.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -867,6 +870,231 @@ START_TEST(test_scenario_faces94_mated_subject_first)
 }
 END_TEST
 
+/* ---- a gallery with the mirror and a second model ----------------------- */
+
+/* The faceres model beside the model under test, or NULL. */
+static const char *second_model(void)
+{
+    static char path[4200];
+    const char *m = tu_model_path(), *slash = strrchr(m, '/');
+    snprintf(path, sizeof path, "%.*s" FS_FR_MODEL_FILE,
+             slash ? (int)(slash - m + 1) : 0, m);
+    return access(path, R_OK) == 0 ? path : NULL;
+}
+
+/* What the test computes itself, with the library's engine, of one
+ * image: its first template from the face alone and with the mirror,
+ * and its second template (a mugshot's as the gallery keeps it: half
+ * floats). */
+typedef struct own_templates {
+    float plain[FS_DESC_DIM], mirror[FS_DESC_DIM], second[FS_DESC2_DIM];
+} own_templates;
+
+static void own(fs_engine *e, const char *path, int rule, int half,
+                own_templates *t)
+{
+    fs_detail d = { "" };
+    for (int m = 0; m < 2; m++) {
+        fs_face_job j = { .path = path, .tmpl2 = t->second };
+        fs_engine_set_mirror(e, m);
+        ck_assert_int_eq(fs_engine_read(e, &j, 1, &d), FS_OK);
+        ck_assert_int_eq(fs_engine_templates(e, &j, 1, rule, &d), FS_OK);
+        ck_assert_msg(j.rc == FS_OK && j.has2, "%s: %s", path, j.reason);
+        memcpy(m ? t->mirror : t->plain, j.tmpl, sizeof j.tmpl);
+        fs_face_jobs_release(&j, 1);
+    }
+    for (int k = 0; half && k < FS_DESC2_DIM; k++)
+        t->second[k] = (float)(_Float16)t->second[k];
+}
+
+static float dot(const float *a, const float *b, int n)
+{
+    float s = 0;
+    for (int k = 0; k < n; k++)
+        s += a[k] * b[k];
+    return s;
+}
+
+/* init --mirror --second-model, three faces94 people enrolled (the first
+ * photo of each), a search with the fifth photo of the third (whose list
+ * the fusion orders otherwise than the first model would): every
+ * candidate's score is the mirror-averaged templates' cosine, its
+ * `second` the second templates' (the mugshot's as stored, half floats),
+ * its `fused` the two standardised and averaged with the frozen spreads,
+ * computed here from those two, and the list is ordered by `fused`.
+ * The recipe shows in gallery stats; an engine without the second model,
+ * sharding, and a second template edited or removed offline are
+ * refused. */
+START_TEST(test_fused_gallery_search)
+{
+    const char *sh = tu_shared();
+    if (!sh)
+        return;
+    static const char *const who[] = { "9326871", "9332898", "9336923" };
+    char set[4200], mug[4400], probe[4400];
+    snprintf(set, sizeof set, "%s/datasets/faces94", sh);
+    char *out, *err, pw[64];
+    snprintf(pw, sizeof pw, "%s\n", TU_PASSWORD);
+    char *const init[] = { "facesearch", "init", "--profile", "detroit",
+        "--admin", "admin", "--unit", "TEST", "--password-stdin",
+        "--gallery", gal, "--mirror", "--second-model", NULL };
+    int st = tu_run_input(pw, init, &out, &err);
+    if (!second_model()) {           /* make models did not make it */
+        tu_expect_refusal(st, 3, out, err, FS_FR_MODEL_FILE);
+        free(out);
+        free(err);
+        return;
+    }
+    ck_assert_msg(st == 0, "init: %s", err);
+    free(out);
+    free(err);
+    ck_assert_int_eq(tu_login(gal, "admin", TU_PASSWORD), 0);
+    tu_add_user(gal, "eve", "examiner", "2026-01-15");
+    tu_add_user(gal, "ray", "requester", NULL);
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "gallery",
+        "stats", "--gallery", gal, "--json", NULL });
+    const fs_json *rc = member(j, "recipe", FS_JSON_OBJECT);
+    member(rc, "mirror", FS_JSON_TRUE);
+    ck_assert_ptr_nonnull(strstr(member(rc, "second_model",
+                                        FS_JSON_STRING)->string, "faceres"));
+    ck_assert_int_eq(tu_num(j, "schema"), 4);
+    fs_json_free(j);
+
+    snprintf(mug, sizeof mug, "%s/mugshots", tu_tmp);
+    ck_assert_int_eq(mkdir(mug, 0700), 0);
+    for (int i = 0; i < 3; i++) {
+        char dir[4500], src[4500], dst[4600];
+        snprintf(dir, sizeof dir, "%s/%s", mug, who[i]);
+        snprintf(src, sizeof src, "%s/%s/%s.1.jpg", set, who[i], who[i]);
+        snprintf(dst, sizeof dst, "%s/%s.1.jpg", dir, who[i]);
+        ck_assert_int_eq(mkdir(dir, 0700), 0);
+        ck_assert_int_eq(symlink(src, dst), 0);
+    }
+    EXPECT(0, "3 enrolled", "enroll", mug);
+    EXPECT(0, "consistent", "gallery", "verify");
+    EXPECT(2, "second model", "gallery", "shard", "--into", "2",
+           tu_path(tu_tmp, "shards"));
+    tu_as(gal, "ray");
+    char id[16];
+    filed(NULL, NULL, id);
+    tu_as(gal, "eve");
+    snprintf(probe, sizeof probe, "%s/%s/%s.5.jpg", set, who[2], who[2]);
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
+                         "--human-review", "--json"), 0);
+    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
+    free(out);
+    free(err);
+
+    fs_engine_options eo = { .model_path = tu_model_path(),
+                             .landmarks_path = tu_landmarks(),
+                             .second_model_path = second_model() };
+    fs_engine *e;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_engine_open(&eo, &e, &d) == FS_OK, "%s", d.msg);
+    own_templates p, m;
+    own(e, probe, FS_FACE_CENTRE, 0, &p);
+    const fs_eval_fusion fz = FS_FUSION_FROZEN;
+    const fs_json *list = member(j, "candidates", FS_JSON_ARRAY);
+    ck_assert_int_eq(list->n, 3);
+    double last = INFINITY, last_score = INFINITY;
+    int reordered = 0;
+    for (size_t i = 0; i < list->n; i++) {
+        const fs_json *c = item(list, i);
+        const char *subject = member(c, "subject", FS_JSON_STRING)->string;
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s/%s.1.jpg", set, subject, subject);
+        own(e, path, FS_FACE_DOMINANT, 1, &m);
+        double score = tu_num(c, "score"), second = tu_num(c, "second");
+        double fused = tu_num(c, "fused");
+        ck_assert_double_eq_tol(score, dot(p.mirror, m.mirror, FS_DESC_DIM),
+                                1e-5);
+        if (i == 0)                      /* the mirror made a difference */
+            ck_assert_double_gt(fabs(score - dot(p.plain, m.plain,
+                                                 FS_DESC_DIM)), 1e-4);
+        ck_assert_double_eq_tol(second, dot(p.second, m.second,
+                                            FS_DESC2_DIM), 1e-5);
+        double want = 0.5 * ((score - fz.mean[0]) / fz.sd[0] +
+                             (second - fz.mean[1]) / fz.sd[1]);
+        ck_assert_double_eq_tol(fused, want, 1e-4);
+        ck_assert_double_le(fused, last);
+        last = fused;
+        reordered |= score > last_score;
+        last_score = score;
+    }
+    ck_assert_msg(reordered, "the fusion kept the first model's order here");
+    ck_assert_str_eq(member(item(list, 0), "subject", FS_JSON_STRING)->string,
+                     who[2]);
+    fs_json_free(j);
+    fs_engine_close(e);
+    EXPECT(0, "   second    fused", "search", "--request", id, probe,
+           "--human-review");
+
+    /* an engine without the second model: refused by the gate, before
+     * the probe is looked at, and by the command that cannot load it */
+    fs_gate *g;
+    char session[4400];
+    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
+    ck_assert_msg(fs_gate_login(g, "eve", TU_PASSWORD, session,
+                                sizeof session, &d) == FS_OK, "%s", d.msg);
+    fs_engine_options plain = { .model_path = tu_model_path(),
+                                .landmarks_path = tu_landmarks() };
+    ck_assert_int_eq(fs_engine_open(&plain, &e, &d), FS_OK);
+    size_t plen;
+    uint8_t *bytes = tu_read(probe, &plen);
+    fs_search_in in = { id, bytes, plen, probe, -1, 3, 1, NULL };
+    fs_candidates *cands = NULL;
+    ck_assert_int_eq(fs_gate_search(g, e, &in, &cands, &d), FS_EMODEL);
+    ck_assert_msg(strstr(d.msg, "second model") && !cands, "%s", d.msg);
+    free(bytes);
+    fs_engine_close(e);
+    fs_gate_close(g);
+    char models[4400], link[4500];
+    snprintf(models, sizeof models, "%s/models", tu_tmp);
+    ck_assert_int_eq(mkdir(models, 0700), 0);
+    snprintf(link, sizeof link, "%s/face_resnet_v1.fsm", models);
+    ck_assert_int_eq(symlink(tu_model_path(), link), 0);
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
+                         "--human-review", "--model", link), 2);
+    ck_assert_msg(strstr(err, "second model") && !strstr(out, who[2]),
+                  "%s", err);
+    free(out);
+    free(err);
+
+    /* a second template edited, then removed, behind the gate's back */
+    for (int c = 0; c < 2; c++) {
+        tu_raw r;
+        MDB_dbi dbi;
+        MDB_cursor *cur;
+        MDB_val k, v;
+        tu_raw_open(&r, gal);
+        ck_assert_int_eq(mdb_dbi_open(r.txn, "second", 0, &dbi), 0);
+        ck_assert_int_eq(mdb_cursor_open(r.txn, dbi, &cur), 0);
+        ck_assert_int_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+        if (c == 0) {
+            uint8_t *copy = malloc(v.mv_size);
+            memcpy(copy, v.mv_data, v.mv_size);
+            copy[v.mv_size - 7] ^= 0x10;
+            MDB_val nv = { v.mv_size, copy };
+            ck_assert_int_eq(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
+            free(copy);
+        } else {
+            ck_assert_int_eq(mdb_cursor_del(cur, 0), 0);
+        }
+        mdb_cursor_close(cur);
+        tu_raw_close(&r);
+        ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
+                             "--human-review"), 3);
+        ck_assert_msg(strstr(err, "second template") && !strstr(out, who[2]),
+                      "%s", err);
+        free(out);
+        free(err);
+        tu_as(gal, "admin");
+        EXPECT(3, "second template", "gallery", "verify");
+        tu_as(gal, "eve");
+    }
+}
+END_TEST
+
 Suite *suite_search(void)
 {
     Suite *s = suite_create("search");
@@ -909,6 +1137,7 @@ Suite *suite_search(void)
     tcase_add_checked_fixture(t, setup, tu_tmp_teardown);
     tcase_set_timeout(t, 300);
     tcase_add_test(t, test_scenario_faces94_mated_subject_first);
+    tcase_add_test(t, test_fused_gallery_search);
     suite_add_tcase(s, t);
     return s;
 }

@@ -30,7 +30,7 @@ static fs_gate *make_gallery(void)
 {
     const char *text = fs_profile_builtin("detroit");
     fs_gate_init in = { text, strlen(text), "admin", "HQ", PW, NULL, MODEL,
-                        SHA, NULL };
+                        SHA, NULL, NULL };
     fs_detail d = { "" };
     ck_assert_msg(fs_gate_create(gal, &in, key, sizeof key, &d) == FS_OK,
                   "%s", d.msg);
@@ -332,7 +332,7 @@ START_TEST(test_G21_key_file_inside_the_gallery_refused)
     char inside[4200];
     snprintf(inside, sizeof inside, "%s/the.key", gal);
     fs_gate_init in = { text, strlen(text), "admin", "HQ", PW, inside, MODEL,
-                        SHA, NULL };
+                        SHA, NULL, NULL };
     fs_detail d = { "" };
     ck_assert_int_eq(fs_gate_create(gal, &in, key, sizeof key, &d), FS_EKEY);
     ck_assert_msg(strstr(d.msg, "G21") && strstr(d.msg, "inside"), "%s",

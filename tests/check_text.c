@@ -401,7 +401,7 @@ START_TEST(test_G20_enrolment_metadata_refused_with_control_characters)
     ck_assert_msg(fs_gate_session(g, 0, "enroll", &who, &d) == FS_OK, "%s",
                   d.msg);
     fs_mugshot m = { "S1", "José Núñez", "B-1", "2026-01-02", "Metro PD",
-                     "booking", (const uint8_t *)"img", 3, { 1 }, { 1.0f } };
+                     "booking", (const uint8_t *)"img", 3, { 1 }, { 1.0f }, NULL };
     const char **field[] = { &m.name, &m.booking_number, &m.capture_date,
                              &m.source_agency };
     const char *what[] = { "subject's name", "booking number",

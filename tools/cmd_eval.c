@@ -1052,12 +1052,8 @@ int cmd_eval(fs_args *a)
                              .landmarks_path = fs_landmarks_path(a, lbuf,
                                                                  sizeof lbuf),
                              .threads = (int)threads };
-    if (second) {           /* beside the first model, as make models puts it */
-        const char *slash = strrchr(eo.model_path, '/');
-        snprintf(sbuf, sizeof sbuf, "%.*s" FS_FR_MODEL_FILE,
-                 slash ? (int)(slash - eo.model_path + 1) : 0, eo.model_path);
-        eo.second_model_path = sbuf;
-    }
+    if (second)
+        eo.second_model_path = fs_second_model_path(a, sbuf, sizeof sbuf);
     fs_engine *e = NULL;
     fs_detail d = { "" };
     int rc = FS_OK;

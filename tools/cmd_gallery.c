@@ -43,8 +43,18 @@ static int stats(fs_args *a)
         fs_json_str(stdout, s.metric);
         printf(",\"model\":");
         fs_json_str(stdout, s.model_id);
-        printf(",\"model_sha256\":\"%s\",\"rank\":\"%s\"}\n",
-               s.model_sha256, s.rank_mode ? "compressed" : "exact");
+        printf(",\"model_sha256\":\"%s\",\"rank\":\"%s\",\"recipe\":"
+               "{\"mirror\":%s,\"second_model\":", s.model_sha256,
+               s.rank_mode ? "compressed" : "exact",
+               s.recipe.mirror ? "true" : "false");
+        if (s.recipe.second_model_id[0]) {
+            fs_json_str(stdout, s.recipe.second_model_id);
+            printf(",\"second_model_sha256\":\"%s\"",
+                   s.recipe.second_model_sha256);
+        } else {
+            printf("null");
+        }
+        printf("}}\n");
         return EXIT_OK;
     }
     printf("gallery %s\n  subjects   %llu\n  images     %llu (%.1f MB)\n"
@@ -56,6 +66,14 @@ static int stats(fs_args *a)
            (unsigned long long)s.templates, (unsigned long long)s.blocks,
            FS_TBLOCK_ROWS, s.file_bytes / 1e6, FS_SHOW(s.model_id),
            FS_SHOW(s.model_sha256), s.schema, s.dim, FS_SHOW(s.metric), s.rank_mode ? "compressed" : "exact");
+    printf("  recipe     %s", s.recipe.mirror ? "each face and its mirror "
+           "image, averaged" : "each face alone");
+    if (s.recipe.second_model_id[0])
+        printf("; second model %s (sha256 %.16s...) re-scores the top %zu",
+               FS_SHOW(s.recipe.second_model_id),
+               FS_SHOW(s.recipe.second_model_sha256),
+               ((fs_eval_fusion)FS_FUSION_FROZEN).shortlist);
+    printf("\n");
     return EXIT_OK;
 }
 

@@ -2,7 +2,9 @@
  * cmd_init.c - `facesearch init`: a new gallery under a profile, with its
  * key file and its first administrator.  There is no default password
  * (G1): the administrator sets one here, checked against the profile's
- * strength rule.
+ * strength rule.  The template recipe (--mirror, --second-model) is
+ * fixed here for the gallery's life: changing it would mean making every
+ * template again, so no command changes it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,14 @@ const fs_opt cmd_init_opts[] = {
     { "anchor", "FILE", "where each new head of the audit trail is also "
                         "written (default: beside the key file); keep it "
                         "outside the gallery" },
+    { "mirror", NULL, "templates from each face and its mirror image, "
+                      "averaged (twice the network's work; eval --mirror "
+                      "measures it); fixed for the gallery's life" },
+    { "second-model", NULL, "also keep the second model's template (faceres, "
+                            "faceres_v1.fsm beside the model) of every "
+                            "image, and re-score each search's top 200 "
+                            "with it (eval --second-model measures it); "
+                            "fixed for the gallery's life" },
     { NULL, NULL, NULL }
 };
 
@@ -44,6 +54,7 @@ int cmd_init(fs_args *a)
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
     char pw[1100], key_path[4096], anchor[4096];
+    fs_recipe recipe = { fs_arg(a, "mirror") != NULL, "", "" };
     int st = fs_cli_password(a, "password for the new administrator", 1, pw,
                              sizeof pw);
     if (st == EXIT_OK) {
@@ -53,15 +64,24 @@ int cmd_init(fs_args *a)
                             .key_file = a->key_file,
                             .anchor_file = fs_arg(a, "anchor") };
         /* The gallery is tied to the model its templates will come from. */
-        char mbuf[4096];
+        char mbuf[4096], sbuf[4200];
         fs_engine_options eo = { .model_path = fs_model_path(a, mbuf,
                                                              sizeof mbuf),
                                  .threads = 1, .max_batch = 1 };
+        if (fs_arg(a, "second-model"))
+            eo.second_model_path = fs_second_model_path(a, sbuf,
+                                                        sizeof sbuf);
         fs_engine *e = NULL;
         rc = fs_engine_open(&eo, &e, &d);
         if (rc == FS_OK) {
             in.model_id = fs_engine_model_id(e);
             in.model_sha256 = fs_engine_model_sha256(e);
+            snprintf(recipe.second_model_id, sizeof recipe.second_model_id,
+                     "%s", fs_engine_second_model_id(e));
+            snprintf(recipe.second_model_sha256,
+                     sizeof recipe.second_model_sha256, "%s",
+                     fs_engine_second_model_sha256(e));
+            in.recipe = &recipe;
             rc = fs_gate_create(a->gallery, &in, key_path, sizeof key_path,
                                 &d);
         }
@@ -87,6 +107,12 @@ int cmd_init(fs_args *a)
         fs_json_str(stdout, key_path);
         printf(",\"anchor\":");
         fs_json_str(stdout, anchor);
+        printf(",\"mirror\":%s,\"second_model\":",
+               recipe.mirror ? "true" : "false");
+        if (recipe.second_model_id[0])
+            fs_json_str(stdout, recipe.second_model_id);
+        else
+            printf("null");
         printf("}\n");
     } else {
         printf("created gallery %s under profile %s with administrator %s\n"

@@ -55,6 +55,12 @@ static void print_list(const fs_args *a, const fs_candidates *c,
             fs_json_str(stdout, x.subject);
             printf(",\"score\":");
             fs_json_float(stdout, x.score);
+            if (x.rescored) {
+                printf(",\"second\":");
+                fs_json_float(stdout, x.second);
+                printf(",\"fused\":");
+                fs_json_float(stdout, x.fused);
+            }
             printf("}");
         }
         printf("]");
@@ -65,16 +71,25 @@ static void print_list(const fs_args *a, const fs_candidates *c,
         printf("}\n");
         return;
     }
+    int fused = n && fs_candidates_get(c, 0, &x) == FS_OK && x.rescored;
     printf("%s\n\nsearch %s for request %s: %zu candidate%s for human "
-           "comparison, most similar first\n  rank  subject%*s  score\n",
+           "comparison, most similar first\n  rank  subject%*s  score%s\n",
            FS_SHOW(disc), fs_candidates_search_id(c),
            fs_candidates_request_id(c), n,
-           n == 1 ? "" : "s", FS_SUBJECT_MAX - 40, "");
-    for (size_t i = 0; fs_candidates_get(c, i, &x) == FS_OK; i++)
-        printf("  %4d  %-31s  %.4f\n", x.rank, FS_SHOW(x.subject), x.score);
+           n == 1 ? "" : "s", FS_SUBJECT_MAX - 40, "",
+           fused ? "   second    fused" : "");
+    for (size_t i = 0; fs_candidates_get(c, i, &x) == FS_OK; i++) {
+        printf("  %4d  %-31s  %.4f", x.rank, FS_SHOW(x.subject), x.score);
+        if (fused)
+            printf("  %7.4f  %7.4f", x.second, x.fused);
+        printf("\n");
+    }
     printf("\nscores are cosine similarities computed by the system; a "
            "candidate is an investigative lead for a trained examiner's "
            "visual comparison\n");
+    if (fused)
+        printf("second: the second model's cosine similarity; fused: the "
+               "two standardised and averaged, the order of the list\n");
     if (sheet)
         printf("comparison sheet: %s\n", FS_SHOW(sheet));
     printf("\n%s\n", FS_SHOW(disc));

@@ -663,8 +663,16 @@ int main(int argc, char **argv)
     fcntl(log_fd, F_SETFD, FD_CLOEXEC);
 
     double t0 = fs_now();
+    /* the second model when make models put it beside the first: a
+     * gallery whose recipe names it needs it, and the gate checks */
+    char sbuf[4200];
+    fs_args resolved = { .model = s.model };
+    const char *second = fs_second_model_path(&resolved, sbuf,
+                                              sizeof sbuf);
     fs_engine_options eo = { .model_path = s.model,
-                             .landmarks_path = landmarks };
+                             .landmarks_path = landmarks,
+                             .second_model_path = access(second, R_OK) == 0
+                                                  ? second : NULL };
     int rc = fs_engine_open(&eo, &s.engine, &d);
     if (rc == FS_OK)
         rc = fs_engine_warm(s.engine, &d);

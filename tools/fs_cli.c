@@ -309,14 +309,26 @@ const char *fs_model_path(const fs_args *a, char *buf, size_t len)
     return buf;
 }
 
-const char *fs_landmarks_path(const fs_args *a, char *buf, size_t len)
+/* The file called name in the model's directory. */
+static const char *beside_model(const fs_args *a, const char *name,
+                                char *buf, size_t len)
 {
     char model[4096];
     const char *m = fs_model_path(a, model, sizeof model);
     const char *slash = strrchr(m, '/');
-    snprintf(buf, len, "%.*s" FS_LANDMARKS_FILE,
-             slash ? (int)(slash - m + 1) : 0, m);
+    snprintf(buf, len, "%.*s%s", slash ? (int)(slash - m + 1) : 0, m, name);
+    return buf;
+}
+
+const char *fs_landmarks_path(const fs_args *a, char *buf, size_t len)
+{
+    beside_model(a, FS_LANDMARKS_FILE, buf, len);
     return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+const char *fs_second_model_path(const fs_args *a, char *buf, size_t len)
+{
+    return beside_model(a, FS_FR_MODEL_FILE, buf, len);
 }
 
 void fs_json_member(const char *key, const char *value, int first)

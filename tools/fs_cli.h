@@ -165,8 +165,9 @@ int  fs_cli_list(const fs_args *a, const char *dir, fs_cli_entry **out,
 int  fs_cli_list_local(const char *dir, fs_cli_entry **out, size_t *n,
                        fs_detail *d);
 /* The engine a gate command uses: the service's warm one (its quality
- * limits and file opener set for this run), or one opened from o;
- * fs_cli_engine_done closes only what fs_cli_engine opened. */
+ * limits and file opener set for this run), or one opened from o, with
+ * the second model (fs_second_model_path) when the gallery's recipe
+ * names one; fs_cli_engine_done closes only what fs_cli_engine opened. */
 int  fs_cli_engine(const fs_args *a, const fs_engine_options *o,
                    fs_engine **e, fs_detail *d);
 void fs_cli_engine_done(const fs_args *a, fs_engine *e);
@@ -205,6 +206,9 @@ const char *fs_model_path(const fs_args *a, char *buf, size_t len);
 /* Our copy of the landmark model beside that model, or NULL (dlib's
  * own, FS_LANDMARKS_PATH, serves). */
 const char *fs_landmarks_path(const fs_args *a, char *buf, size_t len);
+/* The second model (faceres, FS_FR_MODEL_FILE) beside that model, where
+ * `make models` puts it; whether it is there, opening it tells. */
+const char *fs_second_model_path(const fs_args *a, char *buf, size_t len);
 
 /* Minimal JSON writer: strings escaped (every control character, C1
  * included, as \u00XX; a byte of invalid UTF-8 as \ufffd, so the output
