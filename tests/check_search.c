@@ -585,6 +585,17 @@ START_TEST(test_G10_released_only_through_the_gate)
 }
 END_TEST
 
+/* An edited detroit profile put in force by the admin (`profile set`),
+ * eve acting again after. */
+static void profile_set_as_admin(const char *name, const char *text)
+{
+    const char *file = tu_path(tu_tmp, name);
+    ck_assert_int_eq(tu_write(file, text, strlen(text)), 0);
+    tu_as(gal, "admin");
+    EXPECT(0, "now runs under profile detroit", "profile", "set", file);
+    tu_as(gal, "eve");
+}
+
 /* A crime type de-authorized by `profile set` after filing releases
  * nothing (G10 b, G5). */
 START_TEST(test_G10_profile_set_deauthorizes_the_crime)
@@ -599,12 +610,8 @@ START_TEST(test_G10_profile_set_deauthorizes_the_crime)
     char *edited = malloc(strlen(text) + 1);
     snprintf(edited, strlen(text) + 1, "%.*s%s", (int)(at - text), text,
              at + strlen(line));
-    const char *file = tu_path(tu_tmp, "no-robbery.profile");
-    ck_assert_int_eq(tu_write(file, edited, strlen(edited)), 0);
+    profile_set_as_admin("no-robbery.profile", edited);
     free(edited);
-    tu_as(gal, "admin");
-    EXPECT(0, "profile detroit", "profile", "set", file);
-    tu_as(gal, "eve");
     const char *probe = tu_path(tu_tmp, "probe.gif");
     ck_assert_int_eq(tu_write_gif(probe, 1), 0);
     REFUSED_SEARCH("G5", id, "eve", "search", "--request", id, probe,
@@ -1029,6 +1036,24 @@ END_TEST
 
 /* ---- the scenario ----------------------------------------------------- */
 
+/* The search's --json, its list of n candidates, who first. */
+static fs_json *search_json(const char *id, const char *probe,
+                            const char *who, size_t n, const fs_json **list)
+{
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
+                         "--human-review", "--json"), 0);
+    fs_json *j = NULL;
+    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
+    free(out);
+    free(err);
+    *list = member(j, "candidates", FS_JSON_ARRAY);
+    ck_assert_uint_eq((*list)->n, n);
+    ck_assert_str_eq(member(item(*list, 0), "subject",
+                            FS_JSON_STRING)->string, who);
+    return j;
+}
+
 /* Each candidate's standing as the search gives it is the z-score of its
  * score against the others' (all nine: fewer than the cohort), computed
  * here from the scores of the list. */
@@ -1066,27 +1091,15 @@ static void floor_holds_back(const char *id, const char *probe,
     char *t = malloc(n), fl[32];
     snprintf(fl, sizeof fl, "%.3f", floor);
     snprintf(t, n, "%s\nsearch.standing_floor = %s\n", det, fl);
-    const char *pf = tu_path(tu_tmp, "floor.profile");
-    ck_assert_int_eq(tu_write(pf, t, strlen(t)), 0);
+    profile_set_as_admin("floor.profile", t);
     free(t);
-    tu_as(gal, "admin");
-    EXPECT(0, "now runs under profile detroit", "profile", "set", pf);
-    tu_as(gal, "eve");
-    char *out, *err;
-    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
-                         "--human-review", "--json"), 0);
-    fs_json *j = NULL;
-    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
-    const fs_json *list = member(j, "candidates", FS_JSON_ARRAY);
-    ck_assert_int_eq(list->n, 1);
-    ck_assert_str_eq(member(item(list, 0), "subject", FS_JSON_STRING)->string,
-                     who);
+    const fs_json *list;
+    fs_json *j = search_json(id, probe, who, 1, &list);
     ck_assert(member(j, "held_back", FS_JSON_NUMBER)->number == 9);
     ck_assert(fabs(member(j, "standing_floor", FS_JSON_NUMBER)->number -
                    atof(fl)) < 1e-9);
     fs_json_free(j);
-    free(out);
-    free(err);
+    char *out, *err;
     ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
                          "--human-review"), 0);
     char words[128];
@@ -1133,20 +1146,12 @@ START_TEST(test_scenario_faces94_mated_subject_first)
     char probe[4400];
     snprintf(probe, sizeof probe, "%s/%s/%s.5.jpg", set, who, who);
     tu_as(gal, "eve");
-    char *out, *err;
-    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
-                         "--human-review", "--json"), 0);
-    fs_json *j = NULL;
-    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
-    const fs_json *list = member(j, "candidates", FS_JSON_ARRAY);
-    ck_assert_int_eq(list->n, 10);
-    ck_assert_str_eq(member(item(list, 0), "subject", FS_JSON_STRING)->string,
-                     who);
+    const fs_json *list;
+    fs_json *j = search_json(id, probe, who, 10, &list);
     standing_shown(list);
     fs_json_free(j);
-    free(out);
-    free(err);
     floor_holds_back(id, probe, who);
+    char *out, *err;
     /* without the review flag: nothing of it, anywhere */
     ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe), 1);
     ck_assert_str_eq(out, "");
