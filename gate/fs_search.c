@@ -18,10 +18,10 @@
  * candidate's standing, the profile's floor on it and how many the floor
  * held back (version 1 records read with no standing, NaN, and no
  * floor).  GT_PROBES[request number || search number] holds the probe's
- * bytes; both sealed.  Probes go when
- * the profile's retention ends (fs_gate_purge) unless their request is
- * held as evidence, and at once when a request closes with no viable
- * candidate under a profile that says so (gate_probes_drop).
+ * bytes; both sealed.  Probes go when the profile's retention ends
+ * (fs_gate_purge) unless their request is held as evidence, and at once
+ * when a request closes with no viable candidate under a profile that
+ * says so (gate_probes_drop).
  */
 #include "fs_gate_int.h"
 #include "../engine/fs_eval.h"
