@@ -138,9 +138,19 @@ void fs_eval_groups(const fs_eval_set *s, const uint32_t *rank,
  * of the row (fewer when the gallery is smaller), the adaptive cohort of
  * speaker verification's AS-norm, which rises with the gallery's size as
  * the best false candidate does.  A row of one column, or with no
- * spread, comes out 0.  FS_OK or FS_ENOMEM. */
+ * spread, comes out 0.  FS_OK or FS_ENOMEM.
+ *
+ * A row cut to its m best scores (m >= cohort + 1, or the whole row)
+ * gives those m the values the whole row gives them, as their cohort
+ * lies within the cut: what lets the gated search compute a candidate's
+ * standing from its ranked list alone (gate/fs_search.c). */
 int fs_eval_normalise(const float *scores, size_t nprobe, size_t ngallery,
                       size_t cohort, float *out);
+
+/* The cohort of a search's standing and of eval's top-cohort figures:
+ * the 50 best other subjects, as long as the longest candidate list
+ * eval ranks, fixed before any measurement, not tuned. */
+#define FS_EVAL_COHORT 50
 
 /* A second model's opinion (issue 17): each model's score standardised
  * by its mean and spread over probe-gallery pairs, frozen on one data

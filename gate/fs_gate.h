@@ -92,6 +92,9 @@ typedef struct fs_profile {
     int      login_failure_delay_ms;
     int      password_min_length;
     fs_quality_limits quality;        /* G13: what makes a probe unfit */
+    /* search.standing_floor: a candidate whose standing (fs_candidate)
+     * is below it is not listed; -INFINITY (the key absent): none */
+    double   standing_floor;
 } fs_profile;
 
 int  fs_profile_parse(const char *text, size_t len, fs_profile *p,
@@ -754,6 +757,12 @@ typedef struct fs_candidate {
      * fs_eval_fused, FS_FUSION_FROZEN), by which the list is ordered. */
     int   rescored;
     float second, fused;
+    /* How far the score stands above this probe's usual scores: its
+     * z-score against the probe's FS_EVAL_COHORT best other subjects
+     * (fs_eval_normalise, as `eval` measures it; 0 in a gallery of one
+     * subject or of equal scores); of the first model's score.  NaN in
+     * a search recorded before standings were kept. */
+    float standing;
 } fs_candidate;
 
 /* The search (examiners, trained: G3, G9).  In this order, and before
@@ -767,8 +776,11 @@ typedef struct fs_candidate {
  * exact ranking of distinct subjects (by the gallery's recipe: with a
  * second model, its top max(k, 200) re-scored and ordered by the fused
  * score, fs_candidate's second and fused; the engine must run the
- * recipe's models, FS_EMODEL otherwise), and one commit holding the search
- * (request, model, k, the list), the probe sealed in the case file (G12)
+ * recipe's models, FS_EMODEL otherwise; each candidate's standing computed
+ * from the first model's top max(k, FS_EVAL_COHORT + 1), and those below
+ * the profile's standing floor, if it sets one, held back), and one commit
+ * holding the search (request, model, k, the list with standings, the
+ * floor and how many it held back), the probe sealed in the case file (G12)
  * and the audit entry with case and justification (G9, G18).  Only then
  * is *out set.  A refusal names its rule in the detail, and nothing of
  * any list exists to leak. */
@@ -789,6 +801,10 @@ typedef struct fs_candidates_about {
     char    examiner[FS_USER_MAX];
     char    model[64];
     int64_t time;                   /* unix seconds, as on the record */
+    /* the profile's floor on the standing (-INFINITY: none), and how
+     * many of the top k it held back (never who) */
+    double  standing_floor;
+    size_t  held_back;
 } fs_candidates_about;
 const fs_candidates_about *fs_candidates_info(const fs_candidates *c);
 /* The stored mugshot whose template put candidate i on the list (its

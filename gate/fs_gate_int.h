@@ -276,9 +276,25 @@ typedef struct gate_search {
     int      k, face;
     uint8_t  probe_sha256[FS_SHA256_BYTES];
     char     reasons[256];
+    double   standing_floor;          /* -INFINITY: none (or version 1) */
+    size_t   held_back;               /* by the floor */
     size_t   n;
     fs_candidate list[];
 } gate_search;
+/* The standing (issue 17, fs_search.c): how many subjects a list of k
+ * ranks so that each listed one's cohort of FS_EVAL_COHORT others is
+ * among them, max(k, FS_EVAL_COHORT + 1).  gate_standing: the standing
+ * of the first n of nh hits ranked so (best first, or the whole
+ * gallery), by fs_eval_normalise over those nh scores: FS_OK or
+ * FS_ENOMEM.  gate_standing_floor: keeps, in order and renumbered, the
+ * candidates of c[0..*n) (and their rows, row may be NULL) whose
+ * standing is at least floor, wipes the rest, sets *n, and returns how
+ * many it held back; floor -INFINITY (none) keeps the list as it is. */
+size_t gate_standing_depth(int k);
+int    gate_standing(const fs_hit *hits, size_t nh, size_t n,
+                     float *standing);
+size_t gate_standing_floor(fs_candidate *c, uint32_t *row, size_t *n,
+                           double floor);
 /* A search record opened (gate_walk_sealed's rec and bytes): FS_ETAMPER
  * when damaged.  Freed with gate_search_free. */
 int  gate_search_unpack(const fs_record *rec, const uint8_t *v, size_t len,

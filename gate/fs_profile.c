@@ -15,6 +15,7 @@
 #include "../engine/base/fs_file.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,9 @@ static const pkey keys[] = {
     REAL("quality.min_brightness", quality.min_brightness, 0, 0, 255),
     REAL("quality.max_brightness", quality.max_brightness, 0, 0, 255),
     REAL("quality.min_contrast", quality.min_contrast, 0, 0, 255),
+    /* in standard deviations above the probe's usual scores; a floor
+     * below them (negative) would mean nothing an examiner could use */
+    REAL("search.standing_floor", standing_floor, 0, 0, 100),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -262,7 +266,7 @@ static int set_value(const pkey *k, fs_profile *p, named_purposes *np,
     case T_INT: case T_REAL: {
         errno = 0;
         double x = strtod(v, &end);
-        if (errno || end == v || *end || x < k->lo || x > k->hi ||
+        if (errno || end == v || *end || !(x >= k->lo && x <= k->hi) ||
             (k->type == T_INT && x != (double)(long)x))
             return fs_fail(d, FS_EINVAL, "profile line %d: %s must be %s "
                            "from %g to %g, not '%s'", line, k->name,
@@ -308,6 +312,7 @@ int fs_profile_parse(const char *text, size_t len, fs_profile *out,
     /* Optional keys: the quality limits default to the engine's own, so a
      * profile written before a limit existed still reads. */
     fs_quality_defaults(&p.quality);
+    p.standing_floor = -INFINITY;           /* none: the top k, as ever */
     char seen[NKEYS] = { 0 };
     named_purposes np;
     np.n = 0;

@@ -21,23 +21,29 @@
  *
  * Records: GT_SEARCHES[search number] holds who searched, when, for which
  * request, with which model, k, face and probe hash, and the list or the
- * quality reasons of an image rejection (G13).  GT_PROBES[request number
- * || search number] holds the probe's bytes; both sealed.  Probes go when
- * the profile's retention ends (fs_gate_purge) unless their request is
- * held as evidence, and at once when a request closes with no viable
- * candidate under a profile that says so (gate_probes_drop).
+ * quality reasons of an image rejection (G13); from version 2 each
+ * candidate's standing, the profile's floor on it and how many the floor
+ * held back (version 1 records read with no standing, NaN, and no
+ * floor).  GT_PROBES[request number || search number] holds the probe's
+ * bytes; both sealed.  Probes go when the profile's retention ends
+ * (fs_gate_purge) unless their request is held as evidence, and at once
+ * when a request closes with no viable candidate under a profile that
+ * says so (gate_probes_drop).
  */
 #include "fs_gate_int.h"
+#include "../engine/fs_eval.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "../engine/fs_eval.h"
-
-#define SEARCH_VERSION 1
-#define SEARCH_VERSION_FUSED 2    /* each candidate with second and fused */
+/* 1: the list; 2: each candidate's standing, the floor and how many it
+ * held back after it; 3: as 2, each candidate with second and fused */
+#define SEARCH_VERSION       2
+#define SEARCH_VERSION_FUSED 3
+#define PROBE_VERSION        1   /* the probe's record: unchanged */
 
 static double now_s(void)
 {
@@ -137,6 +143,36 @@ static float bits_float(uint64_t v)
     return f;
 }
 
+/* Version 2's and 3's tail: each candidate's standing, then the floor and how
+ * many it held back (a rejection: no candidates, no floor). */
+static void pack_standing(fs_wbuf *w, const fs_candidates *list)
+{
+    size_t n = list ? list->n : 0;
+    for (size_t i = 0; i < n; i++)
+        fs_wbuf_u64(w, float_bits(list->c[i].standing));
+    double floor = list ? list->about.standing_floor : -INFINITY;
+    uint64_t fbits;
+    memcpy(&fbits, &floor, sizeof fbits);
+    fs_wbuf_u64(w, fbits);
+    fs_wbuf_u64(w, list ? list->about.held_back : 0);
+}
+
+static void unpack_standing(fs_rbuf *rb, uint64_t version, gate_search *s)
+{
+    s->standing_floor = -INFINITY;
+    s->held_back = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        s->list[i].standing = NAN;              /* not kept before 2 */
+        if (version >= 2)
+            s->list[i].standing = bits_float(fs_rbuf_u64(rb));
+    }
+    if (version < 2)
+        return;
+    uint64_t fbits = fs_rbuf_u64(rb);
+    memcpy(&s->standing_floor, &fbits, sizeof fbits);
+    s->held_back = (size_t)fs_rbuf_u64(rb);
+}
+
 static void pack_search(fs_wbuf *w, const search_rec *s)
 {
     int fused = s->list && s->list->n && s->list->c[0].rescored;
@@ -161,6 +197,18 @@ static void pack_search(fs_wbuf *w, const search_rec *s)
             fs_wbuf_u64(w, float_bits(s->list->c[i].fused));
         }
     }
+    pack_standing(w, s->list);
+}
+
+/* The entry's note of the profile's floor, when it set one: the floor
+ * applied and how many it held back, never who. */
+static void standing_note(const fs_candidates *list, char *buf, size_t cap)
+{
+    if (!list || !isfinite(list->about.standing_floor))
+        return;
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, ", standing floor %g, %zu held back",
+             list->about.standing_floor, list->about.held_back);
 }
 
 static void probe_key(uint64_t request, uint64_t search, uint8_t key[16])
@@ -197,7 +245,7 @@ static int store_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     fs_wbuf_free(&w);
     if (rc == FS_OK) {                          /* the probe, G12 */
         fs_wbuf p = { 0 };
-        fs_wbuf_u64(&p, SEARCH_VERSION);
+        fs_wbuf_u64(&p, PROBE_VERSION);
         fs_wbuf_put(&p, s->sha, sizeof s->sha);
         fs_wbuf_put(&p, s->probe, s->probe_len);
         probe_key(rseq, seq, key);
@@ -220,6 +268,7 @@ static int store_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     snprintf(s->objects, sizeof s->objects, "request %s, search %s, crime "
              "%s, k %d, probe sha256 %.16s", r.id, s->id, r.crime, s->k,
              sha);
+    standing_note(s->list, s->objects, sizeof s->objects);
     return gate_request_put(g, b, &r, d);
 }
 
@@ -263,9 +312,8 @@ int gate_search_unpack(const fs_record *rec, const uint8_t *v, size_t len,
     fs_rbuf_get(&rb, h.probe_sha256, sizeof h.probe_sha256);
     fs_rbuf_str(&rb, h.reasons, sizeof h.reasons);
     uint64_t n = fs_rbuf_u64(&rb);
-    if (rb.bad || (version != SEARCH_VERSION &&
-                   version != SEARCH_VERSION_FUSED) || rec->klen != 8 ||
-        n > FS_RANK_MAX_K ||
+    if (rb.bad || version < 1 || version > SEARCH_VERSION_FUSED ||
+        rec->klen != 8 || n > FS_RANK_MAX_K ||
         gate_id_parse(h.request, 'R', &h.request_seq, NULL) != FS_OK)
         return fs_fail(d, FS_ETAMPER, "search record %llu is damaged",
                        (unsigned long long)gate_seq_of(rec->key));
@@ -284,6 +332,7 @@ int gate_search_unpack(const fs_record *rec, const uint8_t *v, size_t len,
             s->list[i].fused = bits_float(fs_rbuf_u64(&rb));
         }
     }
+    unpack_standing(&rb, version, s);
     if (rb.bad) {
         gate_search_free(s);
         return fs_fail(d, FS_ETAMPER, "search record %llu is damaged",
@@ -519,6 +568,78 @@ static int rank_shards(fs_gate *g, const float tmpl[FS_DESC_DIM], int k,
     return rc;
 }
 
+/* ---- the standing (issue 17) ------------------------------------------- */
+
+size_t gate_standing_depth(int k)
+{
+    return k > FS_EVAL_COHORT ? (size_t)k : FS_EVAL_COHORT + 1;
+}
+
+int gate_standing(const fs_hit *hits, size_t nh, size_t n, float *standing)
+{
+    if (!nh)
+        return FS_OK;
+    float *sc = calloc(nh, sizeof *sc), *z = calloc(nh, sizeof *z);
+    int rc = FS_ENOMEM;
+    if (sc && z) {
+        for (size_t i = 0; i < nh; i++)
+            sc[i] = hits[i].score;
+        rc = fs_eval_normalise(sc, 1, nh, FS_EVAL_COHORT, z);
+    }
+    for (size_t i = 0; rc == FS_OK && i < n && i < nh; i++)
+        standing[i] = z[i];
+    free(sc);
+    free(z);
+    return rc;
+}
+
+size_t gate_standing_floor(fs_candidate *c, uint32_t *row, size_t *n,
+                           double floor)
+{
+    if (floor == -INFINITY)                     /* none: the top k */
+        return 0;
+    size_t kept = 0, was = *n;
+    for (size_t i = 0; i < was; i++) {
+        if (!(c[i].standing >= floor))
+            continue;
+        c[kept] = c[i];
+        c[kept].rank = (int)kept + 1;
+        if (row)
+            row[kept] = row[i];
+        kept++;
+    }
+    for (size_t i = kept; i < was; i++)         /* no trace of who */
+        memset(&c[i], 0, sizeof c[i]);
+    *n = kept;
+    return was - kept;
+}
+
+/* The list's standings from the ranking's hits. */
+static int list_standing(fs_candidates *c, const fs_hit *hits,
+                         size_t nh, fs_detail *d)
+{
+    float *z = c->n ? malloc(c->n * sizeof *z) : NULL;
+    int rc = c->n && !z ? FS_ENOMEM : gate_standing(hits, nh, c->n, z);
+    if (rc != FS_OK) {
+        free(z);
+        return fs_fail(d, rc, "no memory for the candidates' standing");
+    }
+    for (size_t i = 0; i < c->n; i++)
+        c->c[i].standing = z[i];
+    free(z);
+    return FS_OK;
+}
+
+/* The profile's floor on the standing, over the list as it is shown
+ * (after a second model's re-scoring, when the recipe has one), noted
+ * on the list. */
+static void list_floor(const fs_gate *g, fs_candidates *c)
+{
+    c->about.standing_floor = g->profile.standing_floor;
+    c->about.held_back = gate_standing_floor(c->c, c->row, &c->n,
+                                             g->profile.standing_floor);
+}
+
 /* The exact top k of distinct subjects, as a list with the subjects'
  * ids: made here, in the gate, and nowhere else. */
 static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
@@ -528,19 +649,20 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
     int rc = FS_OK;                  /* the model: gate_engine_fits */
     fs_candidates *c = NULL;
     fs_hit *hits = NULL;
-    size_t nh = 0;
+    size_t nh = 0, depth = gate_standing_depth(k);   /* the cohort's too */
     if (rc == FS_OK) {
         c = calloc(1, sizeof *c + (size_t)k * sizeof c->c[0]);
-        hits = malloc((size_t)k * sizeof *hits);
+        hits = malloc(depth * sizeof *hits);
         if (c)
             c->row = malloc((size_t)k * sizeof *c->row);
         if (!c || !hits || !c->row)
             rc = fs_fail(d, FS_ENOMEM, "no memory for the candidates");
     }
     if (rc == FS_OK)
-        rc = g->ranker ? rank_shards(g, tmpl, k, hits, &nh, d)
-                       : rank_here(g, e, tmpl, k, hits, &nh, d);
-    for (size_t i = 0; rc == FS_OK && i < nh; i++) {
+        rc = g->ranker ? rank_shards(g, tmpl, (int)depth, hits, &nh, d)
+                       : rank_here(g, e, tmpl, (int)depth, hits, &nh, d);
+    size_t listed = nh < (size_t)k ? nh : (size_t)k;
+    for (size_t i = 0; rc == FS_OK && i < listed; i++) {
         c->c[i].rank = (int)i + 1;
         c->c[i].score = hits[i].score;
         c->row[i] = hits[i].row;
@@ -550,12 +672,15 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
             rc = fs_fail(d, rc, "subject number %u of the ranking has no "
                          "sound record", hits[i].subject);
     }
+    if (rc == FS_OK) {
+        c->n = listed;
+        rc = list_standing(c, hits, nh, d);
+    }
     free(hits);
     if (rc != FS_OK) {
         fs_candidates_free(c);
         return rc;
     }
-    c->n = nh;
     snprintf(c->request_id, sizeof c->request_id, "%s", r->id);
     fs_candidates_about *a = &c->about;
     snprintf(a->case_no, sizeof a->case_no, "%s", r->case_no);
@@ -715,6 +840,8 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
     st.rank = lap(&t0);
     if (rc == FS_OK && second)
         rc = rescore_second(g, c, tmpl2, in->k, d);
+    if (rc == FS_OK)
+        list_floor(g, c);
     st.rescore = lap(&t0);
     fs_wipe(tmpl2, sizeof tmpl2);
     if (rc != FS_OK) {

@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <lmdb.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -724,6 +725,8 @@ START_TEST(test_profiles_parse_strictly)
         ck_assert_str_eq(p.name, fs_profile_names[i]);
         ck_assert_int_gt(p.n_authorized_use, 0);
         ck_assert_int_gt(strlen(p.disclaimer), 20);
+        /* no policy sets a standing floor: the top k, as ever */
+        ck_assert(isinf(p.standing_floor) && p.standing_floor < 0);
     }
     const char *det = fs_profile_builtin("detroit");
     ck_assert_int_eq(fs_profile_parse(det, strlen(det), &p, &d), FS_OK);
@@ -746,6 +749,15 @@ START_TEST(test_profiles_parse_strictly)
         { "authorized_use = homicide", "authorized_use = robbery",
           "listed twice" },
         { "session.hours = 8", "just words", "key = value" },
+        /* issue 17: the standing floor, in deviations, 0 to 100 */
+        { "session.hours = 8", "search.standing_floor = nan",
+          "search.standing_floor must be a number from 0 to 100, not 'nan'" },
+        { "session.hours = 8", "search.standing_floor = -1", "from 0 to 100" },
+        { "session.hours = 8", "search.standing_floor = three",
+          "from 0 to 100" },
+        { "session.hours = 8", "search.standing_floor = inf",
+          "from 0 to 100" },
+        { "session.hours = 8", "search.standing_floor =", "from 0 to 100" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *at = strstr(det, bad[i].from);
@@ -777,6 +789,25 @@ START_TEST(test_profiles_parse_strictly)
     EXPECT(2, "has no 'title'", "profile", "set", pf);
     EXPECT(0, "session.hours = 2", "profile", "show");
     EXPECT(0, "profile detroit -> detroit", "audit", "log");
+    /* the standing floor: none shown as null; a bad one refused by
+     * `profile set` and nothing changed; a good one shown */
+    EXPECT(0, "\"search\":{\"standing_floor\":null}", "profile", "show",
+           "--json");
+    size_t tn = strlen(det) + 64;
+    char *f = malloc(tn);
+    snprintf(f, tn, "%s\nsearch.standing_floor = NaN\n", det);
+    ck_assert_int_eq(tu_write(pf, f, strlen(f)), 0);
+    EXPECT(2, "search.standing_floor must be a number from 0 to 100, not "
+           "'NaN'", "profile", "set", pf);
+    EXPECT(0, "\"standing_floor\":null", "profile", "show", "--json");
+    snprintf(f, tn, "%s\nsearch.standing_floor = 4.5\n", det);
+    ck_assert_int_eq(tu_write(pf, f, strlen(f)), 0);
+    EXPECT(0, "now runs under profile detroit", "profile", "set", pf);
+    EXPECT(0, "search.standing_floor = 4.5", "profile", "show");
+    EXPECT(0, "\"search\":{\"standing_floor\":4.5}", "profile", "show",
+           "--json");
+    EXPECT(0, "search.standing_floor", "audit", "log");
+    free(f);
     free(t);
     /* an unknown profile name at init */
     EXPECT_IN(PW "\n", 2, "no profile 'chicago'", "init", "--profile",

@@ -24,6 +24,9 @@
 
 #include "../engine/facesearch.h"
 #include "../engine/base/fs_json.h"
+#include "../engine/base/fs_pack.h"
+#include "../engine/fs_eval.h"
+#include "../gate/fs_gate_int.h"
 #include "fs_testutil.h"
 
 #define SUBJECT "subj-ec1984"      /* the enrolled face's subject id */
@@ -564,6 +567,10 @@ START_TEST(test_G10_released_only_through_the_gate)
     ck_assert_str_eq(member(c, "subject", FS_JSON_STRING)->string, SUBJECT);
     ck_assert(member(c, "rank", FS_JSON_NUMBER)->number == 1);
     ck_assert(member(c, "score", FS_JSON_NUMBER)->number > 0.9);
+    /* one subject: nobody to stand above; no floor, nothing held back */
+    ck_assert(member(c, "standing", FS_JSON_NUMBER)->number == 0);
+    ck_assert_ptr_null(fs_json_get(j, "held_back"));
+    ck_assert_ptr_null(fs_json_get(j, "standing_floor"));
     fs_json_free(j);
     free(out);
     free(err);
@@ -580,6 +587,17 @@ START_TEST(test_G10_released_only_through_the_gate)
 }
 END_TEST
 
+/* An edited detroit profile put in force by the admin (`profile set`),
+ * eve acting again after. */
+static void profile_set_as_admin(const char *name, const char *text)
+{
+    const char *file = tu_path(tu_tmp, name);
+    ck_assert_int_eq(tu_write(file, text, strlen(text)), 0);
+    tu_as(gal, "admin");
+    EXPECT(0, "now runs under profile detroit", "profile", "set", file);
+    tu_as(gal, "eve");
+}
+
 /* A crime type de-authorized by `profile set` after filing releases
  * nothing (G10 b, G5). */
 START_TEST(test_G10_profile_set_deauthorizes_the_crime)
@@ -594,12 +612,8 @@ START_TEST(test_G10_profile_set_deauthorizes_the_crime)
     char *edited = malloc(strlen(text) + 1);
     snprintf(edited, strlen(text) + 1, "%.*s%s", (int)(at - text), text,
              at + strlen(line));
-    const char *file = tu_path(tu_tmp, "no-robbery.profile");
-    ck_assert_int_eq(tu_write(file, edited, strlen(edited)), 0);
+    profile_set_as_admin("no-robbery.profile", edited);
     free(edited);
-    tu_as(gal, "admin");
-    EXPECT(0, "profile detroit", "profile", "set", file);
-    tu_as(gal, "eve");
     const char *probe = tu_path(tu_tmp, "probe.gif");
     ck_assert_int_eq(tu_write_gif(probe, 1), 0);
     REFUSED_SEARCH("G5", id, "eve", "search", "--request", id, probe,
@@ -631,6 +645,11 @@ START_TEST(test_G11_disclaimer_and_no_match_wording)
     char *mine = strndup(out + dl, ol - 2 * dl - 1);
     ck_assert_msg(!strcasestr(mine, "match") &&
                   !strcasestr(mine, "identif"), "%s", mine);
+    /* no floor in any shipped policy: the list whole, nothing held back,
+     * the standing column explained once */
+    ck_assert_msg(!strstr(mine, "held back") &&
+                  strstr(mine, "score  standing\n") &&
+                  strstr(mine, "\nstanding: how far"), "%s", mine);
     free(mine);
     free(out);
     free(err);
@@ -816,11 +835,297 @@ START_TEST(test_G10_list_never_without_its_entry)
 }
 END_TEST
 
+/* ---- the standing (issue 17) ------------------------------------------ */
+
+static int by_score_desc(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The z-score of row[i] against the `cohort` highest other scores of the
+ * whole row (all others when fewer), written out here by sorting and
+ * two passes, apart from fs_eval_normalise's heap and running sums. */
+static double z_by_hand(const float *row, size_t n, size_t i, size_t cohort)
+{
+    float *o = malloc(n * sizeof *o);
+    size_t m = 0;
+    for (size_t j = 0; j < n; j++)
+        if (j != i)
+            o[m++] = row[j];
+    qsort(o, m, sizeof *o, by_score_desc);
+    size_t c = m < cohort ? m : cohort;
+    double mean = 0, var = 0;
+    for (size_t j = 0; j < c; j++)
+        mean += o[j];
+    mean /= (double)c;
+    for (size_t j = 0; j < c; j++)
+        var += (o[j] - mean) * (o[j] - mean);
+    var /= (double)c;
+    free(o);
+    return var > 0 ? (row[i] - mean) / sqrt(var) : 0;
+}
+
+/* A probe's scores over a gallery of n subjects, best first, distinct. */
+static void ranked_hits(fs_hit *h, size_t n)
+{
+    unsigned x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        h[i].subject = (uint32_t)i;
+        h[i].row = (uint32_t)(100 + i);
+        h[i].score = 0.95f - 0.004f * (float)i -
+                     0.001f * (float)((x >> 16) % 3) / 4.0f;
+    }
+    for (size_t i = 1; i < n; i++)      /* keep them best first */
+        if (h[i].score >= h[i - 1].score)
+            h[i].score = nextafterf(h[i - 1].score, 0);
+}
+
+/* The standing of a listed candidate is fs_eval_normalise's value for the
+ * whole row with the cohort eval reports (50), though the search ranks
+ * only the top max(k, 51): checked against a hand computation over the
+ * whole row, for a gallery bigger than the cohort, one smaller, and one
+ * of a single subject. */
+START_TEST(test_standing_is_evals_top_cohort_z)
+{
+    enum { N = 300 };
+    fs_hit h[N];
+    float row[N], z[N];
+    ranked_hits(h, N);
+    for (size_t i = 0; i < N; i++)
+        row[i] = h[i].score;
+    ck_assert_uint_eq(FS_EVAL_COHORT, 50);
+    ck_assert_uint_eq(gate_standing_depth(20), 51);
+    ck_assert_uint_eq(gate_standing_depth(80), 80);
+    static const size_t ks[] = { 1, 20, 51, 80 };
+    for (size_t t = 0; t < sizeof ks / sizeof *ks; t++) {
+        size_t k = ks[t], depth = gate_standing_depth((int)k);
+        ck_assert_int_eq(gate_standing(h, depth, k, z), FS_OK);
+        for (size_t i = 0; i < k; i++) {
+            double want = z_by_hand(row, N, i, 50);
+            ck_assert_msg(fabs(z[i] - want) < 1e-4 * (1 + fabs(want)),
+                          "k %zu, candidate %zu: %g, by hand %g", k, i + 1,
+                          z[i], want);
+        }
+        ck_assert(z[0] > 1 && (k == 1 || z[k - 1] < z[0]));
+    }
+    /* a gallery smaller than the cohort: every other subject is it */
+    ck_assert_int_eq(gate_standing(h, 7, 7, z), FS_OK);
+    for (size_t i = 0; i < 7; i++)
+        ck_assert(fabs(z[i] - z_by_hand(row, 7, i, 50)) < 1e-4);
+    z[0] = 9;
+    ck_assert_int_eq(gate_standing(h, 1, 1, z), FS_OK);
+    ck_assert(z[0] == 0);                       /* nobody to stand above */
+}
+END_TEST
+
+/* The profile's floor holds back exactly the candidates below it, keeps
+ * the rest in order, renumbered with their rows, and leaves nothing of
+ * those held back; with no floor (-INFINITY) the list is untouched. */
+START_TEST(test_standing_floor_holds_back_exactly)
+{
+    static const float standing[] = { 6.5f, 3.0f, 2.999f, 1.0f, -0.5f,
+                                      NAN };
+    enum { N = sizeof standing / sizeof *standing };
+    fs_candidate c[N], was[N];
+    uint32_t row[N];
+    for (size_t i = 0; i < N; i++) {
+        memset(&c[i], 0, sizeof c[i]);
+        c[i].rank = (int)i + 1;
+        snprintf(c[i].subject, sizeof c[i].subject, "s%zu", i);
+        c[i].score = 0.9f - 0.01f * (float)i;
+        c[i].standing = standing[i];
+        row[i] = (uint32_t)(40 + i);
+    }
+    memcpy(was, c, sizeof c);
+    size_t n = N;
+    ck_assert_uint_eq(gate_standing_floor(c, row, &n, -INFINITY), 0);
+    ck_assert_uint_eq(n, N);
+    ck_assert_int_eq(memcmp(c, was, sizeof c), 0);
+    ck_assert_uint_eq(row[N - 1], 40 + N - 1);
+    n = N;                          /* a floor: a NaN is never above it */
+    ck_assert_uint_eq(gate_standing_floor(c, row, &n, 3.0), 4);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(c[0].subject, "s0");
+    ck_assert_str_eq(c[1].subject, "s1");
+    ck_assert_int_eq(c[1].rank, 2);
+    ck_assert_uint_eq(row[1], 41);
+    for (size_t i = 2; i < N; i++)
+        ck_assert_msg(c[i].subject[0] == 0 && c[i].score == 0,
+                      "candidate %zu held back but left", i + 1);
+    /* a non-monotone list (not what a ranking gives): each judged alone */
+    memcpy(c, was, sizeof c);
+    c[1].standing = 0.5f;
+    c[3].standing = 4.0f;
+    n = 5;
+    ck_assert_uint_eq(gate_standing_floor(c, row, &n, 3.0), 3);
+    ck_assert_str_eq(c[1].subject, "s3");
+    ck_assert_int_eq(c[1].rank, 2);
+    ck_assert_uint_eq(row[1], 43);
+}
+END_TEST
+
+/* A search record as version 1 wrote it (before standings) still reads,
+ * with no standing (NaN) and no floor; version 2's tail reads back; a
+ * version from the future is refused as damaged. */
+static void pack_record(fs_wbuf *w, uint64_t version, int tail)
+{
+    fs_wbuf_u64(w, version);
+    fs_wbuf_str(w, "S3");
+    fs_wbuf_str(w, "R2");
+    fs_wbuf_str(w, "eve");
+    fs_wbuf_u64(w, 1767225600);
+    fs_wbuf_u64(w, 0);                          /* released */
+    fs_wbuf_str(w, "face_resnet_v1");
+    fs_wbuf_u64(w, 20);
+    fs_wbuf_u64(w, 0);
+    uint8_t sha[FS_SHA256_BYTES] = { 1 };
+    fs_wbuf_put(w, sha, sizeof sha);
+    fs_wbuf_str(w, "");
+    fs_wbuf_u64(w, 2);
+    float score[2] = { 0.95f, 0.91f }, st[2] = { 5.25f, 3.5f };
+    for (int i = 0; i < 2; i++) {
+        uint32_t bits;
+        memcpy(&bits, &score[i], sizeof bits);
+        fs_wbuf_str(w, i ? "subj-b" : "subj-a");
+        fs_wbuf_u64(w, bits);
+    }
+    if (!tail)
+        return;
+    for (int i = 0; i < 2; i++) {
+        uint32_t bits;
+        memcpy(&bits, &st[i], sizeof bits);
+        fs_wbuf_u64(w, bits);
+    }
+    double floor = 3.0;
+    uint64_t fbits;
+    memcpy(&fbits, &floor, sizeof fbits);
+    fs_wbuf_u64(w, fbits);
+    fs_wbuf_u64(w, 18);
+}
+
+START_TEST(test_standing_old_search_records_read)
+{
+    uint8_t key[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+    fs_record rec = { key, 8, NULL, 0 };
+    gate_search *s = NULL;
+    fs_detail d = { "" };
+    fs_wbuf w = { 0 };
+    pack_record(&w, 1, 0);
+    ck_assert_int_eq(gate_search_unpack(&rec, w.p, w.len, &s, &d), FS_OK);
+    ck_assert_uint_eq(s->n, 2);
+    ck_assert_str_eq(s->list[1].subject, "subj-b");
+    ck_assert(s->list[1].score == 0.91f);
+    ck_assert(isnan(s->list[0].standing) && isnan(s->list[1].standing));
+    ck_assert(isinf(s->standing_floor) && s->standing_floor < 0);
+    ck_assert_uint_eq(s->held_back, 0);
+    gate_search_free(s);
+    fs_wbuf_free(&w);
+    memset(&w, 0, sizeof w);
+    pack_record(&w, 2, 1);
+    ck_assert_int_eq(gate_search_unpack(&rec, w.p, w.len, &s, &d), FS_OK);
+    ck_assert(s->list[0].standing == 5.25f && s->list[1].standing == 3.5f);
+    ck_assert(s->standing_floor == 3.0);
+    ck_assert_uint_eq(s->held_back, 18);
+    gate_search_free(s);
+    /* version 2 cut before its tail: damaged */
+    ck_assert_int_eq(gate_search_unpack(&rec, w.p, w.len - 8, &s, &d),
+                     FS_ETAMPER);
+    fs_wbuf_free(&w);
+    memset(&w, 0, sizeof w);
+    pack_record(&w, 3, 1);
+    ck_assert_int_eq(gate_search_unpack(&rec, w.p, w.len, &s, &d),
+                     FS_ETAMPER);
+    fs_wbuf_free(&w);
+}
+END_TEST
+
 /* ---- the scenario ----------------------------------------------------- */
 
+/* The search's --json, its list of n candidates, who first. */
+static fs_json *search_json(const char *id, const char *probe,
+                            const char *who, size_t n, const fs_json **list)
+{
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
+                         "--human-review", "--json"), 0);
+    fs_json *j = NULL;
+    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
+    free(out);
+    free(err);
+    *list = member(j, "candidates", FS_JSON_ARRAY);
+    ck_assert_uint_eq((*list)->n, n);
+    ck_assert_str_eq(member(item(*list, 0), "subject",
+                            FS_JSON_STRING)->string, who);
+    return j;
+}
+
+/* Each candidate's standing as the search gives it is the z-score of its
+ * score against the others' (all nine: fewer than the cohort), computed
+ * here from the scores of the list. */
+static double listed_standing[10];
+
+static void standing_shown(const fs_json *list)
+{
+    float row[10];
+    ck_assert_uint_eq(list->n, 10);
+    for (size_t i = 0; i < 10; i++)
+        row[i] = (float)member(item(list, i), "score",
+                               FS_JSON_NUMBER)->number;
+    for (size_t i = 0; i < 10; i++) {
+        double got = member(item(list, i), "standing",
+                            FS_JSON_NUMBER)->number;
+        double want = z_by_hand(row, 10, i, 50);
+        ck_assert_msg(fabs(got - want) < 1e-3, "candidate %zu: standing "
+                      "%g, by hand %g", i + 1, got, want);
+        listed_standing[i] = got;
+    }
+}
+
+/* A floor set between the first and the second candidate's standing
+ * lists the first alone and says nine were held back, never who: in the
+ * JSON, the text and the audit entry. */
+static void floor_holds_back(const char *id, const char *probe,
+                             const char *who)
+{
+    double floor = (listed_standing[0] + listed_standing[1]) / 2;
+    ck_assert_msg(listed_standing[0] > listed_standing[1] + 0.2 &&
+                  floor > 0, "%g %g", listed_standing[0],
+                  listed_standing[1]);
+    const char *det = fs_profile_builtin("detroit");
+    size_t n = strlen(det) + 64;
+    char *t = malloc(n), fl[32];
+    snprintf(fl, sizeof fl, "%.3f", floor);
+    snprintf(t, n, "%s\nsearch.standing_floor = %s\n", det, fl);
+    profile_set_as_admin("floor.profile", t);
+    free(t);
+    const fs_json *list;
+    fs_json *j = search_json(id, probe, who, 1, &list);
+    ck_assert(member(j, "held_back", FS_JSON_NUMBER)->number == 9);
+    ck_assert(fabs(member(j, "standing_floor", FS_JSON_NUMBER)->number -
+                   atof(fl)) < 1e-9);
+    fs_json_free(j);
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
+                         "--human-review"), 0);
+    char words[128];
+    snprintf(words, sizeof words, "9 candidates of the top 10 held back: "
+             "standing below the profile's floor of %g", atof(fl));
+    ck_assert_msg(strstr(out, words) && strstr(out, "standing: how far"),
+                  "%s", out);
+    free(out);
+    free(err);
+    tu_as(gal, "aud");
+    EXPECT(0, "9 held back", "audit", "log");
+    tu_as(gal, "eve");
+}
+
 /* As an admin, a requester and an examiner would, on ten faces94
- * subjects: the mated subject ranks first, and the same search without
- * the gate's conditions leaks nothing. */
+ * subjects: the mated subject ranks first, each candidate's standing is
+ * the z-score eval measures and a profile's floor on it holds back those
+ * below, and the same search without the gate's conditions leaks
+ * nothing. */
 START_TEST(test_scenario_faces94_mated_subject_first)
 {
     const char *sh = tu_shared();
@@ -848,18 +1153,12 @@ START_TEST(test_scenario_faces94_mated_subject_first)
     char probe[4400];
     snprintf(probe, sizeof probe, "%s/%s/%s.5.jpg", set, who, who);
     tu_as(gal, "eve");
-    char *out, *err;
-    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
-                         "--human-review", "--json"), 0);
-    fs_json *j = NULL;
-    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
-    const fs_json *list = member(j, "candidates", FS_JSON_ARRAY);
-    ck_assert_int_eq(list->n, 10);
-    ck_assert_str_eq(member(item(list, 0), "subject", FS_JSON_STRING)->string,
-                     who);
+    const fs_json *list;
+    fs_json *j = search_json(id, probe, who, 10, &list);
+    standing_shown(list);
     fs_json_free(j);
-    free(out);
-    free(err);
+    floor_holds_back(id, probe, who);
+    char *out, *err;
     /* without the review flag: nothing of it, anywhere */
     ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe), 1);
     ck_assert_str_eq(out, "");
@@ -1132,6 +1431,11 @@ Suite *suite_search(void)
     tcase_add_test(t, test_G11_disclaimer_and_no_match_wording);
     tcase_add_test(t, test_G12_probe_custody);
     tcase_add_test(t, test_G13_unfit_probe_rejected_and_stored);
+    suite_add_tcase(s, t);
+    t = tcase_create("standing");
+    tcase_add_test(t, test_standing_is_evals_top_cohort_z);
+    tcase_add_test(t, test_standing_floor_holds_back_exactly);
+    tcase_add_test(t, test_standing_old_search_records_read);
     suite_add_tcase(s, t);
     t = tcase_create("scenario");
     tcase_add_checked_fixture(t, setup, tu_tmp_teardown);

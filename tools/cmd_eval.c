@@ -329,11 +329,9 @@ static int read_demographics(const fs_args *a, const char *dir,
 /* ---- the figures ------------------------------------------------------- */
 
 /* The kinds of score the open-set figures are given for: the cosine,
- * normalised over the probe's whole row, over its top 50 others (a
- * cohort as long as the longest candidate list eval ranks, fixed before
- * any measurement, not tuned). */
+ * normalised over the probe's whole row, over its top 50 others
+ * (FS_EVAL_COHORT, the cohort of a search's standing). */
 #define NKINDS 3
-#define TOP_COHORT 50
 static const struct {
     const char *json, *text, *unit, *opt, *legend;
     size_t cohort;                  /* for fs_eval_normalise; raw: none */
@@ -345,7 +343,7 @@ static const struct {
       "normalised over the gallery", 0 },
     { "open_set_top_cohort", "normalised over each probe's top 50 others, "
       "FNIR at FPIR:", "z", "top-threshold",
-      "normalised over the top 50 others", TOP_COHORT },
+      "normalised over the top 50 others", FS_EVAL_COHORT },
 };
 
 /* The open-set figures of one kind of score. */

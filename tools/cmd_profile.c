@@ -72,8 +72,12 @@ int cmd_profile(fs_args *a)
     json_list("prohibited", (char (*)[64])p->prohibited, p->n_prohibited);
     printf(",\"review\":{\"examiners\":%d,\"supervisors\":%d},"
            "\"retention\":{\"audit_days\":%d,\"probe_days\":%d},"
-           "\"session_hours\":%d}\n", p->review_examiners,
+           "\"session_hours\":%d", p->review_examiners,
            p->review_supervisors, p->retention_audit_days,
            p->retention_probe_days, p->session_hours);
+    /* null: no floor, the top k listed */
+    printf(",\"search\":{\"standing_floor\":");
+    fs_json_float(stdout, p->standing_floor);
+    printf("}}\n");
     return EXIT_OK;
 }

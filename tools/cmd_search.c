@@ -13,6 +13,7 @@
  * nothing searched) and goes again when the run fails, so a refused
  * search leaves no file at all (G10).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +40,43 @@ const fs_opt cmd_search_opts[] = {
     { NULL, NULL, NULL }
 };
 
+/* The standing in words an examiner reads once (text and sheet). */
+#define STANDING_WHAT "how far the score stands above this " \
+    "probe's usual scores, those of the 50 most similar other people in " \
+    "the gallery, in standard deviations; it says how unusual the score " \
+    "is for this probe, not who is pictured"
+
+/* The profile's floor on the standing, when it sets one: how many it
+ * held back, never who. */
+static void json_floor(const fs_candidates *c)
+{
+    const fs_candidates_about *ab = fs_candidates_info(c);
+    if (!isfinite(ab->standing_floor))
+        return;
+    printf(",\"standing_floor\":");
+    fs_json_float(stdout, ab->standing_floor);
+    printf(",\"held_back\":%zu", ab->held_back);
+}
+
+static int floor_words(const fs_candidates *c, char *buf, size_t cap)
+{
+    const fs_candidates_about *ab = fs_candidates_info(c);
+    if (!isfinite(ab->standing_floor))
+        return 0;
+    snprintf(buf, cap, "%zu candidate%s of the top %zu held back: standing "
+             "below the profile's floor of %g", ab->held_back,
+             ab->held_back == 1 ? "" : "s",
+             ab->held_back + fs_candidates_count(c), ab->standing_floor);
+    return 1;
+}
+
+static void text_floor(const fs_candidates *c)
+{
+    char words[160];
+    if (floor_words(c, words, sizeof words))
+        printf("%s\n", words);
+}
+
 static void print_list(const fs_args *a, const fs_candidates *c,
                        const char *sheet)
 {
@@ -55,6 +93,8 @@ static void print_list(const fs_args *a, const fs_candidates *c,
             fs_json_str(stdout, x.subject);
             printf(",\"score\":");
             fs_json_float(stdout, x.score);
+            printf(",\"standing\":");
+            fs_json_float(stdout, x.standing);
             if (x.rescored) {
                 printf(",\"second\":");
                 fs_json_float(stdout, x.second);
@@ -64,6 +104,7 @@ static void print_list(const fs_args *a, const fs_candidates *c,
             printf("}");
         }
         printf("]");
+        json_floor(c);
         if (sheet) {
             printf(",\"sheet\":");
             fs_json_str(stdout, sheet);
@@ -73,20 +114,23 @@ static void print_list(const fs_args *a, const fs_candidates *c,
     }
     int fused = n && fs_candidates_get(c, 0, &x) == FS_OK && x.rescored;
     printf("%s\n\nsearch %s for request %s: %zu candidate%s for human "
-           "comparison, most similar first\n  rank  subject%*s  score%s\n",
+           "comparison, most similar first\n  rank  subject%*s  score  "
+           "standing%s\n",
            FS_SHOW(disc), fs_candidates_search_id(c),
            fs_candidates_request_id(c), n,
            n == 1 ? "" : "s", FS_SUBJECT_MAX - 40, "",
            fused ? "   second    fused" : "");
     for (size_t i = 0; fs_candidates_get(c, i, &x) == FS_OK; i++) {
-        printf("  %4d  %-31s  %.4f", x.rank, FS_SHOW(x.subject), x.score);
+        printf("  %4d  %-31s  %.4f  %8.2f", x.rank, FS_SHOW(x.subject),
+               x.score, x.standing);
         if (fused)
             printf("  %7.4f  %7.4f", x.second, x.fused);
         printf("\n");
     }
+    text_floor(c);
     printf("\nscores are cosine similarities computed by the system; a "
            "candidate is an investigative lead for a trained examiner's "
-           "visual comparison\n");
+           "visual comparison\nstanding: %s\n", STANDING_WHAT);
     if (fused)
         printf("second: the second model's cosine similarity; fused: the "
                "two standardised and averaged, the order of the list\n");
@@ -243,11 +287,12 @@ static int candidate_card(fs_html *h, fs_gate *g, fs_engine *e,
 {
     fs_candidate x;
     fs_candidates_get(c, i, &x);
-    char title[FS_SUBJECT_MAX + 32], note[96], alt[FS_SUBJECT_MAX + 64],
+    char title[FS_SUBJECT_MAX + 32], note[128], alt[FS_SUBJECT_MAX + 64],
          cap[FS_SUBJECT_MAX + 64];
     snprintf(title, sizeof title, "Candidate %d: %s", x.rank, x.subject);
-    snprintf(note, sizeof note, "similarity score %.4f (rank %d of %zu)",
-             x.score, x.rank, fs_candidates_count(c));
+    snprintf(note, sizeof note, "similarity score %.4f, standing %.2f "
+             "(rank %d of %zu)", x.score, x.standing, x.rank,
+             fs_candidates_count(c));
     uint8_t *bytes = NULL;
     size_t len = 0;
     sheet_face m;
@@ -324,6 +369,10 @@ static int write_sheet(fs_args *a, fs_engine *e, const fs_candidates *c,
                  "investigative lead for a trained examiner's visual "
                  "comparison; a high score alone shows nothing about "
                  "who is pictured.");
+    fs_html_para(&h, "Standing: " STANDING_WHAT ".");
+    char words[160];
+    if (floor_words(c, words, sizeof words))
+        fs_html_para(&h, words);
     rc = score_chart(&h, c, d);
     for (size_t i = 0; rc == FS_OK && i < fs_candidates_count(c); i++)
         rc = candidate_card(&h, a->gate, e, c, i, &p, landmarks, d);
