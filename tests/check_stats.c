@@ -830,7 +830,7 @@ START_TEST(test_G19_figures_and_sample_pages)
     ck_assert_int_eq(count_rows(spage), entries);
     fs_json_free(j);
     free(spage);
-    EXPECT(2, "--html is for audit sample", "audit", "log", "--html",
+    EXPECT(2, "'--html' is for 'audit sample'", "audit", "log", "--html",
            tu_path(tu_tmp, "log.html"));
 
     tu_page pg;

@@ -382,9 +382,6 @@ int cmd_audit(fs_args *a)
                : fs_usage_error(a, "audit verify takes no arguments");
     if (a->npos != 1)
         return fs_usage_error(a, "audit %s takes options only", a->pos[0]);
-    if (fs_arg(a, "html") && strcmp(a->pos[0], "sample") != 0)
-        return fs_usage_error(a, "--html is for audit sample, not audit %s",
-                              a->pos[0]);
     if (strcmp(a->pos[0], "log") == 0)
         return log_entries(a);
     if (strcmp(a->pos[0], "sample") == 0)
