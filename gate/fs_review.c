@@ -96,14 +96,13 @@ void fs_lead_needs(const fs_lead *l, char *buf, size_t cap)
 
 static void lead_pack(fs_wbuf *w, const fs_lead *l)
 {
-    uint32_t bits;
-    memcpy(&bits, &l->score, sizeof bits);
     fs_wbuf_u64(w, LEAD_VERSION);
     fs_wbuf_str(w, l->id);
     fs_wbuf_str(w, l->request);
     fs_wbuf_str(w, l->search);
     fs_wbuf_str(w, l->subject);
-    const uint64_t v[] = { (uint64_t)l->rank, bits, (uint64_t)l->state,
+    const uint64_t v[] = { (uint64_t)l->rank, fs_f32_bits(l->score),
+                           (uint64_t)l->state,
                            (uint64_t)l->examiners_needed,
                            (uint64_t)l->supervisors_needed, l->n_signoffs };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
@@ -130,9 +129,8 @@ static int lead_unpack(const uint8_t *p, size_t len, fs_lead *l)
     uint64_t v[6];
     for (size_t i = 0; i < 6; i++)
         v[i] = fs_rbuf_u64(&b);
-    uint32_t bits = (uint32_t)v[1];
     l->rank = (int)v[0];
-    memcpy(&l->score, &bits, sizeof bits);
+    l->score = fs_bits_f32(v[1]);
     l->state = (int)v[2];
     l->examiners_needed = (int)v[3];
     l->supervisors_needed = (int)v[4];

@@ -127,29 +127,13 @@ typedef struct search_rec {
     char              objects[320];
 } search_rec;
 
-/* A float's bits, as a record holds a score. */
-static uint64_t float_bits(float f)
-{
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    return bits;
-}
-
-static float bits_float(uint64_t v)
-{
-    uint32_t bits = (uint32_t)v;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 /* Version 2's and 3's tail: each candidate's standing, then the floor and how
  * many it held back (a rejection: no candidates, no floor). */
 static void pack_standing(fs_wbuf *w, const fs_candidates *list)
 {
     size_t n = list ? list->n : 0;
     for (size_t i = 0; i < n; i++)
-        fs_wbuf_u64(w, float_bits(list->c[i].standing));
+        fs_wbuf_u64(w, fs_f32_bits(list->c[i].standing));
     double floor = list ? list->about.standing_floor : -INFINITY;
     uint64_t fbits;
     memcpy(&fbits, &floor, sizeof fbits);
@@ -164,7 +148,7 @@ static void unpack_standing(fs_rbuf *rb, uint64_t version, gate_search *s)
     for (size_t i = 0; i < s->n; i++) {
         s->list[i].standing = NAN;              /* not kept before 2 */
         if (version >= 2)
-            s->list[i].standing = bits_float(fs_rbuf_u64(rb));
+            s->list[i].standing = fs_bits_f32(fs_rbuf_u64(rb));
     }
     if (version < 2)
         return;
@@ -191,10 +175,10 @@ static void pack_search(fs_wbuf *w, const search_rec *s)
     fs_wbuf_u64(w, n);
     for (size_t i = 0; i < n; i++) {
         fs_wbuf_str(w, s->list->c[i].subject);
-        fs_wbuf_u64(w, float_bits(s->list->c[i].score));
+        fs_wbuf_u64(w, fs_f32_bits(s->list->c[i].score));
         if (fused) {
-            fs_wbuf_u64(w, float_bits(s->list->c[i].second));
-            fs_wbuf_u64(w, float_bits(s->list->c[i].fused));
+            fs_wbuf_u64(w, fs_f32_bits(s->list->c[i].second));
+            fs_wbuf_u64(w, fs_f32_bits(s->list->c[i].fused));
         }
     }
     pack_standing(w, s->list);
@@ -325,11 +309,11 @@ int gate_search_unpack(const fs_record *rec, const uint8_t *v, size_t len,
     for (size_t i = 0; i < s->n; i++) {
         s->list[i].rank = (int)i + 1;
         fs_rbuf_str(&rb, s->list[i].subject, sizeof s->list[i].subject);
-        s->list[i].score = bits_float(fs_rbuf_u64(&rb));
+        s->list[i].score = fs_bits_f32(fs_rbuf_u64(&rb));
         s->list[i].rescored = version == SEARCH_VERSION_FUSED;
         if (s->list[i].rescored) {
-            s->list[i].second = bits_float(fs_rbuf_u64(&rb));
-            s->list[i].fused = bits_float(fs_rbuf_u64(&rb));
+            s->list[i].second = fs_bits_f32(fs_rbuf_u64(&rb));
+            s->list[i].fused = fs_bits_f32(fs_rbuf_u64(&rb));
         }
     }
     unpack_standing(&rb, version, s);

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct fs_wbuf {
     uint8_t *p;
@@ -44,5 +45,21 @@ void     fs_rbuf_get(fs_rbuf *r, void *dst, size_t n);
 uint64_t fs_rbuf_u64(fs_rbuf *r);
 /* Into dst of cap bytes, NUL-terminated; longer strings set bad. */
 void     fs_rbuf_str(fs_rbuf *r, char *dst, size_t cap);
+
+/* A float as records hold it: its bits in a u64 field, and back. */
+static inline uint64_t fs_f32_bits(float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return bits;
+}
+
+static inline float fs_bits_f32(uint64_t v)
+{
+    uint32_t bits = (uint32_t)v;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
 
 #endif /* FS_PACK_H */
