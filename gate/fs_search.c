@@ -630,18 +630,15 @@ static int rank(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
                 int k, const fs_request *r, fs_candidates **out,
                 fs_detail *d)
 {
-    int rc = FS_OK;                  /* the model: gate_engine_fits */
-    fs_candidates *c = NULL;
-    fs_hit *hits = NULL;
+    /* the engine's models were held to the gallery's: gate_engine_fits */
+    int rc = FS_OK;
     size_t nh = 0, depth = gate_standing_depth(k);   /* the cohort's too */
-    if (rc == FS_OK) {
-        c = calloc(1, sizeof *c + (size_t)k * sizeof c->c[0]);
-        hits = malloc(depth * sizeof *hits);
-        if (c)
-            c->row = malloc((size_t)k * sizeof *c->row);
-        if (!c || !hits || !c->row)
-            rc = fs_fail(d, FS_ENOMEM, "no memory for the candidates");
-    }
+    fs_candidates *c = calloc(1, sizeof *c + (size_t)k * sizeof c->c[0]);
+    fs_hit *hits = malloc(depth * sizeof *hits);
+    if (c)
+        c->row = malloc((size_t)k * sizeof *c->row);
+    if (!c || !hits || !c->row)
+        rc = fs_fail(d, FS_ENOMEM, "no memory for the candidates");
     if (rc == FS_OK)
         rc = g->ranker ? rank_shards(g, tmpl, (int)depth, hits, &nh, d)
                        : rank_here(g, e, tmpl, (int)depth, hits, &nh, d);
