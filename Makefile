@@ -127,7 +127,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(filter %.c,$(1))) \
       $(patsubst %.cpp,$(BUILD)/%.o,$(filter %.cpp,$(1)))
 
 LIB_OBJS  := $(call obj,$(LIB_SRCS)) $(BUILD)/gen/fs_profiles.o
-VISION_OBJS := $(call obj,$(VISION_SRCS))
+VISION_OBJS := $(call obj,$(VISION_SRCS)) $(BUILD)/gen/dlib_frontal.o
 CLI_OBJS  := $(call obj,$(CLI_SRCS))
 TEST_OBJS := $(call obj,$(TEST_SRCS))
 
@@ -229,6 +229,24 @@ $(BUILD)/gen/fs_profiles.c: $(PROFILES) Makefile
 
 $(BUILD)/gen/fs_profiles.o: $(BUILD)/gen/fs_profiles.c
 	$(CC) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
+
+# dlib's frontal face detector in dlib's plain serialized form, compiled
+# into the vision module (detect/dlib_frontal_dump.cpp says why).  Data,
+# so the sanitized build takes the release build's.
+build/rel/dlib_frontal_dump: detect/dlib_frontal_dump.cpp | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(filter-out $(SANFLAGS),$(CXXFLAGS)) $(PKG_CFLAGS) -o $@ $< \
+	  $(shell pkg-config --libs dlib-1)
+build/rel/gen/dlib_frontal.c: build/rel/dlib_frontal_dump
+	@mkdir -p $(dir $@)
+	$< > $@.tmp && mv $@.tmp $@
+build/rel/gen/dlib_frontal.o: build/rel/gen/dlib_frontal.c
+	$(CC) $(filter-out $(SANFLAGS),$(CFLAGS)) -fPIC -c $< -o $@
+ifeq ($(SAN),1)
+$(BUILD)/gen/dlib_frontal.o: build/rel/gen/dlib_frontal.o
+	@mkdir -p $(dir $@)
+	cp $< $@
+endif
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

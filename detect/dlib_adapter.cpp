@@ -9,6 +9,9 @@ extern "C" {
 #include "../engine/base/fs_types.h"
 #include "../engine/base/fs_crypt.h"
 #include "fs_vision.h"
+/* dlib's frontal face detector, serialized (dlib_frontal_dump.cpp) */
+extern const size_t fs_dlib_frontal_size;
+extern const unsigned char fs_dlib_frontal[];
 }
 #include "adapter_guard.hpp"
 
@@ -19,6 +22,8 @@ extern "C" {
 #include <fstream>
 #include <memory>
 #include <new>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include <stdio.h>
@@ -173,11 +178,19 @@ struct hog_run_of final : fs_hog_run {
 extern "C" int fs_hog_create(fs_hog **out)
 {
     return fs_guarded([&] {
-        /* dlib decodes its detector from a compressed string, a third
-         * of a second each time: once per process, then copied (C++11
-         * makes the first use thread-safe) */
-        static const dlib::frontal_face_detector decoded =
-            dlib::get_frontal_face_detector();
+        /* dlib's own detector in dlib's plain serialized form (compiled
+         * in by dlib_frontal_dump.cpp: get_frontal_face_detector()
+         * decodes it from a compressed string, a third of a second of
+         * CPU), read once per process, then copied (C++11 makes the
+         * first use thread-safe) */
+        static const dlib::frontal_face_detector decoded = [] {
+            std::istringstream in(std::string(
+                reinterpret_cast<const char *>(fs_dlib_frontal),
+                fs_dlib_frontal_size));
+            dlib::frontal_face_detector d;
+            dlib::deserialize(d, in);
+            return d;
+        }();
         std::unique_ptr<fs_hog> h(new fs_hog);
         h->det = decoded;
         const hog_scanner &sc = h->det.get_scanner();

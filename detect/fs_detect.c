@@ -97,7 +97,23 @@ void fs_quality_defaults(fs_quality_limits *q)
     q->min_contrast = 15;
 }
 
-/* HOG and cascade: the per-thread state around a landmark model. */
+/* OpenCV's cascade, the last resort when HOG finds nothing: loaded on
+ * that first need, not with the detector, since parsing its 900 KB of
+ * XML was most of a command's start-up under the sanitizers and a part
+ * of it without. */
+static int cascade_ready(fs_detector *det, fs_detail *d)
+{
+    if (det->cascade)
+        return FS_OK;
+    int rc = det->v->cascade_open(FS_CASCADE_PATH, &det->cascade);
+    return rc == FS_OK ? FS_OK
+           : fs_fail(d, rc, "cannot load the face cascade '%s' (Debian "
+                     "package opencv-data; run 'make deps')",
+                     FS_CASCADE_PATH);
+}
+
+/* HOG and, when first needed, the cascade: the per-thread state around
+ * a landmark model. */
 static int detector_make(const fs_vision *v, shared_lm *lm, int mode,
                          fs_detector **out, fs_detail *d)
 {
@@ -109,13 +125,8 @@ static int detector_make(const fs_vision *v, shared_lm *lm, int mode,
     det->lm = lm;
     det->mode = mode;
     int rc = v->hog_create(&det->hog);
-    if (rc == FS_OK && (rc = v->cascade_open(FS_CASCADE_PATH,
-                                             &det->cascade)) != FS_OK)
-        fs_fail(d, rc, "cannot load the face cascade '%s' (Debian "
-                "package opencv-data; run 'make deps')", FS_CASCADE_PATH);
-    else if (rc != FS_OK)
-        fs_fail(d, rc, "cannot make the HOG face detector");
     if (rc != FS_OK) {
+        fs_fail(d, rc, "cannot make the HOG face detector");
         fs_detector_close(det);
         return rc;
     }
@@ -423,6 +434,8 @@ int fs_detect_faces(fs_detector *det, fs_pool *pool, const fs_image *img,
     if (rc == FS_OK && found == 0) {
         double cb[FS_MAX_FACES][4];
         by = FS_FOUND_CASCADE;
+        if ((rc = cascade_ready(det, d)) != FS_OK)
+            return rc;
         rc = det->v->cascade_detect(det->cascade, img->rgb, img->width,
                                     img->height, MIN_FACE, cb, FS_MAX_FACES,
                                     &found);

@@ -681,10 +681,11 @@ START_TEST(test_cli_gate_commands_load_no_vision)
     const char *detect[] = { "detect", face, NULL };
     char *err;
     ck_assert_int_eq(run_traced(NULL, detect, &err), 0);
-    /* facesearch-vision.so, or its AVX2 build */
+    /* facesearch-vision.so, or its AVX2 build; the dlib the module uses
+     * is all templates compiled into it, so libdlib itself may not be
+     * loaded at all */
     ck_assert_ptr_nonnull(strstr(err, "facesearch-vision"));
     ck_assert_ptr_nonnull(strstr(err, "libopencv_imgcodecs"));
-    ck_assert_ptr_nonnull(strstr(err, "libdlib"));
     free(err);
 }
 END_TEST
