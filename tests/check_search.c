@@ -1323,10 +1323,20 @@ START_TEST(test_fused_gallery_search)
     ck_assert_msg(reordered, "the fusion kept the first model's order here");
     ck_assert_str_eq(member(item(list, 0), "subject", FS_JSON_STRING)->string,
                      who[2]);
+    char first[128];
+    snprintf(first, sizeof first, "similarity score %.4f, second model "
+             "%.4f, fused %.4f,", tu_num(item(list, 0), "score"),
+             tu_num(item(list, 0), "second"), tu_num(item(list, 0), "fused"));
     fs_json_free(j);
     fs_engine_close(e);
     EXPECT(0, "   second    fused", "search", "--request", id, probe,
            "--human-review");
+    /* the comparison sheet shows what ordered the list */
+    const char *sheet = tu_path(tu_tmp, "fused.html");
+    EXPECT(0, "sheet", "search", "--request", id, probe, "--human-review",
+           "--html", sheet);
+    ck_assert_msg(tu_file_holds(sheet, first, strlen(first)),
+                  "the sheet lacks '%s'", first);
 
     /* an engine without the second model: refused by the gate, before
      * the probe is looked at, and by the command that cannot load it */
@@ -1343,7 +1353,16 @@ START_TEST(test_fused_gallery_search)
     fs_search_in in = { id, bytes, plen, probe, -1, 3, 1, NULL };
     fs_candidates *cands = NULL;
     ck_assert_int_eq(fs_gate_search(g, e, &in, &cands, &d), FS_EMODEL);
-    ck_assert_msg(strstr(d.msg, "second model") && !cands, "%s", d.msg);
+    ck_assert_msg(strstr(d.msg, "recipe re-scores with a second model") &&
+                  strstr(d.msg, "this engine runs none") && !cands,
+                  "%s", d.msg);
+    /* before the probe: bytes that are no image get the same refusal,
+     * not the intake's */
+    in.probe = (const uint8_t *)"not an image";
+    in.probe_len = strlen("not an image");
+    ck_assert_int_eq(fs_gate_search(g, e, &in, &cands, &d), FS_EMODEL);
+    ck_assert_msg(strstr(d.msg, "this engine runs none") && !cands, "%s",
+                  d.msg);
     free(bytes);
     fs_engine_close(e);
     fs_gate_close(g);
@@ -1355,6 +1374,27 @@ START_TEST(test_fused_gallery_search)
     ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
                          "--human-review", "--model", link), 2);
     ck_assert_msg(strstr(err, "second model") && !strstr(out, who[2]),
+                  "%s", err);
+    free(out);
+    free(err);
+
+    /* the service loads the second model because the recipe names it (a
+     * search through it is fused), and will not start where it cannot */
+    tu_service_mode(1);
+    EXPECT(0, "   second    fused", "search", "--request", id, probe,
+           "--human-review");
+    tu_service_mode(0);
+    tu_service_stop(gal);
+    const char *bin = tu_bin(), *slash = strrchr(bin, '/');
+    char prog[4200];
+    snprintf(prog, sizeof prog, "%.*sfacesearchd",
+             slash ? (int)(slash + 1 - bin) : 0, bin);
+    char *daemon[] = { prog, "--gallery", gal, "--socket",
+                       (char *)tu_path(tu_tmp, "none.sock"), "--model", link,
+                       NULL };
+    ck_assert_int_ne(tu_run_program(prog, daemon, &out, &err), 0);
+    ck_assert_msg(strstr(err, "cannot start") &&
+                  strstr(err, "recipe re-scores with a second model"),
                   "%s", err);
     free(out);
     free(err);

@@ -287,11 +287,16 @@ static int candidate_card(fs_html *h, fs_gate *g, fs_engine *e,
 {
     fs_candidate x;
     fs_candidates_get(c, i, &x);
-    char title[FS_SUBJECT_MAX + 32], note[128], alt[FS_SUBJECT_MAX + 64],
-         cap[FS_SUBJECT_MAX + 64];
+    char title[FS_SUBJECT_MAX + 32], note[192], alt[FS_SUBJECT_MAX + 64],
+         cap[FS_SUBJECT_MAX + 64], second[80] = "";
     snprintf(title, sizeof title, "Candidate %d: %s", x.rank, x.subject);
-    snprintf(note, sizeof note, "similarity score %.4f, standing %.2f "
-             "(rank %d of %zu)", x.score, x.standing, x.rank,
+    /* a fused gallery's list is ordered by the fused score: the sheet
+     * shows what ordered it, as the table does */
+    if (x.rescored)
+        snprintf(second, sizeof second, ", second model %.4f, fused %.4f",
+                 x.second, x.fused);
+    snprintf(note, sizeof note, "similarity score %.4f%s, standing %.2f "
+             "(rank %d of %zu)", x.score, second, x.standing, x.rank,
              fs_candidates_count(c));
     uint8_t *bytes = NULL;
     size_t len = 0;

@@ -252,26 +252,32 @@ static int print_version(void)
     return EXIT_OK;
 }
 
+int fs_cli_engine_open(const fs_args *a, const fs_recipe *r,
+                       const fs_engine_options *o, fs_engine **e,
+                       fs_detail *d)
+{
+    fs_engine_options with = *o;
+    char sbuf[4200];
+    if (r && r->second_model_id[0] && !with.second_model_path)
+        with.second_model_path = fs_second_model_path(a, sbuf, sizeof sbuf);
+    fs_detail why = { "" };
+    int rc = fs_engine_open(&with, e, &why);
+    if (rc != FS_OK && r && r->second_model_id[0])
+        return fs_fail(d, FS_EMODEL, "the gallery's recipe re-scores with a "
+                       "second model, %s, which this engine cannot load: %s",
+                       r->second_model_id, why.msg);
+    return rc == FS_OK ? FS_OK : fs_fail(d, rc, "%s", why.msg);
+}
+
 int fs_cli_engine(const fs_args *a, const fs_engine_options *o,
                   fs_engine **e, fs_detail *d)
 {
     if (!a->served) {
         fs_recipe r;
-        fs_engine_options with = *o;
-        char sbuf[4200];
         int rc = a->gate ? fs_gate_recipe(a->gate, &r, d) : FS_OK;
-        if (rc != FS_OK)
-            return rc;
-        if (a->gate && r.second_model_id[0] && !with.second_model_path)
-            with.second_model_path = fs_second_model_path(a, sbuf,
-                                                          sizeof sbuf);
-        fs_detail why = { "" };
-        rc = fs_engine_open(&with, e, &why);
-        if (rc != FS_OK && with.second_model_path)
-            return fs_fail(d, FS_EMODEL, "the gallery's recipe re-scores "
-                           "with a second model, %s, which this engine "
-                           "cannot load: %s", r.second_model_id, why.msg);
-        return rc == FS_OK ? FS_OK : fs_fail(d, rc, "%s", why.msg);
+        return rc == FS_OK ? fs_cli_engine_open(a, a->gate ? &r : NULL, o, e,
+                                                d)
+                           : rc;
     }
     /* as fs_engine_open would set it: each run is a fresh child of the
      * warm engine, so nothing of another run's settings is left */

@@ -355,6 +355,31 @@ static int warm_gallery(service *s, int wait, fs_detail *d)
     return rc;
 }
 
+/* The second model (faceres, 12 MB and its own warm-up) only when the
+ * gallery's recipe names it, as for a command (fs_cli_engine): the engine
+ * is opened again with it, so a gallery that needs it on a machine
+ * without it is refused at start, not at the first search. */
+static int second_model_if_named(service *s, const fs_engine_options *eo,
+                                 fs_detail *d)
+{
+    fs_gate_options o = { .key_file = s->key_file,
+                          .model_id = fs_engine_model_id(s->engine),
+                          .model_sha256 = fs_engine_model_sha256(s->engine) };
+    fs_gate *g;
+    fs_recipe r;
+    int rc = fs_gate_open(s->gallery, &o, &g, d);
+    if (rc != FS_OK)
+        return rc;
+    rc = fs_gate_recipe(g, &r, d);
+    fs_gate_close(g);
+    if (rc != FS_OK || !r.second_model_id[0])
+        return rc;
+    fs_args resolved = { .model = s->model };
+    fs_engine_close(s->engine);
+    s->engine = NULL;
+    return fs_cli_engine_open(&resolved, &r, eo, &s->engine, d);
+}
+
 /* The first image a process decodes registers OpenCV's codecs, GDAL's
  * drivers among them with a scan of their plugin directory: 3-4 ms that
  * every child paid again.  One pixel, decoded here, pays it once; it is
@@ -663,17 +688,11 @@ int main(int argc, char **argv)
     fcntl(log_fd, F_SETFD, FD_CLOEXEC);
 
     double t0 = fs_now();
-    /* the second model when make models put it beside the first: a
-     * gallery whose recipe names it needs it, and the gate checks */
-    char sbuf[4200];
-    fs_args resolved = { .model = s.model };
-    const char *second = fs_second_model_path(&resolved, sbuf,
-                                              sizeof sbuf);
     fs_engine_options eo = { .model_path = s.model,
-                             .landmarks_path = landmarks,
-                             .second_model_path = access(second, R_OK) == 0
-                                                  ? second : NULL };
+                             .landmarks_path = landmarks };
     int rc = fs_engine_open(&eo, &s.engine, &d);
+    if (rc == FS_OK)
+        rc = second_model_if_named(&s, &eo, &d);
     if (rc == FS_OK)
         rc = fs_engine_warm(s.engine, &d);
     if (rc == FS_OK)

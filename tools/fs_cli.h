@@ -170,6 +170,13 @@ int  fs_cli_list_local(const char *dir, fs_cli_entry **out, size_t *n,
  * names one; fs_cli_engine_done closes only what fs_cli_engine opened. */
 int  fs_cli_engine(const fs_args *a, const fs_engine_options *o,
                    fs_engine **e, fs_detail *d);
+/* fs_engine_open of o, with the second model (fs_second_model_path)
+ * when recipe r (may be NULL) names one and o does not: FS_EMODEL, naming
+ * the recipe's model, when it cannot be loaded.  For a command's engine
+ * and the service's. */
+int  fs_cli_engine_open(const fs_args *a, const fs_recipe *r,
+                        const fs_engine_options *o, fs_engine **e,
+                        fs_detail *d);
 void fs_cli_engine_done(const fs_args *a, fs_engine *e);
 
 /* Parses argv of one command into a (returns -1 when it has printed
