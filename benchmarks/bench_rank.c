@@ -431,7 +431,11 @@ static int peer_start(const fs_bench_rank_options *o, peer *p, int want_hnsw,
                      "--queries", (char *)qfile, "--nq", nq, "--k", k,
                      "--engines", engines, "--hnsw-cache", (char *)hnsw_cache,
                      NULL };
-    const char *env[] = { "OMP_WAIT_POLICY=PASSIVE", NULL };
+    /* Faiss's batches go to OpenBLAS, with a worker per core as it would
+     * run alone: not the one thread the front sets for ours */
+    char blas[48];
+    snprintf(blas, sizeof blas, "OPENBLAS_NUM_THREADS=%d", fs_cpu_count());
+    const char *env[] = { "OMP_WAIT_POLICY=PASSIVE", blas, NULL };
     snprintf(p->errfile, sizeof p->errfile, "%s/peer-rank.err", o->work_dir);
     if (fs_bench_child_start(argv, env, p->errfile, &p->c) != FS_OK) {
         snprintf(why, whylen, "cannot start %s", exe);
