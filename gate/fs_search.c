@@ -711,23 +711,22 @@ static int rescore_second(fs_gate *g, fs_candidates *c,
     if (g->ranker)
         return fs_fail(d, FS_EINVAL, "a sharded gallery keeps no second "
                        "templates");
-    size_t n = c->n;
-    float *t2 = malloc((n ? n : 1) * FS_DESC2_DIM * sizeof *t2);
-    fused_at *o = malloc((n ? n : 1) * sizeof *o);
-    fs_candidate *cc = malloc((n ? n : 1) * sizeof *cc);
-    uint32_t *row = malloc((n ? n : 1) * sizeof *row);
-    int rc = t2 && o && cc && row ? FS_OK
+    size_t n = c->n, m = n ? n : 1;
+    float *t2 = malloc(m * FS_DESC2_DIM * sizeof *t2);
+    float *s2 = malloc(m * sizeof *s2);
+    fused_at *o = malloc(m * sizeof *o);
+    fs_candidate *cc = malloc(m * sizeof *cc);
+    uint32_t *row = malloc(m * sizeof *row);
+    int rc = t2 && s2 && o && cc && row ? FS_OK
              : fs_fail(d, FS_ENOMEM, "no memory for the shortlist");
     if (rc == FS_OK && n)
         rc = fs_gallery_seconds(g->gal, c->row, n, t2, d);
+    if (rc == FS_OK)            /* the cosines as eval computes them */
+        fs_eval_scores(tmpl2, 1, t2, n, FS_DESC2_DIM, s2);
     for (size_t i = 0; rc == FS_OK && i < n; i++) {
-        const float *t = t2 + i * FS_DESC2_DIM;
-        float dot = 0;
-        for (size_t j = 0; j < FS_DESC2_DIM; j++)
-            dot += tmpl2[j] * t[j];
         c->c[i].rescored = 1;
-        c->c[i].second = dot;
-        c->c[i].fused = fs_eval_fused(&fz, c->c[i].score, dot);
+        c->c[i].second = s2[i];
+        c->c[i].fused = fs_eval_fused(&fz, c->c[i].score, s2[i]);
         o[i] = (fused_at){ c->c[i].fused, i };
     }
     if (rc == FS_OK) {
@@ -742,8 +741,9 @@ static int rescore_second(fs_gate *g, fs_candidates *c,
         c->n = n < (size_t)k ? n : (size_t)k;
     }
     if (t2)
-        fs_wipe(t2, (n ? n : 1) * FS_DESC2_DIM * sizeof *t2);
+        fs_wipe(t2, m * FS_DESC2_DIM * sizeof *t2);
     free(t2);
+    free(s2);
     free(o);
     free(cc);
     free(row);

@@ -54,6 +54,7 @@ typedef struct service {
     int              bound;       /* we made the socket file (not systemd) */
     char             id[80];      /* the gallery's id */
     fs_engine       *engine;
+    fs_engine_options engine_options;   /* how it was opened */
     fs_gallery_warm *warm;
     int              log_fd;
 } service;
@@ -339,6 +340,8 @@ static int serve(service *s, int sock)
  * (another process may have enrolled or removed since).  Between clients
  * it does not wait for a gallery held alone: the refresh is tried again
  * at the next connection, and a child finds a stale matrix itself. */
+static int second_model_if_named(service *s, fs_gate *g, fs_detail *d);
+
 static int warm_gallery(service *s, int wait, fs_detail *d)
 {
     fs_gate_options o = { .key_file = s->key_file,
@@ -349,7 +352,9 @@ static int warm_gallery(service *s, int wait, fs_detail *d)
     int rc = fs_gate_open(s->gallery, &o, &g, d);
     if (rc == FS_OK) {
         snprintf(s->id, sizeof s->id, "%s", fs_gate_id(g));
-        rc = fs_gate_warm(g, s->engine, d);
+        rc = second_model_if_named(s, g, d);
+        if (rc == FS_OK)
+            rc = fs_gate_warm(g, s->engine, d);
         fs_gate_close(g);
     }
     return rc;
@@ -358,26 +363,20 @@ static int warm_gallery(service *s, int wait, fs_detail *d)
 /* The second model (faceres, 12 MB and its own warm-up) only when the
  * gallery's recipe names it, as for a command (fs_cli_engine): the engine
  * is opened again with it, so a gallery that needs it on a machine
- * without it is refused at start, not at the first search. */
-static int second_model_if_named(service *s, const fs_engine_options *eo,
-                                 fs_detail *d)
+ * without it is refused at start, not at the first search.  The gate
+ * was opened against the first model, which the new engine runs too. */
+static int second_model_if_named(service *s, fs_gate *g, fs_detail *d)
 {
-    fs_gate_options o = { .key_file = s->key_file,
-                          .model_id = fs_engine_model_id(s->engine),
-                          .model_sha256 = fs_engine_model_sha256(s->engine) };
-    fs_gate *g;
     fs_recipe r;
-    int rc = fs_gate_open(s->gallery, &o, &g, d);
-    if (rc != FS_OK)
-        return rc;
-    rc = fs_gate_recipe(g, &r, d);
-    fs_gate_close(g);
-    if (rc != FS_OK || !r.second_model_id[0])
+    int rc = fs_gate_recipe(g, &r, d);
+    if (rc != FS_OK || !r.second_model_id[0] ||
+        fs_engine_second_model_id(s->engine)[0])
         return rc;
     fs_args resolved = { .model = s->model };
     fs_engine_close(s->engine);
     s->engine = NULL;
-    return fs_cli_engine_open(&resolved, &r, eo, &s->engine, d);
+    return fs_cli_engine_open(&resolved, &r, &s->engine_options, &s->engine,
+                              d);
 }
 
 /* The first image a process decodes registers OpenCV's codecs, GDAL's
@@ -688,20 +687,19 @@ int main(int argc, char **argv)
     fcntl(log_fd, F_SETFD, FD_CLOEXEC);
 
     double t0 = fs_now();
-    fs_engine_options eo = { .model_path = s.model,
-                             .landmarks_path = landmarks };
-    int rc = fs_engine_open(&eo, &s.engine, &d);
-    if (rc == FS_OK)
-        rc = second_model_if_named(&s, &eo, &d);
-    if (rc == FS_OK)
-        rc = fs_engine_warm(s.engine, &d);
+    s.engine_options = (fs_engine_options){ .model_path = s.model,
+                                            .landmarks_path = landmarks };
+    int rc = fs_engine_open(&s.engine_options, &s.engine, &d);
     if (rc == FS_OK)
         rc = warm_decoder(&d);
     if (rc == FS_OK)
         rc = fs_gallery_warm_new(&s.warm) == FS_OK ? FS_OK
              : fs_fail(&d, FS_ENOMEM, "no memory");
+    /* the gallery first: its recipe may open the engine again */
     if (rc == FS_OK)
         rc = warm_gallery(&s, 1, &d);
+    if (rc == FS_OK)
+        rc = fs_engine_warm(s.engine, &d);
     if (rc == FS_OK)
         rc = listen_on(&s, &d);
     if (rc != FS_OK) {
