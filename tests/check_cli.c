@@ -555,12 +555,7 @@ END_TEST
  * status 2, and no socket left behind (issue 13). */
 START_TEST(test_cli_service_bad_options_refused)
 {
-    char daemon[4200];
-    snprintf(daemon, sizeof daemon, "%s", tu_bin());
-    char *slash = strrchr(daemon, '/');
-    ck_assert_ptr_nonnull(slash);
-    snprintf(slash + 1, sizeof daemon - (size_t)(slash + 1 - daemon),
-             "facesearchd");
+    const char *daemon = tu_daemon();
     char *sock = (char *)tu_path(tu_tmp, "sock");
     char *gal = (char *)tu_path(tu_tmp, "no-gallery");
     static const struct { const char *what; char *args[6]; } bad[] = {

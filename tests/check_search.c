@@ -1385,11 +1385,8 @@ START_TEST(test_fused_gallery_search)
            "--human-review");
     tu_service_mode(0);
     tu_service_stop(gal);
-    const char *bin = tu_bin(), *slash = strrchr(bin, '/');
-    char prog[4200];
-    snprintf(prog, sizeof prog, "%.*sfacesearchd",
-             slash ? (int)(slash + 1 - bin) : 0, bin);
-    char *daemon[] = { prog, "--gallery", gal, "--socket",
+    const char *prog = tu_daemon();
+    char *daemon[] = { (char *)prog, "--gallery", gal, "--socket",
                        (char *)tu_path(tu_tmp, "none.sock"), "--model", link,
                        NULL };
     ck_assert_int_ne(tu_run_program(prog, daemon, &out, &err), 0);

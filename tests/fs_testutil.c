@@ -845,6 +845,15 @@ static void services_stop_all(void)
     service_mode = 0;
 }
 
+const char *tu_daemon(void)
+{
+    static char prog[4200];
+    const char *bin = tu_bin(), *slash = strrchr(bin, '/');
+    snprintf(prog, sizeof prog, "%.*sfacesearchd",
+             slash ? (int)(slash + 1 - bin) : 0, bin);
+    return prog;
+}
+
 const char *tu_service_start(const char *gal, const char *const extra[])
 {
     service *s = service_of(gal);
@@ -859,11 +868,7 @@ const char *tu_service_start(const char *gal, const char *const extra[])
         }
     ck_assert_msg(s != NULL, "more than %d services in one test",
                   SERVICES_MAX);
-    /* facesearchd beside the facesearch under test */
-    char prog[4200];
-    const char *bin = tu_bin(), *slash = strrchr(bin, '/');
-    snprintf(prog, sizeof prog, "%.*sfacesearchd",
-             slash ? (int)(slash + 1 - bin) : 0, bin);
+    char *prog = (char *)tu_daemon();
     char *argv[24] = { prog, "--gallery", s->gal, "--socket", s->sock };
     int n = 5;
     for (int i = 0; extra && extra[i] && n < 23; i++)

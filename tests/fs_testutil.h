@@ -148,6 +148,8 @@ void tu_expect_refusal(int status, int want, const char *out,
  * to the whole group at once, as a crash would.  tu_service_log: what
  * the service logged so far (malloc'd). */
 const char *tu_service_start(const char *gal, const char *const extra[]);
+/* facesearchd beside $FACESEARCH_BIN's facesearch (a static buffer). */
+const char *tu_daemon(void);
 void        tu_service_stop(const char *gal);
 void        tu_service_kill(const char *gal);
 char       *tu_service_log(const char *gal);
