@@ -66,37 +66,57 @@ extern "C" int fs_cv_decode(const uint8_t *data, size_t len, int *width,
         if (len == 0 || len > (size_t)INT32_MAX)
             return FS_EDECODE;
         cv::Mat buf(1, (int)len, CV_8UC1, const_cast<uint8_t *>(data));
+        /* an 8-bit colour image of the size its header gives is decoded
+         * into the caller's buffer and turned to RGB there: a 12 MP
+         * photo pays one 36 MB buffer and one pass, not two and a copy */
+        size_t hinted = *width > 0 && *height > 0
+                        ? (size_t)*width * (size_t)*height * 3 : 0;
+        uint8_t *p = static_cast<uint8_t *>(
+            fs_vision_host_services.alloc(hinted ? hinted : 1));
+        if (!p)
+            return FS_ENOMEM;
+        std::unique_ptr<uint8_t, void (*)(void *)> own(p, std::free);
+        cv::Mat into;
+        if (hinted)
+            into = cv::Mat(*height, *width, CV_8UC3, p);
         cv::Mat img = cv::imdecode(buf, cv::IMREAD_UNCHANGED |
-                                            cv::IMREAD_IGNORE_ORIENTATION);
+                                            cv::IMREAD_IGNORE_ORIENTATION,
+                                   &into);
         if (img.empty() || img.dims != 2)
             return FS_EDECODE;
         int ch = img.channels(), depth = img.depth();
         if ((depth != CV_8U && depth != CV_16U) ||
             (ch != 1 && ch != 3 && ch != 4))
             return FS_EDECODE;
-        cv::Mat eight = img;
-        if (depth == CV_16U)
-            img.convertTo(eight, CV_8U, 1.0 / 257.0);
-        /* converted straight into the caller's buffer: a 12 MP photo
-         * no longer pays a third 36 MB buffer (its page faults and
-         * zeroing) and its copy (benchmarks/README.md, large photos) */
         size_t bytes = (size_t)img.cols * img.rows * 3;
-        uint8_t *p = static_cast<uint8_t *>(fs_vision_host_services.alloc(bytes ? bytes : 1));
-        if (!p)
-            return FS_ENOMEM;
-        std::unique_ptr<uint8_t, void (*)(void *)> own(p, std::free);
-        cv::Mat out(img.rows, img.cols, CV_8UC3, p);
-        if (ch == 1)
-            cv::cvtColor(eight, out, cv::COLOR_GRAY2RGB);
-        else if (ch == 3)
-            cv::cvtColor(eight, out, cv::COLOR_BGR2RGB);
-        else
-            cv::cvtColor(eight, out, cv::COLOR_BGRA2RGB);
-        if (out.data != p)            /* OpenCV chose a buffer of its own */
-            return FS_EINTERNAL;
+        if (img.data == p) {
+            for (size_t i = 0; i < bytes; i += 3)
+                std::swap(p[i], p[i + 2]);
+        } else {
+            cv::Mat eight = img;
+            if (depth == CV_16U)
+                img.convertTo(eight, CV_8U, 1.0 / 257.0);
+            if (bytes != hinted) {      /* the header did not say it all */
+                p = static_cast<uint8_t *>(
+                    fs_vision_host_services.alloc(bytes ? bytes : 1));
+                if (!p)
+                    return FS_ENOMEM;
+                own.reset(p);
+            }
+            /* converted straight into the caller's buffer, as above */
+            cv::Mat out(img.rows, img.cols, CV_8UC3, p);
+            if (ch == 1)
+                cv::cvtColor(eight, out, cv::COLOR_GRAY2RGB);
+            else if (ch == 3)
+                cv::cvtColor(eight, out, cv::COLOR_BGR2RGB);
+            else
+                cv::cvtColor(eight, out, cv::COLOR_BGRA2RGB);
+            if (out.data != p)        /* OpenCV chose a buffer of its own */
+                return FS_EINTERNAL;
+        }
         own.release();
-        *width = out.cols;
-        *height = out.rows;
+        *width = img.cols;
+        *height = img.rows;
         *channels = ch;
         *depth_bits = depth == CV_16U ? 16 : 8;
         *rgb = p;

@@ -13,7 +13,9 @@
 extern "C" {
 #endif
 
-/* Decodes an encoded image held in memory.  On success *rgb is a malloc'd
+/* Decodes an encoded image held in memory.  *width and *height: on entry
+ * the size its header gives (0 when unknown: a hint, never trusted), on
+ * success the size decoded.  On success *rgb is a malloc'd
  * width*height*3 buffer of 8-bit R,G,B; *channels and *depth_bits tell
  * what the file itself held (1, 3 or 4 channels; 8 or 16 bits).
  * FS_EDECODE when OpenCV cannot decode it, FS_ENOMEM. */

@@ -80,6 +80,8 @@ int fs_image_decode(uint8_t *buf, size_t len, const char *name,
     const fs_vision *v;
     if ((rc = fs_vision_get(&v, d)) != FS_OK)
         return rc;
+    out.width = out.still.width;      /* the header's size, a hint */
+    out.height = out.still.height;
     rc = v->cv_decode(buf, len, &out.width, &out.height, &out.channels,
                       &out.depth_bits, &out.rgb);
     if (rc == FS_ENOMEM)

@@ -45,12 +45,9 @@ int main(int argc, char **argv)
                                 : NULL;
     if (sock)
         return fs_client_run(sock, argc, argv);
-    /* OpenBLAS starts a worker per core as it is loaded, before main, and
-     * they spin for a tenth of a second or more; the engine calls BLAS
-     * from its own team, one thread each (as facesearchd does, which says
-     * more).  Measured on `detect`: 0.43 -> 0.27 s of CPU; every command
-     * loads OpenBLAS, the gate's included. */
-    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    /* read by the loader of facesearch-local: OpenBLAS single-threaded
+     * (`detect`: 0.43 -> 0.27 s of CPU) and malloc on huge pages */
+    fs_cli_engine_env();
     char path[PATH_MAX + 64];
     execv(local_binary(path, sizeof path), argv);
     fs_error_msg("cannot run '%s': %s (is facesearch installed whole?)",

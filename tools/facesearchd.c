@@ -644,22 +644,19 @@ static const char *env_or(const char *name, const char *dflt)
 /* OpenBLAS starts its own worker threads when it is loaded, before main,
  * and again around each fork; the engine calls BLAS from its own team
  * with one thread each, so OpenBLAS's workers only spin beside a child's
- * ranking for a tenth of a second after each fork.  Only the variable,
- * read at load, keeps them from starting: set once, then the service
- * runs itself again (the unit sets it, which skips this). */
-static void blas_single_threaded(char **argv)
+ * ranking for a tenth of a second after each fork.  That and malloc on
+ * huge pages (fs_cli_engine_env) are read at load only: set once, then
+ * the service runs itself again (the unit sets them, which skips this). */
+static void engine_env(char **argv)
 {
-    const char *v = getenv("OPENBLAS_NUM_THREADS");
-    if (v && strcmp(v, "1") == 0)
-        return;
-    setenv("OPENBLAS_NUM_THREADS", "1", 1);
-    execv("/proc/self/exe", argv);
+    if (fs_cli_engine_env())
+        execv("/proc/self/exe", argv);
     /* cannot run itself again: it serves, a little slower */
 }
 
 int main(int argc, char **argv)
 {
-    blas_single_threaded(argv);
+    engine_env(argv);
     fs_detail d = { "" };
     if (fs_secure_process(&d) != FS_OK) {
         fprintf(stderr, "facesearchd: %s\n", d.msg);
