@@ -105,7 +105,7 @@ CLI_SRCS := tools/commands.c tools/fs_client.c tools/fs_wire.c \
             tools/cmd_profile.c tools/cmd_agency.c tools/cmd_purge.c \
             tools/cmd_request.c tools/cmd_search.c tools/cmd_stats.c \
             tools/cmd_review.c tools/cmd_report.c \
-            tools/fs_cli.c tools/fs_html.c tools/fs_svg.c \
+            tools/fs_cli.c tools/fs_env.c tools/fs_html.c tools/fs_svg.c \
             benchmarks/bench_embed.c benchmarks/bench_detect.c \
             benchmarks/bench_rank.c benchmarks/bench_search.c \
             benchmarks/bench_enroll.c \
@@ -262,7 +262,8 @@ lib/libfacesearch.a: $(LIB)
 # archive gives it only the objects it names; a stray reference to the
 # engine fails this link rather than slowing every command.
 FRONT_OBJS := $(BUILD)/tools/facesearch.o $(BUILD)/tools/fs_client.o \
-              $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_cli.o
+              $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_cli.o \
+              $(BUILD)/tools/fs_env.o
 # (order-only: whoever builds the front gets the whole command it runs)
 $(FACESEARCH): $(FRONT_OBJS) $(LIB) | $(FACESEARCH_LOCAL)
 	@mkdir -p $(dir $@)
@@ -411,10 +412,12 @@ $(ASTRONAUT): | deps
 # fuzzer's finds through (the fuzz target without libFuzzer's entry).
 WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc
 $(BUILD)/tests/fuzz/fuzz_wire.o: CFLAGS += -DFS_FUZZ_REPLAY
-$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o \
+$(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_env.o \
+              $(BUILD)/tools/fs_html.o \
               $(BUILD)/tools/fs_svg.o $(LIB) | $(VISION) $(VISION_AVX2)
 	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJS) \
-	  $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_html.o $(BUILD)/tools/fs_svg.o \
+	  $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_env.o $(BUILD)/tools/fs_html.o \
+	  $(BUILD)/tools/fs_svg.o \
 	  $(LIB) $(LDLIBS) \
 	  $(shell pkg-config --libs check)
 

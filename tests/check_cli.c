@@ -14,6 +14,7 @@
 
 #include "../engine/base/fs_json.h"
 #include "../engine/facesearch.h"
+#include "../tools/fs_env.h"
 #include "fs_testutil.h"
 
 
@@ -749,6 +750,42 @@ START_TEST(test_cli_vision_module_missing_or_wrong)
 }
 END_TEST
 
+/* The environment the front and facesearchd set before the engine's
+ * process loads (fs_engine_env): OpenBLAS on one thread and malloc on
+ * huge pages when missing, added to tunables the user set, a hugetlb
+ * setting of the user's kept; 0 (nothing to exec for) once all is there. */
+START_TEST(test_engine_env_set_extended_and_kept)
+{
+    static const struct {
+        const char *blas, *given, *want;
+        int set;
+    } cases[] = {
+        { NULL, NULL, "glibc.malloc.hugetlb=1", 1 },
+        { "4", "glibc.malloc.hugetlb=1", "glibc.malloc.hugetlb=1", 1 },
+        { "1", "glibc.malloc.arena_max=2",
+          "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1", 1 },
+        { "1", "glibc.malloc.hugetlb=0", "glibc.malloc.hugetlb=0", 0 },
+        { "1", "", "glibc.malloc.hugetlb=1", 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (cases[i].blas)
+            setenv("OPENBLAS_NUM_THREADS", cases[i].blas, 1);
+        else
+            unsetenv("OPENBLAS_NUM_THREADS");
+        if (cases[i].given)
+            setenv("GLIBC_TUNABLES", cases[i].given, 1);
+        else
+            unsetenv("GLIBC_TUNABLES");
+        ck_assert_int_eq(fs_engine_env(), cases[i].set);
+        ck_assert_str_eq(getenv("GLIBC_TUNABLES"), cases[i].want);
+        ck_assert_str_eq(getenv("OPENBLAS_NUM_THREADS"), "1");
+        ck_assert_int_eq(fs_engine_env(), 0);           /* all there now */
+    }
+    unsetenv("GLIBC_TUNABLES");
+    unsetenv("OPENBLAS_NUM_THREADS");
+}
+END_TEST
+
 Suite *suite_cli(void);
 Suite *suite_cli(void)
 {
@@ -757,6 +794,7 @@ Suite *suite_cli(void)
     tcase_add_checked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_cli_embed_json_matches_reference);
+    tcase_add_test(tc, test_engine_env_set_extended_and_kept);
     tcase_add_test(tc, test_cli_embed_golden_pngs);
     tcase_add_test(tc, test_cli_embed_refuses_wrong_chips);
     tcase_add_test(tc, test_cli_embed_refuses_unreadable_chip);

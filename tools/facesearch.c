@@ -47,7 +47,7 @@ int main(int argc, char **argv)
         return fs_client_run(sock, argc, argv);
     /* read by the loader of facesearch-local: OpenBLAS single-threaded
      * (`detect`: 0.43 -> 0.27 s of CPU) and malloc on huge pages */
-    fs_cli_engine_env();
+    fs_engine_env();
     char path[PATH_MAX + 64];
     execv(local_binary(path, sizeof path), argv);
     fs_error_msg("cannot run '%s': %s (is facesearch installed whole?)",

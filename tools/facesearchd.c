@@ -645,11 +645,11 @@ static const char *env_or(const char *name, const char *dflt)
  * and again around each fork; the engine calls BLAS from its own team
  * with one thread each, so OpenBLAS's workers only spin beside a child's
  * ranking for a tenth of a second after each fork.  That and malloc on
- * huge pages (fs_cli_engine_env) are read at load only: set once, then
+ * huge pages (fs_engine_env) are read at load only: set once, then
  * the service runs itself again (the unit sets them, which skips this). */
 static void engine_env(char **argv)
 {
-    if (fs_cli_engine_env())
+    if (fs_engine_env())
         execv("/proc/self/exe", argv);
     /* cannot run itself again: it serves, a little slower */
 }

@@ -17,6 +17,7 @@
 
 #include "../engine/facesearch.h"
 #include "../engine/base/fs_file.h"
+#include "fs_env.h"
 #include "fs_wire.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
@@ -154,14 +155,6 @@ const char *fs_cli_socket(const fs_args *a);
  * the small front (facesearch.c) goes by. */
 const char *fs_cli_service_for(int argc, char **argv);
 
-/* Sets what a process running the engine needs in its environment
- * before the dynamic loader reads it: 1 when something was set, so the
- * caller must exec (itself, or facesearch-local) for it to take, 0 when
- * all was already there.  OpenBLAS's thread count, and glibc's malloc on
- * transparent huge pages: images and dlib's feature planes are buffers
- * of megabytes allocated and freed per photo, each first touched a 4 KB
- * page fault at a time (fs_cli.c says what it cost). */
-int fs_cli_engine_env(void);
 
 /* The files a person named, reached as the command's user: in-process
  * directly, in the service through the client.  fs_cli_read as
