@@ -71,14 +71,15 @@ extern "C" int fs_cv_decode(const uint8_t *data, size_t len, int *width,
          * photo pays one 36 MB buffer and one pass, not two and a copy */
         size_t hinted = *width > 0 && *height > 0
                         ? (size_t)*width * (size_t)*height * 3 : 0;
-        uint8_t *p = static_cast<uint8_t *>(
-            fs_vision_host_services.alloc(hinted ? hinted : 1));
-        if (!p)
-            return FS_ENOMEM;
-        std::unique_ptr<uint8_t, void (*)(void *)> own(p, std::free);
+        uint8_t *p = nullptr;
         cv::Mat into;
-        if (hinted)
+        if (hinted) {
+            p = static_cast<uint8_t *>(fs_vision_host_services.alloc(hinted));
+            if (!p)
+                return FS_ENOMEM;
             into = cv::Mat(*height, *width, CV_8UC3, p);
+        }
+        std::unique_ptr<uint8_t, void (*)(void *)> own(p, std::free);
         cv::Mat img = cv::imdecode(buf, cv::IMREAD_UNCHANGED |
                                             cv::IMREAD_IGNORE_ORIENTATION,
                                    &into);
@@ -89,7 +90,7 @@ extern "C" int fs_cv_decode(const uint8_t *data, size_t len, int *width,
             (ch != 1 && ch != 3 && ch != 4))
             return FS_EDECODE;
         size_t bytes = (size_t)img.cols * img.rows * 3;
-        if (img.data == p) {
+        if (p && img.data == p) {
             for (size_t i = 0; i < bytes; i += 3)
                 std::swap(p[i], p[i + 2]);
         } else {

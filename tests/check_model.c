@@ -187,8 +187,6 @@ START_TEST(test_model_corrupt_refused)
 }
 END_TEST
 
-/* A flipped bit anywhere in header and table is refused: every third
- * header byte and a spread of table bytes (each try rewrites 22 MB). */
 /* The real model's tensor table with each tensor cut to its first value,
  * in place of orig: a header and table of the real one's shape, whose
  * every byte is checked as the real file's are, at a few KB per open
@@ -216,6 +214,8 @@ static void orig_cut_to_its_table(void)
     ck_assert_uint_lt(orig_len, 64 * 1024);
 }
 
+/* A flipped bit anywhere in header and table is refused: every third
+ * header byte and a spread of table bytes, each try on the cut copy. */
 START_TEST(test_model_every_header_bit_checked)
 {
     orig_cut_to_its_table();

@@ -16,11 +16,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fs_cli.h"
+#include "fs_env.h"
 
 /* facesearch-local beside this binary (the build tree), else where make
  * install puts it: PREFIX/lib/facesearch/ for PREFIX/bin/facesearch. */

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "fs_cli.h"
+#include "fs_env.h"
 #include "fs_wire.h"
 
 #define DEFAULT_GALLERY "/var/lib/facesearch/gallery"
@@ -335,31 +336,6 @@ static int serve(service *s, int sock)
 
 /* ---- the parent ------------------------------------------------------------ */
 
-/* The gallery opened once as it will be for each client: the key file
- * readable, the model's templates, and the warm matrix read or refreshed
- * (another process may have enrolled or removed since).  Between clients
- * it does not wait for a gallery held alone: the refresh is tried again
- * at the next connection, and a child finds a stale matrix itself. */
-static int second_model_if_named(service *s, fs_gate *g, fs_detail *d);
-
-static int warm_gallery(service *s, int wait, fs_detail *d)
-{
-    fs_gate_options o = { .key_file = s->key_file,
-                          .model_id = fs_engine_model_id(s->engine),
-                          .model_sha256 = fs_engine_model_sha256(s->engine),
-                          .warm = s->warm, .nowait = !wait };
-    fs_gate *g;
-    int rc = fs_gate_open(s->gallery, &o, &g, d);
-    if (rc == FS_OK) {
-        snprintf(s->id, sizeof s->id, "%s", fs_gate_id(g));
-        rc = second_model_if_named(s, g, d);
-        if (rc == FS_OK)
-            rc = fs_gate_warm(g, s->engine, d);
-        fs_gate_close(g);
-    }
-    return rc;
-}
-
 /* The second model (faceres, 12 MB and its own warm-up) only when the
  * gallery's recipe names it, as for a command (fs_cli_engine): the engine
  * is opened again with it, so a gallery that needs it on a machine
@@ -377,6 +353,29 @@ static int second_model_if_named(service *s, fs_gate *g, fs_detail *d)
     s->engine = NULL;
     return fs_cli_engine_open(&resolved, &r, &s->engine_options, &s->engine,
                               d);
+}
+
+/* The gallery opened once as it will be for each client: the key file
+ * readable, the model's templates, and the warm matrix read or refreshed
+ * (another process may have enrolled or removed since).  Between clients
+ * it does not wait for a gallery held alone: the refresh is tried again
+ * at the next connection, and a child finds a stale matrix itself. */
+static int warm_gallery(service *s, int wait, fs_detail *d)
+{
+    fs_gate_options o = { .key_file = s->key_file,
+                          .model_id = fs_engine_model_id(s->engine),
+                          .model_sha256 = fs_engine_model_sha256(s->engine),
+                          .warm = s->warm, .nowait = !wait };
+    fs_gate *g;
+    int rc = fs_gate_open(s->gallery, &o, &g, d);
+    if (rc == FS_OK) {
+        snprintf(s->id, sizeof s->id, "%s", fs_gate_id(g));
+        rc = second_model_if_named(s, g, d);
+        if (rc == FS_OK)
+            rc = fs_gate_warm(g, s->engine, d);
+        fs_gate_close(g);
+    }
+    return rc;
 }
 
 /* The first image a process decodes registers OpenCV's codecs, GDAL's

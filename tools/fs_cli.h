@@ -17,7 +17,6 @@
 
 #include "../engine/facesearch.h"
 #include "../engine/base/fs_file.h"
-#include "fs_env.h"
 #include "fs_wire.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
@@ -154,7 +153,6 @@ const char *fs_cli_socket(const fs_args *a);
  * reach a gallery, and for anything the full parse must decide.  What
  * the small front (facesearch.c) goes by. */
 const char *fs_cli_service_for(int argc, char **argv);
-
 
 /* The files a person named, reached as the command's user: in-process
  * directly, in the service through the client.  fs_cli_read as
