@@ -182,8 +182,10 @@ typedef struct fs_bench_rank_report {
     double   bounded_build_s, bounded_rescored;
     int      exact_identical;
     /* memory read bandwidth, per thread count of tlist, GB/s: the
-     * median over rounds of each round's median pass, and the spread of
-     * the rounds; over mem_bytes (1 GiB, or the gallery when larger) */
+     * median over rounds of each round's figure (the mean of a median
+     * pass right before and one right after the float scan), and the
+     * spread of the rounds; over mem_bytes (1 GiB, or the gallery when
+     * larger) */
     double   mem_gbs[2], mem_min[2], mem_max[2];
     size_t   mem_bytes;
     double   mem_round[2][FS_BENCH_MAX_ROUNDS];

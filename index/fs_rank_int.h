@@ -5,8 +5,9 @@
  *
  * Every kernel has a plain-C reference at FS_ISA_GENERIC, which the SIMD
  * levels must match: the float dot products to rounding (and exactly to
- * themselves: a row scores the same bits wherever it lies in a block, so
- * equal rows tie exactly), the int8 dot products and the filter exactly.
+ * each other and to themselves: a row scores the same bits wherever it
+ * lies in a block and at either SIMD level, so equal rows tie exactly),
+ * the int8 dot products and the filter exactly.
  *
  * The compressed copy of the templates is laid out for the int8 kernels:
  * blocks of FS_Q8_ROWS rows; inside a block, for each group of four

@@ -23,6 +23,7 @@
 
 #include "../engine/base/fs_pool.h"
 #include "../index/fs_index.h"
+#include "../index/fs_rank_int.h"
 #include "fs_testutil.h"
 
 #define D FS_DESC_DIM
@@ -266,6 +267,59 @@ START_TEST(test_rank_isa_levels)
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         ck_assert_int_eq(best, FS_ISA_AVX2);
 #endif
+}
+END_TEST
+
+/* The float sum of fs_rank_kern.c's header, term by term. */
+static float one_sum(const float *x, const float *q)
+{
+    float a[4][8], f[8];
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 8; l++) {
+            a[c][l] = x[8 * c + l] * q[8 * c + l];
+            for (int j = c + 4; j < D / 8; j += 4)
+                a[c][l] = fmaf(x[8 * j + l], q[8 * j + l], a[c][l]);
+        }
+    for (int l = 0; l < 8; l++)
+        f[l] = (a[0][l] + a[2][l]) + (a[1][l] + a[3][l]);
+    return ((f[0] + f[4]) + (f[2] + f[6])) + ((f[1] + f[5]) + (f[3] + f[7]));
+}
+
+/* Every SIMD level's float kernel gives that one sum to the bit, for
+ * every row of a group and of a short group, so the levels agree.  The
+ * data spreads its terms over 2^-12 to 2^12, so a sum taken in any other
+ * order differs: the plain-C kernel (another order) must. */
+START_TEST(test_rank_float_kernels_one_sum)
+{
+    enum { N = 45 };                       /* 2 groups of 16 and 13 more */
+    rng_state = 77;
+    float *x = aligned_alloc(64, N * D * sizeof(float)), q[D];
+    for (int i = 0; i < N * D; i++)
+        x[i] = gauss() * ldexpf(1.0f, (int)(rng() % 25) - 12);
+    for (int d = 0; d < D; d++)
+        q[d] = gauss();
+    const float *rows[N];
+    float want[N], got[N];
+    for (int i = 0; i < N; i++) {
+        rows[i] = x + (size_t)(N - 1 - i) * D;       /* not in order */
+        want[i] = one_sum(rows[i], q);
+    }
+    const fs_rank_kernels *g = fs_rank_kernels_for(FS_ISA_GENERIC);
+    g->dot_f32_rows(rows, N, q, got);
+    int differ = 0;
+    for (int i = 0; i < N; i++)
+        differ += memcmp(&got[i], &want[i], sizeof got[i]) != 0;
+    ck_assert_msg(differ > 0, "the data cannot tell summation orders apart");
+    for (int isa = FS_ISA_AVX2; isa <= fs_isa_best(); isa++)
+        for (size_t n = N; n >= N - 16; n -= 5) {
+            memset(got, 0xff, sizeof got);
+            fs_rank_kernels_for(isa)->dot_f32_rows(rows, n, q, got);
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(memcmp(&got[i], &want[i], sizeof got[i]) == 0,
+                              "%s, %zu rows: row %zu scores %a, the sum %a",
+                              fs_isa_name(isa), n, i, got[i], want[i]);
+        }
+    free(x);
 }
 END_TEST
 
@@ -1067,6 +1121,7 @@ Suite *suite_rank(void)
     TCase *tc = tcase_create("rank");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_rank_isa_levels);
+    tcase_add_test(tc, test_rank_float_kernels_one_sum);
     tcase_add_test(tc, test_pool_runs_in_a_forked_child);
     tcase_add_test(tc, test_rank_grid_equals_reference);
     tcase_add_test(tc, test_rank_random_close_to_reference);
