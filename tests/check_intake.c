@@ -295,6 +295,36 @@ START_TEST(test_intake_refuses_truncated_and_corrupt)
 }
 END_TEST
 
+/* A file that intake and the decoder read two ways is refused after the
+ * decode, which allocated by the header's size, and nothing of it is
+ * kept: a TIFF giving ImageWidth twice (5, then 4) is 4 wide to intake
+ * (the last tag read) and 5 wide to libtiff (the first). */
+START_TEST(test_intake_refuses_size_the_decoder_disagrees_with)
+{
+    buf tif = { { 0 }, 0 };
+    make_tiff(&tif, 5, 2, 1, 1);
+    /* the orientation entry (written sixth) becomes ImageWidth = 4 */
+    size_t e = 8 + 2 + 5 * 12;
+    ck_assert_int_eq(tif.data[e] | tif.data[e + 1] << 8, 274);
+    static const uint8_t width4[12] = { 0x00, 0x01, 3, 0, 1, 0, 0, 0,
+                                        4, 0, 0, 0 };
+    memcpy(tif.data + e, width4, sizeof width4);
+    fs_still st;
+    fs_detail d = { "" };
+    ck_assert_int_eq(identify(&tif, &st, &d), FS_OK);
+    ck_assert_int_eq(st.width, 4);
+    const char *p = tu_path(tu_tmp, "two-widths.tif");
+    ck_assert_int_eq(tu_write(p, tif.data, tif.n), 0);
+    fs_image img = { .width = -1, .rgb = NULL };
+    ck_assert_int_eq(fs_image_load(p, &img, &d), FS_EDECODE);
+    ck_assert_msg(strstr(d.msg, "decodes to 5x2 pixels but its header says "
+                         "4x2") && strstr(d.msg, "two-widths.tif"),
+                  "%s", d.msg);
+    ck_assert_ptr_null(img.rgb);
+    ck_assert_int_eq(img.width, -1);
+}
+END_TEST
+
 /* A header declaring 100000x100000 pixels is refused from the header:
  * nothing is decoded, nothing allocated for it. */
 START_TEST(test_intake_refuses_decompression_bomb)
@@ -438,6 +468,7 @@ Suite *suite_intake(void)
     tcase_add_test(tc, test_G8_refuses_fifo_without_blocking);
     tcase_add_test(tc, test_intake_refuses_empty_text_and_unknown);
     tcase_add_test(tc, test_intake_refuses_truncated_and_corrupt);
+    tcase_add_test(tc, test_intake_refuses_size_the_decoder_disagrees_with);
     tcase_add_test(tc, test_intake_refuses_decompression_bomb);
     tcase_add_test(tc, test_intake_accepts_stills_by_content_not_name);
     tcase_add_test(tc, test_intake_applies_exif_orientation);
