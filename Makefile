@@ -80,7 +80,8 @@ LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c 
             embed/fs_model.c embed/fs_act.c embed/fs_net.c embed/fs_faceres.c \
             detect/fs_image.c detect/fs_intake.c detect/fs_detect.c detect/fs_chip224.c \
             detect/fs_vision.c \
-            index/fs_gallery.c index/fs_rank.c index/fs_rank_kern.c \
+            index/fs_gallery.c index/fs_means.c index/fs_rank.c \
+            index/fs_rank_kern.c \
             engine/base/fs_pack.c \
             gate/fs_account.c gate/fs_audit.c gate/fs_care.c gate/fs_enroll.c \
             gate/fs_gate.c gate/fs_keys.c gate/fs_profile.c gate/fs_request.c \

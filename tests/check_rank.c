@@ -710,6 +710,165 @@ START_TEST(test_rank_compressed_clustered)
 }
 END_TEST
 
+/* ---- one template per subject -------------------------------------------- */
+
+/* The means against a reference in double over a gallery of subjects
+ * with one to four scattered rows: every subject's mean, the ranking by
+ * it, and each hit's row the subject's nearest (rule: issue 17's mean
+ * template). */
+START_TEST(test_rank_subject_means_reference)
+{
+    enum { N = 2000, NQ = 12, K = 30 };
+    gallery g = make_gallery(N, 700, 0, 0, 23);
+    float *q = make_probes(&g, NQ, 0);
+    fs_templates t = { g.vec, g.subject, g.n };
+    fs_subject_means m;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_subject_means_make(&t, &m, &d) == FS_OK, "%s", d.msg);
+    /* the reference: per subject number, the double sum */
+    size_t ns = g.max_subject + 1, subjects = 0, multi = 0;
+    double *sum = calloc(ns * D, sizeof *sum);
+    int *cnt = calloc(ns, sizeof *cnt);
+    for (size_t i = 0; i < N; i++) {
+        cnt[g.subject[i]]++;
+        for (int k = 0; k < D; k++)
+            sum[(size_t)g.subject[i] * D + k] += g.vec[i * D + k];
+    }
+    for (size_t s = 0; s < ns; s++) {
+        subjects += cnt[s] > 0;
+        multi += cnt[s] > 1;
+    }
+    ck_assert_uint_eq(m.t.n, subjects);
+    ck_assert_uint_gt(multi, subjects / 2);       /* the data does its job */
+    for (size_t j = 0; j < m.t.n; j++) {
+        uint32_t s = m.t.subject[j];
+        ck_assert(j == 0 || s > m.t.subject[j - 1]);
+        ck_assert_uint_eq(m.start[j + 1] - m.start[j], (size_t)cnt[s]);
+        double ss = 0;
+        for (int k = 0; k < D; k++)
+            ss += sum[(size_t)s * D + k] * sum[(size_t)s * D + k];
+        for (int k = 0; k < D; k++)
+            ck_assert_msg(fabs(m.t.vec[j * D + k] -
+                               sum[(size_t)s * D + k] / sqrt(ss)) < 1e-6,
+                          "subject %u dim %d", s, k);
+        for (uint32_t a = m.start[j]; a < m.start[j + 1]; a++)
+            ck_assert(g.subject[m.rows[a]] == s &&
+                      (a == m.start[j] || m.rows[a] > m.rows[a - 1]));
+    }
+    fs_rank_options o = { FS_RANK_EXACT, -1, NULL, 0, FS_EXACT_AUTO };
+    fs_ranker *r = NULL;
+    ck_assert_int_eq(fs_ranker_create(&m.t, &o, &r, &d), FS_OK);
+    fs_hit h[K];
+    size_t nh;
+    for (int i = 0; i < NQ; i++) {
+        const float *p = q + i * D;
+        search(r, p, 1, K, h, &nh);
+        ck_assert_uint_eq(nh, K);
+        fs_subject_means_best_rows(&m, &t, p, h, nh);
+        for (size_t a = 0; a < nh; a++) {
+            uint32_t s = h[a].subject;
+            double dot = 0, ss = 0;
+            for (int k = 0; k < D; k++) {
+                dot += sum[(size_t)s * D + k] * p[k];
+                ss += sum[(size_t)s * D + k] * sum[(size_t)s * D + k];
+            }
+            ck_assert_msg(fabs(h[a].score - dot / sqrt(ss)) < 1e-5,
+                          "probe %d hit %zu", i, a);
+            ck_assert(a == 0 || h[a].score <= h[a - 1].score);
+            /* the row: the subject's nearest, in double */
+            double best = -2;
+            uint32_t row = UINT32_MAX;
+            for (size_t x = 0; x < N; x++) {
+                if (g.subject[x] != s)
+                    continue;
+                double v = 0;
+                for (int k = 0; k < D; k++)
+                    v += (double)g.vec[x * D + k] * p[k];
+                if (v > best)
+                    best = v, row = (uint32_t)x;
+            }
+            ck_assert_msg(h[a].row == row, "probe %d hit %zu: row %u, the "
+                          "nearest %u", i, a, h[a].row, row);
+        }
+    }
+    fs_ranker_free(r);
+    fs_subject_means_free(&m);
+    ck_assert_ptr_null(m.own);
+    free(sum);
+    free(cnt);
+    free(q);
+    free_gallery(&g);
+}
+END_TEST
+
+/* One row per subject: the means are the rows, bit for bit, and rank
+ * exactly as the rows do.  Two rows either side of a probe outrank one
+ * row nearer than either: the mean's point.  No rows: no means. */
+START_TEST(test_rank_subject_means_single_rows_and_the_point)
+{
+    enum { N = 500, K = 20 };
+    gallery g = make_gallery(N, 100000, 0, 0, 29);
+    for (size_t i = 0; i < N; i++)
+        g.subject[i] = (uint32_t)(7 * i + 3);       /* one row each */
+    fs_templates t = { g.vec, g.subject, g.n };
+    fs_subject_means m;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_subject_means_make(&t, &m, &d), FS_OK);
+    ck_assert_uint_eq(m.t.n, N);
+    ck_assert_int_eq(memcmp(m.t.vec, g.vec, N * D * sizeof(float)), 0);
+    fs_rank_options o = { FS_RANK_EXACT, -1, NULL, 0, FS_EXACT_SCAN };
+    fs_ranker *rm = NULL, *rr = NULL;
+    ck_assert_int_eq(fs_ranker_create(&m.t, &o, &rm, &d), FS_OK);
+    ck_assert_int_eq(fs_ranker_create(&t, &o, &rr, &d), FS_OK);
+    float *q = make_probes(&g, 1, 0);
+    fs_hit a[K], b[K];
+    size_t na, nb;
+    search(rm, q, 1, K, a, &na);
+    fs_subject_means_best_rows(&m, &t, q, a, na);
+    search(rr, q, 1, K, b, &nb);
+    ck_assert_uint_eq(na, nb);
+    for (size_t i = 0; i < na; i++)
+        ck_assert(a[i].subject == b[i].subject && a[i].row == b[i].row &&
+                  memcmp(&a[i].score, &b[i].score, sizeof a[i].score) == 0);
+    fs_ranker_free(rm);
+    fs_ranker_free(rr);
+    fs_subject_means_free(&m);
+    free(q);
+
+    /* subject 9: rows at +-40 degrees from the probe (cos 0.766 each, the
+     * mean the probe itself); subject 4: one row at 30 degrees (0.866) */
+    float v[3 * D] __attribute__((aligned(64))) = { 0 }, p[D] = { 0 };
+    uint32_t subj[3] = { 9, 4, 9 };
+    double c40 = cos(40 * M_PI / 180), s40 = sin(40 * M_PI / 180);
+    v[0] = (float)c40, v[1] = (float)s40;
+    v[D] = (float)cos(30 * M_PI / 180), v[D + 1] = (float)sin(30 * M_PI / 180);
+    v[2 * D] = (float)c40, v[2 * D + 1] = (float)-s40;
+    p[0] = 1;
+    fs_templates t3 = { v, subj, 3 };
+    ck_assert_int_eq(fs_subject_means_make(&t3, &m, &d), FS_OK);
+    ck_assert_int_eq(fs_ranker_create(&m.t, &o, &rm, &d), FS_OK);
+    ck_assert_int_eq(fs_ranker_create(&t3, &o, &rr, &d), FS_OK);
+    search(rr, p, 1, 2, b, &nb);
+    ck_assert(nb == 2 && b[0].subject == 4);        /* best-of: the one row */
+    search(rm, p, 1, 2, a, &na);
+    fs_subject_means_best_rows(&m, &t3, p, a, na);
+    ck_assert(na == 2 && a[0].subject == 9 && a[1].subject == 4);
+    ck_assert(fabsf(a[0].score - 1.0f) < 1e-6f);
+    ck_assert_uint_eq(a[0].row, 0);      /* a tie at 0.766: the lower row */
+    ck_assert_uint_eq(a[1].row, 1);
+    fs_ranker_free(rm);
+    fs_ranker_free(rr);
+    fs_subject_means_free(&m);
+
+    fs_templates none = { g.vec, g.subject, 0 };
+    ck_assert_int_eq(fs_subject_means_make(&none, &m, &d), FS_OK);
+    ck_assert_uint_eq(m.t.n, 0);
+    ck_assert_uint_eq(m.start[0], 0);
+    fs_subject_means_free(&m);
+    free_gallery(&g);
+}
+END_TEST
+
 /* ---- the bounded pass: bit for bit the float scan's lists ----------------- */
 
 static fs_ranker *exact_ranker(const gallery *g, int isa, fs_pool *p,
@@ -1137,6 +1296,8 @@ Suite *suite_rank(void)
     tcase_add_test(tc, test_rank_bounded_k_above_subjects);
     tcase_add_test(tc, test_rank_bounded_random_and_auto);
     tcase_add_test(tc, test_rank_no_allocation_per_call);
+    tcase_add_test(tc, test_rank_subject_means_reference);
+    tcase_add_test(tc, test_rank_subject_means_single_rows_and_the_point);
     suite_add_tcase(s, tc);
     return s;
 }
