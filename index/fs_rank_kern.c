@@ -255,17 +255,17 @@ static inline AVX512 void dot16_avx512(const float *const *x,
     for (int r = 0; r < 16; r++) {
         const float *row = x[r];
         prefetch_ahead(row);
-        /* the low and high halves of a and b are the chains a_0, a_1
-         * and a_2, a_3 of the header */
-        __m512 a = _mm512_mul_ps(_mm512_loadu_ps(row), qv[0]);
-        __m512 b = _mm512_mul_ps(_mm512_loadu_ps(row + 16), qv[1]);
+        /* the header's chains, two to a register: a_0 and a_1 in the
+         * low and high halves of c01, a_2 and a_3 in those of c23 */
+        __m512 c01 = _mm512_mul_ps(_mm512_loadu_ps(row), qv[0]);
+        __m512 c23 = _mm512_mul_ps(_mm512_loadu_ps(row + 16), qv[1]);
         for (int j = 2; j < FS_DESC_DIM / 16; j += 2) {
-            a = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16 * j), qv[j], a);
-            b = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16 * j + 16),
-                                qv[j + 1], b);
+            c01 = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16 * j), qv[j], c01);
+            c23 = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16 * j + 16),
+                                  qv[j + 1], c23);
         }
-        acc[r % 4 * 4 + r / 4] = _mm512_add_ps(a, b);   /* the tree below
-                                                         * transposes 4x4 */
+        acc[r % 4 * 4 + r / 4] = _mm512_add_ps(c01, c23);  /* the tree below
+                                                            * transposes 4x4 */
     }
     /* transpose-and-add: 16 vectors of 16 partial sums -> 16 sums; its
      * first step adds the halves, which completes the header's f */
