@@ -932,7 +932,7 @@ static void fused_part(bench *b)
     }
     bench *f = calloc(1, sizeof *f);
     fs_detail d = { "" };
-    fs_recipe recipe = { 0, "", "" };
+    fs_recipe recipe = { 0, "", "", 0 };
     fs_engine_options eo = { .model_path = o->model_path,
                              .landmarks_path = o->landmarks_path,
                              .second_model_path = o->second_model_path };

@@ -516,6 +516,8 @@ static int rank_here(fs_gate *g, fs_engine *e, const float tmpl[FS_DESC_DIM],
     int rc = gate_ranker(g, e, &rk, d);
     if (rc == FS_OK && rk)
         rc = fs_rank_topk(rk, tmpl, 1, (size_t)k, hits, nh);
+    if (rc == FS_OK && rk)
+        fs_gallery_hit_rows(g->gal, tmpl, hits, *nh);
     return rc;
 }
 

@@ -642,6 +642,11 @@ int fs_gate_shard(fs_gate *g, unsigned count, const char *dir,
                      "shards do not carry: a gallery with a second model "
                      "is searched whole, not sharded", g->dir,
                      m->st.recipe.second_model_id);
+    if (rc == FS_OK && m->st.recipe.subject_mean)
+        rc = fs_fail(d, FS_EINVAL, "gallery '%s' ranks each subject by the "
+                     "mean of its templates, which shards holding part of a "
+                     "subject's images cannot make: it is searched whole, "
+                     "not sharded", g->dir);
     int made = 0;
     if (rc == FS_OK && mkdir(m->dir, 0700) != 0)
         rc = fs_fail(d, errno == EEXIST ? FS_EXISTS : fs_errno_code(errno),

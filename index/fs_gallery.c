@@ -146,6 +146,8 @@ struct fs_gallery_warm {
     counters        c;
     fs_ranker      *rk;
     fs_rank_options ro;
+    int             by_mean;             /* rk ranks means.t */
+    fs_subject_means means;
 };
 
 struct fs_gallery {
@@ -616,16 +618,19 @@ static const char *const meta_names[] = {
     "schema", "dim", "metric", "model_id", "model_sha256", "created",
     "sealed", "rank_mode", "key_check", "next_image", "rows", "images",
     "image_bytes", "next_subject", "subjects",
-    "mirror", "second_model_id", "second_model_sha256"
+    "mirror", "second_model_id", "second_model_sha256",
+    "subject_template"
 };
 #define META_NAMES  (sizeof meta_names / sizeof *meta_names)
 #define META_RECIPE 15                   /* meta_names[15..]: schema 4 */
+#define META_SUBJECT 18                  /* meta_names[18..]: schema 5 */
 #define META_NONE   "none"               /* no second model */
 
 /* Whether meta record i belongs in g's schema. */
 static int meta_owed(const fs_gallery *g, size_t i)
 {
-    return i < META_RECIPE || g->schema >= 4;
+    return i < META_RECIPE || (i < META_SUBJECT && g->schema >= 4) ||
+           g->schema >= 5;
 }
 #define META_MAX    256                  /* bytes of a meta text */
 
@@ -879,6 +884,19 @@ static int recipe_read(const fs_gallery *g, MDB_txn *txn, fs_recipe *r,
     r->mirror = mirror[0] == '1';
     if (none)
         r->second_model_id[0] = r->second_model_sha256[0] = 0;
+    if (g->schema < 5)                   /* best-of, as it was made */
+        return FS_OK;
+    char subject[8];
+    rc = meta_get(g, txn, "subject_template", subject, sizeof subject, d);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (a meta "
+                       "record of its recipe is missing)", g->dir);
+    if (rc != FS_OK)
+        return rc;
+    if (strcmp(subject, "mean") && strcmp(subject, "best"))
+        return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (its recipe "
+                       "reads subject template '%s')", g->dir, subject);
+    r->subject_mean = subject[0] == 'm';
     return FS_OK;
 }
 
@@ -1171,7 +1189,7 @@ static int create_meta(fs_gallery *g, MDB_txn *txn,
     if (strlen(opt->model_id) >= sizeof ((fs_gallery_stats *)0)->model_id ||
         strlen(opt->model_sha256) >= 65)
         return fs_fail(d, FS_EINVAL, "the model's id or sha256 is too long");
-    static const fs_recipe plain = { 0, "", "" };
+    static const fs_recipe plain = { 0, "", "", 0 };
     const fs_recipe *r = opt->recipe ? opt->recipe : &plain;
     if (memchr(r->second_model_id, 0, sizeof r->second_model_id) == NULL ||
         memchr(r->second_model_sha256, 0, sizeof r->second_model_sha256)
@@ -1201,6 +1219,8 @@ static int create_meta(fs_gallery *g, MDB_txn *txn,
     if (!mrc) mrc = meta_put(g, txn, NULL, "second_model_sha256",
                              r->second_model_id[0] ? r->second_model_sha256
                                                    : META_NONE);
+    if (!mrc) mrc = meta_put(g, txn, NULL, "subject_template",
+                             r->subject_mean ? "mean" : "best");
     return mrc ? mdb_fail(g, d, mrc, "writing the meta record") : FS_OK;
 }
 
@@ -1385,9 +1405,19 @@ fail:
     return rc;
 }
 
+/* The ranker and the subject means it may rank, which the matrix's
+ * next change makes stale. */
+static void ranker_drop(fs_gallery_warm *m)
+{
+    fs_ranker_free(m->rk);
+    m->rk = NULL;
+    fs_subject_means_free(&m->means);
+    m->by_mean = 0;
+}
+
 static void matrix_free(fs_gallery_warm *m)
 {
-    fs_ranker_free(m->rk);               /* it reads the arrays below */
+    ranker_drop(m);                      /* it reads the arrays below */
     if (m->vec)
         munmap(m->vec, m->vec_bytes);
     free(m->subj);
@@ -2803,8 +2833,7 @@ static int matrix_append(fs_gallery *g, fs_gallery_warm *m, MDB_txn *txn,
 {
     size_t n = (size_t)now->rows;
     size_t bytes = n * FS_DESC_DIM * sizeof(float);
-    fs_ranker_free(m->rk);
-    m->rk = NULL;
+    ranker_drop(m);
     if (bytes > m->vec_bytes) {
         void *p = mremap(m->vec, m->vec_bytes, bytes, MREMAP_MAYMOVE);
         if (p == MAP_FAILED) {
@@ -2921,11 +2950,19 @@ int fs_gallery_ranker(fs_gallery *g, const fs_rank_options *opt,
         *out = m->rk;
         return FS_OK;
     }
-    fs_ranker_free(m->rk);
-    m->rk = NULL;
+    ranker_drop(m);
     *out = NULL;
     if (t.n == 0)
         return FS_OK;
+    fs_recipe rp;
+    if ((rc = fs_gallery_recipe(g, &rp, d)) != FS_OK)
+        return rc;
+    if (rp.subject_mean) {
+        if ((rc = fs_subject_means_make(&t, &m->means, d)) != FS_OK)
+            return rc;
+        m->by_mean = 1;
+        t = m->means.t;
+    }
     /* A holder that outlives the handles serves search after search (the
      * service's children inherit it built): its exact ranker makes the
      * bounded pass's copy now, once, rather than on a second search that
@@ -2934,12 +2971,22 @@ int fs_gallery_ranker(fs_gallery *g, const fs_rank_options *opt,
     if (m != &g->own)
         fs_rank_options_kept(&ro, t.n);
     if ((rc = fs_ranker_create(&t, &ro, &m->rk, d)) != FS_OK) {
-        m->rk = NULL;
+        ranker_drop(m);
         return rc;
     }
     m->ro = *opt;
     *out = m->rk;
     return FS_OK;
+}
+
+void fs_gallery_hit_rows(fs_gallery *g, const float *probe, fs_hit *hits,
+                         size_t n)
+{
+    fs_gallery_warm *m = g->mx;
+    if (!m->by_mean)
+        return;
+    fs_templates t = { m->vec, m->subj, m->nrows };
+    fs_subject_means_best_rows(&m->means, &t, probe, hits, n);
 }
 
 /* ---- verify ------------------------------------------------------------------ */

@@ -57,10 +57,11 @@
 
 /* ---- the gallery -------------------------------------------------------- */
 
-#define FS_GALLERY_SCHEMA   4        /* 2: the records database; 3: meta
+#define FS_GALLERY_SCHEMA   5        /* 2: the records database; 3: meta
                                         MACs in sealed galleries, a rank
                                         mode always; 4: the template
-                                        recipe and second templates */
+                                        recipe and second templates; 5:
+                                        the recipe's subject template */
 #define FS_GALLERY_SCHEMA_MIN 3      /* the oldest this build opens: a
                                         schema 3 gallery reads as the
                                         recipe "first model alone, no
@@ -92,6 +93,9 @@ typedef struct fs_recipe {
     int  mirror;                     /* 1: mirror-averaged first templates */
     char second_model_id[64];        /* "": no second model */
     char second_model_sha256[65];
+    int  subject_mean;               /* 1: subjects rank by the mean of
+                                        their templates (fs_subject_means),
+                                        0: by their best one */
 } fs_recipe;
 
 typedef struct fs_gallery_options {
@@ -458,7 +462,8 @@ void fs_ranker_free(fs_ranker *r);
 void fs_rank_options_kept(fs_rank_options *opt, size_t n);
 
 /* The ranker over the gallery's matrix (fs_gallery_load, read on the
- * way), kept with it: made for opt on first use, again when the matrix
+ * way), or over its subjects' means when the recipe says so, kept with
+ * it: made for opt on first use, again when the matrix
  * or the options change, and valid as long as the matrix is (the gallery
  * frees it; *out is NULL when the gallery holds no template).  Kept in a
  * warm holder (fs_gallery_options.warm), an exact ranker's bounded pass
@@ -532,5 +537,12 @@ void fs_subject_means_free(fs_subject_means *m);
 void fs_subject_means_best_rows(const fs_subject_means *m,
                                 const fs_templates *from, const float *probe,
                                 fs_hit *hits, size_t n);
+
+/* After fs_rank_topk with fs_gallery_ranker's ranker, for one probe:
+ * where the recipe ranks subjects by their mean template, each hit's row
+ * (a mean's) made the subject's row nearest the probe, so it names an
+ * image; otherwise nothing to do. */
+void fs_gallery_hit_rows(fs_gallery *g, const float *probe, fs_hit *hits,
+                         size_t n);
 
 #endif /* FS_INDEX_H */

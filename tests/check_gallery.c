@@ -1142,7 +1142,7 @@ static const char *const meta_records[] = {
     "schema", "dim", "metric", "model_id", "model_sha256", "created",
     "sealed", "rank_mode", "key_check", "next_image", "rows", "images",
     "image_bytes", "next_subject", "subjects",
-    "mirror", "second_model_id", "second_model_sha256"
+    "mirror", "second_model_id", "second_model_sha256", "subject_template"
 };
 #define META_RECORDS (sizeof meta_records / sizeof *meta_records)
 
@@ -1227,6 +1227,7 @@ START_TEST(test_G21_meta_edited_offline_refused)
         { "rows", "9" }, { "images", "11" }, { "next_image", "5" },
         { "rank_mode", "exact" }, { "subjects", "4" },
         { "mirror", "1" }, { "second_model_id", "faceres" },
+        { "subject_template", "mean" },
     };
     for (size_t i = 0; i < sizeof plant / sizeof *plant; i++) {
         const char *name = plant[i].name;
@@ -1969,13 +1970,14 @@ static void expect_seconds(fs_gallery *g, int from, int to)
 
 START_TEST(test_gallery_recipe_recorded)
 {
-    fs_recipe r = { 1, SECOND_ID, SECOND_SHA }, got;
+    fs_recipe r = { 1, SECOND_ID, SECOND_SHA, 0 }, got;
     fs_gallery *g = open_recipe(1, &r);
     fs_gallery_stats st;
     fs_detail d = { "" };
     ck_assert_int_eq(fs_gallery_stat(g, &st, &d), FS_OK);
-    ck_assert_int_eq(st.schema, 4);
+    ck_assert_int_eq(st.schema, 5);
     ck_assert_int_eq(st.recipe.mirror, 1);
+    ck_assert_int_eq(st.recipe.subject_mean, 0);
     ck_assert_str_eq(st.recipe.second_model_id, SECOND_ID);
     ck_assert_str_eq(st.recipe.second_model_sha256, SECOND_SHA);
     ck_assert_int_eq(fs_gallery_recipe(g, &got, &d), FS_OK);
@@ -1999,7 +2001,7 @@ START_TEST(test_gallery_recipe_recorded)
     ck_assert_str_eq(got.second_model_id, "");
     fs_gallery_close(g);
     tu_rmtree(gdir());
-    fs_recipe bad = { 0, SECOND_ID, "" };
+    fs_recipe bad = { 0, SECOND_ID, "", 0 };
     fs_gallery_options o = { .create = 1, .model_id = MODEL_ID,
                              .model_sha256 = MODEL_SHA, .recipe = &bad };
     ck_assert_int_eq(fs_gallery_open(gdir(), &o, &g, &d), FS_EINVAL);
@@ -2048,8 +2050,9 @@ START_TEST(test_gallery_schema3_opens_as_before)
 
     poke_meta_maced("schema", "3");
     static const char *const recipe[] = { "mirror", "second_model_id",
-                                          "second_model_sha256" };
-    for (int i = 0; i < 3; i++)
+                                          "second_model_sha256",
+                                          "subject_template" };
+    for (int i = 0; i < 4; i++)
         raw_put(gdir(), "meta", recipe[i], strlen(recipe[i]), NULL, 0);
     MDB_env *env;
     MDB_txn *txn;
@@ -2096,9 +2099,79 @@ END_TEST
  * model, kept per image as half floats through removals that move rows,
  * removed with their image, and refused (FS_ETAMPER) when edited or
  * missing, by a search's read and by verify. */
+/* The recipe's subject template (schema 5): a gallery made with the
+ * mean ranks each subject by the mean of its rows, its hits naming the
+ * subject's row nearest the probe, and stays so after more images; the
+ * record edited under its MAC is refused; a schema 4 gallery (no record)
+ * opens as best-of, as it was made. */
+START_TEST(test_gallery_mean_recipe)
+{
+    fs_recipe r = { 0, "", "", 1 }, got;
+    fs_gallery *g = open_recipe(1, &r);
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_recipe(g, &got, &d), FS_OK);
+    ck_assert_int_eq(got.subject_mean, 1);
+    for (int round = 0; round < 2; round++) {
+        enrol_range(g, round * 30, round * 30 + 30, 9);
+        fs_mugshot q;
+        uint8_t none[1];
+        fake_mugshot(4, "q", &q, none, 0);
+        fs_rank_options ro = { .mode = FS_RANK_EXACT, .isa = -1 };
+        fs_ranker *rk = NULL;
+        fs_hit h[5], want[5];
+        size_t nh = 0, nw = 0;
+        ck_assert_msg(fs_gallery_ranker(g, &ro, &rk, &d) == FS_OK, "%s",
+                      d.msg);
+        ck_assert_int_eq(fs_rank_topk(rk, q.tmpl, 1, 5, h, &nh), FS_OK);
+        fs_gallery_hit_rows(g, q.tmpl, h, nh);
+        /* the same from the library's means over the matrix */
+        fs_templates t;
+        fs_subject_means m;
+        fs_ranker *mr = NULL;
+        ck_assert_int_eq(fs_gallery_load(g, &t, &d), FS_OK);
+        ck_assert_int_eq(fs_subject_means_make(&t, &m, &d), FS_OK);
+        ck_assert_uint_eq(m.t.n, 9);
+        ck_assert_int_eq(fs_ranker_create(&m.t, &ro, &mr, &d), FS_OK);
+        ck_assert_int_eq(fs_rank_topk(mr, q.tmpl, 1, 5, want, &nw), FS_OK);
+        fs_subject_means_best_rows(&m, &t, q.tmpl, want, nw);
+        ck_assert_uint_eq(nh, nw);
+        for (size_t i = 0; i < nh; i++) {
+            ck_assert(h[i].subject == want[i].subject &&
+                      h[i].row == want[i].row && h[i].score == want[i].score);
+            ck_assert_uint_eq(t.subject[h[i].row], h[i].subject);
+        }
+        /* image 4's subject has 6 or 7 rows: its mean is not image 4 */
+        ck_assert_float_lt(h[0].score, 0.999f);
+        fs_ranker_free(mr);
+        fs_subject_means_free(&m);
+    }
+    fs_gallery_close(g);
+    size_t len;
+    uint8_t *orig = raw_get(gdir(), "meta", "subject_template", 16, &len);
+    ck_assert_int_eq(memcmp(orig, "mean", 4), 0);
+    memcpy(orig, "best", 4);
+    raw_put(gdir(), "meta", "subject_template", 16, orig, len);
+    expect_meta_refused("subject_template", "turned to best-of");
+    free(orig);
+
+    /* schema 4: no record, best-of */
+    tu_rmtree(gdir());
+    g = open_recipe(1, &r);
+    fs_gallery_close(g);
+    poke_meta_maced("schema", "4");
+    raw_put(gdir(), "meta", "subject_template", 16, NULL, 0);
+    ck_assert_int_eq(open_unlock(&g, &d), FS_OK);
+    fs_gallery_stats st;
+    ck_assert_int_eq(fs_gallery_stat(g, &st, &d), FS_OK);
+    ck_assert_int_eq(st.schema, 4);
+    ck_assert_int_eq(st.recipe.subject_mean, 0);
+    fs_gallery_close(g);
+}
+END_TEST
+
 START_TEST(test_gallery_second_templates)
 {
-    fs_recipe r = { 0, SECOND_ID, SECOND_SHA };
+    fs_recipe r = { 0, SECOND_ID, SECOND_SHA, 0 };
     fs_gallery *g = open_recipe(sealed_mode, &r);
     fs_detail d = { "" };
     fs_gallery_batch *b;
@@ -2221,6 +2294,7 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_gallery_warm_matrix_grows_by_what_was_put);
     tcase_add_test(tc, test_gallery_ranker_kept_with_its_matrix);
     tcase_add_test(tc, test_gallery_recipe_recorded);
+    tcase_add_test(tc, test_gallery_mean_recipe);
     tcase_add_test(tc, test_gallery_schema3_opens_as_before);
     tcase_add_test(tc, test_gallery_second_templates);
     suite_add_tcase(s, tc);

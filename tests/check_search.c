@@ -1214,6 +1214,66 @@ static float dot(const float *a, const float *b, int n)
     return s;
 }
 
+/* init with a recipe's options (NULL-terminated); when it succeeds, the
+ * administrator logged in and the users eve (examiner) and ray
+ * (requester) added.  init's status, its output in *out and *err. */
+static int init_recipe(char *const recipe[], char **out, char **err)
+{
+    char pw[64];
+    snprintf(pw, sizeof pw, "%s\n", TU_PASSWORD);
+    char *argv[16] = { "facesearch", "init", "--profile", "detroit",
+                       "--admin", "admin", "--unit", "TEST",
+                       "--password-stdin", "--gallery", gal };
+    int n = 11;
+    for (int i = 0; recipe[i] && n < 15; i++)
+        argv[n++] = recipe[i];
+    int st = tu_run_input(pw, argv, out, err);
+    if (st == 0) {
+        ck_assert_int_eq(tu_login(gal, "admin", TU_PASSWORD), 0);
+        tu_add_user(gal, "eve", "examiner", "2026-01-15");
+        tu_add_user(gal, "ray", "requester", NULL);
+    }
+    return st;
+}
+
+/* tu_tmp/mugshots/<person>/<person>.<n>.jpg for n = 1 .. photos[i] of
+ * each of the people, links to the data set's photos: what enroll
+ * takes. */
+static void mugshots(const char *set, const char *const who[],
+                     const int photos[], int people, char mug[4400])
+{
+    snprintf(mug, 4400, "%s/mugshots", tu_tmp);
+    ck_assert_int_eq(mkdir(mug, 0700), 0);
+    for (int i = 0; i < people; i++) {
+        char dir[4500], src[4500], dst[4600];
+        snprintf(dir, sizeof dir, "%s/%s", mug, who[i]);
+        ck_assert_int_eq(mkdir(dir, 0700), 0);
+        for (int n = 1; n <= photos[i]; n++) {
+            snprintf(src, sizeof src, "%s/%s/%s.%d.jpg", set, who[i], who[i],
+                     n);
+            snprintf(dst, sizeof dst, "%s/%s.%d.jpg", dir, who[i], n);
+            ck_assert_int_eq(symlink(src, dst), 0);
+        }
+    }
+}
+
+/* A request filed by ray and searched by eve with probe, for human
+ * review: the list as --json gives it; the request's id in id. */
+static fs_json *search_filed(const char *probe, char id[16])
+{
+    char *out, *err;
+    fs_json *j = NULL;
+    tu_as(gal, "ray");
+    filed(NULL, NULL, id);
+    tu_as(gal, "eve");
+    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
+                         "--human-review", "--json"), 0);
+    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
+    free(out);
+    free(err);
+    return j;
+}
+
 /* init --mirror --second-model, three faces94 people enrolled (the first
  * photo of each), a search with the fifth photo of the third (whose list
  * the fusion orders otherwise than the first model would): every
@@ -1232,12 +1292,9 @@ START_TEST(test_fused_gallery_search)
     static const char *const who[] = { "9326871", "9332898", "9336923" };
     char set[4200], mug[4400], probe[4400];
     snprintf(set, sizeof set, "%s/datasets/faces94", sh);
-    char *out, *err, pw[64];
-    snprintf(pw, sizeof pw, "%s\n", TU_PASSWORD);
-    char *const init[] = { "facesearch", "init", "--profile", "detroit",
-        "--admin", "admin", "--unit", "TEST", "--password-stdin",
-        "--gallery", gal, "--mirror", "--second-model", NULL };
-    int st = tu_run_input(pw, init, &out, &err);
+    char *out, *err;
+    int st = init_recipe((char *const[]){ "--mirror", "--second-model",
+                                          NULL }, &out, &err);
     if (!second_model()) {           /* make models did not make it */
         tu_expect_refusal(st, 3, out, err, FS_FR_MODEL_FILE);
         free(out);
@@ -1247,42 +1304,25 @@ START_TEST(test_fused_gallery_search)
     ck_assert_msg(st == 0, "init: %s", err);
     free(out);
     free(err);
-    ck_assert_int_eq(tu_login(gal, "admin", TU_PASSWORD), 0);
-    tu_add_user(gal, "eve", "examiner", "2026-01-15");
-    tu_add_user(gal, "ray", "requester", NULL);
     fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "gallery",
         "stats", "--gallery", gal, "--json", NULL });
     const fs_json *rc = member(j, "recipe", FS_JSON_OBJECT);
     member(rc, "mirror", FS_JSON_TRUE);
     ck_assert_ptr_nonnull(strstr(member(rc, "second_model",
                                         FS_JSON_STRING)->string, "faceres"));
-    ck_assert_int_eq(tu_num(j, "schema"), 4);
+    ck_assert_int_eq(tu_num(j, "schema"), 5);
+    ck_assert_str_eq(member(rc, "subject_template", FS_JSON_STRING)->string,
+                     "best");
     fs_json_free(j);
 
-    snprintf(mug, sizeof mug, "%s/mugshots", tu_tmp);
-    ck_assert_int_eq(mkdir(mug, 0700), 0);
-    for (int i = 0; i < 3; i++) {
-        char dir[4500], src[4500], dst[4600];
-        snprintf(dir, sizeof dir, "%s/%s", mug, who[i]);
-        snprintf(src, sizeof src, "%s/%s/%s.1.jpg", set, who[i], who[i]);
-        snprintf(dst, sizeof dst, "%s/%s.1.jpg", dir, who[i]);
-        ck_assert_int_eq(mkdir(dir, 0700), 0);
-        ck_assert_int_eq(symlink(src, dst), 0);
-    }
+    mugshots(set, who, (const int[]){ 1, 1, 1 }, 3, mug);
     EXPECT(0, "3 enrolled", "enroll", mug);
     EXPECT(0, "consistent", "gallery", "verify");
     EXPECT(2, "second model", "gallery", "shard", "--into", "2",
            tu_path(tu_tmp, "shards"));
-    tu_as(gal, "ray");
     char id[16];
-    filed(NULL, NULL, id);
-    tu_as(gal, "eve");
     snprintf(probe, sizeof probe, "%s/%s/%s.5.jpg", set, who[2], who[2]);
-    ck_assert_int_eq(RUN(&out, &err, "search", "--request", id, probe,
-                         "--human-review", "--json"), 0);
-    ck_assert_int_eq(fs_json_parse(out, strlen(out), &j, NULL), FS_OK);
-    free(out);
-    free(err);
+    j = search_filed(probe, id);
 
     fs_engine_options eo = { .model_path = tu_model_path(),
                              .landmarks_path = tu_landmarks(),
@@ -1431,6 +1471,90 @@ START_TEST(test_fused_gallery_search)
 }
 END_TEST
 
+/* init --mean-template, three faces94 people enrolled, the first with
+ * three photos and the others with one; a search with the first's fifth
+ * photo: the first's score is the cosine with the mean of its three
+ * templates, computed here, the others' with their one (issue 17's mean
+ * template); gallery stats shows the recipe; sharding is refused. */
+START_TEST(test_mean_gallery_search)
+{
+    const char *sh = tu_shared();
+    if (!sh)
+        return;
+    static const char *const who[] = { "9326871", "9332898", "9336923" };
+    char set[4200], mug[4400], probe[4400], path[3][4600];
+    snprintf(set, sizeof set, "%s/datasets/faces94", sh);
+    char *out, *err;
+    int st = init_recipe((char *const[]){ "--mean-template", NULL }, &out,
+                         &err);
+    ck_assert_msg(st == 0, "init: %s", err);
+    free(out);
+    free(err);
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "gallery",
+        "stats", "--gallery", gal, "--json", NULL });
+    const fs_json *rc = member(j, "recipe", FS_JSON_OBJECT);
+    ck_assert_str_eq(member(rc, "subject_template", FS_JSON_STRING)->string,
+                     "mean");
+    fs_json_free(j);
+
+    mugshots(set, who, (const int[]){ 3, 1, 1 }, 3, mug);
+    EXPECT(0, "5 enrolled", "enroll", mug);
+    EXPECT(2, "mean of its templates", "gallery", "shard", "--into", "2",
+           tu_path(tu_tmp, "shards"));
+    char id[16];
+    snprintf(probe, sizeof probe, "%s/%s/%s.5.jpg", set, who[0], who[0]);
+    j = search_filed(probe, id);
+
+    fs_engine_options eo = { .model_path = tu_model_path(),
+                             .landmarks_path = tu_landmarks() };
+    fs_engine *e;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_engine_open(&eo, &e, &d) == FS_OK, "%s", d.msg);
+    fs_face_job pj = { .path = probe }, mj[3];
+    ck_assert_int_eq(fs_engine_read(e, &pj, 1, &d), FS_OK);
+    ck_assert_int_eq(fs_engine_templates(e, &pj, 1, FS_FACE_CENTRE, &d),
+                     FS_OK);
+    ck_assert_int_eq(pj.rc, FS_OK);
+    const fs_json *list = member(j, "candidates", FS_JSON_ARRAY);
+    ck_assert_int_eq(list->n, 3);
+    for (size_t i = 0; i < list->n; i++) {
+        const fs_json *c = item(list, i);
+        const char *subject = member(c, "subject", FS_JSON_STRING)->string;
+        int n = strcmp(subject, who[0]) ? 1 : 3;
+        memset(mj, 0, sizeof mj);
+        for (int k = 0; k < n; k++) {
+            snprintf(path[k], sizeof path[k], "%s/%s/%s.%d.jpg", set,
+                     subject, subject, k + 1);
+            mj[k].path = path[k];
+        }
+        ck_assert_int_eq(fs_engine_read(e, mj, (size_t)n, &d), FS_OK);
+        ck_assert_int_eq(fs_engine_templates(e, mj, (size_t)n,
+                                             FS_FACE_DOMINANT, &d), FS_OK);
+        double mean[FS_DESC_DIM] = { 0 }, ss = 0, want = 0;
+        for (int k = 0; k < n; k++) {
+            ck_assert_int_eq(mj[k].rc, FS_OK);
+            for (int x = 0; x < FS_DESC_DIM; x++)
+                mean[x] += mj[k].tmpl[x];
+        }
+        for (int x = 0; x < FS_DESC_DIM; x++)
+            ss += mean[x] * mean[x];
+        for (int x = 0; x < FS_DESC_DIM; x++)
+            want += mean[x] / sqrt(ss) * pj.tmpl[x];
+        ck_assert_double_eq_tol(tu_num(c, "score"), want, 1e-5);
+        if (n == 3)       /* the mean, not the best of the three */
+            ck_assert_double_gt(fabs(tu_num(c, "score") -
+                                     dot(pj.tmpl, mj[0].tmpl, FS_DESC_DIM)),
+                                1e-4);
+        fs_face_jobs_release(mj, (size_t)n);
+    }
+    ck_assert_str_eq(member(item(list, 0), "subject", FS_JSON_STRING)->string,
+                     who[0]);
+    fs_face_jobs_release(&pj, 1);
+    fs_engine_close(e);
+    fs_json_free(j);
+}
+END_TEST
+
 Suite *suite_search(void)
 {
     Suite *s = suite_create("search");
@@ -1479,6 +1603,7 @@ Suite *suite_search(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, test_scenario_faces94_mated_subject_first);
     tcase_add_test(t, test_fused_gallery_search);
+    tcase_add_test(t, test_mean_gallery_search);
     suite_add_tcase(s, t);
     return s;
 }

@@ -44,9 +44,11 @@ static int stats(fs_args *a)
         printf(",\"model\":");
         fs_json_str(stdout, s.model_id);
         printf(",\"model_sha256\":\"%s\",\"rank\":\"%s\",\"recipe\":"
-               "{\"mirror\":%s,\"second_model\":", s.model_sha256,
+               "{\"mirror\":%s,\"subject_template\":\"%s\","
+               "\"second_model\":", s.model_sha256,
                s.rank_mode ? "compressed" : "exact",
-               s.recipe.mirror ? "true" : "false");
+               s.recipe.mirror ? "true" : "false",
+               s.recipe.subject_mean ? "mean" : "best");
         if (s.recipe.second_model_id[0]) {
             fs_json_str(stdout, s.recipe.second_model_id);
             printf(",\"second_model_sha256\":\"%s\"",
@@ -73,7 +75,8 @@ static int stats(fs_args *a)
                FS_SHOW(s.recipe.second_model_id),
                FS_SHOW(s.recipe.second_model_sha256),
                ((fs_eval_fusion)FS_FUSION_FROZEN).shortlist);
-    printf("\n");
+    printf("; a subject ranks by %s\n", s.recipe.subject_mean
+           ? "the mean of its templates" : "its best template");
     return EXIT_OK;
 }
 

@@ -2,7 +2,8 @@
  * cmd_init.c - `facesearch init`: a new gallery under a profile, with its
  * key file and its first administrator.  There is no default password
  * (G1): the administrator sets one here, checked against the profile's
- * strength rule.  The template recipe (--mirror, --second-model) is
+ * strength rule.  The template recipe (--mirror, --second-model,
+ * --mean-template) is
  * fixed here for the gallery's life: changing it would mean making every
  * template again, so no command changes it.
  */
@@ -27,6 +28,10 @@ const fs_opt cmd_init_opts[] = {
                             "image, and re-score each search's top 200 "
                             "with it (eval --second-model measures it); "
                             "fixed for the gallery's life" },
+    { "mean-template", NULL, "rank a subject with several images by the "
+                             "mean of their templates, not the best of "
+                             "them (eval --enrol-images measures it); "
+                             "fixed for the gallery's life" },
     { NULL, NULL, NULL }
 };
 
@@ -54,7 +59,8 @@ int cmd_init(fs_args *a)
     if (rc != FS_OK)
         return fs_cli_fail(rc, &d);
     char pw[1100], key_path[4096], anchor[4096];
-    fs_recipe recipe = { fs_arg(a, "mirror") != NULL, "", "" };
+    fs_recipe recipe = { fs_arg(a, "mirror") != NULL, "", "",
+                         fs_arg(a, "mean-template") != NULL };
     int st = fs_cli_password(a, "password for the new administrator", 1, pw,
                              sizeof pw);
     if (st == EXIT_OK) {
@@ -107,8 +113,9 @@ int cmd_init(fs_args *a)
         fs_json_str(stdout, key_path);
         printf(",\"anchor\":");
         fs_json_str(stdout, anchor);
-        printf(",\"mirror\":%s,\"second_model\":",
-               recipe.mirror ? "true" : "false");
+        printf(",\"mirror\":%s,\"subject_template\":\"%s\","
+               "\"second_model\":", recipe.mirror ? "true" : "false",
+               recipe.subject_mean ? "mean" : "best");
         if (recipe.second_model_id[0])
             fs_json_str(stdout, recipe.second_model_id);
         else
