@@ -22,11 +22,37 @@
 #define PW TU_PASSWORD
 
 static char gal[4096];
+static char *base;                  /* the test case's template */
+
+/* What most tests start from, made once per test case: a gallery made by
+ * tu_init_gallery (entries 1 init, 2 login), its admin's session, and
+ * aud, an auditor (entry 3).  The tests of init itself, those that
+ * rotate or delete the key file (the copies share the template's) and
+ * the one that copies the anchor file make their own. */
+static void base_setup(void)
+{
+    base = tu_template_begin(gal);
+    tu_init_gallery(gal);
+    tu_add_user(gal, "aud", "auditor", NULL);
+    tu_template_done(base);
+}
+
+static void base_teardown(void)
+{
+    tu_template_free(&base);
+}
 
 static void gate_setup(void)
 {
     tu_tmp_setup();
     snprintf(gal, sizeof gal, "%s/gallery", tu_tmp);
+}
+
+/* The template copied to gal, as tu_init_gallery and
+ * tu_add_user(gal, "aud", "auditor", NULL) would have made it. */
+static void from_template(void)
+{
+    tu_template_copy(base);
 }
 
 static int run(const char *input, char **out, char **err,
@@ -141,7 +167,7 @@ START_TEST(test_G1_weak_passwords_refused)
     ck_assert_int_ne(access(gal, F_OK), 0);
     ck_assert_int_eq(keys_made(), 0);
     /* and for a new user */
-    tu_init_gallery(gal);
+    from_template();
     EXPECT_IN("password1234\n", 2, "three of", "user", "add", "bob",
               "--roles", "requester", "--unit", "CIU", "--password-stdin");
     EXPECT(0, "admin", "user", "list");
@@ -157,7 +183,7 @@ END_TEST
 
 START_TEST(test_G3_examiner_and_supervisor_need_training)
 {
-    tu_init_gallery(gal);
+    from_template();
     char in[64];
     snprintf(in, sizeof in, "%s\n", PW);
     EXPECT_IN(in, 1, "G3", "user", "add", "eve", "--roles", "examiner",
@@ -179,7 +205,7 @@ END_TEST
  * role, naming the role, and runs for one that has it. */
 START_TEST(test_G2_role_checks_on_each_command)
 {
-    tu_init_gallery(gal);
+    tu_init_gallery(gal);      /* its own: the admin rotates the key */
     tu_add_user(gal, "eve", "examiner", "2026-01-15");
     tu_add_user(gal, "ray", "requester", NULL);
     tu_add_user(gal, "aud", "auditor", NULL);
@@ -243,8 +269,7 @@ END_TEST
  * cannot log in again. */
 START_TEST(test_G3_disabled_user_can_do_nothing)
 {
-    tu_init_gallery(gal);
-    tu_add_user(gal, "aud", "auditor", NULL);
+    from_template();                             /* aud, an auditor */
     /* aud works from a session of their own (another runtime dir) */
     const char *admin_run = strdup(tu_path(tu_tmp, "run"));
     setenv("XDG_RUNTIME_DIR", tu_path(tu_tmp, "run-aud"), 1);
@@ -297,7 +322,7 @@ static char *session_path(void)
 
 START_TEST(test_G1_forged_and_ended_sessions_refused)
 {
-    tu_init_gallery(gal);
+    from_template();
     char *path = session_path();
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
@@ -350,7 +375,7 @@ static void expire_sessions(void)
 
 START_TEST(test_G1_expired_session_refused)
 {
-    tu_init_gallery(gal);
+    from_template();
     EXPECT(0, "subjects", "gallery", "stats");
     expire_sessions();
     EXPECT(3, "a session record fails its check", "gallery", "stats");
@@ -643,8 +668,7 @@ END_TEST
 /* Every action, by every role, is on the trail with who did it. */
 START_TEST(test_G18_every_action_on_the_trail)
 {
-    tu_init_gallery(gal);
-    tu_add_user(gal, "aud", "auditor", NULL);
+    from_template();          /* entries 1 init, 2 login, 3 user add aud */
     EXPECT_IN("Wrong-Passw0rd-9\n", 1, "refused", "login", "--user", "aud",
               "--password-stdin");
     login("aud");
@@ -698,7 +722,7 @@ END_TEST
 
 START_TEST(test_G18_purge_keeps_the_retention)
 {
-    tu_init_gallery(gal);                      /* detroit: 365 days */
+    from_template();                           /* detroit: 365 days */
     char today[16];
     time_t now = time(NULL);
     strftime(today, sizeof today, "%Y-%m-%d", gmtime(&now));
@@ -776,7 +800,7 @@ START_TEST(test_profiles_parse_strictly)
                      FS_EINVAL);
     ck_assert_ptr_nonnull(strstr(d.msg, "has no 'title'"));
     /* an admin's edit, applied and audited; a broken one changes nothing */
-    tu_init_gallery(gal);
+    from_template();
     const char *at = strstr(det, "session.hours = 8");
     char *t = malloc(strlen(det) + 2);
     snprintf(t, strlen(det) + 2, "%.*ssession.hours = 2%s", (int)(at - det),
@@ -874,6 +898,7 @@ TCase *tcase_gate(int through_service)
     TCase *tc = tcase_create(through_service ? "gate-through-service"
                                              : "gate");
     tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
     tcase_add_checked_fixture(tc, through_service ? gate_setup_service
                               : gate_setup, tu_tmp_teardown);
     tcase_add_test(tc, test_gate_commands_refuse_bad_usage);
