@@ -54,6 +54,30 @@ static void link_photos(const char *dir, const char *subject,
     }
 }
 
+static char *base;                  /* the test case's template */
+
+/* What every test starts from, made once per test case and copied for
+ * each: <scratch>/gallery made by tu_init_gallery, its admin's session
+ * (the copies share the template's key and anchor files). */
+static void base_setup(void)
+{
+    char gal[4096];
+    base = tu_template_begin(gal);
+    tu_init_gallery(gal);
+    tu_template_done(base);
+}
+
+static void base_teardown(void)
+{
+    tu_template_free(&base);
+}
+
+static void setup(void)
+{
+    char gal[4096];
+    tu_template_start(base, gal);
+}
+
 /* The item of the JSON report whose image path ends with `tail`. */
 static const fs_json *item(const fs_json *j, const char *tail)
 {
@@ -80,7 +104,6 @@ START_TEST(test_enroll_dir_report_and_rerun)
         return;
     char *dir = (char *)tu_path(tu_tmp, "mugshots");
     char *gal = (char *)tu_path(tu_tmp, "gallery");
-    tu_init_gallery(gal);
     char *rep = (char *)tu_path(tu_tmp, "report.csv");
     link_photos(dir, "A100", people[0], 1, 2);
     link_photos(dir, "B200", people[1], 1, 2);
@@ -152,7 +175,6 @@ START_TEST(test_enroll_manifest)
     if (!faces94())
         return;
     char *gal = (char *)tu_path(tu_tmp, "gallery");
-    tu_init_gallery(gal);
     char *man = (char *)tu_path(tu_tmp, "list.csv");
     char csv[8192];
     const char *f = faces94();
@@ -199,7 +221,6 @@ START_TEST(test_enroll_reports_possible_duplicate)
         return;
     char *dir = (char *)tu_path(tu_tmp, "mugshots");
     char *gal = (char *)tu_path(tu_tmp, "gallery");
-    tu_init_gallery(gal);
     link_photos(dir, "P1", people[3], 1, 1);
     link_photos(dir, "P2", people[4], 1, 1);
     fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir,
@@ -228,7 +249,6 @@ START_TEST(test_G21_enrolled_image_not_in_the_file)
     char *dir = (char *)tu_path(tu_tmp, "mugshots");
     char gal[4096];
     snprintf(gal, sizeof gal, "%s", tu_path(tu_tmp, "gallery"));
-    tu_init_gallery(gal);
     link_photos(dir, "K1", people[1], 3, 1);
     fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir,
         "--gallery", gal, "--json", NULL });
@@ -278,7 +298,6 @@ START_TEST(test_enroll_killed_then_resumed)
     enum { PEOPLE = 6, EACH = 4 };
     char *dir = (char *)tu_path(tu_tmp, "mugshots");
     char *gal = (char *)tu_path(tu_tmp, "gallery");
-    tu_init_gallery(gal);
     for (int p = 0; p < PEOPLE; p++)
         link_photos(dir, people[p], people[p], 1, EACH);
     char *argv[] = { "facesearch", "enroll", dir, "--gallery", gal,
@@ -331,7 +350,6 @@ START_TEST(test_G20_cli_remove)
         return;
     char *dir = (char *)tu_path(tu_tmp, "mugshots");
     char *gal = (char *)tu_path(tu_tmp, "gallery");
-    tu_init_gallery(gal);
     link_photos(dir, "R1", people[5], 1, 2);
     link_photos(dir, "R2", people[0], 1, 1);
     fs_json_free(tu_run_json(0, (char *const[]){ "facesearch", "enroll", dir,
@@ -365,7 +383,6 @@ START_TEST(test_enroll_refuses_bad_usage)
 {
     char gal[4096];       /* kept: tu_path's buffers are reused */
     snprintf(gal, sizeof gal, "%s", tu_path(tu_tmp, "gallery"));
-    tu_init_gallery(gal);
     char *empty = (char *)tu_path(tu_tmp, "empty");
     mkdir(empty, 0700);
     TU_REFUSED(2, "no DIR or --manifest", "enroll", "--gallery", gal);
@@ -411,7 +428,6 @@ END_TEST
 START_TEST(test_enroll_manifest_unterminated_quote)
 {
     char *gal = (char *)tu_path(tu_tmp, "gallery");
-    tu_init_gallery(gal);
     char *man = (char *)tu_path(tu_tmp, "m.csv");
     const char *csv = "image,subject_id,name,booking_number,capture_date,"
                       "source\nx.jpg,S1,\"Roe, Rich,B1,,booking\n";
@@ -431,7 +447,8 @@ Suite *suite_enroll(void)
 {
     Suite *s = suite_create("enroll");
     TCase *tc = tcase_create("enroll");
-    tcase_add_checked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
+    tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+    tcase_add_checked_fixture(tc, setup, tu_tmp_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_enroll_dir_report_and_rerun);
     tcase_add_test(tc, test_enroll_manifest);
