@@ -596,16 +596,19 @@ static char **mpi_argv(int ranks, const char *timeout, const char *probe,
 
 /* mpirun's run of argv.  Open MPI 4.1's mpirun itself sometimes dies
  * by a signal in PMIx_server_finalize after rank 0's MPI_Abort on a
- * loaded machine (seen at load 5-9), when the search has already failed
- * and named its cause: such a run is made once more, and everything is
- * asserted on that one. */
+ * loaded machine (seen at load 5-9, and twice in a row at load 3), when
+ * the search has already failed and named its cause: such a run is made
+ * again, up to three runs in all, and everything is asserted on the one
+ * that ends. */
 static int run_mpirun(char **argv, char **out, char **err)
 {
-    int st = tu_run_program_status(mpirun, argv, out, err);
-    if (st >= 0)
-        return st;
-    free(*out);
-    free(*err);
+    for (int run = 1; run < 3; run++) {
+        int st = tu_run_program_status(mpirun, argv, out, err);
+        if (st >= 0)
+            return st;
+        free(*out);
+        free(*err);
+    }
     return tu_run_program(mpirun, argv, out, err);
 }
 
