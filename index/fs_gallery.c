@@ -855,6 +855,11 @@ static int meta_required(const fs_gallery *g, MDB_txn *txn, const char *name,
                              : rc;
 }
 
+const char *fs_recipe_subject_template(const fs_recipe *r)
+{
+    return r->subject_mean ? "mean" : "best";
+}
+
 /* The recipe in txn's view: a schema 3 gallery's is the plain one. */
 static int recipe_read(const fs_gallery *g, MDB_txn *txn, fs_recipe *r,
                        fs_detail *d)
@@ -893,10 +898,10 @@ static int recipe_read(const fs_gallery *g, MDB_txn *txn, fs_recipe *r,
                        "record of its recipe is missing)", g->dir);
     if (rc != FS_OK)
         return rc;
-    if (strcmp(subject, "mean") && strcmp(subject, "best"))
+    r->subject_mean = strcmp(subject, "mean") == 0;
+    if (strcmp(subject, fs_recipe_subject_template(r)) != 0)
         return fs_fail(d, FS_EFORMAT, "gallery '%s' is damaged (its recipe "
                        "reads subject template '%s')", g->dir, subject);
-    r->subject_mean = subject[0] == 'm';
     return FS_OK;
 }
 
@@ -1220,7 +1225,7 @@ static int create_meta(fs_gallery *g, MDB_txn *txn,
                              r->second_model_id[0] ? r->second_model_sha256
                                                    : META_NONE);
     if (!mrc) mrc = meta_put(g, txn, NULL, "subject_template",
-                             r->subject_mean ? "mean" : "best");
+                             fs_recipe_subject_template(r));
     return mrc ? mdb_fail(g, d, mrc, "writing the meta record") : FS_OK;
 }
 

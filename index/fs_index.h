@@ -98,6 +98,10 @@ typedef struct fs_recipe {
                                         0: by their best one */
 } fs_recipe;
 
+/* The recipe's subject template by name, "mean" or "best": as the
+ * gallery's meta record, init and gallery stats spell it. */
+const char *fs_recipe_subject_template(const fs_recipe *r);
+
 typedef struct fs_gallery_options {
     int         create;        /* make the gallery when the directory has none */
     int         readonly;

@@ -48,7 +48,7 @@ static int stats(fs_args *a)
                "\"second_model\":", s.model_sha256,
                s.rank_mode ? "compressed" : "exact",
                s.recipe.mirror ? "true" : "false",
-               s.recipe.subject_mean ? "mean" : "best");
+               fs_recipe_subject_template(&s.recipe));
         if (s.recipe.second_model_id[0]) {
             fs_json_str(stdout, s.recipe.second_model_id);
             printf(",\"second_model_sha256\":\"%s\"",

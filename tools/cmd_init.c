@@ -115,7 +115,7 @@ int cmd_init(fs_args *a)
         fs_json_str(stdout, anchor);
         printf(",\"mirror\":%s,\"subject_template\":\"%s\","
                "\"second_model\":", recipe.mirror ? "true" : "false",
-               recipe.subject_mean ? "mean" : "best");
+               fs_recipe_subject_template(&recipe));
         if (recipe.second_model_id[0])
             fs_json_str(stdout, recipe.second_model_id);
         else
