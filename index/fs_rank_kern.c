@@ -108,11 +108,13 @@ static const fs_rank_kernels kern_generic = {
 
 /* The float scan reads its rows in order, and the processor's own
  * prefetch alone left it short of a plain read: on an AMD EPYC (AVX-512
- * as two 256-bit halves) a stand-alone test of the AVX-512 kernel read
- * 20.1 GB/s as it was and 22.9-23.2 with each row's lines asked for 1 KB
- * (two rows) ahead; 4 KB ahead was no better than none.  A hint: an
- * address past the matrix, or a scattered row's neighbour, costs a
- * wasted line at most, never a fault; the integer sum keeps it so. */
+ * as two 256-bit halves) `bench rank` put the one-chain AVX-512 kernel's
+ * 1-thread scan at 0.62-0.76 of its yardstick as it was and 0.84-0.92
+ * with each row's lines asked for 1 KB (two rows) ahead (three runs of
+ * each build, interleaved); 4 KB ahead was no better than none in a
+ * stand-alone test.  A hint: an address past the matrix, or a scattered
+ * row's neighbour, costs a wasted line at most, never a fault; the
+ * integer sum keeps it so. */
 #define ROW_PREFETCH_AHEAD 1024
 static inline void prefetch_ahead(const float *row)
 {
