@@ -381,7 +381,8 @@ int fs_gate_open(const char *dir, const fs_gate_options *opt, fs_gate **out,
     fs_gallery_options go = { .model_id = opt->model_id,
                               .model_sha256 = opt->model_sha256,
                               .warm = opt->warm,
-                              .nowait = opt->nowait };
+                              .nowait = opt->nowait,
+                              .alone_wait_ms = opt->alone_wait_ms };
     rc = fs_gallery_open(dir, &go, &g->gal, d);
     if (rc == FS_OK)
         rc = open_records(g, opt, d);

@@ -202,6 +202,7 @@ typedef struct fs_gate_options {
     const char *model_sha256;
     fs_gallery_warm *warm;          /* as fs_gallery_options */
     int         nowait;
+    int         alone_wait_ms;      /* as fs_gallery_options */
 } fs_gate_options;
 
 /* Opens the gallery at dir and unlocks it with the key file: FS_EKEY

@@ -122,7 +122,6 @@ typedef struct tslot {
 
 #define LOCK_FILE        "gallery.lock"
 #define COMPACT_PREFIX   "data.mdb.compact-"  /* compaction's temporary */
-#define EXCLUSIVE_WAIT_MS 2000   /* how long other handles get to close */
 #define EXCLUSIVE_POLL_MS 10
 
 typedef struct counters {
@@ -160,6 +159,7 @@ struct fs_gallery {
     int       lock_ex;                   /* ... or exclusive */
     int       sealed;                    /* G21: envelopes are sealed */
     int       nowait;                    /* FS_EBUSY rather than wait */
+    int       alone_wait_ms;             /* fs_gallery_options' */
     int       unlocked;                  /* keys hold the data key */
     int       schema;                    /* as stored: 3 or 4 */
     int       no_second_db;              /* a schema 3 gallery opened
@@ -1150,9 +1150,10 @@ int fs_gallery_lock_exclusive(fs_gallery *g, fs_detail *d)
                          g->dir, strerror(errno));
             break;
         }
-        if (waited >= EXCLUSIVE_WAIT_MS) {
+        if (waited >= g->alone_wait_ms) {
             rc = fs_fail(d, FS_EBUSY, "the gallery '%s' is in use by another "
-                         "process or handle", g->dir);
+                         "process or handle (waited %.1f s for it to close)",
+                         g->dir, waited / 1000.0);
             break;
         }
         if (!dropped && !g->open_batch && data_file_id(g, &before) == 0) {
@@ -1371,6 +1372,8 @@ int fs_gallery_open(const char *dir, const fs_gallery_options *opt,
     g->lock_fd = -1;
     g->mx = opt->warm ? opt->warm : &g->own;
     g->nowait = opt->nowait;
+    g->alone_wait_ms = opt->alone_wait_ms > 0 ? opt->alone_wait_ms
+                                              : FS_GALLERY_ALONE_WAIT_MS;
 
     int rc = FS_OK;
     struct stat st;

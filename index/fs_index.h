@@ -102,6 +102,11 @@ typedef struct fs_recipe {
  * gallery's meta record, init and gallery stats spell it. */
 const char *fs_recipe_subject_template(const fs_recipe *r);
 
+/* Long enough for the searches already in (new openers queue behind the
+ * waiter) to end on a loaded machine; short enough that an admin learns
+ * soon that an enrolment holds the gallery. */
+#define FS_GALLERY_ALONE_WAIT_MS 10000
+
 typedef struct fs_gallery_options {
     int         create;        /* make the gallery when the directory has none */
     int         readonly;
@@ -115,6 +120,10 @@ typedef struct fs_gallery_options {
     fs_gallery_warm *warm;     /* NULL: the handle keeps its own matrix */
     int         nowait;        /* FS_EBUSY at once, rather than wait while
                                   the gallery is held alone */
+    int         alone_wait_ms; /* how long a call that needs the gallery
+                                  alone (fs_gallery_lock_exclusive) waits
+                                  for the other handles to close before
+                                  FS_EBUSY; 0: FS_GALLERY_ALONE_WAIT_MS */
     const fs_recipe *recipe;   /* create: how its templates are made;
                                   NULL: the first model alone, no mirror */
 } fs_gallery_options;

@@ -1539,14 +1539,18 @@ static ino_t data_inode(void)
  * lock too; the exclusive one is held across calls on demand. */
 START_TEST(test_gallery_compaction_waits_for_other_handles)
 {
-    fs_gallery *g = open_made(gdir(), 0), *other;
-    enrol_range(g, 0, 50, 10);
+    fs_gallery_close(open_made(gdir(), 0));
+    fs_gallery_options impatient = { .alone_wait_ms = 200 };
+    fs_gallery *g, *other;
     fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_open(gdir(), &impatient, &g, &d), FS_OK);
+    enrol_range(g, 0, 50, 10);
     fs_gallery_options ro = { .readonly = 1 };
     ck_assert_int_eq(fs_gallery_open(gdir(), &ro, &other, &d), FS_OK);
     ino_t ino = data_inode();
     ck_assert_int_eq(fs_gallery_compact(g, &d), FS_EBUSY);
-    ck_assert_ptr_nonnull(strstr(d.msg, "in use"));
+    ck_assert_msg(strstr(d.msg, "in use") && strstr(d.msg, "waited 0.2 s"),
+                  "%s", d.msg);
     ck_assert_int_eq(fs_gallery_compact(other, &d), FS_EACCESS);
     ck_assert(data_inode() == ino);
     ck_assert(lock_held(F_WRLCK) && !lock_held(F_RDLCK));
@@ -1569,6 +1573,53 @@ START_TEST(test_gallery_compaction_waits_for_other_handles)
     struct stat st;
     ck_assert_int_eq(stat(tu_path(gdir(), "gallery.lock"), &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0600);
+}
+END_TEST
+
+/* A handle that needs the gallery alone outlasts one that closes within
+ * its wait: a search in flight when a key rotation starts ends, and the
+ * rotation goes on rather than being refused (the last CI run's sanitized
+ * searches outlasted the old fixed 2 s). */
+START_TEST(test_gallery_alone_outlasts_a_handle_that_closes)
+{
+    fs_gallery_close(open_made(gdir(), 0));
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0) {                  /* a search: open, read, close */
+        fs_gallery_options ro = { .readonly = 1 };
+        fs_gallery *other;
+        fs_detail kd;
+        int rc = fs_gallery_open(gdir(), &ro, &other, &kd);
+        if (write(ready[1], "x", 1) != 1 || rc != FS_OK)
+            _exit(1);
+        struct timespec ts = { 0, 600 * 1000000L };
+        nanosleep(&ts, NULL);
+        fs_gallery_close(other);
+        _exit(0);
+    }
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    close(ready[1]);
+    fs_gallery_options patient = { .alone_wait_ms = 30000 };
+    fs_gallery *g;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gallery_open(gdir(), &patient, &g, &d), FS_OK);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_msg(fs_gallery_lock_exclusive(g, &d) == FS_OK, "%s", d.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int st;
+    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* it did wait for the other handle, which was open when it began */
+    ck_assert_int_ge((t1.tv_sec - t0.tv_sec) * 1000 +
+                     (t1.tv_nsec - t0.tv_nsec) / 1000000, 300);
+    ck_assert_int_eq(fs_gallery_compact(g, &d), FS_OK);
+    fs_gallery_lock_shared(g);
+    fs_gallery_close(g);
 }
 END_TEST
 
@@ -2287,6 +2338,7 @@ Suite *suite_gallery(void)
     tcase_add_test(tc, test_G20_compaction_drops_removed_subject);
     tcase_add_test(tc, test_G20_compaction_drops_removed_sealed_records);
     tcase_add_test(tc, test_gallery_compaction_waits_for_other_handles);
+    tcase_add_test(tc, test_gallery_alone_outlasts_a_handle_that_closes);
     tcase_add_test(tc, test_gallery_compaction_survives_sigkill);
     tcase_add_test(tc, test_gallery_nowait_open_while_held_alone);
     tcase_add_test(tc, test_G21_waiter_told_the_keys_changed_meanwhile);

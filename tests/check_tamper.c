@@ -25,8 +25,9 @@ enum { T_META = 1, T_AUDIT = 4 };          /* the gate's table numbers */
 
 static char gal[4096], key[4096];
 
-/* A detroit gallery made and opened in-process, its admin logged in. */
-static fs_gate *make_gallery(void)
+/* A detroit gallery made and opened in-process (with opt), its admin
+ * logged in. */
+static fs_gate *make_gallery_opts(const fs_gate_options *opt)
 {
     const char *text = fs_profile_builtin("detroit");
     fs_gate_init in = { text, strlen(text), "admin", "HQ", PW, NULL, MODEL,
@@ -43,10 +44,15 @@ static fs_gate *make_gallery(void)
     fs_user u = { .name = "ray", .unit = "HQ", .roles = FS_ROLE_REQUESTER };
     ck_assert_msg(fs_user_add(g, &u, PW, &d) == FS_OK, "%s", d.msg);
     fs_gate_close(g);
-    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
+    ck_assert_msg(fs_gate_open(gal, opt, &g, &d) == FS_OK, "%s", d.msg);
     ck_assert_msg(fs_gate_login(g, "admin", PW, session, sizeof session,
                                 &d) == FS_OK, "%s", d.msg);
     return g;
+}
+
+static fs_gate *make_gallery(void)
+{
+    return make_gallery_opts(NULL);
 }
 
 static void setup(void)
@@ -738,7 +744,7 @@ END_TEST
 
 START_TEST(test_G20_removal_waits_for_the_gallery_alone)
 {
-    fs_gate *g = make_gallery();
+    fs_gate *g = make_gallery_opts(&(fs_gate_options){ .alone_wait_ms = 200 });
     enrol_some(g, "busy", 2);
     fs_gate *other;
     fs_detail d = { "" };
