@@ -431,7 +431,8 @@ $(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_env.o \
 # meaningless under the sanitizers); nor does it render the pages in
 # Chromium (their bytes are ours and written, the rendering is the
 # browser's, checked by the plain run).
-# The chip peer only serves the tests on ../shared's photos.
+# The chip peer only serves the tests on ../shared's photos.  Each suite's
+# test times go to $(BUILD)/check.xml.<suite> (Check's XML log).
 check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) $(VISION_AVX2_BIN) \
        $(FACESEARCH_MPI) \
        $(MODELS) \
@@ -441,12 +442,13 @@ check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) $(VISION_AVX2_BIN
 	FACESEARCH_FACE=$(CURDIR)/$(ASTRONAUT) \
 	FACESEARCH_PEER_CHIP=$(CURDIR)/$(PEER_CHIP) \
 	FACESEARCH_SHARED=$(SHARED) FACESEARCH_TESTS=$(CURDIR)/tests \
+	CK_XML_LOG_FILE_NAME=$(CURDIR)/$(BUILD)/check.xml \
 	$(if $(filter 1,$(SAN)),CK_EXCLUDE_TAGS="policy again bench" \
 	  FACESEARCH_CHROMIUM=none) $(CHECK_BIN)
 
-# The plain and the sanitized runs side by side: each spends most of its
-# time waiting on the commands it spawns, so on two cores the pair takes
-# little more than the longer one.  What both share (the model, the photo,
+# The plain and the sanitized runs side by side, each running its suites
+# a core's worth at a time (tests/check_main.c), so the two keep both
+# cores busy until the last suite ends.  What both share (the model, the photo,
 # dlib's chip peer, the dlib adapter the sanitized build links) is made
 # first, by one make, so the two never build the same file at once.  Each
 # run prints into its log, shown whole when both are done.
