@@ -160,7 +160,7 @@ VISION_AVX2_OBJS := $(filter-out %/dlib_adapter.o,$(VISION_OBJS)) \
 VISION_AVX2      := $(BUILD)/facesearch-vision-avx2.so
 VISION_AVX2_BIN  := $(BIN_DIR)/facesearch-vision-avx2.so
 
-.PHONY: all deps models check test demo bench-embed bench-rank clean distclean \
+.PHONY: all deps models check check-built test demo bench-embed bench-rank clean distclean \
         install uninstall
 all: $(FACESEARCH) $(FACESEARCH_LOCAL) $(FACESEARCHD) $(VISION_BIN) $(VISION_AVX2_BIN) \
      $(FACESEARCH_MPI) \
@@ -433,11 +433,12 @@ $(CHECK_BIN): $(TEST_OBJS) $(BUILD)/tools/fs_wire.o $(BUILD)/tools/fs_env.o \
 # browser's, checked by the plain run).
 # The chip peer only serves the tests on ../shared's photos.  Each suite's
 # test times go to $(BUILD)/check.xml.<suite> (Check's XML log).
-check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) $(VISION_AVX2_BIN) \
-       $(FACESEARCH_MPI) \
+check-built: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) \
+       $(VISION_AVX2_BIN) $(FACESEARCH_MPI) \
        $(MODELS) \
        $(ASTRONAUT) \
        $(if $(wildcard $(SHARED)/datasets),$(PEER_CHIP) $(PEER_CHIP_AVX2))
+check: check-built
 	FACESEARCH_MODEL=$(CURDIR)/$(MODEL) FACESEARCH_BIN=$(CURDIR)/$(FACESEARCH) \
 	FACESEARCH_FACE=$(CURDIR)/$(ASTRONAUT) \
 	FACESEARCH_PEER_CHIP=$(CURDIR)/$(PEER_CHIP) \
@@ -448,14 +449,17 @@ check: $(CHECK_BIN) $(FACESEARCH) $(FACESEARCHD) $(VISION_BIN) $(VISION_AVX2_BIN
 
 # The plain and the sanitized runs side by side, each running its suites
 # a core's worth at a time (tests/check_main.c), so the two keep both
-# cores busy until the last suite ends.  What both share (the model, the photo,
-# dlib's chip peer, the dlib adapter the sanitized build links) is made
-# first, by one make, so the two never build the same file at once.  Each
-# run prints into its log, shown whole when both are done.
+# cores busy until the last suite ends.  Both builds are made first, one
+# after the other with every core: a build left to run beside the other
+# run's tests held its suites back by minutes (the first make also makes
+# what both share: the model, the photo, dlib's chip peer, the dlib
+# adapter the sanitized build links).  Each run prints into its log,
+# shown whole when both are done.
 test: | deps
 	$(MAKE) --no-print-directory SAN=0 $(MODELS) $(ASTRONAUT) $(PEER_CHIP) \
 	  $(PEER_CHIP_AVX2) build/rel/detect/dlib_adapter.o \
-	  build/rel/detect/dlib_adapter_avx2.o
+	  build/rel/detect/dlib_adapter_avx2.o check-built
+	$(MAKE) --no-print-directory SAN=1 check-built
 	@mkdir -p build/rel build/san
 	@echo "test: the plain and the sanitized runs at once (logs in" \
 	  "build/rel/check.log, build/san/check.log)"
