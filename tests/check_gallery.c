@@ -2217,6 +2217,28 @@ START_TEST(test_gallery_mean_recipe)
     ck_assert_int_eq(st.schema, 4);
     ck_assert_int_eq(st.recipe.subject_mean, 0);
     fs_gallery_close(g);
+
+    /* a plain gallery (no MACs) whose record is neither word, or gone:
+     * damaged, named, whether opened or asked for its recipe */
+    static const char *const bad[] = { "median", "", NULL };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        tu_rmtree(gdir());
+        fs_gallery_close(open_recipe(0, &r));
+        if (bad[i])
+            poke_meta(gdir(), "subject_template", bad[i]);
+        else
+            raw_put(gdir(), "meta", "subject_template", 16, NULL, 0);
+        int rc = fs_gallery_open(gdir(), NULL, &g, &d);
+        if (rc == FS_OK) {
+            rc = fs_gallery_recipe(g, &got, &d);
+            fs_gallery_close(g);
+        }
+        ck_assert_msg(rc == FS_EFORMAT && strstr(d.msg, "damaged") &&
+                      strstr(d.msg, bad[i] ? "subject template" : "missing"),
+                      "%s: %d %s", bad[i] ? bad[i] : "(gone)", rc, d.msg);
+        if (bad[i])
+            ck_assert_ptr_nonnull(strstr(d.msg, bad[i]));
+    }
 }
 END_TEST
 
