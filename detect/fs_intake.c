@@ -103,6 +103,7 @@ static int tiff_value(const tiff *t, size_t entry, uint32_t i, uint32_t *v)
 typedef struct ifd_info {
     uint32_t width, height, orientation;
     size_t   orientation_at;     /* offset of its value, 0: no tag */
+    uint32_t orientation_other;  /* a second tag's other value, 0: none */
     uint64_t data_end;           /* end of the strips or tiles */
     uint32_t next;               /* offset of the next IFD, 0: none */
 } ifd_info;
@@ -126,6 +127,9 @@ static int tiff_ifd(const tiff *t, size_t off, ifd_info *out)
         case 257: if (tiff_value(t, e, 0, &v)) out->height = v; break;
         case 274:
             if (t16(t, e + 2) == 3 && tiff_value(t, e, 0, &v)) {
+                if (out->orientation_at && v != out->orientation &&
+                    !out->orientation_other)
+                    out->orientation_other = out->orientation;
                 out->orientation = v;
                 out->orientation_at = e + 8;
             }
@@ -149,15 +153,30 @@ static int tiff_ifd(const tiff *t, size_t off, ifd_info *out)
     return 1;
 }
 
+typedef struct probe {
+    const char *path;              /* for messages only */
+    fs_still   *out;
+    fs_detail  *d;
+    int        *clash;             /* another orientation given, 0: none */
+} probe;
+
 /* Records an orientation tag (value 1..8) found `base` bytes into the
  * file: decoders are handed a copy with it set to 1 (some apply it, some
- * do not), and the loader applies it once, itself. */
-static void set_orientation(fs_still *s, const ifd_info *ifd, size_t base,
-                            int be)
+ * do not), and the loader applies it once, itself.  A file that gives two
+ * (twice in one IFD, or in two EXIF blocks) is ambiguous: a viewer may
+ * show it the first way while we search it the last, so it is refused. */
+static void set_orientation(const probe *pr, const ifd_info *ifd,
+                            size_t base, int be)
 {
+    fs_still *s = pr->out;
+    if (ifd->orientation_other && !*pr->clash)
+        *pr->clash = (int)ifd->orientation_other;
     if (ifd->orientation_at == 0 || ifd->orientation < 1 ||
         ifd->orientation > 8)
         return;
+    if (s->orientation_at && s->orientation != (int)ifd->orientation &&
+        !*pr->clash)
+        *pr->clash = s->orientation;
     s->orientation = (int)ifd->orientation;
     s->orientation_at = base + ifd->orientation_at;
     s->orientation_be = be;
@@ -165,7 +184,7 @@ static void set_orientation(fs_still *s, const ifd_info *ifd, size_t base,
 
 /* The orientation of an EXIF block ("Exif\0\0" + TIFF) that starts
  * `base` bytes into the file. */
-static void exif_orientation(bytes b, size_t base, fs_still *s)
+static void exif_orientation(bytes b, size_t base, const probe *pr)
 {
     tiff t;
     if (at(b, 0, "Exif\0\0", 6)) {
@@ -175,16 +194,10 @@ static void exif_orientation(bytes b, size_t base, fs_still *s)
     }
     ifd_info ifd;
     if (tiff_open(b, &t) && tiff_ifd(&t, t32(&t, 4), &ifd))
-        set_orientation(s, &ifd, base, t.be);
+        set_orientation(pr, &ifd, base, t.be);
 }
 
 /* ---- the formats -------------------------------------------------------- */
-
-typedef struct probe {
-    const char *path;              /* for messages only */
-    fs_still   *out;
-    fs_detail  *d;
-} probe;
 
 static int corrupt(const probe *pr, const char *kind, const char *what)
 {
@@ -236,7 +249,7 @@ static int check_jpeg(bytes b, const probe *pr)
             pr->out->width = (int)u16be(seg, 3);
             sof = 1;
         } else if (m == 0xE1 && at(seg, 0, "Exif\0\0", 6)) {
-            exif_orientation(seg, pos + 2, pr->out);
+            exif_orientation(seg, pos + 2, pr);
         } else if (m == 0xDA) {
             if (!sof)
                 return corrupt(pr, "JPEG", "a scan before the frame header");
@@ -308,7 +321,7 @@ static int check_png(bytes b, const probe *pr)
                    u32be(data, 0) > 1) {
             return still_only(pr, "an animated PNG (APNG)");
         } else if (memcmp(type, "eXIf", 4) == 0) {
-            exif_orientation(data, pos + 8, pr->out);
+            exif_orientation(data, pos + 8, pr);
         } else if (memcmp(type, "iCCP", 4) == 0) {
             pr->out->png_iccp_at = pos;
         } else if (memcmp(type, "IEND", 4) == 0) {
@@ -364,7 +377,7 @@ static int check_tiff(bytes b, const probe *pr)
         return corrupt(pr, "TIFF", "no image size");
     pr->out->width = ifd.width > INT32_MAX ? INT32_MAX : (int)ifd.width;
     pr->out->height = ifd.height > INT32_MAX ? INT32_MAX : (int)ifd.height;
-    set_orientation(pr->out, &ifd, 0, t.be);
+    set_orientation(pr, &ifd, 0, t.be);
     if (ifd.data_end > b.n)
         return truncated(pr, "TIFF");
     if (ifd.next != 0) {
@@ -418,7 +431,7 @@ static int check_webp(bytes b, const probe *pr)
             pr->out->height = (int)(1 + ((v >> 14) & 0x3FFF));
             size_known = 1;
         } else if (memcmp(fourcc, "EXIF", 4) == 0) {
-            exif_orientation(data, pos + 8, pr->out);
+            exif_orientation(data, pos + 8, pr);
         }
         pos += 8 + (size_t)len + (len & 1);
     }
@@ -508,7 +521,8 @@ int fs_intake_identify(const uint8_t *buf, size_t len, const char *path,
 {
     bytes b = { buf, len };
     fs_still s = { FS_IMG_UNKNOWN, 0, 0, 1, 0, 0, 0 };
-    probe pr = { path, &s, d };
+    int clash = 0;
+    probe pr = { path, &s, d, &clash };
     int rc;
     const char *video;
     if (len == 0)
@@ -547,6 +561,11 @@ int fs_intake_identify(const uint8_t *buf, size_t len, const char *path,
     }
     if (rc != FS_OK)
         return rc;
+    if (clash)
+        return fs_fail(d, FS_EDECODE, "'%s' gives its EXIF orientation "
+                       "twice, as %d and as %d: which way up it is cannot be "
+                       "told (save it again with one)", path, clash,
+                       s.orientation);
     if (s.width <= 0 || s.height <= 0)
         return corrupt(&pr, "image", "zero width or height");
     if (s.width > FS_IMAGE_MAX_SIDE || s.height > FS_IMAGE_MAX_SIDE ||

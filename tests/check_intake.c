@@ -325,6 +325,72 @@ START_TEST(test_intake_refuses_size_the_decoder_disagrees_with)
 }
 END_TEST
 
+/* A JPEG header (16x16, one scan, no pixels worth decoding) with one
+ * EXIF block per value of orient[] (0 ends), each giving that
+ * orientation. */
+static void make_exif_jpeg(buf *b, const int *orient)
+{
+    put(b, "\xFF\xD8", 2);
+    for (int i = 0; orient[i]; i++) {
+        put(b, "\xFF\xE1\x00\x22" "Exif\0\0" "II*\0", 14);
+        le32(b, 8);
+        le16(b, 1);
+        le16(b, 274);
+        le16(b, 3);
+        le32(b, 1);
+        le16(b, (unsigned)orient[i]);
+        le16(b, 0);
+        le32(b, 0);
+    }
+    put(b, "\xFF\xC0\x00\x0B\x08\x00\x10\x00\x10\x01\x01\x11\x00"
+           "\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00\x12\x34\xFF\xD9", 27);
+}
+
+/* A file that gives its orientation twice, two ways (twice in one
+ * TIFF IFD, or in two EXIF blocks of a JPEG), is refused naming both:
+ * a viewer may show it the first way up while the search would take the
+ * last.  Given twice the same way it is only redundant, and taken. */
+START_TEST(test_intake_refuses_two_orientations)
+{
+    for (int same = 0; same < 2; same++) {
+        buf tif = { { 0 }, 0 };
+        make_tiff(&tif, 5, 2, 1, 6);
+        /* PhotometricInterpretation (written fifth) becomes a first
+         * orientation tag, before the real one */
+        size_t e = 8 + 2 + 4 * 12;
+        ck_assert_int_eq(tif.data[e] | tif.data[e + 1] << 8, 262);
+        const uint8_t first[12] = { 0x12, 0x01, 3, 0, 1, 0, 0, 0,
+                                    same ? 6 : 3, 0, 0, 0 };
+        memcpy(tif.data + e, first, sizeof first);
+        buf jpg = { { 0 }, 0 };
+        make_exif_jpeg(&jpg, (const int[]){ same ? 6 : 3, 6, 0 });
+        const buf *files[2] = { &tif, &jpg };
+        for (int f = 0; f < 2; f++) {
+            fs_still st = { .orientation = -1 };
+            fs_detail d = { "" };
+            int rc = identify(files[f], &st, &d);
+            if (same) {
+                ck_assert_msg(rc == FS_OK, "%s", d.msg);
+                ck_assert_int_eq(st.orientation, 6);
+            } else {
+                ck_assert_msg(rc == FS_EDECODE &&
+                              strstr(d.msg, "orientation twice, as 3 and "
+                                     "as 6") && strstr(d.msg, "fixture"),
+                              "%d %s", rc, d.msg);
+                ck_assert_int_eq(st.orientation, -1);   /* untouched */
+            }
+        }
+    }
+    /* one EXIF block: taken as it says */
+    buf jpg = { { 0 }, 0 };
+    make_exif_jpeg(&jpg, (const int[]){ 8, 0 });
+    fs_still st;
+    fs_detail d = { "" };
+    ck_assert_msg(identify(&jpg, &st, &d) == FS_OK, "%s", d.msg);
+    ck_assert_int_eq(st.orientation, 8);
+}
+END_TEST
+
 /* A header declaring 100000x100000 pixels is refused from the header:
  * nothing is decoded, nothing allocated for it. */
 START_TEST(test_intake_refuses_decompression_bomb)
@@ -472,6 +538,7 @@ Suite *suite_intake(void)
     tcase_add_test(tc, test_intake_refuses_decompression_bomb);
     tcase_add_test(tc, test_intake_accepts_stills_by_content_not_name);
     tcase_add_test(tc, test_intake_applies_exif_orientation);
+    tcase_add_test(tc, test_intake_refuses_two_orientations);
     tcase_add_test(tc, test_intake_png_profile_muted_file_still_sound);
     suite_add_tcase(s, tc);
     return s;
