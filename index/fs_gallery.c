@@ -161,7 +161,7 @@ struct fs_gallery {
     int       nowait;                    /* FS_EBUSY rather than wait */
     int       alone_wait_ms;             /* fs_gallery_options' */
     int       unlocked;                  /* keys hold the data key */
-    int       schema;                    /* as stored: 3 or 4 */
+    int       schema;                    /* as stored: 3, 4 or 5 */
     int       no_second_db;              /* a schema 3 gallery opened
                                             read-only: no "second" */
     keyset    keys;

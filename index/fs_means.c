@@ -54,8 +54,8 @@ int fs_subject_means_make(const fs_templates *from, fs_subject_means *out,
     if (n > UINT32_MAX - 1)
         return fs_fail(d, FS_ETOOBIG, "%zu templates: at most %u", n,
                        UINT32_MAX - 1);
-    /* a radix sort: qsort of (subject, row) keys was about 2 s of the
-     * 8 at 10M rows of subjects in no order */
+    /* a radix sort: with qsort of (subject, row) keys, 10M rows of
+     * subjects in no order took 8.45 s, now 5.6-5.75 s */
     uint32_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
     size_t *count = malloc(65536 * sizeof *count);
     out->rows = malloc((n ? n : 1) * sizeof *out->rows);
