@@ -10,6 +10,7 @@
 
 #include "../gate/fs_gate.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -478,7 +480,8 @@ struct tu_proc {
 /* prefix..., prog, argv[1]... with stdin from input (or /dev/null) and
  * both outputs captured through files (a pipe could fill and stall it). */
 static tu_proc *start_captured(char *const prefix[], const char *prog,
-                               const char *input, char *const argv[])
+                               const char *input, char *const argv[],
+                               int own_session)
 {
     tu_proc *p = calloc(1, sizeof *p);
     ck_assert_ptr_nonnull(p);
@@ -508,7 +511,12 @@ static tu_proc *start_captured(char *const prefix[], const char *prog,
     av[np] = (char *)prog;
     for (size_t i = 1; i < n; i++)
         av[np + i] = argv[i];
-    int rc = posix_spawnp(&p->pid, av[0], &fa, NULL, av, environ);
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    if (own_session)
+        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
+    int rc = posix_spawnp(&p->pid, av[0], &fa, &at, av, environ);
+    posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     free(av);
     ck_assert_int_eq(rc, 0);
@@ -524,11 +532,49 @@ int tu_finish(tu_proc *p, char **out, char **err)
     return st;
 }
 
-int tu_finish_status(tu_proc *p, char **out, char **err)
+/* Every process of session sid (its leader's pid) killed: the ones
+ * that have left the leader's process group too, as mpirun's ranks do. */
+static void kill_session(pid_t sid)
 {
-    int status;
-    while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid > 0 && getsid(pid) == sid)
+            kill(pid, SIGKILL);
+    }
+    if (d)
+        closedir(d);
+}
+
+int tu_wait_within(pid_t pid, double seconds, int *status)
+{
+    struct timespec t0, t, nap = { 0, 20000000 };   /* 20 ms */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        pid_t got = waitpid(pid, status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR))
+            return got == pid ? 0 : -1;
+        nanosleep(&nap, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((double)(t.tv_sec - t0.tv_sec) +
+             (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 < seconds);
+    kill_session(pid);
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
         ;
+    return TU_TIMED_OUT;
+}
+
+/* p's status as tu_finish_status gives it, once its output is read and
+ * its files gone; waited for at most seconds (0: for ever). */
+static int finish_within(tu_proc *p, double seconds, char **out, char **err)
+{
+    int status, late = 0;
+    if (seconds > 0)
+        late = tu_wait_within(p->pid, seconds, &status) == TU_TIMED_OUT;
+    else
+        while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+            ;
     /* not tu_path: callers hold its buffers across runs */
     char file[4200];
     snprintf(file, sizeof file, "%s/out", p->dir);
@@ -542,22 +588,29 @@ int tu_finish_status(tu_proc *p, char **out, char **err)
     tu_rmtree(p->dir);
     free(p->dir);
     free(p);
+    if (late)
+        return TU_TIMED_OUT;
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return WIFSIGNALED(status) ? -WTERMSIG(status) : -1;
+}
+
+int tu_finish_status(tu_proc *p, char **out, char **err)
+{
+    return finish_within(p, 0, out, err);
 }
 
 static int run_captured(char *const prefix[], const char *prog,
                         const char *input, char *const argv[], char **out,
                         char **err)
 {
-    return tu_finish(start_captured(prefix, prog, input, argv), out, err);
+    return tu_finish(start_captured(prefix, prog, input, argv, 0), out, err);
 }
 
 tu_proc *tu_start(char *const prefix[], const char *input,
                   char *const argv[])
 {
-    return start_captured(prefix, tu_bin(), input, argv);
+    return start_captured(prefix, tu_bin(), input, argv, 0);
 }
 
 int tu_run_full(char *const prefix[], const char *input, char *const argv[],
@@ -592,8 +645,15 @@ int tu_run_program(const char *prog, char *const argv[], char **out,
 int tu_run_program_status(const char *prog, char *const argv[], char **out,
                           char **err)
 {
-    return tu_finish_status(start_captured(NULL, prog, NULL, argv), out,
+    return tu_finish_status(start_captured(NULL, prog, NULL, argv, 0), out,
                             err);
+}
+
+int tu_run_program_within(const char *prog, char *const argv[],
+                          double seconds, char **out, char **err)
+{
+    return finish_within(start_captured(NULL, prog, NULL, argv, 1), seconds,
+                         out, err);
 }
 
 void tu_expect_refusal(int status, int want, const char *out,

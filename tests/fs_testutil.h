@@ -113,6 +113,17 @@ int tu_run_program(const char *prog, char *const argv[], char **out,
 /* The same, the status as tu_finish_status gives it. */
 int tu_run_program_status(const char *prog, char *const argv[], char **out,
                           char **err);
+/* The same in a session of its own, waited for at most seconds: past
+ * them every process of the session is killed (a hung mpirun, its
+ * ranks) and the status is TU_TIMED_OUT. */
+#define TU_TIMED_OUT (-1000)
+int tu_run_program_within(const char *prog, char *const argv[],
+                          double seconds, char **out, char **err);
+/* Waits for pid, which leads a session of its own, at most seconds,
+ * *status as waitpid sets it: 0, or TU_TIMED_OUT once the session's
+ * processes are killed (and pid reaped), or -1 when pid is not a
+ * child. */
+int tu_wait_within(pid_t pid, double seconds, int *status);
 
 /* Runs the binary (as tu_run), asserts its exit status and parses what
  * it printed as JSON (asserted). */
