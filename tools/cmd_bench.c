@@ -530,9 +530,9 @@ static void print_rank_human(const fs_bench_rank_report *rep)
     }
     printf("exact lists identical to the float scan's, bit for bit: %d of "
            "%d queries\n", rep->exact_identical, rep->queries);
-    printf("memory read bandwidth (the bound of an exact scan; %.2f GiB "
-           "read, median of rounds, min-max):", (double)rep->mem_bytes /
-           (1u << 30));
+    printf("memory read bandwidth (the bound of an exact scan: the faster "
+           "way of reading %.2f GiB; median of rounds, min-max):",
+           (double)rep->mem_bytes / (1u << 30));
     for (int i = 0; i < rep->nt; i++)
         printf("%s %.1f GB/s on %d thread(s) (%.1f-%.1f)", i ? "," : "",
                rep->mem_gbs[i], rep->tlist[i], rep->mem_min[i],
