@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../engine/facesearch.h"
 #include "../engine/base/fs_json.h"
@@ -583,6 +585,133 @@ START_TEST(test_G14_miami_approves_at_once)
 }
 END_TEST
 
+/* ---- races ----------------------------------------------------------------------- */
+
+/* One racer: who, and what they do once released (a proposal on S1, or
+ * a corroboration of L1); what came of it. */
+typedef struct racer {
+    const char *user;
+    int         corroborate;
+    int         rc;
+    char        msg[256];
+} racer;
+
+/* The racers, each in a process of its own with its own handle and its
+ * own session (as tu_as made it), held until every one is open, then
+ * released at once.  The test's handle is closed across the forks (LMDB
+ * does not share one with a child) and open again after. */
+static void race(racer *who, int n)
+{
+    for (int i = 0; i < n; i++)
+        tu_as(gal, who[i].user);
+    fs_gate_close(g);
+    g = NULL;
+    int ready[2], go[2], back[8][2];
+    ck_assert(n <= 8 && pipe(ready) == 0 && pipe(go) == 0);
+    pid_t kid[8];
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(pipe(back[i]), 0);
+        kid[i] = fork();
+        ck_assert_int_ge(kid[i], 0);
+        if (kid[i] > 0)
+            continue;
+        char dir[4200], id[16] = "", c = 0;
+        snprintf(dir, sizeof dir, "%s/run-as/%s", tu_tmp, who[i].user);
+        setenv("XDG_RUNTIME_DIR", dir, 1);
+        fs_gate *mine = NULL;
+        fs_detail d = { "" };
+        int rc = fs_gate_open(gal, NULL, &mine, &d);
+        if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+            _exit(3);
+        if (rc == FS_OK)
+            rc = who[i].corroborate
+                 ? fs_review_corroborate(mine, "L1", NOTE, &d)
+                 : fs_review_propose(mine, "S1", SUBJECT, NOTE, id, &d);
+        fs_gate_close(mine);
+        racer r = who[i];
+        r.rc = rc;
+        snprintf(r.msg, sizeof r.msg, "%s", d.msg);
+        _exit(write(back[i][1], &r, sizeof r) == sizeof r ? 0 : 3);
+    }
+    char c;
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    char all[8] = "gggggggg";
+    ck_assert_int_eq(write(go[1], all, (size_t)n), n);
+    for (int i = 0; i < n; i++) {
+        int st;
+        ck_assert_int_eq(waitpid(kid[i], &st, 0), kid[i]);
+        ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        ck_assert_int_eq(read(back[i][0], &who[i], sizeof who[i]),
+                         (ssize_t)sizeof who[i]);
+        close(back[i][0]);
+        close(back[i][1]);
+    }
+    close(ready[0]);
+    close(ready[1]);
+    close(go[0]);
+    close(go[1]);
+    fs_detail d = { "" };
+    ck_assert_msg(fs_gate_open(gal, NULL, &g, &d) == FS_OK, "%s", d.msg);
+}
+
+/* The one racer whose verb went through, the others refused with what
+ * (asserted). */
+static const racer *one_winner(const racer *who, int n, const char *what)
+{
+    const racer *won = NULL;
+    for (int i = 0; i < n; i++) {
+        if (who[i].rc == FS_OK) {
+            ck_assert_msg(!won, "%s and %s both went through", won ? won->user
+                          : "", who[i].user);
+            won = &who[i];
+        } else {
+            ck_assert_msg(who[i].rc == FS_DENIED && strstr(who[i].msg, what),
+                          "%s: rc %d, '%s' (want '%s')", who[i].user,
+                          who[i].rc, who[i].msg, what);
+        }
+    }
+    ck_assert_msg(won, "nobody went through");
+    return won;
+}
+
+/* Insiders racing, each from a process of their own released at the
+ * same moment: three examiners propose a lead on S1 at once, and one
+ * lead comes of it, proposed by the one the other two were refused
+ * for; then one examiner corroborates it twice at once, and it holds
+ * one sign-off of theirs.  The trail has every try.  G14. */
+START_TEST(test_G14_races_leave_one_lead_and_one_signoff)
+{
+    if (!have_face)
+        return;
+    racer p[3] = { { "e1", 0, 0, "" }, { "e2", 0, 0, "" },
+                   { "e3", 0, 0, "" } };
+    race(p, 3);
+    const racer *won = one_winner(p, 3, "G14: request R1 has lead L1 in "
+                                        "review");
+    fs_lead l;
+    lead("L1", &l);
+    ck_assert_int_eq(l.state, FS_LEAD_PROPOSED);
+    ck_assert_int_eq(l.n_signoffs, 1);
+    ck_assert_str_eq(l.signoffs[0].user, won->user);
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_lead_get(g, "L2", &l, &d), FS_NOTFOUND);
+    ck_assert_int_eq(on_trail("review propose", "", NULL), 3);
+    ck_assert_int_eq(on_trail("review propose", "refused: G14", NULL), 2);
+
+    const char *other = strcmp(won->user, "e1") == 0 ? "e2" : "e1";
+    racer c[2] = { { other, 1, 0, "" }, { other, 1, 0, "" } };
+    race(c, 2);
+    one_winner(c, 2, "signed it already");
+    lead("L1", &l);
+    ck_assert_int_eq(l.n_signoffs, 2);
+    ck_assert_str_eq(l.signoffs[1].user, other);
+    ck_assert_int_eq(on_trail("review corroborate", "", NULL), 2);
+    ck_assert_int_eq(on_trail("review corroborate", "refused: G14", NULL),
+                     1);
+}
+END_TEST
+
 /* ---- the command line ------------------------------------------------------------ */
 
 /* Through bin/facesearch: the lead's id printed (and in --json), exit 2
@@ -665,6 +794,7 @@ Suite *suite_review(void)
     tcase_add_test(t, test_G14_requester_sees_own_leads);
     tcase_add_test(t, test_G14_lead_keeps_its_profile);
     tcase_add_test(t, test_G14_miami_approves_at_once);
+    tcase_add_test(t, test_G14_races_leave_one_lead_and_one_signoff);
     tcase_add_test(t, test_G14_cli);
     suite_add_tcase(s, t);
     return s;
