@@ -265,9 +265,9 @@ static int raw_file(const char *path, const float *rows, size_t n)
  * The read is done two ways, and the faster median is the yardstick:
  * STREAM's (above), and in the float scan's own order at its level
  * (read_rows_scan512 or read_rows_scan256).  Once the scan kept its sums
- * in registers, it read 1M rows at 33-35 GB/s on one thread of an AMD EPYC where
- * STREAM's read gave 25-31 in the same runs (share 1.02-1.44): a
- * yardstick that the scan beats bounds nothing.  One core's reads there
+ * in registers, it read 1M rows at 33-35 GB/s on one thread of an AMD
+ * EPYC where STREAM's read gave 25-31 in the same runs (share 1.02-1.44):
+ * a yardstick that the scan beats bounds nothing.  One core's reads there
  * are paced by what it keeps in flight, and the scan's order keeps more:
  * it read at 31-34 GB/s where STREAM's gave 25-30 and a float multiply-
  * add read of 8 sums 25-27 (2 runs of 3 rounds, each the median of 5
@@ -326,8 +326,9 @@ static uint64_t read_rows_scan256(const float *p, size_t rows)
                 for (int i = 0; i < 4; i++)
                     a[i] = _mm256_fmadd_ps(_mm256_load_ps(row + 8 * (j + i)),
                                            c, a[i]);
-            f[k] = _mm256_add_ps(f[k], _mm256_add_ps(_mm256_add_ps(a[0], a[2]),
-                                                     _mm256_add_ps(a[1], a[3])));
+            __m256 sum = _mm256_add_ps(_mm256_add_ps(a[0], a[2]),
+                                       _mm256_add_ps(a[1], a[3]));
+            f[k] = _mm256_add_ps(f[k], sum);
         }
     for (int j = 1; j < 8; j++)
         f[0] = _mm256_add_ps(f[0], f[j]);
