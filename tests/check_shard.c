@@ -24,24 +24,18 @@
  */
 #include <check.h>
 #include <dirent.h>
-#include <errno.h>
 #include <math.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../engine/facesearch.h"
 #include "../engine/base/fs_json.h"
 #include "fs_testutil.h"
-
-extern char **environ;
 
 #define SUBJECTS   40         /* enrolled; two removed */
 #define KEPT       38
@@ -598,14 +592,16 @@ static char **mpi_argv(int ranks, const char *timeout, const char *probe,
  * sanitized on a loaded machine. */
 #define MPIRUN_WAIT_S 90
 
-/* mpirun's run of argv.  Open MPI 4.1's mpirun itself sometimes dies
+/* mpirun's run of argv, with during(ctx) called while it runs (when
+ * given): its exit status.  Open MPI 4.1's mpirun itself sometimes dies
  * by a signal in PMIx_server_finalize after rank 0's MPI_Abort on a
  * loaded machine (seen at load 5-9, and twice in a row at load 3), when
  * the search has already failed and named its cause; once (in CI) it
  * hung past the test's 300 s instead.  Such a run is made again, its
  * processes killed first, up to three runs in all, and everything is
  * asserted on the one that ends. */
-static int run_mpirun(char **argv, char **out, char **err)
+static int run_mpirun_with(char **argv, void (*during)(void *), void *ctx,
+                           char **out, char **err)
 {
     int st = 0;
     for (int run = 1; run <= 3; run++) {
@@ -613,13 +609,21 @@ static int run_mpirun(char **argv, char **out, char **err)
             free(*out);
             free(*err);
         }
-        st = tu_run_program_within(mpirun, argv, MPIRUN_WAIT_S, out, err);
+        tu_proc *p = tu_start_session(mpirun, argv);
+        if (during)
+            during(ctx);
+        st = tu_finish_within(p, MPIRUN_WAIT_S, out, err);
         if (st >= 0)
             return st;
     }
     ck_abort_msg("mpirun %s in each of 3 runs: %s%s", st == TU_TIMED_OUT ?
                  "hung" : "died by a signal", *out, *err);
     return st;
+}
+
+static int run_mpirun(char **argv, char **out, char **err)
+{
+    return run_mpirun_with(argv, NULL, NULL, out, err);
 }
 
 /* The search's candidates as "subject score;..." with the scores' bits,
@@ -909,29 +913,12 @@ static int proc_holds(const char *path, const char *text)
     return found;
 }
 
-/* One mpirun of av (stdout to ofile, stderr to efile) whose shard 1 rank
- * (the one whose environment carries mark, rank 2) is killed once its
- * shard is open (mapped: MPI is up and it is about to say so): rank 0 is
- * loading the model and finding the face then, so the kill comes before
- * its question.  mpirun's wait status, or TU_TIMED_OUT when it hung (its
- * processes are killed then). */
-static int run_killing_rank(char **av, const char *ofile, const char *efile,
-                            const char *mark)
+/* During an mpirun: its shard 1 rank (the one whose environment carries
+ * the mark, rank 2) killed once its shard is open (mapped: MPI is up and
+ * it is about to say so): rank 0 is loading the model and finding the
+ * face then, so the kill comes before its question. */
+static void kill_shard_rank(void *mark)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, ofile, O_WRONLY | O_CREAT |
-                                     O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, efile, O_WRONLY | O_CREAT |
-                                     O_TRUNC, 0600);
-    posix_spawnattr_t at;
-    posix_spawnattr_init(&at);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
-    pid_t run;
-    ck_assert_int_eq(posix_spawn(&run, mpirun, &fa, &at, av, environ), 0);
-    posix_spawnattr_destroy(&at);
-    posix_spawn_file_actions_destroy(&fa);
     pid_t victim = 0;
     char maps[64], shard[4300];
     snprintf(shard, sizeof shard, "%s/shard-1/data.mdb", shards());
@@ -946,10 +933,6 @@ static int run_killing_rank(char **av, const char *ofile, const char *efile,
     }
     ck_assert_msg(victim > 0, "rank 2 never opened its shard");
     ck_assert_int_eq(kill(victim, SIGKILL), 0);
-    int status;
-    if (tu_wait_within(run, MPIRUN_WAIT_S, &status) == TU_TIMED_OUT)
-        return TU_TIMED_OUT;
-    return status;
 }
 
 START_TEST(test_mpi_rank_killed_fails_the_search)
@@ -974,23 +957,11 @@ START_TEST(test_mpi_rank_killed_fails_the_search)
     sigkill_timeout = "3";
     char **av = mpi_argv(SHARDS + 1, "10", probe, 1);
     sigkill_timeout = NULL;
-    const char *ofile = tu_path(tu_tmp, "mpi.out");
-    char efile[4200];
-    snprintf(efile, sizeof efile, "%s", tu_path(tu_tmp, "mpi.err"));
-    /* as run_mpirun: a run whose mpirun dies by a signal in its own
-     * finalize, or hangs, is made again, up to three in all */
-    int status = 0;
-    for (int run = 0; run < 3 && (run == 0 || status == TU_TIMED_OUT ||
-                                  WIFSIGNALED(status)); run++)
-        status = run_killing_rank(av, ofile, efile, mark);
-    ck_assert_msg(status != TU_TIMED_OUT, "mpirun hung in each of 3 runs");
+    char *out, *err;
+    int st = run_mpirun_with(av, kill_shard_rank, mark, &out, &err);
     unsetenv("FS_SHARD_TEST");
-
-    size_t len;
-    char *out = tu_read(ofile, &len), *err = tu_read(efile, &len);
     /* mpirun's status is the dead rank's, not rank 0's */
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
-                  "status %d: %s%s", status, out, err);
+    ck_assert_msg(st > 0, "status %d: %s%s", st, out, err);
     ck_assert_msg(strstr(err, "shard 1 (") && strstr(err, "did not") &&
                   strstr(err, "nothing is released"), "%s", err);
     ck_assert_msg(!strstr(out, "candidates"), "%s", out);

@@ -547,34 +547,38 @@ static void kill_session(pid_t sid)
         closedir(d);
 }
 
-int tu_wait_within(pid_t pid, double seconds, int *status)
+/* Waits for pid at most seconds (0: for ever), *status as waitpid sets
+ * it: 0, or TU_TIMED_OUT once every process of pid's session (pid leads
+ * one of its own) is killed and pid reaped. */
+static int wait_within(pid_t pid, double seconds, int *status)
 {
     struct timespec t0, t, nap = { 0, 20000000 };   /* 20 ms */
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    do {
+    while (seconds > 0) {
         pid_t got = waitpid(pid, status, WNOHANG);
         if (got == pid || (got < 0 && errno != EINTR))
-            return got == pid ? 0 : -1;
+            return 0;
         nanosleep(&nap, NULL);
         clock_gettime(CLOCK_MONOTONIC, &t);
-    } while ((double)(t.tv_sec - t0.tv_sec) +
-             (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 < seconds);
-    kill_session(pid);
+        if ((double)(t.tv_sec - t0.tv_sec) +
+            (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 >= seconds) {
+            kill_session(pid);
+            while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+                ;
+            return TU_TIMED_OUT;
+        }
+    }
     while (waitpid(pid, status, 0) < 0 && errno == EINTR)
         ;
-    return TU_TIMED_OUT;
+    return 0;
 }
 
 /* p's status as tu_finish_status gives it, once its output is read and
  * its files gone; waited for at most seconds (0: for ever). */
 static int finish_within(tu_proc *p, double seconds, char **out, char **err)
 {
-    int status, late = 0;
-    if (seconds > 0)
-        late = tu_wait_within(p->pid, seconds, &status) == TU_TIMED_OUT;
-    else
-        while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
-            ;
+    int status;
+    int late = wait_within(p->pid, seconds, &status) == TU_TIMED_OUT;
     /* not tu_path: callers hold its buffers across runs */
     char file[4200];
     snprintf(file, sizeof file, "%s/out", p->dir);
@@ -642,18 +646,14 @@ int tu_run_program(const char *prog, char *const argv[], char **out,
     return run_captured(NULL, prog, NULL, argv, out, err);
 }
 
-int tu_run_program_status(const char *prog, char *const argv[], char **out,
-                          char **err)
+tu_proc *tu_start_session(const char *prog, char *const argv[])
 {
-    return tu_finish_status(start_captured(NULL, prog, NULL, argv, 0), out,
-                            err);
+    return start_captured(NULL, prog, NULL, argv, 1);
 }
 
-int tu_run_program_within(const char *prog, char *const argv[],
-                          double seconds, char **out, char **err)
+int tu_finish_within(tu_proc *p, double seconds, char **out, char **err)
 {
-    return finish_within(start_captured(NULL, prog, NULL, argv, 1), seconds,
-                         out, err);
+    return finish_within(p, seconds, out, err);
 }
 
 void tu_expect_refusal(int status, int want, const char *out,

@@ -110,20 +110,14 @@ int      tu_finish_status(tu_proc *p, char **out, char **err);
 /* The same for another program, e.g. a peer (argv[0] ignored). */
 int tu_run_program(const char *prog, char *const argv[], char **out,
                    char **err);
-/* The same, the status as tu_finish_status gives it. */
-int tu_run_program_status(const char *prog, char *const argv[], char **out,
-                          char **err);
-/* The same in a session of its own, waited for at most seconds: past
- * them every process of the session is killed (a hung mpirun, its
- * ranks) and the status is TU_TIMED_OUT. */
+/* Another program started as tu_start starts the binary, in a session
+ * of its own; tu_finish_within waits for it at most seconds and returns
+ * what tu_finish_status would, or TU_TIMED_OUT once every process of the
+ * session (a hung mpirun and its ranks) is killed. */
 #define TU_TIMED_OUT (-1000)
-int tu_run_program_within(const char *prog, char *const argv[],
-                          double seconds, char **out, char **err);
-/* Waits for pid, which leads a session of its own, at most seconds,
- * *status as waitpid sets it: 0, or TU_TIMED_OUT once the session's
- * processes are killed (and pid reaped), or -1 when pid is not a
- * child. */
-int tu_wait_within(pid_t pid, double seconds, int *status);
+tu_proc *tu_start_session(const char *prog, char *const argv[]);
+int      tu_finish_within(tu_proc *p, double seconds, char **out,
+                          char **err);
 
 /* Runs the binary (as tu_run), asserts its exit status and parses what
  * it printed as JSON (asserted). */
