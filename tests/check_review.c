@@ -615,9 +615,8 @@ static void race(racer *who, int n)
         ck_assert_int_ge(kid[i], 0);
         if (kid[i] > 0)
             continue;
-        char dir[4200], id[16] = "", c = 0;
-        snprintf(dir, sizeof dir, "%s/run-as/%s", tu_tmp, who[i].user);
-        setenv("XDG_RUNTIME_DIR", dir, 1);
+        char id[16] = "", c = 0;
+        tu_as(gal, who[i].user);    /* logged in above: its session's dir */
         fs_gate *mine = NULL;
         fs_detail d = { "" };
         int rc = fs_gate_open(gal, NULL, &mine, &d);
