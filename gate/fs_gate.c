@@ -427,12 +427,28 @@ int gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
     return gate_txn_commit(g, b, d);
 }
 
+/* A write batch in which the session still stands as its verb required
+ * (gate_standing_now); when it does not, nothing is written but the
+ * refusal, under e's action. */
+static int gate_begin_standing(fs_gate *g, fs_gallery_batch **b,
+                               const fs_audit_entry *e, fs_detail *d)
+{
+    int rc = gate_begin(g, b, d);
+    if (rc != FS_OK || (rc = gate_standing_now(g, *b, d)) == FS_OK)
+        return rc;
+    fs_gallery_abort(*b);
+    return gate_standing_refused(rc)
+           ? gate_refusal(g, g->who.name, g->who.unit, e->action, e->objects,
+                          rc, d)
+           : rc;
+}
+
 int gate_change(fs_gate *g,
                 int (*change)(void *ctx, fs_gallery_batch *b, fs_detail *d),
                 void *ctx, const fs_audit_entry *e, fs_detail *d)
 {
     fs_gallery_batch *b;
-    int rc = gate_begin(g, &b, d);
+    int rc = gate_begin_standing(g, &b, e, d);
     if (rc != FS_OK)
         return rc;
     if ((rc = change(ctx, b, d)) != FS_OK) {
@@ -468,7 +484,7 @@ int gate_refusal(fs_gate *g, const char *user, const char *unit,
 static int note(fs_gate *g, const fs_audit_entry *e, fs_detail *d)
 {
     fs_gallery_batch *b;
-    int rc = gate_begin(g, &b, d);
+    int rc = gate_begin_standing(g, &b, e, d);
     return rc == FS_OK ? gate_commit(g, b, e, d) : rc;
 }
 

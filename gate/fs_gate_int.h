@@ -35,6 +35,15 @@ enum { GT_META = 1, GT_USERS = 2, GT_SESSIONS = 3, GT_AUDIT = 4,
 
 #define GATE_ID_BYTES 16
 
+/* What a verb required of its session (gate_require), so that its write
+ * transactions can require it again. */
+typedef struct gate_need {
+    int      set;                         /* 0: no session check made */
+    unsigned any_of;
+    int      trained;
+    char     action[48];
+} gate_need;
+
 struct fs_gate {
     fs_gallery *gal;
     char        dir[4096];
@@ -53,6 +62,7 @@ struct fs_gate {
     fs_user     who;                      /* the session's account */
     int         have_who;
     uint8_t     session[FS_SHA256_BYTES]; /* its token's hash, as stored */
+    gate_need   need;                     /* what the verb checked it for */
     fs_gate_caller caller;                /* who calls, where their token
                                              lives */
     const fs_opener *opener;              /* how the files they name open */
@@ -68,9 +78,21 @@ struct fs_gate {
 int  gate_require(fs_gate *g, unsigned any_of, int trained,
                   const char *action, fs_detail *d);
 
+/* The session's standing, as the verb required it, checked again in b:
+ * a verb checks it when it starts, and a write transaction that began
+ * later must not commit for someone disabled, stripped of the role or
+ * logged out meanwhile (a search ranks for seconds).  FS_OK when no verb
+ * required any (init, a shard's own handle). */
+int  gate_standing_now(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
+/* 1 for the codes a session is refused with (an ended, expired or copied
+ * session, a disabled account, a missing role or training, a tampered
+ * record), which go on the trail; 0 for faults (I/O, memory). */
+int  gate_standing_refused(int rc);
+
 /* The one write path: a batch, the change through it, and the commit
  * that appends the session user's entry first; a failed change can only
- * be aborted.  gate_change runs change(ctx, b, d) so; a change refused by
+ * be aborted.  gate_change runs change(ctx, b, d) so, once the session's
+ * standing holds in b (gate_standing_now); a change refused by
  * a rule or its input (FS_DENIED, FS_EINVAL, FS_EXISTS, FS_NOTFOUND) goes
  * on the trail as refused, with the reason. */
 int  gate_begin(fs_gate *g, fs_gallery_batch **b, fs_detail *d);

@@ -832,6 +832,8 @@ int fs_gate_search(fs_gate *g, fs_engine *e, const fs_search_in *in,
         return refuse(g, rid, &r, rc, d);   /* on the trail, failed too */
     }
     s.list = c;
+    snprintf(s.objects, sizeof s.objects, "request %s", r.id);  /* a
+                                       refusal's; store_in writes the rest */
     fs_audit_entry ae = { "search", r.case_no, r.justification, s.objects,
                           "released for human review" };
     rc = gate_change(g, store_in, &s, &ae, d);

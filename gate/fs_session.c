@@ -64,6 +64,7 @@ void fs_gate_set_caller(fs_gate *g, const fs_gate_caller *c)
     else
         gate_caller_default(g);
     g->have_who = 0;
+    g->need.set = 0;
 }
 
 /* Session record, sealed under the data key and bound to GT_SESSIONS and
@@ -309,6 +310,8 @@ int fs_gate_logout(fs_gate *g, fs_detail *d)
     if (rc != FS_OK)
         return rc;
     fs_audit_entry e = { "logout", NULL, NULL, g->who.name, "ok" };
+    g->need.any_of = 0;              /* any account may end its session */
+    g->need.trained = 0;
     rc = gate_change(g, end_session, g->session, &e, d);
     return rc == FS_OK ? g->caller.drop(g->caller.ctx, path, sizeof path, d)
                        : rc;
@@ -330,61 +333,6 @@ static int refused(fs_gate *g, const char *user, const char *unit,
     return gate_refusal(g, user, unit, action, NULL, rc, d);
 }
 
-int fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
-                    fs_user *who, fs_detail *d)
-{
-    uint8_t token[TOKEN_BYTES], hash[32];
-    int rc = g->caller.load(g->caller.ctx, token, d);
-    if (rc != FS_OK)
-        return refused(g, "-", "", action, rc, d);
-    fs_sha256(token, sizeof token, hash);
-    fs_wipe(token, sizeof token);
-    fs_gallery_batch *b;
-    if ((rc = fs_gallery_begin_read(g->gal, &b, d)) != FS_OK)
-        return rc;
-    char name[FS_USER_MAX] = "";
-    int64_t expires = 0;
-    uint64_t uid = NO_UID;
-    fs_user u;
-    rc = session_get(g, b, hash, name, &expires, &uid, d);
-    if (rc == FS_OK)
-        rc = gate_user_get(g, b, name, &u, NULL, d);
-    fs_gallery_abort(b);
-    if (rc == FS_NOTFOUND)
-        return refused(g, "-", "", action, fs_fail(d, FS_ESESSION, "the "
-                       "session token is not valid here (ended, forged or "
-                       "from another gallery): log in again"), d);
-    if (rc == FS_ETAMPER)         /* a planted or edited record: never */
-        return refused(g, name[0] ? name : "-", "", action, rc, d);
-    if (rc != FS_OK)
-        return rc;
-    if (uid != g->caller.uid)     /* a copied token, or an old record */
-        return refused(g, u.name, u.unit, action, fs_fail(d, FS_ESESSION,
-                       "the session of '%s' belongs to another OS user than "
-                       "uid %u: a copied token opens nothing; log in "
-                       "yourself", u.name, (unsigned)g->caller.uid), d);
-    if (expires <= (int64_t)time(NULL))
-        return refused(g, u.name, u.unit, action, fs_fail(d, FS_ESESSION,
-                       "the session of '%s' has expired: log in again",
-                       u.name), d);
-    if (u.disabled)
-        return refused(g, u.name, u.unit, action, fs_fail(d, FS_EDISABLED,
-                       "G3: account '%s' is disabled", u.name), d);
-    if (any_of && !(u.roles & any_of)) {
-        char need[96], has[96];
-        fs_roles_format(u.roles, has, sizeof has);
-        return refused(g, u.name, u.unit, action, fs_fail(d, FS_DENIED,
-                       "G2: '%s' needs the role %s; %s holds %s", action,
-                       role_word(any_of, need, sizeof need), u.name, has),
-                       d);
-    }
-    g->who = u;
-    g->have_who = 1;
-    memcpy(g->session, hash, sizeof hash);
-    *who = u;
-    return FS_OK;
-}
-
 /* Trained: a training date on record, and not one still to come (G3). */
 static int trained_now(const fs_user *u)
 {
@@ -395,16 +343,112 @@ static int trained_now(const fs_user *u)
     return gate_valid_date(u->trained) && strcmp(u->trained, today) <= 0;
 }
 
+/* The session of hash and its account as b holds them: the session on
+ * record, this OS user's and unexpired; the account enabled, holding one
+ * of any_of (0: any) and, with trained, trained.  The refusal's code and
+ * reason; *u the account when it was found (else its name empty). */
+static int standing(fs_gate *g, fs_gallery_batch *b, const uint8_t hash[32],
+                    unsigned any_of, int trained, const char *action,
+                    fs_user *u, fs_detail *d)
+{
+    char name[FS_USER_MAX] = "";
+    int64_t expires = 0;
+    uint64_t uid = NO_UID;
+    memset(u, 0, sizeof *u);
+    int rc = session_get(g, b, hash, name, &expires, &uid, d);
+    if (rc == FS_OK)
+        rc = gate_user_get(g, b, name, u, NULL, d);
+    if (rc == FS_ETAMPER)         /* a planted or edited record: never */
+        snprintf(u->name, sizeof u->name, "%s", name);
+    if (rc == FS_NOTFOUND)
+        return fs_fail(d, FS_ESESSION, "the session token is not valid here "
+                       "(ended, forged or from another gallery): log in "
+                       "again");
+    if (rc != FS_OK)
+        return rc;
+    if (uid != g->caller.uid)     /* a copied token, or an old record */
+        return fs_fail(d, FS_ESESSION, "the session of '%s' belongs to "
+                       "another OS user than uid %u: a copied token opens "
+                       "nothing; log in yourself", u->name,
+                       (unsigned)g->caller.uid);
+    if (expires <= (int64_t)time(NULL))
+        return fs_fail(d, FS_ESESSION, "the session of '%s' has expired: "
+                       "log in again", u->name);
+    if (u->disabled)
+        return fs_fail(d, FS_EDISABLED, "G3: account '%s' is disabled",
+                       u->name);
+    if (any_of && !(u->roles & any_of)) {
+        char need[96], has[96];
+        fs_roles_format(u->roles, has, sizeof has);
+        return fs_fail(d, FS_DENIED, "G2: '%s' needs the role %s; %s holds "
+                       "%s", action, role_word(any_of, need, sizeof need),
+                       u->name, has);
+    }
+    if (trained && !trained_now(u))
+        return fs_fail(d, FS_DENIED, "G3, G9: '%s' needs a trained "
+                       "examiner; %s has no training on record%s", action,
+                       u->name, u->trained[0] ? " that has taken place" : "");
+    return FS_OK;
+}
+
+/* The session's standing checked for a verb, remembered for the checks
+ * its write transactions make again (gate_standing_now). */
+static int session_open(fs_gate *g, unsigned any_of, int trained,
+                        const char *action, fs_user *who, fs_detail *d)
+{
+    uint8_t token[TOKEN_BYTES], hash[32];
+    int rc = g->caller.load(g->caller.ctx, token, d);
+    if (rc != FS_OK)
+        return refused(g, "-", "", action, rc, d);
+    fs_sha256(token, sizeof token, hash);
+    fs_wipe(token, sizeof token);
+    fs_gallery_batch *b;
+    if ((rc = fs_gallery_begin_read(g->gal, &b, d)) != FS_OK)
+        return rc;
+    fs_user u;
+    rc = standing(g, b, hash, any_of, trained, action, &u, d);
+    fs_gallery_abort(b);
+    if (gate_standing_refused(rc))
+        return refused(g, u.name[0] ? u.name : "-", u.unit, action, rc, d);
+    if (rc != FS_OK)
+        return rc;
+    g->who = u;
+    g->have_who = 1;
+    memcpy(g->session, hash, sizeof hash);
+    g->need = (gate_need){ 1, any_of, trained, "" };
+    snprintf(g->need.action, sizeof g->need.action, "%s", action);
+    *who = u;
+    return FS_OK;
+}
+
+int fs_gate_session(fs_gate *g, unsigned any_of, const char *action,
+                    fs_user *who, fs_detail *d)
+{
+    return session_open(g, any_of, 0, action, who, d);
+}
+
 int gate_require(fs_gate *g, unsigned any_of, int trained,
                  const char *action, fs_detail *d)
 {
     fs_user who;
-    int rc = fs_gate_session(g, any_of, action, &who, d);
-    if (rc != FS_OK || !trained || trained_now(&who))
-        return rc;
-    return refused(g, who.name, who.unit, action, fs_fail(d, FS_DENIED,
-                   "G3, G9: '%s' needs a trained examiner; %s has no "
-                   "training on record%s", action, who.name,
-                   who.trained[0] ? " that has taken place" : ""), d);
+    return session_open(g, any_of, trained, action, &who, d);
+}
+
+int gate_standing_refused(int rc)
+{
+    return rc == FS_ESESSION || rc == FS_EDISABLED || rc == FS_DENIED ||
+           rc == FS_ETAMPER;
+}
+
+int gate_standing_now(fs_gate *g, fs_gallery_batch *b, fs_detail *d)
+{
+    if (!g->need.set)
+        return FS_OK;
+    fs_user u;
+    int rc = standing(g, b, g->session, g->need.any_of, g->need.trained,
+                      g->need.action, &u, d);
+    if (rc == FS_OK)
+        g->who = u;
+    return rc;
 }
 

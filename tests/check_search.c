@@ -14,11 +14,13 @@
 #include <ftw.h>
 #include <lmdb.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -835,6 +837,114 @@ START_TEST(test_G10_list_never_without_its_entry)
 }
 END_TEST
 
+/* The main thread of pid asleep on a futex (a lock or a condition) for
+ * a tenth of a second on end, within seconds; 0 when it never is. */
+static int asleep_on_lock(pid_t pid, double seconds)
+{
+    char path[64], wchan[64];
+    snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+    int run = 0;
+    for (double t = 0; t < seconds && run < 10; t += 0.01) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(wchan, 1, sizeof wchan - 1, f) : 0;
+        if (f)
+            fclose(f);
+        wchan[n] = 0;
+        run = strstr(wchan, "futex") ? run + 1 : 0;
+        usleep(10000);
+    }
+    return run >= 10;
+}
+
+/* G3, G10: an examiner disabled while her search runs gets nothing.  The
+ * search checks her session when it starts and ranks for a while; the
+ * write transaction that would release the list began after the disable
+ * committed, so it checks her again.  The order is forced: the test
+ * holds the gallery's write lock, eve's search (a process of its own)
+ * runs up to it and waits there, is stopped, the lock goes to the admin's
+ * `user disable`, then eve's search goes on. */
+START_TEST(test_G3_disabled_during_search_gets_nothing)
+{
+    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
+    if (!face_gallery("detroit", probe))
+        return;
+    tu_as(gal, "eve");
+    int ready[2], go[2], back[2];
+    ck_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(back) == 0);
+    pid_t kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0) {
+        fs_gate *g = NULL;
+        fs_engine *e = NULL;
+        fs_detail d = { "" };
+        fs_engine_options o = { .model_path = tu_model_path(),
+                                .landmarks_path = tu_landmarks(),
+                                .threads = 1 };
+        int rc = fs_gate_open(gal, NULL, &g, &d);
+        if (rc == FS_OK)
+            rc = fs_engine_open(&o, &e, &d);
+        size_t len;
+        uint8_t *bytes = tu_read(probe, &len);
+        char c;
+        if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+            _exit(3);
+        fs_search_in in = { "R1", bytes, len, probe, -1, 5, 1, NULL };
+        fs_candidates *list = NULL;
+        if (rc == FS_OK)
+            rc = fs_gate_search(g, e, &in, &list, &d);
+        char res[300];
+        snprintf(res, sizeof res, "%d %d %s", rc, list != NULL, d.msg);
+        fs_candidates_free(list);
+        fs_engine_close(e);
+        fs_gate_close(g);
+        free(bytes);
+        _exit(write(back[1], res, sizeof res) == sizeof res ? 0 : 3);
+    }
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    fs_gallery *raw;
+    fs_gallery_batch *b;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_gallery_open(gal, NULL, &raw, &d) == FS_OK, "%s", d.msg);
+    ck_assert_int_eq(fs_gallery_begin(raw, &b, &d), FS_OK);
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+    int waiting = asleep_on_lock(kid, 60);
+    if (waiting)
+        ck_assert_int_eq(kill(kid, SIGSTOP), 0);
+    int st;
+    ck_assert_int_eq(waitpid(kid, &st, waiting ? WUNTRACED : WNOHANG),
+                     waiting ? kid : 0);
+    fs_gallery_abort(b);
+    fs_gallery_close(raw);
+    ck_assert_msg(waiting, "eve's search never waited for the write lock");
+    tu_as(gal, "admin");
+    EXPECT(0, "disabled", "user", "disable", "eve");
+    ck_assert_int_eq(kill(kid, SIGCONT), 0);
+    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char res[300];
+    ck_assert_int_eq(read(back[0], res, sizeof res), (ssize_t)sizeof res);
+    for (int i = 0; i < 2; i++) {
+        close(ready[i]);
+        close(go[i]);
+        close(back[i]);
+    }
+    ck_assert_msg(strncmp(res, "-", 1) == 0 && strstr(res, " 0 G3: account "
+                  "'eve' is disabled"), "eve's search, after her account "
+                  "was disabled: %s", res);
+    /* on the trail: the disable, then her search refused for it */
+    tu_as(gal, "aud");
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "audit", "log"), 0);
+    const char *dis = strstr(out, "user disable  [user eve]  -> ok");
+    ck_assert_msg(dis && strstr(dis, "eve (TEST)  search  [request R1]  -> "
+                  "refused: G3: account 'eve' is disabled"), "%s", out);
+    ck_assert_ptr_null(strstr(out, "released for human review"));
+    free(out);
+    free(err);
+}
+END_TEST
+
 /* ---- the standing (issue 17) ------------------------------------------ */
 
 static int by_score_desc(const void *a, const void *b)
@@ -1589,6 +1699,7 @@ Suite *suite_search(void)
     tcase_add_test(t, test_G10_released_only_through_the_gate);
     tcase_add_test(t, test_G10_profile_set_deauthorizes_the_crime);
     tcase_add_test(t, test_G10_list_never_without_its_entry);
+    tcase_add_test(t, test_G3_disabled_during_search_gets_nothing);
     tcase_add_test(t, test_G11_disclaimer_and_no_match_wording);
     tcase_add_test(t, test_G12_probe_custody);
     tcase_add_test(t, test_G13_unfit_probe_rejected_and_stored);
