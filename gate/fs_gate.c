@@ -106,6 +106,34 @@ const char *fs_gate_id(const fs_gate *g)
 
 const fs_profile *fs_gate_profile(const fs_gate *g) { return &g->profile; }
 
+int gate_profile_now(fs_gate *g, fs_gallery_batch *b, fs_detail *d)
+{
+    uint8_t *text = NULL;
+    size_t len = 0;
+    int rc = gate_sealed_get(g, b, GT_META, "profile", 7, &text, &len, d);
+    if (rc != FS_OK)
+        return rc;
+    if (g->profile_text && strlen(g->profile_text) == len &&
+        memcmp(g->profile_text, text, len) == 0) {
+        free(text);
+        return FS_OK;
+    }
+    char *copy = strndup((const char *)text, len);
+    fs_profile *p = malloc(sizeof *p);
+    free(text);
+    rc = copy && p ? fs_profile_parse(copy, len, p, d)
+                   : fs_fail(d, FS_ENOMEM, "no memory for the profile");
+    if (rc == FS_OK) {
+        free(g->profile_text);
+        g->profile_text = copy;
+        g->profile = *p;
+    } else {
+        free(copy);
+    }
+    free(p);
+    return rc;
+}
+
 int fs_gate_profile_show(fs_gate *g, const char **text, fs_detail *d)
 {
     int rc = gate_require_read(g, 0, "profile show", g->profile.name, d);
@@ -341,17 +369,8 @@ static int open_records(fs_gate *g, const fs_gate_options *opt,
                          "sealed: its meta record was tampered with",
                          g->dir);
     }
-    uint8_t *text = NULL;
-    size_t len = 0;
-    if (rc == FS_OK &&
-        (rc = gate_sealed_get(g, b, GT_META, "profile", 7, &text, &len, d))
-        == FS_OK) {
-        g->profile_text = strndup((const char *)text, len);
-        rc = g->profile_text ? fs_profile_parse(g->profile_text, len,
-                                                &g->profile, d)
-                             : fs_fail(d, FS_ENOMEM, "no memory");
-        free(text);
-    }
+    if (rc == FS_OK)
+        rc = gate_profile_now(g, b, d);
     if (rc == FS_OK)
         rc = gate_meta_get(g, b, "anchor", g->anchor_path,
                            sizeof g->anchor_path, d);
@@ -427,9 +446,9 @@ int gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
     return gate_txn_commit(g, b, d);
 }
 
-/* A write batch in which the session still stands as its verb required
- * (gate_standing_now); when it does not, nothing is written but the
- * refusal, under e's action. */
+/* A write batch in which the session still stands as its verb required,
+ * under the profile in force in it (gate_standing_now); when it does not,
+ * nothing is written but the refusal, under e's action. */
 static int gate_begin_standing(fs_gate *g, fs_gallery_batch **b,
                                const fs_audit_entry *e, fs_detail *d)
 {

@@ -78,16 +78,23 @@ struct fs_gate {
 int  gate_require(fs_gate *g, unsigned any_of, int trained,
                   const char *action, fs_detail *d);
 
-/* The session's standing, as the verb required it, checked again in b:
- * a verb checks it when it starts, and a write transaction that began
- * later must not commit for someone disabled, stripped of the role or
- * logged out meanwhile (a search ranks for seconds).  FS_OK when no verb
- * required any (init, a shard's own handle). */
+/* The session's standing, as the verb required it, checked again in b,
+ * under the profile in force in b (gate_profile_now): a verb checks it
+ * when it starts, and a write transaction that began later must not
+ * commit for someone disabled, stripped of the role or logged out
+ * meanwhile (a search ranks for seconds).  FS_OK when no verb required
+ * any (init, a shard's own handle). */
 int  gate_standing_now(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
 /* 1 for the codes a session is refused with (an ended, expired or copied
  * session, a disabled account, a missing role or training, a tampered
  * record), which go on the trail; 0 for faults (I/O, memory). */
 int  gate_standing_refused(int rc);
+
+/* The profile in force as b holds it, the handle's copy replaced when
+ * another handle set a new one since it was read: a verb works under the
+ * profile of its start and commits under the one of its commit (the
+ * service keeps a handle open for days; a search ranks for seconds). */
+int  gate_profile_now(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
 
 /* The one write path: a batch, the change through it, and the commit
  * that appends the session user's entry first; a failed change can only

@@ -201,6 +201,9 @@ static void probe_key(uint64_t request, uint64_t search, uint8_t key[16])
     gate_seq_key(search, key + 8);
 }
 
+static int request_stands(fs_gate *g, fs_gallery_batch *b, const char *id,
+                          fs_request *r, fs_detail *d);
+
 /* The search, its probe and the request's counters, in the batch whose
  * commit carries the entry. */
 static int store_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
@@ -209,10 +212,8 @@ static int store_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     fs_gate *g = s->g;
     fs_request r;
     uint64_t seq, rseq;
-    int rc = gate_request_get(g, b, s->req->id, &r, d);
-    if (rc == FS_OK && r.state != FS_REQUEST_OPEN)  /* closed meanwhile */
-        rc = fs_fail(d, FS_DENIED, "G10: request %s was closed during the "
-                     "search: nothing is released", r.id);
+    int rc = request_stands(g, b, s->req->id, &r, d);  /* closed, its
+                                    crime no longer authorized meanwhile */
     if (rc == FS_OK)
         rc = gate_next_seq(g, b, "next_search", &seq, d);
     if (rc == FS_OK)
@@ -407,17 +408,14 @@ static int refuse(fs_gate *g, const char *request, const fs_request *r,
                         d);
 }
 
-/* G4-G8 and G10 (a, b) under the profile in force now, before anything of
- * the probe or the gallery is touched. */
-static int request_open(fs_gate *g, const char *id, fs_request *r,
-                        fs_detail *d)
+/* G4-G8 and G10 (a, b) as b holds the request, under the profile in force
+ * in b: when the search starts, and again in the batch that would release
+ * its list. */
+static int request_stands(fs_gate *g, fs_gallery_batch *b, const char *id,
+                          fs_request *r, fs_detail *d)
 {
-    fs_gallery_batch *b;
     memset(r, 0, sizeof *r);
-    int rc = gate_read(g, &b, d);
-    if (rc != FS_OK)
-        return rc;
-    rc = gate_request_get(g, b, id, r, d);
+    int rc = gate_request_get(g, b, id, r, d);
     if (rc == FS_OK && r->state != FS_REQUEST_OPEN)
         rc = fs_fail(d, FS_DENIED, "G10: request %s is closed (%s): a closed "
                      "case releases no candidates", r->id,
@@ -435,6 +433,19 @@ static int request_open(fs_gate *g, const char *id, fs_request *r,
     }
     if (rc == FS_OK && r->outside)        /* suspended since, say */
         rc = gate_outside_ok(g, b, r->agency, r->ack_disclaimer, d);
+    return rc;
+}
+
+/* The request as it stands before anything of the probe or the gallery
+ * is touched. */
+static int request_open(fs_gate *g, const char *id, fs_request *r,
+                        fs_detail *d)
+{
+    fs_gallery_batch *b;
+    int rc = gate_read(g, &b, d);
+    if (rc != FS_OK)
+        return rc;
+    rc = request_stands(g, b, id, r, d);
     fs_gallery_abort(b);
     return rc;
 }

@@ -406,7 +406,9 @@ static int session_open(fs_gate *g, unsigned any_of, int trained,
     if ((rc = fs_gallery_begin_read(g->gal, &b, d)) != FS_OK)
         return rc;
     fs_user u;
-    rc = standing(g, b, hash, any_of, trained, action, &u, d);
+    rc = gate_profile_now(g, b, d);
+    if (rc == FS_OK)
+        rc = standing(g, b, hash, any_of, trained, action, &u, d);
     fs_gallery_abort(b);
     if (gate_standing_refused(rc))
         return refused(g, u.name[0] ? u.name : "-", u.unit, action, rc, d);
@@ -445,7 +447,9 @@ int gate_standing_now(fs_gate *g, fs_gallery_batch *b, fs_detail *d)
     if (!g->need.set)
         return FS_OK;
     fs_user u;
-    int rc = standing(g, b, g->session, g->need.any_of, g->need.trained,
+    int rc = gate_profile_now(g, b, d);
+    if (rc == FS_OK)
+        rc = standing(g, b, g->session, g->need.any_of, g->need.trained,
                       g->need.action, &u, d);
     if (rc == FS_OK)
         g->who = u;

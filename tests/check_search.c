@@ -600,13 +600,9 @@ static void profile_set_as_admin(const char *name, const char *text)
     tu_as(gal, "eve");
 }
 
-/* A crime type de-authorized by `profile set` after filing releases
- * nothing (G10 b, G5). */
-START_TEST(test_G10_profile_set_deauthorizes_the_crime)
+/* detroit without robbery, put in force by the admin. */
+static void drop_robbery(void)
 {
-    tu_as(gal, "ray");
-    char id[16];
-    filed(NULL, NULL, id);
     const char *text = fs_profile_builtin("detroit");
     const char *line = "authorized_use = robbery\n";
     const char *at = strstr(text, line);
@@ -616,6 +612,16 @@ START_TEST(test_G10_profile_set_deauthorizes_the_crime)
              at + strlen(line));
     profile_set_as_admin("no-robbery.profile", edited);
     free(edited);
+}
+
+/* A crime type de-authorized by `profile set` after filing releases
+ * nothing (G10 b, G5). */
+START_TEST(test_G10_profile_set_deauthorizes_the_crime)
+{
+    tu_as(gal, "ray");
+    char id[16];
+    filed(NULL, NULL, id);
+    drop_robbery();
     const char *probe = tu_path(tu_tmp, "probe.gif");
     ck_assert_int_eq(tu_write_gif(probe, 1), 0);
     REFUSED_SEARCH("G5", id, "eve", "search", "--request", id, probe,
@@ -856,18 +862,14 @@ static int asleep_on_lock(pid_t pid, double seconds)
     return run >= 10;
 }
 
-/* G3, G10: an examiner disabled while her search runs gets nothing.  The
- * search checks her session when it starts and ranks for a while; the
- * write transaction that would release the list began after the disable
- * committed, so it checks her again.  The order is forced: the test
- * holds the gallery's write lock, eve's search (a process of its own)
- * runs up to it and waits there, is stopped, the lock goes to the admin's
- * `user disable`, then eve's search goes on. */
-START_TEST(test_G3_disabled_during_search_gets_nothing)
+/* eve's search of R1 with probe, in a process of its own, with
+ * meanwhile() run while it waits to commit: the test holds the gallery's
+ * write lock, her search runs up to it and sleeps there, is stopped, the
+ * lock goes to meanwhile's command, then she goes on.  What came of it:
+ * "rc listed detail". */
+static void search_meanwhile(const char *probe, void (*meanwhile)(void),
+                             char res[300])
 {
-    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
-    if (!face_gallery("detroit", probe))
-        return;
     tu_as(gal, "eve");
     int ready[2], go[2], back[2];
     ck_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(back) == 0);
@@ -892,13 +894,13 @@ START_TEST(test_G3_disabled_during_search_gets_nothing)
         fs_candidates *list = NULL;
         if (rc == FS_OK)
             rc = fs_gate_search(g, e, &in, &list, &d);
-        char res[300];
-        snprintf(res, sizeof res, "%d %d %s", rc, list != NULL, d.msg);
+        char out[300];
+        snprintf(out, sizeof out, "%d %d %s", rc, list != NULL, d.msg);
         fs_candidates_free(list);
         fs_engine_close(e);
         fs_gate_close(g);
         free(bytes);
-        _exit(write(back[1], res, sizeof res) == sizeof res ? 0 : 3);
+        _exit(write(back[1], out, sizeof out) == sizeof out ? 0 : 3);
     }
     char c;
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
@@ -917,31 +919,74 @@ START_TEST(test_G3_disabled_during_search_gets_nothing)
     fs_gallery_abort(b);
     fs_gallery_close(raw);
     ck_assert_msg(waiting, "eve's search never waited for the write lock");
-    tu_as(gal, "admin");
-    EXPECT(0, "disabled", "user", "disable", "eve");
+    meanwhile();
     ck_assert_int_eq(kill(kid, SIGCONT), 0);
     ck_assert_int_eq(waitpid(kid, &st, 0), kid);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    char res[300];
-    ck_assert_int_eq(read(back[0], res, sizeof res), (ssize_t)sizeof res);
+    ck_assert_int_eq(read(back[0], res, 300), 300);
     for (int i = 0; i < 2; i++) {
         close(ready[i]);
         close(go[i]);
         close(back[i]);
     }
-    ck_assert_msg(strncmp(res, "-", 1) == 0 && strstr(res, " 0 G3: account "
-                  "'eve' is disabled"), "eve's search, after her account "
-                  "was disabled: %s", res);
-    /* on the trail: the disable, then her search refused for it */
+}
+
+/* The trail as aud reads it: after the entry holding `after`, eve's search
+ * refused with `why`, and no list released anywhere. */
+static void refused_after(const char *after, const char *why)
+{
     tu_as(gal, "aud");
     char *out, *err;
     ck_assert_int_eq(RUN(&out, &err, "audit", "log"), 0);
-    const char *dis = strstr(out, "user disable  [user eve]  -> ok");
-    ck_assert_msg(dis && strstr(dis, "eve (TEST)  search  [request R1]  -> "
-                  "refused: G3: account 'eve' is disabled"), "%s", out);
+    char want[300];
+    snprintf(want, sizeof want, "eve (TEST)  search  [request R1]  -> "
+             "refused: %s", why);
+    const char *at = strstr(out, after);
+    ck_assert_msg(at && strstr(at, want), "%s", out);
     ck_assert_ptr_null(strstr(out, "released for human review"));
     free(out);
     free(err);
+}
+
+static void disable_eve(void)
+{
+    tu_as(gal, "admin");
+    EXPECT(0, "disabled", "user", "disable", "eve");
+}
+
+/* G3, G10: an examiner disabled while her search runs gets nothing.  The
+ * search checks her session when it starts and ranks for a while; the
+ * write transaction that would release the list began after the disable
+ * committed, so it checks her again. */
+START_TEST(test_G3_disabled_during_search_gets_nothing)
+{
+    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
+    if (!face_gallery("detroit", probe))
+        return;
+    char res[300];
+    search_meanwhile(probe, disable_eve, res);
+    ck_assert_msg(res[0] == '-' && strstr(res, " 0 G3: account 'eve' is "
+                  "disabled"), "eve's search, after her account was "
+                  "disabled: %s", res);
+    refused_after("user disable  [user eve]  -> ok",
+                  "G3: account 'eve' is disabled");
+}
+END_TEST
+
+/* G5, G10 b: robbery taken off the profile while a robbery search runs
+ * releases nothing.  Her handle read the profile when it opened; the
+ * commit reads the one in force then and holds the request to it. */
+START_TEST(test_G10_crime_deauthorized_during_search)
+{
+    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
+    if (!face_gallery("detroit", probe))
+        return;
+    char res[300];
+    search_meanwhile(probe, drop_robbery, res);
+    ck_assert_msg(res[0] == '-' && strstr(res, " 0 G10: request R1 no "
+                  "longer stands under profile detroit"), "eve's search, "
+                  "after robbery was taken off the profile: %s", res);
+    refused_after("profile set", "G10: request R1 no longer stands");
 }
 END_TEST
 
@@ -1700,6 +1745,7 @@ Suite *suite_search(void)
     tcase_add_test(t, test_G10_profile_set_deauthorizes_the_crime);
     tcase_add_test(t, test_G10_list_never_without_its_entry);
     tcase_add_test(t, test_G3_disabled_during_search_gets_nothing);
+    tcase_add_test(t, test_G10_crime_deauthorized_during_search);
     tcase_add_test(t, test_G11_disclaimer_and_no_match_wording);
     tcase_add_test(t, test_G12_probe_custody);
     tcase_add_test(t, test_G13_unfit_probe_rejected_and_stored);
