@@ -106,6 +106,22 @@ const char *fs_gate_id(const fs_gate *g)
 
 const fs_profile *fs_gate_profile(const fs_gate *g) { return &g->profile; }
 
+/* With rc FS_OK, the handle's profile from now on: text (its own now) and
+ * its parse p; else the old one stays.  Frees what it does not keep, and
+ * returns rc. */
+static int profile_keep(fs_gate *g, int rc, char *text, fs_profile *p)
+{
+    if (rc == FS_OK) {
+        free(g->profile_text);
+        g->profile_text = text;
+        g->profile = *p;
+    } else {
+        free(text);
+    }
+    free(p);
+    return rc;
+}
+
 int gate_profile_now(fs_gate *g, fs_gallery_batch *b, fs_detail *d)
 {
     uint8_t *text = NULL;
@@ -123,15 +139,7 @@ int gate_profile_now(fs_gate *g, fs_gallery_batch *b, fs_detail *d)
     free(text);
     rc = copy && p ? fs_profile_parse(copy, len, p, d)
                    : fs_fail(d, FS_ENOMEM, "no memory for the profile");
-    if (rc == FS_OK) {
-        free(g->profile_text);
-        g->profile_text = copy;
-        g->profile = *p;
-    } else {
-        free(copy);
-    }
-    free(p);
-    return rc;
+    return profile_keep(g, rc, copy, p);
 }
 
 int fs_gate_profile_show(fs_gate *g, const char **text, fs_detail *d)
@@ -624,13 +632,5 @@ int fs_gate_set_profile(fs_gate *g, const char *text, size_t len,
     new_profile np = { g, p, copy, len };
     fs_audit_entry e = { "profile set", NULL, NULL, objects, "ok" };
     rc = gate_change(g, put_profile, &np, &e, d);
-    if (rc == FS_OK) {
-        free(g->profile_text);
-        g->profile_text = copy;
-        g->profile = *p;
-    } else {
-        free(copy);
-    }
-    free(p);
-    return rc;
+    return profile_keep(g, rc, copy, p);
 }

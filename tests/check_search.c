@@ -954,22 +954,29 @@ static void disable_eve(void)
     EXPECT(0, "disabled", "user", "disable", "eve");
 }
 
+/* eve's search with meanwhile() run while it waits (search_meanwhile):
+ * refused with `why`, no list, and on the trail after `after`. */
+static void refused_meanwhile(void (*meanwhile)(void), const char *after,
+                              const char *why)
+{
+    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
+    if (!face_gallery("detroit", probe))
+        return;
+    char res[300];
+    search_meanwhile(probe, meanwhile, res);
+    ck_assert_msg(res[0] == '-' && strncmp(strchr(res, ' '), " 0 ", 3) == 0 &&
+                  strstr(res, why), "eve's search: %s", res);
+    refused_after(after, why);
+}
+
 /* G3, G10: an examiner disabled while her search runs gets nothing.  The
  * search checks her session when it starts and ranks for a while; the
  * write transaction that would release the list began after the disable
  * committed, so it checks her again. */
 START_TEST(test_G3_disabled_during_search_gets_nothing)
 {
-    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
-    if (!face_gallery("detroit", probe))
-        return;
-    char res[300];
-    search_meanwhile(probe, disable_eve, res);
-    ck_assert_msg(res[0] == '-' && strstr(res, " 0 G3: account 'eve' is "
-                  "disabled"), "eve's search, after her account was "
-                  "disabled: %s", res);
-    refused_after("user disable  [user eve]  -> ok",
-                  "G3: account 'eve' is disabled");
+    refused_meanwhile(disable_eve, "user disable  [user eve]  -> ok",
+                      "G3: account 'eve' is disabled");
 }
 END_TEST
 
@@ -978,15 +985,8 @@ END_TEST
  * commit reads the one in force then and holds the request to it. */
 START_TEST(test_G10_crime_deauthorized_during_search)
 {
-    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
-    if (!face_gallery("detroit", probe))
-        return;
-    char res[300];
-    search_meanwhile(probe, drop_robbery, res);
-    ck_assert_msg(res[0] == '-' && strstr(res, " 0 G10: request R1 no "
-                  "longer stands under profile detroit"), "eve's search, "
-                  "after robbery was taken off the profile: %s", res);
-    refused_after("profile set", "G10: request R1 no longer stands");
+    refused_meanwhile(drop_robbery, "profile set", "G10: request R1 no "
+                      "longer stands under profile detroit");
 }
 END_TEST
 
