@@ -1744,11 +1744,19 @@ Suite *suite_search(void)
     tcase_add_test(t, test_G10_released_only_through_the_gate);
     tcase_add_test(t, test_G10_profile_set_deauthorizes_the_crime);
     tcase_add_test(t, test_G10_list_never_without_its_entry);
-    tcase_add_test(t, test_G3_disabled_during_search_gets_nothing);
-    tcase_add_test(t, test_G10_crime_deauthorized_during_search);
     tcase_add_test(t, test_G11_disclaimer_and_no_match_wording);
     tcase_add_test(t, test_G12_probe_custody);
     tcase_add_test(t, test_G13_unfit_probe_rejected_and_stored);
+    suite_add_tcase(s, t);
+    /* one command committed while a search waits at the write lock:
+     * the gate's verdicts, the same under the sanitizers (15 s there) */
+    t = tcase_create("races");
+    tcase_set_tags(t, "policy");
+    tcase_add_unchecked_fixture(t, base_setup, base_teardown);
+    tcase_add_checked_fixture(t, setup, tu_tmp_teardown);
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, test_G3_disabled_during_search_gets_nothing);
+    tcase_add_test(t, test_G10_crime_deauthorized_during_search);
     suite_add_tcase(s, t);
     t = tcase_create("standing");
     tcase_add_test(t, test_standing_is_evals_top_cohort_z);
