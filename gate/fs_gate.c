@@ -127,6 +127,9 @@ int gate_profile_now(fs_gate *g, fs_gallery_batch *b, fs_detail *d)
     uint8_t *text = NULL;
     size_t len = 0;
     int rc = gate_sealed_get(g, b, GT_META, "profile", 7, &text, &len, d);
+    if (rc == FS_NOTFOUND)      /* init writes it first: removed since */
+        return fs_fail(d, FS_ETAMPER, "gallery '%s' lacks its profile "
+                       "record (removed)", g->dir);
     if (rc != FS_OK)
         return rc;
     if (g->profile_text && strlen(g->profile_text) == len &&
