@@ -641,6 +641,14 @@ static int purge_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
 {
     purge *p = ctx;
     fs_gate *g = p->g;
+    /* the retention of the profile in force in this batch: one set
+     * longer since the purge began holds (gate_standing_now read it) */
+    int64_t keep_us = (int64_t)g->profile.retention_audit_days * 86400 *
+                      1000000;
+    if (p->before_us > gate_now_us() - keep_us)
+        return fs_fail(d, FS_DENIED, "G18: profile %s keeps the audit trail "
+                       "%d days; entries younger than that cannot be purged",
+                       g->profile.name, g->profile.retention_audit_days);
     uint64_t n = 0, bad;
     chain_end base;
     int rc = verify_in(g, b, &n, &bad, d);
@@ -693,12 +701,6 @@ int fs_audit_purge(fs_gate *g, int64_t before_us, int dry_run,
             *purged = n;
         return rc;
     }
-    int64_t keep_us = (int64_t)g->profile.retention_audit_days * 86400 *
-                      1000000;
-    if (before_us > gate_now_us() - keep_us)
-        return fs_fail(d, FS_DENIED, "G18: profile %s keeps the audit trail "
-                       "%d days; entries younger than that cannot be purged",
-                       g->profile.name, g->profile.retention_audit_days);
     purge p = { g, before_us, 0, "" };
     fs_audit_entry e = { "audit purge", NULL, "retention", p.objects, "ok" };
     rc = gate_change(g, purge_in, &p, &e, d);

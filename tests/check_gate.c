@@ -735,6 +735,59 @@ START_TEST(test_G18_purge_keeps_the_retention)
 }
 END_TEST
 
+/* admin's purge of the trail before 2020, which detroit's 365 days
+ * allow. */
+static int purge_before_2020(fs_gate *g, void *state, fs_detail *d)
+{
+    (void)state;
+    struct tm y2020 = { .tm_year = 120, .tm_mon = 0, .tm_mday = 1 };
+    uint64_t n;
+    return fs_audit_purge(g, (int64_t)timegm(&y2020) * 1000000, 0, &n, d);
+}
+
+/* ada, another admin, puts detroit with 4000 days of trail in force. */
+static void keep_trail_longer(void)
+{
+    const char *text = fs_profile_builtin("detroit");
+    const char *line = "retention.audit_days = 365\n";
+    const char *at = strstr(text, line);
+    ck_assert_ptr_nonnull(at);
+    size_t cap = strlen(text) + 8;
+    char *edited = malloc(cap);
+    snprintf(edited, cap, "%.*sretention.audit_days = 4000\n%s",
+             (int)(at - text), text, at + strlen(line));
+    const char *file = tu_path(tu_tmp, "long-trail.profile");
+    ck_assert_int_eq(tu_write(file, edited, strlen(edited)), 0);
+    free(edited);
+    tu_as(gal, "ada");
+    EXPECT(0, "now runs under profile detroit", "profile", "set", file);
+}
+
+/* G18: the retention a purge is held to is the one in force when it
+ * commits.  admin's purge waits at the write lock while ada lengthens the
+ * trail's retention past its date: the purge is refused, naming the new
+ * retention, and the refusal is on the trail after the profile set. */
+START_TEST(test_G18_retention_lengthened_during_a_purge)
+{
+    from_template();
+    tu_add_user(gal, "ada", "admin", NULL);
+    tu_verb v = { NULL, purge_before_2020, NULL };
+    char res[300];
+    tu_during(gal, "admin", &v, keep_trail_longer, res);
+    ck_assert_msg(res[0] == '-' && strstr(res, "G18: profile detroit keeps "
+                  "the audit trail 4000 days"), "admin's purge: %s", res);
+    tu_as(gal, "aud");
+    char *out, *err;
+    ck_assert_int_eq(RUN(NULL, &out, &err, "audit", "log"), 0);
+    const char *set = strstr(out, "profile set");
+    ck_assert_msg(set && strstr(set, "admin (TEST)  audit purge  -> refused: "
+                  "G18: profile detroit keeps the audit trail 4000 days"),
+                  "%s", out);
+    free(out);
+    free(err);
+}
+END_TEST
+
 /* ---- profiles ---------------------------------------------------------------------- */
 
 START_TEST(test_profiles_parse_strictly)
@@ -925,5 +978,14 @@ Suite *suite_gate(void)
 {
     Suite *s = suite_create("gate");
     suite_add_tcase(s, tcase_gate(0));
+    /* a command committed while a verb waits at the write lock: the
+     * gate's verdicts, the same under the sanitizers */
+    TCase *races = tcase_create("races");
+    tcase_set_tags(races, "policy");
+    tcase_set_timeout(races, 120);
+    tcase_add_unchecked_fixture(races, base_setup, base_teardown);
+    tcase_add_checked_fixture(races, gate_setup, tu_tmp_teardown);
+    tcase_add_test(races, test_G18_retention_lengthened_during_a_purge);
+    suite_add_tcase(s, races);
     return s;
 }

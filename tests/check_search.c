@@ -843,92 +843,37 @@ START_TEST(test_G10_list_never_without_its_entry)
 }
 END_TEST
 
-/* The main thread of pid asleep on a futex (a lock or a condition) for
- * a tenth of a second on end, within seconds; 0 when it never is. */
-static int asleep_on_lock(pid_t pid, double seconds)
+/* The racer's engine and probe, made before the race. */
+typedef struct racing_search {
+    fs_engine *e;
+    uint8_t   *bytes;
+    size_t     len;
+    const char *probe;
+} racing_search;
+
+static void *search_prepare(void *probe)
 {
-    char path[64], wchan[64];
-    snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
-    int run = 0;
-    for (double t = 0; t < seconds && run < 10; t += 0.01) {
-        FILE *f = fopen(path, "r");
-        size_t n = f ? fread(wchan, 1, sizeof wchan - 1, f) : 0;
-        if (f)
-            fclose(f);
-        wchan[n] = 0;
-        run = strstr(wchan, "futex") ? run + 1 : 0;
-        usleep(10000);
-    }
-    return run >= 10;
+    static racing_search rs;
+    fs_engine_options o = { .model_path = tu_model_path(),
+                            .landmarks_path = tu_landmarks(), .threads = 1 };
+    fs_detail d = { "" };
+    rs.probe = probe;
+    rs.bytes = tu_read(probe, &rs.len);
+    return fs_engine_open(&o, &rs.e, &d) == FS_OK ? &rs : NULL;
 }
 
-/* eve's search of R1 with probe, in a process of its own, with
- * meanwhile() run while it waits to commit: the test holds the gallery's
- * write lock, her search runs up to it and sleeps there, is stopped, the
- * lock goes to meanwhile's command, then she goes on.  What came of it:
- * "rc listed detail". */
-static void search_meanwhile(const char *probe, void (*meanwhile)(void),
-                             char res[300])
+/* eve's search of R1: FS_OK only with a list. */
+static int search_r1(fs_gate *g, void *state, fs_detail *d)
 {
-    tu_as(gal, "eve");
-    int ready[2], go[2], back[2];
-    ck_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(back) == 0);
-    pid_t kid = fork();
-    ck_assert_int_ge(kid, 0);
-    if (kid == 0) {
-        fs_gate *g = NULL;
-        fs_engine *e = NULL;
-        fs_detail d = { "" };
-        fs_engine_options o = { .model_path = tu_model_path(),
-                                .landmarks_path = tu_landmarks(),
-                                .threads = 1 };
-        int rc = fs_gate_open(gal, NULL, &g, &d);
-        if (rc == FS_OK)
-            rc = fs_engine_open(&o, &e, &d);
-        size_t len;
-        uint8_t *bytes = tu_read(probe, &len);
-        char c;
-        if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
-            _exit(3);
-        fs_search_in in = { "R1", bytes, len, probe, -1, 5, 1, NULL };
-        fs_candidates *list = NULL;
-        if (rc == FS_OK)
-            rc = fs_gate_search(g, e, &in, &list, &d);
-        char out[300];
-        snprintf(out, sizeof out, "%d %d %s", rc, list != NULL, d.msg);
-        fs_candidates_free(list);
-        fs_engine_close(e);
-        fs_gate_close(g);
-        free(bytes);
-        _exit(write(back[1], out, sizeof out) == sizeof out ? 0 : 3);
-    }
-    char c;
-    ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    fs_gallery *raw;
-    fs_gallery_batch *b;
-    fs_detail d = { "" };
-    ck_assert_msg(fs_gallery_open(gal, NULL, &raw, &d) == FS_OK, "%s", d.msg);
-    ck_assert_int_eq(fs_gallery_begin(raw, &b, &d), FS_OK);
-    ck_assert_int_eq(write(go[1], "g", 1), 1);
-    int waiting = asleep_on_lock(kid, 60);
-    if (waiting)
-        ck_assert_int_eq(kill(kid, SIGSTOP), 0);
-    int st;
-    ck_assert_int_eq(waitpid(kid, &st, waiting ? WUNTRACED : WNOHANG),
-                     waiting ? kid : 0);
-    fs_gallery_abort(b);
-    fs_gallery_close(raw);
-    ck_assert_msg(waiting, "eve's search never waited for the write lock");
-    meanwhile();
-    ck_assert_int_eq(kill(kid, SIGCONT), 0);
-    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    ck_assert_int_eq(read(back[0], res, 300), 300);
-    for (int i = 0; i < 2; i++) {
-        close(ready[i]);
-        close(go[i]);
-        close(back[i]);
-    }
+    racing_search *rs = state;
+    if (!rs)
+        return fs_fail(d, FS_EINVAL, "no engine");
+    fs_search_in in = { "R1", rs->bytes, rs->len, rs->probe, -1, 5, 1,
+                        NULL };
+    fs_candidates *list = NULL;
+    int rc = fs_gate_search(g, rs->e, &in, &list, d);
+    fs_candidates_free(list);
+    return rc;
 }
 
 /* The trail as aud reads it: after the entry holding `after`, eve's search
@@ -954,8 +899,8 @@ static void disable_eve(void)
     EXPECT(0, "disabled", "user", "disable", "eve");
 }
 
-/* eve's search with meanwhile() run while it waits (search_meanwhile):
- * refused with `why`, no list, and on the trail after `after`. */
+/* eve's search with meanwhile() run while it waits (tu_during): refused
+ * with `why`, no list, and on the trail after `after`. */
 static void refused_meanwhile(void (*meanwhile)(void), const char *after,
                               const char *why)
 {
@@ -963,9 +908,9 @@ static void refused_meanwhile(void (*meanwhile)(void), const char *after,
     if (!face_gallery("detroit", probe))
         return;
     char res[300];
-    search_meanwhile(probe, meanwhile, res);
-    ck_assert_msg(res[0] == '-' && strncmp(strchr(res, ' '), " 0 ", 3) == 0 &&
-                  strstr(res, why), "eve's search: %s", res);
+    tu_verb v = { search_prepare, search_r1, (void *)probe };
+    tu_during(gal, "eve", &v, meanwhile, res);
+    ck_assert_msg(res[0] == '-' && strstr(res, why), "eve's search: %s", res);
     refused_after(after, why);
 }
 

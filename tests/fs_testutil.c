@@ -9,6 +9,7 @@
 #include <lmdb.h>
 
 #include "../gate/fs_gate.h"
+#include "../index/fs_index.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -739,6 +740,77 @@ void tu_as(const char *gal, const char *user)
         return;
     ck_assert_msg(tu_login(gal, user, TU_PASSWORD) == 0, "login %s", user);
     ck_assert_int_eq(tu_write(marker, "", 0), 0);
+}
+
+/* The main thread of pid asleep on a futex (a lock or a condition) for
+ * a tenth of a second on end, within seconds; 0 when it never is. */
+static int asleep_on_lock(pid_t pid, double seconds)
+{
+    char path[64], wchan[64];
+    snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+    int run = 0;
+    for (double t = 0; t < seconds && run < 10; t += 0.01) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(wchan, 1, sizeof wchan - 1, f) : 0;
+        if (f)
+            fclose(f);
+        wchan[n] = 0;
+        run = strstr(wchan, "futex") ? run + 1 : 0;
+        usleep(10000);
+    }
+    return run >= 10;
+}
+
+void tu_during(const char *gal, const char *user, const tu_verb *v,
+               void (*meanwhile)(void), char res[300])
+{
+    tu_as(gal, user);
+    int ready[2], go[2], back[2];
+    ck_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(back) == 0);
+    pid_t kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0) {
+        fs_gate *g = NULL;
+        fs_detail d = { "" };
+        int rc = fs_gate_open(gal, NULL, &g, &d);
+        void *state = v->prepare ? v->prepare(v->ctx) : v->ctx;
+        char c;
+        if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+            _exit(3);
+        if (rc == FS_OK)
+            rc = v->run(g, state, &d);
+        char out[300];
+        snprintf(out, sizeof out, "%d %s", rc, d.msg);
+        fs_gate_close(g);
+        _exit(write(back[1], out, sizeof out) == sizeof out ? 0 : 3);
+    }
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    fs_gallery *raw;
+    fs_gallery_batch *b;
+    fs_detail d = { "" };
+    ck_assert_msg(fs_gallery_open(gal, NULL, &raw, &d) == FS_OK, "%s", d.msg);
+    ck_assert_int_eq(fs_gallery_begin(raw, &b, &d), FS_OK);
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+    int waiting = asleep_on_lock(kid, 60);
+    if (waiting)
+        ck_assert_int_eq(kill(kid, SIGSTOP), 0);
+    int st;
+    ck_assert_int_eq(waitpid(kid, &st, waiting ? WUNTRACED : WNOHANG),
+                     waiting ? kid : 0);
+    fs_gallery_abort(b);
+    fs_gallery_close(raw);
+    ck_assert_msg(waiting, "%s's verb never waited for the write lock", user);
+    meanwhile();
+    ck_assert_int_eq(kill(kid, SIGCONT), 0);
+    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(read(back[0], res, 300), 300);
+    for (int i = 0; i < 2; i++) {
+        close(ready[i]);
+        close(go[i]);
+        close(back[i]);
+    }
 }
 
 void tu_add_user(const char *gal, const char *user, const char *roles,

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../engine/base/fs_error.h"
 #include "../engine/base/fs_json.h"
 #include "../engine/base/fs_types.h"
 
@@ -228,6 +229,24 @@ int  tu_login(const char *gal, const char *user, const char *password);
  * tests of login itself use tu_login.  A template's sessions are copied
  * with it (tu_template_copy). */
 void tu_as(const char *gal, const char *user);
+
+/* A verb raced against another command (tu_during): prepare(ctx), in the
+ * racer's process before the race, returns what run needs (prepare may
+ * be NULL: ctx itself); run does the verb through the racer's handle. */
+typedef struct fs_gate fs_gate;
+typedef struct tu_verb {
+    void *(*prepare)(void *ctx);
+    int   (*run)(fs_gate *g, void *state, fs_detail *d);
+    void  *ctx;
+} tu_verb;
+
+/* user's verb v on gal, in a process of its own with its own handle (its
+ * session as tu_as left it), with meanwhile() run while the verb waits to
+ * commit: the test holds the gallery's write lock, the verb runs up to it
+ * and sleeps there, is stopped, the lock goes to meanwhile's command, then
+ * the verb goes on.  What came of it in res: "rc detail". */
+void tu_during(const char *gal, const char *user, const tu_verb *v,
+               void (*meanwhile)(void), char res[300]);
 /* `facesearch user add` (password TU_PASSWORD) by the session's admin;
  * trained may be NULL. */
 void tu_add_user(const char *gal, const char *user, const char *roles,
