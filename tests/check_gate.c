@@ -772,7 +772,7 @@ START_TEST(test_G18_retention_lengthened_during_a_purge)
     from_template();
     tu_add_user(gal, "ada", "admin", NULL);
     tu_verb v = { NULL, purge_before_2020, NULL };
-    char res[300];
+    char res[TU_RACER_OUT];
     tu_during(gal, "admin", &v, keep_trail_longer, res);
     ck_assert_msg(res[0] == '-' && strstr(res, "G18: profile detroit keeps "
                   "the audit trail 4000 days"), "admin's purge: %s", res);

@@ -596,41 +596,36 @@ typedef struct racer {
     char        msg[256];
 } racer;
 
+static int propose_s1(fs_gate *mine, void *state, fs_detail *d)
+{
+    (void)state;
+    char id[16] = "";
+    return fs_review_propose(mine, "S1", SUBJECT, NOTE, id, d);
+}
+
+static int corroborate_l1(fs_gate *mine, void *state, fs_detail *d)
+{
+    (void)state;
+    return fs_review_corroborate(mine, "L1", NOTE, d);
+}
+
 /* The racers, each in a process of its own with its own handle and its
- * own session (as tu_as made it), held until every one is open, then
- * released at once.  The test's handle is closed across the forks (LMDB
- * does not share one with a child) and open again after. */
+ * own session (tu_racer), held until every one is open, then released at
+ * once.  The test's handle is closed across the forks (LMDB does not
+ * share one with a child) and open again after. */
 static void race(racer *who, int n)
 {
-    for (int i = 0; i < n; i++)
-        tu_as(gal, who[i].user);
     fs_gate_close(g);
     g = NULL;
+    static const tu_verb verb[2] = { { NULL, propose_s1, NULL },
+                                     { NULL, corroborate_l1, NULL } };
     int ready[2], go[2], back[8][2];
     ck_assert(n <= 8 && pipe(ready) == 0 && pipe(go) == 0);
     pid_t kid[8];
     for (int i = 0; i < n; i++) {
         ck_assert_int_eq(pipe(back[i]), 0);
-        kid[i] = fork();
-        ck_assert_int_ge(kid[i], 0);
-        if (kid[i] > 0)
-            continue;
-        char id[16] = "", c = 0;
-        tu_as(gal, who[i].user);    /* logged in above: its session's dir */
-        fs_gate *mine = NULL;
-        fs_detail d = { "" };
-        int rc = fs_gate_open(gal, NULL, &mine, &d);
-        if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
-            _exit(3);
-        if (rc == FS_OK)
-            rc = who[i].corroborate
-                 ? fs_review_corroborate(mine, "L1", NOTE, &d)
-                 : fs_review_propose(mine, "S1", SUBJECT, NOTE, id, &d);
-        fs_gate_close(mine);
-        racer r = who[i];
-        r.rc = rc;
-        snprintf(r.msg, sizeof r.msg, "%s", d.msg);
-        _exit(write(back[i][1], &r, sizeof r) == sizeof r ? 0 : 3);
+        kid[i] = tu_racer(gal, who[i].user, &verb[who[i].corroborate],
+                          ready[1], go[0], back[i][1]);
     }
     char c;
     for (int i = 0; i < n; i++)
@@ -638,11 +633,14 @@ static void race(racer *who, int n)
     char all[8] = "gggggggg";
     ck_assert_int_eq(write(go[1], all, (size_t)n), n);
     for (int i = 0; i < n; i++) {
-        int st;
+        int st, off = 0;
+        char res[TU_RACER_OUT];
         ck_assert_int_eq(waitpid(kid[i], &st, 0), kid[i]);
         ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-        ck_assert_int_eq(read(back[i][0], &who[i], sizeof who[i]),
-                         (ssize_t)sizeof who[i]);
+        ck_assert_int_eq(read(back[i][0], res, sizeof res),
+                         (ssize_t)sizeof res);
+        ck_assert_int_eq(sscanf(res, "%d %n", &who[i].rc, &off), 1);
+        snprintf(who[i].msg, sizeof who[i].msg, "%s", res + off);
         close(back[i][0]);
         close(back[i][1]);
     }

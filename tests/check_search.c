@@ -907,7 +907,7 @@ static void refused_meanwhile(void (*meanwhile)(void), const char *after,
     const char *probe = tu_path(tu_tmp, "probe-1.bmp");
     if (!face_gallery("detroit", probe))
         return;
-    char res[300];
+    char res[TU_RACER_OUT];
     tu_verb v = { search_prepare, search_r1, (void *)probe };
     tu_during(gal, "eve", &v, meanwhile, res);
     ck_assert_msg(res[0] == '-' && strstr(res, why), "eve's search: %s", res);

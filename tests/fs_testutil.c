@@ -761,29 +761,34 @@ static int asleep_on_lock(pid_t pid, double seconds)
     return run >= 10;
 }
 
-void tu_during(const char *gal, const char *user, const tu_verb *v,
-               void (*meanwhile)(void), char res[300])
+pid_t tu_racer(const char *gal, const char *user, const tu_verb *v,
+               int ready, int go, int back)
 {
     tu_as(gal, user);
-    int ready[2], go[2], back[2];
-    ck_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(back) == 0);
     pid_t kid = fork();
     ck_assert_int_ge(kid, 0);
-    if (kid == 0) {
-        fs_gate *g = NULL;
-        fs_detail d = { "" };
-        int rc = fs_gate_open(gal, NULL, &g, &d);
-        void *state = v->prepare ? v->prepare(v->ctx) : v->ctx;
-        char c;
-        if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
-            _exit(3);
-        if (rc == FS_OK)
-            rc = v->run(g, state, &d);
-        char out[300];
-        snprintf(out, sizeof out, "%d %s", rc, d.msg);
-        fs_gate_close(g);
-        _exit(write(back[1], out, sizeof out) == sizeof out ? 0 : 3);
-    }
+    if (kid > 0)
+        return kid;
+    fs_gate *g = NULL;
+    fs_detail d = { "" };
+    int rc = fs_gate_open(gal, NULL, &g, &d);
+    void *state = v->prepare ? v->prepare(v->ctx) : v->ctx;
+    char c, out[TU_RACER_OUT];
+    if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 1)
+        _exit(3);
+    if (rc == FS_OK)
+        rc = v->run(g, state, &d);
+    snprintf(out, sizeof out, "%d %s", rc, d.msg);
+    fs_gate_close(g);
+    _exit(write(back, out, sizeof out) == sizeof out ? 0 : 3);
+}
+
+void tu_during(const char *gal, const char *user, const tu_verb *v,
+               void (*meanwhile)(void), char res[TU_RACER_OUT])
+{
+    int ready[2], go[2], back[2];
+    ck_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(back) == 0);
+    pid_t kid = tu_racer(gal, user, v, ready[1], go[0], back[1]);
     char c;
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
     fs_gallery *raw;
@@ -805,7 +810,7 @@ void tu_during(const char *gal, const char *user, const tu_verb *v,
     ck_assert_int_eq(kill(kid, SIGCONT), 0);
     ck_assert_int_eq(waitpid(kid, &st, 0), kid);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    ck_assert_int_eq(read(back[0], res, 300), 300);
+    ck_assert_int_eq(read(back[0], res, TU_RACER_OUT), TU_RACER_OUT);
     for (int i = 0; i < 2; i++) {
         close(ready[i]);
         close(go[i]);

@@ -10,6 +10,7 @@
 #include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../engine/base/fs_error.h"
 #include "../engine/base/fs_json.h"
@@ -240,13 +241,20 @@ typedef struct tu_verb {
     void  *ctx;
 } tu_verb;
 
-/* user's verb v on gal, in a process of its own with its own handle (its
- * session as tu_as left it), with meanwhile() run while the verb waits to
- * commit: the test holds the gallery's write lock, the verb runs up to it
- * and sleeps there, is stopped, the lock goes to meanwhile's command, then
- * the verb goes on.  What came of it in res: "rc detail". */
+/* user's verb v on gal, in a process of its own (the racer's pid) with
+ * its own handle and its session as tu_as leaves it: prepared, it writes
+ * a byte to ready and waits for one on go, then runs and writes what came
+ * of it, "rc detail" in TU_RACER_OUT bytes, to back. */
+#define TU_RACER_OUT 300
+pid_t tu_racer(const char *gal, const char *user, const tu_verb *v,
+               int ready, int go, int back);
+
+/* tu_racer's verb with meanwhile() run while it waits to commit: the test
+ * holds the gallery's write lock, the verb runs up to it and sleeps
+ * there, is stopped, the lock goes to meanwhile's command, then the verb
+ * goes on.  What came of it in res. */
 void tu_during(const char *gal, const char *user, const tu_verb *v,
-               void (*meanwhile)(void), char res[300]);
+               void (*meanwhile)(void), char res[TU_RACER_OUT]);
 /* `facesearch user add` (password TU_PASSWORD) by the session's admin;
  * trained may be NULL. */
 void tu_add_user(const char *gal, const char *user, const char *roles,
