@@ -886,7 +886,7 @@ typedef struct purge_ctx {
     fs_gate          *g;
     fs_gallery_batch *b;
     int               dry_run;
-    int64_t           before;         /* unix seconds */
+    int64_t           before;         /* unix seconds, set in the batch */
     uint64_t          n;
     char              objects[128];
 } purge_ctx;
@@ -926,6 +926,10 @@ static int purge_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
 {
     purge_ctx *p = ctx;
     p->b = b;
+    /* the retention of the profile in force in this batch: one set
+     * longer since the purge began holds (gate_standing_now read it) */
+    p->before = (int64_t)time(NULL) -
+                (int64_t)p->g->profile.retention_probe_days * 86400;
     int rc = gate_walk_sealed(p->g, b, GT_SEARCHES, NULL, purge_one, p,
                               d);
     snprintf(p->objects, sizeof p->objects, "%llu probe%s older than %d "
@@ -940,9 +944,7 @@ int fs_gate_purge(fs_gate *g, int dry_run, uint64_t *n, fs_detail *d)
     int rc = gate_require(g, FS_ROLE_ADMIN, 0, "purge", d);
     if (rc != FS_OK)
         return rc;
-    purge_ctx p = { g, NULL, dry_run, (int64_t)time(NULL) -
-                    (int64_t)g->profile.retention_probe_days * 86400, 0,
-                    "" };
+    purge_ctx p = { g, NULL, dry_run, 0, 0, "" };
     fs_audit_entry e = { "purge", NULL, "G12 probe retention", p.objects,
                          "ok" };
     rc = gate_change(g, purge_in, &p, &e, d);

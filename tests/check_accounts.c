@@ -43,14 +43,12 @@ static fs_gate *g;
  * below are the shipped detroit's. */
 static char *quick_profile(void)
 {
-    const char *text = fs_profile_builtin("detroit");
-    char *t = strdup(text), *p;
-    p = strstr(t, "login.max_failures = 5");
-    ck_assert_ptr_nonnull(p);
-    p[strlen("login.max_failures = ")] = '2';
-    p = strstr(t, "login.failure_delay_ms = 1000");
-    ck_assert_ptr_nonnull(p);
-    memcpy(p + strlen("login.failure_delay_ms = "), "0020", 4);
+    char *two = tu_profile_with(fs_profile_builtin("detroit"),
+                                "login.max_failures =",
+                                "login.max_failures = 2");
+    char *t = tu_profile_with(two, "login.failure_delay_ms =",
+                              "login.failure_delay_ms = 20");
+    free(two);
     return t;
 }
 
@@ -626,18 +624,10 @@ END_TEST
 /* detroit as shipped with one line's value replaced. */
 static char *detroit_with(const char *key, const char *value)
 {
-    const char *text = fs_profile_builtin("detroit");
-    char line[64];
-    snprintf(line, sizeof line, "\n%s =", key);
-    const char *at = strstr(text, line);
-    ck_assert_ptr_nonnull(at);
-    at++;
-    const char *eol = strchr(at, '\n');
-    size_t cap = strlen(text) + strlen(value) + 8;
-    char *t = malloc(cap);
-    snprintf(t, cap, "%.*s%s = %s%s", (int)(at - text), text, key, value,
-             eol);
-    return t;
+    char start[64], line[128];
+    snprintf(start, sizeof start, "%s =", key);
+    snprintf(line, sizeof line, "%s = %s", key, value);
+    return tu_profile_with(fs_profile_builtin("detroit"), start, line);
 }
 
 static void hash_hex(const char *text, char hex[65])

@@ -390,14 +390,12 @@ END_TEST
 START_TEST(test_G1_failed_logins_slowed_audited_locked)
 {
     /* an administrator's edit of the shipped profile: 3 tries, 300 ms */
-    const char *text = fs_profile_builtin("nys-model");
-    char *edited = strdup(text), *p;
-    p = strstr(edited, "login.max_failures = ");
-    ck_assert_ptr_nonnull(p);
-    memcpy(p + strlen("login.max_failures = "), "3", 1);
-    p = strstr(edited, "login.failure_delay_ms = ");
-    ck_assert_ptr_nonnull(p);
-    memcpy(p + strlen("login.failure_delay_ms = "), "0300", 4);
+    char *strict = tu_profile_with(fs_profile_builtin("nys-model"),
+                                   "login.max_failures =",
+                                   "login.max_failures = 3");
+    char *edited = tu_profile_with(strict, "login.failure_delay_ms =",
+                                   "login.failure_delay_ms = 300");
+    free(strict);
     const char *pf = tu_path(tu_tmp, "strict.profile");
     ck_assert_int_eq(tu_write(pf, edited, strlen(edited)), 0);
     free(edited);
@@ -748,14 +746,9 @@ static int purge_before_2020(fs_gate *g, void *state, fs_detail *d)
 /* ada, another admin, puts detroit with 4000 days of trail in force. */
 static void keep_trail_longer(void)
 {
-    const char *text = fs_profile_builtin("detroit");
-    const char *line = "retention.audit_days = 365\n";
-    const char *at = strstr(text, line);
-    ck_assert_ptr_nonnull(at);
-    size_t cap = strlen(text) + 8;
-    char *edited = malloc(cap);
-    snprintf(edited, cap, "%.*sretention.audit_days = 4000\n%s",
-             (int)(at - text), text, at + strlen(line));
+    char *edited = tu_profile_with(fs_profile_builtin("detroit"),
+                                   "retention.audit_days =",
+                                   "retention.audit_days = 4000");
     const char *file = tu_path(tu_tmp, "long-trail.profile");
     ck_assert_int_eq(tu_write(file, edited, strlen(edited)), 0);
     free(edited);
@@ -910,13 +903,9 @@ START_TEST(test_G13_profile_sets_quality_limits)
     ck_assert_ptr_nonnull(strstr(out, "\"verdict\":\"ok\""));
     free(out);
     free(err);
-    const char *text = fs_profile_builtin("detroit");
-    const char *at = strstr(text, "quality.min_face_px = 40");
-    ck_assert_ptr_nonnull(at);
-    size_t cap = strlen(text) + 8;
-    char *edited = malloc(cap);
-    snprintf(edited, cap, "%.*squality.min_face_px = 400%s", (int)(at - text),
-             text, at + strlen("quality.min_face_px = 40"));
+    char *edited = tu_profile_with(fs_profile_builtin("detroit"),
+                                   "quality.min_face_px =",
+                                   "quality.min_face_px = 400");
     const char *pf = tu_path(tu_tmp, "wide.profile");
     ck_assert_int_eq(tu_write(pf, edited, strlen(edited)), 0);
     free(edited);

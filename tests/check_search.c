@@ -603,13 +603,8 @@ static void profile_set_as_admin(const char *name, const char *text)
 /* detroit without robbery, put in force by the admin. */
 static void drop_robbery(void)
 {
-    const char *text = fs_profile_builtin("detroit");
-    const char *line = "authorized_use = robbery\n";
-    const char *at = strstr(text, line);
-    ck_assert_ptr_nonnull(at);
-    char *edited = malloc(strlen(text) + 1);
-    snprintf(edited, strlen(text) + 1, "%.*s%s", (int)(at - text), text,
-             at + strlen(line));
+    char *edited = tu_profile_with(fs_profile_builtin("detroit"),
+                                   "authorized_use = robbery", NULL);
     profile_set_as_admin("no-robbery.profile", edited);
     free(edited);
 }
@@ -706,13 +701,9 @@ START_TEST(test_G12_probe_custody)
     tu_as(gal, "admin");
     EXPECT(0, "would remove 0 probes", "purge", "--dry-run");
     /* a retention of no days: everything but the evidence is past it */
-    const char *text = fs_profile_builtin("detroit");
-    const char *key = "retention.probe_days = 365";
-    const char *at = strstr(text, key);
-    ck_assert_ptr_nonnull(at);
-    char *edited = malloc(strlen(text) + 1);
-    snprintf(edited, strlen(text) + 1, "%.*sretention.probe_days = 0%s",
-             (int)(at - text), text, at + strlen(key));
+    char *edited = tu_profile_with(fs_profile_builtin("detroit"),
+                                   "retention.probe_days =",
+                                   "retention.probe_days = 0");
     const char *file = tu_path(tu_tmp, "zero.profile");
     ck_assert_int_eq(tu_write(file, edited, strlen(edited)), 0);
     free(edited);
@@ -932,6 +923,60 @@ START_TEST(test_G10_crime_deauthorized_during_search)
 {
     refused_meanwhile(drop_robbery, "profile set", "G10: request R1 no "
                       "longer stands under profile detroit");
+}
+END_TEST
+
+/* admin's purge of the probes past the retention (`purge`). */
+static int purge_probes(fs_gate *g, void *state, fs_detail *d)
+{
+    (void)state;
+    uint64_t n;
+    return fs_gate_purge(g, 0, &n, d);
+}
+
+/* detroit as shipped, its year of probe retention, put in force again. */
+static void keep_probes_a_year(void)
+{
+    profile_set_as_admin("detroit.profile", fs_profile_builtin("detroit"));
+}
+
+/* G12: the retention a probe purge is held to is the one in force when
+ * it commits.  Under a retention of no days eve's probe is past it; the
+ * admin's purge waits at the write lock while the year is put back: the
+ * probe stays, and the trail says none went, after the profile set. */
+START_TEST(test_G12_retention_lengthened_during_a_probe_purge)
+{
+    const char *probe = tu_path(tu_tmp, "probe-1.bmp");
+    if (!face_gallery("detroit", probe))
+        return;
+    char *none = tu_profile_with(fs_profile_builtin("detroit"),
+                                 "retention.probe_days =",
+                                 "retention.probe_days = 0");
+    profile_set_as_admin("no-days.profile", none);
+    EXPECT(0, SUBJECT, "search", "--request", "R1", probe, "--human-review");
+    sleep(1);                              /* past the second it was made */
+    tu_as(gal, "admin");
+    EXPECT(0, "would remove 1 probe", "purge", "--dry-run");
+    tu_verb v = { NULL, purge_probes, NULL };
+    char res[TU_RACER_OUT];
+    tu_during(gal, "admin", &v, keep_probes_a_year, res);
+    ck_assert_msg(res[0] == '0', "admin's purge: %s", res);
+    tu_as(gal, "aud");
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "audit", "log"), 0);
+    const char *set = NULL;                      /* the last: the year's */
+    for (const char *at = out; (at = strstr(at, "profile set")); at++)
+        set = at;
+    ck_assert_msg(set && strstr(set, "0 probes older than 365 days "
+                  "removed"), "%s", out);
+    free(out);
+    free(err);
+    /* the probe is there: under no days again, it would go */
+    profile_set_as_admin("no-days.profile", none);
+    free(none);
+    tu_as(gal, "admin");
+    EXPECT(0, "\"probes\":1,\"dry_run\":true", "purge", "--dry-run",
+           "--json");
 }
 END_TEST
 
@@ -1702,6 +1747,7 @@ Suite *suite_search(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, test_G3_disabled_during_search_gets_nothing);
     tcase_add_test(t, test_G10_crime_deauthorized_during_search);
+    tcase_add_test(t, test_G12_retention_lengthened_during_a_probe_purge);
     suite_add_tcase(s, t);
     t = tcase_create("standing");
     tcase_add_test(t, test_standing_is_evals_top_cohort_z);

@@ -683,18 +683,32 @@ void tu_init_gallery_as(const char *gal, const char *profile,
     ck_assert_int_eq(tu_login(gal, admin, TU_PASSWORD), 0);
 }
 
+char *tu_profile_with(const char *text, const char *start,
+                      const char *instead)
+{
+    ck_assert_ptr_nonnull(text);
+    const char *at = text;
+    while (at && strncmp(at, start, strlen(start)) != 0)
+        at = (at = strchr(at, '\n')) ? at + 1 : NULL;
+    ck_assert_msg(at, "the profile has no line '%s'", start);
+    const char *next = strchr(at, '\n');
+    next = next ? next + 1 : at + strlen(at);
+    size_t cap = strlen(text) + (instead ? strlen(instead) : 0) + 2;
+    char *edited = malloc(cap);
+    ck_assert_ptr_nonnull(edited);
+    snprintf(edited, cap, "%.*s%s%s%s", (int)(at - text), text,
+             instead ? instead : "", instead ? "\n" : "", next);
+    return edited;
+}
+
 void tu_init_gallery(const char *gal)
 {
     /* detroit as shipped but for a 0.1 s pause after a failed login (not
      * 1 s): the tests that fail logins on purpose stay quick; the pause
      * itself has its own test */
-    const char *text = fs_profile_builtin("detroit");
-    const char *key = "login.failure_delay_ms = ", *at = strstr(text, key);
-    ck_assert_ptr_nonnull(at);
-    const char *end = strchr(at, '\n');
-    size_t cap = strlen(text) + 16;
-    char *edited = malloc(cap);
-    snprintf(edited, cap, "%.*s%s100%s", (int)(at - text), text, key, end);
+    char *edited = tu_profile_with(fs_profile_builtin("detroit"),
+                                   "login.failure_delay_ms =",
+                                   "login.failure_delay_ms = 100");
     char path[4200];
     snprintf(path, sizeof path, "%s/quick-detroit.profile", tu_tmp);
     ck_assert_int_eq(tu_write(path, edited, strlen(edited)), 0);

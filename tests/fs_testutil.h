@@ -221,6 +221,11 @@ void tu_init_gallery_as(const char *gal, const char *profile,
 /* The same under detroit (its failed-login pause cut to 0.1 s) with
  * administrator "admin". */
 void tu_init_gallery(const char *gal);
+/* A profile's text (fs_profile_builtin's, say) with its first line that
+ * begins with `start` replaced by the line `instead` (NULL: dropped);
+ * the caller frees it. */
+char *tu_profile_with(const char *text, const char *start,
+                      const char *instead);
 /* `facesearch login`: its exit status. */
 int  tu_login(const char *gal, const char *user, const char *password);
 /* Acts as user (password TU_PASSWORD) from here on, in a session file of
