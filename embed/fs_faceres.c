@@ -76,8 +76,9 @@ static void same(layer *l, int k)
     l->pad = total > 0 ? total / 2 : 0;
 }
 
+/* Layer l's weights from m, or with check only its tensors checked. */
 static int load_layer(fs_faceres *fr, layer *l, const fs_model *m, int pair,
-                      fs_detail *d)
+                      int check, fs_detail *d)
 {
     char name[FS_MODEL_NAME_MAX], bn[FS_MODEL_NAME_MAX];
     const float *w = NULL, *sub = NULL, *mul = NULL;
@@ -107,7 +108,7 @@ static int load_layer(fs_faceres *fr, layer *l, const fs_model *m, int pair,
         snprintf(bn, sizeof bn, "conv_pw_%d_bn/batchnorm_1/sub", pair);
     }
     if ((rc = need(m, bn, 1, (unsigned[]){ (unsigned)l->cout }, &sub,
-                   d)) != FS_OK)
+                   d)) != FS_OK || check)
         return rc;
     size_t nw = l->kind == L_CONV1 ? 27 * (size_t)l->cout :
                 l->kind == L_DW ? 9 * (size_t)l->cin :
@@ -129,7 +130,7 @@ static int load_layer(fs_faceres *fr, layer *l, const fs_model *m, int pair,
     return FS_OK;
 }
 
-static int plan(fs_faceres *fr, const fs_model *m, fs_detail *d)
+static int plan(fs_faceres *fr, const fs_model *m, int check, fs_detail *d)
 {
     static const int pw_out[FR_PAIRS] = { 64, 128, 128, 256, 256, 512, 512,
                                           512, 512, 512, 512, 1024, 1024 };
@@ -147,7 +148,7 @@ static int plan(fs_faceres *fr, const fs_model *m, fs_detail *d)
         l->cout = l->kind == L_CONV1 ? 32 : l->kind == L_DW ? c :
                   pw_out[pair - 1];
         same(l, l->kind == L_PW ? 1 : 3);
-        int rc = load_layer(fr, l, m, pair, d);
+        int rc = load_layer(fr, l, m, pair, check, d);
         if (rc != FS_OK)
             return rc;
         h = l->ho;
@@ -163,7 +164,7 @@ int fs_faceres_create(const fs_model *m, int threads, fs_faceres **out,
     fs_faceres *fr = calloc(1, sizeof *fr);
     if (!fr)
         return fs_fail(d, FS_ENOMEM, "no memory for the network");
-    int rc = plan(fr, m, d);
+    int rc = plan(fr, m, 0, d);
     if (rc == FS_OK && fs_pool_create(threads, &fr->pool) != FS_OK)
         rc = fs_fail(d, FS_ENOMEM, "no memory for the network's threads");
     if (rc == FS_OK) {
@@ -183,6 +184,16 @@ int fs_faceres_create(const fs_model *m, int threads, fs_faceres **out,
     openblas_set_num_threads(1);
     *out = fr;
     return FS_OK;
+}
+
+int fs_faceres_check(const fs_model *m, fs_detail *d)
+{
+    fs_faceres *fr = calloc(1, sizeof *fr);
+    if (!fr)
+        return fs_fail(d, FS_ENOMEM, "no memory for the network");
+    int rc = plan(fr, m, 1, d);
+    fs_faceres_free(fr);
+    return rc;
 }
 
 void fs_faceres_free(fs_faceres *fr)

@@ -47,6 +47,9 @@ typedef struct fs_faceres fs_faceres;
  * afterwards.  threads <= 0: one per online CPU. */
 int  fs_faceres_create(const fs_model *m, int threads, fs_faceres **out,
                        fs_detail *d);
+/* What fs_faceres_create would refuse in m, found without building (as
+ * fs_net_check). */
+int  fs_faceres_check(const fs_model *m, fs_detail *d);
 void fs_faceres_free(fs_faceres *fr);
 
 /* Descriptors of n chips (n * FS_FR_CHIP_BYTES bytes, R,G,B interleaved,

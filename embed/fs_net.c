@@ -94,6 +94,7 @@ typedef struct builder {
     const fs_model *m;
     fs_detail      *d;
     int             h, w, c, x;     /* current tensor and its buffer */
+    int             check;          /* 1: tensors checked, nothing built */
 } builder;
 
 static int tensor(builder *b, const char *name, unsigned ndim,
@@ -175,6 +176,9 @@ static int load_conv(builder *b, const char *prefix, int k, int stride,
     snprintf(name, sizeof name, "%s/scale/biases", prefix);
     if ((rc = tensor(b, name, 1, cd, &sb)) != FS_OK)
         return rc;
+    *out = cv;
+    if (b->check)
+        return FS_OK;
     size_t kk = (size_t)k * k * cin;
     cv->w = fs_alloc64(kk * cout);
     cv->b = fs_alloc64(cout);
@@ -200,7 +204,6 @@ static int load_conv(builder *b, const char *prefix, int k, int stride,
             return FS_ENOMEM;
         wino_filters(cv);
     }
-    *out = cv;
     return FS_OK;
 }
 
@@ -325,7 +328,7 @@ static int plan(builder *b)
     }
     fs_tensor fc;
     unsigned fd[2] = { (unsigned)b->c, FS_DESC_DIM };
-    if ((rc = tensor(b, "fc", 2, fd, &fc)) != FS_OK)
+    if ((rc = tensor(b, "fc", 2, fd, &fc)) != FS_OK || b->check)
         return rc;
     b->net->fc = fs_alloc64(fc.count);
     if (!b->net->fc)
@@ -362,7 +365,7 @@ int fs_net_create(const fs_model *m, const fs_net_options *opt,
         return fs_fail(d, FS_ENOMEM, "no memory for the network");
     net->max_batch = opt && opt->max_batch > 0 ? opt->max_batch : 16;
     net->direct = opt ? opt->direct : 0;
-    builder b = { net, m, d, 0, 0, 0, 0 };
+    builder b = { net, m, d, 0, 0, 0, 0, 0 };
     int rc = plan(&b);
     /* Every image owns one slot of the largest activation in every
      * buffer, whatever layer fills it: threads running their own images
@@ -411,6 +414,17 @@ int fs_net_create(const fs_model *m, const fs_net_options *opt,
     openblas_set_num_threads(1);
     *out = net;
     return FS_OK;
+}
+
+int fs_net_check(const fs_model *m, fs_detail *d)
+{
+    fs_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return fs_fail(d, FS_ENOMEM, "no memory for the network");
+    builder b = { net, m, d, 0, 0, 0, 0, 1 };
+    int rc = plan(&b);
+    fs_net_free(net);
+    return rc;
 }
 
 void fs_net_free(fs_net *net)

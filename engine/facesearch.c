@@ -30,37 +30,47 @@ int fs_engine_open(const fs_engine_options *opt, fs_engine **out,
         *out = e;
         return FS_OK;
     }
-    fs_model *m;
-    int rc = fs_model_open(opt->model_path, &m, d);
-    if (rc != FS_OK) {
-        free(e);
-        return rc;
-    }
-    fs_net_options no = { opt->threads, opt->max_batch, 0 };
-    rc = fs_net_create(m, &no, &e->net, d);
-    if (rc == FS_OK) {
-        snprintf(e->model_id, sizeof e->model_id, "%s", fs_model_id(m));
+    e->net_options = (fs_net_options){ opt->threads, opt->max_batch, 0 };
+    int rc = fs_model_open(opt->model_path, &e->model, d);
+    if (rc == FS_OK && (rc = fs_net_check(e->model, d)) == FS_OK) {
+        snprintf(e->model_id, sizeof e->model_id, "%s",
+                 fs_model_id(e->model));
         snprintf(e->model_sha, sizeof e->model_sha, "%s",
-                 fs_model_sha256_hex(m));
+                 fs_model_sha256_hex(e->model));
     }
-    fs_model_close(m);               /* the network keeps its own copy */
-    if (rc == FS_OK && opt->second_model_path) {
-        rc = fs_model_open(opt->second_model_path, &m, d);
-        if (rc == FS_OK) {
-            rc = fs_faceres_create(m, opt->threads, &e->fr, d);
-            snprintf(e->model2_id, sizeof e->model2_id, "%s",
-                     fs_model_id(m));
-            snprintf(e->model2_sha, sizeof e->model2_sha, "%s",
-                     fs_model_sha256_hex(m));
-            fs_model_close(m);
-        }
+    if (rc == FS_OK && opt->second_model_path &&
+        (rc = fs_model_open(opt->second_model_path, &e->model2, d)) == FS_OK &&
+        (rc = fs_faceres_check(e->model2, d)) == FS_OK) {
+        snprintf(e->model2_id, sizeof e->model2_id, "%s",
+                 fs_model_id(e->model2));
+        snprintf(e->model2_sha, sizeof e->model2_sha, "%s",
+                 fs_model_sha256_hex(e->model2));
     }
     if (rc != FS_OK) {
-        fs_net_free(e->net);
-        free(e);
+        fs_engine_close(e);
         return rc;
     }
     *out = e;
+    return FS_OK;
+}
+
+int fs_engine_networks(fs_engine *e, fs_detail *d)
+{
+    int rc = FS_OK;
+    if (e->model) {
+        rc = fs_net_create(e->model, &e->net_options, &e->net, d);
+        if (rc != FS_OK)
+            return rc;
+        fs_model_close(e->model);     /* the network keeps its own copy */
+        e->model = NULL;
+    }
+    if (e->model2) {
+        rc = fs_faceres_create(e->model2, e->net_options.threads, &e->fr, d);
+        if (rc != FS_OK)
+            return rc;
+        fs_model_close(e->model2);
+        e->model2 = NULL;
+    }
     return FS_OK;
 }
 
@@ -68,6 +78,8 @@ void fs_engine_close(fs_engine *e)
 {
     if (!e)
         return;
+    fs_model_close(e->model);
+    fs_model_close(e->model2);
     fs_net_free(e->net);
     fs_faceres_free(e->fr);
     free(e->chips2);
@@ -94,22 +106,18 @@ const char *fs_engine_model_sha256(const fs_engine *e)
 
 const char *fs_engine_second_model_id(const fs_engine *e)
 {
-    return e->fr ? e->model2_id : "";
+    return e->model2_id;
 }
 
 const char *fs_engine_second_model_sha256(const fs_engine *e)
 {
-    return e->fr ? e->model2_sha : "";
+    return e->model2_sha;
 }
 
-int fs_engine_threads(const fs_engine *e)
+double fs_engine_flops_per_chip(fs_engine *e, int batch)
 {
-    return fs_net_threads(e->net);
-}
-
-double fs_engine_flops_per_chip(const fs_engine *e, int batch)
-{
-    return fs_net_flops_per_chip(e->net, batch);
+    return fs_engine_networks(e, NULL) == FS_OK && e->net ?
+           fs_net_flops_per_chip(e->net, batch) : 0;
 }
 
 /* The chip seen in a mirror: each row's pixels in reverse order. */
@@ -146,9 +154,12 @@ static int mirror_mean(fs_engine *e, const uint8_t *chips, size_t n,
 int fs_engine_embed(fs_engine *e, const uint8_t *chips, size_t n,
                     float *desc, float *tmpl)
 {
+    int rc = fs_engine_networks(e, NULL);
+    if (rc != FS_OK)
+        return rc;
     if (!e->net)
         return FS_EINVAL;
-    int rc = fs_net_forward(e->net, chips, n, desc);
+    rc = fs_net_forward(e->net, chips, n, desc);
     if (rc != FS_OK || !tmpl)
         return rc;
     float *mean = NULL;
@@ -225,7 +236,9 @@ static int detectors(fs_engine *e, int n, fs_detail *d)
 
 int fs_engine_warm(fs_engine *e, fs_detail *d)
 {
-    return detectors(e, e->threads > 0 ? e->threads : fs_cpu_count(), d);
+    int rc = fs_engine_networks(e, d);
+    return rc == FS_OK ? detectors(e, e->threads > 0 ? e->threads :
+                                   fs_cpu_count(), d) : rc;
 }
 
 void fs_engine_set_opener(fs_engine *e, const fs_opener *o)

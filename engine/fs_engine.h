@@ -58,21 +58,24 @@ const char *fs_engine_model_sha256(const fs_engine *e);
  * gallery whose recipe names one needs an engine that runs it. */
 const char *fs_engine_second_model_id(const fs_engine *e);
 const char *fs_engine_second_model_sha256(const fs_engine *e);
-int         fs_engine_threads(const fs_engine *e);
 /* The engine's thread pool, made on first use: work of the layers above
  * (ranking) runs on the same threads as the pipeline. */
 int         fs_engine_pool(fs_engine *e, fs_pool **pool, fs_detail *d);
 /* Loads now what the engine otherwise makes on first use without
- * starting a thread: every thread's face detector (the landmark model, a
+ * starting a thread: the networks (fs_engine_open only reads and checks
+ * their models) and every thread's face detector (the landmark model, a
  * second or two).  A process that forks workers from a warm engine (the
  * service) calls it once; each child then starts its own threads. */
 int         fs_engine_warm(fs_engine *e, fs_detail *d);
+/* Builds now the networks the engine otherwise builds when it first
+ * embeds (the benchmarks time it apart). */
+int         fs_engine_networks(fs_engine *e, fs_detail *d);
 /* Files named in jobs (fs_engine_read) are opened through o from now
  * on (NULL: by this process, with its rights); o must outlive its use. */
 void        fs_engine_set_opener(fs_engine *e, const fs_opener *o);
 /* Per chip: with batch 0 the network's nominal FLOPs (as direct
  * convolution), else those this engine computes at that batch size. */
-double      fs_engine_flops_per_chip(const fs_engine *e, int batch);
+double      fs_engine_flops_per_chip(fs_engine *e, int batch);
 
 /* Descriptors of n aligned chips (n * FS_CHIP_BYTES bytes, R,G,B).
  * desc receives n * FS_DESC_DIM raw network outputs, as dlib computes

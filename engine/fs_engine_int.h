@@ -12,7 +12,13 @@
 #include "../embed/fs_embed.h"
 
 struct fs_engine {
-    fs_net       *net;              /* NULL: opened without a model */
+    /* The models are read and checked when the engine opens; each
+     * network is built from its model on first use (fs_engine_networks),
+     * and the model closed: a command refused before it embeds anything
+     * (a search the gate turns away, init) never builds one. */
+    fs_model     *model, *model2;   /* not yet built; NULL: built or none */
+    fs_net_options net_options;
+    fs_net       *net;              /* NULL: not built, or no model */
     fs_faceres   *fr;               /* the second network, or NULL */
     uint8_t      *chips2;           /* its 224 chips, as chips */
     float        *desc2;

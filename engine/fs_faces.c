@@ -187,12 +187,15 @@ int fs_engine_face_second(fs_engine *e, const fs_image *img,
                           const fs_face *f, float tmpl2[FS_DESC2_DIM],
                           fs_detail *d)
 {
-    if (!e->fr)
+    if (!e->model2_id[0])
         return fs_fail(d, FS_EMODEL, "this engine runs no second model");
+    int rc = fs_engine_networks(e, d);
+    if (rc != FS_OK)
+        return rc;
     uint8_t *chip = malloc(FS_FR_CHIP_BYTES);
     float *desc = malloc(FS_FR_DESC_DIM * sizeof *desc);
-    int rc = chip && desc ? fs_face_chip224(img, f, chip, d)
-                          : fs_fail(d, FS_ENOMEM, "no memory for a chip");
+    rc = chip && desc ? fs_face_chip224(img, f, chip, d)
+                      : fs_fail(d, FS_ENOMEM, "no memory for a chip");
     if (rc == FS_OK && (rc = fs_faceres_forward(e->fr, chip, 1, desc))
                        != FS_OK)
         fs_fail(d, rc, "the second network failed: %s", fs_strerror(rc));
@@ -235,14 +238,16 @@ static int second_templates(fs_engine *e, fs_face_job *jobs, size_t n,
 int fs_engine_templates(fs_engine *e, fs_face_job *jobs, size_t n, int rule,
                         fs_detail *d)
 {
-    if (!e->net)
+    if (!e->net && !e->model)
         return fs_fail(d, FS_EINVAL, "templates need the model");
     size_t todo = 0;
     for (size_t i = 0; i < n; i++)
         todo += !jobs[i].skip && jobs[i].rc == FS_OK;
     if (todo == 0)
         return FS_OK;
-    int rc = fs_engine_front(e, d);
+    int rc = fs_engine_networks(e, d);
+    if (rc == FS_OK)
+        rc = fs_engine_front(e, d);
     if (rc == FS_OK)
         rc = reserve(e, n, d);
     if (rc != FS_OK)

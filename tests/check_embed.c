@@ -242,6 +242,39 @@ START_TEST(test_embed_no_allocation_after_warm_up)
 }
 END_TEST
 
+/* Opening reads and checks the model; the network (some 90 allocations
+ * and 30 MB of folded weights) is built by the first embedding, so a
+ * command refused before it embeds (a search the gate turns away) never
+ * pays for it.  The network built late embeds as one built at once. */
+START_TEST(test_engine_builds_the_network_on_first_use)
+{
+    uint8_t chip[FS_CHIP_BYTES];
+    ck_assert_int_eq(tu_synthetic_chip("syn_gradient.png", chip), 0);
+    float warm[FS_DESC_DIM], late[FS_DESC_DIM];
+    fs_engine *e = open_engine(1, 1);
+    fs_engine_options o = { .model_path = tu_model_path(), .threads = 1,
+                            .max_batch = 1 };
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_engine_warm(e, &d), FS_OK);       /* built now */
+    ck_assert_int_eq(fs_engine_embed(e, chip, 1, warm, NULL), FS_OK);
+    fs_engine_close(e);
+    /* no ck_assert between the counts: Check's own bookkeeping allocates */
+    long t0 = tu_alloc_count();
+    int opening = fs_engine_open(&o, &e, &d);
+    long opened = tu_alloc_count();
+    int embedding = opening == FS_OK ?
+                    fs_engine_embed(e, chip, 1, late, NULL) : opening;
+    long embedded = tu_alloc_count();
+    ck_assert_msg(opening == FS_OK, "%s", d.msg);
+    ck_assert_int_eq(embedding, FS_OK);
+    ck_assert_msg(opened - t0 < 16 && embedded - opened > 60,
+                  "allocations: %ld opening, %ld at the first embedding",
+                  opened - t0, embedded - opened);
+    ck_assert_mem_eq(warm, late, sizeof warm);
+    fs_engine_close(e);
+}
+END_TEST
+
 START_TEST(test_embed_template_is_unit_norm)
 {
     uint8_t chip[FS_CHIP_BYTES];
@@ -319,6 +352,7 @@ Suite *suite_embed(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_embed_golden_chips);
     tcase_add_test(tc, test_embed_synthetic_chips_without_shared);
+    tcase_add_test(tc, test_engine_builds_the_network_on_first_use);
     tcase_add_test(tc, test_embed_batch_and_threads_invariant);
     tcase_add_test(tc, test_embed_winograd_matches_direct);
     tcase_add_test(tc, test_embed_no_allocation_after_warm_up);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../embed/fs_embed.h"
 #include "../embed/fs_faceres.h"
 #include "../engine/facesearch.h"
 #include "../engine/base/fs_json.h"
@@ -164,6 +165,37 @@ START_TEST(test_faceres_wrong_model_refused)
 }
 END_TEST
 
+/* Each model file where the other network's belongs: refused when the
+ * engine opens, naming the first tensor missing, as building would (the
+ * engine builds its networks only on first use, but `init` must not tie
+ * a gallery to a model no network can run). */
+START_TEST(test_engine_open_refuses_the_wrong_models)
+{
+    fs_engine_options o = { .model_path = faceres_path(), .threads = 1 };
+    fs_engine *e = NULL;
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_EFORMAT);
+    ck_assert_ptr_null(e);
+    ck_assert_msg(strstr(d.msg, "conv32_down/conv/filters"), "%s", d.msg);
+    o.model_path = tu_model_path();
+    o.second_model_path = tu_model_path();
+    ck_assert_int_eq(fs_engine_open(&o, &e, &d), FS_EFORMAT);
+    ck_assert_ptr_null(e);
+    ck_assert_msg(strstr(d.msg, "conv1/convolution/merged_input"), "%s",
+                  d.msg);
+    /* the checks alone agree with building */
+    fs_model *m = NULL;
+    ck_assert_int_eq(fs_model_open(faceres_path(), &m, &d), FS_OK);
+    ck_assert_int_eq(fs_faceres_check(m, &d), FS_OK);
+    ck_assert_int_eq(fs_net_check(m, &d), FS_EFORMAT);
+    fs_model_close(m);
+    ck_assert_int_eq(fs_model_open(tu_model_path(), &m, &d), FS_OK);
+    ck_assert_int_eq(fs_net_check(m, &d), FS_OK);
+    ck_assert_int_eq(fs_faceres_check(m, &d), FS_EFORMAT);
+    fs_model_close(m);
+}
+END_TEST
+
 /* The committed chips are fs_face_chip224's cut of dlib's photos (as
  * golden.js says): cut again, they come out the same, within a grey
  * level for the rounding of another compiler's floating point. */
@@ -236,6 +268,7 @@ Suite *suite_faceres(void)
     tcase_add_test(tc, test_faceres_golden);
     tcase_add_test(tc, test_faceres_batch_and_threads_invariant);
     tcase_add_test(tc, test_faceres_wrong_model_refused);
+    tcase_add_test(tc, test_engine_open_refuses_the_wrong_models);
     tcase_add_test(tc, test_faceres_chip224_reproduces_committed);
     tcase_add_test(tc, test_faceres_chip224_bad_input);
     suite_add_tcase(s, tc);
