@@ -230,6 +230,13 @@ int fs_gate_login(fs_gate *g, const char *name, const char *password,
     int rc = gate_begin(g, &b, d);
     if (rc != FS_OK)
         return rc;
+    /* the lockout and the session's length of the profile in force, not
+     * of the one this handle read when it opened (a service's, kept for
+     * days, outlives a \`profile set\`) */
+    if ((rc = gate_profile_now(g, b, d)) != FS_OK) {
+        fs_gallery_abort(b);
+        return rc;
+    }
     fs_user u;
     uint8_t pwrec[GATE_PWREC_BYTES];
     int64_t now = (int64_t)time(NULL);

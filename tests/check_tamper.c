@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../engine/facesearch.h"
@@ -327,6 +328,100 @@ START_TEST(test_G21_gate_meta_edits_detected)
     /* the untouched copy still opens */
     copy_tree(pristine, gal);
     expect_open(FS_OK, "");
+}
+END_TEST
+
+/* ---- a handle kept open (a service's) while the gallery changes ---------- */
+
+/* change(gal) in a process of its own (LMDB's locks are a process's, so
+ * the test's open handle and the change cannot share one), to its end. */
+static void elsewhere(void (*change)(void))
+{
+    pid_t kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0) {
+        change();
+        _exit(0);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static void remove_profile(void)
+{
+    raw r;
+    raw_open(&r, gal);
+    meta_del(&r, "profile");
+    raw_close(&r);
+}
+
+/* G21: the profile record removed behind the back of a handle already
+ * open: the next verb reads the profile in force (gate_profile_now),
+ * finds none and refuses as tampering, read or write; it does not go on
+ * under the copy it read when it opened. */
+START_TEST(test_G21_profile_removed_under_an_open_handle)
+{
+    fs_gate *g = make_gallery();
+    elsewhere(remove_profile);
+    fs_detail d = { "" };
+    fs_user *users = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(fs_user_list(g, &users, &n, &d), FS_ETAMPER);
+    ck_assert_msg(strstr(d.msg, "lacks its profile record"), "%s", d.msg);
+    ck_assert_ptr_null(users);
+    fs_user u = { .name = "mal", .unit = "HQ", .roles = FS_ROLE_ADMIN };
+    d.msg[0] = 0;
+    ck_assert_int_eq(fs_user_add(g, &u, PW, &d), FS_ETAMPER);
+    ck_assert_msg(strstr(d.msg, "lacks its profile record"), "%s", d.msg);
+    fs_gate_close(g);
+}
+END_TEST
+
+/* The admin, in a handle of her own, puts detroit with one failed login
+ * to a lock in force (stricter than shipped: allowed). */
+static void one_failure_locks(void)
+{
+    fs_gate *h;
+    fs_detail d = { "" };
+    char session[4200];
+    ck_assert_int_eq(fs_gate_open(gal, NULL, &h, &d), FS_OK);
+    ck_assert_int_eq(fs_gate_login(h, "admin", PW, session, sizeof session,
+                                   &d), FS_OK);
+    char *t = tu_profile_with(fs_profile_builtin("detroit"),
+                              "login.max_failures =",
+                              "login.max_failures = 1");
+    ck_assert_msg(fs_gate_set_profile(h, t, strlen(t), &d) == FS_OK, "%s",
+                  d.msg);
+    free(t);
+    fs_gate_close(h);
+}
+
+/* G1: a login through a handle opened before a `profile set` is held to
+ * the profile in force: one failure locks ray out, as the new profile
+ * says, where the handle's copy of detroit allowed five. */
+START_TEST(test_G1_login_under_the_profile_in_force)
+{
+    fs_gate *g = make_gallery();
+    elsewhere(one_failure_locks);
+    char session[4200];
+    fs_detail d = { "" };
+    ck_assert_int_eq(fs_gate_login(g, "ray", "not-his-password", session,
+                                   sizeof session, &d), FS_EAUTH);
+    ck_assert_int_eq(fs_gate_login(g, "ray", PW, session, sizeof session,
+                                   &d), FS_EAUTH);
+    /* locked, as the admin sees it */
+    ck_assert_int_eq(fs_gate_login(g, "admin", PW, session, sizeof session,
+                                   &d), FS_OK);
+    fs_user *users = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(fs_user_list(g, &users, &n, &d), FS_OK);
+    size_t i = 0;
+    while (i < n && strcmp(users[i].name, "ray") != 0)
+        i++;
+    ck_assert(i < n && users[i].locked_until > (int64_t)time(NULL));
+    free(users);
+    fs_gate_close(g);
 }
 END_TEST
 
@@ -956,6 +1051,8 @@ Suite *suite_tamper(void)
     tcase_add_test(tc, test_G18_trail_rolled_back_is_caught_by_the_anchor);
     tcase_add_test(tc, test_G18_audit_log_stops_at_an_edited_entry);
     tcase_add_test(tc, test_G21_gate_meta_edits_detected);
+    tcase_add_test(tc, test_G21_profile_removed_under_an_open_handle);
+    tcase_add_test(tc, test_G1_login_under_the_profile_in_force);
     tcase_add_test(tc, test_G21_key_file_inside_the_gallery_refused);
     tcase_add_test(tc, test_G18_enrolment_entries_name_every_image);
     tcase_add_test(tc, test_G21_rotation_leaves_the_old_key_useless);
