@@ -43,13 +43,7 @@ static fs_gate *g;
  * below are the shipped detroit's. */
 static char *quick_profile(void)
 {
-    char *two = tu_profile_with(fs_profile_builtin("detroit"),
-                                "login.max_failures =",
-                                "login.max_failures = 2");
-    char *t = tu_profile_with(two, "login.failure_delay_ms =",
-                              "login.failure_delay_ms = 20");
-    free(two);
-    return t;
+    return tu_profile_logins("detroit", 2, 20);
 }
 
 /* Each person works from a runtime directory of their own. */

@@ -390,12 +390,7 @@ END_TEST
 START_TEST(test_G1_failed_logins_slowed_audited_locked)
 {
     /* an administrator's edit of the shipped profile: 3 tries, 300 ms */
-    char *strict = tu_profile_with(fs_profile_builtin("nys-model"),
-                                   "login.max_failures =",
-                                   "login.max_failures = 3");
-    char *edited = tu_profile_with(strict, "login.failure_delay_ms =",
-                                   "login.failure_delay_ms = 300");
-    free(strict);
+    char *edited = tu_profile_logins("nys-model", 3, 300);
     const char *pf = tu_path(tu_tmp, "strict.profile");
     ck_assert_int_eq(tu_write(pf, edited, strlen(edited)), 0);
     free(edited);

@@ -701,14 +701,26 @@ char *tu_profile_with(const char *text, const char *start,
     return edited;
 }
 
+char *tu_profile_logins(const char *name, int max_failures, int delay_ms)
+{
+    char line[64];
+    snprintf(line, sizeof line, "login.failure_delay_ms = %d", delay_ms);
+    char *t = tu_profile_with(fs_profile_builtin(name),
+                              "login.failure_delay_ms =", line);
+    if (max_failures <= 0)
+        return t;
+    snprintf(line, sizeof line, "login.max_failures = %d", max_failures);
+    char *both = tu_profile_with(t, "login.max_failures =", line);
+    free(t);
+    return both;
+}
+
 void tu_init_gallery(const char *gal)
 {
     /* detroit as shipped but for a 0.1 s pause after a failed login (not
      * 1 s): the tests that fail logins on purpose stay quick; the pause
      * itself has its own test */
-    char *edited = tu_profile_with(fs_profile_builtin("detroit"),
-                                   "login.failure_delay_ms =",
-                                   "login.failure_delay_ms = 100");
+    char *edited = tu_profile_logins("detroit", 0, 100);
     char path[4200];
     snprintf(path, sizeof path, "%s/quick-detroit.profile", tu_tmp);
     ck_assert_int_eq(tu_write(path, edited, strlen(edited)), 0);

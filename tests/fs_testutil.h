@@ -226,6 +226,10 @@ void tu_init_gallery(const char *gal);
  * the caller frees it. */
 char *tu_profile_with(const char *text, const char *start,
                       const char *instead);
+/* The shipped profile `name` with its login limits changed: a lock after
+ * max_failures failures in a row (<= 0: as shipped), delay_ms after each
+ * failure.  The caller frees it. */
+char *tu_profile_logins(const char *name, int max_failures, int delay_ms);
 /* `facesearch login`: its exit status. */
 int  tu_login(const char *gal, const char *user, const char *password);
 /* Acts as user (password TU_PASSWORD) from here on, in a session file of
