@@ -390,11 +390,8 @@ END_TEST
 START_TEST(test_G1_failed_logins_slowed_audited_locked)
 {
     /* an administrator's edit of the shipped profile: 3 tries, 300 ms */
-    char *edited = tu_profile_logins("nys-model", 3, 300);
-    const char *pf = tu_path(tu_tmp, "strict.profile");
-    ck_assert_int_eq(tu_write(pf, edited, strlen(edited)), 0);
-    free(edited);
-    tu_init_gallery_as(gal, pf, "admin");
+    tu_init_gallery_as(gal, tu_profile_file("strict.profile",
+                       tu_profile_logins("nys-model", 3, 300)), "admin");
     tu_add_user(gal, "bob", "requester", NULL);
 
     char *o1, *e1, *o2, *e2;
@@ -741,12 +738,10 @@ static int purge_before_2020(fs_gate *g, void *state, fs_detail *d)
 /* ada, another admin, puts detroit with 4000 days of trail in force. */
 static void keep_trail_longer(void)
 {
-    char *edited = tu_profile_with(fs_profile_builtin("detroit"),
-                                   "retention.audit_days =",
-                                   "retention.audit_days = 4000");
-    const char *file = tu_path(tu_tmp, "long-trail.profile");
-    ck_assert_int_eq(tu_write(file, edited, strlen(edited)), 0);
-    free(edited);
+    const char *file = tu_profile_file("long-trail.profile",
+        tu_profile_with(fs_profile_builtin("detroit"),
+                        "retention.audit_days =",
+                        "retention.audit_days = 4000"));
     tu_as(gal, "ada");
     EXPECT(0, "now runs under profile detroit", "profile", "set", file);
 }
@@ -825,12 +820,7 @@ START_TEST(test_profiles_parse_strictly)
         { "session.hours = 8", "search.standing_floor =", "from 0 to 100" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        const char *at = strstr(det, bad[i].from);
-        ck_assert_ptr_nonnull(at);
-        size_t n = strlen(det) + strlen(bad[i].to) + 1;
-        char *t = malloc(n);
-        snprintf(t, n, "%.*s%s%s", (int)(at - det), det, bad[i].to,
-                 at + strlen(bad[i].from));
+        char *t = tu_profile_with(det, bad[i].from, bad[i].to);
         ck_assert_int_eq(fs_profile_parse(t, strlen(t), &p, &d), FS_EINVAL);
         ck_assert_msg(strstr(d.msg, bad[i].why) && strstr(d.msg, "line"),
                       "%s", d.msg);
@@ -842,12 +832,8 @@ START_TEST(test_profiles_parse_strictly)
     ck_assert_ptr_nonnull(strstr(d.msg, "has no 'title'"));
     /* an admin's edit, applied and audited; a broken one changes nothing */
     from_template();
-    const char *at = strstr(det, "session.hours = 8");
-    char *t = malloc(strlen(det) + 2);
-    snprintf(t, strlen(det) + 2, "%.*ssession.hours = 2%s", (int)(at - det),
-             det, at + strlen("session.hours = 8"));
-    const char *pf = tu_path(tu_tmp, "edited.profile");
-    ck_assert_int_eq(tu_write(pf, t, strlen(t)), 0);
+    const char *pf = tu_profile_file("edited.profile",
+        tu_profile_with(det, "session.hours =", "session.hours = 2"));
     EXPECT(0, "now runs under profile detroit", "profile", "set", pf);
     EXPECT(0, "session.hours = 2", "profile", "show");
     ck_assert_int_eq(tu_write(pf, "name = x\n", 9), 0);
@@ -873,7 +859,6 @@ START_TEST(test_profiles_parse_strictly)
            "--json");
     EXPECT(0, "search.standing_floor", "audit", "log");
     free(f);
-    free(t);
     /* an unknown profile name at init */
     EXPECT_IN(PW "\n", 2, "no profile 'chicago'", "init", "--profile",
               "chicago", "--admin", "alice", "--unit", "CIU",
@@ -898,12 +883,10 @@ START_TEST(test_G13_profile_sets_quality_limits)
     ck_assert_ptr_nonnull(strstr(out, "\"verdict\":\"ok\""));
     free(out);
     free(err);
-    char *edited = tu_profile_with(fs_profile_builtin("detroit"),
-                                   "quality.min_face_px =",
-                                   "quality.min_face_px = 400");
-    const char *pf = tu_path(tu_tmp, "wide.profile");
-    ck_assert_int_eq(tu_write(pf, edited, strlen(edited)), 0);
-    free(edited);
+    const char *pf = tu_profile_file("wide.profile",
+        tu_profile_with(fs_profile_builtin("detroit"),
+                        "quality.min_face_px =",
+                        "quality.min_face_px = 400"));
     ck_assert_int_eq(TU_RUN(&out, &err, "detect", photo, "--profile", (char *)pf,
                             "--json"), 0);
     ck_assert_ptr_nonnull(strstr(out, "\"verdict\":\"unsuitable\""));

@@ -701,12 +701,9 @@ START_TEST(test_G12_probe_custody)
     tu_as(gal, "admin");
     EXPECT(0, "would remove 0 probes", "purge", "--dry-run");
     /* a retention of no days: everything but the evidence is past it */
-    char *edited = tu_profile_with(fs_profile_builtin("detroit"),
-                                   "retention.probe_days =",
-                                   "retention.probe_days = 0");
-    const char *file = tu_path(tu_tmp, "zero.profile");
-    ck_assert_int_eq(tu_write(file, edited, strlen(edited)), 0);
-    free(edited);
+    const char *file = tu_profile_file("zero.profile",
+        tu_profile_with(fs_profile_builtin("detroit"),
+                        "retention.probe_days =", "retention.probe_days = 0"));
     EXPECT(0, "detroit", "profile", "set", file);
     sleep(1);                              /* past the second it was made */
     EXPECT(0, "\"probes\":1,\"dry_run\":true", "purge", "--dry-run",

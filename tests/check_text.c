@@ -323,9 +323,7 @@ START_TEST(test_G18_crafted_text_cannot_forge_lines_on_a_terminal)
     ck_assert_ptr_nonnull(text);
     int hlen = snprintf(text, blen + 64, "# note\x1b[2J\xC2\x9B" "1A\r\n");
     memcpy(text + hlen, builtin, blen + 1);
-    const char *pf = tu_path(tu_tmp, "edited.profile");
-    ck_assert_int_eq(tu_write(pf, text, strlen(text)), 0);
-    free(text);
+    const char *pf = tu_profile_file("edited.profile", text);
     EXPECT(0, "detroit", "profile", "set", pf);
     st = tu_run_on(gal, NULL, &out, &err, (const char *[]){ "profile", "show",
                                                             NULL });

@@ -715,17 +715,22 @@ char *tu_profile_logins(const char *name, int max_failures, int delay_ms)
     return both;
 }
 
+const char *tu_profile_file(const char *name, char *text)
+{
+    ck_assert_ptr_nonnull(text);
+    const char *path = tu_path(tu_tmp, name);
+    ck_assert_int_eq(tu_write(path, text, strlen(text)), 0);
+    free(text);
+    return path;
+}
+
 void tu_init_gallery(const char *gal)
 {
     /* detroit as shipped but for a 0.1 s pause after a failed login (not
      * 1 s): the tests that fail logins on purpose stay quick; the pause
      * itself has its own test */
-    char *edited = tu_profile_logins("detroit", 0, 100);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/quick-detroit.profile", tu_tmp);
-    ck_assert_int_eq(tu_write(path, edited, strlen(edited)), 0);
-    free(edited);
-    tu_init_gallery_as(gal, path, "admin");
+    tu_init_gallery_as(gal, tu_profile_file("quick-detroit.profile",
+                       tu_profile_logins("detroit", 0, 100)), "admin");
 }
 
 int tu_login(const char *gal, const char *user, const char *password)

@@ -230,6 +230,9 @@ char *tu_profile_with(const char *text, const char *start,
  * max_failures failures in a row (<= 0: as shipped), delay_ms after each
  * failure.  The caller frees it. */
 char *tu_profile_logins(const char *name, int max_failures, int delay_ms);
+/* text (malloc'd: freed here) written to tu_tmp/name, for `profile set`
+ * or `init --profile`; its path (as tu_path's). */
+const char *tu_profile_file(const char *name, char *text);
 /* `facesearch login`: its exit status. */
 int  tu_login(const char *gal, const char *user, const char *password);
 /* Acts as user (password TU_PASSWORD) from here on, in a session file of
