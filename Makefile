@@ -85,7 +85,7 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev liblmdb-dev \
 LIB_SRCS := engine/base/fs_crypt.c engine/base/fs_error.c engine/base/fs_file.c engine/base/fs_json.c engine/base/fs_pool.c \
             engine/base/fs_text.c \
             engine/facesearch.c engine/fs_eval.c engine/fs_faces.c \
-            embed/fs_model.c embed/fs_act.c embed/fs_net.c embed/fs_faceres.c \
+            embed/fs_model.c embed/fs_act.c embed/fs_gemm.c embed/fs_net.c embed/fs_faceres.c \
             detect/fs_image.c detect/fs_intake.c detect/fs_detect.c detect/fs_chip224.c \
             detect/fs_vision.c \
             index/fs_gallery.c index/fs_means.c index/fs_rank.c \

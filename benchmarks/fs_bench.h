@@ -63,6 +63,8 @@ typedef struct fs_bench_embed_report {
                                   batch 16 (more at batch 1) */
     double sgemm_gflops_1;     /* OpenBLAS sgemm 1024^3, one thread */
     double sgemm_gflops_all;   /* the same on every core at once */
+    double gemm_gflops_1;      /* ours (fs_gemm_run) 1024^3, one thread */
+    double gemm_gflops_all;    /* the same on every core at once */
     int    n;
     fs_bench_result r[FS_BENCH_MAX_RESULTS];
 } fs_bench_embed_report;

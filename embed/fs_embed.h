@@ -122,4 +122,30 @@ double fs_net_flops_per_chip(const fs_net *net, int batch);
  * desc).  FS_EINVAL for a zero vector. */
 int  fs_template_from_descriptor(const float *desc, float *tmpl);
 
+/* The networks' matrix product (fs_gemm.c), also bench embed's
+ * yardstick beside OpenBLAS's.  B (k x n, row-major as given) is held in
+ * the form fs_gemm_run multiplies fastest here (fs_gemm.c says why):
+ * packed into panels of 32 columns where the CPU has AVX-512, as given
+ * elsewhere.  FS_GEMM_BLAS keeps OpenBLAS's product on any CPU (the
+ * tests hold the two to each other). */
+typedef struct fs_gemm_b {
+    float *w;
+    int    k, n;
+    int    packed;
+} fs_gemm_b;
+
+enum { FS_GEMM_BEST, FS_GEMM_BLAS };
+
+/* FS_OK, or FS_ENOMEM; w may be freed afterwards. */
+int  fs_gemm_b_init(fs_gemm_b *b, const float *w, int k, int n, int level);
+void fs_gemm_b_free(fs_gemm_b *b);
+/* Columns [c0, c1) of clamp(A B + bias, lo, hi) into C (m x (c1 - c0),
+ * row stride ldc) for A (m x k, row stride lda): bias (n floats) may be
+ * NULL, lo and hi infinite.  Packed weights take c0 at a multiple of
+ * FS_GEMM_COLS.  One thread: callers split the rows or the columns. */
+#define FS_GEMM_COLS 32
+void fs_gemm_run(const fs_gemm_b *b, long m, const float *a, long lda,
+                 float *c, long ldc, int c0, int c1, const float *bias,
+                 float lo, float hi);
+
 #endif /* FS_EMBED_H */

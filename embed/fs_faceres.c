@@ -32,8 +32,8 @@ typedef struct layer {
     int    h, w, cin;               /* input */
     int    ho, wo, cout;            /* output */
     int    pad;                     /* top/left padding (SAME) */
-    float *wt;                      /* conv1: [27][32]; dw: [9][c];
-                                       pw: [cin][cout] */
+    float *wt;                      /* dw: [9][c] */
+    fs_gemm_b g;                    /* conv1: [27][32]; pw: [cin][cout] */
     float *b;                       /* [cout] */
 } layer;
 
@@ -110,17 +110,22 @@ static int load_layer(fs_faceres *fr, layer *l, const fs_model *m, int pair,
     if ((rc = need(m, bn, 1, (unsigned[]){ (unsigned)l->cout }, &sub,
                    d)) != FS_OK || check)
         return rc;
-    size_t nw = l->kind == L_CONV1 ? 27 * (size_t)l->cout :
-                l->kind == L_DW ? 9 * (size_t)l->cin :
-                (size_t)l->cin * l->cout;
-    l->wt = fs_alloc64(nw);
     l->b = fs_alloc64((size_t)l->cout);
-    if (!l->wt || !l->b)
+    if (!l->b)
         return fs_fail(d, FS_ENOMEM, "no memory for the network");
-    /* HWIO with O = 1 for the depthwise kernel: [ky][kx][c], as used. */
-    for (size_t i = 0; i < nw; i++)
-        l->wt[i] = mul ? w[i] * mul[i % (size_t)l->cin] : w[i];
     memcpy(l->b, sub, (size_t)l->cout * sizeof *l->b);
+    if (l->kind != L_DW) {
+        int k = l->kind == L_CONV1 ? 27 : l->cin;
+        if (fs_gemm_b_init(&l->g, w, k, l->cout, FS_GEMM_BEST) != FS_OK)
+            return fs_fail(d, FS_ENOMEM, "no memory for the network");
+    } else {
+        size_t nw = 9 * (size_t)l->cin;
+        if (!(l->wt = fs_alloc64(nw)))
+            return fs_fail(d, FS_ENOMEM, "no memory for the network");
+        /* HWIO with O = 1: [ky][kx][c], as used */
+        for (size_t i = 0; i < nw; i++)
+            l->wt[i] = w[i] * mul[i % (size_t)l->cin];
+    }
     double macs = (double)l->ho * l->wo * l->cout *
                   (l->kind == L_CONV1 ? 27.0 : l->kind == L_DW ? 9.0 : l->cin);
     fr->flops += 2.0 * macs;
@@ -202,6 +207,7 @@ void fs_faceres_free(fs_faceres *fr)
         return;
     for (int i = 0; i < FR_LAYERS; i++) {
         free(fr->l[i].wt);
+        fs_gemm_b_free(&fr->l[i].g);
         free(fr->l[i].b);
     }
     if (fr->tile)
@@ -228,17 +234,6 @@ typedef struct job {
     float         *desc;
 } job;
 
-/* + shift, ReLU6 over one output pixel's channels. */
-__attribute__((target_clones("avx512f", "avx2", "default")))
-static void finish(float *restrict out, const float *restrict bias, int n)
-{
-    for (int i = 0; i < n; i++) {
-        float v = out[i] + bias[i];
-        v = v < 0.0f ? 0.0f : v;
-        out[i] = v > 6.0f ? 6.0f : v;
-    }
-}
-
 static void run_conv1(const layer *l, const float *in, float *out,
                       float *tile, long lo, long hi)
 {
@@ -260,21 +255,58 @@ static void run_conv1(const layer *l, const float *in, float *out,
                                3 * sizeof *dst);
                 }
         }
-        float *c = out + (size_t)r0 * l->cout;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                    (int)(r1 - r0), l->cout, 27, 1.0f, tile, 27, l->wt,
-                    l->cout, 0.0f, c, l->cout);
-        for (long r = r0; r < r1; r++)
-            finish(c + (size_t)(r - r0) * l->cout, l->b, l->cout);
+        fs_gemm_run(&l->g, r1 - r0, tile, 27, out + (size_t)r0 * l->cout,
+                    l->cout, 0, l->cout, l->b, 0.0f, 6.0f);
     }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-static void dw_tap(float *restrict acc, const float *restrict x,
-                   const float *restrict w, int c)
+/* 16 channels: one AVX-512 register, two AVX2 (the clone decides) */
+typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int v16i __attribute__((vector_size(64)));
+#define V16(p) (*(v16 *)(p))
+
+/* out = ReLU6(*sum + shift), 16 channels (by pointer: a vector passed
+ * by value would change the ABI between the clones) */
+static inline void relu6(float *out, const v16 *sum, const float *bias)
 {
-    for (int i = 0; i < c; i++)
-        acc[i] += x[i] * w[i];
+    const v16 zero = { 0 }, six = zero + 6.0f;
+    v16 v = *sum + V16(bias);
+    v = (v16)((v16i)v & (v > zero));
+    v16i over = v > six;
+    V16(out) = (v16)(((v16i)v & ~over) | ((v16i)six & over));
+}
+
+/* One output pixel of a depthwise layer: its valid taps (x[t], w[t], in
+ * the filter's order) summed in registers, 64 channels at a time so that
+ * four sums' chains overlap, then + shift and ReLU6, written once.  The
+ * sums are the ones a pass per tap made, in the same order, to the bit.
+ * Channels come in multiples of 16 (plan). */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void dw_pixel(float *restrict out, const float *const *x,
+                     const float *const *w, int taps,
+                     const float *restrict bias, int c)
+{
+    int c0 = 0;
+    for (; c0 + 64 <= c; c0 += 64) {
+        v16 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+        for (int t = 0; t < taps; t++) {
+            const float *xt = x[t] + c0, *wt = w[t] + c0;
+            a0 += V16(xt) * V16(wt);
+            a1 += V16(xt + 16) * V16(wt + 16);
+            a2 += V16(xt + 32) * V16(wt + 32);
+            a3 += V16(xt + 48) * V16(wt + 48);
+        }
+        relu6(out + c0, &a0, bias + c0);
+        relu6(out + c0 + 16, &a1, bias + c0 + 16);
+        relu6(out + c0 + 32, &a2, bias + c0 + 32);
+        relu6(out + c0 + 48, &a3, bias + c0 + 48);
+    }
+    for (; c0 < c; c0 += 16) {
+        v16 a = { 0 };
+        for (int t = 0; t < taps; t++)
+            a += V16(x[t] + c0) * V16(w[t] + c0);
+        relu6(out + c0, &a, bias + c0);
+    }
 }
 
 static void run_dw(const layer *l, const float *in, float *out, long lo,
@@ -285,8 +317,8 @@ static void run_dw(const layer *l, const float *in, float *out, long lo,
         long n = r / ((long)l->ho * l->wo);
         int oy = (int)(r / l->wo % l->ho), ox = (int)(r % l->wo);
         const float *img = in + (size_t)n * l->h * l->w * c;
-        float *acc = out + (size_t)r * c;
-        memset(acc, 0, (size_t)c * sizeof *acc);
+        const float *x[9], *w[9];
+        int taps = 0;
         for (int ky = 0; ky < 3; ky++) {
             int iy = oy * l->stride - l->pad + ky;
             if (iy < 0 || iy >= l->h)
@@ -295,24 +327,20 @@ static void run_dw(const layer *l, const float *in, float *out, long lo,
                 int ix = ox * l->stride - l->pad + kx;
                 if (ix < 0 || ix >= l->w)
                     continue;
-                dw_tap(acc, img + ((size_t)iy * l->w + ix) * c,
-                       l->wt + (size_t)(ky * 3 + kx) * c, c);
+                x[taps] = img + ((size_t)iy * l->w + ix) * c;
+                w[taps++] = l->wt + (size_t)(ky * 3 + kx) * c;
             }
         }
-        finish(acc, l->b, c);
+        dw_pixel(out + (size_t)r * c, x, w, taps, l->b, c);
     }
 }
 
 static void run_pw(const layer *l, const float *in, float *out, long lo,
                    long hi)
 {
-    if (hi <= lo)
-        return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo),
-                l->cout, l->cin, 1.0f, in + (size_t)lo * l->cin, l->cin,
-                l->wt, l->cout, 0.0f, out + (size_t)lo * l->cout, l->cout);
-    for (long r = lo; r < hi; r++)
-        finish(out + (size_t)r * l->cout, l->b, l->cout);
+    fs_gemm_run(&l->g, hi - lo, in + (size_t)lo * l->cin, l->cin,
+                out + (size_t)lo * l->cout, l->cout, 0, l->cout, l->b, 0.0f,
+                6.0f);
 }
 
 /* Activations of a batch are stored densely (image after image), so a

@@ -49,10 +49,15 @@
 
 typedef struct conv {
     int    k, stride, pad, cin, cout;
-    float *w;                       /* [k*k*cin][cout], scale folded in */
+    float *w;                       /* [k*k*cin][cout], scale folded in
+                                       (while building) */
     float *b;                       /* [cout] */
     float *u;                       /* Winograd filters [16][cin][cout], or
-                                       NULL: 3x3 stride 1 only */
+                                       NULL: 3x3 stride 1 only (while
+                                       building) */
+    int    wino;                    /* gu holds the Winograd filters */
+    fs_gemm_b gw;                   /* w, as the products take it */
+    fs_gemm_b gu[16];               /* u's 16 matrices, as they take them */
 } conv;
 
 enum { OP_CONV, OP_MAXPOOL, OP_AVGPOOL };
@@ -148,6 +153,22 @@ static void wino_filters(conv *cv)
         }
 }
 
+/* The filters in the form the products take them (fs_gemm_b_init); the
+ * plain copies are then dropped. */
+static int gemm_weights(conv *cv)
+{
+    int rc = fs_gemm_b_init(&cv->gw, cv->w, cv->k * cv->k * cv->cin,
+                            cv->cout, FS_GEMM_BEST);
+    for (int xi = 0; rc == FS_OK && cv->u && xi < 16; xi++)
+        rc = fs_gemm_b_init(&cv->gu[xi], cv->u + (size_t)xi * cv->cin *
+                            cv->cout, cv->cin, cv->cout, FS_GEMM_BEST);
+    cv->wino = rc == FS_OK && cv->u;
+    free(cv->w);
+    free(cv->u);
+    cv->w = cv->u = NULL;
+    return rc;
+}
+
 /* Loads "<prefix>/conv/filters|bias" and "<prefix>/scale/weights|biases"
  * and folds them: w' = w*s, b' = b*s + t. */
 static int load_conv(builder *b, const char *prefix, int k, int stride,
@@ -157,7 +178,8 @@ static int load_conv(builder *b, const char *prefix, int k, int stride,
     fs_net *net = b->net;
     assert(net->nconv < MAX_CONVS);
     conv *cv = &net->convs[net->nconv++];
-    *cv = (conv){ k, stride, pad, cin, cout, NULL, NULL, NULL };
+    *cv = (conv){ .k = k, .stride = stride, .pad = pad, .cin = cin,
+                  .cout = cout };
     char name[FS_MODEL_NAME_MAX];
     fs_tensor f, bias, sw, sb;
     unsigned fd[4] = { (unsigned)k, (unsigned)k, (unsigned)cin,
@@ -204,7 +226,7 @@ static int load_conv(builder *b, const char *prefix, int k, int stride,
             return FS_ENOMEM;
         wino_filters(cv);
     }
-    return FS_OK;
+    return gemm_weights(cv);
 }
 
 static void track(fs_net *net, int h, int w, int c)
@@ -388,7 +410,7 @@ int fs_net_create(const fs_model *m, const fs_net_options *opt,
             net->tile_floats = t * k;
         if (t * cv->cout > net->ctile_floats)
             net->ctile_floats = t * cv->cout;
-        if (cv->u) {
+        if (cv->wino) {
             size_t w = 16 * (size_t)wino_tiles(cv);
             if (w * cv->cin > net->tile_floats)
                 net->tile_floats = w * cv->cin;
@@ -447,6 +469,9 @@ void fs_net_free(fs_net *net)
         free(net->convs[i].w);
         free(net->convs[i].b);
         free(net->convs[i].u);
+        fs_gemm_b_free(&net->convs[i].gw);
+        for (int xi = 0; xi < 16; xi++)
+            fs_gemm_b_free(&net->convs[i].gu[xi]);
     }
     for (int i = 0; i < NBUF; i++)
         free(net->buf[i]);
@@ -463,7 +488,7 @@ int fs_net_threads(const fs_net *net)
  * below that (4x4 layers at batch 1) the one im2col sgemm is faster. */
 static int use_wino(const op *o, int nimg)
 {
-    return o->cv->u && (long)nimg * ((o->h + 1) / 2) * ((o->w + 1) / 2) >=
+    return o->cv->wino && (long)nimg * ((o->h + 1) / 2) * ((o->w + 1) / 2) >=
                        WINO_TILES_MIN;
 }
 
@@ -587,18 +612,20 @@ static void split_work(const part *p, long per, int co, long *r0,
                        long *r1, int *c0, int *c1)
 {
     int nt = p->nsub;
-    if (nt == 1 || p->n * per >= (long)SPLIT_ROWS_MIN * nt || co < 16 * nt) {
+    if (nt == 1 || p->n * per >= (long)SPLIT_ROWS_MIN * nt ||
+        co < FS_GEMM_COLS * nt) {
         part_rows(p, per, r0, r1);
         *c0 = 0;
         *c1 = co;
         return;
     }
-    long u0, u1;                          /* in units of 16 channels */
-    fs_pool_split(co / 16, p->sub, nt, &u0, &u1);
+    long u0, u1;             /* in units of a packed panel's channels */
+    fs_pool_split(co / FS_GEMM_COLS, p->sub, nt, &u0, &u1);
     *r0 = p->n0 * per;
     *r1 = (p->n0 + p->n) * per;
-    *c0 = (int)(16 * u0);
-    *c1 = (int)(16 * u1);
+    *c0 = (int)(FS_GEMM_COLS * u0);
+    *c1 = u1 == co / FS_GEMM_COLS && u1 > u0 ? co     /* and the rest */
+                                             : (int)(FS_GEMM_COLS * u1);
 }
 
 static void run_conv(fs_net *net, const op *o, const part *p)
@@ -616,9 +643,8 @@ static void run_conv(fs_net *net, const op *o, const part *p)
     for (long r0 = lo; r0 < hi; r0 += step) {
         long r1 = r0 + step < hi ? r0 + step : hi;
         im2col(o, in, r0, r1, a);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                    (int)(r1 - r0), cn, kk, 1.0f, a, kk, cv->w + c0, co,
-                    0.0f, c, cn);
+        fs_gemm_run(&cv->gw, r1 - r0, a, kk, c, cn, c0, c1, NULL, -INFINITY,
+                    INFINITY);
         for (long r = r0; r < r1; r++) {
             long n;
             int oy, ox;
@@ -757,10 +783,9 @@ static void run_wino(fs_net *net, const op *o, const part *p)
         int rows = (int)(t1 - t0);
         wino_input(o, in, t0, t1, v);
         for (int xi = 0; xi < 16; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cn,
-                        ci, 1.0f, v + (size_t)xi * rows * ci, ci,
-                        cv->u + (size_t)xi * ci * co + c0, co, 0.0f,
-                        m + (size_t)xi * rows * cn, cn);
+            fs_gemm_run(&cv->gu[xi], rows, v + (size_t)xi * rows * ci, ci,
+                        m + (size_t)xi * rows * cn, cn, c0, c1, NULL,
+                        -INFINITY, INFINITY);
         wino_output(o, m, t0, t1, c0, c1, out, add);
     }
 }

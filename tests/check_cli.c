@@ -193,6 +193,37 @@ END_TEST
 
 /* bench rank on a small gallery without peers: the JSON contract of
  * CLI.md, our two engines measured, the peers said to be left out. */
+/* bench embed --json: both 1024^3 products' rates (OpenBLAS's and ours,
+ * the faster one the yardstick), and our four configurations measured */
+START_TEST(test_cli_bench_embed_json)
+{
+    fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "bench",
+        "embed", "--peers", "none", "--rounds", "1", "--seconds", "0.02",
+        "--json", NULL });
+    ck_assert_str_eq(fs_json_get(j, "bench")->string, "embed");
+    int ncpu = (int)fs_json_get(j, "ncpu")->number;
+    char all[16];
+    snprintf(all, sizeof all, "%d", ncpu);
+    static const char *const products[] = { "sgemm_gflops", "gemm_gflops" };
+    for (int p = 0; p < 2; p++) {
+        const fs_json *g = fs_json_get(j, products[p]);
+        ck_assert_msg(g && fs_json_get(g, "1")->number > 0 &&
+                      fs_json_get(g, all)->number > 0, "%s", products[p]);
+    }
+    const fs_json *res = fs_json_get(j, "results");
+    ck_assert_int_eq(res->type, FS_JSON_ARRAY);
+    ck_assert_int_eq(res->n, ncpu > 1 ? 4 : 2);
+    for (size_t i = 0; i < res->n; i++) {
+        const fs_json *r = res->items[i];
+        ck_assert_str_eq(fs_json_get(r, "engine")->string, "facesearch");
+        ck_assert_int_eq(fs_json_get(r, "ok")->type, FS_JSON_TRUE);
+        ck_assert(fs_json_get(r, "ms_per_face")->number > 0);
+        ck_assert(fs_json_get(r, "gflops_executed")->number > 0);
+    }
+    fs_json_free(j);
+}
+END_TEST
+
 START_TEST(test_cli_bench_rank_json)
 {
     fs_json *j = tu_run_json(0, (char *const[]){ "facesearch", "bench",
@@ -826,5 +857,12 @@ Suite *suite_cli(void)
     tcase_set_timeout(enrol, 300);
     tcase_add_test(enrol, test_cli_bench_enroll_json);
     suite_add_tcase(s, enrol);
+    /* both products for 1 s on 1 and on every core, then the network a
+     * moment in each of its four configurations: ~5 s */
+    TCase *embed = tcase_create("bench embed");
+    tcase_set_tags(embed, "bench");
+    tcase_set_timeout(embed, 120);
+    tcase_add_test(embed, test_cli_bench_embed_json);
+    suite_add_tcase(s, embed);
     return s;
 }

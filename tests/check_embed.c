@@ -344,6 +344,90 @@ START_TEST(test_engine_bad_model_path)
 }
 END_TEST
 
+/* fs_gemm_run, each way it can run (the AVX-512 tiles where the CPU has
+ * them, OpenBLAS's product), against a product in double: every tile
+ * height (1-12 rows and more), panels cut short by n, k from 1 up,
+ * strided rows, bias or none, a clamp or none, all columns or a block
+ * of them; and nothing written past the columns or the m rows asked. */
+static uint32_t gemm_seed = 12345;
+static float gemm_rand(void)
+{
+    gemm_seed = gemm_seed * 1664525u + 1013904223u;
+    return (float)(gemm_seed >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+}
+
+START_TEST(test_gemm_matches_a_double_product)
+{
+    static const int ms[] = { 1, 5, 12, 13, 25, 100 };
+    static const int ks[] = { 1, 3, 27, 64, 300 };
+    static const int ns[] = { 7, 16, 17, 32, 40, 100 };
+    const float sentinel = 1234.5f;
+    int packed_seen = 0, cases = 0;
+    for (int level = FS_GEMM_BEST; level <= FS_GEMM_BLAS; level++)
+        for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
+            for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++)
+                for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+        int m = ms[mi], k = ks[ki], n = ns[ni];
+        int c0 = n > FS_GEMM_COLS && mi % 2 ? FS_GEMM_COLS : 0;
+        int c1 = c0 && n > 2 * FS_GEMM_COLS ? 2 * FS_GEMM_COLS : n;
+        int lda = k + (int)(ni % 2) * 3, ldc = c1 - c0 + 5;
+        int with_bias = (mi + ki) % 2, relu6 = (ki + ni) % 2;
+        float lo = relu6 ? 0.0f : -INFINITY, hi = relu6 ? 6.0f : INFINITY;
+        float *a = malloc((size_t)m * lda * sizeof *a);
+        float *w = malloc((size_t)k * n * sizeof *w);
+        float *bias = malloc((size_t)n * sizeof *bias);
+        float *c = malloc((size_t)(m + 1) * ldc * sizeof *c);
+        ck_assert(a && w && bias && c);
+        for (int i = 0; i < m * lda; i++)
+            a[i] = gemm_rand();
+        for (int i = 0; i < k * n; i++)
+            w[i] = gemm_rand() * 3.0f;
+        for (int i = 0; i < n; i++)
+            bias[i] = gemm_rand() * 4.0f;
+        for (int i = 0; i < (m + 1) * ldc; i++)
+            c[i] = sentinel;
+        fs_gemm_b b;
+        ck_assert_int_eq(fs_gemm_b_init(&b, w, k, n, level), FS_OK);
+        packed_seen |= b.packed;
+        ck_assert(level == FS_GEMM_BEST || !b.packed);
+        fs_gemm_run(&b, m, a, lda, c, ldc, c0, c1, with_bias ? bias : NULL,
+                    lo, hi);
+        for (int r = 0; r <= m; r++)
+            for (int jc = 0; jc < ldc; jc++) {
+                float got = c[(size_t)r * ldc + jc];
+                int j = c0 + jc;
+                if (r == m || j >= c1) {
+                    ck_assert_msg(got == sentinel, "level %d m %d k %d n %d: "
+                                  "wrote C[%d][%d]", level, m, k, n, r, j);
+                    continue;
+                }
+                double want = with_bias ? bias[j] : 0.0, mag = fabs(want);
+                for (int p = 0; p < k; p++) {
+                    double t = (double)a[(size_t)r * lda + p] *
+                               w[(size_t)p * n + j];
+                    want += t;
+                    mag += fabs(t);
+                }
+                want = want < lo ? lo : want > hi ? hi : want;
+                ck_assert_msg(fabs(got - want) <= 1e-6 * (mag + 1.0),
+                              "level %d m %d k %d n %d: C[%d][%d] %.7g, "
+                              "want %.7g", level, m, k, n, r, j, got, want);
+            }
+        fs_gemm_b_free(&b);
+        free(a);
+        free(w);
+        free(bias);
+        free(c);
+        cases++;
+    }
+    ck_assert_int_eq(cases, 2 * 6 * 5 * 6);
+    if (__builtin_cpu_supports("avx512f"))
+        ck_assert_msg(packed_seen, "AVX-512 here, yet no packed weights");
+    else
+        fprintf(stderr, "gemm: no AVX-512 here: OpenBLAS's product only\n");
+}
+END_TEST
+
 Suite *suite_embed(void);
 Suite *suite_embed(void)
 {
@@ -355,6 +439,7 @@ Suite *suite_embed(void)
     tcase_add_test(tc, test_engine_builds_the_network_on_first_use);
     tcase_add_test(tc, test_embed_batch_and_threads_invariant);
     tcase_add_test(tc, test_embed_winograd_matches_direct);
+    tcase_add_test(tc, test_gemm_matches_a_double_product);
     tcase_add_test(tc, test_embed_no_allocation_after_warm_up);
     tcase_add_test(tc, test_embed_template_is_unit_norm);
     tcase_add_test(tc, test_embed_mirror_template);

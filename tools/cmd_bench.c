@@ -137,6 +137,10 @@ static void print_json(const fs_bench_embed_report *rep)
     fs_json_float(stdout, rep->sgemm_gflops_1);
     printf(",\"%d\":", rep->ncpu);
     fs_json_float(stdout, rep->sgemm_gflops_all);
+    printf("},\"gemm_gflops\":{\"1\":");
+    fs_json_float(stdout, rep->gemm_gflops_1);
+    printf(",\"%d\":", rep->ncpu);
+    fs_json_float(stdout, rep->gemm_gflops_all);
     printf("},\"results\":[");
     for (int i = 0; i < rep->n; i++) {
         const fs_bench_result *r = &rep->r[i];
@@ -190,10 +194,11 @@ static void print_human(const fs_bench_embed_report *rep)
     printf("bench embed: %d chips (%s), %.3f GFLOP per face nominal, "
            "%.3f executed\n", rep->chips, rep->chip_source,
            rep->flops_per_face / 1e9, rep->flops_executed / 1e9);
-    printf("%d CPUs, kernels %s, OpenBLAS core %s; sgemm 1024^3: %.1f "
-           "GFLOP/s on 1 thread, %.1f on %d\n\n", rep->ncpu, rep->isa,
-           rep->blas_core, rep->sgemm_gflops_1, rep->sgemm_gflops_all,
-           rep->ncpu);
+    printf("%d CPUs, kernels %s, OpenBLAS core %s; 1024^3 products, GFLOP/s "
+           "on 1 thread and on %d: OpenBLAS sgemm %.1f and %.1f, ours %.1f "
+           "and %.1f\n\n", rep->ncpu, rep->isa, rep->blas_core, rep->ncpu,
+           rep->sgemm_gflops_1, rep->sgemm_gflops_all, rep->gemm_gflops_1,
+           rep->gemm_gflops_all);
     printf("%-12s %7s %5s %10s %9s %9s %9s %10s\n", "engine", "threads",
            "batch", "ms/face", "faces/s", "GFLOP/s", "executed", "max|diff|");
     for (int i = 0; i < rep->n; i++) {
@@ -235,11 +240,12 @@ static void print_human(const fs_bench_embed_report *rep)
                    b, rep->ncpu, sc);
     }
     const fs_bench_result *best = fs_bench_find(rep, "facesearch", 1, 16);
-    if (best && rep->sgemm_gflops_1 > 0)
+    double peak = rep->sgemm_gflops_1 > rep->gemm_gflops_1 ?
+                  rep->sgemm_gflops_1 : rep->gemm_gflops_1;
+    if (best && peak > 0)
         printf("  1 thread, batch 16: %.1f GFLOP/s executed = %.0f%% of "
-               "sgemm's own 1024^3 rate (%.1f nominal)\n",
-               best->gflops_executed,
-               100.0 * best->gflops_executed / rep->sgemm_gflops_1,
+               "the faster 1024^3 product's rate (%.1f nominal)\n",
+               best->gflops_executed, 100.0 * best->gflops_executed / peak,
                best->gflops);
     target t[2];
     int nt = targets(rep, t);
