@@ -1,13 +1,15 @@
 /*
- * fs_embed.h - the embed module: the face-descriptor network in C on
- * OpenBLAS, and the model file that holds its weights.
+ * fs_embed.h - the embed module: the face-descriptor network in C (its
+ * products on our own AVX-512 tiles, or OpenBLAS), and the model file
+ * that holds its weights.
  *
  * The network is dlib's face-recognition ResNet
  * (dlib_face_recognition_resnet_model_v1: 29 conv layers, 150x150 RGB
  * chip in, 128-D descriptor out), computed exactly as dlib computes it
  * (input (p - mean)/256), with the weights face-api ships.  The forward
- * pass is NHWC; each convolution is an im2col tile fed to sgemm (the 3x3
- * stride-1 ones as Winograd F(2x2,3x3) tiles, 16 sgemm calls) with the
+ * pass is NHWC; each convolution is an im2col tile fed to a matrix
+ * product, fs_gemm_run (the 3x3 stride-1 ones as Winograd F(2x2,3x3)
+ * tiles, 16 products) with the
  * batch-norm scale folded into the filters and bias, ReLU and the
  * residual add fused into one pass over the tile.
  *

@@ -1,6 +1,6 @@
 /*
  * fs_faceres.h - the second face-descriptor network, HSE's faceres, in C
- * on OpenBLAS: its opinion re-scores the first network's shortlist
+ * (its products through fs_gemm_run): its opinion re-scores the first network's shortlist
  * (issue 17 item 4).
  *
  * faceres (A. Savchenko, HSE, https://github.com/HSE-asavchenko/HSE_FaceRec_tf)
@@ -16,9 +16,10 @@
  * (stride 2 in pairs 2, 4, 6 and 12) and a pointwise 1x1, each followed
  * by a per-channel scale and shift and ReLU6; TF "SAME" padding, which
  * at stride 2 pads only the bottom and right.  Pointwise layers are one
- * sgemm over the NHWC activations (no im2col: a 1x1 filter reads a pixel's
- * channels, which NHWC holds contiguous), conv1 an im2col of 27 columns
- * and an sgemm, the depthwise ones a direct loop over channels.  The
+ * matrix product over the NHWC activations (no im2col: a 1x1 filter
+ * reads a pixel's channels, which NHWC holds contiguous), with the shift
+ * and ReLU6 fused into it; conv1 an im2col of 27 columns and a product,
+ * the depthwise ones a loop over channels in registers.  The
  * weights come from the model file `make models` writes
  * (models/faceres_v1.fsm, fs_model_open in fs_embed.h); the result
  * matches tfjs's cpu backend on the golden chips within 1e-4

@@ -5,11 +5,11 @@
  * convolution runs as tiles of output rows: each thread turns a tile of
  * its rows into an im2col matrix (contiguous runs of C floats, since a
  * row of neighbours is contiguous in NHWC), multiplies it by the filters
- * with one single-threaded sgemm, then writes the tile out in one fused
+ * with one single-threaded product (fs_gemm_run), then writes the tile out in one fused
  * pass: + bias (conv bias and batch-norm shift folded), + residual,
  * ReLU.  The batch-norm scale is folded into the filters at create time.
  * The 3x3 stride-1 layers (86% of the FLOPs) run as Winograd F(2x2,3x3)
- * instead: 16 sgemm calls over transformed tiles, 2.25x fewer products;
+ * instead: 16 products over transformed tiles, 2.25x fewer products;
  * the im2col path stays as their tested reference (fs_net_options.direct).
  *
  * A whole batch is one fs_pool_run.  With a few chips, threads split every
