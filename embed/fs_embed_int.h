@@ -11,6 +11,13 @@
  * floats; free() it. */
 void *fs_alloc64(size_t floats);
 
+/* 16 channels at a time: one AVX-512 register, two AVX2, four SSE; the
+ * ISA is picked per function by target_clones.  V16(p) reads or writes
+ * the 16 floats at p, any alignment. */
+typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int v16i __attribute__((vector_size(64)));
+#define V16(p) (*(v16 *)(p))
+
 /* A network's nbuf activation buffers, each per_chip floats a chip,
  * grown to hold a batch of n chips (never shrunk: *batch_alloc is the
  * batch they hold).  FS_OK, or FS_ENOMEM with *batch_alloc 0. */

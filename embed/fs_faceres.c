@@ -260,11 +260,6 @@ static void run_conv1(const layer *l, const float *in, float *out,
     }
 }
 
-/* 16 channels: one AVX-512 register, two AVX2 (the clone decides) */
-typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
-typedef int v16i __attribute__((vector_size(64)));
-#define V16(p) (*(v16 *)(p))
-
 /* out = ReLU6(*sum + shift), 16 channels (by pointer: a vector passed
  * by value would change the ABI between the clones) */
 static inline void relu6(float *out, const v16 *sum, const float *bias)

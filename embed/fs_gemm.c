@@ -1,7 +1,7 @@
 /*
  * fs_gemm.c - the networks' matrix products (faceres's 1x1 convolutions
  * and conv1, the ResNet's im2col and Winograd products), with an
- * optional bias and clamp (fs_embed_int.h).
+ * optional bias and clamp (fs_embed.h).
  *
  * Why not only cblas_sgemm: OpenBLAS picks its kernels by core type, and
  * the core type can be set from outside (OPENBLAS_CORETYPE).  Told
@@ -171,6 +171,5 @@ void fs_gemm_run(const fs_gemm_b *b, long m, const float *a, long lda,
                 b->k, 1.0f, a, (int)lda, b->w + c0, b->n, 0.0f, c, (int)ldc);
     if (bias || lo > -INFINITY || hi < INFINITY)
         for (long r = 0; r < m; r++)
-            epilogue(c + r * ldc, bias ? bias + c0 : NULL, c1 - c0,
-                             lo, hi);
+            epilogue(c + r * ldc, bias ? bias + c0 : NULL, c1 - c0, lo, hi);
 }

@@ -657,12 +657,8 @@ static void run_conv(fs_net *net, const op *o, const part *p)
     }
 }
 
-/* 16 channels at a time: one AVX-512 register, two AVX2, four SSE; the
- * ISA is picked per function by target_clones.  Winograd layers have
+/* 16 channels at a time (v16, fs_embed_int.h).  Winograd layers have
  * channel counts that are multiples of 16 (wino_eligible). */
-typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
-typedef int v16i __attribute__((vector_size(64)));
-#define V16(p) (*(v16 *)(p))
 
 /* V_xi[t][ci] = (B^T d B)[xi] for tiles [t0, t1) of op o. */
 __attribute__((target_clones("avx512f", "avx2", "default")))

@@ -102,6 +102,16 @@ static void json_num(const char *key, double v)
     fs_json_float(stdout, v);
 }
 
+/* A rate on 1 thread and on all ncpu: "key":{"1":one,"<ncpu>":all} */
+static void json_rates(const char *key, double one, double all, int ncpu)
+{
+    printf(",\"%s\":{\"1\":", key);
+    fs_json_float(stdout, one);
+    printf(",\"%d\":", ncpu);
+    fs_json_float(stdout, all);
+    putchar('}');
+}
+
 /* One target as JSON, its verdict given (met() unless more is asked). */
 static void json_target(const target *t, int ok)
 {
@@ -133,15 +143,11 @@ static void print_json(const fs_bench_embed_report *rep)
     printf(",\"isa\":\"%s\"", rep->isa);
     json_num("gflop_per_face", rep->flops_per_face / 1e9);
     json_num("gflop_per_face_executed", rep->flops_executed / 1e9);
-    printf(",\"sgemm_gflops\":{\"1\":");
-    fs_json_float(stdout, rep->sgemm_gflops_1);
-    printf(",\"%d\":", rep->ncpu);
-    fs_json_float(stdout, rep->sgemm_gflops_all);
-    printf("},\"gemm_gflops\":{\"1\":");
-    fs_json_float(stdout, rep->gemm_gflops_1);
-    printf(",\"%d\":", rep->ncpu);
-    fs_json_float(stdout, rep->gemm_gflops_all);
-    printf("},\"results\":[");
+    json_rates("sgemm_gflops", rep->sgemm_gflops_1, rep->sgemm_gflops_all,
+               rep->ncpu);
+    json_rates("gemm_gflops", rep->gemm_gflops_1, rep->gemm_gflops_all,
+               rep->ncpu);
+    printf(",\"results\":[");
     for (int i = 0; i < rep->n; i++) {
         const fs_bench_result *r = &rep->r[i];
         printf("%s{\"engine\":\"%s\",\"threads\":%d,\"batch\":%d,"
