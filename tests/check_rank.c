@@ -323,6 +323,48 @@ START_TEST(test_rank_float_kernels_one_sum)
 }
 END_TEST
 
+/* Every level's int8 kernel gives each row's integer dot product
+ * exactly, from fs_rank_int.h's layout: bytes and probe values to their
+ * extremes (0 and 255, -127 and 127), every stream and block told apart,
+ * so a kernel that sums a group twice, skips one or mixes up streams,
+ * blocks or rows fails. */
+START_TEST(test_rank_int8_kernels_exact)
+{
+    enum { NBLK = 3, S = FS_Q8_STREAMS, R = FS_Q8_ROWS };
+    rng_state = 41;
+    uint8_t *blk = aligned_alloc(64, (size_t)S * NBLK * FS_Q8_BLOCK);
+    int8_t q[D];
+    for (size_t i = 0; i < (size_t)S * NBLK * FS_Q8_BLOCK; i++)
+        blk[i] = i % 7 == 0 ? 255 : i % 11 == 0 ? 0 : (uint8_t)rng();
+    for (int d = 0; d < D; d++)
+        q[d] = d % 5 == 0 ? 127 : d % 5 == 1 ? -127 : (int8_t)(rng() % 255 - 127);
+    const uint8_t *base[S];
+    for (int s = 0; s < S; s++)               /* streams apart, reversed */
+        base[s] = blk + (size_t)(S - 1 - s) * NBLK * FS_Q8_BLOCK;
+    float want[NBLK * S * R], got[NBLK * S * R];
+    for (int b = 0; b < NBLK; b++)
+        for (int s = 0; s < S; s++)
+            for (int r = 0; r < R; r++) {
+                long sum = 0;
+                for (int d = 0; d < D; d++)
+                    sum += (long)base[s][(size_t)b * FS_Q8_BLOCK +
+                                         (size_t)(d / 4) * 4 * R + r * 4 +
+                                         d % 4] * q[d];
+                want[(S * b + s) * R + r] = (float)sum;
+            }
+    for (int isa = 0; isa <= fs_isa_best(); isa++) {
+        memset(got, 0xff, sizeof got);
+        fs_rank_kernels_for(isa)->dot_u8_streams(base, NBLK, q, got);
+        for (int i = 0; i < NBLK * S * R; i++)
+            ck_assert_msg(got[i] == want[i], "%s (%s): score %d is %.0f, "
+                          "the sum %.0f", fs_isa_name(isa),
+                          fs_rank_kernels_for(isa)->dot_u8_name, i,
+                          (double)got[i], (double)want[i]);
+    }
+    free(blk);
+}
+END_TEST
+
 /* Grid data at every level, 1 and 2 threads, single probes and batches
  * (through sgemm and not), k from 1 to FS_RANK_MAX_K: all exact. */
 START_TEST(test_rank_grid_equals_reference)
@@ -1315,6 +1357,7 @@ Suite *suite_rank(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_rank_isa_levels);
     tcase_add_test(tc, test_rank_float_kernels_one_sum);
+    tcase_add_test(tc, test_rank_int8_kernels_exact);
     tcase_add_test(tc, test_pool_runs_in_a_forked_child);
     tcase_add_test(tc, test_rank_grid_equals_reference);
     tcase_add_test(tc, test_rank_random_close_to_reference);
