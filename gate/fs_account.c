@@ -455,11 +455,14 @@ static int passwd_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
 /* One's own password: the current one first, checked as a login checks
  * it (the same slow hash; a wrong one counted, locking the account after
  * the profile's number in a row, slowed and audited), so a session left
- * open is no way round the lockout. */
+ * open is no way round the lockout.  Counted under the profile in force
+ * in its batch, as a login's are: an admin who tightens the lockout while
+ * the hash is being checked is obeyed. */
 static int check_current(fs_gate *g, const char *current, fs_detail *d)
 {
     fs_gallery_batch *b;
-    int rc = gate_begin(g, &b, d);
+    fs_audit_entry e = { "user passwd", NULL, NULL, "own password", NULL };
+    int rc = gate_begin_standing(g, &b, &e, d);
     if (rc != FS_OK)
         return rc;
     fs_user u;

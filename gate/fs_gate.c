@@ -457,11 +457,8 @@ int gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
     return gate_txn_commit(g, b, d);
 }
 
-/* A write batch in which the session still stands as its verb required,
- * under the profile in force in it (gate_standing_now); when it does not,
- * nothing is written but the refusal, under e's action. */
-static int gate_begin_standing(fs_gate *g, fs_gallery_batch **b,
-                               const fs_audit_entry *e, fs_detail *d)
+int gate_begin_standing(fs_gate *g, fs_gallery_batch **b,
+                        const fs_audit_entry *e, fs_detail *d)
 {
     int rc = gate_begin(g, b, d);
     if (rc != FS_OK || (rc = gate_standing_now(g, *b, d)) == FS_OK)

@@ -103,6 +103,11 @@ int  gate_profile_now(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
  * a rule or its input (FS_DENIED, FS_EINVAL, FS_EXISTS, FS_NOTFOUND) goes
  * on the trail as refused, with the reason. */
 int  gate_begin(fs_gate *g, fs_gallery_batch **b, fs_detail *d);
+/* gate_begin, then gate_standing_now in the batch; when the standing does
+ * not hold, nothing is written but the refusal, under e's action and
+ * objects. */
+int  gate_begin_standing(fs_gate *g, fs_gallery_batch **b,
+                         const fs_audit_entry *e, fs_detail *d);
 int  gate_read(fs_gate *g, fs_gallery_batch **b, fs_detail *d);
 int  gate_commit(fs_gate *g, fs_gallery_batch *b, const fs_audit_entry *e,
                  fs_detail *d);

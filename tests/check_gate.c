@@ -771,6 +771,50 @@ START_TEST(test_G18_retention_lengthened_during_a_purge)
 }
 END_TEST
 
+static int passwd_wrong_current(fs_gate *g, void *state, fs_detail *d)
+{
+    (void)state;
+    return fs_user_passwd(g, NULL, "Not-The-Passw0rd-1",
+                          "Another-Passw0rd-2027", d);
+}
+
+/* ada, another admin, puts detroit in force with the lockout at 1 try. */
+static void lock_at_the_first_try(void)
+{
+    const char *file = tu_profile_file("one-try.profile",
+        tu_profile_logins("detroit", 1, 1000));
+    tu_as(gal, "ada");
+    EXPECT(0, "now runs under profile detroit", "profile", "set", file);
+}
+
+/* G1: a wrong current password given to `user passwd` counts as a failed
+ * login under the lockout in force when it is counted.  admin's change
+ * waits at the write lock while ada cuts the tries to one: the wrong
+ * password locks admin's account, on the trail after the profile set, and
+ * the right password no longer logs in. */
+START_TEST(test_G1_lockout_tightened_during_a_passwd)
+{
+    from_template();
+    tu_add_user(gal, "ada", "admin", NULL);
+    tu_verb v = { NULL, passwd_wrong_current, NULL };
+    char res[TU_RACER_OUT];
+    tu_during(gal, "admin", &v, lock_at_the_first_try, res);
+    ck_assert_msg(res[0] == '-' && strstr(res, "the current password is "
+                  "wrong"), "admin's passwd: %s", res);
+    tu_as(gal, "aud");
+    char *out, *err;
+    ck_assert_int_eq(RUN(NULL, &out, &err, "audit", "log"), 0);
+    const char *set = strstr(out, "profile set"),
+               *counted = set ? strstr(set, "user passwd") : NULL;
+    ck_assert_msg(counted && strstr(counted, "wrong current password") &&
+                  strstr(counted, "account locked for 15 minutes after 1 "
+                                  "failures"), "%s", out);
+    free(out);
+    free(err);
+    ck_assert_int_eq(tu_login(gal, "admin", TU_PASSWORD), 1);
+}
+END_TEST
+
 /* ---- profiles ---------------------------------------------------------------------- */
 
 START_TEST(test_profiles_parse_strictly)
@@ -953,6 +997,7 @@ Suite *suite_gate(void)
     tcase_add_unchecked_fixture(races, base_setup, base_teardown);
     tcase_add_checked_fixture(races, gate_setup, tu_tmp_teardown);
     tcase_add_test(races, test_G18_retention_lengthened_during_a_purge);
+    tcase_add_test(races, test_G1_lockout_tightened_during_a_passwd);
     suite_add_tcase(s, races);
     return s;
 }
