@@ -735,15 +735,35 @@ static int purge_before_2020(fs_gate *g, void *state, fs_detail *d)
     return fs_audit_purge(g, (int64_t)timegm(&y2020) * 1000000, 0, &n, d);
 }
 
-/* ada, another admin, puts detroit with 4000 days of trail in force. */
-static void keep_trail_longer(void)
+static char ada_profile[4096];      /* the file ada_sets_the_profile sets */
+
+static void ada_sets_the_profile(void)
 {
-    const char *file = tu_profile_file("long-trail.profile",
-        tu_profile_with(fs_profile_builtin("detroit"),
-                        "retention.audit_days =",
-                        "retention.audit_days = 4000"));
     tu_as(gal, "ada");
-    EXPECT(0, "now runs under profile detroit", "profile", "set", file);
+    EXPECT(0, "now runs under profile detroit", "profile", "set",
+           ada_profile);
+}
+
+/* admin's verb waits at the write lock while ada, another admin, puts the
+ * profile file in force (tu_during): what came of the verb in res, and the
+ * audit log from that profile set on, as aud reads it (malloc'd). */
+static char *during_a_profile_set(int (*verb)(fs_gate *, void *, fs_detail *),
+                                  const char *profile, char res[TU_RACER_OUT])
+{
+    from_template();
+    tu_add_user(gal, "ada", "admin", NULL);
+    tu_verb v = { NULL, verb, NULL };
+    /* a copy: tu_path's ring is reused before ada runs */
+    snprintf(ada_profile, sizeof ada_profile, "%s", profile);
+    tu_during(gal, "admin", &v, ada_sets_the_profile, res);
+    tu_as(gal, "aud");
+    char *out, *err;
+    ck_assert_int_eq(RUN(NULL, &out, &err, "audit", "log"), 0);
+    free(err);
+    const char *set = strstr(out, "profile set");
+    ck_assert_msg(set, "the profile set is not on the trail: %s", out);
+    memmove(out, set, strlen(set) + 1);
+    return out;
 }
 
 /* G18: the retention a purge is held to is the one in force when it
@@ -752,22 +772,19 @@ static void keep_trail_longer(void)
  * retention, and the refusal is on the trail after the profile set. */
 START_TEST(test_G18_retention_lengthened_during_a_purge)
 {
-    from_template();
-    tu_add_user(gal, "ada", "admin", NULL);
-    tu_verb v = { NULL, purge_before_2020, NULL };
     char res[TU_RACER_OUT];
-    tu_during(gal, "admin", &v, keep_trail_longer, res);
+    char *after = during_a_profile_set(purge_before_2020,
+        tu_profile_file("long-trail.profile",
+                        tu_profile_with(fs_profile_builtin("detroit"),
+                                        "retention.audit_days =",
+                                        "retention.audit_days = 4000")),
+        res);
     ck_assert_msg(res[0] == '-' && strstr(res, "G18: profile detroit keeps "
                   "the audit trail 4000 days"), "admin's purge: %s", res);
-    tu_as(gal, "aud");
-    char *out, *err;
-    ck_assert_int_eq(RUN(NULL, &out, &err, "audit", "log"), 0);
-    const char *set = strstr(out, "profile set");
-    ck_assert_msg(set && strstr(set, "admin (TEST)  audit purge  -> refused: "
+    ck_assert_msg(strstr(after, "admin (TEST)  audit purge  -> refused: "
                   "G18: profile detroit keeps the audit trail 4000 days"),
-                  "%s", out);
-    free(out);
-    free(err);
+                  "%s", after);
+    free(after);
 }
 END_TEST
 
@@ -778,15 +795,6 @@ static int passwd_wrong_current(fs_gate *g, void *state, fs_detail *d)
                           "Another-Passw0rd-2027", d);
 }
 
-/* ada, another admin, puts detroit in force with the lockout at 1 try. */
-static void lock_at_the_first_try(void)
-{
-    const char *file = tu_profile_file("one-try.profile",
-        tu_profile_logins("detroit", 1, 1000));
-    tu_as(gal, "ada");
-    EXPECT(0, "now runs under profile detroit", "profile", "set", file);
-}
-
 /* G1: a wrong current password given to `user passwd` counts as a failed
  * login under the lockout in force when it is counted.  admin's change
  * waits at the write lock while ada cuts the tries to one: the wrong
@@ -794,23 +802,17 @@ static void lock_at_the_first_try(void)
  * the right password no longer logs in. */
 START_TEST(test_G1_lockout_tightened_during_a_passwd)
 {
-    from_template();
-    tu_add_user(gal, "ada", "admin", NULL);
-    tu_verb v = { NULL, passwd_wrong_current, NULL };
     char res[TU_RACER_OUT];
-    tu_during(gal, "admin", &v, lock_at_the_first_try, res);
+    char *after = during_a_profile_set(passwd_wrong_current,
+        tu_profile_file("one-try.profile",
+                        tu_profile_logins("detroit", 1, 1000)), res);
     ck_assert_msg(res[0] == '-' && strstr(res, "the current password is "
                   "wrong"), "admin's passwd: %s", res);
-    tu_as(gal, "aud");
-    char *out, *err;
-    ck_assert_int_eq(RUN(NULL, &out, &err, "audit", "log"), 0);
-    const char *set = strstr(out, "profile set"),
-               *counted = set ? strstr(set, "user passwd") : NULL;
+    const char *counted = strstr(after, "user passwd");
     ck_assert_msg(counted && strstr(counted, "wrong current password") &&
                   strstr(counted, "account locked for 15 minutes after 1 "
-                                  "failures"), "%s", out);
-    free(out);
-    free(err);
+                                  "failures"), "%s", after);
+    free(after);
     ck_assert_int_eq(tu_login(gal, "admin", TU_PASSWORD), 1);
 }
 END_TEST
