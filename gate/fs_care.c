@@ -148,13 +148,16 @@ static int removals_hold(fs_gate *g, fs_detail *d)
     return rc;
 }
 
-/* Every sealed record of the gate opens. */
+/* Every sealed record of the gate opens, and every counter is ahead of
+ * the records it numbers. */
 static int gate_records_hold(fs_gate *g, fs_detail *d)
 {
     fs_gallery_batch *b;
     int rc = gate_read(g, &b, d);
     if (rc == FS_OK) {
         rc = gate_sealed_all(g, b, NULL, d);
+        if (rc == FS_OK)
+            rc = gate_counters_hold(g, b, d);
         fs_gallery_abort(b);
     }
     return rc;

@@ -149,9 +149,14 @@ uint64_t gate_seq_of(const uint8_t key[8]);
 void gate_id_format(char prefix, uint64_t seq, char id[FS_ID_MAX]);
 /* FS_NOTFOUND (with the detail) unless id is prefix and a number. */
 int  gate_id_parse(const char *id, char prefix, uint64_t *seq, fs_detail *d);
-/* The next number of a counter kept in GT_META (1, 2, ...). */
-int  gate_next_seq(fs_gate *g, fs_gallery_batch *b, const char *counter,
-                   uint64_t *seq, fs_detail *d);
+/* The next number of a counter kept in GT_META (1, 2, ...) for the
+ * records of table, keyed by their numbers (gate_seq_key): FS_ETAMPER
+ * when the table already holds that number or a later one (the counter
+ * deleted or rolled back offline), so no record is ever overwritten. */
+int  gate_next_seq(fs_gate *g, fs_gallery_batch *b, unsigned table,
+                   const char *counter, uint64_t *seq, fs_detail *d);
+/* Every numbering counter ahead of its table's records (gallery verify). */
+int  gate_counters_hold(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
 
 /* Sealed under the data key, bound to table and key: a record moved,
  * edited or planted is FS_ETAMPER naming what.  get returns the plain

@@ -511,7 +511,7 @@ static int file_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
                                      d) : FS_OK;
     uint64_t seq;
     if (rc == FS_OK)
-        rc = gate_next_seq(x->g, b, "next_request", &seq, d);
+        rc = gate_next_seq(x->g, b, GT_REQUESTS, "next_request", &seq, d);
     if (rc != FS_OK)
         return rc;
     gate_id_format('R', seq, r->id);

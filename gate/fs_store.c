@@ -49,8 +49,13 @@ int gate_id_parse(const char *id, char prefix, uint64_t *seq, fs_detail *d)
     return FS_OK;
 }
 
-int gate_next_seq(fs_gate *g, fs_gallery_batch *b, const char *counter,
-                  uint64_t *seq, fs_detail *d)
+/* The counter's value (0 before its first number) and that it is ahead
+ * of table's records.  The counter alone says which numbers are free, and
+ * a put replaces: deleted or put back older offline, it would hand out a
+ * number taken and that record (a search, a sign-off, a release) would be
+ * replaced without a trace. */
+static int counter_read(fs_gate *g, fs_gallery_batch *b, unsigned table,
+                        const char *counter, uint64_t *out, fs_detail *d)
 {
     char val[24];
     uint64_t v = 0;
@@ -64,11 +69,46 @@ int gate_next_seq(fs_gate *g, fs_gallery_batch *b, const char *counter,
     } else if (rc != FS_NOTFOUND) {
         return rc;
     }
-    v++;
-    snprintf(val, sizeof val, "%llu", (unsigned long long)v);
+    fs_record last;
+    rc = fs_record_last(b, table, &last, d);
+    if (rc == FS_OK && (last.klen != 8 || gate_seq_of(last.key) > v))
+        return fs_fail(d, FS_ETAMPER, "the gate's counter '%s' is behind "
+                       "the records it numbers (deleted or put back "
+                       "offline)", counter);
+    if (rc != FS_OK && rc != FS_NOTFOUND)
+        return rc;
+    *out = v;
+    return FS_OK;
+}
+
+int gate_next_seq(fs_gate *g, fs_gallery_batch *b, unsigned table,
+                  const char *counter, uint64_t *seq, fs_detail *d)
+{
+    uint64_t v = 0;
+    int rc = counter_read(g, b, table, counter, &v, d);
+    if (rc != FS_OK)
+        return rc;
+    char val[24];
+    snprintf(val, sizeof val, "%llu", (unsigned long long)++v);
     rc = gate_meta_put(g, b, counter, val, strlen(val), d);
     if (rc == FS_OK)
         *seq = v;
+    return rc;
+}
+
+int gate_counters_hold(fs_gate *g, fs_gallery_batch *b, fs_detail *d)
+{
+    static const struct { unsigned table; const char *counter; } numbered[] = {
+        { GT_REQUESTS, "next_request" }, { GT_SEARCHES, "next_search" },
+        { GT_LEADS, "next_lead" }, { GT_REPORTS, "next_report" },
+        { GT_RELEASES, "next_release" } };
+    int rc = FS_OK;
+    for (size_t i = 0; rc == FS_OK && i < sizeof numbered / sizeof *numbered;
+         i++) {
+        uint64_t v = 0;
+        rc = counter_read(g, b, numbered[i].table, numbered[i].counter, &v,
+                          d);
+    }
     return rc;
 }
 

@@ -331,6 +331,106 @@ START_TEST(test_G21_gate_meta_edits_detected)
 }
 END_TEST
 
+/* ray files one request for each case in cases, in order. */
+static void file_requests(const char *const *cases, int n)
+{
+    fs_gate *g;
+    fs_detail d = { "" };
+    char session[4200], id[FS_ID_MAX];
+    ck_assert_int_eq(reopen(&g, &d), FS_OK);
+    ck_assert_int_eq(fs_gate_login(g, "ray", PW, session, sizeof session,
+                                   &d), FS_OK);
+    for (int i = 0; i < n; i++) {
+        fs_request_form f = { cases[i], "homicide", "Det. Ray", "HQ",
+                              "555-0100", "suspect in a homicide seen on "
+                              "camera", "witness photograph", 0, 0 };
+        ck_assert_msg(fs_request_file(g, &f, id, &d) == FS_OK, "%s", d.msg);
+    }
+    fs_gate_close(g);
+}
+
+/* gallery verify names the counter, the next request is refused as
+ * tampering, and R1 and R2 still hold their own cases: nothing was
+ * written over. */
+static void expect_no_reuse(void)
+{
+    fs_gate *g;
+    fs_detail d = { "" };
+    char session[4200], id[FS_ID_MAX];
+    ck_assert_int_eq(reopen(&g, &d), FS_OK);
+    ck_assert_int_eq(fs_gate_login(g, "admin", PW, session, sizeof session,
+                                   &d), FS_OK);
+    int rc = fs_gate_gallery_verify(g, &d);
+    ck_assert_msg(rc == FS_ETAMPER && strstr(d.msg, "next_request"),
+                  "gallery verify: %d %s", rc, d.msg);
+    fs_gate_close(g);
+    ck_assert_int_eq(reopen(&g, &d), FS_OK);
+    ck_assert_int_eq(fs_gate_login(g, "ray", PW, session, sizeof session,
+                                   &d), FS_OK);
+    fs_request_form f = { "2026-999", "homicide", "Det. Ray", "HQ",
+                          "555-0100", "a case to hide a search under",
+                          "witness photograph", 0, 0 };
+    rc = fs_request_file(g, &f, id, &d);
+    ck_assert_msg(rc == FS_ETAMPER && strstr(d.msg, "next_request"),
+                  "filed %s: %d %s", id, rc, d.msg);
+    static const char *const was[] = { "R1", "2026-001", "R2", "2026-002" };
+    for (int i = 0; i < 4; i += 2) {
+        fs_request r;
+        ck_assert_msg(fs_request_get(g, was[i], &r, &d) == FS_OK, "%s",
+                      d.msg);
+        ck_assert_str_eq(r.case_no, was[i + 1]);
+    }
+    fs_gate_close(g);
+}
+
+/* G21: a numbering counter (here next_request; searches, leads, reports
+ * and releases are numbered by the same code) deleted offline, or put
+ * back as it was one request ago (a sealed value, which opens), would
+ * hand out a number already taken, and the new record would replace the
+ * old: a search record, a sign-off or a release gone without a trace.
+ * Each is refused, and the records stay. */
+START_TEST(test_G21_numbering_counter_deleted_or_rolled_back)
+{
+    fs_gate_close(make_gallery());
+    static const char *const cases[] = { "2026-001", "2026-002" };
+    file_requests(cases, 1);
+    raw r;
+    size_t len;
+    raw_open(&r, gal);
+    uint8_t *after_one = meta_get(&r, "next_request", &len);
+    raw_close(&r);
+    ck_assert_ptr_nonnull(after_one);
+    file_requests(cases + 1, 1);
+    char pristine[4200];
+    snprintf(pristine, sizeof pristine, "%s", tu_path(tu_tmp, "pristine"));
+    copy_tree(gal, pristine);
+
+    raw_open(&r, gal);
+    meta_del(&r, "next_request");
+    raw_close(&r);
+    expect_no_reuse();
+
+    copy_tree(pristine, gal);
+    raw_open(&r, gal);
+    meta_put(&r, "next_request", after_one, len);
+    raw_close(&r);
+    expect_no_reuse();
+    free(after_one);
+
+    copy_tree(pristine, gal);          /* untouched, it numbers on */
+    static const char *const third[] = { "2026-003" };
+    file_requests(third, 1);
+    fs_gate *g;
+    fs_detail d = { "" };
+    char session[4200];
+    ck_assert_int_eq(reopen(&g, &d), FS_OK);
+    ck_assert_int_eq(fs_gate_login(g, "admin", PW, session, sizeof session,
+                                   &d), FS_OK);
+    ck_assert_msg(fs_gate_gallery_verify(g, &d) == FS_OK, "%s", d.msg);
+    fs_gate_close(g);
+}
+END_TEST
+
 /* ---- a handle kept open (a service's) while the gallery changes ---------- */
 
 /* change(gal) in a process of its own (LMDB's locks are a process's, so
@@ -1051,6 +1151,7 @@ Suite *suite_tamper(void)
     tcase_add_test(tc, test_G18_trail_rolled_back_is_caught_by_the_anchor);
     tcase_add_test(tc, test_G18_audit_log_stops_at_an_edited_entry);
     tcase_add_test(tc, test_G21_gate_meta_edits_detected);
+    tcase_add_test(tc, test_G21_numbering_counter_deleted_or_rolled_back);
     tcase_add_test(tc, test_G21_profile_removed_under_an_open_handle);
     tcase_add_test(tc, test_G1_login_under_the_profile_in_force);
     tcase_add_test(tc, test_G21_key_file_inside_the_gallery_refused);
