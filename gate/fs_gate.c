@@ -558,9 +558,31 @@ static const struct profile_floor {
     { "session.hours", offsetof(fs_profile, session_hours), 0, "G1" },
 };
 
+static int floor_value(const fs_profile *p, const struct profile_floor *f)
+{
+    return *(const int *)((const char *)p + f->off);
+}
+
+/* The first floor of `floor` that p relaxes, or NULL. */
+static const struct profile_floor *relaxed(const fs_profile *floor,
+                                           const fs_profile *p)
+{
+    for (size_t i = 0; i < sizeof profile_floors / sizeof *profile_floors;
+         i++) {
+        const struct profile_floor *f = &profile_floors[i];
+        int was = floor_value(floor, f), now = floor_value(p, f);
+        if (!(f->at_least ? now >= was : now <= was))
+            return f;
+    }
+    return NULL;
+}
+
 /* FS_DENIED naming the rule, the key and both values when p relaxes a
  * floor: the shipped profile of the current one's name, else (an
- * administrator's own profile) the current values. */
+ * administrator's own profile) the current values.  A new name that is a
+ * shipped policy's brings that policy's floors for every later change,
+ * so it must be at least as strict: else a text named detroit with
+ * lacris's values would pass, and detroit's own 365 days after it. */
 static int check_floors(const fs_gate *g, const fs_profile *p, fs_detail *d)
 {
     fs_profile shipped;
@@ -569,21 +591,33 @@ static int check_floors(const fs_gate *g, const fs_profile *p, fs_detail *d)
     if (builtin && fs_profile_parse(builtin, strlen(builtin), &shipped,
                                     NULL) == FS_OK)
         floor = &shipped;
-    for (size_t i = 0; i < sizeof profile_floors / sizeof *profile_floors;
-         i++) {
-        const struct profile_floor *f = &profile_floors[i];
-        int was = *(const int *)((const char *)floor + f->off);
-        int now = *(const int *)((const char *)p + f->off);
-        if (f->at_least ? now >= was : now <= was)
-            continue;
+    const char *kind = floor == &shipped ? "shipped" : "current";
+    const struct profile_floor *f = relaxed(floor, p);
+    if (f)
         return fs_fail(d, FS_DENIED, "%s: %s = %d would relax the %s %s "
                        "profile's %d (a profile change may %s it, not %s "
-                       "it)", f->rule, f->key, now,
-                       floor == &shipped ? "shipped" : "current",
-                       floor->name, was, f->at_least ? "raise" : "lower",
+                       "it)", f->rule, f->key, floor_value(p, f), kind,
+                       floor->name, floor_value(floor, f),
+                       f->at_least ? "raise" : "lower",
                        f->at_least ? "lower" : "raise");
-    }
-    return FS_OK;
+    const char *named = strcmp(p->name, g->profile.name) != 0
+                        ? fs_profile_builtin(p->name) : NULL;
+    if (!named)
+        return FS_OK;
+    fs_profile *next = malloc(sizeof *next);
+    if (!next)
+        return fs_fail(d, FS_ENOMEM, "no memory for the profile");
+    int rc = FS_OK;
+    if (fs_profile_parse(named, strlen(named), next, NULL) == FS_OK &&
+        (f = relaxed(floor, next)))
+        rc = fs_fail(d, FS_DENIED, "%s: the name %s would bring its shipped "
+                     "%s = %d as the floor of later changes, laxer than the "
+                     "%s %s profile's %d (a gallery may take the name of a "
+                     "policy at least as strict as its own)", f->rule,
+                     next->name, f->key, floor_value(next, f), kind,
+                     floor->name, floor_value(floor, f));
+    free(next);
+    return rc;
 }
 
 typedef struct new_profile {

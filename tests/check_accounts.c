@@ -690,6 +690,47 @@ START_TEST(test_G1_G18_profile_floors)
 }
 END_TEST
 
+/* G18: a gallery under lacris (5 years of trail) cannot reach a laxer
+ * policy's floors by a name: not by detroit's own text, not by a text
+ * named detroit with lacris's values (whose floors would be detroit's 365
+ * days at the next change), not through a name of the administrator's
+ * own first.  The retention stays 1826 days and the purge of a 400-day-old
+ * trail is refused. */
+START_TEST(test_G18_profile_name_cannot_lower_the_floors)
+{
+    fs_detail d = { "" };
+    const char *lacris = fs_profile_builtin("lacris");
+    ck_assert_msg(fs_gate_set_profile(g, lacris, strlen(lacris), &d) ==
+                  FS_OK, "%s", d.msg);            /* stricter: taken */
+    const char *detroit = fs_profile_builtin("detroit");
+    ck_assert_int_eq(fs_gate_set_profile(g, detroit, strlen(detroit), &d),
+                     FS_DENIED);
+    ck_assert_msg(strstr(d.msg, "G18") && strstr(d.msg, "1826"), "%s",
+                  d.msg);
+    char *t = detroit_with("retention.audit_days", "1826");
+    ck_assert_int_eq(fs_gate_set_profile(g, t, strlen(t), &d), FS_DENIED);
+    ck_assert_msg(strstr(d.msg, "G18: the name detroit would bring its "
+                  "shipped retention.audit_days = 365") &&
+                  strstr(d.msg, "shipped lacris profile's 1826"), "%s",
+                  d.msg);
+    /* through a name of one's own: its values are then the floor */
+    char *own = tu_profile_with(t, "name =", "name = ourcity");
+    ck_assert_msg(fs_gate_set_profile(g, own, strlen(own), &d) == FS_OK,
+                  "%s", d.msg);
+    ck_assert_int_eq(fs_gate_set_profile(g, t, strlen(t), &d), FS_DENIED);
+    ck_assert_msg(strstr(d.msg, "current ourcity profile's 1826"), "%s",
+                  d.msg);
+    free(own);
+    free(t);
+    ck_assert_str_eq(fs_gate_profile(g)->name, "ourcity");
+    ck_assert_int_eq(fs_gate_profile(g)->retention_audit_days, 1826);
+    uint64_t n;
+    ck_assert_int_eq(fs_audit_purge(g, ((int64_t)time(NULL) - 400 * 86400) *
+                                    1000000, 0, &n, &d), FS_DENIED);
+    ck_assert_msg(strstr(d.msg, "1826"), "%s", d.msg);
+}
+END_TEST
+
 /* ---- the command line ------------------------------------------------------------- */
 
 /* user --help shows the recovery verbs and how passwd reads stdin; a
@@ -760,6 +801,7 @@ TCase *tcase_accounts(int through_service)
     tcase_add_test(tc, test_G1_passwd_own_needs_the_current_password);
     tcase_add_test(tc, test_G1_one_answer_for_unknown_wrong_locked_disabled);
     tcase_add_test(tc, test_G1_G18_profile_floors);
+    tcase_add_test(tc, test_G18_profile_name_cannot_lower_the_floors);
     tcase_add_test(tc, test_G1_user_commands_cli);
     return tc;
 }
