@@ -923,6 +923,40 @@ START_TEST(test_G10_crime_deauthorized_during_search)
 }
 END_TEST
 
+/* ray closes R1: no candidate came of it. */
+static void ray_closes_r1(void)
+{
+    tu_as(gal, "ray");
+    EXPECT(0, "closed: no-candidate", "request", "close", "R1", "--outcome",
+           "no-candidate");
+}
+
+/* G10 a: a request closed while a search for it runs releases nothing;
+ * the search checked it open when it started, and the batch that would
+ * release the list checks it again. */
+START_TEST(test_G10_request_closed_during_search)
+{
+    refused_meanwhile(ray_closes_r1, "request close", "G10: request R1 is "
+                      "closed (no-candidate)");
+}
+END_TEST
+
+/* eve logs out (her session file, the one her search runs under). */
+static void eve_logs_out(void)
+{
+    tu_as(gal, "eve");
+    EXPECT(0, "logged out eve", "logout");
+}
+
+/* G1, G10: a session ended while its search runs releases nothing: the
+ * token checked at the start is checked again in the releasing batch. */
+START_TEST(test_G1_session_ended_during_search)
+{
+    refused_meanwhile(eve_logs_out, "logout", "the session token is not "
+                      "valid here");
+}
+END_TEST
+
 /* admin's purge of the probes past the retention (`purge`). */
 static int purge_probes(fs_gate *g, void *state, fs_detail *d)
 {
@@ -1744,6 +1778,8 @@ Suite *suite_search(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, test_G3_disabled_during_search_gets_nothing);
     tcase_add_test(t, test_G10_crime_deauthorized_during_search);
+    tcase_add_test(t, test_G10_request_closed_during_search);
+    tcase_add_test(t, test_G1_session_ended_during_search);
     tcase_add_test(t, test_G12_retention_lengthened_during_a_probe_purge);
     suite_add_tcase(s, t);
     t = tcase_create("standing");
