@@ -202,6 +202,43 @@ static int check_duplicates(fs_enroller *en, fs_enroll_item *items,
                                      "check") : rc;
 }
 
+/* The batch's possible duplicates on the trail before anyone reads them:
+ * the check compares each new face with the whole gallery, so an
+ * enrolment could serve as a search with no case (a probe enrolled as a
+ * mugshot, its match read, the subject removed); the auditor sees which
+ * new subject resembled which (G18). */
+static int note_duplicates(fs_enroller *en, const fs_enroll_item *items,
+                           size_t n, fs_detail *d)
+{
+    char objects[1024], one[2 * FS_SUBJECT_MAX + 40];
+    size_t len = 0, shown = 0, total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += items[i].duplicate_of[0] != 0;
+    if (total == 0)
+        return FS_OK;
+    len = (size_t)snprintf(objects, sizeof objects, "possible duplicates:");
+    for (size_t i = 0; i < n; i++) {
+        if (!items[i].duplicate_of[0])
+            continue;
+        size_t m = (size_t)snprintf(one, sizeof one, "%s %s ~ %s (%.4f)",
+                                    shown ? "," : "", items[i].subject,
+                                    items[i].duplicate_of,
+                                    items[i].duplicate_score);
+        if (len + m + 24 >= sizeof objects)    /* room for "and N more" */
+            break;
+        memcpy(objects + len, one, m + 1);
+        len += m;
+        shown++;
+    }
+    if (shown < total)
+        snprintf(objects + len, sizeof objects - len, ", and %zu more",
+                 total - shown);
+    /* an action of its own: "enroll" entries list subject/image pairs,
+     * which the removal check (fs_care.c) reads */
+    fs_audit_entry e = { "enroll duplicates", NULL, NULL, objects, "ok" };
+    return gate_note(en->gate, &e, d);
+}
+
 /* The accepted images, written in one commit with the entry that names
  * them (fs_care.c); an image the gallery refuses before writing is
  * rejected with its reason and the rest go in. */
@@ -337,6 +374,8 @@ int fs_enroller_run(fs_enroller *en, fs_enroll_item *items, size_t n,
             if (items[i].status == FS_ENROLLED)
                 append(en, en->jobs[i].tmpl, en->put[i].subject_number);
         rc = check_duplicates(en, items, n, d);
+        if (rc == FS_OK)
+            rc = note_duplicates(en, items, n, d);
     }
     fs_face_jobs_release(en->jobs, n);
     return rc;

@@ -236,6 +236,14 @@ START_TEST(test_enroll_reports_possible_duplicate)
     ck_assert_str_eq(str(it, "possible_duplicate_of"), "P1");
     ck_assert_double_ge(tu_num(it, "similarity"), 0.95);
     fs_json_free(j);
+    /* on the trail, with its score: an enrolment matched a face */
+    char *out, *err;
+    ck_assert_int_eq(tu_run_on(gal, NULL, &out, &err, (const char *const[]){
+        "audit", "log", NULL }), 0);
+    ck_assert_msg(strstr(out, "possible duplicates: P9 ~ P1 (0.9"), "%s",
+                  out);
+    free(out);
+    free(err);
 }
 END_TEST
 
