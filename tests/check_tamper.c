@@ -331,15 +331,24 @@ START_TEST(test_G21_gate_meta_edits_detected)
 }
 END_TEST
 
-/* ray files one request for each case in cases, in order. */
-static void file_requests(const char *const *cases, int n)
+/* gal opened with user logged in. */
+static fs_gate *opened_as(const char *user)
 {
     fs_gate *g;
     fs_detail d = { "" };
-    char session[4200], id[FS_ID_MAX];
+    char session[4200];
     ck_assert_int_eq(reopen(&g, &d), FS_OK);
-    ck_assert_int_eq(fs_gate_login(g, "ray", PW, session, sizeof session,
-                                   &d), FS_OK);
+    ck_assert_msg(fs_gate_login(g, user, PW, session, sizeof session, &d) ==
+                  FS_OK, "%s", d.msg);
+    return g;
+}
+
+/* ray files one request for each case in cases, in order. */
+static void file_requests(const char *const *cases, int n)
+{
+    fs_gate *g = opened_as("ray");
+    fs_detail d = { "" };
+    char id[FS_ID_MAX];
     for (int i = 0; i < n; i++) {
         fs_request_form f = { cases[i], "homicide", "Det. Ray", "HQ",
                               "555-0100", "suspect in a homicide seen on "
@@ -354,19 +363,14 @@ static void file_requests(const char *const *cases, int n)
  * written over. */
 static void expect_no_reuse(void)
 {
-    fs_gate *g;
+    fs_gate *g = opened_as("admin");
     fs_detail d = { "" };
-    char session[4200], id[FS_ID_MAX];
-    ck_assert_int_eq(reopen(&g, &d), FS_OK);
-    ck_assert_int_eq(fs_gate_login(g, "admin", PW, session, sizeof session,
-                                   &d), FS_OK);
+    char id[FS_ID_MAX];
     int rc = fs_gate_gallery_verify(g, &d);
     ck_assert_msg(rc == FS_ETAMPER && strstr(d.msg, "next_request"),
                   "gallery verify: %d %s", rc, d.msg);
     fs_gate_close(g);
-    ck_assert_int_eq(reopen(&g, &d), FS_OK);
-    ck_assert_int_eq(fs_gate_login(g, "ray", PW, session, sizeof session,
-                                   &d), FS_OK);
+    g = opened_as("ray");
     fs_request_form f = { "2026-999", "homicide", "Det. Ray", "HQ",
                           "555-0100", "a case to hide a search under",
                           "witness photograph", 0, 0 };
@@ -420,12 +424,8 @@ START_TEST(test_G21_numbering_counter_deleted_or_rolled_back)
     copy_tree(pristine, gal);          /* untouched, it numbers on */
     static const char *const third[] = { "2026-003" };
     file_requests(third, 1);
-    fs_gate *g;
+    fs_gate *g = opened_as("admin");
     fs_detail d = { "" };
-    char session[4200];
-    ck_assert_int_eq(reopen(&g, &d), FS_OK);
-    ck_assert_int_eq(fs_gate_login(g, "admin", PW, session, sizeof session,
-                                   &d), FS_OK);
     ck_assert_msg(fs_gate_gallery_verify(g, &d) == FS_OK, "%s", d.msg);
     fs_gate_close(g);
 }
