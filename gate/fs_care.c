@@ -148,16 +148,19 @@ static int removals_hold(fs_gate *g, fs_detail *d)
     return rc;
 }
 
-/* Every sealed record of the gate opens, and every counter is ahead of
- * the records it numbers. */
+/* Every sealed record of the gate opens, every counter is ahead of the
+ * records it numbers, and the agencies are all there. */
 static int gate_records_hold(fs_gate *g, fs_detail *d)
 {
     fs_gallery_batch *b;
     int rc = gate_read(g, &b, d);
     if (rc == FS_OK) {
         rc = gate_sealed_all(g, b, NULL, d);
+        uint64_t n;
         if (rc == FS_OK)
             rc = gate_counters_hold(g, b, d);
+        if (rc == FS_OK)
+            rc = gate_agencies_counted(g, b, &n, d);
         fs_gallery_abort(b);
     }
     return rc;

@@ -155,6 +155,11 @@ int  gate_id_parse(const char *id, char prefix, uint64_t *seq, fs_detail *d);
  * deleted or rolled back offline), so no record is ever overwritten. */
 int  gate_next_seq(fs_gate *g, fs_gallery_batch *b, unsigned table,
                    const char *counter, uint64_t *seq, fs_detail *d);
+/* The number of agency records in n, FS_ETAMPER when it is not the
+ * sealed count of agencies added (they are never removed, so a record
+ * deleted offline, which would lift a suspension, shows) (G7, G21). */
+int  gate_agencies_counted(fs_gate *g, fs_gallery_batch *b, uint64_t *n,
+                           fs_detail *d);
 /* Every numbering counter ahead of its table's records (gallery verify). */
 int  gate_counters_hold(fs_gate *g, fs_gallery_batch *b, fs_detail *d);
 

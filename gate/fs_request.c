@@ -218,6 +218,41 @@ static int agency_put(fs_gate *g, fs_gallery_batch *b, const fs_agency *a,
     return rc;
 }
 
+int gate_agencies_counted(fs_gate *g, fs_gallery_batch *b, uint64_t *n,
+                          fs_detail *d)
+{
+    uint64_t rows = 0, added = 0;
+    uint8_t key[FS_RECORD_KEY_MAX];
+    fs_record r;
+    int rc = fs_record_seek(b, GT_AGENCIES, NULL, 0, 0, &r, d);
+    while (rc == FS_OK) {
+        size_t klen = r.klen;
+        memcpy(key, r.key, klen);
+        rows++;
+        rc = fs_record_seek(b, GT_AGENCIES, key, klen, 1, &r, d);
+    }
+    if (rc != FS_NOTFOUND)
+        return rc;
+    char val[24];
+    rc = gate_meta_get(g, b, "agencies", val, sizeof val, d);
+    if (rc == FS_OK) {
+        char *end;
+        added = strtoull(val, &end, 10);
+        if (*end)
+            return fs_fail(d, FS_ETAMPER, "the gate's count of agencies is "
+                           "damaged");
+    } else if (rc != FS_NOTFOUND) {
+        return rc;
+    }
+    if (rows != added)
+        return fs_fail(d, FS_ETAMPER, "G7: %llu agency records where %llu "
+                       "were added (agencies are never removed): a record "
+                       "or the count was removed or planted offline",
+                       (unsigned long long)rows, (unsigned long long)added);
+    *n = rows;
+    return FS_OK;
+}
+
 typedef struct agency_change {
     fs_gate    *g;
     const char *name, *mou, *reason;
@@ -234,7 +269,14 @@ static int agency_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
         if (rc == FS_OK)
             return fs_fail(d, FS_EXISTS, "agency '%s' is on file already",
                            c->name);
-        if (rc != FS_NOTFOUND)
+        uint64_t n = 0;
+        if (rc != FS_NOTFOUND ||
+            (rc = gate_agencies_counted(c->g, b, &n, d)) != FS_OK)
+            return rc;
+        char count[24];
+        snprintf(count, sizeof count, "%llu", (unsigned long long)n + 1);
+        if ((rc = gate_meta_put(c->g, b, "agencies", count, strlen(count),
+                                d)) != FS_OK)
             return rc;
         memset(&a, 0, sizeof a);
         snprintf(a.name, sizeof a.name, "%s", c->name);
@@ -484,7 +526,13 @@ int gate_outside_ok(fs_gate *g, fs_gallery_batch *b, const char *agency,
                        "outside agencies ('%s' is not the unit %s)", p->name,
                        agency, g->who.unit);
     fs_agency a;
+    uint64_t n;
     int rc = agency_get(g, b, agency, &a, d);
+    /* no record may mean none was needed, or one deleted offline (a
+     * suspension lifted): the count kept beside them tells */
+    if (rc == FS_NOTFOUND && !p->outside_require_mou &&
+        (rc = gate_agencies_counted(g, b, &n, d)) == FS_OK)
+        rc = FS_NOTFOUND;
     if (rc == FS_NOTFOUND && p->outside_require_mou)
         return fs_fail(d, FS_DENIED, "G7: outside agency '%s' has no "
                        "agreement (MOU) on file: an admin records it with "

@@ -431,6 +431,69 @@ START_TEST(test_G21_numbering_counter_deleted_or_rolled_back)
 }
 END_TEST
 
+/* ray's request for Northville PD, an outside agency: its code. */
+static int northville_request(void)
+{
+    fs_gate *g = opened_as("ray");
+    fs_detail d = { "" };
+    char id[FS_ID_MAX];
+    fs_request_form f = { "2026-077", "homicide", "Det. Ray", "Northville PD",
+                          "555-0177", "suspect in a homicide seen on camera",
+                          "witness photograph", 0, 1 };
+    int rc = fs_request_file(g, &f, id, &d);
+    fs_gate_close(g);
+    return rc;
+}
+
+/* G7, G21: under a profile that needs no MOU, an agency with no record
+ * may request; a suspended agency's record deleted offline, or the count
+ * of agencies beside it, would lift the suspension.  Each is refused as
+ * tampering, and gallery verify says so. */
+START_TEST(test_G7_G21_agency_record_removed_offline)
+{
+    fs_gate *g = make_gallery();
+    fs_detail d = { "" };
+    char *t = tu_profile_with(fs_profile_builtin("detroit"),
+                              "outside_agency.require_mou =",
+                              "outside_agency.require_mou = no");
+    ck_assert_msg(fs_gate_set_profile(g, t, strlen(t), &d) == FS_OK, "%s",
+                  d.msg);
+    free(t);
+    ck_assert_int_eq(fs_agency_add(g, "Southfield PD", "MOU-1", &d), FS_OK);
+    ck_assert_int_eq(fs_agency_add(g, "Northville PD", "MOU-2", &d), FS_OK);
+    ck_assert_int_eq(fs_agency_suspend(g, "Northville PD", "audit finding",
+                                       &d), FS_OK);
+    fs_gate_close(g);
+    ck_assert_int_eq(northville_request(), FS_DENIED);
+    char pristine[4200];
+    snprintf(pristine, sizeof pristine, "%s", tu_path(tu_tmp, "pristine"));
+    copy_tree(gal, pristine);
+    static const char *const what[] = { "the record", "the record and the "
+                                        "count" };
+    for (int i = 0; i < 2; i++) {
+        copy_tree(pristine, gal);
+        raw r;
+        uint8_t kb[65];
+        raw_open(&r, gal);
+        MDB_val k = raw_key(kb, 5, "Northville PD", 13);
+        ck_assert_int_eq(mdb_del(r.txn, r.dbi, &k, NULL), 0);
+        if (i == 1)
+            meta_del(&r, "agencies");
+        raw_close(&r);
+        ck_assert_msg(northville_request() == FS_ETAMPER, "%s deleted",
+                      what[i]);
+        g = opened_as("admin");
+        int rc = fs_gate_gallery_verify(g, &d);
+        ck_assert_msg(rc == FS_ETAMPER && strstr(d.msg, "agency records"),
+                      "%s deleted, gallery verify: %d %s", what[i], rc,
+                      d.msg);
+        fs_gate_close(g);
+    }
+    copy_tree(pristine, gal);           /* untouched: refused as before */
+    ck_assert_int_eq(northville_request(), FS_DENIED);
+}
+END_TEST
+
 /* ---- a handle kept open (a service's) while the gallery changes ---------- */
 
 /* change(gal) in a process of its own (LMDB's locks are a process's, so
@@ -1152,6 +1215,7 @@ Suite *suite_tamper(void)
     tcase_add_test(tc, test_G18_audit_log_stops_at_an_edited_entry);
     tcase_add_test(tc, test_G21_gate_meta_edits_detected);
     tcase_add_test(tc, test_G21_numbering_counter_deleted_or_rolled_back);
+    tcase_add_test(tc, test_G7_G21_agency_record_removed_offline);
     tcase_add_test(tc, test_G21_profile_removed_under_an_open_handle);
     tcase_add_test(tc, test_G1_login_under_the_profile_in_force);
     tcase_add_test(tc, test_G21_key_file_inside_the_gallery_refused);
