@@ -431,6 +431,18 @@ START_TEST(test_G21_numbering_counter_deleted_or_rolled_back)
 }
 END_TEST
 
+/* detroit with the line starting `start` replaced by `line`, put in
+ * force through g (an admin's). */
+static void detroit_with_in_force(fs_gate *g, const char *start,
+                                  const char *line)
+{
+    fs_detail d = { "" };
+    char *t = tu_profile_with(fs_profile_builtin("detroit"), start, line);
+    ck_assert_msg(fs_gate_set_profile(g, t, strlen(t), &d) == FS_OK, "%s",
+                  d.msg);
+    free(t);
+}
+
 /* ray's request for Northville PD, an outside agency: its code. */
 static int northville_request(void)
 {
@@ -453,12 +465,8 @@ START_TEST(test_G7_G21_agency_record_removed_offline)
 {
     fs_gate *g = make_gallery();
     fs_detail d = { "" };
-    char *t = tu_profile_with(fs_profile_builtin("detroit"),
-                              "outside_agency.require_mou =",
-                              "outside_agency.require_mou = no");
-    ck_assert_msg(fs_gate_set_profile(g, t, strlen(t), &d) == FS_OK, "%s",
-                  d.msg);
-    free(t);
+    detroit_with_in_force(g, "outside_agency.require_mou =",
+                          "outside_agency.require_mou = no");
     ck_assert_int_eq(fs_agency_add(g, "Southfield PD", "MOU-1", &d), FS_OK);
     ck_assert_int_eq(fs_agency_add(g, "Northville PD", "MOU-2", &d), FS_OK);
     ck_assert_int_eq(fs_agency_suspend(g, "Northville PD", "audit finding",
@@ -551,12 +559,8 @@ static void one_failure_locks(void)
     ck_assert_int_eq(fs_gate_open(gal, NULL, &h, &d), FS_OK);
     ck_assert_int_eq(fs_gate_login(h, "admin", PW, session, sizeof session,
                                    &d), FS_OK);
-    char *t = tu_profile_with(fs_profile_builtin("detroit"),
-                              "login.max_failures =",
-                              "login.max_failures = 1");
-    ck_assert_msg(fs_gate_set_profile(h, t, strlen(t), &d) == FS_OK, "%s",
-                  d.msg);
-    free(t);
+    detroit_with_in_force(h, "login.max_failures =",
+                          "login.max_failures = 1");
     fs_gate_close(h);
 }
 
