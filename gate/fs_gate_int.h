@@ -149,12 +149,13 @@ uint64_t gate_seq_of(const uint8_t key[8]);
 void gate_id_format(char prefix, uint64_t seq, char id[FS_ID_MAX]);
 /* FS_NOTFOUND (with the detail) unless id is prefix and a number. */
 int  gate_id_parse(const char *id, char prefix, uint64_t *seq, fs_detail *d);
-/* The next number of a counter kept in GT_META (1, 2, ...) for the
- * records of table, keyed by their numbers (gate_seq_key): FS_ETAMPER
+/* The next number (1, 2, ...) for a record of table (GT_REQUESTS,
+ * GT_SEARCHES, GT_LEADS, GT_REPORTS or GT_RELEASES, each keyed by its
+ * numbers, gate_seq_key), from the table's counter in GT_META: FS_ETAMPER
  * when the table already holds that number or a later one (the counter
  * deleted or rolled back offline), so no record is ever overwritten. */
 int  gate_next_seq(fs_gate *g, fs_gallery_batch *b, unsigned table,
-                   const char *counter, uint64_t *seq, fs_detail *d);
+                   uint64_t *seq, fs_detail *d);
 /* The number of agency records in n, FS_ETAMPER when it is not the
  * sealed count of agencies added (they are never removed, so a record
  * deleted offline, which would lift a suspension, shows) (G7, G21). */
@@ -193,6 +194,12 @@ int  gate_meta_get(fs_gate *g, fs_gallery_batch *b, const char *name,
                    char *out, size_t cap, fs_detail *d);
 int  gate_meta_put(fs_gate *g, fs_gallery_batch *b, const char *name,
                    const void *val, size_t len, fs_detail *d);
+/* A count kept as a sealed meta value: 0 when absent, FS_ETAMPER when it
+ * is not a positive decimal (no count is ever written as 0). */
+int  gate_meta_count_get(fs_gate *g, fs_gallery_batch *b, const char *name,
+                         uint64_t *v, fs_detail *d);
+int  gate_meta_count_put(fs_gate *g, fs_gallery_batch *b, const char *name,
+                         uint64_t v, fs_detail *d);
 
 /* Accounts (fs_account.c), sealed in GT_USERS: an edited, moved or
  * planted record is FS_ETAMPER naming the account. */

@@ -439,8 +439,7 @@ static int issue_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     }
     uint64_t seq;
     if (rc != FS_OK ||
-        (rc = gate_next_seq(g, b, GT_REPORTS, "next_report", &seq, d)) !=
-            FS_OK)
+        (rc = gate_next_seq(g, b, GT_REPORTS, &seq, d)) != FS_OK)
         return rc;
     gate_id_format('P', seq, r->id);
     r->kind = x->kind;
@@ -687,7 +686,7 @@ static int release_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     uint64_t seq;
     int rc = report_get(g, b, x->report, r, d);
     if (rc == FS_OK)
-        rc = gate_next_seq(g, b, GT_RELEASES, "next_release", &seq, d);
+        rc = gate_next_seq(g, b, GT_RELEASES, &seq, d);
     if (rc == FS_OK) {
         gate_id_format('D', seq, rel->id);
         memcpy(rel->report, r->id, FS_ID_MAX);

@@ -221,7 +221,7 @@ static int agency_put(fs_gate *g, fs_gallery_batch *b, const fs_agency *a,
 int gate_agencies_counted(fs_gate *g, fs_gallery_batch *b, uint64_t *n,
                           fs_detail *d)
 {
-    uint64_t rows = 0, added = 0;
+    uint64_t rows = 0, added;
     uint8_t key[FS_RECORD_KEY_MAX];
     fs_record r;
     int rc = fs_record_seek(b, GT_AGENCIES, NULL, 0, 0, &r, d);
@@ -231,19 +231,9 @@ int gate_agencies_counted(fs_gate *g, fs_gallery_batch *b, uint64_t *n,
         rows++;
         rc = fs_record_seek(b, GT_AGENCIES, key, klen, 1, &r, d);
     }
-    if (rc != FS_NOTFOUND)
+    if (rc != FS_NOTFOUND ||
+        (rc = gate_meta_count_get(g, b, "agencies", &added, d)) != FS_OK)
         return rc;
-    char val[24];
-    rc = gate_meta_get(g, b, "agencies", val, sizeof val, d);
-    if (rc == FS_OK) {
-        char *end;
-        added = strtoull(val, &end, 10);
-        if (*end)
-            return fs_fail(d, FS_ETAMPER, "the gate's count of agencies is "
-                           "damaged");
-    } else if (rc != FS_NOTFOUND) {
-        return rc;
-    }
     if (rows != added)
         return fs_fail(d, FS_ETAMPER, "G7: %llu agency records where %llu "
                        "were added (agencies are never removed): a record "
@@ -269,14 +259,11 @@ static int agency_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
         if (rc == FS_OK)
             return fs_fail(d, FS_EXISTS, "agency '%s' is on file already",
                            c->name);
-        uint64_t n = 0;
+        uint64_t n;
         if (rc != FS_NOTFOUND ||
-            (rc = gate_agencies_counted(c->g, b, &n, d)) != FS_OK)
-            return rc;
-        char count[24];
-        snprintf(count, sizeof count, "%llu", (unsigned long long)n + 1);
-        if ((rc = gate_meta_put(c->g, b, "agencies", count, strlen(count),
-                                d)) != FS_OK)
+            (rc = gate_agencies_counted(c->g, b, &n, d)) != FS_OK ||
+            (rc = gate_meta_count_put(c->g, b, "agencies", n + 1, d)) !=
+                FS_OK)
             return rc;
         memset(&a, 0, sizeof a);
         snprintf(a.name, sizeof a.name, "%s", c->name);
@@ -526,23 +513,24 @@ int gate_outside_ok(fs_gate *g, fs_gallery_batch *b, const char *agency,
                        "outside agencies ('%s' is not the unit %s)", p->name,
                        agency, g->who.unit);
     fs_agency a;
-    uint64_t n;
     int rc = agency_get(g, b, agency, &a, d);
-    /* no record may mean none was needed, or one deleted offline (a
-     * suspension lifted): the count kept beside them tells */
-    if (rc == FS_NOTFOUND && !p->outside_require_mou &&
-        (rc = gate_agencies_counted(g, b, &n, d)) == FS_OK)
-        rc = FS_NOTFOUND;
-    if (rc == FS_NOTFOUND && p->outside_require_mou)
-        return fs_fail(d, FS_DENIED, "G7: outside agency '%s' has no "
-                       "agreement (MOU) on file: an admin records it with "
-                       "'agency add'", agency);
-    if (rc != FS_OK && rc != FS_NOTFOUND)
+    if (rc == FS_NOTFOUND) {
+        if (p->outside_require_mou)
+            return fs_fail(d, FS_DENIED, "G7: outside agency '%s' has no "
+                           "agreement (MOU) on file: an admin records it "
+                           "with 'agency add'", agency);
+        /* none needed, unless one was deleted offline (a suspension
+         * lifted): the count kept beside them tells */
+        uint64_t n;
+        if ((rc = gate_agencies_counted(g, b, &n, d)) != FS_OK)
+            return rc;
+    } else if (rc != FS_OK) {
         return rc;
-    if (rc == FS_OK && a.suspended)
+    } else if (a.suspended) {
         return fs_fail(d, FS_DENIED, "G7: agency '%s' is suspended (%s): "
                        "its requests are refused until it is reinstated",
                        agency, a.reason);
+    }
     if (!ack && p->outside_require_ack)
         return fs_fail(d, FS_DENIED, "G7: an outside agency's requester "
                        "must acknowledge the disclaimer (--ack-disclaimer)");
@@ -559,7 +547,7 @@ static int file_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
                                      d) : FS_OK;
     uint64_t seq;
     if (rc == FS_OK)
-        rc = gate_next_seq(x->g, b, GT_REQUESTS, "next_request", &seq, d);
+        rc = gate_next_seq(x->g, b, GT_REQUESTS, &seq, d);
     if (rc != FS_OK)
         return rc;
     gate_id_format('R', seq, r->id);

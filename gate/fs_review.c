@@ -399,7 +399,7 @@ static int propose_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
         rc = note_check(s->note, d);
     uint64_t seq;
     if (rc == FS_OK)
-        rc = gate_next_seq(g, b, GT_LEADS, "next_lead", &seq, d);
+        rc = gate_next_seq(g, b, GT_LEADS, &seq, d);
     if (rc != FS_OK)
         return rc;
     gate_id_format('L', seq, l->id);

@@ -215,7 +215,7 @@ static int store_in(void *ctx, fs_gallery_batch *b, fs_detail *d)
     int rc = request_stands(g, b, s->req->id, &r, d);  /* closed, its
                                     crime no longer authorized meanwhile */
     if (rc == FS_OK)
-        rc = gate_next_seq(g, b, GT_SEARCHES, "next_search", &seq, d);
+        rc = gate_next_seq(g, b, GT_SEARCHES, &seq, d);
     if (rc == FS_OK)
         rc = gate_id_parse(r.id, 'R', &rseq, d);
     if (rc != FS_OK)

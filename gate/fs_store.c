@@ -49,66 +49,85 @@ int gate_id_parse(const char *id, char prefix, uint64_t *seq, fs_detail *d)
     return FS_OK;
 }
 
-/* The counter's value (0 before its first number) and that it is ahead
- * of table's records.  The counter alone says which numbers are free, and
- * a put replaces: deleted or put back older offline, it would hand out a
- * number taken and that record (a search, a sign-off, a release) would be
- * replaced without a trace. */
-static int counter_read(fs_gate *g, fs_gallery_batch *b, unsigned table,
-                        const char *counter, uint64_t *out, fs_detail *d)
+int gate_meta_count_get(fs_gate *g, fs_gallery_batch *b, const char *name,
+                        uint64_t *v, fs_detail *d)
 {
     char val[24];
-    uint64_t v = 0;
-    int rc = gate_meta_get(g, b, counter, val, sizeof val, d);
-    if (rc == FS_OK) {
-        char *end;
-        v = strtoull(val, &end, 10);
-        if (*end || !v)
-            return fs_fail(d, FS_ETAMPER, "the gate's counter '%s' is "
-                           "damaged", counter);
-    } else if (rc != FS_NOTFOUND) {
+    *v = 0;
+    int rc = gate_meta_get(g, b, name, val, sizeof val, d);
+    if (rc == FS_NOTFOUND)
+        return FS_OK;
+    if (rc != FS_OK)
         return rc;
-    }
+    char *end;
+    *v = strtoull(val, &end, 10);
+    return *end || !*v ? fs_fail(d, FS_ETAMPER, "the gate's count '%s' is "
+                                 "damaged", name) : FS_OK;
+}
+
+int gate_meta_count_put(fs_gate *g, fs_gallery_batch *b, const char *name,
+                        uint64_t v, fs_detail *d)
+{
+    char val[24];
+    snprintf(val, sizeof val, "%llu", (unsigned long long)v);
+    return gate_meta_put(g, b, name, val, strlen(val), d);
+}
+
+/* Each numbered table's counter in GT_META. */
+static const struct numbered {
+    unsigned    table;
+    const char *counter;
+} numbered[] = {
+    { GT_REQUESTS, "next_request" }, { GT_SEARCHES, "next_search" },
+    { GT_LEADS, "next_lead" },       { GT_REPORTS, "next_report" },
+    { GT_RELEASES, "next_release" },
+};
+
+/* The counter's value (0 before its first number) and that it is ahead
+ * of its table's records.  The counter alone says which numbers are free,
+ * and a put replaces: deleted or put back older offline, it would hand
+ * out a number taken and that record (a search, a sign-off, a release)
+ * would be replaced without a trace. */
+static int counter_read(fs_gate *g, fs_gallery_batch *b,
+                        const struct numbered *c, uint64_t *v, fs_detail *d)
+{
+    int rc = gate_meta_count_get(g, b, c->counter, v, d);
+    if (rc != FS_OK)
+        return rc;
     fs_record last;
-    rc = fs_record_last(b, table, &last, d);
-    if (rc == FS_OK && (last.klen != 8 || gate_seq_of(last.key) > v))
+    rc = fs_record_last(b, c->table, &last, d);
+    if (rc == FS_OK && (last.klen != 8 || gate_seq_of(last.key) > *v))
         return fs_fail(d, FS_ETAMPER, "the gate's counter '%s' is behind "
                        "the records it numbers (deleted or put back "
-                       "offline)", counter);
-    if (rc != FS_OK && rc != FS_NOTFOUND)
-        return rc;
-    *out = v;
-    return FS_OK;
+                       "offline)", c->counter);
+    return rc == FS_NOTFOUND ? FS_OK : rc;
 }
 
 int gate_next_seq(fs_gate *g, fs_gallery_batch *b, unsigned table,
-                  const char *counter, uint64_t *seq, fs_detail *d)
+                  uint64_t *seq, fs_detail *d)
 {
-    uint64_t v = 0;
-    int rc = counter_read(g, b, table, counter, &v, d);
-    if (rc != FS_OK)
-        return rc;
-    char val[24];
-    snprintf(val, sizeof val, "%llu", (unsigned long long)++v);
-    rc = gate_meta_put(g, b, counter, val, strlen(val), d);
+    const struct numbered *c = numbered;
+    while (c < numbered + sizeof numbered / sizeof *numbered &&
+           c->table != table)
+        c++;
+    if (c == numbered + sizeof numbered / sizeof *numbered)
+        return fs_fail(d, FS_EINTERNAL, "table %u is not numbered", table);
+    uint64_t v;
+    int rc = counter_read(g, b, c, &v, d);
     if (rc == FS_OK)
-        *seq = v;
+        rc = gate_meta_count_put(g, b, c->counter, v + 1, d);
+    if (rc == FS_OK)
+        *seq = v + 1;
     return rc;
 }
 
 int gate_counters_hold(fs_gate *g, fs_gallery_batch *b, fs_detail *d)
 {
-    static const struct { unsigned table; const char *counter; } numbered[] = {
-        { GT_REQUESTS, "next_request" }, { GT_SEARCHES, "next_search" },
-        { GT_LEADS, "next_lead" }, { GT_REPORTS, "next_report" },
-        { GT_RELEASES, "next_release" } };
     int rc = FS_OK;
+    uint64_t v;
     for (size_t i = 0; rc == FS_OK && i < sizeof numbered / sizeof *numbered;
-         i++) {
-        uint64_t v = 0;
-        rc = counter_read(g, b, numbered[i].table, numbered[i].counter, &v,
-                          d);
-    }
+         i++)
+        rc = counter_read(g, b, &numbered[i], &v, d);
     return rc;
 }
 
