@@ -343,18 +343,27 @@ static fs_gate *opened_as(const char *user)
     return g;
 }
 
+/* ray's homicide request for case_no from agency, through g: its code,
+ * the id given in id. */
+static int ray_files(fs_gate *g, const char *case_no, const char *agency,
+                     char id[FS_ID_MAX], fs_detail *d)
+{
+    fs_request_form f = { case_no, "homicide", "Det. Ray", agency,
+                          "555-0100", "suspect in a homicide seen on camera",
+                          "witness photograph", 0, 1 };
+    id[0] = 0;
+    return fs_request_file(g, &f, id, d);
+}
+
 /* ray files one request for each case in cases, in order. */
 static void file_requests(const char *const *cases, int n)
 {
     fs_gate *g = opened_as("ray");
     fs_detail d = { "" };
     char id[FS_ID_MAX];
-    for (int i = 0; i < n; i++) {
-        fs_request_form f = { cases[i], "homicide", "Det. Ray", "HQ",
-                              "555-0100", "suspect in a homicide seen on "
-                              "camera", "witness photograph", 0, 0 };
-        ck_assert_msg(fs_request_file(g, &f, id, &d) == FS_OK, "%s", d.msg);
-    }
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(ray_files(g, cases[i], "HQ", id, &d) == FS_OK, "%s",
+                      d.msg);
     fs_gate_close(g);
 }
 
@@ -371,10 +380,7 @@ static void expect_no_reuse(void)
                   "gallery verify: %d %s", rc, d.msg);
     fs_gate_close(g);
     g = opened_as("ray");
-    fs_request_form f = { "2026-999", "homicide", "Det. Ray", "HQ",
-                          "555-0100", "a case to hide a search under",
-                          "witness photograph", 0, 0 };
-    rc = fs_request_file(g, &f, id, &d);
+    rc = ray_files(g, "2026-999", "HQ", id, &d);
     ck_assert_msg(rc == FS_ETAMPER && strstr(d.msg, "next_request"),
                   "filed %s: %d %s", id, rc, d.msg);
     static const char *const was[] = { "R1", "2026-001", "R2", "2026-002" };
@@ -449,10 +455,7 @@ static int northville_request(void)
     fs_gate *g = opened_as("ray");
     fs_detail d = { "" };
     char id[FS_ID_MAX];
-    fs_request_form f = { "2026-077", "homicide", "Det. Ray", "Northville PD",
-                          "555-0177", "suspect in a homicide seen on camera",
-                          "witness photograph", 0, 1 };
-    int rc = fs_request_file(g, &f, id, &d);
+    int rc = ray_files(g, "2026-077", "Northville PD", id, &d);
     fs_gate_close(g);
     return rc;
 }
